@@ -1,0 +1,282 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from "fastify";
+import { sql } from "kysely";
+import type { Store } from "../store/open.js";
+import type { Resource } from "../schema/meta.js";
+import { alertResource } from "../schema/alert.js";
+import { incidentResource } from "../schema/incident.js";
+import { MAX_COMMENT_LENGTH, type AlertComment } from "../schema/comment.js";
+import { planQuery, parseSelect, readOptions, type QueryPlan } from "../odata/query-options.js";
+import { encodeCursor } from "../odata/cursor.js";
+import { countAll, listPage } from "../store/list.js";
+import { alertsOfIncidents, findIncidentRow, incidentNotFound, updateIncident, addIncidentComment, incidentKey, type WriteContext } from "../store/incidents.js";
+import { addAlertComment, alertNotFound, findAlertRow, updateAlert } from "../store/alerts.js";
+import { validatePatch } from "../domain/patch.js";
+import { renderEntity } from "./render.js";
+import { badRequest, invalidQuery, methodNotAllowed } from "./errors.js";
+import { GRAPH_JSON, sendError } from "./http.js";
+import { operation, type Operation } from "../permissions/catalog.js";
+import type { Caller } from "../identity/caller.js";
+
+declare module "fastify" {
+  interface FastifyContextConfig {
+    /** The catalog operation this route performs; the one place access is decided reads it. */
+    operation?: Operation;
+  }
+}
+
+export interface GraphRouteOptions {
+  store: Store;
+  version: "v1.0" | "beta";
+  /** Set when Triage is reached through a proxy: the base of every URL it hands out. */
+  publicUrl?: string | undefined;
+  caller(req: FastifyRequest): Promise<Caller>;
+}
+
+interface View {
+  beta: boolean;
+  includeUnknown: boolean;
+  root: string;
+}
+
+function preferIncludeUnknown(req: FastifyRequest): boolean {
+  const prefer = req.headers.prefer;
+  const values = Array.isArray(prefer) ? prefer.join(",") : prefer ?? "";
+  return values.split(",").some((p) => p.trim().toLowerCase() === "include-unknown-enum-members");
+}
+
+function viewOf(req: FastifyRequest, reply: FastifyReply, opts: GraphRouteOptions): View {
+  const includeUnknown = preferIncludeUnknown(req);
+  if (includeUnknown) reply.header("preference-applied", "include-unknown-enum-members");
+  const origin = opts.publicUrl?.replace(/\/+$/, "") ?? `${req.protocol}://${req.host}`;
+  return { beta: opts.version === "beta", includeUnknown, root: `${origin}/${opts.version}` };
+}
+
+function queryOf(req: FastifyRequest): URLSearchParams {
+  const i = req.url.indexOf("?");
+  return new URLSearchParams(i < 0 ? "" : req.url.slice(i + 1));
+}
+
+function send(reply: FastifyReply, body: unknown, status = 200): FastifyReply {
+  return reply.code(status).type(GRAPH_JSON).send(JSON.stringify(body));
+}
+
+function contextSuffix(select: string[] | null, expand: boolean): string {
+  const parts = [...(select ?? [])];
+  if (expand) parts.push("alerts()");
+  return parts.length ? `(${parts.join(",")})` : "";
+}
+
+/** The nextLink: the same query options, plus the cursor; values percent-encoded so no client rewrites them. */
+function nextLink(base: string, plan: QueryPlan, token: string): string {
+  const q = [...plan.carried, ["$skiptoken", token] as [string, string]].map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join("&");
+  return `${base}?${q}`;
+}
+
+function writeContext(caller: Caller, req: FastifyRequest): WriteContext {
+  return { tenantId: caller.tenantId, actor: caller.displayName, requestId: req.id, now: new Date().toISOString() };
+}
+
+/** Only $select (and $expand where there is something to expand) make sense on one entity. */
+function entityOptions(req: FastifyRequest, resource: Resource, beta: boolean): { select: string[] | null; expand: string[] | null | false } {
+  const opts = readOptions(queryOf(req));
+  for (const key of opts.keys()) {
+    if (key !== "$select" && key !== "$expand" && key !== "$format") throw invalidQuery(`The query option '${key}' is not allowed on a single ${resource.typeName}.`);
+  }
+  const rawSelect = opts.get("$select");
+  const select = rawSelect === undefined ? null : parseSelect(resource, rawSelect, beta);
+  const rawExpand = opts.get("$expand");
+  if (rawExpand === undefined) return { select, expand: false };
+  const plan = planQuery({ resource, params: new URLSearchParams([["$expand", rawExpand]]), beta, alertResource });
+  return { select, expand: plan.expandAlerts?.select ?? null };
+}
+
+/** Comments arrive as one alertComment object, or (from the kiota SDK) as a one-element array. */
+function commentText(body: unknown): string {
+  const item = Array.isArray(body) && body.length === 1 ? body[0] : body;
+  if (typeof item !== "object" || item === null || Array.isArray(item)) {
+    throw badRequest("The request body must be an alertComment: {\"@odata.type\":\"microsoft.graph.security.alertComment\",\"comment\":\"…\"}.");
+  }
+  const o = item as Record<string, unknown>;
+  const type = o["@odata.type"];
+  if (type !== undefined && (typeof type !== "string" || type.replace(/^#/, "") !== "microsoft.graph.security.alertComment")) {
+    throw badRequest(`The @odata.type '${String(type)}' is not microsoft.graph.security.alertComment.`);
+  }
+  for (const key of Object.keys(o)) {
+    if (key !== "comment" && key !== "@odata.type") throw badRequest(`The property '${key}' cannot be set on a new comment; send only 'comment'.`);
+  }
+  if (typeof o.comment !== "string" || o.comment.trim() === "") throw badRequest("The property 'comment' is required and must be a non-empty string.");
+  if (o.comment.length > MAX_COMMENT_LENGTH) throw badRequest(`A comment may hold at most ${MAX_COMMENT_LENGTH} characters.`);
+  return o.comment;
+}
+
+/**
+ * Registers a route and answers 405 (with Allow) for the methods the path does not support.
+ */
+function routes(app: FastifyInstance, url: string, handlers: Partial<Record<"GET" | "PATCH" | "POST", { op: string; handler: (req: FastifyRequest, reply: FastifyReply) => Promise<unknown> }>>): void {
+  const allowed = Object.keys(handlers);
+  for (const [method, h] of Object.entries(handlers)) {
+    app.route({ method: method as HTTPMethods, url, config: { operation: operation(h.op) }, handler: h.handler });
+  }
+  const others: HTTPMethods[] = (["GET", "PATCH", "POST", "PUT", "DELETE"] as HTTPMethods[]).filter((m) => !allowed.includes(m));
+  if (others.length) {
+    app.route({
+      method: others,
+      url,
+      handler: async (req, reply) => sendError(req, reply, methodNotAllowed(req.method, allowed)),
+    });
+  }
+}
+
+/** Registers /security/incidents and /security/alerts_v2 for one API version. */
+export async function registerSecurityRoutes(app: FastifyInstance, opts: GraphRouteOptions): Promise<void> {
+  const { store } = opts;
+  const db = store.db;
+
+  async function list(resource: Resource, req: FastifyRequest, reply: FastifyReply, scope?: { incidentId: number; path: string }) {
+    const caller = await opts.caller(req);
+    const view = viewOf(req, reply, opts);
+    const plan = planQuery({ resource, params: queryOf(req), beta: view.beta, alertResource });
+    const page = await listPage(db, store.json, resource, caller.tenantId, plan, scope && sql`incident_id = ${scope.incidentId}`);
+    const docs = page.docs.map((d) => JSON.parse(d) as Record<string, unknown>);
+    const value = docs.map((d) => renderEntity(resource, d, { ...view, select: plan.select }));
+    if (plan.expandAlerts) {
+      const alerts = await alertsOfIncidents(db, caller.tenantId, docs.map((d) => Number(d.id)));
+      value.forEach((v, i) => {
+        v.alerts = (alerts.get(Number(docs[i]!.id)) ?? []).map((a) =>
+          renderEntity(alertResource, JSON.parse(a) as Record<string, unknown>, { ...view, select: plan.expandAlerts!.select }),
+        );
+      });
+    }
+    const setPath = scope ? scope.path : `security/${resource.entitySet}`;
+    const body: Record<string, unknown> = {
+      "@odata.context": `${view.root}/$metadata#${setPath}${contextSuffix(plan.select, plan.expandAlerts !== null)}`,
+    };
+    if (page.count !== null) body["@odata.count"] = page.count;
+    body.value = value;
+    if (page.next) body["@odata.nextLink"] = nextLink(`${view.root}/${setPath}`, plan, encodeCursor(page.next, plan.orderBy));
+    return send(reply, body);
+  }
+
+  async function count(resource: Resource, req: FastifyRequest, reply: FastifyReply) {
+    const caller = await opts.caller(req);
+    const params = queryOf(req);
+    const o = readOptions(params);
+    for (const key of o.keys()) if (key !== "$filter") throw invalidQuery(`The query option '${key}' is not allowed on $count.`);
+    const plan = planQuery({ resource, params, beta: opts.version === "beta", alertResource });
+    const n = await countAll(db, store.json, resource, caller.tenantId, plan);
+    return reply.code(200).type("text/plain; charset=utf-8").send(String(n));
+  }
+
+  // Incidents
+  routes(app, "/security/incidents", { GET: { op: "GET /security/incidents", handler: (req, reply) => list(incidentResource, req, reply) } });
+  routes(app, "/security/incidents/$count", { GET: { op: "GET /security/incidents/$count", handler: (req, reply) => count(incidentResource, req, reply) } });
+  routes(app, "/security/incidents/:id", {
+    GET: {
+      op: "GET /security/incidents/{id}",
+      handler: async (req, reply) => {
+        const caller = await opts.caller(req);
+        const view = viewOf(req, reply, opts);
+        const { id } = req.params as { id: string };
+        const { select, expand } = entityOptions(req, incidentResource, view.beta);
+        const row = await findIncidentRow(db, caller.tenantId, id);
+        if (!row) throw incidentNotFound(id);
+        const body: Record<string, unknown> = {
+          "@odata.context": `${view.root}/$metadata#security/incidents${contextSuffix(select, expand !== false)}/$entity`,
+          ...renderEntity(incidentResource, JSON.parse(row.doc) as Record<string, unknown>, { ...view, select }),
+        };
+        if (expand !== false) {
+          const alerts = await alertsOfIncidents(db, caller.tenantId, [row.id]);
+          body.alerts = (alerts.get(row.id) ?? []).map((a) => renderEntity(alertResource, JSON.parse(a) as Record<string, unknown>, { ...view, select: expand }));
+        }
+        return send(reply, body);
+      },
+    },
+    PATCH: {
+      op: "PATCH /security/incidents/{id}",
+      handler: async (req, reply) => {
+        const caller = await opts.caller(req);
+        const view = viewOf(req, reply, opts);
+        const { id } = req.params as { id: string };
+        const changes = validatePatch(incidentResource, req.body, view.beta);
+        const doc = await updateIncident(db, writeContext(caller, req), id, changes);
+        return send(reply, {
+          "@odata.context": `${view.root}/$metadata#security/incidents/$entity`,
+          ...renderEntity(incidentResource, JSON.parse(doc) as Record<string, unknown>, { ...view, select: null }),
+        });
+      },
+    },
+  });
+  routes(app, "/security/incidents/:id/comments", {
+    POST: {
+      op: "POST /security/incidents/{id}/comments",
+      handler: async (req, reply) => {
+        const caller = await opts.caller(req);
+        const view = viewOf(req, reply, opts);
+        const { id } = req.params as { id: string };
+        const text = commentText(req.body);
+        const comments = await addIncidentComment(db, writeContext(caller, req), id, text);
+        return send(reply, { "@odata.context": `${view.root}/$metadata#security/incidents('${id}')/comments`, value: comments satisfies AlertComment[] });
+      },
+    },
+  });
+  routes(app, "/security/incidents/:id/alerts", {
+    GET: {
+      op: "GET /security/incidents/{id}/alerts",
+      handler: async (req, reply) => {
+        const caller = await opts.caller(req);
+        const { id } = req.params as { id: string };
+        const key = incidentKey(id);
+        if (key === null || !(await findIncidentRow(db, caller.tenantId, id))) throw incidentNotFound(id);
+        return list(alertResource, req, reply, { incidentId: key, path: `security/incidents('${id}')/alerts` });
+      },
+    },
+  });
+
+  // Alerts
+  routes(app, "/security/alerts_v2", { GET: { op: "GET /security/alerts_v2", handler: (req, reply) => list(alertResource, req, reply) } });
+  routes(app, "/security/alerts_v2/$count", { GET: { op: "GET /security/alerts_v2/$count", handler: (req, reply) => count(alertResource, req, reply) } });
+  routes(app, "/security/alerts_v2/:id", {
+    GET: {
+      op: "GET /security/alerts_v2/{id}",
+      handler: async (req, reply) => {
+        const caller = await opts.caller(req);
+        const view = viewOf(req, reply, opts);
+        const { id } = req.params as { id: string };
+        const { select } = entityOptions(req, alertResource, view.beta);
+        const row = await findAlertRow(db, caller.tenantId, id);
+        if (!row) throw alertNotFound(id);
+        return send(reply, {
+          "@odata.context": `${view.root}/$metadata#security/alerts_v2${contextSuffix(select, false)}/$entity`,
+          ...renderEntity(alertResource, JSON.parse(row.doc) as Record<string, unknown>, { ...view, select }),
+        });
+      },
+    },
+    PATCH: {
+      op: "PATCH /security/alerts_v2/{id}",
+      handler: async (req, reply) => {
+        const caller = await opts.caller(req);
+        const view = viewOf(req, reply, opts);
+        const { id } = req.params as { id: string };
+        const changes = validatePatch(alertResource, req.body, view.beta);
+        const doc = await updateAlert(db, writeContext(caller, req), id, changes);
+        return send(reply, {
+          "@odata.context": `${view.root}/$metadata#security/alerts_v2/$entity`,
+          ...renderEntity(alertResource, JSON.parse(doc) as Record<string, unknown>, { ...view, select: null }),
+        });
+      },
+    },
+  });
+  routes(app, "/security/alerts_v2/:id/comments", {
+    POST: {
+      op: "POST /security/alerts_v2/{id}/comments",
+      handler: async (req, reply) => {
+        const caller = await opts.caller(req);
+        const view = viewOf(req, reply, opts);
+        const { id } = req.params as { id: string };
+        const text = commentText(req.body);
+        const comments = await addAlertComment(db, writeContext(caller, req), id, text);
+        return send(reply, { "@odata.context": `${view.root}/$metadata#security/alerts_v2('${id}')/comments`, value: comments });
+      },
+    },
+  });
+}

@@ -1,0 +1,67 @@
+/**
+ * The one factory for Graph error bodies: {"error":{"code","message","innerError":{…}}}.
+ * Every error a client sees is a GraphError; anything else becomes a 500 that says nothing about
+ * the internals.
+ */
+export class GraphError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.name = "GraphError";
+  }
+}
+
+/**
+ * Query-option problems mimic the real service's OData validator: empty code, the validator's
+ * wording ("The query specified in the URI is not valid. …").
+ */
+export function invalidQuery(detail: string): GraphError {
+  return new GraphError(400, "", `The query specified in the URI is not valid. ${detail}`);
+}
+
+export function badRequest(message: string): GraphError {
+  return new GraphError(400, "BadRequest", message);
+}
+
+export function notFound(message: string): GraphError {
+  return new GraphError(404, "NotFound", message);
+}
+
+export function methodNotAllowed(method: string, allowed: string[]): GraphError {
+  return new GraphError(405, "MethodNotAllowed", `The HTTP method '${method}' is not allowed for this resource.`, {
+    allow: allowed.join(", "),
+  });
+}
+
+export function internalError(): GraphError {
+  return new GraphError(500, "InternalServerError", "An internal server error occurred. Use the request-id to find it in the server log.");
+}
+
+export interface ErrorContext {
+  requestId: string;
+  clientRequestId: string;
+  now: Date;
+}
+
+/** Graph's innerError date: yyyy-MM-ddTHH:mm:ss, no fraction, no zone. */
+function innerDate(d: Date): string {
+  return d.toISOString().slice(0, 19);
+}
+
+export function errorBody(err: GraphError, ctx: ErrorContext): object {
+  return {
+    error: {
+      code: err.code,
+      message: err.message,
+      innerError: {
+        date: innerDate(ctx.now),
+        "request-id": ctx.requestId,
+        "client-request-id": ctx.clientRequestId,
+      },
+    },
+  };
+}

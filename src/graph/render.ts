@@ -1,0 +1,32 @@
+import { renderEnum } from "../schema/enums.js";
+import { properties, type Resource } from "../schema/meta.js";
+import { renderEvidence } from "../schema/evidence.js";
+
+export interface RenderOptions {
+  /** /beta: beta-only properties are served. */
+  beta: boolean;
+  /** The client sent Prefer: include-unknown-enum-members. */
+  includeUnknown: boolean;
+  /** $select: only these properties, in schema order. */
+  select: string[] | null;
+}
+
+/**
+ * An entity as a client sees it: properties in Graph's order, beta-only ones only under /beta, gated
+ * enum members collapsed to unknownFutureValue unless the client opted in, and $select applied.
+ */
+export function renderEntity(resource: Resource, doc: Record<string, unknown>, opts: RenderOptions): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const selected = opts.select ? new Set(opts.select) : null;
+  for (const p of properties(resource.schema).values()) {
+    if (p.meta.betaOnly && !opts.beta) continue;
+    if (selected && !selected.has(p.name)) continue;
+    let v = doc[p.name];
+    if (v === undefined) v = null;
+    const e = p.valueSchema.graphEnum;
+    if (e && typeof v === "string") v = renderEnum(e, v, opts.includeUnknown);
+    else if (p.name === "evidence" && Array.isArray(v)) v = v.map((ev: Record<string, unknown>) => renderEvidence(ev, opts.includeUnknown));
+    out[p.name] = v;
+  }
+  return out;
+}

@@ -1,0 +1,55 @@
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { Store } from "../store/open.js";
+import type { Caller } from "../identity/caller.js";
+import { ingestAlerts } from "../store/ingest.js";
+import { IngestError, normalizeAlert } from "./normalize-alert.js";
+import { badRequest } from "../graph/errors.js";
+import { GRAPH_JSON } from "../graph/http.js";
+
+export interface IngestRouteOptions {
+  store: Store;
+  caller(req: FastifyRequest): Promise<Caller>;
+  correlationWindowMs: number;
+  /** The most alerts one request may carry. */
+  maxBatch: number;
+  /** Largest request body accepted, in bytes. */
+  bodyLimit: number;
+}
+
+/**
+ * POST /ingest/alerts — Triage's own API for alert sources. The body is a Graph alert, an array of
+ * them, or {"value":[…]}. The batch is validated whole, then written in one transaction: every alert
+ * lands (and is correlated) or none does.
+ */
+export async function registerIngestRoutes(app: FastifyInstance, opts: IngestRouteOptions): Promise<void> {
+  app.post("/ingest/alerts", { bodyLimit: opts.bodyLimit }, async (req, reply) => {
+    const caller = await opts.caller(req);
+    const body = req.body as unknown;
+    const items: unknown[] = Array.isArray(body)
+      ? body
+      : typeof body === "object" && body !== null && Array.isArray((body as { value?: unknown }).value)
+        ? ((body as { value: unknown[] }).value)
+        : [body];
+    if (items.length === 0) throw badRequest("The batch is empty: send at least one alert.");
+    if (items.length > opts.maxBatch) throw badRequest(`A batch may hold at most ${opts.maxBatch} alerts; this one has ${items.length}.`);
+    const now = new Date().toISOString();
+    const seen = new Set<string>();
+    const alerts = items.map((item, i) => {
+      try {
+        const a = normalizeAlert(item, `value[${i}]`, caller.tenantId, now);
+        if (seen.has(a.id)) throw new IngestError(`value[${i}].id '${a.id}' appears more than once in the batch.`);
+        seen.add(a.id);
+        return a;
+      } catch (e) {
+        if (e instanceof IngestError) throw badRequest(e.message);
+        throw e;
+      }
+    });
+    const results = await ingestAlerts(opts.store.db, caller.tenantId, alerts, {
+      windowMs: opts.correlationWindowMs,
+      actor: caller.displayName,
+      requestId: req.id,
+    });
+    return reply.code(200).type(GRAPH_JSON).send(JSON.stringify({ value: results }));
+  });
+}

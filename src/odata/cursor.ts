@@ -1,0 +1,40 @@
+import { invalidQuery } from "../graph/errors.js";
+import type { SortKey } from "./query-options.js";
+
+/**
+ * A position in a listing: the sort-key values of the last row served, and the snapshot bound taken
+ * when the first page was served. Seeking past the last row (instead of skipping N rows) and bounding
+ * the listing to rows that existed at the first page is what lets a client follow @odata.nextLink to
+ * the end with no duplicate and no gap while new entities arrive.
+ */
+export interface Cursor {
+  /** Column values of the last row, one per sort key. */
+  after: (string | number | null)[];
+  /** Highest id (incidents) or ingestion sequence (alerts) visible to this listing. */
+  bound: number;
+}
+
+function signature(order: SortKey[]): string {
+  return order.map((k) => `${k.column}:${k.direction}`).join(",");
+}
+
+/** Opaque base64url: it survives graph-client's and kiota's rewriting of nextLink verbatim. */
+export function encodeCursor(cursor: Cursor, order: SortKey[]): string {
+  return Buffer.from(JSON.stringify({ o: signature(order), a: cursor.after, b: cursor.bound })).toString("base64url");
+}
+
+export function decodeCursor(token: string, order: SortKey[]): Cursor {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(token.trim(), "base64url").toString("utf8"));
+  } catch {
+    throw invalidQuery("The $skiptoken is not valid. Use the @odata.nextLink of the previous page as it was returned.");
+  }
+  const p = parsed as { o?: unknown; a?: unknown; b?: unknown };
+  const valid =
+    typeof p === "object" && p !== null && typeof p.o === "string" && Array.isArray(p.a) && typeof p.b === "number" &&
+    p.a.length === order.length && p.a.every((v) => v === null || typeof v === "string" || typeof v === "number");
+  if (!valid) throw invalidQuery("The $skiptoken is not valid. Use the @odata.nextLink of the previous page as it was returned.");
+  if (p.o !== signature(order)) throw invalidQuery("The $skiptoken does not belong to this $orderby. Use the @odata.nextLink of the previous page as it was returned.");
+  return { after: p.a as Cursor["after"], bound: p.b as number };
+}

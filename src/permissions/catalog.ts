@@ -1,0 +1,74 @@
+import data from "./security-permissions.json" with { type: "json" };
+
+/**
+ * The permission catalog: Microsoft Graph's public permission data for the security endpoints
+ * (copied from the reference in shared/, with its sources in `_meta`). Every Graph route names an
+ * operation here; enforcement and the permissions reference are both derived from it.
+ */
+export type Scheme = "DelegatedWork" | "Application";
+
+export interface Grant {
+  permission: string;
+  leastPrivileged: boolean;
+}
+
+export interface Operation {
+  /** "METHOD /path" with {id} placeholders, as in the catalog. */
+  key: string;
+  grants: Record<Scheme, Grant[]>;
+  /** Entra built-in roles that allow a signed-in user the method (delegated calls). */
+  roles: string[];
+  /** Set when Triage derives the operation from another, because Graph's data has no entry for it. */
+  derivedFrom?: string;
+}
+
+type IndexEntry = Partial<Record<Scheme, Grant[]>>;
+const index = data.derivedPathIndex.index as Record<string, IndexEntry>;
+const docsTables = data.docsPermissionTables.methods as Record<string, { entraRolesForDelegated?: string[] }>;
+
+const READ_ROLES = ["Security Reader", "Global Reader", "Security Operator", "Security Administrator"];
+const WRITE_ROLES = ["Security Operator", "Security Administrator"];
+
+/**
+ * Graph's permission data leaves some paths out: the $count segments and an incident's alerts. They
+ * need what listing their collection needs ($count counts that listing; /incidents/{id}/alerts is the
+ * same data as $expand=alerts).
+ */
+const DERIVED: Record<string, string> = {
+  "GET /security/incidents/$count": "GET /security/incidents",
+  "GET /security/alerts_v2/$count": "GET /security/alerts_v2",
+  "GET /security/incidents/{id}/alerts": "GET /security/incidents/{id}",
+};
+
+function rolesFor(key: string): string[] {
+  const docKey = key.replace("{id}", key.includes("alerts_v2") ? "{alertId}" : "{incidentId}");
+  return docsTables[docKey]?.entraRolesForDelegated ?? (key.startsWith("GET ") ? READ_ROLES : WRITE_ROLES);
+}
+
+/**
+ * The catalog marks "least" on whole path sets, so a ReadWrite permission looks least-privileged for
+ * GET {id}; the API reference resolves it the intended way (Read.All least, ReadWrite.All higher),
+ * and so does Triage: for a GET, a ReadWrite permission is never the least privileged.
+ */
+function grantsFor(key: string): Record<Scheme, Grant[]> {
+  const entry = index[key];
+  if (!entry) throw new Error(`No permission data for ${key}`);
+  const fix = (gs: Grant[] = []) =>
+    gs.map((g) => ({
+      permission: g.permission,
+      leastPrivileged: key.startsWith("GET ") && gs.some((o) => o.permission.endsWith(".Read.All")) ? g.permission.endsWith(".Read.All") : g.leastPrivileged,
+    }));
+  return { DelegatedWork: fix(entry.DelegatedWork), Application: fix(entry.Application) };
+}
+
+export function operation(key: string): Operation {
+  const base = DERIVED[key];
+  if (base) return { key, grants: grantsFor(base), roles: rolesFor(base), derivedFrom: base };
+  return { key, grants: grantsFor(key), roles: rolesFor(key) };
+}
+
+export function allOperationKeys(): string[] {
+  return [...Object.keys(index), ...Object.keys(DERIVED)];
+}
+
+export const catalogSources = data._meta.sources;

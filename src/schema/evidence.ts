@@ -1,0 +1,667 @@
+/**
+ * Alert evidence (`microsoft.graph.security.alertEvidence` and its subtypes), contract §5: the one
+ * definition used for ingest validation, response rendering (enum gating) and `$filter` lambdas.
+ *
+ * Conventions in these schemas:
+ * - Every enum-typed property is a `Type.String({ graphEnum })`, so generic code can find enum fields by
+ *   walking a schema (see `schemaGraphEnum`). The option holds the `GraphEnum` itself; if a schema has
+ *   been cloned (which turns its Map/Set into plain objects) the enum is found again by name.
+ * - Nullable properties are `Nullable(T)` = `T | null`; non-nullable ones with a CSDL-implied default
+ *   carry a TypeBox `default` that `normalizeEvidence` fills in when the property is absent or null.
+ * - Int64 and Int32 are JSON integers (`format: "int64" | "int32"`), DateTimeOffset is a string with
+ *   `format: "date-time"`, Guid a string with `format: "uuid"`.
+ * - Objects allow additional properties: Graph adds fields over time and we keep what we are given.
+ */
+import { KindGuard, Type, type TObject, type TProperties, type TSchema } from "@sinclair/typebox";
+import {
+  defenderAvStatus,
+  detectionStatus,
+  deviceHealthStatus,
+  deviceRiskScore,
+  evidenceRemediationStatus,
+  evidenceRole,
+  evidenceVerdict,
+  graphEnum,
+  onboardingStatus,
+  parseEnum,
+  vmCloudProvider,
+  type GraphEnum,
+} from "./enums.js";
+
+// ---------------------------------------------------------------------------------------------------
+// Enums used only by evidence that are not (yet) in enums.ts
+
+/** `networkConnectionEvidence.protocol` (CSDL `protocolType`). */
+export const protocolType = graphEnum("protocolType", ["tcp", "udp", "unknownFutureValue"]);
+
+/** `fileHashEvidence.algorithm` (CSDL `fileHashAlgorithm`). */
+export const fileHashAlgorithm = graphEnum("fileHashAlgorithm", [
+  "unknown", "md5", "sha1", "sha256", "sha256ac", "unknownFutureValue",
+]);
+
+/** Every enum that evidence schemas reference, by name (used to re-resolve a cloned `graphEnum` option). */
+const evidenceEnums: ReadonlyMap<string, GraphEnum> = new Map(
+  [
+    evidenceVerdict, evidenceRemediationStatus, evidenceRole, detectionStatus, deviceHealthStatus,
+    deviceRiskScore, onboardingStatus, defenderAvStatus, vmCloudProvider, protocolType, fileHashAlgorithm,
+  ].map((e): [string, GraphEnum] => [e.name, e]),
+);
+
+// ---------------------------------------------------------------------------------------------------
+// Schema helpers
+
+/** `T | null`. */
+export function Nullable<T extends TSchema>(schema: T) {
+  return Type.Union([schema, Type.Null()]);
+}
+
+const INT32 = { minimum: -2147483648, maximum: 2147483647 } as const;
+
+const str = () => Type.Optional(Nullable(Type.String()));
+const int64 = () => Type.Optional(Nullable(Type.Integer({ format: "int64" })));
+const int32 = () => Type.Optional(Nullable(Type.Integer({ format: "int32", ...INT32 })));
+const double = () => Type.Optional(Nullable(Type.Number({ format: "double" })));
+const dateTime = () => Type.Optional(Nullable(Type.String({ format: "date-time" })));
+const guid = () => Type.Optional(Nullable(Type.String({ format: "uuid" })));
+const strings = () => Type.Optional(Nullable(Type.Array(Type.String())));
+const enumString = <M extends string>(e: GraphEnum<M>, options: { default?: M } = {}) =>
+  Type.String({ graphEnum: e, ...options });
+const nullableEnum = (e: GraphEnum) => Type.Optional(Nullable(enumString(e)));
+const complex = <T extends TSchema>(schema: T) => Type.Optional(Nullable(schema));
+const complexList = <T extends TSchema>(schema: T) => Type.Optional(Nullable(Type.Array(schema)));
+
+/** The enum an enum-typed string schema uses, or undefined for any other schema. */
+export function schemaGraphEnum(schema: TSchema): GraphEnum | undefined {
+  const option: unknown = (schema as { graphEnum?: unknown }).graphEnum;
+  if (option === undefined || option === null || typeof option !== "object") return undefined;
+  const e = option as GraphEnum;
+  if (e.lookup instanceof Map && e.gated instanceof Set) return e;
+  return typeof e.name === "string" ? evidenceEnums.get(e.name) : undefined;
+}
+
+/** The schema without its `| null` arm (the schema itself when it is not nullable). */
+export function unwrapNullable(schema: TSchema): TSchema {
+  if (!KindGuard.IsUnion(schema)) return schema;
+  const arms = schema.anyOf.filter((s) => !KindGuard.IsNull(s));
+  return arms.length === 1 && arms[0] !== undefined ? arms[0] : schema;
+}
+
+/** Whether the schema admits JSON `null`. */
+export function isNullableSchema(schema: TSchema): boolean {
+  return KindGuard.IsNull(schema) || (KindGuard.IsUnion(schema) && schema.anyOf.some((s) => KindGuard.IsNull(s)));
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Supporting complex types (§5.2)
+
+export const resourceAccessEvent = Type.Object({
+  accessDateTime: dateTime(),
+  accountId: str(),
+  ipAddress: str(),
+  resourceIdentifier: str(),
+});
+
+export const userAccount = Type.Object({
+  accountName: str(),
+  domainName: str(),
+  userSid: str(),
+  azureAdUserId: str(),
+  userPrincipalName: str(),
+  displayName: str(),
+  activeDirectoryObjectGuid: guid(),
+  tenantId: str(),
+  resourceAccessEvents: complexList(resourceAccessEvent),
+});
+
+export const fileDetails = Type.Object({
+  fileName: str(),
+  filePath: str(),
+  filePublisher: str(),
+  fileSize: int64(),
+  issuer: str(),
+  signer: str(),
+  md5: str(),
+  sha1: str(),
+  sha256: str(),
+  sha256Ac: str(),
+});
+
+export const geoLocation = Type.Object({
+  city: str(),
+  countryName: str(),
+  latitude: double(),
+  longitude: double(),
+  state: str(),
+});
+
+export const loggedOnUser = Type.Object({
+  accountName: str(),
+  domainName: str(),
+});
+
+export const vmMetadata = Type.Object({
+  vmId: str(),
+  /** Non-nullable in the CSDL. */
+  cloudProvider: enumString(vmCloudProvider, { default: "unknown" }),
+  resourceId: str(),
+  subscriptionId: str(),
+});
+
+export const stream = Type.Object({
+  name: str(),
+});
+
+/** `p1Sender` / `p2Sender` of analyzedMessageEvidence. */
+export const emailSender = Type.Object({
+  displayName: str(),
+  domainName: str(),
+  emailAddress: str(),
+});
+
+// ---------------------------------------------------------------------------------------------------
+// Base type (§5.1)
+
+/** Properties every evidence subtype inherits from `alertEvidence`. */
+export const alertEvidenceProperties = {
+  /** Non-nullable; `normalizeEvidence` takes the caller's `defaultCreatedDateTime` when absent. */
+  createdDateTime: Type.String({ format: "date-time" }),
+  detailedRoles: strings(),
+  remediationStatus: enumString(evidenceRemediationStatus, { default: "none" }),
+  remediationStatusDetails: str(),
+  roles: Type.Array(enumString(evidenceRole), { default: [] }),
+  tags: strings(),
+  verdict: enumString(evidenceVerdict, { default: "unknown" }),
+} satisfies TProperties;
+
+export const EVIDENCE_NAMESPACE = "microsoft.graph.security";
+const QUALIFIED_PREFIX = `${EVIDENCE_NAMESPACE}.`;
+const ODATA_TYPE_PREFIX = `#${QUALIFIED_PREFIX}`;
+
+/** Any evidence element, known subtype or not: `@odata.type` plus the base properties. */
+export const alertEvidence = Type.Object({
+  "@odata.type": Type.String(),
+  ...alertEvidenceProperties,
+});
+
+function subtype<P extends TProperties>(name: string, own: P) {
+  return Type.Object({
+    "@odata.type": Type.Literal(`${ODATA_TYPE_PREFIX}${name}`),
+    ...alertEvidenceProperties,
+    ...own,
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Subtypes with their own properties (§5.2 table)
+
+const ipEvidenceOwn = {
+  ipAddress: str(),
+  countryLetterCode: str(),
+  location: complex(geoLocation),
+  stream: complex(stream),
+} satisfies TProperties;
+
+/**
+ * ipEvidence as it appears nested in networkConnectionEvidence and dnsEvidence: the same properties, with
+ * `@odata.type` optional (Graph serializes it when the declared type is the same, but need not).
+ */
+const nestedIpEvidence = Type.Object({
+  "@odata.type": Type.Optional(Type.String()),
+  ...alertEvidenceProperties,
+  ...ipEvidenceOwn,
+});
+
+export const deviceEvidence = subtype("deviceEvidence", {
+  mdeDeviceId: str(),
+  azureAdDeviceId: str(),
+  deviceDnsName: str(),
+  hostName: str(),
+  ntDomain: str(),
+  dnsDomain: str(),
+  osPlatform: str(),
+  osBuild: int64(),
+  version: str(),
+  healthStatus: nullableEnum(deviceHealthStatus),
+  riskScore: nullableEnum(deviceRiskScore),
+  rbacGroupId: int32(),
+  rbacGroupName: str(),
+  onboardingStatus: nullableEnum(onboardingStatus),
+  defenderAvStatus: nullableEnum(defenderAvStatus),
+  firstSeenDateTime: dateTime(),
+  lastIpAddress: str(),
+  lastExternalIpAddress: str(),
+  ipInterfaces: strings(),
+  loggedOnUsers: complexList(loggedOnUser),
+  vmMetadata: complex(vmMetadata),
+  resourceAccessEvents: complexList(resourceAccessEvent),
+});
+
+export const userEvidence = subtype("userEvidence", {
+  userAccount: complex(userAccount),
+  stream: complex(stream),
+});
+
+export const ipEvidence = subtype("ipEvidence", ipEvidenceOwn);
+
+export const urlEvidence = subtype("urlEvidence", {
+  url: str(),
+});
+
+export const fileEvidence = subtype("fileEvidence", {
+  fileDetails: complex(fileDetails),
+  detectionStatus: nullableEnum(detectionStatus),
+  mdeDeviceId: str(),
+});
+
+export const processEvidence = subtype("processEvidence", {
+  processId: int64(),
+  parentProcessId: int64(),
+  processCommandLine: str(),
+  processCreationDateTime: dateTime(),
+  parentProcessCreationDateTime: dateTime(),
+  imageFile: complex(fileDetails),
+  parentProcessImageFile: complex(fileDetails),
+  userAccount: complex(userAccount),
+  detectionStatus: nullableEnum(detectionStatus),
+  mdeDeviceId: str(),
+});
+
+export const mailboxEvidence = subtype("mailboxEvidence", {
+  displayName: str(),
+  primaryAddress: str(),
+  upn: str(),
+  userAccount: complex(userAccount),
+});
+
+export const analyzedMessageEvidence = subtype("analyzedMessageEvidence", {
+  networkMessageId: str(),
+  internetMessageId: str(),
+  subject: str(),
+  senderIp: str(),
+  recipientEmailAddress: str(),
+  p1Sender: complex(emailSender),
+  p2Sender: complex(emailSender),
+  receivedDateTime: dateTime(),
+  /** Free text in the CSDL (documented values: delivered, deliveredAsSpam, junked, blocked, replaced). */
+  deliveryAction: str(),
+  deliveryLocation: str(),
+  antiSpamDirection: str(),
+  language: str(),
+  attachmentsCount: int64(),
+  urlCount: int64(),
+  urls: strings(),
+  threats: strings(),
+  threatDetectionMethods: strings(),
+  urn: str(),
+});
+
+export const mailClusterEvidence = subtype("mailClusterEvidence", {
+  clusterBy: str(),
+  clusterByValue: str(),
+  emailCount: int64(),
+  networkMessageIds: strings(),
+  query: str(),
+  urn: str(),
+});
+
+export const registryKeyEvidence = subtype("registryKeyEvidence", {
+  registryHive: str(),
+  registryKey: str(),
+});
+
+export const registryValueEvidence = subtype("registryValueEvidence", {
+  registryHive: str(),
+  registryKey: str(),
+  registryValue: str(),
+  registryValueName: str(),
+  registryValueType: str(),
+  mdeDeviceId: str(),
+});
+
+export const cloudApplicationEvidence = subtype("cloudApplicationEvidence", {
+  appId: int64(),
+  displayName: str(),
+  instanceId: int64(),
+  instanceName: str(),
+  saasAppId: int64(),
+  stream: complex(stream),
+});
+
+export const oauthApplicationEvidence = subtype("oauthApplicationEvidence", {
+  appId: str(),
+  displayName: str(),
+  objectId: str(),
+  publisher: str(),
+});
+
+export const securityGroupEvidence = subtype("securityGroupEvidence", {
+  securityGroupId: str(),
+  displayName: str(),
+  distinguishedName: str(),
+  friendlyName: str(),
+  sid: str(),
+  activeDirectoryObjectGuid: guid(),
+});
+
+export const azureResourceEvidence = subtype("azureResourceEvidence", {
+  resourceId: str(),
+  resourceName: str(),
+  resourceType: str(),
+});
+
+export const networkConnectionEvidence = subtype("networkConnectionEvidence", {
+  sourceAddress: complex(nestedIpEvidence),
+  destinationAddress: complex(nestedIpEvidence),
+  sourcePort: int32(),
+  destinationPort: int32(),
+  protocol: nullableEnum(protocolType),
+});
+
+export const dnsEvidence = subtype("dnsEvidence", {
+  domainName: str(),
+  dnsServerIp: complex(nestedIpEvidence),
+  hostIpAddress: complex(nestedIpEvidence),
+  ipAddresses: complexList(nestedIpEvidence),
+});
+
+export const fileHashEvidence = subtype("fileHashEvidence", {
+  /** Non-nullable in the CSDL. */
+  algorithm: enumString(fileHashAlgorithm, { default: "unknown" }),
+  value: str(),
+});
+
+const detailedSubtypes: Record<string, TObject> = {
+  deviceEvidence, userEvidence, ipEvidence, urlEvidence, fileEvidence, processEvidence, mailboxEvidence,
+  analyzedMessageEvidence, mailClusterEvidence, registryKeyEvidence, registryValueEvidence,
+  cloudApplicationEvidence, oauthApplicationEvidence, securityGroupEvidence, azureResourceEvidence,
+  networkConnectionEvidence, dnsEvidence, fileHashEvidence,
+};
+
+/** All 48 v1.0 subtype names (§5.2 "The full v1.0 set"). Mind the casing of ioT…, gitHub…, oauth…. */
+export const evidenceSubtypeNames = [
+  "activeDirectoryDomainEvidence", "aiAgentEvidence", "amazonResourceEvidence", "analyzedMessageEvidence",
+  "azureResourceEvidence", "blobContainerEvidence", "blobEvidence", "cloudApplicationEvidence",
+  "cloudLogonRequestEvidence", "cloudLogonSessionEvidence", "containerEvidence", "containerImageEvidence",
+  "containerRegistryEvidence", "deviceEvidence", "dnsEvidence", "fileEvidence", "fileHashEvidence",
+  "gitHubOrganizationEvidence", "gitHubRepoEvidence", "gitHubUserEvidence", "googleCloudResourceEvidence",
+  "hostLogonSessionEvidence", "ioTDeviceEvidence", "ipEvidence", "kubernetesClusterEvidence",
+  "kubernetesControllerEvidence", "kubernetesNamespaceEvidence", "kubernetesPodEvidence",
+  "kubernetesSecretEvidence", "kubernetesServiceAccountEvidence", "kubernetesServiceEvidence",
+  "mailboxConfigurationEvidence", "mailboxEvidence", "mailClusterEvidence", "malwareEvidence",
+  "networkConnectionEvidence", "nicEvidence", "oauthApplicationEvidence", "processEvidence",
+  "registryKeyEvidence", "registryValueEvidence", "sasTokenEvidence", "securityGroupEvidence",
+  "servicePrincipalEvidence", "submissionMailEvidence", "teamsMessageEvidence", "urlEvidence", "userEvidence",
+] as const;
+
+export type EvidenceSubtypeName = (typeof evidenceSubtypeNames)[number];
+
+/**
+ * Every v1.0 subtype's schema by short name. The 18 of the §5.2 table carry their own properties; the
+ * other 30 are known by name with only the base properties (their own properties are kept as given).
+ */
+export const evidenceSubtypes: ReadonlyMap<string, TObject> = new Map(
+  evidenceSubtypeNames.map((name): [string, TObject] => [name, detailedSubtypes[name] ?? subtype(name, {})]),
+);
+
+const subtypeByLowerName: ReadonlyMap<string, EvidenceSubtypeName> = new Map(
+  evidenceSubtypeNames.map((n): [string, EvidenceSubtypeName] => [n.toLowerCase(), n]),
+);
+
+// ---------------------------------------------------------------------------------------------------
+// Type names
+
+/**
+ * The short subtype name for `#microsoft.graph.security.deviceEvidence`,
+ * `microsoft.graph.security.deviceEvidence` or `deviceEvidence` (matched case-insensitively, answered in
+ * the CSDL's casing); undefined when it is not one of the 48.
+ */
+export function evidenceShortName(typeName: string): EvidenceSubtypeName | undefined {
+  let name = typeName.trim();
+  if (name.startsWith("#")) name = name.slice(1);
+  if (name.toLowerCase().startsWith(QUALIFIED_PREFIX.toLowerCase())) name = name.slice(QUALIFIED_PREFIX.length);
+  if (name.includes(".")) return undefined;
+  return subtypeByLowerName.get(name.toLowerCase());
+}
+
+/** `deviceEvidence` → `#microsoft.graph.security.deviceEvidence` (the `@odata.type` value). */
+export function evidenceODataType(shortName: string): string {
+  return `${ODATA_TYPE_PREFIX}${shortName}`;
+}
+
+/** `deviceEvidence` → `microsoft.graph.security.deviceEvidence` (the type-cast segment in `$filter`). */
+export function evidenceQualifiedName(shortName: string): string {
+  return `${QUALIFIED_PREFIX}${shortName}`;
+}
+
+/** The subtype schema for a name in any of the three forms, or undefined when unknown. */
+export function evidenceSubtypeSchema(typeName: string): TObject | undefined {
+  const short = evidenceShortName(typeName);
+  return short === undefined ? undefined : evidenceSubtypes.get(short);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Normalization (ingest)
+
+const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})$/i;
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+type Checked = { ok: true; value: unknown } | { ok: false; error: string };
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function fail(path: string, message: string): Checked {
+  return { ok: false, error: `${path} ${message}` };
+}
+
+function checkValue(schema: TSchema, value: unknown, path: string): Checked {
+  if (KindGuard.IsUnion(schema)) {
+    if (value === null && isNullableSchema(schema)) return { ok: true, value: null };
+    const inner = unwrapNullable(schema);
+    return inner === schema ? { ok: true, value } : checkValue(inner, value, path);
+  }
+  if (KindGuard.IsString(schema)) {
+    if (typeof value !== "string") return fail(path, "must be a string");
+    const e = schemaGraphEnum(schema);
+    if (e !== undefined) {
+      const member = parseEnum(e, value);
+      if (member === undefined) {
+        return fail(path, `has unknown ${e.name} value '${value}' (allowed: ${e.members.join(", ")})`);
+      }
+      return { ok: true, value: member };
+    }
+    if (schema.format === "date-time" && !(DATE_TIME.test(value) && !Number.isNaN(Date.parse(value)))) {
+      return fail(path, "must be an ISO 8601 date-time with offset, e.g. 2024-01-01T00:00:00Z");
+    }
+    if (schema.format === "uuid" && !GUID.test(value)) return fail(path, "must be a GUID");
+    return { ok: true, value };
+  }
+  if (KindGuard.IsInteger(schema)) {
+    if (typeof value !== "number" || !Number.isInteger(value)) return fail(path, "must be an integer");
+    const { minimum, maximum } = schema;
+    if ((minimum !== undefined && value < minimum) || (maximum !== undefined && value > maximum)) {
+      return fail(path, `must be an integer between ${minimum ?? "-∞"} and ${maximum ?? "∞"}`);
+    }
+    return { ok: true, value };
+  }
+  if (KindGuard.IsNumber(schema)) {
+    if (typeof value !== "number" || !Number.isFinite(value)) return fail(path, "must be a number");
+    return { ok: true, value };
+  }
+  if (KindGuard.IsBoolean(schema)) {
+    return typeof value === "boolean" ? { ok: true, value } : fail(path, "must be a boolean");
+  }
+  if (KindGuard.IsLiteral(schema)) {
+    return value === schema.const ? { ok: true, value } : fail(path, `must be ${JSON.stringify(schema.const)}`);
+  }
+  if (KindGuard.IsArray(schema)) {
+    if (!Array.isArray(value)) return fail(path, "must be an array");
+    const out: unknown[] = [];
+    for (const [i, item] of value.entries()) {
+      const r = checkValue(schema.items, item, `${path}[${i}]`);
+      if (!r.ok) return r;
+      out.push(r.value);
+    }
+    return { ok: true, value: out };
+  }
+  if (KindGuard.IsObject(schema)) {
+    if (!isPlainObject(value)) return fail(path, "must be an object");
+    return checkObject(schema, value, path, new Set());
+  }
+  return { ok: true, value };
+}
+
+/** Checks the known properties present, fills defaults, keeps unknown properties as given. */
+function checkObject(
+  schema: TObject,
+  value: Record<string, unknown>,
+  path: string,
+  skip: ReadonlySet<string>,
+): Checked {
+  const out: Record<string, unknown> = { ...value };
+  for (const [key, prop] of Object.entries(schema.properties)) {
+    if (skip.has(key)) continue;
+    const given = value[key];
+    const hasDefault = "default" in prop;
+    if (given === undefined || (given === null && hasDefault && !isNullableSchema(prop))) {
+      if (hasDefault) out[key] = structuredClone(prop.default as unknown);
+      else delete out[key];
+      continue;
+    }
+    const r = checkValue(prop, given, `${path}.${key}`);
+    if (!r.ok) return r;
+    out[key] = r.value;
+  }
+  return { ok: true, value: out };
+}
+
+const SKIP_ODATA_TYPE: ReadonlySet<string> = new Set(["@odata.type"]);
+
+/**
+ * Validates and normalizes one element of an incoming alert's `evidence` array.
+ *
+ * - `@odata.type` is required (a string); it is stored as `#microsoft.graph.security.<name>`.
+ * - Known subtype (one of the 48): known properties are type-checked (the error names the JSON path),
+ *   enum values become their camelCase member, absent non-nullable base fields get their defaults
+ *   (`roles: []`, `verdict: "unknown"`, `remediationStatus: "none"`; `createdDateTime` from
+ *   `defaultCreatedDateTime` when given), unknown extra properties are kept as given.
+ * - Unknown subtype: kept as given (only a missing `#` on `@odata.type` is added).
+ *
+ * The input is not mutated; unknown properties are copied shallowly.
+ */
+export function normalizeEvidence(
+  input: unknown,
+  path: string,
+  defaultCreatedDateTime?: string,
+): { value: Record<string, unknown> } | { error: string } {
+  if (!isPlainObject(input)) return { error: `${path} must be an object` };
+  const rawType = input["@odata.type"];
+  if (rawType === undefined || rawType === null) return { error: `${path}["@odata.type"] is required` };
+  if (typeof rawType !== "string" || rawType.trim() === "") {
+    return { error: `${path}["@odata.type"] must be a non-empty string` };
+  }
+
+  const short = evidenceShortName(rawType);
+  const schema = short === undefined ? undefined : evidenceSubtypes.get(short);
+  if (short === undefined || schema === undefined) {
+    const odataType = rawType.startsWith("#") ? rawType : `#${rawType}`;
+    return { value: odataType === rawType ? input : { ...input, "@odata.type": odataType } };
+  }
+
+  let source = input;
+  if ((input.createdDateTime === undefined || input.createdDateTime === null) && defaultCreatedDateTime !== undefined) {
+    source = { ...input, createdDateTime: defaultCreatedDateTime };
+  }
+  const r = checkObject(schema, source, path, SKIP_ODATA_TYPE);
+  if (!r.ok) return { error: r.error };
+  const value = r.value as Record<string, unknown>;
+  value["@odata.type"] = evidenceODataType(short);
+  return { value };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Rendering (enum gating)
+
+const gatedCache = new WeakMap<TSchema, boolean>();
+
+/** Whether any enum reachable in the schema has gated members (so rendering might change something). */
+function mayHaveGated(schema: TSchema): boolean {
+  const cached = gatedCache.get(schema);
+  if (cached !== undefined) return cached;
+  let result = false;
+  if (KindGuard.IsUnion(schema)) result = schema.anyOf.some(mayHaveGated);
+  else if (KindGuard.IsArray(schema)) result = mayHaveGated(schema.items);
+  else if (KindGuard.IsObject(schema)) result = Object.values(schema.properties).some(mayHaveGated);
+  else if (KindGuard.IsString(schema)) result = (schemaGraphEnum(schema)?.gated.size ?? 0) > 0;
+  gatedCache.set(schema, result);
+  return result;
+}
+
+/** The value with gated enum members collapsed; the same reference when nothing changes. */
+function renderValue(schema: TSchema, value: unknown): unknown {
+  if (value === null || value === undefined || !mayHaveGated(schema)) return value;
+  if (KindGuard.IsUnion(schema)) {
+    const inner = unwrapNullable(schema);
+    return inner === schema ? value : renderValue(inner, value);
+  }
+  if (KindGuard.IsString(schema)) {
+    const e = schemaGraphEnum(schema);
+    return typeof value === "string" && e !== undefined && e.gated.has(value) ? "unknownFutureValue" : value;
+  }
+  if (KindGuard.IsArray(schema)) {
+    if (!Array.isArray(value)) return value;
+    let out: unknown[] | undefined;
+    value.forEach((item: unknown, i) => {
+      const r = renderValue(schema.items, item);
+      if (r !== item) (out ??= [...value])[i] = r;
+    });
+    return out ?? value;
+  }
+  if (KindGuard.IsObject(schema)) {
+    if (!isPlainObject(value)) return value;
+    let out: Record<string, unknown> | undefined;
+    for (const [key, prop] of Object.entries(schema.properties)) {
+      const item = value[key];
+      const r = renderValue(prop, item);
+      if (r !== item) (out ??= { ...value })[key] = r;
+    }
+    return out ?? value;
+  }
+  return value;
+}
+
+/**
+ * The evidence element as a client sees it: for known subtypes, enum values declared after
+ * `unknownFutureValue` (e.g. remediationStatus `active`) become `unknownFutureValue` unless the client
+ * sent `Prefer: include-unknown-enum-members`. Never mutates; returns `e` itself when nothing changes.
+ */
+export function renderEvidence(e: Record<string, unknown>, includeUnknownEnumMembers: boolean): Record<string, unknown> {
+  if (includeUnknownEnumMembers) return e;
+  const type = e["@odata.type"];
+  const schema = typeof type === "string" ? evidenceSubtypeSchema(type) : undefined;
+  if (schema === undefined) return e;
+  return renderValue(schema, e) as Record<string, unknown>;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Property lookup ($filter)
+
+/**
+ * The schema of a property path inside a subtype, e.g. ("userEvidence", ["userAccount",
+ * "userPrincipalName"]) → the string schema; ("deviceEvidence", ["osBuild"]) → the integer schema.
+ * The `| null` arm is removed (every evidence property may be compared with null anyway). A collection
+ * property resolves to its array schema (use `.items` inside a nested lambda); a path cannot step through
+ * an array. The subtype may be given in any of the three name forms. An empty path gives the subtype.
+ */
+export function evidencePropertyType(subtype: string, path: readonly string[]): TSchema | undefined {
+  // "alertEvidence" is the base type: a filter without a type cast sees only the base properties.
+  let schema: TSchema | undefined = subtype === "alertEvidence" ? alertEvidence : evidenceSubtypeSchema(subtype);
+  for (const segment of path) {
+    if (schema === undefined) return undefined;
+    const current = unwrapNullable(schema);
+    if (!KindGuard.IsObject(current) || !Object.hasOwn(current.properties, segment)) return undefined;
+    schema = current.properties[segment];
+  }
+  return schema === undefined ? undefined : unwrapNullable(schema);
+}

@@ -1,0 +1,58 @@
+import type { Kysely, Transaction } from "kysely";
+import type { AlertTable, Database } from "./tables.js";
+import { alertResource } from "../schema/alert.js";
+import { columnsOf } from "./columns.js";
+import { recordChanges } from "./audit.js";
+import { notFound } from "../graph/errors.js";
+import { patchAlert } from "../domain/alert-rules.js";
+import type { AlertComment } from "../schema/comment.js";
+import type { WriteContext } from "./incidents.js";
+
+export function alertNotFound(id: string) {
+  return notFound(`Alert with id '${id}' was not found.`);
+}
+
+export async function findAlertRow(db: Kysely<Database> | Transaction<Database>, tenantId: string, id: string): Promise<AlertTable | undefined> {
+  return db.selectFrom("alerts").selectAll().where("tenant_id", "=", tenantId).where("id", "=", id).executeTakeFirst();
+}
+
+/** Writes an alert document and the columns derived from it, guarded by its version. */
+export async function writeAlert(trx: Transaction<Database>, row: AlertTable, doc: Record<string, unknown>, extra: Partial<AlertTable> = {}): Promise<AlertTable> {
+  const cols = columnsOf(alertResource, doc);
+  const updated: AlertTable = { ...row, ...(cols as Partial<AlertTable>), ...extra, version: row.version + 1, doc: JSON.stringify(doc) };
+  const { tenant_id, id, ...rest } = updated;
+  const res = await trx
+    .updateTable("alerts")
+    .set(rest)
+    .where("tenant_id", "=", tenant_id)
+    .where("id", "=", id)
+    .where("version", "=", row.version)
+    .executeTakeFirst();
+  if (Number(res.numUpdatedRows) !== 1) throw new Error(`alert ${id} changed concurrently`);
+  return updated;
+}
+
+export async function updateAlert(db: Kysely<Database>, ctx: WriteContext, id: string, changes: Record<string, unknown>): Promise<string> {
+  return db.transaction().execute(async (trx) => {
+    const row = await findAlertRow(trx, ctx.tenantId, id);
+    if (!row) throw alertNotFound(id);
+    const outcome = patchAlert(JSON.parse(row.doc) as Record<string, unknown>, changes, ctx.now);
+    if (outcome.changes.length === 0) return row.doc;
+    const written = await writeAlert(trx, row, outcome.next);
+    await recordChanges(trx, { ...ctx, entityType: "alert", entityId: id, at: ctx.now }, outcome.changes);
+    return written.doc;
+  });
+}
+
+export async function addAlertComment(db: Kysely<Database>, ctx: WriteContext, id: string, text: string): Promise<AlertComment[]> {
+  return db.transaction().execute(async (trx) => {
+    const row = await findAlertRow(trx, ctx.tenantId, id);
+    if (!row) throw alertNotFound(id);
+    const doc = JSON.parse(row.doc) as Record<string, unknown>;
+    const comment: AlertComment = { comment: text, createdByDisplayName: ctx.actor, createdDateTime: ctx.now };
+    const comments = [...((doc.comments as AlertComment[] | undefined) ?? []), comment];
+    await writeAlert(trx, row, { ...doc, comments, lastUpdateDateTime: ctx.now });
+    await recordChanges(trx, { ...ctx, entityType: "alert", entityId: id, at: ctx.now }, [{ property: "comments", before: null, after: comment }]);
+    return comments;
+  });
+}

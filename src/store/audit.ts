@@ -1,0 +1,75 @@
+import type { Kysely, Transaction } from "kysely";
+import type { Database } from "./tables.js";
+import type { PropertyChange } from "../domain/changes.js";
+
+export interface AuditEntry {
+  seq: number;
+  entityType: string;
+  entityId: string;
+  at: string;
+  actor: string;
+  requestId: string | null;
+  property: string;
+  before: unknown;
+  after: unknown;
+}
+
+export interface AuditContext {
+  tenantId: string;
+  entityType: "incident" | "alert";
+  entityId: string;
+  at: string;
+  actor: string;
+  requestId: string | null;
+}
+
+export async function recordChanges(trx: Transaction<Database>, ctx: AuditContext, changes: readonly PropertyChange[]): Promise<void> {
+  if (changes.length === 0) return;
+  await trx
+    .insertInto("audit_log")
+    .values(
+      changes.map((c) => ({
+        tenant_id: ctx.tenantId,
+        entity_type: ctx.entityType,
+        entity_id: ctx.entityId,
+        at: ctx.at,
+        actor: ctx.actor,
+        request_id: ctx.requestId,
+        property: c.property,
+        before: c.before === undefined ? null : JSON.stringify(c.before),
+        after: c.after === undefined ? null : JSON.stringify(c.after),
+      })),
+    )
+    .execute();
+}
+
+export async function readAudit(
+  db: Kysely<Database>,
+  tenantId: string,
+  entityType: "incident" | "alert",
+  entityId: string,
+  afterSeq: number,
+  limit: number,
+): Promise<AuditEntry[]> {
+  const rows = await db
+    .selectFrom("audit_log")
+    .selectAll()
+    .where("tenant_id", "=", tenantId)
+    .where("entity_type", "=", entityType)
+    .where("entity_id", "=", entityId)
+    .where("seq", ">", afterSeq)
+    .orderBy("seq")
+    .limit(limit)
+    .execute();
+  return rows.map((r) => ({
+    seq: r.seq,
+    entityType: r.entity_type,
+    entityId: r.entity_id,
+    at: r.at,
+    actor: r.actor,
+    requestId: r.request_id,
+    property: r.property,
+    before: r.before === null ? null : JSON.parse(r.before),
+    after: r.after === null ? null : JSON.parse(r.after),
+  }));
+}

@@ -1,0 +1,32 @@
+import { properties, type Resource } from "../schema/meta.js";
+
+/**
+ * The promoted column values of an entity document, derived from the schema's column mapping, so a
+ * property's column can never disagree with its document: enums as ordinals, decimal-string ids as
+ * integers, datetimes as fixed-width UTC text (which sorts chronologically).
+ */
+export function columnsOf(resource: Resource, doc: Record<string, unknown>): Record<string, string | number | null> {
+  const out: Record<string, string | number | null> = {};
+  for (const p of properties(resource.schema).values()) {
+    const col = p.meta.column;
+    if (!col) continue;
+    const v = doc[p.name];
+    if (v === null || v === undefined) {
+      out[col] = null;
+      continue;
+    }
+    const e = p.valueSchema.graphEnum;
+    if (e) out[col] = e.members.indexOf(v as never);
+    else if (p.meta.columnType === "integer") out[col] = Number(v);
+    else if (p.meta.columnType === "datetime") out[col] = normalizeDateTime(String(v));
+    else out[col] = v as string | number;
+  }
+  return out;
+}
+
+/** Fixed-width UTC ISO 8601 with milliseconds. */
+export function normalizeDateTime(v: string): string {
+  const d = new Date(v);
+  if (Number.isNaN(d.getTime())) throw new Error(`not a date-time: ${v}`);
+  return d.toISOString();
+}

@@ -1,0 +1,119 @@
+import type { Kysely, Transaction } from "kysely";
+import type { Database, IncidentTable } from "./tables.js";
+import { incidentResource } from "../schema/incident.js";
+import { columnsOf } from "./columns.js";
+import { recordChanges } from "./audit.js";
+import { notFound } from "../graph/errors.js";
+import { patchIncident, type IncidentState } from "../domain/incident-rules.js";
+import type { AlertComment } from "../schema/comment.js";
+
+/** Incident ids are decimal strings; anything else cannot name an incident. */
+export function incidentKey(id: string): number | null {
+  return /^\d{1,15}$/.test(id) ? Number(id) : null;
+}
+
+export function incidentNotFound(id: string) {
+  return notFound(`Incident with id '${id}' was not found.`);
+}
+
+export async function findIncidentRow(db: Kysely<Database> | Transaction<Database>, tenantId: string, id: string): Promise<IncidentTable | undefined> {
+  const key = incidentKey(id);
+  if (key === null) return undefined;
+  return db.selectFrom("incidents").selectAll().where("tenant_id", "=", tenantId).where("id", "=", key).executeTakeFirst();
+}
+
+/** Writes an incident document and the columns derived from it, guarded by its version. */
+export async function writeIncident(
+  trx: Transaction<Database>,
+  row: IncidentTable,
+  next: IncidentState & { alertCount?: number; priorityFactors?: string | null },
+): Promise<IncidentTable> {
+  const cols = columnsOf(incidentResource, next.doc);
+  const updated: IncidentTable = {
+    ...row,
+    ...(cols as Partial<IncidentTable>),
+    redirect_incident_id: next.doc.redirectIncidentId == null ? null : Number(next.doc.redirectIncidentId),
+    severity_source: next.severitySource,
+    name_source: next.nameSource,
+    alert_count: next.alertCount ?? row.alert_count,
+    priority_factors: next.priorityFactors === undefined ? row.priority_factors : next.priorityFactors,
+    version: row.version + 1,
+    doc: JSON.stringify(next.doc),
+  };
+  const { tenant_id, id, ...rest } = updated;
+  const res = await trx
+    .updateTable("incidents")
+    .set(rest)
+    .where("tenant_id", "=", tenant_id)
+    .where("id", "=", id)
+    .where("version", "=", row.version)
+    .executeTakeFirst();
+  if (Number(res.numUpdatedRows) !== 1) throw new Error(`incident ${id} changed concurrently`);
+  return updated;
+}
+
+export function stateOf(row: IncidentTable): IncidentState {
+  return {
+    doc: JSON.parse(row.doc) as Record<string, unknown>,
+    severitySource: row.severity_source === "analyst" ? "analyst" : "alerts",
+    nameSource: row.name_source === "analyst" ? "analyst" : "alerts",
+  };
+}
+
+export interface WriteContext {
+  tenantId: string;
+  actor: string;
+  requestId: string | null;
+  now: string;
+}
+
+/** PATCH: the domain rule decides, then the entity and its audit rows are written in one transaction. */
+export async function updateIncident(db: Kysely<Database>, ctx: WriteContext, id: string, changes: Record<string, unknown>): Promise<string> {
+  return db.transaction().execute(async (trx) => {
+    const row = await findIncidentRow(trx, ctx.tenantId, id);
+    if (!row) throw incidentNotFound(id);
+    const outcome = patchIncident(stateOf(row), changes, ctx.actor, ctx.now);
+    if (outcome.changes.length === 0) return row.doc;
+    const written = await writeIncident(trx, row, outcome.next);
+    await recordChanges(trx, { ...ctx, entityType: "incident", entityId: String(row.id), at: ctx.now }, outcome.changes);
+    return written.doc;
+  });
+}
+
+/** Appends a comment; returns the whole comment collection, as Graph does. */
+export async function addIncidentComment(db: Kysely<Database>, ctx: WriteContext, id: string, text: string): Promise<AlertComment[]> {
+  return db.transaction().execute(async (trx) => {
+    const row = await findIncidentRow(trx, ctx.tenantId, id);
+    if (!row) throw incidentNotFound(id);
+    const state = stateOf(row);
+    const comment: AlertComment = { comment: text, createdByDisplayName: ctx.actor, createdDateTime: ctx.now };
+    const comments = [...((state.doc.comments as AlertComment[] | undefined) ?? []), comment];
+    await writeIncident(trx, row, { ...state, doc: { ...state.doc, comments, lastUpdateDateTime: ctx.now } });
+    await recordChanges(trx, { ...ctx, entityType: "incident", entityId: String(row.id), at: ctx.now }, [
+      { property: "comments", before: null, after: comment },
+    ]);
+    return comments;
+  });
+}
+
+/** The alerts of the given incidents, oldest first, grouped by incident id. */
+export async function alertsOfIncidents(db: Kysely<Database>, tenantId: string, ids: number[]): Promise<Map<number, string[]>> {
+  const out = new Map<number, string[]>();
+  if (ids.length === 0) return out;
+  const rows = await db
+    .selectFrom("alerts")
+    .select(["incident_id", "doc"])
+    .where("tenant_id", "=", tenantId)
+    .where("incident_id", "in", ids)
+    .orderBy("incident_id")
+    .orderBy("created_at")
+    .orderBy("id")
+    .execute();
+  for (const r of rows) {
+    if (r.incident_id === null) continue;
+    let list = out.get(r.incident_id);
+    if (!list) out.set(r.incident_id, (list = []));
+    list.push(r.doc);
+  }
+  return out;
+}

@@ -1,0 +1,97 @@
+import { sql, type Kysely, type RawBuilder, type SqlBool } from "kysely";
+import type { Database } from "./tables.js";
+import type { JsonSql } from "./json-sql.js";
+import type { Resource } from "../schema/meta.js";
+import type { QueryPlan, SortKey } from "../odata/query-options.js";
+import type { Cursor } from "../odata/cursor.js";
+import { compileFilter } from "../odata/compile-filter.js";
+
+export interface Page {
+  docs: string[];
+  count: number | null;
+  next: Cursor | null;
+}
+
+/** Nullable sort columns sort as if NULL were the smallest value, so a cursor can seek past them. */
+function sortExpr(k: SortKey): RawBuilder<unknown> {
+  const col = sql.ref(k.column);
+  if (!k.property.schema.nullable) return col;
+  const sentinel = k.property.meta.columnType === "integer" || k.property.meta.columnType === "enum" ? -1 : "";
+  return sql`coalesce(${col}, ${sentinel})`;
+}
+
+/** Rows strictly after `after` in the listing order: (k1 > v1) or (k1 = v1 and k2 > v2) or … */
+function seekPredicate(order: SortKey[], after: Cursor["after"]): RawBuilder<SqlBool> {
+  const ors: RawBuilder<SqlBool>[] = [];
+  for (let i = 0; i < order.length; i++) {
+    const ands: RawBuilder<SqlBool>[] = [];
+    for (let j = 0; j < i; j++) ands.push(sql<SqlBool>`${sortExpr(order[j]!)} = ${after[j]}`);
+    const k = order[i]!;
+    ands.push(sql<SqlBool>`${sortExpr(k)} ${sql.raw(k.direction === "asc" ? ">" : "<")} ${after[i]}`);
+    ors.push(sql<SqlBool>`(${sql.join(ands, sql` and `)})`);
+  }
+  return sql<SqlBool>`(${sql.join(ors, sql` or `)})`;
+}
+
+/** The snapshot column: incidents get increasing ids, alerts an increasing ingestion sequence. */
+function boundColumn(resource: Resource): string {
+  return resource.table === "incidents" ? "id" : "seq";
+}
+
+async function currentBound(db: Kysely<Database>, resource: Resource, tenantId: string): Promise<number> {
+  const t = await db.selectFrom("tenants").select(["next_incident_id", "next_alert_seq"]).where("id", "=", tenantId).executeTakeFirst();
+  if (!t) return 0;
+  return (resource.table === "incidents" ? t.next_incident_id : t.next_alert_seq) - 1;
+}
+
+export function filterPredicate(resource: Resource, plan: Pick<QueryPlan, "filter">, json: JsonSql): RawBuilder<SqlBool> {
+  return plan.filter ? compileFilter(plan.filter, resource, json) : sql<SqlBool>`1 = 1`;
+}
+
+/**
+ * One page of a listing, filtered and ordered in SQL. The first page fixes the snapshot bound; later
+ * pages seek past the previous page's last row within that bound.
+ */
+export async function listPage(
+  db: Kysely<Database>,
+  json: JsonSql,
+  resource: Resource,
+  tenantId: string,
+  plan: QueryPlan,
+  scope?: RawBuilder<SqlBool>,
+): Promise<Page> {
+  const bound = plan.cursor ? plan.cursor.bound : await currentBound(db, resource, tenantId);
+  const filter = filterPredicate(resource, plan, json);
+  const where = scope ? sql<SqlBool>`${scope} and ${filter}` : filter;
+  const base = sql<SqlBool>`tenant_id = ${tenantId} and ${sql.ref(boundColumn(resource))} <= ${bound} and ${where}`;
+  const seek = plan.cursor ? sql<SqlBool>` and ${seekPredicate(plan.orderBy, plan.cursor.after)}` : sql``;
+  const orderSql = sql.join(plan.orderBy.map((k) => sql`${sortExpr(k)} ${sql.raw(k.direction)}`));
+  const keyCols = sql.join(plan.orderBy.map((k, i) => sql`${sortExpr(k)} as ${sql.ref(`k${i}`)}`));
+  const table = sql.table(resource.table);
+
+  let docs: string[] = [];
+  let next: Cursor | null = null;
+  if (plan.top > 0) {
+    const rows = await sql<Record<string, string | number | null> & { doc: string }>`
+      select doc, ${keyCols} from ${table} where ${base}${seek}
+      order by ${orderSql} limit ${plan.top + 1} offset ${plan.skip}`.execute(db);
+    const page = rows.rows.slice(0, plan.top);
+    docs = page.map((r) => r.doc);
+    const last = page[page.length - 1];
+    if (rows.rows.length > plan.top && last) {
+      next = { after: plan.orderBy.map((_, i) => last[`k${i}`] ?? null), bound };
+    }
+  }
+  let count: number | null = null;
+  if (plan.count) {
+    const c = await sql<{ n: number }>`select count(*) as n from ${table} where ${base}`.execute(db);
+    count = Number(c.rows[0]?.n ?? 0);
+  }
+  return { docs, count, next };
+}
+
+export async function countAll(db: Kysely<Database>, json: JsonSql, resource: Resource, tenantId: string, plan: Pick<QueryPlan, "filter">): Promise<number> {
+  const where = filterPredicate(resource, plan, json);
+  const c = await sql<{ n: number }>`select count(*) as n from ${sql.table(resource.table)} where tenant_id = ${tenantId} and ${where}`.execute(db);
+  return Number(c.rows[0]?.n ?? 0);
+}

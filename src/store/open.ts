@@ -1,0 +1,48 @@
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import SQLite from "better-sqlite3";
+import { Kysely, SqliteDialect } from "kysely";
+import { Migrator, type Migration, type MigrationProvider } from "kysely/migration";
+import type { Database } from "./tables.js";
+import { sqliteJson, type JsonSql } from "./json-sql.js";
+import * as m001 from "./migrations/001_initial.js";
+
+/** Versioned migrations, in order. Add new ones at the end; never edit a shipped one. */
+const migrations: Record<string, Migration> = {
+  "001_initial": m001,
+};
+
+const provider: MigrationProvider = { getMigrations: async () => migrations };
+
+export interface Store {
+  db: Kysely<Database>;
+  dialect: "sqlite";
+  json: JsonSql;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens (creating if needed) the SQLite store at `file` and brings its schema up to date.
+ * WAL with synchronous=FULL: a write is on disk when its transaction commits, which happens before
+ * the response is sent, so an acknowledged write survives a crash of the process or the machine.
+ */
+export async function openSqliteStore(file: string): Promise<Store> {
+  if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true });
+  const native = new SQLite(file);
+  native.pragma("journal_mode = WAL");
+  native.pragma("synchronous = FULL");
+  native.pragma("foreign_keys = ON");
+  native.pragma("busy_timeout = 5000");
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: native }) });
+  await migrate(db);
+  return { db, dialect: "sqlite", json: sqliteJson, close: () => db.destroy() };
+}
+
+export async function migrate(db: Kysely<Database>): Promise<void> {
+  const migrator = new Migrator({ db, provider });
+  const { error, results } = await migrator.migrateToLatest();
+  const failed = results?.find((r) => r.status === "Error");
+  if (error || failed) {
+    throw new Error(`Migration ${failed?.migrationName ?? ""} failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}

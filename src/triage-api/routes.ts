@@ -1,0 +1,90 @@
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { Store } from "../store/open.js";
+import type { Caller } from "../identity/caller.js";
+import { readAudit } from "../store/audit.js";
+import { findIncidentRow, incidentNotFound } from "../store/incidents.js";
+import { alertNotFound, findAlertRow } from "../store/alerts.js";
+import { badRequest } from "../graph/errors.js";
+import { GRAPH_JSON } from "../graph/http.js";
+
+export interface TriageRouteOptions {
+  store: Store;
+  caller(req: FastifyRequest): Promise<Caller>;
+}
+
+const MAX_AUDIT_PAGE = 500;
+
+function pageParams(req: FastifyRequest): { after: number; top: number } {
+  const q = req.query as Record<string, string | undefined>;
+  const after = q.after === undefined ? 0 : Number(q.after);
+  const top = q.top === undefined ? 100 : Number(q.top);
+  if (!Number.isInteger(after) || after < 0) throw badRequest("'after' must be a non-negative integer (the seq of the last entry seen).");
+  if (!Number.isInteger(top) || top < 1 || top > MAX_AUDIT_PAGE) throw badRequest(`'top' must be an integer from 1 to ${MAX_AUDIT_PAGE}.`);
+  return { after, top };
+}
+
+/**
+ * Triage's own read API beside Graph's: the audit trail of an incident or alert, and how an incident
+ * came together (correlation and merge events, and the reasons for its priority score).
+ */
+export async function registerTriageRoutes(app: FastifyInstance, opts: TriageRouteOptions): Promise<void> {
+  const db = opts.store.db;
+
+  async function audit(req: FastifyRequest, type: "incident" | "alert", id: string) {
+    const caller = await opts.caller(req);
+    const exists = type === "incident" ? await findIncidentRow(db, caller.tenantId, id) : await findAlertRow(db, caller.tenantId, id);
+    if (!exists) throw type === "incident" ? incidentNotFound(id) : alertNotFound(id);
+    const { after, top } = pageParams(req);
+    const entries = await readAudit(db, caller.tenantId, type, type === "incident" ? String(Number(id)) : id, after, top + 1);
+    const page = entries.slice(0, top);
+    const body: Record<string, unknown> = { value: page };
+    const last = page[page.length - 1];
+    if (entries.length > top && last) body.nextLink = `${req.url.split("?")[0]}?after=${last.seq}&top=${top}`;
+    return body;
+  }
+
+  app.get("/triage/incidents/:id/audit", async (req, reply) => {
+    const { id } = req.params as { id: string };
+    return reply.type(GRAPH_JSON).send(JSON.stringify(await audit(req, "incident", id)));
+  });
+  app.get("/triage/alerts/:id/audit", async (req, reply) => {
+    const { id } = req.params as { id: string };
+    return reply.type(GRAPH_JSON).send(JSON.stringify(await audit(req, "alert", id)));
+  });
+
+  app.get("/triage/incidents/:id/correlation", async (req, reply) => {
+    const caller = await opts.caller(req);
+    const { id } = req.params as { id: string };
+    const row = await findIncidentRow(db, caller.tenantId, id);
+    if (!row) throw incidentNotFound(id);
+    const events = await db
+      .selectFrom("correlation_events")
+      .selectAll()
+      .where("tenant_id", "=", caller.tenantId)
+      .where("incident_id", "=", row.id)
+      .orderBy("seq")
+      .execute();
+    const entities = await db
+      .selectFrom("incident_entities")
+      .select(["entity_key", "last_seen_at"])
+      .where("tenant_id", "=", caller.tenantId)
+      .where("incident_id", "=", row.id)
+      .orderBy("entity_key")
+      .execute();
+    const body = {
+      incidentId: String(row.id),
+      priority: { score: row.priority_score, factors: row.priority_factors ? JSON.parse(row.priority_factors) : [] },
+      entities: entities.map((e) => ({ key: e.entity_key, lastSeenDateTime: e.last_seen_at })),
+      events: events.map((e) => ({
+        seq: e.seq,
+        at: e.at,
+        kind: e.kind,
+        alertId: e.alert_id,
+        otherIncidentId: e.other_incident_id === null ? null : String(e.other_incident_id),
+        reasons: JSON.parse(e.reasons),
+        detail: e.detail,
+      })),
+    };
+    return reply.type(GRAPH_JSON).send(JSON.stringify(body));
+  });
+}
