@@ -1,0 +1,69 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTriage, type TestTriage } from "../support/triage.js";
+import { alert, deviceId } from "../support/alerts.js";
+
+let t: TestTriage;
+let arrivals = 0;
+
+/** A new incident whose creation time lands anywhere on the timeline, not only at its end. */
+function arrival() {
+  arrivals++;
+  const day = 1 + (arrivals * 7) % 28;
+  return alert({ device: deviceId(), at: `2026-10-${String(day).padStart(2, "0")}T${String(arrivals % 24).padStart(2, "0")}:00:00Z` });
+}
+
+beforeAll(async () => {
+  t = await startTriage();
+  const batch = Array.from({ length: 60 }, arrival);
+  expect((await t.ingest(batch)).status).toBe(200);
+});
+afterAll(async () => { await t.close(); });
+
+async function followToEnd(path: string, between: () => Promise<void>) {
+  const ids: string[] = [];
+  let link: string | undefined = path;
+  let pages = 0;
+  while (link && pages < 100) {
+    const r = await t.get(link.startsWith("http") ? link.slice(t.url.length) : link);
+    expect(r.status).toBe(200);
+    ids.push(...r.body.value.map((i: any) => i.id));
+    link = r.body["@odata.nextLink"];
+    pages++;
+    await between();
+  }
+  return ids;
+}
+
+describe("following @odata.nextLink while incidents arrive", () => {
+  it.each([
+    ["default order", "/v1.0/security/incidents?$top=7"],
+    ["oldest first", "/v1.0/security/incidents?$top=7&$orderby=createdDateTime asc"],
+    ["by severity", "/v1.0/security/incidents?$top=5&$orderby=severity desc,displayName"],
+    ["filtered", `/v1.0/security/incidents?$top=4&$filter=${encodeURIComponent("status eq 'active'")}&$count=true`],
+  ])("%s: every incident that existed at the first page, exactly once", async (_name, path) => {
+    const before = await followToEnd(path, async () => {});
+    const during = await followToEnd(path, async () => {
+      expect((await t.ingest([arrival(), arrival()])).status).toBe(200);
+    });
+    expect(new Set(during).size).toBe(during.length);
+    expect([...during].sort()).toEqual([...before].sort());
+    expect(during).toEqual(before);
+  });
+
+  it("alerts page the same way", async () => {
+    const path = "/v1.0/security/alerts_v2?$top=9&$orderby=createdDateTime asc";
+    const before = await followToEnd(path, async () => {});
+    const during = await followToEnd(path, async () => {
+      await t.ingest([arrival()]);
+    });
+    expect(during).toEqual(before);
+  });
+
+  it("rejects a skiptoken used with another $orderby", async () => {
+    const first = await t.get("/v1.0/security/incidents?$top=3");
+    const token = new URL(first.body["@odata.nextLink"]).searchParams.get("$skiptoken")!;
+    const r = await t.get(`/v1.0/security/incidents?$top=3&$orderby=severity&$skiptoken=${token}`);
+    expect(r.status).toBe(400);
+    expect(r.body.error.message).toContain("$skiptoken");
+  });
+});
