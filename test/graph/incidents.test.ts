@@ -75,7 +75,7 @@ describe("GET /security/incidents", () => {
     const seen = first.body.value.map((i: any) => i.id);
     let link: string | undefined = next;
     while (link) {
-      const page = await t.get(link.slice(t.url.length));
+      const page: { status: number; body: any } = await t.get(link.slice(t.url.length));
       expect(page.status).toBe(200);
       expect(page.body["@odata.count"]).toBe(5);
       seen.push(...page.body.value.map((i: any) => i.id));

@@ -24,7 +24,7 @@ async function followToEnd(path: string, between: () => Promise<void>) {
   let link: string | undefined = path;
   let pages = 0;
   while (link && pages < 100) {
-    const r = await t.get(link.startsWith("http") ? link.slice(t.url.length) : link);
+    const r: { status: number; body: any } = await t.get(link.startsWith("http") ? link.slice(t.url.length) : link);
     expect(r.status).toBe(200);
     ids.push(...r.body.value.map((i: any) => i.id));
     link = r.body["@odata.nextLink"];
