@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
+import rateLimit from "@fastify/rate-limit";
 import { sql } from "kysely";
 import type { Store } from "./store/open.js";
 import { findTenant } from "./store/tenants.js";
@@ -8,6 +9,7 @@ import { registerSecurityRoutes } from "./graph/entity-set.js";
 import { registerIngestRoutes } from "./ingest/routes.js";
 import { registerTriageRoutes } from "./triage-api/routes.js";
 import { resolveCaller } from "./identity/caller.js";
+import { GraphError } from "./graph/errors.js";
 
 export interface ServerConfig {
   store: Store;
@@ -22,6 +24,8 @@ export interface ServerConfig {
   /** Largest ingestion request body accepted. */
   ingestBodyLimit?: number;
   logger?: FastifyServerOptions["logger"];
+  /** Requests each tenant may make per window; off when absent. */
+  rateLimit?: { max: number; windowMs: number } | undefined;
 }
 
 export const DEFAULT_WINDOW_MS = 24 * 3600 * 1000;
@@ -38,6 +42,21 @@ export async function buildServer(config: ServerConfig): Promise<FastifyInstance
     return503OnClosing: true,
   });
   installHttpConventions(app);
+  if (config.rateLimit) {
+    // Counted per tenant, as Graph throttles per app and tenant; answered with Graph's 429 body.
+    await app.register(rateLimit, {
+      max: config.rateLimit.max,
+      timeWindow: config.rateLimit.windowMs,
+      keyGenerator: (req) => {
+        const t = req.headers["x-triage-tenant"];
+        return (typeof t === "string" ? t.toLowerCase() : undefined) ?? config.defaultTenant ?? "";
+      },
+      allowList: (req) => req.url === "/healthz",
+      addHeadersOnExceeding: { "x-ratelimit-limit": false, "x-ratelimit-remaining": false, "x-ratelimit-reset": false },
+      addHeaders: { "x-ratelimit-limit": false, "x-ratelimit-remaining": false, "x-ratelimit-reset": false, "retry-after": true },
+      errorResponseBuilder: () => new GraphError(429, "TooManyRequests", "Please retry again later."),
+    });
+  }
 
   const { store } = config;
   const caller = (req: Parameters<typeof resolveCaller>[0]) =>

@@ -63,8 +63,9 @@ export function program(): Command {
     .option("--public-url <url>", "base URL clients reach Triage at, when behind a proxy")
     .option("--demo", "on first start, create a demo tenant with generated incidents")
     .option("--demo-incidents <n>", "size of the demo data", intArg(1, 100_000), 300)
+    .option("--rate-limit <n>", "requests per minute each tenant may make (off by default)", intArg(1, 10_000_000))
     .option("--log-level <level>", "log level (fatal, error, warn, info, debug)", process.env.TRIAGE_LOG_LEVEL ?? "info")
-    .action(async (o: { data: string; host: string; port: number; tenant?: string; publicUrl?: string; demo?: boolean; demoIncidents: number; logLevel: string }) => {
+    .action(async (o: { data: string; host: string; port: number; tenant?: string; publicUrl?: string; demo?: boolean; demoIncidents: number; logLevel: string; rateLimit?: number }) => {
       const store = await openSqliteStore(dbFile(o.data));
       let tenants = await listTenants(store.db);
       if (o.demo && tenants.length === 0) {
@@ -86,6 +87,7 @@ export function program(): Command {
         store,
         defaultTenant,
         publicUrl: o.publicUrl,
+        rateLimit: o.rateLimit ? { max: o.rateLimit, windowMs: 60_000 } : undefined,
         logger: { level: o.logLevel, redact: ["req.headers.authorization", "req.headers.cookie"] },
       });
       const address = await app.listen({ host: o.host, port: o.port });

@@ -94,3 +94,21 @@ describe("500", () => {
     await broken.app.close();
   });
 });
+
+describe("429", () => {
+  it("throttles per tenant with Retry-After and Graph's error body", async () => {
+    const limited = await startTriage({ rateLimit: { max: 3, windowMs: 60_000 } });
+    try {
+      for (let i = 0; i < 3; i++) expect((await limited.get("/v1.0/security/incidents")).status).toBe(200);
+      const r = await limited.get("/v1.0/security/incidents");
+      expectGraphError(r, 429, "TooManyRequests");
+      expect(Number(r.headers.get("retry-after"))).toBeGreaterThan(0);
+      // Another tenant has its own budget; health checks are never throttled.
+      const other = await limited.newTenant();
+      expect((await limited.get("/v1.0/security/incidents", { "x-triage-tenant": other })).status).toBe(200);
+      expect((await limited.get("/healthz")).status).toBe(200);
+    } finally {
+      await limited.close();
+    }
+  });
+});
