@@ -12,12 +12,15 @@ export interface Page {
   next: Cursor | null;
 }
 
-/** Nullable sort columns sort as if NULL were the smallest value, so a cursor can seek past them. */
+/**
+ * Nullable sort columns sort as if NULL were the smallest value, so a cursor can seek past them. The
+ * sentinel -1 is below every ordinal and score and, as SQLite orders numbers before text, below every
+ * string too — the empty string included, which a '' sentinel would tie with NULL.
+ */
 function sortExpr(k: SortKey): RawBuilder<unknown> {
   const col = sql.ref(k.column);
   if (!k.property.schema.nullable) return col;
-  const sentinel = k.property.meta.columnType === "integer" || k.property.meta.columnType === "enum" ? -1 : "";
-  return sql`coalesce(${col}, ${sentinel})`;
+  return sql`coalesce(${col}, -1)`;
 }
 
 /** Rows strictly after `after` in the listing order: (k1 > v1) or (k1 = v1 and k2 > v2) or … */
@@ -63,7 +66,9 @@ export async function listPage(
   const bound = plan.cursor ? plan.cursor.bound : await currentBound(db, resource, tenantId);
   const filter = filterPredicate(resource, plan, json);
   const where = scope ? sql<SqlBool>`${scope} and ${filter}` : filter;
-  const base = sql<SqlBool>`tenant_id = ${tenantId} and ${sql.ref(boundColumn(resource))} <= ${bound} and ${where}`;
+  // The unary + keeps the snapshot bound from steering the planner to the primary key: the index that
+  // serves the filter and the order is the one to use.
+  const base = sql<SqlBool>`tenant_id = ${tenantId} and +${sql.ref(boundColumn(resource))} <= ${bound} and ${where}`;
   const seek = plan.cursor ? sql<SqlBool>` and ${seekPredicate(plan.orderBy, plan.cursor.after)}` : sql``;
   const orderSql = sql.join(plan.orderBy.map((k) => sql`${sortExpr(k)} ${sql.raw(k.direction)}`));
   const keyCols = sql.join(plan.orderBy.map((k, i) => sql`${sortExpr(k)} as ${sql.ref(`k${i}`)}`));

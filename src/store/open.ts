@@ -35,7 +35,17 @@ export async function openSqliteStore(file: string): Promise<Store> {
   native.pragma("busy_timeout = 5000");
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: native }) });
   await migrate(db);
-  return { db, dialect: "sqlite", json: sqliteJson, close: () => db.destroy() };
+  // Keep the planner's statistics fresh, as SQLite advises for long-lived connections.
+  native.pragma("optimize=0x10002");
+  return {
+    db,
+    dialect: "sqlite",
+    json: sqliteJson,
+    close: async () => {
+      if (native.open) native.pragma("optimize");
+      await db.destroy();
+    },
+  };
 }
 
 export async function migrate(db: Kysely<Database>): Promise<void> {
