@@ -120,11 +120,12 @@ function resolveProperty(path: PathExpr, ctx: Ctx): Typed {
   if (isCollection(p)) {
     throw invalidQuery(`Invalid filter clause: '${first}' is a collection; use ${first}/any(…) or ${first}/all(…).`);
   }
-  return columnOperand(p);
+  return columnOperand(p, ctx);
 }
 
-function columnOperand(p: PropertyInfo): Typed {
-  const col = sql.ref(p.meta.column!);
+function columnOperand(p: PropertyInfo, ctx: Ctx): Typed {
+  // Qualified: inside a lambda's json_each, a bare "id" would name json_each's own id column.
+  const col = sql.ref(`${ctx.resource.table}.${p.meta.column!}`);
   const e = p.meta.graphEnum ?? enumOf(p.valueSchema);
   if (e) return { sql: col, kind: "string", graphEnum: e, ordinal: true, name: p.name };
   if (p.meta.columnType === "integer" && kindOf(p.valueSchema) === "string") {
@@ -156,7 +157,9 @@ function resolveInScope(scope: Scope, rest: string[], path: PathExpr, ctx: Ctx):
   if (k === "collection" || k === "object") {
     throw invalidQuery(`Invalid filter clause: '${props.join("/")}' is not a primitive value; use a lambda or a deeper path.`);
   }
-  const value = ctx.json.extract(scope.value, props);
+  const extracted = ctx.json.extract(scope.value, props);
+  // Evidence keeps date-times as sent (any offset, any precision): compare them as instants.
+  const value = k === "datetime" ? ctx.json.instant(extracted) : extracted;
   const typed: Typed = { sql: value, kind: k, name: props.join("/") };
   const en = enumOf(schema);
   if (en) typed.graphEnum = en;
@@ -278,6 +281,12 @@ function compileCompare(op: CompareOp, left: Operand, right: Operand, ctx: Ctx):
   }
   const v = literalValue(t, l, op);
   if (v === NEVER) return op === "ne" ? TRUE : FALSE;
+  if (t.kind === "datetime" && typeof v === "string" && v.startsWith("+")) {
+    // Past year 9999 (e.g. 9999-12-31T23:00:00-05:00): later than every stored date-time, though as
+    // text "+010000-…" would sort before them all.
+    if (op === "ne") return TRUE;
+    return op === "lt" || op === "le" ? sql<SqlBool>`(${t.sql} is not null)` : FALSE;
+  }
   if (op === "ne") {
     // OData: a null property is "not equal" to any non-null literal.
     return sql<SqlBool>`(${t.sql} is null or ${t.sql} <> ${v})`;
@@ -329,14 +338,17 @@ function compileLambda(e: Extract<FilterExpr, { kind: "lambda" }>, ctx: Ctx): Ra
   if (outer) {
     // A collection inside the current evidence element, e.g. e/roles/any(r: r eq 'attacker').
     if (outer.element !== "evidence" || rest.length === 0) noProperty(e.collection.segments.join("/"), "Edm.String");
-    const props = rest[0]?.includes(".") ? rest.slice(1) : rest;
-    const schema = evidencePropertyType(rest[0]?.includes(".") ? rest[0].slice(EVIDENCE_NS.length) : "alertEvidence", props);
+    const subtype = rest[0]?.includes(".") ? rest[0].slice(EVIDENCE_NS.length) : null;
+    const props = subtype ? rest.slice(1) : rest;
+    const schema = evidencePropertyType(subtype ?? "alertEvidence", props);
     if (!schema || kindOf(schema) !== "collection") noProperty(props.join("/"), "microsoft.graph.security.alertEvidence");
     const items = (schema as Annotated).items as TSchema | undefined;
     if (!items || kindOf(items) !== "string") {
       throw invalidQuery(`Invalid filter clause: only collections of strings can be filtered inside evidence.`);
     }
-    source = outer.value;
+    // As for scalars, a cast filters the element to that subtype: another subtype has no collection (NULL).
+    const typeTest = sql`${ctx.json.extract(outer.value, ["@odata.type"])} = ${`#${EVIDENCE_NS}${subtype}`}`;
+    source = subtype ? sql`(case when ${typeTest} then ${outer.value} end)` : outer.value;
     path = props;
     element = "string";
   } else {
@@ -346,7 +358,7 @@ function compileLambda(e: Extract<FilterExpr, { kind: "lambda" }>, ctx: Ctx): Ra
     if (!p.meta.filterable || !isCollection(p)) {
       throw invalidQuery(`Invalid filter clause: '${first}' is not a collection that can be filtered with ${e.op}.`);
     }
-    source = sql.ref("doc");
+    source = sql.ref(`${ctx.resource.table}.doc`);
     path = [first];
     element = first === "evidence" ? "evidence" : "string";
   }
