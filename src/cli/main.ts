@@ -6,6 +6,7 @@ import { openSqliteStore } from "../store/open.js";
 import { listTenants, createTenant, findTenant } from "../store/tenants.js";
 import { buildServer } from "../server.js";
 import { seedStore } from "./seed-store.js";
+import { resourceReference } from "../schema/docs.js";
 
 /** Exit codes: 0 done, 1 failed, 2 bad usage. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -141,6 +142,13 @@ export function program(): Command {
       } finally {
         await store.close();
       }
+    });
+
+  cli
+    .command("docs")
+    .description("print the resource reference (Markdown), generated from the schemas")
+    .action(() => {
+      process.stdout.write(resourceReference());
     });
 
   const tenants = cli.command("tenants").description("manage tenants");

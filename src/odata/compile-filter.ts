@@ -35,6 +35,8 @@ interface Scope {
   value: RawBuilder<unknown>;
   /** "string" for string collections; "evidence" for alertEvidence elements. */
   element: "string" | "evidence";
+  /** For collections of enum members (evidence roles): their enum, stored by name. */
+  graphEnum?: GraphEnum | undefined;
 }
 
 interface Ctx {
@@ -139,7 +141,9 @@ function columnOperand(p: PropertyInfo, ctx: Ctx): Typed {
 function resolveInScope(scope: Scope, rest: string[], path: PathExpr, ctx: Ctx): Typed {
   if (scope.element === "string") {
     if (rest.length > 0) noProperty(rest.join("/"), "Edm.String");
-    return { sql: scope.value, kind: "string", name: scope.variable };
+    const typed: Typed = { sql: scope.value, kind: "string", name: scope.variable };
+    if (scope.graphEnum) typed.graphEnum = scope.graphEnum;
+    return typed;
   }
   // Evidence: optional type cast, then a property path inside the (sub)type.
   let subtype: string | null = null;
@@ -334,6 +338,7 @@ function compileLambda(e: Extract<FilterExpr, { kind: "lambda" }>, ctx: Ctx): Ra
   let source: RawBuilder<unknown>;
   let path: string[];
   let element: Scope["element"];
+  let elementEnum: GraphEnum | undefined;
   const outer = first === undefined ? undefined : ctx.scopes.find((s) => s.variable === first);
   if (outer) {
     // A collection inside the current evidence element, e.g. e/roles/any(r: r eq 'attacker').
@@ -351,6 +356,7 @@ function compileLambda(e: Extract<FilterExpr, { kind: "lambda" }>, ctx: Ctx): Ra
     source = subtype ? sql`(case when ${typeTest} then ${outer.value} end)` : outer.value;
     path = props;
     element = "string";
+    elementEnum = enumOf(items);
   } else {
     if (first === undefined || rest.length > 0) noProperty(e.collection.segments.join("/"), typeName(ctx));
     const p = properties(ctx.resource.schema).get(first);
@@ -370,7 +376,7 @@ function compileLambda(e: Extract<FilterExpr, { kind: "lambda" }>, ctx: Ctx): Ra
     throw invalidQuery(`Invalid filter clause: the range variable '${e.variable}' is already in use.`);
   }
   const alias = `j${ctx.aliasCounter.n++}`;
-  const scope: Scope = { variable: e.variable, value: ctx.json.elementValue(alias), element };
+  const scope: Scope = { variable: e.variable, value: ctx.json.elementValue(alias), element, graphEnum: elementEnum };
   const inner = compile(e.predicate, { ...ctx, scopes: [...ctx.scopes, scope] });
   return e.op === "any" ? ctx.json.exists(source, path, alias, inner) : ctx.json.forAll(source, path, alias, inner);
 }

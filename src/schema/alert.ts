@@ -40,7 +40,7 @@ export const AlertSchema = Type.Object({
   resolvedDateTime: Nullable(DateTime(), { description: "When the alert was resolved." }),
   firstActivityDateTime: Nullable(DateTime(), { description: "The earliest activity associated with the alert.", column: "first_activity_at", columnType: "datetime", filterable: true, sortable: true }),
   lastActivityDateTime: Nullable(DateTime(), { description: "The latest activity associated with the alert.", column: "last_activity_at", columnType: "datetime", filterable: true, sortable: true }),
-  comments: Type.Array(AlertComment, { description: "Comments by analysts (add them with POST …/comments)." }),
+  comments: Type.Array(AlertComment, { edm: "Collection(microsoft.graph.security.alertComment)", description: "Comments by analysts (add them with POST …/comments)." }),
   evidence: Type.Array(Type.Record(Type.String(), Type.Unknown()), { description: "Evidence related to the alert: a polymorphic collection of alertEvidence subtypes, each with its @odata.type.", edm: "Collection(microsoft.graph.security.alertEvidence)", filterable: true }),
   systemTags: Nullable(StringCollection(), { description: "System tags associated with the alert." }),
   investigationState: Nullable(EnumString(investigationState), { description: "State of the automated investigation." }),
