@@ -33,6 +33,7 @@ export async function openSqliteStore(file: string): Promise<Store> {
   native.pragma("synchronous = FULL");
   native.pragma("foreign_keys = ON");
   native.pragma("busy_timeout = 5000");
+  cacheStatements(native, 1000);
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: native }) });
   await migrate(db);
   // Keep the planner's statistics fresh, as SQLite advises for long-lived connections.
@@ -46,6 +47,26 @@ export async function openSqliteStore(file: string): Promise<Store> {
       await db.destroy();
     },
   };
+}
+
+/**
+ * Kysely's SQLite driver prepares every query anew, which costs more than running it; the same SQL
+ * text gets the same prepared statement back (least recently used ones are dropped past `max`).
+ */
+function cacheStatements(native: SQLite.Database, max: number): void {
+  const prepare = native.prepare.bind(native);
+  const cache = new Map<string, SQLite.Statement>();
+  native.prepare = ((source: string) => {
+    let stmt = cache.get(source);
+    if (stmt) {
+      cache.delete(source);
+    } else {
+      stmt = prepare(source);
+      if (cache.size >= max) cache.delete(cache.keys().next().value!);
+    }
+    cache.set(source, stmt);
+    return stmt;
+  }) as SQLite.Database["prepare"];
 }
 
 export async function migrate(db: Kysely<Database>): Promise<void> {
