@@ -316,7 +316,7 @@ interface Subject {
   text: string;
   type: ScalarType;
   pool: unknown[];
-  /** gt/ge/lt/le allowed (not for enums inside evidence, which compare by name). */
+  /** gt/ge/lt/le allowed (not for enums inside evidence, nor roles elements, which compare by name). */
   ordered: boolean;
   /** How often it is picked relative to the others. */
   weight: number;
@@ -411,6 +411,30 @@ function enumLiteral(e: GraphEnum, pool: unknown[]): Arbitrary<string> {
   });
 }
 
+/** Spells `s` with each letter's case taken from a bit of `bits`. */
+function randomCase(s: string, bits: number): string {
+  return [...s].map((ch, i) => ((bits >>> (i % 31)) & 1 ? ch.toUpperCase() : ch.toLowerCase())).join("");
+}
+
+/**
+ * A member of `e` for an element of a collection of enum members (evidence roles): mostly one seen
+ * in the data, sometimes any other member, in random case; sometimes as a qualified enum literal.
+ */
+function memberLiteral(e: GraphEnum, pool: unknown[]): Arbitrary<string> {
+  const seen = pool.filter((v): v is string => typeof v === "string" && e.members.includes(v));
+  const others = e.members.filter((m) => !seen.includes(m));
+  const arbs: { weight: number; arbitrary: Arbitrary<string> }[] = [];
+  if (seen.length > 0) arbs.push({ weight: 4, arbitrary: fc.constantFrom(...seen) });
+  if (others.length > 0) arbs.push({ weight: 1, arbitrary: fc.constantFrom(...others) });
+  return fc.tuple(fc.oneof(...arbs), fc.integer({ min: 0, max: 9 }), fc.nat()).map(([n, how, bits]) => {
+    if (how <= 3) return quote(n);
+    if (how === 4) return quote(n.toLowerCase());
+    if (how === 5) return quote(n.toUpperCase());
+    if (how === 6) return `microsoft.graph.security.${e.name}'${randomCase(n, bits)}'`;
+    return quote(randomCase(n, bits));
+  });
+}
+
 function literal(s: Subject, equalityOnly: boolean): Arbitrary<string> {
   switch (s.type.kind) {
     case "string": return stringValue(s.pool).map(quote);
@@ -418,6 +442,7 @@ function literal(s: Subject, equalityOnly: boolean): Arbitrary<string> {
     case "datetime": return dateTimeLiteral(s.pool);
     case "numericId": return idLiteral(s.pool, equalityOnly);
     case "enum": return enumLiteral(s.type.graphEnum, s.pool);
+    case "member": return memberLiteral(s.type.graphEnum, s.pool);
   }
 }
 
@@ -520,10 +545,24 @@ function collectPools(rows: Entity[], model: RefModel): Pools {
 
 const STRING_TYPE: ScalarType = { kind: "string" };
 
-/** A lambda over a collection of strings; the predicate may also test `outer` conditions. */
-function stringLambda(collection: string, pool: unknown[], variables: readonly string[], outer: Arbitrary<string> | null): Arbitrary<string> {
+/** The type of an element of a collection of strings or of enum members. */
+function elementType(type: Extract<PropType, { kind: "collection" }>): ScalarType {
+  return type.element === "member" ? { kind: "member", graphEnum: type.graphEnum } : STRING_TYPE;
+}
+
+/**
+ * A lambda over a collection of strings or of enum members (compared with eq, ne and in only);
+ * the predicate may also test `outer` conditions.
+ */
+function stringLambda(
+  collection: string,
+  type: ScalarType,
+  pool: unknown[],
+  variables: readonly string[],
+  outer: Arbitrary<string> | null,
+): Arbitrary<string> {
   return fc.constantFrom(...variables).chain((v) => {
-    const element: Subject = { text: v, type: STRING_TYPE, pool, ordered: true, weight: 1 };
+    const element: Subject = { text: v, type, pool, ordered: type.kind === "string", weight: 1 };
     const atom = outer ? fc.oneof({ weight: 3, arbitrary: scalarAtom(element) }, { weight: 1, arbitrary: outer }) : scalarAtom(element);
     const predicate = booleanTree(atom, 2);
     return fc.oneof(
@@ -564,7 +603,8 @@ function evidenceAtom(v: string, pools: Pools, outer: Arbitrary<string>): Arbitr
       const text = sub === null ? `${v}/${path}` : `${v}/${CAST}${sub}/${path}`;
       const pool = pools.evidence.get(`${poolKey}:${path}`) ?? [];
       if (type.kind === "collection") {
-        nested.push(stringLambda(text, pool, ["r", "x"], fc.oneof(outer, fc.constant(`${v}/verdict eq 'malicious'`))));
+        if (type.element === "evidence") throw new Error(`evidence inside evidence: ${path}`);
+        nested.push(stringLambda(text, elementType(type), pool, ["r", "x"], fc.oneof(outer, fc.constant(`${v}/verdict eq 'malicious'`))));
       } else {
         // Base properties and date-times (kept as sent, in any offset) are picked more often.
         const weight = (sub === null ? 3 : 1) * (type.kind === "datetime" ? 3 : 1);
@@ -591,8 +631,8 @@ function topAtom(model: RefModel, pools: Pools): Arbitrary<string> {
   const arbs: { weight: number; arbitrary: Arbitrary<string> }[] = [{ weight: 8, arbitrary: scalar }];
   for (const [name, type] of Object.entries(model.props)) {
     if (type.kind !== "collection") continue;
-    if (type.element === "string") {
-      arbs.push({ weight: 2, arbitrary: stringLambda(name, pools.props.get(name) ?? [], ["t", "x", "tag"], scalar) });
+    if (type.element !== "evidence") {
+      arbs.push({ weight: 2, arbitrary: stringLambda(name, elementType(type), pools.props.get(name) ?? [], ["t", "x", "tag"], scalar) });
     } else {
       const lambda = fc.constantFrom("e", "ev").chain((v) => {
         const predicate = booleanTree(evidenceAtom(v, pools, scalar), 2);
@@ -791,6 +831,23 @@ describe("$filter/$orderby/$top/$skip/$count agree with an in-memory reference",
     expect(alerts.some((a) => a.firstActivityDateTime === null) && alerts.some((a) => a.title === null)).toBe(true);
     const types = new Set(alerts.flatMap((a) => (a.evidence as Entity[]).map((e) => e["@odata.type"])));
     expect(types.size).toBeGreaterThanOrEqual(9);
+  });
+
+  it("types evidence roles elements as evidenceRole members (eq, ne and in only)", async () => {
+    const get = (filter: string) => t.get(`/v1.0/security/alerts_v2?$filter=${encodeURIComponent(filter)}&$top=2000`, PREFER);
+    const notMember = await get("evidence/any(e: e/roles/any(r: r eq 'nonsense'))");
+    expect(notMember.status, notMember.text).toBe(400);
+    expect(notMember.text).toContain("is not a valid enumeration type constant");
+    const ordered = await get("evidence/any(e: e/roles/any(r: r gt 'attacked'))");
+    expect(ordered.status, ordered.text).toBe(400);
+    expect(ordered.text).toContain("supports only eq, ne and in");
+    const anyCase = await get("evidence/any(e: e/roles/any(r: r eq 'ATTACKED'))");
+    expect(anyCase.status, anyCase.text).toBe(200);
+    const expected = alerts
+      .filter((a) => (a.evidence as Entity[]).some((e) => Array.isArray(e.roles) && e.roles.includes("attacked")))
+      .map((a) => String(a.id));
+    expect(expected.length).toBeGreaterThan(0);
+    expect((anyCase.body.value as Entity[]).map((a) => String(a.id)).sort()).toEqual(expected.sort());
   });
 
   for (const which of ["incidents", "alerts_v2"] as const) {

@@ -8,6 +8,8 @@
  * - eq/ne treat null as a value (null eq null is true, null ne 'x' is true); gt/ge/lt/le with a null
  *   operand are false, so `not` of such a comparison is true.
  * - Enums compare by the declaration order of their members; a literal may use any accepted spelling.
+ *   Elements of a collection of enum members (evidence `roles`) are stored by name and compare by
+ *   canonical member name, with eq/ne/in only; a literal that is not a member is outside the reference.
  * - Date-times compare as instants; incident ids (decimal strings) numerically; strings by UTF-16 code
  *   units, which equals SQLite's BINARY collation for the ASCII text the tests use.
  * - startswith/endswith/contains are case-sensitive; with a null subject they are false.
@@ -25,6 +27,7 @@ import {
   deviceHealthStatus,
   deviceRiskScore,
   evidenceRemediationStatus,
+  evidenceRole,
   evidenceVerdict,
   incidentStatus,
   parseEnum,
@@ -38,9 +41,14 @@ export type ScalarType =
   | { kind: "datetime" }
   /** A decimal-string id that compares as a number. */
   | { kind: "numericId" }
-  | { kind: "enum"; graphEnum: GraphEnum };
+  | { kind: "enum"; graphEnum: GraphEnum }
+  /** An element of a collection of enum members: stored by name, compared by name with eq, ne and in only. */
+  | { kind: "member"; graphEnum: GraphEnum };
 
-export type PropType = ScalarType | { kind: "collection"; element: "string" | "evidence" };
+export type PropType =
+  | ScalarType
+  | { kind: "collection"; element: "string" | "evidence" }
+  | { kind: "collection"; element: "member"; graphEnum: GraphEnum };
 
 export interface RefModel {
   typeName: string;
@@ -53,6 +61,7 @@ const DATETIME: ScalarType = { kind: "datetime" };
 const NUMERIC_ID: ScalarType = { kind: "numericId" };
 const enumOf = (graphEnum: GraphEnum): ScalarType => ({ kind: "enum", graphEnum });
 const STRINGS: PropType = { kind: "collection", element: "string" };
+const membersOf = (graphEnum: GraphEnum): PropType => ({ kind: "collection", element: "member", graphEnum });
 
 /** The filterable and sortable properties of an incident. */
 export const incidentModel: RefModel = {
@@ -103,7 +112,7 @@ export const evidenceBaseProps: Readonly<Record<string, PropType>> = {
   verdict: enumOf(evidenceVerdict),
   remediationStatus: enumOf(evidenceRemediationStatus),
   remediationStatusDetails: STRING,
-  roles: STRINGS,
+  roles: membersOf(evidenceRole),
   detailedRoles: STRINGS,
   tags: STRINGS,
 };
@@ -155,7 +164,9 @@ type Entity = Record<string, unknown>;
 interface Scope {
   variable: string;
   value: unknown;
-  element: "string" | "evidence";
+  /** A string, an evidence element, or a member of `graphEnum` (stored by name). */
+  element: "string" | "evidence" | "member";
+  graphEnum?: GraphEnum | undefined;
 }
 
 interface Ctx {
@@ -231,9 +242,10 @@ function resolvePath(path: PathExpr, ctx: Ctx): Typed {
   const [first, ...rest] = path.segments;
   const scope = ctx.scopes.find((s) => s.variable === first);
   if (scope) {
-    if (scope.element === "string") {
+    if (scope.element !== "evidence") {
       if (rest.length > 0) throw new OutsideReference(`path into a string: ${path.segments.join("/")}`);
-      return { type: STRING, value: scope.value ?? null };
+      const type: ScalarType = scope.element === "member" ? { kind: "member", graphEnum: scope.graphEnum! } : STRING;
+      return { type, value: scope.value ?? null };
     }
     const { type, value } = evidenceMember(scope.value, rest);
     return { type: scalar(type, rest.join("/")), value };
@@ -282,6 +294,9 @@ function compare(op: CompareOp, a: Evaluated, b: Evaluated): boolean {
     if (op === "ne") return left !== right;
     return false;
   }
+  if (t.type.kind === "member" && op !== "eq" && op !== "ne") {
+    throw new OutsideReference(`${t.type.graphEnum.name} elements support only eq, ne and in`);
+  }
   if (right === NEVER) {
     if (op === "eq") return false;
     if (op === "ne") return true;
@@ -309,6 +324,13 @@ function enumIndex(e: GraphEnum, raw: string): number {
   return e.members.indexOf(member);
 }
 
+/** The canonical name of the member a literal spells. */
+function enumMember(e: GraphEnum, raw: string): string {
+  const member = parseEnum(e, raw);
+  if (member === undefined) throw new OutsideReference(`'${raw}' is not a ${e.name}`);
+  return member;
+}
+
 /** A property value as a comparable key (null when it has no usable value). */
 function propertyKey(type: ScalarType, v: unknown): string | number | null {
   switch (type.kind) {
@@ -324,6 +346,8 @@ function propertyKey(type: ScalarType, v: unknown): string | number | null {
       return typeof v === "string" && /^\d+$/.test(v) ? Number(v) : null;
     case "enum":
       return typeof v === "string" ? type.graphEnum.members.indexOf(v) : null;
+    case "member":
+      return typeof v === "string" ? v : null;
   }
 }
 
@@ -344,6 +368,8 @@ function literalKey(type: ScalarType, l: Literal): string | number | typeof NEVE
       return /^\d{1,15}$/.test(l.value) ? Number(l.value) : NEVER;
     case "enum":
       return l.kind === "string" || l.kind === "enum" ? enumIndex(type.graphEnum, l.value) : bad();
+    case "member":
+      return l.kind === "string" || l.kind === "enum" ? enumMember(type.graphEnum, l.value) : bad();
   }
 }
 
@@ -372,23 +398,28 @@ function lambda(e: Extract<FilterExpr, { kind: "lambda" }>, ctx: Ctx): boolean {
   const outer = ctx.scopes.find((s) => s.variable === first);
   let items: unknown;
   let element: Scope["element"];
+  let graphEnum: GraphEnum | undefined;
   if (outer) {
-    if (outer.element !== "evidence") throw new OutsideReference("lambda inside a string element");
+    if (outer.element !== "evidence") throw new OutsideReference(`lambda inside a ${outer.element} element`);
     const { type, value } = evidenceMember(outer.value, rest);
-    if (type?.kind !== "collection" || type.element !== "string") throw new OutsideReference(`${rest.join("/")} is not a string collection`);
+    if (type?.kind !== "collection" || type.element === "evidence") {
+      throw new OutsideReference(`${rest.join("/")} is not a collection of strings or enum members`);
+    }
     items = value;
-    element = "string";
+    element = type.element;
+    if (type.element === "member") graphEnum = type.graphEnum;
   } else {
     const type = first === undefined || rest.length > 0 ? undefined : ctx.model.props[first];
     if (type?.kind !== "collection") throw new OutsideReference(`${e.collection.segments.join("/")} is not a collection`);
     items = ctx.entity[first!];
     element = type.element;
+    if (type.element === "member") graphEnum = type.graphEnum;
   }
   const list = Array.isArray(items) ? (items as unknown[]) : [];
   if (e.variable === null || e.predicate === null) return e.op === "any" ? list.length > 0 : true;
   const variable = e.variable;
   const predicate = e.predicate;
-  const test = (value: unknown) => evaluate(predicate, { ...ctx, scopes: [...ctx.scopes, { variable, value, element }] });
+  const test = (value: unknown) => evaluate(predicate, { ...ctx, scopes: [...ctx.scopes, { variable, value, element, graphEnum }] });
   return e.op === "any" ? list.some(test) : list.every(test);
 }
 
