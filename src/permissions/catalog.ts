@@ -72,3 +72,8 @@ export function allOperationKeys(): string[] {
 }
 
 export const catalogSources = data._meta.sources;
+
+/** Every permission name in the catalog. */
+export function permissionNames(): string[] {
+  return Object.keys(data.permissions);
+}

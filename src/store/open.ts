@@ -6,10 +6,12 @@ import { Migrator, type Migration, type MigrationProvider } from "kysely/migrati
 import type { Database } from "./tables.js";
 import { sqliteJson, type JsonSql } from "./json-sql.js";
 import * as m001 from "./migrations/001_initial.js";
+import * as m002 from "./migrations/002_identity.js";
 
 /** Versioned migrations, in order. Add new ones at the end; never edit a shipped one. */
 const migrations: Record<string, Migration> = {
   "001_initial": m001,
+  "002_identity": m002,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

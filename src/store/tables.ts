@@ -96,6 +96,79 @@ export interface DetectorStatTable {
   alert_count: number;
 }
 
+export interface AppTable {
+  client_id: string;
+  tenant_id: string;
+  display_name: string;
+  created_at: string;
+  /** 1 for public clients (no secret: device code, auth code with PKCE, ROPC). */
+  public_client: number;
+  redirect_uris: string;
+  /** JSON: requested application permissions (names). */
+  app_permissions: string;
+  /** JSON: requested delegated permissions (names). */
+  delegated_permissions: string;
+}
+
+export interface AppSecretTable {
+  id: string;
+  client_id: string;
+  /** The first characters, shown in listings so a secret can be recognised. */
+  hint: string;
+  hash: string;
+  created_at: string;
+  expires_at: string;
+}
+
+export interface AppCertificateTable {
+  thumbprint: string;
+  client_id: string;
+  pem: string;
+  created_at: string;
+  expires_at: string;
+}
+
+export interface ConsentTable {
+  tenant_id: string;
+  client_id: string;
+  scheme: string;
+  permission: string;
+  granted_at: string;
+}
+
+export interface UserTable {
+  id: string;
+  tenant_id: string;
+  upn: string;
+  display_name: string;
+  password_hash: string | null;
+  /** JSON: Entra role names. */
+  roles: string;
+  created_at: string;
+}
+
+export interface SigningKeyTable {
+  kid: string;
+  private_pem: string;
+  public_jwk: string;
+  created_at: string;
+  /** Set when a newer key took over signing; the key stays in the JWKS until its tokens expire. */
+  retired_at: string | null;
+}
+
+export interface GrantTable {
+  /** SHA-256 of the code or token. */
+  id: string;
+  kind: string;
+  tenant_id: string;
+  client_id: string;
+  user_id: string | null;
+  user_code: string | null;
+  data: string;
+  status: string;
+  expires_at: string;
+}
+
 export interface Database {
   tenants: TenantTable;
   incidents: IncidentTable;
@@ -104,4 +177,11 @@ export interface Database {
   incident_entities: IncidentEntityTable;
   correlation_events: CorrelationEventTable;
   detector_stats: DetectorStatTable;
+  apps: AppTable;
+  app_secrets: AppSecretTable;
+  app_certificates: AppCertificateTable;
+  consents: ConsentTable;
+  users: UserTable;
+  signing_keys: SigningKeyTable;
+  grants: GrantTable;
 }

@@ -1,0 +1,265 @@
+import { randomBytes, randomUUID, X509Certificate, createHash } from "node:crypto";
+import type { Kysely } from "kysely";
+import type { AppTable, Database, UserTable } from "../store/tables.js";
+import { hashSecret, verifySecret } from "./hash.js";
+import { parseRole, type EntraRole } from "./roles.js";
+import { permissionNames, type Scheme } from "../permissions/catalog.js";
+
+/** A directory problem the caller can fix (unknown permission, duplicate user, …). */
+export class DirectoryError extends Error {}
+
+export interface App {
+  clientId: string;
+  tenantId: string;
+  displayName: string;
+  createdAt: string;
+  publicClient: boolean;
+  redirectUris: string[];
+  appPermissions: string[];
+  delegatedPermissions: string[];
+}
+
+export interface User {
+  id: string;
+  tenantId: string;
+  upn: string;
+  displayName: string;
+  roles: EntraRole[];
+  createdAt: string;
+}
+
+function toApp(r: AppTable): App {
+  return {
+    clientId: r.client_id,
+    tenantId: r.tenant_id,
+    displayName: r.display_name,
+    createdAt: r.created_at,
+    publicClient: r.public_client === 1,
+    redirectUris: JSON.parse(r.redirect_uris) as string[],
+    appPermissions: JSON.parse(r.app_permissions) as string[],
+    delegatedPermissions: JSON.parse(r.delegated_permissions) as string[],
+  };
+}
+
+function toUser(r: UserTable): User {
+  return { id: r.id, tenantId: r.tenant_id, upn: r.upn, displayName: r.display_name, roles: JSON.parse(r.roles) as EntraRole[], createdAt: r.created_at };
+}
+
+/** Permission names as the catalog spells them; anything unknown is refused by name. */
+export function canonicalPermissions(names: readonly string[]): string[] {
+  const known = permissionNames();
+  return [...new Set(names.map((n) => {
+    const match = known.find((k) => k.toLowerCase() === n.trim().toLowerCase());
+    if (!match) throw new DirectoryError(`Unknown permission '${n}'. Known permissions: ${known.join(", ")}.`);
+    return match;
+  }))];
+}
+
+export interface NewApp {
+  tenantId: string;
+  displayName: string;
+  appPermissions?: string[];
+  delegatedPermissions?: string[];
+  publicClient?: boolean;
+  redirectUris?: string[];
+}
+
+export async function createApp(db: Kysely<Database>, input: NewApp, now = new Date().toISOString()): Promise<App> {
+  const row: AppTable = {
+    client_id: randomUUID(),
+    tenant_id: input.tenantId,
+    display_name: input.displayName,
+    created_at: now,
+    public_client: input.publicClient ? 1 : 0,
+    redirect_uris: JSON.stringify(input.redirectUris ?? []),
+    app_permissions: JSON.stringify(canonicalPermissions(input.appPermissions ?? [])),
+    delegated_permissions: JSON.stringify(canonicalPermissions(input.delegatedPermissions ?? [])),
+  };
+  await db.insertInto("apps").values(row).execute();
+  return toApp(row);
+}
+
+export async function findApp(db: Kysely<Database>, clientId: string): Promise<App | undefined> {
+  const row = await db.selectFrom("apps").selectAll().where("client_id", "=", clientId.toLowerCase()).executeTakeFirst();
+  return row && toApp(row);
+}
+
+export async function listApps(db: Kysely<Database>, tenantId: string): Promise<App[]> {
+  const rows = await db.selectFrom("apps").selectAll().where("tenant_id", "=", tenantId).orderBy("created_at").execute();
+  return rows.map(toApp);
+}
+
+/** Adds requested permissions (not consented: that is a separate, admin act). */
+export async function requestPermissions(db: Kysely<Database>, clientId: string, add: { application?: string[]; delegated?: string[] }): Promise<App> {
+  const app = await findApp(db, clientId);
+  if (!app) throw new DirectoryError(`No app with client id ${clientId}.`);
+  const appPermissions = canonicalPermissions([...app.appPermissions, ...(add.application ?? [])]);
+  const delegatedPermissions = canonicalPermissions([...app.delegatedPermissions, ...(add.delegated ?? [])]);
+  await db
+    .updateTable("apps")
+    .set({ app_permissions: JSON.stringify(appPermissions), delegated_permissions: JSON.stringify(delegatedPermissions) })
+    .where("client_id", "=", app.clientId)
+    .execute();
+  return { ...app, appPermissions, delegatedPermissions };
+}
+
+/** Entra-looking client secrets: 40 characters with the "8Q~" marker after a 3-character hint. */
+function newSecret(): string {
+  const raw = randomBytes(30).toString("base64url").replace(/[-_]/g, "x");
+  return `${raw.slice(0, 3)}8Q~${raw.slice(3, 37)}`;
+}
+
+export interface IssuedSecret {
+  id: string;
+  secret: string;
+  hint: string;
+  expiresAt: string;
+}
+
+/** A new client secret; only its salted hash is kept, so this is the one time it can be shown. */
+export async function addSecret(db: Kysely<Database>, clientId: string, days = 180, now = new Date()): Promise<IssuedSecret> {
+  const app = await findApp(db, clientId);
+  if (!app) throw new DirectoryError(`No app with client id ${clientId}.`);
+  const secret = newSecret();
+  const issued = { id: randomUUID(), secret, hint: secret.slice(0, 3), expiresAt: new Date(now.getTime() + days * 86_400_000).toISOString() };
+  await db
+    .insertInto("app_secrets")
+    .values({ id: issued.id, client_id: app.clientId, hint: issued.hint, hash: await hashSecret(secret), created_at: now.toISOString(), expires_at: issued.expiresAt })
+    .execute();
+  return issued;
+}
+
+/** Whether `secret` is one of the app's unexpired secrets. */
+export async function checkSecret(db: Kysely<Database>, clientId: string, secret: string, now = new Date()): Promise<boolean> {
+  const rows = await db
+    .selectFrom("app_secrets")
+    .select(["hash", "hint"])
+    .where("client_id", "=", clientId.toLowerCase())
+    .where("expires_at", ">", now.toISOString())
+    .execute();
+  for (const r of rows) {
+    if (r.hint !== secret.slice(0, 3)) continue;
+    if (await verifySecret(secret, r.hash)) return true;
+  }
+  return false;
+}
+
+/** Registers a certificate whose key the app signs client assertions with; returns its x5t thumbprint. */
+export async function addCertificate(db: Kysely<Database>, clientId: string, pem: string, now = new Date()): Promise<{ thumbprint: string; expiresAt: string }> {
+  const app = await findApp(db, clientId);
+  if (!app) throw new DirectoryError(`No app with client id ${clientId}.`);
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(pem);
+  } catch {
+    throw new DirectoryError("The certificate is not a PEM X.509 certificate.");
+  }
+  const thumbprint = createHash("sha1").update(cert.raw).digest("base64url");
+  const expiresAt = new Date(cert.validTo).toISOString();
+  await db.insertInto("app_certificates").values({ thumbprint, client_id: app.clientId, pem: cert.toString(), created_at: now.toISOString(), expires_at: expiresAt }).execute();
+  return { thumbprint, expiresAt };
+}
+
+export async function appCertificates(db: Kysely<Database>, clientId: string): Promise<{ thumbprint: string; pem: string; expiresAt: string }[]> {
+  const rows = await db.selectFrom("app_certificates").selectAll().where("client_id", "=", clientId.toLowerCase()).execute();
+  return rows.map((r) => ({ thumbprint: r.thumbprint, pem: r.pem, expiresAt: r.expires_at }));
+}
+
+/** Admin consent: grants, in the app's tenant, every permission the app requests (both schemes). */
+export async function grantAdminConsent(db: Kysely<Database>, clientId: string, now = new Date().toISOString()): Promise<{ application: string[]; delegated: string[] }> {
+  const app = await findApp(db, clientId);
+  if (!app) throw new DirectoryError(`No app with client id ${clientId}.`);
+  const rows = [
+    ...app.appPermissions.map((p) => ({ scheme: "Application", permission: p })),
+    ...app.delegatedPermissions.map((p) => ({ scheme: "DelegatedWork", permission: p })),
+  ];
+  for (const r of rows) {
+    await db
+      .insertInto("consents")
+      .values({ tenant_id: app.tenantId, client_id: app.clientId, scheme: r.scheme, permission: r.permission, granted_at: now })
+      .onConflict((oc) => oc.doNothing())
+      .execute();
+  }
+  return { application: app.appPermissions, delegated: app.delegatedPermissions };
+}
+
+export async function revokeConsent(db: Kysely<Database>, clientId: string): Promise<void> {
+  await db.deleteFrom("consents").where("client_id", "=", clientId.toLowerCase()).execute();
+}
+
+export async function consentedPermissions(db: Kysely<Database>, tenantId: string, clientId: string, scheme: Scheme): Promise<string[]> {
+  const rows = await db
+    .selectFrom("consents")
+    .select("permission")
+    .where("tenant_id", "=", tenantId)
+    .where("client_id", "=", clientId.toLowerCase())
+    .where("scheme", "=", scheme)
+    .orderBy("permission")
+    .execute();
+  return rows.map((r) => r.permission);
+}
+
+export interface NewUser {
+  tenantId: string;
+  upn: string;
+  displayName?: string;
+  password?: string;
+  roles?: string[];
+}
+
+export async function createUser(db: Kysely<Database>, input: NewUser, now = new Date().toISOString()): Promise<User> {
+  const roles = (input.roles ?? []).map((r) => {
+    const role = parseRole(r);
+    if (!role) throw new DirectoryError(`Unknown role '${r}'. Known roles: Security Reader, Global Reader, Security Operator, Security Administrator.`);
+    return role;
+  });
+  const upn = input.upn.trim().toLowerCase();
+  if (!/^[^@\s]+@[^@\s]+$/.test(upn)) throw new DirectoryError(`'${input.upn}' is not a user principal name (name@domain).`);
+  const existing = await db.selectFrom("users").select("id").where("tenant_id", "=", input.tenantId).where("upn", "=", upn).executeTakeFirst();
+  if (existing) throw new DirectoryError(`A user ${upn} already exists in this tenant.`);
+  const row: UserTable = {
+    id: randomUUID(),
+    tenant_id: input.tenantId,
+    upn,
+    display_name: input.displayName ?? upn.split("@")[0]!,
+    password_hash: input.password ? await hashSecret(input.password) : null,
+    roles: JSON.stringify([...new Set(roles)]),
+    created_at: now,
+  };
+  await db.insertInto("users").values(row).execute();
+  return toUser(row);
+}
+
+export async function setUserRoles(db: Kysely<Database>, tenantId: string, upn: string, roles: string[]): Promise<User> {
+  const parsed = roles.map((r) => {
+    const role = parseRole(r);
+    if (!role) throw new DirectoryError(`Unknown role '${r}'.`);
+    return role;
+  });
+  await db.updateTable("users").set({ roles: JSON.stringify([...new Set(parsed)]) }).where("tenant_id", "=", tenantId).where("upn", "=", upn.toLowerCase()).execute();
+  const user = await findUserByUpn(db, tenantId, upn);
+  if (!user) throw new DirectoryError(`No user ${upn} in this tenant.`);
+  return user;
+}
+
+export async function findUserByUpn(db: Kysely<Database>, tenantId: string, upn: string): Promise<User | undefined> {
+  const row = await db.selectFrom("users").selectAll().where("tenant_id", "=", tenantId).where("upn", "=", upn.trim().toLowerCase()).executeTakeFirst();
+  return row && toUser(row);
+}
+
+export async function findUser(db: Kysely<Database>, tenantId: string, id: string): Promise<User | undefined> {
+  const row = await db.selectFrom("users").selectAll().where("tenant_id", "=", tenantId).where("id", "=", id).executeTakeFirst();
+  return row && toUser(row);
+}
+
+export async function listUsers(db: Kysely<Database>, tenantId: string): Promise<User[]> {
+  const rows = await db.selectFrom("users").selectAll().where("tenant_id", "=", tenantId).orderBy("upn").execute();
+  return rows.map(toUser);
+}
+
+/** The user, when the password is theirs. */
+export async function checkPassword(db: Kysely<Database>, tenantId: string, upn: string, password: string): Promise<User | undefined> {
+  const row = await db.selectFrom("users").selectAll().where("tenant_id", "=", tenantId).where("upn", "=", upn.trim().toLowerCase()).executeTakeFirst();
+  if (!row?.password_hash) return undefined;
+  return (await verifySecret(password, row.password_hash)) ? toUser(row) : undefined;
+}

@@ -1,0 +1,71 @@
+import { generateKeyPairSync, createPrivateKey, createPublicKey, type KeyObject } from "node:crypto";
+import { calculateJwkThumbprint, exportJWK, type JWK } from "jose";
+import type { Kysely } from "kysely";
+import type { Database } from "../store/tables.js";
+
+export interface SigningKey {
+  kid: string;
+  privateKey: KeyObject;
+  publicJwk: JWK;
+}
+
+/**
+ * Token signing keys live in the database, so every node signs with the same key and publishes the
+ * same JWKS. The newest unretired key signs; retired keys stay published until every token they
+ * signed has expired.
+ */
+export class KeyRing {
+  private cache: { at: number; signing: SigningKey; published: JWK[] } | null = null;
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    /** How long a token lives: a retired key is published this much longer. */
+    private readonly tokenLifetimeSeconds: number,
+    /** How long the key set is cached in memory before it is read again. */
+    private readonly cacheMs = 30_000,
+  ) {}
+
+  private async load(): Promise<{ signing: SigningKey; published: JWK[] }> {
+    if (this.cache && Date.now() - this.cache.at < this.cacheMs) return this.cache;
+    let rows = await this.db.selectFrom("signing_keys").selectAll().orderBy("created_at", "desc").execute();
+    if (!rows.some((r) => r.retired_at === null)) {
+      await this.rotate();
+      rows = await this.db.selectFrom("signing_keys").selectAll().orderBy("created_at", "desc").execute();
+    }
+    const current = rows.find((r) => r.retired_at === null)!;
+    const horizon = Date.now() - (this.tokenLifetimeSeconds + 300) * 1000;
+    const published = rows
+      .filter((r) => r.retired_at === null || Date.parse(r.retired_at) > horizon)
+      .map((r) => JSON.parse(r.public_jwk) as JWK);
+    const signing = { kid: current.kid, privateKey: createPrivateKey(current.private_pem), publicJwk: JSON.parse(current.public_jwk) as JWK };
+    this.cache = { at: Date.now(), signing, published };
+    return this.cache;
+  }
+
+  async signingKey(): Promise<SigningKey> {
+    return (await this.load()).signing;
+  }
+
+  /** The published keys (the JWKS), re-read from the database when `fresh`. */
+  async publishedKeys(fresh = false): Promise<JWK[]> {
+    if (fresh) this.cache = null;
+    return (await this.load()).published;
+  }
+
+  /** A new signing key; the previous one is retired but stays published. */
+  async rotate(now = new Date()): Promise<string> {
+    const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+    const jwk = await exportJWK(createPublicKey(publicKey));
+    const kid = await calculateJwkThumbprint(jwk);
+    const publicJwk: JWK = { kty: "RSA", use: "sig", alg: "RS256", kid, n: jwk.n, e: jwk.e };
+    await this.db.transaction().execute(async (trx) => {
+      await trx.updateTable("signing_keys").set({ retired_at: now.toISOString() }).where("retired_at", "is", null).execute();
+      await trx
+        .insertInto("signing_keys")
+        .values({ kid, private_pem: privateKey.export({ type: "pkcs8", format: "pem" }).toString(), public_jwk: JSON.stringify(publicJwk), created_at: now.toISOString(), retired_at: null })
+        .execute();
+    });
+    this.cache = null;
+    return kid;
+  }
+}

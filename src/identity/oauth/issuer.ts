@@ -1,0 +1,424 @@
+import { createHash, randomInt } from "node:crypto";
+import { X509Certificate } from "node:crypto";
+import { decodeProtectedHeader, importX509, jwtVerify } from "jose";
+import type { Kysely } from "kysely";
+import type { Database } from "../../store/tables.js";
+import type { KeyRing } from "../keys.js";
+import { appCertificates, checkPassword, checkSecret, consentedPermissions, findApp, findUser, type App, type User } from "../directory.js";
+import { accessToken, clientInfo, idToken, newOpaqueToken, type AppSubject, type UserSubject } from "../tokens.js";
+import { grantedScopeString, parseScopes, type RequestedScopes } from "./scopes.js";
+import { findGrant, saveGrant, transition, grantId } from "./grants.js";
+import {
+  invalidClient, invalidGrant, invalidRequest, invalidScope, OAuthError, unauthorizedClient, unsupportedGrant,
+} from "./entra-error.js";
+
+export interface IssuerOptions {
+  db: Kysely<Database>;
+  keys: KeyRing;
+  /** Access and id token lifetime. */
+  tokenLifetimeSeconds: number;
+  refreshLifetimeSeconds: number;
+  /** How often device-code clients are told to poll. */
+  deviceCodeIntervalSeconds: number;
+  deviceCodeLifetimeSeconds: number;
+}
+
+/** Where a token request came in: the issuer is built from it. */
+export interface RequestContext {
+  origin: string;
+  tenantId: string;
+  /** The token endpoint URL as the client called it: the audience of client assertions. */
+  tokenUrl: string;
+}
+
+export type Form = Record<string, string | undefined>;
+
+interface DelegatedGrantData {
+  scopes: string[];
+  oidc: string[];
+  nonce?: string;
+}
+
+interface AuthCodeData extends DelegatedGrantData {
+  redirectUri: string;
+  codeChallenge: string | null;
+  codeChallengeMethod: string | null;
+}
+
+interface DeviceCodeData extends DelegatedGrantData {
+  interval: number;
+  lastPoll: number;
+}
+
+const CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/**
+ * Triage's Entra-compatible token service: the grant types MSAL and @azure/identity use, with
+ * Entra's response and error shapes. Permissions reach a token only after admin consent.
+ */
+export class Issuer {
+  private readonly seenAssertions = new Map<string, number>();
+
+  constructor(private readonly opts: IssuerOptions) {}
+
+  async token(form: Form, ctx: RequestContext): Promise<Record<string, unknown>> {
+    const grantType = form.grant_type;
+    switch (grantType) {
+      case "client_credentials":
+        return this.clientCredentials(form, ctx);
+      case "password":
+        return this.password(form, ctx);
+      case "authorization_code":
+        return this.authorizationCode(form, ctx);
+      case "refresh_token":
+        return this.refreshToken(form, ctx);
+      case "device_code":
+      case "urn:ietf:params:oauth:grant-type:device_code":
+        return this.deviceCode(form, ctx);
+      case undefined:
+        throw invalidRequest("The request body must contain the following parameter: 'grant_type'.");
+      default:
+        throw unsupportedGrant(grantType);
+    }
+  }
+
+  // ── clients ───────────────────────────────────────────────────────────────────────────────────
+
+  private async app(form: Form, ctx: RequestContext): Promise<App> {
+    const clientId = form.client_id?.trim().toLowerCase();
+    if (!clientId) throw invalidRequest("The request body must contain the following parameter: 'client_id'.");
+    const app = await findApp(this.opts.db, clientId);
+    if (!app || app.tenantId !== ctx.tenantId) {
+      throw unauthorizedClient(`Application with identifier '${clientId}' was not found in the directory '${ctx.tenantId}'.`);
+    }
+    return app;
+  }
+
+  /**
+   * Confidential clients prove who they are with a secret or a certificate-signed assertion; public
+   * clients (device code, PKCE, test users) may not, and send neither.
+   */
+  private async authenticateClient(app: App, form: Form, ctx: RequestContext, required: boolean): Promise<void> {
+    if (form.client_secret !== undefined) {
+      if (!(await checkSecret(this.opts.db, app.clientId, form.client_secret))) {
+        throw invalidClient(`Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${app.clientId}'.`);
+      }
+      return;
+    }
+    if (form.client_assertion !== undefined) {
+      if (form.client_assertion_type !== CLIENT_ASSERTION_TYPE) throw invalidRequest(`client_assertion_type must be '${CLIENT_ASSERTION_TYPE}'.`);
+      await this.checkAssertion(app, form.client_assertion, ctx);
+      return;
+    }
+    if (required || !app.publicClient) {
+      throw invalidClient("The request body must contain the following parameter: 'client_assertion' or 'client_secret'.");
+    }
+  }
+
+  /** A client assertion: a JWT signed with the key of a certificate registered on the app. */
+  private async checkAssertion(app: App, assertion: string, ctx: RequestContext): Promise<void> {
+    let header: ReturnType<typeof decodeProtectedHeader>;
+    try {
+      header = decodeProtectedHeader(assertion);
+    } catch {
+      throw invalidClient("The client assertion is not a well-formed JWT.");
+    }
+    const certs = await appCertificates(this.opts.db, app.clientId);
+    const x5t = header.x5t;
+    const x5tS256 = header["x5t#S256"] as string | undefined;
+    const cert = certs.find((c) => {
+      const raw = new X509Certificate(c.pem).raw;
+      return (x5t && c.thumbprint === x5t) || (x5tS256 && createHash("sha256").update(raw).digest("base64url") === x5tS256);
+    });
+    if (!cert) throw invalidClient(`The certificate with identifier used to sign the client assertion is not registered on application '${app.clientId}'.`);
+    if (Date.parse(cert.expiresAt) < Date.now()) throw invalidClient("The certificate used to sign the client assertion has expired.");
+    const alg = header.alg === "PS256" ? "PS256" : "RS256";
+    try {
+      const key = await importX509(cert.pem, alg);
+      const { payload } = await jwtVerify(assertion, key, {
+        algorithms: ["RS256", "PS256"],
+        issuer: app.clientId,
+        subject: app.clientId,
+        audience: [ctx.tokenUrl, ctx.tokenUrl.split("?")[0]!],
+        clockTolerance: 300,
+        requiredClaims: ["exp", "jti"],
+      });
+      const jti = String(payload.jti);
+      const now = Date.now();
+      for (const [k, exp] of this.seenAssertions) if (exp < now) this.seenAssertions.delete(k);
+      const replayKey = `${app.clientId}:${jti}`;
+      if (this.seenAssertions.has(replayKey)) throw invalidClient("The client assertion was already used (its jti was seen before).");
+      this.seenAssertions.set(replayKey, Number(payload.exp) * 1000 + 300_000);
+    } catch (e) {
+      if (e instanceof OAuthError) throw e;
+      throw invalidClient(`The client assertion could not be validated: ${(e as Error).message}.`);
+    }
+  }
+
+  // ── subjects ──────────────────────────────────────────────────────────────────────────────────
+
+  private async appSubject(app: App, scopes: RequestedScopes): Promise<AppSubject> {
+    if (!scopes.useDefault) {
+      throw invalidScope("The provided value for scope is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).", 1002012);
+    }
+    const roles = await consentedPermissions(this.opts.db, app.tenantId, app.clientId, "Application");
+    return { kind: "app", tenantId: app.tenantId, clientId: app.clientId, appName: app.displayName, roles };
+  }
+
+  /** Delegated permissions: .default means all consented; named ones must each be consented. */
+  private async delegatedScopes(app: App, scopes: RequestedScopes): Promise<string[]> {
+    const consented = await consentedPermissions(this.opts.db, app.tenantId, app.clientId, "DelegatedWork");
+    if (scopes.useDefault || scopes.permissions.length === 0) return consented;
+    const missing = scopes.permissions.filter((p) => !consented.includes(p));
+    if (missing.length) {
+      throw invalidGrant(
+        `The user or administrator has not consented to use the application with ID '${app.clientId}' named '${app.displayName}' for ${missing.join(", ")}. Send an interactive authorization request for this user and resource.`,
+        65001,
+      );
+    }
+    return scopes.permissions;
+  }
+
+  private userSubject(app: App, user: User, scopes: string[]): UserSubject {
+    return {
+      kind: "user",
+      tenantId: app.tenantId,
+      clientId: app.clientId,
+      appName: app.displayName,
+      userId: user.id,
+      upn: user.upn,
+      displayName: user.displayName,
+      userRoles: user.roles,
+      scopes,
+    };
+  }
+
+  private async respondApp(subject: AppSubject, scopes: RequestedScopes, ctx: RequestContext) {
+    const lifetime = this.opts.tokenLifetimeSeconds;
+    return {
+      token_type: "Bearer",
+      expires_in: lifetime,
+      ext_expires_in: lifetime,
+      scope: grantedScopeString(scopes, subject.roles, false),
+      access_token: await accessToken(this.opts.keys, ctx.origin, subject, lifetime),
+    };
+  }
+
+  /** Delegated responses carry an id token and client_info (MSAL builds its account from them) and, with offline_access, a refresh token. */
+  private async respondUser(subject: UserSubject, req: DelegatedGrantData, ctx: RequestContext) {
+    const lifetime = this.opts.tokenLifetimeSeconds;
+    const body: Record<string, unknown> = {
+      token_type: "Bearer",
+      scope: grantedScopeString({ useDefault: false, permissions: [], oidc: req.oidc }, subject.scopes, true),
+      expires_in: lifetime,
+      ext_expires_in: lifetime,
+      access_token: await accessToken(this.opts.keys, ctx.origin, subject, lifetime),
+      id_token: await idToken(this.opts.keys, ctx.origin, subject, lifetime, req.nonce),
+      client_info: clientInfo(subject),
+    };
+    if (req.oidc.includes("offline_access")) {
+      const refresh = newOpaqueToken();
+      await saveGrant<DelegatedGrantData>(this.opts.db, refresh, {
+        kind: "refresh_token",
+        tenantId: subject.tenantId,
+        clientId: subject.clientId,
+        userId: subject.userId,
+        userCode: null,
+        data: { scopes: subject.scopes, oidc: req.oidc },
+        status: "active",
+        expiresAt: new Date(Date.now() + this.opts.refreshLifetimeSeconds * 1000).toISOString(),
+      });
+      body.refresh_token = refresh;
+    }
+    return body;
+  }
+
+  // ── grants ────────────────────────────────────────────────────────────────────────────────────
+
+  private async clientCredentials(form: Form, ctx: RequestContext) {
+    const app = await this.app(form, ctx);
+    await this.authenticateClient(app, form, ctx, true);
+    const scopes = parseScopes(form.scope);
+    return this.respondApp(await this.appSubject(app, scopes), scopes, ctx);
+  }
+
+  /** Resource-owner password credentials, for test users. */
+  private async password(form: Form, ctx: RequestContext) {
+    const app = await this.app(form, ctx);
+    await this.authenticateClient(app, form, ctx, false);
+    if (!form.username || !form.password) throw invalidRequest("The request body must contain the following parameters: 'username' and 'password'.");
+    const user = await checkPassword(this.opts.db, ctx.tenantId, form.username, form.password);
+    if (!user) throw invalidGrant("Error validating credentials due to invalid username or password.", 50126);
+    const scopes = parseScopes(form.scope);
+    const granted = await this.delegatedScopes(app, scopes);
+    return this.respondUser(this.userSubject(app, user, granted), { scopes: granted, oidc: scopes.oidc }, ctx);
+  }
+
+  private async authorizationCode(form: Form, ctx: RequestContext) {
+    const app = await this.app(form, ctx);
+    await this.authenticateClient(app, form, ctx, false);
+    if (!form.code) throw invalidRequest("The request body must contain the following parameter: 'code'.");
+    const grant = await findGrant<AuthCodeData>(this.opts.db, "authorization_code", form.code);
+    if (!grant || grant.clientId !== app.clientId || grant.tenantId !== ctx.tenantId) throw invalidGrant("The provided authorization code is invalid.", 70000);
+    if (Date.parse(grant.expiresAt) < Date.now()) throw invalidGrant("The provided authorization code has expired.", 70008);
+    if (form.redirect_uri !== grant.data.redirectUri) throw invalidGrant("The redirect URI does not match the one the authorization code was issued for.", 50148);
+    if (grant.data.codeChallenge) {
+      const verifier = form.code_verifier ?? "";
+      const computed = createHash("sha256").update(verifier).digest("base64url");
+      if (computed !== grant.data.codeChallenge) throw invalidGrant("The code_verifier does not match the code_challenge supplied in the authorization request for PKCE.", 501481);
+    } else if (app.publicClient) {
+      throw invalidGrant("Public clients must use PKCE.", 9002325);
+    }
+    if (!(await transition(this.opts.db, grant.id, "issued", "redeemed"))) throw invalidGrant("The provided authorization code was already redeemed.", 54005);
+    const user = grant.userId ? await findUser(this.opts.db, ctx.tenantId, grant.userId) : undefined;
+    if (!user) throw invalidGrant("The user of this authorization code no longer exists.", 50034);
+    return this.respondUser(this.userSubject(app, user, grant.data.scopes), grant.data, ctx);
+  }
+
+  private async refreshToken(form: Form, ctx: RequestContext) {
+    const app = await this.app(form, ctx);
+    await this.authenticateClient(app, form, ctx, false);
+    if (!form.refresh_token) throw invalidRequest("The request body must contain the following parameter: 'refresh_token'.");
+    const grant = await findGrant<DelegatedGrantData>(this.opts.db, "refresh_token", form.refresh_token);
+    if (!grant || grant.clientId !== app.clientId || grant.tenantId !== ctx.tenantId || grant.status !== "active") {
+      throw invalidGrant("The refresh token is invalid or was revoked.", 9002313);
+    }
+    if (Date.parse(grant.expiresAt) < Date.now()) throw invalidGrant("The refresh token has expired due to inactivity.", 700082);
+    if (!(await transition(this.opts.db, grant.id, "active", "used"))) throw invalidGrant("The refresh token was already used.", 9002313);
+    const user = grant.userId ? await findUser(this.opts.db, ctx.tenantId, grant.userId) : undefined;
+    if (!user) throw invalidGrant("The user of this refresh token no longer exists.", 50034);
+    const requested = parseScopes(form.scope);
+    // A refreshed token carries at most what was granted, and still only what is consented now.
+    const consented = await this.delegatedScopes(app, { useDefault: true, permissions: [], oidc: [] });
+    const wanted = requested.permissions.length ? requested.permissions : grant.data.scopes;
+    const scopes = wanted.filter((p) => grant.data.scopes.includes(p) && consented.includes(p));
+    const oidc = [...new Set([...grant.data.oidc, ...requested.oidc])];
+    return this.respondUser(this.userSubject(app, user, scopes), { scopes, oidc }, ctx);
+  }
+
+  // ── device code ───────────────────────────────────────────────────────────────────────────────
+
+  async deviceAuthorization(form: Form, ctx: RequestContext): Promise<Record<string, unknown>> {
+    const app = await this.app(form, ctx);
+    if (!app.publicClient) await this.authenticateClient(app, form, ctx, true);
+    const scopes = parseScopes(form.scope);
+    const granted = await this.delegatedScopes(app, scopes);
+    const deviceCode = newOpaqueToken();
+    const alphabet = "BCDFGHJKLMNPQRSTVWXZ23456789";
+    const userCode = Array.from({ length: 9 }, () => alphabet[randomInt(alphabet.length)]).join("");
+    const lifetime = this.opts.deviceCodeLifetimeSeconds;
+    const interval = this.opts.deviceCodeIntervalSeconds;
+    await saveGrant<DeviceCodeData>(this.opts.db, deviceCode, {
+      kind: "device_code",
+      tenantId: ctx.tenantId,
+      clientId: app.clientId,
+      userId: null,
+      userCode,
+      data: { scopes: granted, oidc: scopes.oidc, interval, lastPoll: 0 },
+      status: "pending",
+      expiresAt: new Date(Date.now() + lifetime * 1000).toISOString(),
+    });
+    const verificationUri = `${ctx.origin}/devicelogin`;
+    return {
+      user_code: userCode,
+      device_code: deviceCode,
+      verification_uri: verificationUri,
+      expires_in: lifetime,
+      interval,
+      message: `To sign in, use a web browser to open the page ${verificationUri} and enter the code ${userCode} to authenticate.`,
+    };
+  }
+
+  private async deviceCode(form: Form, ctx: RequestContext) {
+    const app = await this.app(form, ctx);
+    await this.authenticateClient(app, form, ctx, false);
+    const code = form.device_code;
+    if (!code) throw invalidRequest("The request body must contain the following parameter: 'device_code'.");
+    const grant = await findGrant<DeviceCodeData>(this.opts.db, "device_code", code);
+    if (!grant || grant.clientId !== app.clientId || grant.tenantId !== ctx.tenantId) throw invalidGrant("The device code is invalid.", 70000);
+    if (Date.parse(grant.expiresAt) < Date.now()) throw new OAuthError("expired_token", 70020, "The provided value for the input parameter 'device_code' is not valid. This device code has expired.");
+    if (grant.status === "pending") throw new OAuthError("authorization_pending", 70016, "OAuth 2.0 device flow error. Authorization is pending. Continue polling.");
+    if (grant.status === "denied") throw new OAuthError("authorization_declined", 70000, "The user declined the sign-in request.");
+    if (grant.status !== "approved" || !(await transition(this.opts.db, grant.id, "approved", "redeemed"))) {
+      throw invalidGrant("The device code was already redeemed.", 54005);
+    }
+    const user = grant.userId ? await findUser(this.opts.db, ctx.tenantId, grant.userId) : undefined;
+    if (!user) throw invalidGrant("The user of this device code no longer exists.", 50034);
+    return this.respondUser(this.userSubject(app, user, grant.data.scopes), grant.data, ctx);
+  }
+
+  /** The user entered a device's code and signed in: the device's next poll gets tokens. */
+  async approveDevice(userCode: string, username: string, password: string): Promise<{ ok: true; appName: string } | { ok: false; why: string }> {
+    const code = userCode.replace(/[\s-]/g, "").toUpperCase();
+    const grant = await this.opts.db.selectFrom("grants").selectAll().where("kind", "=", "device_code").where("user_code", "=", code).executeTakeFirst();
+    if (!grant || grant.status !== "pending" || Date.parse(grant.expires_at) < Date.now()) return { ok: false, why: "That code is not valid or has expired." };
+    const user = await checkPassword(this.opts.db, grant.tenant_id, username, password);
+    if (!user) return { ok: false, why: "The user name or password is incorrect." };
+    if (!(await transition(this.opts.db, grant.id, "pending", "approved", user.id))) return { ok: false, why: "That code was already used." };
+    const app = await findApp(this.opts.db, grant.client_id);
+    return { ok: true, appName: app?.displayName ?? grant.client_id };
+  }
+
+  // ── authorization code ────────────────────────────────────────────────────────────────────────
+
+  /** Checks an authorization request before the sign-in page is shown; errors here are not redirected. */
+  async checkAuthorizeRequest(q: Form, ctx: RequestContext): Promise<{ app: App; redirectUri: string; scopes: RequestedScopes }> {
+    const app = await this.app(q, ctx);
+    const redirectUri = q.redirect_uri ?? "";
+    if (!redirectAllowed(app, redirectUri)) {
+      throw invalidRequest(`The redirect URI '${redirectUri}' specified in the request does not match the redirect URIs configured for the application '${app.clientId}'.`, 50011);
+    }
+    if (q.response_type !== "code") throw invalidRequest("Only response_type=code is supported.", 900144);
+    if (app.publicClient && !q.code_challenge) throw invalidRequest("Proof Key for Code Exchange is required for public clients: send code_challenge.", 9002325);
+    if (q.code_challenge && (q.code_challenge_method ?? "plain") !== "S256") throw invalidRequest("Only code_challenge_method=S256 is supported.", 5000);
+    const scopes = parseScopes(q.scope);
+    await this.delegatedScopes(app, scopes);
+    return { app, redirectUri, scopes };
+  }
+
+  /** After a successful sign-in: a one-time code, valid for five minutes. */
+  async issueCode(q: Form, ctx: RequestContext, username: string, password: string): Promise<{ code: string } | { error: string }> {
+    const { app, redirectUri, scopes } = await this.checkAuthorizeRequest(q, ctx);
+    const user = await checkPassword(this.opts.db, ctx.tenantId, username, password);
+    if (!user) return { error: "The user name or password is incorrect." };
+    const granted = await this.delegatedScopes(app, scopes);
+    const code = newOpaqueToken();
+    const data: AuthCodeData = {
+      scopes: granted,
+      oidc: scopes.oidc,
+      redirectUri,
+      codeChallenge: q.code_challenge ?? null,
+      codeChallengeMethod: q.code_challenge_method ?? null,
+    };
+    if (q.nonce) data.nonce = q.nonce;
+    await saveGrant<AuthCodeData>(this.opts.db, code, {
+      kind: "authorization_code",
+      tenantId: ctx.tenantId,
+      clientId: app.clientId,
+      userId: user.id,
+      userCode: null,
+      data,
+      status: "issued",
+      expiresAt: new Date(Date.now() + 300_000).toISOString(),
+    });
+    return { code };
+  }
+}
+
+/** Registered redirect URIs match exactly; loopback URIs of public clients match on any port (RFC 8252). */
+export function redirectAllowed(app: App, uri: string): boolean {
+  if (app.redirectUris.includes(uri)) return true;
+  if (!app.publicClient) return false;
+  try {
+    const u = new URL(uri);
+    if (u.protocol !== "http:" || !["127.0.0.1", "localhost", "[::1]"].includes(u.hostname)) return false;
+    return app.redirectUris.some((r) => {
+      const reg = new URL(r);
+      return reg.protocol === "http:" && reg.hostname === u.hostname && reg.pathname === u.pathname;
+    });
+  } catch {
+    return false;
+  }
+}
+
+export { grantId };
