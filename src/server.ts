@@ -1,22 +1,41 @@
 import { randomUUID } from "node:crypto";
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
+import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from "fastify";
 import rateLimit from "@fastify/rate-limit";
+import { decodeJwt } from "jose";
 import { sql } from "kysely";
 import type { Store } from "./store/open.js";
 import { findTenant } from "./store/tenants.js";
 import { installHttpConventions } from "./graph/http.js";
 import { registerSecurityRoutes } from "./graph/entity-set.js";
+import { registerBatchRoutes } from "./graph/batch.js";
 import { registerIngestRoutes } from "./ingest/routes.js";
 import { registerTriageRoutes } from "./triage-api/routes.js";
-import { resolveCaller } from "./identity/caller.js";
+import { registerPermissionRoutes } from "./permissions/routes.js";
+import { callerOf, installGuard } from "./identity/caller.js";
+import { KeyRing } from "./identity/keys.js";
+import { TokenValidator, type ExternalIssuer } from "./identity/validate.js";
+import { Issuer } from "./identity/oauth/issuer.js";
+import { registerOAuthRoutes } from "./identity/oauth/routes.js";
 import { GraphError } from "./graph/errors.js";
+
+export interface IdentityConfig {
+  /** Access token lifetime (Entra issues 60–90 minutes). */
+  tokenLifetimeSeconds?: number;
+  refreshLifetimeSeconds?: number;
+  /** Leeway for exp/nbf between machines' clocks. */
+  clockSkewSeconds?: number;
+  deviceCodeIntervalSeconds?: number;
+  /** Tokens from these issuers are accepted too (a real Entra tenant, or a stand-in). */
+  externalIssuers?: ExternalIssuer[];
+}
 
 export interface ServerConfig {
   store: Store;
-  /** Tenant for requests that name none (the demo tenant). */
-  defaultTenant?: string | undefined;
   /** Public base URL when behind a proxy; otherwise URLs are built from the request's Host. */
   publicUrl?: string | undefined;
+  /** Serve HTTPS with this key and certificate (PEM); plain HTTP without. */
+  tls?: { key: string; cert: string } | undefined;
+  identity?: IdentityConfig;
   /** Time window within which alerts sharing an entity join one incident. */
   correlationWindowMs?: number;
   /** Largest Graph request body accepted (Graph's own limit is 4 MB). */
@@ -24,33 +43,64 @@ export interface ServerConfig {
   /** Largest ingestion request body accepted. */
   ingestBodyLimit?: number;
   logger?: FastifyServerOptions["logger"];
-  /** Requests each tenant may make per window; off when absent. */
+  /** Requests each app may make per window in each tenant; off when absent. */
   rateLimit?: { max: number; windowMs: number } | undefined;
 }
 
 export const DEFAULT_WINDOW_MS = 24 * 3600 * 1000;
+/** Graph's published limit for security operations: 150 requests a minute per app per tenant. */
+export const GRAPH_THROTTLE = { max: 150, windowMs: 60_000 };
+
+/** The throttling key: the token's tenant and app (unverified: a forged token is refused anyway, and counts only against itself). */
+function throttleKey(req: FastifyRequest): string {
+  const m = /^Bearer\s+(\S+)/i.exec(req.headers.authorization ?? "");
+  if (m?.[1]) {
+    try {
+      const claims = decodeJwt(m[1]);
+      return `${String(claims.tid)}:${String(claims.azp ?? claims.appid)}`;
+    } catch {
+      // not a JWT: fall through to the address
+    }
+  }
+  return `ip:${req.ip}`;
+}
 
 /** Builds the Triage HTTP application from its configuration; nothing else lives here. */
 export async function buildServer(config: ServerConfig): Promise<FastifyInstance> {
-  const app = Fastify({
+  const options = {
     logger: config.logger ?? false,
     genReqId: () => randomUUID(),
-    requestIdHeader: false,
+    requestIdHeader: false as const,
     bodyLimit: config.bodyLimit ?? 4 * 1024 * 1024,
     routerOptions: { caseSensitive: false, ignoreTrailingSlash: true },
-    forceCloseConnections: "idle",
+    forceCloseConnections: "idle" as const,
     return503OnClosing: true,
-  });
+  };
+  const app = (config.tls ? Fastify({ ...options, https: { key: config.tls.key, cert: config.tls.cert } }) : Fastify(options)) as unknown as FastifyInstance;
   installHttpConventions(app);
+
+  const { store } = config;
+  const identity = config.identity ?? {};
+  const tokenLifetimeSeconds = identity.tokenLifetimeSeconds ?? 3599;
+  const publicUrl = config.publicUrl?.replace(/\/+$/, "");
+  // Batch steps are injected without a TLS socket: the scheme is the server's, not the socket's.
+  const scheme = config.tls ? "https" : "http";
+  const origin = (req: FastifyRequest) => publicUrl ?? `${scheme}://${req.host}`;
+
+  const keys = new KeyRing(store.db, tokenLifetimeSeconds);
+  const validator = new TokenValidator({ keys, clockSkewSeconds: identity.clockSkewSeconds ?? 60, external: identity.externalIssuers ?? [] });
+  installGuard(app, {
+    validator,
+    origin,
+    extraOrigins: publicUrl ? [publicUrl] : [],
+    tenantExists: async (id) => (await findTenant(store.db, id)) !== undefined,
+  });
+
   if (config.rateLimit) {
-    // Counted per tenant, as Graph throttles per app and tenant; answered with Graph's 429 body.
     await app.register(rateLimit, {
       max: config.rateLimit.max,
       timeWindow: config.rateLimit.windowMs,
-      keyGenerator: (req) => {
-        const t = req.headers["x-triage-tenant"];
-        return (typeof t === "string" ? t.toLowerCase() : undefined) ?? config.defaultTenant ?? "";
-      },
+      keyGenerator: throttleKey,
       allowList: (req) => req.url === "/healthz",
       addHeadersOnExceeding: { "x-ratelimit-limit": false, "x-ratelimit-remaining": false, "x-ratelimit-reset": false },
       addHeaders: { "x-ratelimit-limit": false, "x-ratelimit-remaining": false, "x-ratelimit-reset": false, "retry-after": true },
@@ -58,13 +108,25 @@ export async function buildServer(config: ServerConfig): Promise<FastifyInstance
     });
   }
 
-  const { store } = config;
-  const caller = (req: Parameters<typeof resolveCaller>[0]) =>
-    resolveCaller(req, { defaultTenant: config.defaultTenant, tenantExists: async (id) => (await findTenant(store.db, id)) !== undefined });
+  const issuer = new Issuer({
+    db: store.db,
+    keys,
+    tokenLifetimeSeconds,
+    refreshLifetimeSeconds: identity.refreshLifetimeSeconds ?? 90 * 86_400,
+    deviceCodeIntervalSeconds: identity.deviceCodeIntervalSeconds ?? 5,
+    deviceCodeLifetimeSeconds: 900,
+  });
+  await app.register(registerOAuthRoutes, { db: store.db, keys, issuer, origin });
 
+  // Public; registered before the Graph routes, whose declared operations it records for the tests.
+  registerPermissionRoutes(app);
+
+  const caller = async (req: FastifyRequest) => callerOf(req);
   for (const version of ["v1.0", "beta"] as const) {
-    await app.register(registerSecurityRoutes, { prefix: `/${version}`, store, version, publicUrl: config.publicUrl, caller });
+    await app.register(registerSecurityRoutes, { prefix: `/${version}`, store, version, origin, caller });
   }
+  // JSON batching for both versions: each step goes back through the app, like a direct call.
+  await app.register(registerBatchRoutes, { maxRequests: 20 });
   await app.register(registerIngestRoutes, {
     store,
     caller,
@@ -74,7 +136,7 @@ export async function buildServer(config: ServerConfig): Promise<FastifyInstance
   });
   await app.register(registerTriageRoutes, { store, caller });
 
-  app.get("/healthz", async (_req, reply) => {
+  app.get("/healthz", { config: { public: true } }, async (_req, reply) => {
     await sql`select 1`.execute(store.db);
     return reply.type("application/json").send(JSON.stringify({ status: "ok" }));
   });

@@ -1,12 +1,20 @@
 import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { SingleBar, Presets } from "cli-progress";
-import { openSqliteStore } from "../store/open.js";
+import { openSqliteStore, type Store } from "../store/open.js";
 import { listTenants, createTenant, findTenant } from "../store/tenants.js";
-import { buildServer } from "../server.js";
+import { buildServer, GRAPH_THROTTLE, type IdentityConfig } from "../server.js";
 import { seedStore } from "./seed-store.js";
 import { resourceReference } from "../schema/docs.js";
+import { ensureLocalTls, loadTlsFiles, type TlsMaterial } from "../identity/tls.js";
+import {
+  addCertificate, addSecret, createApp, createUser, findApp, grantAdminConsent, listApps, listUsers, requestPermissions, setUserRoles,
+} from "../identity/directory.js";
+import { KeyRing } from "../identity/keys.js";
+import { createDemoIdentities, demoInstructions } from "./demo.js";
+import type { ExternalIssuer } from "../identity/validate.js";
 
 /** Exit codes: 0 done, 1 failed, 2 bad usage. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -17,6 +25,7 @@ export const DEMO_TENANT = "c7a1d2e4-5b6f-4a8c-9d0e-1f2a3b4c5d6e";
 export const DEMO_END = new Date("2026-11-01T00:00:00Z");
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const DEFAULT_DATA = process.env.TRIAGE_DATA ?? "./data";
 
 function intArg(min: number, max: number) {
   return (v: string) => {
@@ -26,9 +35,17 @@ function intArg(min: number, max: number) {
   };
 }
 
-function tenantArg(v: string): string {
-  if (!GUID.test(v)) throw new InvalidArgumentError("expected a tenant id (a GUID)");
-  return v.toLowerCase();
+function guidArg(what: string) {
+  return (v: string) => {
+    if (!GUID.test(v)) throw new InvalidArgumentError(`expected ${what} (a GUID)`);
+    return v.toLowerCase();
+  };
+}
+const tenantArg = guidArg("a tenant id");
+const clientArg = guidArg("a client id");
+
+function collect(v: string, prev: string[] = []): string[] {
+  return [...prev, v];
 }
 
 function dbFile(dataDir: string): string {
@@ -41,11 +58,126 @@ function print(json: boolean, value: unknown, text: string): void {
 
 function progressBar(enabled: boolean, label: string) {
   if (!enabled) return null;
-  const bar = new SingleBar(
+  return new SingleBar(
     { format: `${label} [{bar}] {percentage}% | {value}/{total} alerts | ETA {eta_formatted}`, stream: process.stderr, hideCursor: true },
     Presets.shades_classic,
   );
-  return bar;
+}
+
+/** Runs `fn` with the store of a data directory, closing it afterwards. */
+async function withStore<T>(dataDir: string, fn: (store: Store) => Promise<T>): Promise<T> {
+  const store = await openSqliteStore(dbFile(dataDir));
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}
+
+async function requireTenant(store: Store, id: string): Promise<void> {
+  if (!(await findTenant(store.db, id))) throw new Error(`No tenant ${id}. Create it with 'triage tenants create'.`);
+}
+
+/** Settings read from --config FILE (JSON), for what does not fit on a command line. */
+interface FileConfig {
+  publicUrl?: string;
+  hostNames?: string[];
+  externalIssuers?: ExternalIssuer[];
+  identity?: Omit<IdentityConfig, "externalIssuers">;
+}
+
+function readConfig(file: string | undefined): FileConfig {
+  if (!file) return {};
+  const parsed = JSON.parse(readFileSync(file, "utf8")) as FileConfig;
+  for (const e of parsed.externalIssuers ?? []) {
+    if (!GUID.test(e.tenantId) || !/^https?:\/\//.test(e.jwksUri)) throw new Error(`${file}: each external issuer needs a tenantId (GUID) and a jwksUri.`);
+  }
+  return parsed;
+}
+
+interface ServeOptions {
+  data: string;
+  host: string;
+  port: number;
+  publicUrl?: string;
+  hostName: string[];
+  http?: boolean;
+  tlsCert?: string;
+  tlsKey?: string;
+  config?: string;
+  demo?: boolean;
+  demoIncidents: number;
+  logLevel: string;
+  throttle?: string;
+}
+
+async function serve(o: ServeOptions): Promise<void> {
+  const dataDir = resolve(o.data);
+  const file = readConfig(o.config);
+  const store = await openSqliteStore(dbFile(dataDir));
+  let tls: TlsMaterial | null = null;
+  if (!o.http) {
+    tls = o.tlsCert && o.tlsKey ? await loadTlsFiles(o.tlsCert, o.tlsKey) : await ensureLocalTls(dataDir, [...o.hostName, ...(file.hostNames ?? [])]);
+  }
+  let demoText = "";
+  if (o.demo) {
+    if ((await listTenants(store.db)).length === 0) {
+      process.stderr.write(`Seeding the demo tenant ${DEMO_TENANT} with ${o.demoIncidents} incidents…\n`);
+      const bar = progressBar(process.stderr.isTTY === true, "demo data");
+      bar?.start(1, 0);
+      await seedStore(store, {
+        tenantId: DEMO_TENANT,
+        incidents: o.demoIncidents,
+        seed: "triage-demo",
+        end: DEMO_END,
+        onProgress: (done, total) => { bar?.setTotal(total); bar?.update(done); },
+      });
+      bar?.stop();
+    }
+    if (await findTenant(store.db, DEMO_TENANT)) {
+      const creds = await createDemoIdentities(store, DEMO_TENANT, dataDir);
+      demoText = creds ? "\n" + demoInstructions(creds, "%BASE%", tls?.caPath ?? null) : "";
+    }
+  }
+  for (const e of file.externalIssuers ?? []) {
+    if (!(await findTenant(store.db, e.tenantId.toLowerCase()))) await createTenant(store.db, e.tenantId.toLowerCase(), `External tenant ${e.tenantId}`);
+  }
+  let rateLimit: { max: number; windowMs: number } | undefined;
+  if (o.throttle === "graph") rateLimit = GRAPH_THROTTLE;
+  else if (o.throttle) rateLimit = { max: intArg(1, 10_000_000)(o.throttle), windowMs: 60_000 };
+
+  const app = await buildServer({
+    store,
+    tls: tls ? { key: tls.key, cert: tls.ca } : undefined,
+    publicUrl: o.publicUrl ?? file.publicUrl,
+    identity: { ...file.identity, externalIssuers: file.externalIssuers ?? [] },
+    rateLimit,
+    logger: { level: o.logLevel, redact: ["req.headers.authorization", "req.headers.cookie", "req.body"] },
+  });
+  const address = await app.listen({ host: o.host, port: o.port });
+  const shown = (o.publicUrl ?? file.publicUrl ?? address.replace("://0.0.0.0", "://127.0.0.1").replace("://[::]", "://[::1]")).replace(/\/+$/, "");
+  const lines = [
+    `Triage is listening on ${shown}`,
+    `  Graph API:   ${shown}/v1.0/security/incidents  (and /beta)`,
+    `  Token service: ${shown}/{tenant}/v2.0/.well-known/openid-configuration`,
+    `  Ingestion:   POST ${shown}/ingest/alerts`,
+    `  Data:        ${dbFile(dataDir)}`,
+  ];
+  if (tls?.caPath) lines.push(`  TLS:         trust the local CA with NODE_EXTRA_CA_CERTS=${tls.caPath}`);
+  process.stdout.write(lines.join("\n") + demoText.replaceAll("%BASE%", shown) + "\n");
+
+  await new Promise<void>((resolveStop) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      app.log.info({ signal }, "shutting down: finishing in-flight requests");
+      // Fastify stops accepting, lets in-flight requests finish, then the store is closed.
+      app.close().then(() => store.close()).then(resolveStop, (err) => { app.log.error({ err }, "shutdown failed"); resolveStop(); });
+    };
+    process.once("SIGINT", () => stop("SIGINT"));
+    process.once("SIGTERM", () => stop("SIGTERM"));
+  });
 }
 
 export function program(): Command {
@@ -56,74 +188,35 @@ export function program(): Command {
 
   cli
     .command("serve")
-    .description("run the API server")
-    .option("--data <dir>", "data directory (holds triage.db)", process.env.TRIAGE_DATA ?? "./data")
+    .description("run the API server (HTTPS with a local CA unless --http)")
+    .option("--data <dir>", "data directory (holds triage.db and tls/)", DEFAULT_DATA)
     .option("--host <host>", "address to listen on", process.env.TRIAGE_HOST ?? "127.0.0.1")
-    .option("--port <n>", "port to listen on", intArg(0, 65535), Number(process.env.TRIAGE_PORT ?? 8080))
-    .option("--tenant <id>", "tenant for requests that name none (default: the only tenant, if there is one)", tenantArg)
+    .option("--port <n>", "port to listen on", intArg(0, 65535), Number(process.env.TRIAGE_PORT ?? 8443))
     .option("--public-url <url>", "base URL clients reach Triage at, when behind a proxy")
-    .option("--demo", "on first start, create a demo tenant with generated incidents")
+    .option("--host-name <name>", "another host name or address for the server certificate (repeatable)", collect, [])
+    .option("--tls-cert <file>", "serve this certificate (PEM, with its chain) instead of the local CA's")
+    .option("--tls-key <file>", "the private key of --tls-cert (PEM)")
+    .option("--http", "serve plain HTTP (the Microsoft client libraries refuse it)")
+    .option("--config <file>", "JSON settings: publicUrl, hostNames, externalIssuers, identity")
+    .option("--throttle <n|graph>", "requests per minute each app may make in each tenant; 'graph' for Graph's 150")
+    .option("--demo", "on first start, create a demo tenant with generated incidents, apps and users")
     .option("--demo-incidents <n>", "size of the demo data", intArg(1, 100_000), 300)
-    .option("--rate-limit <n>", "requests per minute each tenant may make (off by default)", intArg(1, 10_000_000))
     .option("--log-level <level>", "log level (fatal, error, warn, info, debug)", process.env.TRIAGE_LOG_LEVEL ?? "info")
-    .action(async (o: { data: string; host: string; port: number; tenant?: string; publicUrl?: string; demo?: boolean; demoIncidents: number; logLevel: string; rateLimit?: number }) => {
-      const store = await openSqliteStore(dbFile(o.data));
-      let tenants = await listTenants(store.db);
-      if (o.demo && tenants.length === 0) {
-        process.stderr.write(`Seeding the demo tenant ${DEMO_TENANT} with ${o.demoIncidents} incidents…\n`);
-        const bar = progressBar(process.stderr.isTTY === true, "demo data");
-        bar?.start(1, 0);
-        await seedStore(store, {
-          tenantId: DEMO_TENANT,
-          incidents: o.demoIncidents,
-          seed: "triage-demo",
-          end: DEMO_END,
-          onProgress: (done, total) => { bar?.setTotal(total); bar?.update(done); },
-        });
-        bar?.stop();
-        tenants = await listTenants(store.db);
-      }
-      const defaultTenant = o.tenant ?? (tenants.length === 1 ? tenants[0]!.id : undefined);
-      const app = await buildServer({
-        store,
-        defaultTenant,
-        publicUrl: o.publicUrl,
-        rateLimit: o.rateLimit ? { max: o.rateLimit, windowMs: 60_000 } : undefined,
-        logger: { level: o.logLevel, redact: ["req.headers.authorization", "req.headers.cookie"] },
-      });
-      const address = await app.listen({ host: o.host, port: o.port });
-      const shown = address.replace("://0.0.0.0", "://127.0.0.1").replace("://[::]", "://[::1]");
-      process.stdout.write(`Triage is listening on ${shown}\n`);
-      process.stdout.write(`  Graph API:   ${shown}/v1.0/security/incidents  (and /beta)\n`);
-      process.stdout.write(`  Ingestion:   POST ${shown}/ingest/alerts\n`);
-      if (defaultTenant) process.stdout.write(`  Tenant:      ${defaultTenant} (requests without X-Triage-Tenant)\n`);
-      process.stdout.write(`  Data:        ${dbFile(o.data)}\n`);
-
-      await new Promise<void>((resolveStop) => {
-        let stopping = false;
-        const stop = (signal: string) => {
-          if (stopping) return;
-          stopping = true;
-          app.log.info({ signal }, "shutting down: finishing in-flight requests");
-          // Fastify stops accepting, lets in-flight requests finish, then the store is closed.
-          app.close().then(() => store.close()).then(resolveStop, (err) => { app.log.error({ err }, "shutdown failed"); resolveStop(); });
-        };
-        process.once("SIGINT", () => stop("SIGINT"));
-        process.once("SIGTERM", () => stop("SIGTERM"));
-      });
+    .action(async (o: ServeOptions) => {
+      if ((o.tlsCert === undefined) !== (o.tlsKey === undefined)) throw new InvalidArgumentError("--tls-cert and --tls-key go together");
+      await serve(o);
     });
 
   cli
     .command("seed")
     .description("generate realistic demo alerts into a tenant, through the ingestion path")
-    .option("--data <dir>", "data directory (holds triage.db)", process.env.TRIAGE_DATA ?? "./data")
+    .option("--data <dir>", "data directory (holds triage.db)", DEFAULT_DATA)
     .option("--tenant <id>", "tenant to fill (created if missing)", tenantArg, DEMO_TENANT)
     .option("--incidents <n>", "about how many incidents to generate", intArg(1, 10_000_000), 300)
     .option("--seed <s>", "seed: the same seed and size give the same data", "triage-demo")
     .option("--json", "print the summary as JSON")
     .action(async (o: { data: string; tenant: string; incidents: number; seed: string; json?: boolean }) => {
-      const store = await openSqliteStore(dbFile(o.data));
-      try {
+      await withStore(o.data, async (store) => {
         const bar = progressBar(process.stderr.isTTY === true, "seeding");
         bar?.start(1, 0);
         const summary = await seedStore(store, {
@@ -139,9 +232,7 @@ export function program(): Command {
           summary,
           `Seeded tenant ${summary.tenantId}: ${summary.alerts} alerts into ${summary.incidents} incidents (${summary.merged} merges) in ${summary.seconds.toFixed(1)} s.`,
         );
-      } finally {
-        await store.close();
-      }
+      });
     });
 
   cli
@@ -154,33 +245,176 @@ export function program(): Command {
   const tenants = cli.command("tenants").description("manage tenants");
   tenants
     .command("list")
-    .option("--data <dir>", "data directory", process.env.TRIAGE_DATA ?? "./data")
+    .option("--data <dir>", "data directory", DEFAULT_DATA)
     .option("--json", "print JSON")
     .action(async (o: { data: string; json?: boolean }) => {
-      const store = await openSqliteStore(dbFile(o.data));
-      try {
+      await withStore(o.data, async (store) => {
         const list = await listTenants(store.db);
         print(o.json === true, list, list.map((t) => `${t.id}  ${t.displayName}`).join("\n") || "(no tenants)");
-      } finally {
-        await store.close();
-      }
+      });
     });
   tenants
     .command("create")
-    .option("--data <dir>", "data directory", process.env.TRIAGE_DATA ?? "./data")
+    .option("--data <dir>", "data directory", DEFAULT_DATA)
     .option("--id <id>", "tenant id (default: a new GUID)", tenantArg)
     .requiredOption("--name <name>", "display name")
     .option("--json", "print JSON")
     .action(async (o: { data: string; id?: string; name: string; json?: boolean }) => {
-      const store = await openSqliteStore(dbFile(o.data));
-      try {
+      await withStore(o.data, async (store) => {
         const id = o.id ?? randomUUID();
         if (await findTenant(store.db, id)) throw new Error(`Tenant ${id} already exists.`);
         const t = await createTenant(store.db, id, o.name);
         print(o.json === true, t, `Created tenant ${t.id} (${t.displayName}).`);
-      } finally {
-        await store.close();
-      }
+      });
+    });
+
+  const apps = cli.command("apps").description("manage app registrations: permissions, consent, secrets, certificates");
+  apps
+    .command("create")
+    .option("--data <dir>", "data directory", DEFAULT_DATA)
+    .requiredOption("--tenant <id>", "tenant", tenantArg)
+    .requiredOption("--name <name>", "display name")
+    .option("--permission <name>", "application permission to request (repeatable)", collect, [])
+    .option("--delegated <name>", "delegated permission to request (repeatable)", collect, [])
+    .option("--admin-consent", "grant admin consent for the requested permissions")
+    .option("--public-client", "a public client (no secret; device code, PKCE, password)")
+    .option("--redirect-uri <uri>", "redirect URI for the authorization code flow (repeatable)", collect, [])
+    .option("--json", "print JSON")
+    .action(async (o: { data: string; tenant: string; name: string; permission: string[]; delegated: string[]; adminConsent?: boolean; publicClient?: boolean; redirectUri: string[]; json?: boolean }) => {
+      await withStore(o.data, async (store) => {
+        await requireTenant(store, o.tenant);
+        const app = await createApp(store.db, {
+          tenantId: o.tenant,
+          displayName: o.name,
+          appPermissions: o.permission,
+          delegatedPermissions: o.delegated,
+          publicClient: o.publicClient === true,
+          redirectUris: o.redirectUri,
+        });
+        if (o.adminConsent) await grantAdminConsent(store.db, app.clientId);
+        const secret = o.publicClient ? undefined : (await addSecret(store.db, app.clientId)).secret;
+        const out: Record<string, unknown> = { tenantId: o.tenant, clientId: app.clientId };
+        if (secret) out.clientSecret = secret;
+        print(
+          o.json === true,
+          out,
+          `Created app ${app.displayName}: client id ${app.clientId}${secret ? `, secret ${secret} (shown only now)` : ""}${o.adminConsent ? ", admin consent granted" : " (no consent yet: triage apps consent)"}.`,
+        );
+      });
+    });
+  apps
+    .command("consent")
+    .description("grant admin consent for every permission the app requests")
+    .option("--data <dir>", "data directory", DEFAULT_DATA)
+    .requiredOption("--client-id <id>", "the app", clientArg)
+    .option("--permission <name>", "also request this application permission first (repeatable)", collect, [])
+    .option("--delegated <name>", "also request this delegated permission first (repeatable)", collect, [])
+    .option("--json", "print JSON")
+    .action(async (o: { data: string; clientId: string; permission: string[]; delegated: string[]; json?: boolean }) => {
+      await withStore(o.data, async (store) => {
+        if (o.permission.length || o.delegated.length) await requestPermissions(store.db, o.clientId, { application: o.permission, delegated: o.delegated });
+        const granted = await grantAdminConsent(store.db, o.clientId);
+        print(o.json === true, { clientId: o.clientId, ...granted }, `Consented: application ${granted.application.join(", ") || "(none)"}; delegated ${granted.delegated.join(", ") || "(none)"}.`);
+      });
+    });
+  apps
+    .command("secret")
+    .description("add a client secret (shown once)")
+    .option("--data <dir>", "data directory", DEFAULT_DATA)
+    .requiredOption("--client-id <id>", "the app", clientArg)
+    .option("--days <n>", "days until it expires", intArg(1, 3650), 180)
+    .option("--json", "print JSON")
+    .action(async (o: { data: string; clientId: string; days: number; json?: boolean }) => {
+      await withStore(o.data, async (store) => {
+        const app = await findApp(store.db, o.clientId);
+        if (!app) throw new Error(`No app with client id ${o.clientId}.`);
+        const s = await addSecret(store.db, o.clientId, o.days);
+        print(o.json === true, { tenantId: app.tenantId, clientId: o.clientId, clientSecret: s.secret, expiresAt: s.expiresAt }, `Secret ${s.secret} (expires ${s.expiresAt}; shown only now).`);
+      });
+    });
+  apps
+    .command("certificate")
+    .description("register a certificate (PEM) for client assertions")
+    .option("--data <dir>", "data directory", DEFAULT_DATA)
+    .requiredOption("--client-id <id>", "the app", clientArg)
+    .requiredOption("--file <pem>", "the certificate")
+    .option("--json", "print JSON")
+    .action(async (o: { data: string; clientId: string; file: string; json?: boolean }) => {
+      await withStore(o.data, async (store) => {
+        const c = await addCertificate(store.db, o.clientId, readFileSync(o.file, "utf8"));
+        print(o.json === true, { clientId: o.clientId, ...c }, `Registered certificate ${c.thumbprint} (expires ${c.expiresAt}).`);
+      });
+    });
+  apps
+    .command("list")
+    .option("--data <dir>", "data directory", DEFAULT_DATA)
+    .requiredOption("--tenant <id>", "tenant", tenantArg)
+    .option("--json", "print JSON")
+    .action(async (o: { data: string; tenant: string; json?: boolean }) => {
+      await withStore(o.data, async (store) => {
+        const list = await listApps(store.db, o.tenant);
+        print(
+          o.json === true,
+          list,
+          list.map((a) => `${a.clientId}  ${a.displayName}  app: ${a.appPermissions.join(",") || "-"}  delegated: ${a.delegatedPermissions.join(",") || "-"}`).join("\n") || "(no apps)",
+        );
+      });
+    });
+
+  const users = cli.command("users").description("manage users and their Entra roles");
+  users
+    .command("create")
+    .option("--data <dir>", "data directory", DEFAULT_DATA)
+    .requiredOption("--tenant <id>", "tenant", tenantArg)
+    .requiredOption("--upn <upn>", "user principal name (name@domain)")
+    .option("--name <name>", "display name")
+    .option("--password <password>", "password (for test users' sign-in)")
+    .option("--role <role>", "Security Reader, Global Reader, Security Operator or Security Administrator (repeatable)", collect, [])
+    .option("--json", "print JSON")
+    .action(async (o: { data: string; tenant: string; upn: string; name?: string; password?: string; role: string[]; json?: boolean }) => {
+      await withStore(o.data, async (store) => {
+        await requireTenant(store, o.tenant);
+        const u = await createUser(store.db, { tenantId: o.tenant, upn: o.upn, displayName: o.name, password: o.password, roles: o.role });
+        print(o.json === true, u, `Created user ${u.upn} (${u.id}) with roles ${u.roles.join(", ") || "(none)"}.`);
+      });
+    });
+  users
+    .command("roles")
+    .description("replace a user's roles")
+    .option("--data <dir>", "data directory", DEFAULT_DATA)
+    .requiredOption("--tenant <id>", "tenant", tenantArg)
+    .requiredOption("--upn <upn>", "user principal name")
+    .option("--role <role>", "role (repeatable; none clears them)", collect, [])
+    .option("--json", "print JSON")
+    .action(async (o: { data: string; tenant: string; upn: string; role: string[]; json?: boolean }) => {
+      await withStore(o.data, async (store) => {
+        const u = await setUserRoles(store.db, o.tenant, o.upn, o.role);
+        print(o.json === true, u, `${u.upn}: ${u.roles.join(", ") || "(no roles)"}.`);
+      });
+    });
+  users
+    .command("list")
+    .option("--data <dir>", "data directory", DEFAULT_DATA)
+    .requiredOption("--tenant <id>", "tenant", tenantArg)
+    .option("--json", "print JSON")
+    .action(async (o: { data: string; tenant: string; json?: boolean }) => {
+      await withStore(o.data, async (store) => {
+        const list = await listUsers(store.db, o.tenant);
+        print(o.json === true, list, list.map((u) => `${u.upn}  ${u.displayName}  ${u.roles.join(", ")}`).join("\n") || "(no users)");
+      });
+    });
+
+  cli
+    .command("keys")
+    .description("token signing keys")
+    .command("rotate")
+    .option("--data <dir>", "data directory", DEFAULT_DATA)
+    .option("--json", "print JSON")
+    .action(async (o: { data: string; json?: boolean }) => {
+      await withStore(o.data, async (store) => {
+        const kid = await new KeyRing(store.db, 3600).rotate();
+        print(o.json === true, { kid }, `New signing key ${kid}; the previous one stays published until its tokens expire.`);
+      });
     });
   return cli;
 }
@@ -193,6 +427,10 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     if (e instanceof CommanderError) {
       if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help") return EXIT.ok;
+      return EXIT.usage;
+    }
+    if (e instanceof InvalidArgumentError) {
+      process.stderr.write(`triage: ${e.message}\n`);
       return EXIT.usage;
     }
     process.stderr.write(`triage: ${e instanceof Error ? e.message : String(e)}\n`);

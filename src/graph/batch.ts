@@ -20,7 +20,7 @@ const VERSIONS: readonly Version[] = ["v1.0", "beta"];
 const METHODS = new Set(["GET", "POST", "PATCH", "PUT", "DELETE"]);
 
 /** Headers of the outer request every step inherits (its own headers win). */
-const FORWARDED = ["authorization", "x-triage-tenant", "prefer", "accept-language", "client-request-id", "user-agent"];
+const FORWARDED = ["authorization", "prefer", "accept-language", "client-request-id", "user-agent"];
 
 /** Step headers that describe the transport, not the request; the batch sets them itself. */
 const TRANSPORT = new Set(["host", "content-length", "transfer-encoding", "connection", "keep-alive", "upgrade", "expect", "te", "trailer"]);
@@ -285,10 +285,12 @@ export async function registerBatchRoutes(app: FastifyInstance, opts: BatchOptio
   }
 
   for (const version of VERSIONS) {
-    app.post(`/${version}/$batch`, (req, reply) => runBatch(version, req, reply));
+    // Public at this level: every step is authenticated and authorized as a direct call would be.
+    app.post(`/${version}/$batch`, { config: { public: true } }, (req, reply) => runBatch(version, req, reply));
     app.route({
       method: ["GET", "PATCH", "PUT", "DELETE"],
       url: `/${version}/$batch`,
+      config: { public: true },
       handler: async (req, reply) => sendError(req, reply, methodNotAllowed(req.method, ["POST"])),
     });
   }

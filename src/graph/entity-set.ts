@@ -27,8 +27,8 @@ declare module "fastify" {
 export interface GraphRouteOptions {
   store: Store;
   version: "v1.0" | "beta";
-  /** Set when Triage is reached through a proxy: the base of every URL it hands out. */
-  publicUrl?: string | undefined;
+  /** The origin (scheme://host:port) every URL handed out is built on. */
+  origin(req: FastifyRequest): string;
   caller(req: FastifyRequest): Promise<Caller>;
 }
 
@@ -47,8 +47,7 @@ function preferIncludeUnknown(req: FastifyRequest): boolean {
 function viewOf(req: FastifyRequest, reply: FastifyReply, opts: GraphRouteOptions): View {
   const includeUnknown = preferIncludeUnknown(req);
   if (includeUnknown) reply.header("preference-applied", "include-unknown-enum-members");
-  const origin = opts.publicUrl?.replace(/\/+$/, "") ?? `${req.protocol}://${req.host}`;
-  return { beta: opts.version === "beta", includeUnknown, root: `${origin}/${opts.version}` };
+  return { beta: opts.version === "beta", includeUnknown, root: `${opts.origin(req)}/${opts.version}` };
 }
 
 function queryOf(req: FastifyRequest): URLSearchParams {
@@ -122,6 +121,7 @@ function routes(app: FastifyInstance, url: string, handlers: Partial<Record<"GET
     app.route({
       method: others,
       url,
+      config: { public: true },
       handler: async (req, reply) => sendError(req, reply, methodNotAllowed(req.method, allowed)),
     });
   }

@@ -37,11 +37,11 @@ function translate(err: FastifyError): GraphError | null {
   return null;
 }
 
-function acceptable(accept: string | undefined, alsoText: boolean): boolean {
+function acceptable(accept: string | undefined, alsoText: boolean, alsoCsv = false): boolean {
   if (!accept) return true;
   return accept.split(",").some((part) => {
     const type = part.split(";")[0]!.trim().toLowerCase();
-    return type === "*/*" || type === "application/*" || type === "application/json" || (alsoText && (type === "text/*" || type === "text/plain"));
+    return type === "*/*" || type === "application/*" || type === "application/json" || (alsoText && (type === "text/*" || type === "text/plain")) || (alsoCsv && (type === "text/*" || type === "text/csv"));
   });
 }
 
@@ -57,8 +57,11 @@ export function installHttpConventions(app: FastifyInstance): void {
     req.clientRequestId = typeof sent === "string" && sent.length > 0 && sent.length <= 200 ? sent : req.id;
     reply.header("request-id", req.id);
     reply.header("client-request-id", req.clientRequestId);
-    const isCount = req.url.split("?")[0]!.endsWith("/$count");
-    if (!acceptable(req.headers.accept, isCount)) {
+    const path = req.url.split("?")[0]!;
+    const isCount = path.endsWith("/$count");
+    // The permissions reference is also served as CSV.
+    const isPermissions = /^\/permissions(\/|$)/i.test(path);
+    if (!acceptable(req.headers.accept, isCount, isPermissions)) {
       return sendError(req, reply, new GraphError(406, "NotAcceptable", `The Accept header '${req.headers.accept}' does not allow application/json, the only format this resource is served in.`));
     }
   });

@@ -1,36 +1,80 @@
-import type { FastifyRequest } from "fastify";
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import { GraphError } from "../graph/errors.js";
+import { authorize } from "../permissions/authorize.js";
+import { TokenError, type Principal, type TokenValidator } from "./validate.js";
+import { GRAPH_APP_ID } from "./tokens.js";
 
 /** Who is calling, and for which tenant: every query below is scoped to `tenantId`. */
 export interface Caller {
   tenantId: string;
   /** Shown in lastModifiedBy, comments and the audit trail. */
   displayName: string;
+  principal: Principal;
 }
 
-export interface CallerOptions {
-  /** The tenant a request without X-Triage-Tenant works in (the demo tenant of `triage serve --demo`). */
-  defaultTenant?: string | undefined;
+declare module "fastify" {
+  interface FastifyRequest {
+    caller: Caller | null;
+  }
+}
+
+export interface GuardOptions {
+  validator: TokenValidator;
   tenantExists(id: string): Promise<boolean>;
+  origin(req: FastifyRequest): string;
+  /** Further origins tokens may have been issued under (a configured public URL). */
+  extraOrigins?: readonly string[];
 }
 
-const TENANT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+function unauthorized(req: FastifyRequest, origin: string, message: string): GraphError {
+  void req;
+  return new GraphError(401, "InvalidAuthenticationToken", message, {
+    "www-authenticate": `Bearer realm="", authorization_uri="${origin}/common/oauth2/authorize", client_id="${GRAPH_APP_ID}"`,
+  });
+}
+
+/** The bearer token's principal, or a 401 that says what is wrong with it. */
+export async function authenticate(req: FastifyRequest, opts: GuardOptions): Promise<Caller> {
+  const origin = opts.origin(req);
+  const header = req.headers.authorization;
+  if (!header) throw unauthorized(req, origin, "Access token is empty.");
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  if (!m?.[1]) throw unauthorized(req, origin, "The Authorization header must be 'Bearer <access token>'.");
+  let principal: Principal;
+  try {
+    principal = await opts.validator.validate(m[1], [origin, ...(opts.extraOrigins ?? [])]);
+  } catch (e) {
+    if (e instanceof TokenError) throw unauthorized(req, origin, e.message);
+    throw e;
+  }
+  if (!(await opts.tenantExists(principal.tenantId))) throw unauthorized(req, origin, `Tenant '${principal.tenantId}' is not served by this Triage.`);
+  return { tenantId: principal.tenantId, displayName: principal.displayName, principal };
+}
 
 /**
- * The caller of a request. Until token authentication lands, the API is open: the tenant comes from
- * the X-Triage-Tenant header or the server's default tenant, and the caller is anonymous. This is the
- * one place that will read the bearer token's `tid` instead.
+ * Access check first: every route declares either the catalog operation it performs or that it is
+ * public, and a route that declares neither cannot even be registered. For an operation, the token is
+ * validated and the catalog decides, before the handler runs.
  */
-export async function resolveCaller(req: FastifyRequest, opts: CallerOptions): Promise<Caller> {
-  const header = req.headers["x-triage-tenant"];
-  const tenantId = (typeof header === "string" ? header.trim() : undefined) || opts.defaultTenant;
-  if (!tenantId) {
-    throw new GraphError(401, "InvalidAuthenticationToken", "No tenant was given: send the X-Triage-Tenant header, or start Triage with a default tenant.", {
-      "www-authenticate": 'Bearer realm="Triage"',
-    });
-  }
-  if (!TENANT_ID.test(tenantId) || !(await opts.tenantExists(tenantId.toLowerCase()))) {
-    throw new GraphError(401, "InvalidAuthenticationToken", `Tenant '${tenantId}' is not known to this service.`, { "www-authenticate": 'Bearer realm="Triage"' });
-  }
-  return { tenantId: tenantId.toLowerCase(), displayName: "anonymous" };
+export function installGuard(app: FastifyInstance, opts: GuardOptions): void {
+  app.decorateRequest("caller", null);
+  app.addHook("onRoute", (route) => {
+    const config = (route.config ?? {}) as { operation?: unknown; public?: boolean };
+    if (!config.operation && !config.public) {
+      throw new Error(`Route ${String(route.method)} ${route.url} declares neither a permission operation nor that it is public.`);
+    }
+  });
+  app.addHook("preHandler", async (req) => {
+    const op = req.routeOptions.config.operation;
+    if (!op) return;
+    const caller = await authenticate(req, opts);
+    authorize(caller.principal, op);
+    req.caller = caller;
+  });
+}
+
+/** The caller a guarded route's handler works for. */
+export function callerOf(req: FastifyRequest): Caller {
+  if (!req.caller) throw new Error("callerOf() on a route without an operation");
+  return req.caller;
 }

@@ -62,11 +62,13 @@ export interface NewApp {
   delegatedPermissions?: string[];
   publicClient?: boolean;
   redirectUris?: string[];
+  /** A fixed client id (the demo tenant's apps); a new GUID otherwise. */
+  clientId?: string;
 }
 
 export async function createApp(db: Kysely<Database>, input: NewApp, now = new Date().toISOString()): Promise<App> {
   const row: AppTable = {
-    client_id: randomUUID(),
+    client_id: input.clientId?.toLowerCase() ?? randomUUID(),
     tenant_id: input.tenantId,
     display_name: input.displayName,
     created_at: now,

@@ -1,4 +1,4 @@
-import { generateKeyPairSync, createPrivateKey, createPublicKey, type KeyObject } from "node:crypto";
+import { generateKeyPairSync, createPrivateKey, type KeyObject } from "node:crypto";
 import { calculateJwkThumbprint, exportJWK, type JWK } from "jose";
 import type { Kysely } from "kysely";
 import type { Database } from "../store/tables.js";
@@ -55,7 +55,7 @@ export class KeyRing {
   /** A new signing key; the previous one is retired but stays published. */
   async rotate(now = new Date()): Promise<string> {
     const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
-    const jwk = await exportJWK(createPublicKey(publicKey));
+    const jwk = await exportJWK(publicKey);
     const kid = await calculateJwkThumbprint(jwk);
     const publicJwk: JWK = { kty: "RSA", use: "sig", alg: "RS256", kid, n: jwk.n, e: jwk.e };
     await this.db.transaction().execute(async (trx) => {

@@ -33,8 +33,6 @@ export interface ExternalIssuer {
 
 export interface ValidatorOptions {
   keys: KeyRing;
-  /** Origins (scheme://host:port) this server issues tokens on. */
-  origins: () => readonly string[];
   /** Accepted `aud` values for Triage's own tokens. */
   audiences?: string[];
   clockSkewSeconds: number;
@@ -67,21 +65,26 @@ export class TokenValidator {
 
   constructor(private readonly opts: ValidatorOptions) {}
 
-  async validate(token: string): Promise<Principal> {
+  /**
+   * The principal of a bearer token. `origins` are the origins (scheme://host:port) under which
+   * Triage's own issuer may have issued it: the one the request came to, and any configured public one.
+   */
+  async validate(token: string, origins: readonly string[]): Promise<Principal> {
     const now = Math.floor(Date.now() / 1000);
-    const cached = this.cache.get(token);
+    const key = `${origins.join(" ")}|${token}`;
+    const cached = this.cache.get(key);
     if (cached) {
       if (cached.exp + this.opts.clockSkewSeconds > now) return cached;
-      this.cache.delete(token);
+      this.cache.delete(key);
     }
-    const principal = await this.verify(token);
+    const principal = await this.verify(token, origins);
     const max = this.opts.cacheSize ?? 10_000;
     if (this.cache.size >= max) this.cache.delete(this.cache.keys().next().value!);
-    this.cache.set(token, principal);
+    this.cache.set(key, principal);
     return principal;
   }
 
-  private async verify(token: string): Promise<Principal> {
+  private async verify(token: string, origins: readonly string[]): Promise<Principal> {
     let header: ReturnType<typeof decodeProtectedHeader>;
     let unverified: JWTPayload;
     try {
@@ -95,7 +98,7 @@ export class TokenValidator {
     if (typeof tid !== "string" || !GUID.test(tid)) throw new TokenError("The token has no valid tenant id (tid).");
     const iss = typeof unverified.iss === "string" ? unverified.iss : "";
 
-    const own = this.opts.origins().map((o) => `${o}/${tid}/v2.0`);
+    const own = origins.map((o) => `${o}/${tid}/v2.0`);
     let payload: JWTPayload;
     if (own.includes(iss)) {
       payload = await this.verifyWith(token, (h, t) => this.ownKey(h, t), iss, this.opts.audiences ?? DEFAULT_AUDIENCES);

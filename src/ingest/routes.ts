@@ -5,6 +5,7 @@ import { ingestAlerts } from "../store/ingest.js";
 import { IngestError, normalizeAlert } from "./normalize-alert.js";
 import { badRequest } from "../graph/errors.js";
 import { GRAPH_JSON } from "../graph/http.js";
+import { operation } from "../permissions/catalog.js";
 
 export interface IngestRouteOptions {
   store: Store;
@@ -22,7 +23,7 @@ export interface IngestRouteOptions {
  * lands (and is correlated) or none does.
  */
 export async function registerIngestRoutes(app: FastifyInstance, opts: IngestRouteOptions): Promise<void> {
-  app.post("/ingest/alerts", { bodyLimit: opts.bodyLimit }, async (req, reply) => {
+  app.post("/ingest/alerts", { bodyLimit: opts.bodyLimit, config: { operation: operation("POST /ingest/alerts") } }, async (req, reply) => {
     const caller = await opts.caller(req);
     const body = req.body as unknown;
     const items: unknown[] = Array.isArray(body)

@@ -38,6 +38,12 @@ const DERIVED: Record<string, string> = {
   "GET /security/incidents/$count": "GET /security/incidents",
   "GET /security/alerts_v2/$count": "GET /security/alerts_v2",
   "GET /security/incidents/{id}/alerts": "GET /security/incidents/{id}",
+  // Triage's own API: ingesting alerts needs what creating an alert in Graph needs; reading an
+  // entity's audit trail or correlation needs what reading the entity needs.
+  "POST /ingest/alerts": "POST /security/alerts_v2",
+  "GET /triage/incidents/{id}/audit": "GET /security/incidents/{id}",
+  "GET /triage/incidents/{id}/correlation": "GET /security/incidents/{id}",
+  "GET /triage/alerts/{id}/audit": "GET /security/alerts_v2/{id}",
 };
 
 function rolesFor(key: string): string[] {

@@ -6,6 +6,7 @@ import { findIncidentRow, incidentNotFound } from "../store/incidents.js";
 import { alertNotFound, findAlertRow } from "../store/alerts.js";
 import { badRequest } from "../graph/errors.js";
 import { GRAPH_JSON } from "../graph/http.js";
+import { operation } from "../permissions/catalog.js";
 
 export interface TriageRouteOptions {
   store: Store;
@@ -43,16 +44,16 @@ export async function registerTriageRoutes(app: FastifyInstance, opts: TriageRou
     return body;
   }
 
-  app.get("/triage/incidents/:id/audit", async (req, reply) => {
+  app.get("/triage/incidents/:id/audit", { config: { operation: operation("GET /triage/incidents/{id}/audit") } }, async (req, reply) => {
     const { id } = req.params as { id: string };
     return reply.type(GRAPH_JSON).send(JSON.stringify(await audit(req, "incident", id)));
   });
-  app.get("/triage/alerts/:id/audit", async (req, reply) => {
+  app.get("/triage/alerts/:id/audit", { config: { operation: operation("GET /triage/alerts/{id}/audit") } }, async (req, reply) => {
     const { id } = req.params as { id: string };
     return reply.type(GRAPH_JSON).send(JSON.stringify(await audit(req, "alert", id)));
   });
 
-  app.get("/triage/incidents/:id/correlation", async (req, reply) => {
+  app.get("/triage/incidents/:id/correlation", { config: { operation: operation("GET /triage/incidents/{id}/correlation") } }, async (req, reply) => {
     const caller = await opts.caller(req);
     const { id } = req.params as { id: string };
     const row = await findIncidentRow(db, caller.tenantId, id);

@@ -3,7 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomUUID } from "node:crypto";
 import { afterAll, describe, expect, it } from "vitest";
-import { runCli, startServerProcess } from "../support/process.js";
+import { readFileSync } from "node:fs";
+import { httpsRequest, runCli, startServerProcess } from "../support/process.js";
 import { alert, deviceId } from "../support/alerts.js";
 
 const dir = mkdtempSync(join(tmpdir(), "triage-cli-"));
@@ -35,16 +36,50 @@ describe("triage CLI", () => {
     expect(dup.stderr).toContain("already exists");
   });
 
-  it("serves the demo tenant and finishes in-flight requests on SIGTERM", async () => {
-    const server = await startServerProcess(["--data", join(dir, "demo"), "--demo", "--demo-incidents", "30"]);
-    expect(server.output()).toMatch(/Tenant: +[0-9a-f-]{36}/);
+  it("serves the demo tenant over HTTPS with its local CA, and says how to use its apps", async () => {
+    const data = join(dir, "demo-https");
+    const server = await startServerProcess(["--data", data, "--demo", "--demo-incidents", "20"]);
+    try {
+      expect(server.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+      const caPath = join(data, "tls", "ca.pem");
+      await new Promise((r) => setTimeout(r, 100));
+      expect(server.output()).toContain(`NODE_EXTRA_CA_CERTS=${caPath}`);
+      const creds = JSON.parse(readFileSync(join(data, "demo-credentials.json"), "utf8"));
+      expect(server.output()).toContain(creds.readWrite.clientSecret);
+      const ca = readFileSync(caPath, "utf8");
+      const token = await httpsRequest(`${server.url}/${creds.tenantId}/oauth2/v2.0/token`, {
+        ca,
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ grant_type: "client_credentials", client_id: creds.readOnly.clientId, client_secret: creds.readOnly.clientSecret, scope: "https://graph.microsoft.com/.default" }).toString(),
+      });
+      const accessToken = token.json().access_token;
+      const list = await httpsRequest(`${server.url}/v1.0/security/incidents?$count=true&$top=1`, { ca, headers: { authorization: `Bearer ${accessToken}` } });
+      expect(list.json()["@odata.count"]).toBeGreaterThan(10);
+      const patch = await httpsRequest(`${server.url}/v1.0/security/incidents/1`, { ca, method: "PATCH", headers: { authorization: `Bearer ${accessToken}`, "content-type": "application/json" }, body: "{\"status\":\"resolved\"}" });
+      expect(patch.status).toBe(403);
+    } finally {
+      server.child.kill("SIGTERM");
+      await server.exited;
+    }
+  });
+
+  it("finishes in-flight requests on SIGTERM", async () => {
+    const data = join(dir, "demo");
+    const server = await startServerProcess(["--data", data, "--http", "--demo", "--demo-incidents", "30"]);
+    const creds = JSON.parse(readFileSync(join(data, "demo-credentials.json"), "utf8"));
     const health = await fetch(`${server.url}/healthz`);
     expect(await health.json()).toEqual({ status: "ok" });
-    const list = await (await fetch(`${server.url}/v1.0/security/incidents?$count=true&$top=1`)).json() as any;
+    const tokenRes = await fetch(`${server.url}/${creds.tenantId}/oauth2/v2.0/token`, {
+      method: "POST",
+      body: new URLSearchParams({ grant_type: "client_credentials", client_id: creds.readWrite.clientId, client_secret: creds.readWrite.clientSecret, scope: "https://graph.microsoft.com/.default" }),
+    });
+    const auth = { authorization: `Bearer ${((await tokenRes.json()) as any).access_token}` };
+    const list = await (await fetch(`${server.url}/v1.0/security/incidents?$count=true&$top=1`, { headers: auth })).json() as any;
     expect(list["@odata.count"]).toBeGreaterThan(20);
 
     const batch = Array.from({ length: 2000 }, () => alert({ device: deviceId() }));
-    const inFlight = fetch(`${server.url}/ingest/alerts`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(batch) });
+    const inFlight = fetch(`${server.url}/ingest/alerts`, { method: "POST", headers: { "content-type": "application/json", ...auth }, body: JSON.stringify(batch) });
     await new Promise((r) => setTimeout(r, 50));
     server.child.kill("SIGTERM");
     const res = await inFlight;

@@ -172,10 +172,10 @@ describe("POST /v1.0/$batch", () => {
 
   it("runs every step as the outer request's caller", async () => {
     const other = await t.newTenant();
-    const theirs = await batch([{ id: "1", method: "GET", url: "/security/incidents" }], { headers: { "x-triage-tenant": other } });
+    const theirs = await batch([{ id: "1", method: "GET", url: "/security/incidents" }], { headers: await t.auth(other) });
     expect(theirs.body.responses[0].body.value).toEqual([]);
 
-    const unknown = await batch([{ id: "1", method: "GET", url: "/security/incidents" }], { headers: { "x-triage-tenant": "00000000-0000-0000-0000-000000000000" } });
+    const unknown = await batch([{ id: "1", method: "GET", url: "/security/incidents" }], { headers: { authorization: "" } });
     expect(unknown.status).toBe(200);
     expect(unknown.body.responses[0].status).toBe(401);
     expect(unknown.body.responses[0].headers["WWW-Authenticate"]).toContain("Bearer");

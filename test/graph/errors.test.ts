@@ -77,16 +77,19 @@ describe("Graph error bodies", () => {
     expectGraphError(form, 415, "UnsupportedMediaType");
   });
 
-  it("401 for a tenant the service does not know", async () => {
-    const r = await t.get("/v1.0/security/incidents", { "x-triage-tenant": "00000000-0000-0000-0000-000000000001" });
-    expectGraphError(r, 401, "InvalidAuthenticationToken");
-    expect(r.headers.get("www-authenticate")).toMatch(/^Bearer/);
+  it("401 with WWW-Authenticate for a missing or malformed token", async () => {
+    for (const authorization of ["", "Bearer", "Bearer not.a.jwt", "Basic dXNlcjpwYXNz"]) {
+      const r = await t.get("/v1.0/security/incidents", { authorization });
+      expectGraphError(r, 401, "InvalidAuthenticationToken");
+      expect(r.headers.get("www-authenticate")).toMatch(/^Bearer realm="", authorization_uri="http:\/\/127\.0\.0\.1:\d+\/common\/oauth2\/authorize", client_id="00000003-0000-0000-c000-000000000000"$/);
+    }
   });
 });
 
 describe("500", () => {
   it("says nothing about the internals", async () => {
     const broken = await startTriage();
+    await broken.tokenFor(broken.tenantId);
     await broken.store.close(); // the database goes away under the server
     const r = await broken.get("/v1.0/security/incidents");
     expectGraphError(r, 500, "InternalServerError");
@@ -105,7 +108,7 @@ describe("429", () => {
       expect(Number(r.headers.get("retry-after"))).toBeGreaterThan(0);
       // Another tenant has its own budget; health checks are never throttled.
       const other = await limited.newTenant();
-      expect((await limited.get("/v1.0/security/incidents", { "x-triage-tenant": other })).status).toBe(200);
+      expect((await limited.get("/v1.0/security/incidents", await limited.auth(other))).status).toBe(200);
       expect((await limited.get("/healthz")).status).toBe(200);
     } finally {
       await limited.close();

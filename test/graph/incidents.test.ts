@@ -170,7 +170,7 @@ describe("PATCH /security/incidents/{id}", () => {
       classification: "truePositive",
       determination: "multiStagedAttack",
       customTags: ["Demo"],
-      lastModifiedBy: "API-App:anonymous",
+      lastModifiedBy: "API-App:test-automation",
     });
     expect(Date.parse(r.body.lastUpdateDateTime)).toBeGreaterThan(Date.parse(before.lastUpdateDateTime));
     expect((await t.get(`/v1.0/security/incidents/${incidentId}`)).body).toMatchObject({ assignedTo: "analyst@contoso.com", status: "inProgress" });
@@ -180,7 +180,7 @@ describe("PATCH /security/incidents/{id}", () => {
     const r = await t.get(`/triage/incidents/${incidentId}/audit`);
     expect(r.status).toBe(200);
     const byProp = Object.fromEntries(r.body.value.map((e: any) => [e.property, e]));
-    expect(byProp.assignedTo).toMatchObject({ actor: "anonymous", before: null, after: "analyst@contoso.com", entityId: incidentId });
+    expect(byProp.assignedTo).toMatchObject({ actor: "test-automation", before: null, after: "analyst@contoso.com", entityId: incidentId });
     expect(byProp.status).toMatchObject({ before: "active", after: "inProgress" });
     expect(byProp.customTags).toMatchObject({ before: [], after: ["Demo"] });
     expect(byProp.status.at).toMatch(/Z$/);
@@ -262,7 +262,7 @@ describe("POST /security/incidents/{id}/comments", () => {
     const second = await t.request("POST", `/v1.0/security/incidents/${incidentId}/comments`, { body: [{ comment: "Reset the password" }] });
     expect(second.status).toBe(200);
     expect(second.body.value.map((c: any) => c.comment)).toEqual(["Isolated the device", "Reset the password"]);
-    expect(second.body.value[1]).toEqual({ comment: "Reset the password", createdByDisplayName: "anonymous", createdDateTime: expect.stringMatching(/Z$/) });
+    expect(second.body.value[1]).toEqual({ comment: "Reset the password", createdByDisplayName: "test-automation", createdDateTime: expect.stringMatching(/Z$/) });
     expect((await t.get(`/v1.0/security/incidents/${incidentId}`)).body.comments).toHaveLength(2);
   });
 

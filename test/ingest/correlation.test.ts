@@ -200,15 +200,15 @@ describe("tenant isolation", () => {
     const theirs = await t.ingest([alert({ device: d, at: "2026-10-25T08:30:00Z" })], other);
     expect(theirs.status).toBe(200);
     expect(theirs.body.value[0].correlation.incident).toBe("new");
-    const list = await t.get("/v1.0/security/incidents?$top=50", { "x-triage-tenant": other });
+    const list = await t.get("/v1.0/security/incidents?$top=50", await t.auth(other));
     expect(list.body.value.map((i: any) => i.tenantId)).toEqual([other]);
     const id = mine.body.value[0].incidentId;
     // Incident ids are numbered per tenant: the other tenant has only incident 1.
     expect(id).not.toBe(theirs.body.value[0].incidentId);
-    expect((await t.get(`/v1.0/security/incidents/${id}`, { "x-triage-tenant": other })).status).toBe(404);
+    expect((await t.get(`/v1.0/security/incidents/${id}`, await t.auth(other))).status).toBe(404);
     const patch = await t.request("PATCH", `/v1.0/security/alerts_v2/${(await t.get(`/v1.0/security/incidents/${id}/alerts`)).body.value[0].id}`, {
       body: { status: "resolved" },
-      headers: { "x-triage-tenant": other },
+      headers: await t.auth(other),
     });
     expect(patch.status).toBe(404);
   });

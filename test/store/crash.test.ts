@@ -13,9 +13,16 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 it("keeps every write that got a 2xx when the process is killed mid-flight", async () => {
   const tenant = randomUUID();
   expect((await runCli(["tenants", "create", "--data", dir, "--id", tenant, "--name", "Crash"])).code).toBe(0);
-  const server = await startServerProcess(["--data", dir, "--tenant", tenant]);
+  const created = await runCli(["apps", "create", "--data", dir, "--tenant", tenant, "--name", "writer", "--permission", "SecurityIncident.ReadWrite.All", "--permission", "SecurityAlert.ReadWrite.All", "--admin-consent", "--json"]);
+  const { clientId, clientSecret } = JSON.parse(created.stdout);
+  const server = await startServerProcess(["--data", dir, "--http"]);
+  const tokenRes = await fetch(`${server.url}/${tenant}/oauth2/v2.0/token`, {
+    method: "POST",
+    body: new URLSearchParams({ grant_type: "client_credentials", client_id: clientId, client_secret: clientSecret, scope: "https://graph.microsoft.com/.default" }),
+  });
+  const { access_token: token } = (await tokenRes.json()) as { access_token: string };
   const post = (path: string, method: string, body: unknown) =>
-    fetch(server.url + path, { method, headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    fetch(server.url + path, { method, headers: { "content-type": "application/json", authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
 
   // One incident to write to, then a stream of concurrent writes of three kinds.
   const seed = await (await post("/ingest/alerts", "POST", [alert({ device: deviceId() })])).json() as any;

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import https from "node:https";
 
 export const BIN = fileURLToPath(new URL("../../bin/triage.js", import.meta.url));
 
@@ -39,7 +40,7 @@ export function startServerProcess(args: string[], timeoutMs = 60_000): Promise<
     const timer = setTimeout(() => { child.kill("SIGKILL"); reject(new Error(`server did not start:\n${out}`)); }, timeoutMs);
     const onData = (d: Buffer) => {
       out += d.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(out);
+      const m = /listening on (https?:\/\/\S+)/.exec(out);
       if (m?.[1]) {
         clearTimeout(timer);
         resolve({ url: m[1], child, output: () => out, exited });
@@ -48,5 +49,27 @@ export function startServerProcess(args: string[], timeoutMs = 60_000): Promise<
     child.stdout.on("data", onData);
     child.stderr.on("data", (d: Buffer) => (out += d.toString()));
     child.on("exit", (code) => { clearTimeout(timer); reject(new Error(`server exited with ${code}:\n${out}`)); });
+  });
+}
+
+export interface HttpsResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+  json(): any;
+}
+
+/** A request over HTTPS that trusts only the given CA, as a client configured with NODE_EXTRA_CA_CERTS would. */
+export function httpsRequest(url: string, opts: { ca: string; method?: string; headers?: Record<string, string>; body?: string }): Promise<HttpsResponse> {
+  return new Promise((resolve, reject) => {
+    const req = https.request(url, { method: opts.method ?? "GET", headers: opts.headers, ca: opts.ca }, (res) => {
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (d) => (text += d));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json: () => JSON.parse(text) }));
+    });
+    req.on("error", reject);
+    if (opts.body) req.write(opts.body);
+    req.end();
   });
 }

@@ -6,6 +6,11 @@ import type { FastifyInstance } from "fastify";
 import { buildServer, type ServerConfig } from "../../src/server.js";
 import { openSqliteStore, type Store } from "../../src/store/open.js";
 import { createTenant } from "../../src/store/tenants.js";
+import { addSecret, createApp, grantAdminConsent } from "../../src/identity/directory.js";
+
+/** The app the tests call as: it may read and write incidents and alerts. */
+export const TEST_APP = "test-automation";
+export const ALL_PERMISSIONS = ["SecurityIncident.ReadWrite.All", "SecurityAlert.ReadWrite.All"];
 
 export interface Response<T = any> {
   status: number;
@@ -20,11 +25,18 @@ export interface TestTriage {
   store: Store;
   dir: string;
   app: FastifyInstance;
-  /** Real HTTP to the running server, as the default tenant unless headers say otherwise. */
+  /**
+   * Real HTTP to the running server, with a token of the test app in the default tenant unless the
+   * headers carry their own `authorization` ("" sends none).
+   */
   request<T = any>(method: string, path: string, opts?: { body?: unknown; rawBody?: string; headers?: Record<string, string> }): Promise<Response<T>>;
   get<T = any>(path: string, headers?: Record<string, string>): Promise<Response<T>>;
   ingest(alerts: unknown[], tenantId?: string): Promise<Response>;
   newTenant(): Promise<string>;
+  /** An app-only access token for a tenant, from the server's own token endpoint. */
+  tokenFor(tenantId: string, permissions?: string[]): Promise<string>;
+  /** Authorization headers for a tenant (full permissions unless given). */
+  auth(tenantId: string, permissions?: string[]): Promise<Record<string, string>>;
   close(): Promise<void>;
 }
 
@@ -34,13 +46,34 @@ export async function startTriage(config: Partial<ServerConfig> = {}): Promise<T
   const store = await openSqliteStore(join(dir, "triage.db"));
   const tenantId = randomUUID();
   await createTenant(store.db, tenantId, "Test tenant");
-  const app = await buildServer({ store, defaultTenant: tenantId, ...config });
+  const app = await buildServer({ store, ...config });
   await app.listen({ host: "127.0.0.1", port: 0 });
   const addr = app.server.address();
   const url = `http://127.0.0.1:${typeof addr === "object" && addr ? addr.port : 0}`;
 
+  const tokens = new Map<string, string>();
+  async function tokenFor(tenant: string, permissions = ALL_PERMISSIONS): Promise<string> {
+    const key = `${tenant}|${permissions.join(",")}`;
+    const cached = tokens.get(key);
+    if (cached) return cached;
+    const client = await createApp(store.db, { tenantId: tenant, displayName: TEST_APP, appPermissions: permissions });
+    await grantAdminConsent(store.db, client.clientId);
+    const { secret } = await addSecret(store.db, client.clientId);
+    const res = await fetch(`${url}/${tenant}/oauth2/v2.0/token`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ grant_type: "client_credentials", client_id: client.clientId, client_secret: secret, scope: "https://graph.microsoft.com/.default" }),
+    });
+    const body = (await res.json()) as { access_token?: string };
+    if (!body.access_token) throw new Error(`no token: ${JSON.stringify(body)}`);
+    tokens.set(key, body.access_token);
+    return body.access_token;
+  }
+
   async function request(method: string, path: string, opts: { body?: unknown; rawBody?: string; headers?: Record<string, string> } = {}) {
     const headers: Record<string, string> = { ...opts.headers };
+    if (headers.authorization === undefined) headers.authorization = `Bearer ${await tokenFor(tenantId)}`;
+    if (headers.authorization === "") delete headers.authorization;
     let body: string | undefined = opts.rawBody;
     if (opts.body !== undefined) {
       body = JSON.stringify(opts.body);
@@ -61,12 +94,15 @@ export async function startTriage(config: Partial<ServerConfig> = {}): Promise<T
     app,
     request,
     get: (path, headers) => request("GET", path, { headers }),
-    ingest: (alerts, tenant) => request("POST", "/ingest/alerts", { body: { value: alerts }, headers: tenant ? { "x-triage-tenant": tenant } : {} }),
+    ingest: async (alerts, tenant) =>
+      request("POST", "/ingest/alerts", { body: { value: alerts }, headers: tenant ? { authorization: `Bearer ${await tokenFor(tenant)}` } : {} }),
     async newTenant() {
       const id = randomUUID();
       await createTenant(store.db, id, "Other tenant");
       return id;
     },
+    tokenFor,
+    auth: async (tenant, permissions) => ({ authorization: `Bearer ${await tokenFor(tenant, permissions)}` }),
     async close() {
       await app.close();
       await store.close();

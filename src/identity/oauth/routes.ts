@@ -1,0 +1,205 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { Kysely } from "kysely";
+import type { Database } from "../../store/tables.js";
+import { findTenant } from "../../store/tenants.js";
+import type { KeyRing } from "../keys.js";
+import { issuerFor } from "../tokens.js";
+import { Issuer, type Form, type RequestContext } from "./issuer.js";
+import { OAuthError, oauthErrorBody } from "./entra-error.js";
+import { deviceCodePage, errorPage, formPostPage, signInPage } from "./pages.js";
+import { findApp } from "../directory.js";
+
+export interface OAuthRouteOptions {
+  db: Kysely<Database>;
+  keys: KeyRing;
+  issuer: Issuer;
+  /** The origin (scheme://host:port) clients reach this server at, for a request. */
+  origin(req: FastifyRequest): string;
+}
+
+const TENANT = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+declare module "fastify" {
+  interface FastifyContextConfig {
+    /** The route needs no token (discovery, token endpoint, sign-in pages, public references). */
+    public?: boolean;
+  }
+}
+
+/**
+ * The token service, per tenant, on the server's own origin — the endpoints an Entra authority has:
+ * OpenID discovery, JWKS, token, device code, authorize (with a sign-in page) and device sign-in.
+ * Tenant path segments match case-insensitively (MSAL lowercases the authority).
+ */
+export async function registerOAuthRoutes(app: FastifyInstance, opts: OAuthRouteOptions): Promise<void> {
+  // Token requests are form-encoded; parse them with the standard URLSearchParams.
+  app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "string", bodyLimit: 256 * 1024 }, (_req, body, done) => {
+    done(null, Object.fromEntries(new URLSearchParams(body as string)));
+  });
+  const pub = { config: { public: true } };
+
+  async function tenantOf(req: FastifyRequest): Promise<string> {
+    const raw = (req.params as { tenant: string }).tenant;
+    const id = raw.toLowerCase();
+    if (!TENANT.test(id) || !(await findTenant(opts.db, id))) {
+      throw new OAuthError("invalid_request", 90002, `Tenant '${raw}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`);
+    }
+    return id;
+  }
+
+  function ctxOf(req: FastifyRequest, tenantId: string): RequestContext {
+    const origin = opts.origin(req);
+    return { origin, tenantId, tokenUrl: `${origin}/${(req.params as { tenant: string }).tenant}/oauth2/v2.0/token` };
+  }
+
+  function sendOAuthError(req: FastifyRequest, reply: FastifyReply, e: unknown) {
+    if (!(e instanceof OAuthError)) throw e;
+    const cid = (req.query as Record<string, string | undefined>)["client-request-id"] ?? req.headers["client-request-id"];
+    return reply.code(e.status).type("application/json; charset=utf-8").send(JSON.stringify(oauthErrorBody(e, typeof cid === "string" ? cid : undefined)));
+  }
+
+  async function discovery(req: FastifyRequest, reply: FastifyReply) {
+    try {
+      const tenantId = await tenantOf(req);
+      const origin = opts.origin(req);
+      const base = `${origin}/${tenantId}`;
+      return reply.type("application/json; charset=utf-8").send(
+        JSON.stringify({
+          token_endpoint: `${base}/oauth2/v2.0/token`,
+          token_endpoint_auth_methods_supported: ["client_secret_post", "private_key_jwt"],
+          jwks_uri: `${base}/discovery/v2.0/keys`,
+          response_modes_supported: ["query", "fragment", "form_post"],
+          subject_types_supported: ["pairwise"],
+          id_token_signing_alg_values_supported: ["RS256"],
+          response_types_supported: ["code"],
+          scopes_supported: ["openid", "profile", "email", "offline_access"],
+          issuer: issuerFor(origin, tenantId),
+          request_uri_parameter_supported: false,
+          userinfo_endpoint: null,
+          authorization_endpoint: `${base}/oauth2/v2.0/authorize`,
+          device_authorization_endpoint: `${base}/oauth2/v2.0/devicecode`,
+          http_logout_supported: false,
+          frontchannel_logout_supported: false,
+          end_session_endpoint: `${base}/oauth2/v2.0/logout`,
+          claims_supported: ["sub", "iss", "aud", "exp", "iat", "nbf", "tid", "oid", "name", "preferred_username", "nonce", "ver", "roles", "scp", "wids"],
+          code_challenge_methods_supported: ["S256"],
+          grant_types_supported: ["client_credentials", "password", "authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:device_code"],
+          tenant_region_scope: null,
+          cloud_instance_name: "triage.local",
+          cloud_graph_host_name: new URL(origin).host,
+          msgraph_host: new URL(origin).host,
+        }),
+      );
+    } catch (e) {
+      return sendOAuthError(req, reply, e);
+    }
+  }
+  app.get("/:tenant/v2.0/.well-known/openid-configuration", pub, discovery);
+  app.get("/:tenant/.well-known/openid-configuration", pub, discovery);
+
+  app.get("/:tenant/discovery/v2.0/keys", pub, async (req, reply) => {
+    try {
+      await tenantOf(req);
+      return reply.type("application/json; charset=utf-8").send(JSON.stringify({ keys: await opts.keys.publishedKeys() }));
+    } catch (e) {
+      return sendOAuthError(req, reply, e);
+    }
+  });
+
+  app.post("/:tenant/oauth2/v2.0/token", pub, async (req, reply) => {
+    try {
+      const tenantId = await tenantOf(req);
+      const body = await opts.issuer.token(formOf(req), ctxOf(req, tenantId));
+      return reply.header("cache-control", "no-store").type("application/json; charset=utf-8").send(JSON.stringify(body));
+    } catch (e) {
+      return sendOAuthError(req, reply, e);
+    }
+  });
+
+  app.post("/:tenant/oauth2/v2.0/devicecode", pub, async (req, reply) => {
+    try {
+      const tenantId = await tenantOf(req);
+      const body = await opts.issuer.deviceAuthorization(formOf(req), ctxOf(req, tenantId));
+      return reply.header("cache-control", "no-store").type("application/json; charset=utf-8").send(JSON.stringify(body));
+    } catch (e) {
+      return sendOAuthError(req, reply, e);
+    }
+  });
+
+  // Authorization code flow: GET shows the sign-in page, POST checks the password and redirects.
+  const AUTHORIZE_FIELDS = ["client_id", "response_type", "redirect_uri", "scope", "state", "nonce", "code_challenge", "code_challenge_method", "response_mode", "prompt", "login_hint"];
+  function authorizeFields(src: Record<string, unknown>): Form {
+    const out: Form = {};
+    for (const k of AUTHORIZE_FIELDS) if (typeof src[k] === "string") out[k] = src[k] as string;
+    return out;
+  }
+
+  function redirectWith(reply: FastifyReply, q: Form, params: Record<string, string | undefined>) {
+    const target = q.redirect_uri!;
+    const all = { ...params, state: q.state };
+    if (q.response_mode === "form_post") return reply.type("text/html; charset=utf-8").send(formPostPage(target, all));
+    const encoded = new URLSearchParams(Object.entries(all).filter((e): e is [string, string] => e[1] !== undefined)).toString();
+    const url = q.response_mode === "fragment" ? `${target}#${encoded}` : `${target}${target.includes("?") ? "&" : "?"}${encoded}`;
+    return reply.redirect(url, 302);
+  }
+
+  app.get("/:tenant/oauth2/v2.0/authorize", pub, async (req, reply) => {
+    const q = authorizeFields(req.query as Record<string, unknown>);
+    try {
+      const tenantId = await tenantOf(req);
+      const { app: client } = await opts.issuer.checkAuthorizeRequest(q, ctxOf(req, tenantId));
+      return reply.type("text/html; charset=utf-8").send(
+        signInPage({ appName: client.displayName, tenantId, action: req.url.split("?")[0]!, fields: q, username: q.login_hint }),
+      );
+    } catch (e) {
+      if (e instanceof OAuthError) return reply.code(400).type("text/html; charset=utf-8").send(errorPage(e.description));
+      throw e;
+    }
+  });
+
+  app.post("/:tenant/oauth2/v2.0/authorize", pub, async (req, reply) => {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const q = authorizeFields(body);
+    try {
+      const tenantId = await tenantOf(req);
+      const ctx = ctxOf(req, tenantId);
+      const result = await opts.issuer.issueCode(q, ctx, String(body.username ?? ""), String(body.password ?? ""));
+      if ("error" in result) {
+        const client = await findApp(opts.db, q.client_id ?? "");
+        return reply.code(200).type("text/html; charset=utf-8").send(
+          signInPage({ appName: client?.displayName ?? "Triage", tenantId, action: req.url.split("?")[0]!, fields: q, error: result.error, username: String(body.username ?? "") }),
+        );
+      }
+      return redirectWith(reply, q, { code: result.code, session_state: undefined });
+    } catch (e) {
+      if (e instanceof OAuthError) return reply.code(400).type("text/html; charset=utf-8").send(errorPage(e.description));
+      throw e;
+    }
+  });
+
+  app.get("/:tenant/oauth2/v2.0/logout", pub, async (req, reply) => {
+    const target = (req.query as Record<string, string | undefined>).post_logout_redirect_uri;
+    if (target && /^https?:\/\//.test(target)) return reply.redirect(target, 302);
+    return reply.type("text/html; charset=utf-8").send(errorPage("You have signed out."));
+  });
+
+  // Device code sign-in: the user enters the code shown by the device, then signs in.
+  app.get("/devicelogin", pub, async (req, reply) => {
+    const code = (req.query as Record<string, string | undefined>).code;
+    return reply.type("text/html; charset=utf-8").send(deviceCodePage({ action: "/devicelogin", userCode: code }));
+  });
+  app.post("/devicelogin", pub, async (req, reply) => {
+    const body = (req.body ?? {}) as Record<string, string | undefined>;
+    const result = await opts.issuer.approveDevice(body.code ?? "", body.username ?? "", body.password ?? "");
+    const html = result.ok
+      ? deviceCodePage({ action: "/devicelogin", done: `${result.appName} can now act on your behalf.` })
+      : deviceCodePage({ action: "/devicelogin", error: result.why, userCode: body.code });
+    return reply.code(result.ok ? 200 : 400).type("text/html; charset=utf-8").send(html);
+  });
+}
+
+function formOf(req: FastifyRequest): Form {
+  const body = req.body;
+  if (typeof body !== "object" || body === null) throw new OAuthError("invalid_request", 900144, "The request body must be application/x-www-form-urlencoded.");
+  return body as Form;
+}
