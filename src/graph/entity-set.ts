@@ -167,58 +167,95 @@ export async function registerSecurityRoutes(app: FastifyInstance, opts: GraphRo
     return reply.code(200).type("text/plain; charset=utf-8").send(String(n));
   }
 
-  // Incidents
-  routes(app, "/security/incidents", { GET: { op: "GET /security/incidents", handler: (req, reply) => list(incidentResource, req, reply) } });
-  routes(app, "/security/incidents/$count", { GET: { op: "GET /security/incidents/$count", handler: (req, reply) => count(incidentResource, req, reply) } });
-  routes(app, "/security/incidents/:id", {
-    GET: {
-      op: "GET /security/incidents/{id}",
-      handler: async (req, reply) => {
-        const caller = await opts.caller(req);
-        const view = viewOf(req, reply, opts);
-        const { id } = req.params as { id: string };
-        const { select, expand } = entityOptions(req, incidentResource, view.beta);
-        const row = await findIncidentRow(db, caller.tenantId, id);
-        if (!row) throw incidentNotFound(id);
-        const body: Record<string, unknown> = {
-          "@odata.context": `${view.root}/$metadata#security/incidents${contextSuffix(select, expand !== false)}/$entity`,
-          ...renderEntity(incidentResource, JSON.parse(row.doc) as Record<string, unknown>, { ...view, select }),
-        };
-        if (expand !== false) {
-          const alerts = await alertsOfIncidents(db, caller.tenantId, [row.id]);
-          body.alerts = (alerts.get(row.id) ?? []).map((a) => renderEntity(alertResource, JSON.parse(a) as Record<string, unknown>, { ...view, select: expand }));
-        }
-        return send(reply, body);
+  /** What differs between the two entity sets; everything else is shared. */
+  interface EntitySet {
+    resource: Resource;
+    find(tenantId: string, id: string): Promise<{ key: number | string; doc: string } | undefined>;
+    notFound(id: string): Error;
+    update(ctx: WriteContext, id: string, changes: Record<string, unknown>): Promise<string>;
+    addComment(ctx: WriteContext, id: string, text: string): Promise<AlertComment[]>;
+  }
+
+  const sets: EntitySet[] = [
+    {
+      resource: incidentResource,
+      find: async (tenantId, id) => {
+        const row = await findIncidentRow(db, tenantId, id);
+        return row && { key: row.id, doc: row.doc };
       },
+      notFound: incidentNotFound,
+      update: (ctx, id, changes) => updateIncident(db, ctx, id, changes),
+      addComment: (ctx, id, text) => addIncidentComment(db, ctx, id, text),
     },
-    PATCH: {
-      op: "PATCH /security/incidents/{id}",
-      handler: async (req, reply) => {
-        const caller = await opts.caller(req);
-        const view = viewOf(req, reply, opts);
-        const { id } = req.params as { id: string };
-        const changes = validatePatch(incidentResource, req.body, view.beta);
-        const doc = await updateIncident(db, writeContext(caller, req), id, changes);
-        return send(reply, {
-          "@odata.context": `${view.root}/$metadata#security/incidents/$entity`,
-          ...renderEntity(incidentResource, JSON.parse(doc) as Record<string, unknown>, { ...view, select: null }),
-        });
+    {
+      resource: alertResource,
+      find: async (tenantId, id) => {
+        const row = await findAlertRow(db, tenantId, id);
+        return row && { key: row.id, doc: row.doc };
       },
+      notFound: alertNotFound,
+      update: (ctx, id, changes) => updateAlert(db, ctx, id, changes),
+      addComment: (ctx, id, text) => addAlertComment(db, ctx, id, text),
     },
-  });
-  routes(app, "/security/incidents/:id/comments", {
-    POST: {
-      op: "POST /security/incidents/{id}/comments",
-      handler: async (req, reply) => {
-        const caller = await opts.caller(req);
-        const view = viewOf(req, reply, opts);
-        const { id } = req.params as { id: string };
-        const text = commentText(req.body);
-        const comments = await addIncidentComment(db, writeContext(caller, req), id, text);
-        return send(reply, { "@odata.context": `${view.root}/$metadata#security/incidents('${id}')/comments`, value: comments satisfies AlertComment[] });
+  ];
+
+  for (const set of sets) {
+    const { resource } = set;
+    // Route paths and catalog operation keys are spelled the same way.
+    const path = `/security/${resource.entitySet}`;
+    routes(app, path, { GET: { op: `GET ${path}`, handler: (req, reply) => list(resource, req, reply) } });
+    routes(app, `${path}/$count`, { GET: { op: `GET ${path}/$count`, handler: (req, reply) => count(resource, req, reply) } });
+    routes(app, `${path}/:id`, {
+      GET: {
+        op: `GET ${path}/{id}`,
+        handler: async (req, reply) => {
+          const caller = await opts.caller(req);
+          const view = viewOf(req, reply, opts);
+          const { id } = req.params as { id: string };
+          const { select, expand } = entityOptions(req, resource, view.beta);
+          const found = await set.find(caller.tenantId, id);
+          if (!found) throw set.notFound(id);
+          const body: Record<string, unknown> = {
+            "@odata.context": `${view.root}/$metadata#security/${resource.entitySet}${contextSuffix(select, expand !== false)}/$entity`,
+            ...renderEntity(resource, JSON.parse(found.doc) as Record<string, unknown>, { ...view, select }),
+          };
+          if (expand !== false) {
+            const key = Number(found.key);
+            const alerts = await alertsOfIncidents(db, caller.tenantId, [key]);
+            body.alerts = (alerts.get(key) ?? []).map((a) => renderEntity(alertResource, JSON.parse(a) as Record<string, unknown>, { ...view, select: expand }));
+          }
+          return send(reply, body);
+        },
       },
-    },
-  });
+      PATCH: {
+        op: `PATCH ${path}/{id}`,
+        handler: async (req, reply) => {
+          const caller = await opts.caller(req);
+          const view = viewOf(req, reply, opts);
+          const { id } = req.params as { id: string };
+          const changes = validatePatch(resource, req.body, view.beta);
+          const doc = await set.update(writeContext(caller, req), id, changes);
+          return send(reply, {
+            "@odata.context": `${view.root}/$metadata#security/${resource.entitySet}/$entity`,
+            ...renderEntity(resource, JSON.parse(doc) as Record<string, unknown>, { ...view, select: null }),
+          });
+        },
+      },
+    });
+    routes(app, `${path}/:id/comments`, {
+      POST: {
+        op: `POST ${path}/{id}/comments`,
+        handler: async (req, reply) => {
+          const caller = await opts.caller(req);
+          const view = viewOf(req, reply, opts);
+          const { id } = req.params as { id: string };
+          const comments = await set.addComment(writeContext(caller, req), id, commentText(req.body));
+          return send(reply, { "@odata.context": `${view.root}/$metadata#security/${resource.entitySet}('${id}')/comments`, value: comments });
+        },
+      },
+    });
+  }
+
   routes(app, "/security/incidents/:id/alerts", {
     GET: {
       op: "GET /security/incidents/{id}/alerts",
@@ -228,54 +265,6 @@ export async function registerSecurityRoutes(app: FastifyInstance, opts: GraphRo
         const key = incidentKey(id);
         if (key === null || !(await findIncidentRow(db, caller.tenantId, id))) throw incidentNotFound(id);
         return list(alertResource, req, reply, { incidentId: key, path: `security/incidents('${id}')/alerts` });
-      },
-    },
-  });
-
-  // Alerts
-  routes(app, "/security/alerts_v2", { GET: { op: "GET /security/alerts_v2", handler: (req, reply) => list(alertResource, req, reply) } });
-  routes(app, "/security/alerts_v2/$count", { GET: { op: "GET /security/alerts_v2/$count", handler: (req, reply) => count(alertResource, req, reply) } });
-  routes(app, "/security/alerts_v2/:id", {
-    GET: {
-      op: "GET /security/alerts_v2/{id}",
-      handler: async (req, reply) => {
-        const caller = await opts.caller(req);
-        const view = viewOf(req, reply, opts);
-        const { id } = req.params as { id: string };
-        const { select } = entityOptions(req, alertResource, view.beta);
-        const row = await findAlertRow(db, caller.tenantId, id);
-        if (!row) throw alertNotFound(id);
-        return send(reply, {
-          "@odata.context": `${view.root}/$metadata#security/alerts_v2${contextSuffix(select, false)}/$entity`,
-          ...renderEntity(alertResource, JSON.parse(row.doc) as Record<string, unknown>, { ...view, select }),
-        });
-      },
-    },
-    PATCH: {
-      op: "PATCH /security/alerts_v2/{id}",
-      handler: async (req, reply) => {
-        const caller = await opts.caller(req);
-        const view = viewOf(req, reply, opts);
-        const { id } = req.params as { id: string };
-        const changes = validatePatch(alertResource, req.body, view.beta);
-        const doc = await updateAlert(db, writeContext(caller, req), id, changes);
-        return send(reply, {
-          "@odata.context": `${view.root}/$metadata#security/alerts_v2/$entity`,
-          ...renderEntity(alertResource, JSON.parse(doc) as Record<string, unknown>, { ...view, select: null }),
-        });
-      },
-    },
-  });
-  routes(app, "/security/alerts_v2/:id/comments", {
-    POST: {
-      op: "POST /security/alerts_v2/{id}/comments",
-      handler: async (req, reply) => {
-        const caller = await opts.caller(req);
-        const view = viewOf(req, reply, opts);
-        const { id } = req.params as { id: string };
-        const text = commentText(req.body);
-        const comments = await addAlertComment(db, writeContext(caller, req), id, text);
-        return send(reply, { "@odata.context": `${view.root}/$metadata#security/alerts_v2('${id}')/comments`, value: comments });
       },
     },
   });
