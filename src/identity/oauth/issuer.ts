@@ -36,6 +36,8 @@ export type Form = Record<string, string | undefined>;
 interface DelegatedGrantData {
   scopes: string[];
   oidc: string[];
+  /** Asked for `.default`: the response's `scope` names it too, as Entra's does (MSAL finds cached tokens by it). */
+  useDefault?: boolean;
   nonce?: string;
 }
 
@@ -209,7 +211,7 @@ export class Issuer {
     const lifetime = this.opts.tokenLifetimeSeconds;
     const body: Record<string, unknown> = {
       token_type: "Bearer",
-      scope: grantedScopeString({ useDefault: false, permissions: [], oidc: req.oidc }, subject.scopes, true),
+      scope: grantedScopeString({ useDefault: req.useDefault === true, permissions: [], oidc: req.oidc }, subject.scopes, true),
       expires_in: lifetime,
       ext_expires_in: lifetime,
       access_token: await accessToken(this.opts.keys, ctx.origin, subject, lifetime),
@@ -224,7 +226,7 @@ export class Issuer {
         clientId: subject.clientId,
         userId: subject.userId,
         userCode: null,
-        data: { scopes: subject.scopes, oidc: req.oidc },
+        data: { scopes: subject.scopes, oidc: req.oidc, useDefault: req.useDefault === true },
         status: "active",
         expiresAt: new Date(Date.now() + this.opts.refreshLifetimeSeconds * 1000).toISOString(),
       });
@@ -251,7 +253,7 @@ export class Issuer {
     if (!user) throw invalidGrant("Error validating credentials due to invalid username or password.", 50126);
     const scopes = parseScopes(form.scope);
     const granted = await this.delegatedScopes(app, scopes);
-    return this.respondUser(this.userSubject(app, user, granted), { scopes: granted, oidc: scopes.oidc }, ctx);
+    return this.respondUser(this.userSubject(app, user, granted), { scopes: granted, oidc: scopes.oidc, useDefault: scopes.useDefault }, ctx);
   }
 
   private async authorizationCode(form: Form, ctx: RequestContext) {
@@ -293,7 +295,8 @@ export class Issuer {
     const wanted = requested.permissions.length ? requested.permissions : grant.data.scopes;
     const scopes = wanted.filter((p) => grant.data.scopes.includes(p) && consented.includes(p));
     const oidc = [...new Set([...grant.data.oidc, ...requested.oidc])];
-    return this.respondUser(this.userSubject(app, user, scopes), { scopes, oidc }, ctx);
+    const useDefault = requested.useDefault || (requested.permissions.length === 0 && grant.data.useDefault === true);
+    return this.respondUser(this.userSubject(app, user, scopes), { scopes, oidc, useDefault }, ctx);
   }
 
   // ── device code ───────────────────────────────────────────────────────────────────────────────
@@ -314,7 +317,7 @@ export class Issuer {
       clientId: app.clientId,
       userId: null,
       userCode,
-      data: { scopes: granted, oidc: scopes.oidc, interval, lastPoll: 0 },
+      data: { scopes: granted, oidc: scopes.oidc, useDefault: scopes.useDefault, interval, lastPoll: 0 },
       status: "pending",
       expiresAt: new Date(Date.now() + lifetime * 1000).toISOString(),
     });
@@ -386,6 +389,7 @@ export class Issuer {
     const data: AuthCodeData = {
       scopes: granted,
       oidc: scopes.oidc,
+      useDefault: scopes.useDefault,
       redirectUri,
       codeChallenge: q.code_challenge ?? null,
       codeChallengeMethod: q.code_challenge_method ?? null,

@@ -48,5 +48,8 @@ export function parseScopes(raw: string | undefined): RequestedScopes {
 /** The `scope` a token response reports: the granted permissions as URIs, then the OIDC scopes asked for. */
 export function grantedScopeString(req: RequestedScopes, granted: string[], delegated: boolean): string {
   const api = req.useDefault && !delegated ? [`${GRAPH_RESOURCE}/.default`] : granted.map((p) => `${GRAPH_RESOURCE}/${p}`);
+  // Delegated `.default`: Entra lists the permissions it stood for, then `.default` itself, which is
+  // what MSAL's cache looks the token up by (without it acquireTokenSilent never hits the cache).
+  if (req.useDefault && delegated) api.push(`${GRAPH_RESOURCE}/.default`);
   return [...api, ...req.oidc.filter((s) => s !== "offline_access")].join(" ");
 }
