@@ -61,7 +61,7 @@ function compile(e: FilterExpr, ctx: Ctx): RawBuilder<SqlBool> {
     case "or":
       return sql<SqlBool>`(${compile(e.left, ctx)} or ${compile(e.right, ctx)})`;
     case "not":
-      return sql<SqlBool>`(not coalesce(${compile(e.operand, ctx)}, 0))`;
+      return sql<SqlBool>`(not coalesce(${compile(e.operand, ctx)}, false))`;
     case "compare":
       return compileCompare(e.op, e.left, e.right, ctx);
     case "in":

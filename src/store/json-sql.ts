@@ -32,7 +32,7 @@ export const sqliteJson: JsonSql = {
   exists: (source, path, alias, predicate) =>
     sql<SqlBool>`exists (select 1 from json_each(${source}, ${sqlitePath(path)}) as ${sql.raw(alias)} where json_type(${source}, ${sqlitePath(path)}) = 'array' and ${predicate})`,
   forAll: (source, path, alias, predicate) =>
-    sql<SqlBool>`not exists (select 1 from json_each(${source}, ${sqlitePath(path)}) as ${sql.raw(alias)} where json_type(${source}, ${sqlitePath(path)}) = 'array' and not coalesce(${predicate}, 0))`,
+    sql<SqlBool>`not exists (select 1 from json_each(${source}, ${sqlitePath(path)}) as ${sql.raw(alias)} where json_type(${source}, ${sqlitePath(path)}) = 'array' and not coalesce(${predicate}, false))`,
   arrayNotEmpty: (source, path) => sql<SqlBool>`(coalesce(json_array_length(${source}, ${sqlitePath(path)}), 0) > 0)`,
   stringMatch: (subject, fn, text) => {
     if (text === "") return sql<SqlBool>`(${subject} is not null)`;

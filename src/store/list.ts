@@ -13,14 +13,27 @@ export interface Page {
 }
 
 /**
- * Nullable sort columns sort as if NULL were the smallest value, so a cursor can seek past them. The
- * sentinel -1 is below every ordinal and score and, as SQLite orders numbers before text, below every
- * string too — the empty string included, which a '' sentinel would tie with NULL.
+ * The listing order: nulls sort as the smallest value (first ascending, last descending), written out
+ * so that SQLite and PostgreSQL agree, and so a cursor can seek past them.
  */
-function sortExpr(k: SortKey): RawBuilder<unknown> {
+function orderTerm(k: SortKey): RawBuilder<unknown> {
   const col = sql.ref(k.column);
-  if (!k.property.schema.nullable) return col;
-  return sql`coalesce(${col}, -1)`;
+  if (!k.property.schema.nullable) return sql`${col} ${sql.raw(k.direction)}`;
+  return sql`${col} ${sql.raw(k.direction === "asc" ? "asc nulls first" : "desc nulls last")}`;
+}
+
+/** The row's key equals the cursor's value (null-safe). */
+function sameKey(k: SortKey, v: string | number | null): RawBuilder<SqlBool> {
+  const col = sql.ref(k.column);
+  return v === null ? sql<SqlBool>`${col} is null` : sql<SqlBool>`${col} = ${v}`;
+}
+
+/** The row's key comes strictly after the cursor's value in the listing order. */
+function afterKey(k: SortKey, v: string | number | null): RawBuilder<SqlBool> {
+  const col = sql.ref(k.column);
+  if (k.direction === "asc") return v === null ? sql<SqlBool>`${col} is not null` : sql<SqlBool>`${col} > ${v}`;
+  if (v === null) return sql<SqlBool>`1 = 0`;
+  return k.property.schema.nullable ? sql<SqlBool>`(${col} < ${v} or ${col} is null)` : sql<SqlBool>`${col} < ${v}`;
 }
 
 /** Rows strictly after `after` in the listing order: (k1 > v1) or (k1 = v1 and k2 > v2) or … */
@@ -28,9 +41,8 @@ function seekPredicate(order: SortKey[], after: Cursor["after"]): RawBuilder<Sql
   const ors: RawBuilder<SqlBool>[] = [];
   for (let i = 0; i < order.length; i++) {
     const ands: RawBuilder<SqlBool>[] = [];
-    for (let j = 0; j < i; j++) ands.push(sql<SqlBool>`${sortExpr(order[j]!)} = ${after[j]}`);
-    const k = order[i]!;
-    ands.push(sql<SqlBool>`${sortExpr(k)} ${sql.raw(k.direction === "asc" ? ">" : "<")} ${after[i]}`);
+    for (let j = 0; j < i; j++) ands.push(sameKey(order[j]!, after[j] ?? null));
+    ands.push(afterKey(order[i]!, after[i] ?? null));
     ors.push(sql<SqlBool>`(${sql.join(ands, sql` and `)})`);
   }
   return sql<SqlBool>`(${sql.join(ors, sql` or `)})`;
@@ -70,8 +82,8 @@ export async function listPage(
   // serves the filter and the order is the one to use.
   const base = sql<SqlBool>`tenant_id = ${tenantId} and +${sql.ref(boundColumn(resource))} <= ${bound} and ${where}`;
   const seek = plan.cursor ? sql<SqlBool>` and ${seekPredicate(plan.orderBy, plan.cursor.after)}` : sql``;
-  const orderSql = sql.join(plan.orderBy.map((k) => sql`${sortExpr(k)} ${sql.raw(k.direction)}`));
-  const keyCols = sql.join(plan.orderBy.map((k, i) => sql`${sortExpr(k)} as ${sql.ref(`k${i}`)}`));
+  const orderSql = sql.join(plan.orderBy.map(orderTerm));
+  const keyCols = sql.join(plan.orderBy.map((k, i) => sql`${sql.ref(k.column)} as ${sql.ref(`k${i}`)}`));
   const table = sql.table(resource.table);
 
   let docs: string[] = [];
