@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { SingleBar, Presets } from "cli-progress";
-import { openSqliteStore, type Store } from "../store/open.js";
+import { openStore, type Store } from "../store/open.js";
 import { listTenants, createTenant, findTenant } from "../store/tenants.js";
 import { buildServer, GRAPH_THROTTLE, type IdentityConfig } from "../server.js";
 import { seedStore } from "./seed-store.js";
@@ -64,9 +64,14 @@ function progressBar(enabled: boolean, label: string) {
   );
 }
 
-/** Runs `fn` with the store of a data directory, closing it afterwards. */
-async function withStore<T>(dataDir: string, fn: (store: Store) => Promise<T>): Promise<T> {
-  const store = await openSqliteStore(dbFile(dataDir));
+/** Where the store is: --db (PostgreSQL) when given, else the SQLite file in the data directory. */
+function storeLocation(o: { data: string; db?: string }): string {
+  return o.db ?? dbFile(o.data);
+}
+
+/** Runs `fn` with the store, closing it afterwards. */
+async function withStore<T>(o: { data: string; db?: string }, fn: (store: Store) => Promise<T>): Promise<T> {
+  const store = await openStore(storeLocation(o));
   try {
     return await fn(store);
   } finally {
@@ -97,6 +102,7 @@ function readConfig(file: string | undefined): FileConfig {
 
 interface ServeOptions {
   data: string;
+  db?: string;
   host: string;
   port: number;
   publicUrl?: string;
@@ -114,7 +120,7 @@ interface ServeOptions {
 async function serve(o: ServeOptions): Promise<void> {
   const dataDir = resolve(o.data);
   const file = readConfig(o.config);
-  const store = await openSqliteStore(dbFile(dataDir));
+  const store = await openStore(storeLocation(o));
   let tls: TlsMaterial | null = null;
   if (!o.http) {
     tls = o.tlsCert && o.tlsKey ? await loadTlsFiles(o.tlsCert, o.tlsKey) : await ensureLocalTls(dataDir, [...o.hostName, ...(file.hostNames ?? [])]);
@@ -161,7 +167,7 @@ async function serve(o: ServeOptions): Promise<void> {
     `  Graph API:   ${shown}/v1.0/security/incidents  (and /beta)`,
     `  Token service: ${shown}/{tenant}/v2.0/.well-known/openid-configuration`,
     `  Ingestion:   POST ${shown}/ingest/alerts`,
-    `  Data:        ${dbFile(dataDir)}`,
+    `  Store:       ${o.db ? o.db.replace(/\/\/[^@/]*@/, "//…@") : dbFile(dataDir)}`,
   ];
   if (tls?.caPath) lines.push(`  TLS:         trust the local CA with NODE_EXTRA_CA_CERTS=${tls.caPath}`);
   process.stdout.write(lines.join("\n") + demoText.replaceAll("%BASE%", shown) + "\n");
@@ -190,6 +196,7 @@ export function program(): Command {
     .command("serve")
     .description("run the API server (HTTPS with a local CA unless --http)")
     .option("--data <dir>", "data directory (holds triage.db and tls/)", DEFAULT_DATA)
+    .option("--db <url>", "PostgreSQL (postgres://…) instead of the SQLite file in --data", process.env.TRIAGE_DB)
     .option("--host <host>", "address to listen on", process.env.TRIAGE_HOST ?? "127.0.0.1")
     .option("--port <n>", "port to listen on", intArg(0, 65535), Number(process.env.TRIAGE_PORT ?? 8443))
     .option("--public-url <url>", "base URL clients reach Triage at, when behind a proxy")
@@ -211,12 +218,13 @@ export function program(): Command {
     .command("seed")
     .description("generate realistic demo alerts into a tenant, through the ingestion path")
     .option("--data <dir>", "data directory (holds triage.db)", DEFAULT_DATA)
+    .option("--db <url>", "PostgreSQL (postgres://…) instead of the SQLite file in --data", process.env.TRIAGE_DB)
     .option("--tenant <id>", "tenant to fill (created if missing)", tenantArg, DEMO_TENANT)
     .option("--incidents <n>", "about how many incidents to generate", intArg(1, 10_000_000), 300)
     .option("--seed <s>", "seed: the same seed and size give the same data", "triage-demo")
     .option("--json", "print the summary as JSON")
-    .action(async (o: { data: string; tenant: string; incidents: number; seed: string; json?: boolean }) => {
-      await withStore(o.data, async (store) => {
+    .action(async (o: { data: string; db?: string; tenant: string; incidents: number; seed: string; json?: boolean }) => {
+      await withStore(o, async (store) => {
         const bar = progressBar(process.stderr.isTTY === true, "seeding");
         bar?.start(1, 0);
         const summary = await seedStore(store, {
@@ -246,9 +254,10 @@ export function program(): Command {
   tenants
     .command("list")
     .option("--data <dir>", "data directory", DEFAULT_DATA)
+    .option("--db <url>", "PostgreSQL (postgres://…) instead of the SQLite file in --data", process.env.TRIAGE_DB)
     .option("--json", "print JSON")
-    .action(async (o: { data: string; json?: boolean }) => {
-      await withStore(o.data, async (store) => {
+    .action(async (o: { data: string; db?: string; json?: boolean }) => {
+      await withStore(o, async (store) => {
         const list = await listTenants(store.db);
         print(o.json === true, list, list.map((t) => `${t.id}  ${t.displayName}`).join("\n") || "(no tenants)");
       });
@@ -256,11 +265,12 @@ export function program(): Command {
   tenants
     .command("create")
     .option("--data <dir>", "data directory", DEFAULT_DATA)
+    .option("--db <url>", "PostgreSQL (postgres://…) instead of the SQLite file in --data", process.env.TRIAGE_DB)
     .option("--id <id>", "tenant id (default: a new GUID)", tenantArg)
     .requiredOption("--name <name>", "display name")
     .option("--json", "print JSON")
-    .action(async (o: { data: string; id?: string; name: string; json?: boolean }) => {
-      await withStore(o.data, async (store) => {
+    .action(async (o: { data: string; db?: string; id?: string; name: string; json?: boolean }) => {
+      await withStore(o, async (store) => {
         const id = o.id ?? randomUUID();
         if (await findTenant(store.db, id)) throw new Error(`Tenant ${id} already exists.`);
         const t = await createTenant(store.db, id, o.name);
@@ -272,6 +282,7 @@ export function program(): Command {
   apps
     .command("create")
     .option("--data <dir>", "data directory", DEFAULT_DATA)
+    .option("--db <url>", "PostgreSQL (postgres://…) instead of the SQLite file in --data", process.env.TRIAGE_DB)
     .requiredOption("--tenant <id>", "tenant", tenantArg)
     .requiredOption("--name <name>", "display name")
     .option("--permission <name>", "application permission to request (repeatable)", collect, [])
@@ -280,8 +291,8 @@ export function program(): Command {
     .option("--public-client", "a public client (no secret; device code, PKCE, password)")
     .option("--redirect-uri <uri>", "redirect URI for the authorization code flow (repeatable)", collect, [])
     .option("--json", "print JSON")
-    .action(async (o: { data: string; tenant: string; name: string; permission: string[]; delegated: string[]; adminConsent?: boolean; publicClient?: boolean; redirectUri: string[]; json?: boolean }) => {
-      await withStore(o.data, async (store) => {
+    .action(async (o: { data: string; db?: string; tenant: string; name: string; permission: string[]; delegated: string[]; adminConsent?: boolean; publicClient?: boolean; redirectUri: string[]; json?: boolean }) => {
+      await withStore(o, async (store) => {
         await requireTenant(store, o.tenant);
         const app = await createApp(store.db, {
           tenantId: o.tenant,
@@ -306,12 +317,13 @@ export function program(): Command {
     .command("consent")
     .description("grant admin consent for every permission the app requests")
     .option("--data <dir>", "data directory", DEFAULT_DATA)
+    .option("--db <url>", "PostgreSQL (postgres://…) instead of the SQLite file in --data", process.env.TRIAGE_DB)
     .requiredOption("--client-id <id>", "the app", clientArg)
     .option("--permission <name>", "also request this application permission first (repeatable)", collect, [])
     .option("--delegated <name>", "also request this delegated permission first (repeatable)", collect, [])
     .option("--json", "print JSON")
-    .action(async (o: { data: string; clientId: string; permission: string[]; delegated: string[]; json?: boolean }) => {
-      await withStore(o.data, async (store) => {
+    .action(async (o: { data: string; db?: string; clientId: string; permission: string[]; delegated: string[]; json?: boolean }) => {
+      await withStore(o, async (store) => {
         if (o.permission.length || o.delegated.length) await requestPermissions(store.db, o.clientId, { application: o.permission, delegated: o.delegated });
         const granted = await grantAdminConsent(store.db, o.clientId);
         print(o.json === true, { clientId: o.clientId, ...granted }, `Consented: application ${granted.application.join(", ") || "(none)"}; delegated ${granted.delegated.join(", ") || "(none)"}.`);
@@ -321,11 +333,12 @@ export function program(): Command {
     .command("secret")
     .description("add a client secret (shown once)")
     .option("--data <dir>", "data directory", DEFAULT_DATA)
+    .option("--db <url>", "PostgreSQL (postgres://…) instead of the SQLite file in --data", process.env.TRIAGE_DB)
     .requiredOption("--client-id <id>", "the app", clientArg)
     .option("--days <n>", "days until it expires", intArg(1, 3650), 180)
     .option("--json", "print JSON")
-    .action(async (o: { data: string; clientId: string; days: number; json?: boolean }) => {
-      await withStore(o.data, async (store) => {
+    .action(async (o: { data: string; db?: string; clientId: string; days: number; json?: boolean }) => {
+      await withStore(o, async (store) => {
         const app = await findApp(store.db, o.clientId);
         if (!app) throw new Error(`No app with client id ${o.clientId}.`);
         const s = await addSecret(store.db, o.clientId, o.days);
@@ -336,11 +349,12 @@ export function program(): Command {
     .command("certificate")
     .description("register a certificate (PEM) for client assertions")
     .option("--data <dir>", "data directory", DEFAULT_DATA)
+    .option("--db <url>", "PostgreSQL (postgres://…) instead of the SQLite file in --data", process.env.TRIAGE_DB)
     .requiredOption("--client-id <id>", "the app", clientArg)
     .requiredOption("--file <pem>", "the certificate")
     .option("--json", "print JSON")
-    .action(async (o: { data: string; clientId: string; file: string; json?: boolean }) => {
-      await withStore(o.data, async (store) => {
+    .action(async (o: { data: string; db?: string; clientId: string; file: string; json?: boolean }) => {
+      await withStore(o, async (store) => {
         const c = await addCertificate(store.db, o.clientId, readFileSync(o.file, "utf8"));
         print(o.json === true, { clientId: o.clientId, ...c }, `Registered certificate ${c.thumbprint} (expires ${c.expiresAt}).`);
       });
@@ -348,10 +362,11 @@ export function program(): Command {
   apps
     .command("list")
     .option("--data <dir>", "data directory", DEFAULT_DATA)
+    .option("--db <url>", "PostgreSQL (postgres://…) instead of the SQLite file in --data", process.env.TRIAGE_DB)
     .requiredOption("--tenant <id>", "tenant", tenantArg)
     .option("--json", "print JSON")
-    .action(async (o: { data: string; tenant: string; json?: boolean }) => {
-      await withStore(o.data, async (store) => {
+    .action(async (o: { data: string; db?: string; tenant: string; json?: boolean }) => {
+      await withStore(o, async (store) => {
         const list = await listApps(store.db, o.tenant);
         print(
           o.json === true,
@@ -365,14 +380,15 @@ export function program(): Command {
   users
     .command("create")
     .option("--data <dir>", "data directory", DEFAULT_DATA)
+    .option("--db <url>", "PostgreSQL (postgres://…) instead of the SQLite file in --data", process.env.TRIAGE_DB)
     .requiredOption("--tenant <id>", "tenant", tenantArg)
     .requiredOption("--upn <upn>", "user principal name (name@domain)")
     .option("--name <name>", "display name")
     .option("--password <password>", "password (for test users' sign-in)")
     .option("--role <role>", "Security Reader, Global Reader, Security Operator or Security Administrator (repeatable)", collect, [])
     .option("--json", "print JSON")
-    .action(async (o: { data: string; tenant: string; upn: string; name?: string; password?: string; role: string[]; json?: boolean }) => {
-      await withStore(o.data, async (store) => {
+    .action(async (o: { data: string; db?: string; tenant: string; upn: string; name?: string; password?: string; role: string[]; json?: boolean }) => {
+      await withStore(o, async (store) => {
         await requireTenant(store, o.tenant);
         const u = await createUser(store.db, { tenantId: o.tenant, upn: o.upn, displayName: o.name, password: o.password, roles: o.role });
         print(o.json === true, u, `Created user ${u.upn} (${u.id}) with roles ${u.roles.join(", ") || "(none)"}.`);
@@ -382,12 +398,13 @@ export function program(): Command {
     .command("roles")
     .description("replace a user's roles")
     .option("--data <dir>", "data directory", DEFAULT_DATA)
+    .option("--db <url>", "PostgreSQL (postgres://…) instead of the SQLite file in --data", process.env.TRIAGE_DB)
     .requiredOption("--tenant <id>", "tenant", tenantArg)
     .requiredOption("--upn <upn>", "user principal name")
     .option("--role <role>", "role (repeatable; none clears them)", collect, [])
     .option("--json", "print JSON")
-    .action(async (o: { data: string; tenant: string; upn: string; role: string[]; json?: boolean }) => {
-      await withStore(o.data, async (store) => {
+    .action(async (o: { data: string; db?: string; tenant: string; upn: string; role: string[]; json?: boolean }) => {
+      await withStore(o, async (store) => {
         const u = await setUserRoles(store.db, o.tenant, o.upn, o.role);
         print(o.json === true, u, `${u.upn}: ${u.roles.join(", ") || "(no roles)"}.`);
       });
@@ -395,10 +412,11 @@ export function program(): Command {
   users
     .command("list")
     .option("--data <dir>", "data directory", DEFAULT_DATA)
+    .option("--db <url>", "PostgreSQL (postgres://…) instead of the SQLite file in --data", process.env.TRIAGE_DB)
     .requiredOption("--tenant <id>", "tenant", tenantArg)
     .option("--json", "print JSON")
-    .action(async (o: { data: string; tenant: string; json?: boolean }) => {
-      await withStore(o.data, async (store) => {
+    .action(async (o: { data: string; db?: string; tenant: string; json?: boolean }) => {
+      await withStore(o, async (store) => {
         const list = await listUsers(store.db, o.tenant);
         print(o.json === true, list, list.map((u) => `${u.upn}  ${u.displayName}  ${u.roles.join(", ")}`).join("\n") || "(no users)");
       });
@@ -409,9 +427,10 @@ export function program(): Command {
     .description("token signing keys")
     .command("rotate")
     .option("--data <dir>", "data directory", DEFAULT_DATA)
+    .option("--db <url>", "PostgreSQL (postgres://…) instead of the SQLite file in --data", process.env.TRIAGE_DB)
     .option("--json", "print JSON")
-    .action(async (o: { data: string; json?: boolean }) => {
-      await withStore(o.data, async (store) => {
+    .action(async (o: { data: string; db?: string; json?: boolean }) => {
+      await withStore(o, async (store) => {
         const kid = await new KeyRing(store.db, 3600).rotate();
         print(o.json === true, { kid }, `New signing key ${kid}; the previous one stays published until its tokens expire.`);
       });

@@ -161,7 +161,7 @@ function resolveInScope(scope: Scope, rest: string[], path: PathExpr, ctx: Ctx):
   if (k === "collection" || k === "object") {
     throw invalidQuery(`Invalid filter clause: '${props.join("/")}' is not a primitive value; use a lambda or a deeper path.`);
   }
-  const extracted = ctx.json.extract(scope.value, props);
+  const extracted = ctx.json.extract(scope.value, props, k);
   // Evidence keeps date-times as sent (any offset, any precision): compare them as instants.
   const value = k === "datetime" ? ctx.json.instant(extracted) : extracted;
   const typed: Typed = { sql: value, kind: k, name: props.join("/") };
@@ -264,6 +264,11 @@ function literalValue(t: Typed, l: Literal, op: CompareOp | "in"): unknown {
 
 const NEVER = Symbol("never");
 
+/** A literal's SQL parameter; numbers are typed as numbers (PostgreSQL would otherwise read 0.5 as an integer column's type). */
+function param(t: Typed, v: unknown, ctx: Ctx): RawBuilder<unknown> {
+  return (t.kind === "integer" || t.kind === "number") && typeof v === "number" && !t.graphEnum ? ctx.json.number(v) : sql`${v}`;
+}
+
 function compileCompare(op: CompareOp, left: Operand, right: Operand, ctx: Ctx): RawBuilder<SqlBool> {
   let a = operand(left, ctx);
   let b = operand(right, ctx);
@@ -293,9 +298,9 @@ function compileCompare(op: CompareOp, left: Operand, right: Operand, ctx: Ctx):
   }
   if (op === "ne") {
     // OData: a null property is "not equal" to any non-null literal.
-    return sql<SqlBool>`(${t.sql} is null or ${t.sql} <> ${v})`;
+    return sql<SqlBool>`(${t.sql} is null or ${t.sql} <> ${param(t, v, ctx)})`;
   }
-  return sql<SqlBool>`(${t.sql} ${sql.raw(SQL_OP[op])} ${v})`;
+  return sql<SqlBool>`(${t.sql} ${sql.raw(SQL_OP[op])} ${param(t, v, ctx)})`;
 }
 
 function compileIn(left: Operand, values: Literal[], ctx: Ctx): RawBuilder<SqlBool> {
@@ -309,7 +314,7 @@ function compileIn(left: Operand, values: Literal[], ctx: Ctx): RawBuilder<SqlBo
       continue;
     }
     const v = literalValue(t, l, "in");
-    if (v !== NEVER) parts.push(sql`${v}`);
+    if (v !== NEVER) parts.push(param(t, v, ctx));
   }
   const inList = parts.length ? sql<SqlBool>`(${t.sql} in (${sql.join(parts)}))` : FALSE;
   return hasNull ? sql<SqlBool>`(${inList} or ${t.sql} is null)` : inList;
@@ -378,5 +383,6 @@ function compileLambda(e: Extract<FilterExpr, { kind: "lambda" }>, ctx: Ctx): Ra
   const alias = `j${ctx.aliasCounter.n++}`;
   const scope: Scope = { variable: e.variable, value: ctx.json.elementValue(alias), element, graphEnum: elementEnum };
   const inner = compile(e.predicate, { ...ctx, scopes: [...ctx.scopes, scope] });
-  return e.op === "any" ? ctx.json.exists(source, path, alias, inner) : ctx.json.forAll(source, path, alias, inner);
+  const elements = element === "evidence" ? "json" : "text";
+  return e.op === "any" ? ctx.json.exists(source, path, alias, inner, elements) : ctx.json.forAll(source, path, alias, inner, elements);
 }

@@ -7,13 +7,17 @@ import { notFound } from "../graph/errors.js";
 import { patchAlert } from "../domain/alert-rules.js";
 import type { AlertComment } from "../schema/comment.js";
 import type { WriteContext } from "./incidents.js";
+import { isPostgres } from "./dialect.js";
 
 export function alertNotFound(id: string) {
   return notFound(`Alert with id '${id}' was not found.`);
 }
 
-export async function findAlertRow(db: Kysely<Database> | Transaction<Database>, tenantId: string, id: string): Promise<AlertTable | undefined> {
-  return db.selectFrom("alerts").selectAll().where("tenant_id", "=", tenantId).where("id", "=", id).executeTakeFirst();
+/** An alert's row; `forUpdate` locks it until the transaction ends (PostgreSQL). */
+export async function findAlertRow(db: Kysely<Database> | Transaction<Database>, tenantId: string, id: string, forUpdate = false): Promise<AlertTable | undefined> {
+  let q = db.selectFrom("alerts").selectAll().where("tenant_id", "=", tenantId).where("id", "=", id);
+  if (forUpdate && isPostgres(db)) q = q.forUpdate();
+  return q.executeTakeFirst();
 }
 
 /** Writes an alert document and the columns derived from it, guarded by its version. */
@@ -34,7 +38,7 @@ export async function writeAlert(trx: Transaction<Database>, row: AlertTable, do
 
 export async function updateAlert(db: Kysely<Database>, ctx: WriteContext, id: string, changes: Record<string, unknown>): Promise<string> {
   return db.transaction().execute(async (trx) => {
-    const row = await findAlertRow(trx, ctx.tenantId, id);
+    const row = await findAlertRow(trx, ctx.tenantId, id, true);
     if (!row) throw alertNotFound(id);
     const outcome = patchAlert(JSON.parse(row.doc) as Record<string, unknown>, changes, ctx.now);
     if (outcome.changes.length === 0) return row.doc;
@@ -46,7 +50,7 @@ export async function updateAlert(db: Kysely<Database>, ctx: WriteContext, id: s
 
 export async function addAlertComment(db: Kysely<Database>, ctx: WriteContext, id: string, text: string): Promise<AlertComment[]> {
   return db.transaction().execute(async (trx) => {
-    const row = await findAlertRow(trx, ctx.tenantId, id);
+    const row = await findAlertRow(trx, ctx.tenantId, id, true);
     if (!row) throw alertNotFound(id);
     const doc = JSON.parse(row.doc) as Record<string, unknown>;
     const comment: AlertComment = { comment: text, createdByDisplayName: ctx.actor, createdDateTime: ctx.now };

@@ -6,6 +6,7 @@ import { recordChanges } from "./audit.js";
 import { notFound } from "../graph/errors.js";
 import { patchIncident, type IncidentState } from "../domain/incident-rules.js";
 import type { AlertComment } from "../schema/comment.js";
+import { isPostgres } from "./dialect.js";
 
 /** Incident ids are decimal strings; anything else cannot name an incident. */
 export function incidentKey(id: string): number | null {
@@ -16,10 +17,16 @@ export function incidentNotFound(id: string) {
   return notFound(`Incident with id '${id}' was not found.`);
 }
 
-export async function findIncidentRow(db: Kysely<Database> | Transaction<Database>, tenantId: string, id: string): Promise<IncidentTable | undefined> {
-  const key = incidentKey(id);
+/**
+ * An incident's row. `forUpdate` locks it until the transaction ends on PostgreSQL, where several
+ * nodes write concurrently (SQLite serializes its writers anyway).
+ */
+export async function findIncidentRow(db: Kysely<Database> | Transaction<Database>, tenantId: string, id: string | number, forUpdate = false): Promise<IncidentTable | undefined> {
+  const key = typeof id === "number" ? id : incidentKey(id);
   if (key === null) return undefined;
-  return db.selectFrom("incidents").selectAll().where("tenant_id", "=", tenantId).where("id", "=", key).executeTakeFirst();
+  let q = db.selectFrom("incidents").selectAll().where("tenant_id", "=", tenantId).where("id", "=", key);
+  if (forUpdate && isPostgres(db)) q = q.forUpdate();
+  return q.executeTakeFirst();
 }
 
 /** Writes an incident document and the columns derived from it, guarded by its version. */
@@ -70,7 +77,7 @@ export interface WriteContext {
 /** PATCH: the domain rule decides, then the entity and its audit rows are written in one transaction. */
 export async function updateIncident(db: Kysely<Database>, ctx: WriteContext, id: string, changes: Record<string, unknown>): Promise<string> {
   return db.transaction().execute(async (trx) => {
-    const row = await findIncidentRow(trx, ctx.tenantId, id);
+    const row = await findIncidentRow(trx, ctx.tenantId, id, true);
     if (!row) throw incidentNotFound(id);
     const outcome = patchIncident(stateOf(row), changes, ctx.actor, ctx.now);
     if (outcome.changes.length === 0) return row.doc;
@@ -83,7 +90,7 @@ export async function updateIncident(db: Kysely<Database>, ctx: WriteContext, id
 /** Appends a comment; returns the whole comment collection, as Graph does. */
 export async function addIncidentComment(db: Kysely<Database>, ctx: WriteContext, id: string, text: string): Promise<AlertComment[]> {
   return db.transaction().execute(async (trx) => {
-    const row = await findIncidentRow(trx, ctx.tenantId, id);
+    const row = await findIncidentRow(trx, ctx.tenantId, id, true);
     if (!row) throw incidentNotFound(id);
     const state = stateOf(row);
     const comment: AlertComment = { comment: text, createdByDisplayName: ctx.actor, createdDateTime: ctx.now };

@@ -13,6 +13,8 @@ import { highestSeverity } from "../domain/severity.js";
 import { priorityScore } from "../domain/priority.js";
 import { incidentName } from "../domain/incident-name.js";
 import type { NormalizedAlert } from "../ingest/normalize-alert.js";
+import { isPostgres } from "./dialect.js";
+import { findIncidentRow } from "./incidents.js";
 
 export interface IngestOptions {
   /** How far apart in time an alert and an incident's last sighting of a shared entity may be. */
@@ -54,6 +56,9 @@ function webUrl(id: number, tenantId: string): string {
 /** Ingests a batch in one transaction: all alerts land, or none do. */
 export async function ingestAlerts(db: Kysely<Database>, tenantId: string, alerts: NormalizedAlert[], opts: IngestOptions): Promise<IngestResult[]> {
   return db.transaction().execute(async (trx) => {
+    // One ingestion at a time per tenant, across every node: correlation reads what the previous
+    // batch wrote, so no cluster gets two incidents and no pair is merged twice.
+    if (isPostgres(trx)) await sql`select pg_advisory_xact_lock(hashtext(${`triage-ingest:${tenantId}`}))`.execute(trx);
     const results: IngestResult[] = [];
     for (const alert of alerts) results.push(await ingestOne(trx, tenantId, alert, opts));
     return results;
@@ -61,7 +66,7 @@ export async function ingestAlerts(db: Kysely<Database>, tenantId: string, alert
 }
 
 async function ingestOne(trx: Transaction<Database>, tenantId: string, alert: NormalizedAlert, opts: IngestOptions): Promise<IngestResult> {
-  const existing = await findAlertRow(trx, tenantId, alert.id);
+  const existing = await findAlertRow(trx, tenantId, alert.id, true);
   if (existing) return reingest(trx, tenantId, existing, alert, opts);
 
   const keys = entityKeys((alert.evidence as Record<string, unknown>[]) ?? []).map((k) => k.key);
@@ -307,8 +312,12 @@ async function mergeInto(
   opts: IngestOptions,
 ): Promise<void> {
   const at = trigger.lastUpdateDateTime as string;
-  const src = await trx.selectFrom("incidents").selectAll().where("tenant_id", "=", tenantId).where("id", "=", from).executeTakeFirstOrThrow();
-  const dst = await trx.selectFrom("incidents").selectAll().where("tenant_id", "=", tenantId).where("id", "=", into).executeTakeFirstOrThrow();
+  // Lock both in id order, the order every writer uses, so two writers cannot deadlock.
+  const [first, second] = from < into ? [from, into] : [into, from];
+  const a = (await findIncidentRow(trx, tenantId, first, true))!;
+  const b = (await findIncidentRow(trx, tenantId, second, true))!;
+  const src = a.id === from ? a : b;
+  const dst = a.id === from ? b : a;
   const srcState = stateOf(src);
   const dstState = stateOf(dst);
   const audit = { tenantId, actor: SYSTEM_ACTOR, requestId: opts.requestId, at };
@@ -361,7 +370,8 @@ async function mergeInto(
  * it), name (unless an analyst set it), priority score, last update time.
  */
 async function refreshIncident(trx: Transaction<Database>, tenantId: string, incidentId: number, at: string): Promise<void> {
-  const row = await trx.selectFrom("incidents").selectAll().where("tenant_id", "=", tenantId).where("id", "=", incidentId).executeTakeFirstOrThrow();
+  const row = await findIncidentRow(trx, tenantId, incidentId, true);
+  if (!row) throw new Error(`incident ${incidentId} vanished`);
   const state = stateOf(row);
   const alerts = await trx
     .selectFrom("alerts")

@@ -1,10 +1,11 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import SQLite from "better-sqlite3";
-import { Kysely, SqliteDialect } from "kysely";
+import { Kysely, PostgresDialect, SqliteDialect } from "kysely";
+import pg from "pg";
 import { Migrator, type Migration, type MigrationProvider } from "kysely/migration";
 import type { Database } from "./tables.js";
-import { sqliteJson, type JsonSql } from "./json-sql.js";
+import { postgresJson, sqliteJson, type JsonSql } from "./json-sql.js";
 import * as m001 from "./migrations/001_initial.js";
 import * as m002 from "./migrations/002_identity.js";
 
@@ -18,7 +19,7 @@ const provider: MigrationProvider = { getMigrations: async () => migrations };
 
 export interface Store {
   db: Kysely<Database>;
-  dialect: "sqlite";
+  dialect: "sqlite" | "postgres";
   json: JsonSql;
   close(): Promise<void>;
 }
@@ -49,6 +50,22 @@ export async function openSqliteStore(file: string): Promise<Store> {
       await db.destroy();
     },
   };
+}
+
+/**
+ * Opens PostgreSQL at `url` (postgres://…) and brings its schema up to date: the same Kysely code and
+ * migrations as SQLite. Several Triage nodes can share it.
+ */
+export async function openPostgresStore(url: string, poolSize = 10): Promise<Store> {
+  const pool = new pg.Pool({ connectionString: url, max: poolSize });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  await migrate(db);
+  return { db, dialect: "postgres", json: postgresJson, close: () => db.destroy() };
+}
+
+/** A postgres:// URL opens PostgreSQL; anything else is a SQLite file path. */
+export function openStore(location: string): Promise<Store> {
+  return /^postgres(ql)?:\/\//i.test(location) ? openPostgresStore(location) : openSqliteStore(location);
 }
 
 /**

@@ -192,7 +192,7 @@ describe("signing-key rotation", () => {
     expect(kids(await jwks(t))).toEqual([oldKid]);
     const oldPem = (await t.store.db.selectFrom("signing_keys").select("private_pem").where("kid", "=", oldKid!).executeTakeFirstOrThrow()).private_pem;
 
-    const cli = await runCli(["keys", "rotate", "--data", t.dir, "--json"]);
+    const cli = await runCli(["keys", "rotate", ...t.storeArgs, "--json"]);
     expect(cli.code, cli.stderr).toBe(0);
     const newKid = (JSON.parse(cli.stdout) as { kid: string }).kid;
     expect(newKid).not.toBe(oldKid);

@@ -11,7 +11,8 @@ import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { buildServer, type ServerConfig } from "../../src/server.js";
 import { ensureLocalTls, issueLeafCertificate } from "../../src/identity/tls.js";
-import { openSqliteStore, type Store } from "../../src/store/open.js";
+import type { Store } from "../../src/store/open.js";
+import { openTestStore } from "./stores.js";
 import { createTenant } from "../../src/store/tenants.js";
 import { addSecret, createApp, createUser, grantAdminConsent, requestPermissions } from "../../src/identity/directory.js";
 
@@ -63,7 +64,8 @@ export async function startHttpsTriage(config: Partial<ServerConfig> = {}): Prom
   const material = await ensureLocalTls(dir, []);
   if (material.caCreated) throw new Error("ensureLocalTls did not reuse the run's CA");
 
-  const store = await openSqliteStore(join(dir, "triage.db"));
+  const testStore = await openTestStore(dir);
+  const store = testStore.store;
   const tenantId = randomUUID();
   await createTenant(store.db, tenantId, "Client test tenant");
   const app = await buildServer({ store, tls: { key: material.key, cert: material.ca }, ...config });
@@ -115,6 +117,7 @@ export async function startHttpsTriage(config: Partial<ServerConfig> = {}): Prom
     async close() {
       await app.close();
       await store.close();
+      await testStore.drop();
       rmSync(dir, { recursive: true, force: true });
     },
   };

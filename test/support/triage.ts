@@ -4,7 +4,8 @@ import { join } from "node:path";
 import { randomUUID } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import { buildServer, type ServerConfig } from "../../src/server.js";
-import { openSqliteStore, type Store } from "../../src/store/open.js";
+import type { Store } from "../../src/store/open.js";
+import { openTestStore } from "./stores.js";
 import { createTenant } from "../../src/store/tenants.js";
 import { addSecret, createApp, grantAdminConsent } from "../../src/identity/directory.js";
 
@@ -24,6 +25,8 @@ export interface TestTriage {
   tenantId: string;
   store: Store;
   dir: string;
+  /** CLI arguments that open this server's store (`--data DIR` or `--db URL`). */
+  storeArgs: string[];
   app: FastifyInstance;
   /**
    * Real HTTP to the running server, with a token of the test app in the default tenant unless the
@@ -40,10 +43,14 @@ export interface TestTriage {
   close(): Promise<void>;
 }
 
-/** A real Triage on a temporary SQLite file, listening on loopback. */
+/**
+ * A real Triage listening on loopback, on a temporary SQLite file or (TRIAGE_TEST_STORE=postgres) a
+ * fresh PostgreSQL database.
+ */
 export async function startTriage(config: Partial<ServerConfig> = {}): Promise<TestTriage> {
   const dir = mkdtempSync(join(tmpdir(), "triage-test-"));
-  const store = await openSqliteStore(join(dir, "triage.db"));
+  const testStore = await openTestStore(dir);
+  const store = testStore.store;
   const tenantId = randomUUID();
   await createTenant(store.db, tenantId, "Test tenant");
   const app = await buildServer({ store, ...config });
@@ -91,6 +98,7 @@ export async function startTriage(config: Partial<ServerConfig> = {}): Promise<T
     tenantId,
     store,
     dir,
+    storeArgs: testStore.location.startsWith("postgres") ? ["--db", testStore.location] : ["--data", dir],
     app,
     request,
     get: (path, headers) => request("GET", path, { headers }),
@@ -105,7 +113,8 @@ export async function startTriage(config: Partial<ServerConfig> = {}): Promise<T
     auth: async (tenant, permissions) => ({ authorization: `Bearer ${await tokenFor(tenant, permissions)}` }),
     async close() {
       await app.close();
-      await store.close();
+      await store.close().catch(() => undefined);
+      await testStore.drop();
       rmSync(dir, { recursive: true, force: true });
     },
   };

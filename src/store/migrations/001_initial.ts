@@ -1,7 +1,9 @@
 import type { Kysely } from "kysely";
+import { serialKey, sortedText } from "../dialect.js";
 
 /** The first schema: tenants, incidents, alerts, the audit trail and the correlation index. */
 export async function up(db: Kysely<unknown>): Promise<void> {
+  const text = sortedText(db);
   await db.schema
     .createTable("tenants")
     .addColumn("id", "text", (c) => c.primaryKey())
@@ -19,8 +21,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn("severity", "integer", (c) => c.notNull())
     .addColumn("classification", "integer")
     .addColumn("determination", "integer")
-    .addColumn("assigned_to", "text")
-    .addColumn("display_name", "text")
+    .addColumn("assigned_to", text)
+    .addColumn("display_name", text)
     .addColumn("created_at", "text", (c) => c.notNull())
     .addColumn("updated_at", "text", (c) => c.notNull())
     .addColumn("priority_score", "integer")
@@ -45,7 +47,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema
     .createTable("alerts")
     .addColumn("tenant_id", "text", (c) => c.notNull().references("tenants.id"))
-    .addColumn("id", "text", (c) => c.notNull())
+    .addColumn("id", text, (c) => c.notNull())
     .addColumn("seq", "integer", (c) => c.notNull())
     .addColumn("incident_id", "integer")
     .addColumn("status", "integer", (c) => c.notNull())
@@ -54,8 +56,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn("determination", "integer")
     .addColumn("service_source", "integer", (c) => c.notNull())
     .addColumn("detection_source", "integer")
-    .addColumn("assigned_to", "text")
-    .addColumn("title", "text")
+    .addColumn("assigned_to", text)
+    .addColumn("title", text)
     .addColumn("detector_key", "text")
     .addColumn("created_at", "text", (c) => c.notNull())
     .addColumn("updated_at", "text", (c) => c.notNull())
@@ -77,7 +79,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
   await db.schema
     .createTable("audit_log")
-    .addColumn("seq", "integer", (c) => c.primaryKey().autoIncrement())
+    .addColumn("seq", serialKey(db), (c) => (serialKey(db) === "serial" ? c.primaryKey() : c.primaryKey().autoIncrement()))
     .addColumn("tenant_id", "text", (c) => c.notNull())
     .addColumn("entity_type", "text", (c) => c.notNull())
     .addColumn("entity_id", "text", (c) => c.notNull())
@@ -102,7 +104,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
   await db.schema
     .createTable("correlation_events")
-    .addColumn("seq", "integer", (c) => c.primaryKey().autoIncrement())
+    .addColumn("seq", serialKey(db), (c) => (serialKey(db) === "serial" ? c.primaryKey() : c.primaryKey().autoIncrement()))
     .addColumn("tenant_id", "text", (c) => c.notNull())
     .addColumn("incident_id", "integer", (c) => c.notNull())
     .addColumn("at", "text", (c) => c.notNull())
