@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Transaction } from "kysely";
+import { sql, type Insertable, type Kysely, type Transaction } from "kysely";
 import type { AlertTable, Database, IncidentTable } from "./tables.js";
 import { alertResource } from "../schema/alert.js";
 import { incidentResource } from "../schema/incident.js";
@@ -53,21 +53,62 @@ function webUrl(id: number, tenantId: string): string {
   return `https://security.microsoft.com/incident2/${id}/overview?tid=${tenantId}`;
 }
 
+/**
+ * What a batch accumulates and writes once at its end: the tenant's counters, the incidents whose
+ * derived properties need recomputing (each once, however many alerts it got), detector counts and
+ * correlation events.
+ */
+interface Batch {
+  tenantId: string;
+  nextIncident: number;
+  nextSeq: number;
+  /** Incident id → the latest event time that touched it. */
+  dirty: Map<number, string>;
+  detectors: Map<string, number>;
+  events: Insertable<Database["correlation_events"]>[];
+}
+
 /** Ingests a batch in one transaction: all alerts land, or none do. */
 export async function ingestAlerts(db: Kysely<Database>, tenantId: string, alerts: NormalizedAlert[], opts: IngestOptions): Promise<IngestResult[]> {
   return db.transaction().execute(async (trx) => {
     // One ingestion at a time per tenant, across every node: correlation reads what the previous
-    // batch wrote, so no cluster gets two incidents and no pair is merged twice.
+    // batch wrote, so no cluster gets two incidents and no pair is merged twice. (The tenant's
+    // counters are written only here, under the same lock.)
     if (isPostgres(trx)) await sql`select pg_advisory_xact_lock(hashtext(${`triage-ingest:${tenantId}`}))`.execute(trx);
+    const tenant = await trx.selectFrom("tenants").select(["next_incident_id", "next_alert_seq"]).where("id", "=", tenantId).executeTakeFirstOrThrow();
+    const batch: Batch = { tenantId, nextIncident: tenant.next_incident_id, nextSeq: tenant.next_alert_seq, dirty: new Map(), detectors: new Map(), events: [] };
     const results: IngestResult[] = [];
-    for (const alert of alerts) results.push(await ingestOne(trx, tenantId, alert, opts));
+    for (const alert of alerts) results.push(await ingestOne(trx, batch, alert, opts));
+    await finishBatch(trx, batch);
     return results;
   });
 }
 
-async function ingestOne(trx: Transaction<Database>, tenantId: string, alert: NormalizedAlert, opts: IngestOptions): Promise<IngestResult> {
+function markDirty(batch: Batch, incidentId: number, at: string): void {
+  const prev = batch.dirty.get(incidentId);
+  batch.dirty.set(incidentId, prev && prev > at ? prev : at);
+}
+
+async function finishBatch(trx: Transaction<Database>, batch: Batch): Promise<void> {
+  for (const [key, n] of batch.detectors) {
+    await trx
+      .insertInto("detector_stats")
+      .values({ tenant_id: batch.tenantId, detector_key: key, alert_count: n })
+      .onConflict((oc) => oc.columns(["tenant_id", "detector_key"]).doUpdateSet({ alert_count: sql`detector_stats.alert_count + ${n}` }))
+      .execute();
+  }
+  for (let i = 0; i < batch.events.length; i += 500) {
+    await trx.insertInto("correlation_events").values(batch.events.slice(i, i + 500)).execute();
+  }
+  // In id order: the lock order every writer uses.
+  for (const id of [...batch.dirty.keys()].sort((a, b) => a - b)) await refreshIncident(trx, batch.tenantId, id, batch.dirty.get(id)!);
+  await trx.updateTable("tenants").set({ next_incident_id: batch.nextIncident, next_alert_seq: batch.nextSeq }).where("id", "=", batch.tenantId).execute();
+}
+
+async function ingestOne(trx: Transaction<Database>, batch: Batch, alert: NormalizedAlert, opts: IngestOptions): Promise<IngestResult> {
+  const tenantId = batch.tenantId;
   const existing = await findAlertRow(trx, tenantId, alert.id, true);
-  if (existing) return reingest(trx, tenantId, existing, alert, opts);
+  if (existing) return reingest(trx, batch, existing, alert);
 
   const keys = entityKeys((alert.evidence as Record<string, unknown>[]) ?? []).map((k) => k.key);
   const at = alertTime(alert);
@@ -78,26 +119,30 @@ async function ingestOne(trx: Transaction<Database>, tenantId: string, alert: No
   const merged: IngestResult["merged"] = [];
   const mergeRefused: IngestResult["mergeRefused"] = [];
   if (decision.kind === "new") {
-    incidentId = await createIncident(trx, tenantId, alert);
-    await event(trx, tenantId, incidentId, at, "created", alert.id, null, [], null);
+    incidentId = await createIncident(trx, batch, alert);
+    event(batch, incidentId, at, "created", alert.id, null, [], null);
   } else {
     incidentId = decision.incident;
     const shared = candidates.find((c) => c.id === incidentId)?.shared ?? [];
-    await event(trx, tenantId, incidentId, at, "alertJoined", alert.id, null, decision.reasons, shared.join(" "));
+    event(batch, incidentId, at, "alertJoined", alert.id, null, decision.reasons, shared.join(" "));
     for (const m of decision.merges) {
-      await mergeInto(trx, tenantId, m.from, m.into, m.reasons, alert, opts);
+      await mergeInto(trx, batch, m.from, m.into, m.reasons, alert, opts);
       merged.push({ incidentId: String(m.from), into: String(m.into), reasons: m.reasons });
     }
     for (const r of decision.refused) {
-      await event(trx, tenantId, r.incident, at, "mergeRefused", alert.id, r.into, [], r.why);
+      event(batch, r.incident, at, "mergeRefused", alert.id, r.into, [], r.why);
       mergeRefused.push({ incidentId: String(r.incident), why: r.why });
     }
   }
 
-  await insertAlert(trx, tenantId, alert, incidentId);
+  await insertAlert(trx, batch, alert, incidentId);
+  // The count is kept current at once (the next alert's merge ranking reads it); the rest of what the
+  // incident derives from its alerts is recomputed once, at the end of the batch.
+  await trx.updateTable("incidents").set({ alert_count: sql`alert_count + 1` }).where("tenant_id", "=", tenantId).where("id", "=", incidentId).execute();
   await touchEntities(trx, tenantId, incidentId, keys, at);
-  await countDetector(trx, tenantId, detectorKey(alert));
-  await refreshIncident(trx, tenantId, incidentId, alert.lastUpdateDateTime as string);
+  const dk = detectorKey(alert);
+  batch.detectors.set(dk, (batch.detectors.get(dk) ?? 0) + 1);
+  markDirty(batch, incidentId, alert.lastUpdateDateTime as string);
 
   return {
     id: alert.id,
@@ -158,18 +203,9 @@ function incidentResourceStatusOrdinal(status: string): number {
   return columnsOf(incidentResource, { status }).status as number;
 }
 
-async function nextCounter(trx: Transaction<Database>, tenantId: string, column: "next_incident_id" | "next_alert_seq"): Promise<number> {
-  const row = await trx
-    .updateTable("tenants")
-    .set({ [column]: sql`${sql.ref(column)} + 1` })
-    .where("id", "=", tenantId)
-    .returning(column)
-    .executeTakeFirstOrThrow();
-  return (row as Record<string, number>)[column]! - 1;
-}
-
-async function createIncident(trx: Transaction<Database>, tenantId: string, alert: NormalizedAlert): Promise<number> {
-  const id = await nextCounter(trx, tenantId, "next_incident_id");
+async function createIncident(trx: Transaction<Database>, batch: Batch, alert: NormalizedAlert): Promise<number> {
+  const tenantId = batch.tenantId;
+  const id = batch.nextIncident++;
   const doc: Record<string, unknown> = {
     id: String(id),
     tenantId,
@@ -218,8 +254,9 @@ function alertDoc(alert: Record<string, unknown>, incidentId: number, tenantId: 
   return { ...alert, incidentId: String(incidentId), incidentWebUrl: webUrl(incidentId, tenantId) };
 }
 
-async function insertAlert(trx: Transaction<Database>, tenantId: string, alert: NormalizedAlert, incidentId: number): Promise<void> {
-  const seq = await nextCounter(trx, tenantId, "next_alert_seq");
+async function insertAlert(trx: Transaction<Database>, batch: Batch, alert: NormalizedAlert, incidentId: number): Promise<void> {
+  const tenantId = batch.tenantId;
+  const seq = batch.nextSeq++;
   const doc = alertDoc(alert, incidentId, tenantId);
   const row: AlertTable = {
     tenant_id: tenantId,
@@ -233,7 +270,8 @@ async function insertAlert(trx: Transaction<Database>, tenantId: string, alert: 
 }
 
 /** An alert sent again updates what its source reports; analysts' comments and its incident stay. */
-async function reingest(trx: Transaction<Database>, tenantId: string, existing: AlertTable, alert: NormalizedAlert, opts: IngestOptions): Promise<IngestResult> {
+async function reingest(trx: Transaction<Database>, batch: Batch, existing: AlertTable, alert: NormalizedAlert): Promise<IngestResult> {
+  const tenantId = batch.tenantId;
   const current = JSON.parse(existing.doc) as Record<string, unknown>;
   const incidentId = existing.incident_id!;
   const next: Record<string, unknown> = {
@@ -246,8 +284,7 @@ async function reingest(trx: Transaction<Database>, tenantId: string, existing: 
   await writeAlert(trx, existing, next, { detector_key: detectorKey(alert) });
   const keys = entityKeys((alert.evidence as Record<string, unknown>[]) ?? []).map((k) => k.key);
   await touchEntities(trx, tenantId, incidentId, keys, alertTime(alert));
-  await refreshIncident(trx, tenantId, incidentId, alert.lastUpdateDateTime as string);
-  void opts;
+  markDirty(batch, incidentId, alert.lastUpdateDateTime as string);
   return {
     id: alert.id,
     incidentId: String(incidentId),
@@ -273,17 +310,8 @@ async function touchEntities(trx: Transaction<Database>, tenantId: string, incid
   }
 }
 
-async function countDetector(trx: Transaction<Database>, tenantId: string, key: string): Promise<void> {
-  await trx
-    .insertInto("detector_stats")
-    .values({ tenant_id: tenantId, detector_key: key, alert_count: 1 })
-    .onConflict((oc) => oc.columns(["tenant_id", "detector_key"]).doUpdateSet({ alert_count: sql`detector_stats.alert_count + 1` }))
-    .execute();
-}
-
-async function event(
-  trx: Transaction<Database>,
-  tenantId: string,
+function event(
+  batch: Batch,
   incidentId: number,
   at: string,
   kind: string,
@@ -291,11 +319,17 @@ async function event(
   other: number | null,
   reasons: readonly string[],
   detail: string | null,
-): Promise<void> {
-  await trx
-    .insertInto("correlation_events")
-    .values({ tenant_id: tenantId, incident_id: incidentId, at, kind, alert_id: alertId, other_incident_id: other, reasons: JSON.stringify(reasons), detail })
-    .execute();
+): void {
+  batch.events.push({
+    tenant_id: batch.tenantId,
+    incident_id: incidentId,
+    at,
+    kind,
+    alert_id: alertId,
+    other_incident_id: other,
+    reasons: JSON.stringify(reasons),
+    detail,
+  });
 }
 
 /**
@@ -304,13 +338,14 @@ async function event(
  */
 async function mergeInto(
   trx: Transaction<Database>,
-  tenantId: string,
+  batch: Batch,
   from: number,
   into: number,
   reasons: CorrelationReason[],
   trigger: NormalizedAlert,
   opts: IngestOptions,
 ): Promise<void> {
+  const tenantId = batch.tenantId;
   const at = trigger.lastUpdateDateTime as string;
   // Lock both in id order, the order every writer uses, so two writers cannot deadlock.
   const [first, second] = from < into ? [from, into] : [into, from];
@@ -355,14 +390,18 @@ async function mergeInto(
     await recordChanges(trx, { ...audit, entityType: "alert", entityId: a.id }, [{ property: "incidentId", before: String(from), after: String(into) }]);
   }
 
+  await trx.updateTable("incidents").set({ alert_count: sql`alert_count + ${moved.length}` }).where("tenant_id", "=", tenantId).where("id", "=", into).execute();
+  await trx.updateTable("incidents").set({ alert_count: 0 }).where("tenant_id", "=", tenantId).where("id", "=", from).execute();
+
   // Move the entities: the target now answers for everything the source had seen.
   const entities = await trx.selectFrom("incident_entities").selectAll().where("tenant_id", "=", tenantId).where("incident_id", "=", from).execute();
   for (const e of entities) await touchEntities(trx, tenantId, into, [e.entity_key], e.last_seen_at);
   await trx.deleteFrom("incident_entities").where("tenant_id", "=", tenantId).where("incident_id", "=", from).execute();
 
-  await event(trx, tenantId, into, at, "merged", trigger.id, from, reasons, `incident ${from} merged into ${into}`);
-  await event(trx, tenantId, from, at, "redirected", trigger.id, into, reasons, `merged into incident ${into}`);
-  await refreshIncident(trx, tenantId, from, at);
+  event(batch, into, at, "merged", trigger.id, from, reasons, `incident ${from} merged into ${into}`);
+  event(batch, from, at, "redirected", trigger.id, into, reasons, `merged into incident ${into}`);
+  markDirty(batch, from, at);
+  markDirty(batch, into, at);
 }
 
 /**
