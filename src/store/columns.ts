@@ -1,4 +1,5 @@
 import { properties, type Resource } from "../schema/meta.js";
+import { renderEntity } from "../schema/render.js";
 
 /**
  * The promoted column values of an entity document, derived from the schema's column mapping, so a
@@ -6,7 +7,7 @@ import { properties, type Resource } from "../schema/meta.js";
  * integers, datetimes as fixed-width UTC text (which sorts chronologically).
  */
 export function columnsOf(resource: Resource, doc: Record<string, unknown>): Record<string, string | number | null> {
-  const out: Record<string, string | number | null> = {};
+  const out: Record<string, string | number | null> = renderedColumns(resource, doc);
   for (const p of properties(resource.schema).values()) {
     const col = p.meta.column;
     if (!col) continue;
@@ -29,4 +30,14 @@ export function normalizeDateTime(v: string): string {
   const d = new Date(v);
   if (Number.isNaN(d.getTime())) throw new Error(`not a date-time: ${v}`);
   return d.toISOString();
+}
+
+/**
+ * The entity as /v1.0 serves it, kept ready so a listing can splice it into the page, and whether it
+ * holds a gated enum member (then a client that did not opt in gets it rendered the slow way).
+ */
+function renderedColumns(resource: Resource, doc: Record<string, unknown>): { json_v1: string; gated: number } {
+  const open = JSON.stringify(renderEntity(resource, doc, { beta: false, includeUnknown: true, select: null }));
+  const hidden = JSON.stringify(renderEntity(resource, doc, { beta: false, includeUnknown: false, select: null }));
+  return { json_v1: open, gated: open === hidden ? 0 : 1 };
 }

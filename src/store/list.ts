@@ -6,8 +6,15 @@ import type { QueryPlan, SortKey } from "../odata/query-options.js";
 import type { Cursor } from "../odata/cursor.js";
 import { compileFilter } from "../odata/compile-filter.js";
 
+export interface PageRow {
+  doc: string;
+  /** The v1.0 JSON ready to send, and whether it holds a gated enum member. */
+  json_v1: string | null;
+  gated: number;
+}
+
 export interface Page {
-  docs: string[];
+  rows: PageRow[];
   count: number | null;
   next: Cursor | null;
 }
@@ -86,14 +93,14 @@ export async function listPage(
   const keyCols = sql.join(plan.orderBy.map((k, i) => sql`${sql.ref(k.column)} as ${sql.ref(`k${i}`)}`));
   const table = sql.table(resource.table);
 
-  let docs: string[] = [];
+  let out: PageRow[] = [];
   let next: Cursor | null = null;
   if (plan.top > 0) {
-    const rows = await sql<Record<string, string | number | null> & { doc: string }>`
-      select doc, ${keyCols} from ${table} where ${base}${seek}
+    const rows = await sql<Record<string, string | number | null> & PageRow>`
+      select doc, json_v1, gated, ${keyCols} from ${table} where ${base}${seek}
       order by ${orderSql} limit ${plan.top + 1} offset ${plan.skip}`.execute(db);
     const page = rows.rows.slice(0, plan.top);
-    docs = page.map((r) => r.doc);
+    out = page.map((r) => ({ doc: r.doc, json_v1: r.json_v1, gated: Number(r.gated) }));
     const last = page[page.length - 1];
     if (rows.rows.length > plan.top && last) {
       next = { after: plan.orderBy.map((_, i) => last[`k${i}`] ?? null), bound };
@@ -104,7 +111,7 @@ export async function listPage(
     const c = await sql<{ n: number }>`select count(*) as n from ${table} where ${base}`.execute(db);
     count = Number(c.rows[0]?.n ?? 0);
   }
-  return { docs, count, next };
+  return { rows: out, count, next };
 }
 
 export async function countAll(db: Kysely<Database>, json: JsonSql, resource: Resource, tenantId: string, plan: Pick<QueryPlan, "filter">): Promise<number> {

@@ -8,11 +8,15 @@ import type { Database } from "./tables.js";
 import { postgresJson, sqliteJson, type JsonSql } from "./json-sql.js";
 import * as m001 from "./migrations/001_initial.js";
 import * as m002 from "./migrations/002_identity.js";
+import * as m003 from "./migrations/003_rate_limits.js";
+import * as m004 from "./migrations/004_rendered_json.js";
 
 /** Versioned migrations, in order. Add new ones at the end; never edit a shipped one. */
 const migrations: Record<string, Migration> = {
   "001_initial": m001,
   "002_identity": m002,
+  "003_rate_limits": m003,
+  "004_rendered_json": m004,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -33,6 +33,10 @@ export interface IncidentTable {
   version: number;
   /** The Graph JSON of the incident (beta properties included, alerts excluded). */
   doc: string;
+  /** The incident as /v1.0 serves it, ready to send (null for rows written before it existed). */
+  json_v1: string | null;
+  /** 1 when the document holds an enum member gated behind Prefer: include-unknown-enum-members. */
+  gated: number;
 }
 
 export interface AlertTable {
@@ -56,6 +60,10 @@ export interface AlertTable {
   last_activity_at: string | null;
   version: number;
   doc: string;
+  /** The alert as /v1.0 serves it, ready to send. */
+  json_v1: string | null;
+  /** 1 when the document holds a gated enum member. */
+  gated: number;
 }
 
 export interface AuditTable {
@@ -169,6 +177,14 @@ export interface GrantTable {
   expires_at: string;
 }
 
+/** A throttling counter: requests under `key` in the fixed window starting at `window_start` (epoch ms). */
+export interface RateLimitTable {
+  key: string;
+  window_start: number;
+  expires_at: number;
+  count: number;
+}
+
 export interface Database {
   tenants: TenantTable;
   incidents: IncidentTable;
@@ -184,4 +200,5 @@ export interface Database {
   users: UserTable;
   signing_keys: SigningKeyTable;
   grants: GrantTable;
+  rate_limits: RateLimitTable;
 }

@@ -67,3 +67,25 @@ describe("following @odata.nextLink while incidents arrive", () => {
     expect(r.body.error.message).toContain("$skiptoken");
   });
 });
+
+describe("ready JSON in listings", () => {
+  it("serves exactly what rendering each entity would", async () => {
+    const fast = await t.get("/v1.0/security/incidents?$top=50");
+    const rendered = await t.get("/v1.0/security/incidents?$top=50&$select=*");
+    expect(fast.body.value.length).toBeGreaterThan(10);
+    expect(fast.body.value).toEqual(rendered.body.value);
+    const alertsFast = await t.get("/v1.0/security/alerts_v2?$top=100");
+    const alertsRendered = await t.get("/v1.0/security/alerts_v2?$top=100&$select=*");
+    expect(alertsFast.body.value).toEqual(alertsRendered.body.value);
+  });
+
+  it("still hides gated enum members from clients that did not opt in", async () => {
+    const a = arrival();
+    a.serviceSource = "microsoftSentinel";
+    await t.ingest([a]);
+    const plain = await t.get(`/v1.0/security/alerts_v2?$top=2000`);
+    expect(plain.body.value.find((x: any) => x.id === a.id).serviceSource).toBe("unknownFutureValue");
+    const opted = await t.get(`/v1.0/security/alerts_v2?$top=2000`, { prefer: "include-unknown-enum-members" });
+    expect(opted.body.value.find((x: any) => x.id === a.id).serviceSource).toBe("microsoftSentinel");
+  });
+});

@@ -1,6 +1,6 @@
-import { renderEnum } from "../schema/enums.js";
-import { properties, type Resource } from "../schema/meta.js";
-import { renderEvidence } from "../schema/evidence.js";
+import { renderEnum } from "./enums.js";
+import { properties, type Resource } from "./meta.js";
+import { renderEvidence } from "./evidence.js";
 
 export interface RenderOptions {
   /** /beta: beta-only properties are served. */
