@@ -17,6 +17,7 @@ import { TokenValidator, type ExternalIssuer } from "./identity/validate.js";
 import { Issuer } from "./identity/oauth/issuer.js";
 import { registerOAuthRoutes } from "./identity/oauth/routes.js";
 import { GraphError } from "./graph/errors.js";
+import { databaseRateLimitStore } from "./store/rate-limits.js";
 
 export interface IdentityConfig {
   /** Access token lifetime (Entra issues 60–90 minutes). */
@@ -43,7 +44,7 @@ export interface ServerConfig {
   /** Largest ingestion request body accepted. */
   ingestBodyLimit?: number;
   logger?: FastifyServerOptions["logger"];
-  /** Requests each app may make per window in each tenant; off when absent. */
+  /** Requests each app may make per (fixed) window in each tenant, counted in the store; off when absent. */
   rateLimit?: { max: number; windowMs: number } | undefined;
 }
 
@@ -100,6 +101,8 @@ export async function buildServer(config: ServerConfig): Promise<FastifyInstance
     await app.register(rateLimit, {
       max: config.rateLimit.max,
       timeWindow: config.rateLimit.windowMs,
+      // Counters live in the database: every node on one PostgreSQL draws on the same budget.
+      store: databaseRateLimitStore(store.db),
       keyGenerator: throttleKey,
       allowList: (req) => req.url === "/healthz",
       addHeadersOnExceeding: { "x-ratelimit-limit": false, "x-ratelimit-remaining": false, "x-ratelimit-reset": false },

@@ -167,7 +167,7 @@ function correlationSummary(decision: Decision, candidates: Candidate[]): Ingest
 async function findCandidates(trx: Transaction<Database>, tenantId: string, keys: string[], at: string, windowMs: number): Promise<Candidate[]> {
   if (keys.length === 0) return [];
   const openOrdinals = OPEN_STATUSES.map((s) => incidentResourceStatusOrdinal(s));
-  const rows = await trx
+  let q = trx
     .selectFrom("incident_entities as e")
     .innerJoin("incidents as i", (j) => j.onRef("i.tenant_id", "=", "e.tenant_id").onRef("i.id", "=", "e.incident_id"))
     .select(["e.entity_key", "i.id", "i.doc", "i.alert_count", "i.created_at", "i.status"])
@@ -175,8 +175,13 @@ async function findCandidates(trx: Transaction<Database>, tenantId: string, keys
     .where("e.entity_key", "in", keys)
     .where("e.last_seen_at", ">=", shift(at, -windowMs))
     .where("e.last_seen_at", "<=", shift(at, windowMs))
-    .where("i.status", "in", openOrdinals)
-    .execute();
+    .where("i.status", "in", openOrdinals);
+  // PostgreSQL: lock the candidates (in id order, the order every writer uses) as they are read. A
+  // concurrent PATCH on another node (assigning, classifying, resolving) then either committed first
+  // and is read here — the row is re-read once its lock is granted — or waits for this batch; the
+  // join/merge decision never rests on a state that no longer holds.
+  if (isPostgres(trx)) q = q.orderBy("i.id").forUpdate("i");
+  const rows = await q.execute();
   const byId = new Map<number, Candidate>();
   for (const r of rows) {
     let c = byId.get(r.id);
@@ -383,7 +388,11 @@ async function mergeInto(
   await recordChanges(trx, { ...audit, entityType: "incident", entityId: String(into) }, dstChanges);
 
   // Move the alerts, recording each move in its audit trail.
-  const moved = await trx.selectFrom("alerts").selectAll().where("tenant_id", "=", tenantId).where("incident_id", "=", from).execute();
+  // Locked (PostgreSQL): an analyst's concurrent alert PATCH or comment on another node otherwise
+  // bumps an alert's version between this read and the write, failing the whole batch.
+  let movedQuery = trx.selectFrom("alerts").selectAll().where("tenant_id", "=", tenantId).where("incident_id", "=", from);
+  if (isPostgres(trx)) movedQuery = movedQuery.orderBy("id").forUpdate();
+  const moved = await movedQuery.execute();
   for (const a of moved) {
     const doc = JSON.parse(a.doc) as Record<string, unknown>;
     await writeAlert(trx, a, alertDoc(doc, into, tenantId));
