@@ -62,6 +62,9 @@ export async function openSqliteStore(file: string): Promise<Store> {
  */
 export async function openPostgresStore(url: string, poolSize = 10): Promise<Store> {
   const pool = new pg.Pool({ connectionString: url, max: poolSize });
+  // An idle connection the server closes (restart, failover, an administrator) must not take the
+  // process down: the pool drops it and opens a new one when needed.
+  pool.on("error", () => undefined);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   await migrate(db);
   return { db, dialect: "postgres", json: postgresJson, close: () => db.destroy() };
