@@ -17,6 +17,7 @@ import { TokenValidator, type ExternalIssuer } from "./identity/validate.js";
 import { Issuer } from "./identity/oauth/issuer.js";
 import { registerOAuthRoutes } from "./identity/oauth/routes.js";
 import { GraphError } from "./graph/errors.js";
+import { registerWebRoutes } from "./web/routes.js";
 import { databaseRateLimitStore } from "./store/rate-limits.js";
 
 export interface IdentityConfig {
@@ -44,6 +45,8 @@ export interface ServerConfig {
   /** Largest ingestion request body accepted. */
   ingestBodyLimit?: number;
   logger?: FastifyServerOptions["logger"];
+  /** The built web app's directory (default: dist/web/client, made by `npm run build`). */
+  webRoot?: string | undefined;
   /** Requests each app may make per (fixed) window in each tenant, counted in the store; off when absent. */
   rateLimit?: { max: number; windowMs: number } | undefined;
 }
@@ -138,6 +141,8 @@ export async function buildServer(config: ServerConfig): Promise<FastifyInstance
     bodyLimit: config.ingestBodyLimit ?? 32 * 1024 * 1024,
   });
   await app.register(registerTriageRoutes, { store, caller });
+  // The web app at /, its public configuration, and the admin API its admin pages use.
+  await app.register(registerWebRoutes, { store, root: config.webRoot });
 
   app.get("/healthz", { config: { public: true } }, async (_req, reply) => {
     await sql`select 1`.execute(store.db);

@@ -2,7 +2,7 @@ import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import type { Store } from "../store/open.js";
-import { addSecret, createApp, createUser, findApp, grantAdminConsent } from "../identity/directory.js";
+import { addSecret, createApp, createUser, findApp, findUserByUpn, grantAdminConsent } from "../identity/directory.js";
 
 /** The demo tenant's identities, whose secrets are kept in DATA/demo-credentials.json (0600) so they can be shown at every start. */
 export interface DemoCredentials {
@@ -12,7 +12,15 @@ export interface DemoCredentials {
   publicClient: { clientId: string };
   analyst: { upn: string; password: string };
   reader: { upn: string; password: string };
+  /** A Security Administrator, for the web app's admin pages (absent from credentials written before it existed). */
+  admin?: { upn: string; password: string };
 }
+
+/** The demo tenant that `triage serve --demo` creates on first start. */
+export const DEMO_TENANT = "c7a1d2e4-5b6f-4a8c-9d0e-1f2a3b4c5d6e";
+
+/** The demo's Security Administrator, who may use the web app's admin pages. */
+export const DEMO_ADMIN = "admin@contoso.com";
 
 export const DEMO_APPS = {
   readWrite: "6a1c3a52-5d1e-4c6b-9f5c-2b7d8e9f0a11",
@@ -31,13 +39,21 @@ export function readDemoCredentials(dataDir: string): DemoCredentials | undefine
 
 /**
  * A read-write app, a read-only app, a public client for delegated sign-in, an analyst (Security
- * Operator) and a reader (Security Reader), all consented. Only the demo keeps plaintext secrets, in
+ * Operator), a reader (Security Reader) and an administrator (Security Administrator), all consented. Only the demo keeps plaintext secrets, in
  * a file beside the store, so that `npm start` can say how to use them every time.
  */
 export async function createDemoIdentities(store: Store, tenantId: string, dataDir: string): Promise<DemoCredentials> {
+  const password = () => `Demo-${randomBytes(9).toString("base64url")}`;
   if (await findApp(store.db, DEMO_APPS.readWrite)) {
     const known = readDemoCredentials(dataDir);
-    if (known) return known;
+    if (known) {
+      if (!known.admin && !(await findUserByUpn(store.db, tenantId, DEMO_ADMIN))) {
+        known.admin = { upn: DEMO_ADMIN, password: password() };
+        await createUser(store.db, { tenantId, upn: DEMO_ADMIN, displayName: "Ada Admin", password: known.admin.password, roles: ["Security Administrator"] });
+        writeFileSync(credentialsFile(dataDir), JSON.stringify(known, null, 2), { mode: 0o600 });
+      }
+      return known;
+    }
   }
   const rw = await createApp(store.db, {
     tenantId,
@@ -61,7 +77,6 @@ export async function createDemoIdentities(store: Store, tenantId: string, dataD
     delegatedPermissions: ["SecurityIncident.ReadWrite.All", "SecurityAlert.ReadWrite.All"],
   });
   for (const a of [rw, ro, pub]) await grantAdminConsent(store.db, a.clientId);
-  const password = () => `Demo-${randomBytes(9).toString("base64url")}`;
   const creds: DemoCredentials = {
     tenantId,
     readWrite: { clientId: rw.clientId, clientSecret: (await addSecret(store.db, rw.clientId, 365)).secret },
@@ -69,9 +84,11 @@ export async function createDemoIdentities(store: Store, tenantId: string, dataD
     publicClient: { clientId: pub.clientId },
     analyst: { upn: "analyst@contoso.com", password: password() },
     reader: { upn: "reader@contoso.com", password: password() },
+    admin: { upn: DEMO_ADMIN, password: password() },
   };
   await createUser(store.db, { tenantId, upn: creds.analyst.upn, displayName: "Alex Analyst", password: creds.analyst.password, roles: ["Security Operator"] });
   await createUser(store.db, { tenantId, upn: creds.reader.upn, displayName: "Riley Reader", password: creds.reader.password, roles: ["Security Reader"] });
+  await createUser(store.db, { tenantId, upn: DEMO_ADMIN, displayName: "Ada Admin", password: creds.admin!.password, roles: ["Security Administrator"] });
   writeFileSync(credentialsFile(dataDir), JSON.stringify(creds, null, 2), { mode: 0o600 });
   chmodSync(credentialsFile(dataDir), 0o600);
   return creds;
@@ -87,6 +104,8 @@ export function demoInstructions(creds: DemoCredentials, base: string, caPath: s
     `  public client    client id ${creds.publicClient.clientId} (device code, authorization code with PKCE, password)`,
     `  analyst          ${creds.analyst.upn} / ${creds.analyst.password} (Security Operator)`,
     `  reader           ${creds.reader.upn} / ${creds.reader.password} (Security Reader)`,
+    ...(creds.admin ? [`  admin            ${creds.admin.upn} / ${creds.admin.password} (Security Administrator)`] : []),
+    `  Web app:         ${base}/ (sign in as one of these users)`,
     `  Get a token:     TOKEN=$(curl -s${ca} ${base}/${creds.tenantId}/oauth2/v2.0/token -d grant_type=client_credentials \\`,
     `                     -d client_id=${creds.readWrite.clientId} -d client_secret='${creds.readWrite.clientSecret}' \\`,
     `                     -d scope=https://graph.microsoft.com/.default | jq -r .access_token)`,

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import SQLite from "better-sqlite3";
 import { join, resolve } from "node:path";
 import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { SingleBar, Presets } from "cli-progress";
@@ -13,14 +14,14 @@ import {
   addCertificate, addSecret, createApp, createUser, findApp, grantAdminConsent, listApps, listUsers, requestPermissions, setUserRoles,
 } from "../identity/directory.js";
 import { KeyRing } from "../identity/keys.js";
-import { createDemoIdentities, demoInstructions } from "./demo.js";
+import { createDemoIdentities, demoInstructions, DEMO_TENANT } from "./demo.js";
+import { ensureWebClient, ensureWebClients } from "../web/client.js";
 import type { ExternalIssuer } from "../identity/validate.js";
 
 /** Exit codes: 0 done, 1 failed, 2 bad usage. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
-/** The demo tenant that `triage serve --demo` creates on first start. */
-export const DEMO_TENANT = "c7a1d2e4-5b6f-4a8c-9d0e-1f2a3b4c5d6e";
+export { DEMO_TENANT };
 /** The demo data's timeline ends here, so the same seed always yields the same data. */
 export const DEMO_END = new Date("2026-11-01T00:00:00Z");
 
@@ -148,6 +149,8 @@ async function serve(o: ServeOptions): Promise<void> {
   for (const e of file.externalIssuers ?? []) {
     if (!(await findTenant(store.db, e.tenantId.toLowerCase()))) await createTenant(store.db, e.tenantId.toLowerCase(), `External tenant ${e.tenantId}`);
   }
+  // Triage's web app signs in as a first-party public client of each tenant.
+  await ensureWebClients(store.db);
   let rateLimit: { max: number; windowMs: number } | undefined;
   if (o.throttle === "graph") rateLimit = GRAPH_THROTTLE;
   else if (o.throttle) rateLimit = { max: intArg(1, 10_000_000)(o.throttle), windowMs: 60_000 };
@@ -274,6 +277,7 @@ export function program(): Command {
         const id = o.id ?? randomUUID();
         if (await findTenant(store.db, id)) throw new Error(`Tenant ${id} already exists.`);
         const t = await createTenant(store.db, id, o.name);
+        await ensureWebClient(store.db, t.id);
         print(o.json === true, t, `Created tenant ${t.id} (${t.displayName}).`);
       });
     });
@@ -420,6 +424,24 @@ export function program(): Command {
         const list = await listUsers(store.db, o.tenant);
         print(o.json === true, list, list.map((u) => `${u.upn}  ${u.displayName}  ${u.roles.join(", ")}`).join("\n") || "(no users)");
       });
+    });
+
+  cli
+    .command("backup")
+    .description("copy a consistent snapshot of the SQLite store (safe while the server runs)")
+    .option("--data <dir>", "data directory", DEFAULT_DATA)
+    .requiredOption("--out <file>", "where to write the copy")
+    .option("--json", "print JSON")
+    .action(async (o: { data: string; out: string; json?: boolean }) => {
+      const file = dbFile(o.data);
+      if (!existsSync(file)) throw new Error(`No store at ${file}.`);
+      const source = new SQLite(file, { readonly: true, fileMustExist: true });
+      try {
+        await source.backup(resolve(o.out));
+      } finally {
+        source.close();
+      }
+      print(o.json === true, { from: file, to: resolve(o.out) }, `Backed up ${file} to ${resolve(o.out)}.`);
     });
 
   cli

@@ -15,6 +15,13 @@ function names(list: { permission: string }[]): string[] {
 export function authorize(principal: Principal, op: Operation): void {
   if (principal.kind === "app") {
     const required = names(op.grants.Application);
+    if (required.length === 0) {
+      throw new GraphError(
+        403,
+        "Forbidden",
+        `Missing application roles. No application roles grant this operation: it needs a signed-in user (delegated permissions ${names(op.grants.DelegatedWork).join(",")}). Application roles: ${principal.appRoles.join(",")}.`,
+      );
+    }
     if (!principal.appRoles.some((r) => required.includes(r))) {
       throw new GraphError(
         403,

@@ -20,6 +20,8 @@ export interface Operation {
   roles: string[];
   /** Set when Triage derives the operation from another, because Graph's data has no entry for it. */
   derivedFrom?: string;
+  /** What the reference should say about the operation beyond its grants. */
+  note?: string;
 }
 
 type IndexEntry = Partial<Record<Scheme, Grant[]>>;
@@ -67,14 +69,46 @@ function grantsFor(key: string): Record<Scheme, Grant[]> {
   return { DelegatedWork: fix(entry.DelegatedWork), Application: fix(entry.Application) };
 }
 
+/**
+ * Triage's own directory administration (app registrations, consent, secrets, users and roles), which
+ * the web app's admin pages use. The catalog (Graph's data for the security endpoints) has no
+ * directory permissions, so these operations are delegated only: the app needs a security write
+ * permission (SecurityIncident.ReadWrite.All or SecurityAlert.ReadWrite.All) and the signed-in user
+ * must be a Security Administrator. No application permission grants them: an automation app holding
+ * SecurityIncident.ReadWrite.All cannot register apps or grant itself consent.
+ */
+const ADMIN_ROLES = ["Security Administrator"];
+const ADMIN_OPERATIONS = new Set([
+  "GET /triage/admin/apps",
+  "POST /triage/admin/apps",
+  "DELETE /triage/admin/apps/{id}",
+  "POST /triage/admin/apps/{id}/permissions",
+  "POST /triage/admin/apps/{id}/consent",
+  "DELETE /triage/admin/apps/{id}/consent",
+  "POST /triage/admin/apps/{id}/secrets",
+  "GET /triage/admin/users",
+  "POST /triage/admin/users",
+  "PATCH /triage/admin/users/{id}",
+]);
+const ADMIN_PERMISSIONS = ["SecurityIncident.ReadWrite.All", "SecurityAlert.ReadWrite.All"];
+const ADMIN_NOTE = "Triage's directory administration, delegated only: the signed-in user must be a Security Administrator; no application permission grants it.";
+
 export function operation(key: string): Operation {
+  if (ADMIN_OPERATIONS.has(key)) {
+    return {
+      key,
+      grants: { DelegatedWork: ADMIN_PERMISSIONS.map((permission) => ({ permission, leastPrivileged: true })), Application: [] },
+      roles: [...ADMIN_ROLES],
+      note: ADMIN_NOTE,
+    };
+  }
   const base = DERIVED[key];
   if (base) return { key, grants: grantsFor(base), roles: rolesFor(base), derivedFrom: base };
   return { key, grants: grantsFor(key), roles: rolesFor(key) };
 }
 
 export function allOperationKeys(): string[] {
-  return [...Object.keys(index), ...Object.keys(DERIVED)];
+  return [...Object.keys(index), ...Object.keys(DERIVED), ...ADMIN_OPERATIONS];
 }
 
 export const catalogSources = data._meta.sources;

@@ -10,7 +10,7 @@ import { schemaGraphEnum, unwrapNullable } from "./evidence.js";
  * The resource reference (docs/resources.md), generated from the same schemas that validate, store,
  * filter and render, so the documentation cannot drift from the behaviour.
  */
-function typeOf(s: Annotated): string {
+export function typeOf(s: Annotated): string {
   if (s.edm) return s.edm;
   if (s.anyOf) {
     const branch = (s.anyOf as Annotated[]).find((b) => b.type !== "null");

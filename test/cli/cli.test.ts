@@ -26,6 +26,24 @@ describe("triage CLI", () => {
     expect(JSON.parse(tenants.stdout).map((t: any) => t.id)).toEqual([tenant]);
   });
 
+  it("backs up the SQLite store to a file that opens as a complete copy", async () => {
+    const data = join(dir, "backup-src");
+    const tenant = randomUUID();
+    expect((await runCli(["seed", "--data", data, "--tenant", tenant, "--incidents", "10", "--json"])).code).toBe(0);
+    const out = join(dir, "backup.db");
+    const r = await runCli(["backup", "--data", data, "--out", out, "--json"]);
+    expect(r.code, r.stderr).toBe(0);
+    const { openSqliteStore } = await import("../../src/store/open.js");
+    const store = await openSqliteStore(out);
+    try {
+      const n = await store.db.selectFrom("incidents").select((eb) => eb.fn.countAll<number>().as("n")).where("tenant_id", "=", tenant).executeTakeFirstOrThrow();
+      expect(Number(n.n)).toBeGreaterThan(5);
+    } finally {
+      await store.close();
+    }
+    expect((await runCli(["backup", "--data", join(dir, "nothing-here"), "--out", out])).code).toBe(1);
+  });
+
   it("exits 2 on bad usage and 1 on failure", async () => {
     expect((await runCli(["seed", "--incidents", "lots"])).code).toBe(2);
     expect((await runCli(["nonsense"])).code).toBe(2);

@@ -368,7 +368,7 @@ export class Issuer {
   async checkAuthorizeRequest(q: Form, ctx: RequestContext): Promise<{ app: App; redirectUri: string; scopes: RequestedScopes }> {
     const app = await this.app(q, ctx);
     const redirectUri = q.redirect_uri ?? "";
-    if (!redirectAllowed(app, redirectUri)) {
+    if (!redirectAllowed(app, redirectUri, ctx.origin)) {
       throw invalidRequest(`The redirect URI '${redirectUri}' specified in the request does not match the redirect URIs configured for the application '${app.clientId}'.`, 50011);
     }
     if (q.response_type !== "code") throw invalidRequest("Only response_type=code is supported.", 900144);
@@ -409,14 +409,21 @@ export class Issuer {
   }
 }
 
-/** Registered redirect URIs match exactly; loopback URIs of public clients match on any port (RFC 8252). */
-export function redirectAllowed(app: App, uri: string): boolean {
-  if (app.redirectUris.includes(uri)) return true;
+/**
+ * Registered redirect URIs match exactly; loopback URIs of public clients match on any port (RFC 8252).
+ * A registered path alone (such as the web app's "/signin-callback") matches that path on the origin
+ * the authorization request came to — `origin`, Triage's own — so Triage's web app signs in on
+ * whatever origin serves it (a port, a host name, a public URL) without registering each one.
+ */
+export function redirectAllowed(app: App, uri: string, origin?: string): boolean {
+  const paths = app.redirectUris.filter((r) => r.startsWith("/"));
+  if (app.redirectUris.includes(uri) && !paths.includes(uri)) return true;
+  if (origin && paths.some((p) => !p.startsWith("//") && `${origin}${p}` === uri)) return true;
   if (!app.publicClient) return false;
   try {
     const u = new URL(uri);
     if (u.protocol !== "http:" || !["127.0.0.1", "localhost", "[::1]"].includes(u.hostname)) return false;
-    return app.redirectUris.some((r) => {
+    return app.redirectUris.filter((r) => !paths.includes(r)).some((r) => {
       const reg = new URL(r);
       return reg.protocol === "http:" && reg.hostname === u.hostname && reg.pathname === u.pathname;
     });

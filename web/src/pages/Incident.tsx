@@ -1,0 +1,622 @@
+import { useMemo, useState, type FormEvent, type ReactNode } from "react";
+import { api, qs } from "../api";
+import { canWrite, type Session } from "../auth";
+import { formatDateTime, formatValue, plural } from "../format";
+import {
+  CLASSIFICATIONS, DETERMINATIONS, describeEvidence, entityLabel, EVIDENCE_GROUPS, label, SETTABLE_STATUSES,
+  type Alert, type AuditEntry, type Correlation, type EvidenceItem, type Incident,
+} from "../model";
+import { Link } from "../router";
+import { ErrorMessage, Loading, Notice, PriorityBadge, SeverityBadge, StatusBadge, useAsync, usePageTitle } from "../components/ui";
+
+interface Loaded {
+  incident: Incident;
+  correlation: Correlation;
+  audit: AuditEntry[];
+}
+
+async function loadAudit(id: string, signal?: AbortSignal): Promise<AuditEntry[]> {
+  const out: AuditEntry[] = [];
+  let next: string | undefined = `/triage/incidents/${id}/audit?top=500`;
+  while (next) {
+    const page: { value: AuditEntry[]; nextLink?: string } = await api(next, { signal });
+    out.push(...page.value);
+    next = page.nextLink;
+  }
+  return out;
+}
+
+// ── evidence ────────────────────────────────────────────────────────────────────────────────
+
+function EvidenceTable({ items, caption }: { items: (EvidenceItem & { count?: number })[]; caption: string }) {
+  const groups = EVIDENCE_GROUPS.map((g) => ({ group: g, items: items.filter((i) => i.group === g) })).filter((g) => g.items.length);
+  if (!groups.length) return <p className="muted">No evidence.</p>;
+  return (
+    <div className="evidence">
+      {groups.map(({ group, items: list }) => (
+        <div key={group} className="evidence-group">
+          <h4>
+            {group} <span className="count">{list.length}</span>
+          </h4>
+          <ul aria-label={`${caption}: ${group}`}>
+            {list.map((e, n) => (
+              <li key={`${e.name}-${n}`}>
+                <span className="evidence-name">{e.name || "(unnamed)"}</span>
+                {e.verdict && e.verdict !== "unknown" && <span className={`verdict verdict-${e.verdict}`}>{label(e.verdict)}</span>}
+                {e.count && e.count > 1 ? <span className="muted"> in {e.count} alerts</span> : null}
+                {e.detail && <span className="evidence-detail">{e.detail}</span>}
+              </li>
+            ))}
+          </ul>
+        </div>
+      ))}
+    </div>
+  );
+}
+
+/** The incident's evidence across its alerts, each entity once. */
+function mergedEvidence(alerts: Alert[]): (EvidenceItem & { count: number })[] {
+  const map = new Map<string, EvidenceItem & { count: number }>();
+  for (const a of alerts) {
+    const seen = new Set<string>();
+    for (const e of a.evidence ?? []) {
+      const d = describeEvidence(e);
+      const key = `${d.group}|${d.name}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const prev = map.get(key);
+      if (prev) prev.count++;
+      else map.set(key, { ...d, count: 1 });
+    }
+  }
+  return [...map.values()];
+}
+
+function AlertItem({ alert }: { alert: Alert }) {
+  const evidence = (alert.evidence ?? []).map(describeEvidence);
+  return (
+    <li className="alert-item">
+      <details>
+        <summary>
+          <SeverityBadge value={alert.severity} />
+          <span className="alert-title">{alert.title ?? alert.id}</span>
+          <span className="muted alert-meta">
+            {label(alert.detectionSource ?? alert.serviceSource)} · {label(alert.status)} · {formatDateTime(alert.firstActivityDateTime ?? alert.createdDateTime)}
+          </span>
+        </summary>
+        <div className="alert-body">
+          {alert.description && <p>{alert.description}</p>}
+          <dl className="facts">
+            <dt>Alert id</dt>
+            <dd>
+              <code>{alert.id}</code>
+            </dd>
+            <dt>Product</dt>
+            <dd>{alert.productName ?? label(alert.serviceSource)}</dd>
+            <dt>Categories</dt>
+            <dd>{alert.categories?.join(", ") || alert.category || "—"}</dd>
+            <dt>MITRE techniques</dt>
+            <dd>
+              {(alert.mitreTechniques ?? []).length
+                ? alert.mitreTechniques!.map((t) => (
+                    <span key={t} className="tag mono">
+                      {t}
+                    </span>
+                  ))
+                : "—"}
+            </dd>
+            <dt>Activity</dt>
+            <dd>
+              {formatDateTime(alert.firstActivityDateTime)} – {formatDateTime(alert.lastActivityDateTime)}
+            </dd>
+          </dl>
+          {alert.recommendedActions && (
+            <>
+              <h4>Recommended actions</h4>
+              <p className="pre">{alert.recommendedActions}</p>
+            </>
+          )}
+          <h4>Evidence</h4>
+          <EvidenceTable items={evidence} caption={`Evidence of alert ${alert.title ?? alert.id}`} />
+        </div>
+      </details>
+    </li>
+  );
+}
+
+// ── timeline ────────────────────────────────────────────────────────────────────────────────
+
+interface TimelineItem {
+  at: string;
+  kind: string;
+  text: ReactNode;
+}
+
+function timelineOf({ incident, correlation, audit }: Loaded): TimelineItem[] {
+  const items: TimelineItem[] = [];
+  const titles = new Map((incident.alerts ?? []).map((a) => [a.id, a.title ?? a.id]));
+  for (const a of incident.alerts ?? []) {
+    if (a.firstActivityDateTime) items.push({ at: a.firstActivityDateTime, kind: "activity", text: <>Activity began: {a.title}</> });
+    items.push({ at: a.createdDateTime, kind: "alert", text: <>Alert raised by {label(a.detectionSource ?? a.serviceSource)}: {a.title}</> });
+  }
+  for (const e of correlation.events) {
+    const alert = e.alertId ? (titles.get(e.alertId) ?? e.alertId) : "";
+    const reasons = e.reasons.length ? ` (${e.reasons.map(label).join(", ")})` : "";
+    const other = e.otherIncidentId ? <Link to={`/incidents/${e.otherIncidentId}`}>#{e.otherIncidentId}</Link> : null;
+    const text: Record<string, ReactNode> = {
+      created: <>Incident created from alert “{alert}”</>,
+      alertJoined: <>Alert “{alert}” joined{reasons}</>,
+      merged: <>Incident {other} merged into this one{reasons}</>,
+      redirected: <>Merged into incident {other}{reasons}</>,
+      mergeRefused: <>Merge with {other} refused: {e.detail}</>,
+    };
+    items.push({ at: e.at, kind: "correlation", text: text[e.kind] ?? `${label(e.kind)} ${e.detail ?? ""}` });
+  }
+  for (const a of audit) {
+    // Comments have their own entries below.
+    if (a.property === "comments") continue;
+    items.push({ at: a.at, kind: "change", text: <>{a.actor} changed {a.property}: {formatValue(a.before)} → {formatValue(a.after)}</> });
+  }
+  for (const c of incident.comments) {
+    const text = (c.comment ?? "").length > 120 ? `${c.comment!.slice(0, 119)}…` : c.comment;
+    items.push({ at: c.createdDateTime, kind: "comment", text: <>{c.createdByDisplayName ?? "Someone"} commented: “{text}”</> });
+  }
+  return items.sort((x, y) => (x.at < y.at ? -1 : x.at > y.at ? 1 : 0));
+}
+
+// ── actions ─────────────────────────────────────────────────────────────────────────────────
+
+function Actions({ incident, me, onSaved }: { incident: Incident; me: string; onSaved: (i: Incident, message: string) => void }) {
+  const [assignee, setAssignee] = useState("");
+  const [status, setStatus] = useState(SETTABLE_STATUSES.includes(incident.status as never) ? incident.status : "active");
+  const [classification, setClassification] = useState(incident.classification ?? "unknown");
+  const [determination, setDetermination] = useState(incident.determination ?? "unknown");
+  const [tag, setTag] = useState("");
+  const [resolving, setResolving] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+
+  async function patch(body: Record<string, unknown>, message: string) {
+    setBusy(true);
+    setError(null);
+    try {
+      const updated = await api<Incident>(`/v1.0/security/incidents/${incident.id}`, { method: "PATCH", body });
+      onSaved(updated, message);
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const determinations = DETERMINATIONS[classification] ?? ["unknown"];
+  const tags = incident.customTags ?? [];
+  const resolved = incident.status === "resolved";
+  return (
+    <section className="panel actions-panel" aria-labelledby="actions-title">
+      <h2 id="actions-title">Actions</h2>
+      <ErrorMessage error={error} />
+      <div className="action">
+        <h3>Assign</h3>
+        <div className="inline wrap">
+          <button type="button" disabled={busy || incident.assignedTo === me} onClick={() => patch({ assignedTo: me }, "Assigned to you.")}>
+            Assign to me
+          </button>
+          {incident.assignedTo && (
+            <button type="button" className="secondary" disabled={busy} onClick={() => patch({ assignedTo: null }, "Unassigned.")}>
+              Unassign
+            </button>
+          )}
+        </div>
+        <form
+          className="inline"
+          onSubmit={(e) => {
+            e.preventDefault();
+            if (assignee.trim()) void patch({ assignedTo: assignee.trim() }, `Assigned to ${assignee.trim()}.`).then(() => setAssignee(""));
+          }}
+        >
+          <label htmlFor="assignee" className="sr-only">
+            Assign to someone
+          </label>
+          <input id="assignee" value={assignee} onChange={(e) => setAssignee(e.target.value)} placeholder="someone@contoso.com" />
+          <button type="submit" className="secondary" disabled={busy || !assignee.trim()}>
+            Assign
+          </button>
+        </form>
+      </div>
+      <div className="action">
+        <h3>
+          <label htmlFor="status">Status</label>
+        </h3>
+        <div className="inline">
+          <select id="status" value={status} onChange={(e) => setStatus(e.target.value)}>
+            {SETTABLE_STATUSES.map((s) => (
+              <option key={s} value={s}>
+                {label(s)}
+              </option>
+            ))}
+          </select>
+          <button type="button" className="secondary" disabled={busy || status === incident.status} onClick={() => patch({ status }, `Status set to ${label(status)}.`)}>
+            Set status
+          </button>
+        </div>
+      </div>
+      <div className="action">
+        <h3>Classify</h3>
+        <div className="stack-sm">
+          <label htmlFor="classification">Classification</label>
+          <select
+            id="classification"
+            value={classification}
+            onChange={(e) => {
+              setClassification(e.target.value);
+              setDetermination((DETERMINATIONS[e.target.value] ?? ["unknown"])[0]!);
+            }}
+          >
+            {CLASSIFICATIONS.map((c) => (
+              <option key={c} value={c}>
+                {label(c)}
+              </option>
+            ))}
+          </select>
+          <label htmlFor="determination">Determination</label>
+          <select id="determination" value={determination} onChange={(e) => setDetermination(e.target.value)}>
+            {determinations.map((d) => (
+              <option key={d} value={d}>
+                {label(d)}
+              </option>
+            ))}
+          </select>
+          <button
+            type="button"
+            className="secondary"
+            disabled={busy || (classification === (incident.classification ?? "unknown") && determination === (incident.determination ?? "unknown"))}
+            onClick={() => patch({ classification, determination }, `Classified as ${label(classification)}: ${label(determination)}.`)}
+          >
+            Save classification
+          </button>
+        </div>
+      </div>
+      <div className="action">
+        <h3>Tags</h3>
+        <ul className="tag-edit" aria-label="Tags">
+          {tags.map((t) => (
+            <li key={t} className="tag">
+              {t}
+              <button type="button" className="chip-remove" aria-label={`Remove tag ${t}`} disabled={busy} onClick={() => patch({ customTags: tags.filter((x) => x !== t) }, `Tag ${t} removed.`)}>
+                ×
+              </button>
+            </li>
+          ))}
+        </ul>
+        <form
+          className="inline"
+          onSubmit={(e) => {
+            e.preventDefault();
+            const t = tag.trim();
+            if (t && !tags.includes(t)) void patch({ customTags: [...tags, t] }, `Tag ${t} added.`).then(() => setTag(""));
+          }}
+        >
+          <label htmlFor="new-tag" className="sr-only">
+            New tag
+          </label>
+          <input id="new-tag" value={tag} onChange={(e) => setTag(e.target.value)} placeholder="New tag" maxLength={100} />
+          <button type="submit" className="secondary" disabled={busy || !tag.trim()}>
+            Add tag
+          </button>
+        </form>
+      </div>
+      <div className="action">
+        <h3>Resolve</h3>
+        {resolved ? (
+          <p className="muted">This incident is resolved. Set its status to reopen it.</p>
+        ) : (
+          <form
+            className="stack-sm"
+            onSubmit={(e: FormEvent) => {
+              e.preventDefault();
+              const body: Record<string, unknown> = { status: "resolved", resolvingComment: resolving.trim() };
+              if (classification !== "unknown") Object.assign(body, { classification, determination });
+              void patch(body, "Incident resolved.");
+            }}
+          >
+            <label htmlFor="resolving-comment">Resolving comment</label>
+            <textarea id="resolving-comment" value={resolving} onChange={(e) => setResolving(e.target.value)} rows={3} required placeholder="What was found and done" />
+            <p className="hint">The classification chosen above is saved with the resolution.</p>
+            <button type="submit" disabled={busy || !resolving.trim()}>
+              Resolve incident
+            </button>
+          </form>
+        )}
+      </div>
+    </section>
+  );
+}
+
+function Comments({ incident, writer, onAdded }: { incident: Incident; writer: boolean; onAdded: (comments: Incident["comments"]) => void }) {
+  const [text, setText] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  async function add(e: FormEvent) {
+    e.preventDefault();
+    if (!text.trim()) return;
+    setBusy(true);
+    setError(null);
+    try {
+      const res = await api<{ value: Incident["comments"] }>(`/v1.0/security/incidents/${incident.id}/comments`, {
+        method: "POST",
+        body: { "@odata.type": "microsoft.graph.security.alertComment", comment: text.trim() },
+      });
+      setText("");
+      onAdded(res.value);
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  }
+  return (
+    <section className="panel" aria-labelledby="comments-title">
+      <h2 id="comments-title">Comments ({incident.comments.length})</h2>
+      {incident.comments.length === 0 && <p className="muted">No comments yet.</p>}
+      <ol className="comments">
+        {incident.comments.map((c, i) => (
+          <li key={i}>
+            <div className="comment-head">
+              <strong>{c.createdByDisplayName ?? "Unknown"}</strong> <time dateTime={c.createdDateTime}>{formatDateTime(c.createdDateTime)}</time>
+            </div>
+            <p className="pre">{c.comment}</p>
+          </li>
+        ))}
+      </ol>
+      {writer && (
+        <form onSubmit={add} className="stack-sm">
+          <ErrorMessage error={error} />
+          <label htmlFor="new-comment">Add a comment</label>
+          <textarea id="new-comment" value={text} onChange={(e) => setText(e.target.value)} rows={3} maxLength={30_000} />
+          <button type="submit" disabled={busy || !text.trim()}>
+            Add comment
+          </button>
+        </form>
+      )}
+    </section>
+  );
+}
+
+/** An added comment is recorded whole; show its text. */
+function auditValue(property: string, v: unknown): string {
+  if (property === "comments" && v && typeof v === "object" && "comment" in v) return `“${String((v as { comment: unknown }).comment)}”`;
+  return formatValue(v);
+}
+
+function AuditTrail({ entries }: { entries: AuditEntry[] }) {
+  return (
+    <section className="panel" aria-labelledby="audit-title">
+      <h2 id="audit-title">Audit trail ({entries.length})</h2>
+      {entries.length === 0 ? (
+        <p className="muted">No changes since the incident was created.</p>
+      ) : (
+        <div className="table-wrap">
+          <table className="audit-table">
+            <caption className="sr-only">Every change to this incident, oldest first</caption>
+            <thead>
+              <tr>
+                <th scope="col">When</th>
+                <th scope="col">Who</th>
+                <th scope="col">Property</th>
+                <th scope="col">Before</th>
+                <th scope="col">After</th>
+              </tr>
+            </thead>
+            <tbody>
+              {entries.map((e) => (
+                <tr key={e.seq}>
+                  <td className="col-date">
+                    <time dateTime={e.at}>{formatDateTime(e.at)}</time>
+                  </td>
+                  <td>{e.actor}</td>
+                  <td>
+                    <code>{e.property}</code>
+                  </td>
+                  <td className="audit-value">{auditValue(e.property, e.before)}</td>
+                  <td className="audit-value">{auditValue(e.property, e.after)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}
+
+export function IncidentPage({ id, session }: { id: string; session: Session }) {
+  const [notice, setNotice] = useState("");
+  const state = useAsync<Loaded>(
+    async (signal) => {
+      const [incident, correlation, audit] = await Promise.all([
+        api<Incident>(`/v1.0/security/incidents/${id}${qs({ $expand: "alerts" })}`, { signal }),
+        api<Correlation>(`/triage/incidents/${id}/correlation`, { signal }),
+        loadAudit(id, signal),
+      ]);
+      return { incident, correlation, audit };
+    },
+    [id],
+  );
+  const data = state.data;
+  usePageTitle(data ? `#${id} ${data.incident.displayName ?? ""}` : `Incident ${id}`);
+  const timeline = useMemo(() => (data ? timelineOf(data) : []), [data]);
+  const evidence = useMemo(() => mergedEvidence(data?.incident.alerts ?? []), [data]);
+
+  if (state.error && !data) {
+    return (
+      <div>
+        <h1>Incident {id}</h1>
+        <ErrorMessage error={state.error} />
+        <p>
+          <Link to="/incidents">Back to the queue</Link>
+        </p>
+      </div>
+    );
+  }
+  if (!data) return <Loading what={`Loading incident ${id}`} />;
+  const { incident, correlation, audit } = data;
+  const redirected = incident.status === "redirected" && incident.redirectIncidentId;
+  const writer = canWrite(session) && !redirected;
+
+  async function saved(updated: Incident, message: string) {
+    setNotice(message);
+    const fresh = await loadAudit(id).catch(() => audit);
+    state.setData({ incident: { ...updated, alerts: incident.alerts }, correlation, audit: fresh });
+  }
+
+  return (
+    <div className="incident-page">
+      <p className="breadcrumb">
+        <Link to="/incidents">Incidents</Link> / #{incident.id}
+      </p>
+      <div className="page-head">
+        <h1>
+          <span className="muted">#{incident.id}</span> {incident.displayName ?? `Incident ${incident.id}`}
+        </h1>
+        <div className="head-badges">
+          <SeverityBadge value={incident.severity} />
+          <StatusBadge value={incident.status} />
+          <span>
+            Priority <PriorityBadge score={incident.priorityScore} />
+          </span>
+        </div>
+      </div>
+      {redirected && (
+        <div className="redirect-banner" role="note">
+          This incident was merged into{" "}
+          <Link to={`/incidents/${incident.redirectIncidentId}`}>incident #{incident.redirectIncidentId}</Link>. Its alerts are there now; it can no longer be edited.
+        </div>
+      )}
+      {!canWrite(session) && <p className="readonly-note">You have read-only access ({session.user.roles.join(", ") || "no role"}): you can see this incident but not change it.</p>}
+      {notice && <Notice text={notice} />}
+      <div className="incident-grid">
+        <div className="incident-main">
+          <section className="panel" aria-labelledby="summary-title">
+            <h2 id="summary-title">Summary</h2>
+            <p>{incident.summary ?? incident.description ?? <span className="muted">No summary or description.</span>}</p>
+            {incident.summary && incident.description && <p>{incident.description}</p>}
+            {incident.resolvingComment && (
+              <p>
+                <strong>Resolving comment:</strong> {incident.resolvingComment}
+              </p>
+            )}
+          </section>
+          <section className="panel" aria-labelledby="alerts-title">
+            <h2 id="alerts-title">Alerts ({incident.alerts?.length ?? 0})</h2>
+            <ul className="alert-list">
+              {(incident.alerts ?? []).map((a) => (
+                <AlertItem key={a.id} alert={a} />
+              ))}
+            </ul>
+          </section>
+          <section className="panel" aria-labelledby="evidence-title">
+            <h2 id="evidence-title">Evidence</h2>
+            <EvidenceTable items={evidence} caption="Evidence of the incident" />
+          </section>
+          <section className="panel" aria-labelledby="timeline-title">
+            <h2 id="timeline-title">Timeline</h2>
+            <ol className="timeline">
+              {timeline.map((t, i) => (
+                <li key={i} className={`tl-${t.kind}`}>
+                  <time dateTime={t.at}>{formatDateTime(t.at)}</time>
+                  <span>{t.text}</span>
+                </li>
+              ))}
+            </ol>
+          </section>
+          <Comments incident={incident} writer={writer} onAdded={(comments) => { setNotice("Comment added."); state.setData({ ...data, incident: { ...incident, comments } }); }} />
+          <AuditTrail entries={audit} />
+        </div>
+        <aside className="incident-side">
+          <section className="panel" aria-labelledby="details-title">
+            <h2 id="details-title">Details</h2>
+            <dl className="facts">
+              <dt>Assigned to</dt>
+              <dd data-testid="assigned-to">{incident.assignedTo ?? <span className="muted">Unassigned</span>}</dd>
+              <dt>Classification</dt>
+              <dd>{label(incident.classification)}</dd>
+              <dt>Determination</dt>
+              <dd>{label(incident.determination)}</dd>
+              <dt>Tags</dt>
+              <dd>
+                {[...(incident.customTags ?? []), ...(incident.systemTags ?? [])].length
+                  ? [...(incident.customTags ?? []), ...(incident.systemTags ?? [])].map((t) => (
+                      <span key={t} className="tag">
+                        {t}
+                      </span>
+                    ))
+                  : "—"}
+              </dd>
+              <dt>Created</dt>
+              <dd>{formatDateTime(incident.createdDateTime)}</dd>
+              <dt>Last update</dt>
+              <dd>{formatDateTime(incident.lastUpdateDateTime)}</dd>
+              <dt>Last modified by</dt>
+              <dd>{incident.lastModifiedBy ?? "—"}</dd>
+            </dl>
+          </section>
+          {writer && <Actions key={incident.lastUpdateDateTime} incident={incident} me={session.user.upn} onSaved={saved} />}
+          <section className="panel" aria-labelledby="priority-title">
+            <h2 id="priority-title">
+              Priority score <PriorityBadge score={correlation.priority.score} />
+            </h2>
+            <ul className="factors" aria-label="How the priority score adds up">
+              {correlation.priority.factors.map((f) => (
+                <li key={f.factor}>
+                  <span>{label(f.factor)}</span>
+                  <span className="points">+{f.points}</span>
+                  <span className="reason">{f.reason}</span>
+                </li>
+              ))}
+            </ul>
+          </section>
+          <section className="panel" aria-labelledby="correlation-title">
+            <h2 id="correlation-title">Correlation</h2>
+            <h3>Shared entities ({correlation.entities.length})</h3>
+            <ul className="entities">
+              {correlation.entities.map((e) => {
+                const { kind, value } = entityLabel(e.key);
+                return (
+                  <li key={e.key}>
+                    <span className="muted">{kind}</span> <span className="mono break">{value}</span>
+                  </li>
+                );
+              })}
+            </ul>
+            <h3>Correlation and merges</h3>
+            <ol className="events">
+              {correlation.events.map((e) => (
+                <li key={e.seq}>
+                  <strong>{label(e.kind)}</strong> <time dateTime={e.at}>{formatDateTime(e.at)}</time>
+                  {e.otherIncidentId && (
+                    <>
+                      {" "}
+                      · <Link to={`/incidents/${e.otherIncidentId}`}>#{e.otherIncidentId}</Link>
+                    </>
+                  )}
+                  {e.reasons.length > 0 && (
+                    <div className="reasons">
+                      {e.reasons.map((r) => (
+                        <span key={r} className="tag">
+                          {label(r)}
+                        </span>
+                      ))}
+                    </div>
+                  )}
+                  {e.kind === "mergeRefused" && e.detail && <div className="muted">{e.detail}</div>}
+                </li>
+              ))}
+            </ol>
+            <p className="muted">{plural(correlation.events.length, "event")}</p>
+          </section>
+        </aside>
+      </div>
+    </div>
+  );
+}
