@@ -1,0 +1,74 @@
+/**
+ * The baseline: the obvious way to write these endpoints with Fastify and better-sqlite3, on the same
+ * SQLite file, the same indexes and the same SQL shape as Triage (no auth, no OData, no audit).
+ * Usage: node baseline-server.js <triage.db> <tenantId>   (prints "listening on <url>")
+ */
+import Fastify from "fastify";
+import Database from "better-sqlite3";
+
+const [file, tenant] = process.argv.slice(2) as [string, string];
+const read = new Database(file, { readonly: true });
+const write = new Database(file);
+write.pragma("journal_mode = WAL");
+write.pragma("synchronous = FULL"); // the durability Triage has: a write is on disk before the answer
+write.pragma("busy_timeout = 5000");
+
+const STATUS = ["active", "resolved", "inProgress", "redirected", "unknownFutureValue", "awaitingAction"];
+const INCIDENT = [
+  "id", "tenantId", "status", "incidentWebUrl", "redirectIncidentId", "displayName", "createdDateTime", "lastUpdateDateTime", "assignedTo",
+  "classification", "determination", "severity", "customTags", "systemTags", "description", "summary", "lastModifiedBy", "resolvingComment",
+  "priorityScore", "comments",
+];
+type Doc = Record<string, unknown>;
+const incident = (doc: string): Doc => {
+  const d = JSON.parse(doc) as Doc;
+  const out: Doc = {};
+  for (const k of INCIDENT) out[k] = d[k] ?? null;
+  return out;
+};
+
+const byStatus = read.prepare("SELECT doc FROM incidents WHERE tenant_id = ? AND status = ? ORDER BY created_at DESC, id DESC LIMIT 50");
+const newest = read.prepare("SELECT doc FROM incidents WHERE tenant_id = ? ORDER BY created_at DESC, id DESC LIMIT 50");
+const one = read.prepare("SELECT doc FROM incidents WHERE tenant_id = ? AND id = ?");
+const alertsOf = read.prepare("SELECT doc FROM alerts WHERE tenant_id = ? AND incident_id = ? ORDER BY created_at, id");
+const current = write.prepare("SELECT doc FROM incidents WHERE tenant_id = ? AND id = ?");
+const update = write.prepare("UPDATE incidents SET assigned_to = ?, updated_at = ?, doc = ?, version = version + 1 WHERE tenant_id = ? AND id = ?");
+
+const app = Fastify();
+app.get("/healthz", async () => ({ status: "ok" }));
+
+app.get("/incidents", async (req) => {
+  const { status } = req.query as { status?: string };
+  const rows = (status ? byStatus.all(tenant, STATUS.indexOf(status)) : newest.all(tenant)) as { doc: string }[];
+  return { value: rows.map((r) => incident(r.doc)) };
+});
+
+app.get("/incidents/:id", async (req, reply) => {
+  const id = Number((req.params as { id: string }).id);
+  const row = one.get(tenant, id) as { doc: string } | undefined;
+  if (!row) return reply.code(404).send({ error: "not found" });
+  const alerts = alertsOf.all(tenant, id) as { doc: string }[];
+  return { ...incident(row.doc), alerts: alerts.map((a) => JSON.parse(a.doc) as Doc) };
+});
+
+const patch = write.transaction((id: number, assignedTo: string) => {
+  const row = current.get(tenant, id) as { doc: string } | undefined;
+  if (!row) return undefined;
+  const now = new Date().toISOString();
+  const doc: Doc = { ...(JSON.parse(row.doc) as Doc), assignedTo, lastUpdateDateTime: now };
+  update.run(assignedTo, now, JSON.stringify(doc), tenant, id);
+  return doc;
+});
+
+app.patch("/incidents/:id", async (req, reply) => {
+  const { assignedTo } = req.body as { assignedTo: string };
+  const doc = patch(Number((req.params as { id: string }).id), assignedTo);
+  if (!doc) return reply.code(404).send({ error: "not found" });
+  const out: Doc = {};
+  for (const k of INCIDENT) out[k] = doc[k] ?? null;
+  return out;
+});
+
+const address = await app.listen({ host: "127.0.0.1", port: 0 });
+process.stdout.write(`listening on ${address}\n`);
+process.once("SIGTERM", () => void app.close().then(() => { read.close(); write.close(); }));

@@ -1,0 +1,568 @@
+/**
+ * `npm run bench`: Triage against a baseline and a peer, on loopback, with autocannon in its own process.
+ *
+ *   npm run bench -- [--sizes 10000,100000,1000000] [--stores sqlite,postgres] [--duration 10]
+ *                    [--warmup 2] [--connections 20] [--pg postgres://postgres@127.0.0.1:5432/]
+ *                    [--peer-max 10000] [--startups 3] [--reseed] [--profile [scenario]]
+ *
+ * For each size: the baseline (Fastify + better-sqlite3 on the same SQLite file), json-server on an
+ * export of the same incidents, then Triage on each store. Prints a table and the targets; writes the
+ * raw results to .bench/results.json. See the README's "Benchmark" section.
+ */
+import { spawn } from "node:child_process";
+import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { cpus, loadavg } from "node:os";
+import { join } from "node:path";
+import type { FastifyRequest } from "fastify";
+import {
+  BENCH_DIR, BUILD_DIR, ROOT, backendCpuDelta, cpuSeconds, fmt, importDist, memoryMb, postgresBackends,
+} from "./common.js";
+import type { AutocannonResult, LoadSpec } from "./load.js";
+import { startBaseline, startJsonServer, startTriage, type Running } from "./servers.js";
+import {
+  INGEST_TENANT, emptyTenant, ensureApps, vacuumAnalyze, ensureSeeded, exportPeer, getToken, restore, sampleIds, snapshot, storeRef,
+  type BenchApps, type StoreKind, type StoreRef,
+} from "./stores.js";
+import { summarizeProfile } from "./profile.js";
+import type * as OpenMod from "../src/store/open.js";
+import type * as KeysMod from "../src/identity/keys.js";
+import type * as ValidateMod from "../src/identity/validate.js";
+import type * as CallerMod from "../src/identity/caller.js";
+import type * as AuthorizeMod from "../src/permissions/authorize.js";
+import type * as CatalogMod from "../src/permissions/catalog.js";
+import type * as TenantsMod from "../src/store/tenants.js";
+
+// ------------------------------------------------------------------------------------------------
+// Options
+
+interface Options {
+  sizes: number[];
+  stores: StoreKind[];
+  duration: number;
+  warmup: number;
+  connections: number;
+  ingestConnections: number;
+  batch: number;
+  pg: string;
+  peerMax: number;
+  startups: number;
+  /** Profile this Triage scenario (on the first store and size) instead of running the benchmark. */
+  profile: string | null;
+  reseed: boolean;
+}
+
+function parseArgs(argv: string[]): Options {
+  const o: Options = {
+    sizes: [10_000], stores: ["sqlite", "postgres"], duration: 10, warmup: 2, connections: 20, ingestConnections: 4, batch: 100,
+    pg: process.env.TRIAGE_BENCH_PG ?? "postgres://postgres@127.0.0.1:5432/", peerMax: 10_000, startups: 3, profile: null, reseed: false,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i]!;
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${flag} needs a value`);
+      return v;
+    };
+    const num = () => {
+      const n = Number(value());
+      if (!Number.isFinite(n) || n <= 0) throw new Error(`${flag} needs a positive number`);
+      return n;
+    };
+    switch (flag) {
+      case "--sizes": o.sizes = value().split(",").map((s) => Number(s.replace(/_/g, ""))); break;
+      case "--stores": o.stores = value().split(",") as StoreKind[]; break;
+      case "--duration": o.duration = num(); break;
+      case "--warmup": o.warmup = num(); break;
+      case "--connections": o.connections = num(); break;
+      case "--ingest-connections": o.ingestConnections = num(); break;
+      case "--batch": o.batch = num(); break;
+      case "--pg": o.pg = value(); break;
+      case "--peer-max": o.peerMax = num(); break;
+      case "--startups": o.startups = num(); break;
+      case "--profile": o.profile = argv[i + 1] && !argv[i + 1]!.startsWith("--") ? value() : "list"; break;
+      case "--reseed": o.reseed = true; break;
+      default: throw new Error(`unknown option ${flag}`);
+    }
+  }
+  if (o.sizes.some((s) => !Number.isInteger(s) || s <= 0)) throw new Error("--sizes: whole numbers, comma-separated");
+  if (o.stores.some((s) => s !== "sqlite" && s !== "postgres")) throw new Error("--stores: sqlite and/or postgres");
+  o.sizes.sort((a, b) => a - b);
+  return o;
+}
+
+const log = (s: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${s}\n`);
+
+// ------------------------------------------------------------------------------------------------
+// Scenarios
+
+type System = "triage" | "baseline" | "json-server";
+
+interface Scenario {
+  name: string;
+  /** The load; `ids` and auth are filled in per server. */
+  spec: Omit<LoadSpec, "url" | "duration" | "connections" | "headers">;
+  auth: boolean;
+  connections?: number;
+}
+
+interface Measured {
+  system: System;
+  store: string;
+  size: number;
+  scenario: string;
+  requests: number;
+  failed: number;
+  rps: number;
+  p50: number;
+  p99: number;
+  /** Server CPU seconds over the measured run (PostgreSQL: plus its backends for this database). */
+  cpu: number;
+  dbCpu: number;
+  perCore: number;
+  alertsPerSec?: number;
+  note?: string;
+}
+
+const LIST = "/v1.0/security/incidents?$top=50&$filter=" + encodeURIComponent("status eq 'active'") + "&$orderby=" + encodeURIComponent("createdDateTime desc");
+const LIST_ALL = "/v1.0/security/incidents?$top=50";
+
+function triageScenarios(ids: string[], o: Options): Scenario[] {
+  return [
+    { name: "list", spec: { kind: "get", paths: [LIST] }, auth: true },
+    { name: "list-all", spec: { kind: "get", paths: [LIST_ALL] }, auth: true },
+    { name: "get", spec: { kind: "get", paths: ids.map((id) => `/v1.0/security/incidents/${id}?$expand=alerts`) }, auth: true },
+    { name: "patch", spec: { kind: "patch", template: "/v1.0/security/incidents/{id}", ids }, auth: true },
+    { name: "comment", spec: { kind: "comment", template: "/v1.0/security/incidents/{id}/comments", ids }, auth: true },
+    { name: "healthz", spec: { kind: "get", paths: ["/healthz"] }, auth: false },
+    // Into the ingestion tenant (emptied before and after), with its own app's token.
+    { name: "ingest", spec: { kind: "ingest", batchSize: o.batch, tenantId: INGEST_TENANT, seed: "bench-ingest" }, auth: true, connections: o.ingestConnections },
+  ];
+}
+
+function baselineScenarios(ids: string[]): Scenario[] {
+  return [
+    { name: "list", spec: { kind: "get", paths: ["/incidents?status=active"] }, auth: false },
+    { name: "list-all", spec: { kind: "get", paths: ["/incidents"] }, auth: false },
+    { name: "get", spec: { kind: "get", paths: ids.map((id) => `/incidents/${id}`) }, auth: false },
+    { name: "patch", spec: { kind: "patch", template: "/incidents/{id}", ids }, auth: false },
+  ];
+}
+
+function peerScenarios(ids: string[]): Scenario[] {
+  return [
+    { name: "list", spec: { kind: "get", paths: ["/incidents?status=active&_sort=createdDateTime&_order=desc&_limit=50"] }, auth: false },
+    { name: "list-all", spec: { kind: "get", paths: ["/incidents?_sort=createdDateTime&_order=desc&_limit=50"] }, auth: false },
+    { name: "get", spec: { kind: "get", paths: ids.map((id) => `/incidents/${id}?_embed=alerts`) }, auth: false },
+  ];
+}
+
+function load(spec: LoadSpec): Promise<AutocannonResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(BUILD_DIR, "load.js"), JSON.stringify(spec)], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
+    child.stderr.setEncoding("utf8").on("data", (d: string) => (err += d));
+    child.on("close", (code) => {
+      if (code !== 0) return reject(new Error(`load failed: ${err.trim()}`));
+      try {
+        resolve(JSON.parse(out) as AutocannonResult);
+      } catch (e) {
+        reject(e instanceof Error ? e : new Error(String(e)));
+      }
+    });
+  });
+}
+
+async function measure(server: Running, system: System, store: string, size: number, sc: Scenario, o: Options, token: string | null, pgDatabase: string | null): Promise<Measured> {
+  const headers: Record<string, string> = {};
+  if (sc.auth && token) headers.authorization = `Bearer ${token}`;
+  const base: LoadSpec = { ...sc.spec, url: server.base, duration: o.duration, connections: sc.connections ?? o.connections, headers };
+  // The warm-up ingests other alerts (another seed) than the measured run.
+  await load({ ...base, duration: o.warmup, ...(base.seed ? { seed: `${base.seed}-warmup` } : {}) });
+  const cpu0 = cpuSeconds(server.pid);
+  const db0 = pgDatabase ? postgresBackends(pgDatabase) : null;
+  const r = await load(base);
+  const cpu = cpuSeconds(server.pid) - cpu0;
+  const dbCpu = db0 ? backendCpuDelta(db0, postgresBackends(pgDatabase!)) : 0;
+  const ok = r["2xx"];
+  const failed = r.non2xx + r.errors + r.timeouts;
+  const m: Measured = {
+    system, store, size, scenario: sc.name, requests: ok, failed,
+    rps: ok / o.duration, p50: r.latency.p50, p99: r.latency.p99, cpu, dbCpu, perCore: ok / (cpu + dbCpu),
+  };
+  if (sc.spec.kind === "ingest") m.alertsPerSec = (ok * (sc.spec.batchSize ?? 100)) / o.duration;
+  if (failed > 0) {
+    const codes = Object.entries(r.statusCodeStats).filter(([c]) => !c.startsWith("2")).map(([c, v]) => `${c}×${v.count}`).join(" ");
+    m.note = `${failed} failed${codes ? ` (${codes})` : ""}${r.errors ? ` ${r.errors} errors` : ""}${r.timeouts ? ` ${r.timeouts} timeouts` : ""}`;
+  }
+  log(`  ${system} ${store} ${size} ${sc.name}: ${fmt(m.rps)} req/s, p99 ${m.p99} ms, ${fmt(m.perCore)} req/CPU-s${m.alertsPerSec ? `, ${fmt(m.alertsPerSec)} alerts/s` : ""}${m.note ? `, ${m.note}` : ""}`);
+  return m;
+}
+
+// ------------------------------------------------------------------------------------------------
+// Auth cost: authenticate + authorize in-process, with the server's code (dist/), the same store and
+// the same token, the validated-token cache warm, exactly as the guard runs them on every request.
+
+interface AuthCost {
+  store: string;
+  size: number;
+  /** Triage's CPU per authenticate + authorize, plus PostgreSQL's for the tenant lookup. */
+  cpuMicros: number;
+  wallMicros: number;
+}
+
+async function measureAuth(ref: StoreRef, base: string, token: string): Promise<AuthCost> {
+  const { openStore } = await importDist<typeof OpenMod>("store/open.js");
+  const { KeyRing } = await importDist<typeof KeysMod>("identity/keys.js");
+  const { TokenValidator } = await importDist<typeof ValidateMod>("identity/validate.js");
+  const { authenticate } = await importDist<typeof CallerMod>("identity/caller.js");
+  const { authorize } = await importDist<typeof AuthorizeMod>("permissions/authorize.js");
+  const { operation } = await importDist<typeof CatalogMod>("permissions/catalog.js");
+  const { findTenant } = await importDist<typeof TenantsMod>("store/tenants.js");
+  const store = await openStore(ref.dbUrl ?? join(ref.dataDir, "triage.db"));
+  try {
+    const validator = new TokenValidator({ keys: new KeyRing(store.db, 3599), clockSkewSeconds: 60, external: [] });
+    const guard = { validator, origin: () => base, tenantExists: async (id: string) => (await findTenant(store.db, id)) !== undefined };
+    const req = { headers: { authorization: `Bearer ${token}` } } as unknown as FastifyRequest;
+    const op = operation("GET /security/incidents");
+    const once = async () => authorize((await authenticate(req, guard)).principal, op);
+    for (let i = 0; i < 2000; i++) await once();
+    const n = 20_000;
+    // PostgreSQL: the tenant lookup's work in the backend counts too, as it does for the list request.
+    const database = ref.dbUrl ? new URL(ref.dbUrl).pathname.slice(1) : null;
+    const db0 = database ? postgresBackends(database) : null;
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) await once();
+    const wall = performance.now() - t0;
+    const c = process.cpuUsage(c0);
+    const dbMicros = db0 ? (1e6 * backendCpuDelta(db0, postgresBackends(database!))) / n : 0;
+    return { store: ref.kind, size: ref.size, cpuMicros: (c.user + c.system) / n + dbMicros, wallMicros: (wall * 1000) / n };
+  } finally {
+    await store.close();
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
+// One server's run
+
+interface ServerStats {
+  system: System;
+  store: string;
+  size: number;
+  startups: { listeningMs: number; readyMs: number }[];
+  peakRssMb: number;
+  rssAfterReadsMb: number;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)] ?? NaN;
+
+async function withServer(
+  system: System, store: string, size: number, o: Options, starter: () => Promise<Running>,
+  body: (s: Running) => Promise<void>, startups = 1,
+): Promise<ServerStats> {
+  const samples: { listeningMs: number; readyMs: number }[] = [];
+  let server: Running | null = null;
+  for (let i = 0; i < startups; i++) {
+    if (server) await server.stop();
+    server = await starter();
+    samples.push({ listeningMs: server.listeningMs, readyMs: server.readyMs });
+  }
+  const s = server!;
+  log(`${s.name}: ready in ${fmt(s.readyMs)} ms (listening at ${fmt(s.listeningMs)} ms)${startups > 1 ? `; over ${startups} starts: ${samples.map((x) => fmt(x.readyMs)).join(", ")} ms` : ""}`);
+  const stats: ServerStats = { system, store, size, startups: samples, peakRssMb: 0, rssAfterReadsMb: 0 };
+  try {
+    await body(s);
+    const mem = memoryMb(s.pid);
+    stats.peakRssMb = mem.peak;
+    stats.rssAfterReadsMb = mem.rss;
+  } finally {
+    await s.stop();
+  }
+  return stats;
+}
+
+// ------------------------------------------------------------------------------------------------
+// Report
+
+interface Results {
+  startedAt: string;
+  finishedAt?: string;
+  options: Options;
+  machine: { cpus: number; model: string; node: string; loadavgStart: number[]; loadavgEnd?: number[]; postgresAutovacuum?: boolean };
+  seeding: { store: string; size: number; incidents: number; seededNow: boolean; seconds: number }[];
+  scenarios: Measured[];
+  servers: ServerStats[];
+  auth: AuthCost[];
+  targets: { target: string; status: string; detail: string }[];
+  profile?: ReturnType<typeof summarizeProfile>;
+}
+
+function pad(s: string, n: number, right = false): string {
+  return right ? s.padStart(n) : s.padEnd(n);
+}
+
+function ratio(a: number | undefined, b: number | undefined): string {
+  return a && b ? `${(a / b).toFixed(2)}×` : "–";
+}
+
+function printTable(res: Results): void {
+  const rows: string[][] = [["scenario", "system", "store", "size", "req/s", "p50 ms", "p99 ms", "req/CPU-s", "÷ baseline req/s | per core", "÷ json-server req/s | per core", "note"]];
+  const find = (system: System, size: number, scenario: string) => res.scenarios.find((m) => m.system === system && m.size === size && m.scenario === scenario);
+  const order = ["list", "list-all", "get", "patch", "comment", "ingest", "healthz"];
+  const systems: System[] = ["triage", "baseline", "json-server"];
+  for (const size of res.options.sizes) {
+    for (const scenario of order) {
+      for (const system of systems) {
+        for (const m of res.scenarios.filter((x) => x.system === system && x.size === size && x.scenario === scenario)) {
+          let vsBase = "";
+          let vsPeer = "";
+          if (system === "triage") {
+            const b = find("baseline", size, scenario === "comment" ? "patch" : scenario);
+            const p = find("json-server", size, scenario);
+            vsBase = b ? `${ratio(m.rps, b.rps)} | ${ratio(m.perCore, b.perCore)}${scenario === "comment" ? " (vs update)" : ""}` : "";
+            vsPeer = p ? `${ratio(m.rps, p.rps)} | ${ratio(m.perCore, p.perCore)}` : "";
+          }
+          const notes = [m.alertsPerSec ? `${fmt(m.alertsPerSec)} alerts/s` : "", m.dbCpu ? `incl. ${m.dbCpu.toFixed(1)} CPU-s PostgreSQL` : "", m.note ?? ""].filter(Boolean);
+          rows.push([scenario, system, m.store, fmt(size), fmt(m.rps), fmt(m.p50), fmt(m.p99), fmt(m.perCore), vsBase, vsPeer, notes.join("; ")]);
+        }
+      }
+    }
+  }
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  const right = new Set([3, 4, 5, 6, 7]);
+  const line = (r: string[]) => r.map((cell, c) => pad(cell, widths[c]!, right.has(c))).join("  ").trimEnd();
+  process.stdout.write("\n" + line(rows[0]!) + "\n" + widths.map((w) => "-".repeat(w)).join("  ") + "\n");
+  for (const r of rows.slice(1)) process.stdout.write(line(r) + "\n");
+
+  process.stdout.write("\nServers (startup = spawn → listening line → first 200 from the health check; peak RSS = VmHWM):\n");
+  for (const s of res.servers) {
+    const ready = s.startups.map((x) => x.readyMs);
+    process.stdout.write(
+      `  ${pad(s.system, 11)} ${pad(s.store, 8)} ${pad(fmt(s.size), 9, true)}  ready ${fmt(ready[0])} ms first, ${fmt(median(ready))} ms median of ${ready.length}` +
+        ` (listening ${fmt(median(s.startups.map((x) => x.listeningMs)))} ms);  RSS after reads ${fmt(s.rssAfterReadsMb)} MB, peak ${fmt(s.peakRssMb)} MB\n`,
+    );
+  }
+  if (res.auth.length) {
+    process.stdout.write("\nAuth (authenticate + authorize per request, in-process, token cache warm):\n");
+    for (const a of res.auth) {
+      const list = res.scenarios.find((m) => m.system === "triage" && m.store === a.store && m.size === a.size && m.scenario === "list");
+      const listMicros = list ? (1e6 * (list.cpu + list.dbCpu)) / list.requests : NaN;
+      process.stdout.write(`  ${pad(a.store, 8)} ${pad(fmt(a.size), 9, true)}  ${a.cpuMicros.toFixed(1)} µs CPU (${a.wallMicros.toFixed(1)} µs wall) vs ${fmt(listMicros)} µs CPU per list request = ${((100 * a.cpuMicros) / listMicros).toFixed(1)} %\n`);
+    }
+  }
+  process.stdout.write("\nTargets:\n");
+  for (const t of res.targets) process.stdout.write(`  [${t.status}] ${t.target}: ${t.detail}\n`);
+  process.stdout.write(`\nMachine: ${res.machine.cpus} × ${res.machine.model}, Node ${res.machine.node}; load average ${res.machine.loadavgStart.map((x) => x.toFixed(1)).join(" ")} at start, ${res.machine.loadavgEnd?.map((x) => x.toFixed(1)).join(" ")} at the end.\n`);
+}
+
+function evaluateTargets(res: Results): Results["targets"] {
+  const out: Results["targets"] = [];
+  const triage = res.scenarios.filter((m) => m.system === "triage");
+  const find = (system: System, size: number, scenario: string) => res.scenarios.find((m) => m.system === system && m.size === size && m.scenario === scenario);
+  const verdict = (parts: { ok: boolean }[]) => (parts.length === 0 ? "n/a " : parts.every((p) => p.ok) ? "MET " : parts.some((p) => p.ok) ? "MIXED" : "MISS");
+
+  const ratioTarget = (name: string, scenario: string, other: System, otherScenario: string, min: number) => {
+    const parts: { ok: boolean; text: string }[] = [];
+    for (const m of triage.filter((x) => x.scenario === scenario)) {
+      const b = find(other, m.size, otherScenario);
+      if (!b) continue;
+      const r = m.rps / b.rps;
+      const c = m.perCore / b.perCore;
+      parts.push({ ok: r >= min && c >= min, text: `${m.store} ${fmt(m.size)}: ${r.toFixed(2)}× req/s, ${c.toFixed(2)}× per core` });
+      if ((r >= min) !== (c >= min)) parts[parts.length - 1]!.text += " (req/s and per core disagree)";
+    }
+    out.push({ target: name, status: verdict(parts), detail: parts.map((p) => p.text).join("; ") || "not measured" });
+  };
+  ratioTarget("list (authenticated) ≥ 2× baseline", "list", "baseline", "list", 2);
+  ratioTarget("list (authenticated) ≥ 3× json-server", "list", "json-server", "list", 3);
+  ratioTarget("GET one ($expand=alerts) ≥ 0.8× baseline's get", "get", "baseline", "get", 0.8);
+  ratioTarget("PATCH with audit ≥ 0.5× baseline's update", "patch", "baseline", "patch", 0.5);
+
+  {
+    const parts = res.auth.map((a) => {
+      const list = triage.find((m) => m.store === a.store && m.size === a.size && m.scenario === "list");
+      const share = list ? a.cpuMicros / ((1e6 * (list.cpu + list.dbCpu)) / list.requests) : NaN;
+      return { ok: share <= 0.1, text: `${a.store} ${fmt(a.size)}: ${(100 * share).toFixed(1)} % of a list request's CPU (${a.cpuMicros.toFixed(0)} µs)` };
+    });
+    out.push({ target: "auth cost ≤ 10% of throughput", status: verdict(parts), detail: parts.map((p) => p.text).join("; ") || "not measured" });
+  }
+  {
+    const sizes = res.options.sizes;
+    const parts: { ok: boolean; text: string }[] = [];
+    if (sizes.length > 1) {
+      const small = sizes[0]!;
+      const big = sizes[sizes.length - 1]!;
+      for (const store of res.options.stores) {
+        const a = triage.find((m) => m.store === store && m.size === small && m.scenario === "list");
+        const b = triage.find((m) => m.store === store && m.size === big && m.scenario === "list");
+        if (a && b) parts.push({ ok: b.p99 <= 2 * a.p99, text: `${store}: ${b.p99} ms at ${fmt(big)} vs ${a.p99} ms at ${fmt(small)} = ${(b.p99 / a.p99).toFixed(2)}×` });
+      }
+    }
+    const note = sizes.includes(1_000_000) && sizes.includes(10_000) ? "" : " (needs --sizes 10000,…,1000000; shown for the sizes run)";
+    out.push({ target: "list p99 at 1M ≤ 2× at 10k", status: verdict(parts), detail: (parts.map((p) => p.text).join("; ") || "needs two sizes") + note });
+  }
+  {
+    const parts = triage.filter((m) => m.scenario === "ingest" && m.store === "sqlite").map((m) => ({ ok: (m.alertsPerSec ?? 0) >= 5000, text: `${fmt(m.size)}: ${fmt(m.alertsPerSec)} alerts/s` }));
+    out.push({ target: "ingestion ≥ 5,000 alerts/s on SQLite", status: verdict(parts), detail: parts.map((p) => p.text).join("; ") || "not measured" });
+  }
+  const biggest = Math.max(...res.options.sizes);
+  const at = biggest === 1_000_000 ? "" : ` (1M not run: shown at ${fmt(biggest)})`;
+  {
+    const parts = res.servers.filter((s) => s.system === "triage" && s.size === biggest).map((s) => ({ ok: s.peakRssMb <= 200, text: `${s.store}: peak ${fmt(s.peakRssMb)} MB` }));
+    out.push({ target: "RSS ≤ 200 MB serving 1M", status: at ? "n/a " : verdict(parts), detail: (parts.map((p) => p.text).join("; ") || "not measured") + at });
+  }
+  {
+    const parts = res.servers.filter((s) => s.system === "triage" && s.size === biggest).map((s) => {
+      const r = median(s.startups.map((x) => x.readyMs));
+      return { ok: r <= 1000, text: `${s.store}: ${fmt(r)} ms (median; first ${fmt(s.startups[0]?.readyMs)} ms)` };
+    });
+    out.push({ target: "ready ≤ 1 s on an existing 1M store", status: at ? "n/a " : verdict(parts), detail: (parts.map((p) => p.text).join("; ") || "not measured") + at });
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------------------------------------
+
+async function profileScenario(ref: StoreRef, name: string, o: Options): Promise<Results["profile"]> {
+  const dir = join(BENCH_DIR, "profiles");
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const apps = await ensureApps(ref);
+  const ids = await sampleIds(ref, 200);
+  const sc = triageScenarios(ids, o).find((x) => x.name === name);
+  if (!sc) throw new Error(`--profile: no scenario ${name} (${triageScenarios(ids, o).map((x) => x.name).join(", ")})`);
+  await emptyTenant(ref, INGEST_TENANT);
+  if (ref.kind === "postgres") await vacuumAnalyze(ref);
+  const undo = await snapshot(ref, ids);
+  try {
+    await withServer("triage", ref.kind, ref.size, o, () => startTriage(ref, { profileDir: dir }), async (s) => {
+      const token = await getToken(s.base, name === "ingest" ? apps.ingest : apps.main);
+      const pgDatabase = ref.dbUrl ? new URL(ref.dbUrl).pathname.slice(1) : null;
+      await measure(s, "triage", ref.kind, ref.size, sc, o, token, pgDatabase);
+    });
+  } finally {
+    await restore(ref, undo);
+    await emptyTenant(ref, INGEST_TENANT);
+  }
+  const file = readdirSync(dir).filter((f) => f.endsWith(".cpuprofile")).map((f) => join(dir, f)).sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
+  if (!file) throw new Error("no CPU profile written");
+  const p = summarizeProfile(file);
+  process.stdout.write(`\nCPU profile of the ${name} scenario (${ref.label}; ${file}; startup, warm-up and run: ${fmt(p.totalMs)} ms busy):\n\nBy area (self time):\n`);
+  for (const a of p.areas) process.stdout.write(`  ${pad((100 * a.share).toFixed(1) + " %", 7, true)}  ${a.area}\n`);
+  process.stdout.write("\nTop functions (self time; JSON.parse/stringify and other builtins count as their caller's):\n");
+  for (const f of p.self) process.stdout.write(`  ${pad((100 * f.share).toFixed(1) + " %", 7, true)}  ${f.fn}\n`);
+  process.stdout.write("\nTriage's functions (inclusive time):\n");
+  for (const f of p.inclusive) process.stdout.write(`  ${pad((100 * f.share).toFixed(1) + " %", 7, true)}  ${f.fn}\n`);
+  return p;
+}
+
+async function main(): Promise<void> {
+  const o = parseArgs(process.argv.slice(2));
+  mkdirSync(BENCH_DIR, { recursive: true });
+  const res: Results = {
+    startedAt: new Date().toISOString(),
+    options: o,
+    machine: { cpus: cpus().length, model: cpus()[0]?.model ?? "?", node: process.version, loadavgStart: loadavg() },
+    seeding: [], scenarios: [], servers: [], auth: [], targets: [],
+  };
+
+  // 1. Stores: seeded once, reused afterwards. The baseline and json-server read the SQLite store.
+  const kinds: StoreKind[] = o.stores.includes("sqlite") ? o.stores : ["sqlite", ...o.stores];
+  for (const size of o.sizes) {
+    for (const kind of kinds) {
+      const ref = storeRef(kind, size, o.pg);
+      const s = await ensureSeeded(ref, log, o.reseed);
+      res.seeding.push({ store: kind, size, ...s });
+    }
+  }
+
+  if (o.profile) {
+    res.profile = await profileScenario(storeRef(o.stores[0]!, o.sizes[0]!, o.pg), o.profile, o);
+    writeFileSync(join(BENCH_DIR, "profile.json"), JSON.stringify(res.profile, null, 2));
+    return;
+  }
+
+  for (const size of o.sizes) {
+    const sqlite = storeRef("sqlite", size, o.pg);
+    const ids = await sampleIds(sqlite, 200);
+
+    // 2. Baseline (its PATCHes are undone afterwards).
+    const before = await snapshot(sqlite, ids);
+    try {
+      res.servers.push(await withServer("baseline", "sqlite", size, o, () => startBaseline(sqlite), async (s) => {
+        for (const sc of baselineScenarios(ids)) res.scenarios.push(await measure(s, "baseline", "sqlite", size, sc, o, null, null));
+      }));
+    } finally {
+      await restore(sqlite, before);
+    }
+
+    // 3. json-server, up to --peer-max (it holds and scans the whole JSON in memory).
+    if (size <= o.peerMax) {
+      log(`json-server ${size}: exporting db.json`);
+      const file = await exportPeer(sqlite);
+      res.servers.push(await withServer("json-server", "memory", size, o, () => startJsonServer(file), async (s) => {
+        for (const sc of peerScenarios(ids)) res.scenarios.push(await measure(s, "json-server", "memory", size, sc, o, null, null));
+      }));
+    } else {
+      log(`json-server ${size}: skipped (above --peer-max ${o.peerMax})`);
+    }
+
+    // 4. Triage on each store.
+    for (const kind of o.stores) {
+      const ref = storeRef(kind, size, o.pg);
+      const storeIds = kind === "sqlite" ? ids : await sampleIds(ref, 200);
+      const pgDatabase = ref.dbUrl ? new URL(ref.dbUrl).pathname.slice(1) : null;
+      let apps: BenchApps = await ensureApps(ref);
+      let base = "";
+      let token = "";
+      let rssAfterReads = 0;
+      // PATCH, comments and ingestion are undone afterwards, so every run measures the seeded data.
+      await emptyTenant(ref, INGEST_TENANT);
+      if (kind === "postgres") {
+        const t = Date.now();
+        const autovacuum = await vacuumAnalyze(ref);
+        log(`${ref.label}: VACUUM (ANALYZE) in ${fmt(Date.now() - t)} ms (autovacuum is ${autovacuum ? "on" : "off"} on this server)`);
+        res.machine.postgresAutovacuum = autovacuum;
+      }
+      const undo = await snapshot(ref, storeIds);
+      let stats: ServerStats;
+      try {
+        stats = await withServer("triage", kind, size, o, () => startTriage(ref), async (s) => {
+          base = s.base;
+          try {
+            token = await getToken(s.base, apps.main);
+          } catch {
+            apps = await ensureApps(ref, true); // the store was replaced since the apps were made
+            token = await getToken(s.base, apps.main);
+          }
+          const ingestToken = await getToken(s.base, apps.ingest);
+          for (const sc of triageScenarios(storeIds, o)) {
+            if (sc.name === "ingest") rssAfterReads = memoryMb(s.pid).rss;
+            res.scenarios.push(await measure(s, "triage", kind, size, sc, o, sc.name === "ingest" ? ingestToken : token, pgDatabase));
+          }
+        }, o.startups);
+      } finally {
+        await restore(ref, undo);
+        await emptyTenant(ref, INGEST_TENANT);
+      }
+      stats.rssAfterReadsMb = rssAfterReads;
+      res.servers.push(stats);
+      // The guard's work, measured on its own with the same store and token (after the server stopped).
+      res.auth.push(await measureAuth(ref, base, token));
+    }
+  }
+
+  res.machine.loadavgEnd = loadavg();
+  res.finishedAt = new Date().toISOString();
+  res.targets = evaluateTargets(res);
+  writeFileSync(join(BENCH_DIR, "results.json"), JSON.stringify(res, null, 2));
+  printTable(res);
+  process.stdout.write(`\nRaw results: ${join(BENCH_DIR, "results.json")}\n`);
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`bench: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.exitCode = 1;
+});
