@@ -10,6 +10,7 @@ import * as m001 from "./migrations/001_initial.js";
 import * as m002 from "./migrations/002_identity.js";
 import * as m003 from "./migrations/003_rate_limits.js";
 import * as m004 from "./migrations/004_rendered_json.js";
+import * as m005 from "./migrations/005_entity_index.js";
 
 /** Versioned migrations, in order. Add new ones at the end; never edit a shipped one. */
 const migrations: Record<string, Migration> = {
@@ -17,6 +18,7 @@ const migrations: Record<string, Migration> = {
   "002_identity": m002,
   "003_rate_limits": m003,
   "004_rendered_json": m004,
+  "005_entity_index": m005,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
