@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import SQLite from "better-sqlite3";
 import { join, resolve } from "node:path";
-import { Command, CommanderError, InvalidArgumentError } from "commander";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { SingleBar, Presets } from "cli-progress";
 import { openStore, type Store } from "../store/open.js";
 import { listTenants, createTenant, findTenant } from "../store/tenants.js";
@@ -44,6 +44,15 @@ function guidArg(what: string) {
 }
 const tenantArg = guidArg("a tenant id");
 const clientArg = guidArg("a client id");
+
+/** Where a command finds the store: the data directory (SQLite file), or PostgreSQL with --db. */
+function dataOption(description = "data directory"): Option {
+  return new Option("--data <dir>", description).default(DEFAULT_DATA);
+}
+
+function dbOption(): Option {
+  return new Option("--db <url>", "PostgreSQL (postgres://…) instead of the SQLite file in --data").default(process.env.TRIAGE_DB);
+}
 
 function collect(v: string, prev: string[] = []): string[] {
   return [...prev, v];
@@ -198,8 +207,8 @@ export function program(): Command {
   cli
     .command("serve")
     .description("run the API server (HTTPS with a local CA unless --http)")
-    .option("--data <dir>", "data directory (holds triage.db and tls/)", DEFAULT_DATA)
-    .option("--db <url>", "PostgreSQL (postgres://…) instead of the SQLite file in --data", process.env.TRIAGE_DB)
+    .addOption(dataOption("data directory (holds triage.db and tls/)"))
+    .addOption(dbOption())
     .option("--host <host>", "address to listen on", process.env.TRIAGE_HOST ?? "127.0.0.1")
     .option("--port <n>", "port to listen on", intArg(0, 65535), Number(process.env.TRIAGE_PORT ?? 8443))
     .option("--public-url <url>", "base URL clients reach Triage at, when behind a proxy")
@@ -220,8 +229,8 @@ export function program(): Command {
   cli
     .command("seed")
     .description("generate realistic demo alerts into a tenant, through the ingestion path")
-    .option("--data <dir>", "data directory (holds triage.db)", DEFAULT_DATA)
-    .option("--db <url>", "PostgreSQL (postgres://…) instead of the SQLite file in --data", process.env.TRIAGE_DB)
+    .addOption(dataOption("data directory (holds triage.db)"))
+    .addOption(dbOption())
     .option("--tenant <id>", "tenant to fill (created if missing)", tenantArg, DEMO_TENANT)
     .option("--incidents <n>", "about how many incidents to generate", intArg(1, 10_000_000), 300)
     .option("--seed <s>", "seed: the same seed and size give the same data", "triage-demo")
@@ -256,8 +265,8 @@ export function program(): Command {
   const tenants = cli.command("tenants").description("manage tenants");
   tenants
     .command("list")
-    .option("--data <dir>", "data directory", DEFAULT_DATA)
-    .option("--db <url>", "PostgreSQL (postgres://…) instead of the SQLite file in --data", process.env.TRIAGE_DB)
+    .addOption(dataOption("data directory"))
+    .addOption(dbOption())
     .option("--json", "print JSON")
     .action(async (o: { data: string; db?: string; json?: boolean }) => {
       await withStore(o, async (store) => {
@@ -267,8 +276,8 @@ export function program(): Command {
     });
   tenants
     .command("create")
-    .option("--data <dir>", "data directory", DEFAULT_DATA)
-    .option("--db <url>", "PostgreSQL (postgres://…) instead of the SQLite file in --data", process.env.TRIAGE_DB)
+    .addOption(dataOption("data directory"))
+    .addOption(dbOption())
     .option("--id <id>", "tenant id (default: a new GUID)", tenantArg)
     .requiredOption("--name <name>", "display name")
     .option("--json", "print JSON")
@@ -285,8 +294,8 @@ export function program(): Command {
   const apps = cli.command("apps").description("manage app registrations: permissions, consent, secrets, certificates");
   apps
     .command("create")
-    .option("--data <dir>", "data directory", DEFAULT_DATA)
-    .option("--db <url>", "PostgreSQL (postgres://…) instead of the SQLite file in --data", process.env.TRIAGE_DB)
+    .addOption(dataOption("data directory"))
+    .addOption(dbOption())
     .requiredOption("--tenant <id>", "tenant", tenantArg)
     .requiredOption("--name <name>", "display name")
     .option("--permission <name>", "application permission to request (repeatable)", collect, [])
@@ -320,8 +329,8 @@ export function program(): Command {
   apps
     .command("consent")
     .description("grant admin consent for every permission the app requests")
-    .option("--data <dir>", "data directory", DEFAULT_DATA)
-    .option("--db <url>", "PostgreSQL (postgres://…) instead of the SQLite file in --data", process.env.TRIAGE_DB)
+    .addOption(dataOption("data directory"))
+    .addOption(dbOption())
     .requiredOption("--client-id <id>", "the app", clientArg)
     .option("--permission <name>", "also request this application permission first (repeatable)", collect, [])
     .option("--delegated <name>", "also request this delegated permission first (repeatable)", collect, [])
@@ -336,8 +345,8 @@ export function program(): Command {
   apps
     .command("secret")
     .description("add a client secret (shown once)")
-    .option("--data <dir>", "data directory", DEFAULT_DATA)
-    .option("--db <url>", "PostgreSQL (postgres://…) instead of the SQLite file in --data", process.env.TRIAGE_DB)
+    .addOption(dataOption("data directory"))
+    .addOption(dbOption())
     .requiredOption("--client-id <id>", "the app", clientArg)
     .option("--days <n>", "days until it expires", intArg(1, 3650), 180)
     .option("--json", "print JSON")
@@ -352,8 +361,8 @@ export function program(): Command {
   apps
     .command("certificate")
     .description("register a certificate (PEM) for client assertions")
-    .option("--data <dir>", "data directory", DEFAULT_DATA)
-    .option("--db <url>", "PostgreSQL (postgres://…) instead of the SQLite file in --data", process.env.TRIAGE_DB)
+    .addOption(dataOption("data directory"))
+    .addOption(dbOption())
     .requiredOption("--client-id <id>", "the app", clientArg)
     .requiredOption("--file <pem>", "the certificate")
     .option("--json", "print JSON")
@@ -365,8 +374,8 @@ export function program(): Command {
     });
   apps
     .command("list")
-    .option("--data <dir>", "data directory", DEFAULT_DATA)
-    .option("--db <url>", "PostgreSQL (postgres://…) instead of the SQLite file in --data", process.env.TRIAGE_DB)
+    .addOption(dataOption("data directory"))
+    .addOption(dbOption())
     .requiredOption("--tenant <id>", "tenant", tenantArg)
     .option("--json", "print JSON")
     .action(async (o: { data: string; db?: string; tenant: string; json?: boolean }) => {
@@ -383,8 +392,8 @@ export function program(): Command {
   const users = cli.command("users").description("manage users and their Entra roles");
   users
     .command("create")
-    .option("--data <dir>", "data directory", DEFAULT_DATA)
-    .option("--db <url>", "PostgreSQL (postgres://…) instead of the SQLite file in --data", process.env.TRIAGE_DB)
+    .addOption(dataOption("data directory"))
+    .addOption(dbOption())
     .requiredOption("--tenant <id>", "tenant", tenantArg)
     .requiredOption("--upn <upn>", "user principal name (name@domain)")
     .option("--name <name>", "display name")
@@ -401,8 +410,8 @@ export function program(): Command {
   users
     .command("roles")
     .description("replace a user's roles")
-    .option("--data <dir>", "data directory", DEFAULT_DATA)
-    .option("--db <url>", "PostgreSQL (postgres://…) instead of the SQLite file in --data", process.env.TRIAGE_DB)
+    .addOption(dataOption("data directory"))
+    .addOption(dbOption())
     .requiredOption("--tenant <id>", "tenant", tenantArg)
     .requiredOption("--upn <upn>", "user principal name")
     .option("--role <role>", "role (repeatable; none clears them)", collect, [])
@@ -415,8 +424,8 @@ export function program(): Command {
     });
   users
     .command("list")
-    .option("--data <dir>", "data directory", DEFAULT_DATA)
-    .option("--db <url>", "PostgreSQL (postgres://…) instead of the SQLite file in --data", process.env.TRIAGE_DB)
+    .addOption(dataOption("data directory"))
+    .addOption(dbOption())
     .requiredOption("--tenant <id>", "tenant", tenantArg)
     .option("--json", "print JSON")
     .action(async (o: { data: string; db?: string; tenant: string; json?: boolean }) => {
@@ -429,7 +438,7 @@ export function program(): Command {
   cli
     .command("backup")
     .description("copy a consistent snapshot of the SQLite store (safe while the server runs)")
-    .option("--data <dir>", "data directory", DEFAULT_DATA)
+    .addOption(dataOption())
     .requiredOption("--out <file>", "where to write the copy")
     .option("--json", "print JSON")
     .action(async (o: { data: string; out: string; json?: boolean }) => {
@@ -448,8 +457,8 @@ export function program(): Command {
     .command("keys")
     .description("token signing keys")
     .command("rotate")
-    .option("--data <dir>", "data directory", DEFAULT_DATA)
-    .option("--db <url>", "PostgreSQL (postgres://…) instead of the SQLite file in --data", process.env.TRIAGE_DB)
+    .addOption(dataOption("data directory"))
+    .addOption(dbOption())
     .option("--json", "print JSON")
     .action(async (o: { data: string; db?: string; json?: boolean }) => {
       await withStore(o, async (store) => {
