@@ -82,12 +82,12 @@ function Header({ session }: { session: Session | null }) {
 function SignIn({ returnTo }: { returnTo: string }) {
   usePageTitle("Sign in");
   const config = useAsync((signal) => publicJson<WebConfig>("/web/config", signal), []);
-  const [tenant, setTenant] = useState("");
+  // The field shows the default tenant from the first render of the form (not after an effect, which
+  // left a frame with an empty field) until the user types; clearing it leaves it clear.
+  const [typed, setTenant] = useState<string | null>(null);
+  const tenant = typed ?? config.data?.defaultTenant?.id ?? "";
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
-  useEffect(() => {
-    if (config.data?.defaultTenant && !tenant) setTenant(config.data.defaultTenant.id);
-  }, [config.data, tenant]);
 
   async function submit(e: FormEvent) {
     e.preventDefault();
