@@ -1,15 +1,16 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from "fastify";
-import { sql } from "kysely";
 import type { Store } from "../store/open.js";
 import type { Resource } from "../schema/meta.js";
 import { alertResource } from "../schema/alert.js";
 import { incidentResource } from "../schema/incident.js";
 import { MAX_COMMENT_LENGTH, type AlertComment } from "../schema/comment.js";
+import { LRUCache } from "lru-cache";
 import { planQuery, parseSelect, readOptions, type QueryPlan } from "../odata/query-options.js";
 import { encodeCursor } from "../odata/cursor.js";
-import { countAll, listPage } from "../store/list.js";
-import { alertsOfIncidents, findIncidentRow, incidentNotFound, updateIncident, addIncidentComment, incidentKey, type WriteContext } from "../store/incidents.js";
-import { addAlertComment, alertNotFound, findAlertRow, updateAlert } from "../store/alerts.js";
+import { countAll, listPage, type ListScope } from "../store/list.js";
+import { readAlertsOf, readEntity, type Projection, type ReadRow } from "../store/read.js";
+import { findIncidentRow, incidentNotFound, updateIncident, addIncidentComment, incidentKey, type WriteContext } from "../store/incidents.js";
+import { addAlertComment, alertNotFound, updateAlert } from "../store/alerts.js";
 import { validatePatch } from "../domain/patch.js";
 import { renderEntity } from "../schema/render.js";
 import { badRequest, invalidQuery, methodNotAllowed } from "./errors.js";
@@ -50,9 +51,35 @@ function viewOf(req: FastifyRequest, reply: FastifyReply, opts: GraphRouteOption
   return { beta: opts.version === "beta", includeUnknown, root: `${opts.origin(req)}/${opts.version}` };
 }
 
-function queryOf(req: FastifyRequest): URLSearchParams {
+function rawQueryOf(req: FastifyRequest): string {
   const i = req.url.indexOf("?");
-  return new URLSearchParams(i < 0 ? "" : req.url.slice(i + 1));
+  return i < 0 ? "" : req.url.slice(i + 1);
+}
+
+function queryOf(req: FastifyRequest): URLSearchParams {
+  return new URLSearchParams(rawQueryOf(req));
+}
+
+/** The form to read an entity in: ready v1.0 JSON unless it must be rendered. */
+function projectionOf(view: View, select: string[] | null): Projection {
+  if (select || view.beta) return "doc";
+  return view.includeUnknown ? "ready-with-unknown" : "ready";
+}
+
+/** An entity's JSON: rendered from its document where that was read, else as stored, ready to send. */
+function entityJson(resource: Resource, row: ReadRow, view: View, select: string[] | null): string {
+  if (row.doc === null) return row.ready!;
+  return JSON.stringify(renderEntity(resource, JSON.parse(row.doc) as Record<string, unknown>, { ...view, select }));
+}
+
+/** An entity's JSON with the given properties put first (the @odata annotations). */
+function withLeading(leading: string, json: string): string {
+  return json === "{}" ? `{${leading}}` : `{${leading},${json.slice(1)}`;
+}
+
+/** An incident's JSON with its expanded alerts as the last property. */
+function withAlerts(json: string, alerts: string[]): string {
+  return `${json.slice(0, -1)}${json === "{}" ? "" : ","}"alerts":[${alerts.join(",")}]}`;
 }
 
 function send(reply: FastifyReply, body: unknown, status = 200): FastifyReply {
@@ -132,28 +159,33 @@ export async function registerSecurityRoutes(app: FastifyInstance, opts: GraphRo
   const { store } = opts;
   const db = store.db;
 
+  // Parsing and checking the query options is a pure function of the query string: the plans of
+  // recent ones are kept (a queue polled with the same filters parses them once).
+  const plans = new LRUCache<string, QueryPlan>({ max: 500 });
+  function planOf(resource: Resource, req: FastifyRequest, beta: boolean): { plan: QueryPlan; key: string } {
+    const raw = rawQueryOf(req);
+    const key = `${resource.entitySet}|${beta ? "beta" : "v1"}|${raw}`;
+    let plan = plans.get(key);
+    if (!plan) plans.set(key, (plan = planQuery({ resource, params: new URLSearchParams(raw), beta, alertResource })));
+    return { plan, key };
+  }
+
   async function list(resource: Resource, req: FastifyRequest, reply: FastifyReply, scope?: { incidentId: number; path: string }) {
     const caller = await opts.caller(req);
     const view = viewOf(req, reply, opts);
-    const plan = planQuery({ resource, params: queryOf(req), beta: view.beta, alertResource });
-    const page = await listPage(db, store.json, resource, caller.tenantId, plan, scope && sql`incident_id = ${scope.incidentId}`);
-    // The common case — no $select, no $expand, /v1.0 — splices each entity's ready JSON into the page;
-    // anything else (or an entity with a gated enum member for a client that did not opt in) is rendered.
-    const ready = !plan.select && !plan.expandAlerts && !view.beta;
-    let alerts: Map<number, string[]> | null = null;
+    const { plan, key } = planOf(resource, req, view.beta);
+    const where: ListScope = { store, resource, tenantId: caller.tenantId, incidentId: scope?.incidentId };
+    // The common case — no $select, /v1.0 — splices each entity's ready JSON into the page; anything
+    // else (or an entity with a gated enum member for a client that did not opt in) is rendered.
+    const page = await listPage(where, plan, key, projectionOf(view, plan.select));
+    let alerts: Map<number, ReadRow[]> | null = null;
     if (plan.expandAlerts) {
-      alerts = await alertsOfIncidents(db, caller.tenantId, page.rows.map((r) => Number((JSON.parse(r.doc) as { id: string }).id)));
+      alerts = await readAlertsOf(store, caller.tenantId, page.rows.map((r) => Number(r.id)), projectionOf(view, plan.expandAlerts.select));
     }
     const items = page.rows.map((r) => {
-      if (ready && r.json_v1 !== null && (view.includeUnknown || r.gated === 0)) return r.json_v1;
-      const doc = JSON.parse(r.doc) as Record<string, unknown>;
-      const v = renderEntity(resource, doc, { ...view, select: plan.select });
-      if (alerts) {
-        v.alerts = (alerts.get(Number(doc.id)) ?? []).map((a) =>
-          renderEntity(alertResource, JSON.parse(a) as Record<string, unknown>, { ...view, select: plan.expandAlerts!.select }),
-        );
-      }
-      return JSON.stringify(v);
+      const json = entityJson(resource, r, view, plan.select);
+      if (!alerts) return json;
+      return withAlerts(json, (alerts.get(Number(r.id)) ?? []).map((a) => entityJson(alertResource, a, view, plan.expandAlerts!.select)));
     });
     const setPath = scope ? scope.path : `security/${resource.entitySet}`;
     let body = `{"@odata.context":${JSON.stringify(`${view.root}/$metadata#${setPath}${contextSuffix(plan.select, plan.expandAlerts !== null)}`)}`;
@@ -165,40 +197,35 @@ export async function registerSecurityRoutes(app: FastifyInstance, opts: GraphRo
 
   async function count(resource: Resource, req: FastifyRequest, reply: FastifyReply) {
     const caller = await opts.caller(req);
-    const params = queryOf(req);
-    const o = readOptions(params);
+    const o = readOptions(queryOf(req));
     for (const key of o.keys()) if (key !== "$filter") throw invalidQuery(`The query option '${key}' is not allowed on $count.`);
-    const plan = planQuery({ resource, params, beta: opts.version === "beta", alertResource });
-    const n = await countAll(db, store.json, resource, caller.tenantId, plan);
+    const { plan, key } = planOf(resource, req, opts.version === "beta");
+    const n = await countAll({ store, resource, tenantId: caller.tenantId }, plan, key);
     return reply.code(200).type("text/plain; charset=utf-8").send(String(n));
   }
 
   /** What differs between the two entity sets; everything else is shared. */
   interface EntitySet {
     resource: Resource;
-    find(tenantId: string, id: string): Promise<{ key: number | string; doc: string } | undefined>;
+    /** The stored key an id names, or null when it cannot name one. */
+    key(id: string): number | string | null;
     notFound(id: string): Error;
-    update(ctx: WriteContext, id: string, changes: Record<string, unknown>): Promise<string>;
+    /** The entity as written: its document and its ready v1.0 JSON. */
+    update(ctx: WriteContext, id: string, changes: Record<string, unknown>): Promise<{ id: string | number; doc: string; json_v1: string | null; gated: number }>;
     addComment(ctx: WriteContext, id: string, text: string): Promise<AlertComment[]>;
   }
 
   const sets: EntitySet[] = [
     {
       resource: incidentResource,
-      find: async (tenantId, id) => {
-        const row = await findIncidentRow(db, tenantId, id);
-        return row && { key: row.id, doc: row.doc };
-      },
+      key: incidentKey,
       notFound: incidentNotFound,
       update: (ctx, id, changes) => updateIncident(db, ctx, id, changes),
       addComment: (ctx, id, text) => addIncidentComment(db, ctx, id, text),
     },
     {
       resource: alertResource,
-      find: async (tenantId, id) => {
-        const row = await findAlertRow(db, tenantId, id);
-        return row && { key: row.id, doc: row.doc };
-      },
+      key: (id) => id,
       notFound: alertNotFound,
       update: (ctx, id, changes) => updateAlert(db, ctx, id, changes),
       addComment: (ctx, id, text) => addAlertComment(db, ctx, id, text),
@@ -219,18 +246,16 @@ export async function registerSecurityRoutes(app: FastifyInstance, opts: GraphRo
           const view = viewOf(req, reply, opts);
           const { id } = req.params as { id: string };
           const { select, expand } = entityOptions(req, resource, view.beta);
-          const found = await set.find(caller.tenantId, id);
+          const key = set.key(id);
+          const found = key === null ? undefined : await readEntity(store, resource.table, caller.tenantId, key, projectionOf(view, select));
           if (!found) throw set.notFound(id);
-          const body: Record<string, unknown> = {
-            "@odata.context": `${view.root}/$metadata#security/${resource.entitySet}${contextSuffix(select, expand !== false)}/$entity`,
-            ...renderEntity(resource, JSON.parse(found.doc) as Record<string, unknown>, { ...view, select }),
-          };
+          let json = entityJson(resource, found, view, select);
           if (expand !== false) {
-            const key = Number(found.key);
-            const alerts = await alertsOfIncidents(db, caller.tenantId, [key]);
-            body.alerts = (alerts.get(key) ?? []).map((a) => renderEntity(alertResource, JSON.parse(a) as Record<string, unknown>, { ...view, select: expand }));
+            const alerts = (await readAlertsOf(store, caller.tenantId, [Number(found.id)], projectionOf(view, expand))).get(Number(found.id)) ?? [];
+            json = withAlerts(json, alerts.map((a) => entityJson(alertResource, a, view, expand)));
           }
-          return send(reply, body);
+          const context = `${view.root}/$metadata#security/${resource.entitySet}${contextSuffix(select, expand !== false)}/$entity`;
+          return reply.code(200).type(GRAPH_JSON).send(withLeading(`"@odata.context":${JSON.stringify(context)}`, json));
         },
       },
       PATCH: {
@@ -240,11 +265,11 @@ export async function registerSecurityRoutes(app: FastifyInstance, opts: GraphRo
           const view = viewOf(req, reply, opts);
           const { id } = req.params as { id: string };
           const changes = validatePatch(resource, req.body, view.beta);
-          const doc = await set.update(writeContext(caller, req), id, changes);
-          return send(reply, {
-            "@odata.context": `${view.root}/$metadata#security/${resource.entitySet}/$entity`,
-            ...renderEntity(resource, JSON.parse(doc) as Record<string, unknown>, { ...view, select: null }),
-          });
+          const written = await set.update(writeContext(caller, req), id, changes);
+          const sendable = !view.beta && written.json_v1 !== null && (view.includeUnknown || written.gated === 0);
+          const json = entityJson(resource, { id: written.id, doc: sendable ? null : written.doc, ready: written.json_v1 }, view, null);
+          const context = `${view.root}/$metadata#security/${resource.entitySet}/$entity`;
+          return reply.code(200).type(GRAPH_JSON).send(withLeading(`"@odata.context":${JSON.stringify(context)}`, json));
         },
       },
     });

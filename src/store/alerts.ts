@@ -1,7 +1,7 @@
 import type { Kysely, Transaction } from "kysely";
 import type { AlertTable, Database } from "./tables.js";
 import { alertResource } from "../schema/alert.js";
-import { columnsOf } from "./columns.js";
+import { changedColumns, columnsOf } from "./columns.js";
 import { recordChanges } from "./audit.js";
 import { notFound } from "../graph/errors.js";
 import { patchAlert } from "../domain/alert-rules.js";
@@ -24,10 +24,10 @@ export async function findAlertRow(db: Kysely<Database> | Transaction<Database>,
 export async function writeAlert(trx: Transaction<Database>, row: AlertTable, doc: Record<string, unknown>, extra: Partial<AlertTable> = {}): Promise<AlertTable> {
   const cols = columnsOf(alertResource, doc);
   const updated: AlertTable = { ...row, ...(cols as Partial<AlertTable>), ...extra, version: row.version + 1, doc: JSON.stringify(doc) };
-  const { tenant_id, id, ...rest } = updated;
+  const { tenant_id, id } = updated;
   const res = await trx
     .updateTable("alerts")
-    .set(rest)
+    .set(changedColumns(row, updated))
     .where("tenant_id", "=", tenant_id)
     .where("id", "=", id)
     .where("version", "=", row.version)
@@ -36,15 +36,15 @@ export async function writeAlert(trx: Transaction<Database>, row: AlertTable, do
   return updated;
 }
 
-export async function updateAlert(db: Kysely<Database>, ctx: WriteContext, id: string, changes: Record<string, unknown>): Promise<string> {
+export async function updateAlert(db: Kysely<Database>, ctx: WriteContext, id: string, changes: Record<string, unknown>): Promise<AlertTable> {
   return db.transaction().execute(async (trx) => {
     const row = await findAlertRow(trx, ctx.tenantId, id, true);
     if (!row) throw alertNotFound(id);
     const outcome = patchAlert(JSON.parse(row.doc) as Record<string, unknown>, changes, ctx.now);
-    if (outcome.changes.length === 0) return row.doc;
+    if (outcome.changes.length === 0) return row;
     const written = await writeAlert(trx, row, outcome.next);
     await recordChanges(trx, { ...ctx, entityType: "alert", entityId: id, at: ctx.now }, outcome.changes);
-    return written.doc;
+    return written;
   });
 }
 

@@ -1,5 +1,7 @@
 import { properties, type Resource } from "../schema/meta.js";
 import { renderEntity } from "../schema/render.js";
+import * as enums from "../schema/enums.js";
+import * as evidence from "../schema/evidence.js";
 
 /**
  * The promoted column values of an entity document, derived from the schema's column mapping, so a
@@ -38,6 +40,32 @@ export function normalizeDateTime(v: string): string {
  */
 function renderedColumns(resource: Resource, doc: Record<string, unknown>): { json_v1: string; gated: number } {
   const open = JSON.stringify(renderEntity(resource, doc, { beta: false, includeUnknown: true, select: null }));
+  // Hiding only ever replaces a gated member's string value, so without one there is nothing to hide.
+  if (!gatedMembers().some((m) => open.includes(m))) return { json_v1: open, gated: 0 };
   const hidden = JSON.stringify(renderEntity(resource, doc, { beta: false, includeUnknown: false, select: null }));
   return { json_v1: open, gated: open === hidden ? 0 : 1 };
+}
+
+let gatedCache: string[] | null = null;
+
+/** Every gated enum member as it appears in JSON (quoted), from every module that declares enums. */
+function gatedMembers(): string[] {
+  if (gatedCache) return gatedCache;
+  const found = new Set<string>();
+  for (const value of [...Object.values(enums), ...Object.values(evidence)]) {
+    const gated = (value as { gated?: unknown } | null)?.gated;
+    if (gated instanceof Set) for (const m of gated) found.add(JSON.stringify(m));
+  }
+  return (gatedCache = [...found]);
+}
+
+/**
+ * The columns of `after` whose values differ from `before`'s. An UPDATE writes only these: SQLite
+ * rewrites the entries of every index that covers a column named in SET, changed or not, and an
+ * incident has eight of them.
+ */
+export function changedColumns<T extends object>(before: T, after: T): Partial<T> {
+  const out: Partial<T> = {};
+  for (const k of Object.keys(after) as (keyof T)[]) if (after[k] !== before[k]) out[k] = after[k];
+  return out;
 }

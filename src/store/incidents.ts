@@ -1,7 +1,7 @@
 import type { Kysely, Transaction } from "kysely";
 import type { Database, IncidentTable } from "./tables.js";
 import { incidentResource } from "../schema/incident.js";
-import { columnsOf } from "./columns.js";
+import { changedColumns, columnsOf } from "./columns.js";
 import { recordChanges } from "./audit.js";
 import { notFound } from "../graph/errors.js";
 import { patchIncident, type IncidentState } from "../domain/incident-rules.js";
@@ -47,10 +47,10 @@ export async function writeIncident(
     version: row.version + 1,
     doc: JSON.stringify(next.doc),
   };
-  const { tenant_id, id, ...rest } = updated;
+  const { tenant_id, id } = updated;
   const res = await trx
     .updateTable("incidents")
-    .set(rest)
+    .set(changedColumns(row, updated))
     .where("tenant_id", "=", tenant_id)
     .where("id", "=", id)
     .where("version", "=", row.version)
@@ -75,15 +75,15 @@ export interface WriteContext {
 }
 
 /** PATCH: the domain rule decides, then the entity and its audit rows are written in one transaction. */
-export async function updateIncident(db: Kysely<Database>, ctx: WriteContext, id: string, changes: Record<string, unknown>): Promise<string> {
+export async function updateIncident(db: Kysely<Database>, ctx: WriteContext, id: string, changes: Record<string, unknown>): Promise<IncidentTable> {
   return db.transaction().execute(async (trx) => {
     const row = await findIncidentRow(trx, ctx.tenantId, id, true);
     if (!row) throw incidentNotFound(id);
     const outcome = patchIncident(stateOf(row), changes, ctx.actor, ctx.now);
-    if (outcome.changes.length === 0) return row.doc;
+    if (outcome.changes.length === 0) return row;
     const written = await writeIncident(trx, row, outcome.next);
     await recordChanges(trx, { ...ctx, entityType: "incident", entityId: String(row.id), at: ctx.now }, outcome.changes);
-    return written.doc;
+    return written;
   });
 }
 
@@ -101,26 +101,4 @@ export async function addIncidentComment(db: Kysely<Database>, ctx: WriteContext
     ]);
     return comments;
   });
-}
-
-/** The alerts of the given incidents, oldest first, grouped by incident id. */
-export async function alertsOfIncidents(db: Kysely<Database>, tenantId: string, ids: number[]): Promise<Map<number, string[]>> {
-  const out = new Map<number, string[]>();
-  if (ids.length === 0) return out;
-  const rows = await db
-    .selectFrom("alerts")
-    .select(["incident_id", "doc"])
-    .where("tenant_id", "=", tenantId)
-    .where("incident_id", "in", ids)
-    .orderBy("incident_id")
-    .orderBy("created_at")
-    .orderBy("id")
-    .execute();
-  for (const r of rows) {
-    if (r.incident_id === null) continue;
-    let list = out.get(r.incident_id);
-    if (!list) out.set(r.incident_id, (list = []));
-    list.push(r.doc);
-  }
-  return out;
 }

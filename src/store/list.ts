@@ -1,22 +1,25 @@
-import { sql, type Kysely, type RawBuilder, type SqlBool } from "kysely";
-import type { Database } from "./tables.js";
+import { sql, type RawBuilder, type SqlBool } from "kysely";
+import type { Store } from "./open.js";
 import type { JsonSql } from "./json-sql.js";
 import type { Resource } from "../schema/meta.js";
 import type { QueryPlan, SortKey } from "../odata/query-options.js";
 import type { Cursor } from "../odata/cursor.js";
 import { compileFilter } from "../odata/compile-filter.js";
-
-export interface PageRow {
-  doc: string;
-  /** The v1.0 JSON ready to send, and whether it holds a gated enum member. */
-  json_v1: string | null;
-  gated: number;
-}
+import { CompiledCache, readArrays, slot } from "./prepared.js";
+import { projection, type Projection, type ReadRow } from "./read.js";
 
 export interface Page {
-  rows: PageRow[];
+  rows: ReadRow[];
   count: number | null;
   next: Cursor | null;
+}
+
+/** Where a listing happens: its entity set, optionally one incident's alerts. */
+export interface ListScope {
+  store: Store;
+  resource: Resource;
+  tenantId: string;
+  incidentId?: number;
 }
 
 /**
@@ -60,62 +63,98 @@ function boundColumn(resource: Resource): string {
   return resource.table === "incidents" ? "id" : "seq";
 }
 
-async function currentBound(db: Kysely<Database>, resource: Resource, tenantId: string): Promise<number> {
-  const t = await db.selectFrom("tenants").select(["next_incident_id", "next_alert_seq"]).where("id", "=", tenantId).executeTakeFirst();
-  if (!t) return 0;
-  return (resource.table === "incidents" ? t.next_incident_id : t.next_alert_seq) - 1;
+/** The tenant's counter that the next entity's snapshot column will take. */
+function counterColumn(resource: Resource): string {
+  return resource.table === "incidents" ? "next_incident_id" : "next_alert_seq";
 }
 
 export function filterPredicate(resource: Resource, plan: Pick<QueryPlan, "filter">, json: JsonSql): RawBuilder<SqlBool> {
   return plan.filter ? compileFilter(plan.filter, resource, json) : sql<SqlBool>`1 = 1`;
 }
 
-/**
- * One page of a listing, filtered and ordered in SQL. The first page fixes the snapshot bound; later
- * pages seek past the previous page's last row within that bound.
- */
-export async function listPage(
-  db: Kysely<Database>,
-  json: JsonSql,
-  resource: Resource,
-  tenantId: string,
-  plan: QueryPlan,
-  scope?: RawBuilder<SqlBool>,
-): Promise<Page> {
-  const bound = plan.cursor ? plan.cursor.bound : await currentBound(db, resource, tenantId);
-  const filter = filterPredicate(resource, plan, json);
-  const where = scope ? sql<SqlBool>`${scope} and ${filter}` : filter;
-  // The unary + keeps the snapshot bound from steering the planner to the primary key: the index that
-  // serves the filter and the order is the one to use.
-  const base = sql<SqlBool>`tenant_id = ${tenantId} and +${sql.ref(boundColumn(resource))} <= ${bound} and ${where}`;
-  const seek = plan.cursor ? sql<SqlBool>` and ${seekPredicate(plan.orderBy, plan.cursor.after)}` : sql``;
-  const orderSql = sql.join(plan.orderBy.map(orderTerm));
-  const keyCols = sql.join(plan.orderBy.map((k, i) => sql`${sql.ref(k.column)} as ${sql.ref(`k${i}`)}`));
-  const table = sql.table(resource.table);
+const compiled = new CompiledCache(1000);
 
-  let out: PageRow[] = [];
+/** A cache key for one statement shape: the store's dialect, the set, the scope and what varies. */
+function keyOf(s: ListScope, kind: string, rest: string): string {
+  return `${s.store.dialect}|${s.resource.table}|${s.incidentId === undefined ? "" : "scoped"}|${kind}|${rest}`;
+}
+
+function whereOf(s: ListScope, plan: Pick<QueryPlan, "filter">): RawBuilder<SqlBool> {
+  const filter = filterPredicate(s.resource, plan, s.store.json);
+  return s.incidentId === undefined ? filter : sql<SqlBool>`incident_id = ${slot("scope")} and ${filter}`;
+}
+
+async function currentBound(s: ListScope): Promise<number> {
+  const q = compiled.get(keyOf(s, "bound", ""), () =>
+    sql`select ${sql.ref(counterColumn(s.resource))} from tenants where id = ${slot("tenant")}`.compile(s.store.db),
+  );
+  const [row] = await readArrays(s.store, q, { tenant: s.tenantId });
+  return row ? Number(row[0]) - 1 : 0;
+}
+
+/**
+ * One page of a listing, filtered and ordered in SQL, with a snapshot bound: the highest id (or
+ * ingestion sequence) that existed when the first page was served. Later pages seek past the previous
+ * page's last row within that bound. A first page reads the bound in the same statement as its rows —
+ * one statement sees one state of the store, and the tenant's counter moves with every insert — so it
+ * needs no bound condition; with `$count`, the bound is read first so the rows and the count agree.
+ *
+ * `planKey` names the plan's shape and literals (its query string): statements are compiled once per
+ * key and projection, with the tenant, scope and bound bound per request.
+ */
+export async function listPage(s: ListScope, plan: QueryPlan, planKey: string, proj: Projection): Promise<Page> {
+  const bound = plan.cursor ? plan.cursor.bound : plan.count ? await currentBound(s) : null;
+  const table = sql.table(s.resource.table);
+  const boundCol = sql.ref(boundColumn(s.resource));
+  const values = { tenant: s.tenantId, scope: s.incidentId, bound };
+
+  let rows: ReadRow[] = [];
   let next: Cursor | null = null;
   if (plan.top > 0) {
-    const rows = await sql<Record<string, string | number | null> & PageRow>`
-      select doc, json_v1, gated, ${keyCols} from ${table} where ${base}${seek}
-      order by ${orderSql} limit ${plan.top + 1} offset ${plan.skip}`.execute(db);
-    const page = rows.rows.slice(0, plan.top);
-    out = page.map((r) => ({ doc: r.doc, json_v1: r.json_v1, gated: Number(r.gated) }));
+    const q = compiled.get(keyOf(s, `page:${proj}:${bound === null ? "first" : "bounded"}`, planKey), () => {
+      const keyCols = sql.join(plan.orderBy.map((k, i) => sql`${sql.ref(k.column)} as ${sql.ref(`k${i}`)}`));
+      const orderSql = sql.join(plan.orderBy.map(orderTerm));
+      const limit = sql`limit ${sql.lit(plan.top + 1)} offset ${sql.lit(plan.skip)}`;
+      if (bound === null) {
+        const counter = sql`(select ${sql.ref(counterColumn(s.resource))} from tenants where id = ${slot("tenant")})`;
+        return sql`
+          select id, ${projection(proj)}, ${keyCols}, ${counter} as next_bound from ${table}
+          where tenant_id = ${slot("tenant")} and ${whereOf(s, plan)} order by ${orderSql} ${limit}`.compile(s.store.db);
+      }
+      // The unary + keeps the snapshot bound from steering the planner to the primary key: the index
+      // that serves the filter and the order is the one to use.
+      const seek = plan.cursor ? sql<SqlBool>` and ${seekPredicate(plan.orderBy, plan.cursor.after)}` : sql``;
+      return sql`
+        select id, ${projection(proj)}, ${keyCols} from ${table}
+        where tenant_id = ${slot("tenant")} and +${boundCol} <= ${slot("bound")} and ${whereOf(s, plan)}${seek}
+        order by ${orderSql} ${limit}`.compile(s.store.db);
+    });
+    // Columns: id, doc, ready, one per sort key, and (first pages) the tenant's counter.
+    const result = await readArrays(s.store, q, values);
+    const page = result.slice(0, plan.top);
+    rows = page.map((r) => ({ id: r[0] as string | number, doc: r[1] as string | null, ready: r[2] as string | null }));
     const last = page[page.length - 1];
-    if (rows.rows.length > plan.top && last) {
-      next = { after: plan.orderBy.map((_, i) => last[`k${i}`] ?? null), bound };
+    if (result.length > plan.top && last) {
+      const after = plan.orderBy.map((_, i) => (last[3 + i] ?? null) as string | number | null);
+      next = { after, bound: bound ?? Number(last[3 + plan.orderBy.length]) - 1 };
     }
   }
   let count: number | null = null;
   if (plan.count) {
-    const c = await sql<{ n: number }>`select count(*) as n from ${table} where ${base}`.execute(db);
-    count = Number(c.rows[0]?.n ?? 0);
+    const q = compiled.get(keyOf(s, "count-bounded", planKey), () =>
+      sql`select count(*) from ${table}
+        where tenant_id = ${slot("tenant")} and +${boundCol} <= ${slot("bound")} and ${whereOf(s, plan)}`.compile(s.store.db),
+    );
+    count = Number((await readArrays(s.store, q, values))[0]?.[0] ?? 0);
   }
-  return { rows: out, count, next };
+  return { rows, count, next };
 }
 
-export async function countAll(db: Kysely<Database>, json: JsonSql, resource: Resource, tenantId: string, plan: Pick<QueryPlan, "filter">): Promise<number> {
-  const where = filterPredicate(resource, plan, json);
-  const c = await sql<{ n: number }>`select count(*) as n from ${sql.table(resource.table)} where tenant_id = ${tenantId} and ${where}`.execute(db);
-  return Number(c.rows[0]?.n ?? 0);
+/** How many entities match the filter now (the `/$count` segment). */
+export async function countAll(s: ListScope, plan: Pick<QueryPlan, "filter">, planKey: string): Promise<number> {
+  const q = compiled.get(keyOf(s, "count", planKey), () =>
+    sql`select count(*) from ${sql.table(s.resource.table)} where tenant_id = ${slot("tenant")} and ${whereOf(s, plan)}`.compile(s.store.db),
+  );
+  return Number((await readArrays(s.store, q, { tenant: s.tenantId, scope: s.incidentId }))[0]?.[0] ?? 0);
 }
+

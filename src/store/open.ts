@@ -1,7 +1,8 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import SQLite from "better-sqlite3";
-import { Kysely, PostgresDialect, SqliteDialect } from "kysely";
+import { Kysely, PostgresDialect, SqliteDialect, type CompiledQuery } from "kysely";
+import { LRUCache } from "lru-cache";
 import pg from "pg";
 import { Migrator, type Migration, type MigrationProvider } from "kysely/migration";
 import type { Database } from "./tables.js";
@@ -27,6 +28,12 @@ export interface Store {
   db: Kysely<Database>;
   dialect: "sqlite" | "postgres";
   json: JsonSql;
+  /**
+   * Runs one read-only statement outside any transaction and returns its rows as arrays of column
+   * values, in select-list order: the hot read paths, which skip building an object per row. It sees
+   * every committed write and none that is still in flight.
+   */
+  arrays(query: CompiledQuery, parameters: readonly unknown[]): Promise<unknown[][]>;
   close(): Promise<void>;
 }
 
@@ -47,14 +54,38 @@ export async function openSqliteStore(file: string): Promise<Store> {
   await migrate(db);
   // Keep the planner's statistics fresh, as SQLite advises for long-lived connections.
   native.pragma("optimize=0x10002");
+  const reader = file === ":memory:" ? null : openReader(file);
   return {
     db,
     dialect: "sqlite",
     json: sqliteJson,
+    // Kysely's one connection runs a transaction's statements and makes everything else wait for its
+    // end; hot reads run on a read-only connection of their own instead (WAL lets it read the last
+    // commit while a write is in flight), which also never sees a transaction's uncommitted rows.
+    arrays: async (query, parameters) => {
+      if (!reader) return (await db.executeQuery<Record<string, unknown>>({ ...query, parameters })).rows.map((r) => Object.values(r));
+      return reader.statement(query.sql).all(...parameters) as unknown[][];
+    },
     close: async () => {
+      reader?.close();
       if (native.open) native.pragma("optimize");
       await db.destroy();
     },
+  };
+}
+
+/** A read-only connection whose statements return rows as arrays, prepared once per SQL text. */
+function openReader(file: string): { statement(sqlText: string): SQLite.Statement; close(): void } {
+  const conn = new SQLite(file, { readonly: true });
+  conn.pragma("busy_timeout = 5000");
+  const statements = new LRUCache<string, SQLite.Statement>({ max: 500 });
+  return {
+    statement(sqlText) {
+      let st = statements.get(sqlText);
+      if (!st) statements.set(sqlText, (st = conn.prepare(sqlText).raw(true)));
+      return st;
+    },
+    close: () => conn.close(),
   };
 }
 
@@ -69,7 +100,13 @@ export async function openPostgresStore(url: string, poolSize = 10): Promise<Sto
   pool.on("error", () => undefined);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   await migrate(db);
-  return { db, dialect: "postgres", json: postgresJson, close: () => db.destroy() };
+  return {
+    db,
+    dialect: "postgres",
+    json: postgresJson,
+    arrays: async (query, parameters) => (await pool.query<unknown[]>({ text: query.sql, values: [...parameters], rowMode: "array" })).rows,
+    close: () => db.destroy(),
+  };
 }
 
 /** A postgres:// URL opens PostgreSQL; anything else is a SQLite file path. */
