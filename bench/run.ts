@@ -219,11 +219,11 @@ async function measureAuth(ref: StoreRef, base: string, token: string): Promise<
   const { authenticate } = await importDist<typeof CallerMod>("identity/caller.js");
   const { authorize } = await importDist<typeof AuthorizeMod>("permissions/authorize.js");
   const { operation } = await importDist<typeof CatalogMod>("permissions/catalog.js");
-  const { findTenant } = await importDist<typeof TenantsMod>("store/tenants.js");
+  const { tenantExistence } = await importDist<typeof TenantsMod>("store/tenants.js");
   const store = await openStore(ref.dbUrl ?? join(ref.dataDir, "triage.db"));
   try {
     const validator = new TokenValidator({ keys: new KeyRing(store.db, 3599), clockSkewSeconds: 60, external: [] });
-    const guard = { validator, origin: () => base, tenantExists: async (id: string) => (await findTenant(store.db, id)) !== undefined };
+    const guard = { validator, origin: () => base, tenantExists: tenantExistence(store.db) };
     const req = { headers: { authorization: `Bearer ${token}` } } as unknown as FastifyRequest;
     const op = operation("GET /security/incidents");
     const once = async () => authorize((await authenticate(req, guard)).principal, op);

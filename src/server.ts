@@ -1,11 +1,10 @@
 import { randomUUID } from "node:crypto";
 import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from "fastify";
 import rateLimit from "@fastify/rate-limit";
-import { LRUCache } from "lru-cache";
 import { decodeJwt } from "jose";
 import { sql } from "kysely";
 import type { Store } from "./store/open.js";
-import { findTenant } from "./store/tenants.js";
+import { tenantExistence } from "./store/tenants.js";
 import { installHttpConventions } from "./graph/http.js";
 import { registerSecurityRoutes } from "./graph/entity-set.js";
 import { registerBatchRoutes } from "./graph/batch.js";
@@ -94,20 +93,7 @@ export async function buildServer(config: ServerConfig): Promise<FastifyInstance
 
   const keys = new KeyRing(store.db, tokenLifetimeSeconds);
   const validator = new TokenValidator({ keys, clockSkewSeconds: identity.clockSkewSeconds ?? 60, external: identity.externalIssuers ?? [] });
-  // Tenants are created and never deleted, so one found once is remembered (a bounded number of
-  // them): the lookup was a query on every request, a network round trip on PostgreSQL.
-  const knownTenants = new LRUCache<string, true>({ max: 10_000 });
-  installGuard(app, {
-    validator,
-    origin,
-    extraOrigins: publicUrl ? [publicUrl] : [],
-    tenantExists: async (id) => {
-      if (knownTenants.has(id)) return true;
-      if (!(await findTenant(store.db, id))) return false;
-      knownTenants.set(id, true);
-      return true;
-    },
-  });
+  installGuard(app, { validator, origin, extraOrigins: publicUrl ? [publicUrl] : [], tenantExists: tenantExistence(store.db) });
 
   if (config.rateLimit) {
     await app.register(rateLimit, {

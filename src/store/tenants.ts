@@ -1,4 +1,5 @@
 import type { Kysely } from "kysely";
+import { LRUCache } from "lru-cache";
 import type { Database } from "./tables.js";
 
 export interface Tenant {
@@ -20,4 +21,19 @@ export async function findTenant(db: Kysely<Database>, id: string): Promise<Tena
 export async function listTenants(db: Kysely<Database>): Promise<Tenant[]> {
   const rows = await db.selectFrom("tenants").selectAll().orderBy("created_at").execute();
   return rows.map((row) => ({ id: row.id, displayName: row.display_name, createdAt: row.created_at }));
+}
+
+/**
+ * Whether a tenant is served, for the check on every request. Tenants are created and never deleted,
+ * so one found once is remembered (a bounded number of them): the lookup was a query on every request,
+ * a network round trip on PostgreSQL.
+ */
+export function tenantExistence(db: Kysely<Database>, max = 10_000): (id: string) => Promise<boolean> {
+  const known = new LRUCache<string, true>({ max });
+  return async (id) => {
+    if (known.has(id)) return true;
+    if (!(await findTenant(db, id))) return false;
+    known.set(id, true);
+    return true;
+  };
 }
