@@ -1,4 +1,4 @@
-import type { Kysely, Transaction } from "kysely";
+import type { Insertable, Kysely, Transaction } from "kysely";
 import type { Database } from "./tables.js";
 import type { PropertyChange } from "../domain/changes.js";
 
@@ -23,24 +23,24 @@ export interface AuditContext {
   requestId: string | null;
 }
 
+/** The audit rows of one entity's changes. */
+export function auditRows(ctx: AuditContext, changes: readonly PropertyChange[]): Insertable<Database["audit_log"]>[] {
+  return changes.map((c) => ({
+    tenant_id: ctx.tenantId,
+    entity_type: ctx.entityType,
+    entity_id: ctx.entityId,
+    at: ctx.at,
+    actor: ctx.actor,
+    request_id: ctx.requestId,
+    property: c.property,
+    before: c.before === undefined ? null : JSON.stringify(c.before),
+    after: c.after === undefined ? null : JSON.stringify(c.after),
+  }));
+}
+
 export async function recordChanges(trx: Transaction<Database>, ctx: AuditContext, changes: readonly PropertyChange[]): Promise<void> {
   if (changes.length === 0) return;
-  await trx
-    .insertInto("audit_log")
-    .values(
-      changes.map((c) => ({
-        tenant_id: ctx.tenantId,
-        entity_type: ctx.entityType,
-        entity_id: ctx.entityId,
-        at: ctx.at,
-        actor: ctx.actor,
-        request_id: ctx.requestId,
-        property: c.property,
-        before: c.before === undefined ? null : JSON.stringify(c.before),
-        after: c.after === undefined ? null : JSON.stringify(c.after),
-      })),
-    )
-    .execute();
+  await trx.insertInto("audit_log").values(auditRows(ctx, changes)).execute();
 }
 
 export async function readAudit(
