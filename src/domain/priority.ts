@@ -1,4 +1,8 @@
 import type { AlertSeverity } from "../schema/enums.js";
+// The correlation endpoint serves these factors as stored, so their one declaration is the wire contract.
+import type { PriorityFactor } from "../triage-api/contracts.js";
+
+export type { PriorityFactor };
 
 /**
  * Triage's priorityScore: a deterministic stand-in for Defender's machine-learned score, 0–100,
@@ -18,12 +22,6 @@ export interface PriorityInput {
   detectionSources: readonly string[];
   /** How many alerts the tenant has seen from the incident's rarest detector (≥ 1). */
   rarestDetectorCount: number;
-}
-
-export interface PriorityFactor {
-  factor: "severity" | "alerts" | "assets" | "detectionSource" | "rarity";
-  points: number;
-  reason: string;
 }
 
 export interface Priority {

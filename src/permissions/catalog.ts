@@ -1,11 +1,13 @@
 import data from "./security-permissions.json" with { type: "json" };
+import type { Scheme } from "./contracts.js";
+
+export type { Scheme };
 
 /**
  * The permission catalog: Microsoft Graph's public permission data for the security endpoints
  * (copied from the reference in shared/, with its sources in `_meta`). Every Graph route names an
  * operation here; enforcement and the permissions reference are both derived from it.
  */
-export type Scheme = "DelegatedWork" | "Application";
 
 export interface Grant {
   permission: string;

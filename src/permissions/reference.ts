@@ -1,17 +1,15 @@
 import data from "./security-permissions.json" with { type: "json" };
-import { allOperationKeys, catalogSources, operation, type Scheme } from "./catalog.js";
+import { allOperationKeys, catalogSources, operation } from "./catalog.js";
 import { CMDLETS } from "./cmdlets.js";
+import type { Api, ApiVersion, MethodReference, PermissionReference, PermissionsReference, Scheme, SchemeName, SchemeReference } from "./contracts.js";
+
+export type { Api, ApiVersion, MethodReference, PermissionReference, PermissionsReference, SchemeName, SchemeReference };
 
 /**
  * The permissions reference: every permission in the catalog, what it is (ids, consent texts), and
  * the methods it grants per API version, with the flags enforcement uses. Built from the same
  * `operation(key)` the routes carry, so the reference cannot say something the server does not do.
  */
-
-export type ApiVersion = "v1.0" | "beta";
-/** The Graph versions, and Triage's own API (ingestion, audit, correlation), which has no version. */
-export type Api = ApiVersion | "triage";
-export type SchemeName = "delegated" | "application";
 
 export const API_VERSIONS: readonly ApiVersion[] = ["v1.0", "beta"];
 export const APIS: readonly Api[] = [...API_VERSIONS, "triage"];
@@ -51,61 +49,6 @@ function isGraphPath(path: string): boolean {
 
 function isLegacyAlertsPath(path: string): boolean {
   return path === "/security/alerts" || path.startsWith("/security/alerts/");
-}
-
-export interface SchemeReference {
-  /** The catalog's scheme key. */
-  scheme: Scheme;
-  /** The permission's GUID for this scheme; null when it is not provisioned. */
-  id: string | null;
-  provisioned: boolean;
-  adminConsentDisplayName: string;
-  adminConsentDescription: string;
-  /** Delegated only: what a user sees when consenting; null for application permissions. */
-  userConsentDisplayName: string | null;
-  userConsentDescription: string | null;
-  requiresAdminConsent: boolean;
-  privilegeLevel: number;
-}
-
-export interface MethodReference {
-  /** The catalog operation key, "METHOD /path". */
-  operation: string;
-  method: string;
-  path: string;
-  /** Per scheme: true when this permission is least privileged for the method, false when it grants it with more than needed, null when it does not grant it under that scheme. */
-  leastPrivileged: Record<SchemeName, boolean | null>;
-  /** Entra built-in roles, any one of which a signed-in user needs for the delegated call. */
-  entraRoles: string[];
-  implemented: boolean;
-  /** The legacy /security/alerts API, retired by Microsoft. */
-  retired: boolean;
-  /** Set when Graph's data has no entry for the path and Triage applies another operation's permissions. */
-  derivedFrom: string | null;
-  /** The Microsoft Graph PowerShell cmdlet for this method in this version, or null (see notes; always null for Triage's own API). */
-  cmdlet: string | null;
-  notes: string[];
-}
-
-export interface PermissionReference {
-  name: string;
-  ownerGroup: string;
-  /** False when the permission has no id in Graph's provisioning data (it cannot be granted yet). */
-  provisioned: boolean;
-  schemes: Record<SchemeName, SchemeReference>;
-  /** The methods it grants, per Graph version, and on Triage's own API ("triage"). */
-  methods: Record<Api, MethodReference[]>;
-  notes: string[];
-}
-
-export interface PermissionsReference {
-  resource: { appId: string; displayName: string };
-  versions: ApiVersion[];
-  /** The keys of each permission's `methods`, with the prefix their paths are served under. */
-  apis: { api: Api; root: string; graph: boolean }[];
-  schemes: Record<SchemeName, { scheme: Scheme; displayName: string; tokenClaim: "scp" | "roles" }>;
-  permissions: PermissionReference[];
-  sources: typeof catalogSources;
 }
 
 interface SchemeData {

@@ -7,6 +7,7 @@ import { alertNotFound, findAlertRow } from "../store/alerts.js";
 import { badRequest } from "../graph/errors.js";
 import { GRAPH_JSON } from "../graph/http.js";
 import { operation } from "../permissions/catalog.js";
+import type { AuditPage, Correlation } from "./contracts.js";
 
 export interface TriageRouteOptions {
   store: Store;
@@ -31,14 +32,14 @@ function pageParams(req: FastifyRequest): { after: number; top: number } {
 export async function registerTriageRoutes(app: FastifyInstance, opts: TriageRouteOptions): Promise<void> {
   const db = opts.store.db;
 
-  async function audit(req: FastifyRequest, type: "incident" | "alert", id: string) {
+  async function audit(req: FastifyRequest, type: "incident" | "alert", id: string): Promise<AuditPage> {
     const caller = await opts.caller(req);
     const exists = type === "incident" ? await findIncidentRow(db, caller.tenantId, id) : await findAlertRow(db, caller.tenantId, id);
     if (!exists) throw type === "incident" ? incidentNotFound(id) : alertNotFound(id);
     const { after, top } = pageParams(req);
     const entries = await readAudit(db, caller.tenantId, type, type === "incident" ? String(Number(id)) : id, after, top + 1);
     const page = entries.slice(0, top);
-    const body: Record<string, unknown> = { value: page };
+    const body: AuditPage = { value: page };
     const last = page[page.length - 1];
     if (entries.length > top && last) body.nextLink = `${req.url.split("?")[0]}?after=${last.seq}&top=${top}`;
     return body;
@@ -72,7 +73,7 @@ export async function registerTriageRoutes(app: FastifyInstance, opts: TriageRou
       .where("incident_id", "=", row.id)
       .orderBy("entity_key")
       .execute();
-    const body = {
+    const body: Correlation = {
       incidentId: String(row.id),
       priority: { score: row.priority_score, factors: row.priority_factors ? JSON.parse(row.priority_factors) : [] },
       entities: entities.map((e) => ({ key: e.entity_key, lastSeenDateTime: e.last_seen_at })),

@@ -8,6 +8,7 @@ import {
 import { badRequest, GraphError, notFound } from "../graph/errors.js";
 import { operation } from "../permissions/catalog.js";
 import { isWebClient } from "./client.js";
+import type { AppView, IssuedSecret, UserView, ValueList } from "./contracts.js";
 
 /**
  * Triage's directory administration for the web app's admin pages: app registrations (create, request
@@ -15,29 +16,6 @@ import { isWebClient } from "./client.js";
  * Every route declares its catalog operation (delegated only, Security Administrator: see
  * ADMIN_OPERATIONS in permissions/catalog.ts) and works in the caller's tenant only.
  */
-
-export interface AppView {
-  clientId: string;
-  displayName: string;
-  createdDateTime: string;
-  publicClient: boolean;
-  redirectUris: string[];
-  /** Triage's own web app: it cannot be deleted nor its consent revoked here. */
-  firstParty: boolean;
-  requested: { application: string[]; delegated: string[] };
-  consented: { application: string[]; delegated: string[] };
-  secrets: { id: string; hint: string; createdDateTime: string; expiresDateTime: string }[];
-  certificates: { thumbprint: string; expiresDateTime: string }[];
-}
-
-export interface UserView {
-  id: string;
-  userPrincipalName: string;
-  displayName: string;
-  roles: string[];
-  hasPassword: boolean;
-  createdDateTime: string;
-}
 
 const JSON_TYPE = "application/json; charset=utf-8";
 
@@ -106,7 +84,7 @@ export async function registerAdminRoutes(app: FastifyInstance, opts: { store: S
 
   app.get("/triage/admin/apps", op("GET /triage/admin/apps"), async (req, reply) => {
     const apps = await listApps(db, callerOf(req).tenantId);
-    return send(reply, 200, { value: await Promise.all(apps.map(appView)) });
+    return send(reply, 200, { value: await Promise.all(apps.map(appView)) } satisfies ValueList<AppView>);
   });
 
   app.post("/triage/admin/apps", op("POST /triage/admin/apps"), async (req, reply) => {
@@ -181,7 +159,7 @@ export async function registerAdminRoutes(app: FastifyInstance, opts: { store: S
     if (typeof days !== "number" || !Number.isInteger(days) || days < 1 || days > 730) throw badRequest("'days' must be a whole number from 1 to 730.");
     const issued = await addSecret(db, a.clientId, days);
     req.log.info({ clientId: a.clientId, actor: callerOf(req).displayName }, "admin: secret added");
-    return send(reply, 201, { id: issued.id, hint: issued.hint, secretText: issued.secret, expiresDateTime: issued.expiresAt });
+    return send(reply, 201, { id: issued.id, hint: issued.hint, secretText: issued.secret, expiresDateTime: issued.expiresAt } satisfies IssuedSecret);
   });
 
   async function passwordSet(tenantId: string): Promise<Set<string>> {
@@ -193,7 +171,7 @@ export async function registerAdminRoutes(app: FastifyInstance, opts: { store: S
     const tenantId = callerOf(req).tenantId;
     const withPassword = await passwordSet(tenantId);
     const users = await listUsers(db, tenantId);
-    return send(reply, 200, { value: users.map((u) => userView(u, withPassword.has(u.id))) });
+    return send(reply, 200, { value: users.map((u) => userView(u, withPassword.has(u.id))) } satisfies ValueList<UserView>);
   });
 
   app.post("/triage/admin/users", op("POST /triage/admin/users"), async (req, reply) => {

@@ -11,6 +11,7 @@ import { DEMO_TENANT } from "../cli/demo.js";
 import { WEB_REDIRECT_PATH, WEB_SCOPE, webClientId } from "./client.js";
 import { schemaInfo } from "./schema-info.js";
 import { registerAdminRoutes } from "./admin.js";
+import type { TenantConfig, WebConfig } from "./contracts.js";
 
 /**
  * The web app: the built single-page application (dist/web/client, made by `npm run build`), a public
@@ -47,13 +48,6 @@ const NOT_BUILT = `<!doctype html><html lang="en"><head><meta charset="utf-8"><t
 
 const FAVICON = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#0b5cad"/><path d="M4 4h8v2H9v6H7V6H4z" fill="#fff"/></svg>`;
 
-interface TenantConfig {
-  id: string;
-  displayName: string;
-  /** The tenant's web client (public, PKCE), or null when it has none yet (it is created at `triage serve` start). */
-  clientId: string | null;
-}
-
 export async function registerWebRoutes(app: FastifyInstance, opts: WebRouteOptions): Promise<void> {
   const db = opts.store.db;
   const pub = { config: { public: true } };
@@ -78,7 +72,7 @@ export async function registerWebRoutes(app: FastifyInstance, opts: WebRouteOpti
     return reply
       .header("cache-control", "no-store")
       .type("application/json; charset=utf-8")
-      .send(JSON.stringify({ defaultTenant: await defaultTenant(), redirectPath: WEB_REDIRECT_PATH, scope: WEB_SCOPE }));
+      .send(JSON.stringify({ defaultTenant: await defaultTenant(), redirectPath: WEB_REDIRECT_PATH, scope: WEB_SCOPE } satisfies WebConfig));
   });
 
   app.get("/web/config/tenants/:tenant", pub, async (req, reply) => {

@@ -5,41 +5,7 @@ import { alertResource } from "../schema/alert.js";
 import { AlertComment } from "../schema/comment.js";
 import { evidenceSubtypes, schemaGraphEnum, unwrapNullable } from "../schema/evidence.js";
 import { typeOf } from "../schema/docs.js";
-
-/**
- * The resources as the web app's permissions explorer shows them: the same schema information as
- * docs/resources.md (generated from the same schemas), as JSON.
- */
-export interface PropertyDoc {
-  name: string;
-  type: string;
-  nullable: boolean;
-  description: string;
-  /** PATCH accepts it. */
-  updatable: boolean;
-  filterable: boolean;
-  sortable: boolean;
-  betaOnly: boolean;
-  /** The members of an enum (or of an enum collection's elements), in Graph's order. */
-  enumMembers: string[] | null;
-}
-
-export interface ResourceDoc {
-  name: string;
-  qualifiedName: string;
-  /** The entity set under /security, or null for a complex type. */
-  entitySet: string | null;
-  defaultPageSize: number | null;
-  maxPageSize: number | null;
-  properties: PropertyDoc[];
-  relationships: { name: string; target: string; how: string }[];
-}
-
-export interface SchemaInfo {
-  resources: ResourceDoc[];
-  evidence: { type: string; properties: { name: string; type: string }[] }[];
-  evidenceBase: string[];
-}
+import type { PropertyDoc, ResourceDoc, SchemaInfo } from "./contracts.js";
 
 function enumMembers(s: TSchema): string[] | null {
   const value = unwrapNullable(s) as Annotated;
@@ -77,6 +43,10 @@ const EVIDENCE_BASE = ["@odata.type", "createdDateTime", "detailedRoles", "remed
 
 let cached: SchemaInfo | undefined;
 
+/**
+ * The resources as the web app's permissions explorer shows them: the same schema information as
+ * docs/resources.md (generated from the same schemas), as JSON.
+ */
 export function schemaInfo(): SchemaInfo {
   cached ??= {
     resources: [

@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState, useSyncExternalStore, type FormEvent, type ReactNode } from "react";
-import { beginSignIn, completeSignIn, getSession, isAdmin, signOut, subscribeSession, type Session, type WebConfig } from "./auth";
+import { beginSignIn, completeSignIn, getSession, isAdmin, signOut, subscribeSession, type Session } from "./auth";
+import type { TenantConfig, WebConfig } from "../../src/web/contracts";
 import { publicJson } from "./api";
 import { Link, navigate, useLocation } from "./router";
 import { ErrorMessage, Loading, useAsync, usePageTitle } from "./components/ui";
@@ -97,7 +98,7 @@ function SignIn({ returnTo }: { returnTo: string }) {
     try {
       const id = tenant.trim().toLowerCase();
       if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id)) throw new Error("A tenant id is a GUID, such as c7a1d2e4-5b6f-4a8c-9d0e-1f2a3b4c5d6e.");
-      const t = config.data.defaultTenant?.id === id ? config.data.defaultTenant : await publicJson<{ id: string; clientId: string | null }>(`/web/config/tenants/${id}`);
+      const t = config.data.defaultTenant?.id === id ? config.data.defaultTenant : await publicJson<TenantConfig>(`/web/config/tenants/${id}`);
       if (!t.clientId) throw new Error("This tenant has no web app registration yet. Restart Triage (triage serve registers it for every tenant).");
       await beginSignIn({ tenantId: id, clientId: t.clientId, config: config.data, returnTo });
     } catch (err) {

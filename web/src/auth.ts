@@ -3,6 +3,7 @@
  * PKCE (S256), as a public client, then refresh tokens (rotated on use). The session lives in
  * localStorage so that a link opened in a new tab is signed in too; signing out clears it in every tab.
  */
+import type { WebConfig } from "../../src/web/contracts";
 import { sha256 } from "./sha256";
 
 export const ROLE_IDS: Record<string, string> = {
@@ -154,12 +155,6 @@ async function postToken(tenantId: string, form: Record<string, string>): Promis
 }
 
 // ── the flow ────────────────────────────────────────────────────────────────────────────────
-
-export interface WebConfig {
-  defaultTenant: { id: string; displayName: string; clientId: string | null } | null;
-  redirectPath: string;
-  scope: string;
-}
 
 export async function beginSignIn(opts: { tenantId: string; clientId: string; config: WebConfig; returnTo: string; loginHint?: string }): Promise<void> {
   const verifier = randomString(48);

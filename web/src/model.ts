@@ -59,23 +59,6 @@ export interface Incident {
   alerts?: Alert[];
 }
 
-export interface AuditEntry {
-  seq: number;
-  at: string;
-  actor: string;
-  requestId: string | null;
-  property: string;
-  before: unknown;
-  after: unknown;
-}
-
-export interface Correlation {
-  incidentId: string;
-  priority: { score: number | null; factors: { factor: string; points: number; reason: string }[] };
-  entities: { key: string; lastSeenDateTime: string }[];
-  events: { seq: number; at: string; kind: string; alertId: string | null; otherIncidentId: string | null; reasons: string[]; detail: string | null }[];
-}
-
 export const SEVERITIES = ["high", "medium", "low", "informational", "unknown"] as const;
 /** What PATCH may set; `redirected` and `awaitingAction` only the service sets. */
 export const SETTABLE_STATUSES = ["active", "inProgress", "resolved"] as const;

@@ -1,31 +1,11 @@
 import { useState, type FormEvent } from "react";
 import { api, publicJson } from "../api";
 import type { Session } from "../auth";
+import type { PermissionsReference } from "../../../src/permissions/contracts";
+import type { AppView, IssuedSecret, UserView, ValueList } from "../../../src/web/contracts";
 import { formatDateTime, plural } from "../format";
 import { Link, useLocation } from "../router";
 import { Confirm, copyText, Dialog, ErrorMessage, Loading, Notice, useAsync, usePageTitle } from "../components/ui";
-
-interface AppView {
-  clientId: string;
-  displayName: string;
-  createdDateTime: string;
-  publicClient: boolean;
-  redirectUris: string[];
-  firstParty: boolean;
-  requested: { application: string[]; delegated: string[] };
-  consented: { application: string[]; delegated: string[] };
-  secrets: { id: string; hint: string; createdDateTime: string; expiresDateTime: string }[];
-  certificates: { thumbprint: string; expiresDateTime: string }[];
-}
-
-interface UserView {
-  id: string;
-  userPrincipalName: string;
-  displayName: string;
-  roles: string[];
-  hasPassword: boolean;
-  createdDateTime: string;
-}
 
 interface PermissionInfo {
   name: string;
@@ -36,7 +16,7 @@ interface PermissionInfo {
 const ROLES = ["Security Reader", "Global Reader", "Security Operator", "Security Administrator"];
 
 async function permissionNames(signal: AbortSignal): Promise<PermissionInfo[]> {
-  const ref = await publicJson<{ permissions: { name: string; schemes: Record<"application" | "delegated", { provisioned: boolean }> }[] }>("/permissions", signal);
+  const ref = await publicJson<PermissionsReference>("/permissions", signal);
   return ref.permissions.map((p) => ({ name: p.name, application: p.schemes.application.provisioned, delegated: p.schemes.delegated.provisioned }));
 }
 
@@ -162,7 +142,7 @@ function AppCard({ app, perms, onChange, onNotice }: { app: AppView; perms: Perm
   const [adding, setAdding] = useState(false);
   const [application, setApplication] = useState<string[]>([]);
   const [delegated, setDelegated] = useState<string[]>([]);
-  const [secret, setSecret] = useState<{ secretText: string; expiresDateTime: string } | null>(null);
+  const [secret, setSecret] = useState<IssuedSecret | null>(null);
   const [confirm, setConfirm] = useState<"delete" | "revoke" | null>(null);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
@@ -245,7 +225,7 @@ function AppCard({ app, perms, onChange, onNotice }: { app: AppView; perms: Perm
           </button>
         )}
         {!app.publicClient && (
-          <button type="button" className="secondary" disabled={busy} onClick={() => act(() => api<{ secretText: string; expiresDateTime: string }>(`/triage/admin/apps/${app.clientId}/secrets`, { method: "POST", body: { days: 180 } }), (s) => setSecret(s))}>
+          <button type="button" className="secondary" disabled={busy} onClick={() => act(() => api<IssuedSecret>(`/triage/admin/apps/${app.clientId}/secrets`, { method: "POST", body: { days: 180 } }), (s) => setSecret(s))}>
             New secret
           </button>
         )}
@@ -301,7 +281,7 @@ function AppCard({ app, perms, onChange, onNotice }: { app: AppView; perms: Perm
         onClose={() => {
           setSecret(null);
           setCopied(false);
-          void api<{ value: AppView[] }>("/triage/admin/apps").then((r) => onChange(r.value.find((a) => a.clientId === app.clientId) ?? app));
+          void api<ValueList<AppView>>("/triage/admin/apps").then((r) => onChange(r.value.find((a) => a.clientId === app.clientId) ?? app));
         }}
       >
         <p>Copy it now: Triage keeps only a hash, and this is the only time it is shown.</p>
@@ -345,7 +325,7 @@ export function AdminApps() {
   usePageTitle("App registrations");
   const [notice, setNotice] = useState("");
   const state = useAsync(async (signal) => {
-    const [apps, perms] = await Promise.all([api<{ value: AppView[] }>("/triage/admin/apps", { signal }), permissionNames(signal)]);
+    const [apps, perms] = await Promise.all([api<ValueList<AppView>>("/triage/admin/apps", { signal }), permissionNames(signal)]);
     return { apps: apps.value, perms };
   }, []);
   const data = state.data;
@@ -485,7 +465,7 @@ function NewUser({ onCreated }: { onCreated: (u: UserView) => void }) {
 export function AdminUsers({ session }: { session: Session }) {
   usePageTitle("Users and roles");
   const [notice, setNotice] = useState("");
-  const state = useAsync((signal) => api<{ value: UserView[] }>("/triage/admin/users", { signal }).then((r) => r.value), []);
+  const state = useAsync((signal) => api<ValueList<UserView>>("/triage/admin/users", { signal }).then((r) => r.value), []);
   const users = state.data;
   return (
     <div className="admin">

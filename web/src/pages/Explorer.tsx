@@ -1,86 +1,19 @@
 import { useEffect, useMemo, useRef, useState, type KeyboardEvent } from "react";
 import { publicJson } from "../api";
-import type { Session, WebConfig } from "../auth";
+import type { Session } from "../auth";
+import type { MethodReference, PermissionReference, PermissionsReference, SchemeName, SchemeReference } from "../../../src/permissions/contracts";
+import type { ResourceDoc, SchemaInfo, WebConfig } from "../../../src/web/contracts";
 import { example, LANGUAGES, type Language } from "../examples";
 import { Link, navigate, useLocation } from "../router";
 import { copyText, download, ErrorMessage, Loading, Notice, useAsync, usePageTitle } from "../components/ui";
 
 // ── the /permissions reference and the /web/schema information ─────────────────────────────
 
-type SchemeName = "delegated" | "application";
 const SCHEME_NAMES: SchemeName[] = ["delegated", "application"];
 
-interface SchemeRef {
-  scheme: string;
-  id: string | null;
-  provisioned: boolean;
-  adminConsentDisplayName: string;
-  adminConsentDescription: string;
-  userConsentDisplayName: string | null;
-  userConsentDescription: string | null;
-  requiresAdminConsent: boolean;
-  privilegeLevel: number;
-}
-
-interface MethodRef {
-  operation: string;
-  method: string;
-  path: string;
-  leastPrivileged: Record<SchemeName, boolean | null>;
-  entraRoles: string[];
-  implemented: boolean;
-  retired: boolean;
-  derivedFrom: string | null;
-  cmdlet: string | null;
-  notes: string[];
-}
-
-interface PermissionRef {
-  name: string;
-  ownerGroup: string;
-  provisioned: boolean;
-  schemes: Record<SchemeName, SchemeRef>;
-  methods: Record<string, MethodRef[]>;
-  notes: string[];
-}
-
-interface Reference {
-  apis: { api: string; root: string; graph: boolean }[];
-  schemes: Record<SchemeName, { scheme: string; displayName: string; tokenClaim: string }>;
-  permissions: PermissionRef[];
-}
-
-interface PropertyDoc {
-  name: string;
-  type: string;
-  nullable: boolean;
-  description: string;
-  updatable: boolean;
-  filterable: boolean;
-  sortable: boolean;
-  betaOnly: boolean;
-  enumMembers: string[] | null;
-}
-
-interface ResourceDoc {
-  name: string;
-  qualifiedName: string;
-  entitySet: string | null;
-  defaultPageSize: number | null;
-  maxPageSize: number | null;
-  properties: PropertyDoc[];
-  relationships: { name: string; target: string; how: string }[];
-}
-
-interface SchemaInfo {
-  resources: ResourceDoc[];
-  evidence: { type: string; properties: { name: string; type: string }[] }[];
-  evidenceBase: string[];
-}
-
-let referencePromise: Promise<Reference> | null = null;
-function loadReference(): Promise<Reference> {
-  referencePromise ??= publicJson<Reference>("/permissions").catch((e: unknown) => {
+let referencePromise: Promise<PermissionsReference> | null = null;
+function loadReference(): Promise<PermissionsReference> {
+  referencePromise ??= publicJson<PermissionsReference>("/permissions").catch((e: unknown) => {
     referencePromise = null;
     throw e;
   });
@@ -98,12 +31,12 @@ function loadSchema(): Promise<SchemaInfo> {
 
 const API_LABEL: Record<string, string> = { "v1.0": "Microsoft Graph v1.0", beta: "Microsoft Graph beta", triage: "Triage's own API" };
 
-function allMethods(p: PermissionRef): (MethodRef & { api: string })[] {
+function allMethods(p: PermissionReference): (MethodReference & { api: string })[] {
   return Object.entries(p.methods).flatMap(([api, ms]) => ms.map((m) => ({ ...m, api })));
 }
 
 /** Every text a search can match, lower-cased. */
-function haystack(p: PermissionRef): string {
+function haystack(p: PermissionReference): string {
   const parts = [p.name, p.ownerGroup, ...p.notes];
   for (const s of SCHEME_NAMES) {
     const sc = p.schemes[s];
@@ -113,7 +46,7 @@ function haystack(p: PermissionRef): string {
   return parts.join("\n").toLowerCase();
 }
 
-function matches(p: PermissionRef, terms: string[], hay: Map<string, string>): boolean {
+function matches(p: PermissionReference, terms: string[], hay: Map<string, string>): boolean {
   const h = hay.get(p.name) ?? "";
   return terms.every((t) => h.includes(t));
 }
@@ -291,7 +224,7 @@ function jsonRepresentation(r: ResourceDoc, version: string): string {
   return JSON.stringify(obj, null, 2);
 }
 
-function resourcesOf(p: PermissionRef): string[] {
+function resourcesOf(p: PermissionReference): string[] {
   const out = new Set<string>();
   for (const m of allMethods(p)) {
     if (/^\/(security\/incidents|triage\/incidents)/.test(m.path)) out.add("incident");
@@ -378,7 +311,7 @@ function ResourceSection({ r }: { r: ResourceDoc }) {
   );
 }
 
-function CodeExamples({ p, tenantId }: { p: PermissionRef; tenantId: string }) {
+function CodeExamples({ p, tenantId }: { p: PermissionReference; tenantId: string }) {
   const candidates = allMethods(p).filter((m) => m.implemented);
   const preferred = candidates.find((m) => m.api === "v1.0" && m.leastPrivileged.application) ?? candidates.find((m) => m.leastPrivileged.delegated) ?? candidates[0];
   const [choice, setChoice] = useState(preferred ? `${preferred.api} ${preferred.operation}` : "");
@@ -451,7 +384,7 @@ function CodeExamples({ p, tenantId }: { p: PermissionRef; tenantId: string }) {
   );
 }
 
-function RegisterSteps({ p, tenantId }: { p: PermissionRef; tenantId: string }) {
+function RegisterSteps({ p, tenantId }: { p: PermissionReference; tenantId: string }) {
   const app = p.schemes.application.provisioned;
   const del = p.schemes.delegated.provisioned;
   return (
@@ -561,15 +494,15 @@ export function PermissionPage({ name, session }: { name: string; session: Sessi
             <tbody>
               {(
                 [
-                  ["Permission id", (s: SchemeRef) => <code className="break">{s.id ?? "— (not provisioned)"}</code>],
-                  ["Token claim", (_s: SchemeRef, n: SchemeName) => <code>{reference.schemes[n].tokenClaim}</code>],
-                  ["Admin consent display name", (s: SchemeRef) => s.adminConsentDisplayName],
-                  ["Admin consent description", (s: SchemeRef) => s.adminConsentDescription],
-                  ["User consent display name", (s: SchemeRef) => s.userConsentDisplayName ?? "—"],
-                  ["User consent description", (s: SchemeRef) => s.userConsentDescription ?? "—"],
-                  ["Admin consent required", (s: SchemeRef) => (s.requiresAdminConsent ? "Yes" : "No")],
-                  ["Provisioned", (s: SchemeRef) => (s.provisioned ? "Yes" : "No")],
-                  ["Privilege level", (s: SchemeRef) => s.privilegeLevel],
+                  ["Permission id", (s: SchemeReference) => <code className="break">{s.id ?? "— (not provisioned)"}</code>],
+                  ["Token claim", (_s: SchemeReference, n: SchemeName) => <code>{reference.schemes[n].tokenClaim}</code>],
+                  ["Admin consent display name", (s: SchemeReference) => s.adminConsentDisplayName],
+                  ["Admin consent description", (s: SchemeReference) => s.adminConsentDescription],
+                  ["User consent display name", (s: SchemeReference) => s.userConsentDisplayName ?? "—"],
+                  ["User consent description", (s: SchemeReference) => s.userConsentDescription ?? "—"],
+                  ["Admin consent required", (s: SchemeReference) => (s.requiresAdminConsent ? "Yes" : "No")],
+                  ["Provisioned", (s: SchemeReference) => (s.provisioned ? "Yes" : "No")],
+                  ["Privilege level", (s: SchemeReference) => s.privilegeLevel],
                 ] as const
               ).map(([title, cell]) => (
                 <tr key={title}>

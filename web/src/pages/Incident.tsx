@@ -4,8 +4,9 @@ import { canWrite, type Session } from "../auth";
 import { formatDateTime, formatValue, plural } from "../format";
 import {
   CLASSIFICATIONS, DETERMINATIONS, describeEvidence, entityLabel, EVIDENCE_GROUPS, label, SETTABLE_STATUSES,
-  type Alert, type AuditEntry, type Correlation, type EvidenceItem, type Incident,
+  type Alert, type EvidenceItem, type Incident,
 } from "../model";
+import type { AuditEntry, AuditPage, Correlation } from "../../../src/triage-api/contracts";
 import { Link } from "../router";
 import { ErrorMessage, Loading, Notice, PriorityBadge, SeverityBadge, StatusBadge, useAsync, usePageTitle } from "../components/ui";
 
@@ -19,7 +20,7 @@ async function loadAudit(id: string, signal?: AbortSignal): Promise<AuditEntry[]
   const out: AuditEntry[] = [];
   let next: string | undefined = `/triage/incidents/${id}/audit?top=500`;
   while (next) {
-    const page: { value: AuditEntry[]; nextLink?: string } = await api(next, { signal });
+    const page: AuditPage = await api(next, { signal });
     out.push(...page.value);
     next = page.nextLink;
   }
