@@ -1,18 +1,10 @@
 import type { Insertable, Kysely, Transaction } from "kysely";
 import type { Database } from "./tables.js";
 import type { PropertyChange } from "../domain/changes.js";
+// What the audit endpoint serves, as read here: one declaration, shared with the web app.
+import type { AuditEntry } from "../triage-api/contracts.js";
 
-export interface AuditEntry {
-  seq: number;
-  entityType: string;
-  entityId: string;
-  at: string;
-  actor: string;
-  requestId: string | null;
-  property: string;
-  before: unknown;
-  after: unknown;
-}
+export type { AuditEntry };
 
 export interface AuditContext {
   tenantId: string;
