@@ -8,6 +8,7 @@ import { LRUCache } from "lru-cache";
 import { planQuery, parseSelect, readOptions, type QueryPlan } from "../odata/query-options.js";
 import { encodeCursor } from "../odata/cursor.js";
 import { countAll, listPage, type ListScope } from "../store/list.js";
+import { readyJsonOf } from "../store/columns.js";
 import { readAlertsOf, readEntity, type Projection, type ReadRow } from "../store/read.js";
 import { findIncidentRow, incidentNotFound, updateIncident, addIncidentComment, incidentKey, type WriteContext } from "../store/incidents.js";
 import { addAlertComment, alertNotFound, updateAlert } from "../store/alerts.js";
@@ -266,8 +267,8 @@ export async function registerSecurityRoutes(app: FastifyInstance, opts: GraphRo
           const { id } = req.params as { id: string };
           const changes = validatePatch(resource, req.body, view.beta);
           const written = await set.update(writeContext(caller, req), id, changes);
-          const sendable = !view.beta && written.json_v1 !== null && (view.includeUnknown || written.gated === 0);
-          const json = entityJson(resource, { id: written.id, doc: sendable ? null : written.doc, ready: written.json_v1 }, view, null);
+          const ready = view.beta ? null : readyJsonOf(written, view.includeUnknown);
+          const json = entityJson(resource, { id: written.id, doc: ready === null ? written.doc : null, ready }, view, null);
           const context = `${view.root}/$metadata#security/${resource.entitySet}/$entity`;
           return reply.code(200).type(GRAPH_JSON).send(withLeading(`"@odata.context":${JSON.stringify(context)}`, json));
         },

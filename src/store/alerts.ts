@@ -1,7 +1,8 @@
 import type { Kysely, Transaction } from "kysely";
 import type { AlertTable, Database } from "./tables.js";
 import { alertResource } from "../schema/alert.js";
-import { changedColumns, columnsOf } from "./columns.js";
+import { columnsOf } from "./columns.js";
+import { updateGuarded } from "./guarded-update.js";
 import { recordChanges } from "./audit.js";
 import { notFound } from "../graph/errors.js";
 import { patchAlert } from "../domain/alert-rules.js";
@@ -23,16 +24,8 @@ export async function findAlertRow(db: Kysely<Database> | Transaction<Database>,
 /** Writes an alert document and the columns derived from it, guarded by its version. */
 export async function writeAlert(trx: Transaction<Database>, row: AlertTable, doc: Record<string, unknown>, extra: Partial<AlertTable> = {}): Promise<AlertTable> {
   const cols = columnsOf(alertResource, doc);
-  const updated: AlertTable = { ...row, ...(cols as Partial<AlertTable>), ...extra, version: row.version + 1, doc: JSON.stringify(doc) };
-  const { tenant_id, id } = updated;
-  const res = await trx
-    .updateTable("alerts")
-    .set(changedColumns(row, updated))
-    .where("tenant_id", "=", tenant_id)
-    .where("id", "=", id)
-    .where("version", "=", row.version)
-    .executeTakeFirst();
-  if (Number(res.numUpdatedRows) !== 1) throw new Error(`alert ${id} changed concurrently`);
+  const updated: AlertTable = { ...row, ...(cols as Partial<AlertTable>), ...extra, version: row.version + 1 };
+  await updateGuarded(trx, "alerts", row, updated);
   return updated;
 }
 

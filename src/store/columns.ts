@@ -4,12 +4,30 @@ import * as enums from "../schema/enums.js";
 import * as evidence from "../schema/evidence.js";
 
 /**
+ * What the `gated` column says of a row: its ready v1.0 JSON is in `json_v1` and has no gated member
+ * (`READY`), or holds one (`GATED`), or is the stored document itself (`READY_IS_DOC`: `json_v1` is
+ * null rather than a second copy — an alert's document usually renders to itself, and two ~5 KB
+ * copies per alert doubled the store and the ingestion's writes). A null `json_v1` with `READY`
+ * is a row written before the ready JSON existed: it is rendered from its document.
+ */
+export const READY = 0;
+export const GATED = 1;
+export const READY_IS_DOC = 2;
+
+/** A row's ready v1.0 JSON, or null when it must be rendered (for this client) from its document. (read.ts says the same in SQL.) */
+export function readyJsonOf(row: { doc: string; json_v1: string | null; gated: number }, includeUnknown: boolean): string | null {
+  if (row.gated === READY_IS_DOC) return row.doc;
+  if (row.json_v1 === null || (row.gated === GATED && !includeUnknown)) return null;
+  return row.json_v1;
+}
+
+/**
  * The promoted column values of an entity document, derived from the schema's column mapping, so a
  * property's column can never disagree with its document: enums as ordinals, decimal-string ids as
  * integers, datetimes as fixed-width UTC text (which sorts chronologically).
  */
 export function columnsOf(resource: Resource, doc: Record<string, unknown>): Record<string, string | number | null> {
-  const out: Record<string, string | number | null> = renderedColumns(resource, doc);
+  const out: Record<string, string | number | null> = storedJson(resource, doc);
   for (const p of properties(resource.schema).values()) {
     const col = p.meta.column;
     if (!col) continue;
@@ -35,15 +53,19 @@ export function normalizeDateTime(v: string): string {
 }
 
 /**
- * The entity as /v1.0 serves it, kept ready so a listing can splice it into the page, and whether it
- * holds a gated enum member (then a client that did not opt in gets it rendered the slow way).
+ * The stored JSON of an entity: its document, and its v1.0 form kept ready so a listing can splice it
+ * into the page, with whether that holds a gated enum member (then a client that did not opt in gets
+ * it rendered the slow way).
  */
-function renderedColumns(resource: Resource, doc: Record<string, unknown>): { json_v1: string; gated: number } {
+function storedJson(resource: Resource, doc: Record<string, unknown>): { doc: string; json_v1: string | null; gated: number } {
+  const text = JSON.stringify(doc);
   const open = JSON.stringify(renderEntity(resource, doc, { beta: false, includeUnknown: true, select: null }));
   // Hiding only ever replaces a gated member's string value, so without one there is nothing to hide.
-  if (!gatedMembers().some((m) => open.includes(m))) return { json_v1: open, gated: 0 };
-  const hidden = JSON.stringify(renderEntity(resource, doc, { beta: false, includeUnknown: false, select: null }));
-  return { json_v1: open, gated: open === hidden ? 0 : 1 };
+  if (gatedMembers().some((m) => open.includes(m))) {
+    const hidden = JSON.stringify(renderEntity(resource, doc, { beta: false, includeUnknown: false, select: null }));
+    if (open !== hidden) return { doc: text, json_v1: open, gated: GATED };
+  }
+  return open === text ? { doc: text, json_v1: null, gated: READY_IS_DOC } : { doc: text, json_v1: open, gated: READY };
 }
 
 let gatedCache: string[] | null = null;

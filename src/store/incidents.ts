@@ -1,7 +1,8 @@
 import type { Kysely, Transaction } from "kysely";
 import type { Database, IncidentTable } from "./tables.js";
 import { incidentResource } from "../schema/incident.js";
-import { changedColumns, columnsOf } from "./columns.js";
+import { columnsOf } from "./columns.js";
+import { updateGuarded } from "./guarded-update.js";
 import { recordChanges } from "./audit.js";
 import { notFound } from "../graph/errors.js";
 import { patchIncident, type IncidentState } from "../domain/incident-rules.js";
@@ -45,17 +46,8 @@ export async function writeIncident(
     alert_count: next.alertCount ?? row.alert_count,
     priority_factors: next.priorityFactors === undefined ? row.priority_factors : next.priorityFactors,
     version: row.version + 1,
-    doc: JSON.stringify(next.doc),
   };
-  const { tenant_id, id } = updated;
-  const res = await trx
-    .updateTable("incidents")
-    .set(changedColumns(row, updated))
-    .where("tenant_id", "=", tenant_id)
-    .where("id", "=", id)
-    .where("version", "=", row.version)
-    .executeTakeFirst();
-  if (Number(res.numUpdatedRows) !== 1) throw new Error(`incident ${id} changed concurrently`);
+  await updateGuarded(trx, "incidents", row, updated);
   return updated;
 }
 

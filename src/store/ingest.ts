@@ -5,6 +5,7 @@ import { incidentResource } from "../schema/incident.js";
 import { alertSeverity, detectionSource, type AlertSeverity, type CorrelationReason } from "../schema/enums.js";
 import { columnsOf, normalizeDateTime } from "./columns.js";
 import { auditRows } from "./audit.js";
+import { updateGuarded } from "./guarded-update.js";
 import { entityKeys } from "../domain/entities.js";
 import { decide, OPEN_STATUSES, type Candidate, type Decision } from "../domain/correlate.js";
 import { highestSeverity } from "../domain/severity.js";
@@ -828,7 +829,6 @@ function incidentRow(inc: IncidentState): IncidentTable {
     name_source: inc.nameSource,
     alert_count: inc.alertCount,
     version: inc.row.version + inc.writes,
-    doc: JSON.stringify(inc.doc),
   };
 }
 
@@ -837,22 +837,14 @@ async function writeIncidents(trx: Transaction<Database>, batch: Batch): Promise
   const inserts = written.filter((i) => i.isNew).map(incidentRow);
   for (const part of chunks(inserts, ROWS_PER_INSERT / 2)) await trx.insertInto("incidents").values(part).execute();
   for (const inc of written.filter((i) => !i.isNew)) {
-    const { tenant_id, id, ...rest } = incidentRow(inc);
-    const res = await trx
-      .updateTable("incidents")
-      .set(rest)
-      .where("tenant_id", "=", tenant_id)
-      .where("id", "=", id)
-      .where("version", "=", inc.row.version)
-      .executeTakeFirst();
-    if (Number(res.numUpdatedRows) !== 1) throw new Error(`incident ${id} changed concurrently`);
+    await updateGuarded(trx, "incidents", inc.row, incidentRow(inc));
   }
 }
 
 function alertRow(a: AlertState, tenantId: string): AlertTable {
-  const cols = columnsOf(alertResource, a.doc) as Omit<AlertTable, "tenant_id" | "seq" | "detector_key" | "version" | "doc">;
-  if (a.row) return { ...a.row, ...cols, detector_key: a.detectorKey, version: a.row.version + a.writes, doc: JSON.stringify(a.doc) };
-  return { tenant_id: tenantId, seq: a.seq, ...cols, detector_key: a.detectorKey, version: 1 + a.writes, doc: JSON.stringify(a.doc) };
+  const cols = columnsOf(alertResource, a.doc) as Omit<AlertTable, "tenant_id" | "seq" | "detector_key" | "version">;
+  if (a.row) return { ...a.row, ...cols, detector_key: a.detectorKey, version: a.row.version + a.writes };
+  return { tenant_id: tenantId, seq: a.seq, ...cols, detector_key: a.detectorKey, version: 1 + a.writes };
 }
 
 async function writeAlerts(trx: Transaction<Database>, batch: Batch): Promise<void> {
@@ -866,14 +858,6 @@ async function writeAlerts(trx: Transaction<Database>, batch: Batch): Promise<vo
   fresh.sort((a, b) => a.seq - b.seq);
   for (const part of chunks(fresh, ROWS_PER_INSERT / 2)) await trx.insertInto("alerts").values(part).execute();
   for (const a of changed) {
-    const { tenant_id, id, ...rest } = alertRow(a, batch.tenantId);
-    const res = await trx
-      .updateTable("alerts")
-      .set(rest)
-      .where("tenant_id", "=", tenant_id)
-      .where("id", "=", id)
-      .where("version", "=", a.row!.version)
-      .executeTakeFirst();
-    if (Number(res.numUpdatedRows) !== 1) throw new Error(`alert ${id} changed concurrently`);
+    await updateGuarded(trx, "alerts", a.row!, alertRow(a, batch.tenantId));
   }
 }

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import SQLite from "better-sqlite3";
@@ -106,9 +107,19 @@ export async function openPostgresStore(url: string, poolSize = 10): Promise<Sto
     db,
     dialect: "postgres",
     json: postgresJson,
-    arrays: async (query, parameters) => (await pool.query<unknown[]>({ text: query.sql, values: [...parameters], rowMode: "array" })).rows,
+    // Named statements are parsed and planned once per connection, not on every request.
+    arrays: async (query, parameters) => (await pool.query<unknown[]>({ name: statementName(query.sql), text: query.sql, values: [...parameters], rowMode: "array" })).rows,
     close: () => db.destroy(),
   };
+}
+
+const statementNames = new LRUCache<string, string>({ max: 1000 });
+
+/** A prepared statement's name on PostgreSQL: the same SQL text, the same name, on every connection. */
+function statementName(sqlText: string): string {
+  let name = statementNames.get(sqlText);
+  if (!name) statementNames.set(sqlText, (name = `triage_${createHash("sha256").update(sqlText).digest("hex").slice(0, 24)}`));
+  return name;
 }
 
 /** A postgres:// URL opens PostgreSQL; anything else is a SQLite file path. */

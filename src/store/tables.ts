@@ -33,9 +33,9 @@ export interface IncidentTable {
   version: number;
   /** The Graph JSON of the incident (beta properties included, alerts excluded). */
   doc: string;
-  /** The incident as /v1.0 serves it, ready to send (null for rows written before it existed). */
+  /** The incident as /v1.0 serves it, ready to send; see `gated`. */
   json_v1: string | null;
-  /** 1 when the document holds an enum member gated behind Prefer: include-unknown-enum-members. */
+  /** How the ready JSON is kept: READY, GATED (it holds an enum member gated behind Prefer: include-unknown-enum-members) or READY_IS_DOC (columns.ts). */
   gated: number;
 }
 
@@ -60,9 +60,9 @@ export interface AlertTable {
   last_activity_at: string | null;
   version: number;
   doc: string;
-  /** The alert as /v1.0 serves it, ready to send. */
+  /** The alert as /v1.0 serves it, ready to send; see `gated`. */
   json_v1: string | null;
-  /** 1 when the document holds a gated enum member. */
+  /** How the ready JSON is kept: READY, GATED or READY_IS_DOC (columns.ts). */
   gated: number;
 }
 
