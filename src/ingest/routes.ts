@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { Store } from "../store/open.js";
 import type { Caller } from "../identity/caller.js";
-import { ingestAlerts } from "../store/ingest.js";
+import { ingestAlerts } from "../store/ingest/index.js";
 import { IngestError, normalizeAlert } from "./normalize-alert.js";
 import { badRequest } from "../graph/errors.js";
 import { GRAPH_JSON } from "../graph/http.js";
