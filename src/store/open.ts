@@ -50,7 +50,7 @@ export async function openSqliteStore(file: string): Promise<Store> {
   native.pragma("synchronous = FULL");
   native.pragma("foreign_keys = ON");
   native.pragma("busy_timeout = 5000");
-  cacheStatements(native, 1000);
+  cacheStatements(native, 400_000);
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: native }) });
   await migrate(db);
   // Keep the planner's statistics fresh, as SQLite advises for long-lived connections; the analysis
@@ -129,20 +129,19 @@ export function openStore(location: string): Promise<Store> {
 
 /**
  * Kysely's SQLite driver prepares every query anew, which costs more than running it; the same SQL
- * text gets the same prepared statement back (least recently used ones are dropped past `max`).
+ * text gets the same prepared statement back. The cache is bounded by the total length of the SQL it
+ * holds, not only by count: ingestion's multi-row inserts and IN lists come in many lengths, and a
+ * thousand prepared 200-row inserts held hundreds of megabytes.
  */
-function cacheStatements(native: SQLite.Database, max: number): void {
+function cacheStatements(native: SQLite.Database, maxSqlChars: number): void {
   const prepare = native.prepare.bind(native);
-  const cache = new Map<string, SQLite.Statement>();
+  const cache = new LRUCache<string, SQLite.Statement>({ max: 1000, maxSize: maxSqlChars, sizeCalculation: (_, source) => source.length });
   native.prepare = ((source: string) => {
     let stmt = cache.get(source);
-    if (stmt) {
-      cache.delete(source);
-    } else {
+    if (!stmt) {
       stmt = prepare(source);
-      if (cache.size >= max) cache.delete(cache.keys().next().value!);
+      if (source.length <= maxSqlChars / 4) cache.set(source, stmt);
     }
-    cache.set(source, stmt);
     return stmt;
   }) as SQLite.Database["prepare"];
 }
