@@ -653,11 +653,6 @@ describe("randomized: every route, both tenants, both versions", () => {
       { numRuns: 60 },
     );
     expect([...seen].sort()).toEqual([...KINDS].sort());
-    // Own ids answered, the other tenant's refused: both happened, for reads and writes.
-    for (const kind of ["getIncident", "getAlert", "incidentAlerts", "patchAlert", "commentIncident", "auditIncident", "correlation"]) {
-      expect(outcomes, kind).toContain(`${kind} 200`);
-      expect(outcomes, kind).toContain(`${kind} 404`);
-    }
   });
 
   it("every operation kind, against every incident id of both tenants, from both sides", { timeout: 300_000 }, async () => {
@@ -670,6 +665,12 @@ describe("randomized: every route, both tenants, both versions", () => {
           await run({ actor, cred: pick % 2 ? "user" : "app", version: pick % 2 ? "beta" : "v1.0", kind, pick, variant: pick, steps: [{ kind: "getIncident", pick, variant: 0 }, { kind: "patchIncident", pick, variant: pick }] });
         }
       }
+    }
+    // Own ids answered, the other tenant's refused: both happened, for reads and writes. (Checked
+    // here, where every id is tried: the randomized test may by chance pick only one kind of id.)
+    for (const kind of ["getIncident", "getAlert", "incidentAlerts", "patchAlert", "commentIncident", "auditIncident", "correlation"]) {
+      expect(outcomes, kind).toContain(`${kind} 200`);
+      expect(outcomes, kind).toContain(`${kind} 404`);
     }
   });
 });
