@@ -46,7 +46,7 @@ const TENANT_DATA = ["alerts", "incidents", "audit_log", "incident_entities", "c
 
 /** Alerts per incident the seed generates (measured: 2.3), and the seeding rate seen here (alerts/s), for ETAs. */
 const ALERTS_PER_INCIDENT = 2.3;
-const SEED_RATE: Record<StoreKind, number> = { sqlite: 500, postgres: 50 };
+const SEED_RATE: Record<StoreKind, number> = { sqlite: 1500, postgres: 1000 };
 
 export function storeRef(kind: StoreKind, size: number, pgBase: string): StoreRef {
   if (kind === "sqlite") {
