@@ -9,6 +9,19 @@ export function StatusBadge({ value }: { value: string }) {
   return <span className={`badge status-${value}`}>{label(value)}</span>;
 }
 
+/** A select's options for enum values, each shown by its label. */
+export function EnumOptions({ values }: { values: readonly string[] }) {
+  return (
+    <>
+      {values.map((v) => (
+        <option key={v} value={v}>
+          {label(v)}
+        </option>
+      ))}
+    </>
+  );
+}
+
 export function PriorityBadge({ score }: { score: number | null }) {
   if (score === null) return <span className="muted">—</span>;
   const band = score > 85 ? "top" : score >= 15 ? "medium" : "low";

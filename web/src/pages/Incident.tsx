@@ -8,7 +8,7 @@ import {
 } from "../model";
 import type { AuditEntry, AuditPage, Correlation } from "../../../src/triage-api/contracts";
 import { Link } from "../router";
-import { ErrorMessage, Loading, Notice, PriorityBadge, SeverityBadge, StatusBadge, useAsync, usePageTitle } from "../components/ui";
+import { EnumOptions, ErrorMessage, Loading, Notice, PriorityBadge, SeverityBadge, StatusBadge, useAsync, usePageTitle } from "../components/ui";
 
 interface Loaded {
   incident: Incident;
@@ -231,11 +231,7 @@ function Actions({ incident, me, onSaved }: { incident: Incident; me: string; on
         </h3>
         <div className="inline">
           <select id="status" value={status} onChange={(e) => setStatus(e.target.value)}>
-            {SETTABLE_STATUSES.map((s) => (
-              <option key={s} value={s}>
-                {label(s)}
-              </option>
-            ))}
+            <EnumOptions values={SETTABLE_STATUSES} />
           </select>
           <button type="button" className="secondary" disabled={busy || status === incident.status} onClick={() => patch({ status }, `Status set to ${label(status)}.`)}>
             Set status
@@ -254,19 +250,11 @@ function Actions({ incident, me, onSaved }: { incident: Incident; me: string; on
               setDetermination((DETERMINATIONS[e.target.value] ?? ["unknown"])[0]!);
             }}
           >
-            {CLASSIFICATIONS.map((c) => (
-              <option key={c} value={c}>
-                {label(c)}
-              </option>
-            ))}
+            <EnumOptions values={CLASSIFICATIONS} />
           </select>
           <label htmlFor="determination">Determination</label>
           <select id="determination" value={determination} onChange={(e) => setDetermination(e.target.value)}>
-            {determinations.map((d) => (
-              <option key={d} value={d}>
-                {label(d)}
-              </option>
-            ))}
+            <EnumOptions values={determinations} />
           </select>
           <button
             type="button"

@@ -5,7 +5,7 @@ import { formatShort, plural } from "../format";
 import { ALL_DETERMINATIONS, CLASSIFICATIONS, DETECTION_SOURCES, DETERMINATIONS, label, SETTABLE_STATUSES, SEVERITIES, STATUSES, type Incident } from "../model";
 import { buildFilter, buildOrderBy, isFiltered, PAGE_SIZES, parseQuery, toSearch, type QueueQuery } from "../queue-filter";
 import { Link, navigate } from "../router";
-import { ErrorMessage, Loading, Notice, PriorityBadge, SeverityBadge, StatusBadge, useAsync, usePageTitle } from "../components/ui";
+import { EnumOptions, ErrorMessage, Loading, Notice, PriorityBadge, SeverityBadge, StatusBadge, useAsync, usePageTitle } from "../components/ui";
 
 const SELECT = "id,displayName,status,severity,assignedTo,classification,determination,customTags,priorityScore,createdDateTime,lastUpdateDateTime,redirectIncidentId";
 const EXPAND = "alerts($select=id,detectionSource)";
@@ -92,33 +92,21 @@ function Filters({ query, set }: { query: QueueQuery; set: (patch: Partial<Queue
           <label htmlFor="classification">Classification</label>
           <select id="classification" value={query.classification} onChange={(e) => set({ classification: e.target.value, determination: "" })}>
             <option value="">Any</option>
-            {CLASSIFICATIONS.map((c) => (
-              <option key={c} value={c}>
-                {label(c)}
-              </option>
-            ))}
+            <EnumOptions values={CLASSIFICATIONS} />
           </select>
         </div>
         <div className="field">
           <label htmlFor="determination">Determination</label>
           <select id="determination" value={query.determination} onChange={(e) => set({ determination: e.target.value })}>
             <option value="">Any</option>
-            {determinations.map((d) => (
-              <option key={d} value={d}>
-                {label(d)}
-              </option>
-            ))}
+            <EnumOptions values={determinations} />
           </select>
         </div>
         <div className="field">
           <label htmlFor="source">Detection source</label>
           <select id="source" value={query.source} onChange={(e) => set({ source: e.target.value })}>
             <option value="">Any</option>
-            {DETECTION_SOURCES.map((d) => (
-              <option key={d} value={d}>
-                {label(d)}
-              </option>
-            ))}
+            <EnumOptions values={DETECTION_SOURCES} />
           </select>
         </div>
         <div className="field">
@@ -270,11 +258,7 @@ function BulkBar({ ids, me, onDone }: { ids: string[]; me: string; onDone: (mess
           Status
         </label>
         <select id="bulk-status" value={status} onChange={(e) => setStatus(e.target.value)}>
-          {SETTABLE_STATUSES.map((s) => (
-            <option key={s} value={s}>
-              {label(s)}
-            </option>
-          ))}
+          <EnumOptions values={SETTABLE_STATUSES} />
         </select>
         <button type="button" className="secondary" disabled={busy} onClick={() => run({ status }, `Status set to ${label(status)}`)}>
           Set status
@@ -292,22 +276,14 @@ function BulkBar({ ids, me, onDone }: { ids: string[]; me: string; onDone: (mess
             setDetermination("");
           }}
         >
-          {CLASSIFICATIONS.map((c) => (
-            <option key={c} value={c}>
-              {label(c)}
-            </option>
-          ))}
+          <EnumOptions values={CLASSIFICATIONS} />
         </select>
         <label htmlFor="bulk-determination" className="sr-only">
           Determination
         </label>
         <select id="bulk-determination" value={determination} onChange={(e) => setDetermination(e.target.value)}>
           <option value="">Determination…</option>
-          {(DETERMINATIONS[classification] ?? []).map((d) => (
-            <option key={d} value={d}>
-              {label(d)}
-            </option>
-          ))}
+          <EnumOptions values={DETERMINATIONS[classification] ?? []} />
         </select>
         <button
           type="button"
