@@ -21,13 +21,18 @@ export function readyJsonOf(row: { doc: string; json_v1: string | null; gated: n
   return row.json_v1;
 }
 
+/** Every stored column of an entity document: its promoted columns and its stored JSON. */
+export function columnsOf(resource: Resource, doc: Record<string, unknown>): Record<string, string | number | null> {
+  return { ...promotedColumns(resource, doc), ...storedJson(resource, doc) };
+}
+
 /**
  * The promoted column values of an entity document, derived from the schema's column mapping, so a
  * property's column can never disagree with its document: enums as ordinals, decimal-string ids as
  * integers, datetimes as fixed-width UTC text (which sorts chronologically).
  */
-export function columnsOf(resource: Resource, doc: Record<string, unknown>): Record<string, string | number | null> {
-  const out: Record<string, string | number | null> = storedJson(resource, doc);
+export function promotedColumns(resource: Resource, doc: Record<string, unknown>): Record<string, string | number | null> {
+  const out: Record<string, string | number | null> = {};
   for (const p of properties(resource.schema).values()) {
     const col = p.meta.column;
     if (!col) continue;

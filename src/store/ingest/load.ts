@@ -8,7 +8,7 @@
 import type { Transaction } from "kysely";
 import type { AlertTable, Database } from "../tables.js";
 import { incidentResource } from "../../schema/incident.js";
-import { columnsOf } from "../columns.js";
+import { promotedColumns } from "../columns.js";
 import { OPEN_STATUSES } from "../../domain/correlate.js";
 import type { NormalizedAlert } from "../../ingest/normalize-alert.js";
 import { isPostgres } from "../dialect.js";
@@ -117,7 +117,7 @@ async function loadIncidents(trx: Transaction<Database>, batch: Batch, candidate
 }
 
 function incidentStatusOrdinal(status: string): number {
-  return columnsOf(incidentResource, { status }).status as number;
+  return promotedColumns(incidentResource, { status }).status as number;
 }
 
 /**
