@@ -7,6 +7,8 @@ import { SingleBar, Presets } from "cli-progress";
 import { openStore, type Store } from "../store/open.js";
 import { listTenants, createTenant, findTenant } from "../store/tenants.js";
 import { buildServer, GRAPH_THROTTLE, type IdentityConfig } from "../server.js";
+import { DEFAULT_ADDRESS_MAX } from "../http/throttle.js";
+import { DEFAULT_HSTS_MAX_AGE_SECONDS } from "../http/security-headers.js";
 import { seedStore } from "./seed-store.js";
 import { resourceReference } from "../schema/docs.js";
 import { ensureLocalTls, loadTlsFiles, type TlsMaterial } from "../identity/tls.js";
@@ -125,6 +127,9 @@ interface ServeOptions {
   demoIncidents: number;
   logLevel: string;
   throttle?: string;
+  throttleAddress?: number;
+  allowedHost: string[];
+  hstsMaxAge?: number;
 }
 
 async function serve(o: ServeOptions): Promise<void> {
@@ -160,17 +165,21 @@ async function serve(o: ServeOptions): Promise<void> {
   }
   // Triage's web app signs in as a first-party public client of each tenant.
   await ensureWebClients(store.db);
-  let rateLimit: { max: number; windowMs: number } | undefined;
-  if (o.throttle === "graph") rateLimit = GRAPH_THROTTLE;
+  let rateLimit: { max: number; windowMs: number; addressMax?: number } | undefined;
+  if (o.throttle === "graph") rateLimit = { ...GRAPH_THROTTLE };
   else if (o.throttle) rateLimit = { max: intArg(1, 10_000_000)(o.throttle), windowMs: 60_000 };
+  if (rateLimit && o.throttleAddress !== undefined) rateLimit.addressMax = o.throttleAddress;
 
   const app = await buildServer({
     store,
     tls: tls ? { key: tls.key, cert: tls.ca } : undefined,
     publicUrl: o.publicUrl ?? file.publicUrl,
+    // The certificate's names are names clients use: they are accepted as Host too.
+    allowedHosts: [...o.allowedHost, ...o.hostName, ...(file.hostNames ?? [])],
+    hstsMaxAgeSeconds: o.hstsMaxAge,
     identity: { ...file.identity, externalIssuers: file.externalIssuers ?? [] },
     rateLimit,
-    logger: { level: o.logLevel, redact: ["req.headers.authorization", "req.headers.cookie", "req.body"] },
+    logger: { level: o.logLevel },
   });
   const address = await app.listen({ host: o.host, port: o.port });
   const shown = (o.publicUrl ?? file.publicUrl ?? address.replace("://0.0.0.0", "://127.0.0.1").replace("://[::]", "://[::1]")).replace(/\/+$/, "");
@@ -218,6 +227,9 @@ export function program(): Command {
     .option("--http", "serve plain HTTP (the Microsoft client libraries refuse it)")
     .option("--config <file>", "JSON settings: publicUrl, hostNames, externalIssuers, identity")
     .option("--throttle <n|graph>", "requests per minute each app may make in each tenant; 'graph' for Graph's 150")
+    .option("--throttle-address <n>", `with --throttle: requests per minute one address may make without a valid token (default ${DEFAULT_ADDRESS_MAX})`, intArg(1, 10_000_000))
+    .option("--allowed-host <name[:port]>", "another Host name clients reach the server by, besides its address and --public-url (repeatable)", collect, [])
+    .option("--hsts-max-age <seconds>", `Strict-Transport-Security max-age on HTTPS (default ${DEFAULT_HSTS_MAX_AGE_SECONDS}; 0 sends none)`, intArg(0, 1_000_000_000))
     .option("--demo", "on first start, create a demo tenant with generated incidents, apps and users")
     .option("--demo-incidents <n>", "size of the demo data", intArg(1, 100_000), 300)
     .option("--log-level <level>", "log level (fatal, error, warn, info, debug)", process.env.TRIAGE_LOG_LEVEL ?? "info")
