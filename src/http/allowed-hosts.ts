@@ -63,8 +63,10 @@ export function acceptedHosts(opts: HostPolicyOptions): Set<string> {
   };
   for (const name of names) for (const port of ports) add(name, port);
   for (const entry of opts.allowedHosts ?? []) {
-    const e = entry.trim().toLowerCase();
-    if (!e) continue;
+    const trimmed = entry.trim().toLowerCase();
+    if (!trimmed) continue;
+    // An IPv6 address as a certificate names it (`::1`) is written in brackets in a Host.
+    const e = isIP(trimmed) === 6 ? `[${trimmed}]` : trimmed;
     if (/:\d+$/.test(e)) {
       out.add(e);
       if (e.endsWith(`:${own}`)) out.add(e.slice(0, -`:${own}`.length));
@@ -81,6 +83,11 @@ export function acceptedHosts(opts: HostPolicyOptions): Set<string> {
     out.add(`${u.hostname.toLowerCase()}:${port}`);
   }
   return out;
+}
+
+/** A name as `--allowed-host` takes it: a host name or address, with an optional port. */
+export function isHostEntry(v: string): boolean {
+  return /^([a-z0-9]([a-z0-9-]*[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*\.?(:\d{1,5})?$/i.test(v) || /^\[[0-9a-f:.]+\](:\d{1,5})?$/i.test(v) || isIP(v) !== 0;
 }
 
 /**
