@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
@@ -296,6 +297,9 @@ describe("headers", () => {
     expect(signIn.status, signIn.text).toBe(200);
     expectNoFraming(signIn, "sign-in");
     expect(signIn.headers["content-security-policy"]).toContain(`form-action 'self' ${t.url}`);
+    // The page's own style is the one the policy allows (by hash): the page keeps its looks.
+    const style = /<style>([\s\S]*?)<\/style>/.exec(signIn.text)![1]!;
+    expect(signIn.headers["content-security-policy"]).toContain(`style-src 'sha256-${createHash("sha256").update(style).digest("base64")}'`);
     const bad = await raw(t.url, "GET", `/${t.tenantId}/oauth2/v2.0/authorize?client_id=nope`);
     expect(bad.status).toBe(400);
     expectNoFraming(bad, "sign-in error");
@@ -305,6 +309,18 @@ describe("headers", () => {
     const posted = await raw(t.url, "POST", "/devicelogin", { headers: { "content-type": "application/x-www-form-urlencoded" }, body: "code=XXXX&username=a&password=b" });
     expectNoFraming(posted, "device login answer");
     expectNoFraming(await raw(t.url, "GET", `/${t.tenantId}/oauth2/v2.0/logout`), "signed out");
+
+    // response_mode=form_post: the one script allowed is the page's own auto-submit, the form posts only to the client.
+    const user = await testUser(t, t.tenantId, ["Security Reader"]);
+    q.set("response_mode", "form_post");
+    const body = new URLSearchParams({ ...Object.fromEntries(q), username: user.upn, password: user.password }).toString();
+    const post = await raw(t.url, "POST", `/${t.tenantId}/oauth2/v2.0/authorize`, { headers: { "content-type": "application/x-www-form-urlencoded" }, body });
+    expect(post.status, post.text).toBe(200);
+    expectNoFraming(post, "form_post");
+    const script = /<script>([\s\S]*?)<\/script>/.exec(post.text)![1]!;
+    expect(post.headers["content-security-policy"]).toContain(`script-src 'sha256-${createHash("sha256").update(script).digest("base64")}'`);
+    expect(post.headers["content-security-policy"]).toContain(`form-action ${t.url};`);
+    expect(post.text).not.toContain("onload=");
   });
 
   it("the web app's page cannot be framed either; every response is nosniff; no HSTS on plain HTTP", async () => {
