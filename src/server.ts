@@ -1,7 +1,5 @@
 import { randomUUID } from "node:crypto";
 import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from "fastify";
-import rateLimit from "@fastify/rate-limit";
-import { decodeJwt } from "jose";
 import { sql } from "kysely";
 import type { Store } from "./store/open.js";
 import { tenantExistence } from "./store/tenants.js";
@@ -16,9 +14,11 @@ import { KeyRing } from "./identity/keys.js";
 import { TokenValidator, type ExternalIssuer } from "./identity/validate.js";
 import { Issuer } from "./identity/oauth/issuer.js";
 import { registerOAuthRoutes } from "./identity/oauth/routes.js";
-import { GraphError } from "./graph/errors.js";
 import { registerWebRoutes } from "./web/routes.js";
-import { databaseRateLimitStore } from "./store/rate-limits.js";
+import { createThrottle, type Throttle, type ThrottleSettings } from "./http/throttle.js";
+import { installHostCheck } from "./http/allowed-hosts.js";
+import { DEFAULT_HSTS_MAX_AGE_SECONDS, installSecurityHeaders } from "./http/security-headers.js";
+import { REDACTED, REDACT_PATHS, redactedRequest } from "./http/log-redaction.js";
 
 export interface IdentityConfig {
   /** Access token lifetime (Entra issues 60–90 minutes). */
@@ -33,8 +33,15 @@ export interface IdentityConfig {
 
 export interface ServerConfig {
   store: Store;
-  /** Public base URL when behind a proxy; otherwise URLs are built from the request's Host. */
+  /**
+   * Public base URL when behind a proxy; otherwise URLs are built from the request's Host, which
+   * must name this server (its listening address, or a name in `allowedHosts`).
+   */
   publicUrl?: string | undefined;
+  /** Further Host names (`name` or `name:port`) the server answers to besides its listening address and public URL. */
+  allowedHosts?: readonly string[] | undefined;
+  /** Strict-Transport-Security max-age on HTTPS responses (default one year; 0 sends none). */
+  hstsMaxAgeSeconds?: number | undefined;
   /** Serve HTTPS with this key and certificate (PEM); plain HTTP without. */
   tls?: { key: string; cert: string } | undefined;
   identity?: IdentityConfig;
@@ -47,32 +54,33 @@ export interface ServerConfig {
   logger?: FastifyServerOptions["logger"];
   /** The built web app's directory (default: dist/web/client, made by `npm run build`). */
   webRoot?: string | undefined;
-  /** Requests each app may make per (fixed) window in each tenant, counted in the store; off when absent. */
-  rateLimit?: { max: number; windowMs: number } | undefined;
+  /**
+   * Requests each app may make per (fixed) window in each tenant, counted in the store once its token
+   * is verified; requests without a valid token count per source address (`addressMax`). Off when absent.
+   */
+  rateLimit?: ThrottleSettings | undefined;
 }
 
 export const DEFAULT_WINDOW_MS = 24 * 3600 * 1000;
 /** Graph's published limit for security operations: 150 requests a minute per app per tenant. */
 export const GRAPH_THROTTLE = { max: 150, windowMs: 60_000 };
 
-/** The throttling key: the token's tenant and app (unverified: a forged token is refused anyway, and counts only against itself). */
-function throttleKey(req: FastifyRequest): string {
-  const m = /^Bearer\s+(\S+)/i.exec(req.headers.authorization ?? "");
-  if (m?.[1]) {
-    try {
-      const claims = decodeJwt(m[1]);
-      return `${String(claims.tid)}:${String(claims.azp ?? claims.appid)}`;
-    } catch {
-      // not a JWT: fall through to the address
-    }
-  }
-  return `ip:${req.ip}`;
+/** The configured logger, whose request lines and logged objects never carry a credential. */
+function redactingLogger(logger: ServerConfig["logger"]): ServerConfig["logger"] {
+  if (!logger) return false;
+  const base = logger === true ? {} : logger;
+  const given = base.redact === undefined ? [] : Array.isArray(base.redact) ? base.redact : base.redact.paths;
+  return {
+    ...base,
+    serializers: { ...base.serializers, req: redactedRequest },
+    redact: { paths: [...new Set([...REDACT_PATHS, ...given])], censor: REDACTED },
+  };
 }
 
 /** Builds the Triage HTTP application from its configuration; nothing else lives here. */
 export async function buildServer(config: ServerConfig): Promise<FastifyInstance> {
   const options = {
-    logger: config.logger ?? false,
+    logger: redactingLogger(config.logger),
     genReqId: () => randomUUID(),
     requestIdHeader: false as const,
     bodyLimit: config.bodyLimit ?? 4 * 1024 * 1024,
@@ -89,25 +97,16 @@ export async function buildServer(config: ServerConfig): Promise<FastifyInstance
   const publicUrl = config.publicUrl?.replace(/\/+$/, "");
   // Batch steps are injected without a TLS socket: the scheme is the server's, not the socket's.
   const scheme = config.tls ? "https" : "http";
-  const origin = (req: FastifyRequest) => publicUrl ?? `${scheme}://${req.host}`;
+  // The Host is checked (installHostCheck) before any route builds a URL on it.
+  const origin = (req: FastifyRequest) => publicUrl ?? `${scheme}://${req.host.toLowerCase()}`;
+  installSecurityHeaders(app, { origin, hstsMaxAgeSeconds: config.hstsMaxAgeSeconds ?? DEFAULT_HSTS_MAX_AGE_SECONDS });
+  installHostCheck(app, { scheme, publicUrl, allowedHosts: config.allowedHosts ?? [], listening: () => app.addresses() });
 
   const keys = new KeyRing(store.db, tokenLifetimeSeconds);
   const validator = new TokenValidator({ keys, clockSkewSeconds: identity.clockSkewSeconds ?? 60, external: identity.externalIssuers ?? [] });
-  installGuard(app, { validator, origin, extraOrigins: publicUrl ? [publicUrl] : [], tenantExists: tenantExistence(store.db) });
-
-  if (config.rateLimit) {
-    await app.register(rateLimit, {
-      max: config.rateLimit.max,
-      timeWindow: config.rateLimit.windowMs,
-      // Counters live in the database: every node on one PostgreSQL draws on the same budget.
-      store: databaseRateLimitStore(store.db),
-      keyGenerator: throttleKey,
-      allowList: (req) => req.url === "/healthz",
-      addHeadersOnExceeding: { "x-ratelimit-limit": false, "x-ratelimit-remaining": false, "x-ratelimit-reset": false },
-      addHeaders: { "x-ratelimit-limit": false, "x-ratelimit-remaining": false, "x-ratelimit-reset": false, "retry-after": true },
-      errorResponseBuilder: () => new GraphError(429, "TooManyRequests", "Please retry again later."),
-    });
-  }
+  let throttle: Throttle | undefined;
+  if (config.rateLimit) throttle = await createThrottle(app, store.db, config.rateLimit);
+  installGuard(app, { validator, origin, extraOrigins: publicUrl ? [publicUrl] : [], tenantExists: tenantExistence(store.db), throttle });
 
   const issuer = new Issuer({
     db: store.db,

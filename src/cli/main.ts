@@ -7,6 +7,9 @@ import { SingleBar, Presets } from "cli-progress";
 import { openStore, type Store } from "../store/open.js";
 import { listTenants, createTenant, findTenant } from "../store/tenants.js";
 import { buildServer, GRAPH_THROTTLE, type IdentityConfig } from "../server.js";
+import { DEFAULT_ADDRESS_MAX } from "../http/throttle.js";
+import { isHostEntry } from "../http/allowed-hosts.js";
+import { DEFAULT_HSTS_MAX_AGE_SECONDS } from "../http/security-headers.js";
 import { seedStore } from "./seed-store.js";
 import { resourceReference } from "../schema/docs.js";
 import { ensureLocalTls, loadTlsFiles, type TlsMaterial } from "../identity/tls.js";
@@ -58,6 +61,11 @@ function collect(v: string, prev: string[] = []): string[] {
   return [...prev, v];
 }
 
+function collectHost(v: string, prev: string[] = []): string[] {
+  if (!isHostEntry(v)) throw new InvalidArgumentError(`'${v}' is not a host name or address with an optional port (no scheme, no path)`);
+  return [...prev, v];
+}
+
 function dbFile(dataDir: string): string {
   return join(resolve(dataDir), "triage.db");
 }
@@ -97,6 +105,7 @@ async function requireTenant(store: Store, id: string): Promise<void> {
 interface FileConfig {
   publicUrl?: string;
   hostNames?: string[];
+  allowedHosts?: string[];
   externalIssuers?: ExternalIssuer[];
   identity?: Omit<IdentityConfig, "externalIssuers">;
 }
@@ -125,6 +134,9 @@ interface ServeOptions {
   demoIncidents: number;
   logLevel: string;
   throttle?: string;
+  throttleAddress?: number;
+  allowedHost: string[];
+  hstsMaxAge?: number;
 }
 
 async function serve(o: ServeOptions): Promise<void> {
@@ -160,17 +172,21 @@ async function serve(o: ServeOptions): Promise<void> {
   }
   // Triage's web app signs in as a first-party public client of each tenant.
   await ensureWebClients(store.db);
-  let rateLimit: { max: number; windowMs: number } | undefined;
-  if (o.throttle === "graph") rateLimit = GRAPH_THROTTLE;
+  let rateLimit: { max: number; windowMs: number; addressMax?: number } | undefined;
+  if (o.throttle === "graph") rateLimit = { ...GRAPH_THROTTLE };
   else if (o.throttle) rateLimit = { max: intArg(1, 10_000_000)(o.throttle), windowMs: 60_000 };
+  if (rateLimit && o.throttleAddress !== undefined) rateLimit.addressMax = o.throttleAddress;
 
   const app = await buildServer({
     store,
     tls: tls ? { key: tls.key, cert: tls.ca } : undefined,
     publicUrl: o.publicUrl ?? file.publicUrl,
+    // The certificate's names are names clients use: they are accepted as Host too.
+    allowedHosts: [...o.allowedHost, ...(file.allowedHosts ?? []), ...o.hostName, ...(file.hostNames ?? [])],
+    hstsMaxAgeSeconds: o.hstsMaxAge,
     identity: { ...file.identity, externalIssuers: file.externalIssuers ?? [] },
     rateLimit,
-    logger: { level: o.logLevel, redact: ["req.headers.authorization", "req.headers.cookie", "req.body"] },
+    logger: { level: o.logLevel },
   });
   const address = await app.listen({ host: o.host, port: o.port });
   const shown = (o.publicUrl ?? file.publicUrl ?? address.replace("://0.0.0.0", "://127.0.0.1").replace("://[::]", "://[::1]")).replace(/\/+$/, "");
@@ -216,8 +232,11 @@ export function program(): Command {
     .option("--tls-cert <file>", "serve this certificate (PEM, with its chain) instead of the local CA's")
     .option("--tls-key <file>", "the private key of --tls-cert (PEM)")
     .option("--http", "serve plain HTTP (the Microsoft client libraries refuse it)")
-    .option("--config <file>", "JSON settings: publicUrl, hostNames, externalIssuers, identity")
+    .option("--config <file>", "JSON settings: publicUrl, hostNames, allowedHosts, externalIssuers, identity")
     .option("--throttle <n|graph>", "requests per minute each app may make in each tenant; 'graph' for Graph's 150")
+    .option("--throttle-address <n>", `with --throttle: requests per minute one address may make without a valid token (default ${DEFAULT_ADDRESS_MAX})`, intArg(1, 10_000_000))
+    .option("--allowed-host <name[:port]>", "another Host name clients reach the server by, besides its address and --public-url (repeatable)", collectHost, [])
+    .option("--hsts-max-age <seconds>", `Strict-Transport-Security max-age on HTTPS (default ${DEFAULT_HSTS_MAX_AGE_SECONDS}; 0 sends none)`, intArg(0, 1_000_000_000))
     .option("--demo", "on first start, create a demo tenant with generated incidents, apps and users")
     .option("--demo-incidents <n>", "size of the demo data", intArg(1, 100_000), 300)
     .option("--log-level <level>", "log level (fatal, error, warn, info, debug)", process.env.TRIAGE_LOG_LEVEL ?? "info")

@@ -241,7 +241,8 @@ export async function registerBatchRoutes(app: FastifyInstance, opts: BatchOptio
       const v = req.headers[name];
       if (v !== undefined) inherited[name] = v;
     }
-    // Links in step responses (@odata.context, nextLink) are built from the Host the client used.
+    // Links in step responses (@odata.context, nextLink) are built from the Host the client used,
+    // which the server has already checked; steps cannot set their own (TRANSPORT).
     if (req.headers.host) inherited.host = req.headers.host;
 
     const byId = new Map(steps.map((s) => [s.id, s]));
@@ -260,6 +261,8 @@ export async function registerBatchRoutes(app: FastifyInstance, opts: BatchOptio
           method: step.method as HTTPMethods,
           url: step.url!,
           headers: { ...inherited, ...step.headers },
+          // A step is the client's request: throttled and logged under the client's address.
+          remoteAddress: req.ip,
           ...(step.payload !== undefined ? { payload: step.payload } : {}),
         });
         return stepResponse(step.id, res.statusCode, res.headers, res.rawPayload);
