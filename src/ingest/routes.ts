@@ -50,6 +50,7 @@ export async function registerIngestRoutes(app: FastifyInstance, opts: IngestRou
       windowMs: opts.correlationWindowMs,
       actor: caller.displayName,
       requestId: req.id,
+      now,
     });
     return reply.code(200).type(GRAPH_JSON).send(JSON.stringify({ value: results }));
   });

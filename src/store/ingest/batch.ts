@@ -66,6 +66,8 @@ export interface AlertState {
   /** The created_at column of the current document: alerts of an incident are read in its order. */
   createdAt: string;
   detectorKey: string;
+  /** The triage properties an analyst has set: an alert sent again keeps them. */
+  analystSet: ReadonlySet<string>;
   writes: number;
 }
 

@@ -12,13 +12,14 @@ import { auditRows } from "../audit.js";
 import { decide, type Candidate, type Decision } from "../../domain/correlate.js";
 import type { PropertyChange } from "../../domain/changes.js";
 import type { NormalizedAlert } from "../../ingest/normalize-alert.js";
+import { acceptNewAlert, reingestAlert } from "../../domain/alert-ownership.js";
 import { alertTime, isOpen, later, markDirty, moveSightings, shift, SYSTEM_ACTOR, touchEntities, webUrl, type AlertState, type Batch } from "./batch.js";
 import { alertsOf } from "./load.js";
 import type { IngestOptions, IngestResult } from "./index.js";
 
 export async function ingestOne(trx: Transaction<Database>, batch: Batch, alert: NormalizedAlert, keys: string[], opts: IngestOptions): Promise<IngestResult> {
   const existing = batch.alerts.get(alert.id);
-  if (existing) return reingest(batch, existing, alert, keys);
+  if (existing) return reingest(batch, existing, alert, keys, opts);
 
   const at = alertTime(alert);
   const candidates = findCandidates(batch, keys, at, opts.windowMs);
@@ -44,7 +45,7 @@ export async function ingestOne(trx: Transaction<Database>, batch: Batch, alert:
     }
   }
 
-  insertAlert(batch, alert, incidentId);
+  insertAlert(batch, acceptNewAlert(alert, opts.now!), incidentId);
   // The count is kept current at once (the next alert's merge ranking reads it); the rest of what the
   // incident derives from its alerts is recomputed once, at the end of the batch.
   batch.incidents.get(incidentId)!.alertCount++;
@@ -163,26 +164,28 @@ function insertAlert(batch: Batch, alert: NormalizedAlert, incidentId: number): 
     incidentId,
     createdAt: normalizeDateTime(String(doc.createdDateTime)),
     detectorKey: detectorKey(alert),
+    analystSet: new Set(),
     writes: 0,
   });
 }
 
-/** An alert sent again updates what its source reports; analysts' comments and its incident stay. */
-function reingest(batch: Batch, existing: AlertState, alert: NormalizedAlert, keys: string[]): IngestResult {
-  const current = existing.doc;
+/**
+ * An alert sent again updates what its source reports; what an analyst decided, the alert's comments
+ * and its incident stay (domain/alert-ownership.ts). Each change is audited in the ingesting app's name.
+ */
+function reingest(batch: Batch, existing: AlertState, alert: NormalizedAlert, keys: string[], opts: IngestOptions): IngestResult {
   const incidentId = existing.incidentId;
-  existing.doc = {
-    ...alert,
-    comments: current.comments,
-    customDetails: Object.keys(alert.customDetails as object).length ? alert.customDetails : current.customDetails,
-    incidentId: current.incidentId,
-    incidentWebUrl: current.incidentWebUrl,
-  };
-  existing.createdAt = normalizeDateTime(String(existing.doc.createdDateTime));
-  existing.detectorKey = detectorKey(alert);
-  existing.writes++;
+  const now = opts.now!;
+  const outcome = reingestAlert(existing.doc, alert, existing.analystSet, now);
+  if (outcome.next !== existing.doc) {
+    existing.doc = outcome.next;
+    existing.createdAt = normalizeDateTime(String(existing.doc.createdDateTime));
+    existing.detectorKey = detectorKey(existing.doc);
+    existing.writes++;
+    audit(batch, { actor: opts.actor, requestId: opts.requestId, at: now }, "alert", existing.id, outcome.changes);
+    markDirty(batch, incidentId, existing.doc.lastUpdateDateTime as string);
+  }
   touchEntities(batch, incidentId, keys, alertTime(alert));
-  markDirty(batch, incidentId, alert.lastUpdateDateTime as string);
   return {
     id: alert.id,
     incidentId: String(incidentId),
