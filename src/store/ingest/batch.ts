@@ -52,6 +52,8 @@ export interface IncidentState {
   nameSource: "alerts" | "analyst";
   /** Kept current alert by alert: the merge ranking reads it. */
   alertCount: number;
+  /** The priority factors' JSON once recomputed; the row keeps the stored value, so the write sees the change. */
+  priorityFactors?: string | null;
   writes: number;
 }
 

@@ -53,7 +53,7 @@ export async function refreshIncidents(trx: Transaction<Database>, batch: Batch,
     inc.doc = derived.doc;
     inc.alertCount = derived.alertCount;
     inc.writes++;
-    inc.row = { ...inc.row, priority_factors: derived.priorityFactors };
+    inc.priorityFactors = derived.priorityFactors;
     if (!inc.isNew) batch.audit.push(...auditRows({ ...audit, tenantId: batch.tenantId, entityType: "incident", entityId: String(id) }, derived.changes));
   }
 }

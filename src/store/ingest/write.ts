@@ -83,6 +83,7 @@ function incidentRow(inc: IncidentState): IncidentTable {
     ...inc.row,
     ...(columnsOf(incidentResource, inc.doc) as Partial<IncidentTable>),
     redirect_incident_id: inc.doc.redirectIncidentId == null ? null : Number(inc.doc.redirectIncidentId),
+    priority_factors: inc.priorityFactors === undefined ? inc.row.priority_factors : inc.priorityFactors,
     severity_source: inc.severitySource,
     name_source: inc.nameSource,
     alert_count: inc.alertCount,
