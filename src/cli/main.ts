@@ -7,6 +7,7 @@ import { SingleBar, Presets } from "cli-progress";
 import { openStore, type Store } from "../store/open.js";
 import { listTenants, createTenant, findTenant } from "../store/tenants.js";
 import { buildServer, GRAPH_THROTTLE, type IdentityConfig } from "../server.js";
+import { MAX_ALERTS_PER_INCIDENT, MAX_ENTITIES_PER_INCIDENT } from "../domain/correlate.js";
 import { seedStore } from "./seed-store.js";
 import { resourceReference } from "../schema/docs.js";
 import { ensureLocalTls, loadTlsFiles, type TlsMaterial } from "../identity/tls.js";
@@ -125,6 +126,8 @@ interface ServeOptions {
   demoIncidents: number;
   logLevel: string;
   throttle?: string;
+  maxIncidentAlerts: number;
+  maxIncidentEntities: number;
 }
 
 async function serve(o: ServeOptions): Promise<void> {
@@ -170,6 +173,8 @@ async function serve(o: ServeOptions): Promise<void> {
     publicUrl: o.publicUrl ?? file.publicUrl,
     identity: { ...file.identity, externalIssuers: file.externalIssuers ?? [] },
     rateLimit,
+    maxAlertsPerIncident: o.maxIncidentAlerts,
+    maxEntitiesPerIncident: o.maxIncidentEntities,
     logger: { level: o.logLevel, redact: ["req.headers.authorization", "req.headers.cookie", "req.body"] },
   });
   const address = await app.listen({ host: o.host, port: o.port });
@@ -218,6 +223,8 @@ export function program(): Command {
     .option("--http", "serve plain HTTP (the Microsoft client libraries refuse it)")
     .option("--config <file>", "JSON settings: publicUrl, hostNames, externalIssuers, identity")
     .option("--throttle <n|graph>", "requests per minute each app may make in each tenant; 'graph' for Graph's 150")
+    .option("--max-incident-alerts <n>", "the most alerts correlation puts in one incident", intArg(1, 1_000_000), MAX_ALERTS_PER_INCIDENT)
+    .option("--max-incident-entities <n>", "the most distinct entities correlation lets one incident see", intArg(1, 1_000_000), MAX_ENTITIES_PER_INCIDENT)
     .option("--demo", "on first start, create a demo tenant with generated incidents, apps and users")
     .option("--demo-incidents <n>", "size of the demo data", intArg(1, 100_000), 300)
     .option("--log-level <level>", "log level (fatal, error, warn, info, debug)", process.env.TRIAGE_LOG_LEVEL ?? "info")

@@ -9,7 +9,7 @@ import type { Database, IncidentTable } from "../tables.js";
 import type { CorrelationReason } from "../../schema/enums.js";
 import { normalizeDateTime } from "../columns.js";
 import { auditRows } from "../audit.js";
-import { decide, type Candidate, type Decision } from "../../domain/correlate.js";
+import { decide, DEFAULT_LIMITS, type Candidate, type Decision } from "../../domain/correlate.js";
 import type { PropertyChange } from "../../domain/changes.js";
 import type { NormalizedAlert } from "../../ingest/normalize-alert.js";
 import { acceptNewAlert, reingestAlert } from "../../domain/alert-ownership.js";
@@ -23,7 +23,8 @@ export async function ingestOne(trx: Transaction<Database>, batch: Batch, alert:
 
   const at = alertTime(alert);
   const candidates = findCandidates(batch, keys, at, opts.windowMs);
-  const decision = decide(candidates);
+  const decision = decide(candidates, keys, opts.limits ?? DEFAULT_LIMITS);
+  for (const r of decision.notJoined ?? []) event(batch, r.incident, at, "joinRefused", alert.id, null, [], r.why);
 
   let incidentId: number;
   const merged: IngestResult["merged"] = [];
@@ -65,12 +66,12 @@ export async function ingestOne(trx: Transaction<Database>, batch: Batch, alert:
 }
 
 function correlationSummary(decision: Decision, candidates: Candidate[]): IngestResult["correlation"] {
-  if (decision.kind === "new") return { incident: "new", reasons: [], sharedEntities: [] };
-  return {
-    incident: "joined",
-    reasons: decision.reasons,
-    sharedEntities: candidates.find((c) => c.id === decision.incident)?.shared ?? [],
-  };
+  const summary: IngestResult["correlation"] =
+    decision.kind === "new"
+      ? { incident: "new", reasons: [], sharedEntities: [] }
+      : { incident: "joined", reasons: decision.reasons, sharedEntities: candidates.find((c) => c.id === decision.incident)?.shared ?? [] };
+  if (decision.notJoined?.length) summary.notJoined = decision.notJoined.map((r) => ({ incidentId: String(r.incident), why: r.why }));
+  return summary;
 }
 
 /** Open incidents that saw one of the alert's entities within the window around the alert's time. */
@@ -93,6 +94,8 @@ function findCandidates(batch: Batch, keys: string[], at: string, windowMs: numb
           alertCount: inc.alertCount,
           createdAt: inc.row.created_at,
           shared: [],
+          entityCount: inc.entityCount,
+          knownKeys: inc.knownKeys,
         };
         byId.set(id, c);
       }
@@ -142,7 +145,7 @@ function createIncident(batch: Batch, alert: NormalizedAlert): number {
     alert_count: 0,
     version: 1,
   } as unknown as IncidentTable;
-  batch.incidents.set(id, { row, isNew: true, doc, severitySource: "alerts", nameSource: "alerts", alertCount: 0, writes: 0 });
+  batch.incidents.set(id, { row, isNew: true, doc, severitySource: "alerts", nameSource: "alerts", alertCount: 0, entityCount: 0, knownKeys: new Set(), writes: 0 });
   return id;
 }
 

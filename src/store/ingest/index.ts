@@ -7,6 +7,7 @@
 import { sql, type Kysely } from "kysely";
 import type { Database } from "../tables.js";
 import type { CorrelationReason } from "../../schema/enums.js";
+import type { CorrelationLimits } from "../../domain/correlate.js";
 import { entityKeys } from "../../domain/entities.js";
 import type { NormalizedAlert } from "../../ingest/normalize-alert.js";
 import { isPostgres } from "../dialect.js";
@@ -23,6 +24,8 @@ export interface IngestOptions {
   requestId: string | null;
   /** When the batch arrived: the time of its audit rows, and of a resolution that gives none. */
   now?: string;
+  /** How large correlation lets an incident grow (default: DEFAULT_LIMITS). */
+  limits?: CorrelationLimits;
 }
 
 export interface IngestResult {
@@ -30,7 +33,13 @@ export interface IngestResult {
   incidentId: string;
   outcome: "created" | "updated";
   /** How the alert was placed: a new incident, or the reasons it joined one. */
-  correlation: { incident: "new" | "joined"; reasons: CorrelationReason[]; sharedEntities: string[] };
+  correlation: {
+    incident: "new" | "joined";
+    reasons: CorrelationReason[];
+    sharedEntities: string[];
+    /** Present when the alert shared entities with incidents it did not join because of a limit: which, and why. */
+    notJoined?: { incidentId: string; why: string }[];
+  };
   merged: { incidentId: string; into: string; reasons: CorrelationReason[] }[];
   mergeRefused: { incidentId: string; why: string }[];
 }

@@ -40,6 +40,7 @@ export async function loadBatch(trx: Transaction<Database>, batch: Batch, keyed:
   // locked, and read again as they are now, only once their incidents are. Only ingestion moves an
   // alert to another incident, and it runs one batch at a time per tenant, so they are still there.
   if (isPostgres(trx) && batch.alerts.size > 0) await loadExistingAlerts(trx, batch, [...batch.alerts.keys()], true);
+  await loadEntityCounts(trx, batch, keys);
   for (const s of sightings) {
     const inc = batch.incidents.get(s.incident_id);
     if (inc && isOpen(inc)) setSighting(batch, s.entity_key, s.incident_id, s.last_seen_at);
@@ -117,8 +118,41 @@ async function loadIncidents(trx: Transaction<Database>, batch: Batch, candidate
         severitySource: row.severity_source === "analyst" ? "analyst" : "alerts",
         nameSource: row.name_source === "analyst" ? "analyst" : "alerts",
         alertCount: row.alert_count,
+        entityCount: 0,
+        knownKeys: new Set(),
         writes: 0,
       });
+    }
+  }
+}
+
+/**
+ * How many entities each loaded incident has seen, and which of the batch's keys are among them (at
+ * any time, not only within the window): what the correlation limits are judged on.
+ */
+async function loadEntityCounts(trx: Transaction<Database>, batch: Batch, keys: string[]): Promise<void> {
+  const ids = [...batch.incidents.keys()];
+  for (const part of chunks(ids, IN_LIST)) {
+    const rows = await trx
+      .selectFrom("incident_entities")
+      .select("incident_id")
+      .select((eb) => eb.fn.countAll<number>().as("n"))
+      .where("tenant_id", "=", batch.tenantId)
+      .where("incident_id", "in", part)
+      .groupBy("incident_id")
+      .execute();
+    for (const r of rows) batch.incidents.get(r.incident_id)!.entityCount = Number(r.n);
+  }
+  for (const part of chunks(ids, IN_LIST / 2)) {
+    for (const keyPart of chunks(keys, IN_LIST / 2)) {
+      const rows = await trx
+        .selectFrom("incident_entities")
+        .select(["incident_id", "entity_key"])
+        .where("tenant_id", "=", batch.tenantId)
+        .where("incident_id", "in", part)
+        .where("entity_key", "in", keyPart)
+        .execute();
+      for (const r of rows) batch.incidents.get(r.incident_id)!.knownKeys.add(r.entity_key);
     }
   }
 }
