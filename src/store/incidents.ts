@@ -93,11 +93,8 @@ export async function updateIncident(db: Kysely<Database>, ctx: WriteContext, id
     if (outcome.changes.length === 0) return row;
     const derived = await deriveStored(trx, ctx.tenantId, row, outcome.next, ctx.now);
     const written = await writeIncident(trx, row, derived);
-    const patched = new Set(outcome.changes.map((c) => c.property));
-    await recordChanges(trx, { ...ctx, entityType: "incident", entityId: String(row.id), at: ctx.now }, [
-      ...outcome.changes,
-      ...derived.changes.filter((c) => !patched.has(c.property)),
-    ]);
+    // The derived changes are measured from the patched incident: they never repeat the PATCH's own.
+    await recordChanges(trx, { ...ctx, entityType: "incident", entityId: String(row.id), at: ctx.now }, [...outcome.changes, ...derived.changes]);
     return written;
   });
 }
