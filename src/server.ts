@@ -7,6 +7,7 @@ import { installHttpConventions } from "./graph/http.js";
 import { registerSecurityRoutes } from "./graph/entity-set.js";
 import { registerBatchRoutes } from "./graph/batch.js";
 import { registerIngestRoutes } from "./ingest/routes.js";
+import { MAX_ALERTS_PER_INCIDENT, MAX_ENTITIES_PER_INCIDENT } from "./domain/correlate.js";
 import { registerTriageRoutes } from "./triage-api/routes.js";
 import { registerPermissionRoutes } from "./permissions/routes.js";
 import { callerOf, installGuard } from "./identity/caller.js";
@@ -47,6 +48,10 @@ export interface ServerConfig {
   identity?: IdentityConfig;
   /** Time window within which alerts sharing an entity join one incident. */
   correlationWindowMs?: number;
+  /** The most alerts correlation puts in one incident (default MAX_ALERTS_PER_INCIDENT, 150). */
+  maxAlertsPerIncident?: number;
+  /** The most distinct entities correlation lets one incident see (default MAX_ENTITIES_PER_INCIDENT, 500). */
+  maxEntitiesPerIncident?: number;
   /** Largest Graph request body accepted (Graph's own limit is 4 MB). */
   bodyLimit?: number;
   /** Largest ingestion request body accepted. */
@@ -131,6 +136,10 @@ export async function buildServer(config: ServerConfig): Promise<FastifyInstance
     store,
     caller,
     correlationWindowMs: config.correlationWindowMs ?? DEFAULT_WINDOW_MS,
+    correlationLimits: {
+      maxAlerts: config.maxAlertsPerIncident ?? MAX_ALERTS_PER_INCIDENT,
+      maxEntities: config.maxEntitiesPerIncident ?? MAX_ENTITIES_PER_INCIDENT,
+    },
     maxBatch: 5000,
     bodyLimit: config.ingestBodyLimit ?? 32 * 1024 * 1024,
   });

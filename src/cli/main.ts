@@ -10,6 +10,7 @@ import { buildServer, GRAPH_THROTTLE, type IdentityConfig } from "../server.js";
 import { DEFAULT_ADDRESS_MAX } from "../http/throttle.js";
 import { isHostEntry } from "../http/allowed-hosts.js";
 import { DEFAULT_HSTS_MAX_AGE_SECONDS } from "../http/security-headers.js";
+import { MAX_ALERTS_PER_INCIDENT, MAX_ENTITIES_PER_INCIDENT } from "../domain/correlate.js";
 import { seedStore } from "./seed-store.js";
 import { resourceReference } from "../schema/docs.js";
 import { ensureLocalTls, loadTlsFiles, type TlsMaterial } from "../identity/tls.js";
@@ -137,6 +138,8 @@ interface ServeOptions {
   throttleAddress?: number;
   allowedHost: string[];
   hstsMaxAge?: number;
+  maxIncidentAlerts: number;
+  maxIncidentEntities: number;
 }
 
 async function serve(o: ServeOptions): Promise<void> {
@@ -187,6 +190,8 @@ async function serve(o: ServeOptions): Promise<void> {
     identity: { ...file.identity, externalIssuers: file.externalIssuers ?? [] },
     rateLimit,
     logger: { level: o.logLevel },
+    maxAlertsPerIncident: o.maxIncidentAlerts,
+    maxEntitiesPerIncident: o.maxIncidentEntities,
   });
   const address = await app.listen({ host: o.host, port: o.port });
   const shown = (o.publicUrl ?? file.publicUrl ?? address.replace("://0.0.0.0", "://127.0.0.1").replace("://[::]", "://[::1]")).replace(/\/+$/, "");
@@ -237,6 +242,8 @@ export function program(): Command {
     .option("--throttle-address <n>", `with --throttle: requests per minute one address may make without a valid token (default ${DEFAULT_ADDRESS_MAX})`, intArg(1, 10_000_000))
     .option("--allowed-host <name[:port]>", "another Host name clients reach the server by, besides its address and --public-url (repeatable)", collectHost, [])
     .option("--hsts-max-age <seconds>", `Strict-Transport-Security max-age on HTTPS (default ${DEFAULT_HSTS_MAX_AGE_SECONDS}; 0 sends none)`, intArg(0, 1_000_000_000))
+    .option("--max-incident-alerts <n>", "the most alerts correlation puts in one incident", intArg(1, 1_000_000), MAX_ALERTS_PER_INCIDENT)
+    .option("--max-incident-entities <n>", "the most distinct entities correlation lets one incident see", intArg(1, 1_000_000), MAX_ENTITIES_PER_INCIDENT)
     .option("--demo", "on first start, create a demo tenant with generated incidents, apps and users")
     .option("--demo-incidents <n>", "size of the demo data", intArg(1, 100_000), 300)
     .option("--log-level <level>", "log level (fatal, error, warn, info, debug)", process.env.TRIAGE_LOG_LEVEL ?? "info")

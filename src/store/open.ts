@@ -13,6 +13,7 @@ import * as m002 from "./migrations/002_identity.js";
 import * as m003 from "./migrations/003_rate_limits.js";
 import * as m004 from "./migrations/004_rendered_json.js";
 import * as m005 from "./migrations/005_entity_index.js";
+import * as m006 from "./migrations/006_alert_analyst_properties.js";
 
 /** Versioned migrations, in order. Add new ones at the end; never edit a shipped one. */
 const migrations: Record<string, Migration> = {
@@ -21,6 +22,7 @@ const migrations: Record<string, Migration> = {
   "003_rate_limits": m003,
   "004_rendered_json": m004,
   "005_entity_index": m005,
+  "006_alert_analyst_properties": m006,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -64,6 +64,8 @@ export interface AlertTable {
   json_v1: string | null;
   /** How the ready JSON is kept: READY, GATED or READY_IS_DOC (columns.ts). */
   gated: number;
+  /** JSON array: the triage properties an analyst has set, which an alert sent again keeps (domain/alert-ownership.ts). */
+  analyst_properties: string;
 }
 
 export interface AuditTable {

@@ -150,6 +150,7 @@ function timelineOf({ incident, correlation, audit }: Loaded): TimelineItem[] {
       merged: <>Incident {other} merged into this one{reasons}</>,
       redirected: <>Merged into incident {other}{reasons}</>,
       mergeRefused: <>Merge with {other} refused: {e.detail}</>,
+      joinRefused: <>Alert “{alert}” did not join: {e.detail}</>,
     };
     items.push({ at: e.at, kind: "correlation", text: text[e.kind] ?? `${label(e.kind)} ${e.detail ?? ""}` });
   }
@@ -598,7 +599,7 @@ export function IncidentPage({ id, session }: { id: string; session: Session }) 
                       ))}
                     </div>
                   )}
-                  {e.kind === "mergeRefused" && e.detail && <div className="muted">{e.detail}</div>}
+                  {(e.kind === "mergeRefused" || e.kind === "joinRefused") && e.detail && <div className="muted">{e.detail}</div>}
                 </li>
               ))}
             </ol>
