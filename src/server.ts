@@ -19,6 +19,11 @@ import { registerOAuthRoutes } from "./identity/oauth/routes.js";
 import { GraphError } from "./graph/errors.js";
 import { registerWebRoutes } from "./web/routes.js";
 import { databaseRateLimitStore } from "./store/rate-limits.js";
+import { CredentialGuard } from "./identity/credential-guard.js";
+import { HashPool } from "./identity/hash-pool.js";
+import { DEFAULT_LOCKOUT, type LockoutPolicy } from "./identity/lockout.js";
+import { DEFAULT_PURGE_BATCH, DEFAULT_PURGE_INTERVAL_MS, schedulePurge } from "./identity/housekeeping.js";
+import type { KeyEncryption } from "./identity/key-encryption.js";
 
 export interface IdentityConfig {
   /** Access token lifetime (Entra issues 60–90 minutes). */
@@ -29,6 +34,14 @@ export interface IdentityConfig {
   deviceCodeIntervalSeconds?: number;
   /** Tokens from these issuers are accepted too (a real Entra tenant, or a stand-in). */
   externalIssuers?: ExternalIssuer[];
+  /** Smart lockout of accounts, app secrets and source addresses (defaults: DEFAULT_LOCKOUT). */
+  lockout?: Partial<LockoutPolicy>;
+  /** Password and secret checks run at once (default: half the cores) and waiting (default 32). */
+  hashConcurrency?: number;
+  hashQueue?: number;
+  /** How often expired codes, tokens, assertion ids and lockout records are deleted (default 10 min). */
+  purgeIntervalMs?: number;
+  purgeBatchSize?: number;
 }
 
 export interface ServerConfig {
@@ -49,6 +62,8 @@ export interface ServerConfig {
   webRoot?: string | undefined;
   /** Requests each app may make per (fixed) window in each tenant, counted in the store; off when absent. */
   rateLimit?: { max: number; windowMs: number } | undefined;
+  /** Seals the token signing keys in the store; without it they are stored in clear (the CLI always gives one). */
+  keyEncryption?: KeyEncryption | undefined;
 }
 
 export const DEFAULT_WINDOW_MS = 24 * 3600 * 1000;
@@ -91,7 +106,8 @@ export async function buildServer(config: ServerConfig): Promise<FastifyInstance
   const scheme = config.tls ? "https" : "http";
   const origin = (req: FastifyRequest) => publicUrl ?? `${scheme}://${req.host}`;
 
-  const keys = new KeyRing(store.db, tokenLifetimeSeconds);
+  const keys = new KeyRing(store.db, tokenLifetimeSeconds, undefined, config.keyEncryption);
+  await keys.sealStoredKeys();
   const validator = new TokenValidator({ keys, clockSkewSeconds: identity.clockSkewSeconds ?? 60, external: identity.externalIssuers ?? [] });
   installGuard(app, { validator, origin, extraOrigins: publicUrl ? [publicUrl] : [], tenantExists: tenantExistence(store.db) });
 
@@ -116,7 +132,14 @@ export async function buildServer(config: ServerConfig): Promise<FastifyInstance
     refreshLifetimeSeconds: identity.refreshLifetimeSeconds ?? 90 * 86_400,
     deviceCodeIntervalSeconds: identity.deviceCodeIntervalSeconds ?? 5,
     deviceCodeLifetimeSeconds: 900,
+    guard: new CredentialGuard(store.db, { ...DEFAULT_LOCKOUT, ...identity.lockout }, new HashPool(identity.hashConcurrency, identity.hashQueue)),
   });
+  const stopPurge = schedulePurge(store.db, {
+    intervalMs: identity.purgeIntervalMs ?? DEFAULT_PURGE_INTERVAL_MS,
+    batch: identity.purgeBatchSize ?? DEFAULT_PURGE_BATCH,
+    onError: (err) => app.log.warn({ err }, "purging expired credential state failed; retried at the next interval"),
+  });
+  app.addHook("onClose", stopPurge);
   await app.register(registerOAuthRoutes, { db: store.db, keys, issuer, origin });
 
   // Public; registered before the Graph routes, whose declared operations it records for the tests.

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { mkdirSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import SQLite from "better-sqlite3";
 import { Kysely, PostgresDialect, SqliteDialect, type CompiledQuery } from "kysely";
@@ -13,6 +13,7 @@ import * as m002 from "./migrations/002_identity.js";
 import * as m003 from "./migrations/003_rate_limits.js";
 import * as m004 from "./migrations/004_rendered_json.js";
 import * as m005 from "./migrations/005_entity_index.js";
+import * as m006 from "./migrations/006_credential_state.js";
 
 /** Versioned migrations, in order. Add new ones at the end; never edit a shipped one. */
 const migrations: Record<string, Migration> = {
@@ -21,6 +22,7 @@ const migrations: Record<string, Migration> = {
   "003_rate_limits": m003,
   "004_rendered_json": m004,
   "005_entity_index": m005,
+  "006_credential_state": m006,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
@@ -44,7 +46,7 @@ export interface Store {
  * the response is sent, so an acknowledged write survives a crash of the process or the machine.
  */
 export async function openSqliteStore(file: string): Promise<Store> {
-  if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true });
+  if (file !== ":memory:") ownerOnly(file);
   const native = new SQLite(file);
   native.pragma("journal_mode = WAL");
   native.pragma("synchronous = FULL");
@@ -75,6 +77,20 @@ export async function openSqliteStore(file: string): Promise<Store> {
       await db.destroy();
     },
   };
+}
+
+/**
+ * The store holds the signing keys and every tenant's incidents: its folder is created 0700 and the
+ * database 0600 before SQLite opens it (SQLite gives its -wal and -shm files the database's mode);
+ * files left looser by an earlier version are tightened.
+ */
+function ownerOnly(file: string): void {
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  if (!existsSync(file)) writeFileSync(file, "", { mode: 0o600, flag: "a" });
+  if (process.platform === "win32") return;
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) {
+    if (existsSync(f) && (statSync(f).mode & 0o077) !== 0) chmodSync(f, 0o600);
+  }
 }
 
 /** A read-only connection whose statements return rows as arrays, prepared once per SQL text. */

@@ -363,11 +363,25 @@ describe("refresh tokens", () => {
     const rt2 = second.body.refresh_token as string;
     expect(rt2).not.toBe(rt1);
     expect(second.body.access_token).not.toBe(first.body.access_token);
-    expectEntraError(await refresh(rt1), "invalid_grant", undefined, 400);
     const third = await refresh(rt2);
     expect(third.status).toBe(200);
-    expectEntraError(await refresh(rt2), "invalid_grant", undefined, 400);
+    const rt3 = third.body.refresh_token as string;
+    expect((await refresh(rt3)).status).toBe(200);
     expectEntraError(await refresh("not-a-refresh-token"), "invalid_grant", undefined, 400);
+  });
+
+  it("a spent refresh token presented again is refused and revokes its whole family (RFC 9700 §4.14.2)", async () => {
+    const first = await ropc(t, tenant, client, user, `${GRAPH_DEFAULT} openid offline_access`);
+    const rt1 = first.body.refresh_token as string;
+    const second = await refresh(rt1);
+    expect(second.status).toBe(200);
+    const rt2 = second.body.refresh_token as string;
+    // Whoever replays rt1 (the client or a thief), the live descendant rt2 stops working too.
+    expectEntraError(await refresh(rt1), "invalid_grant", undefined, 400);
+    expectEntraError(await refresh(rt2), "invalid_grant", undefined, 400);
+    // Another sign-in's family is untouched.
+    const other = await ropc(t, tenant, client, user, `${GRAPH_DEFAULT} openid offline_access`);
+    expect((await refresh(other.body.refresh_token as string)).status).toBe(200);
   });
 
   it("a refresh token is bound to its client", async () => {
