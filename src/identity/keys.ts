@@ -42,12 +42,15 @@ export class KeyRing {
   }
 
   /**
-   * Seals every private key still stored in clear. Each row is updated only if it still holds the
+   * Checks that this ring can open the store's sealed keys, and seals every private key still stored in clear. Each row is updated only if it still holds the
    * clear text read, so nodes doing this at once (with the same key) cannot undo each other.
    */
   async sealStoredKeys(): Promise<number> {
+    const rows = await this.db.selectFrom("signing_keys").select(["kid", "private_pem"]).orderBy("created_at", "desc").execute();
+    // A node given the wrong key (or none) says so at startup, not at its first token request.
+    const newestSealed = rows.find((r) => KeyEncryption.isSealed(r.private_pem));
+    if (newestSealed) this.privatePem(newestSealed.kid, newestSealed.private_pem);
     if (!this.encryption) return 0;
-    const rows = await this.db.selectFrom("signing_keys").select(["kid", "private_pem"]).execute();
     let sealed = 0;
     for (const r of rows) {
       if (KeyEncryption.isSealed(r.private_pem)) continue;

@@ -265,6 +265,18 @@ describe("authorization code with PKCE", () => {
     expectEntraError(replay, "invalid_grant", undefined, 400);
   });
 
+  it("a redeemed code presented again is refused and revokes the refresh token it issued (RFC 6749 §4.1.2, RFC 9700)", async () => {
+    const { verifier, challenge } = pkce();
+    const { code } = codeFromLocation(await signIn({ challenge }));
+    const tokens = await redeem(code, verifier);
+    expect(tokens.status, tokens.text).toBe(200);
+    const rt = tokens.body.refresh_token as string;
+    const replay = await redeem(code, verifier);
+    expectEntraError(replay, "invalid_grant", 54005, 400);
+    const refreshed = await token(t, tenant, { grant_type: "refresh_token", client_id: client, refresh_token: rt, scope: `${GRAPH_DEFAULT} offline_access` });
+    expectEntraError(refreshed, "invalid_grant", 9002313, 400);
+  });
+
   it("the wrong code_verifier, a missing one, another redirect URI or another client is invalid_grant", async () => {
     const { verifier, challenge } = pkce();
     const { code } = codeFromLocation(await signIn({ challenge }));
