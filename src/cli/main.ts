@@ -485,7 +485,11 @@ export function program(): Command {
     .action(async (o: { data: string; db?: string; keyFile?: string; json?: boolean }) => {
       const sealing = keyEncryption(o);
       await withStore(o, async (store) => {
-        const kid = await new KeyRing(store.db, 3600, undefined, sealing.encryption).rotate();
+        const ring = new KeyRing(store.db, 3600, undefined, sealing.encryption);
+        // Refuses (naming the setting) when this key cannot open the store's keys: a key sealed with
+        // another key would stop every node that has the right one from signing.
+        await ring.sealStoredKeys();
+        const kid = await ring.rotate();
         print(o.json === true, { kid }, `New signing key ${kid}; the previous one stays published until its tokens expire.`);
       });
     });

@@ -97,6 +97,10 @@ describe("several nodes, one truth", () => {
     } finally {
       await client.end();
     }
+    // `triage keys rotate` from a machine with another key refuses too, instead of sealing a key no node can open.
+    const rotate = await runCli(["keys", "rotate", "--db", c.db, "--data", dir, "--json"], 120_000, { TRIAGE_KEY_ENCRYPTION_KEY: randomBytes(32).toString("base64") });
+    expect(rotate.code).toBe(1);
+    expect(rotate.stderr).toMatch(/another key-encryption key/);
     const wrong = startServerProcess(["--http", "--db", c.db, "--data", dir], 60_000, { TRIAGE_KEY_ENCRYPTION_KEY: randomBytes(32).toString("base64") });
     await expect(wrong).rejects.toThrow(/another key-encryption key[\s\S]*TRIAGE_KEY_ENCRYPTION_KEY/);
   });

@@ -11,9 +11,9 @@ export interface RunResult {
 }
 
 /** Runs the built `triage` CLI to completion (bounded by a timeout). */
-export function runCli(args: string[], timeoutMs = 120_000): Promise<RunResult> {
+export function runCli(args: string[], timeoutMs = 120_000, env: Record<string, string> = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));
