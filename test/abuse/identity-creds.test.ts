@@ -206,8 +206,9 @@ describe("a flood of guesses", () => {
       expect(r.headers.get("retry-after")).toBe("1");
     }
     for (const r of results.filter((x) => x.status !== 429)) expectEntraError(r, "invalid_grant", 50126, 400);
-    // At most one running and two waiting were hashed.
-    expect(results.length - busy.length).toBeLessThanOrEqual(3 + 2);
+    // One slot and two waiting: most of a burst is refused without hashing (how many were admitted
+    // depends on how fast the burst arrived, each admitted check freeing a place ~50 ms later).
+    expect(busy.length).toBeGreaterThanOrEqual(10);
   });
 });
 
