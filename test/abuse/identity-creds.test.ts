@@ -121,6 +121,18 @@ describe("lockout (short settings): it ends, grows, treats unknown users alike, 
     }
   });
 
+  it("the sign-in pages share the lock: a locked user cannot approve a device code on /devicelogin, even with the right password", async () => {
+    const user = await testUser(t, t.tenantId);
+    for (let i = 0; i < 3; i++) expectEntraError(await guess(user.upn), "invalid_grant", 50126);
+    const dc = await postForm(`${t.url}/${t.tenantId}/oauth2/v2.0/devicecode`, { client_id: client, scope: GRAPH_DEFAULT });
+    expect(dc.status, dc.text).toBe(200);
+    const page = await postForm(`${t.url}/devicelogin`, { code: dc.body.user_code as string, username: user.upn, password: user.password });
+    expect(page.status).toBe(400);
+    expect(page.text).toMatch(/temporarily locked/);
+    const poll = await token(t, t.tenantId, { grant_type: "urn:ietf:params:oauth:grant-type:device_code", client_id: client, device_code: dc.body.device_code as string });
+    expectEntraError(poll, "authorization_pending", undefined, 400);
+  });
+
   it("failures from one source address across many accounts lock the address (password spraying)", async () => {
     const spray = await startTriage({ identity: { lockout: { threshold: 10, sourceThreshold: 5 } } });
     try {

@@ -85,9 +85,9 @@ export class Issuer {
   }
 
   /** A spent code or refresh token came back: revoke what its sign-in issued, then refuse it. */
-  private async replayed(familyId: string, why: string): Promise<OAuthError> {
+  private async replayed(familyId: string, why: string, aadsts: number): Promise<OAuthError> {
     await revokeFamily(this.opts.db, familyId);
-    return invalidGrant(`${why} Every refresh token issued from it has been revoked.`, why.includes("refresh") ? 9002313 : 54005);
+    return invalidGrant(`${why} Every refresh token issued from it has been revoked.`, aadsts);
   }
 
   /** A password check under lockout; the user, or why not. */
@@ -299,7 +299,7 @@ export class Issuer {
     if (!form.code) throw invalidRequest("The request body must contain the following parameter: 'code'.");
     const grant = await findGrant<AuthCodeData>(this.opts.db, "authorization_code", form.code);
     if (!grant || grant.clientId !== app.clientId || grant.tenantId !== ctx.tenantId) throw invalidGrant("The provided authorization code is invalid.", 70000);
-    if (grant.status === "redeemed") throw await this.replayed(grant.id, "The provided authorization code was already redeemed.");
+    if (grant.status === "redeemed") throw await this.replayed(grant.id, "The provided authorization code was already redeemed.", 54005);
     if (Date.parse(grant.expiresAt) < Date.now()) throw invalidGrant("The provided authorization code has expired.", 70008);
     if (form.redirect_uri !== grant.data.redirectUri) throw invalidGrant("The redirect URI does not match the one the authorization code was issued for.", 50148);
     if (grant.data.codeChallenge) {
@@ -310,7 +310,7 @@ export class Issuer {
     } else if (app.publicClient) {
       throw invalidGrant("Public clients must use PKCE.", 9002325);
     }
-    if (!(await transition(this.opts.db, grant.id, "issued", "redeemed"))) throw await this.replayed(grant.id, "The provided authorization code was already redeemed.");
+    if (!(await transition(this.opts.db, grant.id, "issued", "redeemed"))) throw await this.replayed(grant.id, "The provided authorization code was already redeemed.", 54005);
     const user = grant.userId ? await findUser(this.opts.db, ctx.tenantId, grant.userId) : undefined;
     if (!user) throw invalidGrant("The user of this authorization code no longer exists.", 50034);
     // The code's id names the family: a replay of the code finds and revokes what it issued.
@@ -324,10 +324,10 @@ export class Issuer {
     const grant = await findGrant<DelegatedGrantData>(this.opts.db, "refresh_token", form.refresh_token);
     if (!grant || grant.clientId !== app.clientId || grant.tenantId !== ctx.tenantId) throw invalidGrant("The refresh token is invalid or was revoked.", 9002313);
     const family = familyOf(grant);
-    if (grant.status === "used") throw await this.replayed(family, "The refresh token was already used.");
+    if (grant.status === "used") throw await this.replayed(family, "The refresh token was already used.", 9002313);
     if (grant.status !== "active") throw invalidGrant("The refresh token is invalid or was revoked.", 9002313);
     if (Date.parse(grant.expiresAt) < Date.now()) throw invalidGrant("The refresh token has expired due to inactivity.", 700082);
-    if (!(await transition(this.opts.db, grant.id, "active", "used"))) throw await this.replayed(family, "The refresh token was already used.");
+    if (!(await transition(this.opts.db, grant.id, "active", "used"))) throw await this.replayed(family, "The refresh token was already used.", 9002313);
     const user = grant.userId ? await findUser(this.opts.db, ctx.tenantId, grant.userId) : undefined;
     if (!user) throw invalidGrant("The user of this refresh token no longer exists.", 50034);
     const requested = parseScopes(form.scope);
@@ -384,7 +384,7 @@ export class Issuer {
     if (grant.status === "pending") throw new OAuthError("authorization_pending", 70016, "OAuth 2.0 device flow error. Authorization is pending. Continue polling.");
     if (grant.status === "denied") throw new OAuthError("authorization_declined", 70000, "The user declined the sign-in request.");
     if (grant.status !== "approved" || !(await transition(this.opts.db, grant.id, "approved", "redeemed"))) {
-      throw await this.replayed(grant.id, "The device code was already redeemed.");
+      throw await this.replayed(grant.id, "The device code was already redeemed.", 54005);
     }
     const user = grant.userId ? await findUser(this.opts.db, ctx.tenantId, grant.userId) : undefined;
     if (!user) throw invalidGrant("The user of this device code no longer exists.", 50034);
