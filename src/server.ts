@@ -20,6 +20,11 @@ import { createThrottle, type Throttle, type ThrottleSettings } from "./http/thr
 import { installHostCheck } from "./http/allowed-hosts.js";
 import { DEFAULT_HSTS_MAX_AGE_SECONDS, installSecurityHeaders } from "./http/security-headers.js";
 import { REDACTED, REDACT_PATHS, redactedRequest } from "./http/log-redaction.js";
+import { CredentialGuard } from "./identity/credential-guard.js";
+import { HashPool } from "./identity/hash-pool.js";
+import { DEFAULT_LOCKOUT, type LockoutPolicy } from "./identity/lockout.js";
+import { DEFAULT_PURGE_BATCH, DEFAULT_PURGE_INTERVAL_MS, schedulePurge } from "./identity/housekeeping.js";
+import type { KeyEncryption } from "./identity/key-encryption.js";
 
 export interface IdentityConfig {
   /** Access token lifetime (Entra issues 60–90 minutes). */
@@ -30,6 +35,14 @@ export interface IdentityConfig {
   deviceCodeIntervalSeconds?: number;
   /** Tokens from these issuers are accepted too (a real Entra tenant, or a stand-in). */
   externalIssuers?: ExternalIssuer[];
+  /** Smart lockout of accounts, app secrets and source addresses (defaults: DEFAULT_LOCKOUT). */
+  lockout?: Partial<LockoutPolicy>;
+  /** Password and secret checks run at once (default: half the cores) and waiting (default 32). */
+  hashConcurrency?: number;
+  hashQueue?: number;
+  /** How often expired codes, tokens, assertion ids and lockout records are deleted (default 10 min). */
+  purgeIntervalMs?: number;
+  purgeBatchSize?: number;
 }
 
 export interface ServerConfig {
@@ -64,6 +77,8 @@ export interface ServerConfig {
    * is verified; requests without a valid token count per source address (`addressMax`). Off when absent.
    */
   rateLimit?: ThrottleSettings | undefined;
+  /** Seals the token signing keys in the store; without it they are stored in clear (the CLI always gives one). */
+  keyEncryption?: KeyEncryption | undefined;
 }
 
 export const DEFAULT_WINDOW_MS = 24 * 3600 * 1000;
@@ -107,7 +122,8 @@ export async function buildServer(config: ServerConfig): Promise<FastifyInstance
   installSecurityHeaders(app, { origin, hstsMaxAgeSeconds: config.hstsMaxAgeSeconds ?? DEFAULT_HSTS_MAX_AGE_SECONDS });
   installHostCheck(app, { scheme, publicUrl, allowedHosts: config.allowedHosts ?? [], listening: () => app.addresses() });
 
-  const keys = new KeyRing(store.db, tokenLifetimeSeconds);
+  const keys = new KeyRing(store.db, tokenLifetimeSeconds, undefined, config.keyEncryption);
+  await keys.sealStoredKeys();
   const validator = new TokenValidator({ keys, clockSkewSeconds: identity.clockSkewSeconds ?? 60, external: identity.externalIssuers ?? [] });
   let throttle: Throttle | undefined;
   if (config.rateLimit) throttle = await createThrottle(app, store.db, config.rateLimit);
@@ -120,7 +136,14 @@ export async function buildServer(config: ServerConfig): Promise<FastifyInstance
     refreshLifetimeSeconds: identity.refreshLifetimeSeconds ?? 90 * 86_400,
     deviceCodeIntervalSeconds: identity.deviceCodeIntervalSeconds ?? 5,
     deviceCodeLifetimeSeconds: 900,
+    guard: new CredentialGuard(store.db, { ...DEFAULT_LOCKOUT, ...identity.lockout }, new HashPool(identity.hashConcurrency, identity.hashQueue)),
   });
+  const stopPurge = schedulePurge(store.db, {
+    intervalMs: identity.purgeIntervalMs ?? DEFAULT_PURGE_INTERVAL_MS,
+    batch: identity.purgeBatchSize ?? DEFAULT_PURGE_BATCH,
+    onError: (err) => app.log.warn({ err }, "purging expired credential state failed; retried at the next interval"),
+  });
+  app.addHook("onClose", stopPurge);
   await app.register(registerOAuthRoutes, { db: store.db, keys, issuer, origin });
 
   // Public; registered before the Graph routes, whose declared operations it records for the tests.

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import SQLite from "better-sqlite3";
 import { join, resolve } from "node:path";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
@@ -21,6 +21,7 @@ import { KeyRing } from "../identity/keys.js";
 import { createDemoIdentities, demoInstructions, DEMO_TENANT } from "./demo.js";
 import { ensureWebClient, ensureWebClients } from "../web/client.js";
 import type { ExternalIssuer } from "../identity/validate.js";
+import { defaultKeyFile, KEY_ENCRYPTION_ENV, resolveKeyEncryption, type ResolvedKey } from "../identity/key-encryption.js";
 
 /** Exit codes: 0 done, 1 failed, 2 bad usage. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -56,6 +57,15 @@ function dataOption(description = "data directory"): Option {
 
 function dbOption(): Option {
   return new Option("--db <url>", "PostgreSQL (postgres://…) instead of the SQLite file in --data").default(process.env.TRIAGE_DB);
+}
+
+function keyFileOption(): Option {
+  return new Option("--key-file <file>", `key that encrypts the signing keys in the store (default: ${KEY_ENCRYPTION_ENV}, else DATA/keys/master.key, created on first use)`).default(process.env.TRIAGE_KEY_FILE);
+}
+
+/** The key-encryption key for the signing keys: the environment, --key-file, or the file beside the store. */
+function keyEncryption(o: { data: string; keyFile?: string }): ResolvedKey {
+  return resolveKeyEncryption({ env: process.env[KEY_ENCRYPTION_ENV], keyFile: o.keyFile, defaultFile: defaultKeyFile(o.data) });
 }
 
 function collect(v: string, prev: string[] = []): string[] {
@@ -140,11 +150,15 @@ interface ServeOptions {
   hstsMaxAge?: number;
   maxIncidentAlerts: number;
   maxIncidentEntities: number;
+  keyFile?: string;
 }
 
 async function serve(o: ServeOptions): Promise<void> {
   const dataDir = resolve(o.data);
   const file = readConfig(o.config);
+  // The data folder holds the store, the TLS keys and the key-encryption key: owner-only.
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const sealing = keyEncryption(o);
   const store = await openStore(storeLocation(o));
   let tls: TlsMaterial | null = null;
   if (!o.http) {
@@ -192,6 +206,7 @@ async function serve(o: ServeOptions): Promise<void> {
     logger: { level: o.logLevel },
     maxAlertsPerIncident: o.maxIncidentAlerts,
     maxEntitiesPerIncident: o.maxIncidentEntities,
+    keyEncryption: sealing.encryption,
   });
   const address = await app.listen({ host: o.host, port: o.port });
   const shown = (o.publicUrl ?? file.publicUrl ?? address.replace("://0.0.0.0", "://127.0.0.1").replace("://[::]", "://[::1]")).replace(/\/+$/, "");
@@ -202,6 +217,11 @@ async function serve(o: ServeOptions): Promise<void> {
     `  Ingestion:   POST ${shown}/ingest/alerts`,
     `  Store:       ${o.db ? o.db.replace(/\/\/[^@/]*@/, "//…@") : dbFile(dataDir)}`,
   ];
+  if (sealing.source !== KEY_ENCRYPTION_ENV) {
+    // Every node on one PostgreSQL must seal and open the signing keys with the same key.
+    const note = o.db ? ": every node on this database needs this same key (copy the file, or set " + KEY_ENCRYPTION_ENV + ")" : "";
+    lines.push(`  Signing keys: encrypted with ${sealing.source}${sealing.created ? " (created now; keep a copy with your backups)" : ""}${note}`);
+  }
   if (tls?.caPath) lines.push(`  TLS:         trust the local CA with NODE_EXTRA_CA_CERTS=${tls.caPath}`);
   process.stdout.write(lines.join("\n") + demoText.replaceAll("%BASE%", shown) + "\n");
 
@@ -247,6 +267,7 @@ export function program(): Command {
     .option("--demo", "on first start, create a demo tenant with generated incidents, apps and users")
     .option("--demo-incidents <n>", "size of the demo data", intArg(1, 100_000), 300)
     .option("--log-level <level>", "log level (fatal, error, warn, info, debug)", process.env.TRIAGE_LOG_LEVEL ?? "info")
+    .addOption(keyFileOption())
     .action(async (o: ServeOptions) => {
       if ((o.tlsCert === undefined) !== (o.tlsKey === undefined)) throw new InvalidArgumentError("--tls-cert and --tls-key go together");
       await serve(o);
@@ -485,10 +506,16 @@ export function program(): Command {
     .command("rotate")
     .addOption(dataOption("data directory"))
     .addOption(dbOption())
+    .addOption(keyFileOption())
     .option("--json", "print JSON")
-    .action(async (o: { data: string; db?: string; json?: boolean }) => {
+    .action(async (o: { data: string; db?: string; keyFile?: string; json?: boolean }) => {
+      const sealing = keyEncryption(o);
       await withStore(o, async (store) => {
-        const kid = await new KeyRing(store.db, 3600).rotate();
+        const ring = new KeyRing(store.db, 3600, undefined, sealing.encryption);
+        // Refuses (naming the setting) when this key cannot open the store's keys: a key sealed with
+        // another key would stop every node that has the right one from signing.
+        await ring.sealStoredKeys();
+        const kid = await ring.rotate();
         print(o.json === true, { kid }, `New signing key ${kid}; the previous one stays published until its tokens expire.`);
       });
     });

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { mkdirSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import SQLite from "better-sqlite3";
 import { Kysely, PostgresDialect, SqliteDialect, type CompiledQuery } from "kysely";
@@ -14,6 +14,7 @@ import * as m003 from "./migrations/003_rate_limits.js";
 import * as m004 from "./migrations/004_rendered_json.js";
 import * as m005 from "./migrations/005_entity_index.js";
 import * as m006 from "./migrations/006_alert_analyst_properties.js";
+import * as m007 from "./migrations/007_credential_state.js";
 
 /** Versioned migrations, in order. Add new ones at the end; never edit a shipped one. */
 const migrations: Record<string, Migration> = {
@@ -23,6 +24,7 @@ const migrations: Record<string, Migration> = {
   "004_rendered_json": m004,
   "005_entity_index": m005,
   "006_alert_analyst_properties": m006,
+  "007_credential_state": m007,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
@@ -46,7 +48,7 @@ export interface Store {
  * the response is sent, so an acknowledged write survives a crash of the process or the machine.
  */
 export async function openSqliteStore(file: string): Promise<Store> {
-  if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true });
+  if (file !== ":memory:") ownerOnly(file);
   const native = new SQLite(file);
   native.pragma("journal_mode = WAL");
   native.pragma("synchronous = FULL");
@@ -77,6 +79,20 @@ export async function openSqliteStore(file: string): Promise<Store> {
       await db.destroy();
     },
   };
+}
+
+/**
+ * The store holds the signing keys and every tenant's incidents: its folder is created 0700 and the
+ * database 0600 before SQLite opens it (SQLite gives its -wal and -shm files the database's mode);
+ * files left looser by an earlier version are tightened.
+ */
+function ownerOnly(file: string): void {
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  if (!existsSync(file)) writeFileSync(file, "", { mode: 0o600, flag: "a" });
+  if (process.platform === "win32") return;
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) {
+    if (existsSync(f) && (statSync(f).mode & 0o077) !== 0) chmodSync(f, 0o600);
+  }
 }
 
 /** A read-only connection whose statements return rows as arrays, prepared once per SQL text. */

@@ -177,6 +177,24 @@ export interface GrantTable {
   data: string;
   status: string;
   expires_at: string;
+  /** The sign-in a refresh token descends from (the authorization code's id, or the first token's); null before families were kept. */
+  family_id: string | null;
+}
+
+/** Failed sign-ins under one key (an account or a source address), and its lockout. Epoch ms. */
+export interface SigninFailureTable {
+  key: string;
+  failures: number;
+  /** Lockouts so far in this run of failures: each one lasts twice as long as the last. */
+  lockouts: number;
+  locked_until: number;
+  expires_at: number;
+}
+
+/** A client assertion already accepted (SHA-256 of client id and jti), kept until it could no longer be replayed. */
+export interface SeenAssertionTable {
+  id: string;
+  expires_at: number;
 }
 
 /** A throttling counter: requests under `key` in the fixed window starting at `window_start` (epoch ms). */
@@ -203,4 +221,6 @@ export interface Database {
   signing_keys: SigningKeyTable;
   grants: GrantTable;
   rate_limits: RateLimitTable;
+  signin_failures: SigninFailureTable;
+  seen_assertions: SeenAssertionTable;
 }

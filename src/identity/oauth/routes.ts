@@ -50,12 +50,13 @@ export async function registerOAuthRoutes(app: FastifyInstance, opts: OAuthRoute
 
   function ctxOf(req: FastifyRequest, tenantId: string): RequestContext {
     const origin = opts.origin(req);
-    return { origin, tenantId, tokenUrl: `${origin}/${(req.params as { tenant: string }).tenant}/oauth2/v2.0/token` };
+    return { origin, tenantId, tokenUrl: `${origin}/${(req.params as { tenant: string }).tenant}/oauth2/v2.0/token`, source: req.ip };
   }
 
   function sendOAuthError(req: FastifyRequest, reply: FastifyReply, e: unknown) {
     if (!(e instanceof OAuthError)) throw e;
     const cid = (req.query as Record<string, string | undefined>)["client-request-id"] ?? req.headers["client-request-id"];
+    if (e.retryAfterSeconds !== undefined) void reply.header("retry-after", String(e.retryAfterSeconds));
     return reply.code(e.status).type("application/json; charset=utf-8").send(JSON.stringify(oauthErrorBody(e, typeof cid === "string" ? cid : undefined)));
   }
 
@@ -227,7 +228,7 @@ export async function registerOAuthRoutes(app: FastifyInstance, opts: OAuthRoute
   });
   app.post("/devicelogin", pub, async (req, reply) => {
     const body = (req.body ?? {}) as Record<string, string | undefined>;
-    const result = await opts.issuer.approveDevice(body.code ?? "", body.username ?? "", body.password ?? "");
+    const result = await opts.issuer.approveDevice(body.code ?? "", body.username ?? "", body.password ?? "", req.ip);
     const html = result.ok
       ? deviceCodePage({ action: "/devicelogin", done: `${result.appName} can now act on your behalf.` })
       : deviceCodePage({ action: "/devicelogin", error: result.why, userCode: body.code });
