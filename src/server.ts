@@ -17,7 +17,10 @@ import { TokenValidator, type ExternalIssuer } from "./identity/validate.js";
 import { Issuer } from "./identity/oauth/issuer.js";
 import { registerOAuthRoutes } from "./identity/oauth/routes.js";
 import { GraphError } from "./graph/errors.js";
-import { registerWebRoutes } from "./web/routes.js";
+import { defaultWebRoot, registerWebRoutes } from "./web/routes.js";
+import { webNotFoundPage } from "./web/not-found.js";
+import { graphClientError, graphFrameworkErrors } from "./graph/client-errors.js";
+import { MAX_JSON_DEPTH, installJsonBodyParser } from "./graph/json-body.js";
 import { databaseRateLimitStore } from "./store/rate-limits.js";
 
 export interface IdentityConfig {
@@ -44,6 +47,8 @@ export interface ServerConfig {
   bodyLimit?: number;
   /** Largest ingestion request body accepted. */
   ingestBodyLimit?: number;
+  /** Deepest nesting of objects and arrays accepted in a JSON request body (default MAX_JSON_DEPTH). */
+  maxJsonDepth?: number;
   logger?: FastifyServerOptions["logger"];
   /** The built web app's directory (default: dist/web/client, made by `npm run build`). */
   webRoot?: string | undefined;
@@ -79,9 +84,14 @@ export async function buildServer(config: ServerConfig): Promise<FastifyInstance
     routerOptions: { caseSensitive: false, ignoreTrailingSlash: true },
     forceCloseConnections: "idle" as const,
     return503OnClosing: true,
+    // Requests refused before any route (by Node's parser or the router) still answer Graph's error body.
+    clientErrorHandler: graphClientError,
+    frameworkErrors: graphFrameworkErrors,
   };
   const app = (config.tls ? Fastify({ ...options, https: { key: config.tls.key, cert: config.tls.cert } }) : Fastify(options)) as unknown as FastifyInstance;
-  installHttpConventions(app);
+  const webRoot = config.webRoot ?? defaultWebRoot();
+  installHttpConventions(app, { notFoundPage: webNotFoundPage(webRoot) });
+  installJsonBodyParser(app, config.maxJsonDepth ?? MAX_JSON_DEPTH);
 
   const { store } = config;
   const identity = config.identity ?? {};
@@ -137,7 +147,7 @@ export async function buildServer(config: ServerConfig): Promise<FastifyInstance
   });
   await app.register(registerTriageRoutes, { store, caller });
   // The web app at /, its public configuration, and the admin API its admin pages use.
-  await app.register(registerWebRoutes, { store, root: config.webRoot });
+  await app.register(registerWebRoutes, { store, root: webRoot });
 
   app.get("/healthz", { config: { public: true } }, async (_req, reply) => {
     await sql`select 1`.execute(store.db);
