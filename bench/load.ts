@@ -23,6 +23,22 @@ export interface LoadSpec {
   batchSize?: number;
   seed?: string;
   tenantId?: string;
+  /** ingest: incidents the alert generator draws from (enough alerts for the run; default 100,000). */
+  incidents?: number;
+  /** Requests per second from all connections (autocannon's overallRate); as fast as possible when absent. */
+  rate?: number;
+  /** Also report status codes and latency per window of this many seconds (the soak's time series). */
+  windowSeconds?: number;
+}
+
+/** One window of a run: requests answered, their status codes, latency percentiles (ms). */
+export interface LoadWindow {
+  start: number;
+  requests: number;
+  statusCodes: Record<string, number>;
+  p50: number;
+  p99: number;
+  max: number;
 }
 
 export interface AutocannonResult {
@@ -35,6 +51,7 @@ export interface AutocannonResult {
   non2xx: number;
   "2xx": number;
   statusCodeStats: Record<string, { count: number }>;
+  windows?: LoadWindow[];
 }
 
 interface Request {
@@ -45,7 +62,11 @@ interface Request {
   setupRequest?: (req: Request) => Request;
 }
 
-type Autocannon = (opts: Record<string, unknown>, cb: (err: Error | null, result: AutocannonResult) => void) => unknown;
+interface Instance {
+  on(event: "response", listener: (client: unknown, statusCode: number, bytes: number, responseTime: number) => void): void;
+}
+
+type Autocannon = (opts: Record<string, unknown>, cb: (err: Error | null, result: AutocannonResult) => void) => Instance;
 
 const autocannon = createRequire(import.meta.url)("autocannon") as Autocannon;
 
@@ -85,7 +106,7 @@ async function requestsFor(spec: LoadSpec): Promise<Request[]> {
       // rate goes, then on demand: every batch is new, so each alert is created and correlated.
       const { generateAlerts } = await importDist<typeof Generate>("seed/generate.js");
       const size = spec.batchSize ?? 100;
-      const source = generateAlerts({ seed: spec.seed!, tenantId: spec.tenantId!, incidents: 100_000, end: SEED_END });
+      const source = generateAlerts({ seed: spec.seed!, tenantId: spec.tenantId!, incidents: spec.incidents ?? 100_000, end: SEED_END });
       let pending: Generate.GraphAlertInput[] = [];
       const nextBody = (): string => {
         while (pending.length < size) {
@@ -107,15 +128,41 @@ async function requestsFor(spec: LoadSpec): Promise<Request[]> {
   }
 }
 
+function percentile(sorted: Float64Array, p: number): number {
+  return sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+/** Per-window tallies from autocannon's response events. */
+function windowRecorder(seconds: number): { record: (status: number, ms: number) => void; windows: () => LoadWindow[] } {
+  const started = performance.now();
+  const open: { statusCodes: Record<string, number>; latencies: number[] }[] = [];
+  return {
+    record(status, ms) {
+      const i = Math.floor((performance.now() - started) / 1000 / seconds);
+      const w = (open[i] ??= { statusCodes: {}, latencies: [] });
+      w.statusCodes[status] = (w.statusCodes[status] ?? 0) + 1;
+      w.latencies.push(ms);
+    },
+    windows: () =>
+      [...open.entries()].filter(([, w]) => w !== undefined).map(([i, w]) => {
+        const sorted = Float64Array.from(w.latencies).sort();
+        return { start: i * seconds, requests: sorted.length, statusCodes: w.statusCodes, p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted[sorted.length - 1] ?? 0 };
+      }),
+  };
+}
+
 async function main(): Promise<void> {
   const spec = JSON.parse(process.argv[2] ?? "{}") as LoadSpec;
   const requests = await requestsFor(spec);
+  const recorder = spec.windowSeconds ? windowRecorder(spec.windowSeconds) : null;
   const result = await new Promise<AutocannonResult>((resolve, reject) => {
-    autocannon(
-      { url: spec.url, connections: spec.connections, duration: spec.duration, headers: spec.headers, requests, timeout: 30 },
+    const instance = autocannon(
+      { url: spec.url, connections: spec.connections, duration: spec.duration, headers: spec.headers, requests, timeout: 30, ...(spec.rate ? { overallRate: spec.rate } : {}) },
       (err, res) => (err ? reject(err) : resolve(res)),
     );
+    if (recorder) instance.on("response", (_client, status, _bytes, ms) => recorder.record(status, ms));
   });
+  if (recorder) result.windows = recorder.windows();
   process.stdout.write(JSON.stringify(result) + "\n");
 }
 

@@ -1,0 +1,467 @@
+/**
+ * `npm run soak`: a long run of mixed traffic against one real `triage serve`, to show that errors stay
+ * at zero, latency does not drift and memory stays flat.
+ *
+ *   npm run soak -- [--minutes 10] [--db postgres://postgres@127.0.0.1:5432/] [--incidents 5000]
+ *                   [--load 0.8] [--peak-seconds 5] [--sample-seconds 5] [--keep]
+ *
+ * A fresh store (SQLite under .bench/soak-sqlite, or with --db a fresh database `triage_soak` on that
+ * PostgreSQL server) is seeded through `triage seed`; the server runs on loopback from the build in
+ * dist/; apps authenticate with real tokens from its token endpoint. Each kind of request is first run
+ * alone, as fast as it goes, to measure its peak; then all kinds run together for --minutes, each at
+ * --load × its share × its peak, so the server is about --load busy. Load runs in separate processes
+ * (bench/load.ts, autocannon). Prints a table and writes .bench/soak-<date>.json. See docs/hardening/soak.md.
+ */
+import { spawn } from "node:child_process";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, loadavg } from "node:os";
+import { join } from "node:path";
+import pg from "pg";
+import { BENCH_DIR, BUILD_DIR, ROOT, cpuSeconds, fmt, memoryMb, sleep } from "./common.js";
+import type { AutocannonResult, LoadSpec, LoadWindow } from "./load.js";
+import { startTriage, type Running } from "./servers.js";
+import { INGEST_TENANT, ensureApps, ensureSeeded, getToken, sampleIds, vacuumAnalyze, type BenchApps, type StoreRef } from "./stores.js";
+
+// ------------------------------------------------------------------------------------------------
+// Options
+
+interface Options {
+  minutes: number;
+  db: string | null;
+  incidents: number;
+  load: number;
+  peakSeconds: number;
+  sampleSeconds: number;
+  keep: boolean;
+}
+
+function parseArgs(argv: string[]): Options {
+  const o: Options = { minutes: 10, db: null, incidents: 5000, load: 0.8, peakSeconds: 5, sampleSeconds: 5, keep: false };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i]!;
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${flag} needs a value`);
+      return v;
+    };
+    const num = () => {
+      const n = Number(value());
+      if (!Number.isFinite(n) || n <= 0) throw new Error(`${flag} needs a positive number`);
+      return n;
+    };
+    switch (flag) {
+      case "--minutes": o.minutes = num(); break;
+      case "--db": o.db = value(); break;
+      case "--incidents": o.incidents = Math.round(num()); break;
+      case "--load": o.load = num(); break;
+      case "--peak-seconds": o.peakSeconds = num(); break;
+      case "--sample-seconds": o.sampleSeconds = num(); break;
+      case "--keep": o.keep = true; break;
+      default: throw new Error(`unknown option ${flag}`);
+    }
+  }
+  if (o.load > 1) throw new Error("--load is a fraction of the peak, at most 1");
+  if (o.db && !/^postgres(ql)?:\/\//.test(o.db)) throw new Error("--db needs a postgres:// URL of the server");
+  return o;
+}
+
+const log = (s: string) => process.stderr.write(`[soak ${new Date().toISOString().slice(11, 19)}] ${s}\n`);
+
+// ------------------------------------------------------------------------------------------------
+// The mix
+
+/** Tokens expire after an hour: longer runs are cut into segments, each with fresh tokens. */
+const SEGMENT_MINUTES = 50;
+/** Latency and status codes are also reported per window of this many seconds. */
+const WINDOW_SECONDS = 60;
+const INGEST_BATCH = 100;
+/** Alerts the seed makes per incident (bench/stores.ts measures 2.3), to size the alert generator. */
+const ALERTS_PER_INCIDENT = 2.3;
+const PEAK_CONNECTIONS = 8;
+const PEAK_INGEST_CONNECTIONS = 2;
+
+interface Kind {
+  name: string;
+  /** Share of the server's capacity this kind gets in the mix (the shares add up to 1). */
+  share: number;
+  spec: Omit<LoadSpec, "url" | "duration" | "connections" | "headers">;
+  app: "main" | "ingest";
+}
+
+const q = (path: string, query: Record<string, string>) => `${path}?${Object.entries(query).map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join("&")}`;
+
+function kinds(ids: string[], soakSeed: string): Kind[] {
+  const incidents = "/v1.0/security/incidents";
+  const alerts = "/v1.0/security/alerts_v2";
+  return [
+    { name: "list", share: 0.2, app: "main", spec: { kind: "get", paths: [q(incidents, { $top: "50", $filter: "status eq 'active'", $orderby: "createdDateTime desc" }), q(incidents, { $top: "50" })] } },
+    { name: "get", share: 0.2, app: "main", spec: { kind: "get", paths: ids.map((id) => `${incidents}/${id}?$expand=alerts`) } },
+    {
+      name: "filter",
+      share: 0.15,
+      app: "main",
+      spec: {
+        kind: "get",
+        paths: [
+          q(alerts, { $top: "50", $filter: "severity eq 'high' and status eq 'new'" }),
+          q(alerts, { $top: "20", $filter: "evidence/any(e: e/verdict eq 'malicious')" }),
+          q(incidents, { $top: "20", $filter: "severity eq 'high'", $orderby: "lastUpdateDateTime desc" }),
+          q(incidents, { $top: "20", $filter: "createdDateTime ge 2026-10-01T00:00:00Z", $count: "true" }),
+          q(incidents, { $top: "20", $filter: "assignedTo eq 'analyst7@contoso.com'" }),
+        ],
+      },
+    },
+    { name: "patch", share: 0.1, app: "main", spec: { kind: "patch", template: `${incidents}/{id}`, ids } },
+    { name: "comment", share: 0.1, app: "main", spec: { kind: "comment", template: `${incidents}/{id}/comments`, ids } },
+    // Into a tenant of its own, so the reads keep the seeded tenant's size; fresh alerts every run.
+    { name: "ingest", share: 0.25, app: "ingest", spec: { kind: "ingest", batchSize: INGEST_BATCH, tenantId: INGEST_TENANT, seed: soakSeed } },
+  ];
+}
+
+// ------------------------------------------------------------------------------------------------
+// Running load
+
+function runLoad(spec: LoadSpec): Promise<AutocannonResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(BUILD_DIR, "load.js"), JSON.stringify(spec)], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
+    child.stderr.setEncoding("utf8").on("data", (d: string) => (err += d));
+    child.on("close", (code) => {
+      if (code !== 0) return reject(new Error(`load failed: ${err.trim()}`));
+      try {
+        resolve(JSON.parse(out) as AutocannonResult);
+      } catch (e) {
+        reject(e instanceof Error ? e : new Error(String(e)));
+      }
+    });
+  });
+}
+
+function failures(r: AutocannonResult): number {
+  return r.non2xx + r.errors + r.timeouts;
+}
+
+function statusSummary(codes: Record<string, number>): string {
+  return Object.entries(codes).filter(([c]) => !c.startsWith("2")).map(([c, n]) => `${c}×${n}`).join(" ");
+}
+
+interface Peak {
+  kind: string;
+  rps: number;
+  p50: number;
+  p99: number;
+  connections: number;
+  failed: number;
+}
+
+/** Each kind alone, as fast as it goes, after a one-second warm-up. */
+async function measurePeaks(server: Running, all: Kind[], tokens: Record<"main" | "ingest", string>, o: Options): Promise<Peak[]> {
+  const peaks: Peak[] = [];
+  for (const k of all) {
+    const connections = k.spec.kind === "ingest" ? PEAK_INGEST_CONNECTIONS : PEAK_CONNECTIONS;
+    const base: LoadSpec = { ...k.spec, url: server.base, duration: o.peakSeconds, connections, headers: { authorization: `Bearer ${tokens[k.app]}` } };
+    if (base.seed) base.seed = `${base.seed}-peak`;
+    await runLoad({ ...base, duration: 1, ...(base.seed ? { seed: `${base.seed}-warmup` } : {}) });
+    const r = await runLoad(base);
+    const peak = { kind: k.name, rps: r["2xx"] / o.peakSeconds, p50: r.latency.p50, p99: r.latency.p99, connections, failed: failures(r) };
+    log(`  peak ${k.name}: ${fmt(peak.rps)} req/s, p99 ${peak.p99} ms${peak.failed ? `, ${peak.failed} failed` : ""}`);
+    peaks.push(peak);
+  }
+  return peaks;
+}
+
+interface Target {
+  kind: string;
+  rate: number;
+  connections: number;
+}
+
+/**
+ * Each kind's rate is load × share × its own peak, so the mix keeps the server about `load` busy.
+ * Connections follow Little's law from the peak run (latency = connections / rate), with headroom for
+ * the bursts autocannon makes (it sends each second's quota as soon as it can).
+ */
+function targets(all: Kind[], peaks: Peak[], load: number): Target[] {
+  return all.map((k) => {
+    const peak = peaks.find((p) => p.kind === k.name)!;
+    const rate = Math.max(1, Math.round(load * k.share * peak.rps));
+    const latencySeconds = peak.rps > 0 ? peak.connections / peak.rps : 1;
+    const connections = Math.min(64, Math.max(1, Math.ceil(rate * latencySeconds * 4)));
+    return { kind: k.name, rate, connections };
+  });
+}
+
+interface Sample {
+  /** Seconds since the soak started. */
+  t: number;
+  rssMb: number;
+  /** Server CPU use over the last interval, in % of one core. */
+  cpuPct: number;
+}
+
+function sampler(pid: number, everySeconds: number): { stop: () => Sample[] } {
+  const samples: Sample[] = [];
+  const t0 = performance.now();
+  let lastCpu = cpuSeconds(pid);
+  let lastT = t0;
+  const take = () => {
+    const now = performance.now();
+    const cpu = cpuSeconds(pid);
+    samples.push({ t: Math.round((now - t0) / 1000), rssMb: Math.round(memoryMb(pid).rss * 10) / 10, cpuPct: Math.round(((cpu - lastCpu) / ((now - lastT) / 1000)) * 100) });
+    lastCpu = cpu;
+    lastT = now;
+  };
+  take();
+  const timer = setInterval(take, everySeconds * 1000);
+  return {
+    stop() {
+      clearInterval(timer);
+      take();
+      return samples;
+    },
+  };
+}
+
+interface KindResult {
+  kind: string;
+  targetRate: number;
+  connections: number;
+  requests: number;
+  achievedRate: number;
+  failed: number;
+  statusCodes: Record<string, number>;
+  errors: number;
+  timeouts: number;
+  p50: number;
+  p99: number;
+  max: number;
+  windows: LoadWindow[];
+  alertsPerSec?: number;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? 0 : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+
+/** Least-squares slope of RSS over time, in MB per minute. */
+function slopePerMinute(samples: Sample[]): number {
+  const n = samples.length;
+  if (n < 2) return 0;
+  const mt = samples.reduce((a, s) => a + s.t, 0) / n;
+  const mr = samples.reduce((a, s) => a + s.rssMb, 0) / n;
+  let num = 0;
+  let den = 0;
+  for (const s of samples) {
+    num += (s.t - mt) * (s.rssMb - mr);
+    den += (s.t - mt) ** 2;
+  }
+  return den === 0 ? 0 : (num / den) * 60;
+}
+
+/** RSS ceiling the soak checks against. */
+const RSS_CEILING_MB = 250;
+/** "Flat": the last fifth's median RSS within this much of the first fifth's (MB, and fraction). */
+const FLAT_MB = 20;
+const FLAT_FRACTION = 0.1;
+
+function memoryVerdict(samples: Sample[]) {
+  const fifth = Math.max(1, Math.floor(samples.length / 5));
+  const first = median(samples.slice(0, fifth).map((s) => s.rssMb));
+  const last = median(samples.slice(-fifth).map((s) => s.rssMb));
+  const max = Math.max(...samples.map((s) => s.rssMb));
+  const growth = last - first;
+  const flat = growth <= Math.max(FLAT_MB, first * FLAT_FRACTION);
+  return { firstFifthMedianMb: first, lastFifthMedianMb: last, maxMb: max, growthMb: Math.round(growth * 10) / 10, slopeMbPerMin: Math.round(slopePerMinute(samples) * 100) / 100, flat, underCeiling: max <= RSS_CEILING_MB, ceilingMb: RSS_CEILING_MB };
+}
+
+// ------------------------------------------------------------------------------------------------
+
+function soakStore(o: Options): StoreRef {
+  if (!o.db) {
+    const dataDir = join(BENCH_DIR, "soak-sqlite");
+    return { kind: "sqlite", size: o.incidents, dataDir, dbUrl: null, appFile: join(dataDir, "bench-apps.json"), label: `sqlite soak ${o.incidents}` };
+  }
+  const url = new URL(o.db);
+  url.pathname = "/triage_soak";
+  const dataDir = join(BENCH_DIR, "soak-postgres");
+  return { kind: "postgres", size: o.incidents, dataDir, dbUrl: url.toString(), appFile: join(dataDir, "bench-apps.json"), label: `postgres soak ${o.incidents}` };
+}
+
+async function dropStore(ref: StoreRef): Promise<void> {
+  rmSync(ref.dataDir, { recursive: true, force: true });
+  if (!ref.dbUrl) return;
+  const url = new URL(ref.dbUrl);
+  url.pathname = "/postgres";
+  const admin = new pg.Client({ connectionString: url.toString() });
+  await admin.connect();
+  try {
+    await admin.query("drop database if exists triage_soak with (force)");
+  } finally {
+    await admin.end();
+  }
+}
+
+async function tokensFor(server: Running, apps: BenchApps): Promise<Record<"main" | "ingest", string>> {
+  return { main: await getToken(server.base, apps.main), ingest: await getToken(server.base, apps.ingest) };
+}
+
+/** The server's warnings and errors (it runs with --log-level warn): counted, the first few kept. */
+function serverLog(server: Running): { lines: () => number; first: string[] } {
+  let count = 0;
+  const first: string[] = [];
+  let partial = "";
+  const onData = (d: string) => {
+    const parts = (partial + d).split("\n");
+    partial = parts.pop() ?? "";
+    for (const line of parts) {
+      if (!line.trim()) continue;
+      count++;
+      if (first.length < 10) first.push(line.slice(0, 2000));
+    }
+  };
+  server.child.stdout!.on("data", onData);
+  server.child.stderr!.on("data", onData);
+  return { lines: () => count, first };
+}
+
+async function main(): Promise<void> {
+  const o = parseArgs(process.argv.slice(2));
+  const startedAt = new Date();
+  const ref = soakStore(o);
+  log(`${ref.label}: a fresh store`);
+  const seeded = await ensureSeeded(ref, log, true);
+  if (ref.kind === "postgres") await vacuumAnalyze(ref);
+  const apps = await ensureApps(ref, true);
+  const ids = await sampleIds(ref, o.incidents);
+  const server = await startTriage(ref);
+  const logs = serverLog(server);
+  log(`${server.name} ready in ${fmt(server.readyMs)} ms at ${server.base}; ${ids.length} open incidents to read and write`);
+
+  let report: object | null = null;
+  try {
+    const soakSeed = `soak-${startedAt.toISOString()}`;
+    const all = kinds(ids, soakSeed);
+    log(`measuring each kind's peak (${o.peakSeconds} s each)`);
+    const peaks = await measurePeaks(server, all, await tokensFor(server, apps), o);
+    const plan = targets(all, peaks, o.load);
+    log(`soak: ${o.minutes} min at ${o.load * 100}% of peak: ${plan.map((t) => `${t.kind} ${fmt(t.rate)}/s`).join(", ")}`);
+
+    const totalSeconds = Math.round(o.minutes * 60);
+    const rssBefore = memoryMb(server.pid).rss;
+    const cpuBefore = cpuSeconds(server.pid);
+    const logLinesBefore = logs.lines();
+    const samples = sampler(server.pid, o.sampleSeconds);
+    const segments: AutocannonResult[][] = [];
+    for (let done = 0; done < totalSeconds; ) {
+      const seconds = Math.min(SEGMENT_MINUTES * 60, totalSeconds - done);
+      const tokens = await tokensFor(server, apps);
+      const results = await Promise.all(
+        all.map((k, i) => {
+          const t = plan[i]!;
+          const spec: LoadSpec = { ...k.spec, url: server.base, duration: seconds, connections: t.connections, rate: t.rate, windowSeconds: WINDOW_SECONDS, headers: { authorization: `Bearer ${tokens[k.app]}` } };
+          if (spec.kind === "ingest") {
+            // Enough distinct alerts for the whole segment, with a margin.
+            spec.seed = `${soakSeed}-${segments.length}`;
+            spec.incidents = Math.ceil((t.rate * seconds * INGEST_BATCH * 1.5) / ALERTS_PER_INCIDENT) + 1000;
+          }
+          return runLoad(spec);
+        }),
+      );
+      segments.push(results);
+      done += seconds;
+      log(`  ${fmt(done / 60, 1)} of ${o.minutes} min: ${results.map((r, i) => `${all[i]!.name} ${failures(r)} failed`).join(", ")}; RSS ${fmt(memoryMb(server.pid).rss)} MB`);
+    }
+    const rss = samples.stop();
+    const cpuUsed = cpuSeconds(server.pid) - cpuBefore;
+
+    const perKind: KindResult[] = all.map((k, i) => {
+      const rs = segments.map((s) => s[i]!);
+      const statusCodes: Record<string, number> = {};
+      for (const r of rs) for (const [c, v] of Object.entries(r.statusCodeStats)) statusCodes[c] = (statusCodes[c] ?? 0) + v.count;
+      const requests = rs.reduce((a, r) => a + r["2xx"], 0);
+      const res: KindResult = {
+        kind: k.name,
+        targetRate: plan[i]!.rate,
+        connections: plan[i]!.connections,
+        requests,
+        achievedRate: requests / totalSeconds,
+        failed: rs.reduce((a, r) => a + failures(r), 0),
+        statusCodes,
+        errors: rs.reduce((a, r) => a + r.errors, 0),
+        timeouts: rs.reduce((a, r) => a + r.timeouts, 0),
+        // One segment unless the run is longer than SEGMENT_MINUTES: then the worst segment's figure.
+        p50: Math.max(...rs.map((r) => r.latency.p50)),
+        p99: Math.max(...rs.map((r) => r.latency.p99)),
+        max: Math.max(...rs.map((r) => r.latency.max)),
+        windows: rs.flatMap((r, s) => (r.windows ?? []).map((w) => ({ ...w, start: w.start + s * SEGMENT_MINUTES * 60 }))),
+      };
+      if (k.spec.kind === "ingest") res.alertsPerSec = (requests * INGEST_BATCH) / totalSeconds;
+      return res;
+    });
+    const memory = memoryVerdict(rss);
+    const failed = perKind.reduce((a, k) => a + k.failed, 0);
+    const serverLogLines = logs.lines() - logLinesBefore;
+    report = {
+      startedAt: startedAt.toISOString(),
+      options: o,
+      store: { kind: ref.kind, label: ref.label, incidents: seeded.incidents },
+      machine: { cpus: cpus().length, model: cpus()[0]?.model, loadavg: loadavg(), node: process.version },
+      server: { readyMs: server.readyMs, rssBeforeSoakMb: rssBefore, cpuSeconds: cpuUsed, cpuPctOfOneCore: Math.round((cpuUsed / totalSeconds) * 100), warnOrErrorLogLines: serverLogLines, firstLogLines: logs.first },
+      peaks,
+      plan,
+      results: perKind,
+      failed,
+      memory,
+      rss,
+      goals: { zeroErrors: failed === 0, rssFlat: memory.flat, rssUnderCeiling: memory.underCeiling },
+    };
+    printReport(o, perKind, peaks, memory, failed, cpuUsed / totalSeconds, serverLogLines, rss);
+  } finally {
+    await server.stop();
+    if (!o.keep) await dropStore(ref);
+  }
+  mkdirSync(BENCH_DIR, { recursive: true });
+  const file = join(BENCH_DIR, `soak-${startedAt.toISOString().replace(/[:]/g, "-").replace(/\..*/, "")}.json`);
+  writeFileSync(file, JSON.stringify(report, null, 2));
+  log(`wrote ${file}`);
+  await sleep(0);
+}
+
+function printReport(o: Options, perKind: KindResult[], peaks: Peak[], memory: ReturnType<typeof memoryVerdict>, failed: number, cpuShare: number, logLines: number, rss: Sample[]): void {
+  const rows = [
+    ["kind", "peak req/s", "target req/s", "achieved req/s", "requests", "failed", "p50 ms", "p99 ms", "max ms", "note"],
+    ...perKind.map((k) => {
+      const peak = peaks.find((p) => p.kind === k.kind)!;
+      const codes = statusSummary(k.statusCodes);
+      const notes = [
+        codes,
+        k.errors ? `${k.errors} connection errors` : "",
+        k.timeouts ? `${k.timeouts} timeouts` : "",
+        k.achievedRate < k.targetRate * 0.95 ? "below target" : "",
+        k.alertsPerSec ? `${fmt(k.alertsPerSec)} alerts/s` : "",
+      ].filter(Boolean);
+      return [k.kind, fmt(peak.rps), fmt(k.targetRate), fmt(k.achievedRate), fmt(k.requests), fmt(k.failed), fmt(k.p50), fmt(k.p99), fmt(k.max), notes.join("; ")];
+    }),
+  ];
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  const line = (r: string[]) => r.map((cell, c) => (c === 0 || c === r.length - 1 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join("  ");
+  const out: string[] = [];
+  out.push("");
+  out.push(`Soak: ${o.minutes} min at ${o.load * 100}% of each kind's peak × its share; server CPU ${fmt(cpuShare * 100)}% of one core`);
+  out.push(line(rows[0]!));
+  for (const r of rows.slice(1)) out.push(line(r));
+  out.push("");
+  const every = Math.max(1, Math.ceil(rss.length / 12));
+  out.push(`RSS (MB) every ${o.sampleSeconds * every} s: ${rss.filter((_, i) => i % every === 0 || i === rss.length - 1).map((s) => `${s.t}s ${fmt(s.rssMb)}`).join(", ")}`);
+  out.push(`RSS: first fifth median ${fmt(memory.firstFifthMedianMb)} MB, last fifth ${fmt(memory.lastFifthMedianMb)} MB, max ${fmt(memory.maxMb)} MB, slope ${fmt(memory.slopeMbPerMin, 2)} MB/min`);
+  out.push(`Goals: errors ${failed === 0 ? "0 ✓" : `${failed} ✗`}; RSS flat ${memory.flat ? "✓" : "✗"}; RSS ≤ ${memory.ceilingMb} MB ${memory.underCeiling ? "✓" : "✗"}; server warnings/errors logged: ${logLines}`);
+  process.stdout.write(out.join("\n") + "\n");
+}
+
+main().catch((e: unknown) => {
+  log(e instanceof Error ? (e.stack ?? e.message) : String(e));
+  process.exitCode = 1;
+});
