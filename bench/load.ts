@@ -1,8 +1,9 @@
 /**
  * The load generator: autocannon in its own process (never in the server's), driven by a JSON spec
- * in argv[2]; prints autocannon's result as JSON on stdout. Requests rotate over the spec's paths or
+ * in argv[2] (or in the file named by "@path"); prints autocannon's result as JSON on stdout. Requests rotate over the spec's paths or
  * incident ids; PATCH and comment bodies change on every request so each one really writes.
  */
+import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { importDist, SEED_END } from "./common.js";
 import type * as Generate from "../src/seed/generate.js";
@@ -152,7 +153,9 @@ function windowRecorder(seconds: number): { record: (status: number, ms: number)
 }
 
 async function main(): Promise<void> {
-  const spec = JSON.parse(process.argv[2] ?? "{}") as LoadSpec;
+  // "@file": the spec is in a file (thousands of ids do not fit in one argument).
+  const arg = process.argv[2] ?? "{}";
+  const spec = JSON.parse(arg.startsWith("@") ? readFileSync(arg.slice(1), "utf8") : arg) as LoadSpec;
   const requests = await requestsFor(spec);
   const recorder = spec.windowSeconds ? windowRecorder(spec.windowSeconds) : null;
   const result = await new Promise<AutocannonResult>((resolve, reject) => {

@@ -121,9 +121,14 @@ function kinds(ids: string[], soakSeed: string): Kind[] {
 // ------------------------------------------------------------------------------------------------
 // Running load
 
+let specFiles = 0;
+
 function runLoad(spec: LoadSpec): Promise<AutocannonResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(BUILD_DIR, "load.js"), JSON.stringify(spec)], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  // Through a file: the spec carries every incident id, more than one argument may hold.
+  const file = join(BENCH_DIR, `soak-load-${process.pid}-${specFiles++}.json`);
+  writeFileSync(file, JSON.stringify(spec));
+  return new Promise<AutocannonResult>((resolve, reject) => {
+    const child = spawn(process.execPath, [join(BUILD_DIR, "load.js"), `@${file}`], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     let err = "";
     child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
@@ -136,7 +141,7 @@ function runLoad(spec: LoadSpec): Promise<AutocannonResult> {
         reject(e instanceof Error ? e : new Error(String(e)));
       }
     });
-  });
+  }).finally(() => rmSync(file, { force: true }));
 }
 
 function failures(r: AutocannonResult): number {
