@@ -343,6 +343,7 @@ async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   const startedAt = new Date();
   const ref = soakStore(o);
+  mkdirSync(BENCH_DIR, { recursive: true });
   log(`${ref.label}: a fresh store`);
   const seeded = await ensureSeeded(ref, log, true);
   if (ref.kind === "postgres") await vacuumAnalyze(ref);
