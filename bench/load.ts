@@ -5,6 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { pathToFileURL } from "node:url";
 import { importDist, SEED_END } from "./common.js";
 import type * as Generate from "../src/seed/generate.js";
 
@@ -26,20 +27,6 @@ export interface LoadSpec {
   tenantId?: string;
   /** ingest: incidents the alert generator draws from (enough alerts for the run; default 100,000). */
   incidents?: number;
-  /** Requests per second from all connections (autocannon's overallRate); as fast as possible when absent. */
-  rate?: number;
-  /** Also report status codes and latency per window of this many seconds (the soak's time series). */
-  windowSeconds?: number;
-}
-
-/** One window of a run: requests answered, their status codes, latency percentiles (ms). */
-export interface LoadWindow {
-  start: number;
-  requests: number;
-  statusCodes: Record<string, number>;
-  p50: number;
-  p99: number;
-  max: number;
 }
 
 export interface AutocannonResult {
@@ -52,10 +39,9 @@ export interface AutocannonResult {
   non2xx: number;
   "2xx": number;
   statusCodeStats: Record<string, { count: number }>;
-  windows?: LoadWindow[];
 }
 
-interface Request {
+export interface Request {
   method?: string;
   path?: string;
   body?: string;
@@ -63,15 +49,11 @@ interface Request {
   setupRequest?: (req: Request) => Request;
 }
 
-interface Instance {
-  on(event: "response", listener: (client: unknown, statusCode: number, bytes: number, responseTime: number) => void): void;
-}
-
-type Autocannon = (opts: Record<string, unknown>, cb: (err: Error | null, result: AutocannonResult) => void) => Instance;
+type Autocannon = (opts: Record<string, unknown>, cb: (err: Error | null, result: AutocannonResult) => void) => unknown;
 
 const autocannon = createRequire(import.meta.url)("autocannon") as Autocannon;
 
-async function requestsFor(spec: LoadSpec): Promise<Request[]> {
+export async function requestsFor(spec: LoadSpec): Promise<Request[]> {
   let n = 0;
   const json = { "content-type": "application/json" };
   switch (spec.kind) {
@@ -129,47 +111,24 @@ async function requestsFor(spec: LoadSpec): Promise<Request[]> {
   }
 }
 
-function percentile(sorted: Float64Array, p: number): number {
-  return sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
-/** Per-window tallies from autocannon's response events. */
-function windowRecorder(seconds: number): { record: (status: number, ms: number) => void; windows: () => LoadWindow[] } {
-  const started = performance.now();
-  const open: { statusCodes: Record<string, number>; latencies: number[] }[] = [];
-  return {
-    record(status, ms) {
-      const i = Math.floor((performance.now() - started) / 1000 / seconds);
-      const w = (open[i] ??= { statusCodes: {}, latencies: [] });
-      w.statusCodes[status] = (w.statusCodes[status] ?? 0) + 1;
-      w.latencies.push(ms);
-    },
-    windows: () =>
-      [...open.entries()].filter(([, w]) => w !== undefined).map(([i, w]) => {
-        const sorted = Float64Array.from(w.latencies).sort();
-        return { start: i * seconds, requests: sorted.length, statusCodes: w.statusCodes, p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted[sorted.length - 1] ?? 0 };
-      }),
-  };
-}
-
 async function main(): Promise<void> {
   // "@file": the spec is in a file (thousands of ids do not fit in one argument).
   const arg = process.argv[2] ?? "{}";
   const spec = JSON.parse(arg.startsWith("@") ? readFileSync(arg.slice(1), "utf8") : arg) as LoadSpec;
   const requests = await requestsFor(spec);
-  const recorder = spec.windowSeconds ? windowRecorder(spec.windowSeconds) : null;
   const result = await new Promise<AutocannonResult>((resolve, reject) => {
-    const instance = autocannon(
-      { url: spec.url, connections: spec.connections, duration: spec.duration, headers: spec.headers, requests, timeout: 30, ...(spec.rate ? { overallRate: spec.rate } : {}) },
+    autocannon(
+      { url: spec.url, connections: spec.connections, duration: spec.duration, headers: spec.headers, requests, timeout: 30 },
       (err, res) => (err ? reject(err) : resolve(res)),
     );
-    if (recorder) instance.on("response", (_client, status, _bytes, ms) => recorder.record(status, ms));
   });
-  if (recorder) result.windows = recorder.windows();
   process.stdout.write(JSON.stringify(result) + "\n");
 }
 
-main().catch((e: unknown) => {
-  process.stderr.write(`load: ${e instanceof Error ? e.stack : String(e)}\n`);
-  process.exitCode = 1;
-});
+// Run as a script; imported (by the soak's paced loader) for its request builders only.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((e: unknown) => {
+    process.stderr.write(`load: ${e instanceof Error ? e.stack : String(e)}\n`);
+    process.exitCode = 1;
+  });
+}

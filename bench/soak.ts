@@ -9,8 +9,8 @@
  * PostgreSQL server) is seeded through `triage seed`; the server runs on loopback from the build in
  * dist/; apps authenticate with real tokens from its token endpoint. Each kind of request is first run
  * alone, as fast as it goes, to measure its peak; then all kinds run together for --minutes, each at
- * --load × its share × its peak, so the server is about --load busy. Load runs in separate processes
- * (bench/load.ts, autocannon). Prints a table and writes .bench/soak-<date>.json. See docs/hardening/soak.md.
+ * --load × its share × its peak, so the server is about --load busy. Load runs in separate processes:
+ * the peaks with autocannon (bench/load.ts), the soak at a steady rate (bench/soak-load.ts). Prints a table and writes .bench/soak-<date>.json. See docs/hardening/soak.md.
  */
 import { spawn } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
@@ -18,7 +18,8 @@ import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { BENCH_DIR, BUILD_DIR, ROOT, cpuSeconds, fmt, memoryMb, sleep } from "./common.js";
-import type { AutocannonResult, LoadSpec, LoadWindow } from "./load.js";
+import type { AutocannonResult, LoadSpec } from "./load.js";
+import type { LoadWindow, PacedResult, PacedSpec } from "./soak-load.js";
 import { startTriage, type Running } from "./servers.js";
 import { INGEST_TENANT, ensureApps, ensureSeeded, getToken, sampleIds, vacuumAnalyze, type BenchApps, type StoreRef } from "./stores.js";
 
@@ -123,12 +124,13 @@ function kinds(ids: string[], soakSeed: string): Kind[] {
 
 let specFiles = 0;
 
-function runLoad(spec: LoadSpec): Promise<AutocannonResult> {
+/** Runs a loader script (load.js: as fast as it goes; soak-load.js: at a steady rate) and returns its JSON result. */
+function runChild<T>(script: string, spec: LoadSpec): Promise<T> {
   // Through a file: the spec carries every incident id, more than one argument may hold.
   const file = join(BENCH_DIR, `soak-load-${process.pid}-${specFiles++}.json`);
   writeFileSync(file, JSON.stringify(spec));
-  return new Promise<AutocannonResult>((resolve, reject) => {
-    const child = spawn(process.execPath, [join(BUILD_DIR, "load.js"), `@${file}`], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  return new Promise<T>((resolve, reject) => {
+    const child = spawn(process.execPath, [join(BUILD_DIR, script), `@${file}`], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     let err = "";
     child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
@@ -136,7 +138,7 @@ function runLoad(spec: LoadSpec): Promise<AutocannonResult> {
     child.on("close", (code) => {
       if (code !== 0) return reject(new Error(`load failed: ${err.trim()}`));
       try {
-        resolve(JSON.parse(out) as AutocannonResult);
+        resolve(JSON.parse(out) as T);
       } catch (e) {
         reject(e instanceof Error ? e : new Error(String(e)));
       }
@@ -144,8 +146,11 @@ function runLoad(spec: LoadSpec): Promise<AutocannonResult> {
   }).finally(() => rmSync(file, { force: true }));
 }
 
-function failures(r: AutocannonResult): number {
-  return r.non2xx + r.errors + r.timeouts;
+const runLoad = (spec: LoadSpec) => runChild<AutocannonResult>("load.js", spec);
+const runPaced = (spec: PacedSpec) => runChild<PacedResult>("soak-load.js", spec);
+
+function failures(r: AutocannonResult | PacedResult): number {
+  return r.non2xx + r.errors + r.timeouts + ("skipped" in r ? r.skipped : 0);
 }
 
 function statusSummary(codes: Record<string, number>): string {
@@ -181,12 +186,13 @@ interface Target {
   kind: string;
   rate: number;
   connections: number;
+  /** Requests waiting at most (five seconds' worth): beyond, a due request is skipped and counted as failed. */
+  maxInFlight: number;
 }
 
 /**
  * Each kind's rate is load × share × its own peak, so the mix keeps the server about `load` busy.
- * Connections follow Little's law from the peak run (latency = connections / rate), with headroom for
- * the bursts autocannon makes (it sends each second's quota as soon as it can).
+ * Connections follow Little's law from the peak run (latency = connections / rate), with headroom.
  */
 function targets(all: Kind[], peaks: Peak[], load: number): Target[] {
   return all.map((k) => {
@@ -195,7 +201,7 @@ function targets(all: Kind[], peaks: Peak[], load: number): Target[] {
     // At least 50 ms: on a busy machine the latency under the mix is well above the peak run's.
     const latencySeconds = Math.max(0.05, peak.rps > 0 ? peak.connections / peak.rps : 1);
     const connections = Math.min(64, Math.max(2, Math.ceil(rate * latencySeconds * 4)));
-    return { kind: k.name, rate, connections };
+    return { kind: k.name, rate, connections, maxInFlight: Math.min(5000, Math.max(64, rate * 5)) };
   });
 }
 
@@ -240,6 +246,7 @@ interface KindResult {
   statusCodes: Record<string, number>;
   errors: number;
   timeouts: number;
+  skipped: number;
   p50: number;
   p99: number;
   max: number;
@@ -368,20 +375,23 @@ async function main(): Promise<void> {
     const cpuBefore = cpuSeconds(server.pid);
     const logLinesBefore = logs.lines();
     const samples = sampler(server.pid, o.sampleSeconds);
-    const segments: AutocannonResult[][] = [];
+    const segments: PacedResult[][] = [];
     for (let done = 0; done < totalSeconds; ) {
       const seconds = Math.min(SEGMENT_MINUTES * 60, totalSeconds - done);
       const tokens = await tokensFor(server, apps);
       const results = await Promise.all(
         all.map((k, i) => {
           const t = plan[i]!;
-          const spec: LoadSpec = { ...k.spec, url: server.base, duration: seconds, connections: t.connections, rate: t.rate, windowSeconds: WINDOW_SECONDS, headers: { authorization: `Bearer ${tokens[k.app]}` } };
+          const spec: PacedSpec = {
+            ...k.spec, url: server.base, duration: seconds, connections: t.connections, rate: t.rate, maxInFlight: t.maxInFlight, windowSeconds: WINDOW_SECONDS,
+            headers: { authorization: `Bearer ${tokens[k.app]}` },
+          };
           if (spec.kind === "ingest") {
             // Enough distinct alerts for the whole segment, with a margin.
             spec.seed = `${soakSeed}-${segments.length}`;
             spec.incidents = Math.ceil((t.rate * seconds * INGEST_BATCH * 1.5) / ALERTS_PER_INCIDENT) + 1000;
           }
-          return runLoad(spec);
+          return runPaced(spec);
         }),
       );
       segments.push(results);
@@ -394,7 +404,7 @@ async function main(): Promise<void> {
     const perKind: KindResult[] = all.map((k, i) => {
       const rs = segments.map((s) => s[i]!);
       const statusCodes: Record<string, number> = {};
-      for (const r of rs) for (const [c, v] of Object.entries(r.statusCodeStats)) statusCodes[c] = (statusCodes[c] ?? 0) + v.count;
+      for (const r of rs) for (const [c, n] of Object.entries(r.statusCodes)) statusCodes[c] = (statusCodes[c] ?? 0) + n;
       const requests = rs.reduce((a, r) => a + r["2xx"], 0);
       const res: KindResult = {
         kind: k.name,
@@ -407,6 +417,7 @@ async function main(): Promise<void> {
         statusCodes,
         errors: rs.reduce((a, r) => a + r.errors, 0),
         timeouts: rs.reduce((a, r) => a + r.timeouts, 0),
+        skipped: rs.reduce((a, r) => a + r.skipped, 0),
         // One segment unless the run is longer than SEGMENT_MINUTES: then the worst segment's figure.
         p50: Math.max(...rs.map((r) => r.latency.p50)),
         p99: Math.max(...rs.map((r) => r.latency.p99)),
@@ -458,10 +469,11 @@ function printReport(
         codes,
         k.errors ? `${k.errors} connection errors` : "",
         k.timeouts ? `${k.timeouts} timeouts` : "",
+        k.skipped ? `${k.skipped} not sent (too many waiting)` : "",
         k.achievedRate < k.targetRate * 0.95 ? "below target" : "",
         k.alertsPerSec ? `${fmt(k.alertsPerSec)} alerts/s` : "",
       ].filter(Boolean);
-      return [k.kind, fmt(peak.rps), fmt(k.targetRate), fmt(k.achievedRate), fmt(k.requests), fmt(k.failed), fmt(k.p50), fmt(k.p99), fmt(k.max), notes.join("; ")];
+      return [k.kind, fmt(peak.rps), fmt(k.targetRate), fmt(k.achievedRate), fmt(k.requests), fmt(k.failed), fmt(k.p50, 1), fmt(k.p99, 1), fmt(k.max, 1), notes.join("; ")];
     }),
   ];
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
