@@ -374,6 +374,7 @@ async function main(): Promise<void> {
     const rssBefore = memoryMb(server.pid).rss;
     const cpuBefore = cpuSeconds(server.pid);
     const logLinesBefore = logs.lines();
+    const loadBefore = loadavg()[0]!;
     const samples = sampler(server.pid, o.sampleSeconds);
     const segments: PacedResult[][] = [];
     for (let done = 0; done < totalSeconds; ) {
@@ -434,7 +435,8 @@ async function main(): Promise<void> {
       startedAt: startedAt.toISOString(),
       options: o,
       store: { kind: ref.kind, label: ref.label, incidents: seeded.incidents },
-      machine: { cpus: cpus().length, model: cpus()[0]?.model, loadavg: loadavg(), node: process.version },
+      // The 1-minute load average when the soak started and ended: other work on the machine shows here.
+      machine: { cpus: cpus().length, model: cpus()[0]?.model, loadAverageAtStart: loadBefore, loadAverageAtEnd: loadavg()[0], node: process.version },
       server: { readyMs: server.readyMs, rssAtReadyMb: rssAtReady, rssBeforeSoakMb: rssBefore, cpuSeconds: cpuUsed, cpuPctOfOneCore: Math.round((cpuUsed / totalSeconds) * 100), warnOrErrorLogLines: serverLogLines, firstLogLines: logs.first },
       peaks,
       plan,
@@ -445,6 +447,8 @@ async function main(): Promise<void> {
       goals: { zeroErrors: failed === 0, rssFlat: memory.flat, rssUnderCeiling: memory.underCeiling },
     };
     printReport(o, perKind, peaks, memory, failed, cpuUsed / totalSeconds, serverLogLines, rss, { ready: rssAtReady, beforeSoak: rssBefore });
+    printWindows(perKind, rss);
+    process.stdout.write(`Machine: ${cpus().length} CPUs, 1-minute load average ${fmt(loadBefore, 1)} at the start, ${fmt(loadavg()[0], 1)} at the end\n`);
   } finally {
     await server.stop();
     if (!o.keep) await dropStore(ref);
@@ -489,6 +493,21 @@ function printReport(
   out.push(`RSS (MB) every ${o.sampleSeconds * every} s: ${rss.filter((_, i) => i % every === 0 || i === rss.length - 1).map((s) => `${s.t}s ${fmt(s.rssMb)}`).join(", ")}`);
   out.push(`RSS after the first ${memory.warmupSeconds} s: first fifth median ${fmt(memory.firstFifthMedianMb)} MB, last fifth ${fmt(memory.lastFifthMedianMb)} MB, max ${fmt(memory.maxMb)} MB, slope ${fmt(memory.slopeMbPerMin, 2)} MB/min`);
   out.push(`Goals: errors ${failed === 0 ? "0 ✓" : `${failed} ✗`}; RSS flat ${memory.flat ? "✓" : "✗"}; RSS ≤ ${memory.ceilingMb} MB ${memory.underCeiling ? "✓" : "✗"}; server warnings/errors logged: ${logLines}`);
+  process.stdout.write(out.join("\n") + "\n");
+}
+
+/** Per window: requests, failures, the worst kind's p99, and the median RSS: drift shows here. */
+function printWindows(perKind: KindResult[], rss: Sample[]): void {
+  const starts = [...new Set(perKind.flatMap((k) => k.windows.map((w) => w.start)))].sort((a, b) => a - b);
+  const out = ["", `window (s)  requests  failed  worst p99 ms (kind)   RSS median MB`];
+  for (const start of starts) {
+    const ws = perKind.map((k) => ({ kind: k.kind, w: k.windows.find((x) => x.start === start) })).filter((x) => x.w);
+    const requests = ws.reduce((a, x) => a + x.w!.requests, 0);
+    const failed = ws.reduce((a, x) => a + Object.entries(x.w!.statusCodes).filter(([c]) => !c.startsWith("2")).reduce((b, [, n]) => b + n, 0), 0);
+    const worst = ws.reduce((a, x) => (x.w!.p99 > a.p99 ? { p99: x.w!.p99, kind: x.kind } : a), { p99: 0, kind: "" });
+    const inWindow = rss.filter((r) => r.t >= start && r.t < start + WINDOW_SECONDS).map((r) => r.rssMb);
+    out.push(`${String(start).padStart(10)}  ${fmt(requests).padStart(8)}  ${fmt(failed).padStart(6)}  ${`${fmt(worst.p99, 1)} (${worst.kind})`.padEnd(20)}  ${fmt(median(inWindow)).padStart(13)}`);
+  }
   process.stdout.write(out.join("\n") + "\n");
 }
 
