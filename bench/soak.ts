@@ -3,14 +3,15 @@
  * at zero, latency does not drift and memory stays flat.
  *
  *   npm run soak -- [--minutes 10] [--db postgres://postgres@127.0.0.1:5432/] [--incidents 5000]
- *                   [--load 0.8] [--peak-seconds 5] [--sample-seconds 5] [--keep]
+ *                   [--load 0.8] [--peak-seconds 10] [--sample-seconds 5] [--keep]
  *
  * A fresh store (SQLite under .bench/soak-sqlite, or with --db a fresh database `triage_soak` on that
  * PostgreSQL server) is seeded through `triage seed`; the server runs on loopback from the build in
- * dist/; apps authenticate with real tokens from its token endpoint. Each kind of request is first run
- * alone, as fast as it goes, to measure its peak; then all kinds run together for --minutes, each at
- * --load × its share × its peak, so the server is about --load busy. Load runs in separate processes:
- * the peaks with autocannon (bench/load.ts), the soak at a steady rate (bench/soak-load.ts). Prints a table and writes .bench/soak-<date>.json. See docs/hardening/soak.md.
+ * dist/; apps authenticate with real tokens from its token endpoint. The mix first runs as fast as it
+ * goes (every kind at once, closed loop, a few connections each) to measure each kind's peak rate in
+ * the mix; then it runs for --minutes with each kind at --load × that rate, so the server is about
+ * --load busy. Load runs in separate processes: the peak with autocannon (bench/load.ts), the soak at a
+ * steady rate (bench/soak-load.ts). Prints a table and writes .bench/soak-<date>.json. See docs/hardening/soak.md.
  */
 import { spawn } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
@@ -37,7 +38,7 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { minutes: 10, db: null, incidents: 5000, load: 0.8, peakSeconds: 5, sampleSeconds: 5, keep: false };
+  const o: Options = { minutes: 10, db: null, incidents: 5000, load: 0.8, peakSeconds: 10, sampleSeconds: 5, keep: false };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     const value = () => {
@@ -78,13 +79,14 @@ const WINDOW_SECONDS = 60;
 const INGEST_BATCH = 100;
 /** Alerts the seed makes per incident (bench/stores.ts measures 2.3), to size the alert generator. */
 const ALERTS_PER_INCIDENT = 2.3;
-const PEAK_CONNECTIONS = 8;
-const PEAK_INGEST_CONNECTIONS = 2;
 
 interface Kind {
   name: string;
-  /** Share of the server's capacity this kind gets in the mix (the shares add up to 1). */
-  share: number;
+  /**
+   * Connections this kind has while the peak is measured: the server serves the connections in turn,
+   * so these set the mix (reads most, then writes, one ingestion stream of 100-alert batches).
+   */
+  peakConnections: number;
   spec: Omit<LoadSpec, "url" | "duration" | "connections" | "headers">;
   app: "main" | "ingest";
 }
@@ -95,11 +97,11 @@ function kinds(ids: string[], soakSeed: string): Kind[] {
   const incidents = "/v1.0/security/incidents";
   const alerts = "/v1.0/security/alerts_v2";
   return [
-    { name: "list", share: 0.2, app: "main", spec: { kind: "get", paths: [q(incidents, { $top: "50", $filter: "status eq 'active'", $orderby: "createdDateTime desc" }), q(incidents, { $top: "50" })] } },
-    { name: "get", share: 0.2, app: "main", spec: { kind: "get", paths: ids.map((id) => `${incidents}/${id}?$expand=alerts`) } },
+    { name: "list", peakConnections: 4, app: "main", spec: { kind: "get", paths: [q(incidents, { $top: "50", $filter: "status eq 'active'", $orderby: "createdDateTime desc" }), q(incidents, { $top: "50" })] } },
+    { name: "get", peakConnections: 4, app: "main", spec: { kind: "get", paths: ids.map((id) => `${incidents}/${id}?$expand=alerts`) } },
     {
       name: "filter",
-      share: 0.15,
+      peakConnections: 2,
       app: "main",
       spec: {
         kind: "get",
@@ -112,10 +114,10 @@ function kinds(ids: string[], soakSeed: string): Kind[] {
         ],
       },
     },
-    { name: "patch", share: 0.1, app: "main", spec: { kind: "patch", template: `${incidents}/{id}`, ids } },
-    { name: "comment", share: 0.1, app: "main", spec: { kind: "comment", template: `${incidents}/{id}/comments`, ids } },
+    { name: "patch", peakConnections: 1, app: "main", spec: { kind: "patch", template: `${incidents}/{id}`, ids } },
+    { name: "comment", peakConnections: 1, app: "main", spec: { kind: "comment", template: `${incidents}/{id}/comments`, ids } },
     // Into a tenant of its own, so the reads keep the seeded tenant's size; fresh alerts every run.
-    { name: "ingest", share: 0.25, app: "ingest", spec: { kind: "ingest", batchSize: INGEST_BATCH, tenantId: INGEST_TENANT, seed: soakSeed } },
+    { name: "ingest", peakConnections: 1, app: "ingest", spec: { kind: "ingest", batchSize: INGEST_BATCH, tenantId: INGEST_TENANT, seed: soakSeed } },
   ];
 }
 
@@ -166,20 +168,17 @@ interface Peak {
   failed: number;
 }
 
-/** Each kind alone, as fast as it goes, after a one-second warm-up. */
+/** The whole mix at once, as fast as it goes, after a short warm-up: each kind's rate in the mix. */
 async function measurePeaks(server: Running, all: Kind[], tokens: Record<"main" | "ingest", string>, o: Options): Promise<Peak[]> {
-  const peaks: Peak[] = [];
-  for (const k of all) {
-    const connections = k.spec.kind === "ingest" ? PEAK_INGEST_CONNECTIONS : PEAK_CONNECTIONS;
-    const base: LoadSpec = { ...k.spec, url: server.base, duration: o.peakSeconds, connections, headers: { authorization: `Bearer ${tokens[k.app]}` } };
-    if (base.seed) base.seed = `${base.seed}-peak`;
-    await runLoad({ ...base, duration: 1, ...(base.seed ? { seed: `${base.seed}-warmup` } : {}) });
-    const r = await runLoad(base);
-    const peak = { kind: k.name, rps: r["2xx"] / o.peakSeconds, p50: r.latency.p50, p99: r.latency.p99, connections, failed: failures(r) };
+  const specs = all.map((k): LoadSpec => ({ ...k.spec, url: server.base, duration: o.peakSeconds, connections: k.peakConnections, headers: { authorization: `Bearer ${tokens[k.app]}` } }));
+  await Promise.all(specs.map((spec) => runLoad({ ...spec, duration: 2, ...(spec.seed ? { seed: `${spec.seed}-warmup` } : {}) })));
+  const results = await Promise.all(specs.map((spec) => runLoad({ ...spec, ...(spec.seed ? { seed: `${spec.seed}-peak` } : {}) })));
+  return all.map((k, i) => {
+    const r = results[i]!;
+    const peak = { kind: k.name, rps: r["2xx"] / r.duration, p50: r.latency.p50, p99: r.latency.p99, connections: k.peakConnections, failed: failures(r) };
     log(`  peak ${k.name}: ${fmt(peak.rps)} req/s, p99 ${peak.p99} ms${peak.failed ? `, ${peak.failed} failed` : ""}`);
-    peaks.push(peak);
-  }
-  return peaks;
+    return peak;
+  });
 }
 
 interface Target {
@@ -191,13 +190,13 @@ interface Target {
 }
 
 /**
- * Each kind's rate is load × share × its own peak, so the mix keeps the server about `load` busy.
- * Connections follow Little's law from the peak run (latency = connections / rate), with headroom.
+ * Each kind's rate is load × its peak rate in the mix, so the server is about `load` busy. Connections
+ * follow Little's law from the peak run (latency = connections / rate), with headroom.
  */
 function targets(all: Kind[], peaks: Peak[], load: number): Target[] {
   return all.map((k) => {
     const peak = peaks.find((p) => p.kind === k.name)!;
-    const rate = Math.max(1, Math.round(load * k.share * peak.rps));
+    const rate = Math.max(1, Math.round(load * peak.rps));
     // At least 50 ms: on a busy machine the latency under the mix is well above the peak run's.
     const latencySeconds = Math.max(0.05, peak.rps > 0 ? peak.connections / peak.rps : 1);
     const connections = Math.min(64, Math.max(2, Math.ceil(rate * latencySeconds * 4)));
@@ -365,7 +364,7 @@ async function main(): Promise<void> {
   try {
     const soakSeed = `soak-${startedAt.toISOString()}`;
     const all = kinds(ids, soakSeed);
-    log(`measuring each kind's peak (${o.peakSeconds} s each)`);
+    log(`measuring the mix's peak (${o.peakSeconds} s)`);
     const peaks = await measurePeaks(server, all, await tokensFor(server, apps), o);
     const plan = targets(all, peaks, o.load);
     log(`soak: ${o.minutes} min at ${o.load * 100}% of peak: ${plan.map((t) => `${t.kind} ${fmt(t.rate)}/s`).join(", ")}`);
@@ -484,7 +483,7 @@ function printReport(
   const line = (r: string[]) => r.map((cell, c) => (c === 0 || c === r.length - 1 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join("  ");
   const out: string[] = [];
   out.push("");
-  out.push(`Soak: ${o.minutes} min at ${o.load * 100}% of each kind's peak × its share; server CPU ${fmt(cpuShare * 100)}% of one core`);
+  out.push(`Soak: ${o.minutes} min at ${o.load * 100}% of each kind's peak rate in the mix; server CPU ${fmt(cpuShare * 100)}% of one core`);
   out.push(line(rows[0]!));
   for (const r of rows.slice(1)) out.push(line(r));
   out.push("");
