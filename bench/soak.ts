@@ -196,11 +196,12 @@ interface Target {
 function targets(all: Kind[], peaks: Peak[], load: number): Target[] {
   return all.map((k) => {
     const peak = peaks.find((p) => p.kind === k.name)!;
-    const rate = Math.max(1, Math.round(load * peak.rps));
+    // Fractions kept: a slow kind (ingestion on PostgreSQL: a few batches a second) rounded up would run at its peak.
+    const rate = Math.max(0.1, Math.round(load * peak.rps * 100) / 100);
     // At least 50 ms: on a busy machine the latency under the mix is well above the peak run's.
     const latencySeconds = Math.max(0.05, peak.rps > 0 ? peak.connections / peak.rps : 1);
     const connections = Math.min(64, Math.max(2, Math.ceil(rate * latencySeconds * 4)));
-    return { kind: k.name, rate, connections, maxInFlight: Math.min(5000, Math.max(64, rate * 5)) };
+    return { kind: k.name, rate, connections, maxInFlight: Math.min(5000, Math.max(64, Math.ceil(rate * 5))) };
   });
 }
 
@@ -367,7 +368,7 @@ async function main(): Promise<void> {
     log(`measuring the mix's peak (${o.peakSeconds} s)`);
     const peaks = await measurePeaks(server, all, await tokensFor(server, apps), o);
     const plan = targets(all, peaks, o.load);
-    log(`soak: ${o.minutes} min at ${o.load * 100}% of peak: ${plan.map((t) => `${t.kind} ${fmt(t.rate)}/s`).join(", ")}`);
+    log(`soak: ${o.minutes} min at ${o.load * 100}% of peak: ${plan.map((t) => `${t.kind} ${fmt(t.rate, 1)}/s`).join(", ")}`);
 
     const totalSeconds = Math.round(o.minutes * 60);
     const rssBefore = memoryMb(server.pid).rss;
@@ -476,7 +477,7 @@ function printReport(
         k.achievedRate < k.targetRate * 0.95 ? "below target" : "",
         k.alertsPerSec ? `${fmt(k.alertsPerSec)} alerts/s` : "",
       ].filter(Boolean);
-      return [k.kind, fmt(peak.rps), fmt(k.targetRate), fmt(k.achievedRate), fmt(k.requests), fmt(k.failed), fmt(k.p50, 1), fmt(k.p99, 1), fmt(k.max, 1), notes.join("; ")];
+      return [k.kind, fmt(peak.rps, 1), fmt(k.targetRate, 1), fmt(k.achievedRate, 1), fmt(k.requests), fmt(k.failed), fmt(k.p50, 1), fmt(k.p99, 1), fmt(k.max, 1), notes.join("; ")];
     }),
   ];
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
