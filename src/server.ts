@@ -15,7 +15,6 @@ import { KeyRing } from "./identity/keys.js";
 import { TokenValidator, type ExternalIssuer } from "./identity/validate.js";
 import { Issuer } from "./identity/oauth/issuer.js";
 import { registerOAuthRoutes } from "./identity/oauth/routes.js";
-import { registerWebRoutes } from "./web/routes.js";
 import { createThrottle, type Throttle, type ThrottleSettings } from "./http/throttle.js";
 import { installHostCheck } from "./http/allowed-hosts.js";
 import { DEFAULT_HSTS_MAX_AGE_SECONDS, installSecurityHeaders } from "./http/security-headers.js";
@@ -25,6 +24,10 @@ import { HashPool } from "./identity/hash-pool.js";
 import { DEFAULT_LOCKOUT, type LockoutPolicy } from "./identity/lockout.js";
 import { DEFAULT_PURGE_BATCH, DEFAULT_PURGE_INTERVAL_MS, schedulePurge } from "./identity/housekeeping.js";
 import type { KeyEncryption } from "./identity/key-encryption.js";
+import { defaultWebRoot, registerWebRoutes } from "./web/routes.js";
+import { webNotFoundPage } from "./web/not-found.js";
+import { graphClientError, graphFrameworkErrors } from "./graph/client-errors.js";
+import { MAX_JSON_DEPTH, installJsonBodyParser } from "./graph/json-body.js";
 
 export interface IdentityConfig {
   /** Access token lifetime (Entra issues 60–90 minutes). */
@@ -69,6 +72,8 @@ export interface ServerConfig {
   bodyLimit?: number;
   /** Largest ingestion request body accepted. */
   ingestBodyLimit?: number;
+  /** Deepest nesting of objects and arrays accepted in a JSON request body (default MAX_JSON_DEPTH). */
+  maxJsonDepth?: number;
   logger?: FastifyServerOptions["logger"];
   /** The built web app's directory (default: dist/web/client, made by `npm run build`). */
   webRoot?: string | undefined;
@@ -107,9 +112,14 @@ export async function buildServer(config: ServerConfig): Promise<FastifyInstance
     routerOptions: { caseSensitive: false, ignoreTrailingSlash: true },
     forceCloseConnections: "idle" as const,
     return503OnClosing: true,
+    // Requests refused before any route (by Node's parser or the router) still answer Graph's error body.
+    clientErrorHandler: graphClientError,
+    frameworkErrors: graphFrameworkErrors,
   };
   const app = (config.tls ? Fastify({ ...options, https: { key: config.tls.key, cert: config.tls.cert } }) : Fastify(options)) as unknown as FastifyInstance;
-  installHttpConventions(app);
+  const webRoot = config.webRoot ?? defaultWebRoot();
+  installHttpConventions(app, { notFoundPage: webNotFoundPage(webRoot) });
+  installJsonBodyParser(app, config.maxJsonDepth ?? MAX_JSON_DEPTH);
 
   const { store } = config;
   const identity = config.identity ?? {};
@@ -168,7 +178,7 @@ export async function buildServer(config: ServerConfig): Promise<FastifyInstance
   });
   await app.register(registerTriageRoutes, { store, caller });
   // The web app at /, its public configuration, and the admin API its admin pages use.
-  await app.register(registerWebRoutes, { store, root: config.webRoot });
+  await app.register(registerWebRoutes, { store, root: webRoot });
 
   app.get("/healthz", { config: { public: true } }, async (_req, reply) => {
     await sql`select 1`.execute(store.db);

@@ -9,6 +9,8 @@ export class GraphError extends Error {
     readonly code: string,
     message: string,
     readonly headers: Record<string, string> = {},
+    /** Graph's `details` array; present only on the errors where the real service sends it. */
+    readonly details?: object[],
   ) {
     super(message);
     this.name = "GraphError";
@@ -17,10 +19,10 @@ export class GraphError extends Error {
 
 /**
  * Query-option problems mimic the real service's OData validator: empty code, the validator's
- * wording ("The query specified in the URI is not valid. …").
+ * wording ("The query specified in the URI is not valid. …") and an empty `details` array.
  */
 export function invalidQuery(detail: string): GraphError {
-  return new GraphError(400, "", `The query specified in the URI is not valid. ${detail}`);
+  return new GraphError(400, "", `The query specified in the URI is not valid. ${detail}`, {}, []);
 }
 
 export function badRequest(message: string): GraphError {
@@ -57,6 +59,7 @@ export function errorBody(err: GraphError, ctx: ErrorContext): object {
     error: {
       code: err.code,
       message: err.message,
+      ...(err.details ? { details: err.details } : {}),
       innerError: {
         date: innerDate(ctx.now),
         "request-id": ctx.requestId,
