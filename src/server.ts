@@ -19,6 +19,10 @@ import { registerOAuthRoutes } from "./identity/oauth/routes.js";
 import { GraphError } from "./graph/errors.js";
 import { registerWebRoutes } from "./web/routes.js";
 import { databaseRateLimitStore } from "./store/rate-limits.js";
+import { DEFAULT_EXPAND_ALERTS_LIMIT } from "./graph/entity-set.js";
+import { timeoutOptions, type Timeouts } from "./timeouts.js";
+import { DEFAULT_READY_INTERVAL_MS, ReadinessProbe, type ReadinessOptions } from "./store/readiness.js";
+import { sendError } from "./graph/http.js";
 
 export interface IdentityConfig {
   /** Access token lifetime (Entra issues 60–90 minutes). */
@@ -49,6 +53,14 @@ export interface ServerConfig {
   webRoot?: string | undefined;
   /** Requests each app may make per (fixed) window in each tenant, counted in the store; off when absent. */
   rateLimit?: { max: number; windowMs: number } | undefined;
+  /** Most alerts `$expand=alerts` serves inline per incident; the rest are behind `alerts@odata.nextLink`. */
+  expandAlertsLimit?: number;
+  /** Most bytes of step answers one `$batch` answer holds (graph/batch.ts DEFAULT_BATCH_RESPONSE_BYTES). */
+  batchResponseLimit?: number;
+  /** Request, header, keep-alive and idle-connection timeouts (timeouts.ts DEFAULT_TIMEOUTS). */
+  timeouts?: Partial<Timeouts>;
+  /** How often GET /readyz probes the store, and the free space below which it reports not ready. */
+  readiness?: ReadinessOptions;
 }
 
 export const DEFAULT_WINDOW_MS = 24 * 3600 * 1000;
@@ -71,7 +83,10 @@ function throttleKey(req: FastifyRequest): string {
 
 /** Builds the Triage HTTP application from its configuration; nothing else lives here. */
 export async function buildServer(config: ServerConfig): Promise<FastifyInstance> {
+  const timeouts = timeoutOptions(config.timeouts);
   const options = {
+    ...timeouts.fastify,
+    http: timeouts.server,
     logger: config.logger ?? false,
     genReqId: () => randomUUID(),
     requestIdHeader: false as const,
@@ -80,7 +95,7 @@ export async function buildServer(config: ServerConfig): Promise<FastifyInstance
     forceCloseConnections: "idle" as const,
     return503OnClosing: true,
   };
-  const app = (config.tls ? Fastify({ ...options, https: { key: config.tls.key, cert: config.tls.cert } }) : Fastify(options)) as unknown as FastifyInstance;
+  const app = (config.tls ? Fastify({ ...options, https: { ...timeouts.server, key: config.tls.key, cert: config.tls.cert } }) : Fastify(options)) as unknown as FastifyInstance;
   installHttpConventions(app);
 
   const { store } = config;
@@ -102,7 +117,7 @@ export async function buildServer(config: ServerConfig): Promise<FastifyInstance
       // Counters live in the database: every node on one PostgreSQL draws on the same budget.
       store: databaseRateLimitStore(store.db),
       keyGenerator: throttleKey,
-      allowList: (req) => req.url === "/healthz",
+      allowList: (req) => req.url === "/healthz" || req.url === "/readyz",
       addHeadersOnExceeding: { "x-ratelimit-limit": false, "x-ratelimit-remaining": false, "x-ratelimit-reset": false },
       addHeaders: { "x-ratelimit-limit": false, "x-ratelimit-remaining": false, "x-ratelimit-reset": false, "retry-after": true },
       errorResponseBuilder: () => new GraphError(429, "TooManyRequests", "Please retry again later."),
@@ -124,10 +139,10 @@ export async function buildServer(config: ServerConfig): Promise<FastifyInstance
 
   const caller = async (req: FastifyRequest) => callerOf(req);
   for (const version of ["v1.0", "beta"] as const) {
-    await app.register(registerSecurityRoutes, { prefix: `/${version}`, store, version, origin, caller });
+    await app.register(registerSecurityRoutes, { prefix: `/${version}`, store, version, origin, caller, expandAlertsLimit: config.expandAlertsLimit ?? DEFAULT_EXPAND_ALERTS_LIMIT });
   }
   // JSON batching for both versions: each step goes back through the app, like a direct call.
-  await app.register(registerBatchRoutes, { maxRequests: 20 });
+  await app.register(registerBatchRoutes, { maxRequests: 20, maxResponseBytes: config.batchResponseLimit });
   await app.register(registerIngestRoutes, {
     store,
     caller,
@@ -142,6 +157,21 @@ export async function buildServer(config: ServerConfig): Promise<FastifyInstance
   app.get("/healthz", { config: { public: true } }, async (_req, reply) => {
     await sql`select 1`.execute(store.db);
     return reply.type("application/json").send(JSON.stringify({ status: "ok" }));
+  });
+  // Liveness above (the process answers and reaches its store); readiness here: the store takes writes.
+  const readiness = new ReadinessProbe(store, config.readiness);
+  let wasReady = true;
+  app.get("/readyz", { config: { public: true } }, async (req, reply) => {
+    const verdict = await readiness.check();
+    if (verdict.ready !== wasReady) {
+      // Said once per change, not once per probe.
+      if (verdict.ready) req.log.info("ready: the store accepts writes again");
+      else req.log.error({ err: verdict.cause, reason: verdict.reason }, "not ready: the store cannot take writes");
+      wasReady = verdict.ready;
+    }
+    if (verdict.ready) return reply.type("application/json").send(JSON.stringify({ status: "ready" }));
+    const retry = String(Math.max(1, Math.ceil((config.readiness?.intervalMs ?? DEFAULT_READY_INTERVAL_MS) / 1000)));
+    return sendError(req, reply, new GraphError(503, "ServiceUnavailable", `Not ready: ${verdict.reason}.`, { "retry-after": retry }));
   });
   return app;
 }

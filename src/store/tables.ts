@@ -185,6 +185,12 @@ export interface RateLimitTable {
   count: number;
 }
 
+/** The readiness probe's last committed write, per node. */
+export interface HeartbeatTable {
+  node: string;
+  beat_at: string;
+}
+
 export interface Database {
   tenants: TenantTable;
   incidents: IncidentTable;
@@ -201,4 +207,5 @@ export interface Database {
   signing_keys: SigningKeyTable;
   grants: GrantTable;
   rate_limits: RateLimitTable;
+  heartbeats: HeartbeatTable;
 }
