@@ -95,7 +95,7 @@ export async function buildServer(config: ServerConfig): Promise<FastifyInstance
     forceCloseConnections: "idle" as const,
     return503OnClosing: true,
   };
-  const app = (config.tls ? Fastify({ ...options, https: { ...timeouts.server, key: config.tls.key, cert: config.tls.cert } }) : Fastify(options)) as unknown as FastifyInstance;
+  const app = (config.tls ? Fastify({ ...options, https: { ...timeouts.server, ...timeouts.tls, key: config.tls.key, cert: config.tls.cert } }) : Fastify(options)) as unknown as FastifyInstance;
   installHttpConventions(app);
 
   const { store } = config;

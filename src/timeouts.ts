@@ -8,7 +8,10 @@ import type { ServerOptions } from "node:http";
 export interface Timeouts {
   /** The whole request, headers and body, must arrive within this (then 408 and the connection is closed). */
   requestMs: number;
-  /** The request's headers must arrive within this (then 408 and the connection is closed); at most requestMs. */
+  /**
+   * The request's headers must arrive within this (then 408 and the connection is closed); at most
+   * requestMs. Over HTTPS, the TLS handshake must complete within it too.
+   */
   headersMs: number;
   /** An idle keep-alive connection is closed after this. */
   keepAliveMs: number;
@@ -38,5 +41,7 @@ export function timeoutOptions(given: Partial<Timeouts> = {}) {
   return {
     fastify: { requestTimeout: t.requestMs, keepAliveTimeout: t.keepAliveMs, connectionTimeout: t.idleMs },
     server,
+    // Before any HTTP there is the TLS handshake, which the header timeout does not cover.
+    tls: { handshakeTimeout: headersMs },
   };
 }

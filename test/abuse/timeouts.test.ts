@@ -1,5 +1,10 @@
 import { connect, type Socket } from "node:net";
-import { readdirSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { buildServer } from "../../src/server.js";
+import { openSqliteStore } from "../../src/store/open.js";
+import { ensureLocalTls } from "../../src/identity/tls.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTriage, type TestTriage } from "../support/triage.js";
 import { startChildTriage, type ChildTriage } from "../support/child-triage.js";
@@ -109,6 +114,29 @@ describe("connection timeouts", () => {
     }
     await c.closed;
     expect(c.received()).toMatch(/^HTTP\/1\.1 200 /);
+  });
+});
+
+describe("over HTTPS", () => {
+  it("closes a connection that never completes its TLS handshake", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "triage-tls-timeout-"));
+    const store = await openSqliteStore(join(dir, "triage.db"));
+    const tls = await ensureLocalTls(dir, []);
+    const app = await buildServer({ store, tls: { key: tls.key, cert: tls.ca }, timeouts: TIMEOUTS });
+    try {
+      await app.listen({ host: "127.0.0.1", port: 0 });
+      const addr = app.server.address();
+      const tlsPort = typeof addr === "object" && addr ? addr.port : 0;
+      // Half a ClientHello's record header, then nothing.
+      const c = trickle("\x16\x03\x01", "", 200, TIMEOUTS.headersMs + SLACK_MS + 3000, tlsPort);
+      const ms = await c.closed;
+      expect(ms, "the server never closed the stalled handshake").not.toBeNull();
+      expect(ms!).toBeLessThan(TIMEOUTS.headersMs + SLACK_MS);
+    } finally {
+      await app.close();
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
