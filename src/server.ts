@@ -28,6 +28,11 @@ import { defaultWebRoot, registerWebRoutes } from "./web/routes.js";
 import { webNotFoundPage } from "./web/not-found.js";
 import { graphClientError, graphFrameworkErrors } from "./graph/client-errors.js";
 import { MAX_JSON_DEPTH, installJsonBodyParser } from "./graph/json-body.js";
+import { DEFAULT_EXPAND_ALERTS_LIMIT } from "./graph/entity-set.js";
+import { timeoutOptions, type Timeouts } from "./timeouts.js";
+import { DEFAULT_READY_INTERVAL_MS, ReadinessProbe, type ReadinessOptions } from "./store/readiness.js";
+import { sendError } from "./graph/http.js";
+import { GraphError } from "./graph/errors.js";
 
 export interface IdentityConfig {
   /** Access token lifetime (Entra issues 60–90 minutes). */
@@ -84,6 +89,14 @@ export interface ServerConfig {
   rateLimit?: ThrottleSettings | undefined;
   /** Seals the token signing keys in the store; without it they are stored in clear (the CLI always gives one). */
   keyEncryption?: KeyEncryption | undefined;
+  /** Most alerts `$expand=alerts` serves inline per incident; the rest are behind `alerts@odata.nextLink`. */
+  expandAlertsLimit?: number;
+  /** Most bytes of step answers one `$batch` answer holds (graph/batch.ts DEFAULT_BATCH_RESPONSE_BYTES). */
+  batchResponseLimit?: number;
+  /** Request, header, keep-alive and idle-connection timeouts (timeouts.ts DEFAULT_TIMEOUTS). */
+  timeouts?: Partial<Timeouts>;
+  /** How often GET /readyz probes the store, and the free space below which it reports not ready. */
+  readiness?: ReadinessOptions;
 }
 
 export const DEFAULT_WINDOW_MS = 24 * 3600 * 1000;
@@ -104,8 +117,11 @@ function redactingLogger(logger: ServerConfig["logger"]): ServerConfig["logger"]
 
 /** Builds the Triage HTTP application from its configuration; nothing else lives here. */
 export async function buildServer(config: ServerConfig): Promise<FastifyInstance> {
+  const timeouts = timeoutOptions(config.timeouts);
   const options = {
     logger: redactingLogger(config.logger),
+    ...timeouts.fastify,
+    http: timeouts.server,
     genReqId: () => randomUUID(),
     requestIdHeader: false as const,
     bodyLimit: config.bodyLimit ?? 4 * 1024 * 1024,
@@ -116,7 +132,7 @@ export async function buildServer(config: ServerConfig): Promise<FastifyInstance
     clientErrorHandler: graphClientError,
     frameworkErrors: graphFrameworkErrors,
   };
-  const app = (config.tls ? Fastify({ ...options, https: { key: config.tls.key, cert: config.tls.cert } }) : Fastify(options)) as unknown as FastifyInstance;
+  const app = (config.tls ? Fastify({ ...options, https: { ...timeouts.server, ...timeouts.tls, key: config.tls.key, cert: config.tls.cert } }) : Fastify(options)) as unknown as FastifyInstance;
   const webRoot = config.webRoot ?? defaultWebRoot();
   installHttpConventions(app, { notFoundPage: webNotFoundPage(webRoot) });
   installJsonBodyParser(app, config.maxJsonDepth ?? MAX_JSON_DEPTH);
@@ -161,10 +177,10 @@ export async function buildServer(config: ServerConfig): Promise<FastifyInstance
 
   const caller = async (req: FastifyRequest) => callerOf(req);
   for (const version of ["v1.0", "beta"] as const) {
-    await app.register(registerSecurityRoutes, { prefix: `/${version}`, store, version, origin, caller });
+    await app.register(registerSecurityRoutes, { prefix: `/${version}`, store, version, origin, caller, expandAlertsLimit: config.expandAlertsLimit ?? DEFAULT_EXPAND_ALERTS_LIMIT });
   }
   // JSON batching for both versions: each step goes back through the app, like a direct call.
-  await app.register(registerBatchRoutes, { maxRequests: 20 });
+  await app.register(registerBatchRoutes, { maxRequests: 20, maxResponseBytes: config.batchResponseLimit });
   await app.register(registerIngestRoutes, {
     store,
     caller,
@@ -183,6 +199,21 @@ export async function buildServer(config: ServerConfig): Promise<FastifyInstance
   app.get("/healthz", { config: { public: true } }, async (_req, reply) => {
     await sql`select 1`.execute(store.db);
     return reply.type("application/json").send(JSON.stringify({ status: "ok" }));
+  });
+  // Liveness above (the process answers and reaches its store); readiness here: the store takes writes.
+  const readiness = new ReadinessProbe(store, config.readiness);
+  let wasReady = true;
+  app.get("/readyz", { config: { public: true } }, async (req, reply) => {
+    const verdict = await readiness.check();
+    if (verdict.ready !== wasReady) {
+      // Said once per change, not once per probe.
+      if (verdict.ready) req.log.info("ready: the store accepts writes again");
+      else req.log.error({ err: verdict.cause, reason: verdict.reason }, "not ready: the store cannot take writes");
+      wasReady = verdict.ready;
+    }
+    if (verdict.ready) return reply.type("application/json").send(JSON.stringify({ status: "ready" }));
+    const retry = String(Math.max(1, Math.ceil((config.readiness?.intervalMs ?? DEFAULT_READY_INTERVAL_MS) / 1000)));
+    return sendError(req, reply, new GraphError(503, "ServiceUnavailable", `Not ready: ${verdict.reason}.`, { "retry-after": retry }));
   });
   return app;
 }

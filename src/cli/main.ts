@@ -11,6 +11,10 @@ import { DEFAULT_ADDRESS_MAX } from "../http/throttle.js";
 import { isHostEntry } from "../http/allowed-hosts.js";
 import { DEFAULT_HSTS_MAX_AGE_SECONDS } from "../http/security-headers.js";
 import { MAX_ALERTS_PER_INCIDENT, MAX_ENTITIES_PER_INCIDENT } from "../domain/correlate.js";
+import { DEFAULT_EXPAND_ALERTS_LIMIT } from "../graph/entity-set.js";
+import { DEFAULT_BATCH_RESPONSE_BYTES } from "../graph/batch.js";
+import { DEFAULT_TIMEOUTS } from "../timeouts.js";
+import { DEFAULT_READY_MIN_FREE_BYTES } from "../store/readiness.js";
 import { seedStore } from "./seed-store.js";
 import { resourceReference } from "../schema/docs.js";
 import { ensureLocalTls, loadTlsFiles, type TlsMaterial } from "../identity/tls.js";
@@ -151,6 +155,13 @@ interface ServeOptions {
   maxIncidentAlerts: number;
   maxIncidentEntities: number;
   keyFile?: string;
+  expandAlertsLimit: number;
+  batchResponseMb: number;
+  requestTimeout: number;
+  headersTimeout: number;
+  keepAliveTimeout: number;
+  idleTimeout: number;
+  readyMinFreeMb: number;
 }
 
 async function serve(o: ServeOptions): Promise<void> {
@@ -207,6 +218,10 @@ async function serve(o: ServeOptions): Promise<void> {
     maxAlertsPerIncident: o.maxIncidentAlerts,
     maxEntitiesPerIncident: o.maxIncidentEntities,
     keyEncryption: sealing.encryption,
+    expandAlertsLimit: o.expandAlertsLimit,
+    batchResponseLimit: o.batchResponseMb * 1024 * 1024,
+    timeouts: { requestMs: o.requestTimeout * 1000, headersMs: o.headersTimeout * 1000, keepAliveMs: o.keepAliveTimeout * 1000, idleMs: o.idleTimeout * 1000 },
+    readiness: { minFreeBytes: o.readyMinFreeMb * 1024 * 1024 },
   });
   const address = await app.listen({ host: o.host, port: o.port });
   const shown = (o.publicUrl ?? file.publicUrl ?? address.replace("://0.0.0.0", "://127.0.0.1").replace("://[::]", "://[::1]")).replace(/\/+$/, "");
@@ -268,6 +283,13 @@ export function program(): Command {
     .option("--demo-incidents <n>", "size of the demo data", intArg(1, 100_000), 300)
     .option("--log-level <level>", "log level (fatal, error, warn, info, debug)", process.env.TRIAGE_LOG_LEVEL ?? "info")
     .addOption(keyFileOption())
+    .option("--expand-alerts-limit <n>", "most alerts $expand=alerts serves inline per incident", intArg(1, 100_000), DEFAULT_EXPAND_ALERTS_LIMIT)
+    .option("--batch-response-mb <n>", "most megabytes of answers one $batch answer holds", intArg(1, 1024), DEFAULT_BATCH_RESPONSE_BYTES / 1024 / 1024)
+    .option("--request-timeout <s>", "seconds a request (headers and body) may take to arrive", intArg(1, 3600), DEFAULT_TIMEOUTS.requestMs / 1000)
+    .option("--headers-timeout <s>", "seconds a request's headers may take to arrive", intArg(1, 3600), DEFAULT_TIMEOUTS.headersMs / 1000)
+    .option("--keep-alive-timeout <s>", "seconds an idle keep-alive connection is kept open", intArg(1, 3600), DEFAULT_TIMEOUTS.keepAliveMs / 1000)
+    .option("--idle-timeout <s>", "seconds a connection may stay silent both ways before it is closed", intArg(1, 3600), DEFAULT_TIMEOUTS.idleMs / 1000)
+    .option("--ready-min-free-mb <n>", "GET /readyz fails when a SQLite store has less room to grow", intArg(0, 1_048_576), DEFAULT_READY_MIN_FREE_BYTES / 1024 / 1024)
     .action(async (o: ServeOptions) => {
       if ((o.tlsCert === undefined) !== (o.tlsKey === undefined)) throw new InvalidArgumentError("--tls-cert and --tls-key go together");
       await serve(o);

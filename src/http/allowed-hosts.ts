@@ -92,13 +92,13 @@ export function isHostEntry(v: string): boolean {
 
 /**
  * Refuses, before any route sees it, a request whose Host does not name this server (421
- * Misdirected Request, in Graph's error shape). `/healthz` builds no URL and is left to probes that
+ * Misdirected Request, in Graph's error shape). `/healthz` and `/readyz` build no URL and are left to probes that
  * call an address the server cannot know (a load balancer's, a pod's).
  */
 export function installHostCheck(app: FastifyInstance, opts: HostPolicyOptions): void {
   let accepted: Set<string> | null = null;
   app.addHook("onRequest", async (req) => {
-    if (req.url === "/healthz") return;
+    if (req.url === "/healthz" || req.url === "/readyz") return;
     const host = req.headers.host;
     if (!host) throw new GraphError(400, "BadRequest", "The request has no Host header; it must name this server.");
     if (!accepted) {

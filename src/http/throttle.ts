@@ -39,7 +39,7 @@ export async function createThrottle(app: FastifyInstance, db: Kysely<Database>,
   const perAddress = app.createRateLimit({ max: settings.addressMax ?? DEFAULT_ADDRESS_MAX, timeWindow: settings.windowMs, keyGenerator });
 
   return async (req, caller) => {
-    if (req.url === "/healthz") return;
+    if (req.url === "/healthz" || req.url === "/readyz") return;
     // IPv6 clients are counted per /64, as one host usually holds a whole one.
     keys.set(req, caller ? `app:${caller.tenantId}:${caller.principal.clientId}` : `ip:${normalizeIP(req.ip)}`);
     const r = await (caller ? perApp(req) : perAddress(req));

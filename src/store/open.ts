@@ -2,11 +2,12 @@ import { createHash } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import SQLite from "better-sqlite3";
-import { Kysely, PostgresDialect, SqliteDialect, type CompiledQuery } from "kysely";
+import { Kysely, PostgresDialect, type CompiledQuery } from "kysely";
 import { LRUCache } from "lru-cache";
 import pg from "pg";
 import { Migrator, type Migration, type MigrationProvider } from "kysely/migration";
 import type { Database } from "./tables.js";
+import { sqliteDialect } from "./sqlite-dialect.js";
 import { postgresJson, sqliteJson, type JsonSql } from "./json-sql.js";
 import * as m001 from "./migrations/001_initial.js";
 import * as m002 from "./migrations/002_identity.js";
@@ -15,6 +16,7 @@ import * as m004 from "./migrations/004_rendered_json.js";
 import * as m005 from "./migrations/005_entity_index.js";
 import * as m006 from "./migrations/006_alert_analyst_properties.js";
 import * as m007 from "./migrations/007_credential_state.js";
+import * as m008 from "./migrations/008_heartbeats.js";
 
 /** Versioned migrations, in order. Add new ones at the end; never edit a shipped one. */
 const migrations: Record<string, Migration> = {
@@ -25,6 +27,7 @@ const migrations: Record<string, Migration> = {
   "005_entity_index": m005,
   "006_alert_analyst_properties": m006,
   "007_credential_state": m007,
+  "008_heartbeats": m008,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
@@ -55,7 +58,7 @@ export async function openSqliteStore(file: string): Promise<Store> {
   native.pragma("foreign_keys = ON");
   native.pragma("busy_timeout = 5000");
   cacheStatements(native, 400_000);
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: native }) });
+  const db = new Kysely<Database>({ dialect: sqliteDialect(native) });
   await migrate(db);
   // Keep the planner's statistics fresh, as SQLite advises for long-lived connections; the analysis
   // limit bounds what that costs at startup on a large store (it samples instead of scanning).

@@ -205,6 +205,12 @@ export interface RateLimitTable {
   count: number;
 }
 
+/** The readiness probe's last committed write, per node. */
+export interface HeartbeatTable {
+  node: string;
+  beat_at: string;
+}
+
 export interface Database {
   tenants: TenantTable;
   incidents: IncidentTable;
@@ -223,4 +229,5 @@ export interface Database {
   rate_limits: RateLimitTable;
   signin_failures: SigninFailureTable;
   seen_assertions: SeenAssertionTable;
+  heartbeats: HeartbeatTable;
 }

@@ -1,5 +1,5 @@
 import { useMemo, useState, type FormEvent, type ReactNode } from "react";
-import { api, qs } from "../api";
+import { api, pageAll, qs } from "../api";
 import { canWrite, type Session } from "../auth";
 import { formatDateTime, formatValue, plural } from "../format";
 import {
@@ -429,6 +429,12 @@ export function IncidentPage({ id, session }: { id: string; session: Session }) 
         api<Correlation>(`/triage/incidents/${id}/correlation`, { signal }),
         loadAudit(id, signal),
       ]);
+      // A large incident serves its first alerts inline and links to the rest, a page at a time.
+      const more = incident["alerts@odata.nextLink"];
+      if (more) {
+        const link = new URL(more, location.origin);
+        incident.alerts = [...(incident.alerts ?? []), ...(await pageAll<Alert>(link.pathname + link.search, { signal }))];
+      }
       return { incident, correlation, audit };
     },
     [id],
