@@ -70,7 +70,7 @@ afterAll(async () => { await t?.close(); });
 describe("connection timeouts", () => {
   it("closes a connection whose request body trickles in, with a 408", async () => {
     const body = JSON.stringify({ requests: [{ id: "1", method: "GET", url: "/security/incidents" }] });
-    const head = `POST /v1.0/$batch HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`;
+    const head = `POST /v1.0/$batch HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`;
     const c = trickle(head, body, 200, TIMEOUTS.requestMs + SLACK_MS + 3000);
     const ms = await c.closed;
     expect(ms, "the server never closed the trickling connection").not.toBeNull();
@@ -104,7 +104,7 @@ describe("connection timeouts", () => {
 
   it("still answers a slow request that arrives within its time", async () => {
     const body = JSON.stringify({ requests: [{ id: "1", method: "GET", url: "/security/incidents" }] });
-    const head = `POST /v1.0/$batch HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`;
+    const head = `POST /v1.0/$batch HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`;
     // The body in four pieces over about half the request timeout.
     const pieces = [body.slice(0, 20), body.slice(20, 40), body.slice(40, 60), body.slice(60)];
     const c = trickle(head, "", 1000, 5000);
@@ -155,7 +155,7 @@ describe("many trickling clients against `triage serve`", () => {
     const body = "x".repeat(200);
     const clients = Array.from({ length: 50 }, (_, i) =>
       i % 2 === 0
-        ? trickle(`POST /ingest/alerts HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`, body, 250, 8000, childPort)
+        ? trickle(`POST /ingest/alerts HTTP/1.1\r\nHost: 127.0.0.1:${childPort}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`, body, 250, 8000, childPort)
         : trickle("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n", "X-Slow: " + "b".repeat(100), 250, 8000, childPort),
     );
     await new Promise((r) => setTimeout(r, 300));
