@@ -19,6 +19,7 @@ import { registerOAuthRoutes } from "./identity/oauth/routes.js";
 import { GraphError } from "./graph/errors.js";
 import { registerWebRoutes } from "./web/routes.js";
 import { databaseRateLimitStore } from "./store/rate-limits.js";
+import { DEFAULT_FILTER_LIMITS, type FilterLimits } from "./odata/filter-cost.js";
 
 export interface IdentityConfig {
   /** Access token lifetime (Entra issues 60–90 minutes). */
@@ -49,6 +50,13 @@ export interface ServerConfig {
   webRoot?: string | undefined;
   /** Requests each app may make per (fixed) window in each tenant, counted in the store; off when absent. */
   rateLimit?: { max: number; windowMs: number } | undefined;
+  /**
+   * The time limit of each statement a Graph listing runs, in milliseconds (504 when reached); the
+   * store's own (set when it was opened, default 5 s) when absent.
+   */
+  queryTimeoutMs?: number | undefined;
+  /** How long and costly a $filter may be (400 beyond); each absent one keeps its default. */
+  filterLimits?: Partial<FilterLimits> | undefined;
 }
 
 export const DEFAULT_WINDOW_MS = 24 * 3600 * 1000;
@@ -123,8 +131,10 @@ export async function buildServer(config: ServerConfig): Promise<FastifyInstance
   registerPermissionRoutes(app);
 
   const caller = async (req: FastifyRequest) => callerOf(req);
+  const filterLimits = { ...DEFAULT_FILTER_LIMITS, ...config.filterLimits };
+  const queryTimeoutMs = config.queryTimeoutMs ?? store.queryTimeoutMs;
   for (const version of ["v1.0", "beta"] as const) {
-    await app.register(registerSecurityRoutes, { prefix: `/${version}`, store, version, origin, caller });
+    await app.register(registerSecurityRoutes, { prefix: `/${version}`, store, version, origin, caller, filterLimits, queryTimeoutMs });
   }
   // JSON batching for both versions: each step goes back through the app, like a direct call.
   await app.register(registerBatchRoutes, { maxRequests: 20 });

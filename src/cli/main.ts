@@ -17,6 +17,8 @@ import { KeyRing } from "../identity/keys.js";
 import { createDemoIdentities, demoInstructions, DEMO_TENANT } from "./demo.js";
 import { ensureWebClient, ensureWebClients } from "../web/client.js";
 import type { ExternalIssuer } from "../identity/validate.js";
+import { DEFAULT_QUERY_TIMEOUT_MS, DEFAULT_READ_WORKERS } from "../store/bounded-read.js";
+import { DEFAULT_FILTER_LIMITS } from "../odata/filter-cost.js";
 
 /** Exit codes: 0 done, 1 failed, 2 bad usage. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -125,12 +127,16 @@ interface ServeOptions {
   demoIncidents: number;
   logLevel: string;
   throttle?: string;
+  queryTimeout: number;
+  readWorkers: number;
+  filterMaxNodes: number;
+  filterMaxLambdas: number;
 }
 
 async function serve(o: ServeOptions): Promise<void> {
   const dataDir = resolve(o.data);
   const file = readConfig(o.config);
-  const store = await openStore(storeLocation(o));
+  const store = await openStore(storeLocation(o), { queryTimeoutMs: o.queryTimeout, readWorkers: o.readWorkers });
   let tls: TlsMaterial | null = null;
   if (!o.http) {
     tls = o.tlsCert && o.tlsKey ? await loadTlsFiles(o.tlsCert, o.tlsKey) : await ensureLocalTls(dataDir, [...o.hostName, ...(file.hostNames ?? [])]);
@@ -170,6 +176,8 @@ async function serve(o: ServeOptions): Promise<void> {
     publicUrl: o.publicUrl ?? file.publicUrl,
     identity: { ...file.identity, externalIssuers: file.externalIssuers ?? [] },
     rateLimit,
+    queryTimeoutMs: o.queryTimeout,
+    filterLimits: { maxNodes: o.filterMaxNodes, maxLambdas: o.filterMaxLambdas },
     logger: { level: o.logLevel, redact: ["req.headers.authorization", "req.headers.cookie", "req.body"] },
   });
   const address = await app.listen({ host: o.host, port: o.port });
@@ -218,6 +226,10 @@ export function program(): Command {
     .option("--http", "serve plain HTTP (the Microsoft client libraries refuse it)")
     .option("--config <file>", "JSON settings: publicUrl, hostNames, externalIssuers, identity")
     .option("--throttle <n|graph>", "requests per minute each app may make in each tenant; 'graph' for Graph's 150")
+    .option("--query-timeout <ms>", "time limit of each statement a listing runs; 504 when reached", intArg(100, 600_000), DEFAULT_QUERY_TIMEOUT_MS)
+    .option("--read-workers <n>", "SQLite: threads that run filtered and counted listings off the event loop", intArg(0, 64), DEFAULT_READ_WORKERS)
+    .option("--filter-max-nodes <n>", "most nodes in a $filter expression; 400 beyond", intArg(1, 10_000), DEFAULT_FILTER_LIMITS.maxNodes)
+    .option("--filter-max-lambdas <n>", "most any/all expressions in a $filter; 400 beyond", intArg(0, 1000), DEFAULT_FILTER_LIMITS.maxLambdas)
     .option("--demo", "on first start, create a demo tenant with generated incidents, apps and users")
     .option("--demo-incidents <n>", "size of the demo data", intArg(1, 100_000), 300)
     .option("--log-level <level>", "log level (fatal, error, warn, info, debug)", process.env.TRIAGE_LOG_LEVEL ?? "info")
