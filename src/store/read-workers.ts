@@ -75,7 +75,7 @@ function statement(sqlText) {
   return st;
 }
 parentPort.on("message", (job) => {
-  deadline = job.deadline;
+  deadline = Date.now() + job.timeoutMs;
   try {
     parentPort.postMessage({ rows: statement(job.sql).all(...job.params) });
   } catch (e) {
@@ -99,7 +99,6 @@ interface Job {
   sql: string;
   params: readonly unknown[];
   timeoutMs: number;
-  deadline: number;
   /** While it waits for a worker: the timer that gives up at the deadline. */
   waiting: NodeJS.Timeout | null;
   resolve(rows: unknown[][]): void;
@@ -131,14 +130,14 @@ export class SqliteReadPool {
   constructor(private readonly options: ReadPoolOptions) {}
 
   /**
-   * Runs one read-only statement on a worker; its rows as arrays. The time limit covers waiting for
-   * a worker as well as running, so a caller never waits longer than it.
+   * Runs one read-only statement on a worker; its rows as arrays. The time limit applies twice: to
+   * waiting for a worker, and to running the statement.
    */
   run(sqlText: string, params: readonly unknown[], timeoutMs: number): Promise<unknown[][]> {
     if (this.closed) return Promise.reject(new Error("the store is closed"));
     if (this.queue.length >= this.options.maxQueued) return Promise.reject(queriesQueued());
     return new Promise((resolve, reject) => {
-      const job: Job = { sql: sqlText, params, timeoutMs, deadline: Date.now() + timeoutMs, waiting: null, resolve, reject };
+      const job: Job = { sql: sqlText, params, timeoutMs, waiting: null, resolve, reject };
       job.waiting = setTimeout(() => {
         const i = this.queue.indexOf(job);
         if (i >= 0) this.queue.splice(i, 1);
@@ -164,10 +163,11 @@ export class SqliteReadPool {
       if (!reader) return;
       const job = this.queue.shift()!;
       if (job.waiting) clearTimeout(job.waiting);
-      const left = Math.max(0, job.deadline - Date.now());
       reader.job = job;
-      reader.timer = setTimeout(() => this.giveUp(reader), left + BACKSTOP_MS);
-      reader.worker.postMessage({ sql: job.sql, params: job.params, deadline: job.deadline });
+      reader.timer = setTimeout(() => this.giveUp(reader), job.timeoutMs + BACKSTOP_MS);
+      // The worker starts the statement's clock when it receives it: a worker's start-up (a fresh
+      // thread loading the driver) is not the statement's time.
+      reader.worker.postMessage({ sql: job.sql, params: job.params, timeoutMs: job.timeoutMs });
     }
   }
 
