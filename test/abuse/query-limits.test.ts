@@ -127,8 +127,8 @@ describe("query limits", () => {
       await new Promise((r) => setTimeout(r, 50));
     }
     const statuses = await Promise.all(heavy);
-    expect(latencies.length).toBeGreaterThanOrEqual(4);
     expect(Math.max(...latencies)).toBeLessThan(RESPONSIVE_MS);
+    expect(latencies.length).toBeGreaterThanOrEqual(4);
     // Every heavy query got an answer: stopped (504), or refused while too many waited (503).
     for (const s of statuses) expect([503, 504]).toContain(s);
   });
