@@ -127,38 +127,43 @@ export async function openPostgresStore(url: string, poolSize = 10, limits: Quer
   // process down: the pool drops it and opens a new one when needed.
   pool.on("error", () => undefined);
   // The reads run on connections of their own whose every statement has the time limit; writes and
-  // migrations keep theirs without one (a migration on a large table may take minutes). Set after
-  // connecting rather than as a startup parameter, which poolers such as PgBouncer refuse.
+  // migrations keep theirs without one (a migration on a large table may take minutes). Set on a
+  // connection's first use rather than as a startup parameter, which poolers such as PgBouncer refuse.
   const readPool = new pg.Pool({ connectionString: url, max: poolSize });
   readPool.on("error", () => undefined);
-  readPool.on("connect", (client) => {
-    client.query(`set statement_timeout = ${Math.trunc(queryTimeoutMs)}`).catch(() => undefined);
-  });
+  const limited = new WeakSet<pg.PoolClient>();
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   await migrate(db);
   // Named statements are parsed and planned once per connection, not on every request.
   const named = (sqlText: string, parameters: readonly unknown[]) => ({ name: statementName(sqlText), text: sqlText, values: [...parameters], rowMode: "array" as const });
   const bounded = async (sqlText: string, parameters: readonly unknown[], timeoutMs: number): Promise<unknown[][]> => {
+    const client = await readPool.connect();
+    let transaction = false;
+    let broken: Error | undefined;
     try {
-      if (timeoutMs === queryTimeoutMs) return (await readPool.query<unknown[]>(named(sqlText, parameters))).rows;
-      const client = await readPool.connect();
-      try {
-        // SET LOCAL ends with the transaction: the connection goes back with the pool's limit.
-        await client.query("begin read only");
-        await client.query(`set local statement_timeout = ${Math.trunc(timeoutMs)}`);
-        const rows = (await client.query<unknown[]>(named(sqlText, parameters))).rows;
-        await client.query("commit");
-        return rows;
-      } catch (e) {
-        await client.query("rollback").catch(() => undefined);
-        throw e;
-      } finally {
-        client.release();
+      if (!limited.has(client)) {
+        await client.query(`set statement_timeout = ${Math.trunc(queryTimeoutMs)}`);
+        limited.add(client);
       }
+      if (timeoutMs === queryTimeoutMs) return (await client.query<unknown[]>(named(sqlText, parameters))).rows;
+      // SET LOCAL ends with the transaction: the connection goes back with the pool's limit.
+      transaction = true;
+      await client.query("begin read only");
+      await client.query(`set local statement_timeout = ${Math.trunc(timeoutMs)}`);
+      const rows = (await client.query<unknown[]>(named(sqlText, parameters))).rows;
+      transaction = false;
+      await client.query("commit");
+      return rows;
     } catch (e) {
+      const fromServer = typeof (e as { severity?: unknown }).severity === "string";
+      if (transaction && fromServer) await client.query("rollback").catch(() => undefined);
+      // A connection that failed (rather than its statement) is dropped, not reused.
+      if (!fromServer) broken = e as Error;
       // query_canceled: the statement reached statement_timeout.
       if ((e as { code?: string }).code === "57014") throw queryTimedOut(timeoutMs);
       throw e;
+    } finally {
+      client.release(broken);
     }
   };
   return {
