@@ -89,8 +89,9 @@ function whereOf(s: ListScope, plan: Pick<QueryPlan, "filter">): RawBuilder<SqlB
 }
 
 /**
- * Runs a listing's statement within its time limit. Only a page with no filter and no offset is
- * known to be cheap (an index walk of at most a page); everything else runs off the event loop.
+ * Runs a listing's statement within its time limit. Only a page in the default order (creation
+ * time, which every set has an index for) with no filter and no offset is known to be cheap: an
+ * index walk of at most a page. Everything else runs off the event loop.
  */
 function bounded(s: ListScope, q: CompiledQuery, values: Record<string, unknown>, cheap: boolean): Promise<unknown[][]> {
   return runBoundedRead(s.store, q, bind(q, values), { timeoutMs: s.timeoutMs, cheap });
@@ -142,7 +143,7 @@ export async function listPage(s: ListScope, plan: QueryPlan, planKey: string, p
         order by ${orderSql} ${limit}`.compile(s.store.db);
     });
     // Columns: id, doc, ready, one per sort key, and (first pages) the tenant's counter.
-    const result = await bounded(s, q, values, plan.filter === null && plan.skip === 0);
+    const result = await bounded(s, q, values, plan.filter === null && plan.skip === 0 && plan.orderBy[0]?.column === "created_at");
     const page = result.slice(0, plan.top);
     rows = page.map((r) => ({ id: r[0] as string | number, doc: r[1] as string | null, ready: r[2] as string | null }));
     const last = page[page.length - 1];
