@@ -184,6 +184,8 @@ export class SqliteReadPool {
   }
 
   private answered(reader: Reader, reply: Reply): void {
+    // A late answer from a worker already given up: its caller has had the 504.
+    if (!this.readers.has(reader)) return;
     const job = reader.job;
     if (reader.timer) clearTimeout(reader.timer);
     reader.job = null;
