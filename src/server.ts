@@ -33,6 +33,7 @@ import { timeoutOptions, type Timeouts } from "./timeouts.js";
 import { DEFAULT_READY_INTERVAL_MS, ReadinessProbe, type ReadinessOptions } from "./store/readiness.js";
 import { sendError } from "./graph/http.js";
 import { GraphError } from "./graph/errors.js";
+import { DEFAULT_FILTER_LIMITS, type FilterLimits } from "./odata/filter-cost.js";
 
 export interface IdentityConfig {
   /** Access token lifetime (Entra issues 60–90 minutes). */
@@ -97,6 +98,13 @@ export interface ServerConfig {
   timeouts?: Partial<Timeouts>;
   /** How often GET /readyz probes the store, and the free space below which it reports not ready. */
   readiness?: ReadinessOptions;
+  /**
+   * The time limit of each statement a Graph listing runs, in milliseconds (504 when reached); the
+   * store's own (set when it was opened, default 5 s) when absent.
+   */
+  queryTimeoutMs?: number | undefined;
+  /** How long and costly a $filter may be (400 beyond); each absent one keeps its default. */
+  filterLimits?: Partial<FilterLimits> | undefined;
 }
 
 export const DEFAULT_WINDOW_MS = 24 * 3600 * 1000;
@@ -176,8 +184,10 @@ export async function buildServer(config: ServerConfig): Promise<FastifyInstance
   registerPermissionRoutes(app);
 
   const caller = async (req: FastifyRequest) => callerOf(req);
+  const filterLimits = { ...DEFAULT_FILTER_LIMITS, ...config.filterLimits };
+  const queryTimeoutMs = config.queryTimeoutMs ?? store.queryTimeoutMs;
   for (const version of ["v1.0", "beta"] as const) {
-    await app.register(registerSecurityRoutes, { prefix: `/${version}`, store, version, origin, caller, expandAlertsLimit: config.expandAlertsLimit ?? DEFAULT_EXPAND_ALERTS_LIMIT });
+    await app.register(registerSecurityRoutes, { prefix: `/${version}`, store, version, origin, caller, expandAlertsLimit: config.expandAlertsLimit ?? DEFAULT_EXPAND_ALERTS_LIMIT, filterLimits, queryTimeoutMs });
   }
   // JSON batching for both versions: each step goes back through the app, like a direct call.
   await app.register(registerBatchRoutes, { maxRequests: 20, maxResponseBytes: config.batchResponseLimit });

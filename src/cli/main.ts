@@ -26,6 +26,8 @@ import { createDemoIdentities, demoInstructions, DEMO_TENANT } from "./demo.js";
 import { ensureWebClient, ensureWebClients } from "../web/client.js";
 import type { ExternalIssuer } from "../identity/validate.js";
 import { defaultKeyFile, KEY_ENCRYPTION_ENV, resolveKeyEncryption, type ResolvedKey } from "../identity/key-encryption.js";
+import { DEFAULT_QUERY_TIMEOUT_MS, DEFAULT_READ_WORKERS } from "../store/bounded-read.js";
+import { DEFAULT_FILTER_LIMITS } from "../odata/filter-cost.js";
 
 /** Exit codes: 0 done, 1 failed, 2 bad usage. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -162,6 +164,10 @@ interface ServeOptions {
   keepAliveTimeout: number;
   idleTimeout: number;
   readyMinFreeMb: number;
+  queryTimeout: number;
+  readWorkers: number;
+  filterMaxNodes: number;
+  filterMaxLambdas: number;
 }
 
 async function serve(o: ServeOptions): Promise<void> {
@@ -170,7 +176,7 @@ async function serve(o: ServeOptions): Promise<void> {
   // The data folder holds the store, the TLS keys and the key-encryption key: owner-only.
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const sealing = keyEncryption(o);
-  const store = await openStore(storeLocation(o));
+  const store = await openStore(storeLocation(o), { queryTimeoutMs: o.queryTimeout, readWorkers: o.readWorkers });
   let tls: TlsMaterial | null = null;
   if (!o.http) {
     tls = o.tlsCert && o.tlsKey ? await loadTlsFiles(o.tlsCert, o.tlsKey) : await ensureLocalTls(dataDir, [...o.hostName, ...(file.hostNames ?? [])]);
@@ -222,6 +228,8 @@ async function serve(o: ServeOptions): Promise<void> {
     batchResponseLimit: o.batchResponseMb * 1024 * 1024,
     timeouts: { requestMs: o.requestTimeout * 1000, headersMs: o.headersTimeout * 1000, keepAliveMs: o.keepAliveTimeout * 1000, idleMs: o.idleTimeout * 1000 },
     readiness: { minFreeBytes: o.readyMinFreeMb * 1024 * 1024 },
+    queryTimeoutMs: o.queryTimeout,
+    filterLimits: { maxNodes: o.filterMaxNodes, maxLambdas: o.filterMaxLambdas },
   });
   const address = await app.listen({ host: o.host, port: o.port });
   const shown = (o.publicUrl ?? file.publicUrl ?? address.replace("://0.0.0.0", "://127.0.0.1").replace("://[::]", "://[::1]")).replace(/\/+$/, "");
@@ -279,6 +287,10 @@ export function program(): Command {
     .option("--hsts-max-age <seconds>", `Strict-Transport-Security max-age on HTTPS (default ${DEFAULT_HSTS_MAX_AGE_SECONDS}; 0 sends none)`, intArg(0, 1_000_000_000))
     .option("--max-incident-alerts <n>", "the most alerts correlation puts in one incident", intArg(1, 1_000_000), MAX_ALERTS_PER_INCIDENT)
     .option("--max-incident-entities <n>", "the most distinct entities correlation lets one incident see", intArg(1, 1_000_000), MAX_ENTITIES_PER_INCIDENT)
+    .option("--query-timeout <ms>", "time limit of each statement a listing runs; 504 when reached", intArg(100, 600_000), DEFAULT_QUERY_TIMEOUT_MS)
+    .option("--read-workers <n>", "SQLite: threads that run filtered and counted listings off the event loop", intArg(0, 64), DEFAULT_READ_WORKERS)
+    .option("--filter-max-nodes <n>", "most nodes in a $filter expression; 400 beyond", intArg(1, 10_000), DEFAULT_FILTER_LIMITS.maxNodes)
+    .option("--filter-max-lambdas <n>", "most any/all expressions in a $filter; 400 beyond", intArg(0, 1000), DEFAULT_FILTER_LIMITS.maxLambdas)
     .option("--demo", "on first start, create a demo tenant with generated incidents, apps and users")
     .option("--demo-incidents <n>", "size of the demo data", intArg(1, 100_000), 300)
     .option("--log-level <level>", "log level (fatal, error, warn, info, debug)", process.env.TRIAGE_LOG_LEVEL ?? "info")

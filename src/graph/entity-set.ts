@@ -6,6 +6,7 @@ import { incidentResource } from "../schema/incident.js";
 import { MAX_COMMENT_LENGTH, type AlertComment } from "../schema/comment.js";
 import { LRUCache } from "lru-cache";
 import { planQuery, parseOrder, parseSelect, readOptions, type QueryPlan } from "../odata/query-options.js";
+import type { FilterLimits } from "../odata/filter-cost.js";
 import { encodeCursor } from "../odata/cursor.js";
 import { countAll, listPage, type ListScope } from "../store/list.js";
 import { readyJsonOf } from "../store/columns.js";
@@ -35,6 +36,10 @@ export interface GraphRouteOptions {
   caller(req: FastifyRequest): Promise<Caller>;
   /** Most alerts served inline per incident with `$expand=alerts`; the rest are behind `alerts@odata.nextLink`. */
   expandAlertsLimit: number;
+  /** How large and costly a $filter may be. */
+  filterLimits: FilterLimits;
+  /** The time limit of each statement a listing runs, in milliseconds. */
+  queryTimeoutMs: number;
 }
 
 /**
@@ -200,7 +205,7 @@ export async function registerSecurityRoutes(app: FastifyInstance, opts: GraphRo
     const raw = rawQueryOf(req);
     const key = `${resource.entitySet}|${beta ? "beta" : "v1"}|${raw}`;
     let plan = plans.get(key);
-    if (!plan) plans.set(key, (plan = planQuery({ resource, params: new URLSearchParams(raw), beta, alertResource })));
+    if (!plan) plans.set(key, (plan = planQuery({ resource, params: new URLSearchParams(raw), beta, alertResource, filterLimits: opts.filterLimits })));
     return { plan, key };
   }
 
@@ -209,7 +214,7 @@ export async function registerSecurityRoutes(app: FastifyInstance, opts: GraphRo
     const caller = await opts.caller(req);
     const view = viewOf(req, reply, opts);
     const { plan, key } = planOf(resource, req, view.beta);
-    const where: ListScope = { store, resource, tenantId: caller.tenantId, incidentId: scope?.incidentId };
+    const where: ListScope = { store, resource, tenantId: caller.tenantId, incidentId: scope?.incidentId, timeoutMs: opts.queryTimeoutMs };
     // The common case — no $select, /v1.0 — splices each entity's ready JSON into the page; anything
     // else (or an entity with a gated enum member for a client that did not opt in) is rendered.
     const page = await listPage(where, plan, key, projectionOf(view, plan.select));
@@ -236,7 +241,7 @@ export async function registerSecurityRoutes(app: FastifyInstance, opts: GraphRo
     const o = readOptions(queryOf(req));
     for (const key of o.keys()) if (key !== "$filter") throw invalidQuery(`The query option '${key}' is not allowed on $count.`);
     const { plan, key } = planOf(resource, req, opts.version === "beta");
-    const n = await countAll({ store, resource, tenantId: caller.tenantId }, plan, key);
+    const n = await countAll({ store, resource, tenantId: caller.tenantId, timeoutMs: opts.queryTimeoutMs }, plan, key);
     return reply.code(200).type("text/plain; charset=utf-8").send(String(n));
   }
 

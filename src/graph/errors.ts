@@ -68,3 +68,20 @@ export function errorBody(err: GraphError, ctx: ErrorContext): object {
     },
   };
 }
+
+/**
+ * A query stopped at its time limit. Graph answers a backend that runs out of time with 504
+ * GatewayTimeout; the message says what to change, since the same query would be stopped again.
+ */
+export function queryTimedOut(limitMs: number): GraphError {
+  return new GraphError(
+    504,
+    "GatewayTimeout",
+    `The query ran longer than its time limit of ${limitMs} ms and was stopped. Narrow it (a time range, fewer any/all expressions) or ask for fewer items.`,
+  );
+}
+
+/** More expensive queries are waiting than the service will queue: 503 with Retry-After, as Graph throttles. */
+export function queriesQueued(): GraphError {
+  return new GraphError(503, "ServiceUnavailable", "Too many queries are waiting to run. Please retry again later.", { "retry-after": "1" });
+}
