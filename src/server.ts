@@ -6,6 +6,8 @@ import { sql } from "kysely";
 import type { Store } from "./store/open.js";
 import { tenantExistence } from "./store/tenants.js";
 import { installHttpConventions } from "./graph/http.js";
+import { installJsonBodyParser } from "./graph/json-body.js";
+import { installUrlChecks } from "./graph/url-input.js";
 import { registerSecurityRoutes } from "./graph/entity-set.js";
 import { registerBatchRoutes } from "./graph/batch.js";
 import { registerIngestRoutes } from "./ingest/routes.js";
@@ -51,6 +53,8 @@ export interface ServerConfig {
   rateLimit?: { max: number; windowMs: number } | undefined;
 }
 
+const MAX_URL_PARAM_LENGTH = 16 * 1024;
+
 export const DEFAULT_WINDOW_MS = 24 * 3600 * 1000;
 /** Graph's published limit for security operations: 150 requests a minute per app per tenant. */
 export const GRAPH_THROTTLE = { max: 150, windowMs: 60_000 };
@@ -76,12 +80,16 @@ export async function buildServer(config: ServerConfig): Promise<FastifyInstance
     genReqId: () => randomUUID(),
     requestIdHeader: false as const,
     bodyLimit: config.bodyLimit ?? 4 * 1024 * 1024,
-    routerOptions: { caseSensitive: false, ignoreTrailingSlash: true },
+    // Path ids are bounded by the handlers (MAX_ID_LENGTH, a Graph 404), not by the router's non-Graph
+    // 414; Node's 16 KB bound on the request head bounds the URL anyway.
+    routerOptions: { caseSensitive: false, ignoreTrailingSlash: true, maxParamLength: MAX_URL_PARAM_LENGTH },
     forceCloseConnections: "idle" as const,
     return503OnClosing: true,
   };
   const app = (config.tls ? Fastify({ ...options, https: { key: config.tls.key, cert: config.tls.cert } }) : Fastify(options)) as unknown as FastifyInstance;
   installHttpConventions(app);
+  installJsonBodyParser(app);
+  installUrlChecks(app);
 
   const { store } = config;
   const identity = config.identity ?? {};

@@ -1,0 +1,82 @@
+import { MAX_DOCUMENT_BYTES, MAX_DOCUMENT_DEPTH } from "./limits.js";
+
+/**
+ * Checks on JSON values whose shape Triage does not otherwise check (free-form documents, whole request
+ * bodies). The walks are iterative: a value nested 100,000 deep must get an answer, not overflow the stack
+ * the way JSON.stringify and every recursive walker would.
+ */
+
+export type JsonProblem = { kind: "depth" | "nul"; path: string };
+
+interface Frame {
+  value: object;
+  depth: number;
+  parent: Frame | null;
+  key: string | number | null;
+}
+
+const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
+
+/** `base` followed by one step: `.name`, `[3]` or `["odd key"]`. */
+export function jsonPath(base: string, key: string | number): string {
+  if (typeof key === "number") return `${base}[${key}]`;
+  if (IDENTIFIER.test(key)) return base === "" ? key : `${base}.${key}`;
+  return `${base}[${JSON.stringify(key)}]`;
+}
+
+function pathOf(frame: Frame, base: string, last?: string | number): string {
+  const keys: (string | number)[] = last === undefined ? [] : [last];
+  for (let f: Frame | null = frame; f && f.key !== null; f = f.parent) keys.push(f.key);
+  let path = base;
+  for (let i = keys.length - 1; i >= 0; i--) path = jsonPath(path, keys[i]!);
+  return path;
+}
+
+/**
+ * The first problem in `value`: an object or array deeper than `maxDepth` (the value itself is level
+ * 1), or a string or key holding U+0000, which PostgreSQL cannot store in text or jsonb while SQLite
+ * can — refusing it everywhere keeps both stores answering alike. `base` names the value in paths.
+ */
+export function findJsonProblem(value: unknown, base: string, maxDepth: number): JsonProblem | null {
+  if (typeof value === "string") return value.includes("\u0000") ? { kind: "nul", path: base } : null;
+  if (typeof value !== "object" || value === null) return null;
+  const stack: Frame[] = [{ value, depth: 1, parent: null, key: null }];
+  while (stack.length > 0) {
+    const frame = stack.pop()!;
+    if (frame.depth > maxDepth) return { kind: "depth", path: pathOf(frame, base) };
+    const entries: [string | number, unknown][] = Array.isArray(frame.value) ? frame.value.map((v, i) => [i, v]) : Object.entries(frame.value);
+    for (const [key, child] of entries) {
+      if (typeof key === "string" && key.includes("\u0000")) return { kind: "nul", path: pathOf(frame, base, key) };
+      if (typeof child === "string") {
+        if (child.includes("\u0000")) return { kind: "nul", path: pathOf(frame, base, key) };
+      } else if (typeof child === "object" && child !== null) {
+        stack.push({ value: child, depth: frame.depth + 1, parent: frame, key });
+      }
+    }
+  }
+  return null;
+}
+
+/** A problem as the sentence a client reads; `what` names the whole value ("value[0].customDetails"). */
+export function describeJsonProblem(p: JsonProblem, what: string, maxDepth: number): string {
+  if (p.kind === "nul") return `${p.path || what} contains a NUL character (U+0000), which is not accepted in any string.`;
+  return `${what} is nested more than ${maxDepth} levels deep (at ${p.path || what}).`;
+}
+
+export function nulMessage(path: string): string {
+  return `${path} contains a NUL character (U+0000), which is not accepted in any string.`;
+}
+
+/**
+ * A free-form document (customDetails, additionalData, an evidence element): at most
+ * MAX_DOCUMENT_DEPTH levels, MAX_DOCUMENT_BYTES as JSON, no NUL. Returns the client's error message,
+ * or null when the document is acceptable.
+ */
+export function checkDocument(value: unknown, path: string, maxDepth = MAX_DOCUMENT_DEPTH, maxBytes = MAX_DOCUMENT_BYTES): string | null {
+  const problem = findJsonProblem(value, path, maxDepth);
+  if (problem) return describeJsonProblem(problem, path, maxDepth);
+  // Safe now that the depth is bounded.
+  const bytes = Buffer.byteLength(JSON.stringify(value) ?? "");
+  if (bytes > maxBytes) return `${path} is ${bytes} bytes as JSON; a free-form document may hold at most ${maxBytes}.`;
+  return null;
+}
