@@ -2,9 +2,6 @@ import type { FastifyInstance } from "fastify";
 import { badRequest, invalidQuery } from "./errors.js";
 import { sendError } from "./http.js";
 
-/** The APIs whose URLs carry ids and queries into the store; the sign-in endpoints answer in their own terms. */
-const API_PATH = /^\/(v1\.0|beta|ingest|triage|web)(\/|$|\?)/i;
-
 /**
  * A URL whose path or query holds U+0000 (sent as %00) is refused with a 400 naming where: PostgreSQL
  * cannot compare text with NUL (a 500) where SQLite answers, so without this one id or $filter
@@ -13,7 +10,7 @@ const API_PATH = /^\/(v1\.0|beta|ingest|triage|web)(\/|$|\?)/i;
 export function installUrlChecks(app: FastifyInstance): void {
   app.addHook("onRequest", async (req, reply) => {
     const url = req.url;
-    if (!/%00/i.test(url) || !API_PATH.test(url)) return;
+    if (!/%00/i.test(url)) return;
     const q = url.indexOf("?");
     const path = q < 0 ? url : url.slice(0, q);
     if (/%00/i.test(path)) {

@@ -64,6 +64,17 @@ describe("NUL characters are refused wherever input enters, naming where", () =>
   });
 });
 
+describe("NUL in the sign-in endpoints' input", () => {
+  it("is a 400 naming the field, not a 500", async () => {
+    const token = `/${t.tenantId}/oauth2/v2.0/token`;
+    const form = new URLSearchParams({ grant_type: "client_credentials", client_id: `a${NUL}b`, client_secret: "x", scope: "https://graph.microsoft.com/.default" });
+    const r = await t.request("POST", token, { rawBody: form.toString(), headers: { "content-type": "application/x-www-form-urlencoded", authorization: "" } });
+    expectGraphError(r, 400, "client_id");
+    const authorize = await t.request("GET", `/${t.tenantId}/oauth2/v2.0/authorize?client_id=a%00b&response_type=code&redirect_uri=http%3A%2F%2Flocalhost`, { headers: { authorization: "" } });
+    expectGraphError(authorize, 400, "client_id");
+  });
+});
+
 describe("ids beyond the id column are not found, as on SQLite", () => {
   it("answers 404 for an incident id past 32 bits on every route", async () => {
     const big = "92912465527";
