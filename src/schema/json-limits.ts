@@ -38,23 +38,44 @@ function pathOf(frame: Frame, base: string, last?: string | number): string {
  * can — refusing it everywhere keeps both stores answering alike. `base` names the value in paths.
  */
 export function findJsonProblem(value: unknown, base: string, maxDepth: number): JsonProblem | null {
-  if (typeof value === "string") return value.includes("\u0000") ? { kind: "nul", path: base } : null;
-  if (typeof value !== "object" || value === null) return null;
+  return inspect(value, base, maxDepth).problem;
+}
+
+/**
+ * Bytes a JSON text can take per character of a string or key: a character is at most 3 bytes of
+ * UTF-8, or 6 when JSON escapes it (\u001f); 24 covers any number, `true`, `false` and `null`.
+ */
+const BYTES_PER_CHAR = 6;
+const BYTES_PER_SCALAR = 24;
+
+/** The first problem, and an upper bound on the bytes of the value as JSON (to skip measuring small ones). */
+function inspect(value: unknown, base: string, maxDepth: number): { problem: JsonProblem | null; bytesAtMost: number } {
+  if (typeof value === "string") {
+    return { problem: value.includes("\u0000") ? { kind: "nul", path: base } : null, bytesAtMost: BYTES_PER_CHAR * value.length + 2 };
+  }
+  if (typeof value !== "object" || value === null) return { problem: null, bytesAtMost: BYTES_PER_SCALAR };
+  let bytes = 0;
   const stack: Frame[] = [{ value, depth: 1, parent: null, key: null }];
   while (stack.length > 0) {
     const frame = stack.pop()!;
-    if (frame.depth > maxDepth) return { kind: "depth", path: pathOf(frame, base) };
+    if (frame.depth > maxDepth) return { problem: { kind: "depth", path: pathOf(frame, base) }, bytesAtMost: Infinity };
+    bytes += 2;
     const entries: [string | number, unknown][] = Array.isArray(frame.value) ? frame.value.map((v, i) => [i, v]) : Object.entries(frame.value);
     for (const [key, child] of entries) {
-      if (typeof key === "string" && key.includes("\u0000")) return { kind: "nul", path: pathOf(frame, base, key) };
+      // A separator, and a key with its quotes and colon.
+      bytes += typeof key === "string" ? BYTES_PER_CHAR * key.length + 4 : 1;
+      if (typeof key === "string" && key.includes("\u0000")) return { problem: { kind: "nul", path: pathOf(frame, base, key) }, bytesAtMost: Infinity };
       if (typeof child === "string") {
-        if (child.includes("\u0000")) return { kind: "nul", path: pathOf(frame, base, key) };
+        bytes += BYTES_PER_CHAR * child.length + 2;
+        if (child.includes("\u0000")) return { problem: { kind: "nul", path: pathOf(frame, base, key) }, bytesAtMost: Infinity };
       } else if (typeof child === "object" && child !== null) {
         stack.push({ value: child, depth: frame.depth + 1, parent: frame, key });
+      } else {
+        bytes += BYTES_PER_SCALAR;
       }
     }
   }
-  return null;
+  return { problem: null, bytesAtMost: bytes };
 }
 
 /** A problem as the sentence a client reads; `what` names the whole value ("value[0].customDetails"). */
@@ -73,9 +94,10 @@ export function nulMessage(path: string): string {
  * or null when the document is acceptable.
  */
 export function checkDocument(value: unknown, path: string, maxDepth = MAX_DOCUMENT_DEPTH, maxBytes = MAX_DOCUMENT_BYTES): string | null {
-  const problem = findJsonProblem(value, path, maxDepth);
+  const { problem, bytesAtMost } = inspect(value, path, maxDepth);
   if (problem) return describeJsonProblem(problem, path, maxDepth);
-  // Safe now that the depth is bounded.
+  if (bytesAtMost <= maxBytes) return null;
+  // Measured only when the bound says it might be too large; safe now that the depth is bounded.
   const bytes = Buffer.byteLength(JSON.stringify(value) ?? "");
   if (bytes > maxBytes) return `${path} is ${bytes} bytes as JSON; a free-form document may hold at most ${maxBytes}.`;
   return null;
