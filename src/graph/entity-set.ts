@@ -5,7 +5,7 @@ import { alertResource } from "../schema/alert.js";
 import { incidentResource } from "../schema/incident.js";
 import { MAX_COMMENT_LENGTH, type AlertComment } from "../schema/comment.js";
 import { MAX_ID_LENGTH } from "../schema/limits.js";
-import { nulMessage } from "../schema/json-limits.js";
+import { nulMessage, unstorable } from "../schema/json-limits.js";
 import { LRUCache } from "lru-cache";
 import { planQuery, parseSelect, readOptions, type QueryPlan } from "../odata/query-options.js";
 import { encodeCursor } from "../odata/cursor.js";
@@ -135,7 +135,7 @@ function commentText(body: unknown): string {
   }
   if (typeof o.comment !== "string" || o.comment.trim() === "") throw badRequest("The property 'comment' is required and must be a non-empty string.");
   if (o.comment.length > MAX_COMMENT_LENGTH) throw badRequest(`The property 'comment' has ${o.comment.length} characters; a comment may hold at most ${MAX_COMMENT_LENGTH}.`);
-  if (o.comment.includes("\u0000")) throw badRequest(nulMessage("comment"));
+  if (unstorable(o.comment)) throw badRequest(nulMessage("comment"));
   return o.comment;
 }
 

@@ -5,7 +5,7 @@ import { parseEnum } from "../schema/enums.js";
 import { properties } from "../schema/meta.js";
 import { normalizeEvidence } from "../schema/evidence.js";
 import { checkInstant } from "../schema/date-time.js";
-import { checkDocument, jsonPath, nulMessage } from "../schema/json-limits.js";
+import { checkDocument, jsonPath, nulMessage, unstorable } from "../schema/json-limits.js";
 import {
   MAX_COMMENTS, MAX_COMMENTS_TOTAL_LENGTH, MAX_EVIDENCE, MAX_ID_LENGTH, MAX_STRING_LENGTH, MAX_TAG_LENGTH, MAX_TAGS, MAX_TEXT_LENGTH,
 } from "../schema/limits.js";
@@ -107,7 +107,7 @@ export function normalizeAlert(input: unknown, path: string, tenantId: string, n
 function text(value: unknown, where: string, max: number): string {
   if (typeof value !== "string") throw new IngestError(`${where} must be a string.`);
   if (value.length > max) throw new IngestError(`${where} has ${value.length} characters; at most ${max} are accepted.`);
-  if (value.includes("\u0000")) throw new IngestError(nulMessage(where));
+  if (unstorable(value)) throw new IngestError(nulMessage(where));
   return value;
 }
 

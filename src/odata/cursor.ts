@@ -2,6 +2,7 @@ import { invalidQuery } from "../graph/errors.js";
 import type { SortKey } from "./query-options.js";
 import { checkInstant, FILTER_RANGE } from "../schema/date-time.js";
 import { MAX_INCIDENT_ID, MAX_TEXT_LENGTH } from "../schema/limits.js";
+import { unstorable } from "../schema/json-limits.js";
 
 /**
  * A position in a listing: the sort-key values of the last row served, and the snapshot bound taken
@@ -60,6 +61,6 @@ function fitsColumn(k: SortKey, v: unknown): boolean {
     case "datetime":
       return typeof v === "string" && checkInstant(v, FILTER_RANGE).ok;
     default:
-      return typeof v === "string" && v.length <= MAX_TEXT_LENGTH && !v.includes("\u0000");
+      return typeof v === "string" && v.length <= MAX_TEXT_LENGTH && !unstorable(v);
   }
 }

@@ -8,6 +8,18 @@ import { MAX_DOCUMENT_BYTES, MAX_DOCUMENT_DEPTH } from "./limits.js";
 
 export type JsonProblem = { kind: "depth" | "nul"; path: string };
 
+/**
+ * U+0000, or a UTF-16 surrogate without its pair (a JSON "\ud800" escape): PostgreSQL refuses both
+ * in text and jsonb — a stored one made every JSON query of the tenant fail — where SQLite keeps them.
+ * (A regular expression rather than String.prototype.isWellFormed, which TypeScript's ES2023 library
+ * does not declare.)
+ */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+export function unstorable(s: string): boolean {
+  return s.includes("\u0000") || LONE_SURROGATE.test(s);
+}
+
 interface Frame {
   value: object;
   depth: number;
@@ -51,7 +63,7 @@ const BYTES_PER_SCALAR = 24;
 /** The first problem, and an upper bound on the bytes of the value as JSON (to skip measuring small ones). */
 function inspect(value: unknown, base: string, maxDepth: number): { problem: JsonProblem | null; bytesAtMost: number } {
   if (typeof value === "string") {
-    return { problem: value.includes("\u0000") ? { kind: "nul", path: base } : null, bytesAtMost: BYTES_PER_CHAR * value.length + 2 };
+    return { problem: unstorable(value) ? { kind: "nul", path: base } : null, bytesAtMost: BYTES_PER_CHAR * value.length + 2 };
   }
   if (typeof value !== "object" || value === null) return { problem: null, bytesAtMost: BYTES_PER_SCALAR };
   let bytes = 0;
@@ -64,10 +76,10 @@ function inspect(value: unknown, base: string, maxDepth: number): { problem: Jso
     for (const [key, child] of entries) {
       // A separator, and a key with its quotes and colon.
       bytes += typeof key === "string" ? BYTES_PER_CHAR * key.length + 4 : 1;
-      if (typeof key === "string" && key.includes("\u0000")) return { problem: { kind: "nul", path: pathOf(frame, base, key) }, bytesAtMost: Infinity };
+      if (typeof key === "string" && unstorable(key)) return { problem: { kind: "nul", path: pathOf(frame, base, key) }, bytesAtMost: Infinity };
       if (typeof child === "string") {
         bytes += BYTES_PER_CHAR * child.length + 2;
-        if (child.includes("\u0000")) return { problem: { kind: "nul", path: pathOf(frame, base, key) }, bytesAtMost: Infinity };
+        if (unstorable(child)) return { problem: { kind: "nul", path: pathOf(frame, base, key) }, bytesAtMost: Infinity };
       } else if (typeof child === "object" && child !== null) {
         stack.push({ value: child, depth: frame.depth + 1, parent: frame, key });
       } else {
@@ -80,12 +92,12 @@ function inspect(value: unknown, base: string, maxDepth: number): { problem: Jso
 
 /** A problem as the sentence a client reads; `what` names the whole value ("value[0].customDetails"). */
 export function describeJsonProblem(p: JsonProblem, what: string, maxDepth: number): string {
-  if (p.kind === "nul") return `${p.path || what} contains a NUL character (U+0000), which is not accepted in any string.`;
+  if (p.kind === "nul") return nulMessage(p.path || what);
   return `${what} is nested more than ${maxDepth} levels deep (at ${p.path || what}).`;
 }
 
 export function nulMessage(path: string): string {
-  return `${path} contains a NUL character (U+0000), which is not accepted in any string.`;
+  return `${path} contains a NUL character (U+0000) or an unpaired UTF-16 surrogate, which no string may hold.`;
 }
 
 /**

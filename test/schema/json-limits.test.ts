@@ -26,6 +26,12 @@ describe("findJsonProblem", () => {
     expect(findJsonProblem({ ok: ["a", 1, null, true, { b: "c" }] }, "", 10)).toBeNull();
   });
 
+  it("finds unpaired surrogates but not pairs", () => {
+    expect(findJsonProblem({ a: "x\ud800" }, "", 10)).toEqual({ kind: "nul", path: "a" });
+    expect(findJsonProblem({ a: "\udc00x" }, "", 10)).toEqual({ kind: "nul", path: "a" });
+    expect(findJsonProblem({ a: "\ud83d\ude00 ok" }, "", 10)).toBeNull();
+  });
+
   it("writes paths as JavaScript would read them", () => {
     expect(jsonPath("", "value")).toBe("value");
     expect(jsonPath("value", 3)).toBe("value[3]");
