@@ -5,6 +5,7 @@ import { parseEnum } from "../schema/enums.js";
 import { properties } from "../schema/meta.js";
 import { normalizeEvidence } from "../schema/evidence.js";
 import { checkInstant } from "../schema/date-time.js";
+import { commentsLength, type AlertComment } from "../schema/comment.js";
 import { checkDocument, jsonPath, nulMessage, unstorable } from "../schema/json-limits.js";
 import {
   MAX_COMMENTS, MAX_COMMENTS_TOTAL_LENGTH, MAX_EVIDENCE, MAX_ID_LENGTH, MAX_STRING_LENGTH, MAX_TAG_LENGTH, MAX_TAGS, MAX_TEXT_LENGTH,
@@ -103,7 +104,7 @@ export function normalizeAlert(input: unknown, path: string, tenantId: string, n
   return alert as NormalizedAlert;
 }
 
-/** A string property: its type, its length limit, and no NUL (which PostgreSQL cannot store). */
+/** A string property: its type, its length limit, and nothing PostgreSQL cannot store (NUL, an unpaired surrogate). */
 function text(value: unknown, where: string, max: number): string {
   if (typeof value !== "string") throw new IngestError(`${where} must be a string.`);
   if (value.length > max) throw new IngestError(`${where} has ${value.length} characters; at most ${max} are accepted.`);
@@ -120,11 +121,10 @@ function instant(value: unknown, where: string): string {
 const COMMENT_PROPERTIES = new Set(["comment", "createdByDisplayName", "createdDateTime"]);
 
 /** An exported alert's comments: alertComment objects, bounded in number and in total size. */
-function normalizeComments(value: unknown, where: string): Record<string, unknown>[] {
+function normalizeComments(value: unknown, where: string): AlertComment[] {
   if (!Array.isArray(value)) throw new IngestError(`${where} must be an array of alertComment objects.`);
   if (value.length > MAX_COMMENTS) throw new IngestError(`${where} has ${value.length} comments; an alert may hold at most ${MAX_COMMENTS}.`);
-  let total = 0;
-  const out = value.map((c: unknown, i) => {
+  const out = value.map((c: unknown, i): AlertComment => {
     const at = `${where}[${i}]`;
     if (typeof c !== "object" || c === null || Array.isArray(c)) throw new IngestError(`${at} must be an alertComment object.`);
     const o = c as Record<string, unknown>;
@@ -134,9 +134,9 @@ function normalizeComments(value: unknown, where: string): Record<string, unknow
     const comment = o.comment == null ? null : text(o.comment, `${at}.comment`, MAX_TEXT_LENGTH);
     const author = o.createdByDisplayName == null ? null : text(o.createdByDisplayName, `${at}.createdByDisplayName`, MAX_STRING_LENGTH);
     if (o.createdDateTime == null) throw new IngestError(`${at}.createdDateTime is required.`);
-    total += (comment?.length ?? 0) + (author?.length ?? 0);
     return { comment, createdByDisplayName: author, createdDateTime: instant(o.createdDateTime, `${at}.createdDateTime`) };
   });
+  const total = commentsLength(out);
   if (total > MAX_COMMENTS_TOTAL_LENGTH) {
     throw new IngestError(`${where} hold ${total} characters together; an alert's comments may hold at most ${MAX_COMMENTS_TOTAL_LENGTH}.`);
   }
