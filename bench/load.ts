@@ -1,9 +1,11 @@
 /**
  * The load generator: autocannon in its own process (never in the server's), driven by a JSON spec
- * in argv[2]; prints autocannon's result as JSON on stdout. Requests rotate over the spec's paths or
+ * in argv[2] (or in the file named by "@path"); prints autocannon's result as JSON on stdout. Requests rotate over the spec's paths or
  * incident ids; PATCH and comment bodies change on every request so each one really writes.
  */
+import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { pathToFileURL } from "node:url";
 import { importDist, SEED_END } from "./common.js";
 import type * as Generate from "../src/seed/generate.js";
 
@@ -23,6 +25,8 @@ export interface LoadSpec {
   batchSize?: number;
   seed?: string;
   tenantId?: string;
+  /** ingest: incidents the alert generator draws from (enough alerts for the run; default 100,000). */
+  incidents?: number;
 }
 
 export interface AutocannonResult {
@@ -37,7 +41,7 @@ export interface AutocannonResult {
   statusCodeStats: Record<string, { count: number }>;
 }
 
-interface Request {
+export interface Request {
   method?: string;
   path?: string;
   body?: string;
@@ -49,7 +53,7 @@ type Autocannon = (opts: Record<string, unknown>, cb: (err: Error | null, result
 
 const autocannon = createRequire(import.meta.url)("autocannon") as Autocannon;
 
-async function requestsFor(spec: LoadSpec): Promise<Request[]> {
+export async function requestsFor(spec: LoadSpec): Promise<Request[]> {
   let n = 0;
   const json = { "content-type": "application/json" };
   switch (spec.kind) {
@@ -85,7 +89,7 @@ async function requestsFor(spec: LoadSpec): Promise<Request[]> {
       // rate goes, then on demand: every batch is new, so each alert is created and correlated.
       const { generateAlerts } = await importDist<typeof Generate>("seed/generate.js");
       const size = spec.batchSize ?? 100;
-      const source = generateAlerts({ seed: spec.seed!, tenantId: spec.tenantId!, incidents: 100_000, end: SEED_END });
+      const source = generateAlerts({ seed: spec.seed!, tenantId: spec.tenantId!, incidents: spec.incidents ?? 100_000, end: SEED_END });
       let pending: Generate.GraphAlertInput[] = [];
       const nextBody = (): string => {
         while (pending.length < size) {
@@ -108,7 +112,9 @@ async function requestsFor(spec: LoadSpec): Promise<Request[]> {
 }
 
 async function main(): Promise<void> {
-  const spec = JSON.parse(process.argv[2] ?? "{}") as LoadSpec;
+  // "@file": the spec is in a file (thousands of ids do not fit in one argument).
+  const arg = process.argv[2] ?? "{}";
+  const spec = JSON.parse(arg.startsWith("@") ? readFileSync(arg.slice(1), "utf8") : arg) as LoadSpec;
   const requests = await requestsFor(spec);
   const result = await new Promise<AutocannonResult>((resolve, reject) => {
     autocannon(
@@ -119,7 +125,10 @@ async function main(): Promise<void> {
   process.stdout.write(JSON.stringify(result) + "\n");
 }
 
-main().catch((e: unknown) => {
-  process.stderr.write(`load: ${e instanceof Error ? e.stack : String(e)}\n`);
-  process.exitCode = 1;
-});
+// Run as a script; imported (by the soak's paced loader) for its request builders only.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((e: unknown) => {
+    process.stderr.write(`load: ${e instanceof Error ? e.stack : String(e)}\n`);
+    process.exitCode = 1;
+  });
+}

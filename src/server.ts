@@ -1,16 +1,14 @@
 import { randomUUID } from "node:crypto";
 import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from "fastify";
-import rateLimit from "@fastify/rate-limit";
-import { decodeJwt } from "jose";
 import { sql } from "kysely";
 import type { Store } from "./store/open.js";
 import { tenantExistence } from "./store/tenants.js";
 import { installHttpConventions } from "./graph/http.js";
-import { installJsonBodyParser } from "./graph/json-body.js";
 import { installUrlChecks } from "./graph/url-input.js";
 import { registerSecurityRoutes } from "./graph/entity-set.js";
 import { registerBatchRoutes } from "./graph/batch.js";
 import { registerIngestRoutes } from "./ingest/routes.js";
+import { MAX_ALERTS_PER_INCIDENT, MAX_ENTITIES_PER_INCIDENT } from "./domain/correlate.js";
 import { registerTriageRoutes } from "./triage-api/routes.js";
 import { registerPermissionRoutes } from "./permissions/routes.js";
 import { callerOf, installGuard } from "./identity/caller.js";
@@ -18,9 +16,25 @@ import { KeyRing } from "./identity/keys.js";
 import { TokenValidator, type ExternalIssuer } from "./identity/validate.js";
 import { Issuer } from "./identity/oauth/issuer.js";
 import { registerOAuthRoutes } from "./identity/oauth/routes.js";
+import { createThrottle, type Throttle, type ThrottleSettings } from "./http/throttle.js";
+import { installHostCheck } from "./http/allowed-hosts.js";
+import { DEFAULT_HSTS_MAX_AGE_SECONDS, installSecurityHeaders } from "./http/security-headers.js";
+import { REDACTED, REDACT_PATHS, redactedRequest } from "./http/log-redaction.js";
+import { CredentialGuard } from "./identity/credential-guard.js";
+import { HashPool } from "./identity/hash-pool.js";
+import { DEFAULT_LOCKOUT, type LockoutPolicy } from "./identity/lockout.js";
+import { DEFAULT_PURGE_BATCH, DEFAULT_PURGE_INTERVAL_MS, schedulePurge } from "./identity/housekeeping.js";
+import type { KeyEncryption } from "./identity/key-encryption.js";
+import { defaultWebRoot, registerWebRoutes } from "./web/routes.js";
+import { webNotFoundPage } from "./web/not-found.js";
+import { graphClientError, graphFrameworkErrors } from "./graph/client-errors.js";
+import { MAX_JSON_DEPTH, installJsonBodyParser } from "./graph/json-body.js";
+import { DEFAULT_EXPAND_ALERTS_LIMIT } from "./graph/entity-set.js";
+import { timeoutOptions, type Timeouts } from "./timeouts.js";
+import { DEFAULT_READY_INTERVAL_MS, ReadinessProbe, type ReadinessOptions } from "./store/readiness.js";
+import { sendError } from "./graph/http.js";
 import { GraphError } from "./graph/errors.js";
-import { registerWebRoutes } from "./web/routes.js";
-import { databaseRateLimitStore } from "./store/rate-limits.js";
+import { DEFAULT_FILTER_LIMITS, type FilterLimits } from "./odata/filter-cost.js";
 
 export interface IdentityConfig {
   /** Access token lifetime (Entra issues 60–90 minutes). */
@@ -31,26 +45,67 @@ export interface IdentityConfig {
   deviceCodeIntervalSeconds?: number;
   /** Tokens from these issuers are accepted too (a real Entra tenant, or a stand-in). */
   externalIssuers?: ExternalIssuer[];
+  /** Smart lockout of accounts, app secrets and source addresses (defaults: DEFAULT_LOCKOUT). */
+  lockout?: Partial<LockoutPolicy>;
+  /** Password and secret checks run at once (default: half the cores) and waiting (default 32). */
+  hashConcurrency?: number;
+  hashQueue?: number;
+  /** How often expired codes, tokens, assertion ids and lockout records are deleted (default 10 min). */
+  purgeIntervalMs?: number;
+  purgeBatchSize?: number;
 }
 
 export interface ServerConfig {
   store: Store;
-  /** Public base URL when behind a proxy; otherwise URLs are built from the request's Host. */
+  /**
+   * Public base URL when behind a proxy; otherwise URLs are built from the request's Host, which
+   * must name this server (its listening address, or a name in `allowedHosts`).
+   */
   publicUrl?: string | undefined;
+  /** Further Host names (`name` or `name:port`) the server answers to besides its listening address and public URL. */
+  allowedHosts?: readonly string[] | undefined;
+  /** Strict-Transport-Security max-age on HTTPS responses (default one year; 0 sends none). */
+  hstsMaxAgeSeconds?: number | undefined;
   /** Serve HTTPS with this key and certificate (PEM); plain HTTP without. */
   tls?: { key: string; cert: string } | undefined;
   identity?: IdentityConfig;
   /** Time window within which alerts sharing an entity join one incident. */
   correlationWindowMs?: number;
+  /** The most alerts correlation puts in one incident (default MAX_ALERTS_PER_INCIDENT, 150). */
+  maxAlertsPerIncident?: number;
+  /** The most distinct entities correlation lets one incident see (default MAX_ENTITIES_PER_INCIDENT, 500). */
+  maxEntitiesPerIncident?: number;
   /** Largest Graph request body accepted (Graph's own limit is 4 MB). */
   bodyLimit?: number;
   /** Largest ingestion request body accepted. */
   ingestBodyLimit?: number;
+  /** Deepest nesting of objects and arrays accepted in a JSON request body (default MAX_JSON_DEPTH). */
+  maxJsonDepth?: number;
   logger?: FastifyServerOptions["logger"];
   /** The built web app's directory (default: dist/web/client, made by `npm run build`). */
   webRoot?: string | undefined;
-  /** Requests each app may make per (fixed) window in each tenant, counted in the store; off when absent. */
-  rateLimit?: { max: number; windowMs: number } | undefined;
+  /**
+   * Requests each app may make per (fixed) window in each tenant, counted in the store once its token
+   * is verified; requests without a valid token count per source address (`addressMax`). Off when absent.
+   */
+  rateLimit?: ThrottleSettings | undefined;
+  /** Seals the token signing keys in the store; without it they are stored in clear (the CLI always gives one). */
+  keyEncryption?: KeyEncryption | undefined;
+  /** Most alerts `$expand=alerts` serves inline per incident; the rest are behind `alerts@odata.nextLink`. */
+  expandAlertsLimit?: number;
+  /** Most bytes of step answers one `$batch` answer holds (graph/batch.ts DEFAULT_BATCH_RESPONSE_BYTES). */
+  batchResponseLimit?: number;
+  /** Request, header, keep-alive and idle-connection timeouts (timeouts.ts DEFAULT_TIMEOUTS). */
+  timeouts?: Partial<Timeouts>;
+  /** How often GET /readyz probes the store, and the free space below which it reports not ready. */
+  readiness?: ReadinessOptions;
+  /**
+   * The time limit of each statement a Graph listing runs, in milliseconds (504 when reached); the
+   * store's own (set when it was opened, default 5 s) when absent.
+   */
+  queryTimeoutMs?: number | undefined;
+  /** How long and costly a $filter may be (400 beyond); each absent one keeps its default. */
+  filterLimits?: Partial<FilterLimits> | undefined;
 }
 
 const MAX_URL_PARAM_LENGTH = 16 * 1024;
@@ -59,24 +114,25 @@ export const DEFAULT_WINDOW_MS = 24 * 3600 * 1000;
 /** Graph's published limit for security operations: 150 requests a minute per app per tenant. */
 export const GRAPH_THROTTLE = { max: 150, windowMs: 60_000 };
 
-/** The throttling key: the token's tenant and app (unverified: a forged token is refused anyway, and counts only against itself). */
-function throttleKey(req: FastifyRequest): string {
-  const m = /^Bearer\s+(\S+)/i.exec(req.headers.authorization ?? "");
-  if (m?.[1]) {
-    try {
-      const claims = decodeJwt(m[1]);
-      return `${String(claims.tid)}:${String(claims.azp ?? claims.appid)}`;
-    } catch {
-      // not a JWT: fall through to the address
-    }
-  }
-  return `ip:${req.ip}`;
+/** The configured logger, whose request lines and logged objects never carry a credential. */
+function redactingLogger(logger: ServerConfig["logger"]): ServerConfig["logger"] {
+  if (!logger) return false;
+  const base = logger === true ? {} : logger;
+  const given = base.redact === undefined ? [] : Array.isArray(base.redact) ? base.redact : base.redact.paths;
+  return {
+    ...base,
+    serializers: { ...base.serializers, req: redactedRequest },
+    redact: { paths: [...new Set([...REDACT_PATHS, ...given])], censor: REDACTED },
+  };
 }
 
 /** Builds the Triage HTTP application from its configuration; nothing else lives here. */
 export async function buildServer(config: ServerConfig): Promise<FastifyInstance> {
+  const timeouts = timeoutOptions(config.timeouts);
   const options = {
-    logger: config.logger ?? false,
+    logger: redactingLogger(config.logger),
+    ...timeouts.fastify,
+    http: timeouts.server,
     genReqId: () => randomUUID(),
     requestIdHeader: false as const,
     bodyLimit: config.bodyLimit ?? 4 * 1024 * 1024,
@@ -85,10 +141,14 @@ export async function buildServer(config: ServerConfig): Promise<FastifyInstance
     routerOptions: { caseSensitive: false, ignoreTrailingSlash: true, maxParamLength: MAX_URL_PARAM_LENGTH },
     forceCloseConnections: "idle" as const,
     return503OnClosing: true,
+    // Requests refused before any route (by Node's parser or the router) still answer Graph's error body.
+    clientErrorHandler: graphClientError,
+    frameworkErrors: graphFrameworkErrors,
   };
-  const app = (config.tls ? Fastify({ ...options, https: { key: config.tls.key, cert: config.tls.cert } }) : Fastify(options)) as unknown as FastifyInstance;
-  installHttpConventions(app);
-  installJsonBodyParser(app);
+  const app = (config.tls ? Fastify({ ...options, https: { ...timeouts.server, ...timeouts.tls, key: config.tls.key, cert: config.tls.cert } }) : Fastify(options)) as unknown as FastifyInstance;
+  const webRoot = config.webRoot ?? defaultWebRoot();
+  installHttpConventions(app, { notFoundPage: webNotFoundPage(webRoot) });
+  installJsonBodyParser(app, config.maxJsonDepth ?? MAX_JSON_DEPTH);
   installUrlChecks(app);
 
   const { store } = config;
@@ -97,25 +157,17 @@ export async function buildServer(config: ServerConfig): Promise<FastifyInstance
   const publicUrl = config.publicUrl?.replace(/\/+$/, "");
   // Batch steps are injected without a TLS socket: the scheme is the server's, not the socket's.
   const scheme = config.tls ? "https" : "http";
-  const origin = (req: FastifyRequest) => publicUrl ?? `${scheme}://${req.host}`;
+  // The Host is checked (installHostCheck) before any route builds a URL on it.
+  const origin = (req: FastifyRequest) => publicUrl ?? `${scheme}://${req.host.toLowerCase()}`;
+  installSecurityHeaders(app, { origin, hstsMaxAgeSeconds: config.hstsMaxAgeSeconds ?? DEFAULT_HSTS_MAX_AGE_SECONDS });
+  installHostCheck(app, { scheme, publicUrl, allowedHosts: config.allowedHosts ?? [], listening: () => app.addresses() });
 
-  const keys = new KeyRing(store.db, tokenLifetimeSeconds);
+  const keys = new KeyRing(store.db, tokenLifetimeSeconds, undefined, config.keyEncryption);
+  await keys.sealStoredKeys();
   const validator = new TokenValidator({ keys, clockSkewSeconds: identity.clockSkewSeconds ?? 60, external: identity.externalIssuers ?? [] });
-  installGuard(app, { validator, origin, extraOrigins: publicUrl ? [publicUrl] : [], tenantExists: tenantExistence(store.db) });
-
-  if (config.rateLimit) {
-    await app.register(rateLimit, {
-      max: config.rateLimit.max,
-      timeWindow: config.rateLimit.windowMs,
-      // Counters live in the database: every node on one PostgreSQL draws on the same budget.
-      store: databaseRateLimitStore(store.db),
-      keyGenerator: throttleKey,
-      allowList: (req) => req.url === "/healthz",
-      addHeadersOnExceeding: { "x-ratelimit-limit": false, "x-ratelimit-remaining": false, "x-ratelimit-reset": false },
-      addHeaders: { "x-ratelimit-limit": false, "x-ratelimit-remaining": false, "x-ratelimit-reset": false, "retry-after": true },
-      errorResponseBuilder: () => new GraphError(429, "TooManyRequests", "Please retry again later."),
-    });
-  }
+  let throttle: Throttle | undefined;
+  if (config.rateLimit) throttle = await createThrottle(app, store.db, config.rateLimit);
+  installGuard(app, { validator, origin, extraOrigins: publicUrl ? [publicUrl] : [], tenantExists: tenantExistence(store.db), throttle });
 
   const issuer = new Issuer({
     db: store.db,
@@ -124,32 +176,60 @@ export async function buildServer(config: ServerConfig): Promise<FastifyInstance
     refreshLifetimeSeconds: identity.refreshLifetimeSeconds ?? 90 * 86_400,
     deviceCodeIntervalSeconds: identity.deviceCodeIntervalSeconds ?? 5,
     deviceCodeLifetimeSeconds: 900,
+    guard: new CredentialGuard(store.db, { ...DEFAULT_LOCKOUT, ...identity.lockout }, new HashPool(identity.hashConcurrency, identity.hashQueue)),
   });
+  const stopPurge = schedulePurge(store.db, {
+    intervalMs: identity.purgeIntervalMs ?? DEFAULT_PURGE_INTERVAL_MS,
+    batch: identity.purgeBatchSize ?? DEFAULT_PURGE_BATCH,
+    onError: (err) => app.log.warn({ err }, "purging expired credential state failed; retried at the next interval"),
+  });
+  app.addHook("onClose", stopPurge);
   await app.register(registerOAuthRoutes, { db: store.db, keys, issuer, origin });
 
   // Public; registered before the Graph routes, whose declared operations it records for the tests.
   registerPermissionRoutes(app);
 
   const caller = async (req: FastifyRequest) => callerOf(req);
+  const filterLimits = { ...DEFAULT_FILTER_LIMITS, ...config.filterLimits };
+  const queryTimeoutMs = config.queryTimeoutMs ?? store.queryTimeoutMs;
   for (const version of ["v1.0", "beta"] as const) {
-    await app.register(registerSecurityRoutes, { prefix: `/${version}`, store, version, origin, caller });
+    await app.register(registerSecurityRoutes, { prefix: `/${version}`, store, version, origin, caller, expandAlertsLimit: config.expandAlertsLimit ?? DEFAULT_EXPAND_ALERTS_LIMIT, filterLimits, queryTimeoutMs });
   }
   // JSON batching for both versions: each step goes back through the app, like a direct call.
-  await app.register(registerBatchRoutes, { maxRequests: 20 });
+  await app.register(registerBatchRoutes, { maxRequests: 20, maxResponseBytes: config.batchResponseLimit });
   await app.register(registerIngestRoutes, {
     store,
     caller,
     correlationWindowMs: config.correlationWindowMs ?? DEFAULT_WINDOW_MS,
+    correlationLimits: {
+      maxAlerts: config.maxAlertsPerIncident ?? MAX_ALERTS_PER_INCIDENT,
+      maxEntities: config.maxEntitiesPerIncident ?? MAX_ENTITIES_PER_INCIDENT,
+    },
     maxBatch: 5000,
     bodyLimit: config.ingestBodyLimit ?? 32 * 1024 * 1024,
   });
   await app.register(registerTriageRoutes, { store, caller });
   // The web app at /, its public configuration, and the admin API its admin pages use.
-  await app.register(registerWebRoutes, { store, root: config.webRoot });
+  await app.register(registerWebRoutes, { store, root: webRoot });
 
   app.get("/healthz", { config: { public: true } }, async (_req, reply) => {
     await sql`select 1`.execute(store.db);
     return reply.type("application/json").send(JSON.stringify({ status: "ok" }));
+  });
+  // Liveness above (the process answers and reaches its store); readiness here: the store takes writes.
+  const readiness = new ReadinessProbe(store, config.readiness);
+  let wasReady = true;
+  app.get("/readyz", { config: { public: true } }, async (req, reply) => {
+    const verdict = await readiness.check();
+    if (verdict.ready !== wasReady) {
+      // Said once per change, not once per probe.
+      if (verdict.ready) req.log.info("ready: the store accepts writes again");
+      else req.log.error({ err: verdict.cause, reason: verdict.reason }, "not ready: the store cannot take writes");
+      wasReady = verdict.ready;
+    }
+    if (verdict.ready) return reply.type("application/json").send(JSON.stringify({ status: "ready" }));
+    const retry = String(Math.max(1, Math.ceil((config.readiness?.intervalMs ?? DEFAULT_READY_INTERVAL_MS) / 1000)));
+    return sendError(req, reply, new GraphError(503, "ServiceUnavailable", `Not ready: ${verdict.reason}.`, { "retry-after": retry }));
   });
   return app;
 }

@@ -52,6 +52,8 @@ export async function createDemoIdentities(store: Store, tenantId: string, dataD
         await createUser(store.db, { tenantId, upn: DEMO_ADMIN, displayName: "Ada Admin", password: known.admin.password, roles: ["Security Administrator"] });
         writeFileSync(credentialsFile(dataDir), JSON.stringify(known, null, 2), { mode: 0o600 });
       }
+      // Written looser by an earlier version, perhaps: the file holds the demo's secrets and passwords.
+      chmodSync(credentialsFile(dataDir), 0o600);
       return known;
     }
   }

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import SQLite from "better-sqlite3";
 import { join, resolve } from "node:path";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
@@ -7,6 +7,14 @@ import { SingleBar, Presets } from "cli-progress";
 import { openStore, type Store } from "../store/open.js";
 import { listTenants, createTenant, findTenant } from "../store/tenants.js";
 import { buildServer, GRAPH_THROTTLE, type IdentityConfig } from "../server.js";
+import { DEFAULT_ADDRESS_MAX } from "../http/throttle.js";
+import { isHostEntry } from "../http/allowed-hosts.js";
+import { DEFAULT_HSTS_MAX_AGE_SECONDS } from "../http/security-headers.js";
+import { MAX_ALERTS_PER_INCIDENT, MAX_ENTITIES_PER_INCIDENT } from "../domain/correlate.js";
+import { DEFAULT_EXPAND_ALERTS_LIMIT } from "../graph/entity-set.js";
+import { DEFAULT_BATCH_RESPONSE_BYTES } from "../graph/batch.js";
+import { DEFAULT_TIMEOUTS } from "../timeouts.js";
+import { DEFAULT_READY_MIN_FREE_BYTES } from "../store/readiness.js";
 import { seedStore } from "./seed-store.js";
 import { resourceReference } from "../schema/docs.js";
 import { ensureLocalTls, loadTlsFiles, type TlsMaterial } from "../identity/tls.js";
@@ -17,6 +25,9 @@ import { KeyRing } from "../identity/keys.js";
 import { createDemoIdentities, demoInstructions, DEMO_TENANT } from "./demo.js";
 import { ensureWebClient, ensureWebClients } from "../web/client.js";
 import type { ExternalIssuer } from "../identity/validate.js";
+import { defaultKeyFile, KEY_ENCRYPTION_ENV, resolveKeyEncryption, type ResolvedKey } from "../identity/key-encryption.js";
+import { DEFAULT_QUERY_TIMEOUT_MS, DEFAULT_READ_WORKERS } from "../store/bounded-read.js";
+import { DEFAULT_FILTER_LIMITS } from "../odata/filter-cost.js";
 
 /** Exit codes: 0 done, 1 failed, 2 bad usage. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -54,7 +65,21 @@ function dbOption(): Option {
   return new Option("--db <url>", "PostgreSQL (postgres://…) instead of the SQLite file in --data").default(process.env.TRIAGE_DB);
 }
 
+function keyFileOption(): Option {
+  return new Option("--key-file <file>", `key that encrypts the signing keys in the store (default: ${KEY_ENCRYPTION_ENV}, else DATA/keys/master.key, created on first use)`).default(process.env.TRIAGE_KEY_FILE);
+}
+
+/** The key-encryption key for the signing keys: the environment, --key-file, or the file beside the store. */
+function keyEncryption(o: { data: string; keyFile?: string }): ResolvedKey {
+  return resolveKeyEncryption({ env: process.env[KEY_ENCRYPTION_ENV], keyFile: o.keyFile, defaultFile: defaultKeyFile(o.data) });
+}
+
 function collect(v: string, prev: string[] = []): string[] {
+  return [...prev, v];
+}
+
+function collectHost(v: string, prev: string[] = []): string[] {
+  if (!isHostEntry(v)) throw new InvalidArgumentError(`'${v}' is not a host name or address with an optional port (no scheme, no path)`);
   return [...prev, v];
 }
 
@@ -97,6 +122,7 @@ async function requireTenant(store: Store, id: string): Promise<void> {
 interface FileConfig {
   publicUrl?: string;
   hostNames?: string[];
+  allowedHosts?: string[];
   externalIssuers?: ExternalIssuer[];
   identity?: Omit<IdentityConfig, "externalIssuers">;
 }
@@ -125,12 +151,32 @@ interface ServeOptions {
   demoIncidents: number;
   logLevel: string;
   throttle?: string;
+  throttleAddress?: number;
+  allowedHost: string[];
+  hstsMaxAge?: number;
+  maxIncidentAlerts: number;
+  maxIncidentEntities: number;
+  keyFile?: string;
+  expandAlertsLimit: number;
+  batchResponseMb: number;
+  requestTimeout: number;
+  headersTimeout: number;
+  keepAliveTimeout: number;
+  idleTimeout: number;
+  readyMinFreeMb: number;
+  queryTimeout: number;
+  readWorkers: number;
+  filterMaxNodes: number;
+  filterMaxLambdas: number;
 }
 
 async function serve(o: ServeOptions): Promise<void> {
   const dataDir = resolve(o.data);
   const file = readConfig(o.config);
-  const store = await openStore(storeLocation(o));
+  // The data folder holds the store, the TLS keys and the key-encryption key: owner-only.
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const sealing = keyEncryption(o);
+  const store = await openStore(storeLocation(o), { queryTimeoutMs: o.queryTimeout, readWorkers: o.readWorkers });
   let tls: TlsMaterial | null = null;
   if (!o.http) {
     tls = o.tlsCert && o.tlsKey ? await loadTlsFiles(o.tlsCert, o.tlsKey) : await ensureLocalTls(dataDir, [...o.hostName, ...(file.hostNames ?? [])]);
@@ -160,17 +206,30 @@ async function serve(o: ServeOptions): Promise<void> {
   }
   // Triage's web app signs in as a first-party public client of each tenant.
   await ensureWebClients(store.db);
-  let rateLimit: { max: number; windowMs: number } | undefined;
-  if (o.throttle === "graph") rateLimit = GRAPH_THROTTLE;
+  let rateLimit: { max: number; windowMs: number; addressMax?: number } | undefined;
+  if (o.throttle === "graph") rateLimit = { ...GRAPH_THROTTLE };
   else if (o.throttle) rateLimit = { max: intArg(1, 10_000_000)(o.throttle), windowMs: 60_000 };
+  if (rateLimit && o.throttleAddress !== undefined) rateLimit.addressMax = o.throttleAddress;
 
   const app = await buildServer({
     store,
     tls: tls ? { key: tls.key, cert: tls.ca } : undefined,
     publicUrl: o.publicUrl ?? file.publicUrl,
+    // The certificate's names are names clients use: they are accepted as Host too.
+    allowedHosts: [...o.allowedHost, ...(file.allowedHosts ?? []), ...o.hostName, ...(file.hostNames ?? [])],
+    hstsMaxAgeSeconds: o.hstsMaxAge,
     identity: { ...file.identity, externalIssuers: file.externalIssuers ?? [] },
     rateLimit,
-    logger: { level: o.logLevel, redact: ["req.headers.authorization", "req.headers.cookie", "req.body"] },
+    logger: { level: o.logLevel },
+    maxAlertsPerIncident: o.maxIncidentAlerts,
+    maxEntitiesPerIncident: o.maxIncidentEntities,
+    keyEncryption: sealing.encryption,
+    expandAlertsLimit: o.expandAlertsLimit,
+    batchResponseLimit: o.batchResponseMb * 1024 * 1024,
+    timeouts: { requestMs: o.requestTimeout * 1000, headersMs: o.headersTimeout * 1000, keepAliveMs: o.keepAliveTimeout * 1000, idleMs: o.idleTimeout * 1000 },
+    readiness: { minFreeBytes: o.readyMinFreeMb * 1024 * 1024 },
+    queryTimeoutMs: o.queryTimeout,
+    filterLimits: { maxNodes: o.filterMaxNodes, maxLambdas: o.filterMaxLambdas },
   });
   const address = await app.listen({ host: o.host, port: o.port });
   const shown = (o.publicUrl ?? file.publicUrl ?? address.replace("://0.0.0.0", "://127.0.0.1").replace("://[::]", "://[::1]")).replace(/\/+$/, "");
@@ -181,6 +240,11 @@ async function serve(o: ServeOptions): Promise<void> {
     `  Ingestion:   POST ${shown}/ingest/alerts`,
     `  Store:       ${o.db ? o.db.replace(/\/\/[^@/]*@/, "//…@") : dbFile(dataDir)}`,
   ];
+  if (sealing.source !== KEY_ENCRYPTION_ENV) {
+    // Every node on one PostgreSQL must seal and open the signing keys with the same key.
+    const note = o.db ? ": every node on this database needs this same key (copy the file, or set " + KEY_ENCRYPTION_ENV + ")" : "";
+    lines.push(`  Signing keys: encrypted with ${sealing.source}${sealing.created ? " (created now; keep a copy with your backups)" : ""}${note}`);
+  }
   if (tls?.caPath) lines.push(`  TLS:         trust the local CA with NODE_EXTRA_CA_CERTS=${tls.caPath}`);
   process.stdout.write(lines.join("\n") + demoText.replaceAll("%BASE%", shown) + "\n");
 
@@ -216,11 +280,28 @@ export function program(): Command {
     .option("--tls-cert <file>", "serve this certificate (PEM, with its chain) instead of the local CA's")
     .option("--tls-key <file>", "the private key of --tls-cert (PEM)")
     .option("--http", "serve plain HTTP (the Microsoft client libraries refuse it)")
-    .option("--config <file>", "JSON settings: publicUrl, hostNames, externalIssuers, identity")
+    .option("--config <file>", "JSON settings: publicUrl, hostNames, allowedHosts, externalIssuers, identity")
     .option("--throttle <n|graph>", "requests per minute each app may make in each tenant; 'graph' for Graph's 150")
+    .option("--throttle-address <n>", `with --throttle: requests per minute one address may make without a valid token (default ${DEFAULT_ADDRESS_MAX})`, intArg(1, 10_000_000))
+    .option("--allowed-host <name[:port]>", "another Host name clients reach the server by, besides its address and --public-url (repeatable)", collectHost, [])
+    .option("--hsts-max-age <seconds>", `Strict-Transport-Security max-age on HTTPS (default ${DEFAULT_HSTS_MAX_AGE_SECONDS}; 0 sends none)`, intArg(0, 1_000_000_000))
+    .option("--max-incident-alerts <n>", "the most alerts correlation puts in one incident", intArg(1, 1_000_000), MAX_ALERTS_PER_INCIDENT)
+    .option("--max-incident-entities <n>", "the most distinct entities correlation lets one incident see", intArg(1, 1_000_000), MAX_ENTITIES_PER_INCIDENT)
+    .option("--query-timeout <ms>", "time limit of each statement a listing runs; 504 when reached", intArg(100, 600_000), DEFAULT_QUERY_TIMEOUT_MS)
+    .option("--read-workers <n>", "SQLite: threads that run filtered and counted listings off the event loop", intArg(0, 64), DEFAULT_READ_WORKERS)
+    .option("--filter-max-nodes <n>", "most nodes in a $filter expression; 400 beyond", intArg(1, 10_000), DEFAULT_FILTER_LIMITS.maxNodes)
+    .option("--filter-max-lambdas <n>", "most any/all expressions in a $filter; 400 beyond", intArg(0, 1000), DEFAULT_FILTER_LIMITS.maxLambdas)
     .option("--demo", "on first start, create a demo tenant with generated incidents, apps and users")
     .option("--demo-incidents <n>", "size of the demo data", intArg(1, 100_000), 300)
     .option("--log-level <level>", "log level (fatal, error, warn, info, debug)", process.env.TRIAGE_LOG_LEVEL ?? "info")
+    .addOption(keyFileOption())
+    .option("--expand-alerts-limit <n>", "most alerts $expand=alerts serves inline per incident", intArg(1, 100_000), DEFAULT_EXPAND_ALERTS_LIMIT)
+    .option("--batch-response-mb <n>", "most megabytes of answers one $batch answer holds", intArg(1, 1024), DEFAULT_BATCH_RESPONSE_BYTES / 1024 / 1024)
+    .option("--request-timeout <s>", "seconds a request (headers and body) may take to arrive", intArg(1, 3600), DEFAULT_TIMEOUTS.requestMs / 1000)
+    .option("--headers-timeout <s>", "seconds a request's headers may take to arrive", intArg(1, 3600), DEFAULT_TIMEOUTS.headersMs / 1000)
+    .option("--keep-alive-timeout <s>", "seconds an idle keep-alive connection is kept open", intArg(1, 3600), DEFAULT_TIMEOUTS.keepAliveMs / 1000)
+    .option("--idle-timeout <s>", "seconds a connection may stay silent both ways before it is closed", intArg(1, 3600), DEFAULT_TIMEOUTS.idleMs / 1000)
+    .option("--ready-min-free-mb <n>", "GET /readyz fails when a SQLite store has less room to grow", intArg(0, 1_048_576), DEFAULT_READY_MIN_FREE_BYTES / 1024 / 1024)
     .action(async (o: ServeOptions) => {
       if ((o.tlsCert === undefined) !== (o.tlsKey === undefined)) throw new InvalidArgumentError("--tls-cert and --tls-key go together");
       await serve(o);
@@ -459,10 +540,16 @@ export function program(): Command {
     .command("rotate")
     .addOption(dataOption("data directory"))
     .addOption(dbOption())
+    .addOption(keyFileOption())
     .option("--json", "print JSON")
-    .action(async (o: { data: string; db?: string; json?: boolean }) => {
+    .action(async (o: { data: string; db?: string; keyFile?: string; json?: boolean }) => {
+      const sealing = keyEncryption(o);
       await withStore(o, async (store) => {
-        const kid = await new KeyRing(store.db, 3600).rotate();
+        const ring = new KeyRing(store.db, 3600, undefined, sealing.encryption);
+        // Refuses (naming the setting) when this key cannot open the store's keys: a key sealed with
+        // another key would stop every node that has the right one from signing.
+        await ring.sealStoredKeys();
+        const kid = await ring.rotate();
         print(o.json === true, { kid }, `New signing key ${kid}; the previous one stays published until its tokens expire.`);
       });
     });

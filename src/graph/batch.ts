@@ -1,3 +1,4 @@
+import { Readable } from "node:stream";
 import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from "fastify";
 import { GraphError, badRequest, errorBody, internalError, methodNotAllowed } from "./errors.js";
 import { GRAPH_JSON, sendError } from "./http.js";
@@ -12,7 +13,16 @@ import { GRAPH_JSON, sendError } from "./http.js";
 export interface BatchOptions {
   /** Most requests one batch may carry; Graph allows 20. */
   maxRequests?: number;
+  /** Most bytes of step answers one batch's answer may hold (see DEFAULT_BATCH_RESPONSE_BYTES). */
+  maxResponseBytes?: number;
 }
+
+/**
+ * The default byte budget of a batch's answer. Twenty ordinary answers fit many times over; twenty
+ * listings of thousands of alerts do not, and neither the server nor a client (which parses the whole
+ * answer at once) should have to hold hundreds of megabytes for one request.
+ */
+export const DEFAULT_BATCH_RESPONSE_BYTES = 16 * 1024 * 1024;
 
 type Version = "v1.0" | "beta";
 
@@ -38,11 +48,11 @@ const REPORTED: Record<string, string> = {
   "cache-control": "Cache-Control",
 };
 
-interface StepResponse {
+/** A step's answer as it goes into the batch's answer: its JSON text, and its status for the steps that depend on it. */
+interface StepAnswer {
   id: string;
   status: number;
-  headers: Record<string, string>;
-  body?: unknown;
+  json: string;
 }
 
 /** A request of the batch: either ready to run, or already answered because it is malformed. */
@@ -196,42 +206,61 @@ function readBatch(version: Version, body: unknown, max: number): Step[] {
   return [...steps.values()];
 }
 
-/** The step's response as Graph reports it: JSON bodies as JSON, text as strings, anything else base64. */
-function stepResponse(id: string, status: number, rawHeaders: Record<string, unknown>, payload: Buffer): StepResponse {
+/**
+ * The step's response as Graph reports it — JSON bodies as JSON, text as strings, anything else
+ * base64 — written as JSON text directly. A JSON body is spliced in as the step produced it: every
+ * answer of this application is serialized JSON already, and parsing it only to serialize it again
+ * cost the memory of both forms at once.
+ */
+function stepJson(id: string, status: number, rawHeaders: Record<string, unknown>, payload: Buffer): string {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(rawHeaders)) {
     const key = REPORTED[name.toLowerCase()];
     if (key && value !== undefined) headers[key] = Array.isArray(value) ? value.join(", ") : String(value);
   }
-  const out: StepResponse = { id, status, headers };
-  if (status === 204 || status === 304 || payload.length === 0) return out;
+  const head = `{"id":${JSON.stringify(id)},"status":${status},"headers":${JSON.stringify(headers)}`;
+  if (status === 204 || status === 304 || payload.length === 0) return `${head}}`;
   const type = mediaType(headers["Content-Type"]);
-  const text = payload.toString("utf8");
-  if (isJsonType(type)) {
-    try {
-      out.body = JSON.parse(text);
-    } catch {
-      out.body = text;
-    }
-  } else if (type.startsWith("text/")) {
-    out.body = text;
-  } else {
-    out.body = payload.toString("base64");
-  }
-  return out;
+  let body: string;
+  if (isJsonType(type)) body = payload.toString("utf8");
+  else if (type.startsWith("text/")) body = JSON.stringify(payload.toString("utf8"));
+  else body = JSON.stringify(payload.toString("base64"));
+  return `${head},"body":${body}}`;
 }
 
-function errorStep(req: FastifyRequest, id: string, err: GraphError): StepResponse {
-  return {
-    id,
-    status: err.status,
-    headers: { "Content-Type": "application/json", ...Object.fromEntries(Object.entries(err.headers).map(([k, v]) => [REPORTED[k.toLowerCase()] ?? k, v])) },
-    body: errorBody(err, { requestId: req.id, clientRequestId: req.clientRequestId || req.id, now: new Date() }),
-  };
+function errorStep(req: FastifyRequest, id: string, err: GraphError): StepAnswer {
+  const headers = { "Content-Type": "application/json", ...Object.fromEntries(Object.entries(err.headers).map(([k, v]) => [REPORTED[k.toLowerCase()] ?? k, v])) };
+  const body = errorBody(err, { requestId: req.id, clientRequestId: req.clientRequestId || req.id, now: new Date() });
+  return { id, status: err.status, json: JSON.stringify({ id, status: err.status, headers, body }) };
+}
+
+/** The error a GET step answers when its answer does not fit in what is left of the batch's byte budget. */
+function tooLarge(id: string, size: number, limit: number, whole: boolean): GraphError {
+  const advice = whole
+    ? `it is larger than the ${limit}-byte limit of a batch's answer: send it on its own, outside $batch, or ask for less ($top, $select).`
+    : `it does not fit in what is left of the ${limit}-byte limit of this batch's answer: send it again in another batch, or on its own.`;
+  return new GraphError(507, "ResponseTooLarge", `The answer to request '${id}' (${size} bytes or more) was not included: ${advice}`);
+}
+
+/** Reads a step's answer, giving up (and saying how much it had read) once it passes `limit` bytes. */
+async function readCapped(stream: Readable, limit: number): Promise<{ payload: Buffer | null; size: number }> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    const b = chunk as Buffer;
+    size += b.length;
+    if (size > limit) {
+      stream.destroy();
+      return { payload: null, size };
+    }
+    chunks.push(b);
+  }
+  return { payload: Buffer.concat(chunks), size };
 }
 
 export async function registerBatchRoutes(app: FastifyInstance, opts: BatchOptions = {}): Promise<void> {
   const max = opts.maxRequests ?? 20;
+  const limit = opts.maxResponseBytes ?? DEFAULT_BATCH_RESPONSE_BYTES;
 
   async function runBatch(version: Version, req: FastifyRequest, reply: FastifyReply) {
     const steps = readBatch(version, req.body, max);
@@ -241,14 +270,17 @@ export async function registerBatchRoutes(app: FastifyInstance, opts: BatchOptio
       const v = req.headers[name];
       if (v !== undefined) inherited[name] = v;
     }
-    // Links in step responses (@odata.context, nextLink) are built from the Host the client used.
+    // Links in step responses (@odata.context, nextLink) are built from the Host the client used,
+    // which the server has already checked; steps cannot set their own (TRANSPORT).
     if (req.headers.host) inherited.host = req.headers.host;
 
     const byId = new Map(steps.map((s) => [s.id, s]));
-    const results = new Map<string, Promise<StepResponse>>();
+    const results = new Map<string, Promise<StepAnswer>>();
+    /** Bytes of the answers taken into the batch so far. */
+    let used = 0;
 
-    async function execute(step: Step): Promise<StepResponse> {
-      const done: StepResponse[] = [];
+    async function execute(step: Step): Promise<StepAnswer> {
+      const done: StepAnswer[] = [];
       for (const d of step.dependsOn) done.push(await run(byId.get(d)!));
       if (step.invalid) return errorStep(req, step.id, step.invalid);
       const failed = done.find((r) => r.status >= 400);
@@ -260,9 +292,22 @@ export async function registerBatchRoutes(app: FastifyInstance, opts: BatchOptio
           method: step.method as HTTPMethods,
           url: step.url!,
           headers: { ...inherited, ...step.headers },
+          // A step is the client's request: throttled and logged under the client's address.
+          remoteAddress: req.ip,
           ...(step.payload !== undefined ? { payload: step.payload } : {}),
+          payloadAsStream: true,
         });
-        return stepResponse(step.id, res.statusCode, res.headers, res.rawPayload);
+        // A read can be dropped from the batch and asked again; a write has happened, and its
+        // answer (one entity) is always given, so that the client learns what it did.
+        const capped = step.method === "GET";
+        const read = await readCapped(res.stream(), capped ? limit : Infinity);
+        const json = read.payload === null ? null : stepJson(step.id, res.statusCode, res.headers, read.payload);
+        const size = json === null ? read.size : Buffer.byteLength(json);
+        if (json === null || (capped && used + size > limit)) {
+          return errorStep(req, step.id, tooLarge(step.id, size, limit, size > limit));
+        }
+        used += size;
+        return { id: step.id, status: res.statusCode, json };
       } catch (err) {
         req.log.error({ err, step: step.id }, "batched request failed");
         return errorStep(req, step.id, internalError());
@@ -270,7 +315,7 @@ export async function registerBatchRoutes(app: FastifyInstance, opts: BatchOptio
     }
 
     /** Each step runs once; a step that others wait for runs before them. */
-    function run(step: Step): Promise<StepResponse> {
+    function run(step: Step): Promise<StepAnswer> {
       let r = results.get(step.id);
       if (!r) {
         r = execute(step);
@@ -279,9 +324,20 @@ export async function registerBatchRoutes(app: FastifyInstance, opts: BatchOptio
       return r;
     }
 
-    const responses: StepResponse[] = [];
-    for (const step of steps) responses.push(await run(step));
-    return reply.code(200).type(GRAPH_JSON).send(JSON.stringify({ responses }));
+    // The answer is streamed as the steps complete, in request order: a slow reader holds up the
+    // next step (back-pressure) rather than the server holding every answer for it.
+    async function* answer(): AsyncGenerator<string> {
+      yield '{"responses":[';
+      for (let i = 0; i < steps.length; i++) {
+        const step = steps[i]!;
+        const r = await run(step);
+        yield i === 0 ? r.json : `,${r.json}`;
+        // Written: only its status is needed any more, by the steps that depend on it.
+        results.set(step.id, Promise.resolve({ id: r.id, status: r.status, json: "" }));
+      }
+      yield "]}";
+    }
+    return reply.code(200).type(GRAPH_JSON).send(Readable.from(answer(), { objectMode: false }));
   }
 
   for (const version of VERSIONS) {

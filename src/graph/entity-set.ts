@@ -7,11 +7,13 @@ import { MAX_COMMENT_LENGTH, type AlertComment } from "../schema/comment.js";
 import { MAX_ID_LENGTH } from "../schema/limits.js";
 import { nulMessage, unstorable } from "../schema/json-limits.js";
 import { LRUCache } from "lru-cache";
-import { planQuery, parseSelect, readOptions, type QueryPlan } from "../odata/query-options.js";
+import { planQuery, parseOrder, parseSelect, readOptions, type QueryPlan } from "../odata/query-options.js";
+import type { FilterLimits } from "../odata/filter-cost.js";
 import { encodeCursor } from "../odata/cursor.js";
 import { countAll, listPage, type ListScope } from "../store/list.js";
 import { readyJsonOf } from "../store/columns.js";
-import { readAlertsOf, readEntity, type Projection, type ReadRow } from "../store/read.js";
+import { readEntity, type Projection, type ReadRow } from "../store/read.js";
+import { readExpandedAlerts, type ExpandedAlerts } from "../store/expanded-alerts.js";
 import { findIncidentRow, incidentNotFound, updateIncident, addIncidentComment, incidentKey, type WriteContext } from "../store/incidents.js";
 import { addAlertComment, alertNotFound, updateAlert } from "../store/alerts.js";
 import { validatePatch } from "../domain/patch.js";
@@ -34,7 +36,20 @@ export interface GraphRouteOptions {
   /** The origin (scheme://host:port) every URL handed out is built on. */
   origin(req: FastifyRequest): string;
   caller(req: FastifyRequest): Promise<Caller>;
+  /** Most alerts served inline per incident with `$expand=alerts`; the rest are behind `alerts@odata.nextLink`. */
+  expandAlertsLimit: number;
+  /** How large and costly a $filter may be. */
+  filterLimits: FilterLimits;
+  /** The time limit of each statement a listing runs, in milliseconds. */
+  queryTimeoutMs: number;
 }
+
+/**
+ * The default number of alerts `$expand=alerts` serves inline per incident. A page of 50 incidents
+ * then carries at most 5,000 alerts, however large the incidents have grown; the rest of each is a
+ * link away, as OData pages an expanded collection.
+ */
+export const DEFAULT_EXPAND_ALERTS_LIMIT = 100;
 
 interface View {
   beta: boolean;
@@ -80,9 +95,32 @@ function withLeading(leading: string, json: string): string {
   return json === "{}" ? `{${leading}}` : `{${leading},${json.slice(1)}`;
 }
 
-/** An incident's JSON with its expanded alerts as the last property. */
-function withAlerts(json: string, alerts: string[]): string {
-  return `${json.slice(0, -1)}${json === "{}" ? "" : ","}"alerts":[${alerts.join(",")}]}`;
+/** An incident's JSON with its expanded alerts as the last property, and the link to the rest where there are more. */
+function withAlerts(json: string, alerts: string[], next: string | null): string {
+  const link = next === null ? "" : `,"alerts@odata.nextLink":${JSON.stringify(next)}`;
+  return `${json.slice(0, -1)}${json === "{}" ? "" : ","}"alerts":[${alerts.join(",")}]${link}}`;
+}
+
+/** The order expanded alerts are served in, which their continuation listing is asked for. */
+const EXPANDED_ORDER = "createdDateTime asc";
+const expandedOrder = parseOrder(alertResource, EXPANDED_ORDER);
+
+/**
+ * Where the rest of an incident's expanded alerts are: its alerts listing, in the same order and with
+ * the same $select, continuing after the last alert served inline (OData's next link for an expanded
+ * collection).
+ */
+function expandedNextLink(view: View, incidentId: string | number, expanded: ExpandedAlerts, select: string[] | null): string | null {
+  if (!expanded.next) return null;
+  const carried: [string, string][] = [["$orderby", EXPANDED_ORDER]];
+  if (select) carried.push(["$select", select.join(",")]);
+  carried.push(["$skiptoken", encodeCursor(expanded.next, expandedOrder)]);
+  return `${view.root}/security/incidents/${incidentId}/alerts?${carried.map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join("&")}`;
+}
+
+function expandedJson(json: string, view: View, incidentId: string | number, expanded: ExpandedAlerts | undefined, select: string[] | null): string {
+  if (!expanded) return withAlerts(json, [], null);
+  return withAlerts(json, expanded.rows.map((a) => entityJson(alertResource, a, view, select)), expandedNextLink(view, incidentId, expanded, select));
 }
 
 function send(reply: FastifyReply, body: unknown, status = 200): FastifyReply {
@@ -170,32 +208,34 @@ export async function registerSecurityRoutes(app: FastifyInstance, opts: GraphRo
     const raw = rawQueryOf(req);
     const key = `${resource.entitySet}|${beta ? "beta" : "v1"}|${raw}`;
     let plan = plans.get(key);
-    if (!plan) plans.set(key, (plan = planQuery({ resource, params: new URLSearchParams(raw), beta, alertResource })));
+    if (!plan) plans.set(key, (plan = planQuery({ resource, params: new URLSearchParams(raw), beta, alertResource, filterLimits: opts.filterLimits })));
     return { plan, key };
   }
 
-  async function list(resource: Resource, req: FastifyRequest, reply: FastifyReply, scope?: { incidentId: number; path: string }) {
+  /** A listing, or (with `scope`) one incident's alerts: `path` names it in @odata.context, `link` in URLs. */
+  async function list(resource: Resource, req: FastifyRequest, reply: FastifyReply, scope?: { incidentId: number; path: string; link: string }) {
     const caller = await opts.caller(req);
     const view = viewOf(req, reply, opts);
     const { plan, key } = planOf(resource, req, view.beta);
-    const where: ListScope = { store, resource, tenantId: caller.tenantId, incidentId: scope?.incidentId };
+    const where: ListScope = { store, resource, tenantId: caller.tenantId, incidentId: scope?.incidentId, timeoutMs: opts.queryTimeoutMs };
     // The common case — no $select, /v1.0 — splices each entity's ready JSON into the page; anything
     // else (or an entity with a gated enum member for a client that did not opt in) is rendered.
     const page = await listPage(where, plan, key, projectionOf(view, plan.select));
-    let alerts: Map<number, ReadRow[]> | null = null;
+    let alerts: Map<number, ExpandedAlerts> | null = null;
     if (plan.expandAlerts) {
-      alerts = await readAlertsOf(store, caller.tenantId, page.rows.map((r) => Number(r.id)), projectionOf(view, plan.expandAlerts.select));
+      alerts = await readExpandedAlerts(store, caller.tenantId, page.rows.map((r) => Number(r.id)), projectionOf(view, plan.expandAlerts.select), opts.expandAlertsLimit);
     }
     const items = page.rows.map((r) => {
       const json = entityJson(resource, r, view, plan.select);
       if (!alerts) return json;
-      return withAlerts(json, (alerts.get(Number(r.id)) ?? []).map((a) => entityJson(alertResource, a, view, plan.expandAlerts!.select)));
+      return expandedJson(json, view, r.id, alerts.get(Number(r.id)), plan.expandAlerts!.select);
     });
     const setPath = scope ? scope.path : `security/${resource.entitySet}`;
     let body = `{"@odata.context":${JSON.stringify(`${view.root}/$metadata#${setPath}${contextSuffix(plan.select, plan.expandAlerts !== null)}`)}`;
     if (page.count !== null) body += `,"@odata.count":${page.count}`;
     body += `,"value":[${items.join(",")}]`;
-    if (page.next) body += `,"@odata.nextLink":${JSON.stringify(nextLink(`${view.root}/${setPath}`, plan, encodeCursor(page.next, plan.orderBy)))}`;
+    const linkPath = scope ? scope.link : setPath;
+    if (page.next) body += `,"@odata.nextLink":${JSON.stringify(nextLink(`${view.root}/${linkPath}`, plan, encodeCursor(page.next, plan.orderBy)))}`;
     return reply.code(200).type(GRAPH_JSON).send(`${body}}`);
   }
 
@@ -204,7 +244,7 @@ export async function registerSecurityRoutes(app: FastifyInstance, opts: GraphRo
     const o = readOptions(queryOf(req));
     for (const key of o.keys()) if (key !== "$filter") throw invalidQuery(`The query option '${key}' is not allowed on $count.`);
     const { plan, key } = planOf(resource, req, opts.version === "beta");
-    const n = await countAll({ store, resource, tenantId: caller.tenantId }, plan, key);
+    const n = await countAll({ store, resource, tenantId: caller.tenantId, timeoutMs: opts.queryTimeoutMs }, plan, key);
     return reply.code(200).type("text/plain; charset=utf-8").send(String(n));
   }
 
@@ -255,8 +295,8 @@ export async function registerSecurityRoutes(app: FastifyInstance, opts: GraphRo
           if (!found) throw set.notFound(id);
           let json = entityJson(resource, found, view, select);
           if (expand !== false) {
-            const alerts = (await readAlertsOf(store, caller.tenantId, [Number(found.id)], projectionOf(view, expand))).get(Number(found.id)) ?? [];
-            json = withAlerts(json, alerts.map((a) => entityJson(alertResource, a, view, expand)));
+            const alerts = await readExpandedAlerts(store, caller.tenantId, [Number(found.id)], projectionOf(view, expand), opts.expandAlertsLimit);
+            json = expandedJson(json, view, found.id, alerts.get(Number(found.id)), expand);
           }
           const context = `${view.root}/$metadata#security/${resource.entitySet}${contextSuffix(select, expand !== false)}/$entity`;
           return reply.code(200).type(GRAPH_JSON).send(withLeading(`"@odata.context":${JSON.stringify(context)}`, json));
@@ -299,7 +339,8 @@ export async function registerSecurityRoutes(app: FastifyInstance, opts: GraphRo
         const { id } = req.params as { id: string };
         const key = incidentKey(id);
         if (key === null || !(await findIncidentRow(db, caller.tenantId, id))) throw incidentNotFound(id);
-        return list(alertResource, req, reply, { incidentId: key, path: `security/incidents('${id}')/alerts` });
+        // The context names the incident OData's way; links use the path this route answers.
+        return list(alertResource, req, reply, { incidentId: key, path: `security/incidents('${id}')/alerts`, link: `security/incidents/${key}/alerts` });
       },
     },
   });

@@ -9,6 +9,8 @@ export class GraphError extends Error {
     readonly code: string,
     message: string,
     readonly headers: Record<string, string> = {},
+    /** Graph's `details` array; present only on the errors where the real service sends it. */
+    readonly details?: object[],
   ) {
     super(message);
     this.name = "GraphError";
@@ -17,10 +19,10 @@ export class GraphError extends Error {
 
 /**
  * Query-option problems mimic the real service's OData validator: empty code, the validator's
- * wording ("The query specified in the URI is not valid. …").
+ * wording ("The query specified in the URI is not valid. …") and an empty `details` array.
  */
 export function invalidQuery(detail: string): GraphError {
-  return new GraphError(400, "", `The query specified in the URI is not valid. ${detail}`);
+  return new GraphError(400, "", `The query specified in the URI is not valid. ${detail}`, {}, []);
 }
 
 export function badRequest(message: string): GraphError {
@@ -57,6 +59,7 @@ export function errorBody(err: GraphError, ctx: ErrorContext): object {
     error: {
       code: err.code,
       message: err.message,
+      ...(err.details ? { details: err.details } : {}),
       innerError: {
         date: innerDate(ctx.now),
         "request-id": ctx.requestId,
@@ -64,4 +67,21 @@ export function errorBody(err: GraphError, ctx: ErrorContext): object {
       },
     },
   };
+}
+
+/**
+ * A query stopped at its time limit. Graph answers a backend that runs out of time with 504
+ * GatewayTimeout; the message says what to change, since the same query would be stopped again.
+ */
+export function queryTimedOut(limitMs: number): GraphError {
+  return new GraphError(
+    504,
+    "GatewayTimeout",
+    `The query ran longer than its time limit of ${limitMs} ms and was stopped. Narrow it (a time range, fewer any/all expressions) or ask for fewer items.`,
+  );
+}
+
+/** More expensive queries are waiting than the service will queue: 503 with Retry-After, as Graph throttles. */
+export function queriesQueued(): GraphError {
+  return new GraphError(503, "ServiceUnavailable", "Too many queries are waiting to run. Please retry again later.", { "retry-after": "1" });
 }

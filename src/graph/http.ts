@@ -1,3 +1,4 @@
+import { STATUS_CODES } from "node:http";
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { GraphError, errorBody, internalError } from "./errors.js";
 
@@ -10,12 +11,28 @@ declare module "fastify" {
   }
 }
 
+function clientRequestIdOf(req: FastifyRequest): string {
+  const sent = req.headers["client-request-id"];
+  return typeof sent === "string" && sent.length > 0 && sent.length <= 200 ? sent : req.id;
+}
+
 export function sendError(req: FastifyRequest, reply: FastifyReply, err: GraphError): FastifyReply {
+  // Errors raised before the onRequest hook (the router's own refusals) have no ids set yet.
+  if (!req.clientRequestId) {
+    req.clientRequestId = clientRequestIdOf(req);
+    reply.header("request-id", req.id);
+    reply.header("client-request-id", req.clientRequestId);
+  }
   for (const [k, v] of Object.entries(err.headers)) reply.header(k, v);
   return reply
     .code(err.status)
     .type("application/json")
-    .send(JSON.stringify(errorBody(err, { requestId: req.id, clientRequestId: req.clientRequestId ?? req.id, now: new Date() })));
+    .send(JSON.stringify(errorBody(err, { requestId: req.id, clientRequestId: req.clientRequestId, now: new Date() })));
+}
+
+/** Graph's code for a status Fastify or a plugin chose: the reason phrase in PascalCase ("Not Found" → "NotFound"). */
+function codeFor(status: number): string {
+  return (STATUS_CODES[status] ?? "Error").replace(/[^A-Za-z]/g, "");
 }
 
 /** Fastify's own errors (body parsing, limits) in Graph's terms. */
@@ -34,6 +51,11 @@ function translate(err: FastifyError): GraphError | null {
     return new GraphError(400, "BadRequest", "The request body is not valid JSON.");
   }
   if (err.statusCode === 400) return new GraphError(400, "BadRequest", err.message);
+  // Other client errors a plugin raises (a file the static server refuses): the status stands, the
+  // message is the status's own, since a plugin's message may describe the file system.
+  if (typeof err.statusCode === "number" && err.statusCode > 400 && err.statusCode < 500) {
+    return new GraphError(err.statusCode, codeFor(err.statusCode), `The request failed: ${STATUS_CODES[err.statusCode] ?? "client error"}.`);
+  }
   return null;
 }
 
@@ -45,23 +67,34 @@ function acceptable(accept: string | undefined, alsoText: boolean, alsoCsv = fal
   });
 }
 
+/** The page a browser gets for an address that is neither an API resource nor a page of the web app. */
+export interface NotFoundPage {
+  /** Whether the request is a browser asking for a page (not an API call). */
+  matches(req: FastifyRequest): boolean;
+  send(req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply>;
+}
+
+export interface HttpConventionOptions {
+  notFoundPage?: NotFoundPage | undefined;
+}
+
 /**
  * Everything every response shares: request-id and client-request-id headers, Graph error bodies for
  * every failure (including Fastify's own), 406 for an Accept the service cannot satisfy, and 500s that
- * say nothing about the internals.
+ * say nothing about the internals. A browser asking for an unknown page gets an HTML page instead.
  */
-export function installHttpConventions(app: FastifyInstance): void {
+export function installHttpConventions(app: FastifyInstance, opts: HttpConventionOptions = {}): void {
+  const { notFoundPage } = opts;
   app.decorateRequest("clientRequestId", "");
   app.addHook("onRequest", async (req, reply) => {
-    const sent = req.headers["client-request-id"];
-    req.clientRequestId = typeof sent === "string" && sent.length > 0 && sent.length <= 200 ? sent : req.id;
+    req.clientRequestId = clientRequestIdOf(req);
     reply.header("request-id", req.id);
     reply.header("client-request-id", req.clientRequestId);
     const path = req.url.split("?")[0]!;
     const isCount = path.endsWith("/$count");
     // The permissions reference is also served as CSV.
     const isPermissions = /^\/permissions(\/|$)/i.test(path);
-    if (!acceptable(req.headers.accept, isCount, isPermissions)) {
+    if (!acceptable(req.headers.accept, isCount, isPermissions) && !notFoundPage?.matches(req)) {
       return sendError(req, reply, new GraphError(406, "NotAcceptable", `The Accept header '${req.headers.accept}' does not allow application/json, the only format this resource is served in.`));
     }
   });
@@ -75,12 +108,21 @@ export function installHttpConventions(app: FastifyInstance): void {
   });
 
   app.setNotFoundHandler((req, reply) => {
+    if (notFoundPage?.matches(req)) return notFoundPage.send(req, reply);
     const path = req.url.split("?")[0]!;
     if (/^\/(v1\.0|beta)(\/|$)/i.test(path)) {
       const segments = path.split("/").filter(Boolean);
-      const last = decodeURIComponent(segments[segments.length - 1] ?? "");
+      const last = safeDecode(segments[segments.length - 1] ?? "");
       return sendError(req, reply, new GraphError(400, "BadRequest", `Resource not found for the segment '${last}'.`));
     }
     return sendError(req, reply, new GraphError(404, "NotFound", `No resource was found at ${req.method} ${path}.`));
   });
+}
+
+function safeDecode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
 }

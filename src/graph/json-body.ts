@@ -1,23 +1,74 @@
 import type { FastifyInstance } from "fastify";
 import { badRequest } from "./errors.js";
 import { describeJsonProblem, findJsonProblem } from "../schema/json-limits.js";
-import { MAX_BODY_DEPTH } from "../schema/limits.js";
 
 /**
- * JSON request bodies: parsed by Fastify's own parser (secure-json-parse, with its prototype-poisoning
- * checks), then refused with a 400 when nested deeper than MAX_BODY_DEPTH or holding U+0000 anywhere.
- * V8 parses any depth, but what handles the value afterwards (JSON.stringify, the stores' JSON
- * functions) fails far below that with a 500; and PostgreSQL refuses NUL in text and jsonb where
- * SQLite stores it, so one input would behave differently on the two stores.
+ * How deep a JSON request body may nest (objects and arrays). JSON.parse itself accepts any depth, but
+ * what comes after it does not: JSON.stringify overflows the stack a few thousand levels down and
+ * SQLite's JSON functions refuse documents nested 1,000 deep. Real documents (an alert with its
+ * evidence) nest under a dozen levels; 100 is the OData reader's default nesting quota.
  */
-export function installJsonBodyParser(app: FastifyInstance): void {
-  const parse = app.getDefaultJsonParser("error", "error");
-  app.removeContentTypeParser("application/json");
+export const MAX_JSON_DEPTH = 100;
+
+const OPEN_OBJECT = 0x7b; // {
+const OPEN_ARRAY = 0x5b; // [
+const CLOSE_OBJECT = 0x7d; // }
+const CLOSE_ARRAY = 0x5d; // ]
+const QUOTE = 0x22; // "
+const BACKSLASH = 0x5c; // \
+
+/**
+ * The deepest nesting in a JSON text, stopping as soon as it passes `limit`. Strings are skipped with
+ * indexOf so that a large body costs one native scan per string, not a loop over its characters.
+ * Malformed text is not judged here: JSON.parse reports it.
+ */
+export function nestingDepth(text: string, limit = Number.POSITIVE_INFINITY): number {
+  let depth = 0;
+  let deepest = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === QUOTE) {
+      let end = text.indexOf('"', i + 1);
+      for (;;) {
+        if (end < 0) return deepest;
+        let slashes = 0;
+        while (text.charCodeAt(end - 1 - slashes) === BACKSLASH) slashes++;
+        if (slashes % 2 === 0) break;
+        end = text.indexOf('"', end + 1);
+      }
+      i = end;
+    } else if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
+      depth++;
+      if (depth > deepest) {
+        deepest = depth;
+        if (deepest > limit) return deepest;
+      }
+    } else if (c === CLOSE_OBJECT || c === CLOSE_ARRAY) {
+      depth--;
+    }
+  }
+  return deepest;
+}
+
+/**
+ * Replaces Fastify's JSON body parser with the same parser (prototype-poisoning checks and all) behind
+ * a nesting limit, so a body nested too deep is a Graph 400 at the door instead of a 500 wherever the
+ * first recursive step (serialising, validating, storing) gives up. A parsed body holding U+0000 or an
+ * unpaired surrogate in any string or key is refused too, naming where (`value[1].title`): PostgreSQL
+ * cannot store either where SQLite can, so one input would otherwise behave differently on the two.
+ */
+export function installJsonBodyParser(app: FastifyInstance, maxDepth: number): void {
+  const parse = app.getDefaultJsonParser(app.initialConfig.onProtoPoisoning ?? "error", app.initialConfig.onConstructorPoisoning ?? "error");
   app.addContentTypeParser("application/json", { parseAs: "string" }, (req, body, done) => {
-    parse(req, body as string, (err: Error | null, value?: unknown) => {
+    const text = body as string;
+    if (nestingDepth(text, maxDepth) > maxDepth) {
+      done(badRequest(`The request body nests objects and arrays more than ${maxDepth} levels deep.`), undefined);
+      return;
+    }
+    parse(req, text, (err: Error | null, value?: unknown) => {
       if (err) return done(err, undefined);
-      const problem = findJsonProblem(value, "", MAX_BODY_DEPTH);
-      if (problem) return done(badRequest(describeJsonProblem(problem, "The request body", MAX_BODY_DEPTH)), undefined);
+      const problem = findJsonProblem(value, "", maxDepth);
+      if (problem) return done(badRequest(describeJsonProblem(problem, "The request body", maxDepth)), undefined);
       done(null, value);
     });
   });

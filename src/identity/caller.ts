@@ -24,6 +24,11 @@ export interface GuardOptions {
   origin(req: FastifyRequest): string;
   /** Further origins tokens may have been issued under (a configured public URL). */
   extraOrigins?: readonly string[];
+  /**
+   * Charges the request to a budget once it is known who is calling: the verified caller, or null
+   * for a public route and for a request whose token was refused. Throws to refuse the request.
+   */
+  throttle?: ((req: FastifyRequest, caller: Caller | null) => Promise<void>) | undefined;
 }
 
 function unauthorized(req: FastifyRequest, origin: string, message: string): GraphError {
@@ -66,8 +71,19 @@ export function installGuard(app: FastifyInstance, opts: GuardOptions): void {
   });
   app.addHook("preHandler", async (req) => {
     const op = req.routeOptions.config.operation;
-    if (!op) return;
-    const caller = await authenticate(req, opts);
+    if (!op) {
+      await opts.throttle?.(req, null);
+      return;
+    }
+    let caller: Caller;
+    try {
+      caller = await authenticate(req, opts);
+    } catch (e) {
+      // Only a verified token spends an app's budget; a refused one spends its source address's.
+      if (e instanceof GraphError) await opts.throttle?.(req, null);
+      throw e;
+    }
+    await opts.throttle?.(req, caller);
     authorize(caller.principal, op);
     req.caller = caller;
   });

@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID, X509Certificate, createHash } from "node:crypto";
 import type { Kysely } from "kysely";
 import type { AppTable, Database, UserTable } from "../store/tables.js";
-import { hashSecret, verifySecret } from "./hash.js";
+import { dummyHash, hashSecret, verifySecret } from "./hash.js";
 import { parseRole, type EntraRole } from "./roles.js";
 import { permissionNames, type Scheme } from "../permissions/catalog.js";
 
@@ -131,7 +131,11 @@ export async function addSecret(db: Kysely<Database>, clientId: string, days = 1
   return issued;
 }
 
-/** Whether `secret` is one of the app's unexpired secrets. */
+/**
+ * Whether `secret` is one of the app's unexpired secrets. Exactly one scrypt runs whether or not the
+ * hint matches a secret (a dummy hash when none does), so the answer's timing does not tell a guesser
+ * that the first three characters were right. (Two secrets sharing a hint, one in 262,144, cost two.)
+ */
 export async function checkSecret(db: Kysely<Database>, clientId: string, secret: string, now = new Date()): Promise<boolean> {
   const rows = await db
     .selectFrom("app_secrets")
@@ -139,11 +143,14 @@ export async function checkSecret(db: Kysely<Database>, clientId: string, secret
     .where("client_id", "=", clientId.toLowerCase())
     .where("expires_at", ">", now.toISOString())
     .execute();
-  for (const r of rows) {
-    if (r.hint !== secret.slice(0, 3)) continue;
-    if (await verifySecret(secret, r.hash)) return true;
+  const candidates = rows.filter((r) => r.hint === secret.slice(0, 3));
+  if (candidates.length === 0) {
+    await verifySecret(secret, await dummyHash());
+    return false;
   }
-  return false;
+  let ok = false;
+  for (const r of candidates) if (await verifySecret(secret, r.hash)) ok = true;
+  return ok;
 }
 
 /** Registers a certificate whose key the app signs client assertions with; returns its x5t thumbprint. */
@@ -259,9 +266,12 @@ export async function listUsers(db: Kysely<Database>, tenantId: string): Promise
   return rows.map(toUser);
 }
 
-/** The user, when the password is theirs. */
+/**
+ * The user, when the password is theirs. An unknown user, or one without a password, costs the same
+ * scrypt as a known one (against a dummy hash), so the answer's timing does not say who exists.
+ */
 export async function checkPassword(db: Kysely<Database>, tenantId: string, upn: string, password: string): Promise<User | undefined> {
   const row = await db.selectFrom("users").selectAll().where("tenant_id", "=", tenantId).where("upn", "=", upn.trim().toLowerCase()).executeTakeFirst();
-  if (!row?.password_hash) return undefined;
-  return (await verifySecret(password, row.password_hash)) ? toUser(row) : undefined;
+  const ok = await verifySecret(password, row?.password_hash ?? (await dummyHash()));
+  return ok && row?.password_hash ? toUser(row) : undefined;
 }

@@ -2,6 +2,7 @@ import { generateKeyPairSync, createPrivateKey, type KeyObject } from "node:cryp
 import { calculateJwkThumbprint, exportJWK, type JWK } from "jose";
 import type { Kysely } from "kysely";
 import type { Database } from "../store/tables.js";
+import { KeyEncryption, KeyEncryptionError } from "./key-encryption.js";
 
 export interface SigningKey {
   kid: string;
@@ -12,7 +13,8 @@ export interface SigningKey {
 /**
  * Token signing keys live in the database, so every node signs with the same key and publishes the
  * same JWKS. The newest unretired key signs; retired keys stay published until every token they
- * signed has expired.
+ * signed has expired. With a key-encryption key, private keys are stored sealed (AES-256-GCM) and
+ * keys found in clear (written before encryption was configured) are sealed on first read.
  */
 export class KeyRing {
   private cache: { at: number; signing: SigningKey; published: JWK[] } | null = null;
@@ -23,7 +25,45 @@ export class KeyRing {
     private readonly tokenLifetimeSeconds: number,
     /** How long the key set is cached in memory before it is read again. */
     private readonly cacheMs = 30_000,
+    private readonly encryption?: KeyEncryption,
   ) {}
+
+  /** The private key as stored: sealed when this ring has a key-encryption key. */
+  private stored(kid: string, pem: string): string {
+    return this.encryption ? this.encryption.seal(pem, `signing_keys:${kid}`) : pem;
+  }
+
+  private privatePem(kid: string, stored: string): string {
+    if (!KeyEncryption.isSealed(stored)) return stored;
+    if (!this.encryption) {
+      throw new KeyEncryptionError("The store's signing keys are encrypted: give this process the key-encryption key (TRIAGE_KEY_ENCRYPTION_KEY or --key-file).");
+    }
+    return this.encryption.open(stored, `signing_keys:${kid}`);
+  }
+
+  /**
+   * Checks that this ring can open the store's sealed keys, and seals every private key still stored in clear. Each row is updated only if it still holds the
+   * clear text read, so nodes doing this at once (with the same key) cannot undo each other.
+   */
+  async sealStoredKeys(): Promise<number> {
+    const rows = await this.db.selectFrom("signing_keys").select(["kid", "private_pem"]).orderBy("created_at", "desc").execute();
+    // A node given the wrong key (or none) says so at startup, not at its first token request.
+    const newestSealed = rows.find((r) => KeyEncryption.isSealed(r.private_pem));
+    if (newestSealed) this.privatePem(newestSealed.kid, newestSealed.private_pem);
+    if (!this.encryption) return 0;
+    let sealed = 0;
+    for (const r of rows) {
+      if (KeyEncryption.isSealed(r.private_pem)) continue;
+      const res = await this.db
+        .updateTable("signing_keys")
+        .set({ private_pem: this.stored(r.kid, r.private_pem) })
+        .where("kid", "=", r.kid)
+        .where("private_pem", "=", r.private_pem)
+        .executeTakeFirst();
+      sealed += Number(res.numUpdatedRows);
+    }
+    return sealed;
+  }
 
   private async load(): Promise<{ signing: SigningKey; published: JWK[] }> {
     if (this.cache && Date.now() - this.cache.at < this.cacheMs) return this.cache;
@@ -37,7 +77,8 @@ export class KeyRing {
     const published = rows
       .filter((r) => r.retired_at === null || Date.parse(r.retired_at) > horizon)
       .map((r) => JSON.parse(r.public_jwk) as JWK);
-    const signing = { kid: current.kid, privateKey: createPrivateKey(current.private_pem), publicJwk: JSON.parse(current.public_jwk) as JWK };
+    if (this.encryption && !KeyEncryption.isSealed(current.private_pem)) await this.sealStoredKeys();
+    const signing = { kid: current.kid, privateKey: createPrivateKey(this.privatePem(current.kid, current.private_pem)), publicJwk: JSON.parse(current.public_jwk) as JWK };
     this.cache = { at: Date.now(), signing, published };
     return this.cache;
   }
@@ -62,7 +103,7 @@ export class KeyRing {
       await trx.updateTable("signing_keys").set({ retired_at: now.toISOString() }).where("retired_at", "is", null).execute();
       await trx
         .insertInto("signing_keys")
-        .values({ kid, private_pem: privateKey.export({ type: "pkcs8", format: "pem" }).toString(), public_jwk: JSON.stringify(publicJwk), created_at: now.toISOString(), retired_at: null })
+        .values({ kid, private_pem: this.stored(kid, privateKey.export({ type: "pkcs8", format: "pem" }).toString()), public_jwk: JSON.stringify(publicJwk), created_at: now.toISOString(), retired_at: null })
         .execute();
     });
     this.cache = null;

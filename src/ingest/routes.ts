@@ -6,11 +6,13 @@ import { IngestError, normalizeAlert } from "./normalize-alert.js";
 import { badRequest } from "../graph/errors.js";
 import { GRAPH_JSON } from "../graph/http.js";
 import { operation } from "../permissions/catalog.js";
+import type { CorrelationLimits } from "../domain/correlate.js";
 
 export interface IngestRouteOptions {
   store: Store;
   caller(req: FastifyRequest): Promise<Caller>;
   correlationWindowMs: number;
+  correlationLimits: CorrelationLimits;
   /** The most alerts one request may carry. */
   maxBatch: number;
   /** Largest request body accepted, in bytes. */
@@ -48,8 +50,10 @@ export async function registerIngestRoutes(app: FastifyInstance, opts: IngestRou
     });
     const results = await ingestAlerts(opts.store.db, caller.tenantId, alerts, {
       windowMs: opts.correlationWindowMs,
+      limits: opts.correlationLimits,
       actor: caller.displayName,
       requestId: req.id,
+      now,
     });
     return reply.code(200).type(GRAPH_JSON).send(JSON.stringify({ value: results }));
   });

@@ -5,6 +5,7 @@ import { parseOrderBy } from "./parse-orderby.js";
 import { invalidQuery } from "../graph/errors.js";
 import { properties, type PropertyInfo, type Resource } from "../schema/meta.js";
 import { decodeCursor, type Cursor } from "./cursor.js";
+import { checkFilterCost, DEFAULT_FILTER_LIMITS, type FilterLimits } from "./filter-cost.js";
 
 export interface SortKey {
   property: PropertyInfo;
@@ -32,8 +33,6 @@ export interface QueryPlan {
 }
 
 const SUPPORTED = new Set(["$filter", "$orderby", "$top", "$skip", "$count", "$select", "$expand", "$skiptoken", "$format"]);
-/** Longest $filter accepted; a longer one is more likely an attack than a query. */
-const MAX_FILTER_LENGTH = 4096;
 
 /** Reads the `$…` options of a URL query string (already split by URLSearchParams). */
 export function readOptions(params: URLSearchParams): Map<string, string> {
@@ -132,15 +131,19 @@ export interface PlanOptions {
   params: URLSearchParams;
   beta: boolean;
   alertResource: Resource;
+  /** How large and costly a $filter may be (filter-cost.ts); the defaults when absent. */
+  filterLimits?: FilterLimits | undefined;
 }
 
-export function planQuery({ resource, params, beta, alertResource }: PlanOptions): QueryPlan {
+export function planQuery({ resource, params, beta, alertResource, filterLimits = DEFAULT_FILTER_LIMITS }: PlanOptions): QueryPlan {
   const opts = readOptions(params);
   const rawFilter = opts.get("$filter");
-  if (rawFilter !== undefined && rawFilter.length > MAX_FILTER_LENGTH) {
-    throw invalidQuery(`The $filter expression is longer than ${MAX_FILTER_LENGTH} characters.`);
+  // A longer one is more likely an attack than a query.
+  if (rawFilter !== undefined && rawFilter.length > filterLimits.maxLength) {
+    throw invalidQuery(`The $filter expression is longer than ${filterLimits.maxLength} characters.`);
   }
   const filter = rawFilter === undefined ? null : wrapSyntax("$filter", () => parseFilter(rawFilter));
+  if (filter) checkFilterCost(filter, filterLimits);
 
   let top = resource.defaultPageSize;
   const rawTop = opts.get("$top");

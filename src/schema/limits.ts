@@ -52,12 +52,6 @@ export const MAX_DOCUMENT_DEPTH = 32;
 export const MAX_DOCUMENT_BYTES = 64 * 1024;
 
 /**
- * Nesting of any JSON request body. Room for a $batch step holding an ingestion-shaped document at
- * MAX_DOCUMENT_DEPTH; anything deeper is refused before a handler sees it.
- */
-export const MAX_BODY_DEPTH = 64;
-
-/**
  * Date-times an entity may store, in UTC. The lower bound rules out placeholder and mistyped years
  * (0000, 0201); the upper one is the last instant every store and every Graph client can represent.
  */

@@ -8,7 +8,11 @@ import { badRequest, notFound } from "../graph/errors.js";
 import { patchAlert } from "../domain/alert-rules.js";
 import { commentRefusal, type AlertComment } from "../schema/comment.js";
 import { MAX_ID_LENGTH } from "../schema/limits.js";
-import type { WriteContext } from "./incidents.js";
+import { deriveStored, findIncidentRow, stateOf, writeIncident, type WriteContext } from "./incidents.js";
+import { analystSetAfter, decodeAnalystSet, encodeAnalystSet } from "../domain/alert-ownership.js";
+
+/** How many times a PATCH follows an alert that a merge moved while it waited for its locks. */
+const MOVE_RETRIES = 3;
 import { isPostgres } from "./dialect.js";
 
 export function alertNotFound(id: string) {
@@ -32,15 +36,38 @@ export async function writeAlert(trx: Transaction<Database>, row: AlertTable, do
   return updated;
 }
 
+/**
+ * PATCH of an alert: the domain rule decides, the properties it changed become the analyst's (an
+ * alert sent again keeps them), and the alert's incident derives its properties again, the same way
+ * ingestion does — all in one transaction.
+ *
+ * Locks are taken incident first, then alert: the order ingestion takes them in, so the two never wait
+ * on each other in a cycle. The alert is read unlocked to learn its incident; if a merge moved it
+ * before the locks were granted, the incident it moved to is locked instead.
+ */
 export async function updateAlert(db: Kysely<Database>, ctx: WriteContext, id: string, changes: Record<string, unknown>): Promise<AlertTable> {
   return db.transaction().execute(async (trx) => {
-    const row = await findAlertRow(trx, ctx.tenantId, id, true);
-    if (!row) throw alertNotFound(id);
-    const outcome = patchAlert(JSON.parse(row.doc) as Record<string, unknown>, changes, ctx.now);
-    if (outcome.changes.length === 0) return row;
-    const written = await writeAlert(trx, row, outcome.next);
-    await recordChanges(trx, { ...ctx, entityType: "alert", entityId: id, at: ctx.now }, outcome.changes);
-    return written;
+    for (let attempt = 0; ; attempt++) {
+      const seen = await findAlertRow(trx, ctx.tenantId, id);
+      if (!seen) throw alertNotFound(id);
+      const incident = seen.incident_id === null ? undefined : await findIncidentRow(trx, ctx.tenantId, seen.incident_id, true);
+      const row = await findAlertRow(trx, ctx.tenantId, id, true);
+      if (!row) throw alertNotFound(id);
+      // Merges move alerts one incident at a time, each under the lock of the incident it moves them from.
+      if (row.incident_id !== seen.incident_id && attempt < MOVE_RETRIES) continue;
+      if (row.incident_id !== seen.incident_id) throw new Error(`alert ${id} kept moving between incidents`);
+      const outcome = patchAlert(JSON.parse(row.doc) as Record<string, unknown>, changes, ctx.now);
+      if (outcome.changes.length === 0) return row;
+      const analyst = encodeAnalystSet(analystSetAfter(decodeAnalystSet(row.analyst_properties), outcome.changes));
+      const written = await writeAlert(trx, row, outcome.next, analyst === row.analyst_properties ? {} : { analyst_properties: analyst });
+      await recordChanges(trx, { ...ctx, entityType: "alert", entityId: id, at: ctx.now }, outcome.changes);
+      if (incident) {
+        const derived = await deriveStored(trx, ctx.tenantId, incident, stateOf(incident), ctx.now);
+        await writeIncident(trx, incident, derived);
+        await recordChanges(trx, { ...ctx, entityType: "incident", entityId: String(incident.id), at: ctx.now }, derived.changes);
+      }
+      return written;
+    }
   });
 }
 

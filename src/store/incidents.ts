@@ -9,6 +9,9 @@ import { patchIncident, type IncidentState } from "../domain/incident-rules.js";
 import { commentRefusal, type AlertComment } from "../schema/comment.js";
 import { MAX_INCIDENT_ID } from "../schema/limits.js";
 import { isPostgres } from "./dialect.js";
+import type { PropertyChange } from "../domain/changes.js";
+import { deriveIncident } from "../domain/incident-derive.js";
+import { assetCounts, detectorCounts, storedAlertFacts } from "./incident-facts.js";
 
 /** Incident ids are decimal strings within the id column's range; anything else cannot name an incident. */
 export function incidentKey(id: string): number | null {
@@ -69,15 +72,32 @@ export interface WriteContext {
   now: string;
 }
 
-/** PATCH: the domain rule decides, then the entity and its audit rows are written in one transaction. */
+/**
+ * An incident as it derives from its alerts, in the state given: the one derivation ingestion uses
+ * too (domain/incident-derive.ts), fed from the store. The row must be locked by the caller.
+ */
+export async function deriveStored(trx: Transaction<Database>, tenantId: string, row: IncidentTable, state: IncidentState, at: string): Promise<IncidentState & { alertCount: number; priorityFactors: string | null; changes: PropertyChange[] }> {
+  const alerts = await storedAlertFacts(trx, tenantId, [row.id]);
+  const assets = (await assetCounts(trx, tenantId, [row.id])).get(row.id) ?? { devices: 0, accounts: 0 };
+  const counts = await detectorCounts(trx, tenantId, [...new Set(alerts.map((a) => a.detectorKey))]);
+  const derived = deriveIncident({ ...state, alerts, assets, detectorCounts: counts, at });
+  return { ...state, doc: derived.doc, alertCount: derived.alertCount, priorityFactors: derived.priorityFactors, changes: derived.changes };
+}
+
+/**
+ * PATCH: the domain rule decides, what the incident derives from its alerts follows (a severity an
+ * analyst sets moves the priority score), then the entity and its audit rows are written in one transaction.
+ */
 export async function updateIncident(db: Kysely<Database>, ctx: WriteContext, id: string, changes: Record<string, unknown>): Promise<IncidentTable> {
   return db.transaction().execute(async (trx) => {
     const row = await findIncidentRow(trx, ctx.tenantId, id, true);
     if (!row) throw incidentNotFound(id);
     const outcome = patchIncident(stateOf(row), changes, ctx.actor, ctx.now);
     if (outcome.changes.length === 0) return row;
-    const written = await writeIncident(trx, row, outcome.next);
-    await recordChanges(trx, { ...ctx, entityType: "incident", entityId: String(row.id), at: ctx.now }, outcome.changes);
+    const derived = await deriveStored(trx, ctx.tenantId, row, outcome.next, ctx.now);
+    const written = await writeIncident(trx, row, derived);
+    // The derived changes are measured from the patched incident: they never repeat the PATCH's own.
+    await recordChanges(trx, { ...ctx, entityType: "incident", entityId: String(row.id), at: ctx.now }, [...outcome.changes, ...derived.changes]);
     return written;
   });
 }

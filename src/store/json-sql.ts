@@ -1,4 +1,5 @@
 import { sql, type RawBuilder, type SqlBool } from "kysely";
+import { DEADLINE_FUNCTION } from "./read-workers.js";
 
 /**
  * The SQL a dialect needs for filters that reach into entity documents (collections, evidence) and
@@ -22,6 +23,12 @@ export interface JsonSql {
   stringMatch(subject: RawBuilder<unknown>, fn: "startswith" | "endswith" | "contains", text: string): RawBuilder<SqlBool>;
   /** A numeric parameter, typed as a number whatever it is compared with. */
   number(v: number): RawBuilder<unknown>;
+  /**
+   * A condition, true for every row, that lets the store stop the statement at its time limit: on
+   * SQLite a function that throws past the deadline (store/read-workers.ts), called for each row
+   * examined. PostgreSQL needs none: statement_timeout stops any statement.
+   */
+  rowGuard: RawBuilder<SqlBool>;
 }
 
 export type JsonKind = "string" | "integer" | "number" | "boolean" | "datetime";
@@ -34,6 +41,7 @@ function sqlitePath(path: string[]): string {
 
 export const sqliteJson: JsonSql = {
   number: (v) => sql`${v}`,
+  rowGuard: sql<SqlBool>`${sql.raw(DEADLINE_FUNCTION)}()`,
   extract: (source, path) => sql`json_extract(${source}, ${sqlitePath(path)})`,
   instant: (value) => sql`strftime('%Y-%m-%dT%H:%M:%fZ', ${value})`,
   elementValue: (alias) => sql.raw(`${alias}.value`),
@@ -70,6 +78,7 @@ function pgArray(source: RawBuilder<unknown>, path: string[]): RawBuilder<unknow
 /** Entity documents are stored as text and read as jsonb; extracted scalars are cast to their kind. */
 export const postgresJson: JsonSql = {
   number: (v) => sql`${v}::numeric`,
+  rowGuard: sql<SqlBool>`true`,
   extract: (source, path, kind) => {
     const text = sql`((${source})::jsonb #>> ${pgPath(path)}::text[])`;
     if (kind === "integer" || kind === "number") return sql`(${text})::numeric`;

@@ -1,11 +1,12 @@
-import { sql, type RawBuilder, type SqlBool } from "kysely";
+import { sql, type CompiledQuery, type RawBuilder, type SqlBool } from "kysely";
 import type { Store } from "./open.js";
 import type { JsonSql } from "./json-sql.js";
 import type { Resource } from "../schema/meta.js";
 import type { QueryPlan, SortKey } from "../odata/query-options.js";
 import type { Cursor } from "../odata/cursor.js";
 import { compileFilter } from "../odata/compile-filter.js";
-import { CompiledCache, readArrays, slot } from "./prepared.js";
+import { bind, CompiledCache, readArrays, slot } from "./prepared.js";
+import { runBoundedRead } from "./bounded-read.js";
 import { projection, type Projection, type ReadRow } from "./read.js";
 
 export interface Page {
@@ -20,6 +21,8 @@ export interface ListScope {
   resource: Resource;
   tenantId: string;
   incidentId?: number;
+  /** The time limit of each statement the listing runs; the store's default when absent. */
+  timeoutMs?: number | undefined;
 }
 
 /**
@@ -79,9 +82,19 @@ function keyOf(s: ListScope, kind: string, rest: string): string {
   return `${s.store.dialect}|${s.resource.table}|${s.incidentId === undefined ? "" : "scoped"}|${kind}|${rest}`;
 }
 
+/** The listing's conditions after the tenant's; the row guard lets the store stop it at its time limit. */
 function whereOf(s: ListScope, plan: Pick<QueryPlan, "filter">): RawBuilder<SqlBool> {
-  const filter = filterPredicate(s.resource, plan, s.store.json);
+  const filter = sql<SqlBool>`${s.store.json.rowGuard} and ${filterPredicate(s.resource, plan, s.store.json)}`;
   return s.incidentId === undefined ? filter : sql<SqlBool>`incident_id = ${slot("scope")} and ${filter}`;
+}
+
+/**
+ * Runs a listing's statement within its time limit. Only a page in the default order (creation
+ * time, which every set has an index for) with no filter and no offset is known to be cheap: an
+ * index walk of at most a page. Everything else runs off the event loop.
+ */
+function bounded(s: ListScope, q: CompiledQuery, values: Record<string, unknown>, cheap: boolean): Promise<unknown[][]> {
+  return runBoundedRead(s.store, q, bind(q, values), { timeoutMs: s.timeoutMs, cheap });
 }
 
 async function currentBound(s: ListScope): Promise<number> {
@@ -130,7 +143,7 @@ export async function listPage(s: ListScope, plan: QueryPlan, planKey: string, p
         order by ${orderSql} ${limit}`.compile(s.store.db);
     });
     // Columns: id, doc, ready, one per sort key, and (first pages) the tenant's counter.
-    const result = await readArrays(s.store, q, values);
+    const result = await bounded(s, q, values, plan.filter === null && plan.skip === 0 && plan.orderBy[0]?.column === "created_at");
     const page = result.slice(0, plan.top);
     rows = page.map((r) => ({ id: r[0] as string | number, doc: r[1] as string | null, ready: r[2] as string | null }));
     const last = page[page.length - 1];
@@ -145,7 +158,7 @@ export async function listPage(s: ListScope, plan: QueryPlan, planKey: string, p
       sql`select count(*) from ${table}
         where tenant_id = ${slot("tenant")} and +${boundCol} <= ${slot("bound")} and ${whereOf(s, plan)}`.compile(s.store.db),
     );
-    count = Number((await readArrays(s.store, q, values))[0]?.[0] ?? 0);
+    count = Number((await bounded(s, q, values, false))[0]?.[0] ?? 0);
   }
   return { rows, count, next };
 }
@@ -155,6 +168,6 @@ export async function countAll(s: ListScope, plan: Pick<QueryPlan, "filter">, pl
   const q = compiled.get(keyOf(s, "count", planKey), () =>
     sql`select count(*) from ${sql.table(s.resource.table)} where tenant_id = ${slot("tenant")} and ${whereOf(s, plan)}`.compile(s.store.db),
   );
-  return Number((await readArrays(s.store, q, { tenant: s.tenantId, scope: s.incidentId }))[0]?.[0] ?? 0);
+  return Number((await bounded(s, q, { tenant: s.tenantId, scope: s.incidentId }, false))[0]?.[0] ?? 0);
 }
 

@@ -1,18 +1,25 @@
 import { createHash } from "node:crypto";
-import { mkdirSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import SQLite from "better-sqlite3";
-import { Kysely, PostgresDialect, SqliteDialect, type CompiledQuery } from "kysely";
+import { Kysely, PostgresDialect, type CompiledQuery } from "kysely";
 import { LRUCache } from "lru-cache";
 import pg from "pg";
 import { Migrator, type Migration, type MigrationProvider } from "kysely/migration";
 import type { Database } from "./tables.js";
+import { sqliteDialect } from "./sqlite-dialect.js";
 import { postgresJson, sqliteJson, type JsonSql } from "./json-sql.js";
 import * as m001 from "./migrations/001_initial.js";
 import * as m002 from "./migrations/002_identity.js";
 import * as m003 from "./migrations/003_rate_limits.js";
 import * as m004 from "./migrations/004_rendered_json.js";
 import * as m005 from "./migrations/005_entity_index.js";
+import * as m006 from "./migrations/006_alert_analyst_properties.js";
+import * as m007 from "./migrations/007_credential_state.js";
+import * as m008 from "./migrations/008_heartbeats.js";
+import { installDeadline, SqliteReadPool } from "./read-workers.js";
+import { DEFAULT_MAX_QUEUED_READS, DEFAULT_QUERY_TIMEOUT_MS, DEFAULT_READ_WORKERS, type BoundedReadOptions, type QueryLimitOptions } from "./bounded-read.js";
+import { queryTimedOut } from "../graph/errors.js";
 
 /** Versioned migrations, in order. Add new ones at the end; never edit a shipped one. */
 const migrations: Record<string, Migration> = {
@@ -21,6 +28,9 @@ const migrations: Record<string, Migration> = {
   "003_rate_limits": m003,
   "004_rendered_json": m004,
   "005_entity_index": m005,
+  "006_alert_analyst_properties": m006,
+  "007_credential_state": m007,
+  "008_heartbeats": m008,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
@@ -35,6 +45,13 @@ export interface Store {
    * every committed write and none that is still in flight.
    */
   arrays(query: CompiledQuery, parameters: readonly unknown[]): Promise<unknown[][]>;
+  /**
+   * Runs one read-only statement whose cost the caller does not control, within a time limit and
+   * (SQLite) off the event loop; rows as `arrays` returns them. Use `runBoundedRead` (bounded-read.ts).
+   */
+  bounded(sqlText: string, parameters: readonly unknown[], options: BoundedReadOptions): Promise<unknown[][]>;
+  /** The time limit of a bounded read that names none, in milliseconds. */
+  queryTimeoutMs: number;
   close(): Promise<void>;
 }
 
@@ -43,21 +60,26 @@ export interface Store {
  * WAL with synchronous=FULL: a write is on disk when its transaction commits, which happens before
  * the response is sent, so an acknowledged write survives a crash of the process or the machine.
  */
-export async function openSqliteStore(file: string): Promise<Store> {
-  if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true });
+export async function openSqliteStore(file: string, limits: QueryLimitOptions = {}): Promise<Store> {
+  if (file !== ":memory:") ownerOnly(file);
+  const queryTimeoutMs = limits.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
   const native = new SQLite(file);
+  const nativeDeadline = installDeadline(native);
   native.pragma("journal_mode = WAL");
   native.pragma("synchronous = FULL");
   native.pragma("foreign_keys = ON");
   native.pragma("busy_timeout = 5000");
   cacheStatements(native, 400_000);
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: native }) });
+  const db = new Kysely<Database>({ dialect: sqliteDialect(native) });
   await migrate(db);
   // Keep the planner's statistics fresh, as SQLite advises for long-lived connections; the analysis
   // limit bounds what that costs at startup on a large store (it samples instead of scanning).
   native.pragma("analysis_limit = 1000");
   native.pragma("optimize=0x10002");
   const reader = file === ":memory:" ? null : openReader(file);
+  // A second connection to an in-memory database would open another, empty, database.
+  const workers = limits.readWorkers ?? DEFAULT_READ_WORKERS;
+  const pool = reader && workers > 0 ? new SqliteReadPool({ file, size: workers, maxQueued: limits.maxQueuedReads ?? DEFAULT_MAX_QUEUED_READS }) : null;
   return {
     db,
     dialect: "sqlite",
@@ -69,7 +91,14 @@ export async function openSqliteStore(file: string): Promise<Store> {
       if (!reader) return (await db.executeQuery<Record<string, unknown>>({ ...query, parameters })).rows.map((r) => Object.values(r));
       return reader.statement(query.sql).all(...parameters) as unknown[][];
     },
+    bounded: async (sqlText, parameters, { timeoutMs = queryTimeoutMs, cheap = false }) => {
+      if (pool && !cheap) return pool.run(sqlText, parameters, timeoutMs);
+      if (reader) return reader.within(timeoutMs, () => reader.statement(sqlText).all(...parameters) as unknown[][]);
+      return nativeDeadline.within(timeoutMs, () => native.prepare(sqlText).raw(true).all(...parameters) as unknown[][]);
+    },
+    queryTimeoutMs,
     close: async () => {
+      await pool?.close();
       reader?.close();
       if (native.open) native.pragma("optimize");
       await db.destroy();
@@ -77,12 +106,28 @@ export async function openSqliteStore(file: string): Promise<Store> {
   };
 }
 
+/**
+ * The store holds the signing keys and every tenant's incidents: its folder is created 0700 and the
+ * database 0600 before SQLite opens it (SQLite gives its -wal and -shm files the database's mode);
+ * files left looser by an earlier version are tightened.
+ */
+function ownerOnly(file: string): void {
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  if (!existsSync(file)) writeFileSync(file, "", { mode: 0o600, flag: "a" });
+  if (process.platform === "win32") return;
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) {
+    if (existsSync(f) && (statSync(f).mode & 0o077) !== 0) chmodSync(f, 0o600);
+  }
+}
+
 /** A read-only connection whose statements return rows as arrays, prepared once per SQL text. */
-function openReader(file: string): { statement(sqlText: string): SQLite.Statement; close(): void } {
+function openReader(file: string): { statement(sqlText: string): SQLite.Statement; within<T>(timeoutMs: number, fn: () => T): T; close(): void } {
   const conn = new SQLite(file, { readonly: true });
   conn.pragma("busy_timeout = 5000");
+  const { within } = installDeadline(conn);
   const statements = new LRUCache<string, SQLite.Statement>({ max: 500 });
   return {
+    within,
     statement(sqlText) {
       let st = statements.get(sqlText);
       if (!st) statements.set(sqlText, (st = conn.prepare(sqlText).raw(true)));
@@ -96,20 +141,63 @@ function openReader(file: string): { statement(sqlText: string): SQLite.Statemen
  * Opens PostgreSQL at `url` (postgres://…) and brings its schema up to date: the same Kysely code and
  * migrations as SQLite. Several Triage nodes can share it.
  */
-export async function openPostgresStore(url: string, poolSize = 10): Promise<Store> {
+export async function openPostgresStore(url: string, poolSize = 10, limits: QueryLimitOptions = {}): Promise<Store> {
+  const queryTimeoutMs = limits.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
   const pool = new pg.Pool({ connectionString: url, max: poolSize });
   // An idle connection the server closes (restart, failover, an administrator) must not take the
   // process down: the pool drops it and opens a new one when needed.
   pool.on("error", () => undefined);
+  // The reads run on connections of their own whose every statement has the time limit; writes and
+  // migrations keep theirs without one (a migration on a large table may take minutes). Set on a
+  // connection's first use rather than as a startup parameter, which poolers such as PgBouncer refuse.
+  const readPool = new pg.Pool({ connectionString: url, max: poolSize });
+  readPool.on("error", () => undefined);
+  const limited = new WeakSet<pg.PoolClient>();
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   await migrate(db);
+  // Named statements are parsed and planned once per connection, not on every request.
+  const named = (sqlText: string, parameters: readonly unknown[]) => ({ name: statementName(sqlText), text: sqlText, values: [...parameters], rowMode: "array" as const });
+  const bounded = async (sqlText: string, parameters: readonly unknown[], timeoutMs: number): Promise<unknown[][]> => {
+    const client = await readPool.connect();
+    let transaction = false;
+    let broken: Error | undefined;
+    try {
+      if (!limited.has(client)) {
+        await client.query(`set statement_timeout = ${Math.trunc(queryTimeoutMs)}`);
+        limited.add(client);
+      }
+      if (timeoutMs === queryTimeoutMs) return (await client.query<unknown[]>(named(sqlText, parameters))).rows;
+      // SET LOCAL ends with the transaction: the connection goes back with the pool's limit.
+      transaction = true;
+      await client.query("begin read only");
+      await client.query(`set local statement_timeout = ${Math.trunc(timeoutMs)}`);
+      const rows = (await client.query<unknown[]>(named(sqlText, parameters))).rows;
+      transaction = false;
+      await client.query("commit");
+      return rows;
+    } catch (e) {
+      const fromServer = typeof (e as { severity?: unknown }).severity === "string";
+      if (transaction && fromServer) await client.query("rollback").catch(() => undefined);
+      // A connection that failed (rather than its statement) is dropped, not reused.
+      if (!fromServer) broken = e as Error;
+      // query_canceled: the statement reached statement_timeout.
+      if ((e as { code?: string }).code === "57014") throw queryTimedOut(timeoutMs);
+      throw e;
+    } finally {
+      client.release(broken);
+    }
+  };
   return {
     db,
     dialect: "postgres",
     json: postgresJson,
-    // Named statements are parsed and planned once per connection, not on every request.
-    arrays: async (query, parameters) => (await pool.query<unknown[]>({ name: statementName(query.sql), text: query.sql, values: [...parameters], rowMode: "array" })).rows,
-    close: () => db.destroy(),
+    arrays: (query, parameters) => bounded(query.sql, parameters, queryTimeoutMs),
+    bounded: (sqlText, parameters, { timeoutMs = queryTimeoutMs }) => bounded(sqlText, parameters, timeoutMs),
+    queryTimeoutMs,
+    close: async () => {
+      await readPool.end();
+      await db.destroy();
+    },
   };
 }
 
@@ -123,8 +211,8 @@ function statementName(sqlText: string): string {
 }
 
 /** A postgres:// URL opens PostgreSQL; anything else is a SQLite file path. */
-export function openStore(location: string): Promise<Store> {
-  return /^postgres(ql)?:\/\//i.test(location) ? openPostgresStore(location) : openSqliteStore(location);
+export function openStore(location: string, limits: QueryLimitOptions = {}): Promise<Store> {
+  return /^postgres(ql)?:\/\//i.test(location) ? openPostgresStore(location, undefined, limits) : openSqliteStore(location, limits);
 }
 
 /**

@@ -46,26 +46,3 @@ export async function readEntity(store: Store, table: "incidents" | "alerts", te
   const [row] = await readArrays(store, q, { tenant: tenantId, key });
   return row && readRow(row);
 }
-
-/** The alerts of the given incidents, oldest first, grouped by incident id, in the form `proj` asks for. */
-export async function readAlertsOf(store: Store, tenantId: string, incidentIds: number[], proj: Projection): Promise<Map<number, ReadRow[]>> {
-  const out = new Map<number, ReadRow[]>();
-  if (incidentIds.length === 0) return out;
-  // One statement for one incident (GET with $expand, the hot case); a list's ids go in as they are,
-  // rather than one cached shape per list length.
-  const q =
-    incidentIds.length === 1
-      ? compiled.get(`${store.dialect}|alerts-of-one|${proj}`, () =>
-          sql`select incident_id, id, ${projection(proj)} from alerts
-            where tenant_id = ${slot("tenant")} and incident_id = ${slot("incident")} order by created_at, id`.compile(store.db),
-        )
-      : sql`select incident_id, id, ${projection(proj)} from alerts
-          where tenant_id = ${slot("tenant")} and incident_id in (${sql.join(incidentIds)}) order by incident_id, created_at, id`.compile(store.db);
-  for (const r of await readArrays(store, q, { tenant: tenantId, incident: incidentIds[0] })) {
-    const incident = Number(r[0]);
-    let list = out.get(incident);
-    if (!list) out.set(incident, (list = []));
-    list.push(readRow(r, 1));
-  }
-  return out;
-}

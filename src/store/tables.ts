@@ -64,6 +64,8 @@ export interface AlertTable {
   json_v1: string | null;
   /** How the ready JSON is kept: READY, GATED or READY_IS_DOC (columns.ts). */
   gated: number;
+  /** JSON array: the triage properties an analyst has set, which an alert sent again keeps (domain/alert-ownership.ts). */
+  analyst_properties: string;
 }
 
 export interface AuditTable {
@@ -175,6 +177,24 @@ export interface GrantTable {
   data: string;
   status: string;
   expires_at: string;
+  /** The sign-in a refresh token descends from (the authorization code's id, or the first token's); null before families were kept. */
+  family_id: string | null;
+}
+
+/** Failed sign-ins under one key (an account or a source address), and its lockout. Epoch ms. */
+export interface SigninFailureTable {
+  key: string;
+  failures: number;
+  /** Lockouts so far in this run of failures: each one lasts twice as long as the last. */
+  lockouts: number;
+  locked_until: number;
+  expires_at: number;
+}
+
+/** A client assertion already accepted (SHA-256 of client id and jti), kept until it could no longer be replayed. */
+export interface SeenAssertionTable {
+  id: string;
+  expires_at: number;
 }
 
 /** A throttling counter: requests under `key` in the fixed window starting at `window_start` (epoch ms). */
@@ -183,6 +203,12 @@ export interface RateLimitTable {
   window_start: number;
   expires_at: number;
   count: number;
+}
+
+/** The readiness probe's last committed write, per node. */
+export interface HeartbeatTable {
+  node: string;
+  beat_at: string;
 }
 
 export interface Database {
@@ -201,4 +227,7 @@ export interface Database {
   signing_keys: SigningKeyTable;
   grants: GrantTable;
   rate_limits: RateLimitTable;
+  signin_failures: SigninFailureTable;
+  seen_assertions: SeenAssertionTable;
+  heartbeats: HeartbeatTable;
 }

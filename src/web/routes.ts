@@ -27,13 +27,16 @@ export interface WebRouteOptions {
 /** The client-side routes: each answers the app's index.html, and the app routes in the browser. */
 const APP_PATHS = ["/", WEB_REDIRECT_PATH, "/incidents", "/incidents/*", "/dashboard", "/explorer", "/explorer/*", "/admin", "/admin/*"];
 
+/** A built asset's name: plain segments, never "." or ".." (the router has already decoded %2f and %2e). */
+const ASSET_NAME = /^[A-Za-z0-9_-][A-Za-z0-9._-]*(?:\/[A-Za-z0-9_-][A-Za-z0-9._-]*)*$/;
+
 /** Where `vite build` puts the app: beside the compiled module, or under dist/ when running from source (tests). */
 export function defaultWebRoot(): string | undefined {
   const candidates = [new URL("./client/", import.meta.url), new URL("../../dist/web/client/", import.meta.url)].map((u) => fileURLToPath(u));
   return candidates.find((dir) => existsSync(join(dir, "index.html")));
 }
 
-const SECURITY_HEADERS: Record<string, string> = {
+export const SECURITY_HEADERS: Record<string, string> = {
   "content-security-policy":
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
   "x-content-type-options": "nosniff",
@@ -106,6 +109,7 @@ export async function registerWebRoutes(app: FastifyInstance, opts: WebRouteOpti
   // Vite names assets by content hash: they never change.
   app.get("/assets/*", pub, async (req, reply) => {
     const file = (req.params as { "*": string })["*"];
+    if (!ASSET_NAME.test(file)) throw notFound(`No resource was found at ${req.method} ${req.url.split("?")[0]}.`);
     reply.headers(SECURITY_HEADERS);
     return reply.sendFile(join("assets", file), root, { immutable: true, maxAge: 365 * 86_400_000 });
   });

@@ -3,9 +3,10 @@ import { startTriage, type TestTriage } from "../support/triage.js";
 import { alert, deviceId } from "../support/alerts.js";
 import { bodyWith, expectGraphError, nestedJson, postRaw } from "./support.js";
 import {
-  MAX_BODY_DEPTH, MAX_COMMENTS, MAX_COMMENTS_TOTAL_LENGTH, MAX_DOCUMENT_BYTES, MAX_DOCUMENT_DEPTH, MAX_ID_LENGTH, MAX_STRING_LENGTH,
+  MAX_COMMENTS, MAX_COMMENTS_TOTAL_LENGTH, MAX_DOCUMENT_BYTES, MAX_DOCUMENT_DEPTH, MAX_ID_LENGTH, MAX_STRING_LENGTH,
   MAX_TAG_LENGTH, MAX_TAGS, MAX_TEXT_LENGTH, MAX_TITLE_LENGTH,
 } from "../../src/schema/limits.js";
+import { MAX_JSON_DEPTH } from "../../src/graph/json-body.js";
 
 let t: TestTriage;
 beforeAll(async () => { t = await startTriage(); });
@@ -55,10 +56,10 @@ describe("free-form documents are bounded at the door", () => {
 
   it("answers a body nested 10,000 deep with a 400, not a 500, on every JSON route", async () => {
     const deep = alert({ extra: { customDetails: "HOLE" } });
-    expectGraphError(await postRaw(t, "POST", "/ingest/alerts", bodyWith(deep, nestedJson(10_000))), 400, `nested more than ${MAX_BODY_DEPTH} levels`);
+    expectGraphError(await postRaw(t, "POST", "/ingest/alerts", bodyWith(deep, nestedJson(10_000))), 400, `more than ${MAX_JSON_DEPTH} levels deep`);
     const batch = `{"requests":[{"id":"1","method":"PATCH","url":"/security/incidents/1","headers":{"content-type":"application/json"},"body":${nestedJson(10_000)}}]}`;
-    expectGraphError(await postRaw(t, "POST", "/v1.0/$batch", batch), 400, `nested more than ${MAX_BODY_DEPTH} levels`);
-    expectGraphError(await postRaw(t, "PATCH", "/v1.0/security/incidents/1", `{"customTags":${"[".repeat(100_000)}${"]".repeat(100_000)}}`), 400, "customTags");
+    expectGraphError(await postRaw(t, "POST", "/v1.0/$batch", batch), 400, `more than ${MAX_JSON_DEPTH} levels deep`);
+    expectGraphError(await postRaw(t, "PATCH", "/v1.0/security/incidents/1", `{"customTags":${"[".repeat(100_000)}${"]".repeat(100_000)}}`), 400, "levels deep");
   });
 
   it("bounds customDetails set by PATCH the same way", async () => {

@@ -61,3 +61,50 @@ describe("mergeBlocker", () => {
 it("always adds temporalProximity", () => {
   expect(reasonsFor([])).toEqual(["temporalProximity"]);
 });
+
+describe("decide within limits", () => {
+  const limits = { maxAlerts: 5, maxEntities: 4 };
+
+  it("joins an incident that has room, counting only the alert's entities it has not seen", () => {
+    const d = decide([c(1, { alertCount: 4, entityCount: 4, knownKeys: new Set(["device:x", "account:a"]), shared: ["device:x"] })], ["device:x", "account:a"], limits);
+    expect(d).toMatchObject({ kind: "join", incident: 1 });
+    expect(d).not.toHaveProperty("notJoined");
+  });
+
+  it("starts a new incident when the only candidate holds the most alerts, and says why", () => {
+    expect(decide([c(1, { alertCount: 5, entityCount: 1 })], ["device:x"], limits)).toEqual({
+      kind: "new",
+      notJoined: [{ incident: 1, why: "incident 1 would hold 6 alerts, more than the 5 one incident may hold (maxAlertsPerIncident)" }],
+    });
+  });
+
+  it("does not join an incident the alert's new entities would take past the entity limit", () => {
+    const d = decide([c(1, { alertCount: 1, entityCount: 3, knownKeys: new Set(["device:x"]) })], ["device:x", "account:a", "ip:1.2.3.4"], limits);
+    expect(d).toEqual({ kind: "new", notJoined: [{ incident: 1, why: expect.stringContaining("would see 5 entities, more than the 4") }] });
+  });
+
+  it("joins the largest candidate with room, reporting the larger ones it passed over", () => {
+    const d = decide([c(1, { alertCount: 5 }), c(2, { alertCount: 2 }), c(3, { alertCount: 1 })], ["device:x"], limits);
+    expect(d).toMatchObject({ kind: "join", incident: 2, merges: [{ from: 3, into: 2 }], refused: [] });
+    if (d.kind !== "join") throw new Error();
+    expect(d.notJoined?.map((r) => r.incident)).toEqual([1]);
+  });
+
+  it("refuses a merge that would take the target past a limit, judged against the merged result", () => {
+    const d = decide([c(1, { alertCount: 2 }), c(2, { alertCount: 2 }), c(3, { alertCount: 1 })], ["device:x"], limits);
+    if (d.kind !== "join") throw new Error();
+    // 1 + the alert = 3; merging 2 makes 5; merging 3 as well would make 6.
+    expect(d.merges.map((m) => m.from)).toEqual([2]);
+    expect(d.refused).toEqual([{ incident: 3, into: 1, why: "merging incident 3 into incident 1 would hold 6 alerts, more than the 5 one incident may hold (maxAlertsPerIncident)" }]);
+  });
+
+  it("counts entities two incidents are both known to have once when merging", () => {
+    const a = c(1, { alertCount: 1, entityCount: 2, knownKeys: new Set(["device:x", "account:a"]) });
+    const b = c(2, { alertCount: 1, entityCount: 2, knownKeys: new Set(["device:x", "account:b"]), createdAt: "2026-10-09T00:00:00.000Z" });
+    expect(decide([a, b], ["device:x"], limits)).toMatchObject({ kind: "join", incident: 1, merges: [{ from: 2, into: 1 }], refused: [] });
+    const wider = { ...b, entityCount: 4 };
+    const d = decide([a, wider], ["device:x"], limits);
+    if (d.kind !== "join") throw new Error();
+    expect(d.refused[0]?.why).toContain("would see 5 entities");
+  });
+});

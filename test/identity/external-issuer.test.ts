@@ -189,7 +189,7 @@ describe("tokens the trust does not extend to", () => {
     },
     {
       name: "Triage's own key claiming to be the trusted Entra tenant",
-      token: async () => sign(await serverSigningKey(t.store.db), v1AppClaims(contoso)),
+      token: async () => sign(await serverSigningKey(t.store.db, t.keyEncryption), v1AppClaims(contoso)),
       reason: /unknown key/,
     },
   ];

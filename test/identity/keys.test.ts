@@ -190,7 +190,8 @@ describe("signing-key rotation", () => {
     const before = await app.token();
     const oldKid = kidOf(before);
     expect(kids(await jwks(t))).toEqual([oldKid]);
-    const oldPem = (await t.store.db.selectFrom("signing_keys").select("private_pem").where("kid", "=", oldKid!).executeTakeFirstOrThrow()).private_pem;
+    const sealed = (await t.store.db.selectFrom("signing_keys").select("private_pem").where("kid", "=", oldKid!).executeTakeFirstOrThrow()).private_pem;
+    const oldPem = t.keyEncryption.open(sealed, `signing_keys:${oldKid}`);
 
     const cli = await runCli(["keys", "rotate", ...t.storeArgs, "--json"]);
     expect(cli.code, cli.stderr).toBe(0);
@@ -231,7 +232,7 @@ describe("signing-key rotation on another node", () => {
   it("KeyRing.rotate() on another node: its first token is accepted at once (an unknown kid re-reads the keys), and this node then signs with the new key", async () => {
     const app = await confidentialApp(t);
     const before = await app.token();
-    const otherNode = new KeyRing(t.store.db, LIFETIME, 0);
+    const otherNode = new KeyRing(t.store.db, LIFETIME, 0, t.keyEncryption);
     const newKid = await otherNode.rotate();
     expect(kidOf(before)).not.toBe(newKid);
 

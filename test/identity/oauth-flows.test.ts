@@ -265,6 +265,18 @@ describe("authorization code with PKCE", () => {
     expectEntraError(replay, "invalid_grant", undefined, 400);
   });
 
+  it("a redeemed code presented again is refused and revokes the refresh token it issued (RFC 6749 §4.1.2, RFC 9700)", async () => {
+    const { verifier, challenge } = pkce();
+    const { code } = codeFromLocation(await signIn({ challenge }));
+    const tokens = await redeem(code, verifier);
+    expect(tokens.status, tokens.text).toBe(200);
+    const rt = tokens.body.refresh_token as string;
+    const replay = await redeem(code, verifier);
+    expectEntraError(replay, "invalid_grant", 54005, 400);
+    const refreshed = await token(t, tenant, { grant_type: "refresh_token", client_id: client, refresh_token: rt, scope: `${GRAPH_DEFAULT} offline_access` });
+    expectEntraError(refreshed, "invalid_grant", 9002313, 400);
+  });
+
   it("the wrong code_verifier, a missing one, another redirect URI or another client is invalid_grant", async () => {
     const { verifier, challenge } = pkce();
     const { code } = codeFromLocation(await signIn({ challenge }));
@@ -363,11 +375,25 @@ describe("refresh tokens", () => {
     const rt2 = second.body.refresh_token as string;
     expect(rt2).not.toBe(rt1);
     expect(second.body.access_token).not.toBe(first.body.access_token);
-    expectEntraError(await refresh(rt1), "invalid_grant", undefined, 400);
     const third = await refresh(rt2);
     expect(third.status).toBe(200);
-    expectEntraError(await refresh(rt2), "invalid_grant", undefined, 400);
+    const rt3 = third.body.refresh_token as string;
+    expect((await refresh(rt3)).status).toBe(200);
     expectEntraError(await refresh("not-a-refresh-token"), "invalid_grant", undefined, 400);
+  });
+
+  it("a spent refresh token presented again is refused and revokes its whole family (RFC 9700 §4.14.2)", async () => {
+    const first = await ropc(t, tenant, client, user, `${GRAPH_DEFAULT} openid offline_access`);
+    const rt1 = first.body.refresh_token as string;
+    const second = await refresh(rt1);
+    expect(second.status).toBe(200);
+    const rt2 = second.body.refresh_token as string;
+    // Whoever replays rt1 (the client or a thief), the live descendant rt2 stops working too.
+    expectEntraError(await refresh(rt1), "invalid_grant", undefined, 400);
+    expectEntraError(await refresh(rt2), "invalid_grant", undefined, 400);
+    // Another sign-in's family is untouched.
+    const other = await ropc(t, tenant, client, user, `${GRAPH_DEFAULT} openid offline_access`);
+    expect((await refresh(other.body.refresh_token as string)).status).toBe(200);
   });
 
   it("a refresh token is bound to its client", async () => {

@@ -93,7 +93,7 @@ beforeAll(async () => {
   targetBefore = (await getIncident(target)).body;
   auditBefore = (await t.get(`/triage/incidents/${target}/audit`)).body;
   readOnlyToken = await t.tokenFor(t.tenantId, ["SecurityIncident.Read.All"]);
-  serverKey = await serverSigningKey(t.store.db);
+  serverKey = await serverSigningKey(t.store.db, t.keyEncryption);
   expect(decodeProtectedHeader(readOnlyToken).kid).toBe(serverKey.kid);
   attackerKey = await newRsaKey();
 

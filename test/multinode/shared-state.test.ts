@@ -73,7 +73,8 @@ describe("signing keys in the database", () => {
     // Node 1 issues too, with the same key.
     expect(decodeProtectedHeader(await c.tokenFrom(1)).kid).toBe(oldKid);
 
-    const rotated = await runCli(["keys", "rotate", "--db", c.db, "--json"]);
+    // Like the nodes, the CLI seals the new key with the cluster's key-encryption key.
+    const rotated = await runCli(["keys", "rotate", "--db", c.db, "--json"], 120_000, { TRIAGE_KEY_ENCRYPTION_KEY: c.keyEncryptionKey });
     expect(rotated.code, rotated.stderr).toBe(0);
     const newKid = JSON.parse(rotated.stdout).kid as string;
     expect(newKid).not.toBe(oldKid);

@@ -1,5 +1,5 @@
 import { createServer } from "node:net";
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { expect } from "vitest";
 import { runCli, startServerProcess, type ServerProcess } from "./process.js";
 import { freshPostgresDatabase } from "./stores.js";
@@ -26,6 +26,8 @@ export interface CallResult {
 
 export interface Cluster {
   db: string;
+  /** The key-encryption key every node is given (TRIAGE_KEY_ENCRYPTION_KEY). */
+  keyEncryptionKey: string;
   tenantId: string;
   clientId: string;
   clientSecret: string;
@@ -53,12 +55,13 @@ async function freePort(): Promise<number> {
   });
 }
 
-async function startNode(db: string, extraArgs: string[]): Promise<Node> {
+async function startNode(db: string, extraArgs: string[], keyEncryptionKey: string): Promise<Node> {
   // The printed URL is the public one, so the port is chosen here; retried if another process took it.
   for (let attempt = 0; ; attempt++) {
     const port = await freePort();
     try {
-      const process = await startServerProcess(["--http", "--db", db, "--public-url", PUBLIC_URL, "--port", String(port), ...extraArgs]);
+      // Every node seals and opens the shared signing keys with the same key-encryption key.
+      const process = await startServerProcess(["--http", "--db", db, "--public-url", PUBLIC_URL, "--port", String(port), ...extraArgs], 60_000, { TRIAGE_KEY_ENCRYPTION_KEY: keyEncryptionKey });
       return { url: `http://127.0.0.1:${port}`, process };
     } catch (e) {
       if (attempt >= 2 || !/EADDRINUSE/.test(String(e))) throw e;
@@ -87,9 +90,10 @@ export async function startCluster(size = 2, extraArgs: string[] = []): Promise<
   expect(created.code, created.stderr).toBe(0);
   const { clientId, clientSecret } = JSON.parse(created.stdout) as { clientId: string; clientSecret: string };
 
+  const keyEncryptionKey = randomBytes(32).toString("base64");
   const nodes: Node[] = [];
   try {
-    nodes.push(...(await Promise.all(Array.from({ length: size }, () => startNode(database.url, extraArgs)))));
+    nodes.push(...(await Promise.all(Array.from({ length: size }, () => startNode(database.url, extraArgs, keyEncryptionKey)))));
   } catch (e) {
     await Promise.all(nodes.map(stopNode));
     await database.drop();
@@ -108,6 +112,7 @@ export async function startCluster(size = 2, extraArgs: string[] = []): Promise<
 
   const cluster: Cluster = {
     db: database.url,
+    keyEncryptionKey,
     tenantId,
     clientId,
     clientSecret,
@@ -131,7 +136,7 @@ export async function startCluster(size = 2, extraArgs: string[] = []): Promise<
       return { status: res.status, headers: res.headers, body: parsed, text };
     },
     async addNode(more = []) {
-      const node = await startNode(database.url, [...extraArgs, ...more]);
+      const node = await startNode(database.url, [...extraArgs, ...more], keyEncryptionKey);
       nodes.push(node);
       return node;
     },

@@ -3,6 +3,7 @@ import { generateKeyPairSync, randomBytes, type KeyObject } from "node:crypto";
 import { calculateJwkThumbprint, exportJWK, SignJWT, type JWK } from "jose";
 import type { Kysely } from "kysely";
 import { KeyRing } from "../../src/identity/keys.js";
+import type { KeyEncryption } from "../../src/identity/key-encryption.js";
 import type { Database } from "../../src/store/tables.js";
 
 /** Seconds since the epoch, as JWT time claims count them. */
@@ -32,8 +33,8 @@ export async function newRsaKey(kid?: string): Promise<TestKey> {
  * Triage's current signing key, read from its database the way another node would: lets a test mint
  * tokens whose signature is right, so that a rejection can only be for the claim under test.
  */
-export async function serverSigningKey(db: Kysely<Database>): Promise<{ kid: string; privateKey: KeyObject }> {
-  const key = await new KeyRing(db, 3599, 0).signingKey();
+export async function serverSigningKey(db: Kysely<Database>, encryption?: KeyEncryption): Promise<{ kid: string; privateKey: KeyObject }> {
+  const key = await new KeyRing(db, 3599, 0, encryption).signingKey();
   return { kid: key.kid, privateKey: key.privateKey };
 }
 

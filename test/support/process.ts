@@ -11,9 +11,9 @@ export interface RunResult {
 }
 
 /** Runs the built `triage` CLI to completion (bounded by a timeout). */
-export function runCli(args: string[], timeoutMs = 120_000): Promise<RunResult> {
+export function runCli(args: string[], timeoutMs = 120_000, env: Record<string, string> = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));
@@ -32,9 +32,9 @@ export interface ServerProcess {
 }
 
 /** Starts `triage serve` as a real process and waits until it prints its URL. */
-export function startServerProcess(args: string[], timeoutMs = 60_000): Promise<ServerProcess> {
+export function startServerProcess(args: string[], timeoutMs = 60_000, env: Record<string, string> = {}): Promise<ServerProcess> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, "serve", "--port", "0", "--log-level", "warn", ...args], { stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [BIN, "serve", "--port", "0", "--log-level", "warn", ...args], { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, ...env } });
     let out = "";
     const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
     const timer = setTimeout(() => { child.kill("SIGKILL"); reject(new Error(`server did not start:\n${out}`)); }, timeoutMs);

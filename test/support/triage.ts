@@ -8,6 +8,7 @@ import type { Store } from "../../src/store/open.js";
 import { openTestStore } from "./stores.js";
 import { createTenant } from "../../src/store/tenants.js";
 import { addSecret, createApp, grantAdminConsent } from "../../src/identity/directory.js";
+import { defaultKeyFile, resolveKeyEncryption, type KeyEncryption } from "../../src/identity/key-encryption.js";
 
 /** The app the tests call as: it may read and write incidents and alerts. */
 export const TEST_APP = "test-automation";
@@ -27,6 +28,8 @@ export interface TestTriage {
   dir: string;
   /** CLI arguments that open this server's store (`--data DIR` or `--db URL`). */
   storeArgs: string[];
+  /** The key sealing the signing keys in the store: DIR/keys/master.key, where the CLI finds it with `--data DIR`. */
+  keyEncryption: KeyEncryption;
   app: FastifyInstance;
   /**
    * Real HTTP to the running server, with a token of the test app in the default tenant unless the
@@ -53,7 +56,8 @@ export async function startTriage(config: Partial<ServerConfig> = {}): Promise<T
   const store = testStore.store;
   const tenantId = randomUUID();
   await createTenant(store.db, tenantId, "Test tenant");
-  const app = await buildServer({ store, ...config });
+  const keyEncryption = resolveKeyEncryption({ defaultFile: defaultKeyFile(dir) }).encryption;
+  const app = await buildServer({ store, keyEncryption, ...config });
   await app.listen({ host: "127.0.0.1", port: 0 });
   const addr = app.server.address();
   const url = `http://127.0.0.1:${typeof addr === "object" && addr ? addr.port : 0}`;
@@ -98,7 +102,8 @@ export async function startTriage(config: Partial<ServerConfig> = {}): Promise<T
     tenantId,
     store,
     dir,
-    storeArgs: testStore.location.startsWith("postgres") ? ["--db", testStore.location] : ["--data", dir],
+    storeArgs: testStore.location.startsWith("postgres") ? ["--db", testStore.location, "--data", dir] : ["--data", dir],
+    keyEncryption,
     app,
     request,
     get: (path, headers) => request("GET", path, { headers }),

@@ -492,4 +492,18 @@ describe.skipIf(!browserAvailable())("the web app in Chromium", { timeout: 60_00
     await page.locator("main").getByRole("button", { name: "Sign in" }).waitFor();
     await expect(page.evaluate('localStorage.getItem("triage.session")')).resolves.toBeNull();
   });
+
+  it("shows every alert of an incident larger than the server serves inline, and says so in the queue", async () => {
+    const device = deviceId();
+    const r = await w.t.ingest(Array.from({ length: 120 }, (_, i) => alert({ device, at: `2026-11-02T08:${String(i % 60).padStart(2, "0")}:00Z` })));
+    expect(r.status).toBe(200);
+    const id = r.body.value[0].incidentId as string;
+    await analyst.goto(`${w.url}/incidents/${id}`);
+    await analyst.getByRole("heading", { name: "Alerts (120)" }).waitFor();
+    // The newest incident: first in the queue.
+    await analyst.goto(`${w.url}/incidents`);
+    await waitForQueue(analyst);
+    const row = analyst.locator("tbody tr").filter({ has: analyst.locator(`a.incident-link[href$="/incidents/${id}"]`) });
+    await expect(row.locator("td.num").last().textContent()).resolves.toBe("100+");
+  });
 });

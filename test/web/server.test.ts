@@ -110,13 +110,25 @@ describe("the sign-in redirect on Triage's own origin", () => {
     expect(token.body.refresh_token).toBeTruthy();
   });
 
-  it("follows the Host the browser used (a host name, a proxy's public URL)", async () => {
-    const { challenge } = pkce();
-    const path = (redirect: string) => new URL(authorizeUrl("http://x", redirect, challenge)).pathname + new URL(authorizeUrl("http://x", redirect, challenge)).search;
-    const ok = await t.app.inject({ method: "GET", url: path("http://triage.example:9000/signin-callback"), headers: { host: "triage.example:9000" } });
-    expect(ok.statusCode, ok.body).toBe(200);
-    const other = await t.app.inject({ method: "GET", url: path(`${t.url}/signin-callback`), headers: { host: "triage.example:9000" } });
-    expect(other.statusCode).toBe(400);
+  it("follows the Host the browser used when it names the server (an allowed host name); any other Host is refused", async () => {
+    const named = await startTriage({ allowedHosts: ["triage.example:9000"] });
+    try {
+      await ensureWebClient(named.store.db, named.tenantId);
+      const { challenge } = pkce();
+      const path = (redirect: string) => {
+        const u = new URL(authorizeUrl("http://x", redirect, challenge).replace(t.tenantId, named.tenantId).replace(webClientId(t.tenantId), webClientId(named.tenantId)));
+        return u.pathname + u.search;
+      };
+      const ok = await named.app.inject({ method: "GET", url: path("http://triage.example:9000/signin-callback"), headers: { host: "triage.example:9000" } });
+      expect(ok.statusCode, ok.body).toBe(200);
+      const other = await named.app.inject({ method: "GET", url: path(`${named.url}/signin-callback`), headers: { host: "triage.example:9000" } });
+      expect(other.statusCode).toBe(400);
+      const stranger = await named.app.inject({ method: "GET", url: path("http://evil.example:9000/signin-callback"), headers: { host: "evil.example:9000" } });
+      expect(stranger.statusCode).toBe(421);
+      expect(JSON.parse(stranger.body).error.code).toBe("MisdirectedRequest");
+    } finally {
+      await named.close();
+    }
   });
 
   it("redirectAllowed: a registered path matches only on the given origin; absolute URIs and loopback rules as before", () => {

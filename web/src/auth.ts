@@ -253,7 +253,8 @@ export function signOut(): void {
   const s = current;
   write(null);
   sessionStorage.removeItem(PENDING_KEY);
-  const back = encodeURIComponent(`${location.origin}/`);
-  if (s) location.assign(`/${encodeURIComponent(s.tenantId)}/oauth2/v2.0/logout?post_logout_redirect_uri=${back}`);
+  // The token service returns only to a URI registered for the client it is told about.
+  const q = s ? new URLSearchParams({ client_id: s.clientId, post_logout_redirect_uri: `${location.origin}/` }) : null;
+  if (s && q) location.assign(`/${encodeURIComponent(s.tenantId)}/oauth2/v2.0/logout?${q.toString()}`);
   else location.assign("/");
 }

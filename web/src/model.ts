@@ -57,6 +57,8 @@ export interface Incident {
   priorityScore: number | null;
   comments: Comment[];
   alerts?: Alert[];
+  /** Where the rest of the alerts are, when the incident has more than the server serves inline. */
+  "alerts@odata.nextLink"?: string;
 }
 
 export const SEVERITIES = ["high", "medium", "low", "informational", "unknown"] as const;

@@ -10,6 +10,8 @@ export class OAuthError extends Error {
     readonly aadsts: number,
     readonly description: string,
     readonly status = 400,
+    /** Sent as Retry-After (lockouts, a full hashing queue). */
+    readonly retryAfterSeconds?: number,
   ) {
     super(description);
     this.name = "OAuthError";
@@ -38,3 +40,9 @@ export const invalidRequest = (why: string, code = 900144) => new OAuthError("in
 export const invalidScope = (why: string, code = 70011) => new OAuthError("invalid_scope", code, why, 400);
 export const unsupportedGrant = (type: string) =>
   new OAuthError("unsupported_grant_type", 70003, `The app requested an unsupported grant type '${type}'.`, 400);
+/** AADSTS50053: Entra's answer while an account (here also an app's secret, or a source address) is locked. */
+export const accountLocked = (error: "invalid_grant" | "invalid_client", why: string, retryAfterSeconds: number) =>
+  new OAuthError(error, 50053, `${why} Try again in ${retryAfterSeconds} seconds.`, error === "invalid_client" ? 401 : 400, retryAfterSeconds);
+/** Too many credential checks queued: Entra's throttling code, as a 429 with Retry-After. */
+export const temporarilyUnavailable = () =>
+  new OAuthError("temporarily_unavailable", 90055, "There are too many incoming sign-in requests. Retry after the time in Retry-After.", 429, 1);

@@ -21,6 +21,8 @@ export interface Grant<D> {
   data: D;
   status: string;
   expiresAt: string;
+  /** The sign-in a refresh token descends from (see revokeFamily). */
+  familyId?: string | null;
 }
 
 export async function saveGrant<D>(db: Kysely<Database>, secret: string, g: Omit<Grant<D>, "id">): Promise<void> {
@@ -36,6 +38,7 @@ export async function saveGrant<D>(db: Kysely<Database>, secret: string, g: Omit
       data: JSON.stringify(g.data),
       status: g.status,
       expires_at: g.expiresAt,
+      family_id: g.familyId ?? null,
     })
     .execute();
 }
@@ -51,6 +54,7 @@ function toGrant<D>(r: Database["grants"]): Grant<D> {
     data: JSON.parse(r.data) as D,
     status: r.status,
     expiresAt: r.expires_at,
+    familyId: r.family_id,
   };
 }
 
@@ -78,6 +82,32 @@ export async function transition(db: Kysely<Database>, id: string, from: string,
   return Number(res.numUpdatedRows) === 1;
 }
 
-export async function purgeExpired(db: Kysely<Database>, now = new Date()): Promise<void> {
-  await db.deleteFrom("grants").where("expires_at", "<", now.toISOString()).execute();
+/**
+ * Revokes every live refresh token of a family: what one sign-in (a code, a password, a device code)
+ * issued and every token rotated from it. RFC 9700 §4.14.2 and RFC 6749 §4.1.2: a spent refresh token
+ * or a redeemed code presented again means one of the parties holding it is not the client.
+ */
+export async function revokeFamily(db: Kysely<Database>, familyId: string): Promise<number> {
+  const res = await db
+    .updateTable("grants")
+    .set({ status: "revoked" })
+    .where("kind", "=", "refresh_token")
+    .where("status", "=", "active")
+    .where((eb) => eb.or([eb("family_id", "=", familyId), eb("id", "=", familyId)]))
+    .executeTakeFirst();
+  return Number(res.numUpdatedRows);
+}
+
+/**
+ * Records a client assertion's jti until `expiresAt` (epoch ms); false when it was already seen and
+ * has not expired. One statement, so two nodes receiving the same assertion at once accept it once.
+ */
+export async function rememberAssertion(db: Kysely<Database>, clientId: string, jti: string, expiresAt: number, now = Date.now()): Promise<boolean> {
+  const id = createHash("sha256").update(`${clientId.toLowerCase()}:${jti}`).digest("base64url");
+  const res = await db
+    .insertInto("seen_assertions")
+    .values({ id, expires_at: expiresAt })
+    .onConflict((oc) => oc.column("id").doUpdateSet({ expires_at: expiresAt }).where("seen_assertions.expires_at", "<=", now))
+    .executeTakeFirst();
+  return Number(res.numInsertedOrUpdatedRows ?? 0) === 1;
 }

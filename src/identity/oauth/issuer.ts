@@ -1,4 +1,4 @@
-import { createHash, randomInt } from "node:crypto";
+import { createHash, randomInt, randomUUID, timingSafeEqual } from "node:crypto";
 import { X509Certificate } from "node:crypto";
 import { decodeProtectedHeader, importX509, jwtVerify } from "jose";
 import type { Kysely } from "kysely";
@@ -7,10 +7,12 @@ import type { KeyRing } from "../keys.js";
 import { appCertificates, checkPassword, checkSecret, consentedPermissions, findApp, findUser, type App, type User } from "../directory.js";
 import { accessToken, clientInfo, idToken, newOpaqueToken, type AppSubject, type UserSubject } from "../tokens.js";
 import { grantedScopeString, parseScopes, type RequestedScopes } from "./scopes.js";
-import { findGrant, saveGrant, transition, grantId } from "./grants.js";
+import { findGrant, saveGrant, transition, grantId, revokeFamily, rememberAssertion, type Grant } from "./grants.js";
 import {
-  invalidClient, invalidGrant, invalidRequest, invalidScope, OAuthError, unauthorizedClient, unsupportedGrant,
+  accountLocked, invalidClient, invalidGrant, invalidRequest, invalidScope, OAuthError, temporarilyUnavailable, unauthorizedClient, unsupportedGrant,
 } from "./entra-error.js";
+import { CredentialGuard, type Attempt } from "../credential-guard.js";
+import { dummyHash } from "../hash.js";
 
 export interface IssuerOptions {
   db: Kysely<Database>;
@@ -21,6 +23,8 @@ export interface IssuerOptions {
   /** How often device-code clients are told to poll. */
   deviceCodeIntervalSeconds: number;
   deviceCodeLifetimeSeconds: number;
+  /** Lockout and the hashing pool every password and client-secret check goes through. */
+  guard?: CredentialGuard;
 }
 
 /** Where a token request came in: the issuer is built from it. */
@@ -29,6 +33,8 @@ export interface RequestContext {
   tenantId: string;
   /** The token endpoint URL as the client called it: the audience of client assertions. */
   tokenUrl: string;
+  /** The caller's address, counted for per-source lockout. */
+  source?: string | undefined;
 }
 
 export type Form = Record<string, string | undefined>;
@@ -59,9 +65,36 @@ const CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-b
  * Entra's response and error shapes. Permissions reach a token only after admin consent.
  */
 export class Issuer {
-  private readonly seenAssertions = new Map<string, number>();
+  private readonly guard: CredentialGuard;
 
-  constructor(private readonly opts: IssuerOptions) {}
+  constructor(private readonly opts: IssuerOptions) {
+    this.guard = opts.guard ?? new CredentialGuard(opts.db);
+    // The dummy hash is made now, so that the first unknown user is not the one answered faster or slower.
+    void dummyHash();
+  }
+
+  /** Maps a refused credential check to Entra's answer. */
+  private refused(r: Exclude<Attempt<unknown>, { ok: true }>, kind: "user" | "client", invalid: () => OAuthError): OAuthError {
+    if (r.reason === "busy") return temporarilyUnavailable();
+    if (r.reason === "locked") {
+      return kind === "user"
+        ? accountLocked("invalid_grant", "Your account is temporarily locked to prevent unauthorized use.", r.retryAfterSeconds)
+        : accountLocked("invalid_client", "Sign-in with this app's client secret is temporarily locked after too many failed attempts.", r.retryAfterSeconds);
+    }
+    return invalid();
+  }
+
+  /** A spent code or refresh token came back: revoke what its sign-in issued, then refuse it. */
+  private async replayed(familyId: string, why: string, aadsts: number): Promise<OAuthError> {
+    await revokeFamily(this.opts.db, familyId);
+    return invalidGrant(`${why} Every refresh token issued from it has been revoked.`, aadsts);
+  }
+
+  /** A password check under lockout; the user, or why not. */
+  private async signIn(tenantId: string, username: string, password: string, source: string | undefined): Promise<Attempt<User>> {
+    const account = `user:${tenantId}:${username.trim().toLowerCase()}`;
+    return this.guard.attempt(account, source, () => checkPassword(this.opts.db, tenantId, username, password));
+  }
 
   async token(form: Form, ctx: RequestContext): Promise<Record<string, unknown>> {
     const grantType = form.grant_type;
@@ -102,8 +135,12 @@ export class Issuer {
    */
   private async authenticateClient(app: App, form: Form, ctx: RequestContext, required: boolean): Promise<void> {
     if (form.client_secret !== undefined) {
-      if (!(await checkSecret(this.opts.db, app.clientId, form.client_secret))) {
-        throw invalidClient(`Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${app.clientId}'.`);
+      const secret = form.client_secret;
+      const r = await this.guard.attempt(`client:${app.clientId}`, ctx.source, async () => ((await checkSecret(this.opts.db, app.clientId, secret)) ? true : undefined));
+      if (!r.ok) {
+        throw this.refused(r, "client", () =>
+          invalidClient(`Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${app.clientId}'.`),
+        );
       }
       return;
     }
@@ -145,12 +182,11 @@ export class Issuer {
         clockTolerance: 300,
         requiredClaims: ["exp", "jti"],
       });
-      const jti = String(payload.jti);
-      const now = Date.now();
-      for (const [k, exp] of this.seenAssertions) if (exp < now) this.seenAssertions.delete(k);
-      const replayKey = `${app.clientId}:${jti}`;
-      if (this.seenAssertions.has(replayKey)) throw invalidClient("The client assertion was already used (its jti was seen before).");
-      this.seenAssertions.set(replayKey, Number(payload.exp) * 1000 + 300_000);
+      // Kept in the store until the assertion could no longer pass (exp plus the clock tolerance), so a
+      // replay to any node on the same database is refused.
+      if (!(await rememberAssertion(this.opts.db, app.clientId, String(payload.jti), Number(payload.exp) * 1000 + 300_000))) {
+        throw invalidClient("The client assertion was already used (its jti was seen before).");
+      }
     } catch (e) {
       if (e instanceof OAuthError) throw e;
       throw invalidClient(`The client assertion could not be validated: ${(e as Error).message}.`);
@@ -207,7 +243,7 @@ export class Issuer {
   }
 
   /** Delegated responses carry an id token and client_info (MSAL builds its account from them) and, with offline_access, a refresh token. */
-  private async respondUser(subject: UserSubject, req: DelegatedGrantData, ctx: RequestContext) {
+  private async respondUser(subject: UserSubject, req: DelegatedGrantData, ctx: RequestContext, familyId: string) {
     const lifetime = this.opts.tokenLifetimeSeconds;
     const body: Record<string, unknown> = {
       token_type: "Bearer",
@@ -229,6 +265,7 @@ export class Issuer {
         data: { scopes: subject.scopes, oidc: req.oidc, useDefault: req.useDefault === true },
         status: "active",
         expiresAt: new Date(Date.now() + this.opts.refreshLifetimeSeconds * 1000).toISOString(),
+        familyId,
       });
       body.refresh_token = refresh;
     }
@@ -249,11 +286,11 @@ export class Issuer {
     const app = await this.app(form, ctx);
     await this.authenticateClient(app, form, ctx, false);
     if (!form.username || !form.password) throw invalidRequest("The request body must contain the following parameters: 'username' and 'password'.");
-    const user = await checkPassword(this.opts.db, ctx.tenantId, form.username, form.password);
-    if (!user) throw invalidGrant("Error validating credentials due to invalid username or password.", 50126);
+    const r = await this.signIn(ctx.tenantId, form.username, form.password, ctx.source);
+    if (!r.ok) throw this.refused(r, "user", () => invalidGrant("Error validating credentials due to invalid username or password.", 50126));
     const scopes = parseScopes(form.scope);
     const granted = await this.delegatedScopes(app, scopes);
-    return this.respondUser(this.userSubject(app, user, granted), { scopes: granted, oidc: scopes.oidc, useDefault: scopes.useDefault }, ctx);
+    return this.respondUser(this.userSubject(app, r.value, granted), { scopes: granted, oidc: scopes.oidc, useDefault: scopes.useDefault }, ctx, randomUUID());
   }
 
   private async authorizationCode(form: Form, ctx: RequestContext) {
@@ -262,19 +299,22 @@ export class Issuer {
     if (!form.code) throw invalidRequest("The request body must contain the following parameter: 'code'.");
     const grant = await findGrant<AuthCodeData>(this.opts.db, "authorization_code", form.code);
     if (!grant || grant.clientId !== app.clientId || grant.tenantId !== ctx.tenantId) throw invalidGrant("The provided authorization code is invalid.", 70000);
+    if (grant.status === "redeemed") throw await this.replayed(grant.id, "The provided authorization code was already redeemed.", 54005);
     if (Date.parse(grant.expiresAt) < Date.now()) throw invalidGrant("The provided authorization code has expired.", 70008);
     if (form.redirect_uri !== grant.data.redirectUri) throw invalidGrant("The redirect URI does not match the one the authorization code was issued for.", 50148);
     if (grant.data.codeChallenge) {
       const verifier = form.code_verifier ?? "";
-      const computed = createHash("sha256").update(verifier).digest("base64url");
-      if (computed !== grant.data.codeChallenge) throw invalidGrant("The code_verifier does not match the code_challenge supplied in the authorization request for PKCE.", 501481);
+      const computed = createHash("sha256").update(verifier).digest();
+      const expected = Buffer.from(grant.data.codeChallenge, "base64url");
+      if (computed.length !== expected.length || !timingSafeEqual(computed, expected)) throw invalidGrant("The code_verifier does not match the code_challenge supplied in the authorization request for PKCE.", 501481);
     } else if (app.publicClient) {
       throw invalidGrant("Public clients must use PKCE.", 9002325);
     }
-    if (!(await transition(this.opts.db, grant.id, "issued", "redeemed"))) throw invalidGrant("The provided authorization code was already redeemed.", 54005);
+    if (!(await transition(this.opts.db, grant.id, "issued", "redeemed"))) throw await this.replayed(grant.id, "The provided authorization code was already redeemed.", 54005);
     const user = grant.userId ? await findUser(this.opts.db, ctx.tenantId, grant.userId) : undefined;
     if (!user) throw invalidGrant("The user of this authorization code no longer exists.", 50034);
-    return this.respondUser(this.userSubject(app, user, grant.data.scopes), grant.data, ctx);
+    // The code's id names the family: a replay of the code finds and revokes what it issued.
+    return this.respondUser(this.userSubject(app, user, grant.data.scopes), grant.data, ctx, grant.id);
   }
 
   private async refreshToken(form: Form, ctx: RequestContext) {
@@ -282,11 +322,12 @@ export class Issuer {
     await this.authenticateClient(app, form, ctx, false);
     if (!form.refresh_token) throw invalidRequest("The request body must contain the following parameter: 'refresh_token'.");
     const grant = await findGrant<DelegatedGrantData>(this.opts.db, "refresh_token", form.refresh_token);
-    if (!grant || grant.clientId !== app.clientId || grant.tenantId !== ctx.tenantId || grant.status !== "active") {
-      throw invalidGrant("The refresh token is invalid or was revoked.", 9002313);
-    }
+    if (!grant || grant.clientId !== app.clientId || grant.tenantId !== ctx.tenantId) throw invalidGrant("The refresh token is invalid or was revoked.", 9002313);
+    const family = familyOf(grant);
+    if (grant.status === "used") throw await this.replayed(family, "The refresh token was already used.", 9002313);
+    if (grant.status !== "active") throw invalidGrant("The refresh token is invalid or was revoked.", 9002313);
     if (Date.parse(grant.expiresAt) < Date.now()) throw invalidGrant("The refresh token has expired due to inactivity.", 700082);
-    if (!(await transition(this.opts.db, grant.id, "active", "used"))) throw invalidGrant("The refresh token was already used.", 9002313);
+    if (!(await transition(this.opts.db, grant.id, "active", "used"))) throw await this.replayed(family, "The refresh token was already used.", 9002313);
     const user = grant.userId ? await findUser(this.opts.db, ctx.tenantId, grant.userId) : undefined;
     if (!user) throw invalidGrant("The user of this refresh token no longer exists.", 50034);
     const requested = parseScopes(form.scope);
@@ -296,7 +337,7 @@ export class Issuer {
     const scopes = wanted.filter((p) => grant.data.scopes.includes(p) && consented.includes(p));
     const oidc = [...new Set([...grant.data.oidc, ...requested.oidc])];
     const useDefault = requested.useDefault || (requested.permissions.length === 0 && grant.data.useDefault === true);
-    return this.respondUser(this.userSubject(app, user, scopes), { scopes, oidc, useDefault }, ctx);
+    return this.respondUser(this.userSubject(app, user, scopes), { scopes, oidc, useDefault }, ctx, family);
   }
 
   // ── device code ───────────────────────────────────────────────────────────────────────────────
@@ -343,20 +384,21 @@ export class Issuer {
     if (grant.status === "pending") throw new OAuthError("authorization_pending", 70016, "OAuth 2.0 device flow error. Authorization is pending. Continue polling.");
     if (grant.status === "denied") throw new OAuthError("authorization_declined", 70000, "The user declined the sign-in request.");
     if (grant.status !== "approved" || !(await transition(this.opts.db, grant.id, "approved", "redeemed"))) {
-      throw invalidGrant("The device code was already redeemed.", 54005);
+      throw await this.replayed(grant.id, "The device code was already redeemed.", 54005);
     }
     const user = grant.userId ? await findUser(this.opts.db, ctx.tenantId, grant.userId) : undefined;
     if (!user) throw invalidGrant("The user of this device code no longer exists.", 50034);
-    return this.respondUser(this.userSubject(app, user, grant.data.scopes), grant.data, ctx);
+    return this.respondUser(this.userSubject(app, user, grant.data.scopes), grant.data, ctx, grant.id);
   }
 
   /** The user entered a device's code and signed in: the device's next poll gets tokens. */
-  async approveDevice(userCode: string, username: string, password: string): Promise<{ ok: true; appName: string } | { ok: false; why: string }> {
+  async approveDevice(userCode: string, username: string, password: string, source?: string): Promise<{ ok: true; appName: string } | { ok: false; why: string }> {
     const code = userCode.replace(/[\s-]/g, "").toUpperCase();
     const grant = await this.opts.db.selectFrom("grants").selectAll().where("kind", "=", "device_code").where("user_code", "=", code).executeTakeFirst();
     if (!grant || grant.status !== "pending" || Date.parse(grant.expires_at) < Date.now()) return { ok: false, why: "That code is not valid or has expired." };
-    const user = await checkPassword(this.opts.db, grant.tenant_id, username, password);
-    if (!user) return { ok: false, why: "The user name or password is incorrect." };
+    const r = await this.signIn(grant.tenant_id, username, password, source);
+    if (!r.ok) return { ok: false, why: signInRefusal(r) };
+    const user = r.value;
     if (!(await transition(this.opts.db, grant.id, "pending", "approved", user.id))) return { ok: false, why: "That code was already used." };
     const app = await findApp(this.opts.db, grant.client_id);
     return { ok: true, appName: app?.displayName ?? grant.client_id };
@@ -382,8 +424,9 @@ export class Issuer {
   /** After a successful sign-in: a one-time code, valid for five minutes. */
   async issueCode(q: Form, ctx: RequestContext, username: string, password: string): Promise<{ code: string } | { error: string }> {
     const { app, redirectUri, scopes } = await this.checkAuthorizeRequest(q, ctx);
-    const user = await checkPassword(this.opts.db, ctx.tenantId, username, password);
-    if (!user) return { error: "The user name or password is incorrect." };
+    const r = await this.signIn(ctx.tenantId, username, password, ctx.source);
+    if (!r.ok) return { error: signInRefusal(r) };
+    const user = r.value;
     const granted = await this.delegatedScopes(app, scopes);
     const code = newOpaqueToken();
     const data: AuthCodeData = {
@@ -407,6 +450,18 @@ export class Issuer {
     });
     return { code };
   }
+}
+
+/** A refresh token's family: its own, or (issued before families were kept) the token itself. */
+function familyOf(grant: Grant<unknown>): string {
+  return grant.familyId ?? grant.id;
+}
+
+/** What the sign-in pages say when a password check is refused. */
+function signInRefusal(r: Exclude<Attempt<unknown>, { ok: true }>): string {
+  if (r.reason === "locked") return `Your account is temporarily locked to prevent unauthorized use. Try again in ${r.retryAfterSeconds} seconds.`;
+  if (r.reason === "busy") return "Too many sign-in attempts are being checked. Try again in a moment.";
+  return "The user name or password is incorrect.";
 }
 
 /**

@@ -1,13 +1,14 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Kysely } from "kysely";
+import { compactVerify, createLocalJWKSet } from "jose";
 import type { Database } from "../../store/tables.js";
 import { findTenant } from "../../store/tenants.js";
 import type { KeyRing } from "../keys.js";
 import { issuerFor } from "../tokens.js";
-import { Issuer, type Form, type RequestContext } from "./issuer.js";
+import { Issuer, redirectAllowed, type Form, type RequestContext } from "./issuer.js";
 import { OAuthError, oauthErrorBody } from "./entra-error.js";
-import { deviceCodePage, errorPage, formPostPage, signInPage } from "./pages.js";
-import { findApp } from "../directory.js";
+import { cspSourceOf, deviceCodePage, errorPage, formPostPage, pageHeaders, signInPage } from "./pages.js";
+import { findApp, type App } from "../directory.js";
 import { badRequest } from "../../graph/errors.js";
 import { nulMessage } from "../../schema/json-limits.js";
 
@@ -55,12 +56,13 @@ export async function registerOAuthRoutes(app: FastifyInstance, opts: OAuthRoute
 
   function ctxOf(req: FastifyRequest, tenantId: string): RequestContext {
     const origin = opts.origin(req);
-    return { origin, tenantId, tokenUrl: `${origin}/${(req.params as { tenant: string }).tenant}/oauth2/v2.0/token` };
+    return { origin, tenantId, tokenUrl: `${origin}/${(req.params as { tenant: string }).tenant}/oauth2/v2.0/token`, source: req.ip };
   }
 
   function sendOAuthError(req: FastifyRequest, reply: FastifyReply, e: unknown) {
     if (!(e instanceof OAuthError)) throw e;
     const cid = (req.query as Record<string, string | undefined>)["client-request-id"] ?? req.headers["client-request-id"];
+    if (e.retryAfterSeconds !== undefined) void reply.header("retry-after", String(e.retryAfterSeconds));
     return reply.code(e.status).type("application/json; charset=utf-8").send(JSON.stringify(oauthErrorBody(e, typeof cid === "string" ? cid : undefined)));
   }
 
@@ -143,7 +145,9 @@ export async function registerOAuthRoutes(app: FastifyInstance, opts: OAuthRoute
   function redirectWith(reply: FastifyReply, q: Form, params: Record<string, string | undefined>) {
     const target = q.redirect_uri!;
     const all = { ...params, state: q.state };
-    if (q.response_mode === "form_post") return reply.type("text/html; charset=utf-8").send(formPostPage(target, all));
+    if (q.response_mode === "form_post") {
+      return reply.headers(pageHeaders({ formAction: [cspSourceOf(target) ?? "'none'"], script: true })).type("text/html; charset=utf-8").send(formPostPage(target, all));
+    }
     const encoded = new URLSearchParams(Object.entries(all).filter((e): e is [string, string] => e[1] !== undefined)).toString();
     const url = q.response_mode === "fragment" ? `${target}#${encoded}` : `${target}${target.includes("?") ? "&" : "?"}${encoded}`;
     return reply.redirect(url, 302);
@@ -153,12 +157,12 @@ export async function registerOAuthRoutes(app: FastifyInstance, opts: OAuthRoute
     const q = authorizeFields(req.query as Record<string, unknown>);
     try {
       const tenantId = await tenantOf(req);
-      const { app: client } = await opts.issuer.checkAuthorizeRequest(q, ctxOf(req, tenantId));
-      return reply.type("text/html; charset=utf-8").send(
+      const { app: client, redirectUri } = await opts.issuer.checkAuthorizeRequest(q, ctxOf(req, tenantId));
+      return reply.headers(signInHeaders(redirectUri)).type("text/html; charset=utf-8").send(
         signInPage({ appName: client.displayName, tenantId, action: req.url.split("?")[0]!, fields: q, username: q.login_hint }),
       );
     } catch (e) {
-      if (e instanceof OAuthError) return reply.code(400).type("text/html; charset=utf-8").send(errorPage(e.description));
+      if (e instanceof OAuthError) return reply.code(400).headers(pageHeaders()).type("text/html; charset=utf-8").send(errorPage(e.description));
       throw e;
     }
   });
@@ -172,36 +176,91 @@ export async function registerOAuthRoutes(app: FastifyInstance, opts: OAuthRoute
       const result = await opts.issuer.issueCode(q, ctx, String(body.username ?? ""), String(body.password ?? ""));
       if ("error" in result) {
         const client = await findApp(opts.db, q.client_id ?? "");
-        return reply.code(200).type("text/html; charset=utf-8").send(
+        // issueCode checked the request (redirect URI included) before the password.
+        return reply.code(200).headers(signInHeaders(q.redirect_uri ?? "")).type("text/html; charset=utf-8").send(
           signInPage({ appName: client?.displayName ?? "Triage", tenantId, action: req.url.split("?")[0]!, fields: q, error: result.error, username: String(body.username ?? "") }),
         );
       }
       return redirectWith(reply, q, { code: result.code, session_state: undefined });
     } catch (e) {
-      if (e instanceof OAuthError) return reply.code(400).type("text/html; charset=utf-8").send(errorPage(e.description));
+      if (e instanceof OAuthError) return reply.code(400).headers(pageHeaders()).type("text/html; charset=utf-8").send(errorPage(e.description));
       throw e;
     }
   });
 
+  /**
+   * The client a logout request names: `client_id`, or the audience of an `id_token_hint` this
+   * service signed (OIDC RP-initiated logout; an expired hint still names its client). Both given
+   * must agree. Null when no client of the tenant is named.
+   */
+  async function logoutClient(tenantId: string, q: Record<string, string | undefined>): Promise<App | null> {
+    let clientId = q.client_id?.trim().toLowerCase() || undefined;
+    if (q.id_token_hint) {
+      let claims: { aud?: unknown; tid?: unknown };
+      try {
+        const { payload } = await compactVerify(q.id_token_hint, createLocalJWKSet({ keys: await opts.keys.publishedKeys() }));
+        claims = JSON.parse(new TextDecoder().decode(payload)) as { aud?: unknown; tid?: unknown };
+      } catch {
+        return null;
+      }
+      if (typeof claims.aud !== "string" || claims.tid !== tenantId) return null;
+      if (clientId && clientId !== claims.aud.toLowerCase()) return null;
+      clientId = claims.aud.toLowerCase();
+    }
+    if (!clientId) return null;
+    const client = await findApp(opts.db, clientId);
+    return client && client.tenantId === tenantId ? client : null;
+  }
+
+  // Signing out: back to the client only at a URI registered for it, else a signed-out page.
   app.get("/:tenant/oauth2/v2.0/logout", pub, async (req, reply) => {
-    const target = (req.query as Record<string, string | undefined>).post_logout_redirect_uri;
-    if (target && /^https?:\/\//.test(target)) return reply.redirect(target, 302);
-    return reply.type("text/html; charset=utf-8").send(errorPage("You have signed out."));
+    const q = req.query as Record<string, string | undefined>;
+    const target = typeof q.post_logout_redirect_uri === "string" ? q.post_logout_redirect_uri : "";
+    if (target) {
+      const tenantId = await tenantOf(req).catch(() => null);
+      const client = tenantId ? await logoutClient(tenantId, q) : null;
+      if (client && postLogoutRedirectAllowed(client, target, opts.origin(req))) {
+        const url = typeof q.state === "string" ? `${target}${target.includes("?") ? "&" : "?"}${new URLSearchParams({ state: q.state }).toString()}` : target;
+        return reply.redirect(url, 302);
+      }
+    }
+    return reply.headers(pageHeaders()).type("text/html; charset=utf-8").send(errorPage("You have signed out."));
   });
 
   // Device code sign-in: the user enters the code shown by the device, then signs in.
   app.get("/devicelogin", pub, async (req, reply) => {
     const code = (req.query as Record<string, string | undefined>).code;
-    return reply.type("text/html; charset=utf-8").send(deviceCodePage({ action: "/devicelogin", userCode: code }));
+    return reply.headers(pageHeaders({ formAction: ["'self'"] })).type("text/html; charset=utf-8").send(deviceCodePage({ action: "/devicelogin", userCode: code }));
   });
   app.post("/devicelogin", pub, async (req, reply) => {
     const body = (req.body ?? {}) as Record<string, string | undefined>;
-    const result = await opts.issuer.approveDevice(body.code ?? "", body.username ?? "", body.password ?? "");
+    const result = await opts.issuer.approveDevice(body.code ?? "", body.username ?? "", body.password ?? "", req.ip);
     const html = result.ok
       ? deviceCodePage({ action: "/devicelogin", done: `${result.appName} can now act on your behalf.` })
       : deviceCodePage({ action: "/devicelogin", error: result.why, userCode: body.code });
-    return reply.code(result.ok ? 200 : 400).type("text/html; charset=utf-8").send(html);
+    return reply.code(result.ok ? 200 : 400).headers(pageHeaders({ formAction: ["'self'"] })).type("text/html; charset=utf-8").send(html);
   });
+}
+
+/** The sign-in page posts to itself, and the redirect that follows goes to the client's redirect URI. */
+function signInHeaders(redirectUri: string): Record<string, string> {
+  const target = cspSourceOf(redirectUri);
+  return pageHeaders({ formAction: target ? ["'self'", target] : ["'self'"] });
+}
+
+/**
+ * Where a client may be sent after signing out: a URI it may receive sign-in responses at; and an
+ * app registered with a path (Triage's web app) lives on Triage's own origin, so any page of that
+ * origin — never another — is its to return to.
+ */
+export function postLogoutRedirectAllowed(client: App, uri: string, origin: string): boolean {
+  if (redirectAllowed(client, uri, origin)) return true;
+  if (!client.redirectUris.some((r) => r.startsWith("/") && !r.startsWith("//"))) return false;
+  try {
+    return new URL(uri).origin === new URL(origin).origin && (uri === origin || uri.startsWith(`${origin}/`));
+  } catch {
+    return false;
+  }
 }
 
 function formOf(req: FastifyRequest): Form {

@@ -52,6 +52,12 @@ export interface IncidentState {
   nameSource: "alerts" | "analyst";
   /** Kept current alert by alert: the merge ranking reads it. */
   alertCount: number;
+  /** Distinct entities it has seen, kept current alert by alert (a merge's may count shared ones twice: never too low). */
+  entityCount: number;
+  /** Of the batch's entity keys, those it is known to have seen, at any time. */
+  knownKeys: Set<string>;
+  /** The priority factors' JSON once recomputed; the row keeps the stored value, so the write sees the change. */
+  priorityFactors?: string | null;
   writes: number;
 }
 
@@ -66,6 +72,8 @@ export interface AlertState {
   /** The created_at column of the current document: alerts of an incident are read in its order. */
   createdAt: string;
   detectorKey: string;
+  /** The triage properties an analyst has set: an alert sent again keeps them. */
+  analystSet: ReadonlySet<string>;
   writes: number;
 }
 
@@ -110,6 +118,13 @@ export function markDirty(batch: Batch, incidentId: number, at: string): void {
   batch.dirty.set(incidentId, prev && prev > at ? prev : at);
 }
 
+/** Records that the incident has seen the key, for its entity count. */
+export function knowKey(inc: IncidentState, key: string): void {
+  if (inc.knownKeys.has(key)) return;
+  inc.knownKeys.add(key);
+  inc.entityCount++;
+}
+
 export function setSighting(batch: Batch, key: string, incidentId: number, at: string): void {
   let byIncident = batch.sightings.get(key);
   if (!byIncident) batch.sightings.set(key, (byIncident = new Map()));
@@ -124,13 +139,26 @@ export function setSighting(batch: Batch, key: string, incidentId: number, at: s
 export function touchEntities(batch: Batch, incidentId: number, keys: string[], at: string): void {
   let touched = batch.touched.get(incidentId);
   if (!touched) batch.touched.set(incidentId, (touched = new Set()));
+  const inc = batch.incidents.get(incidentId)!;
   for (const key of keys) {
     setSighting(batch, key, incidentId, at);
     touched.add(key);
+    knowKey(inc, key);
   }
 }
 
 export function moveSightings(batch: Batch, from: number, into: number): void {
+  const src = batch.incidents.get(from)!;
+  const dst = batch.incidents.get(into)!;
+  // Entities both are known to have count once; any other overlap is unknown here and counts twice.
+  let shared = 0;
+  for (const key of src.knownKeys) {
+    if (dst.knownKeys.has(key)) shared++;
+    else dst.knownKeys.add(key);
+  }
+  dst.entityCount += src.entityCount - shared;
+  src.entityCount = 0;
+  src.knownKeys = new Set();
   for (const key of batch.keysOf.get(from) ?? []) {
     const byIncident = batch.sightings.get(key)!;
     const seen = byIncident.get(from)!;

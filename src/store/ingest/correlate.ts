@@ -9,20 +9,22 @@ import type { Database, IncidentTable } from "../tables.js";
 import type { CorrelationReason } from "../../schema/enums.js";
 import { normalizeDateTime } from "../columns.js";
 import { auditRows } from "../audit.js";
-import { decide, type Candidate, type Decision } from "../../domain/correlate.js";
+import { decide, DEFAULT_LIMITS, type Candidate, type Decision } from "../../domain/correlate.js";
 import type { PropertyChange } from "../../domain/changes.js";
 import type { NormalizedAlert } from "../../ingest/normalize-alert.js";
+import { acceptNewAlert, reingestAlert } from "../../domain/alert-ownership.js";
 import { alertTime, isOpen, later, markDirty, moveSightings, shift, SYSTEM_ACTOR, touchEntities, webUrl, type AlertState, type Batch } from "./batch.js";
 import { alertsOf } from "./load.js";
 import type { IngestOptions, IngestResult } from "./index.js";
 
 export async function ingestOne(trx: Transaction<Database>, batch: Batch, alert: NormalizedAlert, keys: string[], opts: IngestOptions): Promise<IngestResult> {
   const existing = batch.alerts.get(alert.id);
-  if (existing) return reingest(batch, existing, alert, keys);
+  if (existing) return reingest(batch, existing, alert, keys, opts);
 
   const at = alertTime(alert);
   const candidates = findCandidates(batch, keys, at, opts.windowMs);
-  const decision = decide(candidates);
+  const decision = decide(candidates, keys, opts.limits ?? DEFAULT_LIMITS);
+  for (const r of decision.notJoined ?? []) event(batch, r.incident, at, "joinRefused", alert.id, null, [], r.why);
 
   let incidentId: number;
   const merged: IngestResult["merged"] = [];
@@ -44,7 +46,7 @@ export async function ingestOne(trx: Transaction<Database>, batch: Batch, alert:
     }
   }
 
-  insertAlert(batch, alert, incidentId);
+  insertAlert(batch, acceptNewAlert(alert, opts.now!), incidentId);
   // The count is kept current at once (the next alert's merge ranking reads it); the rest of what the
   // incident derives from its alerts is recomputed once, at the end of the batch.
   batch.incidents.get(incidentId)!.alertCount++;
@@ -64,12 +66,12 @@ export async function ingestOne(trx: Transaction<Database>, batch: Batch, alert:
 }
 
 function correlationSummary(decision: Decision, candidates: Candidate[]): IngestResult["correlation"] {
-  if (decision.kind === "new") return { incident: "new", reasons: [], sharedEntities: [] };
-  return {
-    incident: "joined",
-    reasons: decision.reasons,
-    sharedEntities: candidates.find((c) => c.id === decision.incident)?.shared ?? [],
-  };
+  const summary: IngestResult["correlation"] =
+    decision.kind === "new"
+      ? { incident: "new", reasons: [], sharedEntities: [] }
+      : { incident: "joined", reasons: decision.reasons, sharedEntities: candidates.find((c) => c.id === decision.incident)?.shared ?? [] };
+  if (decision.notJoined?.length) summary.notJoined = decision.notJoined.map((r) => ({ incidentId: String(r.incident), why: r.why }));
+  return summary;
 }
 
 /** Open incidents that saw one of the alert's entities within the window around the alert's time. */
@@ -92,6 +94,8 @@ function findCandidates(batch: Batch, keys: string[], at: string, windowMs: numb
           alertCount: inc.alertCount,
           createdAt: inc.row.created_at,
           shared: [],
+          entityCount: inc.entityCount,
+          knownKeys: inc.knownKeys,
         };
         byId.set(id, c);
       }
@@ -141,7 +145,7 @@ function createIncident(batch: Batch, alert: NormalizedAlert): number {
     alert_count: 0,
     version: 1,
   } as unknown as IncidentTable;
-  batch.incidents.set(id, { row, isNew: true, doc, severitySource: "alerts", nameSource: "alerts", alertCount: 0, writes: 0 });
+  batch.incidents.set(id, { row, isNew: true, doc, severitySource: "alerts", nameSource: "alerts", alertCount: 0, entityCount: 0, knownKeys: new Set(), writes: 0 });
   return id;
 }
 
@@ -163,26 +167,28 @@ function insertAlert(batch: Batch, alert: NormalizedAlert, incidentId: number): 
     incidentId,
     createdAt: normalizeDateTime(String(doc.createdDateTime)),
     detectorKey: detectorKey(alert),
+    analystSet: new Set(),
     writes: 0,
   });
 }
 
-/** An alert sent again updates what its source reports; analysts' comments and its incident stay. */
-function reingest(batch: Batch, existing: AlertState, alert: NormalizedAlert, keys: string[]): IngestResult {
-  const current = existing.doc;
+/**
+ * An alert sent again updates what its source reports; what an analyst decided, the alert's comments
+ * and its incident stay (domain/alert-ownership.ts). Each change is audited in the ingesting app's name.
+ */
+function reingest(batch: Batch, existing: AlertState, alert: NormalizedAlert, keys: string[], opts: IngestOptions): IngestResult {
   const incidentId = existing.incidentId;
-  existing.doc = {
-    ...alert,
-    comments: current.comments,
-    customDetails: Object.keys(alert.customDetails as object).length ? alert.customDetails : current.customDetails,
-    incidentId: current.incidentId,
-    incidentWebUrl: current.incidentWebUrl,
-  };
-  existing.createdAt = normalizeDateTime(String(existing.doc.createdDateTime));
-  existing.detectorKey = detectorKey(alert);
-  existing.writes++;
+  const now = opts.now!;
+  const outcome = reingestAlert(existing.doc, alert, existing.analystSet, now);
+  if (outcome.next !== existing.doc) {
+    existing.doc = outcome.next;
+    existing.createdAt = normalizeDateTime(String(existing.doc.createdDateTime));
+    existing.detectorKey = detectorKey(existing.doc);
+    existing.writes++;
+    audit(batch, { actor: opts.actor, requestId: opts.requestId, at: now }, "alert", existing.id, outcome.changes);
+    markDirty(batch, incidentId, existing.doc.lastUpdateDateTime as string);
+  }
   touchEntities(batch, incidentId, keys, alertTime(alert));
-  markDirty(batch, incidentId, alert.lastUpdateDateTime as string);
   return {
     id: alert.id,
     incidentId: String(incidentId),

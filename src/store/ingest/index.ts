@@ -7,6 +7,7 @@
 import { sql, type Kysely } from "kysely";
 import type { Database } from "../tables.js";
 import type { CorrelationReason } from "../../schema/enums.js";
+import type { CorrelationLimits } from "../../domain/correlate.js";
 import { entityKeys } from "../../domain/entities.js";
 import type { NormalizedAlert } from "../../ingest/normalize-alert.js";
 import { isPostgres } from "../dialect.js";
@@ -18,9 +19,13 @@ import { finishBatch } from "./write.js";
 export interface IngestOptions {
   /** How far apart in time an alert and an incident's last sighting of a shared entity may be. */
   windowMs: number;
-  /** Shown in audit rows for changes correlation makes. */
+  /** The ingesting app: shown in audit rows for the changes its alerts make to stored alerts and incidents. */
   actor: string;
   requestId: string | null;
+  /** When the batch arrived: the time of its audit rows, and of a resolution that gives none. */
+  now?: string;
+  /** How large correlation lets an incident grow (default: DEFAULT_LIMITS). */
+  limits?: CorrelationLimits;
 }
 
 export interface IngestResult {
@@ -28,13 +33,20 @@ export interface IngestResult {
   incidentId: string;
   outcome: "created" | "updated";
   /** How the alert was placed: a new incident, or the reasons it joined one. */
-  correlation: { incident: "new" | "joined"; reasons: CorrelationReason[]; sharedEntities: string[] };
+  correlation: {
+    incident: "new" | "joined";
+    reasons: CorrelationReason[];
+    sharedEntities: string[];
+    /** Present when the alert shared entities with incidents it did not join because of a limit: which, and why. */
+    notJoined?: { incidentId: string; why: string }[];
+  };
   merged: { incidentId: string; into: string; reasons: CorrelationReason[] }[];
   mergeRefused: { incidentId: string; why: string }[];
 }
 
 /** Ingests a batch in one transaction: all alerts land, or none do. */
-export async function ingestAlerts(db: Kysely<Database>, tenantId: string, alerts: NormalizedAlert[], opts: IngestOptions): Promise<IngestResult[]> {
+export async function ingestAlerts(db: Kysely<Database>, tenantId: string, alerts: NormalizedAlert[], options: IngestOptions): Promise<IngestResult[]> {
+  const opts = { ...options, now: options.now ?? new Date().toISOString() };
   return db.transaction().execute(async (trx) => {
     // One ingestion at a time per tenant, across every node: correlation reads what the previous
     // batch wrote, so no cluster gets two incidents and no pair is merged twice. (The tenant's
@@ -61,7 +73,7 @@ export async function ingestAlerts(db: Kysely<Database>, tenantId: string, alert
     await loadBatch(trx, batch, keyed, opts.windowMs);
     const results: IngestResult[] = [];
     for (const { alert, keys } of keyed) results.push(await ingestOne(trx, batch, alert, keys, opts));
-    await finishBatch(trx, batch);
+    await finishBatch(trx, batch, { actor: opts.actor, requestId: opts.requestId, at: opts.now });
     return results;
   });
 }

@@ -10,6 +10,7 @@ import type { AlertTable, Database } from "../tables.js";
 import { incidentResource } from "../../schema/incident.js";
 import { promotedColumns } from "../columns.js";
 import { OPEN_STATUSES } from "../../domain/correlate.js";
+import { decodeAnalystSet } from "../../domain/alert-ownership.js";
 import type { NormalizedAlert } from "../../ingest/normalize-alert.js";
 import { isPostgres } from "../dialect.js";
 import { alertTime, chunks, IN_LIST, isOpen, setSighting, shift, type AlertState, type Batch } from "./batch.js";
@@ -19,7 +20,8 @@ import { alertTime, chunks, IN_LIST, isOpen, setSighting, shift, type AlertState
  * incidents that saw one of the batch's entities near its time span (with those sightings).
  */
 export async function loadBatch(trx: Transaction<Database>, batch: Batch, keyed: { alert: NormalizedAlert; keys: string[] }[], windowMs: number): Promise<void> {
-  await loadExistingAlerts(trx, batch, [...new Set(keyed.map((k) => k.alert.id))]);
+  const ids = [...new Set(keyed.map((k) => k.alert.id))];
+  await loadExistingAlerts(trx, batch, ids, false);
   const keys = [...new Set(keyed.flatMap((k) => k.keys))];
   let first: string | null = null;
   let last: string | null = null;
@@ -34,17 +36,22 @@ export async function loadBatch(trx: Transaction<Database>, batch: Batch, keyed:
   const candidates = new Set(sightings.filter((s) => s.last_seen_at <= hi).map((s) => s.incident_id));
   const resent = new Set([...batch.alerts.values()].map((a) => a.incidentId));
   await loadIncidents(trx, batch, [...candidates], [...resent]);
+  // Incidents are locked before alerts, by every writer (an alert PATCH too): the alerts sent again are
+  // locked, and read again as they are now, only once their incidents are. Only ingestion moves an
+  // alert to another incident, and it runs one batch at a time per tenant, so they are still there.
+  if (isPostgres(trx) && batch.alerts.size > 0) await loadExistingAlerts(trx, batch, [...batch.alerts.keys()], true);
+  await loadEntityCounts(trx, batch, keys);
   for (const s of sightings) {
     const inc = batch.incidents.get(s.incident_id);
     if (inc && isOpen(inc)) setSighting(batch, s.entity_key, s.incident_id, s.last_seen_at);
   }
 }
 
-/** The batch's alerts that are already stored (locked on PostgreSQL: this batch rewrites them). */
-async function loadExistingAlerts(trx: Transaction<Database>, batch: Batch, ids: string[]): Promise<void> {
+/** The batch's alerts that are already stored (`lock`: locked, as this batch rewrites them). */
+async function loadExistingAlerts(trx: Transaction<Database>, batch: Batch, ids: string[], lock: boolean): Promise<void> {
   for (const part of chunks(ids, IN_LIST)) {
     let q = trx.selectFrom("alerts").selectAll().where("tenant_id", "=", batch.tenantId).where("id", "in", part);
-    if (isPostgres(trx)) q = q.orderBy("id").forUpdate();
+    if (lock) q = q.orderBy("id").forUpdate();
     for (const row of await q.execute()) batch.alerts.set(row.id, alertStateOf(row));
   }
 }
@@ -58,6 +65,7 @@ function alertStateOf(row: AlertTable): AlertState {
     incidentId: row.incident_id!,
     createdAt: row.created_at,
     detectorKey: row.detector_key ?? "unknown",
+    analystSet: decodeAnalystSet(row.analyst_properties),
     writes: 0,
   };
 }
@@ -110,8 +118,41 @@ async function loadIncidents(trx: Transaction<Database>, batch: Batch, candidate
         severitySource: row.severity_source === "analyst" ? "analyst" : "alerts",
         nameSource: row.name_source === "analyst" ? "analyst" : "alerts",
         alertCount: row.alert_count,
+        entityCount: 0,
+        knownKeys: new Set(),
         writes: 0,
       });
+    }
+  }
+}
+
+/**
+ * How many entities each loaded incident has seen, and which of the batch's keys are among them (at
+ * any time, not only within the window): what the correlation limits are judged on.
+ */
+async function loadEntityCounts(trx: Transaction<Database>, batch: Batch, keys: string[]): Promise<void> {
+  const ids = [...batch.incidents.keys()];
+  for (const part of chunks(ids, IN_LIST)) {
+    const rows = await trx
+      .selectFrom("incident_entities")
+      .select("incident_id")
+      .select((eb) => eb.fn.countAll<number>().as("n"))
+      .where("tenant_id", "=", batch.tenantId)
+      .where("incident_id", "in", part)
+      .groupBy("incident_id")
+      .execute();
+    for (const r of rows) batch.incidents.get(r.incident_id)!.entityCount = Number(r.n);
+  }
+  for (const part of chunks(ids, IN_LIST / 2)) {
+    for (const keyPart of chunks(keys, IN_LIST / 2)) {
+      const rows = await trx
+        .selectFrom("incident_entities")
+        .select(["incident_id", "entity_key"])
+        .where("tenant_id", "=", batch.tenantId)
+        .where("incident_id", "in", part)
+        .where("entity_key", "in", keyPart)
+        .execute();
+      for (const r of rows) batch.incidents.get(r.incident_id)!.knownKeys.add(r.entity_key);
     }
   }
 }

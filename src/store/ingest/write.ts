@@ -12,12 +12,14 @@ import { columnsOf } from "../columns.js";
 import { updateGuarded } from "../guarded-update.js";
 import { chunks, ROWS_PER_INSERT, type AlertState, type Batch, type IncidentState } from "./batch.js";
 import { refreshIncidents } from "./refresh.js";
+import { encodeAnalystSet } from "../../domain/alert-ownership.js";
 
-export async function finishBatch(trx: Transaction<Database>, batch: Batch): Promise<void> {
+/** `audit` names who the derived changes to existing incidents are recorded for. */
+export async function finishBatch(trx: Transaction<Database>, batch: Batch, audit: { actor: string; requestId: string | null; at: string }): Promise<void> {
   await writeEntities(trx, batch);
   await writeDetectorStats(trx, batch);
   for (const part of chunks(batch.events, ROWS_PER_INSERT)) await trx.insertInto("correlation_events").values(part).execute();
-  await refreshIncidents(trx, batch);
+  await refreshIncidents(trx, batch, audit);
   await writeIncidents(trx, batch);
   await writeAlerts(trx, batch);
   for (const part of chunks(batch.audit, ROWS_PER_INSERT)) await trx.insertInto("audit_log").values(part).execute();
@@ -81,6 +83,7 @@ function incidentRow(inc: IncidentState): IncidentTable {
     ...inc.row,
     ...(columnsOf(incidentResource, inc.doc) as Partial<IncidentTable>),
     redirect_incident_id: inc.doc.redirectIncidentId == null ? null : Number(inc.doc.redirectIncidentId),
+    priority_factors: inc.priorityFactors === undefined ? inc.row.priority_factors : inc.priorityFactors,
     severity_source: inc.severitySource,
     name_source: inc.nameSource,
     alert_count: inc.alertCount,
@@ -98,9 +101,9 @@ async function writeIncidents(trx: Transaction<Database>, batch: Batch): Promise
 }
 
 function alertRow(a: AlertState, tenantId: string): AlertTable {
-  const cols = columnsOf(alertResource, a.doc) as Omit<AlertTable, "tenant_id" | "seq" | "detector_key" | "version">;
+  const cols = columnsOf(alertResource, a.doc) as Omit<AlertTable, "tenant_id" | "seq" | "detector_key" | "version" | "analyst_properties">;
   if (a.row) return { ...a.row, ...cols, detector_key: a.detectorKey, version: a.row.version + a.writes };
-  return { tenant_id: tenantId, seq: a.seq, ...cols, detector_key: a.detectorKey, version: 1 + a.writes };
+  return { tenant_id: tenantId, seq: a.seq, ...cols, detector_key: a.detectorKey, version: 1 + a.writes, analyst_properties: encodeAnalystSet(a.analystSet) };
 }
 
 async function writeAlerts(trx: Transaction<Database>, batch: Batch): Promise<void> {

@@ -1,5 +1,5 @@
 import { useMemo, useState, type FormEvent, type ReactNode } from "react";
-import { api, qs } from "../api";
+import { api, pageAll, qs } from "../api";
 import { canWrite, type Session } from "../auth";
 import { formatDateTime, formatValue, plural } from "../format";
 import {
@@ -150,6 +150,7 @@ function timelineOf({ incident, correlation, audit }: Loaded): TimelineItem[] {
       merged: <>Incident {other} merged into this one{reasons}</>,
       redirected: <>Merged into incident {other}{reasons}</>,
       mergeRefused: <>Merge with {other} refused: {e.detail}</>,
+      joinRefused: <>Alert “{alert}” did not join: {e.detail}</>,
     };
     items.push({ at: e.at, kind: "correlation", text: text[e.kind] ?? `${label(e.kind)} ${e.detail ?? ""}` });
   }
@@ -428,6 +429,12 @@ export function IncidentPage({ id, session }: { id: string; session: Session }) 
         api<Correlation>(`/triage/incidents/${id}/correlation`, { signal }),
         loadAudit(id, signal),
       ]);
+      // A large incident serves its first alerts inline and links to the rest, a page at a time.
+      const more = incident["alerts@odata.nextLink"];
+      if (more) {
+        const link = new URL(more, location.origin);
+        incident.alerts = [...(incident.alerts ?? []), ...(await pageAll<Alert>(link.pathname + link.search, { signal }))];
+      }
       return { incident, correlation, audit };
     },
     [id],
@@ -598,7 +605,7 @@ export function IncidentPage({ id, session }: { id: string; session: Session }) 
                       ))}
                     </div>
                   )}
-                  {e.kind === "mergeRefused" && e.detail && <div className="muted">{e.detail}</div>}
+                  {(e.kind === "mergeRefused" || e.kind === "joinRefused") && e.detail && <div className="muted">{e.detail}</div>}
                 </li>
               ))}
             </ol>

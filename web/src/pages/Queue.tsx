@@ -556,7 +556,7 @@ export function QueuePage({ session, search }: { session: Session; search: strin
                         <span className="muted">Not classified</span>
                       )}
                     </td>
-                    <td className="col-wide num">{i.alerts?.length ?? "—"}</td>
+                    <td className="col-wide num">{i.alerts ? `${i.alerts.length}${i["alerts@odata.nextLink"] ? "+" : ""}` : "—"}</td>
                     <td className="col-date">
                       <time dateTime={i.createdDateTime} title={i.createdDateTime}>{formatShort(i.createdDateTime)}</time>
                     </td>

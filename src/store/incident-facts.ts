@@ -1,0 +1,81 @@
+/**
+ * Reading what an incident's derived properties are computed from (domain/incident-derive.ts): its
+ * alerts' facts, the assets it has seen and the tenant's detector counts. Shared by ingestion and by
+ * the PATCH paths, so both feed the one derivation the same inputs. Stored alerts are read as
+ * columns (their category straight from the document by the database), never parsed here.
+ */
+import { sql, type Kysely, type Transaction } from "kysely";
+import type { Database } from "./tables.js";
+import { alertSeverity, detectionSource } from "../schema/enums.js";
+import type { AlertFacts } from "../domain/incident-derive.js";
+import { isPostgres } from "./dialect.js";
+import { postgresJson, sqliteJson } from "./json-sql.js";
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+/** Values per IN list: well under both stores' bound-parameter limits. */
+const IN_LIST = 2000;
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/** The stored alerts of the incidents, but for those `skip` names (an ingestion batch counts its own as they are now). */
+export async function storedAlertFacts(db: Db, tenantId: string, incidentIds: readonly number[], skip: (alertId: string) => boolean = () => false): Promise<(AlertFacts & { incidentId: number })[]> {
+  const json = isPostgres(db) ? postgresJson : sqliteJson;
+  const out: (AlertFacts & { incidentId: number })[] = [];
+  for (const part of chunks(incidentIds, IN_LIST)) {
+    const rows = await db
+      .selectFrom("alerts")
+      .select(["id", "incident_id", "seq", "created_at", "title", "severity", "detection_source", "detector_key"])
+      .select(json.extract(sql.ref("doc"), ["category"], "string").as("category"))
+      .where("tenant_id", "=", tenantId)
+      .where("incident_id", "in", part)
+      .execute();
+    for (const r of rows) {
+      if (skip(r.id)) continue;
+      out.push({
+        incidentId: r.incident_id!,
+        id: r.id,
+        createdAt: r.created_at,
+        seq: r.seq,
+        title: r.title ?? "",
+        category: r.category == null ? "" : String(r.category as string),
+        severity: alertSeverity.members[r.severity]!,
+        detectionSource: r.detection_source == null ? "unknown" : detectionSource.members[r.detection_source]!,
+        detectorKey: r.detector_key ?? "unknown",
+      });
+    }
+  }
+  return out;
+}
+
+/** Devices, and accounts or mailboxes, each incident has seen. */
+export async function assetCounts(db: Db, tenantId: string, incidentIds: readonly number[]): Promise<Map<number, { devices: number; accounts: number }>> {
+  const out = new Map<number, { devices: number; accounts: number }>();
+  for (const part of chunks(incidentIds, IN_LIST)) {
+    const rows = await db
+      .selectFrom("incident_entities")
+      .select("incident_id")
+      .select(sql<number>`sum(case when substr(entity_key, 1, 7) = 'device:' then 1 else 0 end)`.as("devices"))
+      .select(sql<number>`sum(case when substr(entity_key, 1, 8) in ('account:', 'mailbox:') then 1 else 0 end)`.as("accounts"))
+      .where("tenant_id", "=", tenantId)
+      .where("incident_id", "in", part)
+      .groupBy("incident_id")
+      .execute();
+    for (const r of rows) out.set(r.incident_id, { devices: Number(r.devices), accounts: Number(r.accounts) });
+  }
+  return out;
+}
+
+/** The tenant's alert count per detector. */
+export async function detectorCounts(db: Db, tenantId: string, keys: readonly string[]): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const part of chunks(keys, IN_LIST)) {
+    const rows = await db.selectFrom("detector_stats").select(["detector_key", "alert_count"]).where("tenant_id", "=", tenantId).where("detector_key", "in", part).execute();
+    for (const r of rows) out.set(r.detector_key, Number(r.alert_count));
+  }
+  return out;
+}
