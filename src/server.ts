@@ -5,6 +5,7 @@ import type { Store } from "./store/open.js";
 import { tenantExistence } from "./store/tenants.js";
 import { installHttpConventions } from "./graph/http.js";
 import { installUrlChecks } from "./graph/url-input.js";
+import { MAX_ID_LENGTH } from "./schema/limits.js";
 import { registerSecurityRoutes } from "./graph/entity-set.js";
 import { registerBatchRoutes } from "./graph/batch.js";
 import { registerIngestRoutes } from "./ingest/routes.js";
@@ -108,8 +109,6 @@ export interface ServerConfig {
   filterLimits?: Partial<FilterLimits> | undefined;
 }
 
-const MAX_URL_PARAM_LENGTH = 16 * 1024;
-
 export const DEFAULT_WINDOW_MS = 24 * 3600 * 1000;
 /** Graph's published limit for security operations: 150 requests a minute per app per tenant. */
 export const GRAPH_THROTTLE = { max: 150, windowMs: 60_000 };
@@ -136,9 +135,9 @@ export async function buildServer(config: ServerConfig): Promise<FastifyInstance
     genReqId: () => randomUUID(),
     requestIdHeader: false as const,
     bodyLimit: config.bodyLimit ?? 4 * 1024 * 1024,
-    // Path ids are bounded by the handlers (MAX_ID_LENGTH, a Graph 404), not by the router's non-Graph
-    // 414; Node's 16 KB bound on the request head bounds the URL anyway.
-    routerOptions: { caseSensitive: false, ignoreTrailingSlash: true, maxParamLength: MAX_URL_PARAM_LENGTH },
+    // One bound for every path id: ingestion accepts alert ids of MAX_ID_LENGTH, so every alert stays
+    // addressable; a longer segment is the router's 414, in Graph's body (graphFrameworkErrors).
+    routerOptions: { caseSensitive: false, ignoreTrailingSlash: true, maxParamLength: MAX_ID_LENGTH },
     forceCloseConnections: "idle" as const,
     return503OnClosing: true,
     // Requests refused before any route (by Node's parser or the router) still answer Graph's error body.

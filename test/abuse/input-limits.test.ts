@@ -30,8 +30,9 @@ describe("free-form documents are bounded at the door", () => {
     const device = deviceId();
     expect((await ingestOne(alert({ device }))).status).toBe(200);
     const poisoned = alert({ device, extra: { customDetails: "HOLE" } });
-    const r = await postRaw(t, "POST", "/ingest/alerts", bodyWith(poisoned, nestedJson(1000)));
-    expectGraphError(r, 400, "value[0].customDetails");
+    expectGraphError(await postRaw(t, "POST", "/ingest/alerts", bodyWith(poisoned, nestedJson(1000))), 400, "levels deep");
+    // Deeper than a free-form document may be, though within what a body may: named by its property.
+    expectGraphError(await postRaw(t, "POST", "/ingest/alerts", bodyWith(poisoned, nestedJson(MAX_DOCUMENT_DEPTH + 20))), 400, "value[0].customDetails");
     expect((await t.get(`/v1.0/security/alerts_v2/${enc(poisoned.id as string)}`)).status).toBe(404);
     const lambda = await t.get(`/v1.0/security/alerts_v2?$filter=${enc("evidence/any(e: e/verdict eq 'suspicious')")}`);
     expect(lambda.status).toBe(200);
@@ -67,7 +68,8 @@ describe("free-form documents are bounded at the door", () => {
     expect((await ingestOne(a)).status).toBe(200);
     const path = `/v1.0/security/alerts_v2/${enc(a.id as string)}`;
     expectGraphError(await t.request("PATCH", path, { body: { customDetails: nested(MAX_DOCUMENT_DEPTH + 1) } }), 400, "customDetails");
-    expectGraphError(await postRaw(t, "PATCH", path, `{"customDetails":${nestedJson(1000)}}`), 400, "customDetails");
+    expectGraphError(await postRaw(t, "PATCH", path, `{"customDetails":${nestedJson(1000)}}`), 400, "levels deep");
+    expectGraphError(await postRaw(t, "PATCH", path, `{"customDetails":${nestedJson(MAX_DOCUMENT_DEPTH + 20)}}`), 400, "customDetails");
     expectGraphError(await t.request("PATCH", path, { body: { customDetails: { blob: "x".repeat(MAX_DOCUMENT_BYTES) } } }), 400, "customDetails");
     expect((await t.request("PATCH", path, { body: { customDetails: nested(MAX_DOCUMENT_DEPTH) } })).status).toBe(200);
   });
@@ -127,11 +129,13 @@ describe("every id Triage accepts, it can address", () => {
     expect(audit.body.value.length).toBeGreaterThan(0);
   });
 
-  it("refuses a longer id at ingestion, and answers a longer path id with a Graph 404", async () => {
+  it("refuses a longer id at ingestion, and answers a longer path id with a Graph 414", async () => {
     expectGraphError(await ingestOne(alert({ id: "y".repeat(MAX_ID_LENGTH + 1) })), 400, "value[0].id");
-    expectGraphError(await t.get(`/v1.0/security/alerts_v2/${"y".repeat(MAX_ID_LENGTH + 1)}`), 404, "was not found");
-    expectGraphError(await t.get(`/v1.0/security/alerts_v2/${"z".repeat(5000)}`), 404, "was not found");
-    expectGraphError(await t.get(`/triage/alerts/${"z".repeat(5000)}/audit`), 404, "was not found");
+    for (const path of [`/v1.0/security/alerts_v2/${"y".repeat(MAX_ID_LENGTH + 1)}`, `/v1.0/security/alerts_v2/${"z".repeat(5000)}`, `/triage/alerts/${"z".repeat(5000)}/audit`]) {
+      const r = await t.get(path);
+      expectGraphError(r, 414, "segment of the request URL");
+      expect(r.body.error.code).toBe("RequestUriTooLong");
+    }
   });
 
   it("ingests back an alert exported with its comments", async () => {
