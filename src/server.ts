@@ -4,6 +4,8 @@ import { sql } from "kysely";
 import type { Store } from "./store/open.js";
 import { tenantExistence } from "./store/tenants.js";
 import { installHttpConventions } from "./graph/http.js";
+import { installUrlChecks } from "./graph/url-input.js";
+import { MAX_ID_LENGTH } from "./schema/limits.js";
 import { registerSecurityRoutes } from "./graph/entity-set.js";
 import { registerBatchRoutes } from "./graph/batch.js";
 import { registerIngestRoutes } from "./ingest/routes.js";
@@ -133,7 +135,9 @@ export async function buildServer(config: ServerConfig): Promise<FastifyInstance
     genReqId: () => randomUUID(),
     requestIdHeader: false as const,
     bodyLimit: config.bodyLimit ?? 4 * 1024 * 1024,
-    routerOptions: { caseSensitive: false, ignoreTrailingSlash: true },
+    // One bound for every path id: ingestion accepts alert ids of MAX_ID_LENGTH, so every alert stays
+    // addressable; a longer segment is the router's 414, in Graph's body (graphFrameworkErrors).
+    routerOptions: { caseSensitive: false, ignoreTrailingSlash: true, maxParamLength: MAX_ID_LENGTH },
     forceCloseConnections: "idle" as const,
     return503OnClosing: true,
     // Requests refused before any route (by Node's parser or the router) still answer Graph's error body.
@@ -144,6 +148,7 @@ export async function buildServer(config: ServerConfig): Promise<FastifyInstance
   const webRoot = config.webRoot ?? defaultWebRoot();
   installHttpConventions(app, { notFoundPage: webNotFoundPage(webRoot) });
   installJsonBodyParser(app, config.maxJsonDepth ?? MAX_JSON_DEPTH);
+  installUrlChecks(app);
 
   const { store } = config;
   const identity = config.identity ?? {};

@@ -2,6 +2,8 @@ import { Value } from "@sinclair/typebox/value";
 import { badRequest } from "../graph/errors.js";
 import { parseEnum } from "../schema/enums.js";
 import { properties, type Annotated, type Resource } from "../schema/meta.js";
+import { checkDocument, describeJsonProblem, findJsonProblem } from "../schema/json-limits.js";
+import { MAX_DOCUMENT_DEPTH } from "../schema/limits.js";
 
 /** Enum members a client may not set: the sentinel, and states only the service itself enters. */
 const NOT_SETTABLE: Record<string, ReadonlySet<string>> = {
@@ -56,6 +58,14 @@ function checkValue(key: string, schema: Annotated, valueSchema: Annotated, valu
     if (NOT_SETTABLE[key]?.has(member)) throw badRequest(`The value '${member}' cannot be set on '${key}'.`);
     return member;
   }
+  if (valueSchema.type === "object" && value !== null) {
+    // A free-form document (customDetails): bounded in depth and size like ingested ones.
+    if (typeof value !== "object" || Array.isArray(value)) throw badRequest(`Invalid value for '${key}': a JSON object is expected.`);
+    const bad = checkDocument(value, key);
+    if (bad) throw badRequest(bad);
+  }
+  const nul = findJsonProblem(value, key, MAX_DOCUMENT_DEPTH);
+  if (nul) throw badRequest(describeJsonProblem(nul, key, MAX_DOCUMENT_DEPTH));
   if (!Value.Check(schema, value)) {
     const first = [...Value.Errors(schema, value)][0];
     throw badRequest(`Invalid value for '${key}': ${first?.message ?? "wrong type"}.`);

@@ -4,6 +4,8 @@ import type { Resource } from "../schema/meta.js";
 import { alertResource } from "../schema/alert.js";
 import { incidentResource } from "../schema/incident.js";
 import { MAX_COMMENT_LENGTH, type AlertComment } from "../schema/comment.js";
+import { MAX_ID_LENGTH } from "../schema/limits.js";
+import { nulMessage, unstorable } from "../schema/json-limits.js";
 import { LRUCache } from "lru-cache";
 import { planQuery, parseOrder, parseSelect, readOptions, type QueryPlan } from "../odata/query-options.js";
 import type { FilterLimits } from "../odata/filter-cost.js";
@@ -170,7 +172,8 @@ function commentText(body: unknown): string {
     if (key !== "comment" && key !== "@odata.type") throw badRequest(`The property '${key}' cannot be set on a new comment; send only 'comment'.`);
   }
   if (typeof o.comment !== "string" || o.comment.trim() === "") throw badRequest("The property 'comment' is required and must be a non-empty string.");
-  if (o.comment.length > MAX_COMMENT_LENGTH) throw badRequest(`A comment may hold at most ${MAX_COMMENT_LENGTH} characters.`);
+  if (o.comment.length > MAX_COMMENT_LENGTH) throw badRequest(`The property 'comment' has ${o.comment.length} characters; a comment may hold at most ${MAX_COMMENT_LENGTH}.`);
+  if (unstorable(o.comment)) throw badRequest(nulMessage("comment"));
   return o.comment;
 }
 
@@ -266,7 +269,7 @@ export async function registerSecurityRoutes(app: FastifyInstance, opts: GraphRo
     },
     {
       resource: alertResource,
-      key: (id) => id,
+      key: (id) => (id.length <= MAX_ID_LENGTH ? id : null),
       notFound: alertNotFound,
       update: (ctx, id, changes) => updateAlert(db, ctx, id, changes),
       addComment: (ctx, id, text) => addAlertComment(db, ctx, id, text),

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import { badRequest } from "./errors.js";
+import { describeJsonProblem, findJsonProblem } from "../schema/json-limits.js";
 
 /**
  * How deep a JSON request body may nest (objects and arrays). JSON.parse itself accepts any depth, but
@@ -52,7 +53,9 @@ export function nestingDepth(text: string, limit = Number.POSITIVE_INFINITY): nu
 /**
  * Replaces Fastify's JSON body parser with the same parser (prototype-poisoning checks and all) behind
  * a nesting limit, so a body nested too deep is a Graph 400 at the door instead of a 500 wherever the
- * first recursive step (serialising, validating, storing) gives up.
+ * first recursive step (serialising, validating, storing) gives up. A parsed body holding U+0000 or an
+ * unpaired surrogate in any string or key is refused too, naming where (`value[1].title`): PostgreSQL
+ * cannot store either where SQLite can, so one input would otherwise behave differently on the two.
  */
 export function installJsonBodyParser(app: FastifyInstance, maxDepth: number): void {
   const parse = app.getDefaultJsonParser(app.initialConfig.onProtoPoisoning ?? "error", app.initialConfig.onConstructorPoisoning ?? "error");
@@ -62,6 +65,11 @@ export function installJsonBodyParser(app: FastifyInstance, maxDepth: number): v
       done(badRequest(`The request body nests objects and arrays more than ${maxDepth} levels deep.`), undefined);
       return;
     }
-    parse(req, text, done);
+    parse(req, text, (err: Error | null, value?: unknown) => {
+      if (err) return done(err, undefined);
+      const problem = findJsonProblem(value, "", maxDepth);
+      if (problem) return done(badRequest(describeJsonProblem(problem, "The request body", maxDepth)), undefined);
+      done(null, value);
+    });
   });
 }

@@ -1,16 +1,18 @@
 import { randomUUID } from "node:crypto";
 import { Value } from "@sinclair/typebox/value";
 import { AlertSchema } from "../schema/alert.js";
-import { AlertComment } from "../schema/comment.js";
 import { parseEnum } from "../schema/enums.js";
 import { properties } from "../schema/meta.js";
 import { normalizeEvidence } from "../schema/evidence.js";
-import { normalizeDateTime } from "../store/columns.js";
+import { checkInstant } from "../schema/date-time.js";
+import { commentsLength, type AlertComment } from "../schema/comment.js";
+import { checkDocument, jsonPath, nulMessage, unstorable } from "../schema/json-limits.js";
+import {
+  MAX_COMMENTS, MAX_COMMENTS_TOTAL_LENGTH, MAX_EVIDENCE, MAX_ID_LENGTH, MAX_STRING_LENGTH, MAX_TAG_LENGTH, MAX_TAGS, MAX_TEXT_LENGTH,
+} from "../schema/limits.js";
 
 /** Properties the service assigns; an ingested alert may carry them (e.g. exported from Graph) but they are ignored. */
 const ASSIGNED_BY_SERVICE = new Set(["incidentId", "incidentWebUrl"]);
-/** The most evidence elements one alert may carry. */
-const MAX_EVIDENCE = 500;
 
 export type NormalizedAlert = Record<string, unknown> & { id: string; createdDateTime: string };
 
@@ -31,9 +33,10 @@ export function normalizeAlert(input: unknown, path: string, tenantId: string, n
     if (key.startsWith("@odata.")) continue;
     if (ASSIGNED_BY_SERVICE.has(key)) continue;
     const p = props.get(key);
-    if (!p) throw new IngestError(`${path}.${key} is not a property of microsoft.graph.security.alert.`);
+    if (!p) throw new IngestError(`${jsonPath(path, key)} is not a property of microsoft.graph.security.alert.`);
+    const where = `${path}.${key}`;
     if (value === null) {
-      if (!p.schema.nullable) throw new IngestError(`${path}.${key} cannot be null.`);
+      if (!p.schema.nullable) throw new IngestError(`${where} cannot be null.`);
       out[key] = null;
       continue;
     }
@@ -41,29 +44,37 @@ export function normalizeAlert(input: unknown, path: string, tenantId: string, n
     if (e) {
       const member = typeof value === "string" ? parseEnum(e, value) : undefined;
       if (!member || member === "unknownFutureValue") {
-        throw new IngestError(`${path}.${key}: '${String(value)}' is not a valid ${e.name} value.`);
+        throw new IngestError(`${where}: '${String(value)}' is not a valid ${e.name} value.`);
       }
       out[key] = member;
     } else if (key === "evidence") {
-      if (!Array.isArray(value)) throw new IngestError(`${path}.evidence must be an array.`);
-      if (value.length > MAX_EVIDENCE) throw new IngestError(`${path}.evidence has more than ${MAX_EVIDENCE} elements.`);
+      if (!Array.isArray(value)) throw new IngestError(`${where} must be an array.`);
+      if (value.length > MAX_EVIDENCE) throw new IngestError(`${where} has ${value.length} elements; an alert may carry at most ${MAX_EVIDENCE}.`);
       out.evidence = value.map((ev, i) => {
-        const r = normalizeEvidence(ev, `${path}.evidence[${i}]`, now);
+        const bad = checkDocument(ev, `${where}[${i}]`);
+        if (bad) throw new IngestError(bad);
+        const r = normalizeEvidence(ev, `${where}[${i}]`, now);
         if ("error" in r) throw new IngestError(r.error);
         return r.value;
       });
     } else if (key === "comments") {
-      if (!Array.isArray(value) || !value.every((c) => Value.Check(AlertComment, c))) {
-        throw new IngestError(`${path}.comments must be an array of alertComment objects.`);
-      }
-      out.comments = value.map((c) => ({ ...(c as object), createdDateTime: normalizeDateTime((c as { createdDateTime: string }).createdDateTime) }));
+      out.comments = normalizeComments(value, where);
     } else if (p.valueSchema.format === "date-time") {
-      if (typeof value !== "string" || Number.isNaN(Date.parse(value)) || !/^\d{4}-\d\d-\d\dT/.test(value)) {
-        throw new IngestError(`${path}.${key} must be an ISO 8601 date-time, such as 2026-04-01T08:00:00Z.`);
-      }
-      out[key] = normalizeDateTime(value);
+      out[key] = instant(value, where);
+    } else if (p.valueSchema.type === "object") {
+      if (typeof value !== "object" || Array.isArray(value)) throw new IngestError(`${where} must be a JSON object.`);
+      const bad = checkDocument(value, where);
+      if (bad) throw new IngestError(bad);
+      out[key] = value;
+    } else if (p.valueSchema.type === "string") {
+      out[key] = text(value, where, p.valueSchema.maxLength ?? MAX_STRING_LENGTH);
+    } else if (p.valueSchema.type === "array" && (p.valueSchema.items as { type?: unknown } | undefined)?.type === "string") {
+      if (!Array.isArray(value)) throw new IngestError(`${where} must be an array of strings.`);
+      const most = p.valueSchema.maxItems ?? MAX_TAGS;
+      if (value.length > most) throw new IngestError(`${where} has ${value.length} elements; at most ${most} are accepted.`);
+      out[key] = value.map((v, i) => text(v, `${where}[${i}]`, MAX_TAG_LENGTH));
     } else {
-      if (!Value.Check(p.valueSchema, value)) throw new IngestError(`${path}.${key} has the wrong type: ${describe(p.valueSchema as { type?: unknown })} expected.`);
+      if (!Value.Check(p.valueSchema, value)) throw new IngestError(`${where} has the wrong type: ${describe(p.valueSchema as { type?: unknown })} expected.`);
       out[key] = value;
     }
   }
@@ -72,7 +83,12 @@ export function normalizeAlert(input: unknown, path: string, tenantId: string, n
     throw new IngestError(`${path}.tenantId '${String(out.tenantId)}' is not the tenant the alert is sent to.`);
   }
   const id = out.id ?? `tr${randomUUID()}`;
-  if (typeof id !== "string" || id.length === 0 || id.length > 200) throw new IngestError(`${path}.id must be a string of 1 to 200 characters.`);
+  if (typeof id !== "string" || id.length === 0 || id.length > MAX_ID_LENGTH) throw new IngestError(`${path}.id must be a string of 1 to ${MAX_ID_LENGTH} characters.`);
+  const first = out.firstActivityDateTime as string | null | undefined;
+  const last = out.lastActivityDateTime as string | null | undefined;
+  if (first && last && first > last) {
+    throw new IngestError(`${path}.firstActivityDateTime (${first}) is after ${path}.lastActivityDateTime (${last}).`);
+  }
 
   const created = (out.createdDateTime as string | undefined) ?? now;
   const alert: Record<string, unknown> = {};
@@ -86,6 +102,45 @@ export function normalizeAlert(input: unknown, path: string, tenantId: string, n
   alert.createdDateTime = created;
   alert.lastUpdateDateTime = (out.lastUpdateDateTime as string | undefined) ?? created;
   return alert as NormalizedAlert;
+}
+
+/** A string property: its type, its length limit, and nothing PostgreSQL cannot store (NUL, an unpaired surrogate). */
+function text(value: unknown, where: string, max: number): string {
+  if (typeof value !== "string") throw new IngestError(`${where} must be a string.`);
+  if (value.length > max) throw new IngestError(`${where} has ${value.length} characters; at most ${max} are accepted.`);
+  if (unstorable(value)) throw new IngestError(nulMessage(where));
+  return value;
+}
+
+function instant(value: unknown, where: string): string {
+  const r = checkInstant(value);
+  if (!r.ok) throw new IngestError(`${where} ${r.reason}.`);
+  return r.value;
+}
+
+const COMMENT_PROPERTIES = new Set(["comment", "createdByDisplayName", "createdDateTime"]);
+
+/** An exported alert's comments: alertComment objects, bounded in number and in total size. */
+function normalizeComments(value: unknown, where: string): AlertComment[] {
+  if (!Array.isArray(value)) throw new IngestError(`${where} must be an array of alertComment objects.`);
+  if (value.length > MAX_COMMENTS) throw new IngestError(`${where} has ${value.length} comments; an alert may hold at most ${MAX_COMMENTS}.`);
+  const out = value.map((c: unknown, i): AlertComment => {
+    const at = `${where}[${i}]`;
+    if (typeof c !== "object" || c === null || Array.isArray(c)) throw new IngestError(`${at} must be an alertComment object.`);
+    const o = c as Record<string, unknown>;
+    for (const key of Object.keys(o)) {
+      if (!COMMENT_PROPERTIES.has(key) && !key.startsWith("@odata.")) throw new IngestError(`${jsonPath(at, key)} is not a property of microsoft.graph.security.alertComment.`);
+    }
+    const comment = o.comment == null ? null : text(o.comment, `${at}.comment`, MAX_TEXT_LENGTH);
+    const author = o.createdByDisplayName == null ? null : text(o.createdByDisplayName, `${at}.createdByDisplayName`, MAX_STRING_LENGTH);
+    if (o.createdDateTime == null) throw new IngestError(`${at}.createdDateTime is required.`);
+    return { comment, createdByDisplayName: author, createdDateTime: instant(o.createdDateTime, `${at}.createdDateTime`) };
+  });
+  const total = commentsLength(out);
+  if (total > MAX_COMMENTS_TOTAL_LENGTH) {
+    throw new IngestError(`${where} hold ${total} characters together; an alert's comments may hold at most ${MAX_COMMENTS_TOTAL_LENGTH}.`);
+  }
+  return out;
 }
 
 function defaultFor(name: string, created: string): unknown {

@@ -5,6 +5,7 @@ import { invalidQuery } from "../graph/errors.js";
 import { parseEnum, type GraphEnum } from "../schema/enums.js";
 import { isCollection, properties, type Annotated, type PropertyInfo, type Resource } from "../schema/meta.js";
 import { evidencePropertyType } from "../schema/evidence.js";
+import { MAX_INCIDENT_ID } from "../schema/limits.js";
 import type { JsonSql } from "../store/json-sql.js";
 
 /**
@@ -236,13 +237,15 @@ function literalValue(t: Typed, l: Literal, op: CompareOp | "in"): unknown {
     return t.ordinal ? t.graphEnum.members.indexOf(member) : member;
   }
   if (t.numericId) {
-    if (l.kind === "number" && Number.isInteger(l.value)) return l.value;
-    if (l.kind !== "string") incompatible(t, l);
-    if (!/^\d{1,15}$/.test(l.value)) {
-      if (op === "eq" || op === "ne" || op === "in") return NEVER;
-      throw invalidQuery(`Invalid filter clause: '${l.value}' is not a valid ${t.name}.`);
-    }
-    return Number(l.value);
+    let n: number;
+    if (l.kind === "number" && Number.isInteger(l.value)) n = l.value;
+    else if (l.kind !== "string") incompatible(t, l);
+    else if (/^\d{1,15}$/.test(l.value)) n = Number(l.value);
+    else if (op === "eq" || op === "ne" || op === "in") return NEVER;
+    else throw invalidQuery(`Invalid filter clause: '${l.value}' is not a valid ${t.name}.`);
+    // Beyond the 32-bit id column no id can be equal; PostgreSQL would refuse the parameter outright.
+    if (Math.abs(n) > MAX_INCIDENT_ID) return n > 0 ? ABOVE_EVERY_ID : BELOW_EVERY_ID;
+    return n;
   }
   switch (t.kind) {
     case "string":
@@ -263,6 +266,16 @@ function literalValue(t: Typed, l: Literal, op: CompareOp | "in"): unknown {
 }
 
 const NEVER = Symbol("never");
+const ABOVE_EVERY_ID = Symbol("above every id");
+const BELOW_EVERY_ID = Symbol("below every id");
+
+/** A comparison with a number past either end of the id column's range: decided without a parameter. */
+function beyondIds(t: Typed, op: CompareOp, above: boolean): RawBuilder<SqlBool> {
+  if (op === "eq") return FALSE;
+  if (op === "ne") return TRUE;
+  const holds = above ? op === "lt" || op === "le" : op === "gt" || op === "ge";
+  return holds ? sql<SqlBool>`(${t.sql} is not null)` : FALSE;
+}
 
 /** A literal's SQL parameter; numbers are typed as numbers (PostgreSQL would otherwise read 0.5 as an integer column's type). */
 function param(t: Typed, v: unknown, ctx: Ctx): RawBuilder<unknown> {
@@ -290,12 +303,7 @@ function compileCompare(op: CompareOp, left: Operand, right: Operand, ctx: Ctx):
   }
   const v = literalValue(t, l, op);
   if (v === NEVER) return op === "ne" ? TRUE : FALSE;
-  if (t.kind === "datetime" && typeof v === "string" && v.startsWith("+")) {
-    // Past year 9999 (e.g. 9999-12-31T23:00:00-05:00): later than every stored date-time, though as
-    // text "+010000-…" would sort before them all.
-    if (op === "ne") return TRUE;
-    return op === "lt" || op === "le" ? sql<SqlBool>`(${t.sql} is not null)` : FALSE;
-  }
+  if (v === ABOVE_EVERY_ID || v === BELOW_EVERY_ID) return beyondIds(t, op, v === ABOVE_EVERY_ID);
   if (op === "ne") {
     // OData: a null property is "not equal" to any non-null literal.
     return sql<SqlBool>`(${t.sql} is null or ${t.sql} <> ${param(t, v, ctx)})`;
@@ -314,7 +322,7 @@ function compileIn(left: Operand, values: Literal[], ctx: Ctx): RawBuilder<SqlBo
       continue;
     }
     const v = literalValue(t, l, "in");
-    if (v !== NEVER) parts.push(param(t, v, ctx));
+    if (v !== NEVER && v !== ABOVE_EVERY_ID && v !== BELOW_EVERY_ID) parts.push(param(t, v, ctx));
   }
   const inList = parts.length ? sql<SqlBool>`(${t.sql} in (${sql.join(parts)}))` : FALSE;
   return hasNull ? sql<SqlBool>`(${inList} or ${t.sql} is null)` : inList;

@@ -7,6 +7,7 @@
  * Positions are 0-based offsets into the text (UTF-16 code units, as JavaScript counts them).
  */
 import { ODataSyntaxError, type Literal } from "./ast.js";
+import { daysInMonth, FILTER_RANGE } from "../schema/date-time.js";
 
 export type Punctuation = "(" | ")" | "," | "/" | ":";
 
@@ -293,6 +294,9 @@ export class Lexer {
     const date = new Date(0);
     date.setUTCFullYear(year, month - 1, day); // unlike Date.UTC, does not map years 0–99 to 19xx
     date.setUTCHours(hour, minute - offsetMinutes, second, millis);
+    if (date.getTime() < Date.parse(FILTER_RANGE.min) || date.getTime() > Date.parse(FILTER_RANGE.max)) {
+      throw bad(`it is outside the range of Edm.DateTimeOffset, ${FILTER_RANGE.min} to ${FILTER_RANGE.max} in UTC`);
+    }
     return { kind: "datetime", value: date.toISOString(), raw };
   }
 
@@ -316,7 +320,4 @@ function isDigit(c: string): boolean {
   return c >= "0" && c <= "9";
 }
 
-function daysInMonth(year: number, month: number): number {
-  if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
-  return [4, 6, 9, 11].includes(month) ? 30 : 31;
-}
+

@@ -3,6 +3,7 @@ import {
   alertClassification, alertDetermination, alertSeverity, alertStatus, detectionSource, investigationState, serviceSource,
 } from "./enums.js";
 import { AlertComment } from "./comment.js";
+import { MAX_ASSIGNED_TO_LENGTH, MAX_ID_LENGTH, MAX_TEXT_LENGTH, MAX_TITLE_LENGTH } from "./limits.js";
 import { DateTime, Dictionary, EnumString, Nullable, StringCollection, type Resource } from "./meta.js";
 
 /**
@@ -11,7 +12,7 @@ import { DateTime, Dictionary, EnumString, Nullable, StringCollection, type Reso
  * mitreTechniques, evidence) are Triage extensions, listed in the README.
  */
 export const AlertSchema = Type.Object({
-  id: Type.String({ description: "Unique identifier of the alert.", column: "id", columnType: "text", filterable: true, sortable: true }),
+  id: Type.String({ maxLength: MAX_ID_LENGTH, description: "Unique identifier of the alert.", column: "id", columnType: "text", filterable: true, sortable: true }),
   providerAlertId: Nullable(Type.String(), { description: "The alert's id in the product that raised it." }),
   incidentId: Nullable(Type.String(), { description: "The incident this alert belongs to.", column: "incident_id", columnType: "integer", filterable: true, sortable: true }),
   status: EnumString(alertStatus, { description: "The status of the alert.", column: "status", columnType: "enum", filterable: true, sortable: true, updatable: true }),
@@ -23,12 +24,12 @@ export const AlertSchema = Type.Object({
   productName: Nullable(Type.String(), { description: "The product that published the alert." }),
   detectorId: Nullable(Type.String(), { description: "The detector or rule that fired." }),
   tenantId: Nullable(Type.String(), { description: "The Microsoft Entra tenant in which the alert was created." }),
-  title: Nullable(Type.String(), { description: "Brief title of the alert.", column: "title", columnType: "text", filterable: true, sortable: true }),
-  description: Nullable(Type.String(), { description: "String value describing each alert." }),
-  recommendedActions: Nullable(Type.String(), { description: "Recommended response and remediation actions." }),
+  title: Nullable(Type.String({ maxLength: MAX_TITLE_LENGTH }), { description: "Brief title of the alert.", column: "title", columnType: "text", filterable: true, sortable: true }),
+  description: Nullable(Type.String({ maxLength: MAX_TEXT_LENGTH }), { description: "String value describing each alert." }),
+  recommendedActions: Nullable(Type.String({ maxLength: MAX_TEXT_LENGTH }), { description: "Recommended response and remediation actions." }),
   category: Nullable(Type.String(), { description: "The attack kill-chain category (deprecated; see categories)." }),
   categories: Nullable(StringCollection(), { description: "The attack kill-chain categories.", filterable: true }),
-  assignedTo: Nullable(Type.String({ maxLength: 400 }), { description: "Owner of the alert, or null if unassigned.", column: "assigned_to", columnType: "text", filterable: true, sortable: true, updatable: true }),
+  assignedTo: Nullable(Type.String({ maxLength: MAX_ASSIGNED_TO_LENGTH }), { description: "Owner of the alert, or null if unassigned.", column: "assigned_to", columnType: "text", filterable: true, sortable: true, updatable: true }),
   alertWebUrl: Nullable(Type.String(), { description: "URL of the alert page in the portal." }),
   incidentWebUrl: Nullable(Type.String(), { description: "URL of the incident page in the portal." }),
   actorDisplayName: Nullable(Type.String(), { description: "The adversary or activity group associated with this alert." }),

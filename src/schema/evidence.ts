@@ -27,6 +27,7 @@ import {
   vmCloudProvider,
   type GraphEnum,
 } from "./enums.js";
+import { checkInstant } from "./date-time.js";
 
 // ---------------------------------------------------------------------------------------------------
 // Enums used only by evidence that are not (yet) in enums.ts
@@ -442,7 +443,6 @@ export function evidenceSubtypeSchema(typeName: string): TObject | undefined {
 // ---------------------------------------------------------------------------------------------------
 // Normalization (ingest)
 
-const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})$/i;
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 type Checked = { ok: true; value: unknown } | { ok: false; error: string };
@@ -471,8 +471,10 @@ function checkValue(schema: TSchema, value: unknown, path: string): Checked {
       }
       return { ok: true, value: member };
     }
-    if (schema.format === "date-time" && !(DATE_TIME.test(value) && !Number.isNaN(Date.parse(value)))) {
-      return fail(path, "must be an ISO 8601 date-time with offset, e.g. 2024-01-01T00:00:00Z");
+    if (schema.format === "date-time") {
+      // Kept as sent (any offset, any precision): $filter compares evidence date-times as instants.
+      const r = checkInstant(value);
+      if (!r.ok) return fail(path, r.reason);
     }
     if (schema.format === "uuid" && !GUID.test(value)) return fail(path, "must be a GUID");
     return { ok: true, value };

@@ -1,5 +1,7 @@
 import { Type, type TSchema, type SchemaOptions, type TObject } from "@sinclair/typebox";
 import type { GraphEnum } from "./enums.js";
+import "./formats.js";
+import { MAX_TAG_LENGTH, MAX_TAGS } from "./limits.js";
 
 /**
  * Triage's annotations on a resource property. They live on the TypeBox schema itself, so one
@@ -39,8 +41,9 @@ export function EnumString(e: GraphEnum, options: SchemaOptions & TriageMeta = {
   return Type.String({ graphEnum: e, edm: `microsoft.graph.security.${e.name}`, ...options });
 }
 
+/** Tags and other string collections: bounded in count and element length wherever they are accepted. */
 export function StringCollection(options: SchemaOptions & TriageMeta = {}) {
-  return Type.Array(Type.String(), { edm: "Collection(Edm.String)", ...options });
+  return Type.Array(Type.String({ maxLength: MAX_TAG_LENGTH }), { edm: "Collection(Edm.String)", maxItems: MAX_TAGS, ...options });
 }
 
 /** An open complex type (Graph's `dictionary`): any JSON object. */

@@ -4,9 +4,10 @@ import { alertResource } from "../schema/alert.js";
 import { columnsOf } from "./columns.js";
 import { updateGuarded } from "./guarded-update.js";
 import { recordChanges } from "./audit.js";
-import { notFound } from "../graph/errors.js";
+import { badRequest, notFound } from "../graph/errors.js";
 import { patchAlert } from "../domain/alert-rules.js";
-import type { AlertComment } from "../schema/comment.js";
+import { commentRefusal, type AlertComment } from "../schema/comment.js";
+import { MAX_ID_LENGTH } from "../schema/limits.js";
 import { deriveStored, findIncidentRow, stateOf, writeIncident, type WriteContext } from "./incidents.js";
 import { analystSetAfter, decodeAnalystSet, encodeAnalystSet } from "../domain/alert-ownership.js";
 
@@ -20,6 +21,8 @@ export function alertNotFound(id: string) {
 
 /** An alert's row; `forUpdate` locks it until the transaction ends (PostgreSQL). */
 export async function findAlertRow(db: Kysely<Database> | Transaction<Database>, tenantId: string, id: string, forUpdate = false): Promise<AlertTable | undefined> {
+  // Ingestion accepts no longer id, so none can name an alert.
+  if (id.length > MAX_ID_LENGTH) return undefined;
   let q = db.selectFrom("alerts").selectAll().where("tenant_id", "=", tenantId).where("id", "=", id);
   if (forUpdate && isPostgres(db)) q = q.forUpdate();
   return q.executeTakeFirst();
@@ -74,7 +77,10 @@ export async function addAlertComment(db: Kysely<Database>, ctx: WriteContext, i
     if (!row) throw alertNotFound(id);
     const doc = JSON.parse(row.doc) as Record<string, unknown>;
     const comment: AlertComment = { comment: text, createdByDisplayName: ctx.actor, createdDateTime: ctx.now };
-    const comments = [...((doc.comments as AlertComment[] | undefined) ?? []), comment];
+    const existing = (doc.comments as AlertComment[] | undefined) ?? [];
+    const refused = commentRefusal(existing, comment, `Alert '${id}'`);
+    if (refused) throw badRequest(refused);
+    const comments = [...existing, comment];
     await writeAlert(trx, row, { ...doc, comments, lastUpdateDateTime: ctx.now });
     await recordChanges(trx, { ...ctx, entityType: "alert", entityId: id, at: ctx.now }, [{ property: "comments", before: null, after: comment }]);
     return comments;

@@ -1,6 +1,7 @@
 import type { Transaction } from "kysely";
 import type { Database } from "./tables.js";
 import { changedColumns } from "./columns.js";
+import { GraphError } from "../graph/errors.js";
 
 interface Versioned {
   tenant_id: string;
@@ -20,5 +21,15 @@ export async function updateGuarded<T extends Versioned>(trx: Transaction<Databa
     .where("id", "=", before.id as never)
     .where("version", "=", before.version)
     .executeTakeFirst();
-  if (Number(res.numUpdatedRows) !== 1) throw new Error(`${table} row ${String(before.id)} changed concurrently`);
+  if (Number(res.numUpdatedRows) !== 1) throw concurrentUpdate(table, before.id);
+}
+
+/**
+ * The answer when another writer changed the row between this request's read and its write. Nothing
+ * of this request was written (its transaction rolls back), so it is safe to send again: a Graph 409
+ * says so, rather than a 500 that reads as a fault of the service.
+ */
+export function concurrentUpdate(table: "incidents" | "alerts", id: string | number): GraphError {
+  const what = table === "incidents" ? `The incident '${String(id)}'` : `The alert '${String(id)}'`;
+  return new GraphError(409, "Conflict", `${what} was changed by another request while this one was being processed; nothing was written. Send the request again.`);
 }

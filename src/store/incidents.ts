@@ -4,17 +4,20 @@ import { incidentResource } from "../schema/incident.js";
 import { columnsOf } from "./columns.js";
 import { updateGuarded } from "./guarded-update.js";
 import { recordChanges } from "./audit.js";
-import { notFound } from "../graph/errors.js";
+import { badRequest, notFound } from "../graph/errors.js";
 import { patchIncident, type IncidentState } from "../domain/incident-rules.js";
-import type { AlertComment } from "../schema/comment.js";
+import { commentRefusal, type AlertComment } from "../schema/comment.js";
+import { MAX_INCIDENT_ID } from "../schema/limits.js";
 import { isPostgres } from "./dialect.js";
 import type { PropertyChange } from "../domain/changes.js";
 import { deriveIncident } from "../domain/incident-derive.js";
 import { assetCounts, detectorCounts, storedAlertFacts } from "./incident-facts.js";
 
-/** Incident ids are decimal strings; anything else cannot name an incident. */
+/** Incident ids are decimal strings within the id column's range; anything else cannot name an incident. */
 export function incidentKey(id: string): number | null {
-  return /^\d{1,15}$/.test(id) ? Number(id) : null;
+  if (!/^\d{1,10}$/.test(id)) return null;
+  const key = Number(id);
+  return key <= MAX_INCIDENT_ID ? key : null;
 }
 
 export function incidentNotFound(id: string) {
@@ -106,7 +109,10 @@ export async function addIncidentComment(db: Kysely<Database>, ctx: WriteContext
     if (!row) throw incidentNotFound(id);
     const state = stateOf(row);
     const comment: AlertComment = { comment: text, createdByDisplayName: ctx.actor, createdDateTime: ctx.now };
-    const comments = [...((state.doc.comments as AlertComment[] | undefined) ?? []), comment];
+    const existing = (state.doc.comments as AlertComment[] | undefined) ?? [];
+    const refused = commentRefusal(existing, comment, `Incident ${row.id}`);
+    if (refused) throw badRequest(refused);
+    const comments = [...existing, comment];
     await writeIncident(trx, row, { ...state, doc: { ...state.doc, comments, lastUpdateDateTime: ctx.now } });
     await recordChanges(trx, { ...ctx, entityType: "incident", entityId: String(row.id), at: ctx.now }, [
       { property: "comments", before: null, after: comment },

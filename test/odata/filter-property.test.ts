@@ -363,7 +363,7 @@ function dateTimeLiteral(pool: unknown[]): Arbitrary<string> {
   const extremes = fc.constantFrom(
     "0001-01-01T00:00:00Z",
     "9999-12-31T23:59:59.999Z",
-    "9999-12-31T23:00:00-05:00",
+    "9999-12-31T18:59:59.999-05:00",
     "2026-01-05",
     "2026-01-05T00:00:00.0000001Z",
     "2026-02-01T00:00:00+14:00",
@@ -748,8 +748,8 @@ async function checkQuery(t: TestTriage, entitySet: string, model: RefModel, row
 function regressions(which: "incidents" | "alerts_v2", rows: Entity[]): Query[] {
   const q = (over: Partial<Query>): Query => ({ filter: undefined, orderby: [], top: undefined, skip: undefined, count: true, select: false, follow: true, ...over });
   const asc = (property: string) => [{ property, direction: "asc" as const, written: `${property} asc` }];
-  // Year 10000 once the offset is applied: as text it sorted before every stored date-time.
-  const farFuture = q({ filter: "createdDateTime lt 9999-12-31T23:00:00-05:00 and not (createdDateTime ge 9999-12-31T23:00:00-05:00)" });
+  // The last instant there is, written with an offset (a later one, year 10000 in UTC, is a 400).
+  const farFuture = q({ filter: "createdDateTime lt 9999-12-31T18:59:59.999-05:00 and not (createdDateTime ge 9999-12-31T18:59:59.999-05:00)" });
   if (which === "incidents") {
     return [
       // NULL and '' tied in the order (a '' sentinel for NULL).

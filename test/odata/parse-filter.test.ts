@@ -698,7 +698,7 @@ const literalArb: fc.Arbitrary<Literal> = fc.oneof(
   fc.boolean().map((value) => ({ kind: "boolean" as const, value })),
   fc.constant({ kind: "null" as const }),
   fc
-    .date({ min: new Date("0000-01-01T00:00:00Z"), max: new Date("9999-12-31T23:59:59.999Z"), noInvalidDate: true })
+    .date({ min: new Date("0001-01-01T00:00:00Z"), max: new Date("9999-12-31T23:59:59.999Z"), noInvalidDate: true })
     .map((d) => ({ kind: "datetime" as const, value: d.toISOString(), raw: d.toISOString() })),
   fc.uuid().map((value) => ({ kind: "guid" as const, value })),
   fc.tuple(typeNameArb, nameArb).map(([type, value]) => ({ kind: "enum" as const, type, value })),

@@ -9,6 +9,8 @@ import { Issuer, redirectAllowed, type Form, type RequestContext } from "./issue
 import { OAuthError, oauthErrorBody } from "./entra-error.js";
 import { cspSourceOf, deviceCodePage, errorPage, formPostPage, pageHeaders, signInPage } from "./pages.js";
 import { findApp, type App } from "../directory.js";
+import { badRequest } from "../../graph/errors.js";
+import { nulMessage } from "../../schema/json-limits.js";
 
 export interface OAuthRouteOptions {
   db: Kysely<Database>;
@@ -35,7 +37,11 @@ declare module "fastify" {
 export async function registerOAuthRoutes(app: FastifyInstance, opts: OAuthRouteOptions): Promise<void> {
   // Token requests are form-encoded; parse them with the standard URLSearchParams.
   app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "string", bodyLimit: 256 * 1024 }, (_req, body, done) => {
-    done(null, Object.fromEntries(new URLSearchParams(body as string)));
+    const fields = Object.fromEntries(new URLSearchParams(body as string));
+    // PostgreSQL cannot compare text holding NUL (a 500 where SQLite answers): refused alike on both.
+    const nul = Object.entries(fields).find(([k, v]) => k.includes("\u0000") || v.includes("\u0000"));
+    if (nul) return done(badRequest(nulMessage(`The form field '${nul[0].split("\u0000").join("\\u0000")}'`)), undefined);
+    done(null, fields);
   });
   const pub = { config: { public: true } };
 
