@@ -11,7 +11,7 @@
  * goes (every kind at once, closed loop, a few connections each) to measure each kind's peak rate in
  * the mix; then it runs for --minutes with each kind at --load × that rate, so the server is about
  * --load busy. Load runs in separate processes: the peak with autocannon (bench/load.ts), the soak at a
- * steady rate (bench/soak-load.ts). Prints a table and writes .bench/soak-<date>.json. See docs/hardening/soak.md.
+ * steady rate (bench/soak-load.ts). Prints a table and writes .bench/soak-<date>.json. See docs/security/soak.md.
  */
 import { spawn } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";

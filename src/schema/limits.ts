@@ -2,7 +2,7 @@
  * The bounds on what a client may send. They are part of the data contract rather than per-server
  * settings: every node of one store must accept and be able to read back the same documents, and an
  * entity that one server accepted must stay addressable and patchable on any other. Each is documented
- * in docs/hardening/input-limits.md with what the client sees when it is exceeded.
+ * in docs/security/input-limits.md with what the client sees when it is exceeded.
  */
 
 /** Longest alert id (and so the longest path id that can name one); ingestion and routes share it. */
