@@ -132,3 +132,30 @@ export function fmt(n: number | null | undefined, digits = 0): string {
   if (n === null || n === undefined || !Number.isFinite(n)) return "–";
   return n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
 }
+
+/** What a flag's handler may read: the next argument as text or as a positive number, or a peek at it. */
+export interface FlagArgs {
+  value(): string;
+  num(): number;
+  /** The next argument when it is a value rather than another flag. */
+  peek(): string | undefined;
+}
+
+/** Walks `--flag [value]` arguments, handing each flag to `onFlag`, which throws on one it does not know. */
+export function readFlags(argv: string[], onFlag: (flag: string, args: FlagArgs) => void): void {
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i]!;
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${flag} needs a value`);
+      return v;
+    };
+    const num = () => {
+      const n = Number(value());
+      if (!Number.isFinite(n) || n <= 0) throw new Error(`${flag} needs a positive number`);
+      return n;
+    };
+    const peek = () => (argv[i + 1] !== undefined && !argv[i + 1]!.startsWith("--") ? argv[i + 1] : undefined);
+    onFlag(flag, { value, num, peek });
+  }
+}

@@ -15,7 +15,7 @@ import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import type { FastifyRequest } from "fastify";
 import {
-  BENCH_DIR, BUILD_DIR, ROOT, backendCpuDelta, cpuSeconds, fmt, importDist, memoryMb, postgresBackends,
+  BENCH_DIR, BUILD_DIR, ROOT, backendCpuDelta, cpuSeconds, fmt, importDist, memoryMb, postgresBackends, readFlags,
 } from "./common.js";
 import type { AutocannonResult, LoadSpec } from "./load.js";
 import { startBaseline, startJsonServer, startTriage, type Running } from "./servers.js";
@@ -56,18 +56,7 @@ function parseArgs(argv: string[]): Options {
     sizes: [10_000], stores: ["sqlite", "postgres"], duration: 10, warmup: 2, connections: 20, ingestConnections: 4, batch: 100,
     pg: process.env.TRIAGE_BENCH_PG ?? "postgres://postgres@127.0.0.1:5432/", peerMax: 10_000, startups: 3, profile: null, reseed: false,
   };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i]!;
-    const value = () => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${flag} needs a value`);
-      return v;
-    };
-    const num = () => {
-      const n = Number(value());
-      if (!Number.isFinite(n) || n <= 0) throw new Error(`${flag} needs a positive number`);
-      return n;
-    };
+  readFlags(argv, (flag, { value, num, peek }) => {
     switch (flag) {
       case "--sizes": o.sizes = value().split(",").map((s) => Number(s.replace(/_/g, ""))); break;
       case "--stores": o.stores = value().split(",") as StoreKind[]; break;
@@ -79,11 +68,11 @@ function parseArgs(argv: string[]): Options {
       case "--pg": o.pg = value(); break;
       case "--peer-max": o.peerMax = num(); break;
       case "--startups": o.startups = num(); break;
-      case "--profile": o.profile = argv[i + 1] && !argv[i + 1]!.startsWith("--") ? value() : "list"; break;
+      case "--profile": o.profile = peek() !== undefined ? value() : "list"; break;
       case "--reseed": o.reseed = true; break;
       default: throw new Error(`unknown option ${flag}`);
     }
-  }
+  });
   if (o.sizes.some((s) => !Number.isInteger(s) || s <= 0)) throw new Error("--sizes: whole numbers, comma-separated");
   if (o.stores.some((s) => s !== "sqlite" && s !== "postgres")) throw new Error("--stores: sqlite and/or postgres");
   o.sizes.sort((a, b) => a - b);

@@ -18,7 +18,7 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
-import { BENCH_DIR, BUILD_DIR, ROOT, cpuSeconds, fmt, memoryMb, sleep } from "./common.js";
+import { BENCH_DIR, BUILD_DIR, ROOT, cpuSeconds, fmt, memoryMb, readFlags, sleep } from "./common.js";
 import type { AutocannonResult, LoadSpec } from "./load.js";
 import type { LoadWindow, PacedResult, PacedSpec } from "./soak-load.js";
 import { startTriage, type Running } from "./servers.js";
@@ -39,18 +39,7 @@ interface Options {
 
 function parseArgs(argv: string[]): Options {
   const o: Options = { minutes: 10, db: null, incidents: 5000, load: 0.8, peakSeconds: 10, sampleSeconds: 5, keep: false };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i]!;
-    const value = () => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${flag} needs a value`);
-      return v;
-    };
-    const num = () => {
-      const n = Number(value());
-      if (!Number.isFinite(n) || n <= 0) throw new Error(`${flag} needs a positive number`);
-      return n;
-    };
+  readFlags(argv, (flag, { value, num }) => {
     switch (flag) {
       case "--minutes": o.minutes = num(); break;
       case "--db": o.db = value(); break;
@@ -61,7 +50,7 @@ function parseArgs(argv: string[]): Options {
       case "--keep": o.keep = true; break;
       default: throw new Error(`unknown option ${flag}`);
     }
-  }
+  });
   if (o.load > 1) throw new Error("--load is a fraction of the peak, at most 1");
   if (o.db && !/^postgres(ql)?:\/\//.test(o.db)) throw new Error("--db needs a postgres:// URL of the server");
   return o;
