@@ -1,10 +1,11 @@
 import { randomUUID } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import SQLite from "better-sqlite3";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { SingleBar, Presets } from "cli-progress";
-import { openStore, type Store } from "../store/open.js";
+import { levels as pinoLevels } from "pino";
+import type { Store } from "../store/open.js";
 import { listTenants, createTenant, findTenant } from "../store/tenants.js";
 import { buildServer, GRAPH_THROTTLE, type IdentityConfig } from "../server.js";
 import { DEFAULT_ADDRESS_MAX } from "../http/throttle.js";
@@ -16,6 +17,7 @@ import { DEFAULT_BATCH_RESPONSE_BYTES } from "../graph/batch.js";
 import { DEFAULT_TIMEOUTS } from "../timeouts.js";
 import { DEFAULT_READY_MIN_FREE_BYTES } from "../store/readiness.js";
 import { seedStore } from "./seed-store.js";
+import { dbFile, openCliStore, postgresUrlArg, prepareDataDir, redactUrl, type StoreOptions } from "./store-access.js";
 import { resourceReference } from "../schema/docs.js";
 import { ensureLocalTls, loadTlsFiles, type TlsMaterial } from "../identity/tls.js";
 import {
@@ -62,7 +64,18 @@ function dataOption(description = "data directory"): Option {
 }
 
 function dbOption(): Option {
-  return new Option("--db <url>", "PostgreSQL (postgres://…) instead of the SQLite file in --data").default(process.env.TRIAGE_DB);
+  return new Option("--db <url>", "PostgreSQL (postgres:// or postgresql:// URL) instead of the SQLite file in --data").env("TRIAGE_DB").argParser(postgresUrlArg);
+}
+
+/** pino's levels, and "silent" for none: any other name makes pino fail with a message of its own. */
+export const LOG_LEVELS = [...Object.keys(pinoLevels.values).sort((a, b) => (pinoLevels.values[b] ?? 0) - (pinoLevels.values[a] ?? 0)), "silent"];
+
+/** --throttle: a number of requests per minute, or "graph" for Graph's own limit. */
+function throttleArg(v: string): number | "graph" {
+  if (v === "graph") return v;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 10_000_000) throw new InvalidArgumentError("expected 'graph' or a whole number from 1 to 10000000");
+  return n;
 }
 
 function keyFileOption(): Option {
@@ -83,10 +96,6 @@ function collectHost(v: string, prev: string[] = []): string[] {
   return [...prev, v];
 }
 
-function dbFile(dataDir: string): string {
-  return join(resolve(dataDir), "triage.db");
-}
-
 function print(json: boolean, value: unknown, text: string): void {
   process.stdout.write(json ? `${JSON.stringify(value)}\n` : `${text}\n`);
 }
@@ -99,14 +108,9 @@ function progressBar(enabled: boolean, label: string) {
   );
 }
 
-/** Where the store is: --db (PostgreSQL) when given, else the SQLite file in the data directory. */
-function storeLocation(o: { data: string; db?: string }): string {
-  return o.db ?? dbFile(o.data);
-}
-
 /** Runs `fn` with the store, closing it afterwards. */
-async function withStore<T>(o: { data: string; db?: string }, fn: (store: Store) => Promise<T>): Promise<T> {
-  const store = await openStore(storeLocation(o));
+async function withStore<T>(o: StoreOptions, fn: (store: Store) => Promise<T>): Promise<T> {
+  const store = await openCliStore(o);
   try {
     return await fn(store);
   } finally {
@@ -150,7 +154,7 @@ interface ServeOptions {
   demo?: boolean;
   demoIncidents: number;
   logLevel: string;
-  throttle?: string;
+  throttle?: number | "graph";
   throttleAddress?: number;
   allowedHost: string[];
   hstsMaxAge?: number;
@@ -171,12 +175,11 @@ interface ServeOptions {
 }
 
 async function serve(o: ServeOptions): Promise<void> {
-  const dataDir = resolve(o.data);
   const file = readConfig(o.config);
   // The data folder holds the store, the TLS keys and the key-encryption key: owner-only.
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const dataDir = prepareDataDir(o.data);
   const sealing = keyEncryption(o);
-  const store = await openStore(storeLocation(o), { queryTimeoutMs: o.queryTimeout, readWorkers: o.readWorkers });
+  const store = await openCliStore(o, { queryTimeoutMs: o.queryTimeout, readWorkers: o.readWorkers });
   let tls: TlsMaterial | null = null;
   if (!o.http) {
     tls = o.tlsCert && o.tlsKey ? await loadTlsFiles(o.tlsCert, o.tlsKey) : await ensureLocalTls(dataDir, [...o.hostName, ...(file.hostNames ?? [])]);
@@ -208,7 +211,7 @@ async function serve(o: ServeOptions): Promise<void> {
   await ensureWebClients(store.db);
   let rateLimit: { max: number; windowMs: number; addressMax?: number } | undefined;
   if (o.throttle === "graph") rateLimit = { ...GRAPH_THROTTLE };
-  else if (o.throttle) rateLimit = { max: intArg(1, 10_000_000)(o.throttle), windowMs: 60_000 };
+  else if (o.throttle !== undefined) rateLimit = { max: o.throttle, windowMs: 60_000 };
   if (rateLimit && o.throttleAddress !== undefined) rateLimit.addressMax = o.throttleAddress;
 
   const app = await buildServer({
@@ -238,7 +241,7 @@ async function serve(o: ServeOptions): Promise<void> {
     `  Graph API:   ${shown}/v1.0/security/incidents  (and /beta)`,
     `  Token service: ${shown}/{tenant}/v2.0/.well-known/openid-configuration`,
     `  Ingestion:   POST ${shown}/ingest/alerts`,
-    `  Store:       ${o.db ? o.db.replace(/\/\/[^@/]*@/, "//…@") : dbFile(dataDir)}`,
+    `  Store:       ${o.db ? redactUrl(o.db) : dbFile(dataDir)}`,
   ];
   if (sealing.source !== KEY_ENCRYPTION_ENV) {
     // Every node on one PostgreSQL must seal and open the signing keys with the same key.
@@ -266,7 +269,8 @@ export function program(): Command {
   const cli = new Command("triage")
     .description("Triage: a self-hosted security-incident service that speaks the Microsoft Graph security API")
     .exitOverride()
-    .showHelpAfterError();
+    // The error alone, then where the options are: a full help text would bury the one line that matters.
+    .showHelpAfterError("(add --help to see the options)");
 
   cli
     .command("serve")
@@ -281,7 +285,7 @@ export function program(): Command {
     .option("--tls-key <file>", "the private key of --tls-cert (PEM)")
     .option("--http", "serve plain HTTP (the Microsoft client libraries refuse it)")
     .option("--config <file>", "JSON settings: publicUrl, hostNames, allowedHosts, externalIssuers, identity")
-    .option("--throttle <n|graph>", "requests per minute each app may make in each tenant; 'graph' for Graph's 150")
+    .option("--throttle <n|graph>", "requests per minute each app may make in each tenant (1 to 10000000); 'graph' for Graph's 150", throttleArg)
     .option("--throttle-address <n>", `with --throttle: requests per minute one address may make without a valid token (default ${DEFAULT_ADDRESS_MAX})`, intArg(1, 10_000_000))
     .option("--allowed-host <name[:port]>", "another Host name clients reach the server by, besides its address and --public-url (repeatable)", collectHost, [])
     .option("--hsts-max-age <seconds>", `Strict-Transport-Security max-age on HTTPS (default ${DEFAULT_HSTS_MAX_AGE_SECONDS}; 0 sends none)`, intArg(0, 1_000_000_000))
@@ -293,7 +297,7 @@ export function program(): Command {
     .option("--filter-max-lambdas <n>", "most any/all expressions in a $filter; 400 beyond", intArg(0, 1000), DEFAULT_FILTER_LIMITS.maxLambdas)
     .option("--demo", "on first start, create a demo tenant with generated incidents, apps and users")
     .option("--demo-incidents <n>", "size of the demo data", intArg(1, 100_000), 300)
-    .option("--log-level <level>", "log level (fatal, error, warn, info, debug)", process.env.TRIAGE_LOG_LEVEL ?? "info")
+    .addOption(new Option("--log-level <level>", "log level").choices(LOG_LEVELS).env("TRIAGE_LOG_LEVEL").default("info"))
     .addOption(keyFileOption())
     .option("--expand-alerts-limit <n>", "most alerts $expand=alerts serves inline per incident", intArg(1, 100_000), DEFAULT_EXPAND_ALERTS_LIMIT)
     .option("--batch-response-mb <n>", "most megabytes of answers one $batch answer holds", intArg(1, 1024), DEFAULT_BATCH_RESPONSE_BYTES / 1024 / 1024)
@@ -302,8 +306,10 @@ export function program(): Command {
     .option("--keep-alive-timeout <s>", "seconds an idle keep-alive connection is kept open", intArg(1, 3600), DEFAULT_TIMEOUTS.keepAliveMs / 1000)
     .option("--idle-timeout <s>", "seconds a connection may stay silent both ways before it is closed", intArg(1, 3600), DEFAULT_TIMEOUTS.idleMs / 1000)
     .option("--ready-min-free-mb <n>", "GET /readyz fails when a SQLite store has less room to grow", intArg(0, 1_048_576), DEFAULT_READY_MIN_FREE_BYTES / 1024 / 1024)
-    .action(async (o: ServeOptions) => {
-      if ((o.tlsCert === undefined) !== (o.tlsKey === undefined)) throw new InvalidArgumentError("--tls-cert and --tls-key go together");
+    .action(async (o: ServeOptions, cmd: Command) => {
+      if ((o.tlsCert === undefined) !== (o.tlsKey === undefined)) {
+        cmd.error(`error: --tls-cert and --tls-key go together: ${o.tlsCert === undefined ? "--tls-key needs --tls-cert" : "--tls-cert needs --tls-key"} (or leave both out for the local CA)`, { exitCode: EXIT.usage, code: "triage.usage" });
+      }
       await serve(o);
     });
 
@@ -562,12 +568,15 @@ export async function main(argv: string[]): Promise<number> {
     await program().parseAsync(argv);
     return EXIT.ok;
   } catch (e) {
-    if (e instanceof CommanderError) {
-      if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help") return EXIT.ok;
-      return EXIT.usage;
-    }
+    // An InvalidArgumentError is a CommanderError too, but one thrown outside commander's parsing has
+    // not been printed: it is checked first so that no usage error ends in silence.
     if (e instanceof InvalidArgumentError) {
       process.stderr.write(`triage: ${e.message}\n`);
+      return EXIT.usage;
+    }
+    if (e instanceof CommanderError) {
+      // Commander printed what is wrong before it threw (parsing errors and cmd.error()).
+      if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help") return EXIT.ok;
       return EXIT.usage;
     }
     process.stderr.write(`triage: ${e instanceof Error ? e.message : String(e)}\n`);
