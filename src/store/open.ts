@@ -2,10 +2,16 @@ import { createHash } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import SQLite from "better-sqlite3";
-import { Kysely, PostgresDialect, type CompiledQuery } from "kysely";
+import {
+  Kysely,
+  Migrator,
+  PostgresDialect,
+  type CompiledQuery,
+  type Migration,
+  type MigrationProvider,
+} from "kysely";
 import { LRUCache } from "lru-cache";
 import pg from "pg";
-import { Migrator, type Migration, type MigrationProvider } from "kysely/migration";
 import type { Database } from "./tables.js";
 import { sqliteDialect } from "./sqlite-dialect.js";
 import { postgresJson, sqliteJson, type JsonSql } from "./json-sql.js";
