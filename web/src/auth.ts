@@ -4,15 +4,8 @@
  * localStorage so that a link opened in a new tab is signed in too; signing out clears it in every tab.
  */
 import type { WebConfig } from "../../src/web/contracts";
+import { ADMIN_ROLE, ROLE_IDS, WRITE_ROLES } from "./roles";
 import { sha256 } from "./sha256";
-
-export const ROLE_IDS: Record<string, string> = {
-  "5d6b6bb7-de71-4623-b4af-96380a352509": "Security Reader",
-  "f2ef992c-3afb-46b9-b7cf-a126ee74c451": "Global Reader",
-  "5f2222b1-57c3-48ba-8ad5-d4759f1fde6f": "Security Operator",
-  "194ae4cb-b126-40b2-bd5b-6091b380977d": "Security Administrator",
-};
-const WRITE_ROLES = ["Security Operator", "Security Administrator"];
 
 export interface SessionUser {
   id: string;
@@ -87,7 +80,7 @@ export function canWrite(s: Session | null): boolean {
 }
 
 export function isAdmin(s: Session | null): boolean {
-  return !!s && s.user.roles.includes("Security Administrator");
+  return !!s && s.user.roles.includes(ADMIN_ROLE);
 }
 
 // ── helpers ─────────────────────────────────────────────────────────────────────────────────

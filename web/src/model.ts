@@ -79,14 +79,23 @@ export const ALL_DETERMINATIONS = [
   "phishing", "maliciousUserActivity", "notMalicious", "notEnoughDataToValidate", "confirmedActivity", "lineOfBusinessApplication",
 ];
 
+/** Graph's detectionSource members, Defender's own first, then Defender for Cloud's plans, then Sentinel's. */
 export const DETECTION_SOURCES = [
   "microsoftDefenderForEndpoint", "antivirus", "smartScreen", "customTi", "microsoftDefenderForOffice365", "automatedInvestigation",
   "microsoftThreatExperts", "customDetection", "microsoftDefenderForIdentity", "cloudAppSecurity", "microsoft365Defender",
   "azureAdIdentityProtection", "manual", "microsoftDataLossPrevention", "appGovernancePolicy", "appGovernanceDetection",
-  "microsoftDefenderForCloud", "microsoftSentinel",
+  "microsoftInsiderRiskManagement", "microsoftThreatIntelligence", "microsoftDefenderThreatIntelligenceAnalytics",
+  "microsoftDefenderForAIServices", "securityCopilot",
+  "microsoftDefenderForCloud", "microsoftDefenderForIoT", "microsoftDefenderForServers", "microsoftDefenderForStorage",
+  "microsoftDefenderForDNS", "microsoftDefenderForDatabases", "microsoftDefenderForContainers", "microsoftDefenderForNetwork",
+  "microsoftDefenderForAppService", "microsoftDefenderForKeyVault", "microsoftDefenderForResourceManager",
+  "microsoftDefenderForApiManagement",
+  "microsoftSentinel", "nrtAlerts", "scheduledAlerts", "builtInMl",
+  "unknown",
 ];
 
-const WORDS: Record<string, string> = {
+/** Labels for enum members whose words the camelCase split below would get wrong or lose. */
+export const LABELS: Readonly<Record<string, string>> = {
   inProgress: "In progress",
   awaitingAction: "Awaiting action",
   truePositive: "True positive",
@@ -103,29 +112,53 @@ const WORDS: Record<string, string> = {
   securityPersonnel: "Security personnel",
   notMalicious: "Not malicious",
   notEnoughDataToValidate: "Not enough data to validate",
-  microsoftDefenderForEndpoint: "Defender for Endpoint",
-  microsoftDefenderForOffice365: "Defender for Office 365",
-  microsoftDefenderForIdentity: "Defender for Identity",
-  microsoftDefenderForCloudApps: "Defender for Cloud Apps",
-  microsoftDefenderForCloud: "Defender for Cloud",
+  unknownFutureValue: "Unknown future value",
+  // serviceSource and detectionSource: the products' own names.
+  microsoftDefenderForEndpoint: "Microsoft Defender for Endpoint",
+  microsoftDefenderForOffice365: "Microsoft Defender for Office 365",
+  microsoftDefenderForIdentity: "Microsoft Defender for Identity",
+  microsoftDefenderForCloudApps: "Microsoft Defender for Cloud Apps",
+  microsoftDefenderForCloud: "Microsoft Defender for Cloud",
+  microsoftDefenderForIoT: "Microsoft Defender for IoT",
+  microsoftDefenderForServers: "Microsoft Defender for Servers",
+  microsoftDefenderForStorage: "Microsoft Defender for Storage",
+  microsoftDefenderForDNS: "Microsoft Defender for DNS",
+  microsoftDefenderForDatabases: "Microsoft Defender for Databases",
+  microsoftDefenderForContainers: "Microsoft Defender for Containers",
+  microsoftDefenderForNetwork: "Microsoft Defender for Network",
+  microsoftDefenderForAppService: "Microsoft Defender for App Service",
+  microsoftDefenderForKeyVault: "Microsoft Defender for Key Vault",
+  microsoftDefenderForResourceManager: "Microsoft Defender for Resource Manager",
+  microsoftDefenderForApiManagement: "Microsoft Defender for API Management",
+  microsoftDefenderForAIServices: "Microsoft Defender for AI Services",
+  microsoftDefenderThreatIntelligenceAnalytics: "Microsoft Defender Threat Intelligence Analytics",
   microsoft365Defender: "Microsoft 365 Defender",
   microsoftThreatExperts: "Microsoft Threat Experts",
-  azureAdIdentityProtection: "Entra ID Protection",
-  microsoftDataLossPrevention: "Data loss prevention",
-  dataLossPrevention: "Data loss prevention",
-  cloudAppSecurity: "Cloud App Security",
-  customTi: "Custom TI",
-  smartScreen: "SmartScreen",
+  microsoftThreatIntelligence: "Microsoft Threat Intelligence",
+  microsoftInsiderRiskManagement: "Microsoft Insider Risk Management",
+  microsoftSecurityForAI: "Microsoft Security for AI",
   microsoftSentinel: "Microsoft Sentinel",
-  microsoftAppGovernance: "App governance",
+  azureAdIdentityProtection: "Microsoft Entra ID Protection",
+  microsoftDataLossPrevention: "Microsoft Data Loss Prevention",
+  dataLossPrevention: "Data Loss Prevention",
+  cloudAppSecurity: "Microsoft Cloud App Security",
+  microsoftAppGovernance: "Microsoft App Governance",
   appGovernancePolicy: "App governance policy",
   appGovernanceDetection: "App governance detection",
+  automatedInvestigation: "Automated investigation",
+  customDetection: "Custom detection",
+  customTi: "Custom threat intelligence",
+  smartScreen: "SmartScreen",
+  securityCopilot: "Security Copilot",
+  nrtAlerts: "Near-real-time rule",
+  scheduledAlerts: "Scheduled rule",
+  builtInMl: "Built-in machine learning",
 };
 
 /** camelCase enum member → words ("inProgress" → "In progress"). */
 export function label(value: string | null | undefined): string {
   if (value === null || value === undefined || value === "") return "—";
-  const known = WORDS[value];
+  const known = LABELS[value];
   if (known) return known;
   const words = value.replace(/([a-z0-9])([A-Z])/g, "$1 $2").toLowerCase();
   return words.charAt(0).toUpperCase() + words.slice(1);

@@ -4,6 +4,7 @@ import type { Session } from "../auth";
 import type { PermissionsReference } from "../../../src/permissions/contracts";
 import type { AppView, IssuedSecret, UserView, ValueList } from "../../../src/web/contracts";
 import { formatDateTime, plural } from "../format";
+import { ADMIN_ROLE, ROLES } from "../roles";
 import { Link, useLocation } from "../router";
 import { Confirm, copyText, Dialog, ErrorMessage, Loading, Notice, useAsync, usePageTitle } from "../components/ui";
 
@@ -13,7 +14,6 @@ interface PermissionInfo {
   delegated: boolean;
 }
 
-const ROLES = ["Security Reader", "Global Reader", "Security Operator", "Security Administrator"];
 
 async function permissionNames(signal: AbortSignal): Promise<PermissionInfo[]> {
   const ref = await publicJson<PermissionsReference>("/permissions", signal);
@@ -393,7 +393,7 @@ function UserRow({ user, self, onSaved }: { user: UserView; self: boolean; onSav
               <input
                 type="checkbox"
                 checked={roles.includes(r)}
-                disabled={self && r === "Security Administrator"}
+                disabled={self && r === ADMIN_ROLE}
                 onChange={(e) => setRoles(e.target.checked ? [...roles, r] : roles.filter((x) => x !== r))}
               />
               {r}
