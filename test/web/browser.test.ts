@@ -230,6 +230,16 @@ describe.skipIf(!browserAvailable())("the web app in Chromium", { timeout: 60_00
     await analyst.getByRole("heading", { name: /^Alerts/ }).waitFor();
   });
 
+  it("shows the members Graph added after unknownFutureValue by their names, not as unknownFutureValue", async () => {
+    const title = `Sentinel rule ${Date.now()}`;
+    const r = await w.t.ingest([{ ...alert({ device: deviceId(), title, at: new Date().toISOString() }), detectionSource: "nrtAlerts", serviceSource: "microsoftSentinel" }]);
+    expect(r.status).toBe(200);
+    await analyst.goto(`${w.url}/incidents/${r.body.value[0].incidentId}`);
+    await analyst.getByRole("heading", { name: /^Alerts/ }).waitFor();
+    await expect(analyst.getByText("Near-real-time rule").first().isVisible()).resolves.toBe(true);
+    await expect(analyst.getByText("Unknown future value").count()).resolves.toBe(0);
+  });
+
   it("shows new incidents without a reload", async () => {
     const page = analyst;
     await page.goto(`${w.url}/incidents`);

@@ -41,7 +41,13 @@ async function send(path: string, opts: RequestOptions, retried = false): Promis
     signOut();
     throw new ApiError(401, "InvalidAuthenticationToken", "You are signed out.");
   }
-  const headers: Record<string, string> = { accept: "application/json", authorization: `Bearer ${token}`, ...opts.headers };
+  const headers: Record<string, string> = {
+    accept: "application/json",
+    // Triage's own app shows every member Graph declares (awaitingAction, microsoftSentinel, …), not unknownFutureValue.
+    prefer: "include-unknown-enum-members",
+    authorization: `Bearer ${token}`,
+    ...opts.headers,
+  };
   let body: string | undefined;
   if (opts.body !== undefined) {
     headers["content-type"] = "application/json";
