@@ -70,11 +70,11 @@ async function start(name: string, args: string[], opts: { healthPath: string; l
   }
 }
 
-export function startTriage(ref: StoreRef, opts: { profileDir?: string } = {}): Promise<Running> {
+export function startTriage(ref: StoreRef, opts: { profileDir?: string; serveArgs?: string[] } = {}): Promise<Running> {
   const prof = opts.profileDir ? ["--cpu-prof", "--cpu-prof-dir", opts.profileDir] : [];
   return start(
     `triage (${ref.label})`,
-    [...prof, TRIAGE_BIN, "serve", "--http", ...storeArgs(ref), "--host", "127.0.0.1", "--port", "0", "--log-level", "warn"],
+    [...prof, TRIAGE_BIN, "serve", "--http", ...storeArgs(ref), "--host", "127.0.0.1", "--port", "0", "--log-level", "warn", ...(opts.serveArgs ?? [])],
     { healthPath: "/healthz", listening: /Triage is listening on (http:\/\/\S+)/ },
   );
 }

@@ -35,10 +35,12 @@ interface Options {
   peakSeconds: number;
   sampleSeconds: number;
   keep: boolean;
+  /** Further `triage serve` options, e.g. "--read-workers 0", to soak another configuration. */
+  serveArgs: string[];
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { minutes: 10, db: null, incidents: 5000, load: 0.8, peakSeconds: 10, sampleSeconds: 5, keep: false };
+  const o: Options = { minutes: 10, db: null, incidents: 5000, load: 0.8, peakSeconds: 10, sampleSeconds: 5, keep: false, serveArgs: [] };
   readFlags(argv, (flag, { value, num }) => {
     switch (flag) {
       case "--minutes": o.minutes = num(); break;
@@ -48,6 +50,7 @@ function parseArgs(argv: string[]): Options {
       case "--peak-seconds": o.peakSeconds = num(); break;
       case "--sample-seconds": o.sampleSeconds = num(); break;
       case "--keep": o.keep = true; break;
+      case "--serve-args": o.serveArgs = value().split(/\s+/).filter(Boolean); break;
       default: throw new Error(`unknown option ${flag}`);
     }
   });
@@ -345,7 +348,7 @@ async function main(): Promise<void> {
   if (ref.kind === "postgres") await vacuumAnalyze(ref);
   const apps = await ensureApps(ref, true);
   const ids = await sampleIds(ref, o.incidents);
-  const server = await startTriage(ref);
+  const server = await startTriage(ref, { serveArgs: o.serveArgs });
   const rssAtReady = memoryMb(server.pid).rss;
   const logs = serverLog(server);
   log(`${server.name} ready in ${fmt(server.readyMs)} ms at ${server.base}; ${ids.length} open incidents to read and write`);
