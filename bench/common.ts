@@ -159,3 +159,22 @@ export function readFlags(argv: string[], onFlag: (flag: string, args: FlagArgs)
     onFlag(flag, { value, num, peek });
   }
 }
+
+/** Runs a load script in its own Node process and returns the JSON it prints. */
+export function runLoader<T>(script: string, arg: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const child = spawn(process.execPath, [script, arg], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
+    child.stderr.setEncoding("utf8").on("data", (d: string) => (err += d));
+    child.on("close", (code) => {
+      if (code !== 0) return reject(new Error(`load failed: ${err.trim()}`));
+      try {
+        resolve(JSON.parse(out) as T);
+      } catch (e) {
+        reject(e instanceof Error ? e : new Error(String(e)));
+      }
+    });
+  });
+}

@@ -9,13 +9,12 @@
  * export of the same incidents, then Triage on each store. Prints a table and the targets; writes the
  * raw results to .bench/results.json. See the README's "Benchmark" section.
  */
-import { spawn } from "node:child_process";
 import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import type { FastifyRequest } from "fastify";
 import {
-  BENCH_DIR, BUILD_DIR, ROOT, backendCpuDelta, cpuSeconds, fmt, importDist, memoryMb, postgresBackends, readFlags,
+  BENCH_DIR, BUILD_DIR, backendCpuDelta, cpuSeconds, fmt, importDist, memoryMb, postgresBackends, readFlags, runLoader,
 } from "./common.js";
 import type { AutocannonResult, LoadSpec } from "./load.js";
 import { startBaseline, startJsonServer, startTriage, type Running } from "./servers.js";
@@ -146,21 +145,7 @@ function peerScenarios(ids: string[]): Scenario[] {
 }
 
 function load(spec: LoadSpec): Promise<AutocannonResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(BUILD_DIR, "load.js"), JSON.stringify(spec)], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
-    child.stderr.setEncoding("utf8").on("data", (d: string) => (err += d));
-    child.on("close", (code) => {
-      if (code !== 0) return reject(new Error(`load failed: ${err.trim()}`));
-      try {
-        resolve(JSON.parse(out) as AutocannonResult);
-      } catch (e) {
-        reject(e instanceof Error ? e : new Error(String(e)));
-      }
-    });
-  });
+  return runLoader<AutocannonResult>(join(BUILD_DIR, "load.js"), JSON.stringify(spec));
 }
 
 async function measure(server: Running, system: System, store: string, size: number, sc: Scenario, o: Options, token: string | null, pgDatabase: string | null): Promise<Measured> {

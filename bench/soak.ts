@@ -13,12 +13,11 @@
  * --load busy. Load runs in separate processes: the peak with autocannon (bench/load.ts), the soak at a
  * steady rate (bench/soak-load.ts). Prints a table and writes .bench/soak-<date>.json. See docs/security/soak.md.
  */
-import { spawn } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
-import { BENCH_DIR, BUILD_DIR, ROOT, cpuSeconds, fmt, memoryMb, readFlags, sleep } from "./common.js";
+import { BENCH_DIR, BUILD_DIR, cpuSeconds, fmt, memoryMb, readFlags, runLoader, sleep } from "./common.js";
 import type { AutocannonResult, LoadSpec } from "./load.js";
 import type { LoadWindow, PacedResult, PacedSpec } from "./soak-load.js";
 import { startTriage, type Running } from "./servers.js";
@@ -123,21 +122,7 @@ function runChild<T>(script: string, spec: LoadSpec): Promise<T> {
   // Through a file: the spec carries every incident id, more than one argument may hold.
   const file = join(BENCH_DIR, `soak-load-${process.pid}-${specFiles++}.json`);
   writeFileSync(file, JSON.stringify(spec));
-  return new Promise<T>((resolve, reject) => {
-    const child = spawn(process.execPath, [join(BUILD_DIR, script), `@${file}`], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
-    child.stderr.setEncoding("utf8").on("data", (d: string) => (err += d));
-    child.on("close", (code) => {
-      if (code !== 0) return reject(new Error(`load failed: ${err.trim()}`));
-      try {
-        resolve(JSON.parse(out) as T);
-      } catch (e) {
-        reject(e instanceof Error ? e : new Error(String(e)));
-      }
-    });
-  }).finally(() => rmSync(file, { force: true }));
+  return runLoader<T>(join(BUILD_DIR, script), `@${file}`).finally(() => rmSync(file, { force: true }));
 }
 
 const runLoad = (spec: LoadSpec) => runChild<AutocannonResult>("load.js", spec);
