@@ -34,7 +34,7 @@ import { DEFAULT_EXPAND_ALERTS_LIMIT } from "./graph/entity-set.js";
 import { timeoutOptions, type Timeouts } from "./timeouts.js";
 import { DEFAULT_READY_INTERVAL_MS, ReadinessProbe, type ReadinessOptions } from "./store/readiness.js";
 import { sendError } from "./graph/http.js";
-import { GraphError } from "./graph/errors.js";
+import { GraphError } from "./errors/graph-error.js";
 import { DEFAULT_FILTER_LIMITS, type FilterLimits } from "./odata/filter-cost.js";
 
 export interface IdentityConfig {

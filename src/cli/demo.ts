@@ -2,6 +2,7 @@ import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import type { Store } from "../store/open.js";
+import { DEMO_ADMIN, DEMO_APPS } from "../seed/demo-tenant.js";
 import { addSecret, createApp, createUser, findApp, findUserByUpn, grantAdminConsent } from "../identity/directory.js";
 
 /** The demo tenant's identities, whose secrets are kept in DATA/demo-credentials.json (0600) so they can be shown at every start. */
@@ -15,18 +16,6 @@ export interface DemoCredentials {
   /** A Security Administrator, for the web app's admin pages (absent from credentials written before it existed). */
   admin?: { upn: string; password: string };
 }
-
-/** The demo tenant that `triage serve --demo` creates on first start. */
-export const DEMO_TENANT = "c7a1d2e4-5b6f-4a8c-9d0e-1f2a3b4c5d6e";
-
-/** The demo's Security Administrator, who may use the web app's admin pages. */
-export const DEMO_ADMIN = "admin@contoso.com";
-
-export const DEMO_APPS = {
-  readWrite: "6a1c3a52-5d1e-4c6b-9f5c-2b7d8e9f0a11",
-  readOnly: "6a1c3a52-5d1e-4c6b-9f5c-2b7d8e9f0a12",
-  publicClient: "6a1c3a52-5d1e-4c6b-9f5c-2b7d8e9f0a13",
-};
 
 function credentialsFile(dataDir: string): string {
   return join(dataDir, "demo-credentials.json");

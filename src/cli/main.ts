@@ -24,7 +24,8 @@ import {
   addCertificate, addSecret, createApp, createUser, findApp, grantAdminConsent, listApps, listUsers, requestPermissions, setUserRoles,
 } from "../identity/directory.js";
 import { KeyRing } from "../identity/keys.js";
-import { createDemoIdentities, demoInstructions, DEMO_TENANT } from "./demo.js";
+import { createDemoIdentities, demoInstructions } from "./demo.js";
+import { DEMO_END, DEMO_TENANT } from "../seed/demo-tenant.js";
 import { ensureWebClient, ensureWebClients } from "../web/client.js";
 import type { ExternalIssuer } from "../identity/validate.js";
 import { defaultKeyFile, KEY_ENCRYPTION_ENV, resolveKeyEncryption, type ResolvedKey } from "../identity/key-encryption.js";
@@ -33,10 +34,6 @@ import { DEFAULT_FILTER_LIMITS } from "../odata/filter-cost.js";
 
 /** Exit codes: 0 done, 1 failed, 2 bad usage. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
-
-export { DEMO_TENANT };
-/** The demo data's timeline ends here, so the same seed always yields the same data. */
-export const DEMO_END = new Date("2026-11-01T00:00:00Z");
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const DEFAULT_DATA = process.env.TRIAGE_DATA ?? "./data";

@@ -1,4 +1,4 @@
-import { GraphError } from "../graph/errors.js";
+import { GraphError } from "../errors/graph-error.js";
 import { diff, type PropertyChange } from "./changes.js";
 
 export interface IncidentState {

@@ -1,5 +1,5 @@
 import { Value } from "@sinclair/typebox/value";
-import { badRequest } from "../graph/errors.js";
+import { badRequest } from "../errors/graph-error.js";
 import { parseEnum } from "../schema/enums.js";
 import { properties, type Annotated, type Resource } from "../schema/meta.js";
 import { checkDocument, describeJsonProblem, findJsonProblem } from "../schema/json-limits.js";

@@ -1,6 +1,6 @@
 import type { AlertSeverity } from "../schema/enums.js";
 // The correlation endpoint serves these factors as stored, so their one declaration is the wire contract.
-import type { PriorityFactor } from "../triage-api/contracts.js";
+import type { PriorityFactor } from "../schema/triage-api.js";
 
 export type { PriorityFactor };
 

@@ -1,6 +1,6 @@
 import { Readable } from "node:stream";
 import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from "fastify";
-import { GraphError, badRequest, errorBody, internalError, methodNotAllowed } from "./errors.js";
+import { GraphError, badRequest, errorBody, internalError, methodNotAllowed } from "../errors/graph-error.js";
 import { GRAPH_JSON, sendError } from "./http.js";
 
 /**

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { STATUS_CODES, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { GraphError, errorBody, internalError } from "./errors.js";
+import { GraphError, errorBody, internalError } from "../errors/graph-error.js";
 import { sendError } from "./http.js";
 
 /**

@@ -7,7 +7,8 @@ import { MAX_COMMENT_LENGTH, type AlertComment } from "../schema/comment.js";
 import { MAX_ID_LENGTH } from "../schema/limits.js";
 import { nulMessage, unstorable } from "../schema/json-limits.js";
 import { LRUCache } from "lru-cache";
-import { planQuery, parseOrder, parseSelect, readOptions, type QueryPlan } from "../odata/query-options.js";
+import { planQuery, parseOrder, parseSelect, readOptions } from "../odata/query-options.js";
+import type { QueryPlan } from "../query/plan.js";
 import type { FilterLimits } from "../odata/filter-cost.js";
 import { encodeCursor } from "../odata/cursor.js";
 import { countAll, listPage, type ListScope } from "../store/list.js";
@@ -18,7 +19,7 @@ import { findIncidentRow, incidentNotFound, updateIncident, addIncidentComment, 
 import { addAlertComment, alertNotFound, updateAlert } from "../store/alerts.js";
 import { validatePatch } from "../domain/patch.js";
 import { renderEntity } from "../schema/render.js";
-import { badRequest, invalidQuery, methodNotAllowed } from "./errors.js";
+import { badRequest, invalidQuery, methodNotAllowed } from "../errors/graph-error.js";
 import { GRAPH_JSON, sendError } from "./http.js";
 import { operation, type Operation } from "../permissions/catalog.js";
 import type { Caller } from "../identity/caller.js";

@@ -1,6 +1,6 @@
 import { STATUS_CODES } from "node:http";
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { GraphError, errorBody, internalError } from "./errors.js";
+import { GraphError, errorBody, internalError } from "../errors/graph-error.js";
 
 /** Graph's JSON media type, parameters and all; clients compare only the part before the first ';'. */
 export const GRAPH_JSON = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8";

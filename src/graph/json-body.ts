@@ -1,5 +1,5 @@
 import type { FastifyInstance } from "fastify";
-import { badRequest } from "./errors.js";
+import { badRequest } from "../errors/graph-error.js";
 import { describeJsonProblem, findJsonProblem } from "../schema/json-limits.js";
 
 /**

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from "fastify";
-import { badRequest, invalidQuery } from "./errors.js";
+import { badRequest, invalidQuery } from "../errors/graph-error.js";
 import { sendError } from "./http.js";
 
 /**

@@ -2,7 +2,7 @@ import { isIP } from "node:net";
 import { hostname, networkInterfaces } from "node:os";
 import type { AddressInfo } from "node:net";
 import type { FastifyInstance } from "fastify";
-import { GraphError } from "../graph/errors.js";
+import { GraphError } from "../errors/graph-error.js";
 
 /**
  * Which `Host` headers name this server. Without a public URL, every URL Triage hands out — the

@@ -3,7 +3,7 @@ import rateLimit, { normalizeIP } from "@fastify/rate-limit";
 import type { Kysely } from "kysely";
 import type { Database } from "../store/tables.js";
 import { databaseRateLimitStore } from "../store/rate-limits.js";
-import { GraphError } from "../graph/errors.js";
+import { GraphError } from "../errors/graph-error.js";
 import type { Caller } from "../identity/caller.js";
 
 /** Requests per window one source address may make without a valid token (sign-in, discovery, failed authentication, the web app's files). */

@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { GraphError } from "../graph/errors.js";
+import { GraphError } from "../errors/graph-error.js";
 import { authorize } from "../permissions/authorize.js";
-import { TokenError, type Principal, type TokenValidator } from "./validate.js";
+import { TokenError, type TokenValidator } from "./validate.js";
+import type { Principal } from "../permissions/principal.js";
 import { GRAPH_APP_ID } from "./tokens.js";
 
 /** Who is calling, and for which tenant: every query below is scoped to `tenantId`. */

@@ -2,7 +2,7 @@ import { randomBytes, randomUUID, X509Certificate, createHash } from "node:crypt
 import type { Kysely } from "kysely";
 import type { AppTable, Database, UserTable } from "../store/tables.js";
 import { dummyHash, hashSecret, verifySecret } from "./hash.js";
-import { parseRole, type EntraRole } from "./roles.js";
+import { parseRole, type EntraRole } from "../permissions/entra-roles.js";
 import { permissionNames, type Scheme } from "../permissions/catalog.js";
 
 /** A directory problem the caller can fix (unknown permission, duplicate user, …). */

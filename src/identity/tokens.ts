@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { SignJWT } from "jose";
 import type { KeyRing } from "./keys.js";
-import { ENTRA_ROLES, type EntraRole } from "./roles.js";
+import { ENTRA_ROLES, type EntraRole } from "../permissions/entra-roles.js";
 
 /** Microsoft Graph's application id: the audience of every token Triage issues for the API. */
 export const GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000";

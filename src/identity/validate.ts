@@ -1,25 +1,8 @@
 import { createLocalJWKSet, createRemoteJWKSet, decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from "jose";
 import type { KeyRing } from "./keys.js";
-import { rolesFromWids, type EntraRole } from "./roles.js";
+import { rolesFromWids } from "../permissions/entra-roles.js";
+import type { Principal } from "../permissions/principal.js";
 import { GRAPH_APP_ID, GRAPH_RESOURCE } from "./tokens.js";
-
-/** Who a validated token speaks for. */
-export interface Principal {
-  tenantId: string;
-  kind: "app" | "user";
-  clientId: string;
-  /** Shown in lastModifiedBy, comments and the audit trail: the UPN for users, the app name for apps. */
-  displayName: string;
-  /** Application permissions (app-only tokens). */
-  appRoles: string[];
-  /** Delegated permissions (user tokens). */
-  scopes: string[];
-  /** The signed-in user's Entra roles (user tokens). */
-  userRoles: EntraRole[];
-  objectId: string;
-  /** When the token expires (seconds since the epoch). */
-  exp: number;
-}
 
 /** A trusted external Entra tenant (or a stand-in for one). */
 export interface ExternalIssuer {

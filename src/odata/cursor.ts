@@ -1,21 +1,8 @@
-import { invalidQuery } from "../graph/errors.js";
-import type { SortKey } from "./query-options.js";
+import { invalidQuery } from "../errors/graph-error.js";
+import type { Cursor, SortKey } from "../query/plan.js";
 import { checkInstant, FILTER_RANGE } from "../schema/date-time.js";
 import { MAX_INCIDENT_ID, MAX_TEXT_LENGTH } from "../schema/limits.js";
 import { unstorable } from "../schema/json-limits.js";
-
-/**
- * A position in a listing: the sort-key values of the last row served, and the snapshot bound taken
- * when the first page was served. Seeking past the last row (instead of skipping N rows) and bounding
- * the listing to rows that existed at the first page is what lets a client follow @odata.nextLink to
- * the end with no duplicate and no gap while new entities arrive.
- */
-export interface Cursor {
-  /** Column values of the last row, one per sort key. */
-  after: (string | number | null)[];
-  /** Highest id (incidents) or ingestion sequence (alerts) visible to this listing. */
-  bound: number;
-}
 
 function signature(order: SortKey[]): string {
   return order.map((k) => `${k.column}:${k.direction}`).join(",");

@@ -4,9 +4,9 @@
  * cheaply and the same way every time, the shapes whose cost grows with the store for no good
  * reason: dozens of OR-ed any/all lambdas each scan every alert's evidence.
  */
-import type { FilterExpr, Operand } from "./ast.js";
+import type { FilterExpr, Operand } from "../query/filter-ast.js";
 import { MAX_FILTER_DEPTH } from "./parse-filter.js";
-import { invalidQuery } from "../graph/errors.js";
+import { invalidQuery } from "../errors/graph-error.js";
 
 export interface FilterLimits {
   /** Longest `$filter` text, in characters. */

@@ -6,7 +6,8 @@
  *
  * Positions are 0-based offsets into the text (UTF-16 code units, as JavaScript counts them).
  */
-import { ODataSyntaxError, type Literal } from "./ast.js";
+import type { Literal } from "../query/filter-ast.js";
+import { ODataSyntaxError } from "./syntax-error.js";
 import { daysInMonth, FILTER_RANGE } from "../schema/date-time.js";
 
 export type Punctuation = "(" | ")" | "," | "/" | ":";

@@ -23,7 +23,8 @@
  * predicate call (startswith, endswith, contains) or a bare boolean path; any other operand on its
  * own is an error.
  */
-import type { CallExpr, CompareOp, FilterExpr, Literal, ODataSyntaxError, Operand, PathExpr } from "./ast.js";
+import type { CallExpr, CompareOp, FilterExpr, Literal, Operand, PathExpr } from "../query/filter-ast.js";
+import type { ODataSyntaxError } from "./syntax-error.js";
 import { Lexer, foundClause, type Token } from "./lexer.js";
 
 /** Nesting levels allowed: each `(`, `not`, any/all and function call is one. */

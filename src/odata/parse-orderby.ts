@@ -4,7 +4,8 @@
  * matched case-insensitively. Functions (e.g. tolower(displayName)) are not supported. Shares the
  * `$filter` lexer, so errors have the same form and positions.
  */
-import type { ODataSyntaxError, OrderByItem, PathExpr } from "./ast.js";
+import type { OrderByItem, PathExpr } from "../query/filter-ast.js";
+import type { ODataSyntaxError } from "./syntax-error.js";
 import { Lexer, foundClause, type Token } from "./lexer.js";
 
 /** Parses an `$orderby` value (already URL-decoded). Throws ODataSyntaxError, and only that, on bad input. */

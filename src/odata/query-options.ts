@@ -1,36 +1,11 @@
-import type { FilterExpr } from "./ast.js";
-import { ODataSyntaxError } from "./ast.js";
+import { ODataSyntaxError } from "./syntax-error.js";
 import { parseFilter } from "./parse-filter.js";
 import { parseOrderBy } from "./parse-orderby.js";
-import { invalidQuery } from "../graph/errors.js";
-import { properties, type PropertyInfo, type Resource } from "../schema/meta.js";
-import { decodeCursor, type Cursor } from "./cursor.js";
+import { invalidQuery } from "../errors/graph-error.js";
+import { properties, type Resource } from "../schema/meta.js";
+import { decodeCursor } from "./cursor.js";
+import type { ExpandAlerts, QueryPlan, SortKey } from "../query/plan.js";
 import { checkFilterCost, DEFAULT_FILTER_LIMITS, type FilterLimits } from "./filter-cost.js";
-
-export interface SortKey {
-  property: PropertyInfo;
-  column: string;
-  direction: "asc" | "desc";
-}
-
-export interface ExpandAlerts {
-  select: string[] | null;
-}
-
-/** What a collection request asks for, checked against the resource's schema. */
-export interface QueryPlan {
-  filter: FilterExpr | null;
-  /** Always ends with the id, so the order is total and a cursor can seek on it. */
-  orderBy: SortKey[];
-  top: number;
-  skip: number;
-  count: boolean;
-  select: string[] | null;
-  expandAlerts: ExpandAlerts | null;
-  cursor: Cursor | null;
-  /** The query options to carry into @odata.nextLink, as received (decoded). */
-  carried: [string, string][];
-}
 
 const SUPPORTED = new Set(["$filter", "$orderby", "$top", "$skip", "$count", "$select", "$expand", "$skiptoken", "$format"]);
 

@@ -1,5 +1,5 @@
-import { GraphError } from "../graph/errors.js";
-import type { Principal } from "../identity/validate.js";
+import { GraphError } from "../errors/graph-error.js";
+import type { Principal } from "./principal.js";
 import type { Operation } from "./catalog.js";
 
 function names(list: { permission: string }[]): string[] {

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { badRequest, notFound } from "../graph/errors.js";
+import { badRequest, notFound } from "../errors/graph-error.js";
 import type { Operation } from "./catalog.js";
 import { buildPermissionsReference, findPermission, permissionsCsv, type PermissionReference, type PermissionsReference } from "./reference.js";
 

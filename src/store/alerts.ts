@@ -4,7 +4,7 @@ import { alertResource } from "../schema/alert.js";
 import { columnsOf } from "./columns.js";
 import { updateGuarded } from "./guarded-update.js";
 import { recordChanges } from "./audit.js";
-import { badRequest, notFound } from "../graph/errors.js";
+import { badRequest, notFound } from "../errors/graph-error.js";
 import { patchAlert } from "../domain/alert-rules.js";
 import { commentRefusal, type AlertComment } from "../schema/comment.js";
 import { MAX_ID_LENGTH } from "../schema/limits.js";

@@ -2,7 +2,7 @@ import type { Insertable, Kysely, Transaction } from "kysely";
 import type { Database } from "./tables.js";
 import type { PropertyChange } from "../domain/changes.js";
 // What the audit endpoint serves, as read here: one declaration, shared with the web app.
-import type { AuditEntry } from "../triage-api/contracts.js";
+import type { AuditEntry } from "../schema/triage-api.js";
 
 export type { AuditEntry };
 

@@ -4,7 +4,7 @@ import type { Store } from "./open.js";
 /**
  * Reads whose cost the caller does not control — a client's `$filter`, `$count`, `$skip`, and the
  * hunting queries to come — run through here: each statement within a time limit (504 GatewayTimeout
- * when it is reached, see graph/errors.ts `queryTimedOut`), and on SQLite on a worker thread, so that
+ * when it is reached, see errors/graph-error.ts `queryTimedOut`), and on SQLite on a worker thread, so that
  * one expensive query cannot hold up every other request.
  */
 

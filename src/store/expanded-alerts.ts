@@ -1,6 +1,6 @@
 import { sql } from "kysely";
 import type { Store } from "./open.js";
-import type { Cursor } from "../odata/cursor.js";
+import type { Cursor } from "../query/plan.js";
 import { CompiledCache, readArrays, slot } from "./prepared.js";
 import { projection, type Projection, type ReadRow } from "./read.js";
 

@@ -1,7 +1,7 @@
 import type { Transaction } from "kysely";
 import type { Database } from "./tables.js";
 import { changedColumns } from "./columns.js";
-import { GraphError } from "../graph/errors.js";
+import { GraphError } from "../errors/graph-error.js";
 
 interface Versioned {
   tenant_id: string;

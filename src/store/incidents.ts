@@ -4,7 +4,7 @@ import { incidentResource } from "../schema/incident.js";
 import { columnsOf } from "./columns.js";
 import { updateGuarded } from "./guarded-update.js";
 import { recordChanges } from "./audit.js";
-import { badRequest, notFound } from "../graph/errors.js";
+import { badRequest, notFound } from "../errors/graph-error.js";
 import { patchIncident, type IncidentState } from "../domain/incident-rules.js";
 import { commentRefusal, type AlertComment } from "../schema/comment.js";
 import { MAX_INCIDENT_ID } from "../schema/limits.js";

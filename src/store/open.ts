@@ -25,7 +25,7 @@ import * as m007 from "./migrations/007_credential_state.js";
 import * as m008 from "./migrations/008_heartbeats.js";
 import { installDeadline, SqliteReadPool } from "./read-workers.js";
 import { DEFAULT_MAX_QUEUED_READS, DEFAULT_QUERY_TIMEOUT_MS, DEFAULT_READ_WORKERS, type BoundedReadOptions, type QueryLimitOptions } from "./bounded-read.js";
-import { queryTimedOut } from "../graph/errors.js";
+import { queryTimedOut } from "../errors/graph-error.js";
 
 /** Versioned migrations, in order. Add new ones at the end; never edit a shipped one. */
 const migrations: Record<string, Migration> = {

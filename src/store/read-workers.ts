@@ -1,7 +1,7 @@
 import { createRequire } from "node:module";
 import { Worker } from "node:worker_threads";
 import type SQLite from "better-sqlite3";
-import { queriesQueued, queryTimedOut } from "../graph/errors.js";
+import { queriesQueued, queryTimedOut } from "../errors/graph-error.js";
 
 /**
  * Time limits for SQLite reads, and a pool of worker threads that run the expensive ones.

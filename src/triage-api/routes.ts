@@ -4,10 +4,10 @@ import type { Caller } from "../identity/caller.js";
 import { readAudit } from "../store/audit.js";
 import { findIncidentRow, incidentNotFound } from "../store/incidents.js";
 import { alertNotFound, findAlertRow } from "../store/alerts.js";
-import { badRequest } from "../graph/errors.js";
+import { badRequest } from "../errors/graph-error.js";
 import { GRAPH_JSON } from "../graph/http.js";
 import { operation } from "../permissions/catalog.js";
-import type { AuditPage, Correlation } from "./contracts.js";
+import type { AuditPage, Correlation } from "../schema/triage-api.js";
 
 export interface TriageRouteOptions {
   store: Store;

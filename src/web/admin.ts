@@ -5,7 +5,7 @@ import {
   addSecret, consentedPermissions, createApp, createUser, DirectoryError, findApp, findUser, grantAdminConsent, listApps, listUsers,
   requestPermissions, revokeConsent, setUserRoles, type App, type User,
 } from "../identity/directory.js";
-import { badRequest, GraphError, notFound } from "../graph/errors.js";
+import { badRequest, GraphError, notFound } from "../errors/graph-error.js";
 import { operation } from "../permissions/catalog.js";
 import { isWebClient } from "./client.js";
 import type { AppView, IssuedSecret, UserView, ValueList } from "./contracts.js";

@@ -14,7 +14,7 @@ import { purgeExpired } from "../../src/identity/housekeeping.js";
 import { ensureLocalTls } from "../../src/identity/tls.js";
 import { startTriage, type TestTriage } from "../support/triage.js";
 import { startServerProcess } from "../support/process.js";
-import { DEMO_TENANT } from "../../src/cli/demo.js";
+import { DEMO_TENANT } from "../../src/seed/demo-tenant.js";
 import { TEST_STORE } from "../support/stores.js";
 import {
   confidentialClient, expectEntraError, GRAPH_DEFAULT, postForm, publicClient, ropc, testUser, token, type HttpResult,

@@ -3,7 +3,7 @@ import { startTriage, type TestTriage } from "../support/triage.js";
 import { alert } from "../support/alerts.js";
 import { expectGraphError } from "./support.js";
 import { findAlertRow, writeAlert } from "../../src/store/alerts.js";
-import { GraphError } from "../../src/graph/errors.js";
+import { GraphError } from "../../src/errors/graph-error.js";
 
 /**
  * Inputs that one store accepted and the other answered with a 500: each must get the same answer

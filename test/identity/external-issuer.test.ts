@@ -4,7 +4,7 @@ import { startTriage, type Response, type TestTriage } from "../support/triage.j
 import { alert, deviceId } from "../support/alerts.js";
 import { newRsaKey, nowSec, serverSigningKey, sign, startStandInIssuer, uti, type StandInIssuer, type TestKey } from "../support/jwt.js";
 import { createTenant } from "../../src/store/tenants.js";
-import { ENTRA_ROLES } from "../../src/identity/roles.js";
+import { ENTRA_ROLES } from "../../src/permissions/entra-roles.js";
 import { GRAPH_APP_ID, GRAPH_RESOURCE } from "../../src/identity/tokens.js";
 
 /**

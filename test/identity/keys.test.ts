@@ -7,7 +7,7 @@ import { nowSec, sign, tokenEndpoint } from "../support/jwt.js";
 import { KeyRing } from "../../src/identity/keys.js";
 import { accessToken, GRAPH_APP_ID, GRAPH_RESOURCE } from "../../src/identity/tokens.js";
 import { addSecret, createApp, createUser, grantAdminConsent } from "../../src/identity/directory.js";
-import { ENTRA_ROLES } from "../../src/identity/roles.js";
+import { ENTRA_ROLES } from "../../src/permissions/entra-roles.js";
 
 const LIFETIME = 3599;
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

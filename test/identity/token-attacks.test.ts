@@ -5,7 +5,7 @@ import { ALL_PERMISSIONS, startTriage, type Response, type TestTriage } from "..
 import { alert, deviceId } from "../support/alerts.js";
 import { newRsaKey, nowSec, serverSigningKey, sign, tamper, tokenEndpoint, unsigned, uti, type TestKey } from "../support/jwt.js";
 import { addSecret, createApp, createUser, grantAdminConsent } from "../../src/identity/directory.js";
-import { ENTRA_ROLES } from "../../src/identity/roles.js";
+import { ENTRA_ROLES } from "../../src/permissions/entra-roles.js";
 import { GRAPH_APP_ID, GRAPH_RESOURCE } from "../../src/identity/tokens.js";
 
 /**

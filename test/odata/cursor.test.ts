@@ -3,7 +3,7 @@ import { decodeCursor, encodeCursor } from "../../src/odata/cursor.js";
 import { planQuery } from "../../src/odata/query-options.js";
 import { alertResource } from "../../src/schema/alert.js";
 import { incidentResource } from "../../src/schema/incident.js";
-import { GraphError } from "../../src/graph/errors.js";
+import { GraphError } from "../../src/errors/graph-error.js";
 
 const orderOf = (resource: typeof alertResource, orderby?: string) =>
   planQuery({ resource, params: new URLSearchParams(orderby ? [["$orderby", orderby]] : []), beta: false, alertResource }).orderBy;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseFilter } from "../../src/odata/parse-filter.js";
 import { checkFilterCost, DEFAULT_FILTER_LIMITS, filterCost } from "../../src/odata/filter-cost.js";
-import { GraphError } from "../../src/graph/errors.js";
+import { GraphError } from "../../src/errors/graph-error.js";
 
 function refusal(filter: string, limits = DEFAULT_FILTER_LIMITS): GraphError | null {
   try {

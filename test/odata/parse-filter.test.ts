@@ -1,6 +1,7 @@
 import { describe, it, expect } from "vitest";
 import fc from "fast-check";
-import { ODataSyntaxError, type CallExpr, type CompareOp, type FilterExpr, type Literal, type Operand, type PathExpr } from "../../src/odata/ast.js";
+import type { CallExpr, CompareOp, FilterExpr, Literal, Operand, PathExpr } from "../../src/query/filter-ast.js";
+import { ODataSyntaxError } from "../../src/odata/syntax-error.js";
 import { MAX_FILTER_DEPTH, parseFilter } from "../../src/odata/parse-filter.js";
 
 // ── helpers ─────────────────────────────────────────────────────────────────────────────────────

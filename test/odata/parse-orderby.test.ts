@@ -1,6 +1,7 @@
 import { describe, it, expect } from "vitest";
 import fc from "fast-check";
-import { ODataSyntaxError, type OrderByItem } from "../../src/odata/ast.js";
+import type { OrderByItem } from "../../src/query/filter-ast.js";
+import { ODataSyntaxError } from "../../src/odata/syntax-error.js";
 import { parseOrderBy } from "../../src/odata/parse-orderby.js";
 
 /** Items as `[segments joined by '/', direction]`, ignoring positions. */

@@ -16,7 +16,7 @@
  * - any/all over a null or absent collection see an empty one. Inside `evidence`, a type cast to
  *   another subtype makes the property null (a collection: empty) for that element.
  */
-import type { CompareOp, FilterExpr, Literal, Operand, PathExpr } from "../../src/odata/ast.js";
+import type { CompareOp, FilterExpr, Literal, Operand, PathExpr } from "../../src/query/filter-ast.js";
 import {
   alertClassification,
   alertDetermination,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ENTRA_ROLES } from "../../src/identity/roles.js";
+import { ENTRA_ROLES } from "../../src/permissions/entra-roles.js";
 import {
   alertClassification, alertDetermination, alertSeverity, alertStatus, detectionSource, incidentStatus, serviceSource,
   type GraphEnum,

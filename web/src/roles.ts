@@ -1,6 +1,6 @@
 /**
  * The Entra built-in roles Triage knows, by the role template ids Entra puts in a token's `wids` claim.
- * A copy of the server's list (src/identity/roles.ts), kept out of the bundle's imports so the browser
+ * A copy of the server's list (src/permissions/entra-roles.ts), kept out of the bundle's imports so the browser
  * loads nothing of the server; test/web/enums.test.ts fails when the two disagree.
  */
 export const ROLE_IDS: Readonly<Record<string, string>> = {

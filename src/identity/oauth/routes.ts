@@ -9,7 +9,7 @@ import { Issuer, redirectAllowed, type Form, type RequestContext } from "./issue
 import { OAuthError, oauthErrorBody } from "./entra-error.js";
 import { cspSourceOf, deviceCodePage, errorPage, formPostPage, pageHeaders, signInPage } from "./pages.js";
 import { findApp, type App } from "../directory.js";
-import { badRequest } from "../../graph/errors.js";
+import { badRequest } from "../../errors/graph-error.js";
 import { nulMessage } from "../../schema/json-limits.js";
 
 export interface OAuthRouteOptions {

@@ -7,7 +7,7 @@
 import type { Insertable } from "kysely";
 import type { AlertTable, Database, IncidentTable } from "../tables.js";
 import { OPEN_STATUSES } from "../../domain/correlate.js";
-import type { NormalizedAlert } from "../../ingest/normalize-alert.js";
+import type { NormalizedAlert } from "../../domain/normalize-alert.js";
 
 export const SYSTEM_ACTOR = "Triage correlation";
 

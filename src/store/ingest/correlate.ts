@@ -11,7 +11,7 @@ import { normalizeDateTime } from "../columns.js";
 import { auditRows } from "../audit.js";
 import { decide, DEFAULT_LIMITS, type Candidate, type Decision } from "../../domain/correlate.js";
 import type { PropertyChange } from "../../domain/changes.js";
-import type { NormalizedAlert } from "../../ingest/normalize-alert.js";
+import type { NormalizedAlert } from "../../domain/normalize-alert.js";
 import { acceptNewAlert, reingestAlert } from "../../domain/alert-ownership.js";
 import { alertTime, isOpen, later, markDirty, moveSightings, shift, SYSTEM_ACTOR, touchEntities, webUrl, type AlertState, type Batch } from "./batch.js";
 import { alertsOf } from "./load.js";

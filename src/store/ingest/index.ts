@@ -9,7 +9,7 @@ import type { Database } from "../tables.js";
 import type { CorrelationReason } from "../../schema/enums.js";
 import type { CorrelationLimits } from "../../domain/correlate.js";
 import { entityKeys } from "../../domain/entities.js";
-import type { NormalizedAlert } from "../../ingest/normalize-alert.js";
+import type { NormalizedAlert } from "../../domain/normalize-alert.js";
 import { isPostgres } from "../dialect.js";
 import type { Batch } from "./batch.js";
 import { loadBatch } from "./load.js";

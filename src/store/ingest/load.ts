@@ -11,7 +11,7 @@ import { incidentResource } from "../../schema/incident.js";
 import { promotedColumns } from "../columns.js";
 import { OPEN_STATUSES } from "../../domain/correlate.js";
 import { decodeAnalystSet } from "../../domain/alert-ownership.js";
-import type { NormalizedAlert } from "../../ingest/normalize-alert.js";
+import type { NormalizedAlert } from "../../domain/normalize-alert.js";
 import { isPostgres } from "../dialect.js";
 import { alertTime, chunks, IN_LIST, isOpen, setSighting, shift, type AlertState, type Batch } from "./batch.js";
 

@@ -6,7 +6,7 @@ import {
   CLASSIFICATIONS, DETERMINATIONS, describeEvidence, entityLabel, EVIDENCE_GROUPS, label, SETTABLE_STATUSES,
   type Alert, type EvidenceItem, type Incident,
 } from "../model";
-import type { AuditEntry, AuditPage, Correlation } from "../../../src/triage-api/contracts";
+import type { AuditEntry, AuditPage, Correlation } from "../../../src/schema/triage-api";
 import { Link } from "../router";
 import { EnumOptions, ErrorMessage, Loading, Notice, PriorityBadge, SeverityBadge, StatusBadge, useAsync, usePageTitle } from "../components/ui";
 

@@ -1,12 +1,12 @@
 import { sql, type RawBuilder, type SqlBool } from "kysely";
 import type { TSchema } from "@sinclair/typebox";
-import type { CallExpr, CompareOp, FilterExpr, Literal, Operand, PathExpr } from "./ast.js";
-import { invalidQuery } from "../graph/errors.js";
+import type { CallExpr, CompareOp, FilterExpr, Literal, Operand, PathExpr } from "../query/filter-ast.js";
+import { invalidQuery } from "../errors/graph-error.js";
 import { parseEnum, type GraphEnum } from "../schema/enums.js";
 import { isCollection, properties, type Annotated, type PropertyInfo, type Resource } from "../schema/meta.js";
 import { evidencePropertyType } from "../schema/evidence.js";
 import { MAX_INCIDENT_ID } from "../schema/limits.js";
-import type { JsonSql } from "../store/json-sql.js";
+import type { JsonSql } from "./json-sql.js";
 
 /**
  * Turns a parsed $filter into a SQL predicate over the resource's table. Scalar properties are read

@@ -1,7 +1,7 @@
 /**
  * The syntax tree of an OData `$filter` expression, as the parser produces it. It says nothing about
- * which properties exist: `compile-filter.ts` checks the tree against a resource schema and turns it
- * into SQL.
+ * which properties exist: the store's `filter-sql.ts` checks the tree against a resource schema and
+ * turns it into SQL.
  */
 
 export type Literal =
@@ -55,12 +55,4 @@ export type FilterExpr =
 export interface OrderByItem {
   path: PathExpr;
   direction: "asc" | "desc";
-}
-
-/** Thrown by the parsers; `message` is written for the client and names the problem and its position. */
-export class ODataSyntaxError extends Error {
-  constructor(message: string, readonly position: number) {
-    super(message);
-    this.name = "ODataSyntaxError";
-  }
 }
