@@ -1,6 +1,8 @@
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 import globals from "globals";
+import boundaries from "eslint-plugin-boundaries";
+import { elements, policies, QUERY_BUILDER_CALLS, SQL_MODULES } from "./eslint.layers.js";
 
 export default tseslint.config(
   { ignores: ["dist/", "node_modules/", "data/", "coverage/", ".bench/", "test-output/"] },
@@ -11,6 +13,43 @@ export default tseslint.config(
     rules: {
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
       "no-console": "off",
+    },
+  },
+  {
+    // One direction through src/ (eslint.layers.js): a lower floor never imports a higher one.
+    files: ["src/**/*.ts"],
+    plugins: { boundaries },
+    settings: {
+      "boundaries/elements": elements,
+      "import/resolver": { typescript: { project: "tsconfig.json" } },
+    },
+    rules: {
+      "boundaries/dependencies": [
+        "error",
+        {
+          default: "disallow",
+          message: "{{from.type}} may not import {{to.type}}: a module imports its own folder and lower floors only (eslint.layers.js)",
+          checkAllOrigins: true,
+          policies: [
+            ...policies,
+            { allow: { to: { module: { origin: ["external", "core"] } } } },
+            { from: { element: { type: "!store" } }, disallow: { to: { module: { origin: "external", source: SQL_MODULES } } }, message: "only the store speaks SQL: {{from.type}} may not import kysely, better-sqlite3 or pg" },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ["src/**/*.ts"],
+    ignores: ["src/store/**"],
+    rules: {
+      "no-restricted-syntax": [
+        "error",
+        {
+          selector: `CallExpression[callee.property.name=/^(${QUERY_BUILDER_CALLS.join("|")})$/]`,
+          message: "Only the store speaks SQL: add a function to src/store/ and call it.",
+        },
+      ],
     },
   },
   {

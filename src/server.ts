@@ -3,8 +3,8 @@ import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerO
 import { sql } from "kysely";
 import type { Store } from "./store/open.js";
 import { tenantExistence } from "./store/tenants.js";
-import { installHttpConventions } from "./graph/http.js";
-import { installUrlChecks } from "./graph/url-input.js";
+import { installHttpConventions } from "./http/conventions.js";
+import { installUrlChecks } from "./http/url-input.js";
 import { MAX_ID_LENGTH } from "./schema/limits.js";
 import { registerSecurityRoutes } from "./graph/entity-set.js";
 import { registerBatchRoutes } from "./graph/batch.js";
@@ -28,12 +28,12 @@ import { DEFAULT_PURGE_BATCH, DEFAULT_PURGE_INTERVAL_MS, schedulePurge } from ".
 import type { KeyEncryption } from "./identity/key-encryption.js";
 import { defaultWebRoot, registerWebRoutes } from "./web/routes.js";
 import { webNotFoundPage } from "./web/not-found.js";
-import { graphClientError, graphFrameworkErrors } from "./graph/client-errors.js";
-import { MAX_JSON_DEPTH, installJsonBodyParser } from "./graph/json-body.js";
+import { graphClientError, graphFrameworkErrors } from "./http/client-errors.js";
+import { MAX_JSON_DEPTH, installJsonBodyParser } from "./http/json-body.js";
 import { DEFAULT_EXPAND_ALERTS_LIMIT } from "./graph/entity-set.js";
-import { timeoutOptions, type Timeouts } from "./timeouts.js";
+import { timeoutOptions, type Timeouts } from "./http/timeouts.js";
 import { DEFAULT_READY_INTERVAL_MS, ReadinessProbe, type ReadinessOptions } from "./store/readiness.js";
-import { sendError } from "./graph/http.js";
+import { sendError } from "./http/conventions.js";
 import { GraphError } from "./errors/graph-error.js";
 import { DEFAULT_FILTER_LIMITS, type FilterLimits } from "./odata/filter-cost.js";
 

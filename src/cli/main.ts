@@ -14,7 +14,7 @@ import { DEFAULT_HSTS_MAX_AGE_SECONDS } from "../http/security-headers.js";
 import { MAX_ALERTS_PER_INCIDENT, MAX_ENTITIES_PER_INCIDENT } from "../domain/correlate.js";
 import { DEFAULT_EXPAND_ALERTS_LIMIT } from "../graph/entity-set.js";
 import { DEFAULT_BATCH_RESPONSE_BYTES } from "../graph/batch.js";
-import { DEFAULT_TIMEOUTS } from "../timeouts.js";
+import { DEFAULT_TIMEOUTS } from "../http/timeouts.js";
 import { DEFAULT_READY_MIN_FREE_BYTES } from "../store/readiness.js";
 import { seedStore } from "./seed-store.js";
 import { dbFile, openCliStore, postgresUrlArg, prepareDataDir, redactUrl, type StoreOptions } from "./store-access.js";

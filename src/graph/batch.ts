@@ -1,7 +1,7 @@
 import { Readable } from "node:stream";
 import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from "fastify";
 import { GraphError, badRequest, errorBody, internalError, methodNotAllowed } from "../errors/graph-error.js";
-import { GRAPH_JSON, sendError } from "./http.js";
+import { GRAPH_JSON, sendError } from "../http/conventions.js";
 
 /**
  * JSON batching (https://learn.microsoft.com/graph/json-batching): POST /{version}/$batch carries up to

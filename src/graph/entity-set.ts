@@ -20,7 +20,7 @@ import { addAlertComment, alertNotFound, updateAlert } from "../store/alerts.js"
 import { validatePatch } from "../domain/patch.js";
 import { renderEntity } from "../schema/render.js";
 import { badRequest, invalidQuery, methodNotAllowed } from "../errors/graph-error.js";
-import { GRAPH_JSON, sendError } from "./http.js";
+import { GRAPH_JSON, sendError } from "../http/conventions.js";
 import { operation, type Operation } from "../permissions/catalog.js";
 import type { Caller } from "../identity/caller.js";
 

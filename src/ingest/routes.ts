@@ -4,7 +4,7 @@ import type { Caller } from "../identity/caller.js";
 import { ingestAlerts } from "../store/ingest/index.js";
 import { IngestError, normalizeAlert } from "../domain/normalize-alert.js";
 import { badRequest } from "../errors/graph-error.js";
-import { GRAPH_JSON } from "../graph/http.js";
+import { GRAPH_JSON } from "../http/conventions.js";
 import { operation } from "../permissions/catalog.js";
 import type { CorrelationLimits } from "../domain/correlate.js";
 

@@ -5,7 +5,7 @@ import { readAudit } from "../store/audit.js";
 import { findIncidentRow, incidentNotFound } from "../store/incidents.js";
 import { alertNotFound, findAlertRow } from "../store/alerts.js";
 import { badRequest } from "../errors/graph-error.js";
-import { GRAPH_JSON } from "../graph/http.js";
+import { GRAPH_JSON } from "../http/conventions.js";
 import { operation } from "../permissions/catalog.js";
 import type { AuditPage, Correlation } from "../schema/triage-api.js";
 

@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { FastifyReply, FastifyRequest } from "fastify";
-import type { NotFoundPage } from "../graph/http.js";
+import type { NotFoundPage } from "../http/conventions.js";
 import { SECURITY_HEADERS } from "./routes.js";
 
 /**

@@ -6,7 +6,7 @@ import {
   MAX_COMMENTS, MAX_COMMENTS_TOTAL_LENGTH, MAX_DOCUMENT_BYTES, MAX_DOCUMENT_DEPTH, MAX_ID_LENGTH, MAX_STRING_LENGTH,
   MAX_TAG_LENGTH, MAX_TAGS, MAX_TEXT_LENGTH, MAX_TITLE_LENGTH,
 } from "../../src/schema/limits.js";
-import { MAX_JSON_DEPTH } from "../../src/graph/json-body.js";
+import { MAX_JSON_DEPTH } from "../../src/http/json-body.js";
 
 let t: TestTriage;
 beforeAll(async () => { t = await startTriage(); });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { nestingDepth } from "../../src/graph/json-body.js";
+import { nestingDepth } from "../../src/http/json-body.js";
 
 /** The depth of a parsed value, for comparison with the scan of its text. */
 function depthOf(value: unknown): number {

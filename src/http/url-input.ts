@@ -1,6 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import { badRequest, invalidQuery } from "../errors/graph-error.js";
-import { sendError } from "./http.js";
+import { sendError } from "./conventions.js";
 
 /**
  * A URL whose path or query holds U+0000 (sent as %00) is refused with a 400 naming where: PostgreSQL

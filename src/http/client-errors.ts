@@ -3,7 +3,7 @@ import { STATUS_CODES, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { GraphError, errorBody, internalError } from "../errors/graph-error.js";
-import { sendError } from "./http.js";
+import { sendError } from "./conventions.js";
 
 /**
  * Requests that never reach a route: the ones Node's HTTP parser refuses (headers or URL too large,
