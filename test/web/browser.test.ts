@@ -12,8 +12,14 @@ import { accessTokenOf, browserAvailable, CHROMIUM, launchBrowser, screenshot, s
  * narrow windows — and not one console error, uncaught exception or failed request on the way.
  */
 
-if (!browserAvailable() && process.env.TRIAGE_SKIP_BROWSER !== "1") {
-  throw new Error(`The browser tests need Chromium at ${CHROMIUM} (apt-get install -y chromium), or TRIAGE_SKIP_BROWSER=1 to skip them.`);
+// Without Chromium the browser tests are skipped with a notice, so a newcomer's `npm test` says what it
+// left out; under CI (CI set) a missing browser is a failure, since the tests are required there.
+if (process.env.TRIAGE_SKIP_BROWSER === "1") {
+  console.warn("NOTICE: the browser tests were skipped: TRIAGE_SKIP_BROWSER=1.");
+} else if (!browserAvailable()) {
+  const why = `the browser tests need Chromium at ${CHROMIUM} (apt-get install -y chromium; TRIAGE_CHROMIUM names another path)`;
+  if (process.env.CI) throw new Error(`${why}; CI requires them.`);
+  console.warn(`NOTICE: the browser tests were skipped: ${why}.`);
 }
 
 let w: WebTriage;
@@ -66,7 +72,7 @@ async function waitForQueue(page: Page): Promise<void> {
   await page.locator("table.incident-table[aria-busy=false]").waitFor();
 }
 
-describe.skipIf(!browserAvailable())("the web app in Chromium", { timeout: 60_000 }, () => {
+describe.skipIf(!browserAvailable() || process.env.TRIAGE_SKIP_BROWSER === "1")("the web app in Chromium", { timeout: 60_000 }, () => {
   it("an analyst signs in with the authorization code flow and lands where the link pointed", async () => {
     analyst = await newPage();
     // An unauthenticated visit to a filtered queue: sign in, then back to the same filters.
