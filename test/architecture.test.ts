@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { ESLint } from "eslint";
 
 /**
@@ -6,6 +7,10 @@ import { ESLint } from "eslint";
  * that it refuses an upward import and a stray query, and allows a downward one, on real file paths.
  */
 const eslint = new ESLint({ cwd: process.cwd() });
+
+// eslint.layers.js is plain JavaScript (ESLint loads it); its one export is typed here.
+const layers = "../eslint.layers.js";
+const { FLOORS } = (await import(layers)) as { FLOORS: { floor: string; folders: string[] }[] };
 
 async function problems(filePath: string, code: string): Promise<string[]> {
   const [result] = await eslint.lintText(code, { filePath });
@@ -42,15 +47,24 @@ describe("the import-direction rule", () => {
   });
 
   it("names every folder of src/ on a floor", async () => {
-    const { readdirSync } = await import("node:fs");
     const folders = readdirSync("src", { withFileTypes: true })
       .filter((e) => e.isDirectory())
       .map((e) => e.name);
-    // eslint.layers.js is plain JavaScript (ESLint loads it); its one export is typed here.
-    const layers = "../eslint.layers.js";
-    const { FLOORS } = (await import(layers)) as { FLOORS: { floor: string; folders: string[] }[] };
     const placed = FLOORS.flatMap((f) => f.folders);
     expect(folders.filter((f) => !placed.includes(f))).toEqual([]);
     expect(readdirSync("src").filter((f) => f.endsWith(".ts"))).toEqual(["server.ts"]);
+  });
+
+  it("has a README per folder of src/ that says what it may import, as the rule enforces", () => {
+    FLOORS.forEach((f, i) => {
+      const below = FLOORS.slice(i + 1)
+        .flatMap((g) => g.folders)
+        .map((b) => (b === "server" ? "server.ts" : `${b}/`));
+      for (const folder of f.folders.filter((d) => d !== "server" && existsSync(`src/${d}`))) {
+        const readme = readFileSync(`src/${folder}/README.md`, "utf8");
+        const said = /May import: (.*)\.\n/.exec(readme)?.[1];
+        expect(said, folder).toBe(below.length ? below.join(", ") : "nothing else in src/");
+      }
+    });
   });
 });
