@@ -7,7 +7,7 @@
  *
  * For each size: the baseline (Fastify + better-sqlite3 on the same SQLite file), json-server on an
  * export of the same incidents, then Triage on each store. Prints a table and the targets; writes the
- * raw results to .bench/results.json. See the README's "Benchmark" section.
+ * raw results to .bench/results.json. See docs/benchmarks.md.
  */
 import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
