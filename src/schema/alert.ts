@@ -9,7 +9,7 @@ import { DateTime, Dictionary, EnumString, Nullable, StringCollection, type Reso
 /**
  * microsoft.graph.security.alert (the alerts_v2 collection), in Graph's property order. Filterable
  * properties beyond the documented eight (id, incidentId, title, detectionSource, categories,
- * mitreTechniques, evidence) are Triage extensions, listed in the README.
+ * mitreTechniques, evidence) are Triage extensions, listed in docs/graph-api.md (Query options).
  */
 export const AlertSchema = Type.Object({
   id: Type.String({ maxLength: MAX_ID_LENGTH, description: "Unique identifier of the alert.", column: "id", columnType: "text", filterable: true, sortable: true }),

@@ -7,7 +7,7 @@ import { DateTime, EnumString, Nullable, StringCollection, type Resource } from 
 /**
  * microsoft.graph.security.incident, in Graph's property order. Filterable properties beyond the
  * documented seven (displayName, id, priorityScore, customTags, systemTags) are Triage extensions,
- * listed in the README.
+ * listed in docs/graph-api.md (Query options).
  */
 export const IncidentSchema = Type.Object({
   id: Type.String({ description: "Unique identifier of the incident (a decimal string).", column: "id", columnType: "integer", filterable: true, sortable: true }),
@@ -28,7 +28,7 @@ export const IncidentSchema = Type.Object({
   summary: Nullable(Type.String({ maxLength: MAX_TEXT_LENGTH }), { description: "An overview of the attack: what happened, which assets, what kind of attack.", updatable: true }),
   lastModifiedBy: Nullable(Type.String(), { description: "Who last modified the incident." }),
   resolvingComment: Nullable(Type.String({ maxLength: MAX_TEXT_LENGTH }), { description: "Explains the resolution and classification.", updatable: true }),
-  priorityScore: Nullable(Type.Integer({ minimum: 0, maximum: 100, edm: "Edm.Int32" }), { description: "Priority from 0 to 100: above 85 is top priority, 15 to 85 medium, below 15 low. See the README for how Triage computes it.", column: "priority_score", columnType: "integer", filterable: true, sortable: true }),
+  priorityScore: Nullable(Type.Integer({ minimum: 0, maximum: 100, edm: "Edm.Int32" }), { description: "Priority from 0 to 100: above 85 is top priority, 15 to 85 medium, below 15 low. See docs/triage-api.md#priority-score for how Triage computes it.", column: "priority_score", columnType: "integer", filterable: true, sortable: true }),
   comments: Type.Array(AlertComment, { edm: "Collection(microsoft.graph.security.alertComment)", description: "Comments by analysts (add them with POST …/comments)." }),
   recommendedActions: Nullable(Type.String(), { description: "Recommended actions for the incident (beta).", betaOnly: true }),
   recommendedHuntingQueries: Nullable(Type.Array(Type.Object({ kqlText: Nullable(Type.String()) }), { edm: "Collection(microsoft.graph.security.recommendedHuntingQuery)" }), { description: "Recommended hunting queries (beta).", betaOnly: true }),
