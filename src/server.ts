@@ -1,6 +1,5 @@
 import { randomUUID } from "node:crypto";
 import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from "fastify";
-import { sql } from "kysely";
 import type { Store } from "./store/open.js";
 import { tenantExistence } from "./store/tenants.js";
 import { installHttpConventions } from "./http/conventions.js";
@@ -32,7 +31,7 @@ import { graphClientError, graphFrameworkErrors } from "./http/client-errors.js"
 import { MAX_JSON_DEPTH, installJsonBodyParser } from "./http/json-body.js";
 import { DEFAULT_EXPAND_ALERTS_LIMIT } from "./graph/entity-set.js";
 import { timeoutOptions, type Timeouts } from "./http/timeouts.js";
-import { DEFAULT_READY_INTERVAL_MS, ReadinessProbe, type ReadinessOptions } from "./store/readiness.js";
+import { DEFAULT_READY_INTERVAL_MS, pingStore, ReadinessProbe, type ReadinessOptions } from "./store/readiness.js";
 import { sendError } from "./http/conventions.js";
 import { GraphError } from "./errors/graph-error.js";
 import { DEFAULT_FILTER_LIMITS, type FilterLimits } from "./odata/filter-cost.js";
@@ -212,7 +211,7 @@ export async function buildServer(config: ServerConfig): Promise<FastifyInstance
   await app.register(registerWebRoutes, { store, root: webRoot });
 
   app.get("/healthz", { config: { public: true } }, async (_req, reply) => {
-    await sql`select 1`.execute(store.db);
+    await pingStore(store.db);
     return reply.type("application/json").send(JSON.stringify({ status: "ok" }));
   });
   // Liveness above (the process answers and reaches its store); readiness here: the store takes writes.

@@ -1,6 +1,5 @@
 import { randomUUID } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
-import SQLite from "better-sqlite3";
 import { resolve } from "node:path";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { SingleBar, Presets } from "cli-progress";
@@ -16,6 +15,7 @@ import { DEFAULT_EXPAND_ALERTS_LIMIT } from "../graph/entity-set.js";
 import { DEFAULT_BATCH_RESPONSE_BYTES } from "../graph/batch.js";
 import { DEFAULT_TIMEOUTS } from "../http/timeouts.js";
 import { DEFAULT_READY_MIN_FREE_BYTES } from "../store/readiness.js";
+import { backupSqliteFile } from "../store/backup.js";
 import { seedStore } from "./seed-store.js";
 import { dbFile, openCliStore, postgresUrlArg, prepareDataDir, redactUrl, type StoreOptions } from "./store-access.js";
 import { resourceReference } from "../schema/docs.js";
@@ -528,12 +528,7 @@ export function program(): Command {
     .action(async (o: { data: string; out: string; json?: boolean }) => {
       const file = dbFile(o.data);
       if (!existsSync(file)) throw new Error(`No store at ${file}.`);
-      const source = new SQLite(file, { readonly: true, fileMustExist: true });
-      try {
-        await source.backup(resolve(o.out));
-      } finally {
-        source.close();
-      }
+      await backupSqliteFile(file, resolve(o.out));
       print(o.json === true, { from: file, to: resolve(o.out) }, `Backed up ${file} to ${resolve(o.out)}.`);
     });
 

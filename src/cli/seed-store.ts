@@ -1,5 +1,5 @@
 import type { Store } from "../store/open.js";
-import { createTenant, findTenant } from "../store/tenants.js";
+import { countIncidents, createTenant, findTenant } from "../store/tenants.js";
 import { ingestAlerts } from "../store/ingest/index.js";
 import { normalizeAlert } from "../domain/normalize-alert.js";
 import { estimateAlertCount, generateAlerts } from "../seed/generate.js";
@@ -42,10 +42,5 @@ export async function seedStore(store: Store, run: SeedRun): Promise<SeedSummary
     merged += results.reduce((n, r) => n + r.merged.length, 0);
     run.onProgress?.(alerts, Math.max(total, alerts));
   }
-  const row = await store.db
-    .selectFrom("incidents")
-    .select((eb) => eb.fn.countAll<number>().as("n"))
-    .where("tenant_id", "=", run.tenantId)
-    .executeTakeFirst();
-  return { tenantId: run.tenantId, alerts, incidents: Number(row?.n ?? 0), merged, seconds: (Date.now() - started) / 1000 };
+  return { tenantId: run.tenantId, alerts, incidents: await countIncidents(store.db, run.tenantId), merged, seconds: (Date.now() - started) / 1000 };
 }

@@ -1,7 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import rateLimit, { normalizeIP } from "@fastify/rate-limit";
-import type { Kysely } from "kysely";
-import type { Database } from "../store/tables.js";
+import type { Db } from "../store/tables.js";
 import { databaseRateLimitStore } from "../store/rate-limits.js";
 import { GraphError } from "../errors/graph-error.js";
 import type { Caller } from "../identity/caller.js";
@@ -25,7 +24,7 @@ export interface ThrottleSettings {
  */
 export type Throttle = (req: FastifyRequest, caller: Caller | null) => Promise<void>;
 
-export async function createThrottle(app: FastifyInstance, db: Kysely<Database>, settings: ThrottleSettings): Promise<Throttle> {
+export async function createThrottle(app: FastifyInstance, db: Db, settings: ThrottleSettings): Promise<Throttle> {
   await app.register(rateLimit, {
     // Counted where the caller is known (see installGuard), not in the plugin's own onRequest hook.
     global: false,

@@ -1,5 +1,4 @@
-import type { Kysely } from "kysely";
-import type { Database } from "../store/tables.js";
+import type { Db } from "../store/tables.js";
 import { HashPool, HashPoolBusy } from "./hash-pool.js";
 import { clearFailures, DEFAULT_LOCKOUT, lockedFor, lockoutKeys, recordFailure, type LockoutPolicy } from "./lockout.js";
 
@@ -17,7 +16,7 @@ export type Attempt<T> =
  */
 export class CredentialGuard {
   constructor(
-    private readonly db: Kysely<Database>,
+    private readonly db: Db,
     readonly policy: LockoutPolicy = DEFAULT_LOCKOUT,
     readonly pool: HashPool = new HashPool(),
   ) {}

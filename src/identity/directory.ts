@@ -1,6 +1,9 @@
 import { randomBytes, randomUUID, X509Certificate, createHash } from "node:crypto";
-import type { Kysely } from "kysely";
-import type { AppTable, Database, UserTable } from "../store/tables.js";
+import type { AppTable, Db, UserTable } from "../store/tables.js";
+import { findAppRow, insertApp, listAppRows, setAppPermissions } from "../store/identity/apps.js";
+import { insertAppCertificate, insertAppSecret, listAppCertificates, liveSecretHashes } from "../store/identity/app-credentials.js";
+import { deleteConsents, insertConsents, listConsentedPermissions } from "../store/identity/consents.js";
+import { findUserRow, findUserRowByUpn, insertUser, listUserRows, setUserRoles as writeUserRoles, userExists } from "../store/identity/users.js";
 import { dummyHash, hashSecret, verifySecret } from "./hash.js";
 import { parseRole, type EntraRole } from "../permissions/entra-roles.js";
 import { permissionNames, type Scheme } from "../permissions/catalog.js";
@@ -66,7 +69,7 @@ export interface NewApp {
   clientId?: string;
 }
 
-export async function createApp(db: Kysely<Database>, input: NewApp, now = new Date().toISOString()): Promise<App> {
+export async function createApp(db: Db, input: NewApp, now = new Date().toISOString()): Promise<App> {
   const row: AppTable = {
     client_id: input.clientId?.toLowerCase() ?? randomUUID(),
     tenant_id: input.tenantId,
@@ -77,31 +80,27 @@ export async function createApp(db: Kysely<Database>, input: NewApp, now = new D
     app_permissions: JSON.stringify(canonicalPermissions(input.appPermissions ?? [])),
     delegated_permissions: JSON.stringify(canonicalPermissions(input.delegatedPermissions ?? [])),
   };
-  await db.insertInto("apps").values(row).execute();
+  await insertApp(db, row);
   return toApp(row);
 }
 
-export async function findApp(db: Kysely<Database>, clientId: string): Promise<App | undefined> {
-  const row = await db.selectFrom("apps").selectAll().where("client_id", "=", clientId.toLowerCase()).executeTakeFirst();
+export async function findApp(db: Db, clientId: string): Promise<App | undefined> {
+  const row = await findAppRow(db, clientId.toLowerCase());
   return row && toApp(row);
 }
 
-export async function listApps(db: Kysely<Database>, tenantId: string): Promise<App[]> {
-  const rows = await db.selectFrom("apps").selectAll().where("tenant_id", "=", tenantId).orderBy("created_at").execute();
+export async function listApps(db: Db, tenantId: string): Promise<App[]> {
+  const rows = await listAppRows(db, tenantId);
   return rows.map(toApp);
 }
 
 /** Adds requested permissions (not consented: that is a separate, admin act). */
-export async function requestPermissions(db: Kysely<Database>, clientId: string, add: { application?: string[]; delegated?: string[] }): Promise<App> {
+export async function requestPermissions(db: Db, clientId: string, add: { application?: string[]; delegated?: string[] }): Promise<App> {
   const app = await findApp(db, clientId);
   if (!app) throw new DirectoryError(`No app with client id ${clientId}.`);
   const appPermissions = canonicalPermissions([...app.appPermissions, ...(add.application ?? [])]);
   const delegatedPermissions = canonicalPermissions([...app.delegatedPermissions, ...(add.delegated ?? [])]);
-  await db
-    .updateTable("apps")
-    .set({ app_permissions: JSON.stringify(appPermissions), delegated_permissions: JSON.stringify(delegatedPermissions) })
-    .where("client_id", "=", app.clientId)
-    .execute();
+  await setAppPermissions(db, app.clientId, JSON.stringify(appPermissions), JSON.stringify(delegatedPermissions));
   return { ...app, appPermissions, delegatedPermissions };
 }
 
@@ -119,15 +118,12 @@ export interface IssuedSecret {
 }
 
 /** A new client secret; only its salted hash is kept, so this is the one time it can be shown. */
-export async function addSecret(db: Kysely<Database>, clientId: string, days = 180, now = new Date()): Promise<IssuedSecret> {
+export async function addSecret(db: Db, clientId: string, days = 180, now = new Date()): Promise<IssuedSecret> {
   const app = await findApp(db, clientId);
   if (!app) throw new DirectoryError(`No app with client id ${clientId}.`);
   const secret = newSecret();
   const issued = { id: randomUUID(), secret, hint: secret.slice(0, 3), expiresAt: new Date(now.getTime() + days * 86_400_000).toISOString() };
-  await db
-    .insertInto("app_secrets")
-    .values({ id: issued.id, client_id: app.clientId, hint: issued.hint, hash: await hashSecret(secret), created_at: now.toISOString(), expires_at: issued.expiresAt })
-    .execute();
+  await insertAppSecret(db, { id: issued.id, client_id: app.clientId, hint: issued.hint, hash: await hashSecret(secret), created_at: now.toISOString(), expires_at: issued.expiresAt });
   return issued;
 }
 
@@ -136,13 +132,8 @@ export async function addSecret(db: Kysely<Database>, clientId: string, days = 1
  * hint matches a secret (a dummy hash when none does), so the answer's timing does not tell a guesser
  * that the first three characters were right. (Two secrets sharing a hint, one in 262,144, cost two.)
  */
-export async function checkSecret(db: Kysely<Database>, clientId: string, secret: string, now = new Date()): Promise<boolean> {
-  const rows = await db
-    .selectFrom("app_secrets")
-    .select(["hash", "hint"])
-    .where("client_id", "=", clientId.toLowerCase())
-    .where("expires_at", ">", now.toISOString())
-    .execute();
+export async function checkSecret(db: Db, clientId: string, secret: string, now = new Date()): Promise<boolean> {
+  const rows = await liveSecretHashes(db, clientId.toLowerCase(), now.toISOString());
   const candidates = rows.filter((r) => r.hint === secret.slice(0, 3));
   if (candidates.length === 0) {
     await verifySecret(secret, await dummyHash());
@@ -154,7 +145,7 @@ export async function checkSecret(db: Kysely<Database>, clientId: string, secret
 }
 
 /** Registers a certificate whose key the app signs client assertions with; returns its x5t thumbprint. */
-export async function addCertificate(db: Kysely<Database>, clientId: string, pem: string, now = new Date()): Promise<{ thumbprint: string; expiresAt: string }> {
+export async function addCertificate(db: Db, clientId: string, pem: string, now = new Date()): Promise<{ thumbprint: string; expiresAt: string }> {
   const app = await findApp(db, clientId);
   if (!app) throw new DirectoryError(`No app with client id ${clientId}.`);
   let cert: X509Certificate;
@@ -165,47 +156,34 @@ export async function addCertificate(db: Kysely<Database>, clientId: string, pem
   }
   const thumbprint = createHash("sha1").update(cert.raw).digest("base64url");
   const expiresAt = new Date(cert.validTo).toISOString();
-  await db.insertInto("app_certificates").values({ thumbprint, client_id: app.clientId, pem: cert.toString(), created_at: now.toISOString(), expires_at: expiresAt }).execute();
+  await insertAppCertificate(db, { thumbprint, client_id: app.clientId, pem: cert.toString(), created_at: now.toISOString(), expires_at: expiresAt });
   return { thumbprint, expiresAt };
 }
 
-export async function appCertificates(db: Kysely<Database>, clientId: string): Promise<{ thumbprint: string; pem: string; expiresAt: string }[]> {
-  const rows = await db.selectFrom("app_certificates").selectAll().where("client_id", "=", clientId.toLowerCase()).execute();
-  return rows.map((r) => ({ thumbprint: r.thumbprint, pem: r.pem, expiresAt: r.expires_at }));
+/** The app's certificates, oldest first. */
+export async function appCertificates(db: Db, clientId: string): Promise<{ thumbprint: string; pem: string; expiresAt: string; createdAt: string }[]> {
+  const rows = await listAppCertificates(db, clientId.toLowerCase());
+  return rows.map((r) => ({ thumbprint: r.thumbprint, pem: r.pem, expiresAt: r.expires_at, createdAt: r.created_at }));
 }
 
 /** Admin consent: grants, in the app's tenant, every permission the app requests (both schemes). */
-export async function grantAdminConsent(db: Kysely<Database>, clientId: string, now = new Date().toISOString()): Promise<{ application: string[]; delegated: string[] }> {
+export async function grantAdminConsent(db: Db, clientId: string, now = new Date().toISOString()): Promise<{ application: string[]; delegated: string[] }> {
   const app = await findApp(db, clientId);
   if (!app) throw new DirectoryError(`No app with client id ${clientId}.`);
   const rows = [
     ...app.appPermissions.map((p) => ({ scheme: "Application", permission: p })),
     ...app.delegatedPermissions.map((p) => ({ scheme: "DelegatedWork", permission: p })),
   ];
-  for (const r of rows) {
-    await db
-      .insertInto("consents")
-      .values({ tenant_id: app.tenantId, client_id: app.clientId, scheme: r.scheme, permission: r.permission, granted_at: now })
-      .onConflict((oc) => oc.doNothing())
-      .execute();
-  }
+  await insertConsents(db, rows.map((r) => ({ tenant_id: app.tenantId, client_id: app.clientId, scheme: r.scheme, permission: r.permission, granted_at: now })));
   return { application: app.appPermissions, delegated: app.delegatedPermissions };
 }
 
-export async function revokeConsent(db: Kysely<Database>, clientId: string): Promise<void> {
-  await db.deleteFrom("consents").where("client_id", "=", clientId.toLowerCase()).execute();
+export async function revokeConsent(db: Db, clientId: string): Promise<void> {
+  await deleteConsents(db, clientId.toLowerCase());
 }
 
-export async function consentedPermissions(db: Kysely<Database>, tenantId: string, clientId: string, scheme: Scheme): Promise<string[]> {
-  const rows = await db
-    .selectFrom("consents")
-    .select("permission")
-    .where("tenant_id", "=", tenantId)
-    .where("client_id", "=", clientId.toLowerCase())
-    .where("scheme", "=", scheme)
-    .orderBy("permission")
-    .execute();
-  return rows.map((r) => r.permission);
+export async function consentedPermissions(db: Db, tenantId: string, clientId: string, scheme: Scheme): Promise<string[]> {
+  return listConsentedPermissions(db, tenantId, clientId.toLowerCase(), scheme);
 }
 
 export interface NewUser {
@@ -216,7 +194,7 @@ export interface NewUser {
   roles?: string[];
 }
 
-export async function createUser(db: Kysely<Database>, input: NewUser, now = new Date().toISOString()): Promise<User> {
+export async function createUser(db: Db, input: NewUser, now = new Date().toISOString()): Promise<User> {
   const roles = (input.roles ?? []).map((r) => {
     const role = parseRole(r);
     if (!role) throw new DirectoryError(`Unknown role '${r}'. Known roles: Security Reader, Global Reader, Security Operator, Security Administrator.`);
@@ -224,8 +202,7 @@ export async function createUser(db: Kysely<Database>, input: NewUser, now = new
   });
   const upn = input.upn.trim().toLowerCase();
   if (!/^[^@\s]+@[^@\s]+$/.test(upn)) throw new DirectoryError(`'${input.upn}' is not a user principal name (name@domain).`);
-  const existing = await db.selectFrom("users").select("id").where("tenant_id", "=", input.tenantId).where("upn", "=", upn).executeTakeFirst();
-  if (existing) throw new DirectoryError(`A user ${upn} already exists in this tenant.`);
+  if (await userExists(db, input.tenantId, upn)) throw new DirectoryError(`A user ${upn} already exists in this tenant.`);
   const row: UserTable = {
     id: randomUUID(),
     tenant_id: input.tenantId,
@@ -235,34 +212,34 @@ export async function createUser(db: Kysely<Database>, input: NewUser, now = new
     roles: JSON.stringify([...new Set(roles)]),
     created_at: now,
   };
-  await db.insertInto("users").values(row).execute();
+  await insertUser(db, row);
   return toUser(row);
 }
 
-export async function setUserRoles(db: Kysely<Database>, tenantId: string, upn: string, roles: string[]): Promise<User> {
+export async function setUserRoles(db: Db, tenantId: string, upn: string, roles: string[]): Promise<User> {
   const parsed = roles.map((r) => {
     const role = parseRole(r);
     if (!role) throw new DirectoryError(`Unknown role '${r}'.`);
     return role;
   });
-  await db.updateTable("users").set({ roles: JSON.stringify([...new Set(parsed)]) }).where("tenant_id", "=", tenantId).where("upn", "=", upn.toLowerCase()).execute();
+  await writeUserRoles(db, tenantId, upn.toLowerCase(), JSON.stringify([...new Set(parsed)]));
   const user = await findUserByUpn(db, tenantId, upn);
   if (!user) throw new DirectoryError(`No user ${upn} in this tenant.`);
   return user;
 }
 
-export async function findUserByUpn(db: Kysely<Database>, tenantId: string, upn: string): Promise<User | undefined> {
-  const row = await db.selectFrom("users").selectAll().where("tenant_id", "=", tenantId).where("upn", "=", upn.trim().toLowerCase()).executeTakeFirst();
+export async function findUserByUpn(db: Db, tenantId: string, upn: string): Promise<User | undefined> {
+  const row = await findUserRowByUpn(db, tenantId, upn.trim().toLowerCase());
   return row && toUser(row);
 }
 
-export async function findUser(db: Kysely<Database>, tenantId: string, id: string): Promise<User | undefined> {
-  const row = await db.selectFrom("users").selectAll().where("tenant_id", "=", tenantId).where("id", "=", id).executeTakeFirst();
+export async function findUser(db: Db, tenantId: string, id: string): Promise<User | undefined> {
+  const row = await findUserRow(db, tenantId, id);
   return row && toUser(row);
 }
 
-export async function listUsers(db: Kysely<Database>, tenantId: string): Promise<User[]> {
-  const rows = await db.selectFrom("users").selectAll().where("tenant_id", "=", tenantId).orderBy("upn").execute();
+export async function listUsers(db: Db, tenantId: string): Promise<User[]> {
+  const rows = await listUserRows(db, tenantId);
   return rows.map(toUser);
 }
 
@@ -270,8 +247,8 @@ export async function listUsers(db: Kysely<Database>, tenantId: string): Promise
  * The user, when the password is theirs. An unknown user, or one without a password, costs the same
  * scrypt as a known one (against a dummy hash), so the answer's timing does not say who exists.
  */
-export async function checkPassword(db: Kysely<Database>, tenantId: string, upn: string, password: string): Promise<User | undefined> {
-  const row = await db.selectFrom("users").selectAll().where("tenant_id", "=", tenantId).where("upn", "=", upn.trim().toLowerCase()).executeTakeFirst();
+export async function checkPassword(db: Db, tenantId: string, upn: string, password: string): Promise<User | undefined> {
+  const row = await findUserRowByUpn(db, tenantId, upn.trim().toLowerCase());
   const ok = await verifySecret(password, row?.password_hash ?? (await dummyHash()));
   return ok && row?.password_hash ? toUser(row) : undefined;
 }

@@ -1,5 +1,6 @@
-import type { Kysely } from "kysely";
-import type { Database } from "../store/tables.js";
+import type { Db } from "../store/tables.js";
+import { deleteExpiredGrants } from "../store/identity/grants.js";
+import { deleteExpiredAssertions, deleteExpiredFailures } from "../store/identity/credential-state.js";
 
 /** How often each node deletes expired credential state. */
 export const DEFAULT_PURGE_INTERVAL_MS = 10 * 60_000;
@@ -20,24 +21,18 @@ export interface PurgeResult {
  * past their replay window, and lockout records past their reset time. Every statement deletes by
  * expiry in a bounded batch, so nodes running it at once delete each row once and repeat nothing.
  */
-export async function purgeExpired(db: Kysely<Database>, now = Date.now(), batch = DEFAULT_PURGE_BATCH): Promise<PurgeResult> {
+export async function purgeExpired(db: Db, now = Date.now(), batch = DEFAULT_PURGE_BATCH): Promise<PurgeResult> {
   const iso = new Date(now).toISOString();
-  const grants = await inBatches(batch, () =>
-    db.deleteFrom("grants").where("id", "in", db.selectFrom("grants").select("id").where("expires_at", "<", iso).limit(batch)).executeTakeFirst(),
-  );
-  const seenAssertions = await inBatches(batch, () =>
-    db.deleteFrom("seen_assertions").where("id", "in", db.selectFrom("seen_assertions").select("id").where("expires_at", "<=", now).limit(batch)).executeTakeFirst(),
-  );
-  const signinFailures = await inBatches(batch, () =>
-    db.deleteFrom("signin_failures").where("key", "in", db.selectFrom("signin_failures").select("key").where("expires_at", "<=", now).limit(batch)).executeTakeFirst(),
-  );
+  const grants = await inBatches(batch, () => deleteExpiredGrants(db, iso, batch));
+  const seenAssertions = await inBatches(batch, () => deleteExpiredAssertions(db, now, batch));
+  const signinFailures = await inBatches(batch, () => deleteExpiredFailures(db, now, batch));
   return { grants, seenAssertions, signinFailures };
 }
 
-async function inBatches(batch: number, run: () => Promise<{ numDeletedRows: bigint }>): Promise<number> {
+async function inBatches(batch: number, run: () => Promise<number>): Promise<number> {
   let total = 0;
   for (let i = 0; i < MAX_BATCHES; i++) {
-    const n = Number((await run()).numDeletedRows);
+    const n = await run();
     total += n;
     if (n < batch) break;
   }
@@ -49,7 +44,7 @@ async function inBatches(batch: number, run: () => Promise<{ numDeletedRows: big
  * so that nodes started together do not purge together. The timer does not keep the process alive;
  * a failed run (the database briefly away) is reported and retried at the next interval.
  */
-export function schedulePurge(db: Kysely<Database>, o: { intervalMs: number; batch: number; onError(err: unknown): void }): () => Promise<void> {
+export function schedulePurge(db: Db, o: { intervalMs: number; batch: number; onError(err: unknown): void }): () => Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
   let stopped = false;

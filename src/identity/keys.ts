@@ -1,7 +1,7 @@
 import { generateKeyPairSync, createPrivateKey, type KeyObject } from "node:crypto";
 import { calculateJwkThumbprint, exportJWK, type JWK } from "jose";
-import type { Kysely } from "kysely";
-import type { Database } from "../store/tables.js";
+import type { Db } from "../store/tables.js";
+import { addSigningKey, listSigningKeys, replacePrivateKey } from "../store/identity/signing-keys.js";
 import { KeyEncryption, KeyEncryptionError } from "./key-encryption.js";
 
 export interface SigningKey {
@@ -20,7 +20,7 @@ export class KeyRing {
   private cache: { at: number; signing: SigningKey; published: JWK[] } | null = null;
 
   constructor(
-    private readonly db: Kysely<Database>,
+    private readonly db: Db,
     /** How long a token lives: a retired key is published this much longer. */
     private readonly tokenLifetimeSeconds: number,
     /** How long the key set is cached in memory before it is read again. */
@@ -46,7 +46,7 @@ export class KeyRing {
    * clear text read, so nodes doing this at once (with the same key) cannot undo each other.
    */
   async sealStoredKeys(): Promise<number> {
-    const rows = await this.db.selectFrom("signing_keys").select(["kid", "private_pem"]).orderBy("created_at", "desc").execute();
+    const rows = await listSigningKeys(this.db);
     // A node given the wrong key (or none) says so at startup, not at its first token request.
     const newestSealed = rows.find((r) => KeyEncryption.isSealed(r.private_pem));
     if (newestSealed) this.privatePem(newestSealed.kid, newestSealed.private_pem);
@@ -54,23 +54,17 @@ export class KeyRing {
     let sealed = 0;
     for (const r of rows) {
       if (KeyEncryption.isSealed(r.private_pem)) continue;
-      const res = await this.db
-        .updateTable("signing_keys")
-        .set({ private_pem: this.stored(r.kid, r.private_pem) })
-        .where("kid", "=", r.kid)
-        .where("private_pem", "=", r.private_pem)
-        .executeTakeFirst();
-      sealed += Number(res.numUpdatedRows);
+      if (await replacePrivateKey(this.db, r.kid, r.private_pem, this.stored(r.kid, r.private_pem))) sealed++;
     }
     return sealed;
   }
 
   private async load(): Promise<{ signing: SigningKey; published: JWK[] }> {
     if (this.cache && Date.now() - this.cache.at < this.cacheMs) return this.cache;
-    let rows = await this.db.selectFrom("signing_keys").selectAll().orderBy("created_at", "desc").execute();
+    let rows = await listSigningKeys(this.db);
     if (!rows.some((r) => r.retired_at === null)) {
       await this.rotate();
-      rows = await this.db.selectFrom("signing_keys").selectAll().orderBy("created_at", "desc").execute();
+      rows = await listSigningKeys(this.db);
     }
     const current = rows.find((r) => r.retired_at === null)!;
     const horizon = Date.now() - (this.tokenLifetimeSeconds + 300) * 1000;
@@ -99,13 +93,7 @@ export class KeyRing {
     const jwk = await exportJWK(publicKey);
     const kid = await calculateJwkThumbprint(jwk);
     const publicJwk: JWK = { kty: "RSA", use: "sig", alg: "RS256", kid, n: jwk.n, e: jwk.e };
-    await this.db.transaction().execute(async (trx) => {
-      await trx.updateTable("signing_keys").set({ retired_at: now.toISOString() }).where("retired_at", "is", null).execute();
-      await trx
-        .insertInto("signing_keys")
-        .values({ kid, private_pem: this.stored(kid, privateKey.export({ type: "pkcs8", format: "pem" }).toString()), public_jwk: JSON.stringify(publicJwk), created_at: now.toISOString(), retired_at: null })
-        .execute();
-    });
+    await addSigningKey(this.db, { kid, private_pem: this.stored(kid, privateKey.export({ type: "pkcs8", format: "pem" }).toString()), public_jwk: JSON.stringify(publicJwk), created_at: now.toISOString() });
     this.cache = null;
     return kid;
   }

@@ -3,6 +3,7 @@ import { dirname } from "node:path";
 import { hostname } from "node:os";
 import { sql } from "kysely";
 import type { Store } from "./open.js";
+import type { Db } from "./tables.js";
 
 /** How long one probe's verdict is reused: a flood of readiness checks costs at most one write per interval. */
 export const DEFAULT_READY_INTERVAL_MS = 2_000;
@@ -16,6 +17,11 @@ export const DEFAULT_READY_MIN_FREE_BYTES = 64 * 1024 * 1024;
 export interface ReadinessOptions {
   intervalMs?: number;
   minFreeBytes?: number;
+}
+
+/** One round trip to the store (liveness: the process reaches its database); throws when it cannot. */
+export async function pingStore(db: Db): Promise<void> {
+  await sql`select 1`.execute(db);
 }
 
 /** The verdict: ready, or why not (said to callers) and the error behind it (for the log). */

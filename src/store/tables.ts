@@ -1,4 +1,4 @@
-import type { Generated } from "kysely";
+import type { Generated, Kysely } from "kysely";
 
 /** Row shapes of Triage's tables. Enum columns hold the member's ordinal (declaration order). */
 export interface TenantTable {
@@ -231,3 +231,6 @@ export interface Database {
   seen_assertions: SeenAssertionTable;
   heartbeats: HeartbeatTable;
 }
+
+/** The database handle the store's functions take: callers outside the store name it by this alias, never by kysely. */
+export type Db = Kysely<Database>;

@@ -18,6 +18,16 @@ export async function findTenant(db: Kysely<Database>, id: string): Promise<Tena
   return row && { id: row.id, displayName: row.display_name, createdAt: row.created_at };
 }
 
+/** How many incidents the tenant holds (seeding reports it). */
+export async function countIncidents(db: Kysely<Database>, tenantId: string): Promise<number> {
+  const row = await db
+    .selectFrom("incidents")
+    .select((eb) => eb.fn.countAll<number>().as("n"))
+    .where("tenant_id", "=", tenantId)
+    .executeTakeFirst();
+  return Number(row?.n ?? 0);
+}
+
 export async function listTenants(db: Kysely<Database>): Promise<Tenant[]> {
   const rows = await db.selectFrom("tenants").selectAll().orderBy("created_at").execute();
   return rows.map((row) => ({ id: row.id, displayName: row.display_name, createdAt: row.created_at }));

@@ -2,9 +2,13 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Store } from "../store/open.js";
 import { callerOf } from "../identity/caller.js";
 import {
-  addSecret, consentedPermissions, createApp, createUser, DirectoryError, findApp, findUser, grantAdminConsent, listApps, listUsers,
+  addSecret, appCertificates, consentedPermissions, createApp, createUser, DirectoryError, findApp, findUser, grantAdminConsent, listApps, listUsers,
   requestPermissions, revokeConsent, setUserRoles, type App, type User,
 } from "../identity/directory.js";
+import { deleteApp } from "../store/identity/apps.js";
+import { listAppSecrets } from "../store/identity/app-credentials.js";
+import { deleteClientGrants } from "../store/identity/grants.js";
+import { userIdsWithPassword } from "../store/identity/users.js";
 import { badRequest, GraphError, notFound } from "../errors/graph-error.js";
 import { operation } from "../permissions/catalog.js";
 import { isWebClient } from "./client.js";
@@ -51,8 +55,8 @@ export async function registerAdminRoutes(app: FastifyInstance, opts: { store: S
   const op = (key: string) => ({ config: { operation: operation(key) } });
 
   async function appView(a: App): Promise<AppView> {
-    const secrets = await db.selectFrom("app_secrets").select(["id", "hint", "created_at", "expires_at"]).where("client_id", "=", a.clientId).orderBy("created_at").execute();
-    const certs = await db.selectFrom("app_certificates").select(["thumbprint", "expires_at"]).where("client_id", "=", a.clientId).orderBy("created_at").execute();
+    const secrets = await listAppSecrets(db, a.clientId);
+    const certs = await appCertificates(db, a.clientId);
     return {
       clientId: a.clientId,
       displayName: a.displayName,
@@ -66,7 +70,7 @@ export async function registerAdminRoutes(app: FastifyInstance, opts: { store: S
         delegated: await consentedPermissions(db, a.tenantId, a.clientId, "DelegatedWork"),
       },
       secrets: secrets.map((s) => ({ id: s.id, hint: s.hint, createdDateTime: s.created_at, expiresDateTime: s.expires_at })),
-      certificates: certs.map((c) => ({ thumbprint: c.thumbprint, expiresDateTime: c.expires_at })),
+      certificates: certs.map((c) => ({ thumbprint: c.thumbprint, expiresDateTime: c.expiresAt })),
     };
   }
 
@@ -113,13 +117,7 @@ export async function registerAdminRoutes(app: FastifyInstance, opts: { store: S
   app.delete("/triage/admin/apps/:id", op("DELETE /triage/admin/apps/{id}"), async (req, reply) => {
     const a = await appOf(req);
     if (isWebClient(a)) throw badRequest("Triage's web app registration cannot be deleted: the web app signs users in with it.");
-    await db.transaction().execute(async (trx) => {
-      await trx.deleteFrom("grants").where("client_id", "=", a.clientId).execute();
-      await trx.deleteFrom("consents").where("client_id", "=", a.clientId).execute();
-      await trx.deleteFrom("app_secrets").where("client_id", "=", a.clientId).execute();
-      await trx.deleteFrom("app_certificates").where("client_id", "=", a.clientId).execute();
-      await trx.deleteFrom("apps").where("client_id", "=", a.clientId).execute();
-    });
+    await deleteApp(db, a.clientId);
     req.log.info({ clientId: a.clientId, actor: callerOf(req).displayName }, "admin: app deleted");
     return reply.code(204).send();
   });
@@ -146,7 +144,7 @@ export async function registerAdminRoutes(app: FastifyInstance, opts: { store: S
     if (isWebClient(a)) throw badRequest("The consent of Triage's web app cannot be revoked: nobody could sign in to the web app.");
     await revokeConsent(db, a.clientId);
     // Refresh tokens stop working at once; access tokens already issued expire within the hour.
-    await db.deleteFrom("grants").where("client_id", "=", a.clientId).execute();
+    await deleteClientGrants(db, a.clientId);
     req.log.info({ clientId: a.clientId, actor: callerOf(req).displayName }, "admin: consent revoked");
     return send(reply, 200, await appView(a));
   });
@@ -162,14 +160,9 @@ export async function registerAdminRoutes(app: FastifyInstance, opts: { store: S
     return send(reply, 201, { id: issued.id, hint: issued.hint, secretText: issued.secret, expiresDateTime: issued.expiresAt } satisfies IssuedSecret);
   });
 
-  async function passwordSet(tenantId: string): Promise<Set<string>> {
-    const rows = await db.selectFrom("users").select(["id", "password_hash"]).where("tenant_id", "=", tenantId).execute();
-    return new Set(rows.filter((r) => r.password_hash !== null).map((r) => r.id));
-  }
-
   app.get("/triage/admin/users", op("GET /triage/admin/users"), async (req, reply) => {
     const tenantId = callerOf(req).tenantId;
-    const withPassword = await passwordSet(tenantId);
+    const withPassword = await userIdsWithPassword(db, tenantId);
     const users = await listUsers(db, tenantId);
     return send(reply, 200, { value: users.map((u) => userView(u, withPassword.has(u.id))) } satisfies ValueList<UserView>);
   });
@@ -209,7 +202,7 @@ export async function registerAdminRoutes(app: FastifyInstance, opts: { store: S
     }
     const updated = await directory(() => setUserRoles(db, tenantId, user.upn, roles));
     req.log.info({ userId: user.id, roles: updated.roles, actor: callerOf(req).displayName }, "admin: roles changed");
-    const withPassword = await passwordSet(tenantId);
+    const withPassword = await userIdsWithPassword(db, tenantId);
     return send(reply, 200, userView(updated, withPassword.has(updated.id)));
   });
 }

@@ -1,6 +1,5 @@
 import { createHash } from "node:crypto";
-import type { Kysely } from "kysely";
-import type { Database } from "../store/tables.js";
+import type { Db } from "../store/tables.js";
 import { createApp, findApp, grantAdminConsent, type App } from "../identity/directory.js";
 import { listTenants } from "../store/tenants.js";
 
@@ -36,7 +35,7 @@ export function isWebClient(app: Pick<App, "clientId" | "tenantId">): boolean {
  * Registers the tenant's web client when it is missing, with its delegated permissions consented.
  * An existing registration is left as it is (an administrator's later changes stand).
  */
-export async function ensureWebClient(db: Kysely<Database>, tenantId: string): Promise<App> {
+export async function ensureWebClient(db: Db, tenantId: string): Promise<App> {
   const clientId = webClientId(tenantId);
   const existing = await findApp(db, clientId);
   if (existing) return existing;
@@ -60,6 +59,6 @@ export async function ensureWebClient(db: Kysely<Database>, tenantId: string): P
 }
 
 /** The web client of every tenant in the store (at `serve` start). */
-export async function ensureWebClients(db: Kysely<Database>): Promise<void> {
+export async function ensureWebClients(db: Db): Promise<void> {
   for (const t of await listTenants(db)) await ensureWebClient(db, t.id);
 }

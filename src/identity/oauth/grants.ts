@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
-import type { Kysely } from "kysely";
-import type { Database } from "../../store/tables.js";
+import type { Db, GrantTable } from "../../store/tables.js";
+import { findDeviceCodeRow, findGrantRow, insertGrant, revokeRefreshFamily, transitionGrant } from "../../store/identity/grants.js";
+import { rememberAssertionId } from "../../store/identity/credential-state.js";
 
 /** Codes and refresh tokens are stored only as their SHA-256. */
 export function grantId(secret: string): string {
@@ -25,25 +26,22 @@ export interface Grant<D> {
   familyId?: string | null;
 }
 
-export async function saveGrant<D>(db: Kysely<Database>, secret: string, g: Omit<Grant<D>, "id">): Promise<void> {
-  await db
-    .insertInto("grants")
-    .values({
-      id: grantId(secret),
-      kind: g.kind,
-      tenant_id: g.tenantId,
-      client_id: g.clientId,
-      user_id: g.userId,
-      user_code: g.userCode,
-      data: JSON.stringify(g.data),
-      status: g.status,
-      expires_at: g.expiresAt,
-      family_id: g.familyId ?? null,
-    })
-    .execute();
+export async function saveGrant<D>(db: Db, secret: string, g: Omit<Grant<D>, "id">): Promise<void> {
+  await insertGrant(db, {
+    id: grantId(secret),
+    kind: g.kind,
+    tenant_id: g.tenantId,
+    client_id: g.clientId,
+    user_id: g.userId,
+    user_code: g.userCode,
+    data: JSON.stringify(g.data),
+    status: g.status,
+    expires_at: g.expiresAt,
+    family_id: g.familyId ?? null,
+  });
 }
 
-function toGrant<D>(r: Database["grants"]): Grant<D> {
+function toGrant<D>(r: GrantTable): Grant<D> {
   return {
     id: r.id,
     kind: r.kind,
@@ -58,13 +56,13 @@ function toGrant<D>(r: Database["grants"]): Grant<D> {
   };
 }
 
-export async function findGrant<D>(db: Kysely<Database>, kind: string, secret: string): Promise<Grant<D> | undefined> {
-  const r = await db.selectFrom("grants").selectAll().where("id", "=", grantId(secret)).where("kind", "=", kind).executeTakeFirst();
+export async function findGrant<D>(db: Db, kind: string, secret: string): Promise<Grant<D> | undefined> {
+  const r = await findGrantRow(db, kind, grantId(secret));
   return r && toGrant<D>(r);
 }
 
-export async function findByUserCode<D>(db: Kysely<Database>, userCode: string): Promise<Grant<D> | undefined> {
-  const r = await db.selectFrom("grants").selectAll().where("kind", "=", "device_code").where("user_code", "=", userCode).executeTakeFirst();
+export async function findByUserCode<D>(db: Db, userCode: string): Promise<Grant<D> | undefined> {
+  const r = await findDeviceCodeRow(db, userCode);
   return r && toGrant<D>(r);
 }
 
@@ -72,14 +70,8 @@ export async function findByUserCode<D>(db: Kysely<Database>, userCode: string):
  * Moves a grant from one status to another, only if it is still in `from`: a code or refresh token
  * can be redeemed once, even by two requests racing.
  */
-export async function transition(db: Kysely<Database>, id: string, from: string, to: string, userId?: string): Promise<boolean> {
-  const res = await db
-    .updateTable("grants")
-    .set(userId ? { status: to, user_id: userId } : { status: to })
-    .where("id", "=", id)
-    .where("status", "=", from)
-    .executeTakeFirst();
-  return Number(res.numUpdatedRows) === 1;
+export async function transition(db: Db, id: string, from: string, to: string, userId?: string): Promise<boolean> {
+  return transitionGrant(db, id, from, to, userId);
 }
 
 /**
@@ -87,27 +79,15 @@ export async function transition(db: Kysely<Database>, id: string, from: string,
  * issued and every token rotated from it. RFC 9700 §4.14.2 and RFC 6749 §4.1.2: a spent refresh token
  * or a redeemed code presented again means one of the parties holding it is not the client.
  */
-export async function revokeFamily(db: Kysely<Database>, familyId: string): Promise<number> {
-  const res = await db
-    .updateTable("grants")
-    .set({ status: "revoked" })
-    .where("kind", "=", "refresh_token")
-    .where("status", "=", "active")
-    .where((eb) => eb.or([eb("family_id", "=", familyId), eb("id", "=", familyId)]))
-    .executeTakeFirst();
-  return Number(res.numUpdatedRows);
+export async function revokeFamily(db: Db, familyId: string): Promise<number> {
+  return revokeRefreshFamily(db, familyId);
 }
 
 /**
  * Records a client assertion's jti until `expiresAt` (epoch ms); false when it was already seen and
  * has not expired. One statement, so two nodes receiving the same assertion at once accept it once.
  */
-export async function rememberAssertion(db: Kysely<Database>, clientId: string, jti: string, expiresAt: number, now = Date.now()): Promise<boolean> {
+export async function rememberAssertion(db: Db, clientId: string, jti: string, expiresAt: number, now = Date.now()): Promise<boolean> {
   const id = createHash("sha256").update(`${clientId.toLowerCase()}:${jti}`).digest("base64url");
-  const res = await db
-    .insertInto("seen_assertions")
-    .values({ id, expires_at: expiresAt })
-    .onConflict((oc) => oc.column("id").doUpdateSet({ expires_at: expiresAt }).where("seen_assertions.expires_at", "<=", now))
-    .executeTakeFirst();
-  return Number(res.numInsertedOrUpdatedRows ?? 0) === 1;
+  return rememberAssertionId(db, id, expiresAt, now);
 }

@@ -1,13 +1,12 @@
 import { createHash, randomInt, randomUUID, timingSafeEqual } from "node:crypto";
 import { X509Certificate } from "node:crypto";
 import { decodeProtectedHeader, importX509, jwtVerify } from "jose";
-import type { Kysely } from "kysely";
-import type { Database } from "../../store/tables.js";
+import type { Db } from "../../store/tables.js";
 import type { KeyRing } from "../keys.js";
 import { appCertificates, checkPassword, checkSecret, consentedPermissions, findApp, findUser, type App, type User } from "../directory.js";
 import { accessToken, clientInfo, idToken, newOpaqueToken, type AppSubject, type UserSubject } from "../tokens.js";
 import { grantedScopeString, parseScopes, type RequestedScopes } from "./scopes.js";
-import { findGrant, saveGrant, transition, grantId, revokeFamily, rememberAssertion, type Grant } from "./grants.js";
+import { findByUserCode, findGrant, saveGrant, transition, grantId, revokeFamily, rememberAssertion, type Grant } from "./grants.js";
 import {
   accountLocked, invalidClient, invalidGrant, invalidRequest, invalidScope, OAuthError, temporarilyUnavailable, unauthorizedClient, unsupportedGrant,
 } from "./entra-error.js";
@@ -15,7 +14,7 @@ import { CredentialGuard, type Attempt } from "../credential-guard.js";
 import { dummyHash } from "../hash.js";
 
 export interface IssuerOptions {
-  db: Kysely<Database>;
+  db: Db;
   keys: KeyRing;
   /** Access and id token lifetime. */
   tokenLifetimeSeconds: number;
@@ -394,14 +393,14 @@ export class Issuer {
   /** The user entered a device's code and signed in: the device's next poll gets tokens. */
   async approveDevice(userCode: string, username: string, password: string, source?: string): Promise<{ ok: true; appName: string } | { ok: false; why: string }> {
     const code = userCode.replace(/[\s-]/g, "").toUpperCase();
-    const grant = await this.opts.db.selectFrom("grants").selectAll().where("kind", "=", "device_code").where("user_code", "=", code).executeTakeFirst();
-    if (!grant || grant.status !== "pending" || Date.parse(grant.expires_at) < Date.now()) return { ok: false, why: "That code is not valid or has expired." };
-    const r = await this.signIn(grant.tenant_id, username, password, source);
+    const grant = await findByUserCode<DeviceCodeData>(this.opts.db, code);
+    if (!grant || grant.status !== "pending" || Date.parse(grant.expiresAt) < Date.now()) return { ok: false, why: "That code is not valid or has expired." };
+    const r = await this.signIn(grant.tenantId, username, password, source);
     if (!r.ok) return { ok: false, why: signInRefusal(r) };
     const user = r.value;
     if (!(await transition(this.opts.db, grant.id, "pending", "approved", user.id))) return { ok: false, why: "That code was already used." };
-    const app = await findApp(this.opts.db, grant.client_id);
-    return { ok: true, appName: app?.displayName ?? grant.client_id };
+    const app = await findApp(this.opts.db, grant.clientId);
+    return { ok: true, appName: app?.displayName ?? grant.clientId };
   }
 
   // ── authorization code ────────────────────────────────────────────────────────────────────────

@@ -1,7 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import type { Kysely } from "kysely";
 import { compactVerify, createLocalJWKSet } from "jose";
-import type { Database } from "../../store/tables.js";
+import type { Db } from "../../store/tables.js";
 import { findTenant } from "../../store/tenants.js";
 import type { KeyRing } from "../keys.js";
 import { issuerFor } from "../tokens.js";
@@ -13,7 +12,7 @@ import { badRequest } from "../../errors/graph-error.js";
 import { nulMessage } from "../../schema/json-limits.js";
 
 export interface OAuthRouteOptions {
-  db: Kysely<Database>;
+  db: Db;
   keys: KeyRing;
   issuer: Issuer;
   /** The origin (scheme://host:port) clients reach this server at, for a request. */
