@@ -50,8 +50,10 @@ it("keeps every write that got a 2xx when the process is killed mid-flight", asy
       }
     }
   });
-  // Kill it hard while the writers are busy.
-  await new Promise((r) => setTimeout(r, 700));
+  // Kill it hard while the writers are busy: once a few dozen writes were acknowledged (a loaded
+  // machine takes longer to get there; the deadline only bounds the wait).
+  const acknowledged = () => acked.alerts.length + acked.comments.length + acked.tags.length;
+  for (const deadline = Date.now() + 20_000; acknowledged() <= 30 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 50));
   server.child.kill("SIGKILL");
   stop = true;
   await Promise.all(workers);
