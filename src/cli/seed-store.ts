@@ -37,7 +37,8 @@ export interface SeedSummary {
 
 /**
  * Fills a tenant with generated alerts through the ingestion path (the same validation, correlation
- * and merging as POST /ingest/alerts), one transaction per batch, in bounded memory.
+ * and merging as POST /ingest/alerts), one transaction per batch, in bounded memory. With `analysts`,
+ * batches are cut where the team's next action falls due, so changes land in the order they happened.
  */
 export async function seedStore(store: Store, run: SeedRun): Promise<SeedSummary> {
   const started = Date.now();
