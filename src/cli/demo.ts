@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import type { Store } from "../store/open.js";
 import { DEMO_ADMIN, DEMO_APPS } from "../seed/demo-tenant.js";
+import { DEMO_ANALYSTS } from "../seed/analyst-activity.js";
 import { addSecret, createApp, createUser, findApp, findUserByUpn, grantAdminConsent } from "../identity/directory.js";
 
 /** The demo tenant's identities, whose secrets are kept in DATA/demo-credentials.json (0600) so they can be shown at every start. */
@@ -16,6 +17,8 @@ export interface DemoCredentials {
   /** A Security Administrator, for the web app's admin pages (absent from credentials written before it existed). */
   admin?: { upn: string; password: string };
 }
+
+const DEMO_ANALYST = DEMO_ANALYSTS[0]!;
 
 function credentialsFile(dataDir: string): string {
   return join(dataDir, "demo-credentials.json");
@@ -73,11 +76,12 @@ export async function createDemoIdentities(store: Store, tenantId: string, dataD
     readWrite: { clientId: rw.clientId, clientSecret: (await addSecret(store.db, rw.clientId, 365)).secret },
     readOnly: { clientId: ro.clientId, clientSecret: (await addSecret(store.db, ro.clientId, 365)).secret },
     publicClient: { clientId: pub.clientId },
-    analyst: { upn: "analyst@contoso.com", password: password() },
+    // The member of the demo's team who can sign in: the incidents assigned to them are "mine" in the web app.
+    analyst: { upn: DEMO_ANALYST.upn, password: password() },
     reader: { upn: "reader@contoso.com", password: password() },
     admin: { upn: DEMO_ADMIN, password: password() },
   };
-  await createUser(store.db, { tenantId, upn: creds.analyst.upn, displayName: "Alex Analyst", password: creds.analyst.password, roles: ["Security Operator"] });
+  await createUser(store.db, { tenantId, upn: creds.analyst.upn, displayName: DEMO_ANALYST.displayName, password: creds.analyst.password, roles: ["Security Operator"] });
   await createUser(store.db, { tenantId, upn: creds.reader.upn, displayName: "Riley Reader", password: creds.reader.password, roles: ["Security Reader"] });
   await createUser(store.db, { tenantId, upn: DEMO_ADMIN, displayName: "Ada Admin", password: creds.admin!.password, roles: ["Security Administrator"] });
   writeFileSync(credentialsFile(dataDir), JSON.stringify(creds, null, 2), { mode: 0o600 });

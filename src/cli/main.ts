@@ -192,6 +192,7 @@ async function serve(o: ServeOptions): Promise<void> {
         incidents: o.demoIncidents,
         seed: "triage-demo",
         end: DEMO_END,
+        analysts: true,
         onProgress: (done, total) => { bar?.setTotal(total); bar?.update(done); },
       });
       bar?.stop();
