@@ -108,7 +108,7 @@ function AlertItem({ alert }: { alert: Alert }) {
                 : "—"}
             </dd>
             <dt>Raised</dt>
-            <dd>
+            <dd data-testid="raised">
               <Time iso={alert.createdDateTime} />
             </dd>
             <dt>Activity</dt>

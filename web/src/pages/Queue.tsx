@@ -483,13 +483,13 @@ export function QueuePage({ session, search }: { session: Session; search: strin
                   <SortHeader query={query} field="displayName" set={set}>
                     Incident
                   </SortHeader>
-                  <SortHeader query={query} field="severity" set={set}>
+                  <SortHeader query={query} field="severity" set={set} className="col-badge">
                     Severity
                   </SortHeader>
                   <SortHeader query={query} field="priorityScore" set={set} className="col-mid">
                     Priority
                   </SortHeader>
-                  <SortHeader query={query} field="status" set={set}>
+                  <SortHeader query={query} field="status" set={set} className="col-badge">
                     Status
                   </SortHeader>
                   <SortHeader query={query} field="assignedTo" set={set} className="col-mid">
@@ -542,13 +542,13 @@ export function QueuePage({ session, search }: { session: Session; search: strin
                         </span>
                       )}
                     </td>
-                    <td>
+                    <td className="col-badge">
                       <SeverityBadge value={i.severity} />
                     </td>
                     <td className="col-mid">
                       <PriorityBadge score={i.priorityScore} />
                     </td>
-                    <td>
+                    <td className="col-badge">
                       <StatusBadge value={i.status} />
                     </td>
                     <td className="assignee col-mid">{i.assignedTo ?? <span className="muted">Unassigned</span>}</td>
