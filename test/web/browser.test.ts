@@ -3,6 +3,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { alert, deviceId } from "../support/alerts.js";
 import { CSV_COLUMNS } from "../../src/permissions/reference.js";
+import { timeFormat } from "../../web/src/format.js";
+import { LABELS } from "../../web/src/model.js";
 import { accessTokenOf, browserAvailable, CHROMIUM, launchBrowser, screenshot, signIn, startWebTriage, watch, type WebTriage } from "./support.js";
 
 /**
@@ -27,8 +29,13 @@ let browser: Browser;
 const problems: string[] = [];
 const contexts: BrowserContext[] = [];
 
-async function newPage(opts: { width?: number; height?: number; clipboard?: boolean } = {}): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: opts.width ?? 1280, height: opts.height ?? 800 }, acceptDownloads: true });
+async function newPage(opts: { width?: number; height?: number; clipboard?: boolean; locale?: string; timezoneId?: string } = {}): Promise<Page> {
+  const context = await browser.newContext({
+    viewport: { width: opts.width ?? 1280, height: opts.height ?? 800 },
+    acceptDownloads: true,
+    locale: opts.locale,
+    timezoneId: opts.timezoneId,
+  });
   if (opts.clipboard) await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: w.url });
   context.setDefaultTimeout(10_000);
   contexts.push(context);
@@ -72,6 +79,18 @@ async function waitForQueue(page: Page): Promise<void> {
   await page.locator("table.incident-table[aria-busy=false]").waitFor();
 }
 
+/** Unfolds the queue's filter panel (folded on a queue without filters). */
+async function openFilters(page: Page): Promise<void> {
+  const filters = page.locator("details.filters");
+  if (!(await filters.evaluate((d: any) => d.open as boolean))) await filters.locator("summary").click();
+  await page.getByLabel("Search name or id").waitFor();
+}
+
+/** Enum members shown as they are spelled in the API: any LABELS key, as a whole word, in the text. */
+function rawCodes(text: string): string[] {
+  return Object.keys(LABELS).filter((code) => new RegExp(`\\b${code}\\b`).test(text));
+}
+
 describe.skipIf(!browserAvailable() || process.env.TRIAGE_SKIP_BROWSER === "1")("the web app in Chromium", { timeout: 60_000 }, () => {
   it("an analyst signs in with the authorization code flow and lands where the link pointed", async () => {
     analyst = await newPage();
@@ -99,6 +118,7 @@ describe.skipIf(!browserAvailable() || process.env.TRIAGE_SKIP_BROWSER === "1")(
     await page.goto(`${w.url}/incidents`);
     await waitForQueue(page);
     const total = await queueCount(page);
+    await openFilters(page);
     await page.getByRole("checkbox", { name: "Active" }).check();
     await page.getByRole("checkbox", { name: "High" }).check();
     await page.getByRole("checkbox", { name: "Medium" }).check();
@@ -131,6 +151,7 @@ describe.skipIf(!browserAvailable() || process.env.TRIAGE_SKIP_BROWSER === "1")(
     await page.goto(`${w.url}/incidents`);
     await waitForQueue(page);
     const first = await page.locator("tbody tr").first().getAttribute("data-incident-id");
+    await openFilters(page);
     await page.getByLabel("Search name or id").fill(first!);
     await page.getByRole("button", { name: "Search" }).click();
     await page.waitForURL(new RegExp(`q=${first}`));
@@ -201,7 +222,13 @@ describe.skipIf(!browserAvailable() || process.env.TRIAGE_SKIP_BROWSER === "1")(
     for (const property of ["assignedTo", "classification", "determination", "customTags", "status", "resolvingComment"]) {
       expect(changed.get(property)?.[1], `audit of ${property}`).toBe(w.users.analyst.upn);
     }
-    expect(changed.get("status")?.[4]).toBe("resolved");
+    // Enum values in words, in the audit trail, the timeline and the priority factors.
+    expect(changed.get("status")?.[4]).toBe("Resolved");
+    expect(changed.get("classification")?.[4]).toBe("True positive");
+    expect(changed.get("determination")?.[4]).toBe("Malware");
+    const shown = (await page.locator(".audit-table tbody").textContent())! + (await page.locator(".timeline").textContent())! + (await page.locator(".factors").textContent())!;
+    expect(rawCodes(shown)).toEqual([]);
+    await page.locator(".timeline li", { hasText: "changed classification: Unknown → True positive" }).waitFor();
     await screenshot(page, "incident", true);
 
     const incident = await apiGet(`/v1.0/security/incidents/${id}`);
@@ -244,6 +271,142 @@ describe.skipIf(!browserAvailable() || process.env.TRIAGE_SKIP_BROWSER === "1")(
     await analyst.getByRole("heading", { name: /^Alerts/ }).waitFor();
     await expect(analyst.getByText("Near-real-time rule").first().isVisible()).resolves.toBe(true);
     await expect(analyst.getByText("Unknown future value").count()).resolves.toBe(0);
+  });
+
+  it("tells the incident's creation and each alert's joining at the times the details show, and names MITRE techniques", async () => {
+    // Activity began hours before Defender raised each alert: the two times differ on the page.
+    const device = deviceId();
+    const title = `Timeline test ${Date.now()}`;
+    const first = { ...alert({ device, at: "2026-11-03T10:00:00Z", title: `${title}: first` }), firstActivityDateTime: "2026-11-03T07:15:00Z", mitreTechniques: ["T1059.001", "T9999.999"] };
+    const second = { ...alert({ device, at: "2026-11-03T11:30:00Z", title: `${title}: second` }), firstActivityDateTime: "2026-11-03T08:40:00Z" };
+    const r = await w.t.ingest([first, second]);
+    expect(r.status, r.text).toBe(200);
+    const id = r.body.value[0].incidentId as string;
+    expect(r.body.value[1].incidentId).toBe(id);
+    const incident = await apiGet(`/v1.0/security/incidents/${id}?$expand=alerts`);
+    const created = (a: Record<string, unknown>) => incident.alerts.find((x: any) => x.title === a.title).createdDateTime as string;
+
+    await analyst.goto(`${w.url}/incidents/${id}`);
+    await analyst.getByRole("heading", { name: "Alerts (2)" }).waitFor();
+    const details = analyst.getByTestId("created").locator("time");
+    expect(Date.parse((await details.getAttribute("datetime"))!)).toBe(Date.parse(incident.createdDateTime));
+    const timeOf = (scope: string, text: string) => analyst.locator(scope, { hasText: text }).locator("time").first();
+
+    // The timeline's "created" is the Details panel's Created, to the character.
+    const createdEntry = timeOf(".timeline li", "Incident created from alert");
+    await expect(createdEntry.textContent()).resolves.toBe(await details.textContent());
+    expect(Date.parse((await createdEntry.getAttribute("datetime"))!)).toBe(Date.parse(incident.createdDateTime));
+    // The joining alert joined when it was raised, which its own details show.
+    const joined = timeOf(".timeline li", "joined");
+    expect(Date.parse((await joined.getAttribute("datetime"))!)).toBe(Date.parse(created(second)));
+    await analyst.locator(".alert-item summary", { hasText: `${title}: second` }).click();
+    const raised = analyst.locator(".alert-item", { hasText: `${title}: second` }).getByTestId("raised").locator("time");
+    await expect(raised.textContent()).resolves.toBe(await joined.textContent());
+    // The correlation panel tells the same times.
+    await expect(timeOf(".events li", "Created").textContent()).resolves.toBe(await details.textContent());
+    await expect(timeOf(".events li", "Alert joined").textContent()).resolves.toBe(await joined.textContent());
+    // Activity times are told as such, apart.
+    const activity = analyst.locator(".timeline li.tl-activity", { hasText: `${title}: first` }).locator("time");
+    expect(Date.parse((await activity.getAttribute("datetime"))!)).toBe(Date.parse(first.firstActivityDateTime));
+
+    // MITRE techniques: the name with the id, and an id the table does not know alone.
+    await analyst.locator(".alert-item summary", { hasText: `${title}: first` }).click();
+    const techniques = analyst.locator(".alert-item", { hasText: `${title}: first` }).locator(".tag.technique");
+    await expect(techniques.allTextContents()).resolves.toEqual(["T1059.001 PowerShell", "T9999.999"]);
+    await expect(techniques.first().getAttribute("title")).resolves.toBe("Command and Scripting Interpreter: PowerShell");
+    await screenshot(analyst, "incident-timeline", true);
+  });
+
+  it("shows every time in one format, on the queue, an incident and the dashboard", async () => {
+    const page = await newPage({ locale: "en-US", timezoneId: "UTC" });
+    const expected = timeFormat("en-US", "UTC");
+    await signIn(page, w.url, w.users.analyst, "/incidents");
+    await waitForQueue(page);
+    const times = async () => page.locator("main time").evaluateAll((ts: any[]) => ts.map((t) => [t.getAttribute("datetime"), t.textContent, t.getAttribute("title")] as [string, string, string]));
+    const queue = await times();
+    expect(queue.length).toBeGreaterThan(20);
+    for (const [iso, text, title] of queue) {
+      expect(text).toBe(expected.time(iso));
+      expect(title).toBe(iso);
+    }
+    // An incident with comments and changes: its details, alerts, timeline, comments and audit trail.
+    const commented = (await apiGet(`/v1.0/security/incidents?$filter=${encodeURIComponent("assignedTo eq 'analyst@contoso.test'")}&$top=1`)).value[0];
+    await page.goto(`${w.url}/incidents/${commented.id}`);
+    await page.locator(".audit-table").waitFor();
+    const incident = await times();
+    expect(incident.length).toBeGreaterThan(10);
+    for (const [iso, text] of incident) expect(text).toBe(expected.time(iso));
+    for (const scope of [".timeline", ".comments", ".audit-table", "[data-testid=created]", ".events"]) {
+      await expect(page.locator(`${scope} time`).count(), scope).resolves.toBeGreaterThan(0);
+    }
+    // The dashboard's days are the same dates, in the same words.
+    await page.goto(`${w.url}/dashboard`);
+    await page.locator(".chart-grid").waitFor();
+    await expect(page.locator(".dashboard > p.muted").textContent()).resolves.toMatch(/^[A-Z][a-z]{2} \d{1,2}, \d{4} to [A-Z][a-z]{2} \d{1,2}, \d{4} \(UTC days\)/);
+    // Techniques by name there too.
+    const techniques = await page.locator("figure.chart-card", { has: page.locator("figcaption", { hasText: "Top MITRE" }) }).locator("text.label").allTextContents();
+    expect(techniques.length).toBeGreaterThan(2);
+    for (const t of techniques) expect(t).toMatch(/^T\d{4}(\.\d{3})? \S/);
+  });
+
+  it("folds the filter panel on a queue without filters, and opens it when the URL carries filters", async () => {
+    const page = analyst;
+    await page.goto(`${w.url}/incidents`);
+    await waitForQueue(page);
+    const filters = page.locator("details.filters");
+    await expect(filters.evaluate((d: any) => d.open)).resolves.toBe(false);
+    await expect(page.getByLabel("Search name or id").isVisible()).resolves.toBe(false);
+    await expect(filters.locator("summary").textContent()).resolves.toBe("Filters");
+    await page.goto(`${w.url}/incidents?severity=high`);
+    await waitForQueue(page);
+    await expect(filters.evaluate((d: any) => d.open)).resolves.toBe(true);
+    await expect(page.getByRole("checkbox", { name: "High" }).isVisible()).resolves.toBe(true);
+    await expect(filters.locator("summary").textContent()).resolves.toBe("Filters (active)");
+    // Clearing them leaves the panel where the user had it.
+    await page.getByRole("button", { name: "Clear filters" }).click();
+    await page.waitForURL((u) => u.search === "");
+    await waitForQueue(page);
+    await expect(filters.evaluate((d: any) => d.open)).resolves.toBe(true);
+  });
+
+  it("fits the queue on a phone: no sideways scrolling, the key columns in view, the filters in reach", async () => {
+    const page = await newPage({ width: 390, height: 844 });
+    await signIn(page, w.url, w.users.analyst, "/incidents");
+    await waitForQueue(page);
+    const fits = async () => page.evaluate<{ page: number; table: number }>(
+      `({ page: document.documentElement.scrollWidth - window.innerWidth, table: (() => { const t = document.querySelector(".table-wrap"); return t.scrollWidth - t.clientWidth; })() })`,
+    );
+    expect((await fits()).page).toBeLessThanOrEqual(0);
+    expect((await fits()).table).toBeLessThanOrEqual(0);
+    const inView = async (locator: ReturnType<Page["locator"]>, what: string) => {
+      await expect(locator.isVisible(), what).resolves.toBe(true);
+      const box = (await locator.boundingBox())!;
+      expect(box.x, what).toBeGreaterThanOrEqual(0);
+      expect(box.x + box.width, what).toBeLessThanOrEqual(390);
+      expect(box.width, what).toBeGreaterThan(8);
+    };
+    for (const name of ["Id", "Incident", "Severity", "Status"]) await inView(page.getByRole("columnheader", { name, exact: true }), `${name} header`);
+    const row = page.locator("tbody tr").first();
+    const id = (await row.getAttribute("data-incident-id"))!;
+    await inView(row.locator("td.num").first(), "id");
+    await expect(row.locator("td.num").first().textContent()).resolves.toBe(id);
+    await inView(row.locator("a.incident-link"), "name");
+    await screenshot(page, "queue-phone");
+    // The name reads in words, not a letter a line.
+    expect((await row.locator("a.incident-link").boundingBox())!.width).toBeGreaterThan(80);
+    await inView(row.locator(".badge[class*=sev-]"), "severity");
+    await inView(row.locator(".badge[class*=status-]"), "status");
+    // The filters: folded, one tap away, and within the screen when open.
+    await inView(page.locator("details.filters summary"), "filters");
+    await openFilters(page);
+    await inView(page.getByLabel("Search name or id"), "search");
+    await inView(page.getByRole("checkbox", { name: "High" }), "severity filter");
+    await inView(page.getByLabel("Sort by"), "sort");
+    await page.getByRole("checkbox", { name: "High" }).check();
+    await page.waitForURL(/severity=high/);
+    await waitForQueue(page);
+    expect((await fits()).page).toBeLessThanOrEqual(0);
+    await screenshot(page, "queue-phone-filters", true);
   });
 
   it("shows new incidents without a reload", async () => {

@@ -164,6 +164,18 @@ export function label(value: string | null | undefined): string {
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
+/** Server text with enum members in it ("detected by microsoftDefenderForEndpoint"): each member in words. */
+export function labelCodes(text: string): string {
+  return text.replace(/\b[a-z][a-z0-9]*[A-Z][A-Za-z0-9]*\b/g, (code) => LABELS[code] ?? code);
+}
+
+/** Properties whose values are enum members: the audit trail shows their labels. */
+const ENUM_PROPERTIES = new Set(["status", "severity", "classification", "determination", "detectionSource", "serviceSource"]);
+
+export function isEnumProperty(property: string): boolean {
+  return ENUM_PROPERTIES.has(property);
+}
+
 // ── evidence ────────────────────────────────────────────────────────────────────────────────
 
 export type EvidenceGroup = "Devices" | "Accounts" | "IP addresses" | "Files" | "Mailboxes" | "URLs" | "Processes" | "Other";

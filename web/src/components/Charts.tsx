@@ -9,6 +9,8 @@ export interface Series {
 
 export interface StackedPoint {
   label: string;
+  /** A shorter label for the axis, where there is little room. */
+  axis?: string;
   values: Record<string, number>;
 }
 
@@ -108,7 +110,7 @@ export function StackedBars({ points, series, title, empty }: { points: StackedP
               })}
               {i % every === 0 && (
                 <text x={pad.l + i * bw + bw / 2} y={H - 8} textAnchor="middle" className="axis">
-                  {p.label}
+                  {p.axis ?? p.label}
                 </text>
               )}
             </g>

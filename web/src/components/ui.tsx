@@ -1,5 +1,16 @@
 import { useCallback, useEffect, useRef, useState, type ReactNode } from "react";
 import { label } from "../model";
+import { formatTime } from "../format";
+
+/** An instant as the app shows every time (see format.ts), with the exact ISO value as its tooltip. */
+export function Time({ iso }: { iso: string | null | undefined }) {
+  if (!iso) return <span className="muted">—</span>;
+  return (
+    <time dateTime={iso} title={iso}>
+      {formatTime(iso)}
+    </time>
+  );
+}
 
 export function SeverityBadge({ value }: { value: string }) {
   return <span className={`badge sev-${value}`}>{label(value)}</span>;

@@ -3,10 +3,10 @@ import { api, publicJson } from "../api";
 import type { Session } from "../auth";
 import type { PermissionsReference } from "../../../src/permissions/contracts";
 import type { AppView, IssuedSecret, UserView, ValueList } from "../../../src/web/contracts";
-import { formatDateTime, plural } from "../format";
+import { plural } from "../format";
 import { ADMIN_ROLE, ROLES } from "../roles";
 import { Link, useLocation } from "../router";
-import { Confirm, copyText, Dialog, ErrorMessage, Loading, Notice, useAsync, usePageTitle } from "../components/ui";
+import { Confirm, copyText, Dialog, ErrorMessage, Loading, Notice, Time, useAsync, usePageTitle } from "../components/ui";
 
 interface PermissionInfo {
   name: string;
@@ -176,7 +176,7 @@ function AppCard({ app, perms, onChange, onNotice }: { app: AppView; perms: Perm
           <code className="break">{app.clientId}</code>
         </dd>
         <dt>Created</dt>
-        <dd>{formatDateTime(app.createdDateTime)}</dd>
+        <dd><Time iso={app.createdDateTime} /></dd>
         {app.redirectUris.length > 0 && (
           <>
             <dt>Redirect URIs</dt>
@@ -190,7 +190,7 @@ function AppCard({ app, perms, onChange, onNotice }: { app: AppView; perms: Perm
               {app.secrets.length
                 ? app.secrets.map((s) => (
                     <div key={s.id}>
-                      <code>{s.hint}…</code> expires {formatDateTime(s.expiresDateTime)}
+                      <code>{s.hint}…</code> expires <Time iso={s.expiresDateTime} />
                     </div>
                   ))
                 : "None"}
@@ -290,7 +290,7 @@ function AppCard({ app, perms, onChange, onNotice }: { app: AppView; perms: Perm
             {secret?.secretText}
           </code>
         </p>
-        <p className="muted">Expires {formatDateTime(secret?.expiresDateTime)}.</p>
+        <p className="muted">Expires <Time iso={secret?.expiresDateTime} />.</p>
         <div className="actions">
           <button type="button" onClick={() => void copyText(secret?.secretText ?? "").then(() => setCopied(true))}>
             {copied ? "Copied" : "Copy secret"}

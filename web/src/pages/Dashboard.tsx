@@ -1,6 +1,7 @@
 import { useMemo, useState } from "react";
 import { pageAll, qs } from "../api";
 import { formatDay, formatDuration, plural } from "../format";
+import { techniqueLabel } from "../mitre";
 import { label, SEVERITIES } from "../model";
 import { Link } from "../router";
 import { ChartCard, HBars, StackedBars, type BarItem, type Series, type StackedPoint } from "../components/Charts";
@@ -99,7 +100,7 @@ export function DashboardPage() {
         v[r.severity] = (v[r.severity] ?? 0) + 1;
         byDay.set(k, v);
       }
-      return days.map((d) => ({ label: formatDay(new Date(`${d}T00:00:00Z`)), values: byDay.get(d) ?? {} }));
+      return days.map((d) => ({ label: formatDay(d), axis: formatDay(d, true), values: byDay.get(d) ?? {} }));
     };
     const open = incidents.filter((i) => OPEN.has(i.status));
     const openBySeverity: BarItem[] = SEVERITIES.map((s) => ({ label: label(s), value: open.filter((i) => i.severity === s).length, color: SEVERITY_COLORS[s] })).filter((b) => b.value > 0);
@@ -125,7 +126,7 @@ export function DashboardPage() {
       mttrBySeverity,
       resolvedTotal: resolved.length,
       sources: top(count(rangeAlerts, (a) => a.detectionSource ?? a.serviceSource), 8, label),
-      techniques: top(count(rangeAlerts, (a) => a.mitreTechniques ?? []), 10),
+      techniques: top(count(rangeAlerts, (a) => a.mitreTechniques ?? []), 10, techniqueLabel),
       alertCount: rangeAlerts.length,
       from: days[0]!,
       to: days[days.length - 1]!,
@@ -153,7 +154,7 @@ export function DashboardPage() {
       {view && (
         <>
           <p className="muted">
-            {view.from} to {view.to} (UTC) · computed from {plural(data.data!.incidents.length, "incident")} and {plural(data.data!.alerts.length, "alert")}
+            {formatDay(view.from)} to {formatDay(view.to)} (UTC days) · computed from {plural(data.data!.incidents.length, "incident")} and {plural(data.data!.alerts.length, "alert")}
           </p>
           <div className="kpis">
             <Link to="/incidents?status=active,inProgress,awaitingAction" className="kpi">

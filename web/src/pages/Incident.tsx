@@ -1,14 +1,15 @@
 import { useMemo, useState, type FormEvent, type ReactNode } from "react";
 import { api, pageAll, qs } from "../api";
 import { canWrite, type Session } from "../auth";
-import { formatDateTime, formatValue, plural } from "../format";
+import { formatValue, plural } from "../format";
+import { techniqueLabel, techniqueTitle } from "../mitre";
 import {
-  CLASSIFICATIONS, DETERMINATIONS, describeEvidence, entityLabel, EVIDENCE_GROUPS, label, SETTABLE_STATUSES,
+  CLASSIFICATIONS, DETERMINATIONS, describeEvidence, entityLabel, EVIDENCE_GROUPS, isEnumProperty, label, labelCodes, SETTABLE_STATUSES,
   type Alert, type EvidenceItem, type Incident,
 } from "../model";
 import type { AuditEntry, AuditPage, Correlation } from "../../../src/schema/triage-api";
 import { Link } from "../router";
-import { EnumOptions, ErrorMessage, Loading, Notice, PriorityBadge, SeverityBadge, StatusBadge, useAsync, usePageTitle } from "../components/ui";
+import { EnumOptions, ErrorMessage, Loading, Notice, PriorityBadge, SeverityBadge, StatusBadge, Time, useAsync, usePageTitle } from "../components/ui";
 
 interface Loaded {
   incident: Incident;
@@ -82,7 +83,7 @@ function AlertItem({ alert }: { alert: Alert }) {
           <SeverityBadge value={alert.severity} />
           <span className="alert-title">{alert.title ?? alert.id}</span>
           <span className="muted alert-meta">
-            {label(alert.detectionSource ?? alert.serviceSource)} · {label(alert.status)} · {formatDateTime(alert.firstActivityDateTime ?? alert.createdDateTime)}
+            {label(alert.detectionSource ?? alert.serviceSource)} · {label(alert.status)} · raised <Time iso={alert.createdDateTime} />
           </span>
         </summary>
         <div className="alert-body">
@@ -100,15 +101,19 @@ function AlertItem({ alert }: { alert: Alert }) {
             <dd>
               {(alert.mitreTechniques ?? []).length
                 ? alert.mitreTechniques!.map((t) => (
-                    <span key={t} className="tag mono">
-                      {t}
+                    <span key={t} className="tag technique" title={techniqueTitle(t)}>
+                      {techniqueLabel(t)}
                     </span>
                   ))
                 : "—"}
             </dd>
+            <dt>Raised</dt>
+            <dd data-testid="raised">
+              <Time iso={alert.createdDateTime} />
+            </dd>
             <dt>Activity</dt>
             <dd>
-              {formatDateTime(alert.firstActivityDateTime)} – {formatDateTime(alert.lastActivityDateTime)}
+              <Time iso={alert.firstActivityDateTime} /> – <Time iso={alert.lastActivityDateTime} />
             </dd>
           </dl>
           {alert.recommendedActions && (
@@ -131,33 +136,61 @@ interface TimelineItem {
   at: string;
   kind: string;
   text: ReactNode;
+  /** The time is when the activity happened, not when Triage or Defender recorded something. */
+  activity?: boolean;
+}
+
+type CorrelationEvent = Correlation["events"][number];
+
+/**
+ * When a correlation event happened, as the rest of the page tells it. Events are recorded at the
+ * alert's first-activity time (correlation windows run on activity), but an incident is created, and an
+ * alert joins one, when the alert is raised: the incident's and the alert's createdDateTime, which the
+ * Details panel and the alert show. An alert the page does not have (it moved with a merge) keeps the
+ * recorded time, marked as an activity time.
+ */
+function eventTime(e: CorrelationEvent, incident: Incident, alerts: ReadonlyMap<string, Alert>): { at: string; activity: boolean } {
+  if (e.kind === "created") return { at: incident.createdDateTime, activity: false };
+  const alert = e.alertId ? alerts.get(e.alertId) : undefined;
+  if (e.kind === "alertJoined" || e.kind === "joinRefused" || e.kind === "mergeRefused") {
+    return alert ? { at: alert.createdDateTime, activity: false } : { at: e.at, activity: true };
+  }
+  return { at: e.at, activity: false };
+}
+
+function auditText(property: string, v: unknown): string {
+  return isEnumProperty(property) && typeof v === "string" ? label(v) : formatValue(v);
 }
 
 function timelineOf({ incident, correlation, audit }: Loaded): TimelineItem[] {
   const items: TimelineItem[] = [];
-  const titles = new Map((incident.alerts ?? []).map((a) => [a.id, a.title ?? a.id]));
+  const alerts = new Map((incident.alerts ?? []).map((a) => [a.id, a]));
+  const withEvent = new Set(correlation.events.filter((e) => e.kind === "created" || e.kind === "alertJoined").map((e) => e.alertId));
   for (const a of incident.alerts ?? []) {
-    if (a.firstActivityDateTime) items.push({ at: a.firstActivityDateTime, kind: "activity", text: <>Activity began: {a.title}</> });
-    items.push({ at: a.createdDateTime, kind: "alert", text: <>Alert raised by {label(a.detectionSource ?? a.serviceSource)}: {a.title}</> });
+    if (a.firstActivityDateTime) items.push({ at: a.firstActivityDateTime, kind: "activity", text: <>Activity began: {a.title}</>, activity: true });
+    // An alert that created the incident or joined it is told by that event, at the same time.
+    if (!withEvent.has(a.id)) items.push({ at: a.createdDateTime, kind: "alert", text: <>Alert raised by {label(a.detectionSource ?? a.serviceSource)}: {a.title}</> });
   }
   for (const e of correlation.events) {
-    const alert = e.alertId ? (titles.get(e.alertId) ?? e.alertId) : "";
+    const a = e.alertId ? alerts.get(e.alertId) : undefined;
+    const alert = e.alertId ? (a?.title ?? e.alertId) : "";
+    const source = a ? ` from ${label(a.detectionSource ?? a.serviceSource)}` : "";
     const reasons = e.reasons.length ? ` (${e.reasons.map(label).join(", ")})` : "";
     const other = e.otherIncidentId ? <Link to={`/incidents/${e.otherIncidentId}`}>#{e.otherIncidentId}</Link> : null;
     const text: Record<string, ReactNode> = {
-      created: <>Incident created from alert “{alert}”</>,
-      alertJoined: <>Alert “{alert}” joined{reasons}</>,
+      created: <>Incident created from alert “{alert}”{source}</>,
+      alertJoined: <>Alert “{alert}”{source} joined{reasons}</>,
       merged: <>Incident {other} merged into this one{reasons}</>,
       redirected: <>Merged into incident {other}{reasons}</>,
       mergeRefused: <>Merge with {other} refused: {e.detail}</>,
       joinRefused: <>Alert “{alert}” did not join: {e.detail}</>,
     };
-    items.push({ at: e.at, kind: "correlation", text: text[e.kind] ?? `${label(e.kind)} ${e.detail ?? ""}` });
+    items.push({ ...eventTime(e, incident, alerts), kind: "correlation", text: text[e.kind] ?? `${label(e.kind)} ${e.detail ?? ""}` });
   }
   for (const a of audit) {
     // Comments have their own entries below.
     if (a.property === "comments") continue;
-    items.push({ at: a.at, kind: "change", text: <>{a.actor} changed {a.property}: {formatValue(a.before)} → {formatValue(a.after)}</> });
+    items.push({ at: a.at, kind: "change", text: <>{a.actor} changed {label(a.property).toLowerCase()}: {auditText(a.property, a.before)} → {auditText(a.property, a.after)}</> });
   }
   for (const c of incident.comments) {
     const text = (c.comment ?? "").length > 120 ? `${c.comment!.slice(0, 119)}…` : c.comment;
@@ -353,7 +386,7 @@ function Comments({ incident, writer, onAdded }: { incident: Incident; writer: b
         {incident.comments.map((c, i) => (
           <li key={i}>
             <div className="comment-head">
-              <strong>{c.createdByDisplayName ?? "Unknown"}</strong> <time dateTime={c.createdDateTime}>{formatDateTime(c.createdDateTime)}</time>
+              <strong>{c.createdByDisplayName ?? "Unknown"}</strong> <Time iso={c.createdDateTime} />
             </div>
             <p className="pre">{c.comment}</p>
           </li>
@@ -376,7 +409,7 @@ function Comments({ incident, writer, onAdded }: { incident: Incident; writer: b
 /** An added comment is recorded whole; show its text. */
 function auditValue(property: string, v: unknown): string {
   if (property === "comments" && v && typeof v === "object" && "comment" in v) return `“${String((v as { comment: unknown }).comment)}”`;
-  return formatValue(v);
+  return auditText(property, v);
 }
 
 function AuditTrail({ entries }: { entries: AuditEntry[] }) {
@@ -402,7 +435,7 @@ function AuditTrail({ entries }: { entries: AuditEntry[] }) {
               {entries.map((e) => (
                 <tr key={e.seq}>
                   <td className="col-date">
-                    <time dateTime={e.at}>{formatDateTime(e.at)}</time>
+                    <Time iso={e.at} />
                   </td>
                   <td>{e.actor}</td>
                   <td>
@@ -443,6 +476,7 @@ export function IncidentPage({ id, session }: { id: string; session: Session }) 
   usePageTitle(data ? `#${id} ${data.incident.displayName ?? ""}` : `Incident ${id}`);
   const timeline = useMemo(() => (data ? timelineOf(data) : []), [data]);
   const evidence = useMemo(() => mergedEvidence(data?.incident.alerts ?? []), [data]);
+  const alertsById = useMemo(() => new Map((data?.incident.alerts ?? []).map((a) => [a.id, a])), [data]);
 
   if (state.error && !data) {
     return (
@@ -520,7 +554,10 @@ export function IncidentPage({ id, session }: { id: string; session: Session }) 
             <ol className="timeline">
               {timeline.map((t, i) => (
                 <li key={i} className={`tl-${t.kind}`}>
-                  <time dateTime={t.at}>{formatDateTime(t.at)}</time>
+                  <span className="tl-when">
+                    <Time iso={t.at} />
+                    {t.activity && <span className="tl-note">activity time</span>}
+                  </span>
                   <span>{t.text}</span>
                 </li>
               ))}
@@ -550,9 +587,13 @@ export function IncidentPage({ id, session }: { id: string; session: Session }) 
                   : "—"}
               </dd>
               <dt>Created</dt>
-              <dd>{formatDateTime(incident.createdDateTime)}</dd>
+              <dd data-testid="created">
+                <Time iso={incident.createdDateTime} />
+              </dd>
               <dt>Last update</dt>
-              <dd>{formatDateTime(incident.lastUpdateDateTime)}</dd>
+              <dd>
+                <Time iso={incident.lastUpdateDateTime} />
+              </dd>
               <dt>Last modified by</dt>
               <dd>{incident.lastModifiedBy ?? "—"}</dd>
             </dl>
@@ -567,7 +608,7 @@ export function IncidentPage({ id, session }: { id: string; session: Session }) 
                 <li key={f.factor}>
                   <span>{label(f.factor)}</span>
                   <span className="points">+{f.points}</span>
-                  <span className="reason">{f.reason}</span>
+                  <span className="reason">{labelCodes(f.reason)}</span>
                 </li>
               ))}
             </ul>
@@ -587,9 +628,12 @@ export function IncidentPage({ id, session }: { id: string; session: Session }) 
             </ul>
             <h3>Correlation and merges</h3>
             <ol className="events">
-              {correlation.events.map((e) => (
+              {correlation.events.map((e) => {
+                const when = eventTime(e, incident, alertsById);
+                return (
                 <li key={e.seq}>
-                  <strong>{label(e.kind)}</strong> <time dateTime={e.at}>{formatDateTime(e.at)}</time>
+                  <strong>{label(e.kind)}</strong> <Time iso={when.at} />
+                  {when.activity && <span className="tl-note">activity time</span>}
                   {e.otherIncidentId && (
                     <>
                       {" "}
@@ -607,7 +651,8 @@ export function IncidentPage({ id, session }: { id: string; session: Session }) 
                   )}
                   {(e.kind === "mergeRefused" || e.kind === "joinRefused") && e.detail && <div className="muted">{e.detail}</div>}
                 </li>
-              ))}
+                );
+              })}
             </ol>
             <p className="muted">{plural(correlation.events.length, "event")}</p>
           </section>

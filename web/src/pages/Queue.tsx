@@ -1,11 +1,11 @@
 import { useEffect, useMemo, useRef, useState, type FormEvent } from "react";
 import { api, batch, pageAll, qs, type Page } from "../api";
 import { canWrite, type Session } from "../auth";
-import { formatShort, plural } from "../format";
+import { plural } from "../format";
 import { ALL_DETERMINATIONS, CLASSIFICATIONS, DETECTION_SOURCES, DETERMINATIONS, label, SETTABLE_STATUSES, SEVERITIES, STATUSES, type Incident } from "../model";
 import { buildFilter, buildOrderBy, isFiltered, PAGE_SIZES, parseQuery, toSearch, type QueueQuery } from "../queue-filter";
 import { Link, navigate } from "../router";
-import { EnumOptions, ErrorMessage, Loading, Notice, PriorityBadge, SeverityBadge, StatusBadge, useAsync, usePageTitle } from "../components/ui";
+import { EnumOptions, ErrorMessage, Loading, Notice, PriorityBadge, SeverityBadge, StatusBadge, Time, useAsync, usePageTitle } from "../components/ui";
 
 const SELECT = "id,displayName,status,severity,assignedTo,classification,determination,customTags,priorityScore,createdDateTime,lastUpdateDateTime,redirectIncidentId";
 const EXPAND = "alerts($select=id,detectionSource)";
@@ -59,7 +59,13 @@ function Filters({ query, set }: { query: QueueQuery; set: (patch: Partial<Queue
   const [tags, setTags] = useState(query.tags.join(", "));
   useEffect(() => setText(query.q), [query.q]);
   useEffect(() => setTags(query.tags.join(", ")), [query.tags]);
-  const [open] = useState(() => window.matchMedia("(min-width: 900px)").matches);
+  // Folded unless the view filters something: an unfiltered queue shows its incidents first, on a
+  // phone above all; a link with filters opens on them, so what narrows the list is in sight.
+  const filtered = isFiltered(query);
+  const [open, setOpen] = useState(filtered);
+  useEffect(() => {
+    if (filtered) setOpen(true);
+  }, [filtered]);
 
   function submitText(e: FormEvent) {
     e.preventDefault();
@@ -68,8 +74,8 @@ function Filters({ query, set }: { query: QueueQuery; set: (patch: Partial<Queue
 
   const determinations = query.classification ? (DETERMINATIONS[query.classification] ?? ALL_DETERMINATIONS) : ALL_DETERMINATIONS;
   return (
-    <details className="filters" open={open}>
-      <summary>Filters{isFiltered(query) ? " (active)" : ""}</summary>
+    <details className="filters" open={open} onToggle={(e) => setOpen(e.currentTarget.open)}>
+      <summary>Filters{filtered ? " (active)" : ""}</summary>
       <form className="filter-grid" onSubmit={submitText} aria-label="Filter incidents">
         <div className="field search-field">
           <label htmlFor="q">Search name or id</label>
@@ -307,11 +313,11 @@ interface ListResult {
   sourceCapped: boolean;
 }
 
-function SortHeader({ query, field, children, set }: { query: QueueQuery; field: string; children: string; set: (p: Partial<QueueQuery>) => void }) {
+function SortHeader({ query, field, children, set, className }: { query: QueueQuery; field: string; children: string; set: (p: Partial<QueueQuery>) => void; className?: string }) {
   const active = query.sort === field;
   const next = active && query.dir === "desc" ? "asc" : "desc";
   return (
-    <th scope="col" aria-sort={active ? (query.dir === "asc" ? "ascending" : "descending") : undefined}>
+    <th scope="col" className={className} aria-sort={active ? (query.dir === "asc" ? "ascending" : "descending") : undefined}>
       <button type="button" className="sort-button" onClick={() => set({ sort: field, dir: next })} title={`Sort by ${children.toLowerCase()}`}>
         {children}
         <span aria-hidden="true">{active ? (query.dir === "asc" ? " ▲" : " ▼") : ""}</span>
@@ -477,16 +483,16 @@ export function QueuePage({ session, search }: { session: Session; search: strin
                   <SortHeader query={query} field="displayName" set={set}>
                     Incident
                   </SortHeader>
-                  <SortHeader query={query} field="severity" set={set}>
+                  <SortHeader query={query} field="severity" set={set} className="col-badge">
                     Severity
                   </SortHeader>
-                  <SortHeader query={query} field="priorityScore" set={set}>
+                  <SortHeader query={query} field="priorityScore" set={set} className="col-mid">
                     Priority
                   </SortHeader>
-                  <SortHeader query={query} field="status" set={set}>
+                  <SortHeader query={query} field="status" set={set} className="col-badge">
                     Status
                   </SortHeader>
-                  <SortHeader query={query} field="assignedTo" set={set}>
+                  <SortHeader query={query} field="assignedTo" set={set} className="col-mid">
                     Assigned to
                   </SortHeader>
                   <th scope="col" className="col-wide">
@@ -495,10 +501,10 @@ export function QueuePage({ session, search }: { session: Session; search: strin
                   <th scope="col" className="col-wide">
                     Alerts
                   </th>
-                  <SortHeader query={query} field="createdDateTime" set={set}>
+                  <SortHeader query={query} field="createdDateTime" set={set} className="col-date">
                     Created
                   </SortHeader>
-                  <SortHeader query={query} field="lastUpdateDateTime" set={set}>
+                  <SortHeader query={query} field="lastUpdateDateTime" set={set} className="col-date">
                     Updated
                   </SortHeader>
                 </tr>
@@ -536,16 +542,16 @@ export function QueuePage({ session, search }: { session: Session; search: strin
                         </span>
                       )}
                     </td>
-                    <td>
+                    <td className="col-badge">
                       <SeverityBadge value={i.severity} />
                     </td>
-                    <td>
+                    <td className="col-mid">
                       <PriorityBadge score={i.priorityScore} />
                     </td>
-                    <td>
+                    <td className="col-badge">
                       <StatusBadge value={i.status} />
                     </td>
-                    <td className="assignee">{i.assignedTo ?? <span className="muted">Unassigned</span>}</td>
+                    <td className="assignee col-mid">{i.assignedTo ?? <span className="muted">Unassigned</span>}</td>
                     <td className="col-wide">
                       {i.classification && i.classification !== "unknown" ? (
                         <>
@@ -558,10 +564,10 @@ export function QueuePage({ session, search }: { session: Session; search: strin
                     </td>
                     <td className="col-wide num">{i.alerts ? `${i.alerts.length}${i["alerts@odata.nextLink"] ? "+" : ""}` : "—"}</td>
                     <td className="col-date">
-                      <time dateTime={i.createdDateTime} title={i.createdDateTime}>{formatShort(i.createdDateTime)}</time>
+                      <Time iso={i.createdDateTime} />
                     </td>
                     <td className="col-date">
-                      <time dateTime={i.lastUpdateDateTime} title={i.lastUpdateDateTime}>{formatShort(i.lastUpdateDateTime)}</time>
+                      <Time iso={i.lastUpdateDateTime} />
                     </td>
                   </tr>
                 ))}
