@@ -2,6 +2,7 @@ import { properties, type Resource } from "../schema/meta.js";
 import { renderEntity } from "../schema/render.js";
 import * as enums from "../schema/enums.js";
 import * as evidence from "../schema/evidence.js";
+import { normalizeDateTime } from "../schema/date-time.js";
 
 /**
  * What the `gated` column says of a row: its ready v1.0 JSON is in `json_v1` and has no gated member
@@ -50,12 +51,6 @@ export function promotedColumns(resource: Resource, doc: Record<string, unknown>
   return out;
 }
 
-/** Fixed-width UTC ISO 8601 with milliseconds. */
-export function normalizeDateTime(v: string): string {
-  const d = new Date(v);
-  if (Number.isNaN(d.getTime())) throw new Error(`not a date-time: ${v}`);
-  return d.toISOString();
-}
 
 /**
  * The stored JSON of an entity: its document, and its v1.0 form kept ready so a listing can splice it
