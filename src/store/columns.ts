@@ -15,13 +15,6 @@ export const READY = 0;
 export const GATED = 1;
 export const READY_IS_DOC = 2;
 
-/** A row's ready v1.0 JSON, or null when it must be rendered (for this client) from its document. (read.ts says the same in SQL.) */
-export function readyJsonOf(row: { doc: string; json_v1: string | null; gated: number }, includeUnknown: boolean): string | null {
-  if (row.gated === READY_IS_DOC) return row.doc;
-  if (row.json_v1 === null || (row.gated === GATED && !includeUnknown)) return null;
-  return row.json_v1;
-}
-
 /** Every stored column of an entity document: its promoted columns and its stored JSON. */
 export function columnsOf(resource: Resource, doc: Record<string, unknown>): Record<string, string | number | null> {
   return { ...promotedColumns(resource, doc), ...storedJson(resource, doc) };
