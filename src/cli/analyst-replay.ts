@@ -4,8 +4,11 @@
  * same lastUpdateDateTime, lastModifiedBy, comment author and audit rows an analyst's request would.
  */
 import type { Store } from "../store/open.js";
-import { addIncidentComment, findIncidentRow, updateIncident, type WriteContext } from "../store/incidents.js";
-import type { IngestResult } from "../store/ingest/index.js";
+import { findIncidentRow } from "../store/incidents.js";
+import { addIncidentComment } from "../features/add-comment.js";
+import { updateIncident } from "../features/update-incident.js";
+import type { WriteContext } from "../features/write-context.js";
+import type { IngestResult } from "../features/ingest/index.js";
 import type { GraphAlertInput } from "../seed/generate.js";
 import { planAnalystActivity, type AnalystAction, type OpenedIncident } from "../seed/analyst-activity.js";
 

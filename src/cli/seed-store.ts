@@ -1,6 +1,6 @@
 import type { Store } from "../store/open.js";
 import { countIncidents, createTenant, findTenant } from "../store/tenants.js";
-import { ingestAlerts } from "../store/ingest/index.js";
+import { ingestAlerts } from "../features/ingest/index.js";
 import { normalizeAlert } from "../domain/normalize-alert.js";
 import { estimateAlertCount, generateAlerts } from "../seed/generate.js";
 import type { GraphAlertInput } from "../seed/generate.js";

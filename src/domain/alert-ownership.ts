@@ -77,14 +77,3 @@ export function analystSetAfter(analystSet: ReadonlySet<string>, changed: readon
   for (const c of changed) if (ANALYST_PROPERTIES.includes(c.property)) out.add(c.property);
   return out;
 }
-
-/** The stored form of an analyst-owned property set (sorted, so equal sets are equal text). */
-export function encodeAnalystSet(set: ReadonlySet<string>): string {
-  return JSON.stringify([...set].sort());
-}
-
-export function decodeAnalystSet(text: string | null | undefined): Set<string> {
-  if (!text) return new Set();
-  const v = JSON.parse(text) as unknown;
-  return new Set(Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : []);
-}

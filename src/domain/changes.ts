@@ -1,10 +1,8 @@
 import { isDeepStrictEqual } from "node:util";
+import type { PropertyChange } from "../schema/records.js";
 
-export interface PropertyChange {
-  property: string;
-  before: unknown;
-  after: unknown;
-}
+// The shape is shared with the store, which writes it to the audit trail (schema/records.ts).
+export type { PropertyChange };
 
 /** The properties whose value actually changes, in the order given. */
 export function diff(current: Record<string, unknown>, changes: Record<string, unknown>): PropertyChange[] {

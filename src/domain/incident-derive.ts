@@ -5,23 +5,14 @@
  * or of one of its alerts — so the same alerts always give the same incident.
  */
 import type { AlertSeverity } from "../schema/enums.js";
+import type { AlertFacts } from "../schema/records.js";
 import { diff, type PropertyChange } from "./changes.js";
 import { highestSeverity } from "./severity.js";
 import { incidentName } from "./incident-name.js";
 import { priorityScore } from "./priority.js";
 
-/** What an incident's derived properties are computed from, one entry per alert. */
-export interface AlertFacts {
-  id: string;
-  /** Alerts count in this order (created, then ingestion order): the name lists categories in it. */
-  createdAt: string;
-  seq: number;
-  title: string;
-  category: string;
-  severity: AlertSeverity;
-  detectionSource: string;
-  detectorKey: string;
-}
+// The facts are read by the store (store/incident-facts.ts), so their shape is on the ground floor.
+export type { AlertFacts };
 
 export interface DerivationInput {
   doc: Record<string, unknown>;

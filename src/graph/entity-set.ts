@@ -12,11 +12,14 @@ import type { QueryPlan } from "../query/plan.js";
 import type { FilterLimits } from "../odata/filter-cost.js";
 import { encodeCursor } from "../odata/cursor.js";
 import { countAll, listPage, type ListScope } from "../store/list.js";
-import { readyJsonOf } from "../store/columns.js";
-import { readEntity, type Projection, type ReadRow } from "../store/read.js";
+import { readEntity, readRowOf, type Projection, type ReadRow } from "../store/read.js";
 import { readExpandedAlerts, type ExpandedAlerts } from "../store/expanded-alerts.js";
-import { findIncidentRow, incidentNotFound, updateIncident, addIncidentComment, incidentKey, type WriteContext } from "../store/incidents.js";
-import { addAlertComment, alertNotFound, updateAlert } from "../store/alerts.js";
+import { findIncidentRow, incidentNotFound, incidentKey } from "../store/incidents.js";
+import { alertNotFound } from "../store/alerts.js";
+import { updateIncident } from "../features/update-incident.js";
+import { updateAlert } from "../features/update-alert.js";
+import { addAlertComment, addIncidentComment } from "../features/add-comment.js";
+import type { WriteContext } from "../features/write-context.js";
 import { validatePatch } from "../domain/patch.js";
 import { renderEntity } from "../schema/render.js";
 import { badRequest, invalidQuery, methodNotAllowed } from "../errors/graph-error.js";
@@ -311,8 +314,7 @@ export async function registerSecurityRoutes(app: FastifyInstance, opts: GraphRo
           const { id } = req.params as { id: string };
           const changes = validatePatch(resource, req.body, view.beta);
           const written = await set.update(writeContext(caller, req), id, changes);
-          const ready = view.beta ? null : readyJsonOf(written, view.includeUnknown);
-          const json = entityJson(resource, { id: written.id, doc: ready === null ? written.doc : null, ready }, view, null);
+          const json = entityJson(resource, readRowOf(written, projectionOf(view, null)), view, null);
           const context = `${view.root}/$metadata#security/${resource.entitySet}/$entity`;
           return reply.code(200).type(GRAPH_JSON).send(withLeading(`"@odata.context":${JSON.stringify(context)}`, json));
         },

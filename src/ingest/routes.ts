@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { Store } from "../store/open.js";
 import type { Caller } from "../identity/caller.js";
-import { ingestAlerts } from "../store/ingest/index.js";
+import { ingestAlerts } from "../features/ingest/index.js";
 import { IngestError, normalizeAlert } from "../domain/normalize-alert.js";
 import { badRequest } from "../errors/graph-error.js";
 import { GRAPH_JSON } from "../http/conventions.js";

@@ -68,3 +68,10 @@ export function checkInstant(raw: unknown, range: InstantRange = STORED_RANGE): 
 export function isInstant(raw: string): boolean {
   return checkInstant(raw).ok;
 }
+
+/** Fixed-width UTC ISO 8601 with milliseconds: how date-times are stored, so that text order is time order. */
+export function normalizeDateTime(v: string): string {
+  const d = new Date(v);
+  if (Number.isNaN(d.getTime())) throw new Error(`not a date-time: ${v}`);
+  return d.toISOString();
+}

@@ -1,19 +1,17 @@
+/**
+ * The audit trail's rows: writing an entity's property changes, and reading them back for the audit
+ * endpoint. The change and context shapes are the domain's too, so they are declared in schema/records.ts.
+ */
 import type { Insertable, Kysely, Transaction } from "kysely";
 import type { Database } from "./tables.js";
-import type { PropertyChange } from "../domain/changes.js";
+import { chunks, ROWS_PER_INSERT } from "./chunks.js";
+import type { AuditContext, AuditRecord, PropertyChange } from "../schema/records.js";
 // What the audit endpoint serves, as read here: one declaration, shared with the web app.
 import type { AuditEntry } from "../schema/triage-api.js";
 
 export type { AuditEntry };
 
-export interface AuditContext {
-  tenantId: string;
-  entityType: "incident" | "alert";
-  entityId: string;
-  at: string;
-  actor: string;
-  requestId: string | null;
-}
+export type { AuditContext };
 
 /** The audit rows of one entity's changes. */
 export function auditRows(ctx: AuditContext, changes: readonly PropertyChange[]): Insertable<Database["audit_log"]>[] {
@@ -28,6 +26,12 @@ export function auditRows(ctx: AuditContext, changes: readonly PropertyChange[])
     before: c.before === undefined ? null : JSON.stringify(c.before),
     after: c.after === undefined ? null : JSON.stringify(c.after),
   }));
+}
+
+/** Writes many entities' audit rows, in the order given, in multi-row statements. */
+export async function insertAuditRecords(trx: Transaction<Database>, records: readonly AuditRecord[]): Promise<void> {
+  const rows = records.flatMap((r) => auditRows(r.context, r.changes));
+  for (const part of chunks(rows, ROWS_PER_INSERT)) await trx.insertInto("audit_log").values(part).execute();
 }
 
 export async function recordChanges(trx: Transaction<Database>, ctx: AuditContext, changes: readonly PropertyChange[]): Promise<void> {

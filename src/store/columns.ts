@@ -2,6 +2,7 @@ import { properties, type Resource } from "../schema/meta.js";
 import { renderEntity } from "../schema/render.js";
 import * as enums from "../schema/enums.js";
 import * as evidence from "../schema/evidence.js";
+import { normalizeDateTime } from "../schema/date-time.js";
 
 /**
  * What the `gated` column says of a row: its ready v1.0 JSON is in `json_v1` and has no gated member
@@ -13,13 +14,6 @@ import * as evidence from "../schema/evidence.js";
 export const READY = 0;
 export const GATED = 1;
 export const READY_IS_DOC = 2;
-
-/** A row's ready v1.0 JSON, or null when it must be rendered (for this client) from its document. (read.ts says the same in SQL.) */
-export function readyJsonOf(row: { doc: string; json_v1: string | null; gated: number }, includeUnknown: boolean): string | null {
-  if (row.gated === READY_IS_DOC) return row.doc;
-  if (row.json_v1 === null || (row.gated === GATED && !includeUnknown)) return null;
-  return row.json_v1;
-}
 
 /** Every stored column of an entity document: its promoted columns and its stored JSON. */
 export function columnsOf(resource: Resource, doc: Record<string, unknown>): Record<string, string | number | null> {
@@ -50,12 +44,6 @@ export function promotedColumns(resource: Resource, doc: Record<string, unknown>
   return out;
 }
 
-/** Fixed-width UTC ISO 8601 with milliseconds. */
-export function normalizeDateTime(v: string): string {
-  const d = new Date(v);
-  if (Number.isNaN(d.getTime())) throw new Error(`not a date-time: ${v}`);
-  return d.toISOString();
-}
 
 /**
  * The stored JSON of an entity: its document, and its v1.0 form kept ready so a listing can splice it

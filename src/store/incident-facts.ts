@@ -1,5 +1,5 @@
 /**
- * Reading what an incident's derived properties are computed from (domain/incident-derive.ts): its
+ * Reading what an incident's derived properties are computed from (domain/incident-derive.ts; the fact shapes are in schema/records.ts): its
  * alerts' facts, the assets it has seen and the tenant's detector counts. Shared by ingestion and by
  * the PATCH paths, so both feed the one derivation the same inputs. Stored alerts are read as
  * columns (their category straight from the document by the database), never parsed here.
@@ -7,20 +7,13 @@
 import { sql, type Kysely, type Transaction } from "kysely";
 import type { Database } from "./tables.js";
 import { alertSeverity, detectionSource } from "../schema/enums.js";
-import type { AlertFacts } from "../domain/incident-derive.js";
+import type { AlertFacts } from "../schema/records.js";
 import { isPostgres } from "./dialect.js";
 import { postgresJson, sqliteJson } from "./json-sql.js";
+import { chunks, IN_LIST } from "./chunks.js";
 
 type Db = Kysely<Database> | Transaction<Database>;
 
-/** Values per IN list: well under both stores' bound-parameter limits. */
-const IN_LIST = 2000;
-
-function chunks<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
 
 /** The stored alerts of the incidents, but for those `skip` names (an ingestion batch counts its own as they are now). */
 export async function storedAlertFacts(db: Db, tenantId: string, incidentIds: readonly number[], skip: (alertId: string) => boolean = () => false): Promise<(AlertFacts & { incidentId: number })[]> {
@@ -78,4 +71,12 @@ export async function detectorCounts(db: Db, tenantId: string, keys: readonly st
     for (const r of rows) out.set(r.detector_key, Number(r.alert_count));
   }
   return out;
+}
+
+/** Everything one incident's derivation reads: its alerts, its assets and its detectors' counts. */
+export async function derivationInputs(db: Db, tenantId: string, incidentId: number): Promise<{ alerts: AlertFacts[]; assets: { devices: number; accounts: number }; detectorCounts: Map<string, number> }> {
+  const alerts = await storedAlertFacts(db, tenantId, [incidentId]);
+  const assets = (await assetCounts(db, tenantId, [incidentId])).get(incidentId) ?? { devices: 0, accounts: 0 };
+  const counts = await detectorCounts(db, tenantId, [...new Set(alerts.map((a) => a.detectorKey))]);
+  return { alerts, assets, detectorCounts: counts };
 }

@@ -32,6 +32,17 @@ export function projection(p: Projection) {
   return sql`case when ${unsendable} then doc end as doc, coalesce(json_v1, doc) as ready`;
 }
 
+/**
+ * What `projection` selects, for a row already in hand (the row a PATCH just wrote): the same choice,
+ * made in one module with the SQL that makes it for rows read.
+ */
+export function readRowOf(row: { id: string | number; doc: string; json_v1: string | null; gated: number }, p: Projection): ReadRow {
+  if (p === "doc") return { id: row.id, doc: row.doc, ready: null };
+  const unrendered = row.json_v1 === null && row.gated === READY;
+  const unsendable = p === "ready" ? row.gated === GATED || unrendered : unrendered;
+  return { id: row.id, doc: unsendable ? row.doc : null, ready: row.json_v1 ?? row.doc };
+}
+
 const compiled = new CompiledCache(50);
 
 function readRow(r: unknown[], from = 0): ReadRow {

@@ -4,7 +4,7 @@ import type { Caller } from "../identity/caller.js";
 import { readAudit } from "../store/audit.js";
 import { findIncidentRow, incidentNotFound } from "../store/incidents.js";
 import { alertNotFound, findAlertRow } from "../store/alerts.js";
-import { correlationEvents, incidentEntities } from "../store/correlation.js";
+import { readCorrelation } from "../store/correlation.js";
 import { badRequest } from "../errors/graph-error.js";
 import { GRAPH_JSON } from "../http/conventions.js";
 import { operation } from "../permissions/catalog.js";
@@ -60,22 +60,7 @@ export async function registerTriageRoutes(app: FastifyInstance, opts: TriageRou
     const { id } = req.params as { id: string };
     const row = await findIncidentRow(db, caller.tenantId, id);
     if (!row) throw incidentNotFound(id);
-    const events = await correlationEvents(db, caller.tenantId, row.id);
-    const entities = await incidentEntities(db, caller.tenantId, row.id);
-    const body: Correlation = {
-      incidentId: String(row.id),
-      priority: { score: row.priority_score, factors: row.priority_factors ? JSON.parse(row.priority_factors) : [] },
-      entities: entities.map((e) => ({ key: e.entity_key, lastSeenDateTime: e.last_seen_at })),
-      events: events.map((e) => ({
-        seq: e.seq,
-        at: e.at,
-        kind: e.kind,
-        alertId: e.alert_id,
-        otherIncidentId: e.other_incident_id === null ? null : String(e.other_incident_id),
-        reasons: JSON.parse(e.reasons),
-        detail: e.detail,
-      })),
-    };
+    const body: Correlation = await readCorrelation(db, caller.tenantId, row);
     return reply.type(GRAPH_JSON).send(JSON.stringify(body));
   });
 }

@@ -3,6 +3,7 @@ import { startTriage, type TestTriage } from "../support/triage.js";
 import { alert } from "../support/alerts.js";
 import { expectGraphError } from "./support.js";
 import { findAlertRow, writeAlert } from "../../src/store/alerts.js";
+import { alertRecordOf } from "../../src/store/alert-rows.js";
 import { GraphError } from "../../src/errors/graph-error.js";
 
 /**
@@ -154,8 +155,9 @@ describe("a version conflict between writers", () => {
     expect(stale).toBeDefined();
     // Another writer moves the row on after `stale` was read.
     expect((await t.request("PATCH", `/v1.0/security/alerts_v2/${enc(alertId)}`, { body: { assignedTo: "first@contoso.com" } })).status).toBe(200);
-    const doc = { ...(JSON.parse(stale!.doc) as Record<string, unknown>), assignedTo: "second@contoso.com" };
-    const err = await t.store.db.transaction().execute((trx) => writeAlert(trx, stale!, doc)).then(() => null, (e: unknown) => e);
+    const record = alertRecordOf(stale!);
+    const next = { ...record, doc: { ...record.doc, assignedTo: "second@contoso.com" } };
+    const err = await t.store.db.transaction().execute((trx) => writeAlert(trx, stale!, next)).then(() => null, (e: unknown) => e);
     expect(err).toBeInstanceOf(GraphError);
     expect((err as GraphError).status).toBe(409);
     expect((err as GraphError).code).toBe("Conflict");

@@ -1,44 +1,27 @@
 /**
- * Writing the batch's outcome, set by set. Nothing is written while the batch decides; at its end each
- * kind of row is written once, new rows in multi-row statements, in a fixed order. The order matters:
- * the recomputation of incidents in the middle reads the sightings and detector counts written before
- * it. Kept apart so that order reads in one place.
+ * Writing an ingestion batch's outcome, set by set. Nothing is written while the batch decides; at its
+ * end each kind of row is written once, new rows in multi-row statements. The order the sets are
+ * written in is the feature's (features/ingest/finish.ts); these functions only persist what they
+ * are handed, rows mapped by incident-rows.ts and alert-rows.ts, updates guarded by the versions of
+ * the rows as read (load.ts's StoredRows).
  */
 import { sql, type Insertable, type Transaction } from "kysely";
 import type { AlertTable, Database, IncidentTable } from "../tables.js";
-import { alertResource } from "../../schema/alert.js";
-import { incidentResource } from "../../schema/incident.js";
-import { columnsOf } from "../columns.js";
+import type { AlertRecord, CorrelationEvent, IncidentRecord } from "../../schema/records.js";
 import { updateGuarded } from "../guarded-update.js";
-import { chunks, ROWS_PER_INSERT, type AlertState, type Batch, type IncidentState } from "./batch.js";
-import { refreshIncidents } from "./refresh.js";
-import { encodeAnalystSet } from "../../domain/alert-ownership.js";
+import { chunks, ROWS_PER_INSERT } from "../chunks.js";
+import { incidentRowOf } from "../incident-rows.js";
+import { alertRowOf } from "../alert-rows.js";
+import type { StoredRows } from "./load.js";
 
-/** `audit` names who the derived changes to existing incidents are recorded for. */
-export async function finishBatch(trx: Transaction<Database>, batch: Batch, audit: { actor: string; requestId: string | null; at: string }): Promise<void> {
-  await writeEntities(trx, batch);
-  await writeDetectorStats(trx, batch);
-  for (const part of chunks(batch.events, ROWS_PER_INSERT)) await trx.insertInto("correlation_events").values(part).execute();
-  await refreshIncidents(trx, batch, audit);
-  await writeIncidents(trx, batch);
-  await writeAlerts(trx, batch);
-  for (const part of chunks(batch.audit, ROWS_PER_INSERT)) await trx.insertInto("audit_log").values(part).execute();
-  await trx.updateTable("tenants").set({ next_incident_id: batch.nextIncident, next_alert_seq: batch.nextSeq }).where("id", "=", batch.tenantId).execute();
-}
+/** A record the batch changed `writes` times: each write the step-by-step rules make bumps the version. */
+type Written<R> = R & { writes: number };
 
 const keepLatestSighting = sql<string>`case when excluded.last_seen_at > incident_entities.last_seen_at then excluded.last_seen_at else incident_entities.last_seen_at end`;
 
-/**
- * Stored sightings of merged incidents move first, in merge order; then the batch's sightings are
- * written. Both keep the latest sighting, so the outcome is the one the step-by-step rules reach.
- */
-async function writeEntities(trx: Transaction<Database>, batch: Batch): Promise<void> {
-  const tenantId = batch.tenantId;
-  // Incidents that may have stored sightings: a new one gains some when a stored one merges into it.
-  const stored = new Set([...batch.incidents.values()].filter((i) => !i.isNew).map((i) => i.row.id));
-  for (const m of batch.merges) {
-    if (!stored.has(m.from)) continue;
-    stored.add(m.into);
+/** Moves each merge's stored sightings to the incident it merged into, in merge order, keeping the latest sighting. */
+export async function moveStoredSightings(trx: Transaction<Database>, tenantId: string, moves: readonly { from: number; into: number }[]): Promise<void> {
+  for (const m of moves) {
     await trx
       .insertInto("incident_entities")
       .columns(["tenant_id", "entity_key", "incident_id", "last_seen_at"])
@@ -53,10 +36,11 @@ async function writeEntities(trx: Transaction<Database>, batch: Batch): Promise<
       .execute();
     await trx.deleteFrom("incident_entities").where("tenant_id", "=", tenantId).where("incident_id", "=", m.from).execute();
   }
-  const rows: Insertable<Database["incident_entities"]>[] = [];
-  for (const [incidentId, keys] of batch.touched) {
-    for (const key of keys) rows.push({ tenant_id: tenantId, entity_key: key, incident_id: incidentId, last_seen_at: batch.sightings.get(key)!.get(incidentId)! });
-  }
+}
+
+/** Writes sightings, keeping the later of a stored one and the one given. */
+export async function writeSightings(trx: Transaction<Database>, tenantId: string, sightings: readonly { incidentId: number; entityKey: string; lastSeenAt: string }[]): Promise<void> {
+  const rows: Insertable<Database["incident_entities"]>[] = sightings.map((s) => ({ tenant_id: tenantId, entity_key: s.entityKey, incident_id: s.incidentId, last_seen_at: s.lastSeenAt }));
   for (const part of chunks(rows, ROWS_PER_INSERT)) {
     await trx
       .insertInto("incident_entities")
@@ -66,8 +50,9 @@ async function writeEntities(trx: Transaction<Database>, batch: Batch): Promise<
   }
 }
 
-async function writeDetectorStats(trx: Transaction<Database>, batch: Batch): Promise<void> {
-  const rows = [...batch.detectors].map(([key, n]) => ({ tenant_id: batch.tenantId, detector_key: key, alert_count: n }));
+/** Adds to the tenant's alert count per detector. */
+export async function addDetectorCounts(trx: Transaction<Database>, tenantId: string, counts: ReadonlyMap<string, number>): Promise<void> {
+  const rows = [...counts].map(([key, n]) => ({ tenant_id: tenantId, detector_key: key, alert_count: n }));
   for (const part of chunks(rows, ROWS_PER_INSERT)) {
     await trx
       .insertInto("detector_stats")
@@ -77,46 +62,52 @@ async function writeDetectorStats(trx: Transaction<Database>, batch: Batch): Pro
   }
 }
 
-/** The row an incident's final state is written as (the columns derived from its document). */
-function incidentRow(inc: IncidentState): IncidentTable {
-  return {
-    ...inc.row,
-    ...(columnsOf(incidentResource, inc.doc) as Partial<IncidentTable>),
-    redirect_incident_id: inc.doc.redirectIncidentId == null ? null : Number(inc.doc.redirectIncidentId),
-    priority_factors: inc.priorityFactors === undefined ? inc.row.priority_factors : inc.priorityFactors,
-    severity_source: inc.severitySource,
-    name_source: inc.nameSource,
-    alert_count: inc.alertCount,
-    version: inc.row.version + inc.writes,
-  };
+export async function insertCorrelationEvents(trx: Transaction<Database>, events: readonly CorrelationEvent[]): Promise<void> {
+  const rows: Insertable<Database["correlation_events"]>[] = events.map((e) => ({
+    tenant_id: e.tenantId,
+    incident_id: e.incidentId,
+    at: e.at,
+    kind: e.kind,
+    alert_id: e.alertId,
+    other_incident_id: e.otherIncidentId,
+    reasons: JSON.stringify(e.reasons),
+    detail: e.detail,
+  }));
+  for (const part of chunks(rows, ROWS_PER_INSERT)) await trx.insertInto("correlation_events").values(part).execute();
 }
 
-async function writeIncidents(trx: Transaction<Database>, batch: Batch): Promise<void> {
-  const written = [...batch.incidents.values()].filter((i) => i.writes > 0).sort((a, b) => a.row.id - b.row.id);
-  const inserts = written.filter((i) => i.isNew).map(incidentRow);
+/**
+ * Writes incidents in the order given: those `stored` holds a row for are updated (guarded by the
+ * version read), the others inserted, several to a statement. A new incident starts at version 1.
+ */
+export async function writeIncidents(trx: Transaction<Database>, stored: StoredRows, tenantId: string, incidents: readonly Written<IncidentRecord>[]): Promise<void> {
+  const inserts: IncidentTable[] = [];
+  const updates: [IncidentTable, IncidentTable][] = [];
+  for (const inc of incidents) {
+    const before = stored.incidents.get(inc.id);
+    if (before) updates.push([before, incidentRowOf(tenantId, inc, before.version + inc.writes, before)]);
+    else inserts.push(incidentRowOf(tenantId, inc, 1 + inc.writes));
+  }
   for (const part of chunks(inserts, ROWS_PER_INSERT / 2)) await trx.insertInto("incidents").values(part).execute();
-  for (const inc of written.filter((i) => !i.isNew)) {
-    await updateGuarded(trx, "incidents", inc.row, incidentRow(inc));
+  for (const [before, after] of updates) await updateGuarded(trx, "incidents", before, after);
+}
+
+/** Inserts new alerts, several to a statement, in the order given; a new alert starts at version 1. */
+export async function insertAlerts(trx: Transaction<Database>, tenantId: string, alerts: readonly Written<AlertRecord>[]): Promise<void> {
+  const rows = alerts.map((a) => alertRowOf(tenantId, a, 1 + a.writes));
+  for (const part of chunks(rows, ROWS_PER_INSERT / 2)) await trx.insertInto("alerts").values(part).execute();
+}
+
+/** Updates stored alerts, each guarded by the version read. */
+export async function updateAlerts(trx: Transaction<Database>, stored: StoredRows, tenantId: string, alerts: readonly Written<AlertRecord>[]): Promise<void> {
+  for (const a of alerts) {
+    const before = stored.alerts.get(a.id)!;
+    const after: AlertTable = alertRowOf(tenantId, a, before.version + a.writes, before);
+    await updateGuarded(trx, "alerts", before, after);
   }
 }
 
-function alertRow(a: AlertState, tenantId: string): AlertTable {
-  const cols = columnsOf(alertResource, a.doc) as Omit<AlertTable, "tenant_id" | "seq" | "detector_key" | "version" | "analyst_properties">;
-  if (a.row) return { ...a.row, ...cols, detector_key: a.detectorKey, version: a.row.version + a.writes };
-  return { tenant_id: tenantId, seq: a.seq, ...cols, detector_key: a.detectorKey, version: 1 + a.writes, analyst_properties: encodeAnalystSet(a.analystSet) };
-}
-
-async function writeAlerts(trx: Transaction<Database>, batch: Batch): Promise<void> {
-  const fresh: AlertTable[] = [];
-  const changed: AlertState[] = [];
-  for (const a of batch.alerts.values()) {
-    if (!a.row) fresh.push(alertRow(a, batch.tenantId));
-    else if (a.writes > 0) changed.push(a);
-  }
-  // In ingestion order: the order the alerts were numbered in.
-  fresh.sort((a, b) => a.seq - b.seq);
-  for (const part of chunks(fresh, ROWS_PER_INSERT / 2)) await trx.insertInto("alerts").values(part).execute();
-  for (const a of changed) {
-    await updateGuarded(trx, "alerts", a.row!, alertRow(a, batch.tenantId));
-  }
+/** The tenant's counters after the batch: the next incident id and alert sequence number. */
+export async function writeTenantCounters(trx: Transaction<Database>, tenantId: string, nextIncident: number, nextSeq: number): Promise<void> {
+  await trx.updateTable("tenants").set({ next_incident_id: nextIncident, next_alert_seq: nextSeq }).where("id", "=", tenantId).execute();
 }

@@ -1,31 +1,42 @@
 /**
  * Deciding, alert by alert, in memory. Each alert is placed — a new incident, an incident it joins,
  * merges that joining brings about — against the batch's state alone, recording the events and audit
- * rows it causes; nothing here writes to the database. Kept apart from reading and writing so the
- * correlation rules read as one sequence of decisions, with no SQL of their own between them.
+ * entries it causes; nothing here reads or writes the database. Placing is two steps: `planPlacement`
+ * decides without changing anything, so the feature can read the alerts its merges will move
+ * (`mergeSources`), and `applyPlacement` carries the decision out on the batch.
  */
-import type { Transaction } from "kysely";
-import type { Database, IncidentTable } from "../tables.js";
 import type { CorrelationReason } from "../../schema/enums.js";
-import { normalizeDateTime } from "../columns.js";
-import { auditRows } from "../audit.js";
-import { decide, DEFAULT_LIMITS, type Candidate, type Decision } from "../../domain/correlate.js";
-import type { PropertyChange } from "../../domain/changes.js";
-import type { NormalizedAlert } from "../../domain/normalize-alert.js";
-import { acceptNewAlert, reingestAlert } from "../../domain/alert-ownership.js";
-import { alertTime, isOpen, later, markDirty, moveSightings, shift, SYSTEM_ACTOR, touchEntities, webUrl, type AlertState, type Batch } from "./batch.js";
-import { alertsOf } from "./load.js";
-import type { IngestOptions, IngestResult } from "./index.js";
+import type { CorrelationEvent } from "../../schema/records.js";
+import { normalizeDateTime } from "../../schema/date-time.js";
+import { decide, type Candidate, type Decision } from "../correlate.js";
+import type { NormalizedAlert } from "../normalize-alert.js";
+import { acceptNewAlert, reingestAlert } from "../alert-ownership.js";
+import { alertTime, audit, isOpen, later, markDirty, moveSightings, shift, SYSTEM_ACTOR, touchEntities, webUrl, type AlertState, type Batch } from "./batch.js";
+import type { DecisionOptions, IngestResult } from "./result.js";
 
-export async function ingestOne(trx: Transaction<Database>, batch: Batch, alert: NormalizedAlert, keys: string[], opts: IngestOptions): Promise<IngestResult> {
+/** Where an alert goes, decided but not yet carried out. */
+export type Placement =
+  | { kind: "resent"; alert: NormalizedAlert; keys: string[]; existing: AlertState }
+  | { kind: "new"; alert: NormalizedAlert; keys: string[]; at: string; candidates: Candidate[]; decision: Decision };
+
+export function planPlacement(batch: Batch, alert: NormalizedAlert, keys: string[], opts: DecisionOptions): Placement {
   const existing = batch.alerts.get(alert.id);
-  if (existing) return reingest(batch, existing, alert, keys, opts);
-
+  if (existing) return { kind: "resent", alert, keys, existing };
   const at = alertTime(alert);
   const candidates = findCandidates(batch, keys, at, opts.windowMs);
-  const decision = decide(candidates, keys, opts.limits ?? DEFAULT_LIMITS);
-  for (const r of decision.notJoined ?? []) event(batch, r.incident, at, "joinRefused", alert.id, null, [], r.why);
+  return { kind: "new", alert, keys, at, candidates, decision: decide(candidates, keys, opts.limits) };
+}
 
+/** The incidents whose alerts the placement's merges move, in merge order. */
+export function mergeSources(p: Placement): number[] {
+  return p.kind === "new" && p.decision.kind === "join" ? p.decision.merges.map((m) => m.from) : [];
+}
+
+/** Carries the placement out. The alerts of its merge sources must have been read (domain/ingest/loaded.ts). */
+export function applyPlacement(batch: Batch, p: Placement, opts: DecisionOptions): IngestResult {
+  if (p.kind === "resent") return reingest(batch, p.existing, p.alert, p.keys, opts);
+  const { alert, keys, at, candidates, decision } = p;
+  for (const r of decision.notJoined ?? []) event(batch, r.incident, at, "joinRefused", alert.id, null, [], r.why);
   let incidentId: number;
   const merged: IngestResult["merged"] = [];
   const mergeRefused: IngestResult["mergeRefused"] = [];
@@ -37,7 +48,7 @@ export async function ingestOne(trx: Transaction<Database>, batch: Batch, alert:
     const shared = candidates.find((c) => c.id === incidentId)?.shared ?? [];
     event(batch, incidentId, at, "alertJoined", alert.id, null, decision.reasons, shared.join(" "));
     for (const m of decision.merges) {
-      await mergeInto(trx, batch, m.from, m.into, m.reasons, alert, opts);
+      mergeInto(batch, m.from, m.into, m.reasons, alert, opts);
       merged.push({ incidentId: String(m.from), into: String(m.into), reasons: m.reasons });
     }
     for (const r of decision.refused) {
@@ -46,7 +57,7 @@ export async function ingestOne(trx: Transaction<Database>, batch: Batch, alert:
     }
   }
 
-  insertAlert(batch, acceptNewAlert(alert, opts.now!), incidentId);
+  insertAlert(batch, acceptNewAlert(alert, opts.now), incidentId);
   // The count is kept current at once (the next alert's merge ranking reads it); the rest of what the
   // incident derives from its alerts is recomputed once, at the end of the batch.
   batch.incidents.get(incidentId)!.alertCount++;
@@ -92,7 +103,7 @@ function findCandidates(batch: Batch, keys: string[], at: string, windowMs: numb
           assignedTo: (inc.doc.assignedTo as string | null) ?? null,
           classification: (inc.doc.classification as string | null) ?? null,
           alertCount: inc.alertCount,
-          createdAt: inc.row.created_at,
+          createdAt: inc.createdAt,
           shared: [],
           entityCount: inc.entityCount,
           knownKeys: inc.knownKeys,
@@ -133,19 +144,19 @@ function createIncident(batch: Batch, alert: NormalizedAlert): number {
     recommendedActions: alert.recommendedActions ?? null,
     recommendedHuntingQueries: [],
   };
-  // The promoted columns are derived when the incident is written; until then only created_at is read.
-  const row = {
-    tenant_id: tenantId,
+  batch.incidents.set(id, {
     id,
-    created_at: normalizeDateTime(String(doc.createdDateTime)),
-    redirect_incident_id: null,
-    priority_factors: null,
-    severity_source: "alerts",
-    name_source: "alerts",
-    alert_count: 0,
-    version: 1,
-  } as unknown as IncidentTable;
-  batch.incidents.set(id, { row, isNew: true, doc, severitySource: "alerts", nameSource: "alerts", alertCount: 0, entityCount: 0, knownKeys: new Set(), writes: 0 });
+    createdAt: normalizeDateTime(String(doc.createdDateTime)),
+    doc,
+    severitySource: "alerts",
+    nameSource: "alerts",
+    alertCount: 0,
+    priorityFactors: null,
+    isNew: true,
+    entityCount: 0,
+    knownKeys: new Set(),
+    writes: 0,
+  });
   return id;
 }
 
@@ -160,7 +171,7 @@ function alertDoc(alert: Record<string, unknown>, incidentId: number, tenantId: 
 function insertAlert(batch: Batch, alert: NormalizedAlert, incidentId: number): void {
   const doc = alertDoc(alert, incidentId, batch.tenantId);
   batch.alerts.set(alert.id, {
-    row: null,
+    isNew: true,
     id: alert.id,
     seq: batch.nextSeq++,
     doc,
@@ -176,9 +187,9 @@ function insertAlert(batch: Batch, alert: NormalizedAlert, incidentId: number): 
  * An alert sent again updates what its source reports; what an analyst decided, the alert's comments
  * and its incident stay (domain/alert-ownership.ts). Each change is audited in the ingesting app's name.
  */
-function reingest(batch: Batch, existing: AlertState, alert: NormalizedAlert, keys: string[], opts: IngestOptions): IngestResult {
+function reingest(batch: Batch, existing: AlertState, alert: NormalizedAlert, keys: string[], opts: DecisionOptions): IngestResult {
   const incidentId = existing.incidentId;
-  const now = opts.now!;
+  const now = opts.now;
   const outcome = reingestAlert(existing.doc, alert, existing.analystSet, now);
   if (outcome.next !== existing.doc) {
     existing.doc = outcome.next;
@@ -209,35 +220,15 @@ function event(
   reasons: readonly string[],
   detail: string | null,
 ): void {
-  batch.events.push({
-    tenant_id: batch.tenantId,
-    incident_id: incidentId,
-    at,
-    kind,
-    alert_id: alertId,
-    other_incident_id: other,
-    reasons: JSON.stringify(reasons),
-    detail,
-  });
-}
-
-function audit(batch: Batch, ctx: { actor: string; requestId: string | null; at: string }, entityType: "incident" | "alert", entityId: string, changes: PropertyChange[]): void {
-  batch.audit.push(...auditRows({ ...ctx, tenantId: batch.tenantId, entityType, entityId }, changes));
+  const e: CorrelationEvent = { tenantId: batch.tenantId, incidentId, at, kind, alertId, otherIncidentId: other, reasons, detail };
+  batch.events.push(e);
 }
 
 /**
  * Defender-style merge: `from` becomes redirected to `into`; its alerts, tags and entities move.
  * The target keeps its own owner and classification, taking the source's only where it has none.
  */
-async function mergeInto(
-  trx: Transaction<Database>,
-  batch: Batch,
-  from: number,
-  into: number,
-  reasons: CorrelationReason[],
-  trigger: NormalizedAlert,
-  opts: IngestOptions,
-): Promise<void> {
+function mergeInto(batch: Batch, from: number, into: number, reasons: CorrelationReason[], trigger: NormalizedAlert, opts: DecisionOptions): void {
   const at = trigger.lastUpdateDateTime as string;
   const src = batch.incidents.get(from)!;
   const dst = batch.incidents.get(into)!;
@@ -270,7 +261,7 @@ async function mergeInto(
   audit(batch, ctx, "incident", String(into), dstChanges);
 
   // Move the alerts, recording each move in its audit trail, in the order the store lists them.
-  const moved = await alertsOf(trx, batch, from);
+  const moved = alertsOf(batch, from, opts.alertOrder);
   for (const a of moved) {
     a.doc = alertDoc(a.doc, into, batch.tenantId);
     a.incidentId = into;
@@ -288,4 +279,22 @@ async function mergeInto(
   event(batch, from, at, "redirected", trigger.id, into, reasons, `merged into incident ${into}`);
   markDirty(batch, from, at);
   markDirty(batch, into, at);
+}
+
+/** Every alert of the incident, stored (already read) or from this batch, in the order the store lists them. */
+function alertsOf(batch: Batch, incidentId: number, order: DecisionOptions["alertOrder"]): AlertState[] {
+  const mine = [...batch.alerts.values()].filter((a) => a.incidentId === incidentId);
+  return mine.sort(order === "id" ? (a, b) => codePointCompare(a.id, b.id) : (a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : a.seq - b.seq));
+}
+
+/** Text order by code point, which is the byte order of PostgreSQL's "C" collation over UTF-8. */
+function codePointCompare(a: string, b: string): number {
+  if (a === b) return 0;
+  const x = [...a];
+  const y = [...b];
+  for (let i = 0; i < Math.min(x.length, y.length); i++) {
+    const d = x[i]!.codePointAt(0)! - y[i]!.codePointAt(0)!;
+    if (d !== 0) return d;
+  }
+  return x.length - y.length;
 }

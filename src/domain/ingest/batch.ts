@@ -1,20 +1,15 @@
 /**
- * The in-memory state one ingestion batch decides on, and the small helpers every stage shares. The
- * batch reads up front, decides alert by alert without touching the database, and writes once at its
- * end; each of those stages lives in its own file, and this one is what they all agree on, so that
- * none of them has to import another just to name the state or move a sighting.
+ * The in-memory state one ingestion batch decides on, and the small helpers every decision shares.
+ * The batch is read up front, decided alert by alert without touching the database, and written once
+ * at its end (src/features/ingest/ carries that out); this file is what the decisions agree on. It
+ * is domain code: no I/O and no rows. Incidents and alerts are held as the record shapes of
+ * schema/records.ts, which the store reads and writes, plus what only the batch needs.
  */
-import type { Insertable } from "kysely";
-import type { AlertTable, Database, IncidentTable } from "../tables.js";
-import { OPEN_STATUSES } from "../../domain/correlate.js";
-import type { NormalizedAlert } from "../../domain/normalize-alert.js";
+import type { AlertRecord, AuditContext, AuditRecord, CorrelationEvent, IncidentRecord, PropertyChange } from "../../schema/records.js";
+import { OPEN_STATUSES } from "../correlate.js";
+import type { NormalizedAlert } from "../normalize-alert.js";
 
 export const SYSTEM_ACTOR = "Triage correlation";
-
-/** Rows per multi-row statement: well under both stores' bound-parameter limits. */
-export const ROWS_PER_INSERT = 400;
-/** Values per IN list. */
-export const IN_LIST = 2000;
 
 /** The alert's place on the timeline: when its activity began, else when it was created. */
 export function alertTime(a: NormalizedAlert): string {
@@ -33,51 +28,29 @@ export function webUrl(id: number, tenantId: string): string {
   return `https://security.microsoft.com/incident2/${id}/overview?tid=${tenantId}`;
 }
 
-export function chunks<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
-
 /**
  * An incident as the batch sees it. The batch decides in memory and writes each incident once at its
  * end; `writes` counts the writes the step-by-step rules make, each of which bumps the version.
  */
-export interface IncidentState {
-  /** The row as read, or as first created in this batch. */
-  row: IncidentTable;
+export interface IncidentState extends IncidentRecord {
+  /** Created in this batch (else read from the store). */
   isNew: boolean;
-  doc: Record<string, unknown>;
-  severitySource: "alerts" | "analyst";
-  nameSource: "alerts" | "analyst";
-  /** Kept current alert by alert: the merge ranking reads it. */
-  alertCount: number;
   /** Distinct entities it has seen, kept current alert by alert (a merge's may count shared ones twice: never too low). */
   entityCount: number;
   /** Of the batch's entity keys, those it is known to have seen, at any time. */
   knownKeys: Set<string>;
-  /** The priority factors' JSON once recomputed; the row keeps the stored value, so the write sees the change. */
-  priorityFactors?: string | null;
   writes: number;
 }
 
 /** An alert the batch created or changed (or read to change). */
-export interface AlertState {
-  /** The row as read; null for an alert this batch created. */
-  row: AlertTable | null;
-  id: string;
-  seq: number;
-  doc: Record<string, unknown>;
+export interface AlertState extends AlertRecord {
   incidentId: number;
-  /** The created_at column of the current document: alerts of an incident are read in its order. */
-  createdAt: string;
-  detectorKey: string;
-  /** The triage properties an analyst has set: an alert sent again keeps them. */
-  analystSet: ReadonlySet<string>;
+  /** Created in this batch (else read from the store). */
+  isNew: boolean;
   writes: number;
 }
 
-interface MergeStep {
+export interface MergeStep {
   from: number;
   into: number;
 }
@@ -105,8 +78,27 @@ export interface Batch {
   /** Incident id → the latest event time that touched it. */
   dirty: Map<number, string>;
   detectors: Map<string, number>;
-  events: Insertable<Database["correlation_events"]>[];
-  audit: Insertable<Database["audit_log"]>[];
+  events: CorrelationEvent[];
+  audit: AuditRecord[];
+}
+
+export function newBatch(tenantId: string, nextIncident: number, nextSeq: number): Batch {
+  return {
+    tenantId,
+    nextIncident,
+    nextSeq,
+    incidents: new Map(),
+    alerts: new Map(),
+    sightings: new Map(),
+    keysOf: new Map(),
+    touched: new Map(),
+    merges: [],
+    alertsLoaded: new Set(),
+    dirty: new Map(),
+    detectors: new Map(),
+    events: [],
+    audit: [],
+  };
 }
 
 export function isOpen(inc: IncidentState): boolean {
@@ -116,6 +108,12 @@ export function isOpen(inc: IncidentState): boolean {
 export function markDirty(batch: Batch, incidentId: number, at: string): void {
   const prev = batch.dirty.get(incidentId);
   batch.dirty.set(incidentId, prev && prev > at ? prev : at);
+}
+
+/** Records an entity's changes for the audit trail. */
+export function audit(batch: Batch, ctx: Omit<AuditContext, "tenantId" | "entityType" | "entityId">, entityType: "incident" | "alert", entityId: string, changes: readonly PropertyChange[]): void {
+  if (changes.length === 0) return;
+  batch.audit.push({ context: { ...ctx, tenantId: batch.tenantId, entityType, entityId }, changes });
 }
 
 /** Records that the incident has seen the key, for its entity count. */

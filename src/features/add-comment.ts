@@ -1,0 +1,46 @@
+/**
+ * Appending a comment to an incident or an alert: the comment rules (schema/comment.ts) decide, then
+ * the entity and its audit row are written in one transaction. Both return the whole comment
+ * collection, as Graph does. A feature: it strings store reads and writes around a rule.
+ */
+import { badRequest } from "../errors/graph-error.js";
+import { commentRefusal, type AlertComment } from "../schema/comment.js";
+import { recordChanges } from "../store/audit.js";
+import { alertRecordOf } from "../store/alert-rows.js";
+import { alertNotFound, findAlertRow, writeAlert } from "../store/alerts.js";
+import { incidentRecordOf } from "../store/incident-rows.js";
+import { findIncidentRow, incidentNotFound, writeIncident } from "../store/incidents.js";
+import { inTransaction, type StoreDb } from "../store/transaction.js";
+import type { WriteContext } from "./write-context.js";
+
+export async function addIncidentComment(db: StoreDb, ctx: WriteContext, id: string, text: string): Promise<AlertComment[]> {
+  return inTransaction(db, async (tx) => {
+    const row = await findIncidentRow(tx, ctx.tenantId, id, true);
+    if (!row) throw incidentNotFound(id);
+    const record = incidentRecordOf(row);
+    const comment: AlertComment = { comment: text, createdByDisplayName: ctx.actor, createdDateTime: ctx.now };
+    const existing = (record.doc.comments as AlertComment[] | undefined) ?? [];
+    const refused = commentRefusal(existing, comment, `Incident ${row.id}`);
+    if (refused) throw badRequest(refused);
+    const comments = [...existing, comment];
+    await writeIncident(tx, row, { ...record, doc: { ...record.doc, comments, lastUpdateDateTime: ctx.now } });
+    await recordChanges(tx, { ...ctx, entityType: "incident", entityId: String(row.id), at: ctx.now }, [{ property: "comments", before: null, after: comment }]);
+    return comments;
+  });
+}
+
+export async function addAlertComment(db: StoreDb, ctx: WriteContext, id: string, text: string): Promise<AlertComment[]> {
+  return inTransaction(db, async (tx) => {
+    const row = await findAlertRow(tx, ctx.tenantId, id, true);
+    if (!row) throw alertNotFound(id);
+    const record = alertRecordOf(row);
+    const comment: AlertComment = { comment: text, createdByDisplayName: ctx.actor, createdDateTime: ctx.now };
+    const existing = (record.doc.comments as AlertComment[] | undefined) ?? [];
+    const refused = commentRefusal(existing, comment, `Alert '${id}'`);
+    if (refused) throw badRequest(refused);
+    const comments = [...existing, comment];
+    await writeAlert(tx, row, { ...record, doc: { ...record.doc, comments, lastUpdateDateTime: ctx.now } });
+    await recordChanges(tx, { ...ctx, entityType: "alert", entityId: id, at: ctx.now }, [{ property: "comments", before: null, after: comment }]);
+    return comments;
+  });
+}

@@ -1,0 +1,21 @@
+/**
+ * An incident's derived properties recomputed from what is stored: the store reads the inputs
+ * (store/incident-facts.ts) and the one derivation ingestion uses too (domain/incident-derive.ts)
+ * computes them. Shared by the incident and alert PATCH paths; a feature because it joins a store
+ * read to a domain rule.
+ */
+import type { IncidentRecord, PropertyChange } from "../schema/records.js";
+import { deriveIncident } from "../domain/incident-derive.js";
+import type { IncidentState } from "../domain/incident-rules.js";
+import { derivationInputs } from "../store/incident-facts.js";
+import type { StoreTx } from "../store/transaction.js";
+
+/** `record` with `state` applied and its derived properties recomputed at `at`; the incident must be locked by the caller. */
+export async function deriveStored(tx: StoreTx, tenantId: string, record: IncidentRecord, state: IncidentState, at: string): Promise<{ next: IncidentRecord; changes: PropertyChange[] }> {
+  const inputs = await derivationInputs(tx, tenantId, record.id);
+  const derived = deriveIncident({ ...state, ...inputs, at });
+  return {
+    next: { ...record, ...state, doc: derived.doc, alertCount: derived.alertCount, priorityFactors: derived.priorityFactors },
+    changes: derived.changes,
+  };
+}

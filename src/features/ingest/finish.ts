@@ -1,0 +1,51 @@
+/**
+ * Writing a decided batch. Each kind of row is written once, in a fixed order, and the order matters:
+ * the recomputation of incidents in the middle reads the sightings and detector counts written before
+ * it, and everything it changes is written after. Kept in one place so that order reads as one list.
+ */
+import type { AuditContext } from "../../schema/records.js";
+import type { Batch } from "../../domain/ingest/batch.js";
+import { detectorKeysOf, dirtyIncidents, factsByIncident, heldByBatch, needStoredFacts, refreshIncidents } from "../../domain/ingest/refresh.js";
+import { alertsToWrite, incidentsToWrite, sightingsToWrite, storedSightingMoves } from "../../domain/ingest/write-set.js";
+import { insertAuditRecords } from "../../store/audit.js";
+import { assetCounts, detectorCounts, storedAlertFacts } from "../../store/incident-facts.js";
+import type { StoredRows } from "../../store/ingest/load.js";
+import {
+  addDetectorCounts,
+  insertAlerts,
+  insertCorrelationEvents,
+  moveStoredSightings,
+  updateAlerts,
+  writeIncidents,
+  writeSightings,
+  writeTenantCounters,
+} from "../../store/ingest/write.js";
+import type { StoreTx } from "../../store/transaction.js";
+
+/** `by` names who the derived changes to existing incidents are recorded for. */
+export async function finishBatch(tx: StoreTx, stored: StoredRows, batch: Batch, by: Pick<AuditContext, "actor" | "requestId" | "at">): Promise<void> {
+  const tenantId = batch.tenantId;
+  // Stored sightings of merged incidents move first, in merge order; then the batch's are written. Both
+  // keep the latest sighting, so the outcome is the one the step-by-step rules reach.
+  await moveStoredSightings(tx, tenantId, storedSightingMoves(batch));
+  await writeSightings(tx, tenantId, sightingsToWrite(batch));
+  await addDetectorCounts(tx, tenantId, batch.detectors);
+  await insertCorrelationEvents(tx, batch.events);
+  await refresh(tx, batch, by);
+  await writeIncidents(tx, stored, tenantId, incidentsToWrite(batch));
+  const alerts = alertsToWrite(batch);
+  await insertAlerts(tx, tenantId, alerts.fresh);
+  await updateAlerts(tx, stored, tenantId, alerts.changed);
+  await insertAuditRecords(tx, batch.audit);
+  await writeTenantCounters(tx, tenantId, batch.nextIncident, batch.nextSeq);
+}
+
+/** Reads what the touched incidents derive from and recomputes them (domain/ingest/refresh.ts). */
+async function refresh(tx: StoreTx, batch: Batch, by: Pick<AuditContext, "actor" | "requestId" | "at">): Promise<void> {
+  const ids = dirtyIncidents(batch);
+  const stored = await storedAlertFacts(tx, batch.tenantId, needStoredFacts(batch, ids), (id) => heldByBatch(batch, id));
+  const facts = factsByIncident(batch, ids, stored);
+  const assets = await assetCounts(tx, batch.tenantId, ids);
+  const counts = await detectorCounts(tx, batch.tenantId, detectorKeysOf(facts));
+  refreshIncidents(batch, facts, assets, counts, by);
+}
