@@ -10,7 +10,8 @@ export const FLOORS = [
   { floor: "HTTP plumbing", folders: ["http"] },
   { floor: "features", folders: ["features"] },
   { floor: "identity", folders: ["identity"] },
-  { floor: "rules", folders: ["domain", "odata", "permissions", "seed"] },
+  // The domain's rules are plain functions over records: no I/O, so not even the store's types.
+  { floor: "rules", folders: ["domain", "odata", "permissions", "seed"], narrower: { domain: ["schema", "errors"] } },
   { floor: "store", folders: ["store"] },
   { floor: "query plan", folders: ["query"] },
   { floor: "schema", folders: ["schema"] },
@@ -28,10 +29,15 @@ function element(folder) {
 
 export const elements = FLOORS.flatMap((f) => f.folders.map(element));
 
-export const policies = FLOORS.flatMap((f, i) => {
-  const below = FLOORS.slice(i + 1).flatMap((g) => g.folders);
-  return f.folders.map((folder) => ({
+/** The folders a folder may import besides itself: every lower floor, or the narrower list its floor gives it. */
+export function allowedImports(folder) {
+  const i = FLOORS.findIndex((f) => f.folders.includes(folder));
+  return FLOORS[i].narrower?.[folder] ?? FLOORS.slice(i + 1).flatMap((g) => g.folders);
+}
+
+export const policies = FLOORS.flatMap((f) =>
+  f.folders.map((folder) => ({
     from: { element: { type: folder } },
-    allow: { to: { element: { types: { anyOf: [folder, ...below] } } } },
-  }));
-});
+    allow: { to: { element: { types: { anyOf: [folder, ...allowedImports(folder)] } } } },
+  })),
+);
