@@ -33,7 +33,11 @@ export default tseslint.config(
           policies: [
             ...policies,
             { allow: { to: { module: { origin: ["external", "core"] } } } },
-            { from: { element: { type: "!store" } }, disallow: { to: { module: { origin: "external", source: SQL_MODULES } } }, message: "only the store speaks SQL: {{from.type}} may not import kysely, better-sqlite3 or pg" },
+            {
+              from: { element: { type: "!store" } },
+              disallow: { to: { module: { origin: "external", source: SQL_MODULES } } },
+              message: "only the store speaks SQL: {{from.type}} may not import kysely, better-sqlite3 or pg",
+            },
           ],
         },
       ],

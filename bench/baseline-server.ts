@@ -15,9 +15,26 @@ write.pragma("busy_timeout = 5000");
 
 const STATUS = ["active", "resolved", "inProgress", "redirected", "unknownFutureValue", "awaitingAction"];
 const INCIDENT = [
-  "id", "tenantId", "status", "incidentWebUrl", "redirectIncidentId", "displayName", "createdDateTime", "lastUpdateDateTime", "assignedTo",
-  "classification", "determination", "severity", "customTags", "systemTags", "description", "summary", "lastModifiedBy", "resolvingComment",
-  "priorityScore", "comments",
+  "id",
+  "tenantId",
+  "status",
+  "incidentWebUrl",
+  "redirectIncidentId",
+  "displayName",
+  "createdDateTime",
+  "lastUpdateDateTime",
+  "assignedTo",
+  "classification",
+  "determination",
+  "severity",
+  "customTags",
+  "systemTags",
+  "description",
+  "summary",
+  "lastModifiedBy",
+  "resolvingComment",
+  "priorityScore",
+  "comments",
 ];
 type Doc = Record<string, unknown>;
 const incident = (doc: string): Doc => {
@@ -71,4 +88,11 @@ app.patch("/incidents/:id", async (req, reply) => {
 
 const address = await app.listen({ host: "127.0.0.1", port: 0 });
 process.stdout.write(`listening on ${address}\n`);
-process.once("SIGTERM", () => void app.close().then(() => { read.close(); write.close(); }));
+process.once(
+  "SIGTERM",
+  () =>
+    void app.close().then(() => {
+      read.close();
+      write.close();
+    }),
+);

@@ -63,26 +63,30 @@ export async function requestsFor(spec: LoadSpec): Promise<Request[]> {
     }
     case "patch": {
       const ids = spec.ids ?? [];
-      return [{
-        method: "PATCH",
-        headers: json,
-        setupRequest: (req) => {
-          const i = n++;
-          return { ...req, path: spec.template!.replace("{id}", ids[i % ids.length]!), body: JSON.stringify({ assignedTo: `analyst${i}@contoso.com` }) };
+      return [
+        {
+          method: "PATCH",
+          headers: json,
+          setupRequest: (req) => {
+            const i = n++;
+            return { ...req, path: spec.template!.replace("{id}", ids[i % ids.length]!), body: JSON.stringify({ assignedTo: `analyst${i}@contoso.com` }) };
+          },
         },
-      }];
+      ];
     }
     case "comment": {
       const ids = spec.ids ?? [];
-      return [{
-        method: "POST",
-        headers: json,
-        setupRequest: (req) => {
-          const i = n++;
-          const body = { "@odata.type": "microsoft.graph.security.alertComment", comment: `Benchmark note ${i}: checked the device timeline.` };
-          return { ...req, path: spec.template!.replace("{id}", ids[i % ids.length]!), body: JSON.stringify(body) };
+      return [
+        {
+          method: "POST",
+          headers: json,
+          setupRequest: (req) => {
+            const i = n++;
+            const body = { "@odata.type": "microsoft.graph.security.alertComment", comment: `Benchmark note ${i}: checked the device timeline.` };
+            return { ...req, path: spec.template!.replace("{id}", ids[i % ids.length]!), body: JSON.stringify(body) };
+          },
         },
-      }];
+      ];
     }
     case "ingest": {
       // Fresh alerts (a new seed each run), generated before the clock starts as far as the expected
@@ -101,12 +105,14 @@ export async function requestsFor(spec: LoadSpec): Promise<Request[]> {
       };
       const ready: string[] = [];
       for (let i = 0; i < 150; i++) ready.push(nextBody());
-      return [{
-        method: "POST",
-        path: "/ingest/alerts",
-        headers: json,
-        setupRequest: (req) => ({ ...req, body: ready.shift() ?? nextBody() }),
-      }];
+      return [
+        {
+          method: "POST",
+          path: "/ingest/alerts",
+          headers: json,
+          setupRequest: (req) => ({ ...req, body: ready.shift() ?? nextBody() }),
+        },
+      ];
     }
   }
 }
@@ -117,9 +123,8 @@ async function main(): Promise<void> {
   const spec = JSON.parse(arg.startsWith("@") ? readFileSync(arg.slice(1), "utf8") : arg) as LoadSpec;
   const requests = await requestsFor(spec);
   const result = await new Promise<AutocannonResult>((resolve, reject) => {
-    autocannon(
-      { url: spec.url, connections: spec.connections, duration: spec.duration, headers: spec.headers, requests, timeout: 30 },
-      (err, res) => (err ? reject(err) : resolve(res)),
+    autocannon({ url: spec.url, connections: spec.connections, duration: spec.duration, headers: spec.headers, requests, timeout: 30 }, (err, res) =>
+      err ? reject(err) : resolve(res),
     );
   });
   process.stdout.write(JSON.stringify(result) + "\n");

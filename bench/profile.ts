@@ -81,7 +81,10 @@ export function summarizeProfile(file: string, top = 25): ProfileSummary {
     }
   }
   const sorted = (m: Map<string, number>) =>
-    [...m.entries()].sort((a, b) => b[1] - a[1]).slice(0, top).map(([k, ms]) => ({ k, ms, share: ms / busy }));
+    [...m.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([k, ms]) => ({ k, ms, share: ms / busy }));
   return {
     totalMs: busy,
     areas: sorted(areas).map(({ k, ms, share }) => ({ area: k, ms, share })),

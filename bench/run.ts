@@ -13,14 +13,24 @@ import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import type { FastifyRequest } from "fastify";
-import {
-  BENCH_DIR, BUILD_DIR, backendCpuDelta, cpuSeconds, fmt, importDist, memoryMb, postgresBackends, readFlags, runLoader,
-} from "./common.js";
+import { BENCH_DIR, BUILD_DIR, backendCpuDelta, cpuSeconds, fmt, importDist, memoryMb, postgresBackends, readFlags, runLoader } from "./common.js";
 import type { AutocannonResult, LoadSpec } from "./load.js";
 import { startBaseline, startJsonServer, startTriage, type Running } from "./servers.js";
 import {
-  INGEST_TENANT, emptyTenant, ensureApps, vacuumAnalyze, ensureSeeded, exportPeer, getToken, restore, sampleIds, snapshot, storeRef,
-  type BenchApps, type StoreKind, type StoreRef,
+  INGEST_TENANT,
+  emptyTenant,
+  ensureApps,
+  vacuumAnalyze,
+  ensureSeeded,
+  exportPeer,
+  getToken,
+  restore,
+  sampleIds,
+  snapshot,
+  storeRef,
+  type BenchApps,
+  type StoreKind,
+  type StoreRef,
 } from "./stores.js";
 import { summarizeProfile } from "./profile.js";
 import type * as OpenMod from "../src/store/open.js";
@@ -52,24 +62,61 @@ interface Options {
 
 function parseArgs(argv: string[]): Options {
   const o: Options = {
-    sizes: [10_000], stores: ["sqlite", "postgres"], duration: 10, warmup: 2, connections: 20, ingestConnections: 4, batch: 100,
-    pg: process.env.TRIAGE_BENCH_PG ?? "postgres://postgres@127.0.0.1:5432/", peerMax: 10_000, startups: 3, profile: null, reseed: false,
+    sizes: [10_000],
+    stores: ["sqlite", "postgres"],
+    duration: 10,
+    warmup: 2,
+    connections: 20,
+    ingestConnections: 4,
+    batch: 100,
+    pg: process.env.TRIAGE_BENCH_PG ?? "postgres://postgres@127.0.0.1:5432/",
+    peerMax: 10_000,
+    startups: 3,
+    profile: null,
+    reseed: false,
   };
   readFlags(argv, (flag, { value, num, peek }) => {
     switch (flag) {
-      case "--sizes": o.sizes = value().split(",").map((s) => Number(s.replace(/_/g, ""))); break;
-      case "--stores": o.stores = value().split(",") as StoreKind[]; break;
-      case "--duration": o.duration = num(); break;
-      case "--warmup": o.warmup = num(); break;
-      case "--connections": o.connections = num(); break;
-      case "--ingest-connections": o.ingestConnections = num(); break;
-      case "--batch": o.batch = num(); break;
-      case "--pg": o.pg = value(); break;
-      case "--peer-max": o.peerMax = num(); break;
-      case "--startups": o.startups = num(); break;
-      case "--profile": o.profile = peek() !== undefined ? value() : "list"; break;
-      case "--reseed": o.reseed = true; break;
-      default: throw new Error(`unknown option ${flag}`);
+      case "--sizes":
+        o.sizes = value()
+          .split(",")
+          .map((s) => Number(s.replace(/_/g, "")));
+        break;
+      case "--stores":
+        o.stores = value().split(",") as StoreKind[];
+        break;
+      case "--duration":
+        o.duration = num();
+        break;
+      case "--warmup":
+        o.warmup = num();
+        break;
+      case "--connections":
+        o.connections = num();
+        break;
+      case "--ingest-connections":
+        o.ingestConnections = num();
+        break;
+      case "--batch":
+        o.batch = num();
+        break;
+      case "--pg":
+        o.pg = value();
+        break;
+      case "--peer-max":
+        o.peerMax = num();
+        break;
+      case "--startups":
+        o.startups = num();
+        break;
+      case "--profile":
+        o.profile = peek() !== undefined ? value() : "list";
+        break;
+      case "--reseed":
+        o.reseed = true;
+        break;
+      default:
+        throw new Error(`unknown option ${flag}`);
     }
   });
   if (o.sizes.some((s) => !Number.isInteger(s) || s <= 0)) throw new Error("--sizes: whole numbers, comma-separated");
@@ -123,7 +170,12 @@ function triageScenarios(ids: string[], o: Options): Scenario[] {
     { name: "comment", spec: { kind: "comment", template: "/v1.0/security/incidents/{id}/comments", ids }, auth: true },
     { name: "healthz", spec: { kind: "get", paths: ["/healthz"] }, auth: false },
     // Into the ingestion tenant (emptied before and after), with its own app's token.
-    { name: "ingest", spec: { kind: "ingest", batchSize: o.batch, tenantId: INGEST_TENANT, seed: "bench-ingest" }, auth: true, connections: o.ingestConnections },
+    {
+      name: "ingest",
+      spec: { kind: "ingest", batchSize: o.batch, tenantId: INGEST_TENANT, seed: "bench-ingest" },
+      auth: true,
+      connections: o.ingestConnections,
+    },
   ];
 }
 
@@ -148,7 +200,16 @@ function load(spec: LoadSpec): Promise<AutocannonResult> {
   return runLoader<AutocannonResult>(join(BUILD_DIR, "load.js"), JSON.stringify(spec));
 }
 
-async function measure(server: Running, system: System, store: string, size: number, sc: Scenario, o: Options, token: string | null, pgDatabase: string | null): Promise<Measured> {
+async function measure(
+  server: Running,
+  system: System,
+  store: string,
+  size: number,
+  sc: Scenario,
+  o: Options,
+  token: string | null,
+  pgDatabase: string | null,
+): Promise<Measured> {
   const headers: Record<string, string> = {};
   if (sc.auth && token) headers.authorization = `Bearer ${token}`;
   const base: LoadSpec = { ...sc.spec, url: server.base, duration: o.duration, connections: sc.connections ?? o.connections, headers };
@@ -162,15 +223,30 @@ async function measure(server: Running, system: System, store: string, size: num
   const ok = r["2xx"];
   const failed = r.non2xx + r.errors + r.timeouts;
   const m: Measured = {
-    system, store, size, scenario: sc.name, requests: ok, failed,
-    rps: ok / o.duration, p50: r.latency.p50, p99: r.latency.p99, cpu, dbCpu, perCore: ok / (cpu + dbCpu),
+    system,
+    store,
+    size,
+    scenario: sc.name,
+    requests: ok,
+    failed,
+    rps: ok / o.duration,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    cpu,
+    dbCpu,
+    perCore: ok / (cpu + dbCpu),
   };
   if (sc.spec.kind === "ingest") m.alertsPerSec = (ok * (sc.spec.batchSize ?? 100)) / o.duration;
   if (failed > 0) {
-    const codes = Object.entries(r.statusCodeStats).filter(([c]) => !c.startsWith("2")).map(([c, v]) => `${c}×${v.count}`).join(" ");
+    const codes = Object.entries(r.statusCodeStats)
+      .filter(([c]) => !c.startsWith("2"))
+      .map(([c, v]) => `${c}×${v.count}`)
+      .join(" ");
     m.note = `${failed} failed${codes ? ` (${codes})` : ""}${r.errors ? ` ${r.errors} errors` : ""}${r.timeouts ? ` ${r.timeouts} timeouts` : ""}`;
   }
-  log(`  ${system} ${store} ${size} ${sc.name}: ${fmt(m.rps)} req/s, p99 ${m.p99} ms, ${fmt(m.perCore)} req/CPU-s${m.alertsPerSec ? `, ${fmt(m.alertsPerSec)} alerts/s` : ""}${m.note ? `, ${m.note}` : ""}`);
+  log(
+    `  ${system} ${store} ${size} ${sc.name}: ${fmt(m.rps)} req/s, p99 ${m.p99} ms, ${fmt(m.perCore)} req/CPU-s${m.alertsPerSec ? `, ${fmt(m.alertsPerSec)} alerts/s` : ""}${m.note ? `, ${m.note}` : ""}`,
+  );
   return m;
 }
 
@@ -233,8 +309,13 @@ interface ServerStats {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)] ?? NaN;
 
 async function withServer(
-  system: System, store: string, size: number, o: Options, starter: () => Promise<Running>,
-  body: (s: Running) => Promise<void>, startups = 1,
+  system: System,
+  store: string,
+  size: number,
+  o: Options,
+  starter: () => Promise<Running>,
+  body: (s: Running) => Promise<void>,
+  startups = 1,
 ): Promise<ServerStats> {
   const samples: { listeningMs: number; readyMs: number }[] = [];
   let server: Running | null = null;
@@ -244,7 +325,9 @@ async function withServer(
     samples.push({ listeningMs: server.listeningMs, readyMs: server.readyMs });
   }
   const s = server!;
-  log(`${s.name}: ready in ${fmt(s.readyMs)} ms (listening at ${fmt(s.listeningMs)} ms)${startups > 1 ? `; over ${startups} starts: ${samples.map((x) => fmt(x.readyMs)).join(", ")} ms` : ""}`);
+  log(
+    `${s.name}: ready in ${fmt(s.readyMs)} ms (listening at ${fmt(s.listeningMs)} ms)${startups > 1 ? `; over ${startups} starts: ${samples.map((x) => fmt(x.readyMs)).join(", ")} ms` : ""}`,
+  );
   const stats: ServerStats = { system, store, size, startups: samples, peakRssMb: 0, rssAfterReadsMb: 0 };
   try {
     await body(s);
@@ -282,7 +365,9 @@ function ratio(a: number | undefined, b: number | undefined): string {
 }
 
 function printTable(res: Results): void {
-  const rows: string[][] = [["scenario", "system", "store", "size", "req/s", "p50 ms", "p99 ms", "req/CPU-s", "÷ baseline req/s | per core", "÷ json-server req/s | per core", "note"]];
+  const rows: string[][] = [
+    ["scenario", "system", "store", "size", "req/s", "p50 ms", "p99 ms", "req/CPU-s", "÷ baseline req/s | per core", "÷ json-server req/s | per core", "note"],
+  ];
   const find = (system: System, size: number, scenario: string) => res.scenarios.find((m) => m.system === system && m.size === size && m.scenario === scenario);
   const order = ["list", "list-all", "get", "patch", "comment", "ingest", "healthz"];
   const systems: System[] = ["triage", "baseline", "json-server"];
@@ -298,7 +383,11 @@ function printTable(res: Results): void {
             vsBase = b ? `${ratio(m.rps, b.rps)} | ${ratio(m.perCore, b.perCore)}${scenario === "comment" ? " (vs update)" : ""}` : "";
             vsPeer = p ? `${ratio(m.rps, p.rps)} | ${ratio(m.perCore, p.perCore)}` : "";
           }
-          const notes = [m.alertsPerSec ? `${fmt(m.alertsPerSec)} alerts/s` : "", m.dbCpu ? `incl. ${m.dbCpu.toFixed(1)} CPU-s PostgreSQL` : "", m.note ?? ""].filter(Boolean);
+          const notes = [
+            m.alertsPerSec ? `${fmt(m.alertsPerSec)} alerts/s` : "",
+            m.dbCpu ? `incl. ${m.dbCpu.toFixed(1)} CPU-s PostgreSQL` : "",
+            m.note ?? "",
+          ].filter(Boolean);
           rows.push([scenario, system, m.store, fmt(size), fmt(m.rps), fmt(m.p50), fmt(m.p99), fmt(m.perCore), vsBase, vsPeer, notes.join("; ")]);
         }
       }
@@ -306,7 +395,11 @@ function printTable(res: Results): void {
   }
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
   const right = new Set([3, 4, 5, 6, 7]);
-  const line = (r: string[]) => r.map((cell, c) => pad(cell, widths[c]!, right.has(c))).join("  ").trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((cell, c) => pad(cell, widths[c]!, right.has(c)))
+      .join("  ")
+      .trimEnd();
   process.stdout.write("\n" + line(rows[0]!) + "\n" + widths.map((w) => "-".repeat(w)).join("  ") + "\n");
   for (const r of rows.slice(1)) process.stdout.write(line(r) + "\n");
 
@@ -323,12 +416,16 @@ function printTable(res: Results): void {
     for (const a of res.auth) {
       const list = res.scenarios.find((m) => m.system === "triage" && m.store === a.store && m.size === a.size && m.scenario === "list");
       const listMicros = list ? (1e6 * (list.cpu + list.dbCpu)) / list.requests : NaN;
-      process.stdout.write(`  ${pad(a.store, 8)} ${pad(fmt(a.size), 9, true)}  ${a.cpuMicros.toFixed(1)} µs CPU (${a.wallMicros.toFixed(1)} µs wall) vs ${fmt(listMicros)} µs CPU per list request = ${((100 * a.cpuMicros) / listMicros).toFixed(1)} %\n`);
+      process.stdout.write(
+        `  ${pad(a.store, 8)} ${pad(fmt(a.size), 9, true)}  ${a.cpuMicros.toFixed(1)} µs CPU (${a.wallMicros.toFixed(1)} µs wall) vs ${fmt(listMicros)} µs CPU per list request = ${((100 * a.cpuMicros) / listMicros).toFixed(1)} %\n`,
+      );
     }
   }
   process.stdout.write("\nTargets:\n");
   for (const t of res.targets) process.stdout.write(`  [${t.status}] ${t.target}: ${t.detail}\n`);
-  process.stdout.write(`\nMachine: ${res.machine.cpus} × ${res.machine.model}, Node ${res.machine.node}; load average ${res.machine.loadavgStart.map((x) => x.toFixed(1)).join(" ")} at start, ${res.machine.loadavgEnd?.map((x) => x.toFixed(1)).join(" ")} at the end.\n`);
+  process.stdout.write(
+    `\nMachine: ${res.machine.cpus} × ${res.machine.model}, Node ${res.machine.node}; load average ${res.machine.loadavgStart.map((x) => x.toFixed(1)).join(" ")} at start, ${res.machine.loadavgEnd?.map((x) => x.toFixed(1)).join(" ")} at the end.\n`,
+  );
 }
 
 function evaluateTargets(res: Results): Results["targets"] {
@@ -345,7 +442,7 @@ function evaluateTargets(res: Results): Results["targets"] {
       const r = m.rps / b.rps;
       const c = m.perCore / b.perCore;
       parts.push({ ok: r >= min && c >= min, text: `${m.store} ${fmt(m.size)}: ${r.toFixed(2)}× req/s, ${c.toFixed(2)}× per core` });
-      if ((r >= min) !== (c >= min)) parts[parts.length - 1]!.text += " (req/s and per core disagree)";
+      if (r >= min !== c >= min) parts[parts.length - 1]!.text += " (req/s and per core disagree)";
     }
     out.push({ target: name, status: verdict(parts), detail: parts.map((p) => p.text).join("; ") || "not measured" });
   };
@@ -371,28 +468,39 @@ function evaluateTargets(res: Results): Results["targets"] {
       for (const store of res.options.stores) {
         const a = triage.find((m) => m.store === store && m.size === small && m.scenario === "list");
         const b = triage.find((m) => m.store === store && m.size === big && m.scenario === "list");
-        if (a && b) parts.push({ ok: b.p99 <= 2 * a.p99, text: `${store}: ${b.p99} ms at ${fmt(big)} vs ${a.p99} ms at ${fmt(small)} = ${(b.p99 / a.p99).toFixed(2)}×` });
+        if (a && b)
+          parts.push({ ok: b.p99 <= 2 * a.p99, text: `${store}: ${b.p99} ms at ${fmt(big)} vs ${a.p99} ms at ${fmt(small)} = ${(b.p99 / a.p99).toFixed(2)}×` });
       }
     }
     const note = sizes.includes(1_000_000) && sizes.includes(10_000) ? "" : " (needs --sizes 10000,…,1000000; shown for the sizes run)";
     out.push({ target: "list p99 at 1M ≤ 2× at 10k", status: verdict(parts), detail: (parts.map((p) => p.text).join("; ") || "needs two sizes") + note });
   }
   {
-    const parts = triage.filter((m) => m.scenario === "ingest" && m.store === "sqlite").map((m) => ({ ok: (m.alertsPerSec ?? 0) >= 5000, text: `${fmt(m.size)}: ${fmt(m.alertsPerSec)} alerts/s` }));
+    const parts = triage
+      .filter((m) => m.scenario === "ingest" && m.store === "sqlite")
+      .map((m) => ({ ok: (m.alertsPerSec ?? 0) >= 5000, text: `${fmt(m.size)}: ${fmt(m.alertsPerSec)} alerts/s` }));
     out.push({ target: "ingestion ≥ 5,000 alerts/s on SQLite", status: verdict(parts), detail: parts.map((p) => p.text).join("; ") || "not measured" });
   }
   const biggest = Math.max(...res.options.sizes);
   const at = biggest === 1_000_000 ? "" : ` (1M not run: shown at ${fmt(biggest)})`;
   {
-    const parts = res.servers.filter((s) => s.system === "triage" && s.size === biggest).map((s) => ({ ok: s.peakRssMb <= 200, text: `${s.store}: peak ${fmt(s.peakRssMb)} MB` }));
+    const parts = res.servers
+      .filter((s) => s.system === "triage" && s.size === biggest)
+      .map((s) => ({ ok: s.peakRssMb <= 200, text: `${s.store}: peak ${fmt(s.peakRssMb)} MB` }));
     out.push({ target: "RSS ≤ 200 MB serving 1M", status: at ? "n/a " : verdict(parts), detail: (parts.map((p) => p.text).join("; ") || "not measured") + at });
   }
   {
-    const parts = res.servers.filter((s) => s.system === "triage" && s.size === biggest).map((s) => {
-      const r = median(s.startups.map((x) => x.readyMs));
-      return { ok: r <= 1000, text: `${s.store}: ${fmt(r)} ms (median; first ${fmt(s.startups[0]?.readyMs)} ms)` };
+    const parts = res.servers
+      .filter((s) => s.system === "triage" && s.size === biggest)
+      .map((s) => {
+        const r = median(s.startups.map((x) => x.readyMs));
+        return { ok: r <= 1000, text: `${s.store}: ${fmt(r)} ms (median; first ${fmt(s.startups[0]?.readyMs)} ms)` };
+      });
+    out.push({
+      target: "ready ≤ 1 s on an existing 1M store",
+      status: at ? "n/a " : verdict(parts),
+      detail: (parts.map((p) => p.text).join("; ") || "not measured") + at,
     });
-    out.push({ target: "ready ≤ 1 s on an existing 1M store", status: at ? "n/a " : verdict(parts), detail: (parts.map((p) => p.text).join("; ") || "not measured") + at });
   }
   return out;
 }
@@ -406,24 +514,41 @@ async function profileScenario(ref: StoreRef, name: string, o: Options): Promise
   const apps = await ensureApps(ref);
   const ids = await sampleIds(ref, 200);
   const sc = triageScenarios(ids, o).find((x) => x.name === name);
-  if (!sc) throw new Error(`--profile: no scenario ${name} (${triageScenarios(ids, o).map((x) => x.name).join(", ")})`);
+  if (!sc)
+    throw new Error(
+      `--profile: no scenario ${name} (${triageScenarios(ids, o)
+        .map((x) => x.name)
+        .join(", ")})`,
+    );
   await emptyTenant(ref, INGEST_TENANT);
   if (ref.kind === "postgres") await vacuumAnalyze(ref);
   const undo = await snapshot(ref, ids);
   try {
-    await withServer("triage", ref.kind, ref.size, o, () => startTriage(ref, { profileDir: dir }), async (s) => {
-      const token = await getToken(s.base, name === "ingest" ? apps.ingest : apps.main);
-      const pgDatabase = ref.dbUrl ? new URL(ref.dbUrl).pathname.slice(1) : null;
-      await measure(s, "triage", ref.kind, ref.size, sc, o, token, pgDatabase);
-    });
+    await withServer(
+      "triage",
+      ref.kind,
+      ref.size,
+      o,
+      () => startTriage(ref, { profileDir: dir }),
+      async (s) => {
+        const token = await getToken(s.base, name === "ingest" ? apps.ingest : apps.main);
+        const pgDatabase = ref.dbUrl ? new URL(ref.dbUrl).pathname.slice(1) : null;
+        await measure(s, "triage", ref.kind, ref.size, sc, o, token, pgDatabase);
+      },
+    );
   } finally {
     await restore(ref, undo);
     await emptyTenant(ref, INGEST_TENANT);
   }
-  const file = readdirSync(dir).filter((f) => f.endsWith(".cpuprofile")).map((f) => join(dir, f)).sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
+  const file = readdirSync(dir)
+    .filter((f) => f.endsWith(".cpuprofile"))
+    .map((f) => join(dir, f))
+    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
   if (!file) throw new Error("no CPU profile written");
   const p = summarizeProfile(file);
-  process.stdout.write(`\nCPU profile of the ${name} scenario (${ref.label}; ${file}; startup, warm-up and run: ${fmt(p.totalMs)} ms busy):\n\nBy area (self time):\n`);
+  process.stdout.write(
+    `\nCPU profile of the ${name} scenario (${ref.label}; ${file}; startup, warm-up and run: ${fmt(p.totalMs)} ms busy):\n\nBy area (self time):\n`,
+  );
   for (const a of p.areas) process.stdout.write(`  ${pad((100 * a.share).toFixed(1) + " %", 7, true)}  ${a.area}\n`);
   process.stdout.write("\nTop functions (self time; JSON.parse/stringify and other builtins count as their caller's):\n");
   for (const f of p.self) process.stdout.write(`  ${pad((100 * f.share).toFixed(1) + " %", 7, true)}  ${f.fn}\n`);
@@ -439,7 +564,11 @@ async function main(): Promise<void> {
     startedAt: new Date().toISOString(),
     options: o,
     machine: { cpus: cpus().length, model: cpus()[0]?.model ?? "?", node: process.version, loadavgStart: loadavg() },
-    seeding: [], scenarios: [], servers: [], auth: [], targets: [],
+    seeding: [],
+    scenarios: [],
+    servers: [],
+    auth: [],
+    targets: [],
   };
 
   // 1. Stores: seeded once, reused afterwards. The baseline and json-server read the SQLite store.
@@ -465,9 +594,18 @@ async function main(): Promise<void> {
     // 2. Baseline (its PATCHes are undone afterwards).
     const before = await snapshot(sqlite, ids);
     try {
-      res.servers.push(await withServer("baseline", "sqlite", size, o, () => startBaseline(sqlite), async (s) => {
-        for (const sc of baselineScenarios(ids)) res.scenarios.push(await measure(s, "baseline", "sqlite", size, sc, o, null, null));
-      }));
+      res.servers.push(
+        await withServer(
+          "baseline",
+          "sqlite",
+          size,
+          o,
+          () => startBaseline(sqlite),
+          async (s) => {
+            for (const sc of baselineScenarios(ids)) res.scenarios.push(await measure(s, "baseline", "sqlite", size, sc, o, null, null));
+          },
+        ),
+      );
     } finally {
       await restore(sqlite, before);
     }
@@ -476,9 +614,18 @@ async function main(): Promise<void> {
     if (size <= o.peerMax) {
       log(`json-server ${size}: exporting db.json`);
       const file = await exportPeer(sqlite);
-      res.servers.push(await withServer("json-server", "memory", size, o, () => startJsonServer(file), async (s) => {
-        for (const sc of peerScenarios(ids)) res.scenarios.push(await measure(s, "json-server", "memory", size, sc, o, null, null));
-      }));
+      res.servers.push(
+        await withServer(
+          "json-server",
+          "memory",
+          size,
+          o,
+          () => startJsonServer(file),
+          async (s) => {
+            for (const sc of peerScenarios(ids)) res.scenarios.push(await measure(s, "json-server", "memory", size, sc, o, null, null));
+          },
+        ),
+      );
     } else {
       log(`json-server ${size}: skipped (above --peer-max ${o.peerMax})`);
     }
@@ -503,20 +650,28 @@ async function main(): Promise<void> {
       const undo = await snapshot(ref, storeIds);
       let stats: ServerStats;
       try {
-        stats = await withServer("triage", kind, size, o, () => startTriage(ref), async (s) => {
-          base = s.base;
-          try {
-            token = await getToken(s.base, apps.main);
-          } catch {
-            apps = await ensureApps(ref, true); // the store was replaced since the apps were made
-            token = await getToken(s.base, apps.main);
-          }
-          const ingestToken = await getToken(s.base, apps.ingest);
-          for (const sc of triageScenarios(storeIds, o)) {
-            if (sc.name === "ingest") rssAfterReads = memoryMb(s.pid).rss;
-            res.scenarios.push(await measure(s, "triage", kind, size, sc, o, sc.name === "ingest" ? ingestToken : token, pgDatabase));
-          }
-        }, o.startups);
+        stats = await withServer(
+          "triage",
+          kind,
+          size,
+          o,
+          () => startTriage(ref),
+          async (s) => {
+            base = s.base;
+            try {
+              token = await getToken(s.base, apps.main);
+            } catch {
+              apps = await ensureApps(ref, true); // the store was replaced since the apps were made
+              token = await getToken(s.base, apps.main);
+            }
+            const ingestToken = await getToken(s.base, apps.ingest);
+            for (const sc of triageScenarios(storeIds, o)) {
+              if (sc.name === "ingest") rssAfterReads = memoryMb(s.pid).rss;
+              res.scenarios.push(await measure(s, "triage", kind, size, sc, o, sc.name === "ingest" ? ingestToken : token, pgDatabase));
+            }
+          },
+          o.startups,
+        );
       } finally {
         await restore(ref, undo);
         await emptyTenant(ref, INGEST_TENANT);

@@ -91,7 +91,16 @@ export async function startJsonServer(dbJson: string): Promise<Running> {
   // json-server keeps the whole db in memory; --quiet turns off its per-request log.
   return start(
     "json-server",
-    ["--max-old-space-size=8192", join(ROOT, "node_modules", "json-server", "lib", "cli", "bin.js"), dbJson, "--host", "127.0.0.1", "--port", String(port), "--quiet"],
+    [
+      "--max-old-space-size=8192",
+      join(ROOT, "node_modules", "json-server", "lib", "cli", "bin.js"),
+      dbJson,
+      "--host",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "--quiet",
+    ],
     { healthPath: "/incidents?_limit=1", base: `http://127.0.0.1:${port}`, timeoutMs: 600_000 },
   );
 }

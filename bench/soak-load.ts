@@ -67,7 +67,18 @@ async function main(): Promise<void> {
   const url = new URL(spec.url);
   const agent = new Agent({ keepAlive: true, maxSockets: spec.connections });
 
-  const result: PacedResult = { duration: 0, sent: 0, "2xx": 0, non2xx: 0, errors: 0, timeouts: 0, skipped: 0, statusCodes: {}, latency: { p50: 0, p99: 0, max: 0 }, windows: [] };
+  const result: PacedResult = {
+    duration: 0,
+    sent: 0,
+    "2xx": 0,
+    non2xx: 0,
+    errors: 0,
+    timeouts: 0,
+    skipped: 0,
+    statusCodes: {},
+    latency: { p50: 0, p99: 0, max: 0 },
+    windows: [],
+  };
   const all: number[] = [];
   const windows: { statusCodes: Record<string, number>; latencies: number[] }[] = [];
   let inFlight = 0;

@@ -42,15 +42,32 @@ function parseArgs(argv: string[]): Options {
   const o: Options = { minutes: 10, db: null, incidents: 5000, load: 0.8, peakSeconds: 10, sampleSeconds: 5, keep: false, serveArgs: [] };
   readFlags(argv, (flag, { value, num }) => {
     switch (flag) {
-      case "--minutes": o.minutes = num(); break;
-      case "--db": o.db = value(); break;
-      case "--incidents": o.incidents = Math.round(num()); break;
-      case "--load": o.load = num(); break;
-      case "--peak-seconds": o.peakSeconds = num(); break;
-      case "--sample-seconds": o.sampleSeconds = num(); break;
-      case "--keep": o.keep = true; break;
-      case "--serve-args": o.serveArgs = value().split(/\s+/).filter(Boolean); break;
-      default: throw new Error(`unknown option ${flag}`);
+      case "--minutes":
+        o.minutes = num();
+        break;
+      case "--db":
+        o.db = value();
+        break;
+      case "--incidents":
+        o.incidents = Math.round(num());
+        break;
+      case "--load":
+        o.load = num();
+        break;
+      case "--peak-seconds":
+        o.peakSeconds = num();
+        break;
+      case "--sample-seconds":
+        o.sampleSeconds = num();
+        break;
+      case "--keep":
+        o.keep = true;
+        break;
+      case "--serve-args":
+        o.serveArgs = value().split(/\s+/).filter(Boolean);
+        break;
+      default:
+        throw new Error(`unknown option ${flag}`);
     }
   });
   if (o.load > 1) throw new Error("--load is a fraction of the peak, at most 1");
@@ -82,13 +99,24 @@ interface Kind {
   app: "main" | "ingest";
 }
 
-const q = (path: string, query: Record<string, string>) => `${path}?${Object.entries(query).map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join("&")}`;
+const q = (path: string, query: Record<string, string>) =>
+  `${path}?${Object.entries(query)
+    .map(([k, v]) => `${k}=${encodeURIComponent(v)}`)
+    .join("&")}`;
 
 function kinds(ids: string[], soakSeed: string): Kind[] {
   const incidents = "/v1.0/security/incidents";
   const alerts = "/v1.0/security/alerts_v2";
   return [
-    { name: "list", peakConnections: 4, app: "main", spec: { kind: "get", paths: [q(incidents, { $top: "50", $filter: "status eq 'active'", $orderby: "createdDateTime desc" }), q(incidents, { $top: "50" })] } },
+    {
+      name: "list",
+      peakConnections: 4,
+      app: "main",
+      spec: {
+        kind: "get",
+        paths: [q(incidents, { $top: "50", $filter: "status eq 'active'", $orderby: "createdDateTime desc" }), q(incidents, { $top: "50" })],
+      },
+    },
     { name: "get", peakConnections: 4, app: "main", spec: { kind: "get", paths: ids.map((id) => `${incidents}/${id}?$expand=alerts`) } },
     {
       name: "filter",
@@ -133,7 +161,10 @@ function failures(r: AutocannonResult | PacedResult): number {
 }
 
 function statusSummary(codes: Record<string, number>): string {
-  return Object.entries(codes).filter(([c]) => !c.startsWith("2")).map(([c, n]) => `${c}×${n}`).join(" ");
+  return Object.entries(codes)
+    .filter(([c]) => !c.startsWith("2"))
+    .map(([c, n]) => `${c}×${n}`)
+    .join(" ");
 }
 
 interface Peak {
@@ -147,7 +178,13 @@ interface Peak {
 
 /** The whole mix at once, as fast as it goes, after a short warm-up: each kind's rate in the mix. */
 async function measurePeaks(server: Running, all: Kind[], tokens: Record<"main" | "ingest", string>, o: Options): Promise<Peak[]> {
-  const specs = all.map((k): LoadSpec => ({ ...k.spec, url: server.base, duration: o.peakSeconds, connections: k.peakConnections, headers: { authorization: `Bearer ${tokens[k.app]}` } }));
+  const specs = all.map((k): LoadSpec => ({
+    ...k.spec,
+    url: server.base,
+    duration: o.peakSeconds,
+    connections: k.peakConnections,
+    headers: { authorization: `Bearer ${tokens[k.app]}` },
+  }));
   await Promise.all(specs.map((spec) => runLoad({ ...spec, duration: 2, ...(spec.seed ? { seed: `${spec.seed}-warmup` } : {}) })));
   const results = await Promise.all(specs.map((spec) => runLoad({ ...spec, ...(spec.seed ? { seed: `${spec.seed}-peak` } : {}) })));
   return all.map((k, i) => {
@@ -198,7 +235,11 @@ function sampler(pid: number, everySeconds: number): { stop: () => Sample[] } {
   const take = () => {
     const now = performance.now();
     const cpu = cpuSeconds(pid);
-    samples.push({ t: Math.round((now - t0) / 1000), rssMb: Math.round(memoryMb(pid).rss * 10) / 10, cpuPct: Math.round(((cpu - lastCpu) / ((now - lastT) / 1000)) * 100) });
+    samples.push({
+      t: Math.round((now - t0) / 1000),
+      rssMb: Math.round(memoryMb(pid).rss * 10) / 10,
+      cpuPct: Math.round(((cpu - lastCpu) / ((now - lastT) / 1000)) * 100),
+    });
     lastCpu = cpu;
     lastT = now;
   };
@@ -270,7 +311,17 @@ function memoryVerdict(all: Sample[]) {
   const max = Math.max(...samples.map((s) => s.rssMb));
   const growth = last - first;
   const flat = growth <= Math.max(FLAT_MB, first * FLAT_FRACTION);
-  return { warmupSeconds: Math.round(warmup), firstFifthMedianMb: first, lastFifthMedianMb: last, maxMb: max, growthMb: Math.round(growth * 10) / 10, slopeMbPerMin: Math.round(slopePerMinute(samples) * 100) / 100, flat, underCeiling: max <= RSS_CEILING_MB, ceilingMb: RSS_CEILING_MB };
+  return {
+    warmupSeconds: Math.round(warmup),
+    firstFifthMedianMb: first,
+    lastFifthMedianMb: last,
+    maxMb: max,
+    growthMb: Math.round(growth * 10) / 10,
+    slopeMbPerMin: Math.round(slopePerMinute(samples) * 100) / 100,
+    flat,
+    underCeiling: max <= RSS_CEILING_MB,
+    ceilingMb: RSS_CEILING_MB,
+  };
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -283,7 +334,14 @@ function soakStore(o: Options): StoreRef {
   const url = new URL(o.db);
   url.pathname = "/triage_soak";
   const dataDir = join(BENCH_DIR, "soak-postgres");
-  return { kind: "postgres", size: o.incidents, dataDir, dbUrl: url.toString(), appFile: join(dataDir, "bench-apps.json"), label: `postgres soak ${o.incidents}` };
+  return {
+    kind: "postgres",
+    size: o.incidents,
+    dataDir,
+    dbUrl: url.toString(),
+    appFile: join(dataDir, "bench-apps.json"),
+    label: `postgres soak ${o.incidents}`,
+  };
 }
 
 async function dropStore(ref: StoreRef): Promise<void> {
@@ -354,14 +412,20 @@ async function main(): Promise<void> {
     const loadBefore = loadavg()[0]!;
     const samples = sampler(server.pid, o.sampleSeconds);
     const segments: PacedResult[][] = [];
-    for (let done = 0; done < totalSeconds; ) {
+    for (let done = 0; done < totalSeconds;) {
       const seconds = Math.min(SEGMENT_MINUTES * 60, totalSeconds - done);
       const tokens = await tokensFor(server, apps);
       const results = await Promise.all(
         all.map((k, i) => {
           const t = plan[i]!;
           const spec: PacedSpec = {
-            ...k.spec, url: server.base, duration: seconds, connections: t.connections, rate: t.rate, maxInFlight: t.maxInFlight, windowSeconds: WINDOW_SECONDS,
+            ...k.spec,
+            url: server.base,
+            duration: seconds,
+            connections: t.connections,
+            rate: t.rate,
+            maxInFlight: t.maxInFlight,
+            windowSeconds: WINDOW_SECONDS,
             headers: { authorization: `Bearer ${tokens[k.app]}` },
           };
           if (spec.kind === "ingest") {
@@ -374,7 +438,9 @@ async function main(): Promise<void> {
       );
       segments.push(results);
       done += seconds;
-      log(`  ${fmt(done / 60, 1)} of ${o.minutes} min: ${results.map((r, i) => `${all[i]!.name} ${failures(r)} failed`).join(", ")}; RSS ${fmt(memoryMb(server.pid).rss)} MB`);
+      log(
+        `  ${fmt(done / 60, 1)} of ${o.minutes} min: ${results.map((r, i) => `${all[i]!.name} ${failures(r)} failed`).join(", ")}; RSS ${fmt(memoryMb(server.pid).rss)} MB`,
+      );
     }
     const rss = samples.stop();
     const cpuUsed = cpuSeconds(server.pid) - cpuBefore;
@@ -414,7 +480,15 @@ async function main(): Promise<void> {
       store: { kind: ref.kind, label: ref.label, incidents: seeded.incidents },
       // The 1-minute load average when the soak started and ended: other work on the machine shows here.
       machine: { cpus: cpus().length, model: cpus()[0]?.model, loadAverageAtStart: loadBefore, loadAverageAtEnd: loadavg()[0], node: process.version },
-      server: { readyMs: server.readyMs, rssAtReadyMb: rssAtReady, rssBeforeSoakMb: rssBefore, cpuSeconds: cpuUsed, cpuPctOfOneCore: Math.round((cpuUsed / totalSeconds) * 100), warnOrErrorLogLines: serverLogLines, firstLogLines: logs.first },
+      server: {
+        readyMs: server.readyMs,
+        rssAtReadyMb: rssAtReady,
+        rssBeforeSoakMb: rssBefore,
+        cpuSeconds: cpuUsed,
+        cpuPctOfOneCore: Math.round((cpuUsed / totalSeconds) * 100),
+        warnOrErrorLogLines: serverLogLines,
+        firstLogLines: logs.first,
+      },
       peaks,
       plan,
       results: perKind,
@@ -438,7 +512,14 @@ async function main(): Promise<void> {
 }
 
 function printReport(
-  o: Options, perKind: KindResult[], peaks: Peak[], memory: ReturnType<typeof memoryVerdict>, failed: number, cpuShare: number, logLines: number, rss: Sample[],
+  o: Options,
+  perKind: KindResult[],
+  peaks: Peak[],
+  memory: ReturnType<typeof memoryVerdict>,
+  failed: number,
+  cpuShare: number,
+  logLines: number,
+  rss: Sample[],
   before: { ready: number; beforeSoak: number },
 ): void {
   const rows = [
@@ -454,7 +535,18 @@ function printReport(
         k.achievedRate < k.targetRate * 0.95 ? "below target" : "",
         k.alertsPerSec ? `${fmt(k.alertsPerSec)} alerts/s` : "",
       ].filter(Boolean);
-      return [k.kind, fmt(peak.rps, 1), fmt(k.targetRate, 1), fmt(k.achievedRate, 1), fmt(k.requests), fmt(k.failed), fmt(k.p50, 1), fmt(k.p99, 1), fmt(k.max, 1), notes.join("; ")];
+      return [
+        k.kind,
+        fmt(peak.rps, 1),
+        fmt(k.targetRate, 1),
+        fmt(k.achievedRate, 1),
+        fmt(k.requests),
+        fmt(k.failed),
+        fmt(k.p50, 1),
+        fmt(k.p99, 1),
+        fmt(k.max, 1),
+        notes.join("; "),
+      ];
     }),
   ];
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
@@ -467,9 +559,18 @@ function printReport(
   out.push("");
   out.push(`RSS (MB) when ready ${fmt(before.ready)}, after the peak runs ${fmt(before.beforeSoak)}`);
   const every = Math.max(1, Math.ceil(rss.length / 12));
-  out.push(`RSS (MB) every ${o.sampleSeconds * every} s: ${rss.filter((_, i) => i % every === 0 || i === rss.length - 1).map((s) => `${s.t}s ${fmt(s.rssMb)}`).join(", ")}`);
-  out.push(`RSS after the first ${memory.warmupSeconds} s: first fifth median ${fmt(memory.firstFifthMedianMb)} MB, last fifth ${fmt(memory.lastFifthMedianMb)} MB, max ${fmt(memory.maxMb)} MB, slope ${fmt(memory.slopeMbPerMin, 2)} MB/min`);
-  out.push(`Goals: errors ${failed === 0 ? "0 ✓" : `${failed} ✗`}; RSS flat ${memory.flat ? "✓" : "✗"}; RSS ≤ ${memory.ceilingMb} MB ${memory.underCeiling ? "✓" : "✗"}; server warnings/errors logged: ${logLines}`);
+  out.push(
+    `RSS (MB) every ${o.sampleSeconds * every} s: ${rss
+      .filter((_, i) => i % every === 0 || i === rss.length - 1)
+      .map((s) => `${s.t}s ${fmt(s.rssMb)}`)
+      .join(", ")}`,
+  );
+  out.push(
+    `RSS after the first ${memory.warmupSeconds} s: first fifth median ${fmt(memory.firstFifthMedianMb)} MB, last fifth ${fmt(memory.lastFifthMedianMb)} MB, max ${fmt(memory.maxMb)} MB, slope ${fmt(memory.slopeMbPerMin, 2)} MB/min`,
+  );
+  out.push(
+    `Goals: errors ${failed === 0 ? "0 ✓" : `${failed} ✗`}; RSS flat ${memory.flat ? "✓" : "✗"}; RSS ≤ ${memory.ceilingMb} MB ${memory.underCeiling ? "✓" : "✗"}; server warnings/errors logged: ${logLines}`,
+  );
   process.stdout.write(out.join("\n") + "\n");
 }
 
@@ -480,10 +581,19 @@ function printWindows(perKind: KindResult[], rss: Sample[]): void {
   for (const start of starts) {
     const ws = perKind.map((k) => ({ kind: k.kind, w: k.windows.find((x) => x.start === start) })).filter((x) => x.w);
     const requests = ws.reduce((a, x) => a + x.w!.requests, 0);
-    const failed = ws.reduce((a, x) => a + Object.entries(x.w!.statusCodes).filter(([c]) => !c.startsWith("2")).reduce((b, [, n]) => b + n, 0), 0);
+    const failed = ws.reduce(
+      (a, x) =>
+        a +
+        Object.entries(x.w!.statusCodes)
+          .filter(([c]) => !c.startsWith("2"))
+          .reduce((b, [, n]) => b + n, 0),
+      0,
+    );
     const worst = ws.reduce((a, x) => (x.w!.p99 > a.p99 ? { p99: x.w!.p99, kind: x.kind } : a), { p99: 0, kind: "" });
     const inWindow = rss.filter((r) => r.t >= start && r.t < start + WINDOW_SECONDS).map((r) => r.rssMb);
-    out.push(`${String(start).padStart(10)}  ${fmt(requests).padStart(8)}  ${fmt(failed).padStart(6)}  ${`${fmt(worst.p99, 1)} (${worst.kind})`.padEnd(20)}  ${fmt(median(inWindow)).padStart(13)}`);
+    out.push(
+      `${String(start).padStart(10)}  ${fmt(requests).padStart(8)}  ${fmt(failed).padStart(6)}  ${`${fmt(worst.p99, 1)} (${worst.kind})`.padEnd(20)}  ${fmt(median(inWindow)).padStart(13)}`,
+    );
   }
   process.stdout.write(out.join("\n") + "\n");
 }

@@ -55,7 +55,14 @@ export function storeRef(kind: StoreKind, size: number, pgBase: string): StoreRe
   }
   const url = new URL(pgBase);
   url.pathname = `/triage_bench_${size}`;
-  return { kind, size, dataDir: join(BENCH_DIR, `postgres-${size}`), dbUrl: url.toString(), appFile: join(BENCH_DIR, `postgres-${size}`, "bench-apps.json"), label: `postgres ${size}` };
+  return {
+    kind,
+    size,
+    dataDir: join(BENCH_DIR, `postgres-${size}`),
+    dbUrl: url.toString(),
+    appFile: join(BENCH_DIR, `postgres-${size}`, "bench-apps.json"),
+    label: `postgres ${size}`,
+  };
 }
 
 export function storeArgs(ref: StoreRef): string[] {
@@ -142,7 +149,9 @@ export interface Snapshot {
  */
 export async function snapshot(ref: StoreRef, ids: string[]): Promise<Snapshot> {
   const wanted = new Set(ids.map(Number));
-  const rows = await query<Snapshot["incidents"][number]>(ref, "select id, doc, assigned_to, updated_at, version from incidents where tenant_id = $1", [TENANT]);
+  const rows = await query<Snapshot["incidents"][number]>(ref, "select id, doc, assigned_to, updated_at, version from incidents where tenant_id = $1", [
+    TENANT,
+  ]);
   const seq = await query<{ n: number | string | null }>(ref, "select max(seq) as n from audit_log", []);
   return { incidents: rows.filter((r) => wanted.has(Number(r.id))), auditSeq: Number(seq[0]?.n ?? 0) };
 }
@@ -211,14 +220,20 @@ async function recreatePostgres(ref: StoreRef): Promise<void> {
  * A marker records when and at which commit it was seeded (data written by older code may lack what
  * newer code stores, such as precomputed columns that migrations add without backfilling).
  */
-export async function ensureSeeded(ref: StoreRef, log: (s: string) => void, reseed = false): Promise<{ incidents: number; seededNow: boolean; seconds: number }> {
+export async function ensureSeeded(
+  ref: StoreRef,
+  log: (s: string) => void,
+  reseed = false,
+): Promise<{ incidents: number; seededNow: boolean; seconds: number }> {
   const existing = await incidentCount(ref);
   const marker = join(ref.dataDir, "seeded.json");
   if (!reseed && existing >= ref.size * 0.9 && existing <= ref.size * 1.1) {
     const seeded = existsSync(marker) ? (JSON.parse(readFileSync(marker, "utf8")) as { at: string; commit: string }) : null;
     const head = await gitHead();
     const by = seeded ? `seeded ${seeded.at.slice(0, 16).replace("T", " ")} at commit ${seeded.commit.slice(0, 7)}` : "seeded by an unknown version";
-    log(`${ref.label}: reusing ${fmt(existing)} incidents, ${by}${!seeded || seeded.commit !== head ? ` (HEAD is ${head.slice(0, 7)}: --reseed seeds with the current code)` : ""}`);
+    log(
+      `${ref.label}: reusing ${fmt(existing)} incidents, ${by}${!seeded || seeded.commit !== head ? ` (HEAD is ${head.slice(0, 7)}: --reseed seeds with the current code)` : ""}`,
+    );
     return { incidents: existing, seededNow: false, seconds: 0 };
   }
   if (existing > 0) log(`${ref.label}: holds ${fmt(existing)} incidents${reseed ? "" : `, not about ${fmt(ref.size)}`}: seeding again`);
@@ -231,7 +246,10 @@ export async function ensureSeeded(ref: StoreRef, log: (s: string) => void, rese
   const eta = alerts / SEED_RATE[ref.kind];
   log(`${ref.label}: seeding ~${fmt(alerts)} alerts through the ingestion path; rough ETA ${formatDuration(eta)} (at ~${SEED_RATE[ref.kind]} alerts/s)`);
   const started = Date.now();
-  const child = spawn(process.execPath, [TRIAGE_BIN, "seed", ...storeArgs(ref), "--incidents", String(ref.size), "--json"], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [TRIAGE_BIN, "seed", ...storeArgs(ref), "--incidents", String(ref.size), "--json"], {
+    cwd: ROOT,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let out = "";
   let err = "";
   child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
@@ -247,12 +265,16 @@ export async function ensureSeeded(ref: StoreRef, log: (s: string) => void, rese
     const n = await incidentCount(ref);
     const secs = (Date.now() - started) / 1000;
     const rate = n / secs;
-    log(`${ref.label}: ${fmt(n)} of ~${fmt(ref.size)} incidents after ${formatDuration(secs)}${rate > 0 ? `, ETA ${formatDuration((ref.size - n) / rate)}` : ""}`);
+    log(
+      `${ref.label}: ${fmt(n)} of ~${fmt(ref.size)} incidents after ${formatDuration(secs)}${rate > 0 ? `, ETA ${formatDuration((ref.size - n) / rate)}` : ""}`,
+    );
   }
   if ((await done) !== 0) throw new Error(`seeding ${ref.label} failed: ${err.trim()}`);
   const summary = JSON.parse(out) as { incidents: number; alerts: number; seconds: number };
   writeFileSync(marker, JSON.stringify({ at: new Date().toISOString(), commit: await gitHead(), ...summary }, null, 2));
-  log(`${ref.label}: seeded ${fmt(summary.alerts)} alerts into ${fmt(summary.incidents)} incidents in ${formatDuration(summary.seconds)} (${fmt(summary.alerts / summary.seconds)} alerts/s)`);
+  log(
+    `${ref.label}: seeded ${fmt(summary.alerts)} alerts into ${fmt(summary.incidents)} incidents in ${formatDuration(summary.seconds)} (${fmt(summary.alerts / summary.seconds)} alerts/s)`,
+  );
   return { incidents: summary.incidents, seededNow: true, seconds: summary.seconds };
 }
 
@@ -273,8 +295,20 @@ export function formatDuration(seconds: number): string {
 
 async function createApp(ref: StoreRef, tenantId: string): Promise<BenchApp> {
   const out = await run(process.execPath, [
-    TRIAGE_BIN, "apps", "create", ...storeArgs(ref), "--tenant", tenantId, "--name", "Triage benchmark",
-    "--permission", "SecurityIncident.ReadWrite.All", "--permission", "SecurityAlert.ReadWrite.All", "--admin-consent", "--json",
+    TRIAGE_BIN,
+    "apps",
+    "create",
+    ...storeArgs(ref),
+    "--tenant",
+    tenantId,
+    "--name",
+    "Triage benchmark",
+    "--permission",
+    "SecurityIncident.ReadWrite.All",
+    "--permission",
+    "SecurityAlert.ReadWrite.All",
+    "--admin-consent",
+    "--json",
   ]);
   return JSON.parse(out) as BenchApp;
 }
@@ -300,7 +334,12 @@ export async function getToken(base: string, app: BenchApp): Promise<string> {
   const res = await fetch(`${base}/${app.tenantId}/oauth2/v2.0/token`, {
     method: "POST",
     headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({ grant_type: "client_credentials", client_id: app.clientId, client_secret: app.clientSecret, scope: "https://graph.microsoft.com/.default" }),
+    body: new URLSearchParams({
+      grant_type: "client_credentials",
+      client_id: app.clientId,
+      client_secret: app.clientSecret,
+      scope: "https://graph.microsoft.com/.default",
+    }),
   });
   const body = (await res.json()) as { access_token?: string };
   if (!res.ok || !body.access_token) throw new Error(`token request failed: ${res.status} ${JSON.stringify(body)}`);
@@ -309,7 +348,9 @@ export async function getToken(base: string, app: BenchApp): Promise<string> {
 
 /** `count` open incidents spread evenly over the id range (so the reads touch the whole store). */
 export async function sampleIds(ref: StoreRef, count: number): Promise<string[]> {
-  const rows = await query<{ id: string | number }>(ref, "select id from incidents where tenant_id = $1 and status in (0, 2) and alert_count > 0 order by id", [TENANT]);
+  const rows = await query<{ id: string | number }>(ref, "select id from incidents where tenant_id = $1 and status in (0, 2) and alert_count > 0 order by id", [
+    TENANT,
+  ]);
   const step = Math.max(1, Math.floor(rows.length / count));
   const out: string[] = [];
   for (let i = 0; i < rows.length && out.length < count; i += step) out.push(String(rows[i]!.id));
@@ -332,7 +373,9 @@ export async function exportPeer(ref: StoreRef): Promise<string> {
   for (const [i, table] of (["incidents", "alerts"] as const).entries()) {
     await write(`${i === 0 ? "{" : ","}"${table}":[`);
     let first = true;
-    for (const row of db.prepare(`select doc from ${table} where tenant_id = ? order by ${table === "incidents" ? "id" : "seq"}`).iterate(TENANT) as IterableIterator<{ doc: string }>) {
+    for (const row of db
+      .prepare(`select doc from ${table} where tenant_id = ? order by ${table === "incidents" ? "id" : "seq"}`)
+      .iterate(TENANT) as IterableIterator<{ doc: string }>) {
       await write((first ? "" : ",\n") + row.doc);
       first = false;
     }

@@ -38,7 +38,9 @@ function stale() {
   const built = statSync(join(root, FINISHED)).mtimeMs;
   const inputs = Math.max(
     ...INPUT_DIRS.map((d) => newestIn(join(root, d))),
-    ...INPUT_FILES.map((f) => join(root, f)).filter((f) => existsSync(f)).map((f) => statSync(f).mtimeMs),
+    ...INPUT_FILES.map((f) => join(root, f))
+      .filter((f) => existsSync(f))
+      .map((f) => statSync(f).mtimeMs),
   );
   return inputs > built ? "sources changed since the last build" : null;
 }

@@ -143,7 +143,9 @@ export async function buildServer(config: ServerConfig): Promise<FastifyInstance
     clientErrorHandler: graphClientError,
     frameworkErrors: graphFrameworkErrors,
   };
-  const app = (config.tls ? Fastify({ ...options, https: { ...timeouts.server, ...timeouts.tls, key: config.tls.key, cert: config.tls.cert } }) : Fastify(options)) as unknown as FastifyInstance;
+  const app = (config.tls
+    ? Fastify({ ...options, https: { ...timeouts.server, ...timeouts.tls, key: config.tls.key, cert: config.tls.cert } })
+    : Fastify(options)) as unknown as FastifyInstance;
   const webRoot = config.webRoot ?? defaultWebRoot();
   installHttpConventions(app, { notFoundPage: webNotFoundPage(webRoot) });
   installJsonBodyParser(app, config.maxJsonDepth ?? MAX_JSON_DEPTH);
@@ -191,7 +193,16 @@ export async function buildServer(config: ServerConfig): Promise<FastifyInstance
   const filterLimits = { ...DEFAULT_FILTER_LIMITS, ...config.filterLimits };
   const queryTimeoutMs = config.queryTimeoutMs ?? store.queryTimeoutMs;
   for (const version of ["v1.0", "beta"] as const) {
-    await app.register(registerSecurityRoutes, { prefix: `/${version}`, store, version, origin, caller, expandAlertsLimit: config.expandAlertsLimit ?? DEFAULT_EXPAND_ALERTS_LIMIT, filterLimits, queryTimeoutMs });
+    await app.register(registerSecurityRoutes, {
+      prefix: `/${version}`,
+      store,
+      version,
+      origin,
+      caller,
+      expandAlertsLimit: config.expandAlertsLimit ?? DEFAULT_EXPAND_ALERTS_LIMIT,
+      filterLimits,
+      queryTimeoutMs,
+    });
   }
   // JSON batching for both versions: each step goes back through the app, like a direct call.
   await app.register(registerBatchRoutes, { maxRequests: 20, maxResponseBytes: config.batchResponseLimit });

@@ -34,12 +34,17 @@ describe("the import-direction rule", () => {
   });
 
   it("allows a higher floor importing a lower one", async () => {
-    const found = await problems("src/graph/probe.ts", 'import { badRequest } from "../errors/graph-error.js";\nimport { incidentResource } from "../schema/incident.js";\nexport const x = [badRequest, incidentResource];\n');
+    const found = await problems(
+      "src/graph/probe.ts",
+      'import { badRequest } from "../errors/graph-error.js";\nimport { incidentResource } from "../schema/incident.js";\nexport const x = [badRequest, incidentResource];\n',
+    );
     expect(found).toEqual([]);
   });
 
   it("keeps SQL in the store", async () => {
-    expect(await problems("src/web/probe.ts", 'import { sql } from "kysely";\nexport const x = sql`select 1`;\n')).toEqual([expect.stringMatching(/only the store speaks SQL/)]);
+    expect(await problems("src/web/probe.ts", 'import { sql } from "kysely";\nexport const x = sql`select 1`;\n')).toEqual([
+      expect.stringMatching(/only the store speaks SQL/),
+    ]);
     expect(await problems("src/web/probe.ts", 'export function f(db: { selectFrom(t: string): unknown }) { return db.selectFrom("incidents"); }\n')).toEqual([
       expect.stringMatching(/Only the store speaks SQL/),
     ]);

@@ -39,7 +39,10 @@ export function headingAnchors(text: string): Set<string> {
   const headings = text.replace(/^(```|~~~)[^\n]*\n[\s\S]*?^\1[^\n]*$/gm, "").matchAll(/^ {0,3}#{1,6}[ \t]+(.*?)[ \t#]*$/gm);
   for (const [, raw] of headings) {
     const rendered = raw!.replace(/!?\[([^\]]*)\]\([^)]*\)/g, "$1").replace(/<[^>]+>/g, "");
-    const slug = rendered.toLowerCase().replace(/[^\p{L}\p{N}\p{M} _-]/gu, "").replace(/ /g, "-");
+    const slug = rendered
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N}\p{M} _-]/gu, "")
+      .replace(/ /g, "-");
     const n = seen.get(slug) ?? 0;
     seen.set(slug, n + 1);
     anchors.add(n === 0 ? slug : `${slug}-${n}`);
@@ -82,7 +85,9 @@ describe("links in the README and docs/", () => {
   it("the README links every page of docs/", () => {
     const readme = join(root, "README.md");
     const linked = new Set(linkTargets(readFileSync(readme, "utf8")).map((t) => resolve(root, t.split("#")[0]!)));
-    const unlinked = markdownFiles(join(root, "docs")).filter((p) => !linked.has(p)).map((p) => relative(root, p));
+    const unlinked = markdownFiles(join(root, "docs"))
+      .filter((p) => !linked.has(p))
+      .map((p) => relative(root, p));
     expect(unlinked).toEqual([]);
   });
 });
@@ -99,7 +104,9 @@ describe("the link check itself", () => {
   }
 
   it("accepts links to existing files, headings, directories and web pages", () => {
-    expect(check("[a](target.md) [b](target.md#the-floors-of-src) [c](target.md#repeated-1) [d](./) [e](https://example.com/x#y) [f](#here)\n\n## Here\n")).toEqual([]);
+    expect(
+      check("[a](target.md) [b](target.md#the-floors-of-src) [c](target.md#repeated-1) [d](./) [e](https://example.com/x#y) [f](#here)\n\n## Here\n"),
+    ).toEqual([]);
   });
 
   it("reports a missing file, a missing heading, a heading inside code, and a missing anchor on the same page", () => {

@@ -45,7 +45,9 @@ function installed(dir: string): Declared[] {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     if (entry.name.startsWith(".") || !entry.isDirectory()) continue;
     const dirs = entry.name.startsWith("@")
-      ? readdirSync(join(dir, entry.name), { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => join(dir, entry.name, e.name))
+      ? readdirSync(join(dir, entry.name), { withFileTypes: true })
+          .filter((e) => e.isDirectory())
+          .map((e) => join(dir, entry.name, e.name))
       : [join(dir, entry.name)];
     for (const pkg of dirs) {
       const file = join(pkg, "package.json");

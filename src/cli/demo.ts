@@ -81,7 +81,13 @@ export async function createDemoIdentities(store: Store, tenantId: string, dataD
     reader: { upn: "reader@contoso.com", password: password() },
     admin: { upn: DEMO_ADMIN, password: password() },
   };
-  await createUser(store.db, { tenantId, upn: creds.analyst.upn, displayName: DEMO_ANALYST.displayName, password: creds.analyst.password, roles: ["Security Operator"] });
+  await createUser(store.db, {
+    tenantId,
+    upn: creds.analyst.upn,
+    displayName: DEMO_ANALYST.displayName,
+    password: creds.analyst.password,
+    roles: ["Security Operator"],
+  });
   await createUser(store.db, { tenantId, upn: creds.reader.upn, displayName: "Riley Reader", password: creds.reader.password, roles: ["Security Reader"] });
   await createUser(store.db, { tenantId, upn: DEMO_ADMIN, displayName: "Ada Admin", password: creds.admin!.password, roles: ["Security Administrator"] });
   writeFileSync(credentialsFile(dataDir), JSON.stringify(creds, null, 2), { mode: 0o600 });

@@ -21,7 +21,16 @@ import { dbFile, openCliStore, postgresUrlArg, prepareDataDir, redactUrl, type S
 import { resourceReference } from "../schema/docs.js";
 import { ensureLocalTls, loadTlsFiles, type TlsMaterial } from "../identity/tls.js";
 import {
-  addCertificate, addSecret, createApp, createUser, findApp, grantAdminConsent, listApps, listUsers, requestPermissions, setUserRoles,
+  addCertificate,
+  addSecret,
+  createApp,
+  createUser,
+  findApp,
+  grantAdminConsent,
+  listApps,
+  listUsers,
+  requestPermissions,
+  setUserRoles,
 } from "../identity/directory.js";
 import { KeyRing } from "../identity/keys.js";
 import { createDemoIdentities, demoInstructions } from "./demo.js";
@@ -61,7 +70,9 @@ function dataOption(description = "data directory"): Option {
 }
 
 function dbOption(): Option {
-  return new Option("--db <url>", "PostgreSQL (postgres:// or postgresql:// URL) instead of the SQLite file in --data").env("TRIAGE_DB").argParser(postgresUrlArg);
+  return new Option("--db <url>", "PostgreSQL (postgres:// or postgresql:// URL) instead of the SQLite file in --data")
+    .env("TRIAGE_DB")
+    .argParser(postgresUrlArg);
 }
 
 /** pino's levels, and "silent" for none: any other name makes pino fail with a message of its own. */
@@ -76,7 +87,10 @@ function throttleArg(v: string): number | "graph" {
 }
 
 function keyFileOption(): Option {
-  return new Option("--key-file <file>", `key that encrypts the signing keys in the store (default: ${KEY_ENCRYPTION_ENV}, else DATA/keys/master.key, created on first use)`).default(process.env.TRIAGE_KEY_FILE);
+  return new Option(
+    "--key-file <file>",
+    `key that encrypts the signing keys in the store (default: ${KEY_ENCRYPTION_ENV}, else DATA/keys/master.key, created on first use)`,
+  ).default(process.env.TRIAGE_KEY_FILE);
 }
 
 /** The key-encryption key for the signing keys: the environment, --key-file, or the file beside the store. */
@@ -193,7 +207,10 @@ async function serve(o: ServeOptions): Promise<void> {
         seed: "triage-demo",
         end: DEMO_END,
         analysts: true,
-        onProgress: (done, total) => { bar?.setTotal(total); bar?.update(done); },
+        onProgress: (done, total) => {
+          bar?.setTotal(total);
+          bar?.update(done);
+        },
       });
       bar?.stop();
     }
@@ -256,7 +273,13 @@ async function serve(o: ServeOptions): Promise<void> {
       stopping = true;
       app.log.info({ signal }, "shutting down: finishing in-flight requests");
       // Fastify stops accepting, lets in-flight requests finish, then the store is closed.
-      app.close().then(() => store.close()).then(resolveStop, (err) => { app.log.error({ err }, "shutdown failed"); resolveStop(); });
+      app
+        .close()
+        .then(() => store.close())
+        .then(resolveStop, (err) => {
+          app.log.error({ err }, "shutdown failed");
+          resolveStop();
+        });
     };
     process.once("SIGINT", () => stop("SIGINT"));
     process.once("SIGTERM", () => stop("SIGTERM"));
@@ -284,9 +307,17 @@ export function program(): Command {
     .option("--http", "serve plain HTTP (the Microsoft client libraries refuse it)")
     .option("--config <file>", "JSON settings: publicUrl, hostNames, allowedHosts, externalIssuers, identity")
     .option("--throttle <n|graph>", "requests per minute each app may make in each tenant (1 to 10000000); 'graph' for Graph's 150", throttleArg)
-    .option("--throttle-address <n>", `with --throttle: requests per minute one address may make without a valid token (default ${DEFAULT_ADDRESS_MAX})`, intArg(1, 10_000_000))
+    .option(
+      "--throttle-address <n>",
+      `with --throttle: requests per minute one address may make without a valid token (default ${DEFAULT_ADDRESS_MAX})`,
+      intArg(1, 10_000_000),
+    )
     .option("--allowed-host <name[:port]>", "another Host name clients reach the server by, besides its address and --public-url (repeatable)", collectHost, [])
-    .option("--hsts-max-age <seconds>", `Strict-Transport-Security max-age on HTTPS (default ${DEFAULT_HSTS_MAX_AGE_SECONDS}; 0 sends none)`, intArg(0, 1_000_000_000))
+    .option(
+      "--hsts-max-age <seconds>",
+      `Strict-Transport-Security max-age on HTTPS (default ${DEFAULT_HSTS_MAX_AGE_SECONDS}; 0 sends none)`,
+      intArg(0, 1_000_000_000),
+    )
     .option("--max-incident-alerts <n>", "the most alerts correlation puts in one incident", intArg(1, 1_000_000), MAX_ALERTS_PER_INCIDENT)
     .option("--max-incident-entities <n>", "the most distinct entities correlation lets one incident see", intArg(1, 1_000_000), MAX_ENTITIES_PER_INCIDENT)
     .option("--query-timeout <ms>", "time limit of each statement a listing runs; 504 when reached", intArg(100, 600_000), DEFAULT_QUERY_TIMEOUT_MS)
@@ -303,10 +334,18 @@ export function program(): Command {
     .option("--headers-timeout <s>", "seconds a request's headers may take to arrive", intArg(1, 3600), DEFAULT_TIMEOUTS.headersMs / 1000)
     .option("--keep-alive-timeout <s>", "seconds an idle keep-alive connection is kept open", intArg(1, 3600), DEFAULT_TIMEOUTS.keepAliveMs / 1000)
     .option("--idle-timeout <s>", "seconds a connection may stay silent both ways before it is closed", intArg(1, 3600), DEFAULT_TIMEOUTS.idleMs / 1000)
-    .option("--ready-min-free-mb <n>", "GET /readyz fails when a SQLite store has less room to grow", intArg(0, 1_048_576), DEFAULT_READY_MIN_FREE_BYTES / 1024 / 1024)
+    .option(
+      "--ready-min-free-mb <n>",
+      "GET /readyz fails when a SQLite store has less room to grow",
+      intArg(0, 1_048_576),
+      DEFAULT_READY_MIN_FREE_BYTES / 1024 / 1024,
+    )
     .action(async (o: ServeOptions, cmd: Command) => {
       if ((o.tlsCert === undefined) !== (o.tlsKey === undefined)) {
-        cmd.error(`error: --tls-cert and --tls-key go together: ${o.tlsCert === undefined ? "--tls-key needs --tls-cert" : "--tls-cert needs --tls-key"} (or leave both out for the local CA)`, { exitCode: EXIT.usage, code: "triage.usage" });
+        cmd.error(
+          `error: --tls-cert and --tls-key go together: ${o.tlsCert === undefined ? "--tls-key needs --tls-cert" : "--tls-cert needs --tls-key"} (or leave both out for the local CA)`,
+          { exitCode: EXIT.usage, code: "triage.usage" },
+        );
       }
       await serve(o);
     });
@@ -329,7 +368,10 @@ export function program(): Command {
           incidents: o.incidents,
           seed: o.seed,
           end: DEMO_END,
-          onProgress: (done, total) => { bar?.setTotal(total); bar?.update(done); },
+          onProgress: (done, total) => {
+            bar?.setTotal(total);
+            bar?.update(done);
+          },
         });
         bar?.stop();
         print(
@@ -389,28 +431,41 @@ export function program(): Command {
     .option("--public-client", "a public client (no secret; device code, PKCE, password)")
     .option("--redirect-uri <uri>", "redirect URI for the authorization code flow (repeatable)", collect, [])
     .option("--json", "print JSON")
-    .action(async (o: { data: string; db?: string; tenant: string; name: string; permission: string[]; delegated: string[]; adminConsent?: boolean; publicClient?: boolean; redirectUri: string[]; json?: boolean }) => {
-      await withStore(o, async (store) => {
-        await requireTenant(store, o.tenant);
-        const app = await createApp(store.db, {
-          tenantId: o.tenant,
-          displayName: o.name,
-          appPermissions: o.permission,
-          delegatedPermissions: o.delegated,
-          publicClient: o.publicClient === true,
-          redirectUris: o.redirectUri,
+    .action(
+      async (o: {
+        data: string;
+        db?: string;
+        tenant: string;
+        name: string;
+        permission: string[];
+        delegated: string[];
+        adminConsent?: boolean;
+        publicClient?: boolean;
+        redirectUri: string[];
+        json?: boolean;
+      }) => {
+        await withStore(o, async (store) => {
+          await requireTenant(store, o.tenant);
+          const app = await createApp(store.db, {
+            tenantId: o.tenant,
+            displayName: o.name,
+            appPermissions: o.permission,
+            delegatedPermissions: o.delegated,
+            publicClient: o.publicClient === true,
+            redirectUris: o.redirectUri,
+          });
+          if (o.adminConsent) await grantAdminConsent(store.db, app.clientId);
+          const secret = o.publicClient ? undefined : (await addSecret(store.db, app.clientId)).secret;
+          const out: Record<string, unknown> = { tenantId: o.tenant, clientId: app.clientId };
+          if (secret) out.clientSecret = secret;
+          print(
+            o.json === true,
+            out,
+            `Created app ${app.displayName}: client id ${app.clientId}${secret ? `, secret ${secret} (shown only now)` : ""}${o.adminConsent ? ", admin consent granted" : " (no consent yet: triage apps consent)"}.`,
+          );
         });
-        if (o.adminConsent) await grantAdminConsent(store.db, app.clientId);
-        const secret = o.publicClient ? undefined : (await addSecret(store.db, app.clientId)).secret;
-        const out: Record<string, unknown> = { tenantId: o.tenant, clientId: app.clientId };
-        if (secret) out.clientSecret = secret;
-        print(
-          o.json === true,
-          out,
-          `Created app ${app.displayName}: client id ${app.clientId}${secret ? `, secret ${secret} (shown only now)` : ""}${o.adminConsent ? ", admin consent granted" : " (no consent yet: triage apps consent)"}.`,
-        );
-      });
-    });
+      },
+    );
   apps
     .command("consent")
     .description("grant admin consent for every permission the app requests")
@@ -424,7 +479,11 @@ export function program(): Command {
       await withStore(o, async (store) => {
         if (o.permission.length || o.delegated.length) await requestPermissions(store.db, o.clientId, { application: o.permission, delegated: o.delegated });
         const granted = await grantAdminConsent(store.db, o.clientId);
-        print(o.json === true, { clientId: o.clientId, ...granted }, `Consented: application ${granted.application.join(", ") || "(none)"}; delegated ${granted.delegated.join(", ") || "(none)"}.`);
+        print(
+          o.json === true,
+          { clientId: o.clientId, ...granted },
+          `Consented: application ${granted.application.join(", ") || "(none)"}; delegated ${granted.delegated.join(", ") || "(none)"}.`,
+        );
       });
     });
   apps
@@ -440,7 +499,11 @@ export function program(): Command {
         const app = await findApp(store.db, o.clientId);
         if (!app) throw new Error(`No app with client id ${o.clientId}.`);
         const s = await addSecret(store.db, o.clientId, o.days);
-        print(o.json === true, { tenantId: app.tenantId, clientId: o.clientId, clientSecret: s.secret, expiresAt: s.expiresAt }, `Secret ${s.secret} (expires ${s.expiresAt}; shown only now).`);
+        print(
+          o.json === true,
+          { tenantId: app.tenantId, clientId: o.clientId, clientSecret: s.secret, expiresAt: s.expiresAt },
+          `Secret ${s.secret} (expires ${s.expiresAt}; shown only now).`,
+        );
       });
     });
   apps
@@ -469,7 +532,9 @@ export function program(): Command {
         print(
           o.json === true,
           list,
-          list.map((a) => `${a.clientId}  ${a.displayName}  app: ${a.appPermissions.join(",") || "-"}  delegated: ${a.delegatedPermissions.join(",") || "-"}`).join("\n") || "(no apps)",
+          list
+            .map((a) => `${a.clientId}  ${a.displayName}  app: ${a.appPermissions.join(",") || "-"}  delegated: ${a.delegatedPermissions.join(",") || "-"}`)
+            .join("\n") || "(no apps)",
         );
       });
     });

@@ -14,7 +14,10 @@ const POSTGRES_URL = /^postgres(ql)?:\/\//i;
 
 /** --db: only a PostgreSQL URL; anything else would silently become a SQLite file named after it. */
 export function postgresUrlArg(v: string): string {
-  if (!POSTGRES_URL.test(v)) throw new InvalidArgumentError("expected a PostgreSQL URL (postgres://user@host:5432/database or postgresql://…); leave --db out to use the SQLite file in --data");
+  if (!POSTGRES_URL.test(v))
+    throw new InvalidArgumentError(
+      "expected a PostgreSQL URL (postgres://user@host:5432/database or postgresql://…); leave --db out to use the SQLite file in --data",
+    );
   try {
     new URL(v);
   } catch {
@@ -93,7 +96,9 @@ function postgresFailure(url: string, e: unknown): Error {
   if (code === "3D000") {
     const u = new URL(url);
     const name = decodeURIComponent(u.pathname.replace(/^\//, "")) || "postgres";
-    const args = [u.hostname && `-h ${u.hostname}`, u.port && `-p ${u.port}`, u.username && `-U ${decodeURIComponent(u.username)}`, name].filter(Boolean).join(" ");
+    const args = [u.hostname && `-h ${u.hostname}`, u.port && `-p ${u.port}`, u.username && `-U ${decodeURIComponent(u.username)}`, name]
+      .filter(Boolean)
+      .join(" ");
     return new Error(`the PostgreSQL database "${name}" does not exist at ${shown}. Create it with: createdb ${args}`, { cause: e });
   }
   if (code === "ECONNREFUSED" || code === "ENOTFOUND" || code === "EHOSTUNREACH" || code === "ETIMEDOUT") {

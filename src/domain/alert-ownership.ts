@@ -55,7 +55,12 @@ export interface ReingestOutcome {
  * the analyst's value, and what Triage assigned stays. An empty customDetails says nothing and keeps
  * the stored one. lastUpdateDateTime never goes back.
  */
-export function reingestAlert(stored: Record<string, unknown>, incoming: Record<string, unknown>, analystSet: ReadonlySet<string>, now: string): ReingestOutcome {
+export function reingestAlert(
+  stored: Record<string, unknown>,
+  incoming: Record<string, unknown>,
+  analystSet: ReadonlySet<string>,
+  now: string,
+): ReingestOutcome {
   const next: Record<string, unknown> = { ...incoming };
   for (const p of KEPT_FROM_STORED) next[p] = stored[p];
   for (const p of ANALYST_PROPERTIES) if (analystSet.has(p)) next[p] = stored[p];

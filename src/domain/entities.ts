@@ -79,9 +79,7 @@ export function entityKeys(evidence: readonly Record<string, unknown>[]): Entity
     }
   }
 
-  return [...found.values()].sort(
-    (a, b) => KIND_ORDER.indexOf(a.kind) - KIND_ORDER.indexOf(b.kind) || compare(a.value, b.value),
-  );
+  return [...found.values()].sort((a, b) => KIND_ORDER.indexOf(a.kind) - KIND_ORDER.indexOf(b.kind) || compare(a.value, b.value));
 }
 
 function compare(a: string, b: string): number {
@@ -111,7 +109,13 @@ function field(obj: unknown, name: string): unknown {
  * says nothing about which incident it belongs to; keying on them would merge unrelated incidents.
  */
 const SYSTEM_ACCOUNT_NAMES: ReadonlySet<string> = new Set([
-  "system", "local system", "localsystem", "network service", "networkservice", "local service", "localservice",
+  "system",
+  "local system",
+  "localsystem",
+  "network service",
+  "networkservice",
+  "local service",
+  "localservice",
 ]);
 /** Well-known SIDs of LocalSystem, LocalService and NetworkService (same reason). */
 const SYSTEM_SIDS: ReadonlySet<string> = new Set(["s-1-5-18", "s-1-5-19", "s-1-5-20"]);
@@ -248,7 +252,7 @@ function ipv4Mapped(w: readonly number[]): number[] | undefined {
 function formatIPv6(w: readonly number[]): string {
   let bestStart = -1;
   let bestLen = 0;
-  for (let i = 0; i < w.length; ) {
+  for (let i = 0; i < w.length;) {
     if (w[i] !== 0) {
       i++;
       continue;

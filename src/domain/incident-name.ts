@@ -23,7 +23,8 @@ export function incidentName(input: NamingInput): string {
   const titles = [...new Set(input.alertTitles)];
   if (titles.length <= 1) return titles[0] ?? "Incident";
   const cats = [...new Set(input.categories.filter(Boolean))].map(humanCategory);
-  const what = cats.length === 0 ? "" : cats.length <= 2 ? ` involving ${cats.join(" & ")}` : ` involving ${cats.slice(0, 2).join(", ")} & ${cats.length - 2} more`;
+  const what =
+    cats.length === 0 ? "" : cats.length <= 2 ? ` involving ${cats.join(" & ")}` : ` involving ${cats.slice(0, 2).join(", ")} & ${cats.length - 2} more`;
   const where: string[] = [];
   if (input.devices > 0) where.push(plural(input.devices, "endpoint"));
   if (input.accounts > 0 && input.devices === 0) where.push(plural(input.accounts, "user"));

@@ -8,7 +8,14 @@ import { checkInstant } from "../schema/date-time.js";
 import { commentsLength, type AlertComment } from "../schema/comment.js";
 import { checkDocument, jsonPath, nulMessage, unstorable } from "../schema/json-limits.js";
 import {
-  MAX_COMMENTS, MAX_COMMENTS_TOTAL_LENGTH, MAX_EVIDENCE, MAX_ID_LENGTH, MAX_STRING_LENGTH, MAX_TAG_LENGTH, MAX_TAGS, MAX_TEXT_LENGTH,
+  MAX_COMMENTS,
+  MAX_COMMENTS_TOTAL_LENGTH,
+  MAX_EVIDENCE,
+  MAX_ID_LENGTH,
+  MAX_STRING_LENGTH,
+  MAX_TAG_LENGTH,
+  MAX_TAGS,
+  MAX_TEXT_LENGTH,
 } from "../schema/limits.js";
 
 /** Properties the service assigns; an ingested alert may carry them (e.g. exported from Graph) but they are ignored. */
@@ -83,7 +90,8 @@ export function normalizeAlert(input: unknown, path: string, tenantId: string, n
     throw new IngestError(`${path}.tenantId '${String(out.tenantId)}' is not the tenant the alert is sent to.`);
   }
   const id = out.id ?? `tr${randomUUID()}`;
-  if (typeof id !== "string" || id.length === 0 || id.length > MAX_ID_LENGTH) throw new IngestError(`${path}.id must be a string of 1 to ${MAX_ID_LENGTH} characters.`);
+  if (typeof id !== "string" || id.length === 0 || id.length > MAX_ID_LENGTH)
+    throw new IngestError(`${path}.id must be a string of 1 to ${MAX_ID_LENGTH} characters.`);
   const first = out.firstActivityDateTime as string | null | undefined;
   const last = out.lastActivityDateTime as string | null | undefined;
   if (first && last && first > last) {
@@ -129,7 +137,8 @@ function normalizeComments(value: unknown, where: string): AlertComment[] {
     if (typeof c !== "object" || c === null || Array.isArray(c)) throw new IngestError(`${at} must be an alertComment object.`);
     const o = c as Record<string, unknown>;
     for (const key of Object.keys(o)) {
-      if (!COMMENT_PROPERTIES.has(key) && !key.startsWith("@odata.")) throw new IngestError(`${jsonPath(at, key)} is not a property of microsoft.graph.security.alertComment.`);
+      if (!COMMENT_PROPERTIES.has(key) && !key.startsWith("@odata."))
+        throw new IngestError(`${jsonPath(at, key)} is not a property of microsoft.graph.security.alertComment.`);
     }
     const comment = o.comment == null ? null : text(o.comment, `${at}.comment`, MAX_TEXT_LENGTH);
     const author = o.createdByDisplayName == null ? null : text(o.createdByDisplayName, `${at}.createdByDisplayName`, MAX_STRING_LENGTH);
@@ -145,21 +154,30 @@ function normalizeComments(value: unknown, where: string): AlertComment[] {
 
 function defaultFor(name: string, created: string): unknown {
   switch (name) {
-    case "status": return "new";
-    case "severity": return "unknown";
-    case "serviceSource": return "unknown";
-    case "classification": return "unknown";
-    case "determination": return "unknown";
+    case "status":
+      return "new";
+    case "severity":
+      return "unknown";
+    case "serviceSource":
+      return "unknown";
+    case "classification":
+      return "unknown";
+    case "determination":
+      return "unknown";
     case "comments":
     case "evidence":
     case "systemTags":
     case "categories":
-    case "mitreTechniques": return [];
+    case "mitreTechniques":
+      return [];
     case "additionalData":
-    case "customDetails": return {};
+    case "customDetails":
+      return {};
     case "createdDateTime":
-    case "lastUpdateDateTime": return created;
-    default: return null;
+    case "lastUpdateDateTime":
+      return created;
+    default:
+      return null;
   }
 }
 

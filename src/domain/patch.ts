@@ -35,9 +35,7 @@ export function validatePatch(resource: Resource, body: unknown, beta: boolean):
     if (key.startsWith("@") || key.includes("@odata.")) continue; // instance annotations carry no data
     const p = props.get(key);
     if (!p || (p.meta.betaOnly && !beta)) {
-      throw badRequest(
-        `The property '${key}' does not exist on type '${type}'. Make sure to only use property names that are defined by the type.`,
-      );
+      throw badRequest(`The property '${key}' does not exist on type '${type}'. Make sure to only use property names that are defined by the type.`);
     }
     if (!p.meta.updatable) throw badRequest(`The property '${key}' is read-only and cannot be updated.`);
     changes[key] = checkValue(key, p.schema, p.valueSchema, value);

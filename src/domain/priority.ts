@@ -72,6 +72,12 @@ export function priorityScore(input: PriorityInput): Priority {
   const rarity = n <= 1 ? 10 : n <= 10 ? 7 : n <= 100 ? 4 : 1;
   factors.push({ factor: "rarity", points: rarity, reason: `rarest detector seen ${n} time${n === 1 ? "" : "s"} in this tenant` });
 
-  const score = Math.max(0, Math.min(100, factors.reduce((sum, f) => sum + f.points, 0)));
+  const score = Math.max(
+    0,
+    Math.min(
+      100,
+      factors.reduce((sum, f) => sum + f.points, 0),
+    ),
+  );
   return { score, factors };
 }

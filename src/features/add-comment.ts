@@ -24,7 +24,9 @@ export async function addIncidentComment(db: StoreDb, ctx: WriteContext, id: str
     if (refused) throw badRequest(refused);
     const comments = [...existing, comment];
     await writeIncident(tx, row, { ...record, doc: { ...record.doc, comments, lastUpdateDateTime: ctx.now } });
-    await recordChanges(tx, { ...ctx, entityType: "incident", entityId: String(row.id), at: ctx.now }, [{ property: "comments", before: null, after: comment }]);
+    await recordChanges(tx, { ...ctx, entityType: "incident", entityId: String(row.id), at: ctx.now }, [
+      { property: "comments", before: null, after: comment },
+    ]);
     return comments;
   });
 }

@@ -11,7 +11,13 @@ import { derivationInputs } from "../store/incident-facts.js";
 import type { StoreTx } from "../store/transaction.js";
 
 /** `record` with `state` applied and its derived properties recomputed at `at`; the incident must be locked by the caller. */
-export async function deriveStored(tx: StoreTx, tenantId: string, record: IncidentRecord, state: IncidentState, at: string): Promise<{ next: IncidentRecord; changes: PropertyChange[] }> {
+export async function deriveStored(
+  tx: StoreTx,
+  tenantId: string,
+  record: IncidentRecord,
+  state: IncidentState,
+  at: string,
+): Promise<{ next: IncidentRecord; changes: PropertyChange[] }> {
   const inputs = await derivationInputs(tx, tenantId, record.id);
   const derived = deriveIncident({ ...state, ...inputs, at });
   return {

@@ -106,7 +106,12 @@ function stepPath(version: Version, raw: string): string | GraphError {
   } catch {
     // Left to the router, which answers malformed escapes itself.
   }
-  if (decoded.toLowerCase().replace(/\/{2,}/g, "/").replace(/\/+$/, "") === `/${version}/$batch`) {
+  if (
+    decoded
+      .toLowerCase()
+      .replace(/\/{2,}/g, "/")
+      .replace(/\/+$/, "") === `/${version}/$batch`
+  ) {
     return badRequest("A batched request cannot itself be a $batch request.");
   }
   return path + parsed.search;
@@ -191,7 +196,7 @@ function checkDependencies(steps: Map<string, Step>): void {
 }
 
 function readBatch(version: Version, body: unknown, max: number): Step[] {
-  if (!isObject(body)) throw badRequest("The batch request body must be a JSON object: {\"requests\":[…]}.");
+  if (!isObject(body)) throw badRequest('The batch request body must be a JSON object: {"requests":[…]}.');
   const { requests } = body;
   if (!Array.isArray(requests)) throw badRequest("The batch request body needs a 'requests' array.");
   if (requests.length === 0) throw badRequest("The batch contains no requests.");
@@ -229,7 +234,10 @@ function stepJson(id: string, status: number, rawHeaders: Record<string, unknown
 }
 
 function errorStep(req: FastifyRequest, id: string, err: GraphError): StepAnswer {
-  const headers = { "Content-Type": "application/json", ...Object.fromEntries(Object.entries(err.headers).map(([k, v]) => [REPORTED[k.toLowerCase()] ?? k, v])) };
+  const headers = {
+    "Content-Type": "application/json",
+    ...Object.fromEntries(Object.entries(err.headers).map(([k, v]) => [REPORTED[k.toLowerCase()] ?? k, v])),
+  };
   const body = errorBody(err, { requestId: req.id, clientRequestId: req.clientRequestId || req.id, now: new Date() });
   return { id, status: err.status, json: JSON.stringify({ id, status: err.status, headers, body }) };
 }
@@ -285,7 +293,15 @@ export async function registerBatchRoutes(app: FastifyInstance, opts: BatchOptio
       if (step.invalid) return errorStep(req, step.id, step.invalid);
       const failed = done.find((r) => r.status >= 400);
       if (failed) {
-        return errorStep(req, step.id, new GraphError(424, "FailedDependency", `Request '${step.id}' was not run because request '${failed.id}', which it depends on, failed with status ${failed.status}.`));
+        return errorStep(
+          req,
+          step.id,
+          new GraphError(
+            424,
+            "FailedDependency",
+            `Request '${step.id}' was not run because request '${failed.id}', which it depends on, failed with status ${failed.status}.`,
+          ),
+        );
       }
       try {
         const res = await app.inject({
@@ -337,7 +353,10 @@ export async function registerBatchRoutes(app: FastifyInstance, opts: BatchOptio
       }
       yield "]}";
     }
-    return reply.code(200).type(GRAPH_JSON).send(Readable.from(answer(), { objectMode: false }));
+    return reply
+      .code(200)
+      .type(GRAPH_JSON)
+      .send(Readable.from(answer(), { objectMode: false }));
   }
 
   for (const version of VERSIONS) {

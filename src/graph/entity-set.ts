@@ -63,7 +63,7 @@ interface View {
 
 function preferIncludeUnknown(req: FastifyRequest): boolean {
   const prefer = req.headers.prefer;
-  const values = Array.isArray(prefer) ? prefer.join(",") : prefer ?? "";
+  const values = Array.isArray(prefer) ? prefer.join(",") : (prefer ?? "");
   return values.split(",").some((p) => p.trim().toLowerCase() === "include-unknown-enum-members");
 }
 
@@ -124,7 +124,11 @@ function expandedNextLink(view: View, incidentId: string | number, expanded: Exp
 
 function expandedJson(json: string, view: View, incidentId: string | number, expanded: ExpandedAlerts | undefined, select: string[] | null): string {
   if (!expanded) return withAlerts(json, [], null);
-  return withAlerts(json, expanded.rows.map((a) => entityJson(alertResource, a, view, select)), expandedNextLink(view, incidentId, expanded, select));
+  return withAlerts(
+    json,
+    expanded.rows.map((a) => entityJson(alertResource, a, view, select)),
+    expandedNextLink(view, incidentId, expanded, select),
+  );
 }
 
 function send(reply: FastifyReply, body: unknown, status = 200): FastifyReply {
@@ -151,7 +155,8 @@ function writeContext(caller: Caller, req: FastifyRequest): WriteContext {
 function entityOptions(req: FastifyRequest, resource: Resource, beta: boolean): { select: string[] | null; expand: string[] | null | false } {
   const opts = readOptions(queryOf(req));
   for (const key of opts.keys()) {
-    if (key !== "$select" && key !== "$expand" && key !== "$format") throw invalidQuery(`The query option '${key}' is not allowed on a single ${resource.typeName}.`);
+    if (key !== "$select" && key !== "$expand" && key !== "$format")
+      throw invalidQuery(`The query option '${key}' is not allowed on a single ${resource.typeName}.`);
   }
   const rawSelect = opts.get("$select");
   const select = rawSelect === undefined ? null : parseSelect(resource, rawSelect, beta);
@@ -165,7 +170,7 @@ function entityOptions(req: FastifyRequest, resource: Resource, beta: boolean): 
 function commentText(body: unknown): string {
   const item = Array.isArray(body) && body.length === 1 ? body[0] : body;
   if (typeof item !== "object" || item === null || Array.isArray(item)) {
-    throw badRequest("The request body must be an alertComment: {\"@odata.type\":\"microsoft.graph.security.alertComment\",\"comment\":\"…\"}.");
+    throw badRequest('The request body must be an alertComment: {"@odata.type":"microsoft.graph.security.alertComment","comment":"…"}.');
   }
   const o = item as Record<string, unknown>;
   const type = o["@odata.type"];
@@ -176,7 +181,8 @@ function commentText(body: unknown): string {
     if (key !== "comment" && key !== "@odata.type") throw badRequest(`The property '${key}' cannot be set on a new comment; send only 'comment'.`);
   }
   if (typeof o.comment !== "string" || o.comment.trim() === "") throw badRequest("The property 'comment' is required and must be a non-empty string.");
-  if (o.comment.length > MAX_COMMENT_LENGTH) throw badRequest(`The property 'comment' has ${o.comment.length} characters; a comment may hold at most ${MAX_COMMENT_LENGTH}.`);
+  if (o.comment.length > MAX_COMMENT_LENGTH)
+    throw badRequest(`The property 'comment' has ${o.comment.length} characters; a comment may hold at most ${MAX_COMMENT_LENGTH}.`);
   if (unstorable(o.comment)) throw badRequest(nulMessage("comment"));
   return o.comment;
 }
@@ -184,7 +190,11 @@ function commentText(body: unknown): string {
 /**
  * Registers a route and answers 405 (with Allow) for the methods the path does not support.
  */
-function routes(app: FastifyInstance, url: string, handlers: Partial<Record<"GET" | "PATCH" | "POST", { op: string; handler: (req: FastifyRequest, reply: FastifyReply) => Promise<unknown> }>>): void {
+function routes(
+  app: FastifyInstance,
+  url: string,
+  handlers: Partial<Record<"GET" | "PATCH" | "POST", { op: string; handler: (req: FastifyRequest, reply: FastifyReply) => Promise<unknown> }>>,
+): void {
   const allowed = Object.keys(handlers);
   for (const [method, h] of Object.entries(handlers)) {
     app.route({ method: method as HTTPMethods, url, config: { operation: operation(h.op) }, handler: h.handler });
@@ -227,7 +237,13 @@ export async function registerSecurityRoutes(app: FastifyInstance, opts: GraphRo
     const page = await listPage(where, plan, key, projectionOf(view, plan.select));
     let alerts: Map<number, ExpandedAlerts> | null = null;
     if (plan.expandAlerts) {
-      alerts = await readExpandedAlerts(store, caller.tenantId, page.rows.map((r) => Number(r.id)), projectionOf(view, plan.expandAlerts.select), opts.expandAlertsLimit);
+      alerts = await readExpandedAlerts(
+        store,
+        caller.tenantId,
+        page.rows.map((r) => Number(r.id)),
+        projectionOf(view, plan.expandAlerts.select),
+        opts.expandAlertsLimit,
+      );
     }
     const items = page.rows.map((r) => {
       const json = entityJson(resource, r, view, plan.select);
@@ -259,7 +275,11 @@ export async function registerSecurityRoutes(app: FastifyInstance, opts: GraphRo
     key(id: string): number | string | null;
     notFound(id: string): Error;
     /** The entity as written: its document and its ready v1.0 JSON. */
-    update(ctx: WriteContext, id: string, changes: Record<string, unknown>): Promise<{ id: string | number; doc: string; json_v1: string | null; gated: number }>;
+    update(
+      ctx: WriteContext,
+      id: string,
+      changes: Record<string, unknown>,
+    ): Promise<{ id: string | number; doc: string; json_v1: string | null; gated: number }>;
     addComment(ctx: WriteContext, id: string, text: string): Promise<AlertComment[]>;
   }
 
@@ -303,7 +323,10 @@ export async function registerSecurityRoutes(app: FastifyInstance, opts: GraphRo
             json = expandedJson(json, view, found.id, alerts.get(Number(found.id)), expand);
           }
           const context = `${view.root}/$metadata#security/${resource.entitySet}${contextSuffix(select, expand !== false)}/$entity`;
-          return reply.code(200).type(GRAPH_JSON).send(withLeading(`"@odata.context":${JSON.stringify(context)}`, json));
+          return reply
+            .code(200)
+            .type(GRAPH_JSON)
+            .send(withLeading(`"@odata.context":${JSON.stringify(context)}`, json));
         },
       },
       PATCH: {
@@ -316,7 +339,10 @@ export async function registerSecurityRoutes(app: FastifyInstance, opts: GraphRo
           const written = await set.update(writeContext(caller, req), id, changes);
           const json = entityJson(resource, readRowOf(written, projectionOf(view, null)), view, null);
           const context = `${view.root}/$metadata#security/${resource.entitySet}/$entity`;
-          return reply.code(200).type(GRAPH_JSON).send(withLeading(`"@odata.context":${JSON.stringify(context)}`, json));
+          return reply
+            .code(200)
+            .type(GRAPH_JSON)
+            .send(withLeading(`"@odata.context":${JSON.stringify(context)}`, json));
         },
       },
     });

@@ -87,7 +87,9 @@ export function acceptedHosts(opts: HostPolicyOptions): Set<string> {
 
 /** A name as `--allowed-host` takes it: a host name or address, with an optional port. */
 export function isHostEntry(v: string): boolean {
-  return /^([a-z0-9]([a-z0-9-]*[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*\.?(:\d{1,5})?$/i.test(v) || /^\[[0-9a-f:.]+\](:\d{1,5})?$/i.test(v) || isIP(v) !== 0;
+  return (
+    /^([a-z0-9]([a-z0-9-]*[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*\.?(:\d{1,5})?$/i.test(v) || /^\[[0-9a-f:.]+\](:\d{1,5})?$/i.test(v) || isIP(v) !== 0
+  );
 }
 
 /**

@@ -63,7 +63,13 @@ function acceptable(accept: string | undefined, alsoText: boolean, alsoCsv = fal
   if (!accept) return true;
   return accept.split(",").some((part) => {
     const type = part.split(";")[0]!.trim().toLowerCase();
-    return type === "*/*" || type === "application/*" || type === "application/json" || (alsoText && (type === "text/*" || type === "text/plain")) || (alsoCsv && (type === "text/*" || type === "text/csv"));
+    return (
+      type === "*/*" ||
+      type === "application/*" ||
+      type === "application/json" ||
+      (alsoText && (type === "text/*" || type === "text/plain")) ||
+      (alsoCsv && (type === "text/*" || type === "text/csv"))
+    );
   });
 }
 
@@ -95,7 +101,15 @@ export function installHttpConventions(app: FastifyInstance, opts: HttpConventio
     // The permissions reference is also served as CSV.
     const isPermissions = /^\/permissions(\/|$)/i.test(path);
     if (!acceptable(req.headers.accept, isCount, isPermissions) && !notFoundPage?.matches(req)) {
-      return sendError(req, reply, new GraphError(406, "NotAcceptable", `The Accept header '${req.headers.accept}' does not allow application/json, the only format this resource is served in.`));
+      return sendError(
+        req,
+        reply,
+        new GraphError(
+          406,
+          "NotAcceptable",
+          `The Accept header '${req.headers.accept}' does not allow application/json, the only format this resource is served in.`,
+        ),
+      );
     }
   });
 

@@ -37,7 +37,12 @@ export function timeoutOptions(given: Partial<Timeouts> = {}) {
   // Node enforces request and header timeouts on a periodic sweep (every 30 s by default), which
   // would let a trickling client overstay its timeout by that much.
   const sweepMs = Math.max(100, Math.min(30_000, Math.floor(headersMs / 4)));
-  const server: ServerOptions = { requestTimeout: t.requestMs, headersTimeout: headersMs, keepAliveTimeout: t.keepAliveMs, connectionsCheckingInterval: sweepMs };
+  const server: ServerOptions = {
+    requestTimeout: t.requestMs,
+    headersTimeout: headersMs,
+    keepAliveTimeout: t.keepAliveMs,
+    connectionsCheckingInterval: sweepMs,
+  };
   return {
     fastify: { requestTimeout: t.requestMs, keepAliveTimeout: t.keepAliveMs, connectionTimeout: t.idleMs },
     server,

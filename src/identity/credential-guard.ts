@@ -3,10 +3,7 @@ import { HashPool, HashPoolBusy } from "./hash-pool.js";
 import { clearFailures, DEFAULT_LOCKOUT, lockedFor, lockoutKeys, recordFailure, type LockoutPolicy } from "./lockout.js";
 
 export type Attempt<T> =
-  | { ok: true; value: T }
-  | { ok: false; reason: "invalid" }
-  | { ok: false; reason: "locked"; retryAfterSeconds: number }
-  | { ok: false; reason: "busy" };
+  { ok: true; value: T } | { ok: false; reason: "invalid" } | { ok: false; reason: "locked"; retryAfterSeconds: number } | { ok: false; reason: "busy" };
 
 /**
  * Every password and client-secret check goes through here: refused at once while the account or the

@@ -51,11 +51,15 @@ function toUser(r: UserTable): User {
 /** Permission names as the catalog spells them; anything unknown is refused by name. */
 export function canonicalPermissions(names: readonly string[]): string[] {
   const known = permissionNames();
-  return [...new Set(names.map((n) => {
-    const match = known.find((k) => k.toLowerCase() === n.trim().toLowerCase());
-    if (!match) throw new DirectoryError(`Unknown permission '${n}'. Known permissions: ${known.join(", ")}.`);
-    return match;
-  }))];
+  return [
+    ...new Set(
+      names.map((n) => {
+        const match = known.find((k) => k.toLowerCase() === n.trim().toLowerCase());
+        if (!match) throw new DirectoryError(`Unknown permission '${n}'. Known permissions: ${known.join(", ")}.`);
+        return match;
+      }),
+    ),
+  ];
 }
 
 export interface NewApp {
@@ -123,7 +127,14 @@ export async function addSecret(db: Db, clientId: string, days = 180, now = new 
   if (!app) throw new DirectoryError(`No app with client id ${clientId}.`);
   const secret = newSecret();
   const issued = { id: randomUUID(), secret, hint: secret.slice(0, 3), expiresAt: new Date(now.getTime() + days * 86_400_000).toISOString() };
-  await insertAppSecret(db, { id: issued.id, client_id: app.clientId, hint: issued.hint, hash: await hashSecret(secret), created_at: now.toISOString(), expires_at: issued.expiresAt });
+  await insertAppSecret(db, {
+    id: issued.id,
+    client_id: app.clientId,
+    hint: issued.hint,
+    hash: await hashSecret(secret),
+    created_at: now.toISOString(),
+    expires_at: issued.expiresAt,
+  });
   return issued;
 }
 
@@ -174,7 +185,10 @@ export async function grantAdminConsent(db: Db, clientId: string, now = new Date
     ...app.appPermissions.map((p) => ({ scheme: "Application", permission: p })),
     ...app.delegatedPermissions.map((p) => ({ scheme: "DelegatedWork", permission: p })),
   ];
-  await insertConsents(db, rows.map((r) => ({ tenant_id: app.tenantId, client_id: app.clientId, scheme: r.scheme, permission: r.permission, granted_at: now })));
+  await insertConsents(
+    db,
+    rows.map((r) => ({ tenant_id: app.tenantId, client_id: app.clientId, scheme: r.scheme, permission: r.permission, granted_at: now })),
+  );
   return { application: app.appPermissions, delegated: app.delegatedPermissions };
 }
 

@@ -51,10 +51,12 @@ export function schedulePurge(db: Db, o: { intervalMs: number; batch: number; on
   const next = (delay: number) => {
     if (stopped) return;
     timer = setTimeout(() => {
-      running = purgeExpired(db, Date.now(), o.batch).then(() => undefined, o.onError).finally(() => {
-        running = undefined;
-        next(o.intervalMs);
-      });
+      running = purgeExpired(db, Date.now(), o.batch)
+        .then(() => undefined, o.onError)
+        .finally(() => {
+          running = undefined;
+          next(o.intervalMs);
+        });
     }, delay);
     timer.unref();
   };

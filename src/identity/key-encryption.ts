@@ -83,7 +83,8 @@ export function resolveKeyEncryption(o: { env?: string | undefined; keyFile?: st
   if (o.env) return { encryption: new KeyEncryption(parseKeyText(o.env, KEY_ENCRYPTION_ENV)), source: KEY_ENCRYPTION_ENV, created: false };
   if (o.keyFile) {
     const file = resolve(o.keyFile);
-    if (!existsSync(file)) throw new KeyEncryptionError(`Key file ${file} does not exist (create one with: head -c 32 /dev/urandom | base64 > ${file}; chmod 600 ${file}).`);
+    if (!existsSync(file))
+      throw new KeyEncryptionError(`Key file ${file} does not exist (create one with: head -c 32 /dev/urandom | base64 > ${file}; chmod 600 ${file}).`);
     return { encryption: new KeyEncryption(readKeyFile(file, false)), source: file, created: false };
   }
   const file = o.defaultFile;

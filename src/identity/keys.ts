@@ -36,7 +36,9 @@ export class KeyRing {
   private privatePem(kid: string, stored: string): string {
     if (!KeyEncryption.isSealed(stored)) return stored;
     if (!this.encryption) {
-      throw new KeyEncryptionError("The store's signing keys are encrypted: give this process the key-encryption key (TRIAGE_KEY_ENCRYPTION_KEY or --key-file).");
+      throw new KeyEncryptionError(
+        "The store's signing keys are encrypted: give this process the key-encryption key (TRIAGE_KEY_ENCRYPTION_KEY or --key-file).",
+      );
     }
     return this.encryption.open(stored, `signing_keys:${kid}`);
   }
@@ -68,11 +70,13 @@ export class KeyRing {
     }
     const current = rows.find((r) => r.retired_at === null)!;
     const horizon = Date.now() - (this.tokenLifetimeSeconds + 300) * 1000;
-    const published = rows
-      .filter((r) => r.retired_at === null || Date.parse(r.retired_at) > horizon)
-      .map((r) => JSON.parse(r.public_jwk) as JWK);
+    const published = rows.filter((r) => r.retired_at === null || Date.parse(r.retired_at) > horizon).map((r) => JSON.parse(r.public_jwk) as JWK);
     if (this.encryption && !KeyEncryption.isSealed(current.private_pem)) await this.sealStoredKeys();
-    const signing = { kid: current.kid, privateKey: createPrivateKey(this.privatePem(current.kid, current.private_pem)), publicJwk: JSON.parse(current.public_jwk) as JWK };
+    const signing = {
+      kid: current.kid,
+      privateKey: createPrivateKey(this.privatePem(current.kid, current.private_pem)),
+      publicJwk: JSON.parse(current.public_jwk) as JWK,
+    };
     this.cache = { at: Date.now(), signing, published };
     return this.cache;
   }
@@ -93,7 +97,12 @@ export class KeyRing {
     const jwk = await exportJWK(publicKey);
     const kid = await calculateJwkThumbprint(jwk);
     const publicJwk: JWK = { kty: "RSA", use: "sig", alg: "RS256", kid, n: jwk.n, e: jwk.e };
-    await addSigningKey(this.db, { kid, private_pem: this.stored(kid, privateKey.export({ type: "pkcs8", format: "pem" }).toString()), public_jwk: JSON.stringify(publicJwk), created_at: now.toISOString() });
+    await addSigningKey(this.db, {
+      kid,
+      private_pem: this.stored(kid, privateKey.export({ type: "pkcs8", format: "pem" }).toString()),
+      public_jwk: JSON.stringify(publicJwk),
+      created_at: now.toISOString(),
+    });
     this.cache = null;
     return kid;
   }

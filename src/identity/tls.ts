@@ -311,10 +311,7 @@ export async function issueLeafCertificate(params: IssueLeafParams): Promise<{ c
     { name: "extKeyUsage", serverAuth: true },
     {
       name: "subjectAltName",
-      altNames: [
-        ...sans.dns.map((value) => ({ type: 2, value })),
-        ...sans.ips.map((hex) => ({ type: 7, value: Buffer.from(hex, "hex").toString("binary") })),
-      ],
+      altNames: [...sans.dns.map((value) => ({ type: 2, value })), ...sans.ips.map((hex) => ({ type: 7, value: Buffer.from(hex, "hex").toString("binary") }))],
     },
     { name: "subjectKeyIdentifier" },
     { name: "authorityKeyIdentifier", keyIdentifier: caCert.generateSubjectKeyIdentifier().getBytes() },
@@ -469,7 +466,14 @@ export async function loadTlsFiles(certPath: string, keyPath: string): Promise<T
       return await readFile(path, "utf8");
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      const why = code === "ENOENT" ? "does not exist" : code === "EACCES" ? "cannot be read (permission denied)" : code === "EISDIR" ? "is a directory" : (err as Error).message;
+      const why =
+        code === "ENOENT"
+          ? "does not exist"
+          : code === "EACCES"
+            ? "cannot be read (permission denied)"
+            : code === "EISDIR"
+              ? "is a directory"
+              : (err as Error).message;
       throw new TlsMaterialError(`TLS ${what} file ${path} ${why}.`, { cause: err });
     }
   };

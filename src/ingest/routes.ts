@@ -31,7 +31,7 @@ export async function registerIngestRoutes(app: FastifyInstance, opts: IngestRou
     const items: unknown[] = Array.isArray(body)
       ? body
       : typeof body === "object" && body !== null && Array.isArray((body as { value?: unknown }).value)
-        ? ((body as { value: unknown[] }).value)
+        ? (body as { value: unknown[] }).value
         : [body];
     if (items.length === 0) throw badRequest("The batch is empty: send at least one alert.");
     if (items.length > opts.maxBatch) throw badRequest(`A batch may hold at most ${opts.maxBatch} alerts; this one has ${items.length}.`);
@@ -55,6 +55,9 @@ export async function registerIngestRoutes(app: FastifyInstance, opts: IngestRou
       requestId: req.id,
       now,
     });
-    return reply.code(200).type(GRAPH_JSON).send(JSON.stringify({ value: results }));
+    return reply
+      .code(200)
+      .type(GRAPH_JSON)
+      .send(JSON.stringify({ value: results }));
   });
 }

@@ -22,10 +22,16 @@ export function decodeCursor(token: string, order: SortKey[]): Cursor {
   }
   const p = parsed as { o?: unknown; a?: unknown; b?: unknown };
   const valid =
-    typeof p === "object" && p !== null && typeof p.o === "string" && Array.isArray(p.a) && isKey(p.b) &&
-    p.a.length === order.length && p.a.every((v, i) => fitsColumn(order[i]!, v));
+    typeof p === "object" &&
+    p !== null &&
+    typeof p.o === "string" &&
+    Array.isArray(p.a) &&
+    isKey(p.b) &&
+    p.a.length === order.length &&
+    p.a.every((v, i) => fitsColumn(order[i]!, v));
   if (!valid) throw invalidQuery("The $skiptoken is not valid. Use the @odata.nextLink of the previous page as it was returned.");
-  if (p.o !== signature(order)) throw invalidQuery("The $skiptoken does not belong to this $orderby. Use the @odata.nextLink of the previous page as it was returned.");
+  if (p.o !== signature(order))
+    throw invalidQuery("The $skiptoken does not belong to this $orderby. Use the @odata.nextLink of the previous page as it was returned.");
   return { after: p.a as Cursor["after"], bound: p.b as number };
 }
 

@@ -88,6 +88,8 @@ export function checkFilterCost(e: FilterExpr, limits: FilterLimits): void {
     );
   }
   if (nodes > limits.maxNodes) {
-    throw invalidQuery(`The $filter expression is too expensive: the node count limit of '${limits.maxNodes}' has been exceeded (it has ${nodes}). Simplify the query, or split it.`);
+    throw invalidQuery(
+      `The $filter expression is too expensive: the node count limit of '${limits.maxNodes}' has been exceeded (it has ${nodes}). Simplify the query, or split it.`,
+    );
   }
 }

@@ -81,8 +81,7 @@ const HEX_DASH_RE = /[0-9a-f]+-/iy;
 
 const GUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const NUMBER_RE = /^-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
-const DATETIME_RE =
-  /^(\d{4})-(\d{2})-(\d{2})(?:[Tt](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?([Zz]|[+-]\d{2}:\d{2})?)?$/;
+const DATETIME_RE = /^(\d{4})-(\d{2})-(\d{2})(?:[Tt](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?([Zz]|[+-]\d{2}:\d{2})?)?$/;
 /** After a zone-less date-time: a space and hh:mm, i.e. an unencoded '+' that URL decoding turned into a space. */
 const LOST_PLUS_RE = /[ ]\d{2}:\d{2}/y;
 
@@ -320,5 +319,3 @@ export class Lexer {
 function isDigit(c: string): boolean {
   return c >= "0" && c <= "9";
 }
-
-

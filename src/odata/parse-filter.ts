@@ -284,10 +284,7 @@ class FilterParser {
     this.leave();
     const arity = FUNCTION_ARITY[fn];
     if (args.length !== arity) {
-      throw this.error(
-        nameToken,
-        `the function '${written}' takes ${arity} argument${arity === 1 ? "" : "s"}, but was given ${args.length}`,
-      );
+      throw this.error(nameToken, `the function '${written}' takes ${arity} argument${arity === 1 ? "" : "s"}, but was given ${args.length}`);
     }
     return { kind: "call", name: fn, args, position: nameToken.position };
   }
@@ -308,10 +305,7 @@ class FilterParser {
           }
           return this.parseLambda(path, segment, word);
         }
-        throw this.error(
-          segment,
-          `'${segment.text}(' is not supported after '/': only any and all can be applied to a property`,
-        );
+        throw this.error(segment, `'${segment.text}(' is not supported after '/': only any and all can be applied to a property`);
       }
       path.segments.push(segment.text);
     }

@@ -93,7 +93,8 @@ const ADMIN_OPERATIONS = new Set([
   "PATCH /triage/admin/users/{id}",
 ]);
 const ADMIN_PERMISSIONS = ["SecurityIncident.ReadWrite.All", "SecurityAlert.ReadWrite.All"];
-const ADMIN_NOTE = "Triage's directory administration, delegated only: the signed-in user must be a Security Administrator; no application permission grants it.";
+const ADMIN_NOTE =
+  "Triage's directory administration, delegated only: the signed-in user must be a Security Administrator; no application permission grants it.";
 
 export function operation(key: string): Operation {
   if (ADMIN_OPERATIONS.has(key)) {

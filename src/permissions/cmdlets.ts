@@ -24,14 +24,23 @@ export const CMDLETS: Record<string, CmdletEntry> = {
   },
   "GET /security/incidents/{id}/alerts": { "v1.0": "Get-MgSecurityIncidentAlert", beta: null, betaNote: NO_BETA },
   "GET /security/incidents/$count": { "v1.0": "Get-MgSecurityIncidentCount", beta: null, betaNote: NO_BETA },
-  "GET /security/alerts_v2": { "v1.0": "Get-MgSecurityAlertV2", beta: "Get-MgBetaSecurityAlertV2", betaNote: "The beta name is inferred from the module's naming." },
-  "GET /security/alerts_v2/{id}": { "v1.0": "Get-MgSecurityAlertV2", beta: "Get-MgBetaSecurityAlertV2", note: "With -AlertId.", betaNote: "The beta name is inferred from the module's naming." },
+  "GET /security/alerts_v2": {
+    "v1.0": "Get-MgSecurityAlertV2",
+    beta: "Get-MgBetaSecurityAlertV2",
+    betaNote: "The beta name is inferred from the module's naming.",
+  },
+  "GET /security/alerts_v2/{id}": {
+    "v1.0": "Get-MgSecurityAlertV2",
+    beta: "Get-MgBetaSecurityAlertV2",
+    note: "With -AlertId.",
+    betaNote: "The beta name is inferred from the module's naming.",
+  },
   "GET /security/alerts_v2/$count": { "v1.0": "Get-MgSecurityAlertV2Count", beta: null, betaNote: NO_BETA },
   "PATCH /security/alerts_v2/{id}": { "v1.0": "Update-MgSecurityAlertV2", beta: null, betaNote: NO_BETA },
   "POST /security/alerts_v2/{id}/comments": {
     "v1.0": "Set-MgSecurityAlert",
     beta: null,
-    note: "The docs snippet uses Set-MgSecurityAlert -AlertId … -BodyParameter @{\"@odata.type\"=…; comment=…}; its own help describes it as setting the alertComment collection (generated as a PUT).",
+    note: 'The docs snippet uses Set-MgSecurityAlert -AlertId … -BodyParameter @{"@odata.type"=…; comment=…}; its own help describes it as setting the alertComment collection (generated as a PUT).',
     betaNote: NO_BETA,
   },
   "POST /security/alerts_v2": {

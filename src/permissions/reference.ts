@@ -118,7 +118,8 @@ function methodReference(name: string, key: string, api: Api, implemented: Reado
   if (!graph) notes.push(`Triage's own API, not Microsoft Graph${op.derivedFrom ? `: it takes the permissions of ${op.derivedFrom}` : ""}.`);
   else if (op.derivedFrom) notes.push(`Graph's permission data has no entry for this path; Triage applies the permissions of ${op.derivedFrom}.`);
   if (op.note) notes.push(op.note);
-  if (BETA_ONLY.has(key)) notes.push(key === "POST /security/alerts_v2" ? "Beta only: creates a manual alert." : "Beta only; listed in Graph's permission data, not on an API page.");
+  if (BETA_ONLY.has(key))
+    notes.push(key === "POST /security/alerts_v2" ? "Beta only: creates a manual alert." : "Beta only; listed in Graph's permission data, not on an API page.");
   if (retired) notes.push(`Legacy alerts API (microsoft.graph.alert): retired on ${LEGACY_RETIREMENT} per Microsoft's alerts v1→v2 migration guide.`);
   if (!isImplemented) notes.push("Triage does not implement this method.");
   if (graph && !cmdlets) notes.push("PowerShell: no cmdlet mapped.");

@@ -55,10 +55,7 @@ function wantsCsv(req: FastifyRequest): boolean {
 function sendReference(req: FastifyRequest, reply: FastifyReply, body: PermissionsReference | PermissionReference, rows: PermissionReference[]): FastifyReply {
   reply.header("vary", "accept");
   if (wantsCsv(req)) {
-    return reply
-      .type("text/csv; charset=utf-8")
-      .header("content-disposition", 'attachment; filename="triage-permissions.csv"')
-      .send(permissionsCsv(rows));
+    return reply.type("text/csv; charset=utf-8").header("content-disposition", 'attachment; filename="triage-permissions.csv"').send(permissionsCsv(rows));
   }
   return reply.type("application/json; charset=utf-8").send(JSON.stringify(body));
 }

@@ -26,6 +26,7 @@ export function commentsLength(comments: readonly AlertComment[]): number {
 export function commentRefusal(existing: readonly AlertComment[], added: AlertComment, entity: string): string | null {
   if (existing.length >= MAX_COMMENTS) return `${entity} already holds ${existing.length} comments, the most one may hold (${MAX_COMMENTS}).`;
   const total = commentsLength(existing) + commentsLength([added]);
-  if (total > MAX_COMMENTS_TOTAL_LENGTH) return `${entity}'s comments would hold ${total} characters; they may hold at most ${MAX_COMMENTS_TOTAL_LENGTH} together.`;
+  if (total > MAX_COMMENTS_TOTAL_LENGTH)
+    return `${entity}'s comments would hold ${total} characters; they may hold at most ${MAX_COMMENTS_TOTAL_LENGTH} together.`;
   return null;
 }

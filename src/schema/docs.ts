@@ -21,12 +21,18 @@ export function typeOf(s: Annotated): string {
   const e = schemaGraphEnum(s as TSchema);
   if (e) return `microsoft.graph.security.${e.name}`;
   switch (s.type) {
-    case "string": return "Edm.String";
-    case "integer": return s.format === "int32" ? "Edm.Int32" : "Edm.Int64";
-    case "number": return "Edm.Double";
-    case "boolean": return "Edm.Boolean";
-    case "object": return "complex";
-    default: return "any";
+    case "string":
+      return "Edm.String";
+    case "integer":
+      return s.format === "int32" ? "Edm.Int32" : "Edm.Int64";
+    case "number":
+      return "Edm.Double";
+    case "boolean":
+      return "Edm.Boolean";
+    case "object":
+      return "complex";
+    default:
+      return "any";
   }
 }
 
@@ -41,7 +47,8 @@ function flags(p: ReturnType<typeof properties> extends Map<string, infer V> ? V
 
 function resourceTable(title: string, resource: Resource): string {
   const rows = [...properties(resource.schema).values()].map(
-    (p) => `| \`${p.name}\` | ${typeOf(p.schema)} | ${p.schema.nullable ? "yes" : "no"} | ${flags(p)} | ${(p.schema.description ?? "").replace(/\|/g, "\\|")} |`,
+    (p) =>
+      `| \`${p.name}\` | ${typeOf(p.schema)} | ${p.schema.nullable ? "yes" : "no"} | ${flags(p)} | ${(p.schema.description ?? "").replace(/\|/g, "\\|")} |`,
   );
   return [
     `## ${title}`,
@@ -61,10 +68,14 @@ function enumNote(s: TSchema): string {
 }
 
 export function resourceReference(): string {
-  const comment = [...Object.entries(AlertComment.properties)].map(([name, s]) => `| \`${name}\` | ${typeOf(s as Annotated)} | ${(s as Annotated).description ?? ""} |`);
+  const comment = [...Object.entries(AlertComment.properties)].map(
+    ([name, s]) => `| \`${name}\` | ${typeOf(s as Annotated)} | ${(s as Annotated).description ?? ""} |`,
+  );
   const evidence = [...evidenceSubtypes.entries()].map(([name, schema]) => {
     const own = Object.entries(schema.properties)
-      .filter(([k]) => !["@odata.type", "createdDateTime", "detailedRoles", "remediationStatus", "remediationStatusDetails", "roles", "tags", "verdict"].includes(k))
+      .filter(
+        ([k]) => !["@odata.type", "createdDateTime", "detailedRoles", "remediationStatus", "remediationStatusDetails", "roles", "tags", "verdict"].includes(k),
+      )
       .map(([k, s]) => `\`${k}\`${enumNote(s as TSchema)}`);
     return `| \`#microsoft.graph.security.${name}\` | ${own.join(", ") || "(base properties only)"} |`;
   });
@@ -72,7 +83,7 @@ export function resourceReference(): string {
     "# Resource reference",
     "",
     "Generated from Triage's schemas by `npm run docs`; do not edit by hand.",
-    "\"Query and update\" says which properties PATCH accepts, which `$filter` accepts (collections through",
+    '"Query and update" says which properties PATCH accepts, which `$filter` accepts (collections through',
     "`any`/`all`), and which `$orderby` accepts. Every property can be named in `$select`.",
     "",
     resourceTable("incident (microsoft.graph.security.incident)", incidentResource),

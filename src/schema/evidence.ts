@@ -36,15 +36,22 @@ import { checkInstant } from "./date-time.js";
 export const protocolType = graphEnum("protocolType", ["tcp", "udp", "unknownFutureValue"]);
 
 /** `fileHashEvidence.algorithm` (CSDL `fileHashAlgorithm`). */
-export const fileHashAlgorithm = graphEnum("fileHashAlgorithm", [
-  "unknown", "md5", "sha1", "sha256", "sha256ac", "unknownFutureValue",
-]);
+export const fileHashAlgorithm = graphEnum("fileHashAlgorithm", ["unknown", "md5", "sha1", "sha256", "sha256ac", "unknownFutureValue"]);
 
 /** Every enum that evidence schemas reference, by name (used to re-resolve a cloned `graphEnum` option). */
 const evidenceEnums: ReadonlyMap<string, GraphEnum> = new Map(
   [
-    evidenceVerdict, evidenceRemediationStatus, evidenceRole, detectionStatus, deviceHealthStatus,
-    deviceRiskScore, onboardingStatus, defenderAvStatus, vmCloudProvider, protocolType, fileHashAlgorithm,
+    evidenceVerdict,
+    evidenceRemediationStatus,
+    evidenceRole,
+    detectionStatus,
+    deviceHealthStatus,
+    deviceRiskScore,
+    onboardingStatus,
+    defenderAvStatus,
+    vmCloudProvider,
+    protocolType,
+    fileHashAlgorithm,
   ].map((e): [string, GraphEnum] => [e.name, e]),
 );
 
@@ -65,8 +72,7 @@ const double = () => Type.Optional(Nullable(Type.Number({ format: "double" })));
 const dateTime = () => Type.Optional(Nullable(Type.String({ format: "date-time" })));
 const guid = () => Type.Optional(Nullable(Type.String({ format: "uuid" })));
 const strings = () => Type.Optional(Nullable(Type.Array(Type.String())));
-const enumString = <M extends string>(e: GraphEnum<M>, options: { default?: M } = {}) =>
-  Type.String({ graphEnum: e, ...options });
+const enumString = <M extends string>(e: GraphEnum<M>, options: { default?: M } = {}) => Type.String({ graphEnum: e, ...options });
 const nullableEnum = (e: GraphEnum) => Type.Optional(Nullable(enumString(e)));
 const complex = <T extends TSchema>(schema: T) => Type.Optional(Nullable(schema));
 const complexList = <T extends TSchema>(schema: T) => Type.Optional(Nullable(Type.Array(schema)));
@@ -372,26 +378,76 @@ export const fileHashEvidence = subtype("fileHashEvidence", {
 });
 
 const detailedSubtypes: Record<string, TObject> = {
-  deviceEvidence, userEvidence, ipEvidence, urlEvidence, fileEvidence, processEvidence, mailboxEvidence,
-  analyzedMessageEvidence, mailClusterEvidence, registryKeyEvidence, registryValueEvidence,
-  cloudApplicationEvidence, oauthApplicationEvidence, securityGroupEvidence, azureResourceEvidence,
-  networkConnectionEvidence, dnsEvidence, fileHashEvidence,
+  deviceEvidence,
+  userEvidence,
+  ipEvidence,
+  urlEvidence,
+  fileEvidence,
+  processEvidence,
+  mailboxEvidence,
+  analyzedMessageEvidence,
+  mailClusterEvidence,
+  registryKeyEvidence,
+  registryValueEvidence,
+  cloudApplicationEvidence,
+  oauthApplicationEvidence,
+  securityGroupEvidence,
+  azureResourceEvidence,
+  networkConnectionEvidence,
+  dnsEvidence,
+  fileHashEvidence,
 };
 
 /** All 48 v1.0 subtype names (§5.2 "The full v1.0 set"). Mind the casing of ioT…, gitHub…, oauth…. */
 export const evidenceSubtypeNames = [
-  "activeDirectoryDomainEvidence", "aiAgentEvidence", "amazonResourceEvidence", "analyzedMessageEvidence",
-  "azureResourceEvidence", "blobContainerEvidence", "blobEvidence", "cloudApplicationEvidence",
-  "cloudLogonRequestEvidence", "cloudLogonSessionEvidence", "containerEvidence", "containerImageEvidence",
-  "containerRegistryEvidence", "deviceEvidence", "dnsEvidence", "fileEvidence", "fileHashEvidence",
-  "gitHubOrganizationEvidence", "gitHubRepoEvidence", "gitHubUserEvidence", "googleCloudResourceEvidence",
-  "hostLogonSessionEvidence", "ioTDeviceEvidence", "ipEvidence", "kubernetesClusterEvidence",
-  "kubernetesControllerEvidence", "kubernetesNamespaceEvidence", "kubernetesPodEvidence",
-  "kubernetesSecretEvidence", "kubernetesServiceAccountEvidence", "kubernetesServiceEvidence",
-  "mailboxConfigurationEvidence", "mailboxEvidence", "mailClusterEvidence", "malwareEvidence",
-  "networkConnectionEvidence", "nicEvidence", "oauthApplicationEvidence", "processEvidence",
-  "registryKeyEvidence", "registryValueEvidence", "sasTokenEvidence", "securityGroupEvidence",
-  "servicePrincipalEvidence", "submissionMailEvidence", "teamsMessageEvidence", "urlEvidence", "userEvidence",
+  "activeDirectoryDomainEvidence",
+  "aiAgentEvidence",
+  "amazonResourceEvidence",
+  "analyzedMessageEvidence",
+  "azureResourceEvidence",
+  "blobContainerEvidence",
+  "blobEvidence",
+  "cloudApplicationEvidence",
+  "cloudLogonRequestEvidence",
+  "cloudLogonSessionEvidence",
+  "containerEvidence",
+  "containerImageEvidence",
+  "containerRegistryEvidence",
+  "deviceEvidence",
+  "dnsEvidence",
+  "fileEvidence",
+  "fileHashEvidence",
+  "gitHubOrganizationEvidence",
+  "gitHubRepoEvidence",
+  "gitHubUserEvidence",
+  "googleCloudResourceEvidence",
+  "hostLogonSessionEvidence",
+  "ioTDeviceEvidence",
+  "ipEvidence",
+  "kubernetesClusterEvidence",
+  "kubernetesControllerEvidence",
+  "kubernetesNamespaceEvidence",
+  "kubernetesPodEvidence",
+  "kubernetesSecretEvidence",
+  "kubernetesServiceAccountEvidence",
+  "kubernetesServiceEvidence",
+  "mailboxConfigurationEvidence",
+  "mailboxEvidence",
+  "mailClusterEvidence",
+  "malwareEvidence",
+  "networkConnectionEvidence",
+  "nicEvidence",
+  "oauthApplicationEvidence",
+  "processEvidence",
+  "registryKeyEvidence",
+  "registryValueEvidence",
+  "sasTokenEvidence",
+  "securityGroupEvidence",
+  "servicePrincipalEvidence",
+  "submissionMailEvidence",
+  "teamsMessageEvidence",
+  "urlEvidence",
+  "userEvidence",
 ] as const;
 
 export type EvidenceSubtypeName = (typeof evidenceSubtypeNames)[number];
@@ -515,12 +571,7 @@ function checkValue(schema: TSchema, value: unknown, path: string): Checked {
 }
 
 /** Checks the known properties present, fills defaults, keeps unknown properties as given. */
-function checkObject(
-  schema: TObject,
-  value: Record<string, unknown>,
-  path: string,
-  skip: ReadonlySet<string>,
-): Checked {
+function checkObject(schema: TObject, value: Record<string, unknown>, path: string, skip: ReadonlySet<string>): Checked {
   const out: Record<string, unknown> = { ...value };
   for (const [key, prop] of Object.entries(schema.properties)) {
     if (skip.has(key)) continue;
@@ -552,11 +603,7 @@ const SKIP_ODATA_TYPE: ReadonlySet<string> = new Set(["@odata.type"]);
  *
  * The input is not mutated; unknown properties are copied shallowly.
  */
-export function normalizeEvidence(
-  input: unknown,
-  path: string,
-  defaultCreatedDateTime?: string,
-): { value: Record<string, unknown> } | { error: string } {
+export function normalizeEvidence(input: unknown, path: string, defaultCreatedDateTime?: string): { value: Record<string, unknown> } | { error: string } {
   if (!isPlainObject(input)) return { error: `${path} must be an object` };
   const rawType = input["@odata.type"];
   if (rawType === undefined || rawType === null) return { error: `${path}["@odata.type"] is required` };

@@ -82,7 +82,7 @@ export function properties(schema: TObject): Map<string, PropertyInfo> {
   map = new Map();
   for (const [name, raw] of Object.entries(schema.properties)) {
     const s = raw as Annotated;
-    const valueSchema = (s.anyOf ? (s.anyOf as Annotated[]).find((b) => b.type !== "null") ?? s : s) as Annotated;
+    const valueSchema = (s.anyOf ? ((s.anyOf as Annotated[]).find((b) => b.type !== "null") ?? s) : s) as Annotated;
     const meta: TriageMeta = { ...valueSchema, ...s };
     map.set(name, { name, schema: s, valueSchema, meta });
   }

@@ -108,7 +108,10 @@ function between(rng: Rng, from: number, to: number, skew = false): number {
 
 function verdictOf(o: OpenedIncident): { classification: Verdict; determination: AlertDetermination } | null {
   if (!isVerdict(o.classification)) return null;
-  return { classification: o.classification, determination: determinationFits(o.classification, o.determination) ? (o.determination as AlertDetermination) : "other" };
+  return {
+    classification: o.classification,
+    determination: determinationFits(o.classification, o.determination) ? (o.determination as AlertDetermination) : "other",
+  };
 }
 
 /**
@@ -120,7 +123,8 @@ export function planAnalystActivity(seed: string, o: OpenedIncident, endMs: numb
   const latest = endMs - 1000;
   const owner = rng.pick(team);
   const out: AnalystAction[] = [];
-  const update = (atMs: number, changes: Record<string, unknown>, who = owner) => out.push({ atMs, incidentId: o.incidentId, analyst: who, kind: "update", changes });
+  const update = (atMs: number, changes: Record<string, unknown>, who = owner) =>
+    out.push({ atMs, incidentId: o.incidentId, analyst: who, kind: "update", changes });
   const comment = (atMs: number, text: string, who = owner) => out.push({ atMs, incidentId: o.incidentId, analyst: who, kind: "comment", text });
   const verdict = verdictOf(o);
 

@@ -20,10 +20,36 @@
 import { Buffer } from "node:buffer";
 import type { AlertClassification, AlertDetermination, AlertSeverity } from "../schema/enums.js";
 import {
-  ALERTS_PER_CAMPAIGN, BINARIES, C2_PATHS, C2_WORDS, CLOUD_APPS, COM_SURROGATE_CLSIDS, DEPARTMENTS, DOMAIN_CONTROLLERS, FILE_ROLES, FIRST_NAMES,
-  HOME_PLACES, LAST_NAMES, LATERAL_TARGETS, ORGS, OS_VERSIONS, OUTBOUND_SUBJECTS, PHISH_PATHS, PHISH_SUBJECTS, PHISH_WORDS,
-  PUBLIC_IP_BLOCKS, REMOTE_PLACES, SENDER_NAMES, SERVER_OS_VERSIONS, SERVER_ROLES, STORYLINES, TASK_NAMES, TEMPLATES, TLDS,
-  WORDS, WORKSTATION_KINDS,
+  ALERTS_PER_CAMPAIGN,
+  BINARIES,
+  C2_PATHS,
+  C2_WORDS,
+  CLOUD_APPS,
+  COM_SURROGATE_CLSIDS,
+  DEPARTMENTS,
+  DOMAIN_CONTROLLERS,
+  FILE_ROLES,
+  FIRST_NAMES,
+  HOME_PLACES,
+  LAST_NAMES,
+  LATERAL_TARGETS,
+  ORGS,
+  OS_VERSIONS,
+  OUTBOUND_SUBJECTS,
+  PHISH_PATHS,
+  PHISH_SUBJECTS,
+  PHISH_WORDS,
+  PUBLIC_IP_BLOCKS,
+  REMOTE_PLACES,
+  SENDER_NAMES,
+  SERVER_OS_VERSIONS,
+  SERVER_ROLES,
+  STORYLINES,
+  TASK_NAMES,
+  TEMPLATES,
+  TLDS,
+  WORDS,
+  WORKSTATION_KINDS,
 } from "./catalog.js";
 import type { AlertTemplate, IpSlot, Org, Place, Storyline, UrlSlot } from "./catalog.js";
 import { Rng } from "./random.js";
@@ -232,7 +258,10 @@ function fill(s: string, vars: (name: string, arg: string | undefined) => string
 }
 
 function ascii(s: string): string {
-  return s.normalize("NFD").replace(/[^A-Za-z]/g, "").toLowerCase();
+  return s
+    .normalize("NFD")
+    .replace(/[^A-Za-z]/g, "")
+    .toLowerCase();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -397,11 +426,27 @@ function buildAssets(ctx: Ctx, index: number, startMs: number): Assets {
     osPlatform: os[0],
     osBuild: os[1],
     osVersion: os[2],
-    healthStatus: rng.weighted([["active", 90], ["inactive", 4], ["impairedCommunication", 3], ["noSensorData", 3]]),
-    riskScore: rng.weighted([["none", 10], ["low", 30], ["medium", 35], ["high", 20], ["informational", 5]]),
+    healthStatus: rng.weighted([
+      ["active", 90],
+      ["inactive", 4],
+      ["impairedCommunication", 3],
+      ["noSensorData", 3],
+    ]),
+    riskScore: rng.weighted([
+      ["none", 10],
+      ["low", 30],
+      ["medium", 35],
+      ["high", 20],
+      ["informational", 5],
+    ]),
     rbacGroupId: server ? 9000 + rng.int(1, 20) : 1000 + DEPARTMENTS.indexOf(dept) * 10 + rng.int(0, 3),
     rbacGroupName: server ? rng.pick(["Tier 1 Servers", "Production Servers", "Datacenter Servers"]) : dept[1],
-    defenderAvStatus: rng.weighted([["updated", 86], ["notUpdated", 9], ["disabled", 2], ["notReporting", 3]]),
+    defenderAvStatus: rng.weighted([
+      ["updated", 86],
+      ["notUpdated", 9],
+      ["disabled", 2],
+      ["notReporting", 3],
+    ]),
     firstSeenMs: startMs - rng.int(20 * DAY, 900 * DAY),
     firstSeenSub: rng.int(0, 9999),
     internalIp: ips.internal,
@@ -488,33 +533,54 @@ function imageOf(ctx: Ctx, a: Assets, commandLine: string): FileInfo | undefined
 
 function placeholder(ctx: Ctx, a: Assets, name: string, arg: string | undefined): string {
   switch (name) {
-    case "account": return a.accountName;
-    case "upn": return a.upn;
-    case "host": return a.hostName;
-    case "fqdn": return a.fqdn;
-    case "netbios": return ctx.netbios;
-    case "domain": return ctx.org.domain;
-    case "org": return ctx.org.name;
-    case "url": return a.urls.phish;
-    case "c2url": return a.urls.c2;
-    case "downloadUrl": return a.urls.download;
-    case "c2domain": return a.c2Domain;
-    case "c2ip": return a.ips.c2;
-    case "b64": return a.b64;
-    case "task": return a.task;
-    case "regValue": return a.regValue;
-    case "dc": return a.dc;
-    case "lateral": return a.lateral;
-    case "pid": return String(a.lsassPid);
-    case "hex8": return a.token8;
-    case "clsid": return a.clsid;
+    case "account":
+      return a.accountName;
+    case "upn":
+      return a.upn;
+    case "host":
+      return a.hostName;
+    case "fqdn":
+      return a.fqdn;
+    case "netbios":
+      return ctx.netbios;
+    case "domain":
+      return ctx.org.domain;
+    case "org":
+      return ctx.org.name;
+    case "url":
+      return a.urls.phish;
+    case "c2url":
+      return a.urls.c2;
+    case "downloadUrl":
+      return a.urls.download;
+    case "c2domain":
+      return a.c2Domain;
+    case "c2ip":
+      return a.ips.c2;
+    case "b64":
+      return a.b64;
+    case "task":
+      return a.task;
+    case "regValue":
+      return a.regValue;
+    case "dc":
+      return a.dc;
+    case "lateral":
+      return a.lateral;
+    case "pid":
+      return String(a.lsassPid);
+    case "hex8":
+      return a.token8;
+    case "clsid":
+      return a.clsid;
     case "file":
     case "name": {
       if (!arg || !(arg in FILE_ROLES)) throw new Error(`unknown file role ${arg ?? ""}`);
       const f = campaignFile(ctx, a, arg as keyof typeof FILE_ROLES);
       return name === "file" ? f.fullPath : f.fileName;
     }
-    default: throw new Error(`unknown placeholder {{${name}}}`);
+    default:
+      throw new Error(`unknown placeholder {{${name}}}`);
   }
 }
 
@@ -554,10 +620,7 @@ interface CampaignPlan {
 }
 
 /** UTC hour-of-day activity (a tenant mostly in the Americas and Europe). */
-const HOUR_FACTOR = [
-  0.55, 0.45, 0.4, 0.35, 0.35, 0.4, 0.5, 0.65, 0.85, 1.0, 1.1, 1.2, 1.35, 1.5, 1.6, 1.65, 1.65, 1.6, 1.5, 1.4, 1.25, 1.05,
-  0.85, 0.7,
-];
+const HOUR_FACTOR = [0.55, 0.45, 0.4, 0.35, 0.35, 0.4, 0.5, 0.65, 0.85, 1.0, 1.1, 1.2, 1.35, 1.5, 1.6, 1.65, 1.65, 1.6, 1.5, 1.4, 1.25, 1.05, 0.85, 0.7];
 
 /** Campaign start times, ascending: exactly `incidents` of them, distributed per hour by weight. */
 function* campaignStarts(ctx: Ctx): Generator<number> {
@@ -601,7 +664,9 @@ function* campaignStarts(ctx: Ctx): Generator<number> {
 }
 
 const TP_BY_DEFAULT: readonly (readonly [AlertClassification, number])[] = [
-  ["truePositive", 55], ["falsePositive", 20], ["informationalExpectedActivity", 25],
+  ["truePositive", 55],
+  ["falsePositive", 20],
+  ["informationalExpectedActivity", 25],
 ];
 
 function chooseTemplates(rng: Rng): { templates: AlertTemplate[]; storyline: Storyline | null } {
@@ -669,9 +734,23 @@ function planCampaign(ctx: Ctx, index: number, startMs: number, tieTarget: (rng:
   for (const a of kept) lastCreated = Math.max(lastCreated, a.createdMs);
   const age = ctx.endMs - lastCreated;
   const status: Status =
-    age < 2 * DAY ? rng.weighted([["new", 90], ["inProgress", 8], ["resolved", 2]])
-      : age < 7 * DAY ? rng.weighted([["new", 70], ["inProgress", 12], ["resolved", 18]])
-        : rng.weighted([["new", 50], ["inProgress", 10], ["resolved", 40]]);
+    age < 2 * DAY
+      ? rng.weighted([
+          ["new", 90],
+          ["inProgress", 8],
+          ["resolved", 2],
+        ])
+      : age < 7 * DAY
+        ? rng.weighted([
+            ["new", 70],
+            ["inProgress", 12],
+            ["resolved", 18],
+          ])
+        : rng.weighted([
+            ["new", 50],
+            ["inProgress", 10],
+            ["resolved", 40],
+          ]);
   let classification: AlertClassification | null = null;
   let determination: AlertDetermination | null = null;
   let resolvedMs: number | null = null;
@@ -682,9 +761,17 @@ function planCampaign(ctx: Ctx, index: number, startMs: number, tieTarget: (rng:
     if (classification === "truePositive") {
       determination = actor ? "multiStagedAttack" : kept.length >= 3 ? "multiStagedAttack" : (main?.determination ?? "other");
     } else if (classification === "falsePositive") {
-      determination = rng.weighted([["notMalicious", 70], ["notEnoughDataToValidate", 25], ["other", 5]]);
+      determination = rng.weighted([
+        ["notMalicious", 70],
+        ["notEnoughDataToValidate", 25],
+        ["other", 5],
+      ]);
     } else {
-      determination = rng.weighted([["securityTesting", 40], ["lineOfBusinessApplication", 35], ["confirmedActivity", 25]]);
+      determination = rng.weighted([
+        ["securityTesting", 40],
+        ["lineOfBusinessApplication", 35],
+        ["confirmedActivity", 25],
+      ]);
     }
     resolvedMs = lastCreated + Math.max(10 * MINUTE, Math.floor(age * rng.float(0.02, 0.9)));
     updatedMs = resolvedMs;
@@ -777,29 +864,33 @@ function userAccount(ctx: Ctx, a: Assets): Record<string, unknown> {
 }
 
 function deviceEvidence(ctx: Ctx, a: Assets, b: EvidenceBase): Record<string, unknown> {
-  return evidence("deviceEvidence", { ...b, tags: a.vip ? ["VIP"] : [] }, {
-    firstSeenDateTime: iso(a.firstSeenMs, a.firstSeenSub),
-    mdeDeviceId: a.mdeDeviceId,
-    azureAdDeviceId: a.azureAdDeviceId,
-    deviceDnsName: a.fqdn,
-    hostName: a.hostName.toLowerCase(),
-    ntDomain: ctx.netbios,
-    dnsDomain: ctx.org.domain,
-    osPlatform: a.osPlatform,
-    osBuild: a.osBuild,
-    version: a.osVersion,
-    healthStatus: a.healthStatus,
-    riskScore: a.riskScore,
-    rbacGroupId: a.rbacGroupId,
-    rbacGroupName: a.rbacGroupName,
-    onboardingStatus: "onboarded",
-    defenderAvStatus: a.defenderAvStatus,
-    lastIpAddress: a.internalIp,
-    lastExternalIpAddress: a.ips.home,
-    ipInterfaces: [a.internalIp, a.ipv6], // no loopback: it would be shared by every device
-    loggedOnUsers: [{ accountName: a.accountName, domainName: ctx.netbios }],
-    vmMetadata: null,
-  });
+  return evidence(
+    "deviceEvidence",
+    { ...b, tags: a.vip ? ["VIP"] : [] },
+    {
+      firstSeenDateTime: iso(a.firstSeenMs, a.firstSeenSub),
+      mdeDeviceId: a.mdeDeviceId,
+      azureAdDeviceId: a.azureAdDeviceId,
+      deviceDnsName: a.fqdn,
+      hostName: a.hostName.toLowerCase(),
+      ntDomain: ctx.netbios,
+      dnsDomain: ctx.org.domain,
+      osPlatform: a.osPlatform,
+      osBuild: a.osBuild,
+      version: a.osVersion,
+      healthStatus: a.healthStatus,
+      riskScore: a.riskScore,
+      rbacGroupId: a.rbacGroupId,
+      rbacGroupName: a.rbacGroupName,
+      onboardingStatus: "onboarded",
+      defenderAvStatus: a.defenderAvStatus,
+      lastIpAddress: a.internalIp,
+      lastExternalIpAddress: a.ips.home,
+      ipInterfaces: [a.internalIp, a.ipv6], // no loopback: it would be shared by every device
+      loggedOnUsers: [{ accountName: a.accountName, domainName: ctx.netbios }],
+      vmMetadata: null,
+    },
+  );
 }
 
 function userEvidence(ctx: Ctx, a: Assets, b: EvidenceBase): Record<string, unknown> {
@@ -826,9 +917,7 @@ function ipEvidence(a: Assets, slot: IpSlot, b: EvidenceBase): Record<string, un
   return evidence("ipEvidence", b, {
     ipAddress: a.ips[slot],
     countryLetterCode: p?.countryLetterCode ?? null,
-    location: p
-      ? { city: p.city, countryName: p.countryName, latitude: p.latitude, longitude: p.longitude, state: p.state }
-      : null,
+    location: p ? { city: p.city, countryName: p.countryName, latitude: p.latitude, longitude: p.longitude, state: p.state } : null,
     stream: null,
   });
 }
@@ -867,14 +956,16 @@ interface AlertState {
   resolved: boolean;
 }
 
-function buildEvidence(
-  ctx: Ctx, c: CampaignPlan, a: Assets, p: AlertPlan, created: string, rng: Rng, st: AlertState,
-): Record<string, unknown>[] {
+function buildEvidence(ctx: Ctx, c: CampaignPlan, a: Assets, p: AlertPlan, created: string, rng: Rng, st: AlertState): Record<string, unknown>[] {
   const t = p.t;
   const v = st.fp ? "noThreatsFound" : st.verdict;
   const remediated = (s: string): string => (st.resolved && !st.fp && st.verdict === "malicious" ? "remediated" : s);
   const common = (roles: readonly string[], detailedRoles: readonly string[] = [], verdict = v): EvidenceBase => ({
-    created, verdict, remediationStatus: remediated("none"), roles, detailedRoles,
+    created,
+    verdict,
+    remediationStatus: remediated("none"),
+    roles,
+    detailedRoles,
   });
   const out: Record<string, unknown>[] = [];
   out.push(deviceEvidence(ctx, a, common(t.deviceRoles ?? [], ["PrimaryDevice"])));
@@ -888,27 +979,35 @@ function buildEvidence(
     const image = imageOf(ctx, a, commandLine) ?? campaignBinary(ctx, a, ps.image);
     const parent = campaignBinary(ctx, a, ps.parent);
     const startMs = activity + rng.int(0, 90_000);
-    out.push(evidence("processEvidence", common(["suspicious"], ["Process"]), {
-      processId: 4 * rng.int(250, 16000),
-      parentProcessId: 4 * rng.int(100, 2000),
-      processCommandLine: commandLine,
-      processCreationDateTime: isoR(startMs, rng),
-      parentProcessCreationDateTime: isoR(startMs - rng.int(5_000, 8 * HOUR), rng),
-      imageFile: fileDetails(image),
-      parentProcessImageFile: fileDetails(parent),
-      userAccount: userAccount(ctx, a),
-      detectionStatus: "detected",
-      mdeDeviceId: a.mdeDeviceId,
-    }));
+    out.push(
+      evidence("processEvidence", common(["suspicious"], ["Process"]), {
+        processId: 4 * rng.int(250, 16000),
+        parentProcessId: 4 * rng.int(100, 2000),
+        processCommandLine: commandLine,
+        processCreationDateTime: isoR(startMs, rng),
+        parentProcessCreationDateTime: isoR(startMs - rng.int(5_000, 8 * HOUR), rng),
+        imageFile: fileDetails(image),
+        parentProcessImageFile: fileDetails(parent),
+        userAccount: userAccount(ctx, a),
+        detectionStatus: "detected",
+        mdeDeviceId: a.mdeDeviceId,
+      }),
+    );
   }
   for (const role of t.files ?? []) {
     const f = campaignFile(ctx, a, role);
     const status = f.detectionStatus === "prevented" ? "prevented" : f.detectionStatus === "blocked" ? "blocked" : "none";
-    out.push(evidence("fileEvidence", { ...common(["created"], []), remediationStatus: remediated(status) }, {
-      fileDetails: fileDetails(f),
-      detectionStatus: f.detectionStatus,
-      mdeDeviceId: f.filePath === null ? null : a.mdeDeviceId,
-    }));
+    out.push(
+      evidence(
+        "fileEvidence",
+        { ...common(["created"], []), remediationStatus: remediated(status) },
+        {
+          fileDetails: fileDetails(f),
+          detectionStatus: f.detectionStatus,
+          mdeDeviceId: f.filePath === null ? null : a.mdeDeviceId,
+        },
+      ),
+    );
   }
   for (const ip of t.ips ?? []) {
     const verdict = ip.slot === "home" || ip.slot === "internal" ? "unknown" : v;
@@ -919,12 +1018,14 @@ function buildEvidence(
     out.push(evidence("urlEvidence", common(roles), { url: a.urls[slot] }));
   }
   if (t.evidence.includes("mailbox")) {
-    out.push(evidence("mailboxEvidence", common(t.message === "outbound" ? ["source"] : ["destination"], [], "unknown"), {
-      displayName: a.displayName,
-      primaryAddress: a.upn,
-      upn: a.upn,
-      userAccount: userAccount(ctx, a),
-    }));
+    out.push(
+      evidence("mailboxEvidence", common(t.message === "outbound" ? ["source"] : ["destination"], [], "unknown"), {
+        displayName: a.displayName,
+        primaryAddress: a.upn,
+        upn: a.upn,
+        userAccount: userAccount(ctx, a),
+      }),
+    );
   }
   if (t.message) {
     const m = t.message === "inbound" ? a.inbound : a.outbound;
@@ -935,26 +1036,30 @@ function buildEvidence(
     out.push(evidence("registryKeyEvidence", common(["edited"]), { registryHive: t.registry.hive, registryKey: key }));
     if (t.evidence.includes("registryValue")) {
       const file = t.files?.[0] ? campaignFile(ctx, a, t.files[0]).fullPath : a.regValue;
-      out.push(evidence("registryValueEvidence", common(["created"]), {
-        registryHive: t.registry.hive,
-        registryKey: key,
-        registryValue: `"${file}"`,
-        registryValueName: a.regValue,
-        registryValueType: t.registry.valueType ?? "String",
-        mdeDeviceId: a.mdeDeviceId,
-      }));
+      out.push(
+        evidence("registryValueEvidence", common(["created"]), {
+          registryHive: t.registry.hive,
+          registryKey: key,
+          registryValue: `"${file}"`,
+          registryValueName: a.regValue,
+          registryValueType: t.registry.valueType ?? "String",
+          mdeDeviceId: a.mdeDeviceId,
+        }),
+      );
     }
   }
   if (t.cloudApp) {
     const app = CLOUD_APPS[t.cloudApp];
-    out.push(evidence("cloudApplicationEvidence", common(["contextual"], [], "unknown"), {
-      appId: app.appId,
-      displayName: app.displayName,
-      instanceId: 0,
-      instanceName: app.displayName,
-      saasAppId: app.appId,
-      stream: null,
-    }));
+    out.push(
+      evidence("cloudApplicationEvidence", common(["contextual"], [], "unknown"), {
+        appId: app.appId,
+        displayName: app.displayName,
+        instanceId: 0,
+        instanceName: app.displayName,
+        saasAppId: app.appId,
+        stream: null,
+      }),
+    );
   }
   if (p.tie && c.tie) {
     const other = buildAssets(ctx, c.tie.index, c.tie.startMs);
@@ -1013,8 +1118,7 @@ function buildAlert(ctx: Ctx, c: CampaignPlan, j: number, seq: number): GraphAle
   if (p.lastActivityMs === p.createdMs) lastSub = Math.min(lastSub, p.createdSub);
   const firstSub = p.activityMs === p.lastActivityMs ? Math.min(s1, s2, lastSub) : s1;
   const resolvedIso = resolved && c.resolvedMs !== null ? isoR(Math.max(c.resolvedMs, p.createdMs + MINUTE), rng) : null;
-  const updatedMs =
-    c.status === "new" ? Math.min(ctx.endMs, p.createdMs + Math.floor(square(rng.next()) * 10 * MINUTE)) : Math.max(p.createdMs, c.updatedMs);
+  const updatedMs = c.status === "new" ? Math.min(ctx.endMs, p.createdMs + Math.floor(square(rng.next()) * 10 * MINUTE)) : Math.max(p.createdMs, c.updatedMs);
   const updatedIso = resolvedIso ?? (updatedMs === p.createdMs ? created : isoR(updatedMs, rng));
 
   const alert: GraphAlertInput = {

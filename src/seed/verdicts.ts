@@ -8,9 +8,7 @@ import type { AlertClassification, AlertDetermination } from "../schema/enums.js
 export type Verdict = Exclude<AlertClassification, "unknown" | "unknownFutureValue">;
 
 export const DETERMINATIONS_BY_CLASSIFICATION: Readonly<Record<Verdict, readonly AlertDetermination[]>> = {
-  truePositive: [
-    "multiStagedAttack", "maliciousUserActivity", "compromisedAccount", "malware", "phishing", "unwantedSoftware", "apt", "other",
-  ],
+  truePositive: ["multiStagedAttack", "maliciousUserActivity", "compromisedAccount", "malware", "phishing", "unwantedSoftware", "apt", "other"],
   informationalExpectedActivity: ["securityTesting", "lineOfBusinessApplication", "confirmedActivity", "securityPersonnel", "other"],
   falsePositive: ["notMalicious", "notEnoughDataToValidate", "other"],
 };

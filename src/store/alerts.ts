@@ -16,7 +16,12 @@ export function alertNotFound(id: string) {
 }
 
 /** An alert's row; `forUpdate` locks it until the transaction ends (PostgreSQL). */
-export async function findAlertRow(db: Kysely<Database> | Transaction<Database>, tenantId: string, id: string, forUpdate = false): Promise<AlertTable | undefined> {
+export async function findAlertRow(
+  db: Kysely<Database> | Transaction<Database>,
+  tenantId: string,
+  id: string,
+  forUpdate = false,
+): Promise<AlertTable | undefined> {
   // Ingestion accepts no longer id, so none can name an alert.
   if (id.length > MAX_ID_LENGTH) return undefined;
   let q = db.selectFrom("alerts").selectAll().where("tenant_id", "=", tenantId).where("id", "=", id);

@@ -44,7 +44,6 @@ export function promotedColumns(resource: Resource, doc: Record<string, unknown>
   return out;
 }
 
-
 /**
  * The stored JSON of an entity: its document, and its v1.0 form kept ready so a listing can splice it
  * into the page, with whether that holds a gated enum member (then a client that did not opt in gets

@@ -7,7 +7,13 @@ import type { Db, IncidentTable } from "./tables.js";
 import type { Correlation } from "../schema/triage-api.js";
 
 export async function readCorrelation(db: Db, tenantId: string, row: IncidentTable): Promise<Correlation> {
-  const events = await db.selectFrom("correlation_events").selectAll().where("tenant_id", "=", tenantId).where("incident_id", "=", row.id).orderBy("seq").execute();
+  const events = await db
+    .selectFrom("correlation_events")
+    .selectAll()
+    .where("tenant_id", "=", tenantId)
+    .where("incident_id", "=", row.id)
+    .orderBy("seq")
+    .execute();
   const entities = await db
     .selectFrom("incident_entities")
     .select(["entity_key", "last_seen_at"])

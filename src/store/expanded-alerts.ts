@@ -36,7 +36,13 @@ function statement(store: Store, proj: Projection, limit: number) {
 }
 
 /** At most `limit` alerts of each incident, oldest first, in the form `proj` asks for. */
-export async function readExpandedAlerts(store: Store, tenantId: string, incidentIds: number[], proj: Projection, limit: number): Promise<Map<number, ExpandedAlerts>> {
+export async function readExpandedAlerts(
+  store: Store,
+  tenantId: string,
+  incidentIds: number[],
+  proj: Projection,
+  limit: number,
+): Promise<Map<number, ExpandedAlerts>> {
   const q = statement(store, proj, limit);
   // One bounded statement per incident: a page of incidents costs at most its size times the limit,
   // whatever the incidents hold.

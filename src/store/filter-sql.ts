@@ -92,12 +92,18 @@ function kindOf(schema: Annotated | TSchema): ValueKind | "collection" | "object
   }
   if (s.format === "date-time") return "datetime";
   switch (s.type) {
-    case "string": return "string";
-    case "integer": return "integer";
-    case "number": return "number";
-    case "boolean": return "boolean";
-    case "array": return "collection";
-    default: return "object";
+    case "string":
+      return "string";
+    case "integer":
+      return "integer";
+    case "number":
+      return "number";
+    case "boolean":
+      return "boolean";
+    case "array":
+      return "collection";
+    default:
+      return "object";
   }
 }
 
@@ -206,13 +212,20 @@ const SQL_OP: Record<CompareOp, string> = { eq: "=", ne: "<>", gt: ">", ge: ">="
 
 function literalText(l: Literal): string {
   switch (l.kind) {
-    case "string": return `'${l.value}'`;
-    case "null": return "null";
-    case "boolean": return String(l.value);
-    case "number": return l.raw;
-    case "datetime": return l.raw;
-    case "guid": return l.value;
-    case "enum": return `${l.type}'${l.value}'`;
+    case "string":
+      return `'${l.value}'`;
+    case "null":
+      return "null";
+    case "boolean":
+      return String(l.value);
+    case "number":
+      return l.raw;
+    case "datetime":
+      return l.raw;
+    case "guid":
+      return l.value;
+    case "enum":
+      return `${l.type}'${l.value}'`;
   }
 }
 

@@ -31,5 +31,9 @@ export async function updateGuarded<T extends Versioned>(trx: Transaction<Databa
  */
 export function concurrentUpdate(table: "incidents" | "alerts", id: string | number): GraphError {
   const what = table === "incidents" ? `The incident '${String(id)}'` : `The alert '${String(id)}'`;
-  return new GraphError(409, "Conflict", `${what} was changed by another request while this one was being processed; nothing was written. Send the request again.`);
+  return new GraphError(
+    409,
+    "Conflict",
+    `${what} was changed by another request while this one was being processed; nothing was written. Send the request again.`,
+  );
 }

@@ -14,9 +14,13 @@ import { chunks, IN_LIST } from "./chunks.js";
 
 type Db = Kysely<Database> | Transaction<Database>;
 
-
 /** The stored alerts of the incidents, but for those `skip` names (an ingestion batch counts its own as they are now). */
-export async function storedAlertFacts(db: Db, tenantId: string, incidentIds: readonly number[], skip: (alertId: string) => boolean = () => false): Promise<(AlertFacts & { incidentId: number })[]> {
+export async function storedAlertFacts(
+  db: Db,
+  tenantId: string,
+  incidentIds: readonly number[],
+  skip: (alertId: string) => boolean = () => false,
+): Promise<(AlertFacts & { incidentId: number })[]> {
   const json = isPostgres(db) ? postgresJson : sqliteJson;
   const out: (AlertFacts & { incidentId: number })[] = [];
   for (const part of chunks(incidentIds, IN_LIST)) {
@@ -67,14 +71,23 @@ export async function assetCounts(db: Db, tenantId: string, incidentIds: readonl
 export async function detectorCounts(db: Db, tenantId: string, keys: readonly string[]): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   for (const part of chunks(keys, IN_LIST)) {
-    const rows = await db.selectFrom("detector_stats").select(["detector_key", "alert_count"]).where("tenant_id", "=", tenantId).where("detector_key", "in", part).execute();
+    const rows = await db
+      .selectFrom("detector_stats")
+      .select(["detector_key", "alert_count"])
+      .where("tenant_id", "=", tenantId)
+      .where("detector_key", "in", part)
+      .execute();
     for (const r of rows) out.set(r.detector_key, Number(r.alert_count));
   }
   return out;
 }
 
 /** Everything one incident's derivation reads: its alerts, its assets and its detectors' counts. */
-export async function derivationInputs(db: Db, tenantId: string, incidentId: number): Promise<{ alerts: AlertFacts[]; assets: { devices: number; accounts: number }; detectorCounts: Map<string, number> }> {
+export async function derivationInputs(
+  db: Db,
+  tenantId: string,
+  incidentId: number,
+): Promise<{ alerts: AlertFacts[]; assets: { devices: number; accounts: number }; detectorCounts: Map<string, number> }> {
   const alerts = await storedAlertFacts(db, tenantId, [incidentId]);
   const assets = (await assetCounts(db, tenantId, [incidentId])).get(incidentId) ?? { devices: 0, accounts: 0 };
   const counts = await detectorCounts(db, tenantId, [...new Set(alerts.map((a) => a.detectorKey))]);

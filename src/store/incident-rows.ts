@@ -30,7 +30,10 @@ export function incidentRowOf(tenantId: string, record: IncidentRecord, version:
     ...base,
     tenant_id: tenantId,
     id: record.id,
-    ...(columnsOf(incidentResource, record.doc) as Omit<IncidentTable, "tenant_id" | "id" | "redirect_incident_id" | "priority_factors" | "severity_source" | "name_source" | "alert_count" | "version">),
+    ...(columnsOf(incidentResource, record.doc) as Omit<
+      IncidentTable,
+      "tenant_id" | "id" | "redirect_incident_id" | "priority_factors" | "severity_source" | "name_source" | "alert_count" | "version"
+    >),
     redirect_incident_id: record.doc.redirectIncidentId == null ? null : Number(record.doc.redirectIncidentId),
     priority_factors: record.priorityFactors,
     severity_source: record.severitySource,

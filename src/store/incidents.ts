@@ -26,7 +26,12 @@ export function incidentNotFound(id: string) {
  * An incident's row. `forUpdate` locks it until the transaction ends on PostgreSQL, where several
  * nodes write concurrently (SQLite serializes its writers anyway).
  */
-export async function findIncidentRow(db: Kysely<Database> | Transaction<Database>, tenantId: string, id: string | number, forUpdate = false): Promise<IncidentTable | undefined> {
+export async function findIncidentRow(
+  db: Kysely<Database> | Transaction<Database>,
+  tenantId: string,
+  id: string | number,
+  forUpdate = false,
+): Promise<IncidentTable | undefined> {
   const key = typeof id === "number" ? id : incidentKey(id);
   if (key === null) return undefined;
   let q = db.selectFrom("incidents").selectAll().where("tenant_id", "=", tenantId).where("id", "=", key);

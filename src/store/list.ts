@@ -169,4 +169,3 @@ export async function countAll(s: ListScope, plan: Pick<QueryPlan, "filter">, pl
   );
   return Number((await bounded(s, q, { tenant: s.tenantId, scope: s.incidentId }, false))[0]?.[0] ?? 0);
 }
-

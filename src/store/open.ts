@@ -2,14 +2,7 @@ import { createHash } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import SQLite from "better-sqlite3";
-import {
-  Kysely,
-  Migrator,
-  PostgresDialect,
-  type CompiledQuery,
-  type Migration,
-  type MigrationProvider,
-} from "kysely";
+import { Kysely, Migrator, PostgresDialect, type CompiledQuery, type Migration, type MigrationProvider } from "kysely";
 import { LRUCache } from "lru-cache";
 import pg from "pg";
 import type { Database } from "./tables.js";
@@ -100,7 +93,14 @@ export async function openSqliteStore(file: string, limits: QueryLimitOptions = 
     bounded: async (sqlText, parameters, { timeoutMs = queryTimeoutMs, cheap = false }) => {
       if (pool && !cheap) return pool.run(sqlText, parameters, timeoutMs);
       if (reader) return reader.within(timeoutMs, () => reader.statement(sqlText).all(...parameters) as unknown[][]);
-      return nativeDeadline.within(timeoutMs, () => native.prepare(sqlText).raw(true).all(...parameters) as unknown[][]);
+      return nativeDeadline.within(
+        timeoutMs,
+        () =>
+          native
+            .prepare(sqlText)
+            .raw(true)
+            .all(...parameters) as unknown[][],
+      );
     },
     queryTimeoutMs,
     close: async () => {
@@ -162,7 +162,12 @@ export async function openPostgresStore(url: string, poolSize = 10, limits: Quer
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   await migrate(db);
   // Named statements are parsed and planned once per connection, not on every request.
-  const named = (sqlText: string, parameters: readonly unknown[]) => ({ name: statementName(sqlText), text: sqlText, values: [...parameters], rowMode: "array" as const });
+  const named = (sqlText: string, parameters: readonly unknown[]) => ({
+    name: statementName(sqlText),
+    text: sqlText,
+    values: [...parameters],
+    rowMode: "array" as const,
+  });
   const bounded = async (sqlText: string, parameters: readonly unknown[], timeoutMs: number): Promise<unknown[][]> => {
     const client = await readPool.connect();
     let transaction = false;

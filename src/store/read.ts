@@ -50,7 +50,13 @@ function readRow(r: unknown[], from = 0): ReadRow {
 }
 
 /** One incident or alert by its key, in the form `proj` asks for. */
-export async function readEntity(store: Store, table: "incidents" | "alerts", tenantId: string, key: string | number, proj: Projection): Promise<ReadRow | undefined> {
+export async function readEntity(
+  store: Store,
+  table: "incidents" | "alerts",
+  tenantId: string,
+  key: string | number,
+  proj: Projection,
+): Promise<ReadRow | undefined> {
   const q = compiled.get(`${store.dialect}|one|${table}|${proj}`, () =>
     sql`select id, ${projection(proj)} from ${sql.table(table)} where tenant_id = ${slot("tenant")} and id = ${slot("key")}`.compile(store.db),
   );

@@ -55,7 +55,12 @@ async function writeProbe(store: Store, node: string): Promise<Readiness> {
  */
 async function sqliteRoom(store: Store, minFreeBytes: number): Promise<Readiness> {
   const pragma = async (name: string) => Number(((await sql.raw(`pragma ${name}`).execute(store.db)).rows[0] as Record<string, unknown>)[name]);
-  const [pageSize, pageCount, maxPageCount, freePages] = [await pragma("page_size"), await pragma("page_count"), await pragma("max_page_count"), await pragma("freelist_count")];
+  const [pageSize, pageCount, maxPageCount, freePages] = [
+    await pragma("page_size"),
+    await pragma("page_count"),
+    await pragma("max_page_count"),
+    await pragma("freelist_count"),
+  ];
   const main = (await sql<{ file: string }>`select file from pragma_database_list where name = 'main'`.execute(store.db)).rows[0]?.file;
   let growth = (maxPageCount - pageCount) * pageSize;
   if (main) {
@@ -66,9 +71,7 @@ async function sqliteRoom(store: Store, minFreeBytes: number): Promise<Readiness
   const limitedByPages = (maxPageCount - pageCount) * pageSize <= growth;
   return {
     ready: false,
-    reason: limitedByPages
-      ? "the database has reached its size limit"
-      : `the disk holding the database has less than ${minFreeBytes} bytes free`,
+    reason: limitedByPages ? "the database has reached its size limit" : `the disk holding the database has less than ${minFreeBytes} bytes free`,
   };
 }
 

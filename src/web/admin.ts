@@ -2,8 +2,22 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Store } from "../store/open.js";
 import { callerOf } from "../identity/caller.js";
 import {
-  addSecret, appCertificates, consentedPermissions, createApp, createUser, DirectoryError, findApp, findUser, grantAdminConsent, listApps, listUsers,
-  requestPermissions, revokeConsent, setUserRoles, type App, type User,
+  addSecret,
+  appCertificates,
+  consentedPermissions,
+  createApp,
+  createUser,
+  DirectoryError,
+  findApp,
+  findUser,
+  grantAdminConsent,
+  listApps,
+  listUsers,
+  requestPermissions,
+  revokeConsent,
+  setUserRoles,
+  type App,
+  type User,
 } from "../identity/directory.js";
 import { deleteApp } from "../store/identity/apps.js";
 import { listAppSecrets } from "../store/identity/app-credentials.js";
@@ -172,7 +186,8 @@ export async function registerAdminRoutes(app: FastifyInstance, opts: { store: S
     const upn = typeof b.userPrincipalName === "string" ? b.userPrincipalName : "";
     if (!upn) throw badRequest("'userPrincipalName' is required.");
     if (b.displayName !== undefined && typeof b.displayName !== "string") throw badRequest("'displayName' must be a string.");
-    if (b.password !== undefined && (typeof b.password !== "string" || b.password.length < 8)) throw badRequest("'password' must be a string of at least 8 characters.");
+    if (b.password !== undefined && (typeof b.password !== "string" || b.password.length < 8))
+      throw badRequest("'password' must be a string of at least 8 characters.");
     const user = await directory(() =>
       createUser(db, {
         tenantId: callerOf(req).tenantId,

@@ -89,12 +89,15 @@ export async function registerWebRoutes(app: FastifyInstance, opts: WebRouteOpti
   app.get("/favicon.ico", pub, async (_req, reply) => reply.header("cache-control", "public, max-age=86400").type("image/svg+xml").send(FAVICON));
 
   const schema = JSON.stringify(schemaInfo());
-  app.get("/web/schema", pub, async (_req, reply) => reply.header("cache-control", "public, max-age=3600").type("application/json; charset=utf-8").send(schema));
+  app.get("/web/schema", pub, async (_req, reply) =>
+    reply.header("cache-control", "public, max-age=3600").type("application/json; charset=utf-8").send(schema),
+  );
 
   await app.register(registerAdminRoutes, { store: opts.store });
 
   if (!root) {
-    const notBuilt = async (_req: FastifyRequest, reply: FastifyReply) => reply.code(503).headers(SECURITY_HEADERS).type("text/html; charset=utf-8").send(NOT_BUILT);
+    const notBuilt = async (_req: FastifyRequest, reply: FastifyReply) =>
+      reply.code(503).headers(SECURITY_HEADERS).type("text/html; charset=utf-8").send(NOT_BUILT);
     for (const path of APP_PATHS) app.get(path, pub, notBuilt);
     return;
   }

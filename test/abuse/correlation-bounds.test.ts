@@ -10,8 +10,12 @@ const MAX_ALERTS = 5;
 const MAX_ENTITIES = 6;
 
 let t: TestTriage;
-beforeAll(async () => { t = await startTriage({ maxAlertsPerIncident: MAX_ALERTS, maxEntitiesPerIncident: MAX_ENTITIES }); });
-afterAll(async () => { await t.close(); });
+beforeAll(async () => {
+  t = await startTriage({ maxAlertsPerIncident: MAX_ALERTS, maxEntitiesPerIncident: MAX_ENTITIES });
+});
+afterAll(async () => {
+  await t.close();
+});
 
 async function ingest(alerts: unknown[]) {
   const r = await t.ingest(alerts);
@@ -53,11 +57,18 @@ describe("the alert limit", () => {
     const first = await ingest([0, 1, 2].flatMap((i) => [alert({ device: p, at: at(i) }), alert({ device: q, at: at(i) })]));
     const [pi, qi] = [first[0].incidentId as string, first[1].incidentId as string];
     expect(pi).not.toBe(qi);
-    const tie = await ingest([{ ...alert({ at: at(10) }), evidence: [...(alert({ device: p }).evidence as any[]), ...(alert({ device: q }).evidence as any[])] }]);
+    const tie = await ingest([
+      { ...alert({ at: at(10) }), evidence: [...(alert({ device: p }).evidence as any[]), ...(alert({ device: q }).evidence as any[])] },
+    ]);
     const joined = tie[0].incidentId as string;
     const other = joined === pi ? qi : pi;
     expect(tie[0].merged).toEqual([]);
-    expect(tie[0].mergeRefused).toEqual([{ incidentId: other, why: `merging incident ${other} into incident ${joined} would hold 7 alerts, more than the 5 one incident may hold (maxAlertsPerIncident)` }]);
+    expect(tie[0].mergeRefused).toEqual([
+      {
+        incidentId: other,
+        why: `merging incident ${other} into incident ${joined} would hold 7 alerts, more than the 5 one incident may hold (maxAlertsPerIncident)`,
+      },
+    ]);
     const refused = (await correlationOf(other)).events.find((e: any) => e.kind === "mergeRefused");
     expect(refused).toMatchObject({ otherIncidentId: joined, detail: expect.stringContaining("maxAlertsPerIncident") });
     expect((await t.get(`/v1.0/security/incidents/${other}`)).body.status).toBe("active");
@@ -79,7 +90,9 @@ describe("the entity limit", () => {
     const first = results[0].incidentId as string;
     expect(results.slice(0, 3).every((r) => r.incidentId === first)).toBe(true);
     expect(results[3].incidentId).not.toBe(first);
-    expect(results[3].correlation.notJoined).toEqual([{ incidentId: first, why: `incident ${first} would see 7 entities, more than the 6 one incident may see (maxEntitiesPerIncident)` }]);
+    expect(results[3].correlation.notJoined).toEqual([
+      { incidentId: first, why: `incident ${first} would see 7 entities, more than the 6 one incident may see (maxEntitiesPerIncident)` },
+    ]);
     expect((await correlationOf(first)).entities).toHaveLength(MAX_ENTITIES);
   });
 });
@@ -89,8 +102,10 @@ describe("alerts drawn from pools of hosts and users", () => {
     const hosts = Array.from({ length: 8 }, () => deviceId());
     const users = Array.from({ length: 8 }, (_, i) => `pool${i}.${hosts[0]!.slice(0, 6)}@contoso.com`);
     let seed = 7;
-    const pick = <T,>(xs: T[]) => xs[(seed = (seed * 1103515245 + 12345) % 2147483648) % xs.length]!;
-    const alerts = Array.from({ length: 80 }, (_, i) => alert({ device: pick(hosts), user: pick(users), at: new Date(Date.UTC(2026, 10, 8, 8, i)).toISOString() }));
+    const pick = <T>(xs: T[]) => xs[(seed = (seed * 1103515245 + 12345) % 2147483648) % xs.length]!;
+    const alerts = Array.from({ length: 80 }, (_, i) =>
+      alert({ device: pick(hosts), user: pick(users), at: new Date(Date.UTC(2026, 10, 8, 8, i)).toISOString() }),
+    );
     const results: any[] = [];
     for (let i = 0; i < alerts.length; i += 20) results.push(...(await ingest(alerts.slice(i, i + 20))));
     const incidents = [...new Set(results.map((r) => r.incidentId as string))];

@@ -82,7 +82,8 @@ describe("refusals by Node's HTTP parser", () => {
   });
 
   it("400 in Graph's body when Content-Length disagrees with the body or the rest of the request", async () => {
-    const head = (extra: string) => `PATCH /v1.0/security/incidents/1 HTTP/1.1\r\nHost: ${host}\r\nAuthorization: ${auth}\r\nContent-Type: application/json\r\n${extra}`;
+    const head = (extra: string) =>
+      `PATCH /v1.0/security/incidents/1 HTTP/1.1\r\nHost: ${host}\r\nAuthorization: ${auth}\r\nContent-Type: application/json\r\n${extra}`;
     // Fewer bytes announced than sent: the rest is read as a next request, which is not HTTP.
     expectGraphError(await raw(`${head("Content-Length: 2\r\n")}\r\n{"status":"active"}`), 400, "BadRequest");
     // More announced than sent before the client stops sending.
@@ -91,7 +92,9 @@ describe("refusals by Node's HTTP parser", () => {
     // Not a number; sent twice with different values; sent with Transfer-Encoding (request smuggling).
     expect(expectGraphError(await raw(`${head("Content-Length: abc\r\n")}\r\n{}`), 400, "BadRequest").message).toMatch(/Content-Length/);
     expect(expectGraphError(await raw(`${head("Content-Length: 2\r\nContent-Length: 3\r\n")}\r\n{}`), 400, "BadRequest").message).toMatch(/Content-Length/);
-    expect(expectGraphError(await raw(`${head("Content-Length: 5\r\nTransfer-Encoding: chunked\r\n")}\r\n0\r\n\r\n`), 400, "BadRequest").message).toMatch(/Transfer-Encoding.*Content-Length/);
+    expect(expectGraphError(await raw(`${head("Content-Length: 5\r\nTransfer-Encoding: chunked\r\n")}\r\n0\r\n\r\n`), 400, "BadRequest").message).toMatch(
+      /Transfer-Encoding.*Content-Length/,
+    );
   });
 
   it("400 in Graph's body for bytes that are not HTTP", async () => {
@@ -122,7 +125,14 @@ describe("the web app's static assets", () => {
     const ok = await get("/assets/app-1234.js");
     expect(ok.status).toBe(200);
     expect(ok.body).toContain("console.log");
-    for (const path of ["/assets/..%2f..", "/assets/..%2f..%2fpackage.json", "/assets/%2e%2e%2f%2e%2e%2fpackage.json", "/assets/x/..%2f..%2f..%2fetc%2fpasswd", "/assets/..%2findex.html", "/assets/.%2fapp-1234.js"]) {
+    for (const path of [
+      "/assets/..%2f..",
+      "/assets/..%2f..%2fpackage.json",
+      "/assets/%2e%2e%2f%2e%2e%2fpackage.json",
+      "/assets/x/..%2f..%2f..%2fetc%2fpasswd",
+      "/assets/..%2findex.html",
+      "/assets/.%2fapp-1234.js",
+    ]) {
       expectGraphError(await get(path), 404, "NotFound");
     }
   });
@@ -138,9 +148,17 @@ describe("JSON bodies nested too deep", () => {
       for (const doc of [nested(depth, "[", "]"), nested(depth, '{"a":', "}")]) {
         const patch = await send("PATCH", `/v1.0/security/alerts_v2/${a.id as string}`, `{"customDetails":{"x":${doc}}}`);
         expect(expectGraphError(patch, 400, "BadRequest").message).toMatch(/levels deep/);
-        const ingest = await send("POST", "/ingest/alerts", JSON.stringify({ value: [{ ...a, id: `deep-${depth}`, additionalData: { x: "@" } }] }).replace('"@"', doc));
+        const ingest = await send(
+          "POST",
+          "/ingest/alerts",
+          JSON.stringify({ value: [{ ...a, id: `deep-${depth}`, additionalData: { x: "@" } }] }).replace('"@"', doc),
+        );
         expect(expectGraphError(ingest, 400, "BadRequest").message).toMatch(/levels deep/);
-        const batch = await send("POST", "/v1.0/$batch", `{"requests":[{"id":"1","method":"PATCH","url":"/security/alerts_v2/${a.id as string}","headers":{"content-type":"application/json"},"body":${doc}}]}`);
+        const batch = await send(
+          "POST",
+          "/v1.0/$batch",
+          `{"requests":[{"id":"1","method":"PATCH","url":"/security/alerts_v2/${a.id as string}","headers":{"content-type":"application/json"},"body":${doc}}]}`,
+        );
         expect(expectGraphError(batch, 400, "BadRequest").message).toMatch(/levels deep/);
       }
     }
@@ -149,7 +167,11 @@ describe("JSON bodies nested too deep", () => {
     const stored = await t.get(`/v1.0/security/alerts_v2/${a.id as string}`);
     expect(stored.body.customDetails ?? {}).not.toHaveProperty("x");
     // Brackets inside strings are text, not nesting.
-    const text = await send("POST", "/ingest/alerts", JSON.stringify({ value: [{ ...alert({ device: "bracket-device" }), title: `${"[{".repeat(300)} \\" ${"[".repeat(300)}` }] }));
+    const text = await send(
+      "POST",
+      "/ingest/alerts",
+      JSON.stringify({ value: [{ ...alert({ device: "bracket-device" }), title: `${"[{".repeat(300)} \\" ${"[".repeat(300)}` }] }),
+    );
     expect(text.status, text.body).toBe(200);
   });
 });
@@ -183,7 +205,14 @@ describe("unknown addresses", () => {
     // An API client, or any caller of an API path, still gets Graph's body.
     expectGraphError(await get("/no/such/page"), 404, "NotFound");
     expectGraphError(await get("/no/such/page", { accept: "application/json" }), 404, "NotFound");
-    for (const path of ["/triage/nothing", "/ingest/nothing", "/web/nothing", "/assets/missing.js", `/${t.tenantId}/oauth2/v2.0/nothing`, `/${t.tenantId}/v2.0/nothing`]) {
+    for (const path of [
+      "/triage/nothing",
+      "/ingest/nothing",
+      "/web/nothing",
+      "/assets/missing.js",
+      `/${t.tenantId}/oauth2/v2.0/nothing`,
+      `/${t.tenantId}/v2.0/nothing`,
+    ]) {
       expectGraphError(await get(path, browser), 404, "NotFound");
     }
     expectGraphError(await get("/v1.0/security/nothing", browser), 400, "BadRequest");

@@ -22,7 +22,11 @@ function logged(text: string): Record<string, any>[] {
 }
 
 async function alertCount(): Promise<number> {
-  const r = await t.store.db.selectFrom("alerts").select((eb) => eb.fn.countAll<number>().as("n")).where("tenant_id", "=", t.tenantId).executeTakeFirstOrThrow();
+  const r = await t.store.db
+    .selectFrom("alerts")
+    .select((eb) => eb.fn.countAll<number>().as("n"))
+    .where("tenant_id", "=", t.tenantId)
+    .executeTakeFirstOrThrow();
   return Number(r.n);
 }
 
@@ -60,7 +64,9 @@ beforeAll(async () => {
   expect(r.status).toBe(200);
   incidentId = r.body.value[0].incidentId;
 });
-afterAll(async () => { await t?.close(); });
+afterAll(async () => {
+  await t?.close();
+});
 
 describe("when the store cannot take writes", () => {
   it("is ready while it can", async () => {

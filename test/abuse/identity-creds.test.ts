@@ -16,9 +16,7 @@ import { startTriage, type TestTriage } from "../support/triage.js";
 import { startServerProcess } from "../support/process.js";
 import { DEMO_TENANT } from "../../src/seed/demo-tenant.js";
 import { TEST_STORE } from "../support/stores.js";
-import {
-  confidentialClient, expectEntraError, GRAPH_DEFAULT, postForm, publicClient, ropc, testUser, token, type HttpResult,
-} from "../support/identity.js";
+import { confidentialClient, expectEntraError, GRAPH_DEFAULT, postForm, publicClient, ropc, testUser, token, type HttpResult } from "../support/identity.js";
 
 /**
  * Credentials under attack: guessing (lockout per account and per source, held in the store), timing
@@ -52,8 +50,12 @@ function median(xs: number[]): number {
 
 describe("lockout (defaults)", () => {
   let t: TestTriage;
-  beforeAll(async () => { t = await startTriage(); });
-  afterAll(async () => { await t?.close(); });
+  beforeAll(async () => {
+    t = await startTriage();
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
 
   it("ten wrong client secrets lock the app's secret sign-in: the right secret is then refused with AADSTS50053 and Retry-After, on every node", async () => {
     const { app, secret } = await confidentialClient(t, t.tenantId, { application: READ });
@@ -78,7 +80,8 @@ describe("lockout (defaults)", () => {
   it("ten wrong passwords lock the user: the right password is then refused with AADSTS50053", async () => {
     const client = (await publicClient(t, t.tenantId, { delegated: READ })).clientId;
     const user = await testUser(t, t.tenantId);
-    for (let i = 0; i < 10; i++) expectEntraError(await ropc(t, t.tenantId, client, { upn: user.upn, password: `wrong-${i}` }, GRAPH_DEFAULT), "invalid_grant", 50126, 400);
+    for (let i = 0; i < 10; i++)
+      expectEntraError(await ropc(t, t.tenantId, client, { upn: user.upn, password: `wrong-${i}` }, GRAPH_DEFAULT), "invalid_grant", 50126, 400);
     const r = await ropc(t, t.tenantId, client, user, GRAPH_DEFAULT);
     expectEntraError(r, "invalid_grant", 50053, 400);
     expect(r.headers.get("retry-after")).toMatch(/^\d+$/);
@@ -92,7 +95,9 @@ describe("lockout (short settings): it ends, grows, treats unknown users alike, 
     t = await startTriage({ identity: { lockout: { threshold: 3, lockoutSeconds: 1, sourceThreshold: 1000 } } });
     client = (await publicClient(t, t.tenantId, { delegated: READ })).clientId;
   });
-  afterAll(async () => { await t?.close(); });
+  afterAll(async () => {
+    await t?.close();
+  });
 
   const guess = (upn: string, password = "wrong") => ropc(t, t.tenantId, client, { upn, password }, GRAPH_DEFAULT);
 
@@ -129,7 +134,11 @@ describe("lockout (short settings): it ends, grows, treats unknown users alike, 
     const page = await postForm(`${t.url}/devicelogin`, { code: dc.body.user_code as string, username: user.upn, password: user.password });
     expect(page.status).toBe(400);
     expect(page.text).toMatch(/temporarily locked/);
-    const poll = await token(t, t.tenantId, { grant_type: "urn:ietf:params:oauth:grant-type:device_code", client_id: client, device_code: dc.body.device_code as string });
+    const poll = await token(t, t.tenantId, {
+      grant_type: "urn:ietf:params:oauth:grant-type:device_code",
+      client_id: client,
+      device_code: dc.body.device_code as string,
+    });
     expectEntraError(poll, "authorization_pending", undefined, 400);
   });
 
@@ -139,7 +148,11 @@ describe("lockout (short settings): it ends, grows, treats unknown users alike, 
       const c = (await publicClient(spray, spray.tenantId, { delegated: READ })).clientId;
       const user = await testUser(spray, spray.tenantId);
       for (let i = 0; i < 5; i++) {
-        expectEntraError(await ropc(spray, spray.tenantId, c, { upn: `spray-${i}@contoso.test`, password: "Winter2026!" }, GRAPH_DEFAULT), "invalid_grant", 50126);
+        expectEntraError(
+          await ropc(spray, spray.tenantId, c, { upn: `spray-${i}@contoso.test`, password: "Winter2026!" }, GRAPH_DEFAULT),
+          "invalid_grant",
+          50126,
+        );
       }
       // A sixth account, even with its right password, is refused from this address.
       expectEntraError(await ropc(spray, spray.tenantId, c, user, GRAPH_DEFAULT), "invalid_grant", 50053);
@@ -151,8 +164,12 @@ describe("lockout (short settings): it ends, grows, treats unknown users alike, 
 
 describe("no timing oracle", () => {
   let t: TestTriage;
-  beforeAll(async () => { t = await startTriage(); });
-  afterAll(async () => { await t?.close(); });
+  beforeAll(async () => {
+    t = await startTriage();
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
 
   /** scrypt computations a request started (the server runs in this process). */
   async function scryptsOf(request: () => Promise<HttpResult>): Promise<number> {
@@ -199,8 +216,12 @@ describe("no timing oracle", () => {
 
 describe("a flood of guesses", () => {
   let t: TestTriage;
-  beforeAll(async () => { t = await startTriage({ identity: { hashConcurrency: 1, hashQueue: 2 } }); });
-  afterAll(async () => { await t?.close(); });
+  beforeAll(async () => {
+    t = await startTriage({ identity: { hashConcurrency: 1, hashQueue: 2 } });
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
 
   it("is bounded: past the hashing queue a guess is answered 429 temporarily_unavailable (AADSTS90055) with Retry-After, never a 5xx; /healthz stays quick", async () => {
     const client = (await publicClient(t, t.tenantId, { delegated: READ })).clientId;
@@ -271,24 +292,55 @@ describe("client assertions on several nodes", () => {
 
 describe("purging expired credential state", () => {
   let t: TestTriage;
-  beforeAll(async () => { t = await startTriage({ identity: { purgeIntervalMs: 200 } }); });
-  afterAll(async () => { await t?.close(); });
+  beforeAll(async () => {
+    t = await startTriage({ identity: { purgeIntervalMs: 200 } });
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
 
   /** `expiredCount` rows of each kind expiring at `past`, and one live row of each expiring at `future`. */
   async function seed(prefix: string, expiredCount: number, past = Date.now() - 60_000, future = Date.now() + 36_000_000) {
     const db = t.store.db;
     const grant = (id: string, kind: string, at: number) => ({
-      id, kind, tenant_id: t.tenantId, client_id: "c", user_id: null, user_code: null, data: "{}", status: "issued", expires_at: new Date(at).toISOString(), family_id: null,
+      id,
+      kind,
+      tenant_id: t.tenantId,
+      client_id: "c",
+      user_id: null,
+      user_code: null,
+      data: "{}",
+      status: "issued",
+      expires_at: new Date(at).toISOString(),
+      family_id: null,
     });
     const kinds = ["authorization_code", "refresh_token", "device_code"];
     for (let i = 0; i < expiredCount; i++) {
-      await db.insertInto("grants").values(grant(`${prefix}-old-${i}`, kinds[i % 3]!, past)).execute();
-      await db.insertInto("seen_assertions").values({ id: `${prefix}-old-${i}`, expires_at: past }).execute();
-      await db.insertInto("signin_failures").values({ key: `${prefix}-old-${i}`, failures: 1, lockouts: 0, locked_until: 0, expires_at: past }).execute();
+      await db
+        .insertInto("grants")
+        .values(grant(`${prefix}-old-${i}`, kinds[i % 3]!, past))
+        .execute();
+      await db
+        .insertInto("seen_assertions")
+        .values({ id: `${prefix}-old-${i}`, expires_at: past })
+        .execute();
+      await db
+        .insertInto("signin_failures")
+        .values({ key: `${prefix}-old-${i}`, failures: 1, lockouts: 0, locked_until: 0, expires_at: past })
+        .execute();
     }
-    await db.insertInto("grants").values(grant(`${prefix}-live`, "refresh_token", future)).execute();
-    await db.insertInto("seen_assertions").values({ id: `${prefix}-live`, expires_at: future }).execute();
-    await db.insertInto("signin_failures").values({ key: `${prefix}-live`, failures: 1, lockouts: 0, locked_until: 0, expires_at: future }).execute();
+    await db
+      .insertInto("grants")
+      .values(grant(`${prefix}-live`, "refresh_token", future))
+      .execute();
+    await db
+      .insertInto("seen_assertions")
+      .values({ id: `${prefix}-live`, expires_at: future })
+      .execute();
+    await db
+      .insertInto("signin_failures")
+      .values({ key: `${prefix}-live`, failures: 1, lockouts: 0, locked_until: 0, expires_at: future })
+      .execute();
   }
 
   async function remaining(prefix: string) {
@@ -329,15 +381,23 @@ describe("purging expired credential state", () => {
     const runs = await Promise.all([purgeExpired(t.store.db, inAnHour(), 2), purgeExpired(t.store.db, inAnHour(), 2), purgeExpired(t.store.db, inAnHour(), 3)]);
     // A run that found its batch taken by another stops early; the next run finishes.
     runs.push(await purgeExpired(t.store.db, inAnHour(), 2));
-    for (const k of ["grants", "seenAssertions", "signinFailures"] as const) expect(runs.reduce((n, r) => n + r[k], 0), k).toBe(9);
+    for (const k of ["grants", "seenAssertions", "signinFailures"] as const)
+      expect(
+        runs.reduce((n, r) => n + r[k], 0),
+        k,
+      ).toBe(9);
     expect(await remaining("race")).toEqual({ grants: ["race-live"], assertions: ["race-live"], failures: ["race-live"] });
   });
 });
 
 describe("the signing key at rest", () => {
   let t: TestTriage;
-  beforeAll(async () => { t = await startTriage(); });
-  afterAll(async () => { await t?.close(); });
+  beforeAll(async () => {
+    t = await startTriage();
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
 
   it("is sealed with AES-256-GCM under a key outside the store; a key stored in clear by an earlier version is sealed at startup and keeps its kid", async () => {
     const clear = new KeyRing(t.store.db, 3599, 0);
@@ -365,7 +425,9 @@ describe("the signing key at rest", () => {
 
   it("a node with another key-encryption key, or none, refuses to start and says why", async () => {
     expect((await t.get(`/${t.tenantId}/discovery/v2.0/keys`, { authorization: "" })).status).toBe(200);
-    await expect(buildServer({ store: t.store, keyEncryption: new KeyEncryption(randomBytes(32)) })).rejects.toThrow(/another key-encryption key.*TRIAGE_KEY_ENCRYPTION_KEY/);
+    await expect(buildServer({ store: t.store, keyEncryption: new KeyEncryption(randomBytes(32)) })).rejects.toThrow(
+      /another key-encryption key.*TRIAGE_KEY_ENCRYPTION_KEY/,
+    );
     await expect(buildServer({ store: t.store })).rejects.toThrow(/encrypted.*TRIAGE_KEY_ENCRYPTION_KEY/);
   });
 });

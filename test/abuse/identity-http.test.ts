@@ -140,9 +140,17 @@ describe("the origin is configured, not taken from Host", () => {
     for (const host of ["evil.example", `evil.example:${port}`, `127.0.0.1:${Number(port) + 1}`]) {
       expectMisdirected(await raw(t.url, "GET", `/${t.tenantId}/v2.0/.well-known/openid-configuration`, { host }));
       expectMisdirected(await raw(t.url, "GET", `/${t.tenantId}/oauth2/v2.0/authorize?${authorizeQuery(evilCallback, challenge)}`, { host }));
-      const signIn = new URLSearchParams({ ...Object.fromEntries(new URLSearchParams(authorizeQuery(evilCallback, challenge))), username: user.upn, password: user.password });
+      const signIn = new URLSearchParams({
+        ...Object.fromEntries(new URLSearchParams(authorizeQuery(evilCallback, challenge))),
+        username: user.upn,
+        password: user.password,
+      });
       expectMisdirected(
-        await raw(t.url, "POST", `/${t.tenantId}/oauth2/v2.0/authorize`, { host, headers: { "content-type": "application/x-www-form-urlencoded" }, body: signIn.toString() }),
+        await raw(t.url, "POST", `/${t.tenantId}/oauth2/v2.0/authorize`, {
+          host,
+          headers: { "content-type": "application/x-www-form-urlencoded" },
+          body: signIn.toString(),
+        }),
       );
       expectMisdirected(
         await raw(t.url, "POST", `/${t.tenantId}/oauth2/v2.0/token`, {
@@ -262,7 +270,13 @@ describe("logout is not an open redirect", () => {
     expect((await logout(t.tenantId, { post_logout_redirect_uri: home, client_id: web })).headers.location).toBe(home);
     expectSignedOutPage(await logout(t.tenantId, { post_logout_redirect_uri: home, id_token_hint: forged(hint, 3) }));
     expectSignedOutPage(await logout(t.tenantId, { post_logout_redirect_uri: "http://evil.example/", id_token_hint: hint }));
-    expectSignedOutPage(await logout(t.tenantId, { post_logout_redirect_uri: `http://localhost:${new URL(t.url).port}/`, id_token_hint: hint, client_id: "00000000-0000-0000-0000-000000000001" }));
+    expectSignedOutPage(
+      await logout(t.tenantId, {
+        post_logout_redirect_uri: `http://localhost:${new URL(t.url).port}/`,
+        id_token_hint: hint,
+        client_id: "00000000-0000-0000-0000-000000000001",
+      }),
+    );
   });
 });
 
@@ -306,7 +320,10 @@ describe("headers", () => {
     const device = await raw(t.url, "GET", "/devicelogin");
     expect(device.status).toBe(200);
     expectNoFraming(device, "device login");
-    const posted = await raw(t.url, "POST", "/devicelogin", { headers: { "content-type": "application/x-www-form-urlencoded" }, body: "code=XXXX&username=a&password=b" });
+    const posted = await raw(t.url, "POST", "/devicelogin", {
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: "code=XXXX&username=a&password=b",
+    });
     expectNoFraming(posted, "device login answer");
     expectNoFraming(await raw(t.url, "GET", `/${t.tenantId}/oauth2/v2.0/logout`), "signed out");
 

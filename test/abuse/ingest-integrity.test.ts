@@ -22,7 +22,12 @@ async function appHeaders(name: string, permissions: string[]): Promise<Record<s
   const res = await fetch(`${t.url}/${t.tenantId}/oauth2/v2.0/token`, {
     method: "POST",
     headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({ grant_type: "client_credentials", client_id: app.clientId, client_secret: secret, scope: "https://graph.microsoft.com/.default" }),
+    body: new URLSearchParams({
+      grant_type: "client_credentials",
+      client_id: app.clientId,
+      client_secret: secret,
+      scope: "https://graph.microsoft.com/.default",
+    }),
   });
   const body = (await res.json()) as { access_token: string };
   return { authorization: `Bearer ${body.access_token}` };
@@ -33,7 +38,9 @@ beforeAll(async () => {
   sensor = await appHeaders(SENSOR, ["SecurityAlert.Create.All"]);
   analyst = await appHeaders(ANALYST, ["SecurityIncident.ReadWrite.All", "SecurityAlert.ReadWrite.All"]);
 });
-afterAll(async () => { await t.close(); });
+afterAll(async () => {
+  await t.close();
+});
 
 async function post(alerts: unknown[]) {
   const r = await t.request("POST", "/ingest/alerts", { body: { value: alerts }, headers: sensor });
@@ -63,7 +70,17 @@ describe("an alert sent again", () => {
     const triage = { status: "inProgress", classification: "truePositive", determination: "malware", assignedTo: "megan@contoso.com" };
     await patch(`/v1.0/security/alerts_v2/${id}`, triage);
 
-    const again = await post([{ ...a, status: "new", classification: "falsePositive", determination: "notMalicious", assignedTo: "bot@contoso.com", severity: "high", title: "Encoded PowerShell" }]);
+    const again = await post([
+      {
+        ...a,
+        status: "new",
+        classification: "falsePositive",
+        determination: "notMalicious",
+        assignedTo: "bot@contoso.com",
+        severity: "high",
+        title: "Encoded PowerShell",
+      },
+    ]);
     expect(again.body.value[0]).toMatchObject({ outcome: "updated", incidentId });
     const requestId = again.headers.get("request-id");
 
@@ -82,7 +99,12 @@ describe("an alert sent again", () => {
   });
 
   it("keeps a source's own triage values until an analyst changes them, then keeps the analyst's", async () => {
-    const a: Record<string, unknown> = { ...alert({ device: deviceId(), at: "2026-11-02T09:00:00Z" }), status: "inProgress", classification: "truePositive", determination: "malware" };
+    const a: Record<string, unknown> = {
+      ...alert({ device: deviceId(), at: "2026-11-02T09:00:00Z" }),
+      status: "inProgress",
+      classification: "truePositive",
+      determination: "malware",
+    };
     await post([a]);
     const id = a.id as string;
     expect(await getAlert(id)).toMatchObject({ status: "inProgress", classification: "truePositive", determination: "malware" });
@@ -164,7 +186,11 @@ describe("an incident", () => {
 
     // The analyst's severity stays when the source later lowers its alert's; the name still follows it.
     await post([{ ...byAnalyst.a, severity: "medium", title: "Credential dumping (LSASS)" }]);
-    expect(await getIncident(byAnalyst.incidentId)).toMatchObject({ severity: "high", priorityScore: y.priorityScore, displayName: "Credential dumping (LSASS)" });
+    expect(await getIncident(byAnalyst.incidentId)).toMatchObject({
+      severity: "high",
+      priorityScore: y.priorityScore,
+      displayName: "Credential dumping (LSASS)",
+    });
   });
 
   it("is updated when an analyst changes one of its alerts, as when the source does", async () => {

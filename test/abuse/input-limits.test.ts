@@ -3,14 +3,26 @@ import { startTriage, type TestTriage } from "../support/triage.js";
 import { alert, deviceId } from "../support/alerts.js";
 import { bodyWith, expectGraphError, nestedJson, postRaw } from "./support.js";
 import {
-  MAX_COMMENTS, MAX_COMMENTS_TOTAL_LENGTH, MAX_DOCUMENT_BYTES, MAX_DOCUMENT_DEPTH, MAX_ID_LENGTH, MAX_STRING_LENGTH,
-  MAX_TAG_LENGTH, MAX_TAGS, MAX_TEXT_LENGTH, MAX_TITLE_LENGTH,
+  MAX_COMMENTS,
+  MAX_COMMENTS_TOTAL_LENGTH,
+  MAX_DOCUMENT_BYTES,
+  MAX_DOCUMENT_DEPTH,
+  MAX_ID_LENGTH,
+  MAX_STRING_LENGTH,
+  MAX_TAG_LENGTH,
+  MAX_TAGS,
+  MAX_TEXT_LENGTH,
+  MAX_TITLE_LENGTH,
 } from "../../src/schema/limits.js";
 import { MAX_JSON_DEPTH } from "../../src/http/json-body.js";
 
 let t: TestTriage;
-beforeAll(async () => { t = await startTriage(); });
-afterAll(async () => { await t.close(); });
+beforeAll(async () => {
+  t = await startTriage();
+});
+afterAll(async () => {
+  await t.close();
+});
 
 const enc = encodeURIComponent;
 
@@ -41,7 +53,11 @@ describe("free-form documents are bounded at the door", () => {
 
   it(`accepts ${MAX_DOCUMENT_DEPTH} levels and refuses one more, in customDetails, additionalData and unknown evidence`, async () => {
     expect((await ingestOne(alert({ extra: { customDetails: nested(MAX_DOCUMENT_DEPTH), additionalData: nested(MAX_DOCUMENT_DEPTH) } }))).status).toBe(200);
-    expectGraphError(await ingestOne(alert({ extra: { customDetails: nested(MAX_DOCUMENT_DEPTH + 1) } })), 400, `value[0].customDetails is nested more than ${MAX_DOCUMENT_DEPTH} levels`);
+    expectGraphError(
+      await ingestOne(alert({ extra: { customDetails: nested(MAX_DOCUMENT_DEPTH + 1) } })),
+      400,
+      `value[0].customDetails is nested more than ${MAX_DOCUMENT_DEPTH} levels`,
+    );
     expectGraphError(await ingestOne(alert({ extra: { additionalData: nested(MAX_DOCUMENT_DEPTH + 1) } })), 400, "value[0].additionalData");
     const unknownSubtype = { "@odata.type": "#microsoft.graph.security.futureEvidence", payload: nested(MAX_DOCUMENT_DEPTH) };
     expectGraphError(await ingestOne(alert({ extra: { evidence: [unknownSubtype] } })), 400, "value[0].evidence[0]");
@@ -52,7 +68,11 @@ describe("free-form documents are bounded at the door", () => {
   it(`refuses a free-form document over ${MAX_DOCUMENT_BYTES} bytes`, async () => {
     const big = { blob: "x".repeat(MAX_DOCUMENT_BYTES) };
     expectGraphError(await ingestOne(alert({ extra: { customDetails: big } })), 400, "value[0].customDetails is");
-    expectGraphError(await ingestOne(alert({ extra: { evidence: [{ "@odata.type": "#microsoft.graph.security.futureEvidence", big }] } })), 400, "value[0].evidence[0] is");
+    expectGraphError(
+      await ingestOne(alert({ extra: { evidence: [{ "@odata.type": "#microsoft.graph.security.futureEvidence", big }] } })),
+      400,
+      "value[0].evidence[0] is",
+    );
   });
 
   it("answers a body nested 10,000 deep with a 400, not a 500, on every JSON route", async () => {
@@ -60,7 +80,11 @@ describe("free-form documents are bounded at the door", () => {
     expectGraphError(await postRaw(t, "POST", "/ingest/alerts", bodyWith(deep, nestedJson(10_000))), 400, `more than ${MAX_JSON_DEPTH} levels deep`);
     const batch = `{"requests":[{"id":"1","method":"PATCH","url":"/security/incidents/1","headers":{"content-type":"application/json"},"body":${nestedJson(10_000)}}]}`;
     expectGraphError(await postRaw(t, "POST", "/v1.0/$batch", batch), 400, `more than ${MAX_JSON_DEPTH} levels deep`);
-    expectGraphError(await postRaw(t, "PATCH", "/v1.0/security/incidents/1", `{"customTags":${"[".repeat(100_000)}${"]".repeat(100_000)}}`), 400, "levels deep");
+    expectGraphError(
+      await postRaw(t, "PATCH", "/v1.0/security/incidents/1", `{"customTags":${"[".repeat(100_000)}${"]".repeat(100_000)}}`),
+      400,
+      "levels deep",
+    );
   });
 
   it("bounds customDetails set by PATCH the same way", async () => {
@@ -82,9 +106,21 @@ describe("date-times are instants", () => {
     ["a time without a zone", { firstActivityDateTime: "2026-03-01T10:00:00" }, "value[0].firstActivityDateTime"],
     ["year 0000", { resolvedDateTime: "0000-01-01T00:00:00Z" }, "value[0].resolvedDateTime"],
     ["a year before 1900", { createdDateTime: "1899-12-31T23:59:59Z" }, "value[0].createdDateTime"],
-    ["a first activity after the last", { firstActivityDateTime: "2026-03-02T00:00:00Z", lastActivityDateTime: "2026-03-01T00:00:00Z" }, "value[0].firstActivityDateTime"],
-    ["an impossible evidence date", { evidence: [{ "@odata.type": "#microsoft.graph.security.ipEvidence", ipAddress: "203.0.113.1", createdDateTime: "2026-04-31T00:00:00Z" }] }, "value[0].evidence[0].createdDateTime"],
-    ["a zone-less comment date", { comments: [{ comment: "c", createdByDisplayName: "me", createdDateTime: "2026-03-01T10:00:00" }] }, "value[0].comments[0].createdDateTime"],
+    [
+      "a first activity after the last",
+      { firstActivityDateTime: "2026-03-02T00:00:00Z", lastActivityDateTime: "2026-03-01T00:00:00Z" },
+      "value[0].firstActivityDateTime",
+    ],
+    [
+      "an impossible evidence date",
+      { evidence: [{ "@odata.type": "#microsoft.graph.security.ipEvidence", ipAddress: "203.0.113.1", createdDateTime: "2026-04-31T00:00:00Z" }] },
+      "value[0].evidence[0].createdDateTime",
+    ],
+    [
+      "a zone-less comment date",
+      { comments: [{ comment: "c", createdByDisplayName: "me", createdDateTime: "2026-03-01T10:00:00" }] },
+      "value[0].comments[0].createdDateTime",
+    ],
   ];
   for (const [what, extra, property] of refused) {
     it(`refuses ${what}`, async () => {
@@ -95,7 +131,13 @@ describe("date-times are instants", () => {
   }
 
   it("stores the last instant of year 9999 and the first of 1900, given with any offset, as the same instant in UTC, and nothing beyond", async () => {
-    const a = alert({ extra: { createdDateTime: "2026-03-01T10:00:00.1234567+02:00", firstActivityDateTime: "1899-12-31T19:00:00-05:00", lastActivityDateTime: "9999-12-31T18:59:59.999-05:00" } });
+    const a = alert({
+      extra: {
+        createdDateTime: "2026-03-01T10:00:00.1234567+02:00",
+        firstActivityDateTime: "1899-12-31T19:00:00-05:00",
+        lastActivityDateTime: "9999-12-31T18:59:59.999-05:00",
+      },
+    });
     const r = await ingestOne(a);
     expect(r.status, r.text).toBe(200);
     const got = await t.get(`/v1.0/security/alerts_v2/${enc(a.id as string)}`);
@@ -131,7 +173,11 @@ describe("every id Triage accepts, it can address", () => {
 
   it("refuses a longer id at ingestion, and answers a longer path id with a Graph 414", async () => {
     expectGraphError(await ingestOne(alert({ id: "y".repeat(MAX_ID_LENGTH + 1) })), 400, "value[0].id");
-    for (const path of [`/v1.0/security/alerts_v2/${"y".repeat(MAX_ID_LENGTH + 1)}`, `/v1.0/security/alerts_v2/${"z".repeat(5000)}`, `/triage/alerts/${"z".repeat(5000)}/audit`]) {
+    for (const path of [
+      `/v1.0/security/alerts_v2/${"y".repeat(MAX_ID_LENGTH + 1)}`,
+      `/v1.0/security/alerts_v2/${"z".repeat(5000)}`,
+      `/triage/alerts/${"z".repeat(5000)}/audit`,
+    ]) {
       const r = await t.get(path);
       expectGraphError(r, 414, "segment of the request URL");
       expect(r.body.error.code).toBe("RequestUriTooLong");
@@ -177,7 +223,9 @@ describe("free strings, tags and comments are bounded", () => {
     expect(r.status).toBe(200);
     const incident = await t.get(`/v1.0/security/incidents/${r.body.value[0].incidentId}`);
     expect(incident.body.displayName).toHaveLength(MAX_TITLE_LENGTH);
-    expect((await t.request("PATCH", `/v1.0/security/incidents/${r.body.value[0].incidentId}`, { body: { displayName: incident.body.displayName } })).status).toBe(200);
+    expect(
+      (await t.request("PATCH", `/v1.0/security/incidents/${r.body.value[0].incidentId}`, { body: { displayName: incident.body.displayName } })).status,
+    ).toBe(200);
   });
 
   it("refuses an over-long custom tag on an incident", async () => {
@@ -189,7 +237,11 @@ describe("free strings, tags and comments are bounded", () => {
   });
 
   it(`ingests an alert with ${MAX_COMMENTS} comments but not ${MAX_COMMENTS + 1}, and refuses the comment that would exceed ${MAX_COMMENTS}`, async () => {
-    const comments = Array.from({ length: MAX_COMMENTS }, (_, i) => ({ comment: `c${i}`, createdByDisplayName: "me", createdDateTime: "2026-03-01T10:00:00Z" }));
+    const comments = Array.from({ length: MAX_COMMENTS }, (_, i) => ({
+      comment: `c${i}`,
+      createdByDisplayName: "me",
+      createdDateTime: "2026-03-01T10:00:00Z",
+    }));
     const tooMany = alert({ extra: { comments: [...comments, comments[0]] } });
     expectGraphError(await ingestOne(tooMany), 400, "value[0].comments");
     const a = alert({ extra: { comments } });

@@ -52,7 +52,9 @@ beforeAll(async () => {
   bigOrder = all.body.value.map((a: any) => a.id);
   expect(bigOrder).toHaveLength(12);
 });
-afterAll(async () => { await t?.close(); });
+afterAll(async () => {
+  await t?.close();
+});
 
 describe("$expand=alerts", () => {
   it("serves at most the limit inline, oldest first, and links to the rest of the incident's alerts", async () => {
@@ -125,7 +127,13 @@ describe("$batch answer budget", () => {
           { id: "page1", method: "GET", url: "/security/alerts_v2?$top=30" },
           { id: "page2", method: "GET", url: "/security/alerts_v2?$top=30" },
           { id: "huge", method: "GET", url: "/security/alerts_v2?$top=120" },
-          { id: "patch", method: "PATCH", url: `/security/alerts_v2/${target}`, headers: { "Content-Type": "application/json" }, body: { assignedTo: "budget@contoso.com" } },
+          {
+            id: "patch",
+            method: "PATCH",
+            url: `/security/alerts_v2/${target}`,
+            headers: { "Content-Type": "application/json" },
+            body: { assignedTo: "budget@contoso.com" },
+          },
           { id: "after", method: "GET", url: `/security/alerts_v2/${target}?$select=id,assignedTo`, dependsOn: ["patch"] },
           { id: "page3", method: "GET", url: "/security/alerts_v2?$top=30" },
         ],
@@ -173,7 +181,9 @@ describe("the $batch attack on a large incident", () => {
     const device = deviceId();
     const incidents = new Set<string>();
     for (let i = 0; i < ALERTS; i += 500) {
-      const batch = Array.from({ length: 500 }, (_, j) => alert({ device, at: `2026-11-01T10:${String(Math.floor((i + j) / 60) % 60).padStart(2, "0")}:${String((i + j) % 60).padStart(2, "0")}Z` }));
+      const batch = Array.from({ length: 500 }, (_, j) =>
+        alert({ device, at: `2026-11-01T10:${String(Math.floor((i + j) / 60) % 60).padStart(2, "0")}:${String((i + j) % 60).padStart(2, "0")}Z` }),
+      );
       const r = await fetch(`${child.url}/ingest/alerts`, { method: "POST", headers: child.headers, body: JSON.stringify({ value: batch }) });
       const body = (await r.json()) as any;
       expect(r.status, JSON.stringify(body).slice(0, 500)).toBe(200);
@@ -183,7 +193,9 @@ describe("the $batch attack on a large incident", () => {
     expect(incidents.size).toBe(1);
     incident = [...incidents][0]!;
   }, 120_000);
-  afterAll(async () => { await child?.close(); });
+  afterAll(async () => {
+    await child?.close();
+  });
 
   it("keeps memory bounded and /healthz responsive under three batches of twenty expanded reads", async () => {
     const before = child.peakRssMb();
@@ -201,7 +213,9 @@ describe("the $batch attack on a large incident", () => {
         await new Promise((res) => setTimeout(res, 50));
       }
     })();
-    const body = JSON.stringify({ requests: Array.from({ length: 20 }, (_, i) => ({ id: String(i + 1), method: "GET", url: `/security/incidents/${incident}?$expand=alerts` })) });
+    const body = JSON.stringify({
+      requests: Array.from({ length: 20 }, (_, i) => ({ id: String(i + 1), method: "GET", url: `/security/incidents/${incident}?$expand=alerts` })),
+    });
     const answers = await Promise.all(
       Array.from({ length: 3 }, async () => {
         const r = await fetch(`${child.url}/v1.0/$batch`, { method: "POST", headers: child.headers, body });

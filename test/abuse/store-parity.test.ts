@@ -21,7 +21,9 @@ beforeAll(async () => {
   incidentId = r.body.value[0].incidentId;
   alertId = a.id as string;
 });
-afterAll(async () => { await t.close(); });
+afterAll(async () => {
+  await t.close();
+});
 
 const enc = encodeURIComponent;
 const NUL = "\u0000";
@@ -44,8 +46,14 @@ describe("NUL characters are refused wherever input enters, naming where", () =>
   });
 
   it("refuses unpaired UTF-16 surrogates, which poisoned every JSON query of the tenant on PostgreSQL", async () => {
-    for (const [extra, property] of [[{ title: "a\ud800b" }, "value[0].title"], [{ customDetails: { k: "\udc00" } }, "value[0].customDetails.k"]] as const) {
-      const r = await t.request("POST", "/ingest/alerts", { rawBody: JSON.stringify({ value: [alert({ device: "parity-device", extra })] }), headers: { "content-type": "application/json" } });
+    for (const [extra, property] of [
+      [{ title: "a\ud800b" }, "value[0].title"],
+      [{ customDetails: { k: "\udc00" } }, "value[0].customDetails.k"],
+    ] as const) {
+      const r = await t.request("POST", "/ingest/alerts", {
+        rawBody: JSON.stringify({ value: [alert({ device: "parity-device", extra })] }),
+        headers: { "content-type": "application/json" },
+      });
       expectGraphError(r, 400, property);
     }
     expect((await t.get(`/v1.0/security/alerts_v2?$filter=${enc("evidence/any(e: e/verdict eq 'suspicious')")}`)).status).toBe(200);
@@ -67,7 +75,12 @@ describe("NUL characters are refused wherever input enters, naming where", () =>
       expectGraphError(await t.get(`/v1.0/security/alerts_v2?$filter=${enc(filter)}`), 400, "$filter");
     }
     expectGraphError(await t.get(`/v1.0/security/incidents?$filter=${enc(`displayName eq '${NUL}'`)}`), 400, "$filter");
-    for (const path of ["/v1.0/security/alerts_v2/a%00b", "/v1.0/security/incidents/1%00", "/triage/alerts/a%00b/audit", "/v1.0/security/alerts_v2/a%00b/comments"]) {
+    for (const path of [
+      "/v1.0/security/alerts_v2/a%00b",
+      "/v1.0/security/incidents/1%00",
+      "/triage/alerts/a%00b/audit",
+      "/v1.0/security/alerts_v2/a%00b/comments",
+    ]) {
       const r = path.endsWith("comments") ? await t.request("POST", path, { body: { comment: "x" } }) : await t.get(path);
       expectGraphError(r, 400, "NUL");
     }
@@ -78,10 +91,17 @@ describe("NUL characters are refused wherever input enters, naming where", () =>
 describe("NUL in the sign-in endpoints' input", () => {
   it("is a 400 naming the field, not a 500", async () => {
     const token = `/${t.tenantId}/oauth2/v2.0/token`;
-    const form = new URLSearchParams({ grant_type: "client_credentials", client_id: `a${NUL}b`, client_secret: "x", scope: "https://graph.microsoft.com/.default" });
+    const form = new URLSearchParams({
+      grant_type: "client_credentials",
+      client_id: `a${NUL}b`,
+      client_secret: "x",
+      scope: "https://graph.microsoft.com/.default",
+    });
     const r = await t.request("POST", token, { rawBody: form.toString(), headers: { "content-type": "application/x-www-form-urlencoded", authorization: "" } });
     expectGraphError(r, 400, "client_id");
-    const authorize = await t.request("GET", `/${t.tenantId}/oauth2/v2.0/authorize?client_id=a%00b&response_type=code&redirect_uri=http%3A%2F%2Flocalhost`, { headers: { authorization: "" } });
+    const authorize = await t.request("GET", `/${t.tenantId}/oauth2/v2.0/authorize?client_id=a%00b&response_type=code&redirect_uri=http%3A%2F%2Flocalhost`, {
+      headers: { authorization: "" },
+    });
     expectGraphError(authorize, 400, "client_id");
   });
 });
@@ -157,7 +177,13 @@ describe("a version conflict between writers", () => {
     expect((await t.request("PATCH", `/v1.0/security/alerts_v2/${enc(alertId)}`, { body: { assignedTo: "first@contoso.com" } })).status).toBe(200);
     const record = alertRecordOf(stale!);
     const next = { ...record, doc: { ...record.doc, assignedTo: "second@contoso.com" } };
-    const err = await t.store.db.transaction().execute((trx) => writeAlert(trx, stale!, next)).then(() => null, (e: unknown) => e);
+    const err = await t.store.db
+      .transaction()
+      .execute((trx) => writeAlert(trx, stale!, next))
+      .then(
+        () => null,
+        (e: unknown) => e,
+      );
     expect(err).toBeInstanceOf(GraphError);
     expect((err as GraphError).status).toBe(409);
     expect((err as GraphError).code).toBe("Conflict");

@@ -65,7 +65,9 @@ beforeAll(async () => {
   t = await startTriage({ timeouts: TIMEOUTS });
   port = Number(new URL(t.url).port);
 });
-afterAll(async () => { await t?.close(); });
+afterAll(async () => {
+  await t?.close();
+});
 
 describe("connection timeouts", () => {
   it("closes a connection whose request body trickles in, with a 408", async () => {
@@ -145,7 +147,9 @@ describe("many trickling clients against `triage serve`", () => {
   beforeAll(async () => {
     child = await startChildTriage(["--request-timeout", "1", "--headers-timeout", "1", "--keep-alive-timeout", "1"]);
   }, 60_000);
-  afterAll(async () => { await child?.close(); });
+  afterAll(async () => {
+    await child?.close();
+  });
 
   const openFds = () => readdirSync(`/proc/${child.pid}/fd`).length;
 
@@ -155,13 +159,22 @@ describe("many trickling clients against `triage serve`", () => {
     const body = "x".repeat(200);
     const clients = Array.from({ length: 50 }, (_, i) =>
       i % 2 === 0
-        ? trickle(`POST /ingest/alerts HTTP/1.1\r\nHost: 127.0.0.1:${childPort}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`, body, 250, 8000, childPort)
+        ? trickle(
+            `POST /ingest/alerts HTTP/1.1\r\nHost: 127.0.0.1:${childPort}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`,
+            body,
+            250,
+            8000,
+            childPort,
+          )
         : trickle("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n", "X-Slow: " + "b".repeat(100), 250, 8000, childPort),
     );
     await new Promise((r) => setTimeout(r, 300));
     expect(openFds()).toBeGreaterThanOrEqual(before + 40);
     const closed = await Promise.all(clients.map((c) => c.closed));
-    expect(closed.filter((ms) => ms === null), "connections the server still held after 8 s").toHaveLength(0);
+    expect(
+      closed.filter((ms) => ms === null),
+      "connections the server still held after 8 s",
+    ).toHaveLength(0);
     expect(Math.max(...(closed as number[]))).toBeLessThan(1000 + SLACK_MS + 1000);
     expect(openFds()).toBeLessThanOrEqual(before + 2);
   }, 30_000);

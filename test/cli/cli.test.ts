@@ -36,7 +36,11 @@ describe("triage CLI", () => {
     const { openSqliteStore } = await import("../../src/store/open.js");
     const store = await openSqliteStore(out);
     try {
-      const n = await store.db.selectFrom("incidents").select((eb) => eb.fn.countAll<number>().as("n")).where("tenant_id", "=", tenant).executeTakeFirstOrThrow();
+      const n = await store.db
+        .selectFrom("incidents")
+        .select((eb) => eb.fn.countAll<number>().as("n"))
+        .where("tenant_id", "=", tenant)
+        .executeTakeFirstOrThrow();
       expect(Number(n.n)).toBeGreaterThan(5);
     } finally {
       await store.close();
@@ -69,12 +73,22 @@ describe("triage CLI", () => {
         ca,
         method: "POST",
         headers: { "content-type": "application/x-www-form-urlencoded" },
-        body: new URLSearchParams({ grant_type: "client_credentials", client_id: creds.readOnly.clientId, client_secret: creds.readOnly.clientSecret, scope: "https://graph.microsoft.com/.default" }).toString(),
+        body: new URLSearchParams({
+          grant_type: "client_credentials",
+          client_id: creds.readOnly.clientId,
+          client_secret: creds.readOnly.clientSecret,
+          scope: "https://graph.microsoft.com/.default",
+        }).toString(),
       });
       const accessToken = token.json().access_token;
       const list = await httpsRequest(`${server.url}/v1.0/security/incidents?$count=true&$top=1`, { ca, headers: { authorization: `Bearer ${accessToken}` } });
       expect(list.json()["@odata.count"]).toBeGreaterThan(10);
-      const patch = await httpsRequest(`${server.url}/v1.0/security/incidents/1`, { ca, method: "PATCH", headers: { authorization: `Bearer ${accessToken}`, "content-type": "application/json" }, body: "{\"status\":\"resolved\"}" });
+      const patch = await httpsRequest(`${server.url}/v1.0/security/incidents/1`, {
+        ca,
+        method: "PATCH",
+        headers: { authorization: `Bearer ${accessToken}`, "content-type": "application/json" },
+        body: '{"status":"resolved"}',
+      });
       expect(patch.status).toBe(403);
     } finally {
       server.child.kill("SIGTERM");
@@ -90,19 +104,28 @@ describe("triage CLI", () => {
     expect(await health.json()).toEqual({ status: "ok" });
     const tokenRes = await fetch(`${server.url}/${creds.tenantId}/oauth2/v2.0/token`, {
       method: "POST",
-      body: new URLSearchParams({ grant_type: "client_credentials", client_id: creds.readWrite.clientId, client_secret: creds.readWrite.clientSecret, scope: "https://graph.microsoft.com/.default" }),
+      body: new URLSearchParams({
+        grant_type: "client_credentials",
+        client_id: creds.readWrite.clientId,
+        client_secret: creds.readWrite.clientSecret,
+        scope: "https://graph.microsoft.com/.default",
+      }),
     });
     const auth = { authorization: `Bearer ${((await tokenRes.json()) as any).access_token}` };
-    const list = await (await fetch(`${server.url}/v1.0/security/incidents?$count=true&$top=1`, { headers: auth })).json() as any;
+    const list = (await (await fetch(`${server.url}/v1.0/security/incidents?$count=true&$top=1`, { headers: auth })).json()) as any;
     expect(list["@odata.count"]).toBeGreaterThan(20);
 
     const batch = Array.from({ length: 2000 }, () => alert({ device: deviceId() }));
-    const inFlight = fetch(`${server.url}/ingest/alerts`, { method: "POST", headers: { "content-type": "application/json", ...auth }, body: JSON.stringify(batch) });
+    const inFlight = fetch(`${server.url}/ingest/alerts`, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...auth },
+      body: JSON.stringify(batch),
+    });
     await new Promise((r) => setTimeout(r, 50));
     server.child.kill("SIGTERM");
     const res = await inFlight;
     expect(res.status).toBe(200);
-    expect((await res.json() as any).value).toHaveLength(2000);
+    expect(((await res.json()) as any).value).toHaveLength(2000);
     expect(await server.exited).toBe(0);
   });
 });

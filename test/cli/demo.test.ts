@@ -40,7 +40,8 @@ interface AuditEntry {
   after: unknown;
 }
 
-const SELECT = "id,status,severity,assignedTo,classification,determination,customTags,comments,redirectIncidentId,createdDateTime,lastUpdateDateTime,lastModifiedBy";
+const SELECT =
+  "id,status,severity,assignedTo,classification,determination,customTags,comments,redirectIncidentId,createdDateTime,lastUpdateDateTime,lastModifiedBy";
 
 describe("triage serve --demo", () => {
   const dir = mkdtempSync(join(tmpdir(), "triage-demo-"));
@@ -61,7 +62,12 @@ describe("triage serve --demo", () => {
     const creds = JSON.parse(readFileSync(join(dir, "demo-credentials.json"), "utf8")) as { readOnly: { clientId: string; clientSecret: string } };
     const tokenRes = await fetch(`${server.url}/${DEMO_TENANT}/oauth2/v2.0/token`, {
       method: "POST",
-      body: new URLSearchParams({ grant_type: "client_credentials", client_id: creds.readOnly.clientId, client_secret: creds.readOnly.clientSecret, scope: "https://graph.microsoft.com/.default" }),
+      body: new URLSearchParams({
+        grant_type: "client_credentials",
+        client_id: creds.readOnly.clientId,
+        client_secret: creds.readOnly.clientSecret,
+        scope: "https://graph.microsoft.com/.default",
+      }),
     });
     const { access_token: token } = (await tokenRes.json()) as { access_token: string };
     headers = { authorization: `Bearer ${token}` };
@@ -125,7 +131,11 @@ describe("triage serve --demo", () => {
     expect(Math.min(...hours)).toBeLessThan(24);
     const days = new Set(resolved.map((i) => i.lastUpdateDateTime.slice(0, 10)));
     expect(days.size).toBeGreaterThan(14);
-    for (const sev of ["high", "medium", "low"]) expect(resolved.some((i) => i.severity === sev), sev).toBe(true);
+    for (const sev of ["high", "medium", "low"])
+      expect(
+        resolved.some((i) => i.severity === sev),
+        sev,
+      ).toBe(true);
     for (const i of incidents) expect(Date.parse(i.lastUpdateDateTime), `incident ${i.id}`).toBeLessThanOrEqual(DEMO_END.getTime());
   });
 
@@ -171,7 +181,10 @@ describe("triage serve --demo", () => {
   });
 
   it("matches the counts the README states", async () => {
-    const m = /The queue shows (\d+) alerts in (\d+) incidents: (\d+) active \((\d+) of them\s+assigned\), (\d+) in progress, (\d+) resolved \((\d+) true positive, (\d+) false positive, (\d+) informational, expected\s+activity, each with a determination\) and (\d+) merged into another \(redirected\); (\d+) comments on (\d+)\s+incidents, tags on (\d+)\./.exec(README);
+    const m =
+      /The queue shows (\d+) alerts in (\d+) incidents: (\d+) active \((\d+) of them\s+assigned\), (\d+) in progress, (\d+) resolved \((\d+) true positive, (\d+) false positive, (\d+) informational, expected\s+activity, each with a determination\) and (\d+) merged into another \(redirected\); (\d+) comments on (\d+)\s+incidents, tags on (\d+)\./.exec(
+        README,
+      );
     expect(m, "README states the demo's counts").not.toBeNull();
     const stated = m!.slice(1).map(Number);
     const alerts = await get<{ "@odata.count": number }>("/v1.0/security/alerts_v2?$count=true&$top=1&$select=id");

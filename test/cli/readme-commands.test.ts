@@ -28,7 +28,10 @@ function leafCommands(cmd: Command, path: string[] = []): { path: string; comman
 
 /** What `--help` lists for a command, without --help itself. */
 function helpOptions(cmd: Command): Option[] {
-  return cmd.createHelp().visibleOptions(cmd).filter((o) => o.long !== "--help");
+  return cmd
+    .createHelp()
+    .visibleOptions(cmd)
+    .filter((o) => o.long !== "--help");
 }
 
 function cells(line: string): string[] {

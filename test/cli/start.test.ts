@@ -10,19 +10,35 @@ const CHECK = join(ROOT, "scripts", "build-if-stale.js");
 const dir = mkdtempSync(join(tmpdir(), "triage-start-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function run(command: string, args: string[], opts: { cwd?: string; env?: Record<string, string>; until?: RegExp; timeoutMs?: number } = {}): Promise<{ code: number | null; output: string }> {
+function run(
+  command: string,
+  args: string[],
+  opts: { cwd?: string; env?: Record<string, string>; until?: RegExp; timeoutMs?: number } = {},
+): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { cwd: opts.cwd ?? ROOT, env: { ...process.env, ...opts.env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
     let output = "";
-    const stop = () => { try { process.kill(-child.pid!, "SIGTERM"); } catch { /* already gone */ } };
-    const timer = setTimeout(() => { stop(); reject(new Error(`${command} ${args.join(" ")} timed out:\n${output}`)); }, opts.timeoutMs ?? 60_000);
+    const stop = () => {
+      try {
+        process.kill(-child.pid!, "SIGTERM");
+      } catch {
+        /* already gone */
+      }
+    };
+    const timer = setTimeout(() => {
+      stop();
+      reject(new Error(`${command} ${args.join(" ")} timed out:\n${output}`));
+    }, opts.timeoutMs ?? 60_000);
     const onData = (d: Buffer) => {
       output += d.toString();
       if (opts.until?.test(output)) stop();
     };
     child.stdout.on("data", onData);
     child.stderr.on("data", onData);
-    child.on("close", (code) => { clearTimeout(timer); resolve({ code, output }); });
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, output });
+    });
   });
 }
 

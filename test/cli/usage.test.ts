@@ -34,7 +34,10 @@ describe("triage command line: every usage error says what is wrong and exits 2"
   });
 
   it("serve --tls-cert without --tls-key, and the reverse, say that the two go together", async () => {
-    await usageError(["serve", "--data", join(dir, "unused"), "--tls-cert", "cert.pem"], ["--tls-cert and --tls-key go together", "--tls-cert needs --tls-key"]);
+    await usageError(
+      ["serve", "--data", join(dir, "unused"), "--tls-cert", "cert.pem"],
+      ["--tls-cert and --tls-key go together", "--tls-cert needs --tls-key"],
+    );
     await usageError(["serve", "--data", join(dir, "unused"), "--tls-key", "key.pem"], ["--tls-cert and --tls-key go together", "--tls-key needs --tls-cert"]);
     expect(existsSync(join(dir, "unused"))).toBe(false);
   });
@@ -58,13 +61,16 @@ describe("triage command line: every usage error says what is wrong and exits 2"
     await usageError([...command.split(" "), "--data", join(dir, "unused"), option, value], [`option '${option}`, `'${value}' is invalid`, accepted]);
   });
 
-  it.each(["nonsense", "mysql://root@127.0.0.1/triage", "sqlite:triage.db"])("--db %s is refused: only a PostgreSQL URL, and no SQLite file named after it", async (value) => {
-    const named = join(dir, value.replace(/[^a-z]/gi, "_"));
-    await usageError(["tenants", "list", "--data", join(dir, "unused"), "--db", named], ["--db", "PostgreSQL URL", "postgres://"]);
-    await usageError(["tenants", "list", "--data", join(dir, "unused"), "--db", value], ["--db", "PostgreSQL URL"]);
-    expect(existsSync(named)).toBe(false);
-    expect(existsSync(join(dir, "unused"))).toBe(false);
-  });
+  it.each(["nonsense", "mysql://root@127.0.0.1/triage", "sqlite:triage.db"])(
+    "--db %s is refused: only a PostgreSQL URL, and no SQLite file named after it",
+    async (value) => {
+      const named = join(dir, value.replace(/[^a-z]/gi, "_"));
+      await usageError(["tenants", "list", "--data", join(dir, "unused"), "--db", named], ["--db", "PostgreSQL URL", "postgres://"]);
+      await usageError(["tenants", "list", "--data", join(dir, "unused"), "--db", value], ["--db", "PostgreSQL URL"]);
+      expect(existsSync(named)).toBe(false);
+      expect(existsSync(join(dir, "unused"))).toBe(false);
+    },
+  );
 
   it("TRIAGE_DB is held to the same rule as --db", async () => {
     const named = join(dir, "from-env.db");
@@ -73,7 +79,10 @@ describe("triage command line: every usage error says what is wrong and exits 2"
   });
 
   it("--log-level takes only pino's levels, and says which", async () => {
-    const stderr = await usageError(["serve", "--data", join(dir, "unused"), "--http", "--log-level", "loud"], ["--log-level", "fatal, error, warn, info, debug, trace, silent"]);
+    const stderr = await usageError(
+      ["serve", "--data", join(dir, "unused"), "--http", "--log-level", "loud"],
+      ["--log-level", "fatal, error, warn, info, debug, trace, silent"],
+    );
     expect(stderr).not.toContain("custom levels");
     await usageError(["serve", "--data", join(dir, "unused"), "--http"], ["TRIAGE_LOG_LEVEL", "fatal, error"], { TRIAGE_LOG_LEVEL: "verbose" });
   });
@@ -119,7 +128,10 @@ describe("triage command line: a store it cannot open is named with the way out,
         s.close(() => resolve(p));
       });
     });
-    const stderr = await failure(["tenants", "list", "--db", `postgres://triage:s3cret@127.0.0.1:${port}/triage`], [`127.0.0.1:${port}`, "cannot reach PostgreSQL", "--db"]);
+    const stderr = await failure(
+      ["tenants", "list", "--db", `postgres://triage:s3cret@127.0.0.1:${port}/triage`],
+      [`127.0.0.1:${port}`, "cannot reach PostgreSQL", "--db"],
+    );
     expect(stderr).not.toContain("s3cret");
   });
 });

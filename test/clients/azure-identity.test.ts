@@ -59,7 +59,9 @@ describe("ClientSecretCredential", () => {
     const { clientId } = await triage.registerApp();
     const credential = new ClientSecretCredential(triage.tenantId, clientId, "xyz8Q~definitely-not-the-secret-0000000000", options);
     const err = await credential.getToken(GRAPH_SCOPE).then(
-      () => { throw new Error("expected a failure"); },
+      () => {
+        throw new Error("expected a failure");
+      },
       (e: unknown) => e,
     );
     expect(err).toBeInstanceOf(AuthenticationRequiredError);

@@ -67,7 +67,11 @@ describe("reading incidents", () => {
     expect(page["@odata.count"]).toBe(HIGH);
     expect(page.value).toHaveLength(5);
     for (const incident of page.value) {
-      expect(Object.keys(incident).filter((k) => !k.startsWith("@")).sort()).toEqual(["alerts", "displayName", "id", "severity"]);
+      expect(
+        Object.keys(incident)
+          .filter((k) => !k.startsWith("@"))
+          .sort(),
+      ).toEqual(["alerts", "displayName", "id", "severity"]);
       expect(incident.severity).toBe("high");
       expect(incident.alerts).toHaveLength(1);
       expect(incident.alerts[0].title).toBe(incident.displayName);
@@ -76,7 +80,10 @@ describe("reading incidents", () => {
 
     // The next pages keep every query option (graph-client reuses the link verbatim).
     const rest: any[] = [];
-    await new PageIterator(client, page, (incident) => { rest.push(incident); return true; }).iterate();
+    await new PageIterator(client, page, (incident) => {
+      rest.push(incident);
+      return true;
+    }).iterate();
     expect(rest).toHaveLength(HIGH);
     expect(new Set(rest.map((i) => i.id)).size).toBe(HIGH);
     for (const incident of rest) expect(incident).toMatchObject({ severity: "high", alerts: [expect.objectContaining({ title: incident.displayName })] });
@@ -102,7 +109,10 @@ describe("reading incidents", () => {
     const seen: string[] = [];
     const all: PageCollection = await client.api("/security/incidents").get();
     expect(all.value).toHaveLength(50);
-    await new PageIterator(client, all, (incident: { id: string }) => { seen.push(incident.id); return true; }).iterate();
+    await new PageIterator(client, all, (incident: { id: string }) => {
+      seen.push(incident.id);
+      return true;
+    }).iterate();
     expect(seen).toHaveLength(INCIDENTS);
     expect(new Set(seen).size).toBe(INCIDENTS);
 
@@ -122,7 +132,9 @@ describe("reading incidents", () => {
 describe("changing incidents and alerts", () => {
   it("patch returns the updated incident, and the change is stored", async () => {
     const id = incidentOf.get("Alert 10")!;
-    const updated = await client.api(`/security/incidents/${id}`).patch({ status: "inProgress", assignedTo: "tier1@contoso.example", customTags: ["graph-client"] });
+    const updated = await client
+      .api(`/security/incidents/${id}`)
+      .patch({ status: "inProgress", assignedTo: "tier1@contoso.example", customTags: ["graph-client"] });
     expect(updated).toMatchObject({ id, status: "inProgress", assignedTo: "tier1@contoso.example", customTags: ["graph-client"] });
     const stored = await triage.graph("GET", `/v1.0/security/incidents/${id}`, token);
     expect(stored.body).toMatchObject({ status: "inProgress", assignedTo: "tier1@contoso.example" });
@@ -148,7 +160,9 @@ describe("changing incidents and alerts", () => {
 describe("errors", () => {
   async function graphError(request: Promise<unknown>): Promise<GraphError> {
     const err = await request.then(
-      () => { throw new Error("expected a GraphError"); },
+      () => {
+        throw new Error("expected a GraphError");
+      },
       (e: unknown) => e,
     );
     expect(err).toBeInstanceOf(GraphError);

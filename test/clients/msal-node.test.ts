@@ -92,7 +92,9 @@ describe("ConfidentialClientApplication: client credentials", () => {
     const { clientId } = await triage.registerApp();
     const cca = confidential(clientId, { clientSecret: "abc8Q~not-the-secret-at-all-000000000000" });
     const err = await cca.acquireTokenByClientCredential({ scopes: [GRAPH_SCOPE] }).then(
-      () => { throw new Error("expected a failure"); },
+      () => {
+        throw new Error("expected a failure");
+      },
       (e: unknown) => e,
     );
     expect(err).toBeInstanceOf(ServerError);
@@ -142,7 +144,9 @@ describe("PublicClientApplication: delegated tokens for a user", () => {
     const err = await publicClient(clientId)
       .acquireTokenByUsernamePassword({ scopes: [GRAPH_SCOPE], username: USER, password: "wrong" })
       .then(
-        () => { throw new Error("expected a failure"); },
+        () => {
+          throw new Error("expected a failure");
+        },
         (e: unknown) => e,
       );
     expect(err).toBeInstanceOf(ServerError);

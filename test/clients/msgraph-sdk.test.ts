@@ -51,7 +51,9 @@ afterAll(async () => {
 /** kiota throws its ODataError (a plain object, not an Error) for 4xx/5xx. */
 async function odataError(request: Promise<unknown>): Promise<ODataError> {
   return request.then(
-    () => { throw new Error("expected an ODataError"); },
+    () => {
+      throw new Error("expected an ODataError");
+    },
     (e: unknown) => e as ODataError,
   );
 }
@@ -81,7 +83,10 @@ describe("incidents through the fluent builders", () => {
     const iterator = new PageIterator<Incident>(
       adapter,
       { value: first!.value ?? [], odataNextLink: first!.odataNextLink ?? undefined },
-      (incident) => { seen.push(incident.id!); return true; },
+      (incident) => {
+        seen.push(incident.id!);
+        return true;
+      },
       createIncidentCollectionResponseFromDiscriminatorValue,
       { XXX: createODataErrorFromDiscriminatorValue },
     );
@@ -144,9 +149,9 @@ describe("alerts_v2", () => {
     const alertId = ingested[8]!.id;
     // The generated builder sends [AlertComment] and expects a JSON array back; Graph (and Triage)
     // answer {"value":[...]}, which kiota reads as no collection: undefined, not an error.
-    const answer = await graph.security.alerts_v2.byAlertId(alertId).comments.post([
-      { comment: "Checked by the kiota client.", odataType: "#microsoft.graph.security.alertComment" },
-    ]);
+    const answer = await graph.security.alerts_v2
+      .byAlertId(alertId)
+      .comments.post([{ comment: "Checked by the kiota client.", odataType: "#microsoft.graph.security.alertComment" }]);
     expect(answer).toBeUndefined();
     const stored = await graph.security.alerts_v2.byAlertId(alertId).get();
     expect(stored?.comments?.map((c) => c.comment)).toContain("Checked by the kiota client.");

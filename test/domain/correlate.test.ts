@@ -2,7 +2,16 @@ import { describe, expect, it } from "vitest";
 import { decide, mergeBlocker, reasonsFor, type Candidate } from "../../src/domain/correlate.js";
 
 function c(id: number, over: Partial<Candidate> = {}): Candidate {
-  return { id, status: "active", assignedTo: null, classification: "unknown", alertCount: 1, createdAt: `2026-10-0${id}T00:00:00.000Z`, shared: ["device:x"], ...over };
+  return {
+    id,
+    status: "active",
+    assignedTo: null,
+    classification: "unknown",
+    alertCount: 1,
+    createdAt: `2026-10-0${id}T00:00:00.000Z`,
+    shared: ["device:x"],
+    ...over,
+  };
 }
 
 describe("decide", () => {
@@ -66,7 +75,11 @@ describe("decide within limits", () => {
   const limits = { maxAlerts: 5, maxEntities: 4 };
 
   it("joins an incident that has room, counting only the alert's entities it has not seen", () => {
-    const d = decide([c(1, { alertCount: 4, entityCount: 4, knownKeys: new Set(["device:x", "account:a"]), shared: ["device:x"] })], ["device:x", "account:a"], limits);
+    const d = decide(
+      [c(1, { alertCount: 4, entityCount: 4, knownKeys: new Set(["device:x", "account:a"]), shared: ["device:x"] })],
+      ["device:x", "account:a"],
+      limits,
+    );
     expect(d).toMatchObject({ kind: "join", incident: 1 });
     expect(d).not.toHaveProperty("notJoined");
   });
@@ -95,7 +108,9 @@ describe("decide within limits", () => {
     if (d.kind !== "join") throw new Error();
     // 1 + the alert = 3; merging 2 makes 5; merging 3 as well would make 6.
     expect(d.merges.map((m) => m.from)).toEqual([2]);
-    expect(d.refused).toEqual([{ incident: 3, into: 1, why: "merging incident 3 into incident 1 would hold 6 alerts, more than the 5 one incident may hold (maxAlertsPerIncident)" }]);
+    expect(d.refused).toEqual([
+      { incident: 3, into: 1, why: "merging incident 3 into incident 1 would hold 6 alerts, more than the 5 one incident may hold (maxAlertsPerIncident)" },
+    ]);
   });
 
   it("counts entities two incidents are both known to have once when merging", () => {

@@ -14,9 +14,7 @@ function keys(...evidence: Record<string, unknown>[]): string[] {
 
 describe("entityKeys: devices", () => {
   it("uses the MDE device id of deviceEvidence, lowercased", () => {
-    const keysFound = entityKeys([
-      { "@odata.type": `${T}deviceEvidence`, mdeDeviceId: MDE_ID.toUpperCase(), deviceDnsName: "ws-fin-042.contoso.com" },
-    ]);
+    const keysFound = entityKeys([{ "@odata.type": `${T}deviceEvidence`, mdeDeviceId: MDE_ID.toUpperCase(), deviceDnsName: "ws-fin-042.contoso.com" }]);
     expect(keysFound).toEqual<EntityKey[]>([{ kind: "device", value: MDE_ID, key: `device:${MDE_ID}` }]);
   });
 
@@ -51,9 +49,9 @@ describe("entityKeys: accounts", () => {
   const user = (userAccount: Record<string, unknown>) => ({ "@odata.type": `${T}userEvidence`, userAccount });
 
   it("prefers the UPN, lowercased", () => {
-    expect(
-      keys(user({ userPrincipalName: "Amelia.Ross@Contoso.com", azureAdUserId: "C4A9F1D0-2E4B-4E7B-9A0F-5B8D2C1E3F4A" })),
-    ).toEqual(["account:amelia.ross@contoso.com"]);
+    expect(keys(user({ userPrincipalName: "Amelia.Ross@Contoso.com", azureAdUserId: "C4A9F1D0-2E4B-4E7B-9A0F-5B8D2C1E3F4A" }))).toEqual([
+      "account:amelia.ross@contoso.com",
+    ]);
   });
 
   it("falls back to the Entra object id, then domain\\account", () => {
@@ -104,9 +102,7 @@ describe("entityKeys: IP addresses", () => {
   });
 
   it("writes IPv6 in one canonical form", () => {
-    expect(keys({ "@odata.type": `${T}ipEvidence`, ipAddress: "2001:0DB8:0000:0000:0000:0000:0000:0042" })).toEqual([
-      "ip:2001:db8::42",
-    ]);
+    expect(keys({ "@odata.type": `${T}ipEvidence`, ipAddress: "2001:0DB8:0000:0000:0000:0000:0000:0042" })).toEqual(["ip:2001:db8::42"]);
     expect(ipKey("::ffff:198.51.100.23")).toBe("198.51.100.23");
   });
 
@@ -145,9 +141,7 @@ describe("entityKeys: file hashes", () => {
   });
 
   it("uses the value of fileHashEvidence", () => {
-    expect(keys({ "@odata.type": `${T}fileHashEvidence`, algorithm: "sha1", value: SHA1.toUpperCase() })).toEqual([
-      `fileHash:${SHA1}`,
-    ]);
+    expect(keys({ "@odata.type": `${T}fileHashEvidence`, algorithm: "sha1", value: SHA1.toUpperCase() })).toEqual([`fileHash:${SHA1}`]);
   });
 
   it.each([

@@ -9,7 +9,11 @@ describe("priorityScore", () => {
   it("is a deterministic sum of explained factors, within 0..100", () => {
     const p = priorityScore(base);
     expect(p.factors.map((f) => [f.factor, f.points])).toEqual([
-      ["severity", 35], ["alerts", 5], ["assets", 0], ["detectionSource", 4], ["rarity", 1],
+      ["severity", 35],
+      ["alerts", 5],
+      ["assets", 0],
+      ["detectionSource", 4],
+      ["rarity", 1],
     ]);
     expect(p.score).toBe(45);
     expect(priorityScore(base)).toEqual(p);
@@ -33,7 +37,9 @@ describe("priorityScore", () => {
 
 describe("incidentName", () => {
   it("takes a single alert's title", () => {
-    expect(incidentName({ alertTitles: ["Suspicious PowerShell", "Suspicious PowerShell"], categories: ["Execution"], devices: 1, accounts: 0 })).toBe("Suspicious PowerShell");
+    expect(incidentName({ alertTitles: ["Suspicious PowerShell", "Suspicious PowerShell"], categories: ["Execution"], devices: 1, accounts: 0 })).toBe(
+      "Suspicious PowerShell",
+    );
   });
   it("names a multi-stage incident after categories and assets", () => {
     expect(incidentName({ alertTitles: ["a", "b"], categories: ["Execution", "DefenseEvasion"], devices: 1, accounts: 1 })).toBe(

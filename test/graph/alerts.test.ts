@@ -13,7 +13,9 @@ beforeAll(async () => {
   (sentinel.evidence as any[])[0].remediationStatus = "active";
   expect((await t.ingest([mde, sentinel])).status).toBe(200);
 });
-afterAll(async () => { await t.close(); });
+afterAll(async () => {
+  await t.close();
+});
 
 describe("GET /security/alerts_v2", () => {
   it("lists alerts with their polymorphic evidence", async () => {
@@ -71,7 +73,13 @@ describe("GET /security/alerts_v2", () => {
 describe("PATCH /security/alerts_v2/{id}", () => {
   it("updates the updatable properties and answers with the whole alert", async () => {
     const r = await t.request("PATCH", `/v1.0/security/alerts_v2/${mde.id}`, {
-      body: { assignedTo: "analyst@contoso.com", classification: "truePositive", determination: "malware", status: "resolved", customDetails: { ticket: "INC-42" } },
+      body: {
+        assignedTo: "analyst@contoso.com",
+        classification: "truePositive",
+        determination: "malware",
+        status: "resolved",
+        customDetails: { ticket: "INC-42" },
+      },
     });
     expect(r.status).toBe(200);
     expect(r.body["@odata.context"]).toBe(`${t.url}/v1.0/$metadata#security/alerts_v2/$entity`);
@@ -91,7 +99,9 @@ describe("PATCH /security/alerts_v2/{id}", () => {
 
 describe("POST /security/alerts_v2/{id}/comments", () => {
   it("answers 200 with the whole comment collection and the documented context", async () => {
-    await t.request("POST", `/v1.0/security/alerts_v2/${sentinel.id}/comments`, { body: { "@odata.type": "#microsoft.graph.security.alertComment", comment: "first" } });
+    await t.request("POST", `/v1.0/security/alerts_v2/${sentinel.id}/comments`, {
+      body: { "@odata.type": "#microsoft.graph.security.alertComment", comment: "first" },
+    });
     const r = await t.request("POST", `/v1.0/security/alerts_v2/${sentinel.id}/comments`, { body: { comment: "second" } });
     expect(r.status).toBe(200);
     expect(r.body["@odata.context"]).toBe(`${t.url}/v1.0/$metadata#security/alerts_v2('${sentinel.id}')/comments`);

@@ -32,7 +32,9 @@ beforeAll(async () => {
   otherAlert = a2.id as string;
   sentinelAlert = sentinel.id as string;
 });
-afterAll(async () => { await t.close(); });
+afterAll(async () => {
+  await t.close();
+});
 
 describe("POST /v1.0/$batch", () => {
   it("answers every step like a direct call, in request order", async () => {
@@ -47,7 +49,12 @@ describe("POST /v1.0/$batch", () => {
     expect(r.status).toBe(200);
     expect(r.headers.get("content-type")).toMatch(/^application\/json;/);
     expect(r.body.responses.map((s: any) => [s.id, s.status])).toEqual([
-      ["list", 200], ["one", 200], ["patch", 200], ["comment", 200], ["count", 200], ["missing", 404],
+      ["list", 200],
+      ["one", 200],
+      ["patch", 200],
+      ["comment", 200],
+      ["count", 200],
+      ["missing", 404],
     ]);
     const s = byId(r.body);
 
@@ -81,7 +88,13 @@ describe("POST /v1.0/$batch", () => {
   it("runs a step after the steps it depends on, whatever their order in the batch", async () => {
     const r = await batch([
       { id: "read", method: "GET", url: `/security/alerts_v2/${mdeAlert}?$select=status,classification`, dependsOn: ["resolve"] },
-      { id: "resolve", method: "PATCH", url: `/security/alerts_v2/${mdeAlert}`, headers: JSON_TYPE, body: { status: "resolved", classification: "falsePositive" } },
+      {
+        id: "resolve",
+        method: "PATCH",
+        url: `/security/alerts_v2/${mdeAlert}`,
+        headers: JSON_TYPE,
+        body: { status: "resolved", classification: "falsePositive" },
+      },
     ]);
     expect(r.body.responses.map((s: any) => s.id)).toEqual(["read", "resolve"]);
     const s = byId(r.body);
@@ -157,16 +170,17 @@ describe("POST /v1.0/$batch", () => {
     expect(plain.body.responses[0].body.serviceSource).toBe("unknownFutureValue");
     expect(plain.body.responses[0].headers).not.toHaveProperty("Preference-Applied");
 
-    const opted = await batch([{ id: "1", method: "GET", url: `/security/alerts_v2/${sentinelAlert}` }], { headers: { prefer: "include-unknown-enum-members" } });
+    const opted = await batch([{ id: "1", method: "GET", url: `/security/alerts_v2/${sentinelAlert}` }], {
+      headers: { prefer: "include-unknown-enum-members" },
+    });
     expect(opted.body.responses[0].body.serviceSource).toBe("microsoftSentinel");
     expect(opted.body.responses[0].headers["Preference-Applied"]).toBe("include-unknown-enum-members");
   });
 
   it("lets step headers override the forwarded ones", async () => {
-    const r = await batch(
-      [{ id: "1", method: "GET", url: `/security/alerts_v2/${sentinelAlert}`, headers: { Prefer: "return=minimal" } }],
-      { headers: { prefer: "include-unknown-enum-members" } },
-    );
+    const r = await batch([{ id: "1", method: "GET", url: `/security/alerts_v2/${sentinelAlert}`, headers: { Prefer: "return=minimal" } }], {
+      headers: { prefer: "include-unknown-enum-members" },
+    });
     expect(r.body.responses[0].body.serviceSource).toBe("unknownFutureValue");
   });
 

@@ -2,8 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTriage, type TestTriage } from "../support/triage.js";
 
 let t: TestTriage;
-beforeAll(async () => { t = await startTriage({ bodyLimit: 2048 }); });
-afterAll(async () => { await t.close(); });
+beforeAll(async () => {
+  t = await startTriage({ bodyLimit: 2048 });
+});
+afterAll(async () => {
+  await t.close();
+});
 
 function expectGraphError(r: { status: number; body: any; headers: Headers }, status: number, code: string) {
   expect(r.status).toBe(status);
@@ -81,7 +85,9 @@ describe("Graph error bodies", () => {
     for (const authorization of ["", "Bearer", "Bearer not.a.jwt", "Basic dXNlcjpwYXNz"]) {
       const r = await t.get("/v1.0/security/incidents", { authorization });
       expectGraphError(r, 401, "InvalidAuthenticationToken");
-      expect(r.headers.get("www-authenticate")).toMatch(/^Bearer realm="", authorization_uri="http:\/\/127\.0\.0\.1:\d+\/common\/oauth2\/authorize", client_id="00000003-0000-0000-c000-000000000000"$/);
+      expect(r.headers.get("www-authenticate")).toMatch(
+        /^Bearer realm="", authorization_uri="http:\/\/127\.0\.0\.1:\d+\/common\/oauth2\/authorize", client_id="00000003-0000-0000-c000-000000000000"$/,
+      );
     }
   });
 });

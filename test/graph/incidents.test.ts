@@ -19,7 +19,9 @@ beforeAll(async () => {
   const more = Array.from({ length: 5 }, (_, i) => alert({ device: deviceId(), severity: "low", at: `2026-10-0${i + 2}T08:00:00Z` }));
   expect((await t.ingest(more)).status).toBe(200);
 });
-afterAll(async () => { await t.close(); });
+afterAll(async () => {
+  await t.close();
+});
 
 describe("GET /security/incidents", () => {
   it("lists newest first with Graph's collection shape and context", async () => {
@@ -36,9 +38,27 @@ describe("GET /security/incidents", () => {
   it("serves every v1.0 property, with nulls for unset values and no beta-only property", async () => {
     const r = await t.get(`/v1.0/security/incidents/${incidentId}`);
     expect(Object.keys(r.body)).toEqual([
-      "@odata.context", "id", "tenantId", "status", "incidentWebUrl", "redirectIncidentId", "displayName", "createdDateTime",
-      "lastUpdateDateTime", "assignedTo", "classification", "determination", "severity", "customTags", "systemTags",
-      "description", "summary", "lastModifiedBy", "resolvingComment", "priorityScore", "comments",
+      "@odata.context",
+      "id",
+      "tenantId",
+      "status",
+      "incidentWebUrl",
+      "redirectIncidentId",
+      "displayName",
+      "createdDateTime",
+      "lastUpdateDateTime",
+      "assignedTo",
+      "classification",
+      "determination",
+      "severity",
+      "customTags",
+      "systemTags",
+      "description",
+      "summary",
+      "lastModifiedBy",
+      "resolvingComment",
+      "priorityScore",
+      "comments",
     ]);
     expect(r.body).toMatchObject({
       id: incidentId,
@@ -159,7 +179,13 @@ describe("PATCH /security/incidents/{id}", () => {
   it("updates, answers 200 with the whole entity, and stamps lastUpdateDateTime and lastModifiedBy", async () => {
     const before = (await t.get(`/v1.0/security/incidents/${incidentId}`)).body;
     const r = await t.request("PATCH", `/v1.0/security/incidents/${incidentId}`, {
-      body: { assignedTo: "analyst@contoso.com", status: "InProgress", classification: "TruePositive", determination: "MultiStagedAttack", customTags: ["Demo"] },
+      body: {
+        assignedTo: "analyst@contoso.com",
+        status: "InProgress",
+        classification: "TruePositive",
+        determination: "MultiStagedAttack",
+        customTags: ["Demo"],
+      },
     });
     expect(r.status).toBe(200);
     expect(r.body["@odata.context"]).toBe(`${t.url}/v1.0/$metadata#security/incidents/$entity`);
@@ -262,7 +288,11 @@ describe("POST /security/incidents/{id}/comments", () => {
     const second = await t.request("POST", `/v1.0/security/incidents/${incidentId}/comments`, { body: [{ comment: "Reset the password" }] });
     expect(second.status).toBe(200);
     expect(second.body.value.map((c: any) => c.comment)).toEqual(["Isolated the device", "Reset the password"]);
-    expect(second.body.value[1]).toEqual({ comment: "Reset the password", createdByDisplayName: "test-automation", createdDateTime: expect.stringMatching(/Z$/) });
+    expect(second.body.value[1]).toEqual({
+      comment: "Reset the password",
+      createdByDisplayName: "test-automation",
+      createdDateTime: expect.stringMatching(/Z$/),
+    });
     expect((await t.get(`/v1.0/security/incidents/${incidentId}`)).body.comments).toHaveLength(2);
   });
 

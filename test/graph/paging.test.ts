@@ -8,7 +8,7 @@ let arrivals = 0;
 /** A new incident whose creation time lands anywhere on the timeline, not only at its end. */
 function arrival() {
   arrivals++;
-  const day = 1 + (arrivals * 7) % 28;
+  const day = 1 + ((arrivals * 7) % 28);
   return alert({ device: deviceId(), at: `2026-10-${String(day).padStart(2, "0")}T${String(arrivals % 24).padStart(2, "0")}:00:00Z` });
 }
 
@@ -17,7 +17,9 @@ beforeAll(async () => {
   const batch = Array.from({ length: 60 }, arrival);
   expect((await t.ingest(batch)).status).toBe(200);
 });
-afterAll(async () => { await t.close(); });
+afterAll(async () => {
+  await t.close();
+});
 
 async function followToEnd(path: string, between: () => Promise<void>) {
   const ids: string[] = [];

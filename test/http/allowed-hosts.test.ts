@@ -27,7 +27,11 @@ describe("acceptedHosts", () => {
   });
 
   it("allowed names: with a port, that port; bare, the default and the listening port; IPv6 addresses in brackets", () => {
-    const set = acceptedHosts({ scheme: "https", allowedHosts: ["Triage.Corp", "proxy.example:9000", "2001:db8::5"], listening: () => [at("127.0.0.1", 8443)] });
+    const set = acceptedHosts({
+      scheme: "https",
+      allowedHosts: ["Triage.Corp", "proxy.example:9000", "2001:db8::5"],
+      listening: () => [at("127.0.0.1", 8443)],
+    });
     for (const h of ["triage.corp", "triage.corp:443", "triage.corp:8443", "proxy.example:9000", "[2001:db8::5]:8443"]) expect(set.has(h), h).toBe(true);
     for (const h of ["triage.corp:9000", "proxy.example", "proxy.example:8443"]) expect(set.has(h), h).toBe(false);
   });

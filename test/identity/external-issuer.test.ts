@@ -158,25 +158,53 @@ describe("Entra-shaped tokens from the trusted tenant", () => {
 
 describe("tokens the trust does not extend to", () => {
   const cases: { name: string; token: () => Promise<string>; reason: RegExp }[] = [
-    { name: "the stand-in signing for a tenant that is served but not configured", token: () => sign(entraKey, v1AppClaims(fabrikam)), reason: /issuer '.*' is not trusted/ },
-    { name: "the stand-in signing for a tenant that is neither", token: () => sign(entraKey, v2UserClaims(randomUUID())), reason: /issuer '.*' is not trusted/ },
+    {
+      name: "the stand-in signing for a tenant that is served but not configured",
+      token: () => sign(entraKey, v1AppClaims(fabrikam)),
+      reason: /issuer '.*' is not trusted/,
+    },
+    {
+      name: "the stand-in signing for a tenant that is neither",
+      token: () => sign(entraKey, v2UserClaims(randomUUID())),
+      reason: /issuer '.*' is not trusted/,
+    },
     {
       name: "a v1.0 token with the v2.0 issuer",
       token: () => sign(entraKey, v1AppClaims(contoso, { iss: `https://login.microsoftonline.com/${contoso}/v2.0` })),
       reason: /issuer '.*' is not trusted/,
     },
-    { name: "a v2.0 token with the v1.0 issuer", token: () => sign(entraKey, v2UserClaims(contoso, { iss: `https://sts.windows.net/${contoso}/` })), reason: /issuer '.*' is not trusted/ },
+    {
+      name: "a v2.0 token with the v1.0 issuer",
+      token: () => sign(entraKey, v2UserClaims(contoso, { iss: `https://sts.windows.net/${contoso}/` })),
+      reason: /issuer '.*' is not trusted/,
+    },
     {
       name: "the issuer of another tenant",
       token: () => sign(entraKey, v1AppClaims(contoso, { iss: `https://sts.windows.net/${fabrikam}/` })),
       reason: /issuer '.*' is not trusted/,
     },
-    { name: "wrong audience (another resource)", token: () => sign(entraKey, v1AppClaims(contoso, { aud: "https://management.azure.com" })), reason: /audience is not accepted/ },
-    { name: "wrong audience (the client's own id)", token: () => sign(entraKey, v2UserClaims(contoso, { aud: CONSOLE_APP })), reason: /audience is not accepted/ },
+    {
+      name: "wrong audience (another resource)",
+      token: () => sign(entraKey, v1AppClaims(contoso, { aud: "https://management.azure.com" })),
+      reason: /audience is not accepted/,
+    },
+    {
+      name: "wrong audience (the client's own id)",
+      token: () => sign(entraKey, v2UserClaims(contoso, { aud: CONSOLE_APP })),
+      reason: /audience is not accepted/,
+    },
     { name: "missing audience", token: () => sign(entraKey, v2UserClaims(contoso, { aud: undefined })), reason: /audience is not accepted/ },
     { name: "expired", token: () => sign(entraKey, v1AppClaims(contoso, { exp: nowSec() - 600 })), reason: /has expired/ },
-    { name: "HS256", token: () => sign({ kid: entraKey.kid, privateKey: Buffer.from(entraKey.publicJwk.n!, "base64url") }, v1AppClaims(contoso), { alg: "HS256" }), reason: /'HS256' is not accepted/ },
-    { name: "signed by a key the stand-in never published (unknown kid)", token: async () => sign(await newRsaKey(), v1AppClaims(contoso)), reason: /unknown key/ },
+    {
+      name: "HS256",
+      token: () => sign({ kid: entraKey.kid, privateKey: Buffer.from(entraKey.publicJwk.n!, "base64url") }, v1AppClaims(contoso), { alg: "HS256" }),
+      reason: /'HS256' is not accepted/,
+    },
+    {
+      name: "signed by a key the stand-in never published (unknown kid)",
+      token: async () => sign(await newRsaKey(), v1AppClaims(contoso)),
+      reason: /unknown key/,
+    },
     {
       name: "another key claiming the stand-in's kid",
       token: async () => sign({ kid: entraKey.kid, privateKey: (await newRsaKey()).privateKey }, v1AppClaims(contoso)),
@@ -211,7 +239,9 @@ describe("tokens the trust does not extend to", () => {
 });
 
 describe("key rotation at the issuer", () => {
-  afterEach(() => { vi.useRealTimers(); });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
 
   it("picks up a new kid on the first refresh the cooldown allows, and drops a withdrawn key once its cached set is re-read", async () => {
     // Only the clock is faked (for Triage, jose and the tokens alike); timers and sockets are real.

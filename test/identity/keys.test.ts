@@ -20,7 +20,12 @@ async function confidentialApp(t: TestTriage, tenant = t.tenantId, permissions =
   return {
     clientId: app.clientId,
     async token(tenantSegment: string = tenant): Promise<string> {
-      const r = await tokenEndpoint(t.url, tenantSegment, { grant_type: "client_credentials", client_id: app.clientId, client_secret: secret, scope: `${GRAPH_RESOURCE}/.default` });
+      const r = await tokenEndpoint(t.url, tenantSegment, {
+        grant_type: "client_credentials",
+        client_id: app.clientId,
+        client_secret: secret,
+        scope: `${GRAPH_RESOURCE}/.default`,
+      });
       expect(r.status, JSON.stringify(r.body)).toBe(200);
       return r.body.access_token as string;
     },
@@ -40,8 +45,12 @@ const incidents = (t: TestTriage, token: string) => t.get("/v1.0/security/incide
 
 describe("discovery and the JWKS", () => {
   let t: TestTriage;
-  beforeAll(async () => { t = await startTriage(); });
-  afterAll(async () => { await t?.close(); });
+  beforeAll(async () => {
+    t = await startTriage();
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
 
   it.each(["/v2.0/.well-known/openid-configuration", "/.well-known/openid-configuration"])("%s describes the tenant's authority", async (suffix) => {
     const r = await t.get(`/${t.tenantId}${suffix}`, { authorization: "" });
@@ -121,7 +130,9 @@ describe("access tokens look like Entra v2.0 tokens for Microsoft Graph", () => 
     t = await startTriage();
     discovery = (await t.get(`/${t.tenantId}/v2.0/.well-known/openid-configuration`, { authorization: "" })).body;
   });
-  afterAll(async () => { await t?.close(); });
+  afterAll(async () => {
+    await t?.close();
+  });
 
   /** What a resource server does with discovery alone: verify against the published keys and issuer. */
   async function verifyAsAResourceServer(token: string) {
@@ -153,10 +164,27 @@ describe("access tokens look like Entra v2.0 tokens for Microsoft Graph", () => 
   });
 
   it("delegated (password grant): scp, wids, the user's oid and names, idtyp user, no roles", async () => {
-    const app = await createApp(t.store.db, { tenantId: t.tenantId, displayName: "Console", publicClient: true, delegatedPermissions: ["SecurityIncident.ReadWrite.All", "SecurityAlert.Read.All"] });
+    const app = await createApp(t.store.db, {
+      tenantId: t.tenantId,
+      displayName: "Console",
+      publicClient: true,
+      delegatedPermissions: ["SecurityIncident.ReadWrite.All", "SecurityAlert.Read.All"],
+    });
     await grantAdminConsent(t.store.db, app.clientId);
-    const user = await createUser(t.store.db, { tenantId: t.tenantId, upn: "ops@contoso.example", displayName: "Ops Person", password: "Pass-w0rd-Ops", roles: ["Security Operator"] });
-    const r = await tokenEndpoint(t.url, t.tenantId, { grant_type: "password", client_id: app.clientId, username: user.upn, password: "Pass-w0rd-Ops", scope: `${GRAPH_RESOURCE}/.default openid profile` });
+    const user = await createUser(t.store.db, {
+      tenantId: t.tenantId,
+      upn: "ops@contoso.example",
+      displayName: "Ops Person",
+      password: "Pass-w0rd-Ops",
+      roles: ["Security Operator"],
+    });
+    const r = await tokenEndpoint(t.url, t.tenantId, {
+      grant_type: "password",
+      client_id: app.clientId,
+      username: user.upn,
+      password: "Pass-w0rd-Ops",
+      scope: `${GRAPH_RESOURCE}/.default openid profile`,
+    });
     expect(r.status, JSON.stringify(r.body)).toBe(200);
     const token = r.body.access_token as string;
     expect(decodeProtectedHeader(token)).toEqual({ alg: "RS256", typ: "JWT", kid: expect.any(String) });
@@ -178,12 +206,16 @@ describe("access tokens look like Entra v2.0 tokens for Microsoft Graph", () => 
 
 describe("signing-key rotation", () => {
   let t: TestTriage;
-  beforeAll(async () => { t = await startTriage(); });
+  beforeAll(async () => {
+    t = await startTriage();
+  });
   afterAll(async () => {
     vi.useRealTimers();
     await t?.close();
   });
-  afterEach(() => { vi.useRealTimers(); });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
 
   it("`triage keys rotate` on the data dir: old tokens still validate, new ones carry the new kid, both keys are published; the old key goes once its tokens have expired", async () => {
     const app = await confidentialApp(t);
@@ -212,7 +244,10 @@ describe("signing-key rotation", () => {
     // Past the old key's last token's lifetime (plus margin), it is no longer published or trusted.
     vi.setSystemTime(Date.now() + (LIFETIME + 301) * 1000);
     expect(kids(await jwks(t))).toEqual([newKid]);
-    const lateWithOldKey = await sign({ kid: oldKid!, privateKey: createPrivateKey(oldPem) }, { ...decodeJwt(after), iat: nowSec(), nbf: nowSec(), exp: nowSec() + 600 });
+    const lateWithOldKey = await sign(
+      { kid: oldKid!, privateKey: createPrivateKey(oldPem) },
+      { ...decodeJwt(after), iat: nowSec(), nbf: nowSec(), exp: nowSec() + 600 },
+    );
     const r = await incidents(t, lateWithOldKey);
     expect(r.status).toBe(401);
     expect(r.body.error.message).toMatch(/unknown key/);
@@ -220,14 +255,17 @@ describe("signing-key rotation", () => {
     expect(kidOf(fresh)).toBe(newKid);
     expect((await incidents(t, fresh)).status).toBe(200);
   });
-
 });
 
 describe("signing-key rotation on another node", () => {
   // A server of its own: the test above leaves its server's clock-based caches in the future.
   let t: TestTriage;
-  beforeAll(async () => { t = await startTriage(); });
-  afterAll(async () => { await t?.close(); });
+  beforeAll(async () => {
+    t = await startTriage();
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
 
   it("KeyRing.rotate() on another node: its first token is accepted at once (an unknown kid re-reads the keys), and this node then signs with the new key", async () => {
     const app = await confidentialApp(t);
@@ -237,7 +275,12 @@ describe("signing-key rotation on another node", () => {
     expect(kidOf(before)).not.toBe(newKid);
 
     const claims = decodeJwt(before);
-    const fromOtherNode = await accessToken(otherNode, t.url, { kind: "app", tenantId: t.tenantId, clientId: app.clientId, appName: "Key test app", roles: claims.roles as string[] }, LIFETIME);
+    const fromOtherNode = await accessToken(
+      otherNode,
+      t.url,
+      { kind: "app", tenantId: t.tenantId, clientId: app.clientId, appName: "Key test app", roles: claims.roles as string[] },
+      LIFETIME,
+    );
     expect(kidOf(fromOtherNode)).toBe(newKid);
     expect((await incidents(t, fromOtherNode)).status).toBe(200);
 

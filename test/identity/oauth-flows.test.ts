@@ -9,8 +9,25 @@ import { ensureLocalTls } from "../../src/identity/tls.js";
 import { grantId } from "../../src/identity/oauth/grants.js";
 import { startTriage, type TestTriage } from "../support/triage.js";
 import {
-  claims, clientInfoOf, confidentialClient, expectEntraError, getPage, GRAPH_DEFAULT, oauthUrl, pageError, parseForm, pkce, postForm,
-  publicClient, ropc, scpOf, submit, testUser, token, type HttpResult, type TestUser,
+  claims,
+  clientInfoOf,
+  confidentialClient,
+  expectEntraError,
+  getPage,
+  GRAPH_DEFAULT,
+  oauthUrl,
+  pageError,
+  parseForm,
+  pkce,
+  postForm,
+  publicClient,
+  ropc,
+  scpOf,
+  submit,
+  testUser,
+  token,
+  type HttpResult,
+  type TestUser,
 } from "../support/identity.js";
 
 /**
@@ -34,7 +51,9 @@ beforeAll(async () => {
   user = await testUser(t, tenant, ["Security Reader"]);
   client = (await publicClient(t, tenant, { delegated: READ, redirectUris: [LOOPBACK], displayName: "Triage CLI <test>" })).clientId;
 });
-afterAll(async () => { await t.close(); });
+afterAll(async () => {
+  await t.close();
+});
 
 async function expectApiStatus(accessToken: string, path: string, status: number) {
   const r = await t.get(path, { authorization: `Bearer ${accessToken}` });
@@ -50,7 +69,14 @@ function expectDelegatedTokens(r: HttpResult, opts: { clientId: string; user: Te
   expect(b.expires_in).toBeGreaterThan(0);
   expect(typeof b.access_token).toBe("string");
   const at = claims(b.access_token);
-  expect(at).toMatchObject({ tid: tenant, oid: opts.user.id, azp: opts.clientId, idtyp: "user", preferred_username: opts.user.upn, aud: "00000003-0000-0000-c000-000000000000" });
+  expect(at).toMatchObject({
+    tid: tenant,
+    oid: opts.user.id,
+    azp: opts.clientId,
+    idtyp: "user",
+    preferred_username: opts.user.upn,
+    aud: "00000003-0000-0000-c000-000000000000",
+  });
   expect(scpOf(b.access_token).sort()).toEqual([...opts.scopes].sort());
   // The response's scope names the granted permissions (and `.default` when that was asked for).
   const reported = b.scope.split(" ").filter((s: string) => s.startsWith("https://graph.microsoft.com/") && s !== GRAPH_DEFAULT);
@@ -154,9 +180,29 @@ describe("token endpoint errors", () => {
     expectEntraError(await token(t, tenant, { client_id: client }), "invalid_request", undefined, 400);
     expectEntraError(await token(t, tenant, { grant_type: "urn:example:magic", client_id: client }), "unsupported_grant_type", 70003, 400);
     expectEntraError(await token(t, randomUUID(), { grant_type: "client_credentials", client_id: client }), "invalid_request", 90002, 400);
-    expectEntraError(await token(t, tenant, { grant_type: "password", client_id: client, scope: "https://example.com/.default", username: user.upn, password: user.password }), "invalid_resource", 500011, 400);
-    expectEntraError(await token(t, tenant, { grant_type: "password", client_id: client, scope: "SecurityIncident.Read.All https://graph.microsoft.com/.default", username: user.upn, password: user.password }), "invalid_scope", undefined, 400);
-    const json = await fetch(oauthUrl(t, tenant, "token"), { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ grant_type: "password" }) });
+    expectEntraError(
+      await token(t, tenant, { grant_type: "password", client_id: client, scope: "https://example.com/.default", username: user.upn, password: user.password }),
+      "invalid_resource",
+      500011,
+      400,
+    );
+    expectEntraError(
+      await token(t, tenant, {
+        grant_type: "password",
+        client_id: client,
+        scope: "SecurityIncident.Read.All https://graph.microsoft.com/.default",
+        username: user.upn,
+        password: user.password,
+      }),
+      "invalid_scope",
+      undefined,
+      400,
+    );
+    const json = await fetch(oauthUrl(t, tenant, "token"), {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ grant_type: "password" }),
+    });
     expect(json.status).toBeGreaterThanOrEqual(400);
   });
 
@@ -219,7 +265,14 @@ function codeFromLocation(r: HttpResult, redirectUri = LOOPBACK): { code: string
 }
 
 function redeem(code: string, verifier: string, redirectUri = LOOPBACK, clientId = client): Promise<HttpResult> {
-  return token(t, tenant, { grant_type: "authorization_code", client_id: clientId, code, code_verifier: verifier, redirect_uri: redirectUri, scope: `${GRAPH_DEFAULT} openid profile offline_access` });
+  return token(t, tenant, {
+    grant_type: "authorization_code",
+    client_id: clientId,
+    code,
+    code_verifier: verifier,
+    redirect_uri: redirectUri,
+    scope: `${GRAPH_DEFAULT} openid profile offline_access`,
+  });
 }
 
 describe("authorization code with PKCE", () => {
@@ -281,7 +334,12 @@ describe("authorization code with PKCE", () => {
     const { verifier, challenge } = pkce();
     const { code } = codeFromLocation(await signIn({ challenge }));
     expectEntraError(await redeem(code, pkce().verifier), "invalid_grant", 501481, 400);
-    expectEntraError(await token(t, tenant, { grant_type: "authorization_code", client_id: client, code, redirect_uri: LOOPBACK }), "invalid_grant", undefined, 400);
+    expectEntraError(
+      await token(t, tenant, { grant_type: "authorization_code", client_id: client, code, redirect_uri: LOOPBACK }),
+      "invalid_grant",
+      undefined,
+      400,
+    );
     expectEntraError(await redeem(code, verifier, "http://127.0.0.1/elsewhere"), "invalid_grant", undefined, 400);
     const other = await publicClient(t, tenant, { delegated: READ, redirectUris: [LOOPBACK] });
     expectEntraError(await redeem(code, verifier, LOOPBACK, other.clientId), "invalid_grant", undefined, 400);
@@ -307,8 +365,14 @@ describe("authorization code with PKCE", () => {
     }
     // Posting the form directly with an unregistered redirect URI does not redirect either.
     const posted = await postForm(oauthUrl(t, tenant, "authorize"), {
-      client_id: client, response_type: "code", redirect_uri: "https://evil.example/cb", scope: GRAPH_DEFAULT, code_challenge: challenge,
-      code_challenge_method: "S256", username: user.upn, password: user.password,
+      client_id: client,
+      response_type: "code",
+      redirect_uri: "https://evil.example/cb",
+      scope: GRAPH_DEFAULT,
+      code_challenge: challenge,
+      code_challenge_method: "S256",
+      username: user.upn,
+      password: user.password,
     });
     expect(posted.status).toBe(400);
     expect(posted.headers.get("location")).toBeNull();
@@ -406,7 +470,11 @@ describe("refresh tokens", () => {
 
   it("can narrow the scopes, never widen them", async () => {
     const first = await ropc(t, tenant, client, user, `https://graph.microsoft.com/SecurityIncident.Read.All offline_access`);
-    const narrowed = await refresh(first.body.refresh_token, client, "https://graph.microsoft.com/SecurityIncident.Read.All https://graph.microsoft.com/SecurityAlert.Read.All offline_access");
+    const narrowed = await refresh(
+      first.body.refresh_token,
+      client,
+      "https://graph.microsoft.com/SecurityIncident.Read.All https://graph.microsoft.com/SecurityAlert.Read.All offline_access",
+    );
     expect(narrowed.status).toBe(200);
     expect(scpOf(narrowed.body.access_token)).toEqual(["SecurityIncident.Read.All"]);
   });
@@ -531,7 +599,10 @@ describe("device code", () => {
     const other = await publicClient(t, tenant, { delegated: READ });
     expectEntraError(await poll(dc.device_code, other.clientId), "invalid_grant", undefined, 400);
     expectEntraError(await poll("no-such-device-code"), "invalid_grant", undefined, 400);
-    const refused = await postForm(oauthUrl(t, tenant, "devicecode"), { client_id: client, scope: "https://graph.microsoft.com/SecurityIncident.ReadWrite.All" });
+    const refused = await postForm(oauthUrl(t, tenant, "devicecode"), {
+      client_id: client,
+      scope: "https://graph.microsoft.com/SecurityIncident.ReadWrite.All",
+    });
     expectEntraError(refused, "invalid_grant", 65001, 400);
     expectEntraError(await postForm(oauthUrl(t, tenant, "devicecode"), { client_id: randomUUID(), scope: GRAPH_DEFAULT }), "unauthorized_client", 700016, 400);
   });
@@ -542,7 +613,11 @@ describe("device code", () => {
 describe("expired grants", () => {
   /** Moves a stored code, device code or refresh token into the past. */
   async function expire(secret: string) {
-    const res = await t.store.db.updateTable("grants").set({ expires_at: new Date(Date.now() - 60_000).toISOString() }).where("id", "=", grantId(secret)).executeTakeFirst();
+    const res = await t.store.db
+      .updateTable("grants")
+      .set({ expires_at: new Date(Date.now() - 60_000).toISOString() })
+      .where("id", "=", grantId(secret))
+      .executeTakeFirst();
     expect(Number(res.numUpdatedRows)).toBe(1);
   }
 
@@ -557,7 +632,12 @@ describe("expired grants", () => {
     const approve = await postForm(`${t.url}/devicelogin`, { code: dc.user_code, username: user.upn, password: user.password });
     expect(approve.status).toBe(400);
     expect(pageError(approve.text)).toMatch(/expired/);
-    expectEntraError(await token(t, tenant, { grant_type: "urn:ietf:params:oauth:grant-type:device_code", client_id: client, device_code: dc.device_code }), "expired_token", 70020, 400);
+    expectEntraError(
+      await token(t, tenant, { grant_type: "urn:ietf:params:oauth:grant-type:device_code", client_id: client, device_code: dc.device_code }),
+      "expired_token",
+      70020,
+      400,
+    );
 
     const rt = (await ropc(t, tenant, client, user, `${GRAPH_DEFAULT} offline_access`)).body.refresh_token as string;
     await expire(rt);
@@ -599,21 +679,48 @@ describe("client credentials", () => {
   it("a wrong, missing or expired secret is 401 invalid_client", async () => {
     const { app, secret } = await confidentialClient(t, tenant, { application: READ });
     const wrong = `${secret.slice(0, -4)}abcd`;
-    expectEntraError(await token(t, tenant, { grant_type: "client_credentials", client_id: app.clientId, client_secret: wrong, scope: GRAPH_DEFAULT }), "invalid_client", 7000215, 401);
-    expectEntraError(await token(t, tenant, { grant_type: "client_credentials", client_id: app.clientId, client_secret: "x", scope: GRAPH_DEFAULT }), "invalid_client", undefined, 401);
-    expectEntraError(await token(t, tenant, { grant_type: "client_credentials", client_id: app.clientId, scope: GRAPH_DEFAULT }), "invalid_client", undefined, 401);
+    expectEntraError(
+      await token(t, tenant, { grant_type: "client_credentials", client_id: app.clientId, client_secret: wrong, scope: GRAPH_DEFAULT }),
+      "invalid_client",
+      7000215,
+      401,
+    );
+    expectEntraError(
+      await token(t, tenant, { grant_type: "client_credentials", client_id: app.clientId, client_secret: "x", scope: GRAPH_DEFAULT }),
+      "invalid_client",
+      undefined,
+      401,
+    );
+    expectEntraError(
+      await token(t, tenant, { grant_type: "client_credentials", client_id: app.clientId, scope: GRAPH_DEFAULT }),
+      "invalid_client",
+      undefined,
+      401,
+    );
 
     const expired = await addSecret(t.store.db, app.clientId, 30, new Date(Date.now() - 60 * 86_400_000));
     expect(Date.parse(expired.expiresAt)).toBeLessThan(Date.now());
-    expectEntraError(await token(t, tenant, { grant_type: "client_credentials", client_id: app.clientId, client_secret: expired.secret, scope: GRAPH_DEFAULT }), "invalid_client", undefined, 401);
+    expectEntraError(
+      await token(t, tenant, { grant_type: "client_credentials", client_id: app.clientId, client_secret: expired.secret, scope: GRAPH_DEFAULT }),
+      "invalid_client",
+      undefined,
+      401,
+    );
     // The unexpired one still works.
-    expect((await token(t, tenant, { grant_type: "client_credentials", client_id: app.clientId, client_secret: secret, scope: GRAPH_DEFAULT })).status).toBe(200);
+    expect((await token(t, tenant, { grant_type: "client_credentials", client_id: app.clientId, client_secret: secret, scope: GRAPH_DEFAULT })).status).toBe(
+      200,
+    );
   });
 
   it("another app's secret does not authenticate this app", async () => {
     const a = await confidentialClient(t, tenant, { application: READ });
     const b = await confidentialClient(t, tenant, { application: READ });
-    expectEntraError(await token(t, tenant, { grant_type: "client_credentials", client_id: a.app.clientId, client_secret: b.secret, scope: GRAPH_DEFAULT }), "invalid_client", undefined, 401);
+    expectEntraError(
+      await token(t, tenant, { grant_type: "client_credentials", client_id: a.app.clientId, client_secret: b.secret, scope: GRAPH_DEFAULT }),
+      "invalid_client",
+      undefined,
+      401,
+    );
   });
 
   it("a public client cannot use client credentials", async () => {

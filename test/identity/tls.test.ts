@@ -205,8 +205,12 @@ describe("ensureLocalTls: first start", () => {
     });
 
     it("https.get rejects the server without the CA, and for a name the certificate does not carry", async () => {
-      await expect(httpsGet({ host: "127.0.0.1", port: v4.port })).rejects.toMatchObject({ code: expect.stringMatching(/UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED|UNABLE_TO_GET_ISSUER/) });
-      await expect(httpsGet({ host: "127.0.0.1", port: v4.port, ca: m.caCert, servername: "elsewhere.example.test" })).rejects.toMatchObject({ code: "ERR_TLS_CERT_ALTNAME_INVALID" });
+      await expect(httpsGet({ host: "127.0.0.1", port: v4.port })).rejects.toMatchObject({
+        code: expect.stringMatching(/UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED|UNABLE_TO_GET_ISSUER/),
+      });
+      await expect(httpsGet({ host: "127.0.0.1", port: v4.port, ca: m.caCert, servername: "elsewhere.example.test" })).rejects.toMatchObject({
+        code: "ERR_TLS_CERT_ALTNAME_INVALID",
+      });
       const stranger = await ensureLocalTls(freshDir(), []);
       await expect(httpsGet({ host: "127.0.0.1", port: v4.port, ca: stranger.caCert })).rejects.toThrow();
     });
@@ -461,7 +465,23 @@ describe("loadTlsFiles", () => {
   it.skipIf(!hasOpenssl)("loads an EC P-256 certificate made by openssl", async () => {
     const cert = join(root, "ec-cert.pem");
     const key = join(root, "ec-key.pem");
-    await execFileAsync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert, "-subj", "/CN=ec.example.test", "-days", "2"]);
+    await execFileAsync("openssl", [
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:P-256",
+      "-nodes",
+      "-keyout",
+      key,
+      "-out",
+      cert,
+      "-subj",
+      "/CN=ec.example.test",
+      "-days",
+      "2",
+    ]);
     const m = await loadTlsFiles(cert, key);
     expect(new X509Certificate(m.cert).publicKey.asymmetricKeyType).toBe("ec");
   });
@@ -482,7 +502,9 @@ describe("loadTlsFiles", () => {
     writeFileSync(broken, "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n");
     await expect(loadTlsFiles(broken, files.leafKey)).rejects.toThrow(new RegExp(`${broken}: certificate #1 cannot be parsed`));
 
-    await expect(loadTlsFiles(files.leafKey, files.leaf)).rejects.toThrow(/holds a private key, not a certificate \(are the certificate and key paths swapped\?\)/);
+    await expect(loadTlsFiles(files.leafKey, files.leaf)).rejects.toThrow(
+      /holds a private key, not a certificate \(are the certificate and key paths swapped\?\)/,
+    );
   });
 
   it("says when the key file is not a usable PEM key", async () => {

@@ -29,12 +29,16 @@ let delegated: { clientId: string; reader: Tokens; operator: Tokens; noRole: Tok
 let alertsOnly: Tokens;
 let unconsentedToken: string;
 
-interface Tokens { access: string; id: string }
+interface Tokens {
+  access: string;
+  id: string;
+}
 
 const PASSWORD = "Correct-Horse-9";
 const FORGER = "0b1e3f6a-1c2d-4e5f-8a9b-0c1d2e3f4a5b";
 const PATCH_BODY = { assignedTo: "mallory@evil.example", customTags: ["pwned"] };
-const WWW_AUTHENTICATE = /^Bearer realm="", authorization_uri="http:\/\/127\.0\.0\.1:\d+\/common\/oauth2\/authorize", client_id="00000003-0000-0000-c000-000000000000"$/;
+const WWW_AUTHENTICATE =
+  /^Bearer realm="", authorization_uri="http:\/\/127\.0\.0\.1:\d+\/common\/oauth2\/authorize", client_id="00000003-0000-0000-c000-000000000000"$/;
 
 /** Claims of a well-formed app-only token for Triage, as its token endpoint would issue them. */
 function appClaims(over: Record<string, unknown> = {}): Record<string, unknown> {
@@ -98,7 +102,12 @@ beforeAll(async () => {
   attackerKey = await newRsaKey();
 
   // A public client with delegated access, consented, and three users.
-  const cli = await createApp(t.store.db, { tenantId: t.tenantId, displayName: "Triage console", publicClient: true, delegatedPermissions: ["SecurityIncident.ReadWrite.All"] });
+  const cli = await createApp(t.store.db, {
+    tenantId: t.tenantId,
+    displayName: "Triage console",
+    publicClient: true,
+    delegatedPermissions: ["SecurityIncident.ReadWrite.All"],
+  });
   await grantAdminConsent(t.store.db, cli.clientId);
   await createUser(t.store.db, { tenantId: t.tenantId, upn: "reader@contoso.example", password: PASSWORD, roles: ["Security Reader"] });
   await createUser(t.store.db, { tenantId: t.tenantId, upn: "operator@contoso.example", password: PASSWORD, roles: ["Security Operator"] });
@@ -111,18 +120,30 @@ beforeAll(async () => {
   };
 
   // A public client consented for alerts only: a Security Operator through it has no incident scope.
-  const alertsApp = await createApp(t.store.db, { tenantId: t.tenantId, displayName: "Alert viewer", publicClient: true, delegatedPermissions: ["SecurityAlert.Read.All"] });
+  const alertsApp = await createApp(t.store.db, {
+    tenantId: t.tenantId,
+    displayName: "Alert viewer",
+    publicClient: true,
+    delegatedPermissions: ["SecurityAlert.Read.All"],
+  });
   await grantAdminConsent(t.store.db, alertsApp.clientId);
   alertsOnly = await ropc(alertsApp.clientId, "operator@contoso.example");
 
   // An app that requests a permission nobody ever consented to.
   const pending = await createApp(t.store.db, { tenantId: t.tenantId, displayName: "Awaiting consent", appPermissions: ["SecurityIncident.ReadWrite.All"] });
   const { secret } = await addSecret(t.store.db, pending.clientId);
-  const cc = await tokenEndpoint(t.url, t.tenantId, { grant_type: "client_credentials", client_id: pending.clientId, client_secret: secret, scope: `${GRAPH_RESOURCE}/.default` });
+  const cc = await tokenEndpoint(t.url, t.tenantId, {
+    grant_type: "client_credentials",
+    client_id: pending.clientId,
+    client_secret: secret,
+    scope: `${GRAPH_RESOURCE}/.default`,
+  });
   expect(cc.status, JSON.stringify(cc.body)).toBe(200);
   unconsentedToken = cc.body.access_token;
 });
-afterAll(async () => { await t?.close(); });
+afterAll(async () => {
+  await t?.close();
+});
 
 function expect401(r: Response, reason: RegExp) {
   expect(r.status, r.text).toBe(401);
@@ -146,7 +167,11 @@ const attacks: Attack[] = [
   // ── not a bearer token at all ──
   { name: "no Authorization header", authorization: async () => "", reason: /^Access token is empty\.$/ },
   { name: "'Bearer' without a token", authorization: async () => "Bearer", reason: /must be 'Bearer <access token>'/ },
-  { name: "a Basic credential", authorization: async () => `Basic ${Buffer.from("admin:admin").toString("base64")}`, reason: /must be 'Bearer <access token>'/ },
+  {
+    name: "a Basic credential",
+    authorization: async () => `Basic ${Buffer.from("admin:admin").toString("base64")}`,
+    reason: /must be 'Bearer <access token>'/,
+  },
   { name: "two tokens", authorization: async () => `Bearer ${readOnlyToken} ${readOnlyToken}`, reason: /must be 'Bearer <access token>'/ },
   { name: "garbage", authorization: token(() => "not-a-jwt"), reason: /not a well-formed JWT/ },
   { name: "three segments that are not base64url JSON", authorization: token(() => "abc.def.ghi"), reason: /not a well-formed JWT/ },
@@ -159,7 +184,11 @@ const attacks: Attack[] = [
     authorization: token(() => `${unsigned({ alg: "none", typ: "JWT", kid: serverKey.kid }, appClaims()).slice(0, -1)}.${readOnlyToken.split(".")[2]}`),
     reason: /algorithm 'none' is not accepted/,
   },
-  { name: "no alg header", authorization: token(() => unsigned({ typ: "JWT", kid: serverKey.kid }, appClaims())), reason: /algorithm 'undefined' is not accepted/ },
+  {
+    name: "no alg header",
+    authorization: token(() => unsigned({ typ: "JWT", kid: serverKey.kid }, appClaims())),
+    reason: /algorithm 'undefined' is not accepted/,
+  },
   {
     name: "HS256 keyed with the published modulus (n) of the server's key",
     authorization: token(async () => {
@@ -185,36 +214,88 @@ const attacks: Attack[] = [
     reason: /algorithm 'HS256' is not accepted/,
   },
   // The signature verifies with the server's own key; only the allow-list stops it.
-  { name: "PS256 signed with the server's real key", authorization: token(() => sign(serverKey, appClaims(), { alg: "PS256" })), reason: /algorithm 'PS256' is not accepted/ },
-  { name: "RS512 signed with the server's real key", authorization: token(() => sign(serverKey, appClaims(), { alg: "RS512" })), reason: /algorithm 'RS512' is not accepted/ },
+  {
+    name: "PS256 signed with the server's real key",
+    authorization: token(() => sign(serverKey, appClaims(), { alg: "PS256" })),
+    reason: /algorithm 'PS256' is not accepted/,
+  },
+  {
+    name: "RS512 signed with the server's real key",
+    authorization: token(() => sign(serverKey, appClaims(), { alg: "RS512" })),
+    reason: /algorithm 'RS512' is not accepted/,
+  },
 
   // ── time ──
-  { name: "expired beyond the clock skew", authorization: token(() => withServerKey({ iat: nowSec() - 7200, nbf: nowSec() - 7200, exp: nowSec() - 120 })), reason: /has expired/ },
+  {
+    name: "expired beyond the clock skew",
+    authorization: token(() => withServerKey({ iat: nowSec() - 7200, nbf: nowSec() - 7200, exp: nowSec() - 120 })),
+    reason: /has expired/,
+  },
   { name: "not yet valid beyond the clock skew", authorization: token(() => withServerKey({ nbf: nowSec() + 300 })), reason: /not yet valid/ },
   { name: "exp missing (right signature)", authorization: token(() => withServerKey({ exp: undefined })), reason: /'exp' claim is not valid/ },
   { name: "iat missing (right signature)", authorization: token(() => withServerKey({ iat: undefined })), reason: /'iat' claim is not valid/ },
-  { name: "exp not a number (right signature)", authorization: token(() => withServerKey({ exp: String(nowSec() + 3600) })), reason: /'exp' claim is not valid/ },
+  {
+    name: "exp not a number (right signature)",
+    authorization: token(() => withServerKey({ exp: String(nowSec() + 3600) })),
+    reason: /'exp' claim is not valid/,
+  },
 
   // ── audience ──
-  { name: "wrong audience (another API)", authorization: token(() => withServerKey({ aud: "api://11111111-2222-3333-4444-555555555555" })), reason: /audience is not accepted/ },
-  { name: "wrong audience (Graph's host without the scheme)", authorization: token(() => withServerKey({ aud: "graph.microsoft.com" })), reason: /audience is not accepted/ },
+  {
+    name: "wrong audience (another API)",
+    authorization: token(() => withServerKey({ aud: "api://11111111-2222-3333-4444-555555555555" })),
+    reason: /audience is not accepted/,
+  },
+  {
+    name: "wrong audience (Graph's host without the scheme)",
+    authorization: token(() => withServerKey({ aud: "graph.microsoft.com" })),
+    reason: /audience is not accepted/,
+  },
   { name: "missing audience", authorization: token(() => withServerKey({ aud: undefined })), reason: /audience is not accepted/ },
   { name: "an id token (aud = the client) used as an access token", authorization: token(() => delegated.operator.id), reason: /audience is not accepted/ },
 
   // ── issuer and tenant ──
-  { name: "wrong issuer (real Entra, tenant not trusted)", authorization: token(() => withServerKey({ iss: `https://login.microsoftonline.com/${t.tenantId}/v2.0` })), reason: /issuer '.*' is not trusted/ },
-  { name: "wrong issuer (v1.0 form of Triage's)", authorization: token(() => withServerKey({ iss: `${t.url}/${t.tenantId}/` })), reason: /issuer '.*' is not trusted/ },
-  { name: "wrong issuer (another host)", authorization: token(() => withServerKey({ iss: `http://evil.example/${t.tenantId}/v2.0` })), reason: /issuer '.*' is not trusted/ },
+  {
+    name: "wrong issuer (real Entra, tenant not trusted)",
+    authorization: token(() => withServerKey({ iss: `https://login.microsoftonline.com/${t.tenantId}/v2.0` })),
+    reason: /issuer '.*' is not trusted/,
+  },
+  {
+    name: "wrong issuer (v1.0 form of Triage's)",
+    authorization: token(() => withServerKey({ iss: `${t.url}/${t.tenantId}/` })),
+    reason: /issuer '.*' is not trusted/,
+  },
+  {
+    name: "wrong issuer (another host)",
+    authorization: token(() => withServerKey({ iss: `http://evil.example/${t.tenantId}/v2.0` })),
+    reason: /issuer '.*' is not trusted/,
+  },
   { name: "missing issuer", authorization: token(() => withServerKey({ iss: undefined })), reason: /issuer '' is not trusted/ },
-  { name: "issuer of another tenant, tid of this one", authorization: token(() => sign(serverKey, { ...appClaims(), iss: `${t.url}/${otherTid}/v2.0` })), reason: /issuer '.*' is not trusted/ },
-  { name: "issuer of this tenant, tid of another", authorization: token(() => sign(serverKey, { ...appClaims(), tid: otherTid })), reason: /issuer '.*' is not trusted/ },
+  {
+    name: "issuer of another tenant, tid of this one",
+    authorization: token(() => sign(serverKey, { ...appClaims(), iss: `${t.url}/${otherTid}/v2.0` })),
+    reason: /issuer '.*' is not trusted/,
+  },
+  {
+    name: "issuer of this tenant, tid of another",
+    authorization: token(() => sign(serverKey, { ...appClaims(), tid: otherTid })),
+    reason: /issuer '.*' is not trusted/,
+  },
   { name: "tid not a GUID", authorization: token(() => withServerKey({ tid: "contoso.onmicrosoft.com" })), reason: /no valid tenant id/ },
   { name: "tid missing", authorization: token(() => sign(serverKey, { ...appClaims(), tid: undefined })), reason: /no valid tenant id/ },
-  { name: "a tenant this Triage does not serve (right signature)", authorization: token(() => withServerKey({ tid: randomUUID() })), reason: /^Tenant '[0-9a-f-]{36}' is not served by this Triage\.$/ },
+  {
+    name: "a tenant this Triage does not serve (right signature)",
+    authorization: token(() => withServerKey({ tid: randomUUID() })),
+    reason: /^Tenant '[0-9a-f-]{36}' is not served by this Triage\.$/,
+  },
 
   // ── keys and signatures ──
   { name: "unknown kid (a key the server never published)", authorization: token(() => sign(attackerKey, appClaims())), reason: /signed by an unknown key/ },
-  { name: "a fresh RSA key claiming the server's real kid", authorization: token(() => sign({ kid: serverKey.kid, privateKey: attackerKey.privateKey }, appClaims())), reason: /signature is not valid/ },
+  {
+    name: "a fresh RSA key claiming the server's real kid",
+    authorization: token(() => sign({ kid: serverKey.kid, privateKey: attackerKey.privateKey }, appClaims())),
+    reason: /signature is not valid/,
+  },
   {
     name: "the attacker's key embedded in the header (jwk), no kid",
     authorization: token(() => sign({ privateKey: attackerKey.privateKey }, appClaims(), { jwk: attackerKey.publicJwk })),
@@ -225,9 +306,30 @@ const attacks: Attack[] = [
     authorization: token(() => sign(attackerKey, appClaims(), { jku: "http://127.0.0.1:9/keys" })),
     reason: /signed by an unknown key/,
   },
-  { name: "a tampered payload (roles raised after signing)", authorization: token(() => tamper(readOnlyToken, (p) => { p.roles = ALL_PERMISSIONS; })), reason: /signature is not valid/ },
-  { name: "a tampered payload (tid moved to another tenant)", authorization: token(() => tamper(readOnlyToken, (p) => { p.tid = otherTid; p.iss = `${t.url}/${otherTid}/v2.0`; })), reason: /signature is not valid/ },
-  { name: "a real token with its signature stripped", authorization: token(() => `${readOnlyToken.split(".").slice(0, 2).join(".")}.`), reason: /signature is not valid/ },
+  {
+    name: "a tampered payload (roles raised after signing)",
+    authorization: token(() =>
+      tamper(readOnlyToken, (p) => {
+        p.roles = ALL_PERMISSIONS;
+      }),
+    ),
+    reason: /signature is not valid/,
+  },
+  {
+    name: "a tampered payload (tid moved to another tenant)",
+    authorization: token(() =>
+      tamper(readOnlyToken, (p) => {
+        p.tid = otherTid;
+        p.iss = `${t.url}/${otherTid}/v2.0`;
+      }),
+    ),
+    reason: /signature is not valid/,
+  },
+  {
+    name: "a real token with its signature stripped",
+    authorization: token(() => `${readOnlyToken.split(".").slice(0, 2).join(".")}.`),
+    reason: /signature is not valid/,
+  },
   {
     name: "a real token's signature on another payload",
     authorization: token(async () => `${(await withServerKey()).split(".").slice(0, 2).join(".")}.${readOnlyToken.split(".")[2]}`),
@@ -241,7 +343,13 @@ describe("token attacks: 401 InvalidAuthenticationToken with a Bearer challenge,
     expect401(await t.get("/v1.0/security/incidents", headers), reason);
     expect401(await getIncident(target, headers), reason);
     expect401(await patchIncident(target, headers), reason);
-    expect401(await t.request("POST", `/v1.0/security/incidents/${target}/comments`, { body: { "@odata.type": "microsoft.graph.security.alertComment", comment: "pwned" }, headers }), reason);
+    expect401(
+      await t.request("POST", `/v1.0/security/incidents/${target}/comments`, {
+        body: { "@odata.type": "microsoft.graph.security.alertComment", comment: "pwned" },
+        headers,
+      }),
+      reason,
+    );
   });
 
   it("left the attacked incident and its audit trail exactly as they were", async () => {
@@ -313,14 +421,16 @@ const denials: Denial[] = [
     token: () => delegated.reader.access,
     method: "PATCH",
     path: targetPath,
-    message: "The signed-in user is not allowed to perform this operation. It requires one of the roles 'Security Operator, Security Administrator'; the user has 'Security Reader'.",
+    message:
+      "The signed-in user is not allowed to perform this operation. It requires one of the roles 'Security Operator, Security Administrator'; the user has 'Security Reader'.",
   },
   {
     name: "delegated user with no role lists incidents",
     token: () => delegated.noRole.access,
     method: "GET",
     path: incidents,
-    message: "The signed-in user is not allowed to perform this operation. It requires one of the roles 'Security Reader, Global Reader, Security Operator, Security Administrator'; the user has ''.",
+    message:
+      "The signed-in user is not allowed to perform this operation. It requires one of the roles 'Security Reader, Global Reader, Security Operator, Security Administrator'; the user has ''.",
   },
   {
     name: "delegated Security Operator through an app consented only for alerts PATCHes an incident",
@@ -336,7 +446,11 @@ describe("authorization: 403 Forbidden naming what the operation needs", () => {
     expect(decodeJwt(unconsentedToken)).toMatchObject({ roles: [], idtyp: "app" });
     expect(decodeJwt(readOnlyToken).roles).toEqual(["SecurityIncident.Read.All"]);
     expect(decodeJwt(delegated.reader.access)).toMatchObject({ idtyp: "user", scp: "SecurityIncident.ReadWrite.All", wids: [ENTRA_ROLES["Security Reader"]] });
-    expect(decodeJwt(delegated.operator.access)).toMatchObject({ idtyp: "user", scp: "SecurityIncident.ReadWrite.All", wids: [ENTRA_ROLES["Security Operator"]] });
+    expect(decodeJwt(delegated.operator.access)).toMatchObject({
+      idtyp: "user",
+      scp: "SecurityIncident.ReadWrite.All",
+      wids: [ENTRA_ROLES["Security Operator"]],
+    });
     expect(decodeJwt(alertsOnly.access).scp).toBe("SecurityAlert.Read.All");
   });
 
@@ -363,7 +477,10 @@ describe("authorization: 403 Forbidden naming what the operation needs", () => {
   });
 
   it("control: delegated Security Operator PATCHes, recorded under the user's name", async () => {
-    const r = await t.request("PATCH", `/v1.0/security/incidents/${control}`, { headers: bearer(delegated.operator.access), body: { assignedTo: "operator@contoso.example" } });
+    const r = await t.request("PATCH", `/v1.0/security/incidents/${control}`, {
+      headers: bearer(delegated.operator.access),
+      body: { assignedTo: "operator@contoso.example" },
+    });
     expect(r.status, r.text).toBe(200);
     expect(r.body.assignedTo).toBe("operator@contoso.example");
     expect(r.body.lastModifiedBy).toContain("operator@contoso.example");

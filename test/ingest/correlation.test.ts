@@ -3,8 +3,12 @@ import { startTriage, type TestTriage } from "../support/triage.js";
 import { alert, deviceId } from "../support/alerts.js";
 
 let t: TestTriage;
-beforeAll(async () => { t = await startTriage(); });
-afterAll(async () => { await t.close(); });
+beforeAll(async () => {
+  t = await startTriage();
+});
+afterAll(async () => {
+  await t.close();
+});
 
 async function incident(id: string) {
   return (await t.get(`/v1.0/security/incidents/${id}`, { prefer: "include-unknown-enum-members" })).body;
@@ -71,11 +75,7 @@ describe("merging", () => {
   async function twoIncidents(at: string) {
     const d1 = deviceId();
     const d2 = deviceId();
-    const r = await t.ingest([
-      alert({ device: d1, at }),
-      alert({ device: d1, at }),
-      alert({ device: d2, at }),
-    ]);
+    const r = await t.ingest([alert({ device: d1, at }), alert({ device: d1, at }), alert({ device: d2, at })]);
     return { big: r.body.value[0].incidentId as string, small: r.body.value[2].incidentId as string, d1, d2 };
   }
 
@@ -85,7 +85,10 @@ describe("merging", () => {
     const r = await t.ingest([alert({ device: d1, extra: {}, at: "2026-10-15T09:00:00Z" }), alert({ device: d2, at: "2026-10-15T09:30:00Z" })]);
     expect(r.body.value[0].incidentId).toBe(big);
     const tie = await t.ingest([
-      { ...alert({ device: d1, at: "2026-10-15T10:00:00Z" }), evidence: [...(alert({ device: d1 }).evidence as any[]), ...(alert({ device: d2 }).evidence as any[])] },
+      {
+        ...alert({ device: d1, at: "2026-10-15T10:00:00Z" }),
+        evidence: [...(alert({ device: d1 }).evidence as any[]), ...(alert({ device: d2 }).evidence as any[])],
+      },
     ]);
     expect(tie.body.value[0].incidentId).toBe(big);
     expect(tie.body.value[0].merged).toEqual([{ incidentId: small, into: big, reasons: ["sameAsset", "temporalProximity"] }]);
@@ -114,7 +117,9 @@ describe("merging", () => {
     const { big, small, d1, d2 } = await twoIncidents("2026-10-16T08:00:00Z");
     if (Object.keys(patchBig).length) expect((await t.request("PATCH", `/v1.0/security/incidents/${big}`, { body: patchBig })).status).toBe(200);
     if (Object.keys(patchSmall).length) expect((await t.request("PATCH", `/v1.0/security/incidents/${small}`, { body: patchSmall })).status).toBe(200);
-    const tie = await t.ingest([{ ...alert({ at: "2026-10-16T09:00:00Z" }), evidence: [...(alert({ device: d1 }).evidence as any[]), ...(alert({ device: d2 }).evidence as any[])] }]);
+    const tie = await t.ingest([
+      { ...alert({ at: "2026-10-16T09:00:00Z" }), evidence: [...(alert({ device: d1 }).evidence as any[]), ...(alert({ device: d2 }).evidence as any[])] },
+    ]);
     return { big, small, result: tie.body.value[0] };
   }
 

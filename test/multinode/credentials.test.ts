@@ -33,7 +33,20 @@ async function postToken(node: number, form: Record<string, string>) {
 }
 
 async function newApp(name: string): Promise<{ clientId: string; clientSecret: string }> {
-  const r = await runCli(["apps", "create", "--db", c.db, "--tenant", c.tenantId, "--name", name, "--permission", "SecurityIncident.Read.All", "--admin-consent", "--json"]);
+  const r = await runCli([
+    "apps",
+    "create",
+    "--db",
+    c.db,
+    "--tenant",
+    c.tenantId,
+    "--name",
+    name,
+    "--permission",
+    "SecurityIncident.Read.All",
+    "--admin-consent",
+    "--json",
+  ]);
   expect(r.code, r.stderr).toBe(0);
   return JSON.parse(r.stdout) as { clientId: string; clientSecret: string };
 }
@@ -73,11 +86,21 @@ describe("several nodes, one truth", () => {
   it("ten wrong secrets at node 0 lock the app at node 1 too (AADSTS50053)", async () => {
     const { clientId, clientSecret } = await newApp("lockout-app");
     for (let i = 0; i < 10; i++) {
-      const r = await postToken(0, { grant_type: "client_credentials", client_id: clientId, client_secret: `${clientSecret.slice(0, 3)}${randomBytes(20).toString("hex")}`, scope: "https://graph.microsoft.com/.default" });
+      const r = await postToken(0, {
+        grant_type: "client_credentials",
+        client_id: clientId,
+        client_secret: `${clientSecret.slice(0, 3)}${randomBytes(20).toString("hex")}`,
+        scope: "https://graph.microsoft.com/.default",
+      });
       expect(r.status).toBe(401);
       expect(r.body.error_codes).toEqual([7000215]);
     }
-    const r = await postToken(1, { grant_type: "client_credentials", client_id: clientId, client_secret: clientSecret, scope: "https://graph.microsoft.com/.default" });
+    const r = await postToken(1, {
+      grant_type: "client_credentials",
+      client_id: clientId,
+      client_secret: clientSecret,
+      scope: "https://graph.microsoft.com/.default",
+    });
     expect(r.status).toBe(401);
     expect(r.body.error_codes).toEqual([50053]);
     expect(Number(r.headers.get("retry-after"))).toBeGreaterThan(0);
@@ -98,7 +121,9 @@ describe("several nodes, one truth", () => {
       await client.end();
     }
     // `triage keys rotate` from a machine with another key refuses too, instead of sealing a key no node can open.
-    const rotate = await runCli(["keys", "rotate", "--db", c.db, "--data", dir, "--json"], 120_000, { TRIAGE_KEY_ENCRYPTION_KEY: randomBytes(32).toString("base64") });
+    const rotate = await runCli(["keys", "rotate", "--db", c.db, "--data", dir, "--json"], 120_000, {
+      TRIAGE_KEY_ENCRYPTION_KEY: randomBytes(32).toString("base64"),
+    });
     expect(rotate.code).toBe(1);
     expect(rotate.stderr).toMatch(/another key-encryption key/);
     const wrong = startServerProcess(["--http", "--db", c.db, "--data", dir], 60_000, { TRIAGE_KEY_ENCRYPTION_KEY: randomBytes(32).toString("base64") });

@@ -14,12 +14,20 @@ const TRIALS = 5;
 const CLUSTERS = 6;
 const ALERTS_PER_CLUSTER = 4;
 /** Pairs of clusters one alert ties together: groups {0,1}, {2,3,4}, {5}. */
-const BRIDGES: [number, number][] = [[0, 1], [2, 3], [3, 4]];
+const BRIDGES: [number, number][] = [
+  [0, 1],
+  [2, 3],
+  [3, 4],
+];
 const RESENT = 3;
 
 let c: Cluster;
-beforeAll(async () => { c = await startCluster(2); });
-afterAll(async () => { await c?.close(); });
+beforeAll(async () => {
+  c = await startCluster(2);
+});
+afterAll(async () => {
+  await c?.close();
+});
 
 /** The connected groups of clusters under BRIDGES. */
 function groups(): number[][] {
@@ -56,7 +64,7 @@ async function runTrial(trial: number): Promise<{ merges: number; batches: numbe
   // Random batches of 1–4 alerts, plus a few alerts sent again in batches of their own.
   const batches: Record<string, unknown>[][] = [];
   const order = shuffle(alerts, rnd);
-  for (let i = 0; i < order.length; ) {
+  for (let i = 0; i < order.length;) {
     const n = 1 + Math.floor(rnd() * 4);
     batches.push(order.slice(i, i + n));
     i += n;
@@ -84,8 +92,12 @@ async function runTrial(trial: number): Promise<{ merges: number; batches: numbe
       const text = `t${trial} b${i} on ${first}`;
       sideWrites.push(
         c.call(1 - node, "POST", `/v1.0/security/alerts_v2/${first}/comments`, { comment: text }).then(
-          (cr) => { comments.push({ alertId: first, text, status: cr.status, error: cr.status === 200 ? "" : cr.text }); },
-          (e: unknown) => { comments.push({ alertId: first, text, status: 0, error: String(e) }); },
+          (cr) => {
+            comments.push({ alertId: first, text, status: cr.status, error: cr.status === 200 ? "" : cr.text });
+          },
+          (e: unknown) => {
+            comments.push({ alertId: first, text, status: 0, error: String(e) });
+          },
         ),
       );
     }),

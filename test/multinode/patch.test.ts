@@ -12,8 +12,12 @@ const PATCHES_PER_NODE = 25;
 const COMMENTS_PER_NODE = 6;
 
 let c: Cluster;
-beforeAll(async () => { c = await startCluster(2); });
-afterAll(async () => { await c?.close(); });
+beforeAll(async () => {
+  c = await startCluster(2);
+});
+afterAll(async () => {
+  await c?.close();
+});
 
 interface Acked {
   requestId: string;
@@ -25,7 +29,13 @@ interface Acked {
  * The audit trail holds each acknowledged write exactly once; per property each entry's `before` is
  * the previous entry's `after` (starting from `initial`), and the entity ends as the last entry left it.
  */
-function checkTrail(trail: any[], acked: Acked[], comments: { requestId: string; text: string }[], initial: Record<string, unknown>, final: Record<string, unknown>) {
+function checkTrail(
+  trail: any[],
+  acked: Acked[],
+  comments: { requestId: string; text: string }[],
+  initial: Record<string, unknown>,
+  final: Record<string, unknown>,
+) {
   const byRequest = new Map<string, any[]>();
   for (const e of trail) byRequest.set(e.requestId, [...(byRequest.get(e.requestId) ?? []), e]);
   for (const a of acked) {
@@ -71,14 +81,20 @@ describe("concurrent PATCHes from two nodes", () => {
       for (let i = 0; i < 2 * PATCHES_PER_NODE; i++) {
         const node = i % 2;
         const [property, value] = i % 4 < 2 ? ["customTags", [`t${trial}-${i}`, "shared"]] : ["assignedTo", `analyst${i}@contoso.com`];
-        writes.push(c.call(node, "PATCH", base, { [property]: value }).then((r) => { acked.push({ requestId: ok(r, `PATCH ${i}`), property, value }); }));
+        writes.push(
+          c.call(node, "PATCH", base, { [property]: value }).then((r) => {
+            acked.push({ requestId: ok(r, `PATCH ${i}`), property, value });
+          }),
+        );
       }
       for (let i = 0; i < 2 * COMMENTS_PER_NODE; i++) {
         const text = `trial ${trial} comment ${i}`;
-        writes.push(c.call(i % 2, "POST", `${base}/comments`, { comment: text }).then((r) => {
-          comments.push({ requestId: ok(r, `comment ${i}`), text });
-          expect(r.body.value.filter((x: any) => x.comment === text)).toHaveLength(1);
-        }));
+        writes.push(
+          c.call(i % 2, "POST", `${base}/comments`, { comment: text }).then((r) => {
+            comments.push({ requestId: ok(r, `comment ${i}`), text });
+            expect(r.body.value.filter((x: any) => x.comment === text)).toHaveLength(1);
+          }),
+        );
       }
       await Promise.all(writes);
 
@@ -102,11 +118,19 @@ describe("concurrent PATCHes from two nodes", () => {
     const writes: Promise<void>[] = [];
     for (let i = 0; i < 30; i++) {
       const value = `owner${i}@contoso.com`;
-      writes.push(c.call(i % 2, "PATCH", base, { assignedTo: value }).then((r) => { acked.push({ requestId: ok(r, `PATCH ${i}`), property: "assignedTo", value }); }));
+      writes.push(
+        c.call(i % 2, "PATCH", base, { assignedTo: value }).then((r) => {
+          acked.push({ requestId: ok(r, `PATCH ${i}`), property: "assignedTo", value });
+        }),
+      );
     }
     for (let i = 0; i < 10; i++) {
       const text = `alert comment ${i}`;
-      writes.push(c.call(i % 2, "POST", `${base}/comments`, { comment: text }).then((r) => { comments.push({ requestId: ok(r, `comment ${i}`), text }); }));
+      writes.push(
+        c.call(i % 2, "POST", `${base}/comments`, { comment: text }).then((r) => {
+          comments.push({ requestId: ok(r, `comment ${i}`), text });
+        }),
+      );
     }
     await Promise.all(writes);
     const final = await c.call(0, "GET", base);

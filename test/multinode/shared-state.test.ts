@@ -15,12 +15,17 @@ beforeAll(async () => {
   const devices = Array.from({ length: 90 }, () => deviceId());
   const first = devices.map((device, i) => alert({ device, at: new Date(Date.UTC(2026, 9, 1) + i * 3_600_000).toISOString() }));
   const more = devices.slice(0, 30).map((device, i) => alert({ device, at: new Date(Date.UTC(2026, 9, 1) + i * 3_600_000 + 60_000).toISOString() }));
-  for (const [node, batch] of [[0, first], [1, more]] as const) {
+  for (const [node, batch] of [
+    [0, first],
+    [1, more],
+  ] as const) {
     const r = await c.call(node, "POST", "/ingest/alerts", { value: batch });
     expect(r.status, r.text).toBe(200);
   }
 });
-afterAll(async () => { await c?.close(); });
+afterAll(async () => {
+  await c?.close();
+});
 
 /** The link's path and query, to send to any node (the link names the cluster's public URL). */
 function pathOf(link: string): string {
@@ -55,12 +60,16 @@ describe("paging across nodes", () => {
     expect(new Set(oneNode).size).toBe(oneNode.length);
     // Alternate nodes page by page while new alerts arrive through the other node: the listing's
     // snapshot, carried in the link, keeps it to what existed at the first page.
-    const alternating = await pageThrough(path, (p) => p % 2, async (p) => {
-      if (p % 3 === 0) {
-        const r = await c.call(1 - (p % 2), "POST", "/ingest/alerts", [alert({ device: deviceId(), at: "2026-10-05T00:00:00Z" })]);
-        expect(r.status, r.text).toBe(200);
-      }
-    });
+    const alternating = await pageThrough(
+      path,
+      (p) => p % 2,
+      async (p) => {
+        if (p % 3 === 0) {
+          const r = await c.call(1 - (p % 2), "POST", "/ingest/alerts", [alert({ device: deviceId(), at: "2026-10-05T00:00:00Z" })]);
+          expect(r.status, r.text).toBe(200);
+        }
+      },
+    );
     expect(alternating).toEqual(oneNode);
   });
 });
@@ -103,9 +112,7 @@ describe("throttling in the database", () => {
     const [a, b] = await Promise.all([c.addNode(["--throttle", String(MAX)]), c.addNode(["--throttle", String(MAX)])]);
     const ia = c.nodes.indexOf(a);
     const ib = c.nodes.indexOf(b);
-    const statuses = await Promise.all(
-      Array.from({ length: 2 * MAX }, (_, i) => c.call(i % 2 ? ia : ib, "GET", "/v1.0/security/incidents?$top=1")),
-    );
+    const statuses = await Promise.all(Array.from({ length: 2 * MAX }, (_, i) => c.call(i % 2 ? ia : ib, "GET", "/v1.0/security/incidents?$top=1")));
     const ok = statuses.filter((r) => r.status === 200);
     const throttled = statuses.filter((r) => r.status === 429);
     expect(ok).toHaveLength(MAX);
@@ -117,13 +124,29 @@ describe("throttling in the database", () => {
     // Both nodes refuse now, whichever served the budget; another app's budget is its own.
     for (const node of [ia, ib]) expect((await c.call(node, "GET", "/v1.0/security/incidents?$top=1")).status).toBe(429);
     const other = await runCli([
-      "apps", "create", "--db", c.db, "--tenant", c.tenantId, "--name", "other", "--permission", "SecurityIncident.Read.All", "--admin-consent", "--json",
+      "apps",
+      "create",
+      "--db",
+      c.db,
+      "--tenant",
+      c.tenantId,
+      "--name",
+      "other",
+      "--permission",
+      "SecurityIncident.Read.All",
+      "--admin-consent",
+      "--json",
     ]);
     expect(other.code, other.stderr).toBe(0);
     const creds = JSON.parse(other.stdout) as { clientId: string; clientSecret: string };
     const tr = await fetch(`${a.url}/${c.tenantId}/oauth2/v2.0/token`, {
       method: "POST",
-      body: new URLSearchParams({ grant_type: "client_credentials", client_id: creds.clientId, client_secret: creds.clientSecret, scope: "https://graph.microsoft.com/.default" }),
+      body: new URLSearchParams({
+        grant_type: "client_credentials",
+        client_id: creds.clientId,
+        client_secret: creds.clientSecret,
+        scope: "https://graph.microsoft.com/.default",
+      }),
     });
     const token = ((await tr.json()) as { access_token: string }).access_token;
     for (const node of [ia, ib]) expect((await c.call(node, "GET", "/v1.0/security/incidents?$top=1", undefined, token)).status).toBe(200);

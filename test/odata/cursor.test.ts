@@ -33,7 +33,14 @@ describe("decodeCursor", () => {
       [["2026-02-30T00:00:00.000Z", 1], 5],
     ];
     for (const [a, b] of bad) {
-      const e = (() => { try { decodeCursor(forged(sig, a, b), order); return null; } catch (err) { return err; } })();
+      const e = (() => {
+        try {
+          decodeCursor(forged(sig, a, b), order);
+          return null;
+        } catch (err) {
+          return err;
+        }
+      })();
       expect(e, JSON.stringify([a, b])).toBeInstanceOf(GraphError);
       expect((e as GraphError).status).toBe(400);
     }

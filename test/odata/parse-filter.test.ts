@@ -79,18 +79,12 @@ describe("parseFilter: comparisons", () => {
 
   it("accepts literals, paths and calls on either side", () => {
     expect(parse("'high' eq severity")).toEqual(strip(eq(str("high"), path("severity"))));
-    expect(parse("lastUpdateDateTime gt createdDateTime")).toEqual(
-      strip(cmp("gt", path("lastUpdateDateTime"), path("createdDateTime"))),
-    );
-    expect(parse("tolower(displayName) eq toupper(title)")).toEqual(
-      strip(eq(call("tolower", path("displayName")), call("toupper", path("title")))),
-    );
+    expect(parse("lastUpdateDateTime gt createdDateTime")).toEqual(strip(cmp("gt", path("lastUpdateDateTime"), path("createdDateTime"))));
+    expect(parse("tolower(displayName) eq toupper(title)")).toEqual(strip(eq(call("tolower", path("displayName")), call("toupper", path("title")))));
   });
 
   it("parses multi-segment paths and keeps the case of property names", () => {
-    expect(parse("alertPolicy/Detection/Source eq 'x'")).toEqual(
-      strip(eq(path("alertPolicy", "Detection", "Source"), str("x"))),
-    );
+    expect(parse("alertPolicy/Detection/Source eq 'x'")).toEqual(strip(eq(path("alertPolicy", "Detection", "Source"), str("x"))));
   });
 
   it("records the operator's position on the comparison and each path's start", () => {
@@ -182,19 +176,16 @@ describe("parseFilter: logical operators and precedence", () => {
   it("accepts keywords, operators and function names in any case, keeping property names as written", () => {
     expect(parse("Status EQ 'a' AND NOT(Sev Ne 'b') Or X IN (TRUE, Null)")).toEqual(
       strip(
-        or(
-          and(eq(path("Status"), str("a")), not(cmp("ne", path("Sev"), str("b")))),
-          { kind: "in", left: path("X"), values: [{ kind: "boolean", value: true }, { kind: "null" }], position: 0 },
-        ),
+        or(and(eq(path("Status"), str("a")), not(cmp("ne", path("Sev"), str("b")))), {
+          kind: "in",
+          left: path("X"),
+          values: [{ kind: "boolean", value: true }, { kind: "null" }],
+          position: 0,
+        }),
       ),
     );
     expect(parse("StartsWith(title,'x') and Tags/ANY(t: ToLower(t) eq 'y')")).toEqual(
-      strip(
-        and(
-          { kind: "predicate", call: call("startswith", path("title"), str("x")) },
-          any(path("Tags"), "t", eq(call("tolower", path("t")), str("y"))),
-        ),
-      ),
+      strip(and({ kind: "predicate", call: call("startswith", path("title"), str("x")) }, any(path("Tags"), "t", eq(call("tolower", path("t")), str("y"))))),
     );
   });
 
@@ -215,12 +206,8 @@ describe("parseFilter: functions", () => {
   });
 
   it("parses a predicate function compared with a boolean as a comparison", () => {
-    expect(parse("startswith(title,'a') eq true")).toEqual(
-      strip(eq(call("startswith", path("title"), str("a")), bool(true))),
-    );
-    expect(parse("contains(title,'a') eq false")).toEqual(
-      strip(eq(call("contains", path("title"), str("a")), bool(false))),
-    );
+    expect(parse("startswith(title,'a') eq true")).toEqual(strip(eq(call("startswith", path("title"), str("a")), bool(true))));
+    expect(parse("contains(title,'a') eq false")).toEqual(strip(eq(call("contains", path("title"), str("a")), bool(false))));
   });
 
   it("nests tolower and toupper inside other calls", () => {
@@ -240,9 +227,7 @@ describe("parseFilter: functions", () => {
 describe("parseFilter: lambdas", () => {
   it("parses any and all with a range variable", () => {
     expect(parse("customTags/any(t: t eq 'x')")).toEqual(strip(any(path("customTags"), "t", eq(path("t"), str("x")))));
-    expect(parse("evidence/all(e: e/verdict eq 'malicious')")).toEqual(
-      strip(all(path("evidence"), "e", eq(path("e", "verdict"), str("malicious")))),
-    );
+    expect(parse("evidence/all(e: e/verdict eq 'malicious')")).toEqual(strip(all(path("evidence"), "e", eq(path("e", "verdict"), str("malicious")))));
   });
 
   it("parses any() with no arguments", () => {
@@ -251,20 +236,10 @@ describe("parseFilter: lambdas", () => {
   });
 
   it("keeps type-cast segments as written, in the collection and in the body", () => {
-    expect(
-      parse("evidence/any(e: e/microsoft.graph.security.userEvidence/userAccount/userPrincipalName eq 'a@b.com')"),
-    ).toEqual(
-      strip(
-        any(
-          path("evidence"),
-          "e",
-          eq(path("e", "microsoft.graph.security.userEvidence", "userAccount", "userPrincipalName"), str("a@b.com")),
-        ),
-      ),
+    expect(parse("evidence/any(e: e/microsoft.graph.security.userEvidence/userAccount/userPrincipalName eq 'a@b.com')")).toEqual(
+      strip(any(path("evidence"), "e", eq(path("e", "microsoft.graph.security.userEvidence", "userAccount", "userPrincipalName"), str("a@b.com")))),
     );
-    expect(parse("alerts/microsoft.graph.security.alert/any()")).toEqual(
-      strip(any(path("alerts", "microsoft.graph.security.alert"), null, null)),
-    );
+    expect(parse("alerts/microsoft.graph.security.alert/any()")).toEqual(strip(any(path("alerts", "microsoft.graph.security.alert"), null, null)));
   });
 
   it("parses nested lambdas and compound bodies", () => {
@@ -274,11 +249,7 @@ describe("parseFilter: lambdas", () => {
           path("alerts"),
           "a",
           and(
-            any(
-              path("a", "evidence"),
-              "e",
-              or(eq(path("e", "verdict"), str("malicious")), eq(path("e", "remediationStatus"), str("none"))),
-            ),
+            any(path("a", "evidence"), "e", or(eq(path("e", "verdict"), str("malicious")), eq(path("e", "remediationStatus"), str("none")))),
             eq(path("a", "severity"), str("high")),
           ),
         ),
@@ -538,9 +509,7 @@ describe("parseFilter: errors", () => {
     expect(err.position).toBe(MAX_FILTER_DEPTH);
 
     expect(syntaxErrorOf("not ".repeat(MAX_FILTER_DEPTH + 1) + "a").message).toMatch(/nested too deeply/);
-    expect(syntaxErrorOf("tolower(".repeat(MAX_FILTER_DEPTH + 1) + "a" + ")".repeat(MAX_FILTER_DEPTH + 1) + " eq 'a'").message).toMatch(
-      /nested too deeply/,
-    );
+    expect(syntaxErrorOf("tolower(".repeat(MAX_FILTER_DEPTH + 1) + "a" + ")".repeat(MAX_FILTER_DEPTH + 1) + " eq 'a'").message).toMatch(/nested too deeply/);
     let lambdas = "x eq 1";
     for (let i = MAX_FILTER_DEPTH + 1; i > 0; i--) lambdas = `c/any(v${i}: ${lambdas})`;
     expect(syntaxErrorOf(lambdas).message).toMatch(/nested too deeply/);
@@ -593,17 +562,53 @@ const VALID_FILTERS = [
 
 /** Fragments that make random text look enough like OData to get deep into the parser. */
 const FRAGMENTS = [
-  "(", ")", ",", "/", ":", "'", "''", " ", "\t", "-", ".", "eq", "ne", "gt", "in", "and", "or", "not", "any", "all",
-  "true", "null", "a", "b/c", "x:", "tolower", "startswith", "contains", "substring", "'s'", "1", "-2.5", "1e3",
-  "2025-02-07", "T18:28:27", "Z", "+01:00", "0f8fad5b-d9cb-469f-a165-70867728950e", "microsoft.graph.t", "'v'",
+  "(",
+  ")",
+  ",",
+  "/",
+  ":",
+  "'",
+  "''",
+  " ",
+  "\t",
+  "-",
+  ".",
+  "eq",
+  "ne",
+  "gt",
+  "in",
+  "and",
+  "or",
+  "not",
+  "any",
+  "all",
+  "true",
+  "null",
+  "a",
+  "b/c",
+  "x:",
+  "tolower",
+  "startswith",
+  "contains",
+  "substring",
+  "'s'",
+  "1",
+  "-2.5",
+  "1e3",
+  "2025-02-07",
+  "T18:28:27",
+  "Z",
+  "+01:00",
+  "0f8fad5b-d9cb-469f-a165-70867728950e",
+  "microsoft.graph.t",
+  "'v'",
 ];
 
 describe("parseFilter: properties", () => {
   it("returns a tree or throws ODataSyntaxError for arbitrary strings", () => {
-    fc.assert(
-      fc.property(fc.oneof(fc.string({ unit: "binary" }), fc.string({ unit: "grapheme-ascii", maxLength: 80 })), assertTreeOrSyntaxError),
-      { numRuns: 2000 },
-    );
+    fc.assert(fc.property(fc.oneof(fc.string({ unit: "binary" }), fc.string({ unit: "grapheme-ascii", maxLength: 80 })), assertTreeOrSyntaxError), {
+      numRuns: 2000,
+    });
   });
 
   it("returns a tree or throws ODataSyntaxError for random sequences of OData fragments", () => {
@@ -676,15 +681,31 @@ describe("parseFilter: properties", () => {
 // ── random trees and a printer, for the round-trip property ─────────────────────────────────────
 
 const NOT_NAMES = new Set([
-  "and", "or", "not", "in", "eq", "ne", "gt", "ge", "lt", "le", "has", "add", "sub", "mul", "div", "divby", "mod",
-  "true", "false", "null", "any", "all",
+  "and",
+  "or",
+  "not",
+  "in",
+  "eq",
+  "ne",
+  "gt",
+  "ge",
+  "lt",
+  "le",
+  "has",
+  "add",
+  "sub",
+  "mul",
+  "div",
+  "divby",
+  "mod",
+  "true",
+  "false",
+  "null",
+  "any",
+  "all",
 ]);
 const nameArb = fc.stringMatching(/^[A-Za-z_][A-Za-z0-9_]{0,7}$/).filter((n) => !NOT_NAMES.has(n.toLowerCase()));
-const typeNameArb = fc.constantFrom(
-  "microsoft.graph.security.userEvidence",
-  "microsoft.graph.security.deviceEvidence",
-  "Namespace.Type_2",
-);
+const typeNameArb = fc.constantFrom("microsoft.graph.security.userEvidence", "microsoft.graph.security.deviceEvidence", "Namespace.Type_2");
 const segmentArb = fc.oneof({ weight: 5, arbitrary: nameArb }, { weight: 1, arbitrary: typeNameArb });
 const pathArb: fc.Arbitrary<PathExpr> = fc
   .tuple(nameArb, fc.array(segmentArb, { maxLength: 3 }))
@@ -728,15 +749,17 @@ const { filter: rawFilterArb } = fc.letrec<{ filter: FilterExpr; operand: Operan
   filter: fc.oneof(
     { maxDepth: 4, depthIdentifier: "filter" },
     fc.tuple(compareOpArb, tie("operand"), tie("operand")).map(([op, left, right]): FilterExpr => ({ kind: "compare", op, left, right, position: 0 })),
-    fc.tuple(tie("operand"), fc.array(literalArb, { minLength: 1, maxLength: 4 })).map(([left, values]): FilterExpr => ({ kind: "in", left, values, position: 0 })),
+    fc
+      .tuple(tie("operand"), fc.array(literalArb, { minLength: 1, maxLength: 4 }))
+      .map(([left, values]): FilterExpr => ({ kind: "in", left, values, position: 0 })),
     pathArb.map((path): FilterExpr => ({ kind: "boolpath", path })),
-    fc.tuple(fc.constantFrom("startswith" as const, "endswith" as const, "contains" as const), tie("operand"), tie("operand")).map(
-      ([name, a, b]): FilterExpr => ({ kind: "predicate", call: { kind: "call", name, args: [a, b], position: 0 } }),
-    ),
+    fc
+      .tuple(fc.constantFrom("startswith" as const, "endswith" as const, "contains" as const), tie("operand"), tie("operand"))
+      .map(([name, a, b]): FilterExpr => ({ kind: "predicate", call: { kind: "call", name, args: [a, b], position: 0 } })),
     pathArb.map((collection): FilterExpr => ({ kind: "lambda", op: "any", collection, variable: null, predicate: null, position: 0 })),
-    fc.tuple(fc.constantFrom("any" as const, "all" as const), pathArb, tie("filter")).map(
-      ([op, collection, predicate]): FilterExpr => ({ kind: "lambda", op, collection, variable: "v", predicate, position: 0 }),
-    ),
+    fc
+      .tuple(fc.constantFrom("any" as const, "all" as const), pathArb, tie("filter"))
+      .map(([op, collection, predicate]): FilterExpr => ({ kind: "lambda", op, collection, variable: "v", predicate, position: 0 })),
     fc.tuple(fc.constantFrom("and" as const, "or" as const), tie("filter"), tie("filter")).map(([kind, left, right]): FilterExpr => ({ kind, left, right })),
     tie("filter").map((operand): FilterExpr => ({ kind: "not", operand })),
   ),
@@ -751,9 +774,7 @@ function renameVariables(tree: FilterExpr, depth = 0): FilterExpr {
     case "not":
       return { ...tree, operand: renameVariables(tree.operand, depth) };
     case "lambda":
-      return tree.predicate === null
-        ? tree
-        : { ...tree, variable: `v${depth}`, predicate: renameVariables(tree.predicate, depth + 1) };
+      return tree.predicate === null ? tree : { ...tree, variable: `v${depth}`, predicate: renameVariables(tree.predicate, depth + 1) };
     default:
       return tree;
   }

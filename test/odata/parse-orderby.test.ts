@@ -22,9 +22,7 @@ function syntaxErrorOf(text: string): ODataSyntaxError {
 
 describe("parseOrderBy", () => {
   it("parses a single property, ascending by default", () => {
-    expect(parseOrderBy("createdDateTime")).toEqual([
-      { path: { kind: "path", segments: ["createdDateTime"], position: 0 }, direction: "asc" },
-    ]);
+    expect(parseOrderBy("createdDateTime")).toEqual([{ path: { kind: "path", segments: ["createdDateTime"], position: 0 }, direction: "asc" }]);
   });
 
   it("parses explicit directions in any case", () => {
@@ -86,7 +84,10 @@ describe("parseOrderBy", () => {
 
   it("returns items or throws ODataSyntaxError for arbitrary strings", () => {
     const fragments = fc.constantFrom("a", "b/c", "desc", "asc", ",", "/", "(", ")", "'", " ", "\t", "1", "x.y", "-");
-    const text = fc.oneof(fc.string({ unit: "binary" }), fc.array(fragments, { maxLength: 20 }).map((parts) => parts.join("")));
+    const text = fc.oneof(
+      fc.string({ unit: "binary" }),
+      fc.array(fragments, { maxLength: 20 }).map((parts) => parts.join("")),
+    );
     fc.assert(
       fc.property(text, (t) => {
         try {

@@ -114,12 +114,15 @@ beforeAll(async () => {
     }
   }
 });
-afterAll(async () => { await t.close(); });
+afterAll(async () => {
+  await t.close();
+});
 
 describe("every route with a catalog operation, with real tokens", () => {
   it("covers every implemented method of the reference, in every API", () => {
     const implemented = new Set<string>();
-    for (const p of ref.permissions) for (const api of ["v1.0", "beta", "triage"]) for (const m of p.methods[api]) if (m.implemented) implemented.add(`${api} ${m.operation}`);
+    for (const p of ref.permissions)
+      for (const api of ["v1.0", "beta", "triage"]) for (const m of p.methods[api]) if (m.implemented) implemented.add(`${api} ${m.operation}`);
     expect(new Set(cases.map((c) => `${c.api} ${c.operation}`))).toEqual(implemented);
     expect(cases.length).toBeGreaterThanOrEqual(implemented.size);
     // Both Graph versions and Triage's own API are there.
@@ -158,8 +161,10 @@ describe("every route with a catalog operation, with real tokens", () => {
       expect(c.entraRoles.length).toBeGreaterThan(0);
       for (const role of c.entraRoles) expectPassed(await call(c, await tokens.user(t.tenantId, c.listed.delegated, [role])), `${what} as ${role}`);
       const unlistedRoles = ROLES.filter((r) => !c.entraRoles.includes(r));
-      for (const role of unlistedRoles) expectForbidden(await call(c, await tokens.user(t.tenantId, c.listed.delegated, [role])), `${what} as ${role}`, c.entraRoles);
-      if (unlistedRoles.length > 1) expectForbidden(await call(c, await tokens.user(t.tenantId, c.listed.delegated, unlistedRoles)), `${what} as ${unlistedRoles.join("+")}`, c.entraRoles);
+      for (const role of unlistedRoles)
+        expectForbidden(await call(c, await tokens.user(t.tenantId, c.listed.delegated, [role])), `${what} as ${role}`, c.entraRoles);
+      if (unlistedRoles.length > 1)
+        expectForbidden(await call(c, await tokens.user(t.tenantId, c.listed.delegated, unlistedRoles)), `${what} as ${unlistedRoles.join("+")}`, c.entraRoles);
       const none = await call(c, await tokens.user(t.tenantId, c.listed.delegated, []));
       expectForbidden(none, `${what} with no role`, c.entraRoles);
       expect(none.body.error.message).toMatch(/role/);
@@ -168,7 +173,9 @@ describe("every route with a catalog operation, with real tokens", () => {
 
   it("HEAD twins of GET routes are guarded like the GET", async () => {
     for (const c of cases.filter((x) => x.method === "GET")) {
-      const denied = await t.request("HEAD", c.path, { headers: { authorization: `Bearer ${await tokens.app(t.tenantId, ["SecurityEvents.ReadWrite.All"])}` } });
+      const denied = await t.request("HEAD", c.path, {
+        headers: { authorization: `Bearer ${await tokens.app(t.tenantId, ["SecurityEvents.ReadWrite.All"])}` },
+      });
       expect(denied.status, `HEAD ${c.path}`).toBe(403);
       const anonymous = await t.request("HEAD", c.path, { headers: { authorization: "" } });
       expect(anonymous.status, `HEAD ${c.path}`).toBe(401);
@@ -206,10 +213,28 @@ const PROBES: Probe[] = [
   { name: "correlation", write: false, method: "GET", path: () => `/triage/incidents/${incidentId}/correlation` },
   { name: "alert audit", write: false, method: "GET", path: () => `/triage/alerts/${alertId}/audit` },
   { name: "patch incident", write: true, method: "PATCH", path: () => `/v1.0/security/incidents/${incidentId}`, body: () => ({ customTags: ["enforcement"] }) },
-  { name: "comment incident", write: true, method: "POST", path: () => `/beta/security/incidents/${incidentId}/comments`, body: () => ({ comment: "from enforcement" }) },
+  {
+    name: "comment incident",
+    write: true,
+    method: "POST",
+    path: () => `/beta/security/incidents/${incidentId}/comments`,
+    body: () => ({ comment: "from enforcement" }),
+  },
   { name: "patch alert", write: true, method: "PATCH", path: () => `/v1.0/security/alerts_v2/${alertId}`, body: () => ({ status: "inProgress" }) },
-  { name: "comment alert", write: true, method: "POST", path: () => `/v1.0/security/alerts_v2/${alertId}/comments`, body: () => ({ comment: "from enforcement" }) },
-  { name: "ingest", write: true, method: "POST", path: () => "/ingest/alerts", body: () => ({ value: [alert({ device: deviceId(), title: "Enforcement ingest" })] }) },
+  {
+    name: "comment alert",
+    write: true,
+    method: "POST",
+    path: () => `/v1.0/security/alerts_v2/${alertId}/comments`,
+    body: () => ({ comment: "from enforcement" }),
+  },
+  {
+    name: "ingest",
+    write: true,
+    method: "POST",
+    path: () => "/ingest/alerts",
+    body: () => ({ value: [alert({ device: deviceId(), title: "Enforcement ingest" })] }),
+  },
 ];
 
 async function probe(p: Probe, accessToken: string) {
@@ -270,7 +295,10 @@ describe("read and write, by permission, role and consent", () => {
     // Delegated, with a role that may write: the change is made by, and recorded as, the user.
     const operator = await tokens.user(t.tenantId, READ_WRITE, ["Security Operator"]);
     const upn = claims(operator).preferred_username as string;
-    const r = await t.request("PATCH", `/v1.0/security/incidents/${incidentId}`, { body: { assignedTo: "soc@contoso.test" }, headers: { authorization: `Bearer ${operator}` } });
+    const r = await t.request("PATCH", `/v1.0/security/incidents/${incidentId}`, {
+      body: { assignedTo: "soc@contoso.test" },
+      headers: { authorization: `Bearer ${operator}` },
+    });
     expect(r.status, r.text).toBe(200);
     expect(r.body.assignedTo).toBe("soc@contoso.test");
     expect(r.body.lastModifiedBy).toContain(upn);
@@ -310,7 +338,12 @@ describe("read and write, by permission, role and consent", () => {
   it("application consent does not grant delegated access, nor the other way round", async () => {
     const appOnly = await createApp(t.store.db, { tenantId: t.tenantId, displayName: "app perms only", appPermissions: READ_WRITE, publicClient: true });
     await grantAdminConsent(t.store.db, appOnly.clientId);
-    const user = await createUser(t.store.db, { tenantId: t.tenantId, upn: "admin2@unconsented.test", password: "Correct-Horse-2", roles: ["Security Administrator"] });
+    const user = await createUser(t.store.db, {
+      tenantId: t.tenantId,
+      upn: "admin2@unconsented.test",
+      password: "Correct-Horse-2",
+      roles: ["Security Administrator"],
+    });
     const d = await ropc(t, t.tenantId, appOnly.clientId, { upn: user.upn, password: "Correct-Horse-2" }, GRAPH_DEFAULT);
     expect(scpOf(d.body.access_token)).toEqual([]);
     expectForbidden(await probe(PROBES[0]!, d.body.access_token), "delegated with only application consent");
@@ -330,7 +363,13 @@ describe("read and write, by permission, role and consent", () => {
       body: {
         requests: [
           { id: "read", method: "GET", url: `/security/incidents/${incidentId}` },
-          { id: "write", method: "PATCH", url: `/security/incidents/${incidentId}`, headers: { "content-type": "application/json" }, body: { customTags: ["batched"] } },
+          {
+            id: "write",
+            method: "PATCH",
+            url: `/security/incidents/${incidentId}`,
+            headers: { "content-type": "application/json" },
+            body: { customTags: ["batched"] },
+          },
           { id: "alert", method: "GET", url: `/security/alerts_v2/${alertId}` },
         ],
       },
@@ -338,7 +377,10 @@ describe("read and write, by permission, role and consent", () => {
     expect(r.status).toBe(200);
     const status = Object.fromEntries(r.body.responses.map((s: any) => [s.id, s.status]));
     expect(status).toEqual({ read: 200, write: 403, alert: 200 });
-    const anonymous = await t.request("POST", "/v1.0/$batch", { headers: { authorization: "" }, body: { requests: [{ id: "1", method: "GET", url: "/security/incidents" }] } });
+    const anonymous = await t.request("POST", "/v1.0/$batch", {
+      headers: { authorization: "" },
+      body: { requests: [{ id: "1", method: "GET", url: "/security/incidents" }] },
+    });
     expect(anonymous.status).toBe(200);
     expect(anonymous.body.responses[0].status).toBe(401);
   });

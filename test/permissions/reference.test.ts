@@ -14,7 +14,9 @@ beforeAll(async () => {
   expect(r.status).toBe(200);
   ref = r.body;
 });
-afterAll(async () => { await t.close(); });
+afterAll(async () => {
+  await t.close();
+});
 
 /** Everything here is public: no token is sent. */
 const get = (path: string, headers: Record<string, string> = {}) => t.get(path, { authorization: "", ...headers });
@@ -42,21 +44,49 @@ function parseCsv(text: string): string[][] {
   while (i < text.length) {
     const c = text[i]!;
     if (quoted) {
-      if (c === '"' && text[i + 1] === '"') { field += '"'; i += 2; continue; }
-      if (c === '"') { quoted = false; i++; continue; }
-      field += c; i++; continue;
+      if (c === '"' && text[i + 1] === '"') {
+        field += '"';
+        i += 2;
+        continue;
+      }
+      if (c === '"') {
+        quoted = false;
+        i++;
+        continue;
+      }
+      field += c;
+      i++;
+      continue;
     }
     if (c === '"') {
       if (field !== "") throw new Error(`quote inside an unquoted field at ${i}`);
-      quoted = true; i++; continue;
+      quoted = true;
+      i++;
+      continue;
     }
-    if (c === ",") { row.push(field); field = ""; i++; continue; }
-    if (c === "\r" && text[i + 1] === "\n") { row.push(field); rows.push(row); row = []; field = ""; i += 2; continue; }
+    if (c === ",") {
+      row.push(field);
+      field = "";
+      i++;
+      continue;
+    }
+    if (c === "\r" && text[i + 1] === "\n") {
+      row.push(field);
+      rows.push(row);
+      row = [];
+      field = "";
+      i += 2;
+      continue;
+    }
     if (c === "\n" || c === "\r") throw new Error(`bare line break at ${i}`);
-    field += c; i++;
+    field += c;
+    i++;
   }
   if (quoted) throw new Error("unterminated quoted field");
-  if (field !== "" || row.length) { row.push(field); rows.push(row); }
+  if (field !== "" || row.length) {
+    row.push(field);
+    rows.push(row);
+  }
   return rows;
 }
 
@@ -160,7 +190,10 @@ describe("GET /permissions (JSON)", () => {
       expect(method(p, "beta", "POST /security/alerts_v2"), name).toMatchObject({ implemented: false });
     }
     expect(method(permission("SecurityAlert.Create.All"), "beta", "POST /security/alerts_v2").leastPrivileged).toEqual({ delegated: true, application: true });
-    expect(method(permission("SecurityAlert.ReadWrite.All"), "beta", "POST /security/alerts_v2").leastPrivileged).toEqual({ delegated: false, application: false });
+    expect(method(permission("SecurityAlert.ReadWrite.All"), "beta", "POST /security/alerts_v2").leastPrivileged).toEqual({
+      delegated: false,
+      application: false,
+    });
     expect(permission("SecurityAlert.Create.All").methods["v1.0"]).toEqual([]);
   });
 
@@ -179,7 +212,10 @@ describe("GET /permissions (JSON)", () => {
     expect(method(alertRead, "v1.0", "GET /security/alerts_v2").cmdlet).toBe("Get-MgSecurityAlertV2");
     expect(method(alertRead, "v1.0", "GET /security/alerts_v2/$count").cmdlet).toBe("Get-MgSecurityAlertV2Count");
     expect(method(alertWrite, "v1.0", "PATCH /security/alerts_v2/{id}").cmdlet).toBe("Update-MgSecurityAlertV2");
-    expect(method(read, "beta", "GET /security/incidents/$count")).toMatchObject({ cmdlet: null, notes: expect.arrayContaining([expect.stringMatching(/no beta cmdlet/)]) });
+    expect(method(read, "beta", "GET /security/incidents/$count")).toMatchObject({
+      cmdlet: null,
+      notes: expect.arrayContaining([expect.stringMatching(/no beta cmdlet/)]),
+    });
     expect(method(read, "v1.0", "GET /security/incidents/$count").notes.join(" ")).not.toMatch(/beta/);
     const comments = method(write, "v1.0", "POST /security/incidents/{id}/comments");
     expect(comments.cmdlet).toBeNull();
@@ -234,7 +270,9 @@ describe("GET /permissions (CSV)", () => {
     for (const row of rows) expect(row).toHaveLength(CSV_COLUMNS.length);
 
     const records = rows.slice(1).map((row) => Object.fromEntries(CSV_COLUMNS.map((c, i) => [c, row[i]])));
-    const known = records.find((x) => x.permission === "SecurityIncident.Read.All" && x.scheme === "delegated" && x.version === "v1.0" && x.operation === "GET /security/incidents");
+    const known = records.find(
+      (x) => x.permission === "SecurityIncident.Read.All" && x.scheme === "delegated" && x.version === "v1.0" && x.operation === "GET /security/incidents",
+    );
     expect(known).toMatchObject({
       permissionId: "b9abcc4f-94fc-4457-9141-d20ce80ec952",
       provisioned: "true",

@@ -3,9 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { startTriage, type Response, type TestTriage } from "../support/triage.js";
 import { alert, deviceId } from "../support/alerts.js";
-import {
-  claims, confidentialClient, expectEntraError, GRAPH_DEFAULT, oauthUrl, postForm, publicClient, ropc, testUser, token,
-} from "../support/identity.js";
+import { claims, confidentialClient, expectEntraError, GRAPH_DEFAULT, oauthUrl, postForm, publicClient, ropc, testUser, token } from "../support/identity.js";
 
 /**
  * Two tenants with data, and every route driven by one tenant's tokens against the other's ids (and
@@ -135,7 +133,9 @@ beforeAll(async () => {
   expect(A.incidents.size).toBe(4);
   expect(B.incidents.size).toBe(6);
 });
-afterAll(async () => { await t.close(); });
+afterAll(async () => {
+  await t.close();
+});
 
 // ── what must never be seen, and what must never change ─────────────────────────────────────────
 
@@ -181,8 +181,17 @@ async function snapshot(side: Side, targets: { incidents: string[]; alerts: stri
 // ── the operations ──────────────────────────────────────────────────────────────────────────────
 
 const GRAPH_KINDS = [
-  "listIncidents", "listAlerts", "countIncidents", "countAlerts", "getIncident", "getAlert", "incidentAlerts",
-  "patchIncident", "patchAlert", "commentIncident", "commentAlert",
+  "listIncidents",
+  "listAlerts",
+  "countIncidents",
+  "countAlerts",
+  "getIncident",
+  "getAlert",
+  "incidentAlerts",
+  "patchIncident",
+  "patchAlert",
+  "commentIncident",
+  "commentAlert",
 ] as const;
 const KINDS = [...GRAPH_KINDS, "auditIncident", "auditAlert", "correlation", "ingest", "batch", "foreignNextLink"] as const;
 type GraphKind = (typeof GRAPH_KINDS)[number];
@@ -244,21 +253,45 @@ function planGraph(actor: Side, step: Step): Planned {
   const base = { graph: true, incidents: [] as string[], alerts: [] as string[] };
   switch (step.kind) {
     case "listIncidents": {
-      const q = pickFrom(["", "?$expand=alerts", "?$count=true&$top=2", `?$filter=${enc("status eq 'active' or severity eq 'high'")}`, "?$orderby=displayName desc&$top=3", `?$filter=${enc("assignedTo ne null")}&$select=id,tenantId,assignedTo`], v);
+      const q = pickFrom(
+        [
+          "",
+          "?$expand=alerts",
+          "?$count=true&$top=2",
+          `?$filter=${enc("status eq 'active' or severity eq 'high'")}`,
+          "?$orderby=displayName desc&$top=3",
+          `?$filter=${enc("assignedTo ne null")}&$select=id,tenantId,assignedTo`,
+        ],
+        v,
+      );
       return {
-        ...base, method: "GET", rel: `/security/incidents${q}`,
+        ...base,
+        method: "GET",
+        rel: `/security/incidents${q}`,
         check(status, body, what) {
           expect(status, what).toBe(200);
           expectOwnCollection(actor, body, what);
           if (body["@odata.count"] !== undefined) expect(body["@odata.count"], what).toBe(actor.incidents.size);
-          if ((q === "" || q === "?$expand=alerts") && !body["@odata.nextLink"]) expect(new Set(body.value.map((i: any) => i.id)), what).toEqual(actor.incidents);
+          if ((q === "" || q === "?$expand=alerts") && !body["@odata.nextLink"])
+            expect(new Set(body.value.map((i: any) => i.id)), what).toEqual(actor.incidents);
         },
       };
     }
     case "listAlerts": {
-      const q = pickFrom(["", `?$filter=${enc("contains(title,'Suspicious')")}`, "?$top=1", `?$filter=${enc(`evidence/any(e: e/microsoft.graph.security.deviceEvidence/mdeDeviceId eq '${sharedDevice}')`)}`, `?$count=true&$filter=${enc("severity eq 'high' or severity eq 'low'")}`], v);
+      const q = pickFrom(
+        [
+          "",
+          `?$filter=${enc("contains(title,'Suspicious')")}`,
+          "?$top=1",
+          `?$filter=${enc(`evidence/any(e: e/microsoft.graph.security.deviceEvidence/mdeDeviceId eq '${sharedDevice}')`)}`,
+          `?$count=true&$filter=${enc("severity eq 'high' or severity eq 'low'")}`,
+        ],
+        v,
+      );
       return {
-        ...base, method: "GET", rel: `/security/alerts_v2${q}`,
+        ...base,
+        method: "GET",
+        rel: `/security/alerts_v2${q}`,
         check(status, body, what) {
           expect(status, what).toBe(200);
           expectOwnCollection(actor, body, what);
@@ -273,7 +306,9 @@ function planGraph(actor: Side, step: Step): Planned {
       const filtered = v % 2 === 1;
       const rel = `/security/${incidents ? "incidents" : "alerts_v2"}/$count${filtered ? `?$filter=${enc("severity eq 'high'")}` : ""}`;
       return {
-        ...base, method: "GET", rel,
+        ...base,
+        method: "GET",
+        rel,
         check(status, body, what) {
           expect(status, what).toBe(200);
           const n = Number(body);
@@ -286,7 +321,10 @@ function planGraph(actor: Side, step: Step): Planned {
     case "getIncident": {
       const q = pickFrom(["", "?$expand=alerts", "?$select=id,tenantId,displayName,incidentWebUrl"], v);
       return {
-        ...base, incidents: [incidentId], method: "GET", rel: `/security/incidents/${incidentId}${q}`,
+        ...base,
+        incidents: [incidentId],
+        method: "GET",
+        rel: `/security/incidents/${incidentId}${q}`,
         check(status, body, what) {
           if (!ownIncident) return void expect(status, `${what}: ${JSON.stringify(body)}`).toBe(404);
           expect(status, what).toBe(200);
@@ -300,7 +338,10 @@ function planGraph(actor: Side, step: Step): Planned {
     case "getAlert": {
       const q = pickFrom(["", "?$select=id,tenantId,title,incidentId"], v);
       return {
-        ...base, alerts: [alertId], method: "GET", rel: `/security/alerts_v2/${enc(alertId)}${q}`,
+        ...base,
+        alerts: [alertId],
+        method: "GET",
+        rel: `/security/alerts_v2/${enc(alertId)}${q}`,
         check(status, body, what) {
           if (!ownAlert) return void expect(status, `${what}: ${JSON.stringify(body)}`).toBe(404);
           expect(status, what).toBe(200);
@@ -314,7 +355,10 @@ function planGraph(actor: Side, step: Step): Planned {
     case "incidentAlerts": {
       const q = pickFrom(["", `?$filter=${enc("severity eq 'high' or severity eq 'medium'")}`, "?$top=1"], v);
       return {
-        ...base, incidents: [incidentId], method: "GET", rel: `/security/incidents/${incidentId}/alerts${q}`,
+        ...base,
+        incidents: [incidentId],
+        method: "GET",
+        rel: `/security/incidents/${incidentId}/alerts${q}`,
         check(status, body, what) {
           if (!ownIncident) return void expect(status, `${what}: ${JSON.stringify(body)}`).toBe(404);
           expect(status, what).toBe(200);
@@ -328,14 +372,21 @@ function planGraph(actor: Side, step: Step): Planned {
     }
     case "patchIncident": {
       const n = ++counter;
-      const body = pickFrom([
-        { assignedTo: `${actor.marker}-analyst${n}@contoso.test` },
-        { customTags: [`${actor.marker}-tag-${n}`] },
-        { description: `${actor.marker} note ${n}`, severity: "high" },
-        { status: "inProgress", classification: "truePositive", determination: "malware" },
-      ], v);
+      const body = pickFrom(
+        [
+          { assignedTo: `${actor.marker}-analyst${n}@contoso.test` },
+          { customTags: [`${actor.marker}-tag-${n}`] },
+          { description: `${actor.marker} note ${n}`, severity: "high" },
+          { status: "inProgress", classification: "truePositive", determination: "malware" },
+        ],
+        v,
+      );
       return {
-        ...base, incidents: [incidentId], method: "PATCH", rel: `/security/incidents/${incidentId}`, body,
+        ...base,
+        incidents: [incidentId],
+        method: "PATCH",
+        rel: `/security/incidents/${incidentId}`,
+        body,
         check(status, res, what) {
           if (!ownIncident) return void expect(status, `${what}: ${JSON.stringify(res)}`).toBe(404);
           // A merged (redirected) incident of the actor's own is frozen: 400.
@@ -349,9 +400,16 @@ function planGraph(actor: Side, step: Step): Planned {
     }
     case "patchAlert": {
       const n = ++counter;
-      const body = pickFrom([{ assignedTo: `${actor.marker}-analyst${n}@contoso.test` }, { status: "inProgress" }, { status: "new", classification: "falsePositive" }], v);
+      const body = pickFrom(
+        [{ assignedTo: `${actor.marker}-analyst${n}@contoso.test` }, { status: "inProgress" }, { status: "new", classification: "falsePositive" }],
+        v,
+      );
       return {
-        ...base, alerts: [alertId], method: "PATCH", rel: `/security/alerts_v2/${enc(alertId)}`, body,
+        ...base,
+        alerts: [alertId],
+        method: "PATCH",
+        rel: `/security/alerts_v2/${enc(alertId)}`,
+        body,
         check(status, res, what) {
           if (!ownAlert) return void expect(status, `${what}: ${JSON.stringify(res)}`).toBe(404);
           expect(status, `${what}: ${JSON.stringify(res)}`).toBe(200);
@@ -376,7 +434,11 @@ function planGraph(actor: Side, step: Step): Planned {
         check(status, res, what) {
           if (!own) return void expect(status, `${what}: ${JSON.stringify(res)}`).toBe(404);
           expect([200, 400], `${what}: ${JSON.stringify(res)}`).toContain(status);
-          if (status === 200) expect(res.value.map((c: any) => c.comment), what).toContain(comment);
+          if (status === 200)
+            expect(
+              res.value.map((c: any) => c.comment),
+              what,
+            ).toContain(comment);
         },
       };
     }
@@ -395,7 +457,10 @@ async function planOp(op: Op): Promise<Planned> {
       const own = actor.incidents.has(incidentId);
       const audit = op.kind === "auditIncident";
       return {
-        method: "GET", graph: false, incidents: [incidentId], alerts: [],
+        method: "GET",
+        graph: false,
+        incidents: [incidentId],
+        alerts: [],
         rel: audit ? `/triage/incidents/${incidentId}/audit${v % 2 ? "?top=1" : ""}` : `/triage/incidents/${incidentId}/correlation`,
         check(status, body, what) {
           if (!own) return void expect(status, `${what}: ${JSON.stringify(body)}`).toBe(404);
@@ -408,7 +473,11 @@ async function planOp(op: Op): Promise<Planned> {
     case "auditAlert": {
       const own = actor.alerts.has(alertId);
       return {
-        method: "GET", graph: false, incidents: [], alerts: [alertId], rel: `/triage/alerts/${enc(alertId)}/audit`,
+        method: "GET",
+        graph: false,
+        incidents: [],
+        alerts: [alertId],
+        rel: `/triage/alerts/${enc(alertId)}/audit`,
         check(status, body, what) {
           if (!own) return void expect(status, `${what}: ${JSON.stringify(body)}`).toBe(404);
           expect(status, what).toBe(200);
@@ -419,12 +488,22 @@ async function planOp(op: Op): Promise<Planned> {
     case "ingest": {
       // The new alert's id: fresh, the one both tenants have, one only the other tenant has, or one of the actor's.
       const otherOnly = [...other(actor).alerts].filter((id) => !actor.alerts.has(id)).sort();
-      const choices = [`${actor.name.toLowerCase()}-${randomUUID()}`, sharedAlertId, ...(otherOnly.length ? [pickFrom(otherOnly, op.pick)] : []), pickFrom([...actor.alerts].sort(), op.pick)];
+      const choices = [
+        `${actor.name.toLowerCase()}-${randomUUID()}`,
+        sharedAlertId,
+        ...(otherOnly.length ? [pickFrom(otherOnly, op.pick)] : []),
+        pickFrom([...actor.alerts].sort(), op.pick),
+      ];
       const id = pickFrom(choices, v);
       const device = pickFrom([sharedDevice, ...actor.devices], op.pick);
       const body = { value: [alertFor(actor, { id, device, severity: pickFrom(["low", "medium", "high"], v) })] };
       return {
-        method: "POST", graph: false, incidents: [], alerts: [id], rel: "/ingest/alerts", body,
+        method: "POST",
+        graph: false,
+        incidents: [],
+        alerts: [id],
+        rel: "/ingest/alerts",
+        body,
         check(status, res, what) {
           expect(status, `${what}: ${JSON.stringify(res)}`).toBe(200);
           expect(res.value[0].id, what).toBe(id);
@@ -440,7 +519,10 @@ async function planOp(op: Op): Promise<Planned> {
         ...(s.body !== undefined ? { headers: { "content-type": "application/json" }, body: s.body } : {}),
       }));
       return {
-        method: "POST", graph: true, rel: "/$batch", body: { requests },
+        method: "POST",
+        graph: true,
+        rel: "/$batch",
+        body: { requests },
         incidents: steps.flatMap((s) => s.incidents),
         alerts: steps.flatMap((s) => s.alerts),
         check(status, res, what) {
@@ -460,7 +542,11 @@ async function planOp(op: Op): Promise<Planned> {
       const link = first.body["@odata.nextLink"] as string;
       expect(link).toBeTruthy();
       return {
-        method: "GET", graph: false, incidents: [], alerts: [], rel: link.slice(t.url.length),
+        method: "GET",
+        graph: false,
+        incidents: [],
+        alerts: [],
+        rel: link.slice(t.url.length),
         check(status, body, what) {
           expect(status, what).toBe(200);
           expectOwnCollection(actor, body, what);
@@ -579,14 +665,27 @@ describe("the same incident id in both tenants", () => {
 
 describe("the token service keeps tenants apart", () => {
   it("one tenant's apps, users, refresh tokens and device codes get nothing from the other's endpoints", async () => {
-    for (const [x, y] of [[A, B], [B, A]] as const) {
+    for (const [x, y] of [
+      [A, B],
+      [B, A],
+    ] as const) {
       // x's confidential app at y's token endpoint.
-      const cc = await token(t, y.tenantId, { grant_type: "client_credentials", client_id: x.creds.clientId, client_secret: x.creds.secret, scope: GRAPH_DEFAULT });
+      const cc = await token(t, y.tenantId, {
+        grant_type: "client_credentials",
+        client_id: x.creds.clientId,
+        client_secret: x.creds.secret,
+        scope: GRAPH_DEFAULT,
+      });
       expectEntraError(cc, "unauthorized_client", 700016, 400);
       // x's user through y's public client, and through x's own client at y's endpoint.
       const yPublic = y.creds.publicClientId;
       expectEntraError(await ropc(t, y.tenantId, yPublic, { upn: x.upn, password: x.creds.password }, GRAPH_DEFAULT), "invalid_grant", 50126, 400);
-      expectEntraError(await ropc(t, y.tenantId, x.creds.publicClientId, { upn: x.upn, password: x.creds.password }, GRAPH_DEFAULT), "unauthorized_client", 700016, 400);
+      expectEntraError(
+        await ropc(t, y.tenantId, x.creds.publicClientId, { upn: x.upn, password: x.creds.password }, GRAPH_DEFAULT),
+        "unauthorized_client",
+        700016,
+        400,
+      );
       // x's refresh token at y's endpoint, with either client.
       for (const clientId of [x.creds.publicClientId, yPublic]) {
         const r = await token(t, y.tenantId, { grant_type: "refresh_token", client_id: clientId, refresh_token: x.creds.refreshToken });
@@ -602,11 +701,19 @@ describe("the token service keeps tenants apart", () => {
       const approved = await postForm(`${t.url}/devicelogin`, { code: dc.body.user_code, username: x.upn, password: x.creds.password });
       expect(approved.status).toBe(200);
       for (const clientId of [x.creds.publicClientId, yPublic]) {
-        const r = await token(t, y.tenantId, { grant_type: "urn:ietf:params:oauth:grant-type:device_code", client_id: clientId, device_code: dc.body.device_code });
+        const r = await token(t, y.tenantId, {
+          grant_type: "urn:ietf:params:oauth:grant-type:device_code",
+          client_id: clientId,
+          device_code: dc.body.device_code,
+        });
         expect(r.status).toBe(400);
         expect(r.body.access_token).toBeUndefined();
       }
-      const own = await token(t, x.tenantId, { grant_type: "urn:ietf:params:oauth:grant-type:device_code", client_id: x.creds.publicClientId, device_code: dc.body.device_code });
+      const own = await token(t, x.tenantId, {
+        grant_type: "urn:ietf:params:oauth:grant-type:device_code",
+        client_id: x.creds.publicClientId,
+        device_code: dc.body.device_code,
+      });
       expect(own.status, own.text).toBe(200);
       expect(claims(own.body.access_token).tid).toBe(x.tenantId);
     }
@@ -662,7 +769,18 @@ describe("randomized: every route, both tenants, both versions", () => {
       const n = kind === "ingest" ? 4 : incidentPool().length;
       for (let pick = 0; pick < n; pick++) {
         for (const actor of ["A", "B"] as const) {
-          await run({ actor, cred: pick % 2 ? "user" : "app", version: pick % 2 ? "beta" : "v1.0", kind, pick, variant: pick, steps: [{ kind: "getIncident", pick, variant: 0 }, { kind: "patchIncident", pick, variant: pick }] });
+          await run({
+            actor,
+            cred: pick % 2 ? "user" : "app",
+            version: pick % 2 ? "beta" : "v1.0",
+            kind,
+            pick,
+            variant: pick,
+            steps: [
+              { kind: "getIncident", pick, variant: 0 },
+              { kind: "patchIncident", pick, variant: pick },
+            ],
+          });
         }
       }
     }

@@ -61,8 +61,7 @@ const device = {
   vmMetadata: {
     vmId: "8c6a3c1e-9f1f-4b9d-8a0e-3f1c2b4d5e6f",
     cloudProvider: "Azure",
-    resourceId:
-      "/subscriptions/0b1f6471-1bf0-4dda-aec3-111122223333/resourceGroups/fin/providers/Microsoft.Compute/virtualMachines/ws-fin-042",
+    resourceId: "/subscriptions/0b1f6471-1bf0-4dda-aec3-111122223333/resourceGroups/fin/providers/Microsoft.Compute/virtualMachines/ws-fin-042",
     subscriptionId: "0b1f6471-1bf0-4dda-aec3-111122223333",
   },
 };
@@ -272,7 +271,11 @@ describe("normalizeEvidence: realistic samples of each subtype", () => {
   it("ip with a geo location", () => {
     const v = ok(ip);
     expect(v.location).toEqual({
-      city: "Amsterdam", countryName: "Netherlands", latitude: 52.37, longitude: 4.89, state: "North Holland",
+      city: "Amsterdam",
+      countryName: "Netherlands",
+      latitude: 52.37,
+      longitude: 4.89,
+      state: "North Holland",
     });
     expect(v.stream).toBeNull();
   });
@@ -298,7 +301,9 @@ describe("normalizeEvidence: realistic samples of each subtype", () => {
   it("analyzedMessage with p1Sender", () => {
     const v = ok(analyzedMessage);
     expect(v.p1Sender).toEqual({
-      displayName: "Accounts", domainName: "example-phish.net", emailAddress: "billing@example-phish.net",
+      displayName: "Accounts",
+      domainName: "example-phish.net",
+      emailAddress: "billing@example-phish.net",
     });
     expect(v).toEqual(analyzedMessage);
   });
@@ -352,9 +357,7 @@ describe("normalizeEvidence: @odata.type, defaults and unknown properties", () =
     expect(ok({ "@odata.type": "microsoft.graph.security.urlEvidence", url: "https://a.example" })["@odata.type"]).toBe(
       "#microsoft.graph.security.urlEvidence",
     );
-    expect(ok({ "@odata.type": "microsoft.graph.security.futureThingEvidence" })["@odata.type"]).toBe(
-      "#microsoft.graph.security.futureThingEvidence",
-    );
+    expect(ok({ "@odata.type": "microsoft.graph.security.futureThingEvidence" })["@odata.type"]).toBe("#microsoft.graph.security.futureThingEvidence");
   });
 
   it("fills the non-nullable base fields when absent, createdDateTime from the caller", () => {

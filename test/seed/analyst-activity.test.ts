@@ -19,7 +19,16 @@ function opened(i: number): OpenedIncident {
   // Some determinations from the wrong family: the plan must not pass them on.
   const determination = classification ? rng.pick(["malware", "notMalicious", "securityTesting", "phishing"] as const) : null;
   const updatedMs = Math.min(END, createdMs + rng.int(10 * 60_000, 3 * DAY));
-  return { incidentId: String(i + 1), createdMs, status, classification, determination, updatedMs, resolvedMs: status === "resolved" ? updatedMs : null, title: "t" };
+  return {
+    incidentId: String(i + 1),
+    createdMs,
+    status,
+    classification,
+    determination,
+    updatedMs,
+    resolvedMs: status === "resolved" ? updatedMs : null,
+    title: "t",
+  };
 }
 
 describe("the demo team's plan", () => {
@@ -56,7 +65,11 @@ describe("the demo team's plan", () => {
       const changes = (actions[resolution] as { changes: Record<string, unknown> }).changes;
       expect(changes.classification).toBe(o.classification);
       expect(DETERMINATIONS_BY_CLASSIFICATION[o.classification as keyof typeof DETERMINATIONS_BY_CLASSIFICATION]).toContain(changes.determination);
-      expect(changes.determination).toBe(DETERMINATIONS_BY_CLASSIFICATION[o.classification as keyof typeof DETERMINATIONS_BY_CLASSIFICATION].includes(o.determination!) ? o.determination : "other");
+      expect(changes.determination).toBe(
+        DETERMINATIONS_BY_CLASSIFICATION[o.classification as keyof typeof DETERMINATIONS_BY_CLASSIFICATION].includes(o.determination!)
+          ? o.determination
+          : "other",
+      );
       expect(actions[0]).toMatchObject({ kind: "update", changes: { status: "inProgress" } });
       resolved++;
     }
@@ -78,9 +91,19 @@ describe("seeding with the team at work", () => {
   async function seeded(sub: string) {
     const s = await openTestStore(mkdtempSync(join(dir, sub)));
     stores.push(s);
-    const summary = await seedStore(s.store, { tenantId: "5f0c3a9e-8d1b-4e2f-9a7c-6b5d4e3f2a10", incidents: 60, seed: "team", end: new Date(END), analysts: true });
+    const summary = await seedStore(s.store, {
+      tenantId: "5f0c3a9e-8d1b-4e2f-9a7c-6b5d4e3f2a10",
+      incidents: 60,
+      seed: "team",
+      end: new Date(END),
+      analysts: true,
+    });
     const incidents = await s.store.db.selectFrom("incidents").select(["id", "doc"]).orderBy("id").execute();
-    const audit = await s.store.db.selectFrom("audit_log").select(["entity_type", "entity_id", "at", "actor", "property", "before", "after"]).orderBy("seq").execute();
+    const audit = await s.store.db
+      .selectFrom("audit_log")
+      .select(["entity_type", "entity_id", "at", "actor", "property", "before", "after"])
+      .orderBy("seq")
+      .execute();
     return { summary, incidents, audit };
   }
 

@@ -4,15 +4,23 @@ import { runInNewContext } from "node:vm";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
-  alertClassification, alertDetermination, alertSeverity, alertStatus, detectionSource, deviceHealthStatus, deviceRiskScore,
-  evidenceRemediationStatus, evidenceRole, evidenceVerdict, parseEnum, serviceSource,
+  alertClassification,
+  alertDetermination,
+  alertSeverity,
+  alertStatus,
+  detectionSource,
+  deviceHealthStatus,
+  deviceRiskScore,
+  evidenceRemediationStatus,
+  evidenceRole,
+  evidenceVerdict,
+  parseEnum,
+  serviceSource,
 } from "../../src/schema/enums.js";
 import type { GraphEnum } from "../../src/schema/enums.js";
 import { STORYLINES, TEMPLATES } from "../../src/seed/catalog.js";
 import type { EvidenceKind } from "../../src/seed/catalog.js";
-import {
-  REPEAT_RATE, SEED_BATCH_SIZE, TIE_LOOKBACK_MS, detectorIdOf, estimateAlertCount, generateAlerts,
-} from "../../src/seed/generate.js";
+import { REPEAT_RATE, SEED_BATCH_SIZE, TIE_LOOKBACK_MS, detectorIdOf, estimateAlertCount, generateAlerts } from "../../src/seed/generate.js";
 import type { GraphAlertInput, SeedOptions } from "../../src/seed/generate.js";
 import { Rng } from "../../src/seed/random.js";
 
@@ -101,7 +109,12 @@ describe("Rng", () => {
         }
         expect(a.guid()).toMatch(GUID);
         expect(a.hex(13)).toMatch(/^[0-9a-f]{13}$/);
-        expect(a.weighted([["x", 0], ["y", 1]])).toBe("y");
+        expect(
+          a.weighted([
+            ["x", 0],
+            ["y", 1],
+          ]),
+        ).toBe("y");
         expect(a.chance(0)).toBe(false);
         expect(a.chance(1)).toBe(true);
       }),
@@ -123,11 +136,22 @@ describe("catalog", () => {
       expect(detectorIdOf(t.key)).toMatch(GUID);
     }
     const sources = new Set(TEMPLATES.map((t) => t.serviceSource));
-    for (const s of ["microsoftDefenderForEndpoint", "microsoftDefenderForIdentity", "microsoftDefenderForOffice365",
-      "microsoftDefenderForCloudApps", "azureAdIdentityProtection", "dataLossPrevention"]) {
+    for (const s of [
+      "microsoftDefenderForEndpoint",
+      "microsoftDefenderForIdentity",
+      "microsoftDefenderForOffice365",
+      "microsoftDefenderForCloudApps",
+      "azureAdIdentityProtection",
+      "dataLossPrevention",
+    ]) {
       expect(sources.has(s), s).toBe(true);
     }
-    for (const s of STORYLINES) for (const k of s.steps) expect(TEMPLATES.some((t) => t.key === k), k).toBe(true);
+    for (const s of STORYLINES)
+      for (const k of s.steps)
+        expect(
+          TEMPLATES.some((t) => t.key === k),
+          k,
+        ).toBe(true);
   });
 });
 
@@ -174,11 +198,38 @@ describe("generateAlerts", () => {
 
   it("emits well-formed Graph alerts", () => {
     const required = [
-      "id", "providerAlertId", "tenantId", "title", "description", "severity", "status", "classification", "determination",
-      "category", "categories", "mitreTechniques", "serviceSource", "detectionSource", "productName", "detectorId",
-      "alertPolicyId", "actorDisplayName", "threatDisplayName", "threatFamilyName", "recommendedActions", "createdDateTime",
-      "firstActivityDateTime", "lastActivityDateTime", "lastUpdateDateTime", "resolvedDateTime", "assignedTo", "alertWebUrl",
-      "evidence", "systemTags", "additionalData", "customDetails",
+      "id",
+      "providerAlertId",
+      "tenantId",
+      "title",
+      "description",
+      "severity",
+      "status",
+      "classification",
+      "determination",
+      "category",
+      "categories",
+      "mitreTechniques",
+      "serviceSource",
+      "detectionSource",
+      "productName",
+      "detectorId",
+      "alertPolicyId",
+      "actorDisplayName",
+      "threatDisplayName",
+      "threatFamilyName",
+      "recommendedActions",
+      "createdDateTime",
+      "firstActivityDateTime",
+      "lastActivityDateTime",
+      "lastUpdateDateTime",
+      "resolvedDateTime",
+      "assignedTo",
+      "alertWebUrl",
+      "evidence",
+      "systemTags",
+      "additionalData",
+      "customDetails",
     ];
     const ids = new Set<string>();
     for (const a of all()) {
@@ -196,8 +247,12 @@ describe("generateAlerts", () => {
       expect(a.alertPolicyId).toBeNull();
       expect(a.assignedTo).toBeNull();
       expect(a.systemTags).toEqual([]);
-      for (const [e, v] of [[alertSeverity, a.severity], [alertStatus, a.status], [serviceSource, a.serviceSource],
-        [detectionSource, a.detectionSource]] as const) {
+      for (const [e, v] of [
+        [alertSeverity, a.severity],
+        [alertStatus, a.status],
+        [serviceSource, a.serviceSource],
+        [detectionSource, a.detectionSource],
+      ] as const) {
         expect(isMember(e as GraphEnum, v), `${e.name}=${String(v)}`).toBe(true);
       }
       for (const k of ["createdDateTime", "firstActivityDateTime", "lastActivityDateTime", "lastUpdateDateTime"]) {
@@ -255,8 +310,14 @@ describe("generateAlerts", () => {
 
   it("gives each template exactly the evidence kinds the catalog declares", () => {
     const typeName: Record<EvidenceKind, string> = {
-      ip: "ipEvidence", url: "urlEvidence", file: "fileEvidence", process: "processEvidence", mailbox: "mailboxEvidence",
-      analyzedMessage: "analyzedMessageEvidence", registryKey: "registryKeyEvidence", registryValue: "registryValueEvidence",
+      ip: "ipEvidence",
+      url: "urlEvidence",
+      file: "fileEvidence",
+      process: "processEvidence",
+      mailbox: "mailboxEvidence",
+      analyzedMessage: "analyzedMessageEvidence",
+      registryKey: "registryKeyEvidence",
+      registryValue: "registryValueEvidence",
       cloudApplication: "cloudApplicationEvidence",
     };
     const byDetector = new Map(TEMPLATES.map((t) => [detectorIdOf(t.key), t]));
@@ -266,7 +327,9 @@ describe("generateAlerts", () => {
       expect(t).toBeDefined();
       if (!t) continue;
       seen.add(t.key);
-      const own = evidenceOf(a).slice(2).filter((e) => typeOf(e) !== "deviceEvidence" && typeOf(e) !== "userEvidence");
+      const own = evidenceOf(a)
+        .slice(2)
+        .filter((e) => typeOf(e) !== "deviceEvidence" && typeOf(e) !== "userEvidence");
       expect(own.map(typeOf).sort(), t.key).toEqual(t.evidence.map((k) => typeName[k]).sort());
       expect(a.productName).toBe(t.productName);
       if (t.threats) expect(t.threats.some(([d]) => d === a.threatDisplayName)).toBe(true);
@@ -339,15 +402,17 @@ describe("generateAlerts", () => {
   });
 
   it("ties about mergeRate of the campaigns to an earlier campaign started within 6 hours", () => {
-    for (const [mergeRate, batches] of [[0.03, dataset()], [0.1, collect({ ...OPTS, mergeRate: 0.1 })]] as const) {
+    for (const [mergeRate, batches] of [
+      [0.03, dataset()],
+      [0.1, collect({ ...OPTS, mergeRate: 0.1 })],
+    ] as const) {
       const clusters = clusterize(batches.flat());
       const byDevice = clusters;
       const byUpn = new Map<string, Cluster>();
       for (const c of clusters.values()) for (const u of c.upns) byUpn.set(u, c);
       let tied = 0;
       for (const c of clusters.values()) {
-        const tieAlerts = c.alerts.filter((a) => evidenceOf(a).filter((e) =>
-          typeOf(e) === "deviceEvidence" || typeOf(e) === "userEvidence").length > 2);
+        const tieAlerts = c.alerts.filter((a) => evidenceOf(a).filter((e) => typeOf(e) === "deviceEvidence" || typeOf(e) === "userEvidence").length > 2);
         expect(tieAlerts.length).toBeLessThanOrEqual(1);
         expect(c.tieAlerts.length).toBe(tieAlerts.length);
         const tie = c.tieAlerts[0];

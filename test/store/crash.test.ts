@@ -13,19 +13,39 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 it("keeps every write that got a 2xx when the process is killed mid-flight", async () => {
   const tenant = randomUUID();
   expect((await runCli(["tenants", "create", "--data", dir, "--id", tenant, "--name", "Crash"])).code).toBe(0);
-  const created = await runCli(["apps", "create", "--data", dir, "--tenant", tenant, "--name", "writer", "--permission", "SecurityIncident.ReadWrite.All", "--permission", "SecurityAlert.ReadWrite.All", "--admin-consent", "--json"]);
+  const created = await runCli([
+    "apps",
+    "create",
+    "--data",
+    dir,
+    "--tenant",
+    tenant,
+    "--name",
+    "writer",
+    "--permission",
+    "SecurityIncident.ReadWrite.All",
+    "--permission",
+    "SecurityAlert.ReadWrite.All",
+    "--admin-consent",
+    "--json",
+  ]);
   const { clientId, clientSecret } = JSON.parse(created.stdout);
   const server = await startServerProcess(["--data", dir, "--http"]);
   const tokenRes = await fetch(`${server.url}/${tenant}/oauth2/v2.0/token`, {
     method: "POST",
-    body: new URLSearchParams({ grant_type: "client_credentials", client_id: clientId, client_secret: clientSecret, scope: "https://graph.microsoft.com/.default" }),
+    body: new URLSearchParams({
+      grant_type: "client_credentials",
+      client_id: clientId,
+      client_secret: clientSecret,
+      scope: "https://graph.microsoft.com/.default",
+    }),
   });
   const { access_token: token } = (await tokenRes.json()) as { access_token: string };
   const post = (path: string, method: string, body: unknown) =>
     fetch(server.url + path, { method, headers: { "content-type": "application/json", authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
 
   // One incident to write to, then a stream of concurrent writes of three kinds.
-  const seed = await (await post("/ingest/alerts", "POST", [alert({ device: deviceId() })])).json() as any;
+  const seed = (await (await post("/ingest/alerts", "POST", [alert({ device: deviceId() })])).json()) as any;
   const incidentId = seed.value[0].incidentId as string;
   const acked = { alerts: [] as string[], comments: [] as string[], tags: [] as string[] };
   let stop = false;
@@ -53,7 +73,7 @@ it("keeps every write that got a 2xx when the process is killed mid-flight", asy
   // Kill it hard while the writers are busy: once a few dozen writes were acknowledged (a loaded
   // machine takes longer to get there; the deadline only bounds the wait).
   const acknowledged = () => acked.alerts.length + acked.comments.length + acked.tags.length;
-  for (const deadline = Date.now() + 20_000; acknowledged() <= 30 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 50));
+  for (const deadline = Date.now() + 20_000; acknowledged() <= 30 && Date.now() < deadline;) await new Promise((r) => setTimeout(r, 50));
   server.child.kill("SIGKILL");
   stop = true;
   await Promise.all(workers);
@@ -65,7 +85,12 @@ it("keeps every write that got a 2xx when the process is killed mid-flight", asy
     const alerts = await store.db.selectFrom("alerts").select("id").where("tenant_id", "=", tenant).execute();
     const ids = new Set(alerts.map((a) => a.id));
     for (const id of acked.alerts) expect(ids.has(id), `alert ${id}`).toBe(true);
-    const inc = await store.db.selectFrom("incidents").select("doc").where("tenant_id", "=", tenant).where("id", "=", Number(incidentId)).executeTakeFirstOrThrow();
+    const inc = await store.db
+      .selectFrom("incidents")
+      .select("doc")
+      .where("tenant_id", "=", tenant)
+      .where("id", "=", Number(incidentId))
+      .executeTakeFirstOrThrow();
     const comments = new Set((JSON.parse(inc.doc).comments as any[]).map((c) => c.comment));
     for (const c of acked.comments) expect(comments.has(c), `comment ${c}`).toBe(true);
     const audit = await store.db.selectFrom("audit_log").select("after").where("tenant_id", "=", tenant).where("property", "=", "assignedTo").execute();

@@ -25,9 +25,7 @@ describe("rate-limit counters in the store", () => {
 
   it("counts concurrent requests from two connections atomically, in one window", async () => {
     const now = Date.now();
-    const results = await Promise.all(
-      Array.from({ length: 40 }, (_, i) => countRequest(i % 2 ? second.db : test.store.db, "k-concurrent", 60_000, now)),
-    );
+    const results = await Promise.all(Array.from({ length: 40 }, (_, i) => countRequest(i % 2 ? second.db : test.store.db, "k-concurrent", 60_000, now)));
     expect(results.map((r) => r.current).sort((a, b) => a - b)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
     for (const r of results) expect(r.ttl).toBe(60_000);
     expect(await readRequests(second.db, "k-concurrent", now + 1000)).toEqual({ current: 40, ttl: 59_000 });

@@ -20,7 +20,11 @@ function withoutContext(body: Record<string, unknown>): Record<string, unknown> 
 }
 
 async function rowOf(table: "incidents" | "alerts", id: string | number): Promise<{ doc: string; json_v1: string | null; gated: number }> {
-  const r = await sql<{ doc: string; json_v1: string | null; gated: number }>`select doc, json_v1, gated from ${sql.table(table)} where tenant_id = ${t.tenantId} and id = ${id}`.execute(t.store.db);
+  const r = await sql<{
+    doc: string;
+    json_v1: string | null;
+    gated: number;
+  }>`select doc, json_v1, gated from ${sql.table(table)} where tenant_id = ${t.tenantId} and id = ${id}`.execute(t.store.db);
   return { ...r.rows[0]!, gated: Number(r.rows[0]!.gated) };
 }
 

@@ -43,7 +43,14 @@ export function alert(spec: AlertSpec = {}): Record<string, unknown> {
     });
   }
   if (spec.ip) {
-    evidence.push({ "@odata.type": "#microsoft.graph.security.ipEvidence", createdDateTime: at, verdict: "malicious", remediationStatus: "none", roles: [], ipAddress: spec.ip });
+    evidence.push({
+      "@odata.type": "#microsoft.graph.security.ipEvidence",
+      createdDateTime: at,
+      verdict: "malicious",
+      remediationStatus: "none",
+      roles: [],
+      ipAddress: spec.ip,
+    });
   }
   return {
     id: spec.id ?? `da${Date.now()}${counter}_${randomUUID().slice(0, 8)}`,

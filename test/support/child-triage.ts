@@ -29,13 +29,32 @@ export async function startChildTriage(extraArgs: string[] = []): Promise<ChildT
   const tenantId = randomUUID();
   const made = await runCli(["tenants", "create", ...storeArgs, "--id", tenantId, "--name", "Child"]);
   if (made.code !== 0) throw new Error(made.stderr);
-  const app = await runCli(["apps", "create", ...storeArgs, "--tenant", tenantId, "--name", "abuse", "--permission", "SecurityIncident.ReadWrite.All", "--permission", "SecurityAlert.ReadWrite.All", "--admin-consent", "--json"]);
+  const app = await runCli([
+    "apps",
+    "create",
+    ...storeArgs,
+    "--tenant",
+    tenantId,
+    "--name",
+    "abuse",
+    "--permission",
+    "SecurityIncident.ReadWrite.All",
+    "--permission",
+    "SecurityAlert.ReadWrite.All",
+    "--admin-consent",
+    "--json",
+  ]);
   if (app.code !== 0) throw new Error(app.stderr);
   const { clientId, clientSecret } = JSON.parse(app.stdout) as { clientId: string; clientSecret: string };
   const server = await startServerProcess(["--http", ...storeArgs, ...extraArgs]);
   const tokenRes = await fetch(`${server.url}/${tenantId}/oauth2/v2.0/token`, {
     method: "POST",
-    body: new URLSearchParams({ grant_type: "client_credentials", client_id: clientId, client_secret: clientSecret, scope: "https://graph.microsoft.com/.default" }),
+    body: new URLSearchParams({
+      grant_type: "client_credentials",
+      client_id: clientId,
+      client_secret: clientSecret,
+      scope: "https://graph.microsoft.com/.default",
+    }),
   });
   const { access_token: token } = (await tokenRes.json()) as { access_token: string };
   const pid = server.child.pid!;

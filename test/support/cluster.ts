@@ -61,7 +61,9 @@ async function startNode(db: string, extraArgs: string[], keyEncryptionKey: stri
     const port = await freePort();
     try {
       // Every node seals and opens the shared signing keys with the same key-encryption key.
-      const process = await startServerProcess(["--http", "--db", db, "--public-url", PUBLIC_URL, "--port", String(port), ...extraArgs], 60_000, { TRIAGE_KEY_ENCRYPTION_KEY: keyEncryptionKey });
+      const process = await startServerProcess(["--http", "--db", db, "--public-url", PUBLIC_URL, "--port", String(port), ...extraArgs], 60_000, {
+        TRIAGE_KEY_ENCRYPTION_KEY: keyEncryptionKey,
+      });
       return { url: `http://127.0.0.1:${port}`, process };
     } catch (e) {
       if (attempt >= 2 || !/EADDRINUSE/.test(String(e))) throw e;
@@ -84,8 +86,20 @@ export async function startCluster(size = 2, extraArgs: string[] = []): Promise<
   const tenant = await runCli(["tenants", "create", "--db", database.url, "--id", tenantId, "--name", "Cluster"]);
   expect(tenant.code, tenant.stderr).toBe(0);
   const created = await runCli([
-    "apps", "create", "--db", database.url, "--tenant", tenantId, "--name", "cluster-test",
-    "--permission", "SecurityIncident.ReadWrite.All", "--permission", "SecurityAlert.ReadWrite.All", "--admin-consent", "--json",
+    "apps",
+    "create",
+    "--db",
+    database.url,
+    "--tenant",
+    tenantId,
+    "--name",
+    "cluster-test",
+    "--permission",
+    "SecurityIncident.ReadWrite.All",
+    "--permission",
+    "SecurityAlert.ReadWrite.All",
+    "--admin-consent",
+    "--json",
   ]);
   expect(created.code, created.stderr).toBe(0);
   const { clientId, clientSecret } = JSON.parse(created.stdout) as { clientId: string; clientSecret: string };
@@ -103,7 +117,12 @@ export async function startCluster(size = 2, extraArgs: string[] = []): Promise<
   async function tokenFrom(node: number): Promise<string> {
     const res = await fetch(`${nodes[node]!.url}/${tenantId}/oauth2/v2.0/token`, {
       method: "POST",
-      body: new URLSearchParams({ grant_type: "client_credentials", client_id: clientId, client_secret: clientSecret, scope: "https://graph.microsoft.com/.default" }),
+      body: new URLSearchParams({
+        grant_type: "client_credentials",
+        client_id: clientId,
+        client_secret: clientSecret,
+        scope: "https://graph.microsoft.com/.default",
+      }),
     });
     const body = (await res.json()) as { access_token?: string };
     if (!body.access_token) throw new Error(`no token from node ${node}: ${JSON.stringify(body)}`);
@@ -129,7 +148,9 @@ export async function startCluster(size = 2, extraArgs: string[] = []): Promise<
         // Put the node's log lines for this request into the failure message.
         await new Promise((r) => setTimeout(r, 100));
         const id = res.headers.get("request-id") ?? "";
-        const log = nodes[node]!.process.output().split("\n").filter((l) => id && l.includes(id));
+        const log = nodes[node]!.process.output()
+          .split("\n")
+          .filter((l) => id && l.includes(id));
         return { status: res.status, headers: res.headers, body: text, text: `${text}\nnode ${node} log:\n${log.join("\n")}` };
       }
       if ((res.headers.get("content-type") ?? "").includes("json") && text) parsed = JSON.parse(text);

@@ -51,7 +51,9 @@ export interface HttpsTriage {
 function runCaDir(): string {
   const dir = process.env.TRIAGE_TEST_CA_DIR;
   if (!dir || !process.env.NODE_EXTRA_CA_CERTS) {
-    throw new Error("The client tests need the CA made by test/clients/global-setup.ts; run them through vitest with vitest.config.ts (npx vitest run test/clients).");
+    throw new Error(
+      "The client tests need the CA made by test/clients/global-setup.ts; run them through vitest with vitest.config.ts (npx vitest run test/clients).",
+    );
   }
   return dir;
 }

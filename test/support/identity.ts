@@ -151,7 +151,15 @@ export async function testUser(t: TestTriage, tenant: string, roles: readonly st
 }
 
 /** ROPC: the password grant, as MSAL's acquireTokenByUsernamePassword sends it. */
-export function ropc(t: TestTriage, tenant: string, clientId: string, user: { upn: string; password: string }, scope: string, extra: Record<string, string> = {}, query = ""): Promise<HttpResult> {
+export function ropc(
+  t: TestTriage,
+  tenant: string,
+  clientId: string,
+  user: { upn: string; password: string },
+  scope: string,
+  extra: Record<string, string> = {},
+  query = "",
+): Promise<HttpResult> {
   return token(t, tenant, { grant_type: "password", client_id: clientId, username: user.upn, password: user.password, scope, ...extra }, query);
 }
 
@@ -182,7 +190,9 @@ export class TokenBox {
   }
 
   user(tenant: string, permissions: readonly string[], roles: readonly string[]): Promise<string> {
-    return this.get(`user|${tenant}|${[...permissions].sort().join(",")}|${[...roles].sort().join(",")}`, () => delegatedToken(this.t, tenant, permissions, roles));
+    return this.get(`user|${tenant}|${[...permissions].sort().join(",")}|${[...roles].sort().join(",")}`, () =>
+      delegatedToken(this.t, tenant, permissions, roles),
+    );
   }
 
   private get(key: string, make: () => Promise<string>): Promise<string> {

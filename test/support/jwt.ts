@@ -103,10 +103,13 @@ export async function startStandInIssuer(keys: JWK[]): Promise<StandInIssuer> {
   return {
     jwksUri: `http://127.0.0.1:${port}/keys`,
     fetches: () => count,
-    publish: (next) => { published = next; },
-    close: () => new Promise<void>((resolve, reject) => {
-      server.closeAllConnections();
-      server.close((e) => (e ? reject(e) : resolve()));
-    }),
+    publish: (next) => {
+      published = next;
+    },
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.closeAllConnections();
+        server.close((e) => (e ? reject(e) : resolve()));
+      }),
   };
 }

@@ -45,10 +45,7 @@ export type ScalarType =
   /** An element of a collection of enum members: stored by name, compared by name with eq, ne and in only. */
   | { kind: "member"; graphEnum: GraphEnum };
 
-export type PropType =
-  | ScalarType
-  | { kind: "collection"; element: "string" | "evidence" }
-  | { kind: "collection"; element: "member"; graphEnum: GraphEnum };
+export type PropType = ScalarType | { kind: "collection"; element: "string" | "evidence" } | { kind: "collection"; element: "member"; graphEnum: GraphEnum };
 
 export interface RefModel {
   typeName: string;
@@ -304,12 +301,18 @@ function compare(op: CompareOp, a: Evaluated, b: Evaluated): boolean {
   }
   const c = cmp(left, right);
   switch (op) {
-    case "eq": return c === 0;
-    case "ne": return c !== 0;
-    case "gt": return c > 0;
-    case "ge": return c >= 0;
-    case "lt": return c < 0;
-    case "le": return c <= 0;
+    case "eq":
+      return c === 0;
+    case "ne":
+      return c !== 0;
+    case "gt":
+      return c > 0;
+    case "ge":
+      return c >= 0;
+    case "lt":
+      return c < 0;
+    case "le":
+      return c <= 0;
   }
 }
 
@@ -384,10 +387,14 @@ function stringFunction(name: string, args: Operand[], ctx: Ctx): boolean {
   const n = needle.literal.value;
   if (typeof s !== "string") return false;
   switch (name) {
-    case "startswith": return s.startsWith(n);
-    case "endswith": return s.endsWith(n);
-    case "contains": return s.includes(n);
-    default: throw new OutsideReference(`${name} is not a predicate`);
+    case "startswith":
+      return s.startsWith(n);
+    case "endswith":
+      return s.endsWith(n);
+    case "contains":
+      return s.includes(n);
+    default:
+      throw new OutsideReference(`${name} is not a predicate`);
   }
 }
 

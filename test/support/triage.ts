@@ -73,7 +73,12 @@ export async function startTriage(config: Partial<ServerConfig> = {}): Promise<T
     const res = await fetch(`${url}/${tenant}/oauth2/v2.0/token`, {
       method: "POST",
       headers: { "content-type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({ grant_type: "client_credentials", client_id: client.clientId, client_secret: secret, scope: "https://graph.microsoft.com/.default" }),
+      body: new URLSearchParams({
+        grant_type: "client_credentials",
+        client_id: client.clientId,
+        client_secret: secret,
+        scope: "https://graph.microsoft.com/.default",
+      }),
     });
     const body = (await res.json()) as { access_token?: string };
     if (!body.access_token) throw new Error(`no token: ${JSON.stringify(body)}`);

@@ -130,7 +130,9 @@ describe.skipIf(!browserAvailable() || process.env.TRIAGE_SKIP_BROWSER === "1")(
     expect(Object.fromEntries(url.searchParams)).toEqual({ status: "active", severity: "high,medium", assigned: "unassigned", sort: "priorityScore" });
     const count = await queueCount(page);
     expect(count).toBeLessThan(total);
-    const expected = await w.t.get(`/v1.0/security/incidents/$count?$filter=${encodeURIComponent("status eq 'active' and severity in ('high','medium') and assignedTo eq null")}`);
+    const expected = await w.t.get(
+      `/v1.0/security/incidents/$count?$filter=${encodeURIComponent("status eq 'active' and severity in ('high','medium') and assignedTo eq null")}`,
+    );
     expect(count).toBe(Number(expected.text));
     // Sorted by priority, highest first.
     const scores = (await page.locator("tbody .priority").allTextContents()).map(Number);
@@ -217,7 +219,9 @@ describe.skipIf(!browserAvailable() || process.env.TRIAGE_SKIP_BROWSER === "1")(
 
     const audit = page.locator(".audit-table tbody tr");
     await expect(audit.count()).resolves.toBeGreaterThanOrEqual(6);
-    const rows: string[][] = await audit.evaluateAll((trs: any[]) => trs.map((tr) => Array.from(tr.querySelectorAll("td"), (td: any) => String(td.textContent ?? ""))));
+    const rows: string[][] = await audit.evaluateAll((trs: any[]) =>
+      trs.map((tr) => Array.from(tr.querySelectorAll("td"), (td: any) => String(td.textContent ?? ""))),
+    );
     const changed = new Map(rows.map((r) => [r[2], r]));
     for (const property of ["assignedTo", "classification", "determination", "customTags", "status", "resolvingComment"]) {
       expect(changed.get(property)?.[1], `audit of ${property}`).toBe(w.users.analyst.upn);
@@ -226,7 +230,10 @@ describe.skipIf(!browserAvailable() || process.env.TRIAGE_SKIP_BROWSER === "1")(
     expect(changed.get("status")?.[4]).toBe("Resolved");
     expect(changed.get("classification")?.[4]).toBe("True positive");
     expect(changed.get("determination")?.[4]).toBe("Malware");
-    const shown = (await page.locator(".audit-table tbody").textContent())! + (await page.locator(".timeline").textContent())! + (await page.locator(".factors").textContent())!;
+    const shown =
+      (await page.locator(".audit-table tbody").textContent())! +
+      (await page.locator(".timeline").textContent())! +
+      (await page.locator(".factors").textContent())!;
     expect(rawCodes(shown)).toEqual([]);
     await page.locator(".timeline li", { hasText: "changed classification: Unknown → True positive" }).waitFor();
     await screenshot(page, "incident", true);
@@ -265,7 +272,9 @@ describe.skipIf(!browserAvailable() || process.env.TRIAGE_SKIP_BROWSER === "1")(
 
   it("shows the members Graph added after unknownFutureValue by their names, not as unknownFutureValue", async () => {
     const title = `Sentinel rule ${Date.now()}`;
-    const r = await w.t.ingest([{ ...alert({ device: deviceId(), title, at: new Date().toISOString() }), detectionSource: "nrtAlerts", serviceSource: "microsoftSentinel" }]);
+    const r = await w.t.ingest([
+      { ...alert({ device: deviceId(), title, at: new Date().toISOString() }), detectionSource: "nrtAlerts", serviceSource: "microsoftSentinel" },
+    ]);
     expect(r.status).toBe(200);
     await analyst.goto(`${w.url}/incidents/${r.body.value[0].incidentId}`);
     await analyst.getByRole("heading", { name: /^Alerts/ }).waitFor();
@@ -277,7 +286,11 @@ describe.skipIf(!browserAvailable() || process.env.TRIAGE_SKIP_BROWSER === "1")(
     // Activity began hours before Defender raised each alert: the two times differ on the page.
     const device = deviceId();
     const title = `Timeline test ${Date.now()}`;
-    const first = { ...alert({ device, at: "2026-11-03T10:00:00Z", title: `${title}: first` }), firstActivityDateTime: "2026-11-03T07:15:00Z", mitreTechniques: ["T1059.001", "T9999.999"] };
+    const first = {
+      ...alert({ device, at: "2026-11-03T10:00:00Z", title: `${title}: first` }),
+      firstActivityDateTime: "2026-11-03T07:15:00Z",
+      mitreTechniques: ["T1059.001", "T9999.999"],
+    };
     const second = { ...alert({ device, at: "2026-11-03T11:30:00Z", title: `${title}: second` }), firstActivityDateTime: "2026-11-03T08:40:00Z" };
     const r = await w.t.ingest([first, second]);
     expect(r.status, r.text).toBe(200);
@@ -300,7 +313,10 @@ describe.skipIf(!browserAvailable() || process.env.TRIAGE_SKIP_BROWSER === "1")(
     const joined = timeOf(".timeline li", "joined");
     expect(Date.parse((await joined.getAttribute("datetime"))!)).toBe(Date.parse(created(second)));
     await analyst.locator(".alert-item summary", { hasText: `${title}: second` }).click();
-    const raised = analyst.locator(".alert-item", { hasText: `${title}: second` }).getByTestId("raised").locator("time");
+    const raised = analyst
+      .locator(".alert-item", { hasText: `${title}: second` })
+      .getByTestId("raised")
+      .locator("time");
     await expect(raised.textContent()).resolves.toBe(await joined.textContent());
     // The correlation panel tells the same times.
     await expect(timeOf(".events li", "Created").textContent()).resolves.toBe(await details.textContent());
@@ -322,7 +338,10 @@ describe.skipIf(!browserAvailable() || process.env.TRIAGE_SKIP_BROWSER === "1")(
     const expected = timeFormat("en-US", "UTC");
     await signIn(page, w.url, w.users.analyst, "/incidents");
     await waitForQueue(page);
-    const times = async () => page.locator("main time").evaluateAll((ts: any[]) => ts.map((t) => [t.getAttribute("datetime"), t.textContent, t.getAttribute("title")] as [string, string, string]));
+    const times = async () =>
+      page
+        .locator("main time")
+        .evaluateAll((ts: any[]) => ts.map((t) => [t.getAttribute("datetime"), t.textContent, t.getAttribute("title")] as [string, string, string]));
     const queue = await times();
     expect(queue.length).toBeGreaterThan(20);
     for (const [iso, text, title] of queue) {
@@ -342,9 +361,14 @@ describe.skipIf(!browserAvailable() || process.env.TRIAGE_SKIP_BROWSER === "1")(
     // The dashboard's days are the same dates, in the same words.
     await page.goto(`${w.url}/dashboard`);
     await page.locator(".chart-grid").waitFor();
-    await expect(page.locator(".dashboard > p.muted").textContent()).resolves.toMatch(/^[A-Z][a-z]{2} \d{1,2}, \d{4} to [A-Z][a-z]{2} \d{1,2}, \d{4} \(UTC days\)/);
+    await expect(page.locator(".dashboard > p.muted").textContent()).resolves.toMatch(
+      /^[A-Z][a-z]{2} \d{1,2}, \d{4} to [A-Z][a-z]{2} \d{1,2}, \d{4} \(UTC days\)/,
+    );
     // Techniques by name there too.
-    const techniques = await page.locator("figure.chart-card", { has: page.locator("figcaption", { hasText: "Top MITRE" }) }).locator("text.label").allTextContents();
+    const techniques = await page
+      .locator("figure.chart-card", { has: page.locator("figcaption", { hasText: "Top MITRE" }) })
+      .locator("text.label")
+      .allTextContents();
     expect(techniques.length).toBeGreaterThan(2);
     for (const t of techniques) expect(t).toMatch(/^T\d{4}(\.\d{3})? \S/);
   });
@@ -373,9 +397,10 @@ describe.skipIf(!browserAvailable() || process.env.TRIAGE_SKIP_BROWSER === "1")(
     const page = await newPage({ width: 390, height: 844 });
     await signIn(page, w.url, w.users.analyst, "/incidents");
     await waitForQueue(page);
-    const fits = async () => page.evaluate<{ page: number; table: number }>(
-      `({ page: document.documentElement.scrollWidth - window.innerWidth, table: (() => { const t = document.querySelector(".table-wrap"); return t.scrollWidth - t.clientWidth; })() })`,
-    );
+    const fits = async () =>
+      page.evaluate<{ page: number; table: number }>(
+        `({ page: document.documentElement.scrollWidth - window.innerWidth, table: (() => { const t = document.querySelector(".table-wrap"); return t.scrollWidth - t.clientWidth; })() })`,
+      );
     expect((await fits()).page).toBeLessThanOrEqual(0);
     expect((await fits()).table).toBeLessThanOrEqual(0);
     const inView = async (locator: ReturnType<Page["locator"]>, what: string) => {
@@ -432,7 +457,10 @@ describe.skipIf(!browserAvailable() || process.env.TRIAGE_SKIP_BROWSER === "1")(
     });
     await page.goto(`${w.url}/incidents?status=active&sort=id&dir=asc&size=10`);
     await waitForQueue(page);
-    const ids = (await page.locator("tbody tr").evaluateAll((rows: any[]) => rows.map((r) => r.getAttribute("data-incident-id") as string))).slice(0, 3) as string[];
+    const ids = (await page.locator("tbody tr").evaluateAll((rows: any[]) => rows.map((r) => r.getAttribute("data-incident-id") as string))).slice(
+      0,
+      3,
+    ) as string[];
     for (const id of ids) await page.getByRole("checkbox", { name: `Select incident ${id}`, exact: true }).check();
     await page.getByLabel("Assign to", { exact: true }).fill("soc@contoso.test");
     await page.getByRole("button", { name: "Assign", exact: true }).click();
@@ -447,7 +475,9 @@ describe.skipIf(!browserAvailable() || process.env.TRIAGE_SKIP_BROWSER === "1")(
     await waitForQueue(page);
 
     expect(batches).toHaveLength(2);
-    expect(JSON.parse(batches[0]!).requests.map((r: any) => [r.method, r.url, r.body.assignedTo])).toEqual(ids.map((id) => ["PATCH", `/security/incidents/${id}`, "soc@contoso.test"]));
+    expect(JSON.parse(batches[0]!).requests.map((r: any) => [r.method, r.url, r.body.assignedTo])).toEqual(
+      ids.map((id) => ["PATCH", `/security/incidents/${id}`, "soc@contoso.test"]),
+    );
     for (const [i, id] of ids.entries()) {
       const incident = await apiGet(`/v1.0/security/incidents/${id}`);
       expect(incident.assignedTo).toBe("soc@contoso.test");
@@ -517,7 +547,9 @@ describe.skipIf(!browserAvailable() || process.env.TRIAGE_SKIP_BROWSER === "1")(
     expect(JSON.parse(readFileSync((await json.path())!, "utf8"))).toEqual(ref.body);
     const [csv] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Export CSV" }).click()]);
     expect(csv.suggestedFilename()).toBe("SecurityIncident.ReadWrite.All.csv");
-    const lines = readFileSync((await csv.path())!, "utf8").split("\r\n").filter(Boolean);
+    const lines = readFileSync((await csv.path())!, "utf8")
+      .split("\r\n")
+      .filter(Boolean);
     expect(lines[0]).toBe(CSV_COLUMNS.join(","));
     expect(lines.slice(1).every((l) => l.startsWith("SecurityIncident.ReadWrite.All,"))).toBe(true);
     await page.getByRole("button", { name: "Copy URL" }).click();
@@ -592,7 +624,12 @@ describe.skipIf(!browserAvailable() || process.env.TRIAGE_SKIP_BROWSER === "1")(
 
     const token = await fetch(`${w.url}/${w.t.tenantId}/oauth2/v2.0/token`, {
       method: "POST",
-      body: new URLSearchParams({ grant_type: "client_credentials", client_id: clientId, client_secret: secret, scope: "https://graph.microsoft.com/.default" }),
+      body: new URLSearchParams({
+        grant_type: "client_credentials",
+        client_id: clientId,
+        client_secret: secret,
+        scope: "https://graph.microsoft.com/.default",
+      }),
     }).then((r) => r.json() as Promise<any>);
     expect(token.access_token, JSON.stringify(token)).toBeTruthy();
     const list = await w.t.request("GET", "/v1.0/security/incidents?$top=1", { headers: { authorization: `Bearer ${token.access_token}` } });
@@ -604,7 +641,12 @@ describe.skipIf(!browserAvailable() || process.env.TRIAGE_SKIP_BROWSER === "1")(
     await card.waitFor({ state: "detached" });
     const after = await fetch(`${w.url}/${w.t.tenantId}/oauth2/v2.0/token`, {
       method: "POST",
-      body: new URLSearchParams({ grant_type: "client_credentials", client_id: clientId, client_secret: secret, scope: "https://graph.microsoft.com/.default" }),
+      body: new URLSearchParams({
+        grant_type: "client_credentials",
+        client_id: clientId,
+        client_secret: secret,
+        scope: "https://graph.microsoft.com/.default",
+      }),
     });
     expect(after.status).toBe(400);
 
@@ -632,7 +674,9 @@ describe.skipIf(!browserAvailable() || process.env.TRIAGE_SKIP_BROWSER === "1")(
     const before = JSON.parse((await page.evaluate<string>('localStorage.getItem("triage.session")'))!);
     expect(before.refreshToken).toBeTruthy();
     // As if the hour had passed: the next call must first get a new access token.
-    await page.evaluate(`localStorage.setItem("triage.session", JSON.stringify({ ...JSON.parse(localStorage.getItem("triage.session")), accessToken: "expired", expiresAt: Date.now() - 1000 }))`);
+    await page.evaluate(
+      `localStorage.setItem("triage.session", JSON.stringify({ ...JSON.parse(localStorage.getItem("triage.session")), accessToken: "expired", expiresAt: Date.now() - 1000 }))`,
+    );
     await page.reload();
     await waitForQueue(page);
     const after = JSON.parse((await page.evaluate<string>('localStorage.getItem("triage.session")'))!);

@@ -1,10 +1,26 @@
 import { describe, expect, it } from "vitest";
 import { ENTRA_ROLES } from "../../src/permissions/entra-roles.js";
 import {
-  alertClassification, alertDetermination, alertSeverity, alertStatus, detectionSource, incidentStatus, serviceSource,
+  alertClassification,
+  alertDetermination,
+  alertSeverity,
+  alertStatus,
+  detectionSource,
+  incidentStatus,
+  serviceSource,
   type GraphEnum,
 } from "../../src/schema/enums.js";
-import { ALL_DETERMINATIONS, CLASSIFICATIONS, DETECTION_SOURCES, DETERMINATIONS, label, LABELS, SETTABLE_STATUSES, SEVERITIES, STATUSES } from "../../web/src/model.js";
+import {
+  ALL_DETERMINATIONS,
+  CLASSIFICATIONS,
+  DETECTION_SOURCES,
+  DETERMINATIONS,
+  label,
+  LABELS,
+  SETTABLE_STATUSES,
+  SEVERITIES,
+  STATUSES,
+} from "../../web/src/model.js";
 import { ADMIN_ROLE, ROLE_IDS, ROLES, WRITE_ROLES } from "../../web/src/roles.js";
 
 /**

@@ -45,7 +45,8 @@ describe("the app's one time format", () => {
     for (const file of sources(WEB_SRC)) {
       const name = relative(WEB_SRC, file);
       const text = readFileSync(file, "utf8");
-      if (name !== "format.ts" && /Intl\.DateTimeFormat|toLocale(Date|Time)String|toUTCString|toDateString|toTimeString/.test(text)) offenders.push(`${name}: formats a date itself`);
+      if (name !== "format.ts" && /Intl\.DateTimeFormat|toLocale(Date|Time)String|toUTCString|toDateString|toTimeString/.test(text))
+        offenders.push(`${name}: formats a date itself`);
       if (name !== "format.ts" && name !== join("components", "ui.tsx") && /<time[\s>]/.test(text)) offenders.push(`${name}: writes its own <time>`);
       if (/\bformat(Short|DateTime)\b/.test(text)) offenders.push(`${name}: uses a second time format`);
     }

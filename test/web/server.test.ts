@@ -47,7 +47,11 @@ describe("the web client of each tenant", () => {
     expect(again.clientId).toBe(id);
     const apps = (await listApps(t.store.db, t.tenantId)).filter((a) => a.displayName === "Triage web app");
     expect(apps).toHaveLength(1);
-    expect(apps[0]).toMatchObject({ publicClient: true, redirectUris: [WEB_REDIRECT_PATH], delegatedPermissions: ["SecurityIncident.ReadWrite.All", "SecurityAlert.ReadWrite.All"] });
+    expect(apps[0]).toMatchObject({
+      publicClient: true,
+      redirectUris: [WEB_REDIRECT_PATH],
+      delegatedPermissions: ["SecurityIncident.ReadWrite.All", "SecurityAlert.ReadWrite.All"],
+    });
     // Its permissions are consented: a signed-in user's token carries them.
     expect(claims(adminToken).scp.split(" ").sort()).toEqual(["SecurityAlert.ReadWrite.All", "SecurityIncident.ReadWrite.All"]);
   });
@@ -87,7 +91,13 @@ describe("the sign-in redirect on Triage's own origin", () => {
     const good = `${t.url}/signin-callback`;
     const page = await getPage(authorizeUrl(t.url, good, challenge));
     expect(page.status, page.text).toBe(200);
-    for (const bad of ["http://evil.example/signin-callback", `${t.url}/other-callback`, `${t.url}/signin-callback/x`, "/signin-callback", `${t.url.replace("127.0.0.1", "localhost")}/signin-callback`]) {
+    for (const bad of [
+      "http://evil.example/signin-callback",
+      `${t.url}/other-callback`,
+      `${t.url}/signin-callback/x`,
+      "/signin-callback",
+      `${t.url.replace("127.0.0.1", "localhost")}/signin-callback`,
+    ]) {
       const r = await getPage(authorizeUrl(t.url, bad, challenge));
       expect(r.status, bad).toBe(400);
     }
@@ -116,7 +126,9 @@ describe("the sign-in redirect on Triage's own origin", () => {
       await ensureWebClient(named.store.db, named.tenantId);
       const { challenge } = pkce();
       const path = (redirect: string) => {
-        const u = new URL(authorizeUrl("http://x", redirect, challenge).replace(t.tenantId, named.tenantId).replace(webClientId(t.tenantId), webClientId(named.tenantId)));
+        const u = new URL(
+          authorizeUrl("http://x", redirect, challenge).replace(t.tenantId, named.tenantId).replace(webClientId(t.tenantId), webClientId(named.tenantId)),
+        );
         return u.pathname + u.search;
       };
       const ok = await named.app.inject({ method: "GET", url: path("http://triage.example:9000/signin-callback"), headers: { host: "triage.example:9000" } });
@@ -132,7 +144,16 @@ describe("the sign-in redirect on Triage's own origin", () => {
   });
 
   it("redirectAllowed: a registered path matches only on the given origin; absolute URIs and loopback rules as before", () => {
-    const app = (uris: string[], publicClient = true): App => ({ clientId: "c", tenantId: "t", displayName: "x", createdAt: "", publicClient, redirectUris: uris, appPermissions: [], delegatedPermissions: [] });
+    const app = (uris: string[], publicClient = true): App => ({
+      clientId: "c",
+      tenantId: "t",
+      displayName: "x",
+      createdAt: "",
+      publicClient,
+      redirectUris: uris,
+      appPermissions: [],
+      delegatedPermissions: [],
+    });
     const web = app(["/signin-callback"]);
     expect(redirectAllowed(web, "https://triage.example/signin-callback", "https://triage.example")).toBe(true);
     expect(redirectAllowed(web, "https://evil.example/signin-callback", "https://triage.example")).toBe(false);
@@ -148,9 +169,20 @@ describe("the sign-in redirect on Triage's own origin", () => {
 describe("serving the app", () => {
   it("answers index.html on the app's routes, with a strict content security policy", async () => {
     expect(defaultWebRoot(), "the web app is built (npm run build)").toBeDefined();
-    for (const path of ["/", "/incidents", "/incidents/12", "/dashboard", "/explorer", "/explorer/SecurityIncident.Read.All", "/admin/users", "/signin-callback?code=x&state=y"]) {
+    for (const path of [
+      "/",
+      "/incidents",
+      "/incidents/12",
+      "/dashboard",
+      "/explorer",
+      "/explorer/SecurityIncident.Read.All",
+      "/admin/users",
+      "/signin-callback?code=x&state=y",
+    ]) {
       // What Chromium sends for a navigation (every browser lists */* too: an Accept without it and without JSON is a 406 here, as everywhere in Triage).
-      const r = await fetch(t.url + path, { headers: { accept: "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,image/apng,*/*;q=0.8" } });
+      const r = await fetch(t.url + path, {
+        headers: { accept: "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,image/apng,*/*;q=0.8" },
+      });
       expect(r.status, path).toBe(200);
       expect(r.headers.get("content-type"), path).toMatch(/^text\/html/);
       expect(r.headers.get("content-security-policy")).toContain("script-src 'self'");
@@ -182,7 +214,13 @@ describe("serving the app", () => {
     expect(r.body.resources.map((x: any) => x.name)).toEqual(["incident", "alert", "alertComment"]);
     const incident = r.body.resources[0];
     expect(incident.properties.map((p: any) => p.name)).toEqual(Object.keys(IncidentSchema.properties));
-    expect(incident.properties.find((p: any) => p.name === "status")).toMatchObject({ type: "microsoft.graph.security.incidentStatus", updatable: true, filterable: true, sortable: true, enumMembers: expect.arrayContaining(["active", "resolved"]) });
+    expect(incident.properties.find((p: any) => p.name === "status")).toMatchObject({
+      type: "microsoft.graph.security.incidentStatus",
+      updatable: true,
+      filterable: true,
+      sortable: true,
+      enumMembers: expect.arrayContaining(["active", "resolved"]),
+    });
     expect(incident.properties.find((p: any) => p.name === "recommendedActions").betaOnly).toBe(true);
     expect(r.body.evidence).toHaveLength(48);
   });
@@ -198,11 +236,17 @@ describe("the admin API", () => {
     const audit = write.methods.triage.find((m: any) => m.operation === "GET /triage/incidents/{id}/audit");
     expect(audit.notes).toEqual(["Triage's own API, not Microsoft Graph: it takes the permissions of GET /security/incidents/{id}."]);
     const alertWrite = ref.permissions.find((p: any) => p.name === "SecurityAlert.ReadWrite.All");
-    expect(alertWrite.methods.triage.find((m: any) => m.operation === "GET /triage/admin/users").leastPrivileged).toEqual({ delegated: true, application: null });
+    expect(alertWrite.methods.triage.find((m: any) => m.operation === "GET /triage/admin/users").leastPrivileged).toEqual({
+      delegated: true,
+      application: null,
+    });
     // Reading incidents or alerts does not reach the directory.
     for (const name of ["SecurityIncident.Read.All", "SecurityAlert.Read.All", "SecurityAlert.Create.All"]) {
       const p = ref.permissions.find((x: any) => x.name === name);
-      expect(p.methods.triage.filter((m: any) => m.path.startsWith("/triage/admin/")), name).toEqual([]);
+      expect(
+        p.methods.triage.filter((m: any) => m.path.startsWith("/triage/admin/")),
+        name,
+      ).toEqual([]);
     }
   });
 
@@ -221,14 +265,29 @@ describe("the admin API", () => {
     const h = as(adminToken);
     const list = await t.request("GET", "/triage/admin/apps", { headers: h });
     expect(list.status).toBe(200);
-    expect(list.body.value.find((a: any) => a.clientId === webClientId(t.tenantId))).toMatchObject({ firstParty: true, consented: { delegated: ["SecurityAlert.ReadWrite.All", "SecurityIncident.ReadWrite.All"] } });
+    expect(list.body.value.find((a: any) => a.clientId === webClientId(t.tenantId))).toMatchObject({
+      firstParty: true,
+      consented: { delegated: ["SecurityAlert.ReadWrite.All", "SecurityIncident.ReadWrite.All"] },
+    });
 
-    expect((await t.request("POST", "/triage/admin/apps", { body: { displayName: "bad", applicationPermissions: ["User.Read.All"] }, headers: h })).status).toBe(400);
+    expect(
+      (await t.request("POST", "/triage/admin/apps", { body: { displayName: "bad", applicationPermissions: ["User.Read.All"] }, headers: h })).status,
+    ).toBe(400);
     expect((await t.request("POST", "/triage/admin/apps", { body: { displayName: "" }, headers: h })).status).toBe(400);
-    const created = await t.request("POST", "/triage/admin/apps", { body: { displayName: "Reporting", applicationPermissions: ["securityincident.read.all"] }, headers: h });
+    const created = await t.request("POST", "/triage/admin/apps", {
+      body: { displayName: "Reporting", applicationPermissions: ["securityincident.read.all"] },
+      headers: h,
+    });
     expect(created.status, created.text).toBe(201);
     const id = created.body.clientId;
-    expect(created.body).toMatchObject({ displayName: "Reporting", publicClient: false, firstParty: false, requested: { application: ["SecurityIncident.Read.All"], delegated: [] }, consented: { application: [], delegated: [] }, secrets: [] });
+    expect(created.body).toMatchObject({
+      displayName: "Reporting",
+      publicClient: false,
+      firstParty: false,
+      requested: { application: ["SecurityIncident.Read.All"], delegated: [] },
+      consented: { application: [], delegated: [] },
+      secrets: [],
+    });
 
     const more = await t.request("POST", `/triage/admin/apps/${id}/permissions`, { body: { application: ["SecurityAlert.Read.All"] }, headers: h });
     expect(more.body.requested.application).toEqual(["SecurityIncident.Read.All", "SecurityAlert.Read.All"]);
@@ -240,7 +299,12 @@ describe("the admin API", () => {
     expect(secret.body.hint).toBe(secret.body.secretText.slice(0, 3));
 
     const token = async () =>
-      postForm(`${t.url}/${t.tenantId}/oauth2/v2.0/token`, { grant_type: "client_credentials", client_id: id, client_secret: secret.body.secretText, scope: GRAPH_DEFAULT });
+      postForm(`${t.url}/${t.tenantId}/oauth2/v2.0/token`, {
+        grant_type: "client_credentials",
+        client_id: id,
+        client_secret: secret.body.secretText,
+        scope: GRAPH_DEFAULT,
+      });
     expect(claims((await token()).body.access_token).roles.sort()).toEqual(["SecurityAlert.Read.All", "SecurityIncident.Read.All"]);
     const listed = (await t.request("GET", "/triage/admin/apps", { headers: h })).body.value.find((a: any) => a.clientId === id);
     expect(listed.secrets).toEqual([expect.objectContaining({ hint: secret.body.hint })]);
@@ -262,7 +326,12 @@ describe("the admin API", () => {
     expect((await t.request("DELETE", `/triage/admin/apps/${web}/consent`, { headers: h })).status).toBe(400);
     const other = await t.newTenant();
     const foreign = await createApp(t.store.db, { tenantId: other, displayName: "Foreign" });
-    for (const [method, path] of [["DELETE", ""], ["POST", "/consent"], ["POST", "/secrets"], ["DELETE", "/consent"]] as const) {
+    for (const [method, path] of [
+      ["DELETE", ""],
+      ["POST", "/consent"],
+      ["POST", "/secrets"],
+      ["DELETE", "/consent"],
+    ] as const) {
       expect((await t.request(method, `/triage/admin/apps/${foreign.clientId}${path}`, { headers: h })).status, `${method} ${path}`).toBe(404);
     }
     expect((await t.request("GET", "/triage/admin/apps", { headers: h })).body.value.some((a: any) => a.clientId === foreign.clientId)).toBe(false);
@@ -272,11 +341,21 @@ describe("the admin API", () => {
     const h = as(adminToken);
     const users = await t.request("GET", "/triage/admin/users", { headers: h });
     expect(users.body.value.find((u: any) => u.userPrincipalName === admin.upn)).toMatchObject({ roles: ["Security Administrator"], hasPassword: true });
-    const created = await t.request("POST", "/triage/admin/users", { body: { userPrincipalName: "New.Reader@Contoso.test", password: "Reader-Pass-1", roles: ["Security Reader"] }, headers: h });
+    const created = await t.request("POST", "/triage/admin/users", {
+      body: { userPrincipalName: "New.Reader@Contoso.test", password: "Reader-Pass-1", roles: ["Security Reader"] },
+      headers: h,
+    });
     expect(created.status, created.text).toBe(201);
-    expect(created.body).toMatchObject({ userPrincipalName: "new.reader@contoso.test", displayName: "new.reader", roles: ["Security Reader"], hasPassword: true });
+    expect(created.body).toMatchObject({
+      userPrincipalName: "new.reader@contoso.test",
+      displayName: "new.reader",
+      roles: ["Security Reader"],
+      hasPassword: true,
+    });
     expect((await t.request("POST", "/triage/admin/users", { body: { userPrincipalName: "new.reader@contoso.test" }, headers: h })).status).toBe(400);
-    expect((await t.request("POST", "/triage/admin/users", { body: { userPrincipalName: "x@contoso.test", roles: ["Global Admin"] }, headers: h })).status).toBe(400);
+    expect(
+      (await t.request("POST", "/triage/admin/users", { body: { userPrincipalName: "x@contoso.test", roles: ["Global Admin"] }, headers: h })).status,
+    ).toBe(400);
     const patched = await t.request("PATCH", `/triage/admin/users/${created.body.id}`, { body: { roles: ["security operator"] }, headers: h });
     expect(patched.status, patched.text).toBe(200);
     expect(patched.body.roles).toEqual(["Security Operator"]);

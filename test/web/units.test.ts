@@ -9,9 +9,20 @@ describe("the queue's URL state", () => {
   it("round-trips through the URL, keeping only what differs from the defaults", () => {
     expect(parseQuery("")).toEqual(DEFAULT_QUERY);
     expect(toSearch(DEFAULT_QUERY)).toBe("");
-    const search = "?status=active,inProgress&severity=high&assigned=me&classification=truePositive&determination=malware&tags=vip,ransom&source=antivirus&time=updated&from=2026-10-01&to=2026-10-31&q=power+shell&sort=priorityScore&dir=asc&page=3&size=50";
+    const search =
+      "?status=active,inProgress&severity=high&assigned=me&classification=truePositive&determination=malware&tags=vip,ransom&source=antivirus&time=updated&from=2026-10-01&to=2026-10-31&q=power+shell&sort=priorityScore&dir=asc&page=3&size=50";
     const q = parseQuery(search);
-    expect(q).toMatchObject({ status: ["active", "inProgress"], severity: ["high"], assigned: "me", tags: ["vip", "ransom"], timeField: "updated", q: "power shell", page: 3, size: 50, dir: "asc" });
+    expect(q).toMatchObject({
+      status: ["active", "inProgress"],
+      severity: ["high"],
+      assigned: "me",
+      tags: ["vip", "ransom"],
+      timeField: "updated",
+      q: "power shell",
+      page: 3,
+      size: 50,
+      dir: "asc",
+    });
     expect(parseQuery(toSearch(q))).toEqual(q);
     expect(isFiltered(q)).toBe(true);
     expect(isFiltered({ ...DEFAULT_QUERY, sort: "id", page: 4 })).toBe(false);
@@ -29,7 +40,9 @@ describe("the queue's $filter", () => {
     expect(buildFilter(q, "me@contoso.com")).toBe(
       "status in ('active','inProgress') and severity eq 'high' and assignedTo eq null and classification eq 'truePositive' and customTags/any(t: t eq 'o''brien') and createdDateTime ge 2026-10-01T00:00:00Z and createdDateTime lt 2026-11-01T00:00:00Z",
     );
-    expect(buildFilter(parseQuery("?assigned=me&time=updated&to=2026-12-31"), "o'neil@contoso.com")).toBe("assignedTo eq 'o''neil@contoso.com' and lastUpdateDateTime lt 2027-01-01T00:00:00Z");
+    expect(buildFilter(parseQuery("?assigned=me&time=updated&to=2026-12-31"), "o'neil@contoso.com")).toBe(
+      "assignedTo eq 'o''neil@contoso.com' and lastUpdateDateTime lt 2027-01-01T00:00:00Z",
+    );
   });
 
   it("searches names case-insensitively, and ids too when the text is a number", () => {

@@ -97,7 +97,8 @@ function SignIn({ returnTo }: { returnTo: string }) {
     setBusy(true);
     try {
       const id = tenant.trim().toLowerCase();
-      if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id)) throw new Error("A tenant id is a GUID, such as c7a1d2e4-5b6f-4a8c-9d0e-1f2a3b4c5d6e.");
+      if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id))
+        throw new Error("A tenant id is a GUID, such as c7a1d2e4-5b6f-4a8c-9d0e-1f2a3b4c5d6e.");
       const t = config.data.defaultTenant?.id === id ? config.data.defaultTenant : await publicJson<TenantConfig>(`/web/config/tenants/${id}`);
       if (!t.clientId) throw new Error("This tenant has no web app registration yet. Restart Triage (triage serve registers it for every tenant).");
       await beginSignIn({ tenantId: id, clientId: t.clientId, config: config.data, returnTo });
@@ -116,9 +117,19 @@ function SignIn({ returnTo }: { returnTo: string }) {
       {config.data && (
         <form onSubmit={submit} className="stack">
           <label htmlFor="tenant">Tenant</label>
-          <input id="tenant" name="tenant" value={tenant} onChange={(e) => setTenant(e.target.value)} spellCheck={false} autoComplete="off" required aria-describedby="tenant-help" />
+          <input
+            id="tenant"
+            name="tenant"
+            value={tenant}
+            onChange={(e) => setTenant(e.target.value)}
+            spellCheck={false}
+            autoComplete="off"
+            required
+            aria-describedby="tenant-help"
+          />
           <p id="tenant-help" className="hint">
-            {config.data.defaultTenant ? `Default: ${config.data.defaultTenant.displayName}.` : "The tenant id (a GUID) your administrator gave you."} You sign in on Triage's sign-in page.
+            {config.data.defaultTenant ? `Default: ${config.data.defaultTenant.displayName}.` : "The tenant id (a GUID) your administrator gave you."} You sign
+            in on Triage's sign-in page.
           </p>
           <button type="submit" disabled={busy}>
             {busy ? "Signing in…" : "Sign in"}

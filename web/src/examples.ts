@@ -35,7 +35,11 @@ function url(t: ExampleTarget): string {
   return `${t.origin}${root}${concrete(t.path)}${q}`;
 }
 
-const indent = (s: string, n: number) => s.split("\n").map((l, i) => (i ? " ".repeat(n) + l : l)).join("\n");
+const indent = (s: string, n: number) =>
+  s
+    .split("\n")
+    .map((l, i) => (i ? " ".repeat(n) + l : l))
+    .join("\n");
 
 export function example(lang: Language, t: ExampleTarget): string {
   const host = new URL(t.origin).hostname;

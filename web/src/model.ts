@@ -75,22 +75,62 @@ export const DETERMINATIONS: Record<string, string[]> = {
   falsePositive: ["notMalicious", "notEnoughDataToValidate", "other"],
 };
 export const ALL_DETERMINATIONS = [
-  "unknown", "apt", "malware", "securityPersonnel", "securityTesting", "unwantedSoftware", "other", "multiStagedAttack", "compromisedAccount",
-  "phishing", "maliciousUserActivity", "notMalicious", "notEnoughDataToValidate", "confirmedActivity", "lineOfBusinessApplication",
+  "unknown",
+  "apt",
+  "malware",
+  "securityPersonnel",
+  "securityTesting",
+  "unwantedSoftware",
+  "other",
+  "multiStagedAttack",
+  "compromisedAccount",
+  "phishing",
+  "maliciousUserActivity",
+  "notMalicious",
+  "notEnoughDataToValidate",
+  "confirmedActivity",
+  "lineOfBusinessApplication",
 ];
 
 /** Graph's detectionSource members, Defender's own first, then Defender for Cloud's plans, then Sentinel's. */
 export const DETECTION_SOURCES = [
-  "microsoftDefenderForEndpoint", "antivirus", "smartScreen", "customTi", "microsoftDefenderForOffice365", "automatedInvestigation",
-  "microsoftThreatExperts", "customDetection", "microsoftDefenderForIdentity", "cloudAppSecurity", "microsoft365Defender",
-  "azureAdIdentityProtection", "manual", "microsoftDataLossPrevention", "appGovernancePolicy", "appGovernanceDetection",
-  "microsoftInsiderRiskManagement", "microsoftThreatIntelligence", "microsoftDefenderThreatIntelligenceAnalytics",
-  "microsoftDefenderForAIServices", "securityCopilot",
-  "microsoftDefenderForCloud", "microsoftDefenderForIoT", "microsoftDefenderForServers", "microsoftDefenderForStorage",
-  "microsoftDefenderForDNS", "microsoftDefenderForDatabases", "microsoftDefenderForContainers", "microsoftDefenderForNetwork",
-  "microsoftDefenderForAppService", "microsoftDefenderForKeyVault", "microsoftDefenderForResourceManager",
+  "microsoftDefenderForEndpoint",
+  "antivirus",
+  "smartScreen",
+  "customTi",
+  "microsoftDefenderForOffice365",
+  "automatedInvestigation",
+  "microsoftThreatExperts",
+  "customDetection",
+  "microsoftDefenderForIdentity",
+  "cloudAppSecurity",
+  "microsoft365Defender",
+  "azureAdIdentityProtection",
+  "manual",
+  "microsoftDataLossPrevention",
+  "appGovernancePolicy",
+  "appGovernanceDetection",
+  "microsoftInsiderRiskManagement",
+  "microsoftThreatIntelligence",
+  "microsoftDefenderThreatIntelligenceAnalytics",
+  "microsoftDefenderForAIServices",
+  "securityCopilot",
+  "microsoftDefenderForCloud",
+  "microsoftDefenderForIoT",
+  "microsoftDefenderForServers",
+  "microsoftDefenderForStorage",
+  "microsoftDefenderForDNS",
+  "microsoftDefenderForDatabases",
+  "microsoftDefenderForContainers",
+  "microsoftDefenderForNetwork",
+  "microsoftDefenderForAppService",
+  "microsoftDefenderForKeyVault",
+  "microsoftDefenderForResourceManager",
   "microsoftDefenderForApiManagement",
-  "microsoftSentinel", "nrtAlerts", "scheduledAlerts", "builtInMl",
+  "microsoftSentinel",
+  "nrtAlerts",
+  "scheduledAlerts",
+  "builtInMl",
   "unknown",
 ];
 
@@ -208,16 +248,31 @@ export function describeEvidence(e: Evidence): EvidenceItem {
   const base = { verdict, type };
   switch (type) {
     case "deviceEvidence":
-      return { ...base, group: "Devices", name: s(e.deviceDnsName) || s(e.hostName) || s(e.mdeDeviceId), detail: [s(e.osPlatform), s(e.rbacGroupName), e.riskScore ? `risk ${s(e.riskScore)}` : ""].filter(Boolean).join(" · ") };
+      return {
+        ...base,
+        group: "Devices",
+        name: s(e.deviceDnsName) || s(e.hostName) || s(e.mdeDeviceId),
+        detail: [s(e.osPlatform), s(e.rbacGroupName), e.riskScore ? `risk ${s(e.riskScore)}` : ""].filter(Boolean).join(" · "),
+      };
     case "userEvidence": {
       const a = obj(e.userAccount);
-      return { ...base, group: "Accounts", name: s(a.userPrincipalName) || [s(a.domainName), s(a.accountName)].filter(Boolean).join("\\"), detail: s(a.displayName) };
+      return {
+        ...base,
+        group: "Accounts",
+        name: s(a.userPrincipalName) || [s(a.domainName), s(a.accountName)].filter(Boolean).join("\\"),
+        detail: s(a.displayName),
+      };
     }
     case "ipEvidence":
       return { ...base, group: "IP addresses", name: s(e.ipAddress), detail: [s(e.countryLetterCode), s(obj(e.location).city)].filter(Boolean).join(" · ") };
     case "fileEvidence": {
       const f = obj(e.fileDetails);
-      return { ...base, group: "Files", name: s(f.fileName) || s(f.sha256), detail: [s(f.filePath), f.sha256 ? `SHA-256 ${s(f.sha256)}` : ""].filter(Boolean).join(" · ") };
+      return {
+        ...base,
+        group: "Files",
+        name: s(f.fileName) || s(f.sha256),
+        detail: [s(f.filePath), f.sha256 ? `SHA-256 ${s(f.sha256)}` : ""].filter(Boolean).join(" · "),
+      };
     }
     case "fileHashEvidence":
       return { ...base, group: "Files", name: s(e.value), detail: s(e.algorithm) };
@@ -228,7 +283,12 @@ export function describeEvidence(e: Evidence): EvidenceItem {
     case "mailboxEvidence":
       return { ...base, group: "Mailboxes", name: s(e.primaryAddress) || s(e.upn), detail: s(e.displayName) };
     case "analyzedMessageEvidence":
-      return { ...base, group: "Mailboxes", name: s(e.recipientEmailAddress) || s(e.subject), detail: [s(e.subject), s(obj(e.p1Sender).emailAddress)].filter(Boolean).join(" · from ") };
+      return {
+        ...base,
+        group: "Mailboxes",
+        name: s(e.recipientEmailAddress) || s(e.subject),
+        detail: [s(e.subject), s(obj(e.p1Sender).emailAddress)].filter(Boolean).join(" · from "),
+      };
     case "urlEvidence":
       return { ...base, group: "URLs", name: s(e.url), detail: "" };
     case "cloudApplicationEvidence":

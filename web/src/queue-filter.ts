@@ -52,7 +52,10 @@ const DATE = /^\d{4}-\d{2}-\d{2}$/;
 const WORD = /^[A-Za-z]+$/;
 
 function list(v: string | null): string[] {
-  return (v ?? "").split(",").map((x) => x.trim()).filter(Boolean);
+  return (v ?? "")
+    .split(",")
+    .map((x) => x.trim())
+    .filter(Boolean);
 }
 
 export function parseQuery(search: string): QueueQuery {

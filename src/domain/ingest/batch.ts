@@ -111,7 +111,13 @@ export function markDirty(batch: Batch, incidentId: number, at: string): void {
 }
 
 /** Records an entity's changes for the audit trail. */
-export function audit(batch: Batch, ctx: Omit<AuditContext, "tenantId" | "entityType" | "entityId">, entityType: "incident" | "alert", entityId: string, changes: readonly PropertyChange[]): void {
+export function audit(
+  batch: Batch,
+  ctx: Omit<AuditContext, "tenantId" | "entityType" | "entityId">,
+  entityType: "incident" | "alert",
+  entityId: string,
+  changes: readonly PropertyChange[],
+): void {
   if (changes.length === 0) return;
   batch.audit.push({ context: { ...ctx, tenantId: batch.tenantId, entityType, entityId }, changes });
 }

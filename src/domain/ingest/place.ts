@@ -284,7 +284,9 @@ function mergeInto(batch: Batch, from: number, into: number, reasons: Correlatio
 /** Every alert of the incident, stored (already read) or from this batch, in the order the store lists them. */
 function alertsOf(batch: Batch, incidentId: number, order: DecisionOptions["alertOrder"]): AlertState[] {
   const mine = [...batch.alerts.values()].filter((a) => a.incidentId === incidentId);
-  return mine.sort(order === "id" ? (a, b) => codePointCompare(a.id, b.id) : (a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : a.seq - b.seq));
+  return mine.sort(
+    order === "id" ? (a, b) => codePointCompare(a.id, b.id) : (a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : a.seq - b.seq),
+  );
 }
 
 /** Text order by code point, which is the byte order of PostgreSQL's "C" collation over UTF-8. */

@@ -17,7 +17,15 @@ import {
   resentIncidents,
   type KeyedAlert,
 } from "../../domain/ingest/loaded.js";
-import { lockStoredAlerts, readEntityCounts, readIncidentAlerts, readIncidents, readSightings, readStoredAlerts, type StoredRows } from "../../store/ingest/load.js";
+import {
+  lockStoredAlerts,
+  readEntityCounts,
+  readIncidentAlerts,
+  readIncidents,
+  readSightings,
+  readStoredAlerts,
+  type StoredRows,
+} from "../../store/ingest/load.js";
 import type { StoreTx } from "../../store/transaction.js";
 
 /**

@@ -8,7 +8,15 @@ import { accessToken, clientInfo, idToken, newOpaqueToken, type AppSubject, type
 import { grantedScopeString, parseScopes, type RequestedScopes } from "./scopes.js";
 import { findByUserCode, findGrant, saveGrant, transition, grantId, revokeFamily, rememberAssertion, type Grant } from "./grants.js";
 import {
-  accountLocked, invalidClient, invalidGrant, invalidRequest, invalidScope, OAuthError, temporarilyUnavailable, unauthorizedClient, unsupportedGrant,
+  accountLocked,
+  invalidClient,
+  invalidGrant,
+  invalidRequest,
+  invalidScope,
+  OAuthError,
+  temporarilyUnavailable,
+  unauthorizedClient,
+  unsupportedGrant,
 } from "./entra-error.js";
 import { CredentialGuard, type Attempt } from "../credential-guard.js";
 import { dummyHash } from "../hash.js";
@@ -135,10 +143,14 @@ export class Issuer {
   private async authenticateClient(app: App, form: Form, ctx: RequestContext, required: boolean): Promise<void> {
     if (form.client_secret !== undefined) {
       const secret = form.client_secret;
-      const r = await this.guard.attempt(`client:${app.clientId}`, ctx.source, async () => ((await checkSecret(this.opts.db, app.clientId, secret)) ? true : undefined));
+      const r = await this.guard.attempt(`client:${app.clientId}`, ctx.source, async () =>
+        (await checkSecret(this.opts.db, app.clientId, secret)) ? true : undefined,
+      );
       if (!r.ok) {
         throw this.refused(r, "client", () =>
-          invalidClient(`Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${app.clientId}'.`),
+          invalidClient(
+            `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${app.clientId}'.`,
+          ),
         );
       }
       return;
@@ -196,7 +208,10 @@ export class Issuer {
 
   private async appSubject(app: App, scopes: RequestedScopes): Promise<AppSubject> {
     if (!scopes.useDefault) {
-      throw invalidScope("The provided value for scope is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).", 1002012);
+      throw invalidScope(
+        "The provided value for scope is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).",
+        1002012,
+      );
     }
     const roles = await consentedPermissions(this.opts.db, app.tenantId, app.clientId, "Application");
     return { kind: "app", tenantId: app.tenantId, clientId: app.clientId, appName: app.displayName, roles };
@@ -300,16 +315,19 @@ export class Issuer {
     if (!grant || grant.clientId !== app.clientId || grant.tenantId !== ctx.tenantId) throw invalidGrant("The provided authorization code is invalid.", 70000);
     if (grant.status === "redeemed") throw await this.replayed(grant.id, "The provided authorization code was already redeemed.", 54005);
     if (Date.parse(grant.expiresAt) < Date.now()) throw invalidGrant("The provided authorization code has expired.", 70008);
-    if (form.redirect_uri !== grant.data.redirectUri) throw invalidGrant("The redirect URI does not match the one the authorization code was issued for.", 50148);
+    if (form.redirect_uri !== grant.data.redirectUri)
+      throw invalidGrant("The redirect URI does not match the one the authorization code was issued for.", 50148);
     if (grant.data.codeChallenge) {
       const verifier = form.code_verifier ?? "";
       const computed = createHash("sha256").update(verifier).digest();
       const expected = Buffer.from(grant.data.codeChallenge, "base64url");
-      if (computed.length !== expected.length || !timingSafeEqual(computed, expected)) throw invalidGrant("The code_verifier does not match the code_challenge supplied in the authorization request for PKCE.", 501481);
+      if (computed.length !== expected.length || !timingSafeEqual(computed, expected))
+        throw invalidGrant("The code_verifier does not match the code_challenge supplied in the authorization request for PKCE.", 501481);
     } else if (app.publicClient) {
       throw invalidGrant("Public clients must use PKCE.", 9002325);
     }
-    if (!(await transition(this.opts.db, grant.id, "issued", "redeemed"))) throw await this.replayed(grant.id, "The provided authorization code was already redeemed.", 54005);
+    if (!(await transition(this.opts.db, grant.id, "issued", "redeemed")))
+      throw await this.replayed(grant.id, "The provided authorization code was already redeemed.", 54005);
     const user = grant.userId ? await findUser(this.opts.db, ctx.tenantId, grant.userId) : undefined;
     if (!user) throw invalidGrant("The user of this authorization code no longer exists.", 50034);
     // The code's id names the family: a replay of the code finds and revokes what it issued.
@@ -321,7 +339,8 @@ export class Issuer {
     await this.authenticateClient(app, form, ctx, false);
     if (!form.refresh_token) throw invalidRequest("The request body must contain the following parameter: 'refresh_token'.");
     const grant = await findGrant<DelegatedGrantData>(this.opts.db, "refresh_token", form.refresh_token);
-    if (!grant || grant.clientId !== app.clientId || grant.tenantId !== ctx.tenantId) throw invalidGrant("The refresh token is invalid or was revoked.", 9002313);
+    if (!grant || grant.clientId !== app.clientId || grant.tenantId !== ctx.tenantId)
+      throw invalidGrant("The refresh token is invalid or was revoked.", 9002313);
     const family = familyOf(grant);
     if (grant.status === "used") throw await this.replayed(family, "The refresh token was already used.", 9002313);
     if (grant.status !== "active") throw invalidGrant("The refresh token is invalid or was revoked.", 9002313);
@@ -379,8 +398,10 @@ export class Issuer {
     if (!code) throw invalidRequest("The request body must contain the following parameter: 'device_code'.");
     const grant = await findGrant<DeviceCodeData>(this.opts.db, "device_code", code);
     if (!grant || grant.clientId !== app.clientId || grant.tenantId !== ctx.tenantId) throw invalidGrant("The device code is invalid.", 70000);
-    if (Date.parse(grant.expiresAt) < Date.now()) throw new OAuthError("expired_token", 70020, "The provided value for the input parameter 'device_code' is not valid. This device code has expired.");
-    if (grant.status === "pending") throw new OAuthError("authorization_pending", 70016, "OAuth 2.0 device flow error. Authorization is pending. Continue polling.");
+    if (Date.parse(grant.expiresAt) < Date.now())
+      throw new OAuthError("expired_token", 70020, "The provided value for the input parameter 'device_code' is not valid. This device code has expired.");
+    if (grant.status === "pending")
+      throw new OAuthError("authorization_pending", 70016, "OAuth 2.0 device flow error. Authorization is pending. Continue polling.");
     if (grant.status === "denied") throw new OAuthError("authorization_declined", 70000, "The user declined the sign-in request.");
     if (grant.status !== "approved" || !(await transition(this.opts.db, grant.id, "approved", "redeemed"))) {
       throw await this.replayed(grant.id, "The device code was already redeemed.", 54005);
@@ -391,7 +412,12 @@ export class Issuer {
   }
 
   /** The user entered a device's code and signed in: the device's next poll gets tokens. */
-  async approveDevice(userCode: string, username: string, password: string, source?: string): Promise<{ ok: true; appName: string } | { ok: false; why: string }> {
+  async approveDevice(
+    userCode: string,
+    username: string,
+    password: string,
+    source?: string,
+  ): Promise<{ ok: true; appName: string } | { ok: false; why: string }> {
     const code = userCode.replace(/[\s-]/g, "").toUpperCase();
     const grant = await findByUserCode<DeviceCodeData>(this.opts.db, code);
     if (!grant || grant.status !== "pending" || Date.parse(grant.expiresAt) < Date.now()) return { ok: false, why: "That code is not valid or has expired." };
@@ -410,10 +436,14 @@ export class Issuer {
     const app = await this.app(q, ctx);
     const redirectUri = q.redirect_uri ?? "";
     if (!redirectAllowed(app, redirectUri, ctx.origin)) {
-      throw invalidRequest(`The redirect URI '${redirectUri}' specified in the request does not match the redirect URIs configured for the application '${app.clientId}'.`, 50011);
+      throw invalidRequest(
+        `The redirect URI '${redirectUri}' specified in the request does not match the redirect URIs configured for the application '${app.clientId}'.`,
+        50011,
+      );
     }
     if (q.response_type !== "code") throw invalidRequest("Only response_type=code is supported.", 900144);
-    if (app.publicClient && !q.code_challenge) throw invalidRequest("Proof Key for Code Exchange is required for public clients: send code_challenge.", 9002325);
+    if (app.publicClient && !q.code_challenge)
+      throw invalidRequest("Proof Key for Code Exchange is required for public clients: send code_challenge.", 9002325);
     if (q.code_challenge && (q.code_challenge_method ?? "plain") !== "S256") throw invalidRequest("Only code_challenge_method=S256 is supported.", 5000);
     const scopes = parseScopes(q.scope);
     await this.delegatedScopes(app, scopes);
@@ -477,10 +507,12 @@ export function redirectAllowed(app: App, uri: string, origin?: string): boolean
   try {
     const u = new URL(uri);
     if (u.protocol !== "http:" || !["127.0.0.1", "localhost", "[::1]"].includes(u.hostname)) return false;
-    return app.redirectUris.filter((r) => !paths.includes(r)).some((r) => {
-      const reg = new URL(r);
-      return reg.protocol === "http:" && reg.hostname === u.hostname && reg.pathname === u.pathname;
-    });
+    return app.redirectUris
+      .filter((r) => !paths.includes(r))
+      .some((r) => {
+        const reg = new URL(r);
+        return reg.protocol === "http:" && reg.hostname === u.hostname && reg.pathname === u.pathname;
+      });
   } catch {
     return false;
   }

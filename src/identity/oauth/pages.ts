@@ -72,7 +72,14 @@ function hidden(fields: Record<string, string | undefined>): string {
     .join("");
 }
 
-export function signInPage(opts: { appName: string; tenantId: string; action: string; fields: Record<string, string | undefined>; error?: string; username?: string }): string {
+export function signInPage(opts: {
+  appName: string;
+  tenantId: string;
+  action: string;
+  fields: Record<string, string | undefined>;
+  error?: string;
+  username?: string;
+}): string {
   return page(
     "Sign in",
     `<h1>Sign in to ${escapeHtml(opts.appName)}</h1>

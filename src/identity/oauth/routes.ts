@@ -48,7 +48,11 @@ export async function registerOAuthRoutes(app: FastifyInstance, opts: OAuthRoute
     const raw = (req.params as { tenant: string }).tenant;
     const id = raw.toLowerCase();
     if (!TENANT.test(id) || !(await findTenant(opts.db, id))) {
-      throw new OAuthError("invalid_request", 90002, `Tenant '${raw}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`);
+      throw new OAuthError(
+        "invalid_request",
+        90002,
+        `Tenant '${raw}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`,
+      );
     }
     return id;
   }
@@ -62,7 +66,10 @@ export async function registerOAuthRoutes(app: FastifyInstance, opts: OAuthRoute
     if (!(e instanceof OAuthError)) throw e;
     const cid = (req.query as Record<string, string | undefined>)["client-request-id"] ?? req.headers["client-request-id"];
     if (e.retryAfterSeconds !== undefined) void reply.header("retry-after", String(e.retryAfterSeconds));
-    return reply.code(e.status).type("application/json; charset=utf-8").send(JSON.stringify(oauthErrorBody(e, typeof cid === "string" ? cid : undefined)));
+    return reply
+      .code(e.status)
+      .type("application/json; charset=utf-8")
+      .send(JSON.stringify(oauthErrorBody(e, typeof cid === "string" ? cid : undefined)));
   }
 
   async function discovery(req: FastifyRequest, reply: FastifyReply) {
@@ -134,7 +141,19 @@ export async function registerOAuthRoutes(app: FastifyInstance, opts: OAuthRoute
   });
 
   // Authorization code flow: GET shows the sign-in page, POST checks the password and redirects.
-  const AUTHORIZE_FIELDS = ["client_id", "response_type", "redirect_uri", "scope", "state", "nonce", "code_challenge", "code_challenge_method", "response_mode", "prompt", "login_hint"];
+  const AUTHORIZE_FIELDS = [
+    "client_id",
+    "response_type",
+    "redirect_uri",
+    "scope",
+    "state",
+    "nonce",
+    "code_challenge",
+    "code_challenge_method",
+    "response_mode",
+    "prompt",
+    "login_hint",
+  ];
   function authorizeFields(src: Record<string, unknown>): Form {
     const out: Form = {};
     for (const k of AUTHORIZE_FIELDS) if (typeof src[k] === "string") out[k] = src[k] as string;
@@ -145,7 +164,10 @@ export async function registerOAuthRoutes(app: FastifyInstance, opts: OAuthRoute
     const target = q.redirect_uri!;
     const all = { ...params, state: q.state };
     if (q.response_mode === "form_post") {
-      return reply.headers(pageHeaders({ formAction: [cspSourceOf(target) ?? "'none'"], script: true })).type("text/html; charset=utf-8").send(formPostPage(target, all));
+      return reply
+        .headers(pageHeaders({ formAction: [cspSourceOf(target) ?? "'none'"], script: true }))
+        .type("text/html; charset=utf-8")
+        .send(formPostPage(target, all));
     }
     const encoded = new URLSearchParams(Object.entries(all).filter((e): e is [string, string] => e[1] !== undefined)).toString();
     const url = q.response_mode === "fragment" ? `${target}#${encoded}` : `${target}${target.includes("?") ? "&" : "?"}${encoded}`;
@@ -157,9 +179,10 @@ export async function registerOAuthRoutes(app: FastifyInstance, opts: OAuthRoute
     try {
       const tenantId = await tenantOf(req);
       const { app: client, redirectUri } = await opts.issuer.checkAuthorizeRequest(q, ctxOf(req, tenantId));
-      return reply.headers(signInHeaders(redirectUri)).type("text/html; charset=utf-8").send(
-        signInPage({ appName: client.displayName, tenantId, action: req.url.split("?")[0]!, fields: q, username: q.login_hint }),
-      );
+      return reply
+        .headers(signInHeaders(redirectUri))
+        .type("text/html; charset=utf-8")
+        .send(signInPage({ appName: client.displayName, tenantId, action: req.url.split("?")[0]!, fields: q, username: q.login_hint }));
     } catch (e) {
       if (e instanceof OAuthError) return reply.code(400).headers(pageHeaders()).type("text/html; charset=utf-8").send(errorPage(e.description));
       throw e;
@@ -176,9 +199,20 @@ export async function registerOAuthRoutes(app: FastifyInstance, opts: OAuthRoute
       if ("error" in result) {
         const client = await findApp(opts.db, q.client_id ?? "");
         // issueCode checked the request (redirect URI included) before the password.
-        return reply.code(200).headers(signInHeaders(q.redirect_uri ?? "")).type("text/html; charset=utf-8").send(
-          signInPage({ appName: client?.displayName ?? "Triage", tenantId, action: req.url.split("?")[0]!, fields: q, error: result.error, username: String(body.username ?? "") }),
-        );
+        return reply
+          .code(200)
+          .headers(signInHeaders(q.redirect_uri ?? ""))
+          .type("text/html; charset=utf-8")
+          .send(
+            signInPage({
+              appName: client?.displayName ?? "Triage",
+              tenantId,
+              action: req.url.split("?")[0]!,
+              fields: q,
+              error: result.error,
+              username: String(body.username ?? ""),
+            }),
+          );
       }
       return redirectWith(reply, q, { code: result.code, session_state: undefined });
     } catch (e) {
@@ -229,7 +263,10 @@ export async function registerOAuthRoutes(app: FastifyInstance, opts: OAuthRoute
   // Device code sign-in: the user enters the code shown by the device, then signs in.
   app.get("/devicelogin", pub, async (req, reply) => {
     const code = (req.query as Record<string, string | undefined>).code;
-    return reply.headers(pageHeaders({ formAction: ["'self'"] })).type("text/html; charset=utf-8").send(deviceCodePage({ action: "/devicelogin", userCode: code }));
+    return reply
+      .headers(pageHeaders({ formAction: ["'self'"] }))
+      .type("text/html; charset=utf-8")
+      .send(deviceCodePage({ action: "/devicelogin", userCode: code }));
   });
   app.post("/devicelogin", pub, async (req, reply) => {
     const body = (req.body ?? {}) as Record<string, string | undefined>;
@@ -237,7 +274,11 @@ export async function registerOAuthRoutes(app: FastifyInstance, opts: OAuthRoute
     const html = result.ok
       ? deviceCodePage({ action: "/devicelogin", done: `${result.appName} can now act on your behalf.` })
       : deviceCodePage({ action: "/devicelogin", error: result.why, userCode: body.code });
-    return reply.code(result.ok ? 200 : 400).headers(pageHeaders({ formAction: ["'self'"] })).type("text/html; charset=utf-8").send(html);
+    return reply
+      .code(result.ok ? 200 : 400)
+      .headers(pageHeaders({ formAction: ["'self'"] }))
+      .type("text/html; charset=utf-8")
+      .send(html);
   });
 }
 

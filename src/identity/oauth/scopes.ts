@@ -29,7 +29,11 @@ export function parseScopes(raw: string | undefined): RequestedScopes {
     const resource = slash < 0 ? GRAPH_RESOURCE : item.slice(0, slash).replace(/\/+$/, "");
     const name = slash < 0 ? item : item.slice(slash + 1);
     if (!RESOURCES.some((r) => r.toLowerCase() === resource.toLowerCase())) {
-      throw new OAuthError("invalid_resource", 500011, `The resource principal named ${resource} was not found in the tenant. Triage serves only Microsoft Graph (${GRAPH_RESOURCE}).`);
+      throw new OAuthError(
+        "invalid_resource",
+        500011,
+        `The resource principal named ${resource} was not found in the tenant. Triage serves only Microsoft Graph (${GRAPH_RESOURCE}).`,
+      );
     }
     if (name === ".default") {
       out.useDefault = true;

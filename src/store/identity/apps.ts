@@ -18,7 +18,11 @@ export async function listAppRows(db: Db, tenantId: string): Promise<AppTable[]>
 
 /** Writes the requested permissions (JSON arrays of catalog names). */
 export async function setAppPermissions(db: Db, clientId: string, appPermissions: string, delegatedPermissions: string): Promise<void> {
-  await db.updateTable("apps").set({ app_permissions: appPermissions, delegated_permissions: delegatedPermissions }).where("client_id", "=", clientId).execute();
+  await db
+    .updateTable("apps")
+    .set({ app_permissions: appPermissions, delegated_permissions: delegatedPermissions })
+    .where("client_id", "=", clientId)
+    .execute();
 }
 
 /**

@@ -4,7 +4,11 @@ import type { ConsentTable, Db } from "../tables.js";
 /** Records each consent; one already granted is left as it is (its first grant time stands). */
 export async function insertConsents(db: Db, rows: readonly ConsentTable[]): Promise<void> {
   for (const r of rows) {
-    await db.insertInto("consents").values(r).onConflict((oc) => oc.doNothing()).execute();
+    await db
+      .insertInto("consents")
+      .values(r)
+      .onConflict((oc) => oc.doNothing())
+      .execute();
   }
 }
 

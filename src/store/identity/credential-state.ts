@@ -55,7 +55,10 @@ export async function deleteFailures(db: Db, key: string): Promise<void> {
 
 /** Deletes up to `batch` failure records whose run was forgotten by `now`; how many it deleted. */
 export async function deleteExpiredFailures(db: Db, now: number, batch: number): Promise<number> {
-  const res = await db.deleteFrom("signin_failures").where("key", "in", db.selectFrom("signin_failures").select("key").where("expires_at", "<=", now).limit(batch)).executeTakeFirst();
+  const res = await db
+    .deleteFrom("signin_failures")
+    .where("key", "in", db.selectFrom("signin_failures").select("key").where("expires_at", "<=", now).limit(batch))
+    .executeTakeFirst();
   return Number(res.numDeletedRows);
 }
 
@@ -74,6 +77,9 @@ export async function rememberAssertionId(db: Db, id: string, expiresAt: number,
 
 /** Deletes up to `batch` assertion ids past their replay window at `now`; how many it deleted. */
 export async function deleteExpiredAssertions(db: Db, now: number, batch: number): Promise<number> {
-  const res = await db.deleteFrom("seen_assertions").where("id", "in", db.selectFrom("seen_assertions").select("id").where("expires_at", "<=", now).limit(batch)).executeTakeFirst();
+  const res = await db
+    .deleteFrom("seen_assertions")
+    .where("id", "in", db.selectFrom("seen_assertions").select("id").where("expires_at", "<=", now).limit(batch))
+    .executeTakeFirst();
   return Number(res.numDeletedRows);
 }

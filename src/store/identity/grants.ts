@@ -46,6 +46,9 @@ export async function deleteClientGrants(db: Db, clientId: string): Promise<void
 
 /** Deletes up to `batch` grants that expired before `beforeIso`; how many it deleted. */
 export async function deleteExpiredGrants(db: Db, beforeIso: string, batch: number): Promise<number> {
-  const res = await db.deleteFrom("grants").where("id", "in", db.selectFrom("grants").select("id").where("expires_at", "<", beforeIso).limit(batch)).executeTakeFirst();
+  const res = await db
+    .deleteFrom("grants")
+    .where("id", "in", db.selectFrom("grants").select("id").where("expires_at", "<", beforeIso).limit(batch))
+    .executeTakeFirst();
   return Number(res.numDeletedRows);
 }

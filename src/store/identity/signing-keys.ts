@@ -19,6 +19,9 @@ export async function replacePrivateKey(db: Db, kid: string, from: string, to: s
 export async function addSigningKey(db: Db, row: Omit<SigningKeyTable, "retired_at">): Promise<void> {
   await db.transaction().execute(async (trx) => {
     await trx.updateTable("signing_keys").set({ retired_at: row.created_at }).where("retired_at", "is", null).execute();
-    await trx.insertInto("signing_keys").values({ ...row, retired_at: null }).execute();
+    await trx
+      .insertInto("signing_keys")
+      .values({ ...row, retired_at: null })
+      .execute();
   });
 }

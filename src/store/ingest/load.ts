@@ -65,7 +65,12 @@ export async function lockStoredAlerts(trx: Transaction<Database>, stored: Store
 }
 
 /** The sightings of these entities at or after `from`. */
-export async function readSightings(trx: Transaction<Database>, tenantId: string, keys: readonly string[], from: string): Promise<{ entityKey: string; incidentId: number; lastSeenAt: string }[]> {
+export async function readSightings(
+  trx: Transaction<Database>,
+  tenantId: string,
+  keys: readonly string[],
+  from: string,
+): Promise<{ entityKey: string; incidentId: number; lastSeenAt: string }[]> {
   const rows: { entityKey: string; incidentId: number; lastSeenAt: string }[] = [];
   for (const part of chunks(keys, IN_LIST)) {
     const found = await trx
@@ -98,7 +103,10 @@ export async function readIncidents(
   const openOrdinals = incidentStatusOrdinals(openStatuses);
   const want = new Set(resent);
   const out: IncidentRecord[] = [];
-  for (const part of chunks([...new Set([...candidates, ...resent])].sort((a, b) => a - b), IN_LIST)) {
+  for (const part of chunks(
+    [...new Set([...candidates, ...resent])].sort((a, b) => a - b),
+    IN_LIST,
+  )) {
     const [reads, opens] = [part.filter((id) => want.has(id)), part.filter((id) => !want.has(id))];
     let q = trx
       .selectFrom("incidents")

@@ -39,8 +39,17 @@ export async function moveStoredSightings(trx: Transaction<Database>, tenantId: 
 }
 
 /** Writes sightings, keeping the later of a stored one and the one given. */
-export async function writeSightings(trx: Transaction<Database>, tenantId: string, sightings: readonly { incidentId: number; entityKey: string; lastSeenAt: string }[]): Promise<void> {
-  const rows: Insertable<Database["incident_entities"]>[] = sightings.map((s) => ({ tenant_id: tenantId, entity_key: s.entityKey, incident_id: s.incidentId, last_seen_at: s.lastSeenAt }));
+export async function writeSightings(
+  trx: Transaction<Database>,
+  tenantId: string,
+  sightings: readonly { incidentId: number; entityKey: string; lastSeenAt: string }[],
+): Promise<void> {
+  const rows: Insertable<Database["incident_entities"]>[] = sightings.map((s) => ({
+    tenant_id: tenantId,
+    entity_key: s.entityKey,
+    incident_id: s.incidentId,
+    last_seen_at: s.lastSeenAt,
+  }));
   for (const part of chunks(rows, ROWS_PER_INSERT)) {
     await trx
       .insertInto("incident_entities")
@@ -80,7 +89,12 @@ export async function insertCorrelationEvents(trx: Transaction<Database>, events
  * Writes incidents in the order given: those `stored` holds a row for are updated (guarded by the
  * version read), the others inserted, several to a statement. A new incident starts at version 1.
  */
-export async function writeIncidents(trx: Transaction<Database>, stored: StoredRows, tenantId: string, incidents: readonly Written<IncidentRecord>[]): Promise<void> {
+export async function writeIncidents(
+  trx: Transaction<Database>,
+  stored: StoredRows,
+  tenantId: string,
+  incidents: readonly Written<IncidentRecord>[],
+): Promise<void> {
   const inserts: IncidentTable[] = [];
   const updates: [IncidentTable, IncidentTable][] = [];
   for (const inc of incidents) {

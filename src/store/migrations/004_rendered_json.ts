@@ -8,7 +8,10 @@ import type { Kysely } from "kysely";
 export async function up(db: Kysely<unknown>): Promise<void> {
   for (const table of ["incidents", "alerts"]) {
     await db.schema.alterTable(table).addColumn("json_v1", "text").execute();
-    await db.schema.alterTable(table).addColumn("gated", "integer", (c) => c.notNull().defaultTo(0)).execute();
+    await db.schema
+      .alterTable(table)
+      .addColumn("gated", "integer", (c) => c.notNull().defaultTo(0))
+      .execute();
   }
 }
 

@@ -12,15 +12,18 @@ interface Tables {
 }
 
 export async function up(schema: Kysely<unknown>): Promise<void> {
-  await schema.schema.alterTable("alerts").addColumn("analyst_properties", "text", (c) => c.notNull().defaultTo("[]")).execute();
+  await schema.schema
+    .alterTable("alerts")
+    .addColumn("analyst_properties", "text", (c) => c.notNull().defaultTo("[]"))
+    .execute();
   const db = schema as unknown as Kysely<Tables>;
-  const rows = (await db
+  const rows = await db
     .selectFrom("audit_log")
     .select(["tenant_id", "entity_id", "property"])
     .distinct()
     .where("entity_type", "=", "alert")
     .where("property", "in", ["status", "classification", "determination", "assignedTo", "customDetails"])
-    .execute());
+    .execute();
   const byAlert = new Map<string, { tenant: string; id: string; props: Set<string> }>();
   for (const r of rows) {
     const key = JSON.stringify([r.tenant_id, r.entity_id]);

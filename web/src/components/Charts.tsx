@@ -39,7 +39,15 @@ function DataTable({ caption, head, rows }: { caption: string; head: string[]; r
         <tbody>
           {rows.map((r, i) => (
             <tr key={i}>
-              {r.map((c, j) => (j === 0 ? <th key={j} scope="row">{c}</th> : <td key={j}>{c}</td>))}
+              {r.map((c, j) =>
+                j === 0 ? (
+                  <th key={j} scope="row">
+                    {c}
+                  </th>
+                ) : (
+                  <td key={j}>{c}</td>
+                ),
+              )}
             </tr>
           ))}
         </tbody>
@@ -106,7 +114,9 @@ export function StackedBars({ points, series, title, empty }: { points: StackedP
                 const y0 = y(acc);
                 acc += v;
                 const y1 = y(acc);
-                return <rect key={s.key} className="bar" x={pad.l + i * bw + bw * 0.12} width={bw * 0.76} y={y1} height={Math.max(0.5, y0 - y1)} fill={s.color} />;
+                return (
+                  <rect key={s.key} className="bar" x={pad.l + i * bw + bw * 0.12} width={bw * 0.76} y={y1} height={Math.max(0.5, y0 - y1)} fill={s.color} />
+                );
               })}
               {i % every === 0 && (
                 <text x={pad.l + i * bw + bw / 2} y={H - 8} textAnchor="middle" className="axis">
@@ -119,7 +129,11 @@ export function StackedBars({ points, series, title, empty }: { points: StackedP
       </svg>
       {sum === 0 && <p className="chart-empty">{empty}</p>}
       <Legend series={series} />
-      <DataTable caption={title} head={["Day", ...series.map((s) => s.label), "Total"]} rows={points.map((p, i) => [p.label, ...series.map((s) => p.values[s.key] ?? 0), totals[i]!])} />
+      <DataTable
+        caption={title}
+        head={["Day", ...series.map((s) => s.label), "Total"]}
+        rows={points.map((p, i) => [p.label, ...series.map((s) => p.values[s.key] ?? 0), totals[i]!])}
+      />
     </>
   );
 }
@@ -142,7 +156,12 @@ export function HBars({ items, title, empty, unit = "" }: { items: BarItem[]; ti
   const H = items.length * row + 4;
   return (
     <>
-      <svg viewBox={`0 0 ${W} ${H}`} className="chart hbars" role="img" aria-label={`${title}: ${items.map((i) => `${i.label} ${i.display ?? i.value}`).join(", ")}`}>
+      <svg
+        viewBox={`0 0 ${W} ${H}`}
+        className="chart hbars"
+        role="img"
+        aria-label={`${title}: ${items.map((i) => `${i.label} ${i.display ?? i.value}`).join(", ")}`}
+      >
         {items.map((it, i) => {
           const w = ((W - labelW - 60) * it.value) / max;
           const text = it.label.length > 28 ? `${it.label.slice(0, 27)}…` : it.label;

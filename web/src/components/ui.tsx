@@ -120,7 +120,21 @@ export function Dialog({ open, title, onClose, children }: { open: boolean; titl
 }
 
 /** Asks before something that cannot be undone. */
-export function Confirm({ open, title, body, confirmLabel, onConfirm, onCancel }: { open: boolean; title: string; body: ReactNode; confirmLabel: string; onConfirm: () => void; onCancel: () => void }) {
+export function Confirm({
+  open,
+  title,
+  body,
+  confirmLabel,
+  onConfirm,
+  onCancel,
+}: {
+  open: boolean;
+  title: string;
+  body: ReactNode;
+  confirmLabel: string;
+  onConfirm: () => void;
+  onCancel: () => void;
+}) {
   return (
     <Dialog open={open} title={title} onClose={onCancel}>
       <div>{body}</div>

@@ -14,7 +14,6 @@ interface PermissionInfo {
   delegated: boolean;
 }
 
-
 async function permissionNames(signal: AbortSignal): Promise<PermissionInfo[]> {
   const ref = await publicJson<PermissionsReference>("/permissions", signal);
   return ref.permissions.map((p) => ({ name: p.name, application: p.schemes.application.provisioned, delegated: p.schemes.delegated.provisioned }));
@@ -23,7 +22,11 @@ async function permissionNames(signal: AbortSignal): Promise<PermissionInfo[]> {
 function AdminNav() {
   const { pathname } = useLocation();
   const tab = (to: string, text: string) => (
-    <Link to={to} className={pathname === to || (to === "/admin/apps" && pathname === "/admin") ? "tab active" : "tab"} aria-current={pathname === to ? "page" : undefined}>
+    <Link
+      to={to}
+      className={pathname === to || (to === "/admin/apps" && pathname === "/admin") ? "tab active" : "tab"}
+      aria-current={pathname === to ? "page" : undefined}
+    >
       {text}
     </Link>
   );
@@ -35,13 +38,30 @@ function AdminNav() {
   );
 }
 
-function PermissionPicker({ legend, options, value, onChange, idPrefix }: { legend: string; options: string[]; value: string[]; onChange: (v: string[]) => void; idPrefix: string }) {
+function PermissionPicker({
+  legend,
+  options,
+  value,
+  onChange,
+  idPrefix,
+}: {
+  legend: string;
+  options: string[];
+  value: string[];
+  onChange: (v: string[]) => void;
+  idPrefix: string;
+}) {
   return (
     <fieldset className="check-group perm-picker">
       <legend>{legend}</legend>
       {options.map((o) => (
         <label key={o} className="check" htmlFor={`${idPrefix}-${o}`}>
-          <input id={`${idPrefix}-${o}`} type="checkbox" checked={value.includes(o)} onChange={(e) => onChange(e.target.checked ? [...value, o] : value.filter((x) => x !== o))} />
+          <input
+            id={`${idPrefix}-${o}`}
+            type="checkbox"
+            checked={value.includes(o)}
+            onChange={(e) => onChange(e.target.checked ? [...value, o] : value.filter((x) => x !== o))}
+          />
           <code>{o}</code>
         </label>
       ))}
@@ -97,16 +117,28 @@ function RegisterForm({ perms, onCreated }: { perms: PermissionInfo[]; onCreated
         <label htmlFor="app-name">Name</label>
         <input id="app-name" value={name} onChange={(e) => setName(e.target.value)} required maxLength={200} />
         <label className="check">
-          <input type="checkbox" checked={publicClient} onChange={(e) => setPublicClient(e.target.checked)} /> Public client (device code, authorization code with PKCE; no secret, no
-          application permissions)
+          <input type="checkbox" checked={publicClient} onChange={(e) => setPublicClient(e.target.checked)} /> Public client (device code, authorization code
+          with PKCE; no secret, no application permissions)
         </label>
         <label htmlFor="app-redirects">Redirect URIs (space-separated, optional)</label>
         <input id="app-redirects" value={redirects} onChange={(e) => setRedirects(e.target.value)} placeholder="http://localhost" />
         <div className="perm-columns">
           {!publicClient && (
-            <PermissionPicker legend="Application permissions" idPrefix="new-app" options={perms.filter((p) => p.application).map((p) => p.name)} value={application} onChange={setApplication} />
+            <PermissionPicker
+              legend="Application permissions"
+              idPrefix="new-app"
+              options={perms.filter((p) => p.application).map((p) => p.name)}
+              value={application}
+              onChange={setApplication}
+            />
           )}
-          <PermissionPicker legend="Delegated permissions" idPrefix="new-del" options={perms.filter((p) => p.delegated).map((p) => p.name)} value={delegated} onChange={setDelegated} />
+          <PermissionPicker
+            legend="Delegated permissions"
+            idPrefix="new-del"
+            options={perms.filter((p) => p.delegated).map((p) => p.name)}
+            value={delegated}
+            onChange={setDelegated}
+          />
         </div>
         <label className="check">
           <input type="checkbox" checked={consent} onChange={(e) => setConsent(e.target.checked)} /> Grant admin consent now
@@ -138,7 +170,17 @@ function PermissionList({ title, requested, consented }: { title: string; reques
   );
 }
 
-function AppCard({ app, perms, onChange, onNotice }: { app: AppView; perms: PermissionInfo[]; onChange: (a: AppView | null) => void; onNotice: (t: string) => void }) {
+function AppCard({
+  app,
+  perms,
+  onChange,
+  onNotice,
+}: {
+  app: AppView;
+  perms: PermissionInfo[];
+  onChange: (a: AppView | null) => void;
+  onNotice: (t: string) => void;
+}) {
   const [adding, setAdding] = useState(false);
   const [application, setApplication] = useState<string[]>([]);
   const [delegated, setDelegated] = useState<string[]>([]);
@@ -160,7 +202,10 @@ function AppCard({ app, perms, onChange, onNotice }: { app: AppView; perms: Perm
     }
   }
 
-  const pending = [...app.requested.application.filter((p) => !app.consented.application.includes(p)), ...app.requested.delegated.filter((p) => !app.consented.delegated.includes(p))];
+  const pending = [
+    ...app.requested.application.filter((p) => !app.consented.application.includes(p)),
+    ...app.requested.delegated.filter((p) => !app.consented.delegated.includes(p)),
+  ];
   const anyConsent = app.consented.application.length + app.consented.delegated.length > 0;
   const titleId = `app-${app.clientId}`;
   return (
@@ -176,7 +221,9 @@ function AppCard({ app, perms, onChange, onNotice }: { app: AppView; perms: Perm
           <code className="break">{app.clientId}</code>
         </dd>
         <dt>Created</dt>
-        <dd><Time iso={app.createdDateTime} /></dd>
+        <dd>
+          <Time iso={app.createdDateTime} />
+        </dd>
         {app.redirectUris.length > 0 && (
           <>
             <dt>Redirect URIs</dt>
@@ -215,7 +262,15 @@ function AppCard({ app, perms, onChange, onNotice }: { app: AppView; perms: Perm
         <button
           type="button"
           disabled={busy || pending.length === 0}
-          onClick={() => act(() => api<AppView>(`/triage/admin/apps/${app.clientId}/consent`, { method: "POST" }), (a) => { onChange(a); onNotice(`Admin consent granted to ${app.displayName}.`); })}
+          onClick={() =>
+            act(
+              () => api<AppView>(`/triage/admin/apps/${app.clientId}/consent`, { method: "POST" }),
+              (a) => {
+                onChange(a);
+                onNotice(`Admin consent granted to ${app.displayName}.`);
+              },
+            )
+          }
         >
           Grant admin consent
         </button>
@@ -225,7 +280,17 @@ function AppCard({ app, perms, onChange, onNotice }: { app: AppView; perms: Perm
           </button>
         )}
         {!app.publicClient && (
-          <button type="button" className="secondary" disabled={busy} onClick={() => act(() => api<IssuedSecret>(`/triage/admin/apps/${app.clientId}/secrets`, { method: "POST", body: { days: 180 } }), (s) => setSecret(s))}>
+          <button
+            type="button"
+            className="secondary"
+            disabled={busy}
+            onClick={() =>
+              act(
+                () => api<IssuedSecret>(`/triage/admin/apps/${app.clientId}/secrets`, { method: "POST", body: { days: 180 } }),
+                (s) => setSecret(s),
+              )
+            }
+          >
             New secret
           </button>
         )}
@@ -290,7 +355,9 @@ function AppCard({ app, perms, onChange, onNotice }: { app: AppView; perms: Perm
             {secret?.secretText}
           </code>
         </p>
-        <p className="muted">Expires <Time iso={secret?.expiresDateTime} />.</p>
+        <p className="muted">
+          Expires <Time iso={secret?.expiresDateTime} />.
+        </p>
         <div className="actions">
           <button type="button" onClick={() => void copyText(secret?.secretText ?? "").then(() => setCopied(true))}>
             {copied ? "Copied" : "Copy secret"}
@@ -313,8 +380,22 @@ function AppCard({ app, perms, onChange, onNotice }: { app: AppView; perms: Perm
         onConfirm={() => {
           const what = confirm;
           setConfirm(null);
-          if (what === "delete") void act(() => api(`/triage/admin/apps/${app.clientId}`, { method: "DELETE" }), () => { onChange(null); onNotice(`${app.displayName} deleted.`); });
-          if (what === "revoke") void act(() => api<AppView>(`/triage/admin/apps/${app.clientId}/consent`, { method: "DELETE" }), (a) => { onChange(a); onNotice(`Consent revoked for ${app.displayName}.`); });
+          if (what === "delete")
+            void act(
+              () => api(`/triage/admin/apps/${app.clientId}`, { method: "DELETE" }),
+              () => {
+                onChange(null);
+                onNotice(`${app.displayName} deleted.`);
+              },
+            );
+          if (what === "revoke")
+            void act(
+              () => api<AppView>(`/triage/admin/apps/${app.clientId}/consent`, { method: "DELETE" }),
+              (a) => {
+                onChange(a);
+                onNotice(`Consent revoked for ${app.displayName}.`);
+              },
+            );
         }}
       />
     </li>
@@ -338,7 +419,9 @@ export function AdminApps() {
       <h1>Administration</h1>
       <AdminNav />
       <h2>App registrations</h2>
-      <p className="muted">Apps of this tenant, the permissions they request, and what an administrator consented to. Only consented permissions reach a token.</p>
+      <p className="muted">
+        Apps of this tenant, the permissions they request, and what an administrator consented to. Only consented permissions reach a token.
+      </p>
       {notice && <Notice text={notice} />}
       <ErrorMessage error={state.error} />
       {!data && !state.error && <Loading what="Loading app registrations" />}
@@ -424,7 +507,12 @@ function NewUser({ onCreated }: { onCreated: (u: UserView) => void }) {
     setBusy(true);
     setError(null);
     try {
-      onCreated(await api<UserView>("/triage/admin/users", { method: "POST", body: { userPrincipalName: upn.trim(), displayName: name.trim() || undefined, password: password || undefined, roles } }));
+      onCreated(
+        await api<UserView>("/triage/admin/users", {
+          method: "POST",
+          body: { userPrincipalName: upn.trim(), displayName: name.trim() || undefined, password: password || undefined, roles },
+        }),
+      );
       setUpn("");
       setName("");
       setPassword("");
@@ -473,8 +561,8 @@ export function AdminUsers({ session }: { session: Session }) {
       <AdminNav />
       <h2>Users and roles</h2>
       <p className="muted">
-        Readers (Security Reader, Global Reader) see incidents and alerts; operators (Security Operator) also change them; Security Administrators also administer apps and
-        users.
+        Readers (Security Reader, Global Reader) see incidents and alerts; operators (Security Operator) also change them; Security Administrators also
+        administer apps and users.
       </p>
       {notice && <Notice text={notice} />}
       <ErrorMessage error={state.error} />

@@ -62,19 +62,19 @@ export function DashboardPage() {
   const [progress, setProgress] = useState(0);
   /** Days to show, ending on the latest day with activity; 0: everything (at most MAX_DAYS). */
   const [range, setRange] = useState(0);
-  const data = useAsync(
-    async (signal) => {
-      const [incidents, alerts] = await Promise.all([
-        pageAll<IncidentRow>(`/v1.0/security/incidents${qs({ $select: "id,status,severity,assignedTo,createdDateTime,lastUpdateDateTime", $top: 50 })}`, {
-          signal,
-          onPage: setProgress,
-        }),
-        pageAll<AlertRow>(`/v1.0/security/alerts_v2${qs({ $select: "id,incidentId,detectionSource,serviceSource,mitreTechniques,createdDateTime", $top: 2000 })}`, { signal }),
-      ]);
-      return { incidents: incidents.filter((i) => i.status !== "redirected"), alerts };
-    },
-    [],
-  );
+  const data = useAsync(async (signal) => {
+    const [incidents, alerts] = await Promise.all([
+      pageAll<IncidentRow>(`/v1.0/security/incidents${qs({ $select: "id,status,severity,assignedTo,createdDateTime,lastUpdateDateTime", $top: 50 })}`, {
+        signal,
+        onPage: setProgress,
+      }),
+      pageAll<AlertRow>(
+        `/v1.0/security/alerts_v2${qs({ $select: "id,incidentId,detectionSource,serviceSource,mitreTechniques,createdDateTime", $top: 2000 })}`,
+        { signal },
+      ),
+    ]);
+    return { incidents: incidents.filter((i) => i.status !== "redirected"), alerts };
+  }, []);
 
   const view = useMemo(() => {
     if (!data.data) return null;
@@ -103,8 +103,15 @@ export function DashboardPage() {
       return days.map((d) => ({ label: formatDay(d), axis: formatDay(d, true), values: byDay.get(d) ?? {} }));
     };
     const open = incidents.filter((i) => OPEN.has(i.status));
-    const openBySeverity: BarItem[] = SEVERITIES.map((s) => ({ label: label(s), value: open.filter((i) => i.severity === s).length, color: SEVERITY_COLORS[s] })).filter((b) => b.value > 0);
-    const byAssignee = top(count(open, (i) => i.assignedTo ?? "(unassigned)"), 10);
+    const openBySeverity: BarItem[] = SEVERITIES.map((s) => ({
+      label: label(s),
+      value: open.filter((i) => i.severity === s).length,
+      color: SEVERITY_COLORS[s],
+    })).filter((b) => b.value > 0);
+    const byAssignee = top(
+      count(open, (i) => i.assignedTo ?? "(unassigned)"),
+      10,
+    );
     // Resolution time: creation to the last update of a resolved incident (resolving is its last change).
     const durations = resolved.map((i) => ({ severity: i.severity, ms: Date.parse(i.lastUpdateDateTime) - Date.parse(i.createdDateTime) }));
     const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
@@ -115,8 +122,14 @@ export function DashboardPage() {
     }).filter((b) => b.display !== "—");
     const rangeAlerts = alerts.filter((a) => inRange(a.createdDateTime));
     return {
-      opened: perDay(incidents.filter((i) => inRange(i.createdDateTime)), (i) => i.createdDateTime),
-      resolvedPerDay: perDay(resolved.filter((i) => inRange(i.lastUpdateDateTime)), (i) => i.lastUpdateDateTime),
+      opened: perDay(
+        incidents.filter((i) => inRange(i.createdDateTime)),
+        (i) => i.createdDateTime,
+      ),
+      resolvedPerDay: perDay(
+        resolved.filter((i) => inRange(i.lastUpdateDateTime)),
+        (i) => i.lastUpdateDateTime,
+      ),
       openedCount: incidents.filter((i) => inRange(i.createdDateTime)).length,
       resolvedCount: resolved.filter((i) => inRange(i.lastUpdateDateTime)).length,
       open,
@@ -125,8 +138,16 @@ export function DashboardPage() {
       mttr,
       mttrBySeverity,
       resolvedTotal: resolved.length,
-      sources: top(count(rangeAlerts, (a) => a.detectionSource ?? a.serviceSource), 8, label),
-      techniques: top(count(rangeAlerts, (a) => a.mitreTechniques ?? []), 10, techniqueLabel),
+      sources: top(
+        count(rangeAlerts, (a) => a.detectionSource ?? a.serviceSource),
+        8,
+        label,
+      ),
+      techniques: top(
+        count(rangeAlerts, (a) => a.mitreTechniques ?? []),
+        10,
+        techniqueLabel,
+      ),
       alertCount: rangeAlerts.length,
       from: days[0]!,
       to: days[days.length - 1]!,
@@ -154,7 +175,8 @@ export function DashboardPage() {
       {view && (
         <>
           <p className="muted">
-            {formatDay(view.from)} to {formatDay(view.to)} (UTC days) · computed from {plural(data.data!.incidents.length, "incident")} and {plural(data.data!.alerts.length, "alert")}
+            {formatDay(view.from)} to {formatDay(view.to)} (UTC days) · computed from {plural(data.data!.incidents.length, "incident")} and{" "}
+            {plural(data.data!.alerts.length, "alert")}
           </p>
           <div className="kpis">
             <Link to="/incidents?status=active,inProgress,awaitingAction" className="kpi">

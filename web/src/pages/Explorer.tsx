@@ -70,7 +70,11 @@ function Toolbar({ name, json }: { name: string | null; json: () => unknown }) {
   };
   return (
     <div className="toolbar no-print">
-      <button type="button" className="secondary" onClick={run(() => download(name ? `${name}.json` : "triage-permissions.json", JSON.stringify(json(), null, 2), "application/json"), "JSON exported.")}>
+      <button
+        type="button"
+        className="secondary"
+        onClick={run(() => download(name ? `${name}.json` : "triage-permissions.json", JSON.stringify(json(), null, 2), "application/json"), "JSON exported.")}
+      >
         Export JSON
       </button>
       <button type="button" className="secondary" onClick={run(() => exportCsv(name), "CSV exported.")}>
@@ -151,10 +155,15 @@ export function ExplorerIndex({ session }: { session: Session | null }) {
         {ref.data && <Toolbar name={null} json={() => ref.data} />}
       </div>
       <p className="muted">
-        Microsoft Graph's permissions for the security API, as Triage enforces them: every permission's ids, consent texts, the methods it grants on
-        v1.0, beta and Triage's own API, and the resources it reaches.
+        Microsoft Graph's permissions for the security API, as Triage enforces them: every permission's ids, consent texts, the methods it grants on v1.0, beta
+        and Triage's own API, and the resources it reaches.
       </p>
-      <SearchBox value={q} onChange={(v) => navigate(`/explorer${v ? `?q=${encodeURIComponent(v)}` : ""}`, { replace: true })} onDown={() => list.current?.querySelector("a")?.focus()} autoFocus />
+      <SearchBox
+        value={q}
+        onChange={(v) => navigate(`/explorer${v ? `?q=${encodeURIComponent(v)}` : ""}`, { replace: true })}
+        onDown={() => list.current?.querySelector("a")?.focus()}
+        autoFocus
+      />
       <ErrorMessage error={ref.error} />
       {ref.loading && !ref.data && <Loading what="Loading the permissions reference" />}
       {ref.data && (
@@ -175,7 +184,11 @@ export function ExplorerIndex({ session }: { session: Session | null }) {
                   {!p.provisioned && <span className="badge warn">Not provisioned</span>}
                   <div className="perm-meta">
                     {methods.filter((m) => m.implemented).length} implemented methods · {methods.length} in all
-                    {hits.length > 0 && ` · matches ${hits.slice(0, 3).map((h) => `${h.api} ${h.operation}`).join(", ")}${hits.length > 3 ? "…" : ""}`}
+                    {hits.length > 0 &&
+                      ` · matches ${hits
+                        .slice(0, 3)
+                        .map((h) => `${h.api} ${h.operation}`)
+                        .join(", ")}${hits.length > 3 ? "…" : ""}`}
                   </div>
                 </li>
               );
@@ -197,7 +210,11 @@ function Least({ value }: { value: boolean | null }) {
 function exampleValue(type: string, enumMembers: string[] | null): unknown {
   const m = /^Collection\((.+)\)$/.exec(type);
   if (m) return [exampleValue(m[1]!, enumMembers)];
-  if (enumMembers) return enumMembers.filter((x) => x !== "unknownFutureValue").slice(0, 3).join(" | ");
+  if (enumMembers)
+    return enumMembers
+      .filter((x) => x !== "unknownFutureValue")
+      .slice(0, 3)
+      .join(" | ");
   switch (type) {
     case "Edm.String":
       return "String";
@@ -283,7 +300,9 @@ function ResourceSection({ r }: { r: ResourceDoc }) {
                     {p.type}
                     {p.nullable ? " (nullable)" : ""}
                   </td>
-                  <td className="small">{[p.updatable && "PATCH", p.filterable && "$filter", p.sortable && "$orderby", p.betaOnly && "beta only"].filter(Boolean).join(", ") || "—"}</td>
+                  <td className="small">
+                    {[p.updatable && "PATCH", p.filterable && "$filter", p.sortable && "$orderby", p.betaOnly && "beta only"].filter(Boolean).join(", ") || "—"}
+                  </td>
                   <td className="small">
                     {p.description}
                     {p.enumMembers && <div className="muted">Values: {p.enumMembers.join(", ")}</div>}
@@ -313,7 +332,8 @@ function ResourceSection({ r }: { r: ResourceDoc }) {
 
 function CodeExamples({ p, tenantId }: { p: PermissionReference; tenantId: string }) {
   const candidates = allMethods(p).filter((m) => m.implemented);
-  const preferred = candidates.find((m) => m.api === "v1.0" && m.leastPrivileged.application) ?? candidates.find((m) => m.leastPrivileged.delegated) ?? candidates[0];
+  const preferred =
+    candidates.find((m) => m.api === "v1.0" && m.leastPrivileged.application) ?? candidates.find((m) => m.leastPrivileged.delegated) ?? candidates[0];
   const [choice, setChoice] = useState(preferred ? `${preferred.api} ${preferred.operation}` : "");
   const [lang, setLang] = useState<Language>("JavaScript");
   const [copied, setCopied] = useState(false);
@@ -361,7 +381,9 @@ function CodeExamples({ p, tenantId }: { p: PermissionReference; tenantId: strin
       </div>
       <div id="example-panel" role="tabpanel" aria-labelledby={`tab-${lang}`}>
         <p className="muted small">
-          {scheme === "application" ? "App-only (client credentials) with an app granted this permission." : "Delegated: a signed-in user, through an app granted this permission."}{" "}
+          {scheme === "application"
+            ? "App-only (client credentials) with an app granted this permission."
+            : "Delegated: a signed-in user, through an app granted this permission."}{" "}
           Replace <code>CLIENT_ID</code>/<code>CLIENT_SECRET</code> with your app's.
         </p>
         <pre className="code" data-language={lang}>
@@ -402,8 +424,8 @@ function RegisterSteps({ p, tenantId }: { p: PermissionReference; tenantId: stri
         </pre>
       </li>
       <li>
-        Get a token from <code>{`${location.origin}/${tenantId}/oauth2/v2.0/token`}</code> with scope <code>https://graph.microsoft.com/.default</code>: app-only tokens carry
-        the permission in <code>roles</code>, delegated ones in <code>scp</code> (and the user needs one of the Entra roles listed above).
+        Get a token from <code>{`${location.origin}/${tenantId}/oauth2/v2.0/token`}</code> with scope <code>https://graph.microsoft.com/.default</code>:
+        app-only tokens carry the permission in <code>roles</code>, delegated ones in <code>scp</code> (and the user needs one of the Entra roles listed above).
       </li>
       <li>
         Call <code>{location.origin}/v1.0/…</code> with <code>Authorization: Bearer …</code>, as in the examples.
@@ -436,7 +458,13 @@ export function PermissionPage({ name, session }: { name: string; session: Sessi
   }
   const { reference, schema, tenantId } = data.data;
   const reached = resourcesOf(p);
-  const cmdlets = [...new Map(allMethods(p).filter((m) => m.cmdlet).map((m) => [m.cmdlet!, m])).values()];
+  const cmdlets = [
+    ...new Map(
+      allMethods(p)
+        .filter((m) => m.cmdlet)
+        .map((m) => [m.cmdlet!, m]),
+    ).values(),
+  ];
 
   return (
     <div className="explorer permission-page">
@@ -571,7 +599,9 @@ export function PermissionPage({ name, session }: { name: string; session: Sessi
       <section className="panel" aria-labelledby="resources-title">
         <h2 id="resources-title">Resources it reaches</h2>
         {reached.length === 0 && <p className="muted">None that Triage serves.</p>}
-        {reached.includes("legacyAlert") && <p className="note">The legacy alert resource (microsoft.graph.alert, /security/alerts) was retired; Triage does not serve it.</p>}
+        {reached.includes("legacyAlert") && (
+          <p className="note">The legacy alert resource (microsoft.graph.alert, /security/alerts) was retired; Triage does not serve it.</p>
+        )}
         {reached.includes("directory") && <p>Triage's directory: app registrations, consent, secrets, users and their roles (the admin API).</p>}
         {schema.resources
           .filter((r) => reached.includes(r.name))
@@ -610,7 +640,9 @@ export function PermissionPage({ name, session }: { name: string; session: Sessi
 
       <section className="panel" aria-labelledby="examples-title">
         <h2 id="examples-title">Code examples</h2>
-        <p className="muted small">Pointed at this Triage ({location.origin}), tenant {tenantId}.</p>
+        <p className="muted small">
+          Pointed at this Triage ({location.origin}), tenant {tenantId}.
+        </p>
         <CodeExamples p={p} tenantId={tenantId} />
       </section>
 

@@ -4,8 +4,18 @@ import { canWrite, type Session } from "../auth";
 import { formatValue, plural } from "../format";
 import { techniqueLabel, techniqueTitle } from "../mitre";
 import {
-  CLASSIFICATIONS, DETERMINATIONS, describeEvidence, entityLabel, EVIDENCE_GROUPS, isEnumProperty, label, labelCodes, SETTABLE_STATUSES,
-  type Alert, type EvidenceItem, type Incident,
+  CLASSIFICATIONS,
+  DETERMINATIONS,
+  describeEvidence,
+  entityLabel,
+  EVIDENCE_GROUPS,
+  isEnumProperty,
+  label,
+  labelCodes,
+  SETTABLE_STATUSES,
+  type Alert,
+  type EvidenceItem,
+  type Incident,
 } from "../model";
 import type { AuditEntry, AuditPage, Correlation } from "../../../src/schema/triage-api";
 import { Link } from "../router";
@@ -169,7 +179,16 @@ function timelineOf({ incident, correlation, audit }: Loaded): TimelineItem[] {
   for (const a of incident.alerts ?? []) {
     if (a.firstActivityDateTime) items.push({ at: a.firstActivityDateTime, kind: "activity", text: <>Activity began: {a.title}</>, activity: true });
     // An alert that created the incident or joined it is told by that event, at the same time.
-    if (!withEvent.has(a.id)) items.push({ at: a.createdDateTime, kind: "alert", text: <>Alert raised by {label(a.detectionSource ?? a.serviceSource)}: {a.title}</> });
+    if (!withEvent.has(a.id))
+      items.push({
+        at: a.createdDateTime,
+        kind: "alert",
+        text: (
+          <>
+            Alert raised by {label(a.detectionSource ?? a.serviceSource)}: {a.title}
+          </>
+        ),
+      });
   }
   for (const e of correlation.events) {
     const a = e.alertId ? alerts.get(e.alertId) : undefined;
@@ -178,23 +197,64 @@ function timelineOf({ incident, correlation, audit }: Loaded): TimelineItem[] {
     const reasons = e.reasons.length ? ` (${e.reasons.map(label).join(", ")})` : "";
     const other = e.otherIncidentId ? <Link to={`/incidents/${e.otherIncidentId}`}>#{e.otherIncidentId}</Link> : null;
     const text: Record<string, ReactNode> = {
-      created: <>Incident created from alert “{alert}”{source}</>,
-      alertJoined: <>Alert “{alert}”{source} joined{reasons}</>,
-      merged: <>Incident {other} merged into this one{reasons}</>,
-      redirected: <>Merged into incident {other}{reasons}</>,
-      mergeRefused: <>Merge with {other} refused: {e.detail}</>,
-      joinRefused: <>Alert “{alert}” did not join: {e.detail}</>,
+      created: (
+        <>
+          Incident created from alert “{alert}”{source}
+        </>
+      ),
+      alertJoined: (
+        <>
+          Alert “{alert}”{source} joined{reasons}
+        </>
+      ),
+      merged: (
+        <>
+          Incident {other} merged into this one{reasons}
+        </>
+      ),
+      redirected: (
+        <>
+          Merged into incident {other}
+          {reasons}
+        </>
+      ),
+      mergeRefused: (
+        <>
+          Merge with {other} refused: {e.detail}
+        </>
+      ),
+      joinRefused: (
+        <>
+          Alert “{alert}” did not join: {e.detail}
+        </>
+      ),
     };
     items.push({ ...eventTime(e, incident, alerts), kind: "correlation", text: text[e.kind] ?? `${label(e.kind)} ${e.detail ?? ""}` });
   }
   for (const a of audit) {
     // Comments have their own entries below.
     if (a.property === "comments") continue;
-    items.push({ at: a.at, kind: "change", text: <>{a.actor} changed {label(a.property).toLowerCase()}: {auditText(a.property, a.before)} → {auditText(a.property, a.after)}</> });
+    items.push({
+      at: a.at,
+      kind: "change",
+      text: (
+        <>
+          {a.actor} changed {label(a.property).toLowerCase()}: {auditText(a.property, a.before)} → {auditText(a.property, a.after)}
+        </>
+      ),
+    });
   }
   for (const c of incident.comments) {
     const text = (c.comment ?? "").length > 120 ? `${c.comment!.slice(0, 119)}…` : c.comment;
-    items.push({ at: c.createdDateTime, kind: "comment", text: <>{c.createdByDisplayName ?? "Someone"} commented: “{text}”</> });
+    items.push({
+      at: c.createdDateTime,
+      kind: "comment",
+      text: (
+        <>
+          {c.createdByDisplayName ?? "Someone"} commented: “{text}”
+        </>
+      ),
+    });
   }
   return items.sort((x, y) => (x.at < y.at ? -1 : x.at > y.at ? 1 : 0));
 }
@@ -267,7 +327,12 @@ function Actions({ incident, me, onSaved }: { incident: Incident; me: string; on
           <select id="status" value={status} onChange={(e) => setStatus(e.target.value)}>
             <EnumOptions values={SETTABLE_STATUSES} />
           </select>
-          <button type="button" className="secondary" disabled={busy || status === incident.status} onClick={() => patch({ status }, `Status set to ${label(status)}.`)}>
+          <button
+            type="button"
+            className="secondary"
+            disabled={busy || status === incident.status}
+            onClick={() => patch({ status }, `Status set to ${label(status)}.`)}
+          >
             Set status
           </button>
         </div>
@@ -306,7 +371,13 @@ function Actions({ incident, me, onSaved }: { incident: Incident; me: string; on
           {tags.map((t) => (
             <li key={t} className="tag">
               {t}
-              <button type="button" className="chip-remove" aria-label={`Remove tag ${t}`} disabled={busy} onClick={() => patch({ customTags: tags.filter((x) => x !== t) }, `Tag ${t} removed.`)}>
+              <button
+                type="button"
+                className="chip-remove"
+                aria-label={`Remove tag ${t}`}
+                disabled={busy}
+                onClick={() => patch({ customTags: tags.filter((x) => x !== t) }, `Tag ${t} removed.`)}
+              >
                 ×
               </button>
             </li>
@@ -344,7 +415,14 @@ function Actions({ incident, me, onSaved }: { incident: Incident; me: string; on
             }}
           >
             <label htmlFor="resolving-comment">Resolving comment</label>
-            <textarea id="resolving-comment" value={resolving} onChange={(e) => setResolving(e.target.value)} rows={3} required placeholder="What was found and done" />
+            <textarea
+              id="resolving-comment"
+              value={resolving}
+              onChange={(e) => setResolving(e.target.value)}
+              rows={3}
+              required
+              placeholder="What was found and done"
+            />
             <p className="hint">The classification chosen above is saved with the resolution.</p>
             <button type="submit" disabled={busy || !resolving.trim()}>
               Resolve incident
@@ -519,11 +597,13 @@ export function IncidentPage({ id, session }: { id: string; session: Session }) 
       </div>
       {redirected && (
         <div className="redirect-banner" role="note">
-          This incident was merged into{" "}
-          <Link to={`/incidents/${incident.redirectIncidentId}`}>incident #{incident.redirectIncidentId}</Link>. Its alerts are there now; it can no longer be edited.
+          This incident was merged into <Link to={`/incidents/${incident.redirectIncidentId}`}>incident #{incident.redirectIncidentId}</Link>. Its alerts are
+          there now; it can no longer be edited.
         </div>
       )}
-      {!canWrite(session) && <p className="readonly-note">You have read-only access ({session.user.roles.join(", ") || "no role"}): you can see this incident but not change it.</p>}
+      {!canWrite(session) && (
+        <p className="readonly-note">You have read-only access ({session.user.roles.join(", ") || "no role"}): you can see this incident but not change it.</p>
+      )}
       {notice && <Notice text={notice} />}
       <div className="incident-grid">
         <div className="incident-main">
@@ -563,7 +643,14 @@ export function IncidentPage({ id, session }: { id: string; session: Session }) 
               ))}
             </ol>
           </section>
-          <Comments incident={incident} writer={writer} onAdded={(comments) => { setNotice("Comment added."); state.setData({ ...data, incident: { ...incident, comments } }); }} />
+          <Comments
+            incident={incident}
+            writer={writer}
+            onAdded={(comments) => {
+              setNotice("Comment added.");
+              state.setData({ ...data, incident: { ...incident, comments } });
+            }}
+          />
           <AuditTrail entries={audit} />
         </div>
         <aside className="incident-side">
@@ -631,26 +718,26 @@ export function IncidentPage({ id, session }: { id: string; session: Session }) 
               {correlation.events.map((e) => {
                 const when = eventTime(e, incident, alertsById);
                 return (
-                <li key={e.seq}>
-                  <strong>{label(e.kind)}</strong> <Time iso={when.at} />
-                  {when.activity && <span className="tl-note">activity time</span>}
-                  {e.otherIncidentId && (
-                    <>
-                      {" "}
-                      · <Link to={`/incidents/${e.otherIncidentId}`}>#{e.otherIncidentId}</Link>
-                    </>
-                  )}
-                  {e.reasons.length > 0 && (
-                    <div className="reasons">
-                      {e.reasons.map((r) => (
-                        <span key={r} className="tag">
-                          {label(r)}
-                        </span>
-                      ))}
-                    </div>
-                  )}
-                  {(e.kind === "mergeRefused" || e.kind === "joinRefused") && e.detail && <div className="muted">{e.detail}</div>}
-                </li>
+                  <li key={e.seq}>
+                    <strong>{label(e.kind)}</strong> <Time iso={when.at} />
+                    {when.activity && <span className="tl-note">activity time</span>}
+                    {e.otherIncidentId && (
+                      <>
+                        {" "}
+                        · <Link to={`/incidents/${e.otherIncidentId}`}>#{e.otherIncidentId}</Link>
+                      </>
+                    )}
+                    {e.reasons.length > 0 && (
+                      <div className="reasons">
+                        {e.reasons.map((r) => (
+                          <span key={r} className="tag">
+                            {label(r)}
+                          </span>
+                        ))}
+                      </div>
+                    )}
+                    {(e.kind === "mergeRefused" || e.kind === "joinRefused") && e.detail && <div className="muted">{e.detail}</div>}
+                  </li>
                 );
               })}
             </ol>

@@ -2,12 +2,23 @@ import { useEffect, useMemo, useRef, useState, type FormEvent } from "react";
 import { api, batch, pageAll, qs, type Page } from "../api";
 import { canWrite, type Session } from "../auth";
 import { plural } from "../format";
-import { ALL_DETERMINATIONS, CLASSIFICATIONS, DETECTION_SOURCES, DETERMINATIONS, label, SETTABLE_STATUSES, SEVERITIES, STATUSES, type Incident } from "../model";
+import {
+  ALL_DETERMINATIONS,
+  CLASSIFICATIONS,
+  DETECTION_SOURCES,
+  DETERMINATIONS,
+  label,
+  SETTABLE_STATUSES,
+  SEVERITIES,
+  STATUSES,
+  type Incident,
+} from "../model";
 import { buildFilter, buildOrderBy, isFiltered, PAGE_SIZES, parseQuery, toSearch, type QueueQuery } from "../queue-filter";
 import { Link, navigate } from "../router";
 import { EnumOptions, ErrorMessage, Loading, Notice, PriorityBadge, SeverityBadge, StatusBadge, Time, useAsync, usePageTitle } from "../components/ui";
 
-const SELECT = "id,displayName,status,severity,assignedTo,classification,determination,customTags,priorityScore,createdDateTime,lastUpdateDateTime,redirectIncidentId";
+const SELECT =
+  "id,displayName,status,severity,assignedTo,classification,determination,customTags,priorityScore,createdDateTime,lastUpdateDateTime,redirectIncidentId";
 const EXPAND = "alerts($select=id,detectionSource)";
 const POLL_MS = 4000;
 const VIEWS_KEY = "triage.views";
@@ -34,7 +45,21 @@ function combine(filter: string, extra: string): string {
   return filter ? `(${filter}) and (${extra})` : extra;
 }
 
-function CheckGroup({ legend, name, options, value, onChange, wide }: { legend: string; name: string; options: readonly string[]; value: string[]; onChange: (v: string[]) => void; wide?: boolean }) {
+function CheckGroup({
+  legend,
+  name,
+  options,
+  value,
+  onChange,
+  wide,
+}: {
+  legend: string;
+  name: string;
+  options: readonly string[];
+  value: string[];
+  onChange: (v: string[]) => void;
+  wide?: boolean;
+}) {
   return (
     <fieldset className={wide ? "check-group wide" : "check-group"}>
       <legend>{legend}</legend>
@@ -69,7 +94,13 @@ function Filters({ query, set }: { query: QueueQuery; set: (patch: Partial<Queue
 
   function submitText(e: FormEvent) {
     e.preventDefault();
-    set({ q: text.trim(), tags: tags.split(",").map((t) => t.trim()).filter(Boolean) });
+    set({
+      q: text.trim(),
+      tags: tags
+        .split(",")
+        .map((t) => t.trim())
+        .filter(Boolean),
+    });
   }
 
   const determinations = query.classification ? (DETERMINATIONS[query.classification] ?? ALL_DETERMINATIONS) : ALL_DETERMINATIONS;
@@ -117,7 +148,19 @@ function Filters({ query, set }: { query: QueueQuery; set: (patch: Partial<Queue
         </div>
         <div className="field">
           <label htmlFor="tags">Tags (comma-separated)</label>
-          <input id="tags" value={tags} onChange={(e) => setTags(e.target.value)} onBlur={() => set({ tags: tags.split(",").map((t) => t.trim()).filter(Boolean) })} />
+          <input
+            id="tags"
+            value={tags}
+            onChange={(e) => setTags(e.target.value)}
+            onBlur={() =>
+              set({
+                tags: tags
+                  .split(",")
+                  .map((t) => t.trim())
+                  .filter(Boolean),
+              })
+            }
+          />
         </div>
         <fieldset className="time-range">
           <legend>Time range (UTC)</legend>
@@ -313,7 +356,19 @@ interface ListResult {
   sourceCapped: boolean;
 }
 
-function SortHeader({ query, field, children, set, className }: { query: QueueQuery; field: string; children: string; set: (p: Partial<QueueQuery>) => void; className?: string }) {
+function SortHeader({
+  query,
+  field,
+  children,
+  set,
+  className,
+}: {
+  query: QueueQuery;
+  field: string;
+  children: string;
+  set: (p: Partial<QueueQuery>) => void;
+  className?: string;
+}) {
   const active = query.sort === field;
   const next = active && query.dir === "desc" ? "asc" : "desc";
   return (
@@ -442,9 +497,7 @@ export function QueuePage({ session, search }: { session: Session; search: strin
       <SavedViews search={canonical} />
       <Filters query={query} set={set} />
       {notice && <Notice text={notice.text} tone={notice.error ? "error" : "ok"} />}
-      {fresh.length > 0 && (
-        <Notice text={`${plural(fresh.length, "new incident")} since this list was loaded (highlighted below).`} />
-      )}
+      {fresh.length > 0 && <Notice text={`${plural(fresh.length, "new incident")} since this list was loaded (highlighted below).`} />}
       {list.data?.sourceCapped && <Notice text="Many incidents have alerts from this source: showing the 600 most recent ones." />}
       {writer && selected.size > 0 && (
         <BulkBar
@@ -522,7 +575,12 @@ export function QueuePage({ session, search }: { session: Session; search: strin
                     {writer && (
                       <td className="col-check">
                         {i.status !== "redirected" && (
-                          <input type="checkbox" aria-label={`Select incident ${i.id}`} checked={selected.has(i.id)} onChange={(e) => toggle(i.id, e.target.checked)} />
+                          <input
+                            type="checkbox"
+                            aria-label={`Select incident ${i.id}`}
+                            checked={selected.has(i.id)}
+                            onChange={(e) => toggle(i.id, e.target.checked)}
+                          />
                         )}
                       </td>
                     )}
