@@ -77,7 +77,10 @@ export function redirectedSource(source: Record<string, unknown>, targetId: numb
  * The target once the sources merged into it: their custom tags joined to its own, and their owner,
  * classification and determination taken where it has none (as correlation's merges do).
  */
-export function mergedTarget(target: Record<string, unknown>, sources: readonly Record<string, unknown>[]): { doc: Record<string, unknown>; changes: PropertyChange[] } {
+export function mergedTarget(
+  target: Record<string, unknown>,
+  sources: readonly Record<string, unknown>[],
+): { doc: Record<string, unknown>; changes: PropertyChange[] } {
   const doc = { ...target };
   const changes: PropertyChange[] = [];
   const customTags = [...new Set([...tags(target, "customTags"), ...sources.flatMap((s) => tags(s, "customTags"))])];
