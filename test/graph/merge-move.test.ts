@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTriage, ALL_PERMISSIONS, type TestTriage } from "../support/triage.js";
 import { alert, deviceId } from "../support/alerts.js";
-import { appToken, delegatedToken } from "../support/identity.js";
+import { appToken, delegatedToken, GRAPH_DEFAULT, token } from "../support/identity.js";
+import { runCli } from "../support/process.js";
 
 const MANAGE = "SecurityData.Manage.All";
 let t: TestTriage;
@@ -333,6 +334,19 @@ describe("SecurityData.Manage.All", () => {
       expect(r.status).toBe(200);
       expect((await getIncident(y.id)).lastModifiedBy).toMatch(/^API-App:/);
     }
+  });
+
+  it("is granted with `triage apps create --permission SecurityData.Manage.All`", async () => {
+    const made = await runCli(["apps", "create", ...t.storeArgs, "--tenant", t.tenantId, "--name", "merger", "--permission", MANAGE, "--admin-consent", "--json"]);
+    expect(made.code, made.stderr).toBe(0);
+    const { clientId, clientSecret } = JSON.parse(made.stdout) as { clientId: string; clientSecret: string };
+    const r = await token(t, t.tenantId, { grant_type: "client_credentials", client_id: clientId, client_secret: clientSecret, scope: GRAPH_DEFAULT });
+    expect(r.status).toBe(200);
+    const a = await incident(2);
+    const b = await incident(1);
+    const merged = await merge({ incidentIds: [a.id, b.id] }, { authorization: `Bearer ${r.body.access_token}` });
+    expect(merged.status).toBe(200);
+    expect(merged.body.targetIncidentId).toBe(a.id);
   });
 
   it("is listed in GET /permissions with both actions", async () => {
