@@ -337,7 +337,19 @@ describe("SecurityData.Manage.All", () => {
   });
 
   it("is granted with `triage apps create --permission SecurityData.Manage.All`", async () => {
-    const made = await runCli(["apps", "create", ...t.storeArgs, "--tenant", t.tenantId, "--name", "merger", "--permission", MANAGE, "--admin-consent", "--json"]);
+    const made = await runCli([
+      "apps",
+      "create",
+      ...t.storeArgs,
+      "--tenant",
+      t.tenantId,
+      "--name",
+      "merger",
+      "--permission",
+      MANAGE,
+      "--admin-consent",
+      "--json",
+    ]);
     expect(made.code, made.stderr).toBe(0);
     const { clientId, clientSecret } = JSON.parse(made.stdout) as { clientId: string; clientSecret: string };
     const r = await token(t, t.tenantId, { grant_type: "client_credentials", client_id: clientId, client_secret: clientSecret, scope: GRAPH_DEFAULT });
