@@ -104,6 +104,18 @@ describe("POST /security/incidents/mergeIncidents", () => {
     }
   });
 
+  it("matches the action's name case-insensitively, as Graph matches path segments", async () => {
+    const a = await incident(2);
+    const b = await incident(1);
+    const r = await merge({ incidentIds: [a.id, b.id] }, manage, "v1.0", "MergeIncidents");
+    expect(r.status).toBe(200);
+    expect(r.body.targetIncidentId).toBe(a.id);
+    // An action is POSTed: any other method answers 405 naming POST, not a read of an incident called "mergeIncidents".
+    const get = await t.request("GET", "/v1.0/security/incidents/mergeIncidents");
+    expect(get.status).toBe(405);
+    expect(get.headers.get("allow")).toBe("POST");
+  });
+
   it("takes up to five incidents", async () => {
     const five = await Promise.all([incident(2), incident(1), incident(1), incident(1), incident(1)]);
     const r = await merge({ incidentIds: five.map((i) => i.id) });
