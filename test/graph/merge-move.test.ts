@@ -382,5 +382,8 @@ describe("SecurityData.Manage.All", () => {
     expect(ops).toEqual(expect.arrayContaining(["POST /security/incidents/mergeIncidents", "POST /security/alerts_v2/moveAlerts"]));
     const m = p.methods["v1.0"].find((x: any) => x.operation === "POST /security/incidents/mergeIncidents");
     expect(m).toMatchObject({ implemented: true, entraRoles: ["Security Operator", "Security Administrator"], cmdlet: "Merge-MgSecurityIncident" });
+    expect(m.leastPrivileged).toEqual({ delegated: true, application: true });
+    expect(p.notes.join(" ")).toContain("https://learn.microsoft.com/en-us/graph/api/security-incident-mergeincidents");
+    expect(p.schemes.application.id).toBeNull();
   });
 });
