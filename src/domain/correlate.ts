@@ -6,6 +6,11 @@ export interface Candidate {
   status: string;
   assignedTo: string | null;
   classification: string | null;
+  /**
+   * Compared only when both incidents carry it: an analyst's merge does (Defender refuses to merge
+   * incidents determined differently); correlation's candidates leave it out.
+   */
+  determination?: string | null;
   alertCount: number;
   createdAt: string;
   /** Entity keys ("device:…", "account:…") it shares with the alert. */
@@ -92,8 +97,8 @@ export function reasonsFor(sharedKeys: readonly string[]): CorrelationReason[] {
   return [...reasons];
 }
 
-function isUnset(classification: string | null): boolean {
-  return classification === null || classification === "unknown";
+function isUnset(value: string | null | undefined): boolean {
+  return value === null || value === undefined || value === "unknown";
 }
 
 /** Why two open incidents may not merge, or null when they may (Defender's refusal rules). */
@@ -105,11 +110,14 @@ export function mergeBlocker(a: Candidate, b: Candidate): string | null {
   if (!isUnset(a.classification) && !isUnset(b.classification) && a.classification !== b.classification) {
     return `classified differently (${a.classification}, ${b.classification})`;
   }
+  if (!isUnset(a.determination) && !isUnset(b.determination) && a.determination !== b.determination) {
+    return `determined differently (${a.determination}, ${b.determination})`;
+  }
   return null;
 }
 
 /** The incident the others merge into: the one with the most alerts, then the oldest, then the lowest id. */
-function rank(a: Candidate, b: Candidate): number {
+export function rank(a: Candidate, b: Candidate): number {
   return b.alertCount - a.alertCount || a.createdAt.localeCompare(b.createdAt) || a.id - b.id;
 }
 

@@ -25,3 +25,8 @@ export async function deriveStored(
     changes: derived.changes,
   };
 }
+
+/** The audit entry for an incident's alert count, when it changed. */
+export function countChange(before: number, after: number): PropertyChange[] {
+  return before === after ? [] : [{ property: "alertCount", before, after }];
+}

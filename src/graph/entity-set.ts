@@ -26,6 +26,7 @@ import { badRequest, invalidQuery, methodNotAllowed } from "../errors/graph-erro
 import { GRAPH_JSON, sendError } from "../http/conventions.js";
 import { operation, type Operation } from "../permissions/catalog.js";
 import type { Caller } from "../identity/caller.js";
+import { registerSecurityActions } from "./actions.js";
 
 declare module "fastify" {
   interface FastifyContextConfig {
@@ -147,7 +148,7 @@ function nextLink(base: string, plan: QueryPlan, token: string): string {
   return `${base}?${q}`;
 }
 
-function writeContext(caller: Caller, req: FastifyRequest): WriteContext {
+export function writeContext(caller: Caller, req: FastifyRequest): WriteContext {
   return { tenantId: caller.tenantId, actor: caller.displayName, requestId: req.id, now: new Date().toISOString() };
 }
 
@@ -190,7 +191,7 @@ function commentText(body: unknown): string {
 /**
  * Registers a route and answers 405 (with Allow) for the methods the path does not support.
  */
-function routes(
+export function routes(
   app: FastifyInstance,
   url: string,
   handlers: Partial<Record<"GET" | "PATCH" | "POST", { op: string; handler: (req: FastifyRequest, reply: FastifyReply) => Promise<unknown> }>>,
@@ -359,6 +360,8 @@ export async function registerSecurityRoutes(app: FastifyInstance, opts: GraphRo
       },
     });
   }
+
+  registerSecurityActions(app, opts);
 
   routes(app, "/security/incidents/:id/alerts", {
     GET: {

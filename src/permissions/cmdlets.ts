@@ -24,6 +24,8 @@ export const CMDLETS: Record<string, CmdletEntry> = {
   },
   "GET /security/incidents/{id}/alerts": { "v1.0": "Get-MgSecurityIncidentAlert", beta: null, betaNote: NO_BETA },
   "GET /security/incidents/$count": { "v1.0": "Get-MgSecurityIncidentCount", beta: null, betaNote: NO_BETA },
+  "POST /security/incidents/mergeIncidents": { "v1.0": "Merge-MgSecurityIncident", beta: "Merge-MgBetaSecurityIncident", note: "Addendum §1.8." },
+  "POST /security/alerts_v2/moveAlerts": { "v1.0": "Move-MgSecurityAlert", beta: "Move-MgBetaSecurityAlert", note: "Addendum §2.8." },
   "GET /security/alerts_v2": {
     "v1.0": "Get-MgSecurityAlertV2",
     beta: "Get-MgBetaSecurityAlertV2",

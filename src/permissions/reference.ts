@@ -62,6 +62,8 @@ interface SchemeData {
 interface PermissionData {
   schemes: Partial<Record<Scheme, SchemeData>>;
   ownerInfo: { ownerSecurityGroup: string };
+  /** Set on a permission Triage adds from the API reference pages, which Graph's permission data lacks. */
+  source?: string;
 }
 interface ProvisioningData {
   id: string;
@@ -142,7 +144,12 @@ function methodReference(name: string, key: string, api: Api, implemented: Reado
 function permissionNotes(name: string, schemes: Record<SchemeName, SchemeReference>): string[] {
   const notes: string[] = [];
   const unprovisioned = SCHEME_NAMES.filter((s) => !schemes[s].provisioned);
-  if (unprovisioned.length) {
+  const documented = permissionData[name]?.source;
+  if (documented) {
+    notes.push(
+      `Documented on the API reference pages (${documented}) but absent from Graph's permission data that this catalog is built from: Triage adds it from the pages, which publish no permission ids, so it has none here.`,
+    );
+  } else if (unprovisioned.length) {
     const appIds = [...new Set((provisioning[name] ?? []).map((p) => p.resourceAppId).filter(Boolean))];
     notes.push(
       `Not provisioned as a Microsoft Graph permission (${unprovisioned.join(", ")}): Graph's provisioning data has no id for it` +

@@ -236,3 +236,28 @@ describe("beta", () => {
     expect(v1).not.toHaveProperty("recommendedActions");
   });
 });
+
+describe("bound actions", () => {
+  it("mergeIncidents and moveAlerts by their qualified names, as the SDK addresses them", async () => {
+    const { clientId, secret } = await triage.registerApp({ permissions: ["SecurityData.Manage.All"], name: "merge automation" });
+    const credential = new ClientSecretCredential(triage.tenantId, clientId, secret!, { authorityHost: triage.url, disableInstanceDiscovery: true });
+    const manager = Client.initWithMiddleware({
+      baseUrl: triage.url,
+      customHosts: new Set([triage.hostname]),
+      authProvider: new TokenCredentialAuthenticationProvider(credential, { scopes: [GRAPH_SCOPE] }),
+    });
+    const [a, b] = [incidentOf.get("Alert 50")!, incidentOf.get("Alert 51")!];
+    const merged = await manager
+      .api("/security/incidents/microsoft.graph.security.mergeIncidents")
+      .post({ incidentIds: [b, a], incidentComment: "Same campaign", mergeReasons: "sameCampaign, sameActor" });
+    // Both have one alert: the older incident stays.
+    expect(merged.targetIncidentId).toBe(a);
+    const moved = await manager
+      .api("/security/alerts_v2/microsoft.graph.security.moveAlerts")
+      .version("beta")
+      .post({ alertIds: [alertIdOf.get("Alert 51")!], incidentId: null });
+    expect(moved.targetIncidentId).not.toBe(a);
+    const alert51 = await client.api(`/security/alerts_v2/${alertIdOf.get("Alert 51")!}`).get();
+    expect(alert51.incidentId).toBe(moved.targetIncidentId);
+  });
+});

@@ -120,13 +120,32 @@ function findCandidates(batch: Batch, keys: string[], at: string, windowMs: numb
 function createIncident(batch: Batch, alert: NormalizedAlert): number {
   const tenantId = batch.tenantId;
   const id = batch.nextIncident++;
-  const doc: Record<string, unknown> = {
+  const doc = newIncidentDoc(id, tenantId, alert);
+  batch.incidents.set(id, {
+    id,
+    createdAt: normalizeDateTime(String(doc.createdDateTime)),
+    doc,
+    severitySource: "alerts",
+    nameSource: "alerts",
+    alertCount: 0,
+    priorityFactors: null,
+    isNew: true,
+    entityCount: 0,
+    knownKeys: new Set(),
+    writes: 0,
+  });
+  return id;
+}
+
+/** A new incident's document, named and rated from its first alert (its derivation then follows all of them). */
+export function newIncidentDoc(id: number, tenantId: string, alert: Record<string, unknown>): Record<string, unknown> {
+  return {
     id: String(id),
     tenantId,
     status: "active",
     incidentWebUrl: webUrl(id, tenantId),
     redirectIncidentId: null,
-    displayName: alert.title ?? "Incident",
+    displayName: (alert.title as string | undefined) ?? "Incident",
     createdDateTime: alert.createdDateTime,
     lastUpdateDateTime: alert.lastUpdateDateTime,
     assignedTo: null,
@@ -144,27 +163,14 @@ function createIncident(batch: Batch, alert: NormalizedAlert): number {
     recommendedActions: alert.recommendedActions ?? null,
     recommendedHuntingQueries: [],
   };
-  batch.incidents.set(id, {
-    id,
-    createdAt: normalizeDateTime(String(doc.createdDateTime)),
-    doc,
-    severitySource: "alerts",
-    nameSource: "alerts",
-    alertCount: 0,
-    priorityFactors: null,
-    isNew: true,
-    entityCount: 0,
-    knownKeys: new Set(),
-    writes: 0,
-  });
-  return id;
 }
 
 function detectorKey(a: Record<string, unknown>): string {
   return String(a.detectorId ?? a.title ?? "unknown");
 }
 
-function alertDoc(alert: Record<string, unknown>, incidentId: number, tenantId: string): Record<string, unknown> {
+/** An alert's document once it belongs to `incidentId`. */
+export function alertDoc(alert: Record<string, unknown>, incidentId: number, tenantId: string): Record<string, unknown> {
   return { ...alert, incidentId: String(incidentId), incidentWebUrl: webUrl(incidentId, tenantId) };
 }
 
