@@ -12,7 +12,7 @@ import { MAX_ID_LENGTH } from "../schema/limits.js";
 import { mergeIncidents } from "../features/merge-incidents.js";
 import { moveAlerts } from "../features/move-alerts.js";
 import { GRAPH_JSON } from "../http/conventions.js";
-import { routes, writeContext, type GraphRouteOptions } from "./entity-set.js";
+import { routes, writeContext, type GraphRouteOptions } from "./route-kit.js";
 
 const NAMESPACE = "microsoft.graph.security";
 

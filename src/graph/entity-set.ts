@@ -1,5 +1,4 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from "fastify";
-import type { Store } from "../store/open.js";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Resource } from "../schema/meta.js";
 import { alertResource } from "../schema/alert.js";
 import { incidentResource } from "../schema/incident.js";
@@ -9,7 +8,6 @@ import { nulMessage, unstorable } from "../schema/json-limits.js";
 import { LRUCache } from "lru-cache";
 import { planQuery, parseOrder, parseSelect, readOptions } from "../odata/query-options.js";
 import type { QueryPlan } from "../query/plan.js";
-import type { FilterLimits } from "../odata/filter-cost.js";
 import { encodeCursor } from "../odata/cursor.js";
 import { countAll, listPage, type ListScope } from "../store/list.js";
 import { readEntity, readRowOf, type Projection, type ReadRow } from "../store/read.js";
@@ -22,31 +20,17 @@ import { addAlertComment, addIncidentComment } from "../features/add-comment.js"
 import type { WriteContext } from "../features/write-context.js";
 import { validatePatch } from "../domain/patch.js";
 import { renderEntity } from "../schema/render.js";
-import { badRequest, invalidQuery, methodNotAllowed } from "../errors/graph-error.js";
-import { GRAPH_JSON, sendError } from "../http/conventions.js";
-import { operation, type Operation } from "../permissions/catalog.js";
-import type { Caller } from "../identity/caller.js";
+import { badRequest, invalidQuery } from "../errors/graph-error.js";
+import { GRAPH_JSON } from "../http/conventions.js";
+import type { Operation } from "../permissions/catalog.js";
 import { registerSecurityActions } from "./actions.js";
+import { routes, writeContext, type GraphRouteOptions } from "./route-kit.js";
 
 declare module "fastify" {
   interface FastifyContextConfig {
     /** The catalog operation this route performs; the one place access is decided reads it. */
     operation?: Operation;
   }
-}
-
-export interface GraphRouteOptions {
-  store: Store;
-  version: "v1.0" | "beta";
-  /** The origin (scheme://host:port) every URL handed out is built on. */
-  origin(req: FastifyRequest): string;
-  caller(req: FastifyRequest): Promise<Caller>;
-  /** Most alerts served inline per incident with `$expand=alerts`; the rest are behind `alerts@odata.nextLink`. */
-  expandAlertsLimit: number;
-  /** How large and costly a $filter may be. */
-  filterLimits: FilterLimits;
-  /** The time limit of each statement a listing runs, in milliseconds. */
-  queryTimeoutMs: number;
 }
 
 /**
@@ -148,10 +132,6 @@ function nextLink(base: string, plan: QueryPlan, token: string): string {
   return `${base}?${q}`;
 }
 
-export function writeContext(caller: Caller, req: FastifyRequest): WriteContext {
-  return { tenantId: caller.tenantId, actor: caller.displayName, requestId: req.id, now: new Date().toISOString() };
-}
-
 /** Only $select (and $expand where there is something to expand) make sense on one entity. */
 function entityOptions(req: FastifyRequest, resource: Resource, beta: boolean): { select: string[] | null; expand: string[] | null | false } {
   const opts = readOptions(queryOf(req));
@@ -186,29 +166,6 @@ function commentText(body: unknown): string {
     throw badRequest(`The property 'comment' has ${o.comment.length} characters; a comment may hold at most ${MAX_COMMENT_LENGTH}.`);
   if (unstorable(o.comment)) throw badRequest(nulMessage("comment"));
   return o.comment;
-}
-
-/**
- * Registers a route and answers 405 (with Allow) for the methods the path does not support.
- */
-export function routes(
-  app: FastifyInstance,
-  url: string,
-  handlers: Partial<Record<"GET" | "PATCH" | "POST", { op: string; handler: (req: FastifyRequest, reply: FastifyReply) => Promise<unknown> }>>,
-): void {
-  const allowed = Object.keys(handlers);
-  for (const [method, h] of Object.entries(handlers)) {
-    app.route({ method: method as HTTPMethods, url, config: { operation: operation(h.op) }, handler: h.handler });
-  }
-  const others: HTTPMethods[] = (["GET", "PATCH", "POST", "PUT", "DELETE"] as HTTPMethods[]).filter((m) => !allowed.includes(m));
-  if (others.length) {
-    app.route({
-      method: others,
-      url,
-      config: { public: true },
-      handler: async (req, reply) => sendError(req, reply, methodNotAllowed(req.method, allowed)),
-    });
-  }
 }
 
 /** Registers /security/incidents and /security/alerts_v2 for one API version. */
