@@ -28,7 +28,7 @@ export function codeExamples(method: string, path: string, version: "v1.0" | "be
   const write = WRITES.has(m);
   const full = url(version, path);
   const jsCall = m === "DELETE" ? "delete()" : write ? `${lower}(body)` : "get()";
-  const psBody = write ? " -Body $body -ContentType \"application/json\"" : "";
+  const psBody = write ? ' -Body $body -ContentType "application/json"' : "";
   return [
     { language: "http", label: "HTTP", code: `${m} ${full}${write ? "\nContent-Type: application/json\n\n{ }" : ""}` },
     {
@@ -118,7 +118,9 @@ export function registrationSteps(name: string, scheme: GraphScheme, requiresAdm
     `Choose ${kind}, find ${name}, select it and choose Add permissions.`,
   ];
   if (requiresAdminConsent) steps.push("Choose Grant admin consent for the tenant (an administrator must do this: the permission requires admin consent).");
-  else if (scheme !== "Application") steps.push("Users can consent themselves when they first sign in; an administrator may still grant consent for the whole tenant.");
-  if (scheme === "Application") steps.push("Add a certificate or client secret under Certificates & secrets, and request tokens with the client-credentials flow.");
+  else if (scheme !== "Application")
+    steps.push("Users can consent themselves when they first sign in; an administrator may still grant consent for the whole tenant.");
+  if (scheme === "Application")
+    steps.push("Add a certificate or client secret under Certificates & secrets, and request tokens with the client-credentials flow.");
   return steps;
 }

@@ -9,7 +9,16 @@ import type {
   PermissionsReference,
 } from "./contracts.js";
 import { codeExamples, powerShellCommands, registrationSteps } from "./examples.js";
-import { ENFORCED, GRAPH_DATA_SOURCE, GRAPH_SCHEMES, GRAPH_SCHEME_NAMES, graphPermission, graphPermissions, type GraphPermission, type GraphScheme } from "./graph-data.js";
+import {
+  ENFORCED,
+  GRAPH_DATA_SOURCE,
+  GRAPH_SCHEMES,
+  GRAPH_SCHEME_NAMES,
+  graphPermission,
+  graphPermissions,
+  type GraphPermission,
+  type GraphScheme,
+} from "./graph-data.js";
 import { findPermission } from "./reference.js";
 
 /**
@@ -23,7 +32,14 @@ function summaryOf(p: GraphPermission): PermissionSummary {
   const schemes: PermissionSummary["schemes"] = {};
   for (const s of GRAPH_SCHEMES) {
     const x = p.schemes[s];
-    if (x) schemes[s] = { id: x.id, displayName: x.adminDisplayName, description: x.adminDescription, requiresAdminConsent: x.requiresAdminConsent, privilegeLevel: x.privilegeLevel };
+    if (x)
+      schemes[s] = {
+        id: x.id,
+        displayName: x.adminDisplayName,
+        description: x.adminDescription,
+        requiresAdminConsent: x.requiresAdminConsent,
+        privilegeLevel: x.privilegeLevel,
+      };
   }
   const methods = new Set<string>();
   const paths = new Set<string>();
@@ -31,7 +47,15 @@ function summaryOf(p: GraphPermission): PermissionSummary {
     for (const m of set.methods) methods.add(m);
     for (const gp of set.paths) paths.add(gp.path);
   }
-  return { name: p.name, source: p.source, enforced: ENFORCED.has(p.name), authorizationType: p.authorizationType, schemes, methods: [...methods], paths: [...paths] };
+  return {
+    name: p.name,
+    source: p.source,
+    enforced: ENFORCED.has(p.name),
+    authorizationType: p.authorizationType,
+    schemes,
+    methods: [...methods],
+    paths: [...paths],
+  };
 }
 
 let summaries: { list: PermissionSummary[]; hay: Map<string, string> } | undefined;
@@ -191,7 +215,20 @@ export function summariesCsv(list: readonly PermissionSummary[]): string {
     for (const k of GRAPH_SCHEMES) {
       const x = s.schemes[k];
       if (!x) continue;
-      const row = [s.name, k, x.id, s.enforced, s.source, s.authorizationType, x.requiresAdminConsent, x.privilegeLevel, x.displayName, x.description, s.methods.join(" "), s.paths.length];
+      const row = [
+        s.name,
+        k,
+        x.id,
+        s.enforced,
+        s.source,
+        s.authorizationType,
+        x.requiresAdminConsent,
+        x.privilegeLevel,
+        x.displayName,
+        x.description,
+        s.methods.join(" "),
+        s.paths.length,
+      ];
       rows.push(row.map(csvField).join(","));
     }
   }
@@ -210,7 +247,18 @@ export function pathsCsv(d: PermissionDetails): string {
   return rows.join("\r\n") + "\r\n";
 }
 
-export const FINDER_CSV_COLUMNS = ["method", "path", "scheme", "rank", "permission", "leastPrivileged", "markedLeast", "privilegeLevel", "alsoRequires", "template"] as const;
+export const FINDER_CSV_COLUMNS = [
+  "method",
+  "path",
+  "scheme",
+  "rank",
+  "permission",
+  "leastPrivileged",
+  "markedLeast",
+  "privilegeLevel",
+  "alsoRequires",
+  "template",
+] as const;
 
 /** The finder's answer, one row per scheme × candidate (none when nothing grants the call). */
 export function finderCsv(a: FinderResult): string {
@@ -218,7 +266,18 @@ export function finderCsv(a: FinderResult): string {
   for (const scheme of GRAPH_SCHEMES)
     a.schemes[scheme].candidates.forEach((c, i) =>
       rows.push(
-        [a.method, a.path, scheme, i + 1, c.permission, c.permission === a.schemes[scheme].leastPrivileged, c.markedLeast, c.privilegeLevel, c.alsoRequires.join("; "), c.template]
+        [
+          a.method,
+          a.path,
+          scheme,
+          i + 1,
+          c.permission,
+          c.permission === a.schemes[scheme].leastPrivileged,
+          c.markedLeast,
+          c.privilegeLevel,
+          c.alsoRequires.join("; "),
+          c.template,
+        ]
           .map(csvField)
           .join(","),
       ),

@@ -162,7 +162,8 @@ function matchScore(segments: readonly Segment[], input: readonly string[]): num
     }
     const value = input[ii];
     if (value === undefined) return false;
-    const ok = seg.kind === "literal" ? seg.value === value : seg.kind === "param" ? true : seg.re.test(value);
+    // A placeholder stands for a key, never for a system segment such as $count, $value or $ref.
+    const ok = seg.kind === "literal" ? seg.value === value : seg.kind === "param" ? !value.startsWith("$") : seg.re.test(value);
     if (!ok) return false;
     const mark = score.length;
     if (!go(si + 1, ii + 1)) {

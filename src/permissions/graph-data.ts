@@ -137,13 +137,11 @@ function fromRaw(name: string, p: RawPermission, deployments: readonly RawDeploy
     const s = p.schemes?.[scheme];
     if (s) schemes[scheme] = schemeInfo(scheme, s, deploymentOf(deployments, scheme));
   }
-  const pathSets = (p.pathSets ?? []).map(
-    (ps): GraphPathSet => ({
-      schemes: (ps.schemeKeys ?? []).filter(isScheme),
-      methods: (ps.methods ?? []).map((m) => m.toUpperCase()),
-      paths: Object.entries(ps.paths ?? {}).map(([path, value]) => ({ path, ...parseMarker(value) })),
-    }),
-  );
+  const pathSets = (p.pathSets ?? []).map((ps): GraphPathSet => ({
+    schemes: (ps.schemeKeys ?? []).filter(isScheme),
+    methods: (ps.methods ?? []).map((m) => m.toUpperCase()),
+    paths: Object.entries(ps.paths ?? {}).map(([path, value]) => ({ path, ...parseMarker(value) })),
+  }));
   return { name, source, authorizationType: p.authorizationType ?? "oAuth2", ownerGroup: p.ownerInfo?.ownerSecurityGroup ?? null, schemes, pathSets };
 }
 
