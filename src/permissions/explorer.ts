@@ -62,10 +62,18 @@ let summaries: { list: PermissionSummary[]; hay: Map<string, string> } | undefin
 function allSummaries() {
   if (!summaries) {
     const list = graphPermissions().map(summaryOf);
+    // What a search looks in: the name, ids, every display text and description, methods and paths.
     const hay = new Map(
-      list.map((s) => [
-        s.name,
-        [s.name, ...Object.values(s.schemes).flatMap((x) => [x.id ?? "", x.displayName, x.description]), ...s.methods, ...s.paths].join("\n").toLowerCase(),
+      graphPermissions().map((p, i) => [
+        p.name,
+        [
+          p.name,
+          ...Object.values(p.schemes).flatMap((x) => [x.id ?? "", x.adminDisplayName, x.adminDescription, x.userDisplayName ?? "", x.userDescription ?? ""]),
+          ...list[i]!.methods,
+          ...list[i]!.paths,
+        ]
+          .join("\n")
+          .toLowerCase(),
       ]),
     );
     summaries = { list, hay };
