@@ -28,6 +28,42 @@ import { findPermission } from "./reference.js";
 
 export const MAX_QUERY_LENGTH = 200;
 
+export class FilterError extends Error {}
+
+export const FILTER_NAMES = ["q", "scheme", "adminConsent", "privilege", "enforced"] as const;
+export type FilterName = (typeof FILTER_NAMES)[number];
+
+function booleanFilter(name: string, value: string | undefined): boolean | undefined {
+  if (value === undefined) return undefined;
+  if (value.toLowerCase() === "true") return true;
+  if (value.toLowerCase() === "false") return false;
+  throw new FilterError(`The filter '${name}' must be 'true' or 'false'.`);
+}
+
+/** The list options as text (a query string, the command line), checked; FilterError names what is wrong. */
+export function parseFilters(values: Partial<Record<FilterName, string | undefined>>): PermissionFilters {
+  const filters: PermissionFilters = {};
+  const { q, scheme, privilege } = values;
+  if (q !== undefined) {
+    if (q.length > MAX_QUERY_LENGTH) throw new FilterError(`The filter 'q' is longer than ${MAX_QUERY_LENGTH} characters.`);
+    if (q.trim()) filters.q = q.trim();
+  }
+  if (scheme !== undefined) {
+    const known = GRAPH_SCHEMES.find((s) => s.toLowerCase() === scheme.toLowerCase());
+    if (!known) throw new FilterError(`The scheme '${scheme.slice(0, 40)}' is not one of ${GRAPH_SCHEMES.join(", ")}.`);
+    filters.scheme = known;
+  }
+  const adminConsent = booleanFilter("adminConsent", values.adminConsent);
+  if (adminConsent !== undefined) filters.adminConsent = adminConsent;
+  if (privilege !== undefined) {
+    if (!/^[1-4]$/.test(privilege)) throw new FilterError("The filter 'privilege' must be a privilege level from 1 to 4.");
+    filters.privilege = Number(privilege);
+  }
+  const enforced = booleanFilter("enforced", values.enforced);
+  if (enforced !== undefined) filters.enforced = enforced;
+  return filters;
+}
+
 function summaryOf(p: GraphPermission): PermissionSummary {
   const schemes: PermissionSummary["schemes"] = {};
   for (const s of GRAPH_SCHEMES) {

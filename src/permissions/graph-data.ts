@@ -110,7 +110,10 @@ export function parseMarker(value: string): { least: GraphScheme[]; alsoRequires
 
 /** The public cloud's deployment of a scheme (environments are "public", "PPE;public", … or empty). */
 function deploymentOf(deployments: readonly RawDeployment[], scheme: GraphScheme): RawDeployment | undefined {
-  const mine = deployments.filter((d) => d.scheme === scheme);
+  let mine = deployments.filter((d) => d.scheme === scheme);
+  // A delegated permission is one scope for work and personal accounts alike; the provisioning data
+  // lists a separate DelegatedPersonal entry for a few permissions only, and the work one otherwise.
+  if (mine.length === 0 && scheme === "DelegatedPersonal") mine = deployments.filter((d) => d.scheme === "DelegatedWork");
   const inPublic = (d: RawDeployment) => d.environment.toLowerCase().split(";").includes("public");
   return mine.find(inPublic) ?? mine.find((d) => d.environment === "") ?? mine[0];
 }

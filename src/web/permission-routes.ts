@@ -1,10 +1,20 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { badRequest, notFound } from "../errors/graph-error.js";
 import type { Operation } from "../permissions/catalog.js";
-import type { GraphSchemeKey, PermissionFilters } from "../permissions/contracts.js";
-import { finderCsv, listPermissions, MAX_QUERY_LENGTH, pathsCsv, permissionDetails, permissionsListing, summariesCsv } from "../permissions/explorer.js";
+import type { PermissionFilters } from "../permissions/contracts.js";
+import {
+  FILTER_NAMES,
+  FilterError,
+  finderCsv,
+  listPermissions,
+  parseFilters,
+  type FilterName,
+  pathsCsv,
+  permissionDetails,
+  permissionsListing,
+  summariesCsv,
+} from "../permissions/explorer.js";
 import { CallError, findLeastPrivileged, MAX_CALL_LENGTH } from "../permissions/finder.js";
-import { GRAPH_SCHEMES } from "../permissions/graph-data.js";
 import { buildPermissionsReference, permissionsCsv } from "../permissions/reference.js";
 
 /** A route as registered: its methods, full URL (prefix included) and the catalog operation it declares. */
@@ -63,38 +73,16 @@ function single(params: URLSearchParams, name: string): string | undefined {
   return values[0];
 }
 
-function booleanParam(params: URLSearchParams, name: string): boolean | undefined {
-  const v = single(params, name)?.toLowerCase();
-  if (v === undefined) return undefined;
-  if (v === "true") return true;
-  if (v === "false") return false;
-  throw badRequest(`The query parameter '${name}' must be 'true' or 'false'.`);
-}
-
 /** The list options of GET /permissions, checked: q, scheme, adminConsent, privilege, enforced. */
 function filtersOf(params: URLSearchParams): PermissionFilters {
-  const filters: PermissionFilters = {};
-  const q = single(params, "q");
-  if (q !== undefined) {
-    if (q.length > MAX_QUERY_LENGTH) throw badRequest(`The query parameter 'q' is longer than ${MAX_QUERY_LENGTH} characters.`);
-    if (q.trim()) filters.q = q.trim();
+  const values: Partial<Record<FilterName, string>> = {};
+  for (const name of FILTER_NAMES) values[name] = single(params, name);
+  try {
+    return parseFilters(values);
+  } catch (err) {
+    if (err instanceof FilterError) throw badRequest(err.message);
+    throw err;
   }
-  const scheme = single(params, "scheme");
-  if (scheme !== undefined) {
-    const known = GRAPH_SCHEMES.find((s) => s.toLowerCase() === scheme.toLowerCase());
-    if (!known) throw badRequest(`The scheme '${scheme.slice(0, 40)}' is not one of ${GRAPH_SCHEMES.join(", ")}.`);
-    filters.scheme = known satisfies GraphSchemeKey;
-  }
-  const adminConsent = booleanParam(params, "adminConsent");
-  if (adminConsent !== undefined) filters.adminConsent = adminConsent;
-  const privilege = single(params, "privilege");
-  if (privilege !== undefined) {
-    if (!/^[1-4]$/.test(privilege)) throw badRequest("The query parameter 'privilege' must be a privilege level from 1 to 4.");
-    filters.privilege = Number(privilege);
-  }
-  const enforced = booleanParam(params, "enforced");
-  if (enforced !== undefined) filters.enforced = enforced;
-  return filters;
 }
 
 type Rows = "methods" | "paths" | "permissions";
