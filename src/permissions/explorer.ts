@@ -126,15 +126,17 @@ function rank(s: PermissionSummary, q: string, terms: readonly string[], hay: st
   return terms.every((t) => hay.includes(t)) ? 3 : null;
 }
 
+/** Whether one scheme of a permission passes the scheme, admin-consent and privilege filters. */
+function schemePasses(s: PermissionSummary, k: GraphScheme, f: PermissionFilters): boolean {
+  const x = s.schemes[k];
+  if (!x || (f.scheme && f.scheme !== k)) return false;
+  if (f.adminConsent !== undefined && x.requiresAdminConsent !== f.adminConsent) return false;
+  if (f.privilege !== undefined && x.privilegeLevel !== f.privilege) return false;
+  return true;
+}
+
 function schemeMatches(s: PermissionSummary, f: PermissionFilters): boolean {
-  const schemes = f.scheme ? [f.scheme] : GRAPH_SCHEMES;
-  return schemes.some((k) => {
-    const x = s.schemes[k];
-    if (!x) return false;
-    if (f.adminConsent !== undefined && x.requiresAdminConsent !== f.adminConsent) return false;
-    if (f.privilege !== undefined && x.privilegeLevel !== f.privilege) return false;
-    return true;
-  });
+  return GRAPH_SCHEMES.some((k) => schemePasses(s, k, f));
 }
 
 /** The permissions matching the filters: by rank when searching (exact name first), else by name. */
@@ -252,13 +254,13 @@ export const SUMMARY_CSV_COLUMNS = [
   "pathCount",
 ] as const;
 
-/** One row per permission × scheme; CRLF line ends. */
-export function summariesCsv(list: readonly PermissionSummary[]): string {
+/** One row per permission × scheme, only the schemes that pass the filters; CRLF line ends. */
+export function summariesCsv(list: readonly PermissionSummary[], filters: PermissionFilters = {}): string {
   const rows = [SUMMARY_CSV_COLUMNS.join(",")];
   for (const s of list) {
     for (const k of GRAPH_SCHEMES) {
       const x = s.schemes[k];
-      if (!x) continue;
+      if (!x || !schemePasses(s, k, filters)) continue;
       const row = [
         s.name,
         k,

@@ -128,7 +128,7 @@ export function registerPermissionRoutes(app: FastifyInstance): void {
       req,
       reply,
       () => listing,
-      () => (rows === "permissions" ? summariesCsv(listing.all) : permissionsCsv(listing.permissions)),
+      () => (rows === "permissions" ? summariesCsv(listing.all, listing.filters) : permissionsCsv(listing.permissions)),
     );
   });
 

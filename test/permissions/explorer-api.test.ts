@@ -96,6 +96,10 @@ describe("GET /permissions: every Graph permission in a compact list", () => {
     const lines = rows.text.trimEnd().split("\r\n");
     expect(lines[0]).toBe(SUMMARY_CSV_COLUMNS.join(","));
     expect(lines[1]).toMatch(/^Mail\.Read,DelegatedWork,570282fd-fa5c-430d-a7fd-fc8dc98a9dca,false,graph-data,oAuth2,false,2,Read user mail,/);
+    // Only the schemes that pass the filters.
+    const level4 = (await get("/permissions?format=csv&rows=permissions&privilege=4")).text.trimEnd().split("\r\n").slice(1);
+    expect(level4.length).toBeGreaterThan(0);
+    expect(level4.every((l) => l.split(",")[7] === "4")).toBe(true);
   });
 });
 
