@@ -76,11 +76,11 @@ export function addPermissionCommands(cli: Command): void {
     .argument("<call>", 'the call: "METHOD /path", a full URL, with or without /v1.0 or /beta')
     .option("--method <method>", "the HTTP method, when the call does not name one", "GET")
     .option("--json", "print JSON")
-    .action((call: string, o: { method: string; json?: boolean }) => {
+    .action((call: string, o: { method: string; json?: boolean }, cmd: Command) => {
       let answer: FinderAnswer;
       try {
-        // A method in the call wins over the default; one given explicitly must agree with it.
-        answer = /^[A-Za-z]+\s/.test(call.trim()) && o.method === "GET" ? findLeastPrivileged(call) : findLeastPrivileged(call, o.method);
+        // The method the call names wins over the default; one given with --method must agree with it.
+        answer = findLeastPrivileged(call, cmd.getOptionValueSource("method") === "default" && /^[A-Za-z]+\s/.test(call.trim()) ? undefined : o.method);
       } catch (err) {
         if (err instanceof CallError) throw new InvalidArgumentError(err.message);
         throw err;

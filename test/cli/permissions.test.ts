@@ -29,6 +29,9 @@ describe("triage permissions", () => {
     const bad = await runCli(["permissions", "find", "FETCH /me"]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain("not one of GET, POST, PUT, PATCH, DELETE");
+    const conflict = await runCli(["permissions", "find", "POST /me/sendMail", "--method", "GET"]);
+    expect(conflict.code).toBe(2);
+    expect(conflict.stderr).toContain("names the method POST and the method parameter GET");
   });
 
   it("show: one permission; exit 1 for an unknown one", async () => {
