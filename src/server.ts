@@ -10,7 +10,7 @@ import { registerBatchRoutes } from "./graph/batch.js";
 import { registerIngestRoutes } from "./ingest/routes.js";
 import { MAX_ALERTS_PER_INCIDENT, MAX_ENTITIES_PER_INCIDENT } from "./domain/correlate.js";
 import { registerTriageRoutes } from "./triage-api/routes.js";
-import { registerPermissionRoutes } from "./permissions/routes.js";
+import { registerPermissionRoutes } from "./web/permission-routes.js";
 import { callerOf, installGuard } from "./identity/caller.js";
 import { KeyRing } from "./identity/keys.js";
 import { TokenValidator, type ExternalIssuer } from "./identity/validate.js";

@@ -17,6 +17,7 @@ import { DEFAULT_TIMEOUTS } from "../http/timeouts.js";
 import { DEFAULT_READY_MIN_FREE_BYTES } from "../store/readiness.js";
 import { backupSqliteFile } from "../store/backup.js";
 import { seedStore } from "./seed-store.js";
+import { addPermissionCommands } from "./permissions.js";
 import { dbFile, openCliStore, postgresUrlArg, prepareDataDir, redactUrl, type StoreOptions } from "./store-access.js";
 import { resourceReference } from "../schema/docs.js";
 import { ensureLocalTls, loadTlsFiles, type TlsMaterial } from "../identity/tls.js";
@@ -617,6 +618,7 @@ export function program(): Command {
         print(o.json === true, { kid }, `New signing key ${kid}; the previous one stays published until its tokens expire.`);
       });
     });
+  addPermissionCommands(cli);
   return cli;
 }
 

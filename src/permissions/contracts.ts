@@ -73,3 +73,136 @@ export interface PermissionsReference {
   permissions: PermissionReference[];
   sources: CatalogSource[];
 }
+
+// ── Every Microsoft Graph permission (Microsoft's permission data, merged with Triage's catalog) ──
+
+/** The data's scheme keys: delegated for work or school accounts, delegated for personal accounts, application. */
+export type GraphSchemeKey = "DelegatedWork" | "DelegatedPersonal" | "Application";
+/** Microsoft's permission data, or Triage's catalog for a permission Triage enforces that the data lacks. */
+export type PermissionSourceName = "graph-data" | "triage-catalog";
+
+/** One scheme in the compact list: enough to search, filter and show a result. */
+export interface SchemeSummary {
+  id: string | null;
+  displayName: string;
+  description: string;
+  requiresAdminConsent: boolean;
+  privilegeLevel: number | null;
+}
+
+/** One permission in the compact list of GET /permissions (`all`): searchable on the client. */
+export interface PermissionSummary {
+  name: string;
+  source: PermissionSourceName;
+  /** Triage enforces it on its own endpoints (its catalog has it). */
+  enforced: boolean;
+  authorizationType: string;
+  schemes: Partial<Record<GraphSchemeKey, SchemeSummary>>;
+  /** The methods it grants, on any path. */
+  methods: string[];
+  /** Every path it grants a method on, as the data writes it. */
+  paths: string[];
+}
+
+/** The list options of GET /permissions; the page uses the same ones. */
+export interface PermissionFilters {
+  q?: string;
+  scheme?: GraphSchemeKey;
+  adminConsent?: boolean;
+  privilege?: number;
+  enforced?: boolean;
+}
+
+export interface GraphSchemeDetails extends SchemeSummary {
+  scheme: GraphSchemeKey;
+  /** The scheme's name for people: "Delegated (work or school account)", … */
+  schemeDisplayName: string;
+  adminDisplayName: string;
+  adminDescription: string;
+  userDisplayName: string | null;
+  userDescription: string | null;
+  isHidden: boolean;
+  isEnabled: boolean;
+  resourceAppId: string | null;
+}
+
+export interface GraphPathDetails {
+  path: string;
+  least: GraphSchemeKey[];
+  alsoRequires: string[];
+}
+
+export interface PathSetDetails {
+  schemes: GraphSchemeKey[];
+  methods: string[];
+  paths: GraphPathDetails[];
+}
+
+export interface CodeExampleDetails {
+  language: string;
+  label: string;
+  code: string;
+}
+
+/** GET /permissions/{name}: everything a permission page shows. */
+export interface PermissionDetails {
+  name: string;
+  source: PermissionSourceName;
+  enforced: boolean;
+  authorizationType: string;
+  ownerGroup: string | null;
+  schemes: Partial<Record<GraphSchemeKey, GraphSchemeDetails>>;
+  /** The methods and paths it grants, grouped as the data groups them. */
+  pathSets: PathSetDetails[];
+  /** Where the data marks it the least privileged choice. */
+  leastPrivilegedFor: { method: string; path: string; schemes: GraphSchemeKey[] }[];
+  powershell: { purpose: string; command: string }[];
+  /** Code examples for one call it grants (the first it is least privileged for, a GET if it has one). */
+  examples: { method: string; path: string; version: ApiVersion; code: CodeExampleDetails[] } | null;
+  /** Steps to give an app registration the permission, per scheme. */
+  registration: Partial<Record<GraphSchemeKey, string[]>>;
+  /** For a permission Triage enforces: Triage's reference (its methods on Triage's endpoints); null otherwise. */
+  triage: PermissionReference | null;
+  notes: string[];
+}
+
+export interface FinderCandidate {
+  permission: string;
+  privilegeLevel: number | null;
+  markedLeast: boolean;
+  alsoRequires: string[];
+  template: string;
+}
+
+/** GET /permissions/lookup: the least-privilege finder's answer. */
+export interface FinderResult {
+  method: string;
+  path: string;
+  version: ApiVersion | null;
+  found: boolean;
+  templates: string[];
+  alias: string | null;
+  schemes: Record<GraphSchemeKey, { leastPrivileged: string | null; basis: "marker" | "privilege-level" | null; candidates: FinderCandidate[] }>;
+  message: string;
+}
+
+/** Where the Graph permission data was copied from. */
+export interface GraphDataSource {
+  repo: string;
+  paths: readonly string[];
+  commit: string;
+  commitDate: string;
+  license: string;
+}
+
+/**
+ * GET /permissions: the reference of the permissions Triage enforces (`permissions`, as before) and the
+ * compact list of every permission (`all`), both narrowed by the filters given.
+ */
+export interface PermissionsListing extends PermissionsReference {
+  filters: PermissionFilters;
+  /** How many permissions there are before filtering. */
+  total: number;
+  all: PermissionSummary[];
+  dataSource: GraphDataSource;
+}

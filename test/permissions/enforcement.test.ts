@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { addSecret, createApp, createUser, grantAdminConsent, requestPermissions } from "../../src/identity/directory.js";
-import { registeredRoutes } from "../../src/permissions/routes.js";
+import { registeredRoutes } from "../../src/web/permission-routes.js";
 import { startTriage, type TestTriage } from "../support/triage.js";
 import { alert, deviceId } from "../support/alerts.js";
 import { claims, expectEntraError, GRAPH_DEFAULT, ROLES, ropc, scpOf, token, TokenBox } from "../support/identity.js";

@@ -3,7 +3,7 @@ import data from "../../src/permissions/security-permissions.json" with { type: 
 import { allOperationKeys } from "../../src/permissions/catalog.js";
 import { CMDLETS } from "../../src/permissions/cmdlets.js";
 import { APIS, CSV_COLUMNS, SCHEMES, type SchemeName } from "../../src/permissions/reference.js";
-import { registeredRoutes } from "../../src/permissions/routes.js";
+import { registeredRoutes } from "../../src/web/permission-routes.js";
 import { startTriage, type TestTriage } from "../support/triage.js";
 
 let t: TestTriage;
@@ -230,8 +230,10 @@ describe("GET /permissions (JSON)", () => {
   it("GET /permissions/{name}: one permission, any case; a Graph 404 for an unknown one", async () => {
     const r = await get("/permissions/securityincident.READWRITE.all");
     expect(r.status).toBe(200);
-    expect(r.body).toEqual(permission("SecurityIncident.ReadWrite.All"));
-    const missing = await get("/permissions/User.Read.All");
+    // The details carry Triage's reference of an enforced permission under `triage`.
+    expect(r.body.triage).toEqual(permission("SecurityIncident.ReadWrite.All"));
+    expect(r.body).toMatchObject({ name: "SecurityIncident.ReadWrite.All", enforced: true, source: "graph-data" });
+    const missing = await get("/permissions/No.Such.Permission");
     expect(missing.status).toBe(404);
     expect(missing.headers.get("content-type")).toMatch(/^application\/json/);
     expect(missing.body.error.code).toBe("NotFound");

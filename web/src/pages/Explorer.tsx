@@ -13,7 +13,8 @@ const SCHEME_NAMES: SchemeName[] = ["delegated", "application"];
 
 let referencePromise: Promise<PermissionsReference> | null = null;
 function loadReference(): Promise<PermissionsReference> {
-  referencePromise ??= publicJson<PermissionsReference>("/permissions").catch((e: unknown) => {
+  // Only the enforced permissions: their reference is all this page shows, and it leaves out the list of every Graph permission.
+  referencePromise ??= publicJson<PermissionsReference>("/permissions?enforced=true").catch((e: unknown) => {
     referencePromise = null;
     throw e;
   });

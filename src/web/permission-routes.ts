@@ -1,0 +1,179 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { badRequest, notFound } from "../errors/graph-error.js";
+import type { Operation } from "../permissions/catalog.js";
+import type { PermissionFilters } from "../permissions/contracts.js";
+import {
+  FILTER_NAMES,
+  FilterError,
+  finderCsv,
+  listPermissions,
+  parseFilters,
+  type FilterName,
+  pathsCsv,
+  permissionDetails,
+  permissionsListing,
+  summariesCsv,
+} from "../permissions/explorer.js";
+import { CallError, findLeastPrivileged, MAX_CALL_LENGTH } from "../permissions/finder.js";
+import { buildPermissionsReference, permissionsCsv } from "../permissions/reference.js";
+
+/** A route as registered: its methods, full URL (prefix included) and the catalog operation it declares. */
+export interface RegisteredRoute {
+  methods: string[];
+  url: string;
+  operation: Operation | null;
+}
+
+const recorded = new WeakMap<FastifyInstance, RegisteredRoute[]>();
+
+/** Every route registered on `app` after registerPermissionRoutes, with its declared operation. */
+export function registeredRoutes(app: FastifyInstance): readonly RegisteredRoute[] {
+  return recorded.get(app) ?? [];
+}
+
+function queryOf(req: FastifyRequest): URLSearchParams {
+  const i = req.url.indexOf("?");
+  return new URLSearchParams(i < 0 ? "" : req.url.slice(i + 1));
+}
+
+/** The q of the most specific Accept entry matching `type` (0 when none does), and whether it named the type or its family. */
+function quality(accept: string, type: string): { q: number; explicit: boolean } {
+  let best = { q: 0, specificity: -1 };
+  const [major] = type.split("/");
+  for (const part of accept.split(",")) {
+    const [range = "", ...params] = part.split(";").map((s) => s.trim().toLowerCase());
+    const specificity = range === type ? 2 : range === `${major}/*` ? 1 : range === "*/*" ? 0 : -1;
+    if (specificity < 0 || specificity < best.specificity) continue;
+    const qParam = params.find((p) => p.startsWith("q="));
+    const q = qParam ? Number(qParam.slice(2)) : 1;
+    best = { q: Number.isFinite(q) ? q : 0, specificity };
+  }
+  return { q: best.q, explicit: best.specificity > 0 };
+}
+
+/** CSV for ?format=csv, or for an Accept that prefers text/csv to application/json; 400 for another format. */
+function wantsCsv(req: FastifyRequest): boolean {
+  const formats = queryOf(req).getAll("format");
+  if (formats.length > 1) throw badRequest("The query parameter 'format' was given more than once.");
+  const format = formats[0]?.toLowerCase();
+  if (format === "csv") return true;
+  if (format === "json") return false;
+  if (format !== undefined) throw badRequest(`The format '${formats[0]}' is not supported; use 'json' or 'csv'.`);
+  const accept = req.headers.accept;
+  if (!accept) return false;
+  const csv = quality(accept, "text/csv");
+  const json = quality(accept, "application/json");
+  return csv.q > 0 && (csv.q > json.q || (csv.q === json.q && csv.explicit && !json.explicit));
+}
+
+/** One value of a query parameter, or undefined; 400 when it is given more than once. */
+function single(params: URLSearchParams, name: string): string | undefined {
+  const values = params.getAll(name);
+  if (values.length > 1) throw badRequest(`The query parameter '${name}' was given more than once.`);
+  return values[0];
+}
+
+/** The list options of GET /permissions, checked: q, scheme, adminConsent, privilege, enforced. */
+function filtersOf(params: URLSearchParams): PermissionFilters {
+  const values: Partial<Record<FilterName, string>> = {};
+  for (const name of FILTER_NAMES) values[name] = single(params, name);
+  try {
+    return parseFilters(values);
+  } catch (err) {
+    if (err instanceof FilterError) throw badRequest(err.message);
+    throw err;
+  }
+}
+
+type Rows = "methods" | "paths" | "permissions";
+function rowsOf(params: URLSearchParams, allowed: readonly Rows[]): Rows {
+  const rows = single(params, "rows") ?? allowed[0]!;
+  if (!(allowed as readonly string[]).includes(rows)) throw badRequest(`The query parameter 'rows' must be one of ${allowed.join(", ")}.`);
+  return rows as Rows;
+}
+
+function send(req: FastifyRequest, reply: FastifyReply, json: () => unknown, csv: () => string, filename = "triage-permissions.csv"): FastifyReply {
+  reply.header("vary", "accept");
+  if (wantsCsv(req)) {
+    return reply.type("text/csv; charset=utf-8").header("content-disposition", `attachment; filename="${filename}"`).send(csv());
+  }
+  return reply.type("application/json; charset=utf-8").send(JSON.stringify(json()));
+}
+
+/**
+ * The permissions explorer's API, public (it documents public data): GET /permissions (the reference
+ * of the permissions Triage enforces and the compact list of every Graph permission, filtered),
+ * GET /permissions/lookup (the least-privilege finder) and GET /permissions/{name}. Call it on the
+ * root instance before the Graph routes: it also records every route registered after it (see
+ * registeredRoutes), which the tests compare with the reference.
+ */
+export function registerPermissionRoutes(app: FastifyInstance): void {
+  const routes: RegisteredRoute[] = [];
+  recorded.set(app, routes);
+  app.addHook("onRoute", (opts) => {
+    routes.push({
+      methods: [opts.method].flat().map((m) => m.toUpperCase()),
+      url: opts.url ?? opts.path,
+      operation: opts.config?.operation ?? null,
+    });
+  });
+
+  const reference = buildPermissionsReference();
+
+  app.get("/permissions", { config: { public: true } }, async (req, reply) => {
+    const params = queryOf(req);
+    const listing = permissionsListing(reference, filtersOf(params));
+    const rows = rowsOf(params, ["methods", "permissions"]);
+    return send(
+      req,
+      reply,
+      () => listing,
+      () => (rows === "permissions" ? summariesCsv(listing.all, listing.filters) : permissionsCsv(listing.permissions)),
+    );
+  });
+
+  app.get("/permissions/lookup", { config: { public: true } }, async (req, reply) => {
+    const params = queryOf(req);
+    const path = single(params, "path");
+    const method = single(params, "method");
+    if (!path) throw badRequest("The query parameter 'path' is required: the call to look up, such as path=/me/messages&method=GET.");
+    if (path.length > MAX_CALL_LENGTH) throw badRequest(`The query parameter 'path' is longer than ${MAX_CALL_LENGTH} characters.`);
+    if (method !== undefined && method.length > 10) throw badRequest("The query parameter 'method' is not an HTTP method.");
+    let answer;
+    try {
+      answer = findLeastPrivileged(path, method);
+    } catch (err) {
+      if (err instanceof CallError) throw badRequest(err.message);
+      throw err;
+    }
+    return send(
+      req,
+      reply,
+      () => answer,
+      () => finderCsv(answer),
+      "triage-permission-lookup.csv",
+    );
+  });
+
+  app.get("/permissions/:name", { config: { public: true } }, async (req, reply) => {
+    const { name } = req.params as { name: string };
+    // A name longer than the router's parameter limit never gets here: the plumbing answers 414.
+    const details = permissionDetails(name, reference);
+    if (!details) throw notFound(`The permission '${name}' is not in Microsoft Graph's permission data or Triage's permission catalog.`);
+    const rows = rowsOf(queryOf(req), ["methods", "paths", "permissions"]);
+    return send(
+      req,
+      reply,
+      () => details,
+      () => {
+        if (rows === "methods" && details.triage) return permissionsCsv([details.triage]);
+        if (rows === "permissions") return summariesCsv(listPermissionNamed(details.name));
+        return pathsCsv(details);
+      },
+    );
+  });
+}
+
+function listPermissionNamed(name: string) {
+  return listPermissions({ q: name }).filter((s) => s.name === name);
+}
