@@ -148,6 +148,8 @@ export interface CodeExampleDetails {
 export interface PermissionDetails {
   name: string;
   source: PermissionSourceName;
+  /** For a permission from Triage's catalog: the page its facts were taken from. */
+  sourceUrl: string | null;
   enforced: boolean;
   authorizationType: string;
   ownerGroup: string | null;

@@ -213,12 +213,16 @@ export function permissionDetails(name: string, reference: PermissionsReference)
   const example = exampleCall(p);
   const triage: PermissionReference | null = ENFORCED.has(p.name) ? (findPermission(reference, p.name) ?? null) : null;
   const notes: string[] = [];
-  if (p.source === "triage-catalog") notes.push("Microsoft's permission data does not list this permission yet; its entry comes from Triage's catalog.");
+  if (p.source === "triage-catalog")
+    notes.push(
+      `Microsoft's permission data does not list this permission yet; its entry comes from Triage's catalog${p.sourceUrl ? `, after ${p.sourceUrl}` : ""}.`,
+    );
   if (triage) notes.push("Triage enforces this permission on its own endpoints; see `triage` for the methods it grants there.", ...triage.notes);
   if (p.authorizationType === "RSC") notes.push("A resource-specific consent (RSC) permission: granted on one team, chat or meeting, not tenant-wide.");
   return {
     name: p.name,
     source: p.source,
+    sourceUrl: p.sourceUrl,
     enforced: ENFORCED.has(p.name),
     authorizationType: p.authorizationType,
     ownerGroup: p.ownerGroup,

@@ -56,6 +56,8 @@ export interface GraphPathSet {
 export interface GraphPermission {
   name: string;
   source: PermissionSource;
+  /** For a permission from Triage's catalog: where its facts were taken from (Microsoft Learn). */
+  sourceUrl: string | null;
   /** "oAuth2", or "RSC" for resource-specific consent. */
   authorizationType: string;
   ownerGroup: string | null;
@@ -76,6 +78,8 @@ interface RawPermission {
   schemes?: Partial<Record<string, RawScheme>>;
   pathSets?: { schemeKeys?: string[]; methods?: string[]; paths?: Record<string, string> }[];
   ownerInfo?: { ownerSecurityGroup?: string };
+  /** Only in Triage's catalog, for a permission Microsoft's data lacks: the page its facts come from. */
+  source?: string;
 }
 interface RawDeployment {
   id: string;
@@ -145,7 +149,16 @@ function fromRaw(name: string, p: RawPermission, deployments: readonly RawDeploy
     methods: (ps.methods ?? []).map((m) => m.toUpperCase()),
     paths: Object.entries(ps.paths ?? {}).map(([path, value]) => ({ path, ...parseMarker(value) })),
   }));
-  return { name, source, authorizationType: p.authorizationType ?? "oAuth2", ownerGroup: p.ownerInfo?.ownerSecurityGroup ?? null, schemes, pathSets };
+  const sourceUrl = source === "triage-catalog" ? (p.source ?? null) : null;
+  return {
+    name,
+    source,
+    sourceUrl,
+    authorizationType: p.authorizationType ?? "oAuth2",
+    ownerGroup: p.ownerInfo?.ownerSecurityGroup ?? null,
+    schemes,
+    pathSets,
+  };
 }
 
 const permissionsFile = rawPermissions as unknown as { permissions: Record<string, RawPermission> };

@@ -21,11 +21,11 @@ function expectBadRequest(r: { status: number; body: any }, words: RegExp) {
 }
 
 describe("GET /permissions: every Graph permission in a compact list", () => {
-  it("keeps the reference of the seven enforced permissions and adds the list of all of them", async () => {
+  it("keeps the reference of the enforced permissions and adds the list of all of them", async () => {
     const r = await get("/permissions");
     expect(r.status).toBe(200);
-    expect(r.body.permissions).toHaveLength(7);
-    expect(r.body.total).toBeGreaterThanOrEqual(917);
+    expect(r.body.permissions).toHaveLength(8);
+    expect(r.body.total).toBeGreaterThanOrEqual(918);
     expect(r.body.all).toHaveLength(r.body.total);
     expect(r.body.dataSource).toMatchObject({
       repo: "microsoftgraph/microsoft-graph-devx-content",
@@ -73,9 +73,9 @@ describe("GET /permissions: every Graph permission in a compact list", () => {
     expect(level4.body.all.every((p: any) => Object.values(p.schemes).some((s: any) => s.privilegeLevel === 4))).toBe(true);
 
     const enforced = await get("/permissions?enforced=true");
-    expect(enforced.body.all).toHaveLength(7);
+    expect(enforced.body.all).toHaveLength(8);
     expect(enforced.body.filters).toEqual({ enforced: true });
-    expect((await get("/permissions?enforced=false")).body.all).toHaveLength(enforced.body.total - 7);
+    expect((await get("/permissions?enforced=false")).body.all).toHaveLength(enforced.body.total - 8);
   });
 
   it("400 for a bad filter, a repeated one or a q that is too long", async () => {
@@ -131,6 +131,14 @@ describe("GET /permissions/{name}: a permission page's content", () => {
     expect(d.triage.methods["v1.0"].map((m: any) => m.operation)).toContain("PATCH /security/incidents/{id}");
     expect(d.powershell.map((p: any) => p.command)).toEqual(expect.arrayContaining(["Update-MgSecurityIncident", "Update-MgBetaSecurityIncident"]));
     expect(d.examples).toMatchObject({ method: "GET", path: "/security/incidents/{id}", version: "v1.0" });
+  });
+
+  it("a permission the data lacks comes from Triage's catalog, with its source", async () => {
+    const d = (await get("/permissions/SecurityData.Manage.All")).body;
+    expect(d).toMatchObject({ name: "SecurityData.Manage.All", source: "triage-catalog", enforced: true });
+    expect(d.sourceUrl).toMatch(/^https:\/\/learn\.microsoft\.com\//);
+    expect(d.notes.join(" ")).toContain(d.sourceUrl);
+    expect((await get("/permissions/Mail.Send")).body.sourceUrl).toBeNull();
   });
 
   it("CSV of one permission: the data's rows, or Triage's method rows for an enforced one", async () => {

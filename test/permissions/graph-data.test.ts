@@ -29,8 +29,13 @@ describe("Microsoft's permission data, copied byte for byte", () => {
   });
 
   it("types all 917 permissions with their schemes, ids and path sets", () => {
-    expect(graphPermissions()).toHaveLength(917);
-    expect(graphPermissions().every((p) => p.source === "graph-data")).toBe(true);
+    // The data's 917, and the one permission Triage enforces that the data is too old for.
+    expect(graphPermissions().filter((p) => p.source === "graph-data")).toHaveLength(917);
+    expect(
+      graphPermissions()
+        .filter((p) => p.source !== "graph-data")
+        .map((p) => p.name),
+    ).toEqual(["SecurityData.Manage.All"]);
     const mail = graphPermission("MAIL.READ")!;
     expect(mail.schemes.DelegatedWork).toMatchObject({
       id: "570282fd-fa5c-430d-a7fd-fc8dc98a9dca",
