@@ -13,7 +13,7 @@ import { normalizeDateTime } from "../schema/date-time.js";
 import type { CorrelationEvent, IncidentRecord, PropertyChange } from "../schema/records.js";
 import { MAX_ALERTS_PER_INCIDENT } from "../domain/correlate.js";
 import { entityKeys } from "../domain/entities.js";
-import { alertDoc, newIncidentDoc } from "../domain/ingest/place.js";
+import { alertDoc, newIncidentRecord } from "../domain/ingest/place.js";
 import { moveRefusal } from "../domain/merge.js";
 import { recordChanges } from "../store/audit.js";
 import { alertRecordOf } from "../store/alert-rows.js";
@@ -81,16 +81,7 @@ export async function moveAlerts(db: StoreDb, ctx: WriteContext, req: MoveReques
     } else {
       const first = [...seen.values()].sort((a, b) => a.created_at.localeCompare(b.created_at) || a.seq - b.seq)[0]!;
       const id = counters.nextIncident;
-      const doc = newIncidentDoc(id, ctx.tenantId, alertRecordOf(first).doc);
-      const record: IncidentRecord = {
-        id,
-        createdAt: normalizeDateTime(String(doc.createdDateTime)),
-        doc,
-        severitySource: "alerts",
-        nameSource: "alerts",
-        alertCount: 0,
-        priorityFactors: null,
-      };
+      const record = newIncidentRecord(id, ctx.tenantId, alertRecordOf(first).doc);
       await writeTenantCounters(tx, ctx.tenantId, id + 1, counters.nextSeq);
       target = { row: await insertIncident(tx, ctx.tenantId, record), record };
     }

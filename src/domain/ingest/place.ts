@@ -6,7 +6,7 @@
  * (`mergeSources`), and `applyPlacement` carries the decision out on the batch.
  */
 import type { CorrelationReason } from "../../schema/enums.js";
-import type { CorrelationEvent } from "../../schema/records.js";
+import type { CorrelationEvent, IncidentRecord } from "../../schema/records.js";
 import { normalizeDateTime } from "../../schema/date-time.js";
 import { decide, type Candidate, type Decision } from "../correlate.js";
 import type { NormalizedAlert } from "../normalize-alert.js";
@@ -120,15 +120,8 @@ function findCandidates(batch: Batch, keys: string[], at: string, windowMs: numb
 function createIncident(batch: Batch, alert: NormalizedAlert): number {
   const tenantId = batch.tenantId;
   const id = batch.nextIncident++;
-  const doc = newIncidentDoc(id, tenantId, alert);
   batch.incidents.set(id, {
-    id,
-    createdAt: normalizeDateTime(String(doc.createdDateTime)),
-    doc,
-    severitySource: "alerts",
-    nameSource: "alerts",
-    alertCount: 0,
-    priorityFactors: null,
+    ...newIncidentRecord(id, tenantId, alert),
     isNew: true,
     entityCount: 0,
     knownKeys: new Set(),
@@ -137,8 +130,22 @@ function createIncident(batch: Batch, alert: NormalizedAlert): number {
   return id;
 }
 
+/** A new incident, before any alert is counted in it: its document from its first alert, its properties the alerts' to derive. */
+export function newIncidentRecord(id: number, tenantId: string, alert: Record<string, unknown>): IncidentRecord {
+  const doc = newIncidentDoc(id, tenantId, alert);
+  return {
+    id,
+    createdAt: normalizeDateTime(String(doc.createdDateTime)),
+    doc,
+    severitySource: "alerts",
+    nameSource: "alerts",
+    alertCount: 0,
+    priorityFactors: null,
+  };
+}
+
 /** A new incident's document, named and rated from its first alert (its derivation then follows all of them). */
-export function newIncidentDoc(id: number, tenantId: string, alert: Record<string, unknown>): Record<string, unknown> {
+function newIncidentDoc(id: number, tenantId: string, alert: Record<string, unknown>): Record<string, unknown> {
   return {
     id: String(id),
     tenantId,
