@@ -98,7 +98,16 @@ describe("NUL in the sign-in endpoints' input", () => {
       scope: "https://graph.microsoft.com/.default",
     });
     const r = await t.request("POST", token, { rawBody: form.toString(), headers: { "content-type": "application/x-www-form-urlencoded", authorization: "" } });
-    expectGraphError(r, 400, "client_id");
+    // The token endpoint answers in Entra's OAuth shape, which MSAL and @azure/identity read.
+    expect(r.status).toBe(400);
+    expect(r.body.error).toBe("invalid_request");
+    expect(r.body.error_codes).toEqual([900144]);
+    expect(r.body.error_description).toContain("client_id");
+    const deviceLogin = await t.request("POST", "/devicelogin", {
+      rawBody: new URLSearchParams({ code: `A${NUL}`, username: "u", password: "p" }).toString(),
+      headers: { "content-type": "application/x-www-form-urlencoded", authorization: "" },
+    });
+    expectGraphError(deviceLogin, 400, "code");
     const authorize = await t.request("GET", `/${t.tenantId}/oauth2/v2.0/authorize?client_id=a%00b&response_type=code&redirect_uri=http%3A%2F%2Flocalhost`, {
       headers: { authorization: "" },
     });

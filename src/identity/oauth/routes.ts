@@ -39,7 +39,8 @@ export async function registerOAuthRoutes(app: FastifyInstance, opts: OAuthRoute
     const fields = Object.fromEntries(new URLSearchParams(body as string));
     // PostgreSQL cannot compare text holding NUL (a 500 where SQLite answers): refused alike on both.
     const nul = Object.entries(fields).find(([k, v]) => k.includes("\u0000") || v.includes("\u0000"));
-    if (nul) return done(badRequest(nulMessage(`The form field '${nul[0].split("\u0000").join("\\u0000")}'`)), undefined);
+    // Refused by each route in its own dialect: Entra's OAuth error on the token endpoints, Graph's on the pages.
+    if (nul) return done(null, new RefusedForm(nulMessage(`The form field '${nul[0].split("\u0000").join("\\u0000")}'`)));
     done(null, fields);
   });
   const pub = { config: { public: true } };
@@ -190,6 +191,7 @@ export async function registerOAuthRoutes(app: FastifyInstance, opts: OAuthRoute
   });
 
   app.post("/:tenant/oauth2/v2.0/authorize", pub, async (req, reply) => {
+    if (req.body instanceof RefusedForm) throw badRequest(req.body.why);
     const body = (req.body ?? {}) as Record<string, unknown>;
     const q = authorizeFields(body);
     try {
@@ -269,6 +271,7 @@ export async function registerOAuthRoutes(app: FastifyInstance, opts: OAuthRoute
       .send(deviceCodePage({ action: "/devicelogin", userCode: code }));
   });
   app.post("/devicelogin", pub, async (req, reply) => {
+    if (req.body instanceof RefusedForm) throw badRequest(req.body.why);
     const body = (req.body ?? {}) as Record<string, string | undefined>;
     const result = await opts.issuer.approveDevice(body.code ?? "", body.username ?? "", body.password ?? "", req.ip);
     const html = result.ok
@@ -303,8 +306,14 @@ export function postLogoutRedirectAllowed(client: App, uri: string, origin: stri
   }
 }
 
+/** A form body that holds a character no field may hold; each route refuses it in its own error shape. */
+class RefusedForm {
+  constructor(readonly why: string) {}
+}
+
 function formOf(req: FastifyRequest): Form {
   const body = req.body;
+  if (body instanceof RefusedForm) throw new OAuthError("invalid_request", 900144, body.why);
   if (typeof body !== "object" || body === null) throw new OAuthError("invalid_request", 900144, "The request body must be application/x-www-form-urlencoded.");
   return body as Form;
 }
