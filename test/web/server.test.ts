@@ -267,7 +267,7 @@ describe("the admin API", () => {
     expect(list.status).toBe(200);
     expect(list.body.value.find((a: any) => a.clientId === webClientId(t.tenantId))).toMatchObject({
       firstParty: true,
-      consented: { delegated: ["SecurityAlert.ReadWrite.All", "SecurityIncident.ReadWrite.All"] },
+      consented: { delegated: ["SecurityAlert.ReadWrite.All", "SecurityData.Manage.All", "SecurityIncident.ReadWrite.All"] },
     });
 
     expect(

@@ -257,7 +257,10 @@ export function MoveDialog({
               id="move-target"
               inputMode="numeric"
               value={target}
-              onChange={(e) => setTarget(e.target.value)}
+              onChange={(e) => {
+                setTarget(e.target.value);
+                setError(null);
+              }}
               aria-invalid={badTarget ? true : undefined}
               aria-describedby={badTarget ? "move-target-error" : undefined}
               maxLength={19}
@@ -276,7 +279,10 @@ export function MoveDialog({
               aria-label="Recently updated open incidents"
               size={Math.min(6, Math.max(2, options.length))}
               value={options.some((i) => i.id === wanted) ? wanted : ""}
-              onChange={(e) => setTarget(e.target.value)}
+              onChange={(e) => {
+                setTarget(e.target.value);
+                setError(null);
+              }}
             >
               {options.map((i) => (
                 <option key={i.id} value={i.id}>
