@@ -7,37 +7,17 @@ import { useMemo, useState, type FormEvent } from "react";
 import { api, apiText, lit, mergeIncidents, moveAlerts, qs, type Page } from "../api";
 import { plural } from "../format";
 import { label, type Alert, type Incident } from "../model";
+import { expectedTarget } from "../merge";
 import { Link } from "../router";
 import { Dialog, ErrorMessage, Loading, SeverityBadge, StatusBadge, Time, useAsync } from "./ui";
 
-/** The most incidents one merge takes (Graph's limit). */
-export const MAX_MERGE = 5;
 /** The longest comment the API takes. */
 const MAX_COMMENT = 30_000;
 const OPEN_STATUSES = ["active", "inProgress", "awaitingAction"];
 
-/** Why the selection cannot be merged as it is, or null. */
-export function mergeSelectionRefusal(count: number): string | null {
-  if (count < 2) return `Select 2 to ${MAX_MERGE} incidents to merge them.`;
-  if (count > MAX_MERGE) return `A merge takes at most ${MAX_MERGE} incidents; ${count} are selected.`;
-  return null;
-}
-
 interface Candidate {
   incident: Incident;
   alertCount: number;
-}
-
-/**
- * The target the server is expected to choose, by the rule Triage documents (and correlation uses):
- * the most alerts, then the oldest, then the lowest id. The server decides; its answer is shown after.
- */
-export function expectedTarget(candidates: readonly Candidate[]): string | undefined {
-  const ranked = [...candidates].sort(
-    (a, b) =>
-      b.alertCount - a.alertCount || a.incident.createdDateTime.localeCompare(b.incident.createdDateTime) || Number(a.incident.id) - Number(b.incident.id),
-  );
-  return ranked[0]?.incident.id;
 }
 
 async function loadCandidates(ids: readonly string[], signal: AbortSignal): Promise<Candidate[]> {
@@ -65,7 +45,13 @@ export function MergeDialog({ ids, onClose, onMerged }: { ids: string[]; onClose
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const [outcome, setOutcome] = useState<MergeOutcome | null>(null);
-  const expected = useMemo(() => (preview.data ? expectedTarget(preview.data) : undefined), [preview.data]);
+  const expected = useMemo(
+    () =>
+      preview.data
+        ? expectedTarget(preview.data.map((c) => ({ id: c.incident.id, createdDateTime: c.incident.createdDateTime, alertCount: c.alertCount })))
+        : undefined,
+    [preview.data],
+  );
 
   async function submit(e: FormEvent) {
     e.preventDefault();

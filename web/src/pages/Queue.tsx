@@ -15,7 +15,8 @@ import {
 } from "../model";
 import { buildFilter, buildOrderBy, isFiltered, PAGE_SIZES, parseQuery, toSearch, type QueueQuery } from "../queue-filter";
 import { Link, navigate } from "../router";
-import { MergeDialog, mergeSelectionRefusal } from "../components/MergeMove";
+import { MergeDialog } from "../components/MergeMove";
+import { mergeSelectionRefusal } from "../merge";
 import { EnumOptions, ErrorMessage, Loading, Notice, PriorityBadge, SeverityBadge, StatusBadge, Time, useAsync, usePageTitle } from "../components/ui";
 
 const SELECT =
