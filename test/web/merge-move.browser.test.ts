@@ -1,6 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { alert, deviceId } from "../support/alerts.js";
+import { createApp, createUser, grantAdminConsent } from "../../src/identity/directory.js";
+import { WEB_CLIENT_NAME, WEB_REDIRECT_PATH, webClientId } from "../../src/web/client.js";
 import { accessTokenOf, browserAvailable, CHROMIUM, launchBrowser, screenshot, signIn, startWebTriage, watch, type WebTriage } from "./support.js";
 
 /**
@@ -316,5 +318,48 @@ describe.skipIf(!browserAvailable() || process.env.TRIAGE_SKIP_BROWSER === "1")(
     await status.getByRole("link").click();
     await page.waitForURL(new RegExp(`/incidents/${created}$`));
     await page.getByRole("heading", { name: "Alerts (1)" }).waitFor();
+  });
+
+  it("explains, and offers no move, when the web app's registration predates SecurityData.Manage.All", async () => {
+    // A tenant whose web app was registered with only the two ReadWrite permissions, as Triage used to.
+    const tenant = await w.t.newTenant();
+    const web = await createApp(w.t.store.db, {
+      tenantId: tenant,
+      clientId: webClientId(tenant),
+      displayName: WEB_CLIENT_NAME,
+      publicClient: true,
+      redirectUris: [WEB_REDIRECT_PATH],
+      delegatedPermissions: ["SecurityIncident.ReadWrite.All", "SecurityAlert.ReadWrite.All"],
+    });
+    await grantAdminConsent(w.t.store.db, web.clientId);
+    const operator = { upn: "operator@fabrikam.test", password: "Operator-Pa55word", roles: ["Security Operator"] };
+    await createUser(w.t.store.db, { tenantId: tenant, ...operator });
+    const incidents: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const r = await w.t.ingest([alert({ device: deviceId(), title: `Older registration ${i}` })], tenant);
+      expect(r.status, r.text).toBe(200);
+      incidents.push(r.body.value[0].incidentId);
+    }
+
+    const page = await newPage();
+    await page.goto(`${w.url}/incidents`);
+    await page.getByLabel("Tenant").fill(tenant);
+    await page.locator("main").getByRole("button", { name: "Sign in" }).click();
+    await page.getByLabel("User name").fill(operator.upn);
+    await page.getByLabel("Password").fill(operator.password);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.locator("table.incident-table[aria-busy=false]").waitFor();
+
+    // Bulk changes still work for the operator; merging says what is missing and how to get it.
+    for (const id of incidents) await page.getByRole("checkbox", { name: `Select incident ${id}` }).check();
+    await expect(page.getByRole("button", { name: "Merge…" }).isDisabled()).resolves.toBe(true);
+    await expect(page.locator("#merge-why").textContent()).resolves.toMatch(
+      /needs the SecurityData\.Manage\.All permission, which this tenant's web app registration lacks: an administrator can add it/,
+    );
+    await expect(page.getByRole("button", { name: "Assign to me" }).isEnabled()).resolves.toBe(true);
+    await page.goto(`${w.url}/incidents/${incidents[0]}`);
+    await page.getByRole("heading", { name: "Alerts (1)" }).waitFor();
+    await expect(page.getByRole("button", { name: /^Move alert/ }).count()).resolves.toBe(0);
+    await expect(page.locator(".hint", { hasText: "SecurityData.Manage.All" }).isVisible()).resolves.toBe(true);
   });
 });
