@@ -145,3 +145,24 @@ export function qs(params: Record<string, string | number | undefined | null>): 
   }
   return parts.length ? `?${parts.join("&")}` : "";
 }
+
+/** Graph's mergeResponse: the incident that stands after a merge or a move. */
+export interface MergeResponse {
+  targetIncidentId: string;
+}
+
+/** POST mergeIncidents: the server chooses the target and answers it. */
+export function mergeIncidents(incidentIds: string[], incidentComment?: string): Promise<MergeResponse> {
+  return api<MergeResponse>("/v1.0/security/incidents/mergeIncidents", {
+    method: "POST",
+    body: { incidentIds, ...(incidentComment ? { incidentComment } : {}) },
+  });
+}
+
+/** POST moveAlerts: to `incidentId`, or to a new incident when it is null. */
+export function moveAlerts(alertIds: string[], incidentId: string | null, alertComment?: string): Promise<MergeResponse> {
+  return api<MergeResponse>("/v1.0/security/alerts_v2/moveAlerts", {
+    method: "POST",
+    body: { alertIds, incidentId, ...(alertComment ? { alertComment } : {}) },
+  });
+}

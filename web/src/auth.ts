@@ -4,7 +4,7 @@
  * localStorage so that a link opened in a new tab is signed in too; signing out clears it in every tab.
  */
 import type { WebConfig } from "../../src/web/contracts";
-import { ADMIN_ROLE, ROLE_IDS, WRITE_ROLES } from "./roles";
+import { ADMIN_ROLE, MANAGE_PERMISSION, ROLE_IDS, WRITE_ROLES } from "./roles";
 import { sha256 } from "./sha256";
 
 export interface SessionUser {
@@ -77,6 +77,21 @@ export function getSession(): Session | null {
 export function canWrite(s: Session | null): boolean {
   if (!s) return false;
   return s.user.roles.some((r) => WRITE_ROLES.includes(r)) && s.user.scopes.some((p) => p.endsWith(".ReadWrite.All"));
+}
+
+/**
+ * Why the signed-in user may not merge incidents or move alerts, or null when they may: the API
+ * wants SecurityData.Manage.All in the token and the Security Operator or Security Administrator role.
+ */
+export function manageRefusal(s: Session | null): string | null {
+  if (!s) return "You are signed out.";
+  if (!s.user.roles.some((r) => WRITE_ROLES.includes(r))) {
+    return `Merging incidents and moving alerts needs the ${WRITE_ROLES.join(" or ")} role; you have ${s.user.roles.join(", ") || "no role"}.`;
+  }
+  if (!s.user.scopes.includes(MANAGE_PERMISSION)) {
+    return `Merging incidents and moving alerts needs the ${MANAGE_PERMISSION} permission, which this tenant's web app registration lacks: an administrator can add it and grant consent (Admin, Apps, Triage web app), then you sign in again.`;
+  }
+  return null;
 }
 
 export function isAdmin(s: Session | null): boolean {

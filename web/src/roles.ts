@@ -18,3 +18,6 @@ export const WRITE_ROLES: readonly string[] = ["Security Operator", "Security Ad
 
 /** The role the admin pages need. */
 export const ADMIN_ROLE = "Security Administrator";
+
+/** The permission merging incidents and moving alerts needs, with one of WRITE_ROLES when delegated. */
+export const MANAGE_PERMISSION = "SecurityData.Manage.All";

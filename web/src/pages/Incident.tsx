@@ -1,6 +1,6 @@
 import { useMemo, useState, type FormEvent, type ReactNode } from "react";
 import { api, pageAll, qs } from "../api";
-import { canWrite, type Session } from "../auth";
+import { canWrite, manageRefusal, type Session } from "../auth";
 import { formatValue, plural } from "../format";
 import { techniqueLabel, techniqueTitle } from "../mitre";
 import {
@@ -19,6 +19,7 @@ import {
 } from "../model";
 import type { AuditEntry, AuditPage, Correlation } from "../../../src/schema/triage-api";
 import { Link } from "../router";
+import { MoveDialog } from "../components/MergeMove";
 import { EnumOptions, ErrorMessage, Loading, Notice, PriorityBadge, SeverityBadge, StatusBadge, Time, useAsync, usePageTitle } from "../components/ui";
 
 interface Loaded {
@@ -84,10 +85,10 @@ function mergedEvidence(alerts: Alert[]): (EvidenceItem & { count: number })[] {
   return [...map.values()];
 }
 
-function AlertItem({ alert }: { alert: Alert }) {
+function AlertItem({ alert, onMove }: { alert: Alert; onMove?: () => void }) {
   const evidence = (alert.evidence ?? []).map(describeEvidence);
   return (
-    <li className="alert-item">
+    <li className={onMove ? "alert-item movable" : "alert-item"} data-alert-id={alert.id}>
       <details>
         <summary>
           <SeverityBadge value={alert.severity} />
@@ -136,6 +137,11 @@ function AlertItem({ alert }: { alert: Alert }) {
           <EvidenceTable items={evidence} caption={`Evidence of alert ${alert.title ?? alert.id}`} />
         </div>
       </details>
+      {onMove && (
+        <button type="button" className="secondary alert-move" aria-label={`Move alert ${alert.title ?? alert.id}`} onClick={onMove}>
+          Move…
+        </button>
+      )}
     </li>
   );
 }
@@ -533,6 +539,9 @@ function AuditTrail({ entries }: { entries: AuditEntry[] }) {
 
 export function IncidentPage({ id, session }: { id: string; session: Session }) {
   const [notice, setNotice] = useState("");
+  /** The alert in the move dialog, while it is open; then where the last move took an alert. */
+  const [moving, setMoving] = useState<Alert | null>(null);
+  const [moved, setMoved] = useState<{ title: string; target: string; created: boolean } | null>(null);
   const state = useAsync<Loaded>(
     async (signal) => {
       const [incident, correlation, audit] = await Promise.all([
@@ -571,6 +580,9 @@ export function IncidentPage({ id, session }: { id: string; session: Session }) 
   const { incident, correlation, audit } = data;
   const redirected = incident.status === "redirected" && incident.redirectIncidentId;
   const writer = canWrite(session) && !redirected;
+  // Moving an alert needs SecurityData.Manage.All and a write role; a redirected incident has no alerts to move.
+  const moveRefusal = manageRefusal(session);
+  const mover = writer && !moveRefusal;
 
   async function saved(updated: Incident, message: string) {
     setNotice(message);
@@ -605,6 +617,25 @@ export function IncidentPage({ id, session }: { id: string; session: Session }) 
         <p className="readonly-note">You have read-only access ({session.user.roles.join(", ") || "no role"}): you can see this incident but not change it.</p>
       )}
       {notice && <Notice text={notice} />}
+      {moved && (
+        <p className="notice notice-ok" role="status" aria-live="polite">
+          Alert “{moved.title}” moved to {moved.created ? "a new incident, " : ""}
+          <Link to={`/incidents/${moved.target}`}>incident #{moved.target}</Link>.
+        </p>
+      )}
+      {moving && (
+        <MoveDialog
+          alert={moving}
+          incidentId={incident.id}
+          onClose={() => setMoving(null)}
+          onMoved={(target, created) => {
+            setMoved({ title: moving.title ?? moving.id, target, created });
+            setNotice("");
+            setMoving(null);
+            state.reload();
+          }}
+        />
+      )}
       <div className="incident-grid">
         <div className="incident-main">
           <section className="panel" aria-labelledby="summary-title">
@@ -619,9 +650,21 @@ export function IncidentPage({ id, session }: { id: string; session: Session }) 
           </section>
           <section className="panel" aria-labelledby="alerts-title">
             <h2 id="alerts-title">Alerts ({incident.alerts?.length ?? 0})</h2>
+            {writer && moveRefusal && <p className="hint">{moveRefusal}</p>}
             <ul className="alert-list">
               {(incident.alerts ?? []).map((a) => (
-                <AlertItem key={a.id} alert={a} />
+                <AlertItem
+                  key={a.id}
+                  alert={a}
+                  onMove={
+                    mover
+                      ? () => {
+                          setMoved(null);
+                          setMoving(a);
+                        }
+                      : undefined
+                  }
+                />
               ))}
             </ul>
           </section>

@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useRef, useState, type FormEvent } from "react";
 import { api, batch, pageAll, qs, type Page } from "../api";
-import { canWrite, type Session } from "../auth";
+import { canWrite, manageRefusal, type Session } from "../auth";
 import { plural } from "../format";
 import {
   ALL_DETERMINATIONS,
@@ -15,6 +15,8 @@ import {
 } from "../model";
 import { buildFilter, buildOrderBy, isFiltered, PAGE_SIZES, parseQuery, toSearch, type QueueQuery } from "../queue-filter";
 import { Link, navigate } from "../router";
+import { MergeDialog } from "../components/MergeMove";
+import { mergeSelectionRefusal } from "../merge";
 import { EnumOptions, ErrorMessage, Loading, Notice, PriorityBadge, SeverityBadge, StatusBadge, Time, useAsync, usePageTitle } from "../components/ui";
 
 const SELECT =
@@ -259,7 +261,20 @@ function SavedViews({ search }: { search: string }) {
   );
 }
 
-function BulkBar({ ids, me, onDone }: { ids: string[]; me: string; onDone: (message: string, failed: boolean) => void }) {
+function BulkBar({
+  ids,
+  me,
+  onDone,
+  mergeRefusal,
+  onMerge,
+}: {
+  ids: string[];
+  me: string;
+  onDone: (message: string, failed: boolean) => void;
+  /** Why the selection cannot be merged (role, permission, count), or null. */
+  mergeRefusal: string | null;
+  onMerge: () => void;
+}) {
   const [assignee, setAssignee] = useState("");
   const [status, setStatus] = useState("inProgress");
   const [classification, setClassification] = useState("truePositive");
@@ -284,6 +299,16 @@ function BulkBar({ ids, me, onDone }: { ids: string[]; me: string; onDone: (mess
   return (
     <section className="bulk-bar" aria-label="Bulk actions">
       <strong>{plural(ids.length, "incident")} selected</strong>
+      <div className="inline">
+        <button type="button" disabled={busy || !!mergeRefusal} aria-describedby={mergeRefusal ? "merge-why" : undefined} onClick={onMerge}>
+          Merge…
+        </button>
+        {mergeRefusal && (
+          <span id="merge-why" className="merge-why">
+            {mergeRefusal}
+          </span>
+        )}
+      </div>
       <button type="button" disabled={busy} onClick={() => run({ assignedTo: me }, "Assigned to you")}>
         Assign to me
       </button>
@@ -390,6 +415,8 @@ export function QueuePage({ session, search }: { session: Session; search: strin
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [fresh, setFresh] = useState<Incident[]>([]);
   const [notice, setNotice] = useState<{ text: string; error: boolean } | null>(null);
+  /** The incidents in the merge dialog, while it is open. */
+  const [merging, setMerging] = useState<string[] | null>(null);
 
   const set = (patch: Partial<QueueQuery>) => {
     const pageOnly = Object.keys(patch).every((k) => k === "page");
@@ -503,8 +530,22 @@ export function QueuePage({ session, search }: { session: Session; search: strin
         <BulkBar
           ids={[...selected]}
           me={me}
+          mergeRefusal={manageRefusal(session) ?? mergeSelectionRefusal(selected.size)}
+          onMerge={() => setMerging([...selected])}
           onDone={(text, error) => {
             setNotice({ text, error });
+            setSelected(new Set());
+            setFresh([]);
+            list.reload();
+          }}
+        />
+      )}
+      {merging && (
+        <MergeDialog
+          ids={merging}
+          onClose={() => setMerging(null)}
+          onMerged={(target) => {
+            setNotice({ text: `Merged ${plural(merging.length, "incident")} into incident #${target}.`, error: false });
             setSelected(new Set());
             setFresh([]);
             list.reload();
