@@ -6,6 +6,8 @@
 import { createHash } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import { metadataDocument, type ApiVersion } from "../schema/csdl.js";
+import { methodNotAllowed } from "../errors/graph-error.js";
+import { sendError } from "../http/conventions.js";
 
 const VERSIONS: readonly ApiVersion[] = ["v1.0", "beta"];
 
@@ -25,6 +27,12 @@ export function registerMetadataRoutes(app: FastifyInstance): void {
       reply.header("etag", etag).header("cache-control", "public, max-age=3600").header("odata-version", "4.0");
       if (matches(req.headers["if-none-match"], etag)) return reply.code(304).send();
       return reply.code(200).type("application/xml; charset=utf-8").send(doc);
+    });
+    app.route({
+      method: ["POST", "PATCH", "PUT", "DELETE"],
+      url: `/${version}/$metadata`,
+      config: { public: true },
+      handler: async (req, reply) => sendError(req, reply, methodNotAllowed(req.method, ["GET"])),
     });
   }
 }

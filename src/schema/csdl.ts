@@ -83,7 +83,8 @@ class Model {
       return declared;
     }
     if (KindGuard.IsObject(value)) {
-      const name = evidenceComplexTypeNames.get(value) ?? (declared?.startsWith(`${SECURITY}.`) ? declared.slice(SECURITY.length + 1) : undefined);
+      const name =
+        evidenceComplexTypeNames.get(value) ?? value.complexType ?? (declared?.startsWith(`${SECURITY}.`) ? declared.slice(SECURITY.length + 1) : undefined);
       if (!name) throw new Error(`$metadata: an object-valued property without a complex type name`);
       this.declareComplex(name, value);
       return `${SECURITY}.${name}`;
@@ -103,7 +104,7 @@ class Model {
   /** A complex type from an object schema: its properties' nullability is whether they admit null. */
   declareComplex(name: string, schema: TObject, baseType?: string, skip: readonly string[] = []): void {
     if (this.complexTypes.has(name)) return;
-    const type: CsdlComplexType = { name, properties: [], ...(baseType ? { baseType } : {}) };
+    const type: CsdlComplexType = { name, properties: [], ...(baseType ? { baseType } : {}), ...((schema as Annotated).openType ? { open: true } : {}) };
     this.complexTypes.set(name, type); // before the properties: a type may nest itself
     for (const [prop, raw] of Object.entries(schema.properties)) {
       if (prop.startsWith("@") || skip.includes(prop)) continue;
@@ -232,11 +233,21 @@ const cache = new Map<ApiVersion, string>();
 export function metadataDocument(version: ApiVersion): string {
   const cached = cache.get(version);
   if (cached) return cached;
+  const doc = buildMetadataDocument(version, operations, operationTypes);
+  cache.set(version, doc);
+  return doc;
+}
 
+/** The document with the given operations and the complex types they use (src/schema/operations.ts by default). */
+export function buildMetadataDocument(
+  version: ApiVersion,
+  declaredOperations: readonly OperationDeclaration[],
+  declaredTypes: ReadonlyMap<string, TObject>,
+): string {
   const model = new Model(version);
   const entities = metadataResources.map((r) => ({ resource: r, properties: model.entityProperties(r) }));
-  const ops = operations.filter((op) => !op.betaOnly || version === "beta");
-  for (const [name, schema] of operationTypes) model.declareComplex(name, schema);
+  const ops = declaredOperations.filter((op) => !op.betaOnly || version === "beta");
+  for (const [name, schema] of declaredTypes) model.declareComplex(name, schema);
   const opLines = ops.flatMap((op) => operationXml(model, op));
 
   const entityLines = entities.flatMap(({ resource, properties }) => [
@@ -248,7 +259,7 @@ export function metadataDocument(version: ApiVersion): string {
     "      </EntityType>",
   ]);
 
-  const doc = [
+  return [
     '<?xml version="1.0" encoding="utf-8"?>',
     '<edmx:Edmx Version="4.0" xmlns:edmx="http://docs.oasis-open.org/odata/ns/edmx">',
     '  <edmx:Reference Uri="https://oasis-tcs.github.io/odata-vocabularies/vocabularies/Org.OData.Core.V1.xml">',
@@ -284,6 +295,4 @@ export function metadataDocument(version: ApiVersion): string {
     "</edmx:Edmx>",
     "",
   ].join("\n");
-  cache.set(version, doc);
-  return doc;
 }

@@ -31,6 +31,10 @@ export interface TriageMeta {
    * collection's facet speaks of its elements.
    */
   edmNullable?: boolean;
+  /** On an object schema: an open complex type in `$metadata` (it may carry properties it does not declare). */
+  openType?: boolean;
+  /** On an object schema: its complex type's name in the security namespace, for `$metadata`. */
+  complexType?: string;
 }
 
 export type Annotated = TSchema & TriageMeta & { description?: string };

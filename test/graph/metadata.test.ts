@@ -6,7 +6,10 @@ import { csdl2openapi } from "odata-openapi";
 import { ALL_PERMISSIONS, startTriage, type TestTriage } from "../support/triage.js";
 import { alert, deviceId } from "../support/alerts.js";
 import { compareCsdl, parseCsdl, parseGraphFixture } from "../support/csdl-compare.js";
-import { metadataDocument } from "../../src/schema/csdl.js";
+import { Type } from "@sinclair/typebox";
+import { buildMetadataDocument, metadataDocument } from "../../src/schema/csdl.js";
+import { operations, operationTypes, type OperationDeclaration } from "../../src/schema/operations.js";
+import { Nullable } from "../../src/schema/meta.js";
 import { allowedMetadataDifferences, isAllowed, metadataDifferencesMarkdown } from "../../src/schema/metadata-differences.js";
 import { alertResource } from "../../src/schema/alert.js";
 import { incidentResource } from "../../src/schema/incident.js";
@@ -54,6 +57,13 @@ describe("GET /{version}/$metadata", () => {
   it("accepts Accept: application/xml (as OData clients send) and refuses a type it cannot serve", async () => {
     expect((await t.get("/v1.0/$metadata", { authorization: "", accept: "application/xml" })).status).toBe(200);
     expect((await t.get("/v1.0/$metadata", { authorization: "", accept: "image/png" })).status).toBe(406);
+  });
+
+  it("answers 405 with Allow to other methods", async () => {
+    const r = await t.request("POST", "/v1.0/$metadata", { body: {}, headers: { authorization: "" } });
+    expect(r.status).toBe(405);
+    expect(r.headers.get("allow")).toBe("GET");
+    expect(r.body.error.code).toBe("MethodNotAllowed");
   });
 
   it("is where every answer's @odata.context points", async () => {
@@ -160,6 +170,37 @@ describe("$metadata against Graph's own metadata", () => {
         `${from} → ${to}`,
       ).toContain(kind);
     }
+  });
+
+  it("an operation added to src/schema/operations.ts is declared and compared like the others (the extension point)", () => {
+    // What advanced hunting adds: runHuntingQuery, bound to the security singleton, and its answer's types.
+    const HuntingRow = Type.Object({}, { complexType: "huntingRowResult", openType: true });
+    const PropertySchema = Type.Object({ name: Nullable(Type.String()), type: Nullable(Type.String()) });
+    const HuntingQueryResults = Type.Object({
+      results: Nullable(Type.Array(HuntingRow)),
+      schema: Nullable(Type.Array(PropertySchema, { edm: "Collection(microsoft.graph.security.singlePropertySchema)" })),
+    });
+    const runHuntingQuery: OperationDeclaration = {
+      kind: "Action",
+      name: "runHuntingQuery",
+      bindingType: "microsoft.graph.security",
+      parameters: [
+        { name: "query", schema: Type.String(), unicode: false },
+        { name: "timespan", schema: Type.String(), unicode: false, optional: true },
+      ],
+      returnType: "microsoft.graph.security.huntingQueryResults",
+    };
+    const types = new Map([...operationTypes, ["huntingQueryResults", HuntingQueryResults]]);
+    const xml = buildMetadataDocument("v1.0", [...operations, runHuntingQuery], types);
+    expect(xml).toContain('<Action Name="runHuntingQuery" IsBound="true">');
+    expect(xml).toContain('<ComplexType Name="huntingRowResult" OpenType="true" />');
+    const found = compareCsdl(parseCsdl(xml), graph);
+    expect(found.filter((d) => !isAllowed(d))).toEqual([]);
+    // A wrong declaration of it is caught like any other.
+    const wrong = buildMetadataDocument("v1.0", [...operations, { ...runHuntingQuery, parameters: runHuntingQuery.parameters.slice(0, 1) }], types);
+    expect(compareCsdl(parseCsdl(wrong), graph).filter((d) => !isAllowed(d))).toEqual([
+      expect.objectContaining({ declaration: "microsoft.graph.security.runHuntingQuery(microsoft.graph.security)", kind: "missingMember", member: "timespan" }),
+    ]);
   });
 
   it("docs/graph-api.md lists exactly the allowed differences (TRIAGE_UPDATE_DOCS=1 writes them there)", () => {
