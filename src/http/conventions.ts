@@ -116,6 +116,12 @@ export function installHttpConventions(app: FastifyInstance, opts: HttpConventio
     }
   });
 
+  // Graph's OData answers say which protocol version they speak (seen on the real service's answers).
+  app.addHook("onSend", async (_req, reply, payload) => {
+    if (reply.getHeader("content-type") === GRAPH_JSON) reply.header("odata-version", "4.0");
+    return payload;
+  });
+
   app.setErrorHandler((error: FastifyError | GraphError, req, reply) => {
     if (error instanceof GraphError) return sendError(req, reply, error);
     const translated = translate(error as FastifyError);

@@ -93,6 +93,29 @@ describe("GET /{version}/$metadata", () => {
   });
 });
 
+describe("OData-Version", () => {
+  it("every Graph JSON answer carries OData-Version: 4.0, as the real service's do", async () => {
+    const ingested = alert({ device: deviceId() });
+    const r = await t.ingest([ingested]);
+    const incidentId = r.body.value[0].incidentId as string;
+    for (const version of ["v1.0", "beta"]) {
+      const answers = [
+        await t.get(`/${version}/security/incidents`),
+        await t.get(`/${version}/security/incidents/${incidentId}?$expand=alerts`),
+        await t.get(`/${version}/security/alerts_v2/${encodeURIComponent(ingested.id as string)}`),
+        await t.request("PATCH", `/${version}/security/incidents/${incidentId}`, { body: { customTags: ["odata"] } }),
+      ];
+      for (const a of answers) {
+        expect(a.status).toBe(200);
+        expect(a.headers.get("content-type")).toMatch(/^application\/json;odata\.metadata=minimal/);
+        expect(a.headers.get("odata-version")).toBe("4.0");
+      }
+    }
+    // Not on answers that are not OData (the token service, health).
+    expect((await t.get("/healthz")).headers.get("odata-version")).toBeNull();
+  });
+});
+
 describe("$metadata against Graph's own metadata", () => {
   const ours = parseCsdl(metadataDocument("v1.0"));
   const graph = parseGraphFixture(GRAPH_FIXTURE);
@@ -101,6 +124,15 @@ describe("$metadata against Graph's own metadata", () => {
   it("differs from Graph's declarations only where docs/graph-api.md says it does", () => {
     const unexpected = differences.filter((d) => !isAllowed(d));
     expect(unexpected).toEqual([]);
+  });
+
+  it("the beta document differs from Graph's v1.0 only by the beta-only incident properties", () => {
+    const beta = compareCsdl(parseCsdl(metadataDocument("beta")), graph).filter((d) => !isAllowed(d));
+    expect(beta.map((d) => `${d.declaration} ${d.kind} ${d.member ?? ""}`).sort()).toEqual([
+      "microsoft.graph.security.incident extraMember recommendedActions",
+      "microsoft.graph.security.incident extraMember recommendedHuntingQueries",
+      "microsoft.graph.security.recommendedHuntingQuery declarationNotInGraph ",
+    ]);
   });
 
   it("every listed difference still exists (the list is not stale)", () => {
