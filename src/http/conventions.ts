@@ -102,7 +102,7 @@ export function installHttpConventions(app: FastifyInstance, opts: HttpConventio
     // The permissions reference is also served as CSV.
     const isPermissions = /^\/permissions(\/|$)/i.test(path);
     // The CSDL document is XML.
-    const isMetadata = path.endsWith("/$metadata");
+    const isMetadata = /\/\$metadata$/i.test(path);
     if (!acceptable(req.headers.accept, isCount, isPermissions, isMetadata) && !notFoundPage?.matches(req)) {
       return sendError(
         req,

@@ -56,6 +56,7 @@ describe("GET /{version}/$metadata", () => {
 
   it("accepts Accept: application/xml (as OData clients send) and refuses a type it cannot serve", async () => {
     expect((await t.get("/v1.0/$metadata", { authorization: "", accept: "application/xml" })).status).toBe(200);
+    expect((await t.get("/V1.0/$Metadata", { authorization: "", accept: "application/xml" })).status).toBe(200);
     expect((await t.get("/v1.0/$metadata", { authorization: "", accept: "image/png" })).status).toBe(406);
   });
 
