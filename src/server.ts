@@ -7,6 +7,7 @@ import { installUrlChecks } from "./http/url-input.js";
 import { MAX_ID_LENGTH } from "./schema/limits.js";
 import { registerSecurityRoutes } from "./graph/entity-set.js";
 import { registerBatchRoutes } from "./graph/batch.js";
+import { registerMetadataRoutes } from "./graph/metadata.js";
 import { registerIngestRoutes } from "./ingest/routes.js";
 import { MAX_ALERTS_PER_INCIDENT, MAX_ENTITIES_PER_INCIDENT } from "./domain/correlate.js";
 import { registerTriageRoutes } from "./triage-api/routes.js";
@@ -206,6 +207,8 @@ export async function buildServer(config: ServerConfig): Promise<FastifyInstance
   }
   // JSON batching for both versions: each step goes back through the app, like a direct call.
   await app.register(registerBatchRoutes, { maxRequests: 20, maxResponseBytes: config.batchResponseLimit });
+  // The CSDL document of both versions: public, as Graph's is.
+  registerMetadataRoutes(app);
   await app.register(registerIngestRoutes, {
     store,
     caller,

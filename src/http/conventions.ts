@@ -59,7 +59,7 @@ function translate(err: FastifyError): GraphError | null {
   return null;
 }
 
-function acceptable(accept: string | undefined, alsoText: boolean, alsoCsv = false): boolean {
+function acceptable(accept: string | undefined, alsoText: boolean, alsoCsv = false, alsoXml = false): boolean {
   if (!accept) return true;
   return accept.split(",").some((part) => {
     const type = part.split(";")[0]!.trim().toLowerCase();
@@ -68,7 +68,8 @@ function acceptable(accept: string | undefined, alsoText: boolean, alsoCsv = fal
       type === "application/*" ||
       type === "application/json" ||
       (alsoText && (type === "text/*" || type === "text/plain")) ||
-      (alsoCsv && (type === "text/*" || type === "text/csv"))
+      (alsoCsv && (type === "text/*" || type === "text/csv")) ||
+      (alsoXml && (type === "application/xml" || type === "text/xml" || type === "text/*"))
     );
   });
 }
@@ -100,7 +101,9 @@ export function installHttpConventions(app: FastifyInstance, opts: HttpConventio
     const isCount = path.endsWith("/$count");
     // The permissions reference is also served as CSV.
     const isPermissions = /^\/permissions(\/|$)/i.test(path);
-    if (!acceptable(req.headers.accept, isCount, isPermissions) && !notFoundPage?.matches(req)) {
+    // The CSDL document is XML.
+    const isMetadata = /\/\$metadata$/i.test(path);
+    if (!acceptable(req.headers.accept, isCount, isPermissions, isMetadata) && !notFoundPage?.matches(req)) {
       return sendError(
         req,
         reply,
@@ -111,6 +114,12 @@ export function installHttpConventions(app: FastifyInstance, opts: HttpConventio
         ),
       );
     }
+  });
+
+  // Graph's OData answers say which protocol version they speak (seen on the real service's answers).
+  app.addHook("onSend", async (_req, reply, payload) => {
+    if (reply.getHeader("content-type") === GRAPH_JSON) reply.header("odata-version", "4.0");
+    return payload;
   });
 
   app.setErrorHandler((error: FastifyError | GraphError, req, reply) => {

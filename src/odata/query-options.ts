@@ -124,7 +124,8 @@ export function planQuery({ resource, params, beta, alertResource, filterLimits 
   const rawTop = opts.get("$top");
   if (rawTop !== undefined) {
     top = parseNonNegativeInt("$top", rawTop);
-    if (top > resource.maxPageSize) {
+    if (top > resource.maxPageSize && resource.topAboveMax === "clamp") top = resource.maxPageSize;
+    else if (top > resource.maxPageSize) {
       throw invalidQuery(`The limit of '${resource.maxPageSize}' for Top query has been exceeded. The value from the incoming request is '${top}'.`);
     }
   }

@@ -93,9 +93,17 @@ export const AlertSchema = Type.Object({
   threatDisplayName: Nullable(Type.String(), { description: "The threat associated with this alert." }),
   threatFamilyName: Nullable(Type.String(), { description: "The threat family associated with this alert." }),
   mitreTechniques: Nullable(StringCollection(), { description: "MITRE ATT&CK techniques, e.g. T1059.001.", filterable: true }),
-  createdDateTime: DateTime({ description: "When the alert was created.", column: "created_at", columnType: "datetime", filterable: true, sortable: true }),
+  createdDateTime: DateTime({
+    description: "When the alert was created.",
+    edmNullable: true,
+    column: "created_at",
+    columnType: "datetime",
+    filterable: true,
+    sortable: true,
+  }),
   lastUpdateDateTime: DateTime({
     description: "When the alert was last updated.",
+    edmNullable: true,
     column: "updated_at",
     columnType: "datetime",
     filterable: true,
@@ -118,18 +126,20 @@ export const AlertSchema = Type.Object({
   }),
   comments: Type.Array(AlertComment, {
     edm: "Collection(microsoft.graph.security.alertComment)",
+    edmNullable: true,
     description: "Comments by analysts (add them with POST …/comments).",
   }),
   evidence: Type.Array(Type.Record(Type.String(), Type.Unknown()), {
     description: "Evidence related to the alert: a polymorphic collection of alertEvidence subtypes, each with its @odata.type.",
     edm: "Collection(microsoft.graph.security.alertEvidence)",
+    edmNullable: true,
     filterable: true,
   }),
   systemTags: Nullable(StringCollection(), { description: "System tags associated with the alert." }),
   investigationState: Nullable(EnumString(investigationState), { description: "State of the automated investigation." }),
   alertPolicyId: Nullable(Type.String(), { description: "The policy that produced the alert, if any." }),
-  additionalData: Dictionary({ description: "Extra properties of the alert, including custom alert details." }),
-  customDetails: Dictionary({ description: "User-defined custom fields with string values.", updatable: true }),
+  additionalData: Dictionary({ description: "Extra properties of the alert, including custom alert details.", edmNullable: true }),
+  customDetails: Dictionary({ description: "User-defined custom fields with string values.", updatable: true, edmNullable: true }),
 });
 
 export const alertResource: Resource = {
@@ -137,6 +147,8 @@ export const alertResource: Resource = {
   entitySet: "alerts_v2",
   schema: AlertSchema,
   defaultPageSize: 100,
-  maxPageSize: 2000,
+  maxPageSize: 1000,
   table: "alerts",
+  topAboveMax: "clamp",
+  navigation: [],
 };

@@ -460,6 +460,9 @@ export const evidenceSubtypes: ReadonlyMap<string, TObject> = new Map(
   evidenceSubtypeNames.map((name): [string, TObject] => [name, detailedSubtypes[name] ?? subtype(name, {})]),
 );
 
+/** The subtypes known by name only: their own properties are kept as ingested, neither validated nor declared. */
+export const nameOnlyEvidenceSubtypes: readonly EvidenceSubtypeName[] = evidenceSubtypeNames.filter((n) => !(n in detailedSubtypes));
+
 const subtypeByLowerName: ReadonlyMap<string, EvidenceSubtypeName> = new Map(
   evidenceSubtypeNames.map((n): [string, EvidenceSubtypeName] => [n.toLowerCase(), n]),
 );
@@ -714,3 +717,26 @@ export function evidencePropertyType(subtype: string, path: readonly string[]): 
   }
   return schema === undefined ? undefined : unwrapNullable(schema);
 }
+
+// ---------------------------------------------------------------------------------------------------
+// Names (`$metadata`)
+
+/**
+ * The CSDL name of every complex type the evidence schemas nest, by schema: `$metadata` declares each
+ * once and refers to it by name (ipEvidence nested in networkConnectionEvidence and dnsEvidence is
+ * ipEvidence itself).
+ */
+export const evidenceComplexTypeNames: ReadonlyMap<TSchema, string> = new Map<TSchema, string>([
+  [resourceAccessEvent, "resourceAccessEvent"],
+  [userAccount, "userAccount"],
+  [fileDetails, "fileDetails"],
+  [geoLocation, "geoLocation"],
+  [loggedOnUser, "loggedOnUser"],
+  [vmMetadata, "vmMetadata"],
+  [stream, "stream"],
+  [emailSender, "emailSender"],
+  [nestedIpEvidence, "ipEvidence"],
+]);
+
+/** The base properties' names, which each subtype inherits from alertEvidence. */
+export const alertEvidencePropertyNames: readonly string[] = Object.keys(alertEvidenceProperties);

@@ -101,6 +101,7 @@ export const IncidentSchema = Type.Object({
   }),
   comments: Type.Array(AlertComment, {
     edm: "Collection(microsoft.graph.security.alertComment)",
+    edmNullable: true,
     description: "Comments by analysts (add them with POST …/comments).",
   }),
   recommendedActions: Nullable(Type.String(), { description: "Recommended actions for the incident (beta).", betaOnly: true }),
@@ -117,4 +118,6 @@ export const incidentResource: Resource = {
   defaultPageSize: 50,
   maxPageSize: 50,
   table: "incidents",
+  topAboveMax: "reject",
+  navigation: [{ name: "alerts", typeName: "alert", collection: true }],
 };

@@ -25,6 +25,16 @@ export interface TriageMeta {
   /** Graph's EDM type name, for documentation. */
   edm?: string;
   nullable?: boolean;
+  /**
+   * The CSDL `Nullable` facet `$metadata` declares, where it differs from `nullable` (whether Triage
+   * ever sends null): Graph declares some properties nullable that Triage always fills, and a
+   * collection's facet speaks of its elements.
+   */
+  edmNullable?: boolean;
+  /** On an object schema: an open complex type in `$metadata` (it may carry properties it does not declare). */
+  openType?: boolean;
+  /** On an object schema: its complex type's name in the security namespace, for `$metadata`. */
+  complexType?: string;
 }
 
 export type Annotated = TSchema & TriageMeta & { description?: string };
@@ -63,6 +73,13 @@ export interface Resource {
   maxPageSize: number;
   /** The table holding the entities. */
   table: "incidents" | "alerts";
+  /**
+   * A `$top` above maxPageSize: "reject" answers the OData validator's 400 (as Graph does for
+   * incidents), "clamp" serves maxPageSize (as Graph does for alerts_v2).
+   */
+  topAboveMax: "reject" | "clamp";
+  /** Navigation properties, for `$metadata`: each names the entity type it leads to. */
+  navigation: readonly { name: string; typeName: string; collection: boolean }[];
 }
 
 export interface PropertyInfo {

@@ -91,3 +91,36 @@ describe("ready JSON in listings", () => {
     expect(opted.body.value.find((x: any) => x.id === a.id).serviceSource).toBe("microsoftSentinel");
   });
 });
+
+describe("alerts_v2 page size", () => {
+  it("serves a $top above 1000 as 1000 with a link to the rest, as Graph clamps it; incidents still refuse $top above 50", async () => {
+    const tenant = await t.newTenant();
+    const headers = await t.auth(tenant);
+    const device = deviceId();
+    // One tenant of its own: 1,003 alerts in batches (each incident holds at most 150 alerts, so several devices).
+    for (let i = 0; i < 1003; i += 250) {
+      const batch = Array.from({ length: Math.min(250, 1003 - i) }, (_, j) =>
+        alert({ device: `${device}-${Math.floor((i + j) / 100)}`, at: `2026-10-01T10:00:00Z` }),
+      );
+      expect((await t.ingest(batch, tenant)).status).toBe(200);
+    }
+    for (const top of [1001, 2000, 5000]) {
+      const first = await t.get(`/v1.0/security/alerts_v2?$top=${top}&$select=id`, headers);
+      expect(first.status, `$top=${top}`).toBe(200);
+      expect(first.body.value).toHaveLength(1000);
+      const next: string = first.body["@odata.nextLink"];
+      expect(new URL(next).searchParams.get("$top")).toBe(String(top));
+      const rest = await t.get(next.slice(t.url.length), headers);
+      expect(rest.status).toBe(200);
+      expect(rest.body.value).toHaveLength(3);
+      expect(rest.body["@odata.nextLink"]).toBeUndefined();
+      const ids = new Set([...first.body.value, ...rest.body.value].map((a: any) => a.id));
+      expect(ids.size).toBe(1003);
+    }
+    const exactly = await t.get(`/v1.0/security/alerts_v2?$top=1000&$select=id`, headers);
+    expect(exactly.body.value).toHaveLength(1000);
+    const incidents = await t.get(`/v1.0/security/incidents?$top=51`, headers);
+    expect(incidents.status).toBe(400);
+    expect(incidents.body.error.message).toContain("The limit of '50' for Top query has been exceeded");
+  });
+});

@@ -312,9 +312,10 @@ describe("GET /permissions (CSV)", () => {
 
 /**
  * Graph-version routes that are not resource operations: $batch re-dispatches each step through the
- * app, where the step's own route declares its operation. Anything else must declare one.
+ * app, where the step's own route declares its operation; $metadata is public, as in Graph. Anything
+ * else must declare one.
  */
-const NOT_OPERATIONS = new Set(["/$batch"]);
+const NOT_OPERATIONS = new Set(["/$batch", "/$metadata"]);
 
 const PARAM = /:[A-Za-z_]\w*/g;
 

@@ -69,7 +69,7 @@ export function DashboardPage() {
         onPage: setProgress,
       }),
       pageAll<AlertRow>(
-        `/v1.0/security/alerts_v2${qs({ $select: "id,incidentId,detectionSource,serviceSource,mitreTechniques,createdDateTime", $top: 2000 })}`,
+        `/v1.0/security/alerts_v2${qs({ $select: "id,incidentId,detectionSource,serviceSource,mitreTechniques,createdDateTime", $top: 1000 })}`,
         { signal },
       ),
     ]);

@@ -429,7 +429,7 @@ export function QueuePage({ session, search }: { session: Session; search: strin
       let sourceCapped = false;
       if (query.source) {
         const alerts = await pageAll<{ incidentId: string | null }>(
-          `/v1.0/security/alerts_v2${qs({ $filter: `detectionSource eq '${query.source}'`, $select: "id,incidentId", $top: 2000 })}`,
+          `/v1.0/security/alerts_v2${qs({ $filter: `detectionSource eq '${query.source}'`, $select: "id,incidentId", $top: 1000 })}`,
           { signal, max: 10_000 },
         );
         ids = [...new Set(alerts.map((a) => a.incidentId).filter((x): x is string => !!x))];

@@ -1,0 +1,71 @@
+import { Type, type TObject, type TSchema } from "@sinclair/typebox";
+import { correlationReason } from "./enums.js";
+import { EnumString, StringCollection } from "./meta.js";
+
+/**
+ * Graph's bound actions and functions that Triage serves, declared once for `$metadata`
+ * (src/schema/csdl.ts). The routes that carry them live in the HTTP surfaces; this is their contract.
+ *
+ * To declare another operation (advanced hunting's runHuntingQuery, say), add it to `operations` and
+ * the complex types it answers or takes to `operationTypes`; `$metadata` then declares both, and
+ * test/graph/metadata.test.ts compares them with Graph's own declarations.
+ */
+export interface OperationParameter {
+  name: string;
+  /** The value's schema; its CSDL type is derived as for properties (`edm`, enums, formats). */
+  schema: TSchema;
+  /** CSDL `Nullable` (Graph's default: true). */
+  nullable?: boolean;
+  /** `Org.OData.Core.V1.OptionalParameter`: the caller may leave it out. */
+  optional?: boolean;
+  /** CSDL `Unicode="false"` on a string parameter, as Graph declares its id and text parameters. */
+  unicode?: false;
+}
+
+export interface OperationDeclaration {
+  kind: "Action" | "Function";
+  name: string;
+  /** The qualified type the operation is bound to: an entity set's `Collection(…)`, or `microsoft.graph.security` (the singleton). */
+  bindingType: string;
+  parameters: readonly OperationParameter[];
+  /** Qualified return type, or none. */
+  returnType?: string;
+  /** Declared under /beta only. */
+  betaOnly?: boolean;
+}
+
+const NS = "microsoft.graph.security";
+
+/** microsoft.graph.security.mergeResponse: what mergeIncidents and moveAlerts answer. */
+export const MergeResponse = Type.Object({
+  targetIncidentId: Type.String({ description: "The incident left standing: the merge's target, or where the alerts moved." }),
+});
+
+/** Complex types the operations take or answer, by name in the security namespace. */
+export const operationTypes: ReadonlyMap<string, TObject> = new Map<string, TObject>([["mergeResponse", MergeResponse]]);
+
+export const operations: readonly OperationDeclaration[] = [
+  {
+    kind: "Action",
+    name: "mergeIncidents",
+    bindingType: `Collection(${NS}.incident)`,
+    parameters: [
+      { name: "incidentIds", schema: StringCollection(), unicode: false },
+      { name: "incidentComment", schema: Type.String(), unicode: false, optional: true },
+      { name: "mergeReasons", schema: EnumString(correlationReason), optional: true },
+    ],
+    returnType: `${NS}.mergeResponse`,
+  },
+  {
+    kind: "Action",
+    name: "moveAlerts",
+    bindingType: `Collection(${NS}.alert)`,
+    parameters: [
+      { name: "alertIds", schema: StringCollection(), unicode: false },
+      { name: "incidentId", schema: Type.String(), unicode: false, optional: true },
+      { name: "alertComment", schema: Type.String(), unicode: false, optional: true },
+      { name: "newCorrelationReasons", schema: EnumString(correlationReason), optional: true },
+    ],
+    returnType: `${NS}.mergeResponse`,
+  },
+];
