@@ -156,7 +156,7 @@ ${refused ? `<p class="muted">${refused.map(esc).join(", ")}: 405 Method Not All
 
 const STYLE = `body{font:15px/1.5 system-ui,sans-serif;margin:0;color:#1b1b1b}header{background:#0b5cad;color:#fff;padding:16px 24px}header a{color:#fff}
 main{display:grid;grid-template-columns:300px 1fr;gap:24px;padding:0 24px}nav{position:sticky;top:0;max-height:100vh;overflow:auto;font-size:13px;padding-top:12px}
-nav ul{list-style:none;padding-left:8px}nav li{margin:2px 0}h2{border-bottom:2px solid #ddd;margin-top:32px}.op{border:1px solid #ddd;border-radius:6px;padding:4px 16px;margin:16px 0}
+nav ul{list-style:none;padding-left:8px}nav li{margin:2px 0;overflow-wrap:anywhere}h2{border-bottom:2px solid #ddd;margin-top:32px}.op{border:1px solid #ddd;border-radius:6px;padding:4px 16px;margin:16px 0}
 .method{display:inline-block;min-width:56px;text-align:center;border-radius:4px;color:#fff;font-size:12px;padding:2px 6px;background:#555}.get{background:#1a7f37}.post{background:#0b5cad}
 .patch{background:#9a6700}.delete{background:#cf222e}table{border-collapse:collapse;margin:4px 0 12px;font-size:13px}td,th{border:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top}
 .media{font-family:monospace;font-size:12px;background:#eef;padding:1px 4px}.muted,.auth{color:#555}code{font-size:13px}@media print{nav{display:none}main{display:block}}`;

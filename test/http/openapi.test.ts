@@ -72,6 +72,18 @@ describe("GET /openapi.json", () => {
   it("is a valid OpenAPI 3.1 document, served without a token", async () => {
     expect(doc.openapi).toBe("3.1.0");
     await expect(SwaggerParser.validate(structuredClone(doc))).resolves.toBeTruthy();
+    // The validator does reject a broken description: a parameter in a place OpenAPI 3 does not have.
+    const broken = structuredClone(doc);
+    broken.paths["/v1.0/security/incidents/{id}"].get.parameters[0].in = "body";
+    await expect(SwaggerParser.validate(broken)).rejects.toThrow();
+    // What the validator leaves to us for OpenAPI 3.1: each operation declares exactly its path's parameters.
+    for (const [path, item] of Object.entries(doc.paths as Record<string, Record<string, { parameters?: { in: string; name: string }[] }>>)) {
+      const template = [...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]);
+      for (const [method, op] of Object.entries(item)) {
+        const declared = (op.parameters ?? []).filter((p) => p.in === "path").map((p) => p.name);
+        expect(declared, `${method} ${path}`).toEqual(template);
+      }
+    }
   });
 
   it("describes every route the server registers, and no route it does not", () => {
