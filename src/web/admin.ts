@@ -123,7 +123,7 @@ export async function registerAdminRoutes(app: FastifyInstance, opts: { store: S
     op("POST /triage/admin/apps", {
       tag: "Administration",
       summary: "Register an app",
-      body: { description: "displayName, and the application permissions and redirect URIs to give it.", content: json(ANY) },
+      body: { description: "displayName, publicClient, redirectUris, applicationPermissions, delegatedPermissions.", content: json(ANY) },
       responses: { 201: { description: "The new app.", content: json(ANY) }, ...ADMIN_ERRORS },
     }),
     async (req, reply) => {
@@ -170,8 +170,8 @@ export async function registerAdminRoutes(app: FastifyInstance, opts: { store: S
     "/triage/admin/apps/:id/permissions",
     op("POST /triage/admin/apps/{id}/permissions", {
       tag: "Administration",
-      summary: "Set an app's application permissions",
-      body: { description: "The permissions to grant.", content: json(ANY) },
+      summary: "Request more permissions for an app",
+      body: { description: "application and delegated: the permission names to add.", content: json(ANY) },
       responses: { 200: { description: "The updated app.", content: json(ANY) }, ...ADMIN_ERRORS },
     }),
     async (req, reply) => {
@@ -223,6 +223,7 @@ export async function registerAdminRoutes(app: FastifyInstance, opts: { store: S
     op("POST /triage/admin/apps/{id}/secrets", {
       tag: "Administration",
       summary: "Add a client secret to an app",
+      body: { description: "days: the secret's lifetime, 1 to 730 (180 when absent).", required: false, content: json(ANY) },
       responses: { 201: { description: "The new secret (its text is shown only here).", content: json(ANY) }, ...ADMIN_ERRORS },
     }),
     async (req, reply) => {
@@ -285,8 +286,8 @@ export async function registerAdminRoutes(app: FastifyInstance, opts: { store: S
     "/triage/admin/users/:id",
     op("PATCH /triage/admin/users/{id}", {
       tag: "Administration",
-      summary: "Update a user",
-      body: { description: "Display name, roles or a new password.", content: json(ANY) },
+      summary: "Set a user's Entra roles",
+      body: { description: "roles: the Entra role names.", content: json(ANY) },
       responses: { 200: { description: "The updated user.", content: json(ANY) }, ...ADMIN_ERRORS },
     }),
     async (req, reply) => {
