@@ -196,7 +196,7 @@ export function renderReference(doc: JsonSchema): string {
     .join("");
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${esc(info.title)} API reference</title><style>${STYLE}</style></head><body>
-<header><h1>${esc(info.title)} API reference</h1><p>Version ${esc(info.version)} · <a href="/openapi.json">openapi.json</a> (OpenAPI ${esc(doc.openapi)})</p></header>
+<header><h1>${esc(info.title)} API reference</h1><p>Version ${esc(info.version)} · <a href="/openapi.json">openapi.json</a> (OpenAPI ${esc(doc.openapi)}) · <a href="/">the web app</a></p></header>
 <main><nav aria-label="Operations"><ul>${nav}<li><a href="#schemas">Schemas</a></li></ul></nav>
 <div><p>${esc(info.description)}</p>${sections}<section id="schemas"><h2>Schemas</h2>${components}</section></div></main></body></html>`;
 }

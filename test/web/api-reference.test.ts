@@ -39,7 +39,10 @@ describe.skipIf(skip)("the API reference page", () => {
   it("shows every operation of the document, grouped by tag, with working links and no outside requests", async () => {
     const doc = (await t.get("/openapi.json", { authorization: "" })).body;
     const page = await context.newPage();
-    await page.goto(`${t.url}/docs`);
+    // Reached from the web app's header, signed in or not.
+    await page.goto(`${t.url}/explorer`);
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "API reference" }).click();
+    await page.waitForURL(`${t.url}/docs`);
     await expect(page.title()).resolves.toBe("Triage API reference");
     await expect(page.getByRole("heading", { level: 1 }).textContent()).resolves.toBe("Triage API reference");
 
