@@ -6,6 +6,7 @@ import { incidentResource } from "../../src/schema/incident.js";
 import { alertResource } from "../../src/schema/alert.js";
 import { METHOD_NOT_ALLOWED } from "../../src/schema/openapi.js";
 import { openApiPath } from "../../src/http/openapi.js";
+import { alert } from "../support/alerts.js";
 
 /**
  * GET /openapi.json: a valid OpenAPI document of exactly the routes the server serves, built from the
@@ -143,6 +144,36 @@ describe("GET /openapi.json", () => {
     );
     // Comments inside an incident point at the comment component rather than repeating it.
     expect(incident.properties.comments.items.$ref).toBe("#/components/schemas/microsoft.graph.security.alertComment");
+  });
+
+  it("describes every property the API actually serves, on v1.0 and beta", async () => {
+    expect((await t.ingest([alert({ device: "host-1" }), alert({ device: "host-1" })])).status).toBe(200);
+    const schemas = doc.components.schemas;
+    for (const version of ["v1.0", "beta"]) {
+      for (const [set, type] of [
+        ["incidents", "incident"],
+        ["alerts_v2", "alert"],
+      ] as const) {
+        const r = await t.get(`/${version}/security/${set}`);
+        expect(r.status).toBe(200);
+        expect(r.body.value.length).toBeGreaterThan(0);
+        const declared = Object.keys(schemas[`microsoft.graph.security.${type}`].properties);
+        for (const entity of r.body.value) {
+          const served = Object.keys(entity).filter((k) => !k.startsWith("@odata."));
+          expect(
+            served.filter((k) => !declared.includes(k)),
+            `${version} ${type}`,
+          ).toEqual([]);
+        }
+      }
+      // Each evidence element's @odata.type names a component with its properties.
+      const alerts = (await t.get(`/${version}/security/alerts_v2`)).body.value;
+      for (const e of alerts.flatMap((a: { evidence: Record<string, unknown>[] }) => a.evidence)) {
+        const component = schemas[String(e["@odata.type"]).slice(1)];
+        expect(component, String(e["@odata.type"])).toBeDefined();
+        expect(Object.keys(e).filter((k) => !(k in component.properties))).toEqual([]);
+      }
+    }
   });
 
   it("declares OAuth 2.0 (client credentials, authorization code) on Triage's token service, and bearer", async () => {
