@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { Type } from "@sinclair/typebox";
+import { Type, type TSchema } from "@sinclair/typebox";
+import { FinderAnswerSchema, PermissionSummarySchema } from "../permissions/contract-schemas.js";
 import { graphErrors, json, type ParamDoc, type RouteDoc } from "../schema/openapi.js";
 import { badRequest, notFound } from "../errors/graph-error.js";
 import type { Operation } from "../permissions/catalog.js";
@@ -115,7 +116,18 @@ const FORMAT: Record<string, ParamDoc> = {
     schema: Type.Union([Type.Literal("json"), Type.Literal("csv")]),
   },
 };
-const JSON_OR_CSV = (what: string) => ({ ...json(Type.Object({}, { additionalProperties: true, description: what })), "text/csv": Type.String() });
+const JSON_OR_CSV = (schema: TSchema) => ({ ...json(schema), "text/csv": Type.String() });
+const LISTING = Type.Object(
+  {
+    total: Type.Integer({ description: "How many permissions there are before filtering." }),
+    filters: Type.Object({}, { additionalProperties: true, description: "The filters applied." }),
+    all: Type.Array(PermissionSummarySchema, { description: "The permissions that match, in the compact form the explorer searches." }),
+  },
+  {
+    additionalProperties: true,
+    description: "PermissionsListing (permissions/contracts.ts): also Triage's reference of the permissions it enforces and the data's sources.",
+  },
+);
 const FILTER_TEXT: Record<FilterName, string> = {
   q: "Search text: name, display text, description, id, path or method.",
   scheme: "delegated or application.",
@@ -133,7 +145,7 @@ const LIST_DOC: RouteDoc = {
     ...FORMAT,
     rows: { description: "CSV rows: methods (default) or permissions." },
   },
-  responses: { 200: { description: "The listing (permissions/contracts.ts), or CSV.", content: JSON_OR_CSV("The permissions listing.") }, ...graphErrors(400) },
+  responses: { 200: { description: "The listing (permissions/contracts.ts), or CSV.", content: JSON_OR_CSV(LISTING) }, ...graphErrors(400) },
 };
 
 const LOOKUP_DOC: RouteDoc = {
@@ -150,7 +162,7 @@ const LOOKUP_DOC: RouteDoc = {
   responses: {
     200: {
       description: "Per scheme, the least privileged permission and the alternatives, or that none grants the call.",
-      content: JSON_OR_CSV("The finder's answer."),
+      content: JSON_OR_CSV(FinderAnswerSchema),
     },
     ...graphErrors(400),
   },
@@ -161,7 +173,15 @@ const DETAILS_DOC: RouteDoc = {
   summary: "One permission's details",
   params: { name: { description: "The permission's name, such as SecurityIncident.ReadWrite.All." } },
   query: { ...FORMAT, rows: { description: "CSV rows: methods (default), paths or permissions." } },
-  responses: { 200: { description: "The permission's page data, or CSV.", content: JSON_OR_CSV("The permission's details.") }, ...graphErrors(400, 404) },
+  responses: {
+    200: {
+      description: "The permission's page data, or CSV.",
+      content: JSON_OR_CSV(
+        Type.Object({}, { additionalProperties: true, description: "PermissionDetails (permissions/contracts.ts): everything a permission page shows." }),
+      ),
+    },
+    ...graphErrors(400, 404),
+  },
 };
 
 export function registerPermissionRoutes(app: FastifyInstance): void {

@@ -176,6 +176,16 @@ describe("GET /openapi.json", () => {
     }
   });
 
+  it("describes the permissions finder's answer as it is served", async () => {
+    const r = await t.get("/permissions/lookup?method=PATCH&path=/v1.0/security/incidents/42", { authorization: "" });
+    expect(r.status).toBe(200);
+    const schema = doc.paths["/permissions/lookup"].get.responses["200"].content["application/json"].schema;
+    expect(Object.keys(r.body).sort()).toEqual(Object.keys(schema.properties).sort());
+    const scheme = schema.properties.schemes.properties.Application;
+    expect(Object.keys(r.body.schemes.Application).sort()).toEqual(Object.keys(scheme.properties).sort());
+    expect(Object.keys(r.body.schemes.Application.candidates[0]).sort()).toEqual(Object.keys(scheme.properties.candidates.items.properties).sort());
+  });
+
   it("declares OAuth 2.0 (client credentials, authorization code) on Triage's token service, and bearer", async () => {
     const { oauth2, bearer } = doc.components.securitySchemes;
     expect(bearer).toMatchObject({ type: "http", scheme: "bearer" });
