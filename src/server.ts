@@ -28,6 +28,8 @@ import { DEFAULT_PURGE_BATCH, DEFAULT_PURGE_INTERVAL_MS, schedulePurge } from ".
 import type { KeyEncryption } from "./identity/key-encryption.js";
 import { defaultWebRoot, registerWebRoutes } from "./web/routes.js";
 import { webNotFoundPage } from "./web/not-found.js";
+import { registerApiReferenceRoutes } from "./web/api-reference.js";
+import { RouteRegistry } from "./http/openapi.js";
 import { graphClientError, graphFrameworkErrors } from "./http/client-errors.js";
 import { MAX_JSON_DEPTH, installJsonBodyParser } from "./http/json-body.js";
 import { DEFAULT_EXPAND_ALERTS_LIMIT } from "./graph/entity-set.js";
@@ -35,6 +37,8 @@ import { timeoutOptions, type Timeouts } from "./http/timeouts.js";
 import { DEFAULT_READY_INTERVAL_MS, pingStore, ReadinessProbe, type ReadinessOptions } from "./store/readiness.js";
 import { sendError } from "./http/conventions.js";
 import { GraphError } from "./errors/graph-error.js";
+import { Type } from "@sinclair/typebox";
+import { graphErrors, json, type RouteDoc } from "./schema/openapi.js";
 import { DEFAULT_FILTER_LIMITS, type FilterLimits } from "./odata/filter-cost.js";
 
 export interface IdentityConfig {
@@ -125,6 +129,17 @@ function redactingLogger(logger: ServerConfig["logger"]): ServerConfig["logger"]
   };
 }
 
+const HEALTH_DOC: RouteDoc = {
+  tag: "Service",
+  summary: "Liveness: the process answers and reaches its store",
+  responses: { 200: { description: '{"status":"ok"}', content: json(Type.Object({ status: Type.Literal("ok") })) } },
+};
+const READY_DOC: RouteDoc = {
+  tag: "Service",
+  summary: "Readiness: the store takes writes",
+  responses: { 200: { description: '{"status":"ready"}', content: json(Type.Object({ status: Type.Literal("ready") })) }, ...graphErrors(503) },
+};
+
 /** Builds the Triage HTTP application from its configuration; nothing else lives here. */
 export async function buildServer(config: ServerConfig): Promise<FastifyInstance> {
   const timeouts = timeoutOptions(config.timeouts);
@@ -147,6 +162,9 @@ export async function buildServer(config: ServerConfig): Promise<FastifyInstance
   const app = (config.tls
     ? Fastify({ ...options, https: { ...timeouts.server, ...timeouts.tls, key: config.tls.key, cert: config.tls.cert } })
     : Fastify(options)) as unknown as FastifyInstance;
+  // Before any route: every route registered from here on is in the OpenAPI document (GET /openapi.json).
+  const registry = new RouteRegistry();
+  registry.install(app);
   const webRoot = config.webRoot ?? defaultWebRoot();
   installHttpConventions(app, { notFoundPage: webNotFoundPage(webRoot) });
   installJsonBodyParser(app, config.maxJsonDepth ?? MAX_JSON_DEPTH);
@@ -223,15 +241,16 @@ export async function buildServer(config: ServerConfig): Promise<FastifyInstance
   await app.register(registerTriageRoutes, { store, caller });
   // The web app at /, its public configuration, and the admin API its admin pages use.
   await app.register(registerWebRoutes, { store, root: webRoot });
+  await app.register(registerApiReferenceRoutes, { routes: registry.routes, origin });
 
-  app.get("/healthz", { config: { public: true } }, async (_req, reply) => {
+  app.get("/healthz", { config: { public: true, openapi: HEALTH_DOC } }, async (_req, reply) => {
     await pingStore(store.db);
     return reply.type("application/json").send(JSON.stringify({ status: "ok" }));
   });
   // Liveness above (the process answers and reaches its store); readiness here: the store takes writes.
   const readiness = new ReadinessProbe(store, config.readiness);
   let wasReady = true;
-  app.get("/readyz", { config: { public: true } }, async (req, reply) => {
+  app.get("/readyz", { config: { public: true, openapi: READY_DOC } }, async (req, reply) => {
     const verdict = await readiness.check();
     if (verdict.ready !== wasReady) {
       // Said once per change, not once per probe.

@@ -12,6 +12,7 @@ import { MAX_ID_LENGTH } from "../schema/limits.js";
 import { mergeIncidents } from "../features/merge-incidents.js";
 import { moveAlerts } from "../features/move-alerts.js";
 import { GRAPH_JSON } from "../http/conventions.js";
+import { MERGE_DOC, MOVE_DOC } from "./route-docs.js";
 import { routes, writeContext, type GraphRouteOptions } from "./route-kit.js";
 
 const NAMESPACE = "microsoft.graph.security";
@@ -103,9 +104,9 @@ export function registerSecurityActions(app: FastifyInstance, opts: GraphRouteOp
 
   // Route paths and catalog operation keys are spelled the same way; the qualified name is the same operation.
   for (const name of ["mergeIncidents", `${NAMESPACE}.mergeIncidents`]) {
-    routes(app, `/security/incidents/${name}`, { POST: { op: "POST /security/incidents/mergeIncidents", handler: merge } });
+    routes(app, `/security/incidents/${name}`, { POST: { op: "POST /security/incidents/mergeIncidents", doc: MERGE_DOC, handler: merge } });
   }
   for (const name of ["moveAlerts", `${NAMESPACE}.moveAlerts`]) {
-    routes(app, `/security/alerts_v2/${name}`, { POST: { op: "POST /security/alerts_v2/moveAlerts", handler: move } });
+    routes(app, `/security/alerts_v2/${name}`, { POST: { op: "POST /security/alerts_v2/moveAlerts", doc: MOVE_DOC, handler: move } });
   }
 }

@@ -2,6 +2,8 @@ import { Readable } from "node:stream";
 import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from "fastify";
 import { GraphError, badRequest, errorBody, internalError, methodNotAllowed } from "../errors/graph-error.js";
 import { GRAPH_JSON, sendError } from "../http/conventions.js";
+import { METHOD_NOT_ALLOWED } from "../schema/openapi.js";
+import { batchDoc } from "./route-docs.js";
 
 /**
  * JSON batching (https://learn.microsoft.com/graph/json-batching): POST /{version}/$batch carries up to
@@ -361,11 +363,11 @@ export async function registerBatchRoutes(app: FastifyInstance, opts: BatchOptio
 
   for (const version of VERSIONS) {
     // Public at this level: every step is authenticated and authorized as a direct call would be.
-    app.post(`/${version}/$batch`, { config: { public: true } }, (req, reply) => runBatch(version, req, reply));
+    app.post(`/${version}/$batch`, { config: { public: true, openapi: batchDoc(version) } }, (req, reply) => runBatch(version, req, reply));
     app.route({
       method: ["GET", "PATCH", "PUT", "DELETE"],
       url: `/${version}/$batch`,
-      config: { public: true },
+      config: { public: true, openapi: METHOD_NOT_ALLOWED },
       handler: async (req, reply) => sendError(req, reply, methodNotAllowed(req.method, ["POST"])),
     });
   }

@@ -24,6 +24,7 @@ import { badRequest, invalidQuery } from "../errors/graph-error.js";
 import { GRAPH_JSON } from "../http/conventions.js";
 import type { Operation } from "../permissions/catalog.js";
 import { registerSecurityActions } from "./actions.js";
+import { commentDoc, countDoc, getDoc, INCIDENT_ALERTS_DOC, listDoc, patchDoc } from "./route-docs.js";
 import { routes, writeContext, type GraphRouteOptions } from "./route-kit.js";
 
 declare module "fastify" {
@@ -262,11 +263,12 @@ export async function registerSecurityRoutes(app: FastifyInstance, opts: GraphRo
     const { resource } = set;
     // Route paths and catalog operation keys are spelled the same way.
     const path = `/security/${resource.entitySet}`;
-    routes(app, path, { GET: { op: `GET ${path}`, handler: (req, reply) => list(resource, req, reply) } });
-    routes(app, `${path}/$count`, { GET: { op: `GET ${path}/$count`, handler: (req, reply) => count(resource, req, reply) } });
+    routes(app, path, { GET: { op: `GET ${path}`, doc: listDoc(resource), handler: (req, reply) => list(resource, req, reply) } });
+    routes(app, `${path}/$count`, { GET: { op: `GET ${path}/$count`, doc: countDoc(resource), handler: (req, reply) => count(resource, req, reply) } });
     routes(app, `${path}/:id`, {
       GET: {
         op: `GET ${path}/{id}`,
+        doc: getDoc(resource),
         handler: async (req, reply) => {
           const caller = await opts.caller(req);
           const view = viewOf(req, reply, opts);
@@ -289,6 +291,7 @@ export async function registerSecurityRoutes(app: FastifyInstance, opts: GraphRo
       },
       PATCH: {
         op: `PATCH ${path}/{id}`,
+        doc: patchDoc(resource),
         handler: async (req, reply) => {
           const caller = await opts.caller(req);
           const view = viewOf(req, reply, opts);
@@ -307,6 +310,7 @@ export async function registerSecurityRoutes(app: FastifyInstance, opts: GraphRo
     routes(app, `${path}/:id/comments`, {
       POST: {
         op: `POST ${path}/{id}/comments`,
+        doc: commentDoc(resource),
         handler: async (req, reply) => {
           const caller = await opts.caller(req);
           const view = viewOf(req, reply, opts);
@@ -323,6 +327,7 @@ export async function registerSecurityRoutes(app: FastifyInstance, opts: GraphRo
   routes(app, "/security/incidents/:id/alerts", {
     GET: {
       op: "GET /security/incidents/{id}/alerts",
+      doc: INCIDENT_ALERTS_DOC,
       handler: async (req, reply) => {
         const caller = await opts.caller(req);
         const { id } = req.params as { id: string };

@@ -8,6 +8,8 @@ import type { FastifyInstance } from "fastify";
 import { metadataDocument, type ApiVersion } from "../schema/csdl.js";
 import { methodNotAllowed } from "../errors/graph-error.js";
 import { sendError } from "../http/conventions.js";
+import { METHOD_NOT_ALLOWED } from "../schema/openapi.js";
+import { metadataDoc } from "./route-docs.js";
 
 const VERSIONS: readonly ApiVersion[] = ["v1.0", "beta"];
 
@@ -23,7 +25,7 @@ export function registerMetadataRoutes(app: FastifyInstance): void {
   for (const version of VERSIONS) {
     const doc = metadataDocument(version);
     const etag = `"${createHash("sha256").update(doc).digest("base64url").slice(0, 27)}"`;
-    app.get(`/${version}/$metadata`, { config: { public: true } }, async (req, reply) => {
+    app.get(`/${version}/$metadata`, { config: { public: true, openapi: metadataDoc(version) } }, async (req, reply) => {
       reply.header("etag", etag).header("cache-control", "public, max-age=3600").header("odata-version", "4.0");
       if (matches(req.headers["if-none-match"], etag)) return reply.code(304).send();
       return reply.code(200).type("application/xml; charset=utf-8").send(doc);
@@ -31,7 +33,7 @@ export function registerMetadataRoutes(app: FastifyInstance): void {
     app.route({
       method: ["POST", "PATCH", "PUT", "DELETE"],
       url: `/${version}/$metadata`,
-      config: { public: true },
+      config: { public: true, openapi: METHOD_NOT_ALLOWED },
       handler: async (req, reply) => sendError(req, reply, methodNotAllowed(req.method, ["GET"])),
     });
   }

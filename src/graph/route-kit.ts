@@ -11,6 +11,7 @@ import { methodNotAllowed } from "../errors/graph-error.js";
 import { sendError } from "../http/conventions.js";
 import { operation } from "../permissions/catalog.js";
 import type { Caller } from "../identity/caller.js";
+import { METHOD_NOT_ALLOWED, type RouteDoc } from "../schema/openapi.js";
 
 export interface GraphRouteOptions {
   store: Store;
@@ -31,23 +32,25 @@ export function writeContext(caller: Caller, req: FastifyRequest): WriteContext 
 }
 
 /**
- * Registers a route and answers 405 (with Allow) for the methods the path does not support.
+ * Registers a route and answers 405 (with Allow) for the methods the path does not support. Each
+ * handler carries its OpenAPI description (`doc`, see route-docs.ts); the 405 answers are left out of
+ * the document on purpose.
  */
 export function routes(
   app: FastifyInstance,
   url: string,
-  handlers: Partial<Record<"GET" | "PATCH" | "POST", { op: string; handler: (req: FastifyRequest, reply: FastifyReply) => Promise<unknown> }>>,
+  handlers: Partial<Record<"GET" | "PATCH" | "POST", { op: string; doc: RouteDoc; handler: (req: FastifyRequest, reply: FastifyReply) => Promise<unknown> }>>,
 ): void {
   const allowed = Object.keys(handlers);
   for (const [method, h] of Object.entries(handlers)) {
-    app.route({ method: method as HTTPMethods, url, config: { operation: operation(h.op) }, handler: h.handler });
+    app.route({ method: method as HTTPMethods, url, config: { operation: operation(h.op), openapi: h.doc }, handler: h.handler });
   }
   const others: HTTPMethods[] = (["GET", "PATCH", "POST", "PUT", "DELETE"] as HTTPMethods[]).filter((m) => !allowed.includes(m));
   if (others.length) {
     app.route({
       method: others,
       url,
-      config: { public: true },
+      config: { public: true, openapi: METHOD_NOT_ALLOWED },
       handler: async (req, reply) => sendError(req, reply, methodNotAllowed(req.method, allowed)),
     });
   }

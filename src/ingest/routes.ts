@@ -1,3 +1,5 @@
+import { Type } from "@sinclair/typebox";
+import { graphErrors, json, ref, type RouteDoc } from "../schema/openapi.js";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { Store } from "../store/open.js";
 import type { Caller } from "../identity/caller.js";
@@ -24,40 +26,67 @@ export interface IngestRouteOptions {
  * them, or {"value":[…]}. The batch is validated whole, then written in one transaction: every alert
  * lands (and is correlated) or none does.
  */
+const INGEST_DOC: RouteDoc = {
+  tag: "Ingestion",
+  summary: "Ingest alerts",
+  description:
+    'A Graph alert, an array of them, or {"value": [...]}: validated whole, then written and correlated into incidents in one transaction (every alert lands or none does). Sending an alert again updates it.',
+  body: {
+    content: json(
+      Type.Union([
+        ref("microsoft.graph.security.alert"),
+        Type.Array(ref("microsoft.graph.security.alert")),
+        Type.Object({ value: Type.Array(ref("microsoft.graph.security.alert")) }),
+      ]),
+    ),
+  },
+  responses: {
+    200: {
+      description: "Per alert, what happened to it and the incident it is in.",
+      content: json(Type.Object({ value: Type.Array(Type.Object({}, { additionalProperties: true })) })),
+    },
+    ...graphErrors(400, 401, 403, 413, 429),
+  },
+};
+
 export async function registerIngestRoutes(app: FastifyInstance, opts: IngestRouteOptions): Promise<void> {
-  app.post("/ingest/alerts", { bodyLimit: opts.bodyLimit, config: { operation: operation("POST /ingest/alerts") } }, async (req, reply) => {
-    const caller = await opts.caller(req);
-    const body = req.body as unknown;
-    const items: unknown[] = Array.isArray(body)
-      ? body
-      : typeof body === "object" && body !== null && Array.isArray((body as { value?: unknown }).value)
-        ? (body as { value: unknown[] }).value
-        : [body];
-    if (items.length === 0) throw badRequest("The batch is empty: send at least one alert.");
-    if (items.length > opts.maxBatch) throw badRequest(`A batch may hold at most ${opts.maxBatch} alerts; this one has ${items.length}.`);
-    const now = new Date().toISOString();
-    const seen = new Set<string>();
-    const alerts = items.map((item, i) => {
-      try {
-        const a = normalizeAlert(item, `value[${i}]`, caller.tenantId, now);
-        if (seen.has(a.id)) throw new IngestError(`value[${i}].id '${a.id}' appears more than once in the batch.`);
-        seen.add(a.id);
-        return a;
-      } catch (e) {
-        if (e instanceof IngestError) throw badRequest(e.message);
-        throw e;
-      }
-    });
-    const results = await ingestAlerts(opts.store.db, caller.tenantId, alerts, {
-      windowMs: opts.correlationWindowMs,
-      limits: opts.correlationLimits,
-      actor: caller.displayName,
-      requestId: req.id,
-      now,
-    });
-    return reply
-      .code(200)
-      .type(GRAPH_JSON)
-      .send(JSON.stringify({ value: results }));
-  });
+  app.post(
+    "/ingest/alerts",
+    { bodyLimit: opts.bodyLimit, config: { operation: operation("POST /ingest/alerts"), openapi: INGEST_DOC } },
+    async (req, reply) => {
+      const caller = await opts.caller(req);
+      const body = req.body as unknown;
+      const items: unknown[] = Array.isArray(body)
+        ? body
+        : typeof body === "object" && body !== null && Array.isArray((body as { value?: unknown }).value)
+          ? (body as { value: unknown[] }).value
+          : [body];
+      if (items.length === 0) throw badRequest("The batch is empty: send at least one alert.");
+      if (items.length > opts.maxBatch) throw badRequest(`A batch may hold at most ${opts.maxBatch} alerts; this one has ${items.length}.`);
+      const now = new Date().toISOString();
+      const seen = new Set<string>();
+      const alerts = items.map((item, i) => {
+        try {
+          const a = normalizeAlert(item, `value[${i}]`, caller.tenantId, now);
+          if (seen.has(a.id)) throw new IngestError(`value[${i}].id '${a.id}' appears more than once in the batch.`);
+          seen.add(a.id);
+          return a;
+        } catch (e) {
+          if (e instanceof IngestError) throw badRequest(e.message);
+          throw e;
+        }
+      });
+      const results = await ingestAlerts(opts.store.db, caller.tenantId, alerts, {
+        windowMs: opts.correlationWindowMs,
+        limits: opts.correlationLimits,
+        actor: caller.displayName,
+        requestId: req.id,
+        now,
+      });
+      return reply
+        .code(200)
+        .type(GRAPH_JSON)
+        .send(JSON.stringify({ value: results }));
+    },
+  );
 }

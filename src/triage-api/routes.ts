@@ -1,3 +1,5 @@
+import { Type } from "@sinclair/typebox";
+import { graphErrors, json, ref, type RouteDoc } from "../schema/openapi.js";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { Store } from "../store/open.js";
 import type { Caller } from "../identity/caller.js";
@@ -16,6 +18,30 @@ export interface TriageRouteOptions {
 }
 
 const MAX_AUDIT_PAGE = 500;
+
+function auditDoc(entity: "incident" | "alert"): RouteDoc {
+  return {
+    tag: "Triage API",
+    summary: `An ${entity}'s audit trail`,
+    description: "Every change to the entity, oldest first, in pages: follow nextLink.",
+    params: { id: { description: `The ${entity}'s id.` } },
+    query: {
+      after: { description: "The seq of the last entry seen (0 from the start).", schema: Type.Integer({ minimum: 0 }) },
+      top: { description: `Entries per page, 1 to ${MAX_AUDIT_PAGE} (100 by default).`, schema: Type.Integer({ minimum: 1, maximum: MAX_AUDIT_PAGE }) },
+    },
+    responses: { 200: { description: "A page of audit entries.", content: json(ref("triage.auditPage")) }, ...graphErrors(400, 401, 403, 404) },
+  };
+}
+
+const CORRELATION_DOC: RouteDoc = {
+  tag: "Triage API",
+  summary: "Why an incident's alerts are together, and its priority",
+  params: { id: { description: "The incident's id." } },
+  responses: {
+    200: { description: "The correlation events, shared entities and priority factors.", content: json(ref("triage.correlation")) },
+    ...graphErrors(401, 403, 404),
+  },
+};
 
 function pageParams(req: FastifyRequest): { after: number; top: number } {
   const q = req.query as Record<string, string | undefined>;
@@ -46,21 +72,29 @@ export async function registerTriageRoutes(app: FastifyInstance, opts: TriageRou
     return body;
   }
 
-  app.get("/triage/incidents/:id/audit", { config: { operation: operation("GET /triage/incidents/{id}/audit") } }, async (req, reply) => {
-    const { id } = req.params as { id: string };
-    return reply.type(GRAPH_JSON).send(JSON.stringify(await audit(req, "incident", id)));
-  });
-  app.get("/triage/alerts/:id/audit", { config: { operation: operation("GET /triage/alerts/{id}/audit") } }, async (req, reply) => {
+  app.get(
+    "/triage/incidents/:id/audit",
+    { config: { operation: operation("GET /triage/incidents/{id}/audit"), openapi: auditDoc("incident") } },
+    async (req, reply) => {
+      const { id } = req.params as { id: string };
+      return reply.type(GRAPH_JSON).send(JSON.stringify(await audit(req, "incident", id)));
+    },
+  );
+  app.get("/triage/alerts/:id/audit", { config: { operation: operation("GET /triage/alerts/{id}/audit"), openapi: auditDoc("alert") } }, async (req, reply) => {
     const { id } = req.params as { id: string };
     return reply.type(GRAPH_JSON).send(JSON.stringify(await audit(req, "alert", id)));
   });
 
-  app.get("/triage/incidents/:id/correlation", { config: { operation: operation("GET /triage/incidents/{id}/correlation") } }, async (req, reply) => {
-    const caller = await opts.caller(req);
-    const { id } = req.params as { id: string };
-    const row = await findIncidentRow(db, caller.tenantId, id);
-    if (!row) throw incidentNotFound(id);
-    const body: Correlation = await readCorrelation(db, caller.tenantId, row);
-    return reply.type(GRAPH_JSON).send(JSON.stringify(body));
-  });
+  app.get(
+    "/triage/incidents/:id/correlation",
+    { config: { operation: operation("GET /triage/incidents/{id}/correlation"), openapi: CORRELATION_DOC } },
+    async (req, reply) => {
+      const caller = await opts.caller(req);
+      const { id } = req.params as { id: string };
+      const row = await findIncidentRow(db, caller.tenantId, id);
+      if (!row) throw incidentNotFound(id);
+      const body: Correlation = await readCorrelation(db, caller.tenantId, row);
+      return reply.type(GRAPH_JSON).send(JSON.stringify(body));
+    },
+  );
 }

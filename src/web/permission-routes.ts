@@ -1,4 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { Type, type TSchema } from "@sinclair/typebox";
+import { FinderAnswerSchema, PermissionSummarySchema } from "../permissions/contract-schemas.js";
+import { graphErrors, json, type ParamDoc, type RouteDoc } from "../schema/openapi.js";
 import { badRequest, notFound } from "../errors/graph-error.js";
 import type { Operation } from "../permissions/catalog.js";
 import type { PermissionFilters } from "../permissions/contracts.js";
@@ -107,6 +110,80 @@ function send(req: FastifyRequest, reply: FastifyReply, json: () => unknown, csv
  * root instance before the Graph routes: it also records every route registered after it (see
  * registeredRoutes), which the tests compare with the reference.
  */
+const FORMAT: Record<string, ParamDoc> = {
+  format: {
+    description: "`json` (the default) or `csv`; an Accept preferring text/csv answers CSV too.",
+    schema: Type.Union([Type.Literal("json"), Type.Literal("csv")]),
+  },
+};
+const JSON_OR_CSV = (schema: TSchema) => ({ ...json(schema), "text/csv": Type.String() });
+const LISTING = Type.Object(
+  {
+    total: Type.Integer({ description: "How many permissions there are before filtering." }),
+    filters: Type.Object({}, { additionalProperties: true, description: "The filters applied." }),
+    all: Type.Array(PermissionSummarySchema, { description: "The permissions that match, in the compact form the explorer searches." }),
+  },
+  {
+    additionalProperties: true,
+    description: "PermissionsListing (permissions/contracts.ts): also Triage's reference of the permissions it enforces and the data's sources.",
+  },
+);
+const FILTER_TEXT: Record<FilterName, string> = {
+  q: "Search text: name, display text, description, id, path or method.",
+  scheme: "delegated or application.",
+  adminConsent: "true or false: whether the permission needs admin consent.",
+  privilege: "A privilege level.",
+  enforced: "true: only the permissions Triage enforces.",
+};
+
+const LIST_DOC: RouteDoc = {
+  tag: "Permissions",
+  summary: "List Microsoft Graph permissions",
+  description: "Every permission in Microsoft's data and Triage's catalog, filtered as the explorer filters.",
+  query: {
+    ...Object.fromEntries(FILTER_NAMES.map((n) => [n, { description: FILTER_TEXT[n] }])),
+    ...FORMAT,
+    rows: { description: "CSV rows: methods (default) or permissions." },
+  },
+  responses: { 200: { description: "The listing (permissions/contracts.ts), or CSV.", content: JSON_OR_CSV(LISTING) }, ...graphErrors(400) },
+};
+
+const LOOKUP_DOC: RouteDoc = {
+  tag: "Permissions",
+  summary: "Find the least privileged permissions for a call",
+  query: {
+    path: {
+      description: "The call as written, such as /users/{id}/messages?$top=5 (a version prefix and aliases such as /me are understood).",
+      required: true,
+    },
+    method: { description: "The HTTP method (GET when absent)." },
+    ...FORMAT,
+  },
+  responses: {
+    200: {
+      description: "Per scheme, the least privileged permission and the alternatives, or that none grants the call.",
+      content: JSON_OR_CSV(FinderAnswerSchema),
+    },
+    ...graphErrors(400),
+  },
+};
+
+const DETAILS_DOC: RouteDoc = {
+  tag: "Permissions",
+  summary: "One permission's details",
+  params: { name: { description: "The permission's name, such as SecurityIncident.ReadWrite.All." } },
+  query: { ...FORMAT, rows: { description: "CSV rows: methods (default), paths or permissions." } },
+  responses: {
+    200: {
+      description: "The permission's page data, or CSV.",
+      content: JSON_OR_CSV(
+        Type.Object({}, { additionalProperties: true, description: "PermissionDetails (permissions/contracts.ts): everything a permission page shows." }),
+      ),
+    },
+    ...graphErrors(400, 404),
+  },
+};
+
 export function registerPermissionRoutes(app: FastifyInstance): void {
   const routes: RegisteredRoute[] = [];
   recorded.set(app, routes);
@@ -120,7 +197,7 @@ export function registerPermissionRoutes(app: FastifyInstance): void {
 
   const reference = buildPermissionsReference();
 
-  app.get("/permissions", { config: { public: true } }, async (req, reply) => {
+  app.get("/permissions", { config: { public: true, openapi: LIST_DOC } }, async (req, reply) => {
     const params = queryOf(req);
     const listing = permissionsListing(reference, filtersOf(params));
     const rows = rowsOf(params, ["methods", "permissions"]);
@@ -132,7 +209,7 @@ export function registerPermissionRoutes(app: FastifyInstance): void {
     );
   });
 
-  app.get("/permissions/lookup", { config: { public: true } }, async (req, reply) => {
+  app.get("/permissions/lookup", { config: { public: true, openapi: LOOKUP_DOC } }, async (req, reply) => {
     const params = queryOf(req);
     const path = single(params, "path");
     const method = single(params, "method");
@@ -155,7 +232,7 @@ export function registerPermissionRoutes(app: FastifyInstance): void {
     );
   });
 
-  app.get("/permissions/:name", { config: { public: true } }, async (req, reply) => {
+  app.get("/permissions/:name", { config: { public: true, openapi: DETAILS_DOC } }, async (req, reply) => {
     const { name } = req.params as { name: string };
     // A name longer than the router's parameter limit never gets here: the plumbing answers 414.
     const details = permissionDetails(name, reference);

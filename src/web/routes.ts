@@ -1,6 +1,8 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { Type } from "@sinclair/typebox";
+import { graphErrors, json, type RouteDoc } from "../schema/openapi.js";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import fastifyStatic from "@fastify/static";
 import type { Store } from "../store/open.js";
@@ -51,9 +53,19 @@ const NOT_BUILT = `<!doctype html><html lang="en"><head><meta charset="utf-8"><t
 
 const FAVICON = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#0b5cad"/><path d="M4 4h8v2H9v6H7V6H4z" fill="#fff"/></svg>`;
 
+const ANY = Type.Object({}, { additionalProperties: true });
+const PAGE_DOC = {
+  summary: "A page of the web app",
+  description: "The single-page app's index.html; the app routes in the browser.",
+  responses: {
+    200: { description: "The app's HTML.", content: { "text/html": Type.String() } },
+    503: { description: "The app has not been built (npm run build).", content: { "text/html": Type.String() } },
+  },
+};
+
 export async function registerWebRoutes(app: FastifyInstance, opts: WebRouteOptions): Promise<void> {
   const db = opts.store.db;
-  const pub = { config: { public: true } };
+  const doc = (d: Omit<RouteDoc, "tag">) => ({ config: { public: true, openapi: { tag: "Web app" as const, ...d } } });
   const root = opts.root ?? defaultWebRoot();
 
   async function tenantConfig(id: string): Promise<TenantConfig | undefined> {
@@ -71,26 +83,46 @@ export async function registerWebRoutes(app: FastifyInstance, opts: WebRouteOpti
     return all.length === 1 ? ((await tenantConfig(all[0]!.id)) ?? null) : null;
   }
 
-  app.get("/web/config", pub, async (_req, reply) => {
-    return reply
-      .header("cache-control", "no-store")
-      .type("application/json; charset=utf-8")
-      .send(JSON.stringify({ defaultTenant: await defaultTenant(), redirectPath: WEB_REDIRECT_PATH, scope: WEB_SCOPE } satisfies WebConfig));
-  });
+  app.get(
+    "/web/config",
+    doc({
+      summary: "The web app's public configuration",
+      responses: { 200: { description: "The default tenant, the sign-in redirect path and scope.", content: json(ANY) } },
+    }),
+    async (_req, reply) => {
+      return reply
+        .header("cache-control", "no-store")
+        .type("application/json; charset=utf-8")
+        .send(JSON.stringify({ defaultTenant: await defaultTenant(), redirectPath: WEB_REDIRECT_PATH, scope: WEB_SCOPE } satisfies WebConfig));
+    },
+  );
 
-  app.get("/web/config/tenants/:tenant", pub, async (req, reply) => {
-    const { tenant } = req.params as { tenant: string };
-    const found = /^[0-9a-f-]{36}$/i.test(tenant) ? await tenantConfig(tenant) : undefined;
-    if (!found) throw notFound(`Tenant '${tenant}' is not served by this Triage.`);
-    return reply.header("cache-control", "no-store").type("application/json; charset=utf-8").send(JSON.stringify(found));
-  });
+  app.get(
+    "/web/config/tenants/:tenant",
+    doc({
+      summary: "A tenant's web sign-in configuration",
+      responses: { 200: { description: "The tenant and its web client id.", content: json(ANY) }, ...graphErrors(404) },
+    }),
+    async (req, reply) => {
+      const { tenant } = req.params as { tenant: string };
+      const found = /^[0-9a-f-]{36}$/i.test(tenant) ? await tenantConfig(tenant) : undefined;
+      if (!found) throw notFound(`Tenant '${tenant}' is not served by this Triage.`);
+      return reply.header("cache-control", "no-store").type("application/json; charset=utf-8").send(JSON.stringify(found));
+    },
+  );
 
   // Browsers ask for it on every page, the token service's sign-in pages included.
-  app.get("/favicon.ico", pub, async (_req, reply) => reply.header("cache-control", "public, max-age=86400").type("image/svg+xml").send(FAVICON));
+  app.get(
+    "/favicon.ico",
+    doc({ summary: "The icon", responses: { 200: { description: "An SVG icon.", content: { "image/svg+xml": Type.String() } } } }),
+    async (_req, reply) => reply.header("cache-control", "public, max-age=86400").type("image/svg+xml").send(FAVICON),
+  );
 
   const schema = JSON.stringify(schemaInfo());
-  app.get("/web/schema", pub, async (_req, reply) =>
-    reply.header("cache-control", "public, max-age=3600").type("application/json; charset=utf-8").send(schema),
+  app.get(
+    "/web/schema",
+    doc({ summary: "The resources' properties, for the permissions explorer", responses: { 200: { description: "Schema information.", content: json(ANY) } } }),
+    async (_req, reply) => reply.header("cache-control", "public, max-age=3600").type("application/json; charset=utf-8").send(schema),
   );
 
   await app.register(registerAdminRoutes, { store: opts.store });
@@ -98,7 +130,7 @@ export async function registerWebRoutes(app: FastifyInstance, opts: WebRouteOpti
   if (!root) {
     const notBuilt = async (_req: FastifyRequest, reply: FastifyReply) =>
       reply.code(503).headers(SECURITY_HEADERS).type("text/html; charset=utf-8").send(NOT_BUILT);
-    for (const path of APP_PATHS) app.get(path, pub, notBuilt);
+    for (const path of APP_PATHS) app.get(path, doc(PAGE_DOC), notBuilt);
     return;
   }
 
@@ -107,13 +139,20 @@ export async function registerWebRoutes(app: FastifyInstance, opts: WebRouteOpti
 
   const index = async (_req: FastifyRequest, reply: FastifyReply) =>
     reply.headers(SECURITY_HEADERS).header("cache-control", "no-cache").sendFile("index.html", root, { cacheControl: false });
-  for (const path of APP_PATHS) app.get(path, pub, index);
+  for (const path of APP_PATHS) app.get(path, doc(PAGE_DOC), index);
 
   // Vite names assets by content hash: they never change.
-  app.get("/assets/*", pub, async (req, reply) => {
-    const file = (req.params as { "*": string })["*"];
-    if (!ASSET_NAME.test(file)) throw notFound(`No resource was found at ${req.method} ${req.url.split("?")[0]}.`);
-    reply.headers(SECURITY_HEADERS);
-    return reply.sendFile(join("assets", file), root, { immutable: true, maxAge: 365 * 86_400_000 });
-  });
+  app.get(
+    "/assets/*",
+    doc({
+      summary: "The web app's built assets",
+      responses: { 200: { description: "A script, style sheet or image (immutable).", content: { "*/*": Type.String() } }, ...graphErrors(404) },
+    }),
+    async (req, reply) => {
+      const file = (req.params as { "*": string })["*"];
+      if (!ASSET_NAME.test(file)) throw notFound(`No resource was found at ${req.method} ${req.url.split("?")[0]}.`);
+      reply.headers(SECURITY_HEADERS);
+      return reply.sendFile(join("assets", file), root, { immutable: true, maxAge: 365 * 86_400_000 });
+    },
+  );
 }

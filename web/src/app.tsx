@@ -51,6 +51,10 @@ function Header({ session }: { session: Session | null }) {
         <NavLink to="/explorer" match="/explorer">
           Permissions
         </NavLink>
+        {/* Served by the server (GET /docs), not a route of the app: a full page load. */}
+        <a href="/docs" className="nav-link">
+          API reference
+        </a>
         {isAdmin(session) && (
           <NavLink to="/admin/apps" match="/admin">
             Admin

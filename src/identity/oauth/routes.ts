@@ -10,6 +10,8 @@ import { cspSourceOf, deviceCodePage, errorPage, formPostPage, pageHeaders, sign
 import { findApp, type App } from "../directory.js";
 import { badRequest } from "../../errors/graph-error.js";
 import { nulMessage } from "../../schema/json-limits.js";
+import { Type } from "@sinclair/typebox";
+import { json, type RouteDoc } from "../../schema/openapi.js";
 
 export interface OAuthRouteOptions {
   db: Db;
@@ -28,6 +30,147 @@ declare module "fastify" {
   }
 }
 
+// ── OpenAPI descriptions (schema/openapi.ts) ──
+const TENANT_PARAM = { tenant: { description: "The tenant id (a GUID, any casing)." } };
+const OBJ = Type.Object({}, { additionalProperties: true });
+const HTML = { "text/html": Type.String() };
+const FORM = "application/x-www-form-urlencoded";
+const ENTRA_ERROR = Type.Object(
+  {
+    error: Type.String(),
+    error_description: Type.String(),
+    error_codes: Type.Array(Type.Integer()),
+    timestamp: Type.String(),
+    trace_id: Type.String(),
+    correlation_id: Type.String(),
+  },
+  { description: "Entra's OAuth error body." },
+);
+const OAUTH_ERRORS = {
+  400: { description: "An OAuth error, as Entra answers it.", content: json(ENTRA_ERROR) },
+  401: { description: "Client authentication failed (Entra's error body).", content: json(ENTRA_ERROR) },
+};
+const TOKEN_TAG = "Token service" as const;
+
+const DISCOVERY_DOC: RouteDoc = {
+  tag: TOKEN_TAG,
+  summary: "OpenID Connect discovery",
+  params: TENANT_PARAM,
+  responses: { 200: { description: "The tenant's OpenID configuration: issuer, endpoints, signing keys' URL.", content: json(OBJ) }, ...OAUTH_ERRORS },
+};
+const KEYS_DOC: RouteDoc = {
+  tag: TOKEN_TAG,
+  summary: "The token signing keys (JWKS)",
+  params: TENANT_PARAM,
+  responses: { 200: { description: "The public keys tokens are signed with.", content: json(Type.Object({ keys: Type.Array(OBJ) })) }, ...OAUTH_ERRORS },
+};
+const TOKEN_DOC: RouteDoc = {
+  tag: TOKEN_TAG,
+  summary: "Issue tokens",
+  description:
+    "grant_type client_credentials (client_secret or client_assertion), authorization_code (with PKCE), refresh_token, password, or urn:ietf:params:oauth:grant-type:device_code; scope https://graph.microsoft.com/.default for app tokens.",
+  params: TENANT_PARAM,
+  body: {
+    content: {
+      [FORM]: Type.Object({
+        grant_type: Type.String(),
+        client_id: Type.Optional(Type.String()),
+        client_secret: Type.Optional(Type.String()),
+        client_assertion: Type.Optional(Type.String()),
+        client_assertion_type: Type.Optional(Type.String()),
+        scope: Type.Optional(Type.String()),
+        code: Type.Optional(Type.String()),
+        code_verifier: Type.Optional(Type.String()),
+        redirect_uri: Type.Optional(Type.String()),
+        refresh_token: Type.Optional(Type.String()),
+        username: Type.Optional(Type.String()),
+        password: Type.Optional(Type.String()),
+        device_code: Type.Optional(Type.String()),
+      }),
+    },
+  },
+  responses: {
+    200: {
+      description: "The tokens.",
+      content: json(
+        Type.Object({
+          token_type: Type.Literal("Bearer"),
+          expires_in: Type.Integer(),
+          access_token: Type.String(),
+          scope: Type.Optional(Type.String()),
+          refresh_token: Type.Optional(Type.String()),
+          id_token: Type.Optional(Type.String()),
+        }),
+      ),
+    },
+    ...OAUTH_ERRORS,
+  },
+};
+const DEVICE_CODE_DOC: RouteDoc = {
+  tag: TOKEN_TAG,
+  summary: "Start the device code flow",
+  params: TENANT_PARAM,
+  body: { content: { [FORM]: Type.Object({ client_id: Type.String(), scope: Type.Optional(Type.String()) }) } },
+  responses: { 200: { description: "The device code, the user code and where to enter it.", content: json(OBJ) }, ...OAUTH_ERRORS },
+};
+const AUTHORIZE_DOC: RouteDoc = {
+  tag: TOKEN_TAG,
+  summary: "Authorization endpoint: the sign-in page",
+  description:
+    "OAuth 2.0 authorization code flow (response_type=code, PKCE S256), with client_id, redirect_uri, scope, state, nonce, response_mode, login_hint.",
+  params: TENANT_PARAM,
+  query: {
+    client_id: { description: "The app's client id.", required: true },
+    response_type: { description: "code.", required: true },
+    redirect_uri: { description: "A redirect URI registered for the app." },
+    scope: { description: "The scopes asked for." },
+    state: { description: "Returned unchanged." },
+    code_challenge: { description: "PKCE challenge (S256)." },
+    code_challenge_method: { description: "S256." },
+  },
+  responses: { 200: { description: "The sign-in page.", content: HTML }, 400: { description: "A page saying what is wrong with the request.", content: HTML } },
+};
+const SIGN_IN_DOC: RouteDoc = {
+  tag: TOKEN_TAG,
+  summary: "Sign in (the sign-in page's form)",
+  params: TENANT_PARAM,
+  body: {
+    content: {
+      [FORM]: Type.Object(
+        { username: Type.String(), password: Type.String() },
+        { additionalProperties: true, description: "The authorize request's fields, with the user's credentials." },
+      ),
+    },
+  },
+  responses: {
+    200: { description: "The sign-in page again with the error, or a form_post answer.", content: HTML },
+    302: { description: "Back to the redirect URI with the code (or the error).", headers: { location: "The redirect URI with code and state." } },
+  },
+};
+const LOGOUT_DOC: RouteDoc = {
+  tag: TOKEN_TAG,
+  summary: "Sign out",
+  params: TENANT_PARAM,
+  query: {
+    post_logout_redirect_uri: { description: "Where to go afterwards (only a URI registered for the app)." },
+    client_id: { description: "The app." },
+    state: { description: "Returned unchanged." },
+  },
+  responses: { 200: { description: "A signed-out page.", content: HTML }, 302: { description: "To the registered post-logout redirect URI." } },
+};
+const DEVICE_PAGE_DOC: RouteDoc = {
+  tag: TOKEN_TAG,
+  summary: "Device code sign-in page",
+  query: { code: { description: "The user code, pre-filled." } },
+  responses: { 200: { description: "The page where a user enters the code and signs in.", content: HTML } },
+};
+const DEVICE_APPROVE_DOC: RouteDoc = {
+  tag: TOKEN_TAG,
+  summary: "Approve a device code (the page's form)",
+  body: { content: { [FORM]: Type.Object({ code: Type.String(), username: Type.String(), password: Type.String() }) } },
+  responses: { 200: { description: "Approved.", content: HTML }, 400: { description: "Not approved, with the reason.", content: HTML } },
+};
+
 /**
  * The token service, per tenant, on the server's own origin — the endpoints an Entra authority has:
  * OpenID discovery, JWKS, token, device code, authorize (with a sign-in page) and device sign-in.
@@ -43,7 +186,7 @@ export async function registerOAuthRoutes(app: FastifyInstance, opts: OAuthRoute
     if (nul) return done(null, new RefusedForm(nulMessage(`The form field '${nul[0].split("\u0000").join("\\u0000")}'`)));
     done(null, fields);
   });
-  const pub = { config: { public: true } };
+  const doc = (d: RouteDoc) => ({ config: { public: true, openapi: d } });
 
   async function tenantOf(req: FastifyRequest): Promise<string> {
     const raw = (req.params as { tenant: string }).tenant;
@@ -109,10 +252,10 @@ export async function registerOAuthRoutes(app: FastifyInstance, opts: OAuthRoute
       return sendOAuthError(req, reply, e);
     }
   }
-  app.get("/:tenant/v2.0/.well-known/openid-configuration", pub, discovery);
-  app.get("/:tenant/.well-known/openid-configuration", pub, discovery);
+  app.get("/:tenant/v2.0/.well-known/openid-configuration", doc(DISCOVERY_DOC), discovery);
+  app.get("/:tenant/.well-known/openid-configuration", doc(DISCOVERY_DOC), discovery);
 
-  app.get("/:tenant/discovery/v2.0/keys", pub, async (req, reply) => {
+  app.get("/:tenant/discovery/v2.0/keys", doc(KEYS_DOC), async (req, reply) => {
     try {
       await tenantOf(req);
       return reply.type("application/json; charset=utf-8").send(JSON.stringify({ keys: await opts.keys.publishedKeys() }));
@@ -121,7 +264,7 @@ export async function registerOAuthRoutes(app: FastifyInstance, opts: OAuthRoute
     }
   });
 
-  app.post("/:tenant/oauth2/v2.0/token", pub, async (req, reply) => {
+  app.post("/:tenant/oauth2/v2.0/token", doc(TOKEN_DOC), async (req, reply) => {
     try {
       const tenantId = await tenantOf(req);
       const body = await opts.issuer.token(formOf(req), ctxOf(req, tenantId));
@@ -131,7 +274,7 @@ export async function registerOAuthRoutes(app: FastifyInstance, opts: OAuthRoute
     }
   });
 
-  app.post("/:tenant/oauth2/v2.0/devicecode", pub, async (req, reply) => {
+  app.post("/:tenant/oauth2/v2.0/devicecode", doc(DEVICE_CODE_DOC), async (req, reply) => {
     try {
       const tenantId = await tenantOf(req);
       const body = await opts.issuer.deviceAuthorization(formOf(req), ctxOf(req, tenantId));
@@ -175,7 +318,7 @@ export async function registerOAuthRoutes(app: FastifyInstance, opts: OAuthRoute
     return reply.redirect(url, 302);
   }
 
-  app.get("/:tenant/oauth2/v2.0/authorize", pub, async (req, reply) => {
+  app.get("/:tenant/oauth2/v2.0/authorize", doc(AUTHORIZE_DOC), async (req, reply) => {
     const q = authorizeFields(req.query as Record<string, unknown>);
     try {
       const tenantId = await tenantOf(req);
@@ -190,7 +333,7 @@ export async function registerOAuthRoutes(app: FastifyInstance, opts: OAuthRoute
     }
   });
 
-  app.post("/:tenant/oauth2/v2.0/authorize", pub, async (req, reply) => {
+  app.post("/:tenant/oauth2/v2.0/authorize", doc(SIGN_IN_DOC), async (req, reply) => {
     if (req.body instanceof RefusedForm) throw badRequest(req.body.why);
     const body = (req.body ?? {}) as Record<string, unknown>;
     const q = authorizeFields(body);
@@ -248,7 +391,7 @@ export async function registerOAuthRoutes(app: FastifyInstance, opts: OAuthRoute
   }
 
   // Signing out: back to the client only at a URI registered for it, else a signed-out page.
-  app.get("/:tenant/oauth2/v2.0/logout", pub, async (req, reply) => {
+  app.get("/:tenant/oauth2/v2.0/logout", doc(LOGOUT_DOC), async (req, reply) => {
     const q = req.query as Record<string, string | undefined>;
     const target = typeof q.post_logout_redirect_uri === "string" ? q.post_logout_redirect_uri : "";
     if (target) {
@@ -263,14 +406,14 @@ export async function registerOAuthRoutes(app: FastifyInstance, opts: OAuthRoute
   });
 
   // Device code sign-in: the user enters the code shown by the device, then signs in.
-  app.get("/devicelogin", pub, async (req, reply) => {
+  app.get("/devicelogin", doc(DEVICE_PAGE_DOC), async (req, reply) => {
     const code = (req.query as Record<string, string | undefined>).code;
     return reply
       .headers(pageHeaders({ formAction: ["'self'"] }))
       .type("text/html; charset=utf-8")
       .send(deviceCodePage({ action: "/devicelogin", userCode: code }));
   });
-  app.post("/devicelogin", pub, async (req, reply) => {
+  app.post("/devicelogin", doc(DEVICE_APPROVE_DOC), async (req, reply) => {
     if (req.body instanceof RefusedForm) throw badRequest(req.body.why);
     const body = (req.body ?? {}) as Record<string, string | undefined>;
     const result = await opts.issuer.approveDevice(body.code ?? "", body.username ?? "", body.password ?? "", req.ip);
