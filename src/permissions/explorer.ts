@@ -97,12 +97,18 @@ function summaryOf(p: GraphPermission): PermissionSummary {
   };
 }
 
-let summaries: { list: PermissionSummary[]; hay: Map<string, string> } | undefined;
-function allSummaries() {
-  if (!summaries) {
-    const list = graphPermissions().map(summaryOf);
-    // What a search looks in: the name, ids, every display text and description, methods and paths.
-    const hay = new Map(
+let summaries: PermissionSummary[] | undefined;
+function allSummaries(): PermissionSummary[] {
+  summaries ??= graphPermissions().map(summaryOf);
+  return summaries;
+}
+
+/** What a search looks in, per name: the name, ids, every display text and description, methods and paths. Built at the first search. */
+let haystacks: Map<string, string> | undefined;
+function allHaystacks(): Map<string, string> {
+  if (!haystacks) {
+    const list = allSummaries();
+    haystacks = new Map(
       graphPermissions().map((p, i) => [
         p.name,
         [
@@ -115,19 +121,20 @@ function allSummaries() {
           .toLowerCase(),
       ]),
     );
-    summaries = { list, hay };
   }
-  return summaries;
+  return haystacks;
 }
 
 /** The permissions matching the filters: by rank when searching (exact name first), else by name. */
 export function listPermissions(filters: PermissionFilters): PermissionSummary[] {
-  const { list, hay } = allSummaries();
+  const list = allSummaries();
+  if (!filters.q) return filterSummaries(list, filters, () => "");
+  const hay = allHaystacks();
   return filterSummaries(list, filters, (s) => hay.get(s.name) ?? "");
 }
 
 export function permissionCount(): number {
-  return allSummaries().list.length;
+  return allSummaries().length;
 }
 
 /** GET /permissions: the enforced reference (narrowed to the matching permissions) and the compact list. */

@@ -5,12 +5,11 @@ import { ErrorMessage, Loading, useAsync, usePageTitle } from "../../components/
 import { Link, navigate, useLocation } from "../../router";
 import { loadListing, permissionUrl, readState, SCHEME_SHORT, search, stateUrl, type ExplorerState } from "./data";
 import { Finder } from "./Finder";
+import { FIRST_ROWS } from "./state";
 import { Toolbar } from "./Toolbar";
 import "../../permissions.css";
 
 const SCHEMES: GraphSchemeKey[] = ["DelegatedWork", "DelegatedPersonal", "Application"];
-/** Rows drawn at first; "Show more" draws more. Drawing all 900 on each keystroke would cost more than the search. */
-const PAGE = 100;
 
 let listDrawn = false;
 
@@ -109,7 +108,7 @@ export function ExplorerList() {
   const state = useMemo(() => readState(qs), [qs]);
   const listing = useAsync(() => loadListing(), []);
   const results = useMemo(() => (listing.data ? search(listing.data, state.filters) : []), [listing.data, state.filters]);
-  const [limit, setLimit] = useState(PAGE);
+  const [limit, setLimit] = useState(FIRST_ROWS);
   const input = useRef<HTMLInputElement>(null);
   const list = useRef<HTMLUListElement>(null);
   const selectedIndex = state.selected ? results.findIndex((s) => s.name === state.selected) : -1;
@@ -130,7 +129,8 @@ export function ExplorerList() {
       performance.mark("permissions-list-ready");
     }
   }, [listing.data]);
-  useEffect(() => setLimit(PAGE), [state.filters]);
+  const filterKey = JSON.stringify(state.filters);
+  useEffect(() => setLimit(FIRST_ROWS), [filterKey]);
 
   // "/" anywhere on the page jumps to the search box.
   useEffect(() => {
@@ -273,7 +273,7 @@ export function ExplorerList() {
           </ul>
           {results.length > shown.length && (
             <p className="no-print">
-              <button type="button" className="secondary" onClick={() => setLimit((n) => n + PAGE * 5)}>
+              <button type="button" className="secondary" onClick={() => setLimit((n) => n + FIRST_ROWS * 10)}>
                 Show more ({results.length - shown.length} not shown)
               </button>
             </p>

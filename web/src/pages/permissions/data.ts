@@ -22,10 +22,15 @@ export const SCHEME_SHORT: Record<GraphSchemeKey, string> = {
   Application: "Application",
 };
 
-/** The list with each permission's search text, lower-cased, computed once. */
+/** The list, and each permission's search text (lower-cased), built on first use or when the browser is idle. */
 export interface Listing {
   data: PermissionsListing;
-  hay: Map<string, string>;
+  hay: Map<string, string> | null;
+}
+
+function hayOf(listing: Listing): Map<string, string> {
+  listing.hay ??= new Map(listing.data.all.map((s) => [s.name, summaryHaystack(s)]));
+  return listing.hay;
 }
 
 let listingPromise: Promise<Listing> | null = null;
@@ -33,8 +38,11 @@ let listingPromise: Promise<Listing> | null = null;
 export function loadListing(): Promise<Listing> {
   listingPromise ??= publicJson<PermissionsListing>("/permissions")
     .then((data) => {
-      const listing = { data, hay: new Map(data.all.map((s) => [s.name, summaryHaystack(s)])) };
+      const listing: Listing = { data, hay: null };
       performance.mark("permissions-list-loaded");
+      // The search text is not needed to draw the list: built after it, before the first keystroke as a rule.
+      if ("requestIdleCallback" in window) requestIdleCallback(() => hayOf(listing), { timeout: 1000 });
+      else setTimeout(() => hayOf(listing), 200);
       return listing;
     })
     .catch((e: unknown) => {
@@ -64,54 +72,9 @@ export function lookup(call: string, signal?: AbortSignal): Promise<FinderResult
 }
 
 export function search(listing: Listing, filters: PermissionFilters): PermissionSummary[] {
-  return filterSummaries(listing.data.all, filters, (s) => listing.hay.get(s.name) ?? "");
+  if (!filters.q) return filterSummaries(listing.data.all, filters, () => "");
+  const hay = hayOf(listing);
+  return filterSummaries(listing.data.all, filters, (s) => hay.get(s.name) ?? "");
 }
 
-/** The list page's state, all of it in the URL: /explorer?q=…&scheme=…&adminConsent=…&privilege=…&enforced=…&sel=…&call=… */
-export interface ExplorerState {
-  filters: PermissionFilters;
-  /** The search box as typed (filters.q is it trimmed). */
-  text: string;
-  selected: string | null;
-  call: string;
-}
-
-const SCHEMES: GraphSchemeKey[] = ["DelegatedWork", "DelegatedPersonal", "Application"];
-
-function bool(v: string | null): boolean | undefined {
-  return v === "true" ? true : v === "false" ? false : undefined;
-}
-
-/** Reads the state from a query string; values that are not valid are ignored, and lengths bounded. */
-export function readState(search: string): ExplorerState {
-  const p = new URLSearchParams(search);
-  const text = (p.get("q") ?? "").slice(0, 200);
-  const filters: PermissionFilters = {};
-  if (text.trim()) filters.q = text.trim();
-  const scheme = SCHEMES.find((s) => s.toLowerCase() === (p.get("scheme") ?? "").toLowerCase());
-  if (scheme) filters.scheme = scheme;
-  const adminConsent = bool(p.get("adminConsent"));
-  if (adminConsent !== undefined) filters.adminConsent = adminConsent;
-  const privilege = p.get("privilege");
-  if (privilege && /^[1-4]$/.test(privilege)) filters.privilege = Number(privilege);
-  const enforced = bool(p.get("enforced"));
-  if (enforced !== undefined) filters.enforced = enforced;
-  return { filters, text, selected: p.get("sel")?.slice(0, 200) || null, call: (p.get("call") ?? "").slice(0, 2048) };
-}
-
-export function stateUrl(s: ExplorerState): string {
-  const p = new URLSearchParams();
-  if (s.text) p.set("q", s.text);
-  if (s.filters.scheme) p.set("scheme", s.filters.scheme);
-  if (s.filters.adminConsent !== undefined) p.set("adminConsent", String(s.filters.adminConsent));
-  if (s.filters.privilege !== undefined) p.set("privilege", String(s.filters.privilege));
-  if (s.filters.enforced !== undefined) p.set("enforced", String(s.filters.enforced));
-  if (s.selected) p.set("sel", s.selected);
-  if (s.call) p.set("call", s.call);
-  const q = p.toString();
-  return `/explorer${q ? `?${q}` : ""}`;
-}
-
-export function permissionUrl(name: string): string {
-  return `/explorer/${encodeURIComponent(name)}`;
-}
+export { permissionUrl, readState, stateUrl, type ExplorerState } from "./state";
