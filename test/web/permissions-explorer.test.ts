@@ -19,8 +19,8 @@ let browser: Browser;
 const problems: string[] = [];
 const contexts: BrowserContext[] = [];
 
-async function newPage(opts: { clipboard?: boolean } = {}): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
+async function newPage(opts: { clipboard?: boolean; width?: number } = {}): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: opts.width ?? 1280, height: 900 }, acceptDownloads: true });
   if (opts.clipboard) await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: w.url });
   context.setDefaultTimeout(10_000);
   contexts.push(context);
@@ -455,5 +455,18 @@ describe.skipIf(!browserAvailable() || process.env.TRIAGE_SKIP_BROWSER === "1")(
     await openList(page, `?call=${encodeURIComponent("GET /no/such/thing")}`);
     await page.locator(".finder-none").waitFor();
     expect(await axeViolations(page)).toEqual([]);
+  });
+
+  it("fits a phone: no sideways scrolling on the list with the finder's answer, or on a permission page", async () => {
+    const page = await newPage({ width: 390 });
+    const overflow = () => page.evaluate<number>("document.documentElement.scrollWidth - document.documentElement.clientWidth");
+    await openList(page, `?q=mail&call=${encodeURIComponent("GET /users/adele@contoso.com/messages?$top=5")}`);
+    await page.locator(".finder-least").first().waitFor();
+    expect(await overflow()).toBeLessThanOrEqual(0);
+    await screenshot(page, "permissions-narrow", true);
+    await page.goto(`${w.url}/explorer/SecurityIncident.ReadWrite.All`);
+    await page.locator("#triage-example-panel pre.code").waitFor();
+    expect(await overflow()).toBeLessThanOrEqual(0);
+    await screenshot(page, "permission-page-narrow");
   });
 });

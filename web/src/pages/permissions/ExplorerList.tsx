@@ -195,6 +195,7 @@ export function ExplorerList() {
         are marked. Search by name, display text, description, id, path or method.
       </p>
 
+      <Finder call={state.call} onCall={(call) => go({ call }, false)} />
       <div className="search-box no-print" role="search">
         <label htmlFor="permission-search">Search permissions</label>
         <input
@@ -281,7 +282,6 @@ export function ExplorerList() {
           {results.length === 0 && <p className="muted">No permission matches. Try fewer words, or clear the filters.</p>}
         </>
       )}
-      <Finder call={state.call} onCall={(call) => go({ call }, false)} />
       <p className="muted small">
         Data: Microsoft's{" "}
         <a href="https://github.com/microsoftgraph/microsoft-graph-devx-content" rel="noreferrer">
