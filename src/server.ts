@@ -111,6 +111,11 @@ export interface ServerConfig {
   queryTimeoutMs?: number | undefined;
   /** How long and costly a $filter may be (400 beyond); each absent one keeps its default. */
   filterLimits?: Partial<FilterLimits> | undefined;
+  /**
+   * Build the permissions explorer's full list (GET /permissions, serialized and gzipped) as soon as the
+   * server listens, rather than on the first request: `triage serve` does, so the first page load does not wait for it.
+   */
+  warmPermissionsList?: boolean | undefined;
 }
 
 export const DEFAULT_WINDOW_MS = 24 * 3600 * 1000;
@@ -206,7 +211,7 @@ export async function buildServer(config: ServerConfig): Promise<FastifyInstance
   await app.register(registerOAuthRoutes, { db: store.db, keys, issuer, origin });
 
   // Public; registered before the Graph routes, whose declared operations it records for the tests.
-  registerPermissionRoutes(app);
+  registerPermissionRoutes(app, { warm: config.warmPermissionsList === true });
 
   const caller = async (req: FastifyRequest) => callerOf(req);
   const filterLimits = { ...DEFAULT_FILTER_LIMITS, ...config.filterLimits };

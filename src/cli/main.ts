@@ -249,6 +249,7 @@ async function serve(o: ServeOptions): Promise<void> {
     readiness: { minFreeBytes: o.readyMinFreeMb * 1024 * 1024 },
     queryTimeoutMs: o.queryTimeout,
     filterLimits: { maxNodes: o.filterMaxNodes, maxLambdas: o.filterMaxLambdas },
+    warmPermissionsList: true,
   });
   const address = await app.listen({ host: o.host, port: o.port });
   const shown = (o.publicUrl ?? file.publicUrl ?? address.replace("://0.0.0.0", "://127.0.0.1").replace("://[::]", "://[::1]")).replace(/\/+$/, "");

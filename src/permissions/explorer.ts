@@ -19,7 +19,10 @@ import {
   type GraphPermission,
   type GraphScheme,
 } from "./graph-data.js";
+import { csvField, filterSummaries } from "./listing.js";
 import { findPermission } from "./reference.js";
+
+export { csvField, schemePasses, SUMMARY_CSV_COLUMNS, summariesCsv } from "./listing.js";
 
 /**
  * The explorer over every Microsoft Graph permission: the compact list and its filters, and the
@@ -94,12 +97,18 @@ function summaryOf(p: GraphPermission): PermissionSummary {
   };
 }
 
-let summaries: { list: PermissionSummary[]; hay: Map<string, string> } | undefined;
-function allSummaries() {
-  if (!summaries) {
-    const list = graphPermissions().map(summaryOf);
-    // What a search looks in: the name, ids, every display text and description, methods and paths.
-    const hay = new Map(
+let summaries: PermissionSummary[] | undefined;
+function allSummaries(): PermissionSummary[] {
+  summaries ??= graphPermissions().map(summaryOf);
+  return summaries;
+}
+
+/** What a search looks in, per name: the name, ids, every display text and description, methods and paths. Built at the first search. */
+let haystacks: Map<string, string> | undefined;
+function allHaystacks(): Map<string, string> {
+  if (!haystacks) {
+    const list = allSummaries();
+    haystacks = new Map(
       graphPermissions().map((p, i) => [
         p.name,
         [
@@ -112,50 +121,20 @@ function allSummaries() {
           .toLowerCase(),
       ]),
     );
-    summaries = { list, hay };
   }
-  return summaries;
-}
-
-/** 0 exact name or id, 1 name prefix, 2 name contains, 3 every term found elsewhere; null no match. */
-function rank(s: PermissionSummary, q: string, terms: readonly string[], hay: string): number | null {
-  const name = s.name.toLowerCase();
-  if (name === q || Object.values(s.schemes).some((x) => x.id === q)) return 0;
-  if (name.startsWith(q)) return 1;
-  if (name.includes(q)) return 2;
-  return terms.every((t) => hay.includes(t)) ? 3 : null;
-}
-
-/** Whether one scheme of a permission passes the scheme, admin-consent and privilege filters. */
-function schemePasses(s: PermissionSummary, k: GraphScheme, f: PermissionFilters): boolean {
-  const x = s.schemes[k];
-  if (!x || (f.scheme && f.scheme !== k)) return false;
-  if (f.adminConsent !== undefined && x.requiresAdminConsent !== f.adminConsent) return false;
-  if (f.privilege !== undefined && x.privilegeLevel !== f.privilege) return false;
-  return true;
-}
-
-function schemeMatches(s: PermissionSummary, f: PermissionFilters): boolean {
-  return GRAPH_SCHEMES.some((k) => schemePasses(s, k, f));
+  return haystacks;
 }
 
 /** The permissions matching the filters: by rank when searching (exact name first), else by name. */
 export function listPermissions(filters: PermissionFilters): PermissionSummary[] {
-  const { list, hay } = allSummaries();
-  const q = filters.q?.trim().toLowerCase() ?? "";
-  const terms = q.split(/\s+/).filter(Boolean);
-  const ranked: { s: PermissionSummary; r: number }[] = [];
-  for (const s of list) {
-    if (filters.enforced !== undefined && s.enforced !== filters.enforced) continue;
-    if (!schemeMatches(s, filters)) continue;
-    const r = q ? rank(s, q, terms, hay.get(s.name) ?? "") : 0;
-    if (r !== null) ranked.push({ s, r });
-  }
-  return ranked.sort((a, b) => a.r - b.r).map((x) => x.s);
+  const list = allSummaries();
+  if (!filters.q) return filterSummaries(list, filters, () => "");
+  const hay = allHaystacks();
+  return filterSummaries(list, filters, (s) => hay.get(s.name) ?? "");
 }
 
 export function permissionCount(): number {
-  return allSummaries().list.length;
+  return allSummaries().length;
 }
 
 /** GET /permissions: the enforced reference (narrowed to the matching permissions) and the compact list. */
@@ -235,54 +214,6 @@ export function permissionDetails(name: string, reference: PermissionsReference)
     triage,
     notes,
   };
-}
-
-/** RFC 4180: a field with a comma, quote, CR or LF is quoted, its quotes doubled. */
-export function csvField(value: string | number | boolean | null): string {
-  const s = value === null ? "" : String(value);
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
-export const SUMMARY_CSV_COLUMNS = [
-  "permission",
-  "scheme",
-  "permissionId",
-  "enforced",
-  "source",
-  "authorizationType",
-  "requiresAdminConsent",
-  "privilegeLevel",
-  "displayName",
-  "description",
-  "methods",
-  "pathCount",
-] as const;
-
-/** One row per permission × scheme, only the schemes that pass the filters; CRLF line ends. */
-export function summariesCsv(list: readonly PermissionSummary[], filters: PermissionFilters = {}): string {
-  const rows = [SUMMARY_CSV_COLUMNS.join(",")];
-  for (const s of list) {
-    for (const k of GRAPH_SCHEMES) {
-      const x = s.schemes[k];
-      if (!x || !schemePasses(s, k, filters)) continue;
-      const row = [
-        s.name,
-        k,
-        x.id,
-        s.enforced,
-        s.source,
-        s.authorizationType,
-        x.requiresAdminConsent,
-        x.privilegeLevel,
-        x.displayName,
-        x.description,
-        s.methods.join(" "),
-        s.paths.length,
-      ];
-      rows.push(row.map(csvField).join(","));
-    }
-  }
-  return rows.join("\r\n") + "\r\n";
 }
 
 export const PATH_CSV_COLUMNS = ["permission", "scheme", "method", "path", "leastPrivileged", "alsoRequires"] as const;

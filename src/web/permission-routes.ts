@@ -1,3 +1,5 @@
+import { createHash } from "node:crypto";
+import { gzipSync } from "node:zlib";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { Type, type TSchema } from "@sinclair/typebox";
 import { FinderAnswerSchema, PermissionSummarySchema } from "../permissions/contract-schemas.js";
@@ -88,6 +90,26 @@ function filtersOf(params: URLSearchParams): PermissionFilters {
   }
 }
 
+/** Whether an If-None-Match names the ETag (or is *); weak validators compare as strong ones here, the body being the same bytes. */
+function etagMatches(header: string | undefined, etag: string): boolean {
+  if (!header || header.length > 2048) return false;
+  return header.split(",").some((t) => {
+    const tag = t.trim().replace(/^W\//, "");
+    return tag === "*" || tag === etag;
+  });
+}
+
+/** Whether Accept-Encoding allows gzip (q above 0). */
+function acceptsGzip(header: string | undefined): boolean {
+  if (!header || header.length > 1024) return false;
+  return header.split(",").some((part) => {
+    const [coding = "", ...params] = part.split(";").map((x) => x.trim().toLowerCase());
+    if (coding !== "gzip" && coding !== "x-gzip") return false;
+    const q = params.find((x) => x.startsWith("q="));
+    return !q || Number(q.slice(2)) > 0;
+  });
+}
+
 type Rows = "methods" | "paths" | "permissions";
 function rowsOf(params: URLSearchParams, allowed: readonly Rows[]): Rows {
   const rows = single(params, "rows") ?? allowed[0]!;
@@ -145,7 +167,14 @@ const LIST_DOC: RouteDoc = {
     ...FORMAT,
     rows: { description: "CSV rows: methods (default) or permissions." },
   },
-  responses: { 200: { description: "The listing (permissions/contracts.ts), or CSV.", content: JSON_OR_CSV(LISTING) }, ...graphErrors(400) },
+  responses: {
+    200: {
+      description: "The listing (permissions/contracts.ts), or CSV. Unfiltered JSON carries an ETag and is gzipped when the client accepts it.",
+      content: JSON_OR_CSV(LISTING),
+    },
+    304: { description: "Unfiltered JSON only: the client's copy (If-None-Match) is current." },
+    ...graphErrors(400),
+  },
 };
 
 const LOOKUP_DOC: RouteDoc = {
@@ -184,7 +213,7 @@ const DETAILS_DOC: RouteDoc = {
   },
 };
 
-export function registerPermissionRoutes(app: FastifyInstance): void {
+export function registerPermissionRoutes(app: FastifyInstance, options: { warm?: boolean } = {}): void {
   const routes: RegisteredRoute[] = [];
   recorded.set(app, routes);
   app.addHook("onRoute", (opts) => {
@@ -197,9 +226,43 @@ export function registerPermissionRoutes(app: FastifyInstance): void {
 
   const reference = buildPermissionsReference();
 
+  // The unfiltered list is about 1.6 MB of JSON and never changes while Triage runs: serialized and
+  // gzipped once (level 3: some 190 kB, in a fifth of the time of the default level), on the first request, and answered with an ETag (304 for a matching If-None-Match).
+  let everything: { body: Buffer; gzip: Buffer; etag: string } | undefined;
+  const unfiltered = () => {
+    if (!everything) {
+      const body = Buffer.from(JSON.stringify(permissionsListing(reference, {})));
+      everything = { body, gzip: gzipSync(body, { level: 3 }), etag: `"${createHash("sha256").update(body).digest("base64url").slice(0, 27)}"` };
+    }
+    return everything;
+  };
+
+  if (options.warm) {
+    app.addHook("onListen", async () => {
+      // After the listen resolves, off any request's path.
+      setTimeout(() => {
+        try {
+          unfiltered();
+        } catch (err) {
+          app.log.warn({ err }, "building the permissions list failed; the first request builds it");
+        }
+      }, 0).unref();
+    });
+  }
+
   app.get("/permissions", { config: { public: true, openapi: LIST_DOC } }, async (req, reply) => {
     const params = queryOf(req);
-    const listing = permissionsListing(reference, filtersOf(params));
+    const filters = filtersOf(params);
+    if (Object.keys(filters).length === 0 && !wantsCsv(req)) {
+      rowsOf(params, ["methods", "permissions"]);
+      const cached = unfiltered();
+      reply.header("vary", "accept, accept-encoding").header("etag", cached.etag).header("cache-control", "no-cache");
+      if (etagMatches(req.headers["if-none-match"], cached.etag)) return reply.code(304).send();
+      reply.type("application/json; charset=utf-8");
+      if (acceptsGzip(req.headers["accept-encoding"])) return reply.header("content-encoding", "gzip").send(cached.gzip);
+      return reply.send(cached.body);
+    }
+    const listing = permissionsListing(reference, filters);
     const rows = rowsOf(params, ["methods", "permissions"]);
     return send(
       req,

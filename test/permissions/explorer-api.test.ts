@@ -103,6 +103,41 @@ describe("GET /permissions: every Graph permission in a compact list", () => {
   });
 });
 
+describe("GET /permissions unfiltered: serialized once, revalidated by ETag, gzipped", () => {
+  it("answers the same bytes each time with an ETag, 304 for If-None-Match, gzip when accepted", async () => {
+    const plain = await fetch(`${t.url}/permissions`, { headers: { "accept-encoding": "identity" } });
+    expect(plain.status).toBe(200);
+    expect(plain.headers.get("content-encoding")).toBeNull();
+    const etag = plain.headers.get("etag");
+    expect(etag).toMatch(/^"[\w-]{27}"$/);
+    expect(plain.headers.get("vary")).toContain("accept-encoding");
+    const body = await plain.text();
+    const again = await fetch(`${t.url}/permissions`, { headers: { "accept-encoding": "identity" } });
+    expect(again.headers.get("etag")).toBe(etag);
+    expect(await again.text()).toBe(body);
+    // The cached body is the whole list, the same as a filter every permission passes builds per request.
+    const everything = JSON.parse(body);
+    expect(everything.all).toHaveLength(everything.total);
+    const unenforced = (await get("/permissions?enforced=false")).body.all;
+    const enforced = (await get("/permissions?enforced=true")).body.all;
+    expect(everything.all.map((p: any) => p.name).sort()).toEqual([...unenforced, ...enforced].map((p: any) => p.name).sort());
+
+    const notModified = await fetch(`${t.url}/permissions`, { headers: { "if-none-match": `W/"nope", ${etag}` } });
+    expect(notModified.status).toBe(304);
+    expect(await notModified.text()).toBe("");
+    expect((await fetch(`${t.url}/permissions`, { headers: { "if-none-match": '"other"' } })).status).toBe(200);
+
+    // gzip on the wire (content-length is the compressed size; fetch decompresses the body).
+    const zipped = await fetch(`${t.url}/permissions`, { headers: { "accept-encoding": "gzip" } });
+    expect(zipped.headers.get("content-encoding")).toBe("gzip");
+    expect(Number(zipped.headers.get("content-length"))).toBeLessThan(body.length / 4);
+    expect(await zipped.text()).toBe(body);
+    // Filtered and CSV answers are built per request, without the cached ETag.
+    expect((await fetch(`${t.url}/permissions?q=mail`)).headers.get("etag")).toBeNull();
+    expect((await fetch(`${t.url}/permissions?format=csv`)).headers.get("content-type")).toBe("text/csv; charset=utf-8");
+  });
+});
+
 describe("GET /permissions/{name}: a permission page's content", () => {
   it("a permission Triage does not enforce: schemes with ids, path sets, where it is least, PowerShell, code, registration", async () => {
     const r = await get("/permissions/mail.send");

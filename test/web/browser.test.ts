@@ -1,8 +1,6 @@
-import { readFileSync } from "node:fs";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { alert, deviceId } from "../support/alerts.js";
-import { CSV_COLUMNS } from "../../src/permissions/reference.js";
 import { timeFormat } from "../../web/src/format.js";
 import { LABELS } from "../../web/src/model.js";
 import { accessTokenOf, browserAvailable, CHROMIUM, launchBrowser, screenshot, signIn, startWebTriage, watch, type WebTriage } from "./support.js";
@@ -10,7 +8,7 @@ import { accessTokenOf, browserAvailable, CHROMIUM, launchBrowser, screenshot, s
 /**
  * The web app end to end, in headless Chromium against a real Triage: signing in through the
  * authorization code flow, the queue and its URL, an incident's actions and audit trail, live
- * updates, bulk changes, the dashboard, the permissions explorer, a reader's view, the admin pages,
+ * updates, bulk changes, the dashboard, a reader's view, the admin pages,
  * narrow windows — and not one console error, uncaught exception or failed request on the way.
  */
 
@@ -504,69 +502,6 @@ describe.skipIf(!browserAvailable() || process.env.TRIAGE_SKIP_BROWSER === "1")(
     expect(open).toBe(Number(expected.text));
     await expect(page.locator(".kpi", { hasText: "Mean time to resolve" }).locator(".kpi-value").textContent()).resolves.not.toBe("—");
     await screenshot(page, "dashboard", true);
-  });
-
-  it("the permissions explorer: type-to-search, Escape, exports, copy URL and a print layout", async () => {
-    const page = await newPage({ clipboard: true });
-    // Public: no sign-in needed.
-    await page.goto(`${w.url}/explorer`);
-    const search = page.getByLabel("Search permissions");
-    await page.locator(".permission-list li").first().waitFor();
-    const all = await page.locator(".permission-list li").count();
-    await search.fill("readwrite");
-    await expect(page.locator(".result-count").textContent()).resolves.toMatch(/of \d+ permissions match/);
-    const names = await page.locator(".permission-link").allTextContents();
-    expect(names).toContain("SecurityIncident.ReadWrite.All");
-    expect(names).not.toContain("SecurityIncident.Read.All");
-    expect(names.length).toBeLessThan(all);
-    expect(new URL(page.url()).searchParams.get("q")).toBe("readwrite");
-    await search.press("Escape");
-    await expect(search.inputValue()).resolves.toBe("");
-    await expect(page.locator(".permission-list li").count()).resolves.toBe(all);
-    // By cmdlet, then to the results by keyboard.
-    await search.fill("Update-MgSecurityIncident");
-    await expect(page.locator(".permission-link").allTextContents()).resolves.toEqual(["SecurityIncident.ReadWrite.All"]);
-    await search.press("ArrowDown");
-    await page.keyboard.press("Enter");
-    await page.waitForURL(/\/explorer\/SecurityIncident\.ReadWrite\.All$/);
-    await page.getByRole("heading", { name: "Methods it grants" }).waitFor();
-    // The page shows (and exports) Triage's reference of the permission: `triage` in the API's details.
-    const ref = await w.t.get("/permissions/SecurityIncident.ReadWrite.All", { authorization: "" });
-    for (const s of ["delegated", "application"]) await page.getByText(ref.body.triage.schemes[s].id).first().waitFor();
-    await expect(page.locator(".methods-table .badge.least").count()).resolves.toBeGreaterThan(0);
-    await page.getByRole("heading", { name: "Resources it reaches" }).waitFor();
-    await expect(page.locator(".resource h3").first().textContent()).resolves.toContain("incident");
-    await page.getByRole("tab", { name: "curl" }).click();
-    await expect(page.locator("pre.code[data-language=curl]").textContent()).resolves.toContain(`${w.url}/${w.t.tenantId}/oauth2/v2.0/token`);
-    await page.getByRole("tab", { name: "curl" }).press("ArrowRight");
-    await expect(page.getByRole("tab", { name: "JavaScript" }).getAttribute("aria-selected")).resolves.toBe("true");
-    await page.evaluate("window.scrollTo(0, 0)");
-    await screenshot(page, "explorer-permission");
-
-    const [json] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Export JSON" }).click()]);
-    expect(json.suggestedFilename()).toBe("SecurityIncident.ReadWrite.All.json");
-    expect(JSON.parse(readFileSync((await json.path())!, "utf8"))).toEqual(ref.body.triage);
-    const [csv] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Export CSV" }).click()]);
-    expect(csv.suggestedFilename()).toBe("SecurityIncident.ReadWrite.All.csv");
-    const lines = readFileSync((await csv.path())!, "utf8")
-      .split("\r\n")
-      .filter(Boolean);
-    expect(lines[0]).toBe(CSV_COLUMNS.join(","));
-    expect(lines.slice(1).every((l) => l.startsWith("SecurityIncident.ReadWrite.All,"))).toBe(true);
-    await page.getByRole("button", { name: "Copy URL" }).click();
-    await page.getByRole("status").filter({ hasText: "Link copied" }).waitFor();
-    await expect(page.evaluate("navigator.clipboard.readText()")).resolves.toBe(page.url());
-
-    await page.emulateMedia({ media: "print" });
-    await expect(page.locator(".app-header").isVisible()).resolves.toBe(false);
-    await expect(page.locator(".toolbar").first().isVisible()).resolves.toBe(false);
-    await expect(page.locator(".print-url").isVisible()).resolves.toBe(true);
-    await screenshot(page, "explorer-print");
-    await page.emulateMedia({ media: "screen" });
-
-    await page.goto(`${w.url}/explorer`);
-    await page.locator(".permission-list li").first().waitFor();
-    await screenshot(page, "explorer");
   });
 
   it("a Security Reader sees everything and can change nothing; the API refuses anyway", async () => {

@@ -32,7 +32,8 @@ export interface WebTriage {
 
 export async function startWebTriage(incidents = 60): Promise<WebTriage> {
   if (!defaultWebRoot()) throw new Error("The web app is not built: run `npm run build` first (npm test does it in pretest).");
-  const t = await startTriage();
+  // As `triage serve` runs it: the permissions list is built when the server starts listening.
+  const t = await startTriage({ warmPermissionsList: true });
   await seedStore(t.store, { tenantId: t.tenantId, incidents, seed: "triage-web-test", end: new Date("2026-11-01T00:00:00Z") });
   const client = await ensureWebClient(t.store.db, t.tenantId);
   const users = {

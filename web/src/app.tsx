@@ -7,7 +7,8 @@ import { ErrorMessage, Loading, useAsync, usePageTitle } from "./components/ui";
 import { QueuePage } from "./pages/Queue";
 import { IncidentPage } from "./pages/Incident";
 import { DashboardPage } from "./pages/Dashboard";
-import { ExplorerIndex, PermissionPage } from "./pages/Explorer";
+import { ExplorerList } from "./pages/permissions/ExplorerList";
+import { PermissionPage } from "./pages/permissions/PermissionPage";
 import { AdminApps, AdminUsers } from "./pages/Admin";
 
 export function useSession(): Session | null {
@@ -201,7 +202,7 @@ function Redirect({ to }: { to: string }) {
 function Routes({ session }: { session: Session | null }) {
   const { pathname, search } = useLocation();
   const explorer = /^\/explorer(?:\/(.+))?$/.exec(pathname);
-  if (explorer) return explorer[1] ? <PermissionPage name={decodeURIComponent(explorer[1])} session={session} /> : <ExplorerIndex session={session} />;
+  if (explorer) return explorer[1] ? <PermissionPage name={decodeURIComponent(explorer[1])} session={session} /> : <ExplorerList />;
   if (!session) {
     const returnTo = pathname === "/" ? (new URLSearchParams(search).get("returnTo") ?? "/incidents") : pathname + search;
     return <SignIn returnTo={returnTo.startsWith("/") && !returnTo.startsWith("//") ? returnTo : "/incidents"} />;
