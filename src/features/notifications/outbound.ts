@@ -20,7 +20,10 @@ export interface OutboundPolicy {
 /** Longest notificationUrl accepted. */
 export const MAX_URL_LENGTH = 2048;
 
-const blocked = new BlockList();
+// Two lists: Node's BlockList matches an IPv4 address against IPv4-mapped IPv6 subnets too, so the
+// families are kept apart.
+const blocked4 = new BlockList();
+const blocked6 = new BlockList();
 for (const [net, bits] of [
   ["0.0.0.0", 8],
   ["10.0.0.0", 8],
@@ -38,7 +41,7 @@ for (const [net, bits] of [
   ["224.0.0.0", 4],
   ["240.0.0.0", 4],
 ] as const) {
-  blocked.addSubnet(net, bits, "ipv4");
+  blocked4.addSubnet(net, bits, "ipv4");
 }
 for (const [net, bits] of [
   ["::", 128],
@@ -55,7 +58,7 @@ for (const [net, bits] of [
   ["fec0::", 10],
   ["ff00::", 8],
 ] as const) {
-  blocked.addSubnet(net, bits, "ipv6");
+  blocked6.addSubnet(net, bits, "ipv6");
 }
 
 /** Whether an address is public: not loopback, private, link-local, shared, documentation, multicast or reserved. */
@@ -63,12 +66,10 @@ export function isPublicAddress(address: string): boolean {
   const family = isIP(address);
   if (family === 0) return false;
   if (family === 6) {
-    // An IPv4-mapped address is judged by the IPv4 address it carries (and is refused besides).
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-    if (mapped) return false;
-    return !blocked.check(address, "ipv6");
+    // IPv4-mapped and -translated addresses (::ffff:0:0/96, 64:ff9b::/96) are in the list: refused.
+    return !blocked6.check(address, "ipv6");
   }
-  return !blocked.check(address, "ipv4");
+  return !blocked4.check(address, "ipv4");
 }
 
 export class DestinationRefused extends Error {}
