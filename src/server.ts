@@ -40,6 +40,9 @@ import { GraphError } from "./errors/graph-error.js";
 import { Type } from "@sinclair/typebox";
 import { graphErrors, json, type RouteDoc } from "./schema/openapi.js";
 import { DEFAULT_FILTER_LIMITS, type FilterLimits } from "./odata/filter-cost.js";
+import { registerSubscriptionRoutes } from "./graph/subscriptions.js";
+import { DEFAULT_NOTIFICATION_SETTINGS, type NotificationSettings } from "./features/notifications/settings.js";
+import { DeliveryEngine } from "./features/notifications/engine.js";
 
 export interface IdentityConfig {
   /** Access token lifetime (Entra issues 60–90 minutes). */
@@ -116,6 +119,11 @@ export interface ServerConfig {
    * server listens, rather than on the first request: `triage serve` does, so the first page load does not wait for it.
    */
   warmPermissionsList?: boolean | undefined;
+  /**
+   * Change notifications (docs/notifications.md): limits and timings, each absent one at its default;
+   * `deliver: false` keeps this node from delivering (its subscription routes still work).
+   */
+  notifications?: (Partial<NotificationSettings> & { deliver?: boolean }) | undefined;
 }
 
 export const DEFAULT_WINDOW_MS = 24 * 3600 * 1000;
@@ -227,6 +235,25 @@ export async function buildServer(config: ServerConfig): Promise<FastifyInstance
       filterLimits,
       queryTimeoutMs,
     });
+  }
+  const notifications: NotificationSettings = { ...DEFAULT_NOTIFICATION_SETTINGS, ...config.notifications };
+  for (const version of ["v1.0", "beta"] as const) {
+    await app.register(registerSubscriptionRoutes, {
+      prefix: `/${version}`,
+      store,
+      version,
+      origin,
+      caller,
+      expandAlertsLimit: config.expandAlertsLimit ?? DEFAULT_EXPAND_ALERTS_LIMIT,
+      filterLimits,
+      queryTimeoutMs,
+      notifications,
+    });
+  }
+  if (config.notifications?.deliver !== false) {
+    const engine = new DeliveryEngine(store, notifications, `node-${randomUUID()}`, app.log);
+    app.addHook("onReady", () => engine.start());
+    app.addHook("onClose", () => engine.stop());
   }
   // JSON batching for both versions: each step goes back through the app, like a direct call.
   await app.register(registerBatchRoutes, { maxRequests: 20, maxResponseBytes: config.batchResponseLimit });

@@ -184,6 +184,7 @@ interface ServeOptions {
   readWorkers: number;
   filterMaxNodes: number;
   filterMaxLambdas: number;
+  allowPrivateDestinations?: boolean;
 }
 
 async function serve(o: ServeOptions): Promise<void> {
@@ -250,6 +251,7 @@ async function serve(o: ServeOptions): Promise<void> {
     queryTimeoutMs: o.queryTimeout,
     filterLimits: { maxNodes: o.filterMaxNodes, maxLambdas: o.filterMaxLambdas },
     warmPermissionsList: true,
+    notifications: { allowPrivateDestinations: o.allowPrivateDestinations === true },
   });
   const address = await app.listen({ host: o.host, port: o.port });
   const shown = (o.publicUrl ?? file.publicUrl ?? address.replace("://0.0.0.0", "://127.0.0.1").replace("://[::]", "://[::1]")).replace(/\/+$/, "");
@@ -326,6 +328,10 @@ export function program(): Command {
     .option("--read-workers <n>", "SQLite: threads that run filtered and counted listings off the event loop", intArg(0, 64), DEFAULT_READ_WORKERS)
     .option("--filter-max-nodes <n>", "most nodes in a $filter expression; 400 beyond", intArg(1, 10_000), DEFAULT_FILTER_LIMITS.maxNodes)
     .option("--filter-max-lambdas <n>", "most any/all expressions in a $filter; 400 beyond", intArg(0, 1000), DEFAULT_FILTER_LIMITS.maxLambdas)
+    .option(
+      "--allow-private-destinations",
+      "change notifications may go to loopback, private and link-local addresses, and over plain HTTP (local development and tests only)",
+    )
     .option("--demo", "on first start, create a demo tenant with generated incidents, apps and users")
     .option("--demo-incidents <n>", "size of the demo data", intArg(1, 100_000), 300)
     .addOption(new Option("--log-level <level>", "log level").choices(LOG_LEVELS).env("TRIAGE_LOG_LEVEL").default("info"))

@@ -234,3 +234,49 @@ export function batchDoc(version: string): RouteDoc {
     },
   };
 }
+
+const SUBSCRIPTION_ERRORS = graphErrors(400, 401, 403, 404, 429);
+
+/** The /subscriptions routes' descriptions (graph/subscriptions.ts). */
+export const SUBSCRIPTION_DOCS = {
+  create: {
+    tag: "Change notifications",
+    summary: "Create a subscription",
+    description:
+      "Needs the read permission of the resource. The notificationUrl (and lifecycleNotificationUrl) must answer the validation handshake within 10 seconds.",
+    body: { required: true, content: json(ref("microsoft.graph.subscription")) },
+    responses: { 201: { description: "The subscription.", content: json(ref("microsoft.graph.subscription")) }, ...SUBSCRIPTION_ERRORS },
+  },
+  list: {
+    tag: "Change notifications",
+    summary: "List the caller's subscriptions",
+    description: "An app sees its own subscriptions; a signed-in user sees the ones they created.",
+    query: { $skiptoken: { description: "From a previous page's @odata.nextLink." } },
+    responses: { 200: { description: "A page of subscriptions.", content: json(graphCollection("microsoft.graph.subscription")) }, ...SUBSCRIPTION_ERRORS },
+  },
+  get: {
+    tag: "Change notifications",
+    summary: "Get a subscription",
+    params: { id: { description: "The subscription's id." } },
+    responses: { 200: { description: "The subscription.", content: json(ref("microsoft.graph.subscription")) }, ...SUBSCRIPTION_ERRORS },
+  },
+  renew: {
+    tag: "Change notifications",
+    summary: "Renew a subscription",
+    params: { id: { description: "The subscription's id." } },
+    body: { required: true, content: json(Type.Object({ expirationDateTime: Type.String({ format: "date-time" }) })) },
+    responses: { 200: { description: "The renewed subscription.", content: json(ref("microsoft.graph.subscription")) }, ...SUBSCRIPTION_ERRORS },
+  },
+  remove: {
+    tag: "Change notifications",
+    summary: "Delete a subscription",
+    params: { id: { description: "The subscription's id." } },
+    responses: { 204: { description: "Deleted." }, ...SUBSCRIPTION_ERRORS },
+  },
+  reauthorize: {
+    tag: "Change notifications",
+    summary: "Reauthorize a subscription",
+    params: { id: { description: "The subscription's id." } },
+    responses: { 204: { description: "Reauthorized." }, ...SUBSCRIPTION_ERRORS },
+  },
+} satisfies Record<string, RouteDoc>;

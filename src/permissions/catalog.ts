@@ -96,7 +96,30 @@ const ADMIN_PERMISSIONS = ["SecurityIncident.ReadWrite.All", "SecurityAlert.Read
 const ADMIN_NOTE =
   "Triage's directory administration, delegated only: the signed-in user must be a Security Administrator; no application permission grants it.";
 
+/**
+ * Change-notification subscriptions (Graph's /subscriptions). Graph's data lists them under
+ * Microsoft Graph as a whole, not under the security endpoints, and what a subscription needs depends
+ * on its resource: creating (and renewing, which reauthorizes) needs the read permission of the resource
+ * it watches, which the route checks against that resource's own entry. The route itself admits any
+ * caller holding a read (or read-write) permission for incidents or alerts.
+ */
+const SUBSCRIPTION_OPERATIONS = new Set([
+  "POST /subscriptions",
+  "GET /subscriptions",
+  "GET /subscriptions/{id}",
+  "PATCH /subscriptions/{id}",
+  "DELETE /subscriptions/{id}",
+  "POST /subscriptions/{id}/reauthorize",
+]);
+const SUBSCRIPTION_PERMISSIONS = ["SecurityIncident.Read.All", "SecurityAlert.Read.All", "SecurityIncident.ReadWrite.All", "SecurityAlert.ReadWrite.All"];
+const SUBSCRIPTION_NOTE =
+  "Change notifications: creating or renewing a subscription also needs the read permission of its resource (GET /security/incidents or GET /security/alerts_v2); an app sees only its own subscriptions.";
+
 export function operation(key: string): Operation {
+  if (SUBSCRIPTION_OPERATIONS.has(key)) {
+    const grants = SUBSCRIPTION_PERMISSIONS.map((permission) => ({ permission, leastPrivileged: permission.endsWith(".Read.All") }));
+    return { key, grants: { DelegatedWork: grants, Application: grants }, roles: [...READ_ROLES], note: SUBSCRIPTION_NOTE };
+  }
   if (ADMIN_OPERATIONS.has(key)) {
     return {
       key,
@@ -111,7 +134,7 @@ export function operation(key: string): Operation {
 }
 
 export function allOperationKeys(): string[] {
-  return [...Object.keys(index), ...Object.keys(DERIVED), ...ADMIN_OPERATIONS];
+  return [...Object.keys(index), ...Object.keys(DERIVED), ...ADMIN_OPERATIONS, ...SUBSCRIPTION_OPERATIONS];
 }
 
 export const catalogSources = data._meta.sources;

@@ -44,6 +44,7 @@ const BETA_ONLY = new Set(["POST /security/alerts_v2", "POST /security/alerts_v2
 
 /** Graph paths live under /security; the catalog's other operations are Triage's own API. */
 function isGraphPath(path: string): boolean {
+  if (path === "/subscriptions" || path.startsWith("/subscriptions/")) return true;
   return path.startsWith("/security/");
 }
 

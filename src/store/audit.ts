@@ -5,6 +5,7 @@
 import type { Insertable, Kysely, Transaction } from "kysely";
 import type { Database } from "./tables.js";
 import { chunks, ROWS_PER_INSERT } from "./chunks.js";
+import { noteFeedActor } from "./feed.js";
 import type { AuditContext, AuditRecord, PropertyChange } from "../schema/records.js";
 // What the audit endpoint serves, as read here: one declaration, shared with the web app.
 import type { AuditEntry } from "../schema/triage-api.js";
@@ -30,11 +31,14 @@ export function auditRows(ctx: AuditContext, changes: readonly PropertyChange[])
 
 /** Writes many entities' audit rows, in the order given, in multi-row statements. */
 export async function insertAuditRecords(trx: Transaction<Database>, records: readonly AuditRecord[]): Promise<void> {
+  const first = records[0];
+  if (first) noteFeedActor(trx, first.context.actor);
   const rows = records.flatMap((r) => auditRows(r.context, r.changes));
   for (const part of chunks(rows, ROWS_PER_INSERT)) await trx.insertInto("audit_log").values(part).execute();
 }
 
 export async function recordChanges(trx: Transaction<Database>, ctx: AuditContext, changes: readonly PropertyChange[]): Promise<void> {
+  noteFeedActor(trx, ctx.actor);
   if (changes.length === 0) return;
   await trx.insertInto("audit_log").values(auditRows(ctx, changes)).execute();
 }

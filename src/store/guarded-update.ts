@@ -2,6 +2,7 @@ import type { Transaction } from "kysely";
 import type { Database } from "./tables.js";
 import { changedColumns } from "./columns.js";
 import { GraphError } from "../errors/graph-error.js";
+import { noteChange } from "./feed.js";
 
 interface Versioned {
   tenant_id: string;
@@ -22,6 +23,7 @@ export async function updateGuarded<T extends Versioned>(trx: Transaction<Databa
     .where("version", "=", before.version)
     .executeTakeFirst();
   if (Number(res.numUpdatedRows) !== 1) throw concurrentUpdate(table, before.id);
+  noteChange(trx, before.tenant_id, table === "incidents" ? "incident" : "alert", before.id, "updated");
 }
 
 /**

@@ -4,6 +4,7 @@
  * then alerts by id), a new incident, and the entities an incident has seen.
  */
 import type { Transaction } from "kysely";
+import { noteChange } from "./feed.js";
 import type { AlertTable, Database, IncidentTable } from "./tables.js";
 import type { IncidentRecord } from "../schema/records.js";
 import { isPostgres } from "./dialect.js";
@@ -43,6 +44,7 @@ export async function readAlertRows(trx: Transaction<Database>, tenantId: string
 export async function insertIncident(trx: Transaction<Database>, tenantId: string, record: IncidentRecord): Promise<IncidentTable> {
   const row = incidentRowOf(tenantId, record, 1);
   await trx.insertInto("incidents").values(row).execute();
+  noteChange(trx, tenantId, "incident", row.id, "created");
   return row;
 }
 

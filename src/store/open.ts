@@ -16,6 +16,7 @@ import * as m005 from "./migrations/005_entity_index.js";
 import * as m006 from "./migrations/006_alert_analyst_properties.js";
 import * as m007 from "./migrations/007_credential_state.js";
 import * as m008 from "./migrations/008_heartbeats.js";
+import * as m009 from "./migrations/009_change_feed.js";
 import { installDeadline, SqliteReadPool } from "./read-workers.js";
 import { DEFAULT_MAX_QUEUED_READS, DEFAULT_QUERY_TIMEOUT_MS, DEFAULT_READ_WORKERS, type BoundedReadOptions, type QueryLimitOptions } from "./bounded-read.js";
 import { queryTimedOut } from "../errors/graph-error.js";
@@ -30,6 +31,7 @@ const migrations: Record<string, Migration> = {
   "006_alert_analyst_properties": m006,
   "007_credential_state": m007,
   "008_heartbeats": m008,
+  "009_change_feed": m009,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
@@ -51,6 +53,11 @@ export interface Store {
   bounded(sqlText: string, parameters: readonly unknown[], options: BoundedReadOptions): Promise<unknown[][]>;
   /** The time limit of a bounded read that names none, in milliseconds. */
   queryTimeoutMs: number;
+  /**
+   * PostgreSQL only: calls `fn` with each notification on `channel` (from any node), on a connection
+   * of its own that is opened again if it drops; returns what stops listening.
+   */
+  listen?(channel: string, fn: (payload: string) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -205,10 +212,39 @@ export async function openPostgresStore(url: string, poolSize = 10, limits: Quer
     arrays: (query, parameters) => bounded(query.sql, parameters, queryTimeoutMs),
     bounded: (sqlText, parameters, { timeoutMs = queryTimeoutMs }) => bounded(sqlText, parameters, timeoutMs),
     queryTimeoutMs,
+    listen: (channel, fn) => listenOn(url, channel, fn),
     close: async () => {
       await readPool.end();
       await db.destroy();
     },
+  };
+}
+
+/** A dedicated connection LISTENing on a channel, reconnected a second after it drops. */
+async function listenOn(url: string, channel: string, fn: (payload: string) => void): Promise<() => Promise<void>> {
+  let stopped = false;
+  let client: pg.Client | undefined;
+  let retry: NodeJS.Timeout | undefined;
+  const connect = async (): Promise<void> => {
+    const c = new pg.Client({ connectionString: url });
+    c.on("notification", (n) => {
+      if (n.channel === channel) fn(n.payload ?? "");
+    });
+    c.on("error", () => {
+      c.end().catch(() => undefined);
+      if (!stopped) retry = setTimeout(() => void connect().catch(() => undefined), 1000);
+    });
+    await c.connect();
+    await c.query(`listen ${pg.escapeIdentifier(channel)}`);
+    client = c;
+    // A reconnection may have missed notifications: tell the listener to look.
+    fn("");
+  };
+  await connect();
+  return async () => {
+    stopped = true;
+    if (retry) clearTimeout(retry);
+    await client?.end().catch(() => undefined);
   };
 }
 

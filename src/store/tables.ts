@@ -211,6 +211,51 @@ export interface HeartbeatTable {
   beat_at: string;
 }
 
+/** Each tenant's last change-feed number. */
+export interface FeedCounterTable {
+  tenant_id: string;
+  last_seq: number;
+}
+
+/** One committed change to an incident or an alert, numbered per tenant in commit order. */
+export interface ChangeFeedTable {
+  tenant_id: string;
+  seq: number;
+  entity_type: "incident" | "alert";
+  entity_id: string;
+  change_type: "created" | "updated";
+  at: string;
+  actor: string;
+}
+
+/** A change-notification subscription and its delivery state (see store/subscriptions.ts). */
+export interface SubscriptionTable {
+  id: string;
+  tenant_id: string;
+  app_id: string;
+  creator_id: string;
+  resource: string;
+  entity_type: "incident" | "alert";
+  entity_id: string | null;
+  filter: string | null;
+  /** Comma-separated, as Graph takes them: created, updated. */
+  change_types: string;
+  notification_url: string;
+  lifecycle_url: string | null;
+  client_state: string | null;
+  tls_version: string;
+  api_version: string;
+  created_at: string;
+  expires_at: string;
+  /** The last feed number handled: delivered and acknowledged, or not matching. */
+  cursor: number;
+  attempts: number;
+  failing_since: string | null;
+  next_attempt_at: string;
+  lease_owner: string | null;
+  lease_until: string | null;
+}
+
 export interface Database {
   tenants: TenantTable;
   incidents: IncidentTable;
@@ -230,6 +275,9 @@ export interface Database {
   signin_failures: SigninFailureTable;
   seen_assertions: SeenAssertionTable;
   heartbeats: HeartbeatTable;
+  feed_counters: FeedCounterTable;
+  change_feed: ChangeFeedTable;
+  subscriptions: SubscriptionTable;
 }
 
 /** The database handle the store's functions take: callers outside the store name it by this alias, never by kysely. */

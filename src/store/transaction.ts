@@ -5,13 +5,24 @@
  */
 import type { Kysely, Transaction } from "kysely";
 import type { Database } from "./tables.js";
+import { announceCommit, flushFeed } from "./feed.js";
 
 /** The database a feature is given (the `db` of an open store). */
 export type StoreDb = Kysely<Database>;
 /** An open transaction: passed from a feature to the store functions it calls. */
 export type StoreTx = Transaction<Database>;
 
-/** Runs `fn` in one transaction: everything it writes commits together, or nothing does. */
-export function inTransaction<T>(db: StoreDb, fn: (tx: StoreTx) => Promise<T>): Promise<T> {
-  return db.transaction().execute(fn);
+/**
+ * Runs `fn` in one transaction: everything it writes commits together, or nothing does. The change
+ * feed's rows for the incidents and alerts it wrote are its last statements (feed.ts).
+ */
+export async function inTransaction<T>(db: StoreDb, fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+  let grown: string[] = [];
+  const result = await db.transaction().execute(async (tx) => {
+    const out = await fn(tx);
+    grown = await flushFeed(tx);
+    return out;
+  });
+  if (grown.length) announceCommit(db, grown);
+  return result;
 }

@@ -8,6 +8,7 @@ import type { Batch } from "../../domain/ingest/batch.js";
 import { detectorKeysOf, dirtyIncidents, factsByIncident, heldByBatch, needStoredFacts, refreshIncidents } from "../../domain/ingest/refresh.js";
 import { alertsToWrite, incidentsToWrite, sightingsToWrite, storedSightingMoves } from "../../domain/ingest/write-set.js";
 import { insertAuditRecords } from "../../store/audit.js";
+import { noteFeedActor } from "../../store/feed.js";
 import { assetCounts, detectorCounts, storedAlertFacts } from "../../store/incident-facts.js";
 import type { StoredRows } from "../../store/ingest/load.js";
 import {
@@ -25,6 +26,8 @@ import type { StoreTx } from "../../store/transaction.js";
 /** `by` names who the derived changes to existing incidents are recorded for. */
 export async function finishBatch(tx: StoreTx, stored: StoredRows, batch: Batch, by: Pick<AuditContext, "actor" | "requestId" | "at">): Promise<void> {
   const tenantId = batch.tenantId;
+  // The change feed records the batch as the ingesting app's, as its audit rows are.
+  noteFeedActor(tx, by.actor);
   // Stored sightings of merged incidents move first, in merge order; then the batch's are written. Both
   // keep the latest sighting, so the outcome is the one the step-by-step rules reach.
   await moveStoredSightings(tx, tenantId, storedSightingMoves(batch));

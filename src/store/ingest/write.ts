@@ -13,6 +13,7 @@ import { chunks, ROWS_PER_INSERT } from "../chunks.js";
 import { incidentRowOf } from "../incident-rows.js";
 import { alertRowOf } from "../alert-rows.js";
 import type { StoredRows } from "./load.js";
+import { noteChange } from "../feed.js";
 
 /** A record the batch changed `writes` times: each write the step-by-step rules make bumps the version. */
 type Written<R> = R & { writes: number };
@@ -103,6 +104,7 @@ export async function writeIncidents(
     else inserts.push(incidentRowOf(tenantId, inc, 1 + inc.writes));
   }
   for (const part of chunks(inserts, ROWS_PER_INSERT / 2)) await trx.insertInto("incidents").values(part).execute();
+  for (const row of inserts) noteChange(trx, tenantId, "incident", row.id, "created");
   for (const [before, after] of updates) await updateGuarded(trx, "incidents", before, after);
 }
 
@@ -110,6 +112,7 @@ export async function writeIncidents(
 export async function insertAlerts(trx: Transaction<Database>, tenantId: string, alerts: readonly Written<AlertRecord>[]): Promise<void> {
   const rows = alerts.map((a) => alertRowOf(tenantId, a, 1 + a.writes));
   for (const part of chunks(rows, ROWS_PER_INSERT / 2)) await trx.insertInto("alerts").values(part).execute();
+  for (const row of rows) noteChange(trx, tenantId, "alert", row.id, "created");
 }
 
 /** Updates stored alerts, each guarded by the version read. */

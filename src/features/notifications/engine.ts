@@ -1,0 +1,225 @@
+/**
+ * The delivery engine. A subscription's pending notifications are the tenant's change-feed entries
+ * past its cursor that match it; the engine claims subscriptions with such entries (a lease in the
+ * store, so several nodes on one PostgreSQL database never work on one subscription at once), POSTs
+ * the matching entries in Graph's `value` envelope, and moves the cursor only when the receiver has
+ * acknowledged with a 2xx within the ack timeout — so a restart or a crash re-sends (with the same
+ * notification ids) rather than loses, and only committed changes are ever read. Failures are retried
+ * with exponential backoff for the retry period, then the undelivered stretch is dropped.
+ *
+ * It is woken after a local commit (and, on PostgreSQL, by NOTIFY from any node), waits the batch
+ * window to gather changes, and otherwise polls at a modest interval. It runs outside every request:
+ * a request only commits its feed rows. At most `concurrency` deliveries are in flight per node, and
+ * nothing is queued in memory beyond the subscriptions it has claimed.
+ */
+import { createHash } from "node:crypto";
+import { alertResource } from "../../schema/alert.js";
+import { incidentResource } from "../../schema/incident.js";
+import { parseFilter } from "../../odata/parse-filter.js";
+import { FEED_CHANNEL, onFeedCommit, readFeed, type FeedEntry } from "../../store/feed.js";
+import type { Store } from "../../store/open.js";
+import {
+  advanceSubscription,
+  claimDueSubscriptions,
+  deleteExpiredSubscriptions,
+  matchingIds,
+  recordFailedAttempt,
+  releaseSubscription,
+  type SubscriptionTable,
+} from "../../store/subscriptions.js";
+import { checkUrlForm, post } from "./outbound.js";
+import type { NotificationSettings } from "./settings.js";
+
+export interface EngineLog {
+  warn(obj: object, msg: string): void;
+}
+
+/** A notification's id: the same for the same subscription and feed entry on every attempt and node. */
+export function notificationId(subscriptionId: string, seq: number): string {
+  const h = createHash("sha256").update(`${subscriptionId}:${seq}`).digest("hex");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}
+
+/** Graph's changeNotification for one feed entry. */
+export function notificationOf(sub: SubscriptionTable, e: FeedEntry): Record<string, unknown> {
+  const set = e.entityType === "incident" ? "incidents" : "alerts_v2";
+  const path = `security/${set}/${e.entityId}`;
+  return {
+    id: notificationId(sub.id, e.seq),
+    subscriptionId: sub.id,
+    subscriptionExpirationDateTime: sub.expires_at,
+    changeType: e.changeType,
+    resource: path,
+    clientState: sub.client_state,
+    tenantId: sub.tenant_id,
+    resourceData: {
+      "@odata.type": e.entityType === "incident" ? "#microsoft.graph.security.incident" : "#microsoft.graph.security.alert",
+      "@odata.id": path,
+      id: e.entityId,
+    },
+  };
+}
+
+/** Feed entries read per attempt. */
+const SCAN = 1000;
+
+export class DeliveryEngine {
+  private running = 0;
+  private stopped = false;
+  private wake: NodeJS.Timeout | undefined;
+  private poll: NodeJS.Timeout | undefined;
+  private sweep: NodeJS.Timeout | undefined;
+  private looping = false;
+  private again = false;
+  private stopListening: (() => Promise<void>) | undefined;
+  private unsubscribe: (() => void) | undefined;
+  private inflight = new Set<Promise<void>>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly settings: NotificationSettings,
+    private readonly node: string,
+    private readonly log: EngineLog,
+  ) {}
+
+  async start(): Promise<void> {
+    this.unsubscribe = onFeedCommit(this.store.db, () => this.soon());
+    if (this.store.listen) this.stopListening = await this.store.listen(FEED_CHANNEL, () => this.soon());
+    this.poll = setInterval(() => this.kick(), this.settings.pollIntervalMs);
+    this.poll.unref();
+    this.sweep = setInterval(() => void deleteExpiredSubscriptions(this.store.db, new Date().toISOString()).catch(() => undefined), 60_000);
+    this.sweep.unref();
+    this.kick();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.unsubscribe?.();
+    clearTimeout(this.wake);
+    clearInterval(this.poll);
+    clearInterval(this.sweep);
+    await this.stopListening?.();
+    await Promise.allSettled([...this.inflight]);
+  }
+
+  /** After a commit: look once the batch window has gathered what follows it. */
+  private soon(): void {
+    if (this.stopped || this.wake) return;
+    this.wake = setTimeout(() => {
+      this.wake = undefined;
+      this.kick();
+    }, this.settings.batchWindowMs);
+    this.wake.unref();
+  }
+
+  private kick(): void {
+    if (this.stopped) return;
+    if (this.looping) {
+      this.again = true;
+      return;
+    }
+    this.looping = true;
+    void this.loop()
+      .catch((err) => this.log.warn({ err }, "change notifications: claiming due subscriptions failed; retried at the next poll"))
+      .finally(() => {
+        this.looping = false;
+      });
+  }
+
+  private async loop(): Promise<void> {
+    do {
+      this.again = false;
+      const free = this.settings.concurrency - this.running;
+      if (free <= 0 || this.stopped) return;
+      const now = Date.now();
+      const claimed = await claimDueSubscriptions(
+        this.store.db,
+        this.node,
+        new Date(now).toISOString(),
+        new Date(now + this.settings.leaseMs).toISOString(),
+        free,
+      );
+      for (const sub of claimed) {
+        this.running++;
+        const p = this.deliver(sub)
+          .catch((err) => {
+            this.log.warn({ err, subscriptionId: sub.id }, "change notifications: a delivery failed unexpectedly");
+            return releaseSubscription(this.store.db, sub.id, this.node).catch(() => undefined);
+          })
+          .finally(() => {
+            this.running--;
+            this.inflight.delete(p);
+            // A subscription with more to send, or a free slot for another: look again.
+            this.kick();
+          });
+        this.inflight.add(p);
+      }
+      if (claimed.length === free) this.again = true;
+    } while (this.again && !this.stopped);
+  }
+
+  /** The entries after the cursor this subscription is told about, and how far they take the cursor. */
+  private async pending(sub: SubscriptionTable): Promise<{ send: FeedEntry[]; through: number }> {
+    const entries = await readFeed(this.store.db, sub.tenant_id, sub.cursor, SCAN);
+    if (entries.length === 0) return { send: [], through: sub.cursor };
+    const types = new Set(sub.change_types.split(","));
+    let candidates = entries.filter(
+      (e) => e.entityType === sub.entity_type && types.has(e.changeType) && (sub.entity_id === null || e.entityId === sub.entity_id),
+    );
+    if (sub.filter !== null && candidates.length > 0) {
+      const resource = sub.entity_type === "incident" ? incidentResource : alertResource;
+      const matches = await matchingIds(this.store, resource, parseFilter(sub.filter), sub.tenant_id, [...new Set(candidates.map((c) => c.entityId))]);
+      candidates = candidates.filter((c) => matches.has(c.entityId));
+    }
+    const max = this.settings.maxNotificationsPerPost;
+    if (candidates.length > max) {
+      const send = candidates.slice(0, max);
+      return { send, through: send[send.length - 1]!.seq };
+    }
+    return { send: candidates, through: entries[entries.length - 1]!.seq };
+  }
+
+  private async deliver(sub: SubscriptionTable): Promise<void> {
+    const { send, through } = await this.pending(sub);
+    const nowIso = () => new Date().toISOString();
+    if (send.length === 0) {
+      await advanceSubscription(this.store.db, sub.id, this.node, through, nowIso());
+      return;
+    }
+    const body = JSON.stringify({ value: send.map((e) => notificationOf(sub, e)) });
+    let failure: string | null = null;
+    try {
+      const url = checkUrlForm(sub.notification_url, this.settings, "notificationUrl");
+      const res = await post(url, body, {
+        contentType: "application/json; charset=utf-8",
+        timeoutMs: this.settings.ackTimeoutMs,
+        maxResponseBytes: this.settings.maxResponseBytes,
+        policy: this.settings,
+      });
+      if (res.status < 200 || res.status > 299) failure = `answered ${res.status}`;
+    } catch (e) {
+      failure = (e as Error).message;
+    }
+    if (failure === null) {
+      await advanceSubscription(this.store.db, sub.id, this.node, through, nowIso());
+      return;
+    }
+    const now = Date.now();
+    const failingSince = sub.failing_since ?? new Date(now).toISOString();
+    if (now - Date.parse(failingSince) >= this.settings.retryForMs) {
+      this.log.warn(
+        { subscriptionId: sub.id, dropped: send.length, reason: failure },
+        "change notifications: the receiver failed for the whole retry period; these notifications are dropped",
+      );
+      await advanceSubscription(this.store.db, sub.id, this.node, through, nowIso());
+      return;
+    }
+    const attempts = sub.attempts + 1;
+    const delay = Math.min(this.settings.retryBaseMs * 2 ** Math.min(attempts - 1, 30), this.settings.maxRetryDelayMs);
+    await recordFailedAttempt(this.store.db, sub.id, this.node, {
+      attempts,
+      failingSince,
+      nextAttemptAt: new Date(now + delay).toISOString(),
+    });
+  }
+}

@@ -1,0 +1,198 @@
+/**
+ * Outbound HTTP to subscribers' endpoints, with the safety rules every delivery and handshake follows:
+ * HTTPS only, no credentials in the URL, and (unless private destinations are allowed) no
+ * destination whose name resolves to a loopback, private, link-local or otherwise non-public
+ * address. The name is resolved once per request and the connection is made to the address that was
+ * checked, so a DNS answer that changes between the check and the connection (rebinding) cannot
+ * redirect it. Redirects are never followed (a 3xx is an answer like any other) and the response body
+ * is read only up to a bound.
+ */
+import { lookup } from "node:dns/promises";
+import http from "node:http";
+import https from "node:https";
+import { BlockList, isIP, type LookupFunction } from "node:net";
+
+export interface OutboundPolicy {
+  /** Allow loopback, private and link-local destinations, and plain HTTP: local development and tests only. */
+  allowPrivateDestinations: boolean;
+}
+
+/** Longest notificationUrl accepted. */
+export const MAX_URL_LENGTH = 2048;
+
+// Two lists: Node's BlockList matches an IPv4 address against IPv4-mapped IPv6 subnets too, so the
+// families are kept apart.
+const blocked4 = new BlockList();
+const blocked6 = new BlockList();
+for (const [net, bits] of [
+  ["0.0.0.0", 8],
+  ["10.0.0.0", 8],
+  ["100.64.0.0", 10],
+  ["127.0.0.0", 8],
+  ["169.254.0.0", 16],
+  ["172.16.0.0", 12],
+  ["192.0.0.0", 24],
+  ["192.0.2.0", 24],
+  ["192.88.99.0", 24],
+  ["192.168.0.0", 16],
+  ["198.18.0.0", 15],
+  ["198.51.100.0", 24],
+  ["203.0.113.0", 24],
+  ["224.0.0.0", 4],
+  ["240.0.0.0", 4],
+] as const) {
+  blocked4.addSubnet(net, bits, "ipv4");
+}
+for (const [net, bits] of [
+  ["::", 128],
+  ["::1", 128],
+  ["::ffff:0:0", 96],
+  ["64:ff9b::", 96],
+  ["64:ff9b:1::", 48],
+  ["100::", 64],
+  ["2001::", 23],
+  ["2001:db8::", 32],
+  ["2002::", 16],
+  ["fc00::", 7],
+  ["fe80::", 10],
+  ["fec0::", 10],
+  ["ff00::", 8],
+] as const) {
+  blocked6.addSubnet(net, bits, "ipv6");
+}
+
+/** Whether an address is public: not loopback, private, link-local, shared, documentation, multicast or reserved. */
+export function isPublicAddress(address: string): boolean {
+  const family = isIP(address);
+  if (family === 0) return false;
+  if (family === 6) {
+    // IPv4-mapped and -translated addresses (::ffff:0:0/96, 64:ff9b::/96) are in the list: refused.
+    return !blocked6.check(address, "ipv6");
+  }
+  return !blocked4.check(address, "ipv4");
+}
+
+export class DestinationRefused extends Error {}
+
+/** Checks a notification URL's form: absolute, HTTPS (or HTTP when private destinations are allowed), no credentials. */
+export function checkUrlForm(raw: string, policy: OutboundPolicy, property: string): URL {
+  if (raw.length > MAX_URL_LENGTH) throw new DestinationRefused(`The ${property} is longer than ${MAX_URL_LENGTH} characters.`);
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new DestinationRefused(`The ${property} '${raw}' is not an absolute URL.`);
+  }
+  const httpsOnly = !policy.allowPrivateDestinations;
+  if (url.protocol !== "https:" && !(url.protocol === "http:" && !httpsOnly)) {
+    throw new DestinationRefused(`The ${property} must use https.`);
+  }
+  if (url.username || url.password) throw new DestinationRefused(`The ${property} must not carry credentials.`);
+  if (url.hash) throw new DestinationRefused(`The ${property} must not carry a fragment.`);
+  return url;
+}
+
+/** Resolves the URL's host and checks every address it resolves to; the address to connect to. */
+export async function resolveDestination(url: URL, policy: OutboundPolicy): Promise<{ address: string; family: 4 | 6 }> {
+  const host = url.hostname.replace(/^\[|\]$/g, "");
+  let addresses: { address: string; family: number }[];
+  if (isIP(host)) addresses = [{ address: host, family: isIP(host) }];
+  else {
+    try {
+      addresses = await lookup(host, { all: true, verbatim: true });
+    } catch {
+      throw new DestinationRefused(`The host '${host}' could not be resolved.`);
+    }
+  }
+  if (addresses.length === 0) throw new DestinationRefused(`The host '${host}' could not be resolved.`);
+  if (!policy.allowPrivateDestinations) {
+    const bad = addresses.find((a) => !isPublicAddress(a.address));
+    if (bad) {
+      throw new DestinationRefused(
+        `The host '${host}' resolves to ${bad.address}, which is not a public address; Triage sends notifications only to public addresses unless the server is started with --allow-private-destinations.`,
+      );
+    }
+  }
+  const first = addresses[0]!;
+  return { address: first.address, family: first.family === 6 ? 6 : 4 };
+}
+
+export interface OutboundResponse {
+  status: number;
+  contentType: string;
+  /** The body, up to the bound (as UTF-8). */
+  body: string;
+  /** Milliseconds from sending to the response's headers. */
+  elapsedMs: number;
+}
+
+/**
+ * POSTs `body` to `url` after checking the destination, and waits at most `timeoutMs` for the whole
+ * answer. Throws DestinationRefused for a refused destination, another Error for a network failure or
+ * timeout.
+ */
+export async function post(
+  url: URL,
+  body: string,
+  opts: { contentType: string; timeoutMs: number; maxResponseBytes: number; policy: OutboundPolicy; userAgent?: string },
+): Promise<OutboundResponse> {
+  const dest = await resolveDestination(url, opts.policy);
+  // The connection goes to the address checked above, whatever the name resolves to by now.
+  const pinned: LookupFunction = (_host, options, cb) => {
+    if ((options as { all?: boolean }).all) (cb as (e: null, a: { address: string; family: number }[]) => void)(null, [dest]);
+    else cb(null, dest.address, dest.family);
+  };
+  const client = url.protocol === "https:" ? https : http;
+  const started = Date.now();
+  return new Promise<OutboundResponse>((resolve, reject) => {
+    const req = client.request(
+      url,
+      {
+        method: "POST",
+        lookup: pinned,
+        agent: false,
+        headers: {
+          "content-type": opts.contentType,
+          "content-length": Buffer.byteLength(body),
+          "user-agent": opts.userAgent ?? "Triage-Notifications/1.0",
+        },
+      },
+      (res) => {
+        const elapsedMs = Date.now() - started;
+        const parts: Buffer[] = [];
+        let size = 0;
+        const finish = () => {
+          clearTimeout(timer);
+          resolve({
+            status: res.statusCode ?? 0,
+            contentType: String(res.headers["content-type"] ?? ""),
+            body: Buffer.concat(parts).toString("utf8"),
+            elapsedMs,
+          });
+        };
+        res.on("data", (chunk: Buffer) => {
+          if (size >= opts.maxResponseBytes) return;
+          const room = opts.maxResponseBytes - size;
+          parts.push(chunk.length > room ? chunk.subarray(0, room) : chunk);
+          size += Math.min(chunk.length, room);
+          // Enough read: the rest is not waited for.
+          if (size >= opts.maxResponseBytes) {
+            finish();
+            res.destroy();
+          }
+        });
+        res.on("end", finish);
+        res.on("error", (e) => {
+          clearTimeout(timer);
+          reject(e);
+        });
+      },
+    );
+    const timer = setTimeout(() => req.destroy(new Error(`no answer within ${opts.timeoutMs} ms`)), opts.timeoutMs);
+    req.on("error", (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    req.end(body);
+  });
+}

@@ -1,0 +1,49 @@
+/**
+ * The limits and timings of change notifications, with their defaults; the server passes them to the
+ * subscription routes and the delivery engine (docs/notifications.md lists them).
+ */
+import type { OutboundPolicy } from "./outbound.js";
+
+export interface NotificationSettings extends OutboundPolicy {
+  /** How long a validation handshake may take (Graph: 10 s). */
+  handshakeTimeoutMs: number;
+  /** How long a receiver has to acknowledge a delivery (Graph: 3 s). */
+  ackTimeoutMs: number;
+  /** Retries stop, and the undelivered notifications are dropped, this long after the first failure (Graph: 4 h). */
+  retryForMs: number;
+  /** The first retry's delay; each further one doubles it, up to `maxRetryDelayMs`. */
+  retryBaseMs: number;
+  maxRetryDelayMs: number;
+  /** How long after a commit the engine waits to gather more changes into one POST. */
+  batchWindowMs: number;
+  /** How often the engine looks for due work when nothing woke it. */
+  pollIntervalMs: number;
+  /** Most notifications in one POST. */
+  maxNotificationsPerPost: number;
+  /** Most deliveries in flight at once on one node. */
+  concurrency: number;
+  /** How long a node's claim on a subscription lasts before another node may take it over. */
+  leaseMs: number;
+  /** Most subscriptions per tenant (403 beyond, as Graph's quota). */
+  maxSubscriptionsPerTenant: number;
+  /** Most bytes of a receiver's answer read. */
+  maxResponseBytes: number;
+}
+
+export const MAX_LIFETIME_MINUTES = 43_200;
+
+export const DEFAULT_NOTIFICATION_SETTINGS: Readonly<NotificationSettings> = {
+  allowPrivateDestinations: false,
+  handshakeTimeoutMs: 10_000,
+  ackTimeoutMs: 3_000,
+  retryForMs: 4 * 3600_000,
+  retryBaseMs: 10_000,
+  maxRetryDelayMs: 10 * 60_000,
+  batchWindowMs: 500,
+  pollIntervalMs: 2_000,
+  maxNotificationsPerPost: 100,
+  concurrency: 16,
+  leaseMs: 30_000,
+  maxSubscriptionsPerTenant: 1_000,
+  maxResponseBytes: 64 * 1024,
+};

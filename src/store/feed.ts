@@ -1,0 +1,144 @@
+/**
+ * The change feed: one row per incident or alert a transaction created or changed, written by that
+ * same transaction just before it commits. The store's entity writes note what they touch
+ * (`noteChange`); `inTransaction` (transaction.ts) writes the notes at the end of the transaction in
+ * one multi-row insert, numbered by the tenant's feed counter. Updating the counter row is the
+ * transaction's last statement, so its lock is held only while committing, and transactions take
+ * their numbers in commit order: a reader that has seen number n will never later see a smaller one
+ * appear. Nothing uncommitted is ever in the feed, and nothing committed is missing from it.
+ */
+import { sql, type Kysely, type Transaction } from "kysely";
+import type { ChangeFeedTable, Database } from "./tables.js";
+import { chunks, ROWS_PER_INSERT } from "./chunks.js";
+import { isPostgres } from "./dialect.js";
+
+export type FeedEntityType = ChangeFeedTable["entity_type"];
+export type FeedChangeType = ChangeFeedTable["change_type"];
+
+/** The PostgreSQL channel a committing writer notifies; its payload is the tenant id. */
+export const FEED_CHANNEL = "triage_feed";
+
+/** The actor recorded when no write in the transaction named one. */
+export const SYSTEM_FEED_ACTOR = "Triage";
+
+interface Pending {
+  actor: string | null;
+  /** tenant|type|id → the change; "created" wins over "updated". */
+  changes: Map<string, { tenantId: string; entityType: FeedEntityType; entityId: string; changeType: FeedChangeType }>;
+}
+
+const pending = new WeakMap<Transaction<Database>, Pending>();
+
+function pendingOf(tx: Transaction<Database>): Pending {
+  let p = pending.get(tx);
+  if (!p) pending.set(tx, (p = { actor: null, changes: new Map() }));
+  return p;
+}
+
+/** Notes that the transaction created or changed an entity; written to the feed when it ends. */
+export function noteChange(
+  tx: Transaction<Database>,
+  tenantId: string,
+  entityType: FeedEntityType,
+  entityId: string | number,
+  changeType: FeedChangeType,
+): void {
+  const id = String(entityId);
+  const key = `${tenantId}|${entityType}|${id}`;
+  const p = pendingOf(tx);
+  const seen = p.changes.get(key);
+  if (seen?.changeType === "created") return;
+  p.changes.set(key, { tenantId, entityType, entityId: id, changeType });
+}
+
+/** Names who makes the transaction's changes (the first name given is kept). */
+export function noteFeedActor(tx: Transaction<Database>, actor: string): void {
+  const p = pendingOf(tx);
+  if (p.actor === null) p.actor = actor;
+}
+
+/**
+ * Writes the transaction's noted changes: per tenant, one counter update and one multi-row insert.
+ * Returns the tenants whose feed grew (for the after-commit wake-up).
+ */
+export async function flushFeed(tx: Transaction<Database>): Promise<string[]> {
+  const p = pending.get(tx);
+  if (!p || p.changes.size === 0) return [];
+  pending.delete(tx);
+  const byTenant = new Map<string, (typeof p.changes extends Map<string, infer V> ? V : never)[]>();
+  for (const c of p.changes.values()) {
+    const list = byTenant.get(c.tenantId);
+    if (list) list.push(c);
+    else byTenant.set(c.tenantId, [c]);
+  }
+  const at = new Date().toISOString();
+  const actor = p.actor ?? SYSTEM_FEED_ACTOR;
+  for (const [tenantId, list] of byTenant) {
+    const row = await tx
+      .insertInto("feed_counters")
+      .values({ tenant_id: tenantId, last_seq: list.length })
+      .onConflict((oc) => oc.column("tenant_id").doUpdateSet({ last_seq: sql`feed_counters.last_seq + excluded.last_seq` }))
+      .returning("last_seq")
+      .executeTakeFirstOrThrow();
+    const first = Number(row.last_seq) - list.length + 1;
+    const rows: ChangeFeedTable[] = list.map((c, i) => ({
+      tenant_id: tenantId,
+      seq: first + i,
+      entity_type: c.entityType,
+      entity_id: c.entityId,
+      change_type: c.changeType,
+      at,
+      actor,
+    }));
+    for (const part of chunks(rows, ROWS_PER_INSERT)) await tx.insertInto("change_feed").values(part).execute();
+    // Delivered by PostgreSQL when (and only if) the transaction commits.
+    if (isPostgres(tx)) await sql`select pg_notify(${FEED_CHANNEL}, ${tenantId})`.execute(tx);
+  }
+  return [...byTenant.keys()];
+}
+
+type Listener = (tenantId: string) => void;
+const listeners = new WeakMap<Kysely<Database>, Set<Listener>>();
+
+/** Calls `fn` after each commit on `db` in this process that grew a tenant's feed; returns the unsubscribe. */
+export function onFeedCommit(db: Kysely<Database>, fn: Listener): () => void {
+  let set = listeners.get(db);
+  if (!set) listeners.set(db, (set = new Set()));
+  set.add(fn);
+  return () => set.delete(fn);
+}
+
+/** Tells this process's listeners that the tenants' feeds grew (after the commit). */
+export function announceCommit(db: Kysely<Database>, tenants: readonly string[]): void {
+  const set = listeners.get(db);
+  if (!set) return;
+  for (const t of tenants) for (const fn of set) fn(t);
+}
+
+/** The tenant's last feed number (0 before any change). */
+export async function lastFeedSeq(db: Kysely<Database> | Transaction<Database>, tenantId: string): Promise<number> {
+  const row = await db.selectFrom("feed_counters").select("last_seq").where("tenant_id", "=", tenantId).executeTakeFirst();
+  return row ? Number(row.last_seq) : 0;
+}
+
+export interface FeedEntry {
+  seq: number;
+  entityType: FeedEntityType;
+  entityId: string;
+  changeType: FeedChangeType;
+  at: string;
+  actor: string;
+}
+
+/** The tenant's feed after `afterSeq`, in order, at most `limit` entries. */
+export async function readFeed(db: Kysely<Database>, tenantId: string, afterSeq: number, limit: number): Promise<FeedEntry[]> {
+  const rows = await db
+    .selectFrom("change_feed")
+    .select(["seq", "entity_type", "entity_id", "change_type", "at", "actor"])
+    .where("tenant_id", "=", tenantId)
+    .where("seq", ">", afterSeq)
+    .orderBy("seq")
+    .limit(limit)
+    .execute();
+  return rows.map((r) => ({ seq: Number(r.seq), entityType: r.entity_type, entityId: r.entity_id, changeType: r.change_type, at: r.at, actor: r.actor }));
+}

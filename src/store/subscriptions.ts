@@ -1,0 +1,141 @@
+/**
+ * Change-notification subscriptions: their rows, the claim a delivery node takes on the ones with
+ * work due, and the delivery state each attempt leaves. A node claims a subscription by writing its
+ * name and a lease expiry on it (on PostgreSQL the candidates are picked with FOR UPDATE SKIP LOCKED,
+ * so two nodes never claim the same one); it advances the subscription's feed cursor only while it
+ * still holds the lease, in the statement that records the receiver's acknowledgement.
+ */
+import { sql, type Kysely, type SqlBool } from "kysely";
+import type { Database, SubscriptionTable } from "./tables.js";
+import { isPostgres } from "./dialect.js";
+import type { Store } from "./open.js";
+import type { FilterExpr } from "../query/filter-ast.js";
+import type { Resource } from "../schema/meta.js";
+import { compileFilter } from "./filter-sql.js";
+import { IN_LIST, chunks } from "./chunks.js";
+
+export type { SubscriptionTable };
+
+export async function insertSubscription(db: Kysely<Database>, row: SubscriptionTable): Promise<void> {
+  await db.insertInto("subscriptions").values(row).execute();
+}
+
+/** The subscriptions an app (and, for a signed-in user, that user) created in a tenant, by id, one page. */
+export async function listSubscriptions(
+  db: Kysely<Database>,
+  scope: { tenantId: string; appId: string; creatorId: string | null },
+  afterId: string | null,
+  limit: number,
+): Promise<SubscriptionTable[]> {
+  let q = db.selectFrom("subscriptions").selectAll().where("tenant_id", "=", scope.tenantId).where("app_id", "=", scope.appId);
+  if (scope.creatorId !== null) q = q.where("creator_id", "=", scope.creatorId);
+  if (afterId !== null) q = q.where("id", ">", afterId);
+  return q.orderBy("id").limit(limit).execute();
+}
+
+export async function findSubscription(
+  db: Kysely<Database>,
+  scope: { tenantId: string; appId: string; creatorId: string | null },
+  id: string,
+): Promise<SubscriptionTable | undefined> {
+  let q = db.selectFrom("subscriptions").selectAll().where("tenant_id", "=", scope.tenantId).where("app_id", "=", scope.appId).where("id", "=", id);
+  if (scope.creatorId !== null) q = q.where("creator_id", "=", scope.creatorId);
+  return q.executeTakeFirst();
+}
+
+export async function countTenantSubscriptions(db: Kysely<Database>, tenantId: string): Promise<number> {
+  const row = await db
+    .selectFrom("subscriptions")
+    .select((eb) => eb.fn.countAll<number>().as("n"))
+    .where("tenant_id", "=", tenantId)
+    .executeTakeFirst();
+  return Number(row?.n ?? 0);
+}
+
+export async function setSubscriptionExpiry(db: Kysely<Database>, tenantId: string, id: string, expiresAt: string): Promise<void> {
+  await db.updateTable("subscriptions").set({ expires_at: expiresAt }).where("tenant_id", "=", tenantId).where("id", "=", id).execute();
+}
+
+export async function deleteSubscription(db: Kysely<Database>, tenantId: string, id: string): Promise<boolean> {
+  const res = await db.deleteFrom("subscriptions").where("tenant_id", "=", tenantId).where("id", "=", id).executeTakeFirst();
+  return Number(res.numDeletedRows) > 0;
+}
+
+/** Removes subscriptions that expired before `now`; how many. */
+export async function deleteExpiredSubscriptions(db: Kysely<Database>, now: string): Promise<number> {
+  const res = await db.deleteFrom("subscriptions").where("expires_at", "<", now).executeTakeFirst();
+  return Number(res.numDeletedRows);
+}
+
+/**
+ * Claims up to `limit` subscriptions that have feed entries past their cursor, are due for an attempt
+ * and are not leased by a live node: each is leased to `node` until `leaseUntil`.
+ */
+export async function claimDueSubscriptions(db: Kysely<Database>, node: string, now: string, leaseUntil: string, limit: number): Promise<SubscriptionTable[]> {
+  const pg = isPostgres(db);
+  const due = sql<SqlBool>`s.next_attempt_at <= ${now} and s.expires_at > ${now} and (s.lease_until is null or s.lease_until < ${now})
+    and s.cursor < (select f.last_seq from feed_counters f where f.tenant_id = s.tenant_id)`;
+  const pick = pg
+    ? sql`select s.id from subscriptions s where ${due} order by s.next_attempt_at limit ${limit} for update of s skip locked`
+    : sql`select s.id from subscriptions s where ${due} order by s.next_attempt_at limit ${limit}`;
+  const res =
+    await sql<SubscriptionTable>`update subscriptions set lease_owner = ${node}, lease_until = ${leaseUntil} where id in (${pick}) returning *`.execute(db);
+  return res.rows.map((r) => ({ ...r, cursor: Number(r.cursor), attempts: Number(r.attempts) }));
+}
+
+/**
+ * Records a handled stretch of the feed (delivered and acknowledged, dropped after the retry period,
+ * or matching nothing): the cursor moves to `cursor`, the failure state clears and the lease is
+ * released. Only the node holding the lease can do it; false when it no longer does.
+ */
+export async function advanceSubscription(db: Kysely<Database>, id: string, node: string, cursor: number, now: string): Promise<boolean> {
+  const res = await db
+    .updateTable("subscriptions")
+    .set({ cursor, attempts: 0, failing_since: null, next_attempt_at: now, lease_owner: null, lease_until: null })
+    .where("id", "=", id)
+    .where("lease_owner", "=", node)
+    .where("cursor", "<=", cursor)
+    .executeTakeFirst();
+  return Number(res.numUpdatedRows) === 1;
+}
+
+/** Records a failed attempt: the next one is due at `nextAttemptAt`; the lease is released. */
+export async function recordFailedAttempt(
+  db: Kysely<Database>,
+  id: string,
+  node: string,
+  state: { attempts: number; failingSince: string; nextAttemptAt: string },
+): Promise<void> {
+  await db
+    .updateTable("subscriptions")
+    .set({ attempts: state.attempts, failing_since: state.failingSince, next_attempt_at: state.nextAttemptAt, lease_owner: null, lease_until: null })
+    .where("id", "=", id)
+    .where("lease_owner", "=", node)
+    .execute();
+}
+
+/** Gives up a lease without recording anything (the node is stopping). */
+export async function releaseSubscription(db: Kysely<Database>, id: string, node: string): Promise<void> {
+  await db.updateTable("subscriptions").set({ lease_owner: null, lease_until: null }).where("id", "=", id).where("lease_owner", "=", node).execute();
+}
+
+/** Which of `ids` (of the resource's entities in the tenant) match the filter now. */
+export async function matchingIds(store: Store, resource: Resource, filter: FilterExpr, tenantId: string, ids: readonly string[]): Promise<Set<string>> {
+  const out = new Set<string>();
+  const table = resource.table === "incidents" ? "incidents" : "alerts";
+  const predicate = compileFilter(filter, resource, store.json);
+  for (const part of chunks(ids, IN_LIST)) {
+    const keys = table === "incidents" ? part.map(Number).filter((n) => Number.isSafeInteger(n)) : part;
+    if (keys.length === 0) continue;
+    const rows = await sql<{
+      id: string | number;
+    }>`select id from ${sql.table(table)} where tenant_id = ${tenantId} and id in (${sql.join(keys)}) and ${predicate}`.execute(store.db);
+    for (const r of rows.rows) out.add(String(r.id));
+  }
+  return out;
+}
+
+/** Compiles a filter against the resource, so a subscription's filter is refused at creation exactly as a listing's would be. */
+export function checkFilterCompiles(store: Store, resource: Resource, filter: FilterExpr): void {
+  compileFilter(filter, resource, store.json);
+}
