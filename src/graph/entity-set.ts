@@ -24,6 +24,7 @@ import { badRequest, invalidQuery } from "../errors/graph-error.js";
 import { GRAPH_JSON } from "../http/conventions.js";
 import type { Operation } from "../permissions/catalog.js";
 import { registerSecurityActions } from "./actions.js";
+import { registerHuntingRoutes } from "./hunting.js";
 import { routes, writeContext, type GraphRouteOptions } from "./route-kit.js";
 
 declare module "fastify" {
@@ -319,6 +320,7 @@ export async function registerSecurityRoutes(app: FastifyInstance, opts: GraphRo
   }
 
   registerSecurityActions(app, opts);
+  registerHuntingRoutes(app, opts);
 
   routes(app, "/security/incidents/:id/alerts", {
     GET: {
