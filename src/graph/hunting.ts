@@ -206,6 +206,9 @@ export function registerHuntingRoutes(app: FastifyInstance, opts: GraphRouteOpti
 
   const schema = async (req: FastifyRequest, reply: FastifyReply) => {
     await opts.caller(req);
+    // A function without parameters: getHuntingSchema or getHuntingSchema().
+    const rest = (req.params as Record<string, string>)["*"] ?? "";
+    if (rest !== "" && rest !== "()") throw notFound(`Resource not found for the segment 'getHuntingSchema${rest.slice(0, 40)}'.`);
     const body = {
       "@odata.context": `${root(req)}/$metadata#${NAMESPACE}.huntingSchemaResult`,
       tables: HUNTING_TABLES.map((t) => ({
@@ -217,7 +220,7 @@ export function registerHuntingRoutes(app: FastifyInstance, opts: GraphRouteOpti
     };
     return reply.code(200).type(GRAPH_JSON).send(JSON.stringify(body));
   };
-  for (const name of ["getHuntingSchema", "getHuntingSchema()", `${NAMESPACE}.getHuntingSchema`, `${NAMESPACE}.getHuntingSchema()`]) {
-    routes(app, `/security/${name}`, { GET: { op: "GET /security/getHuntingSchema", handler: schema } });
+  for (const name of ["getHuntingSchema", `${NAMESPACE}.getHuntingSchema`]) {
+    routes(app, `/security/${name}*`, { GET: { op: "GET /security/getHuntingSchema", handler: schema } });
   }
 }
