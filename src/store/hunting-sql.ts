@@ -203,6 +203,10 @@ class Renderer {
   }
 
   expr(e: Expr): string {
+    // Every text has the empty term: has "" is true, as in Kusto.
+    if (e.k === "op" && (e.op === "has" || e.op === "has_cs" || e.op === "hasprefix" || e.op === "hassuffix") && e.args[1]?.k === "lit" && e.args[1].value === "") {
+      return this.trueSql();
+    }
     switch (e.k) {
       case "col":
         return ident(e.name);
