@@ -32,7 +32,8 @@ const GRAPH_TYPE: Record<KqlType, string> = {
   dynamic: "Object",
 };
 
-const DURATION = /^P(?!$)(?:(\d+(?:\.\d+)?)Y)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)W)?(?:(\d+(?:\.\d+)?)D)?(?:T(?!$)(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?$/i;
+const DURATION =
+  /^P(?!$)(?:(\d+(?:\.\d+)?)Y)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)W)?(?:(\d+(?:\.\d+)?)D)?(?:T(?!$)(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?$/i;
 const INSTANT = /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/i;
 
 /** An ISO 8601 duration in milliseconds (years as 365 days, months as 30), or undefined. */
@@ -107,7 +108,8 @@ function parameters(source: Record<string, unknown>, what: string): { query: str
     }
   }
   if (typeof query !== "string") throw badRequest(`The parameter 'Query' of ${what} is required and must be a string.`);
-  if (timespan !== undefined && timespan !== null && typeof timespan !== "string") throw badRequest("The parameter 'Timespan' must be an ISO 8601 string, such as P30D.");
+  if (timespan !== undefined && timespan !== null && typeof timespan !== "string")
+    throw badRequest("The parameter 'Timespan' must be an ISO 8601 string, such as P30D.");
   return { query, timespan: typeof timespan === "string" ? timespan : undefined };
 }
 
@@ -115,7 +117,10 @@ function parameters(source: Record<string, unknown>, what: string): { query: str
 export function functionParameters(text: string): Record<string, string> {
   const out: Record<string, string> = {};
   let i = 0;
-  const fail = () => badRequest("The parameters of getRunHuntingQuery must be written as name='value' pairs separated by commas, such as (query='AlertInfo | take 2',timespan='P1D').");
+  const fail = () =>
+    badRequest(
+      "The parameters of getRunHuntingQuery must be written as name='value' pairs separated by commas, such as (query='AlertInfo | take 2',timespan='P1D').",
+    );
   while (i < text.length) {
     const m = /^\s*([A-Za-z]+)\s*=\s*/.exec(text.slice(i));
     if (!m) throw fail();
@@ -184,7 +189,8 @@ export function registerHuntingRoutes(app: FastifyInstance, opts: GraphRouteOpti
 
   const post = async (req: FastifyRequest, reply: FastifyReply) => {
     const body = req.body;
-    if (typeof body !== "object" || body === null || Array.isArray(body)) throw badRequest("The request body of runHuntingQuery must be a JSON object with Query and, optionally, Timespan.");
+    if (typeof body !== "object" || body === null || Array.isArray(body))
+      throw badRequest("The request body of runHuntingQuery must be a JSON object with Query and, optionally, Timespan.");
     return run(req, reply, parameters(body as Record<string, unknown>, "runHuntingQuery"));
   };
 

@@ -29,9 +29,7 @@ export function kusto(): KustoApi {
   require("@kusto/language-service-next/Kusto.Language.Bridge.js");
   const language = (globalThis as any).Kusto.Language;
   const S = language.Symbols;
-  const tables = HUNTING_TABLES.map(
-    (t) => new S.TableSymbol.$ctor7(t.name, `(${t.columns.map((c) => `${c.name}:${c.type}`).join(", ")})`, t.description),
-  );
+  const tables = HUNTING_TABLES.map((t) => new S.TableSymbol.$ctor7(t.name, `(${t.columns.map((c) => `${c.name}:${c.type}`).join(", ")})`, t.description));
   const db = new S.DatabaseSymbol.$ctor2("hunting", null, tables);
   const globals = language.GlobalState.Default.WithDatabase(db);
   const kindNames = new Map<number, string>();
@@ -63,7 +61,14 @@ export function analyze(text: string): Analyzed {
   const diagnostics: KqlDiagnostic[] = [];
   for (let i = 0; i < list.Count; i++) {
     const d = list.getItem(i);
-    diagnostics.push({ code: String(d.Code), severity: String(d.Severity), category: String(d.Category), message: String(d.Message), start: d.Start, length: d.Length });
+    diagnostics.push({
+      code: String(d.Code),
+      severity: String(d.Severity),
+      category: String(d.Category),
+      message: String(d.Message),
+      start: d.Start,
+      length: d.Length,
+    });
   }
   return { syntax: code.Syntax, diagnostics };
 }

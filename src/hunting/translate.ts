@@ -1,4 +1,4 @@
-import { badRequest, type GraphError } from "../errors/graph-error.js";
+import { badRequest, GraphError } from "../errors/graph-error.js";
 import type { Aggregate, AggFn, Expr, HuntingColumn, JoinKind, KqlType, Plan, ScalarOp, SortKey } from "../query/hunting-plan.js";
 import { huntingTable } from "../schema/hunting-tables.js";
 import { analyze, elements, kindOf, kusto, type KNode } from "./kusto.js";
@@ -40,7 +40,9 @@ class Translator {
   ) {}
 
   unsupported(what: string, node: KNode): GraphError {
-    return badRequest(`Semantic error: ${what} is not supported by Triage's advanced hunting ${at(this.text, node?.TextStart ?? 0)}. docs/hunting.md lists what is.`);
+    return badRequest(
+      `Semantic error: ${what} is not supported by Triage's advanced hunting ${at(this.text, node?.TextStart ?? 0)}. docs/hunting.md lists what is.`,
+    );
   }
 
   // ---- types and columns ----
@@ -153,12 +155,22 @@ class Translator {
           if (name === undefined) throw this.unsupported("This 'extend' expression", e);
           defined.set(name, this.scalar(this.named(e)));
         }
-        return { op: "project", input: from, items: columns.map((c) => ({ name: c.name, expr: defined.get(c.name) ?? { k: "col", name: c.name, type: c.type } })), columns };
+        return {
+          op: "project",
+          input: from,
+          items: columns.map((c) => ({ name: c.name, expr: defined.get(c.name) ?? { k: "col", name: c.name, type: c.type } })),
+          columns,
+        };
       }
       case "ProjectRenameOperator": {
         const renamed = new Map<string, string>();
         for (const e of elements(op.Expressions)) renamed.set(String(e.Name.SimpleName), String(e.Expression.SimpleName));
-        return { op: "project", input: from, items: columns.map((c) => ({ name: c.name, expr: { k: "col", name: renamed.get(c.name) ?? c.name, type: c.type } })), columns };
+        return {
+          op: "project",
+          input: from,
+          items: columns.map((c) => ({ name: c.name, expr: { k: "col", name: renamed.get(c.name) ?? c.name, type: c.type } })),
+          columns,
+        };
       }
       case "ProjectAwayOperator":
       case "ProjectKeepOperator":
@@ -178,7 +190,12 @@ class Translator {
         const exprs = elements(op.Expressions);
         if (exprs.length === 1 && kindOf(exprs[0]) === "StarExpression") return { op: "distinct", input: from, columns };
         if (exprs.length !== columns.length) throw this.unsupported("This 'distinct'", op);
-        const projected: Plan = { op: "project", input: from, items: exprs.map((e, i) => ({ name: columns[i]!.name, expr: this.scalar(this.named(e)) })), columns };
+        const projected: Plan = {
+          op: "project",
+          input: from,
+          items: exprs.map((e, i) => ({ name: columns[i]!.name, expr: this.scalar(this.named(e)) })),
+          columns,
+        };
         return { op: "distinct", input: projected, columns };
       }
       case "SummarizeOperator":
@@ -189,7 +206,8 @@ class Translator {
         for (const p of elements(op.Parameters)) throw this.unsupported(`The union parameter '${p.Name.SimpleName}'`, p);
         const inputs = [...(input ? [input] : []), ...elements(op.Expressions).map((e) => this.tabular(e))];
         for (const c of columns) {
-          if (!inputs.some((i) => i.columns.some((x) => x.name === c.name))) throw this.unsupported("A union of columns with the same name and different types", op);
+          if (!inputs.some((i) => i.columns.some((x) => x.name === c.name)))
+            throw this.unsupported("A union of columns with the same name and different types", op);
         }
         return { op: "union", inputs, columns };
       }
@@ -229,6 +247,12 @@ class Translator {
   summarize(input: Plan, op: KNode, columns: HuntingColumn[]): Plan {
     const byExprs = elements(op.ByClause?.Expressions);
     const aggExprs = elements(op.Aggregates);
+    const argFn = aggExprs.length === 1 ? this.argFunction(this.named(aggExprs[0])) : undefined;
+    if (argFn) return this.argExtreme(input, byExprs, this.named(aggExprs[0]), argFn, columns);
+    for (const e of aggExprs) {
+      const f = this.argFunction(this.named(e));
+      if (f) throw this.unsupported(`'${f}()' together with other aggregates`, e);
+    }
     if (byExprs.length + aggExprs.length !== columns.length) throw this.unsupported("An aggregate that yields several columns (arg_max, arg_min)", op);
     const by = byExprs.map((e, i) => ({ name: columns[i]!.name, expr: this.scalar(this.named(e)) }));
     const aggregates: Aggregate[] = aggExprs.map((e, i) => {
@@ -236,6 +260,46 @@ class Translator {
       return { ...this.aggregate(this.named(e)), name: c.name, type: c.type };
     });
     return { op: "summarize", input, by, aggregates, columns };
+  }
+
+  argFunction(node: KNode): "arg_max" | "arg_min" | undefined {
+    if (kindOf(node) !== "FunctionCallExpression") return undefined;
+    const name = String(node.Name.SimpleName);
+    return name === "arg_max" || name === "arg_min" ? name : undefined;
+  }
+
+  /**
+   * summarize arg_max(expr, cols…) by keys: per group, the row where expr is largest (smallest for
+   * arg_min), with the group's keys, expr, and the columns named (all others for *).
+   */
+  argExtreme(input: Plan, byExprs: KNode[], call: KNode, fn: "arg_max" | "arg_min", columns: HuntingColumn[]): Plan {
+    const args = elements(call.ArgumentList.Expressions);
+    if (args.length < 1) throw this.unsupported(`'${fn}()' without arguments`, call);
+    const by = byExprs.map((e) => this.scalar(this.named(e)));
+    const extreme = this.scalar(this.named(args[0]));
+    const first: Plan = {
+      op: "first",
+      input,
+      partition: by,
+      order: [{ expr: extreme, desc: fn === "arg_max", nullsFirst: false }],
+      columns: input.columns,
+    };
+    const items: { name: string; expr: Expr }[] = [];
+    by.forEach((e, i) => items.push({ name: columns[i]!.name, expr: e }));
+    items.push({ name: columns[by.length]!.name, expr: extreme });
+    const rest = args.slice(1);
+    const taken = new Set(items.map((i) => i.name));
+    if (rest.length === 1 && kindOf(rest[0]) === "StarExpression") {
+      for (const c of columns.slice(items.length)) {
+        const source = input.columns.find((x) => x.name === c.name);
+        if (!source) throw this.unsupported(`'${fn}(…, *)' where a column is renamed`, call);
+        items.push({ name: c.name, expr: { k: "col", name: c.name, type: c.type } });
+      }
+    } else {
+      rest.forEach((e, i) => items.push({ name: columns[by.length + 1 + i]?.name ?? "", expr: this.scalar(this.named(e)) }));
+    }
+    if (items.length !== columns.length || items.some((i) => i.name === "") || taken.size !== by.length + 1) throw this.unsupported(`This '${fn}()'`, call);
+    return { op: "project", input: first, items, columns };
   }
 
   aggregate(node: KNode): { fn: AggFn; arg: Expr | null } {
@@ -281,10 +345,8 @@ class Translator {
       if (pname !== "kind") throw this.unsupported(`The join parameter '${pname}'`, p);
       kind = String(p.Expression.GetFirstToken?.()?.Text ?? p.Expression.ToString?.()).trim();
     }
-    const supported: JoinKind[] = ["inner", "leftouter", "leftanti", "leftsemi"];
-    if (!supported.includes(kind as JoinKind)) {
-      throw this.unsupported(kind === "innerunique" ? "'join' without kind= (innerunique); write kind=inner," : `'join kind=${kind}'`, op);
-    }
+    const supported: JoinKind[] = ["innerunique", "inner", "leftouter", "leftanti", "leftsemi"];
+    if (!supported.includes(kind as JoinKind)) throw this.unsupported(`'join kind=${kind}'`, op);
     const right = this.tabular(op.Expression);
     const clause = op.ConditionClause;
     if (kindOf(clause) !== "JoinOnClause") throw this.unsupported("A join condition other than 'on'", clause);
@@ -393,6 +455,17 @@ class Translator {
         const parts: Expr[] = list.map((v) => ({ k: "op", op: "has", args: [x, v], type: "bool" }));
         return parts.reduce((a, b) => ({ k: "op", op: kind === "HasAnyExpression" ? "or" : "and", args: [a, b], type: "bool" }));
       }
+      case "PathExpression": {
+        const base = this.scalar(node.Expression);
+        return this.pathOf(base, String(node.Selector.SimpleName ?? ""), node);
+      }
+      case "ElementExpression": {
+        const base = this.scalar(node.Expression);
+        const selector = this.scalar(node.Selector.Expression ?? node.Selector);
+        if (selector.k !== "lit" || (typeof selector.value !== "string" && typeof selector.value !== "number"))
+          throw this.unsupported("An index that is not a constant", node.Selector);
+        return this.pathOf(base, selector.value, node);
+      }
       case "MatchesRegexExpression":
         throw this.unsupported("'matches regex'", node);
       default: {
@@ -403,9 +476,25 @@ class Translator {
     }
   }
 
+  /** A step into a dynamic value: parse_json(x).name, x[0], x["name"]. */
+  pathOf(base: Expr, step: string | number, node: KNode): Expr {
+    if (base.k === "path") return { ...base, path: [...base.path, step] };
+    if (base.type !== "dynamic" && base.type !== "string") throw this.unsupported("A property of a value that is not dynamic", node);
+    return { k: "path", source: base, path: [step], type: "dynamic" };
+  }
+
+  /** A JSON path compared with a number is read as a number. */
+  numeric(e: Expr, other: Expr): Expr {
+    return e.k === "path" && (other.type === "long" || other.type === "int" || other.type === "real")
+      ? { k: "op", op: "todouble", args: [e], type: "real" }
+      : e;
+  }
+
   binary(node: KNode, spec: { op: ScalarOp; negate?: boolean }): Expr {
-    const a = this.scalar(node.Left);
-    const b = this.scalar(node.Right);
+    const left = this.scalar(node.Left);
+    const right = this.scalar(node.Right);
+    const a = this.numeric(left, right);
+    const b = this.numeric(right, left);
     const type = this.typeOf(node.ResultType, node);
     if (spec.op === "add" || spec.op === "sub") {
       const folded = this.foldTime(spec.op, a, b);
@@ -448,9 +537,11 @@ class Translator {
       case "floor": {
         const x = this.scalar(args[0]);
         const size = this.scalar(args[1]);
-        if (size.k !== "lit" || typeof size.value !== "number" || size.value <= 0) throw this.unsupported(`'${name}()' with a bin size that is not a positive constant`, node);
+        if (size.k !== "lit" || typeof size.value !== "number" || size.value <= 0)
+          throw this.unsupported(`'${name}()' with a bin size that is not a positive constant`, node);
         if (x.type === "datetime") {
-          if (size.type !== "timespan" || size.value % 1000 !== 0) throw this.unsupported(`'${name}()' on a datetime with a bin size that is not whole seconds`, node);
+          if (size.type !== "timespan" || size.value % 1000 !== 0)
+            throw this.unsupported(`'${name}()' on a datetime with a bin size that is not whole seconds`, node);
           return { k: "op", op: "bin_datetime", args: [x, { k: "lit", value: size.value / 1000, type: "long" }], type: "datetime" };
         }
         if (x.type === "long" || x.type === "int" || x.type === "real") return { k: "op", op: "floor_number", args: [x, size], type: type() };
@@ -479,6 +570,14 @@ class Translator {
         return op("substring");
       case "coalesce":
         return op("coalesce");
+      case "parse_json":
+      case "todynamic": {
+        const x = this.scalar(args[0]);
+        if (x.type !== "string" && x.type !== "dynamic") throw this.unsupported(`'${name}()' of a value that is not a string`, node);
+        return { ...x, type: "dynamic" } as Expr;
+      }
+      case "array_length":
+        return op("array_length");
       case "not":
         return op("not");
       case "iff":
@@ -551,5 +650,13 @@ export function translateKql(text: string, options: TranslateOptions): Plan {
     const kind = syntaxErrors.Count > 0 ? "Syntax error" : "Semantic error";
     throw badRequest(`${kind}: ${firstError.message} ${at(text, firstError.start)}`);
   }
-  return new Translator(text, options.now).query(syntax);
+  try {
+    return new Translator(text, options.now).query(syntax);
+  } catch (e) {
+    if (e instanceof GraphError) throw e;
+    // The bound tree had a shape the translator does not know: the query's, not the service's, problem.
+    throw badRequest(
+      `Semantic error: this query uses a construct that Triage's advanced hunting cannot translate (${e instanceof Error ? e.message.slice(0, 120) : "unknown"}) ${at(text, 0)}.`,
+    );
+  }
 }

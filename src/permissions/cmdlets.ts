@@ -28,7 +28,11 @@ export const CMDLETS: Record<string, CmdletEntry> = {
   "POST /security/alerts_v2/moveAlerts": { "v1.0": "Move-MgSecurityAlert", beta: "Move-MgBetaSecurityAlert", note: "Addendum §2.8." },
   "POST /security/runHuntingQuery": { "v1.0": "Start-MgSecurityHuntingQuery", beta: "Start-MgBetaSecurityHuntingQuery", note: "Addendum §3.1." },
   "GET /security/getRunHuntingQuery": { "v1.0": null, beta: "Get-MgBetaSecurityRunHuntingQuery", note: "Addendum §3.2; a beta function." },
-  "GET /security/getHuntingSchema": { "v1.0": null, beta: null, note: "A beta function; the addendum names no cmdlet for it (send the request with Invoke-MgGraphRequest)." },
+  "GET /security/getHuntingSchema": {
+    "v1.0": null,
+    beta: null,
+    note: "A beta function; the addendum names no cmdlet for it (send the request with Invoke-MgGraphRequest).",
+  },
   "GET /security/alerts_v2": {
     "v1.0": "Get-MgSecurityAlertV2",
     beta: "Get-MgBetaSecurityAlertV2",

@@ -54,14 +54,17 @@ export type ScalarOp =
   | "round"
   | "floor_number"
   | "bin_datetime"
-  | "coalesce";
+  | "coalesce"
+  | "array_length";
 
 export type Expr =
   | { k: "col"; name: string; type: KqlType }
   | { k: "lit"; value: string | number | boolean | null; type: KqlType }
   | { k: "op"; op: ScalarOp; args: Expr[]; type: KqlType }
   | { k: "in"; arg: Expr; list: Expr[]; ci: boolean; negated: boolean; type: "bool" }
-  | { k: "case"; whens: { when: Expr; then: Expr }[]; otherwise: Expr; type: KqlType };
+  | { k: "case"; whens: { when: Expr; then: Expr }[]; otherwise: Expr; type: KqlType }
+  /** A value inside JSON text (parse_json(x).a[0]): the scalar's text where a value is compared or cast, the JSON text where a column is output. */
+  | { k: "path"; source: Expr; path: (string | number)[]; type: "dynamic" };
 
 export type AggFn = "count" | "countif" | "dcount" | "min" | "max" | "sum" | "avg" | "make_set" | "make_list" | "take_any";
 
@@ -78,7 +81,8 @@ export interface SortKey {
   nullsFirst: boolean;
 }
 
-export type JoinKind = "inner" | "leftouter" | "leftanti" | "leftsemi";
+/** innerunique (KQL's default) keeps one left row per key before an inner join. */
+export type JoinKind = "innerunique" | "inner" | "leftouter" | "leftanti" | "leftsemi";
 
 /** Every plan node says which columns it yields, in order: the rendered SQL selects exactly those. */
 export type Plan =
@@ -100,7 +104,9 @@ export type Plan =
       sources: { side: "left" | "right"; name: string }[];
       columns: HuntingColumn[];
     }
-  | { op: "union"; inputs: Plan[]; columns: HuntingColumn[] };
+  | { op: "union"; inputs: Plan[]; columns: HuntingColumn[] }
+  /** The first row of each partition in the given order (arg_max, arg_min, innerunique joins). */
+  | { op: "first"; input: Plan; partition: Expr[]; order: SortKey[]; columns: HuntingColumn[] };
 
 /** The query window (ISO 8601 instants, end exclusive) every table read is limited to. */
 export interface HuntingWindow {

@@ -110,8 +110,7 @@ class Renderer {
         ["securityGroupEvidence", "SecurityGroup"],
       ]
         .map(([g, k]) => `when ${sub(g!)} then ${str(k!)}`)
-        .join(" ")} ` +
-      `else coalesce(replace(replace(${typeName}, '#microsoft.graph.security.', ''), 'Evidence', ''), '') end)`;
+        .join(" ")} ` + `else coalesce(replace(replace(${typeName}, '#microsoft.graph.security.', ''), 'Evidence', ''), '') end)`;
     const rolesText = pg ? `coalesce((${v} -> 'roles')::text, '')` : `coalesce(json_extract(${v}, '$."roles"'), '')`;
     const has = (text: string, needle: string) => (pg ? `strpos(${text}, ${str(needle)}) > 0` : `instr(${text}, ${str(needle)}) > 0`);
     const role = `(case when ${has(rolesText, '"compromised"')} or ${has(rolesText, '"attacked"')} then 'Impacted' else 'Related' end)`;
@@ -122,7 +121,9 @@ class Renderer {
       return parts.length === 1 ? parts[0]! : `coalesce(${parts.join(", ")})`;
     };
     const when = (cond: string, then: string) => `(case when ${cond} then ${then} else '' end)`;
-    const categories = pg ? `json_build_array(coalesce(${this.docText(d, ["category"])}, ''))::text` : `json_array(coalesce(${this.docText(d, ["category"])}, ''))`;
+    const categories = pg
+      ? `json_build_array(coalesce(${this.docText(d, ["category"])}, ''))::text`
+      : `json_array(coalesce(${this.docText(d, ["category"])}, ''))`;
     const techniques = pg ? `coalesce((j.t -> 'mitreTechniques')::text, 'null')` : `coalesce(json_extract(a.doc, '$."mitreTechniques"'), 'null')`;
     const additional = pg ? `${v}::text` : `${v}`;
     const cols: [string, string][] = [
@@ -155,7 +156,12 @@ class Renderer {
       ["NetworkMessageId", ev(["networkMessageId"])],
       ["EmailSubject", ev(["subject"])],
       ["Application", when(`${sub("cloudApplicationEvidence")} or ${sub("oauthApplicationEvidence")}`, ev(["displayName"]))],
-      ["ApplicationId", pg ? `(case when ${sub("cloudApplicationEvidence")} then (${raw(["appId"])})::integer end)` : `(case when ${sub("cloudApplicationEvidence")} then cast(${raw(["appId"])} as integer) end)`],
+      [
+        "ApplicationId",
+        pg
+          ? `(case when ${sub("cloudApplicationEvidence")} then (${raw(["appId"])})::integer end)`
+          : `(case when ${sub("cloudApplicationEvidence")} then cast(${raw(["appId"])} as integer) end)`,
+      ],
       ["OAuthApplicationId", when(sub("oauthApplicationEvidence"), ev(["appId"]))],
       ["ProcessCommandLine", ev(["processCommandLine"])],
       ["RegistryKey", ev(["registryKey"])],
@@ -204,7 +210,12 @@ class Renderer {
 
   expr(e: Expr): string {
     // Every text has the empty term: has "" is true, as in Kusto.
-    if (e.k === "op" && (e.op === "has" || e.op === "has_cs" || e.op === "hasprefix" || e.op === "hassuffix") && e.args[1]?.k === "lit" && e.args[1].value === "") {
+    if (
+      e.k === "op" &&
+      (e.op === "has" || e.op === "has_cs" || e.op === "hasprefix" || e.op === "hassuffix") &&
+      e.args[1]?.k === "lit" &&
+      e.args[1].value === ""
+    ) {
       return this.trueSql();
     }
     switch (e.k) {
@@ -218,11 +229,29 @@ class Renderer {
         if (list.length === 0) return e.negated ? this.trueSql() : this.falseSql();
         return `(${arg} ${e.negated ? "not in" : "in"} (${list.join(", ")}))`;
       }
+      case "path":
+        return this.path(e, "text");
       case "case":
         return `(case ${e.whens.map((w) => `when ${this.expr(w.when)} then ${this.expr(w.then)}`).join(" ")} else ${this.expr(e.otherwise)} end)`;
       case "op":
         return this.op(e);
     }
+  }
+
+  /** A JSON path: as the scalar's text ("text") or as JSON text ("json"); NULL where the source is not JSON or has no such value. */
+  path(e: Extract<Expr, { k: "path" }>, form: "text" | "json"): string {
+    const src = this.expr(e.source);
+    if (this.dialect === "postgres") {
+      const p = str(`{${e.path.map((x) => (typeof x === "number" ? String(x) : `"${x.replace(/["\\{}]/g, "")}"`)).join(",")}}`);
+      return form === "json" ? `((${src})::jsonb #> ${p})::text` : `((${src})::jsonb #>> ${p})`;
+    }
+    const p = str(`$${e.path.map((x) => (typeof x === "number" ? `[${x}]` : `."${x.replace(/"/g, "")}"`)).join("")}`);
+    return `(case when json_valid(${src}) then ${src} ${form === "json" ? "->" : "->>"} ${p} end)`;
+  }
+
+  /** An output value: JSON text for a JSON path, so that the answer carries it as JSON. */
+  output(e: Expr): string {
+    return e.k === "path" ? this.path(e, "json") : this.expr(e);
   }
 
   private trueSql(): string {
@@ -360,6 +389,12 @@ class Renderer {
       }
       case "coalesce":
         return `coalesce(${a.join(", ")})`;
+      case "array_length": {
+        const src = e.args[0]!.k === "path" ? this.path(e.args[0] as Extract<Expr, { k: "path" }>, "json") : a[0]!;
+        return pg
+          ? `(case when jsonb_typeof((${src})::jsonb) = 'array' then jsonb_array_length((${src})::jsonb) end)::bigint`
+          : `(case when json_valid(${src}) and json_type(${src}) = 'array' then json_array_length(${src}) end)`;
+      }
     }
   }
 
@@ -383,7 +418,9 @@ class Renderer {
       case "avg":
         return pg ? `avg(${x})::double precision` : `avg(${x})`;
       case "make_set":
-        return pg ? `coalesce(json_agg(distinct ${x}) filter (where ${x} is not null), '[]')::text` : `json_group_array(distinct ${x}) filter (where ${x} is not null)`;
+        return pg
+          ? `coalesce(json_agg(distinct ${x}) filter (where ${x} is not null), '[]')::text`
+          : `json_group_array(distinct ${x}) filter (where ${x} is not null)`;
       case "make_list":
         return pg ? `coalesce(json_agg(${x}) filter (where ${x} is not null), '[]')::text` : `json_group_array(${x}) filter (where ${x} is not null)`;
       case "take_any":
@@ -400,7 +437,7 @@ class Renderer {
       case "where":
         return `select * from (${this.plan(p.input)}) as ${this.alias()} where ${this.bool(this.expr(p.predicate))}`;
       case "project":
-        return `select ${p.items.map((i) => `${this.expr(i.expr)} as ${ident(i.name)}`).join(", ") || "1 as x"} from (${this.plan(p.input)}) as ${this.alias()}`;
+        return `select ${p.items.map((i) => `${this.output(i.expr)} as ${ident(i.name)}`).join(", ") || "1 as x"} from (${this.plan(p.input)}) as ${this.alias()}`;
       case "sort":
         return (
           `select * from (${this.plan(p.input)}) as ${this.alias()} order by ` +
@@ -420,6 +457,16 @@ class Renderer {
       }
       case "join":
         return this.join(p);
+      case "first": {
+        const partition = p.partition.map((e) => this.expr(e));
+        const order = p.order.length
+          ? p.order.map((k) => `${this.ordered(this.expr(k.expr), k.expr.type)} ${k.desc ? "desc" : "asc"} nulls ${k.nullsFirst ? "first" : "last"}`)
+          : partition.length
+            ? partition
+            : ["1"];
+        const ranked = `select *, row_number() over (${partition.length ? `partition by ${partition.join(", ")} ` : ""}order by ${order.join(", ")}) as "__first" from (${this.plan(p.input)}) as ${this.alias()}`;
+        return `select ${p.columns.map((c) => ident(c.name)).join(", ")} from (${ranked}) as ${this.alias()} where "__first" = 1`;
+      }
       case "union": {
         const parts = p.inputs.map((input) => {
           const have = new Set(input.columns.map((c) => c.name));
@@ -434,7 +481,17 @@ class Renderer {
   private join(p: Extract<Plan, { op: "join" }>): string {
     const l = this.alias();
     const r = this.alias();
-    const left = this.plan(p.left);
+    const leftPlan: Plan =
+      p.kind === "innerunique"
+        ? {
+            op: "first",
+            input: p.left,
+            partition: p.on.map((k) => ({ k: "col", name: k.left, type: p.left.columns.find((c) => c.name === k.left)?.type ?? "string" })),
+            order: [],
+            columns: p.left.columns,
+          }
+        : p.left;
+    const left = this.plan(leftPlan);
     const right = this.plan(p.right);
     const on = p.on.map((k) => `${l}.${ident(k.left)} = ${r}.${ident(k.right)}`).join(" and ");
     if (p.kind === "leftsemi" || p.kind === "leftanti") {
@@ -448,7 +505,7 @@ class Renderer {
       const value = p.kind === "leftouter" && s.side === "right" && c.type === "string" ? `coalesce(${ref}, '')` : ref;
       return `${value} as ${ident(c.name)}`;
     });
-    return `select ${cols.join(", ")} from (${left}) as ${l} ${p.kind === "inner" ? "inner join" : "left join"} (${right}) as ${r} on ${on}`;
+    return `select ${cols.join(", ")} from (${left}) as ${l} ${p.kind === "leftouter" ? "left join" : "inner join"} (${right}) as ${r} on ${on}`;
   }
 }
 
@@ -483,13 +540,40 @@ export interface HuntingRows {
 }
 
 /** Runs a hunting plan for a tenant within its window and time limit; throws a GraphError on too many rows. */
-export async function runHuntingPlan(store: Store, plan: Plan, tenantId: string, window: HuntingWindow, timeoutMs: number, maxRows = MAX_HUNTING_ROWS): Promise<HuntingRows> {
+export async function runHuntingPlan(
+  store: Store,
+  plan: Plan,
+  tenantId: string,
+  window: HuntingWindow,
+  timeoutMs: number,
+  maxRows = MAX_HUNTING_ROWS,
+): Promise<HuntingRows> {
   const text = huntingSql(store.dialect, plan, tenantId, window, maxRows);
-  const rows = await runBoundedRead(store, { sql: text }, [], { timeoutMs });
+  let rows: unknown[][];
+  try {
+    rows = await runBoundedRead(store, { sql: text }, [], { timeoutMs });
+  } catch (e) {
+    throw dataError(e) ?? e;
+  }
   if (rows.length > maxRows) {
-    throw badRequest(`The query returned more than ${maxRows.toLocaleString("en-US")} rows, the most a hunting query may return. Narrow it with where, take or summarize.`);
+    throw badRequest(
+      `The query returned more than ${maxRows.toLocaleString("en-US")} rows, the most a hunting query may return. Narrow it with where, take or summarize.`,
+    );
   }
   return { columns: plan.columns, rows: rows.map((row) => row.map((v, i) => normalize(v, plan.columns[i]!.type))) };
+}
+
+/**
+ * An error the data caused rather than the service: text that is not JSON where a query reads it as
+ * JSON, a number out of range. It is the query's to fix, so a 400 that says what happened.
+ */
+function dataError(e: unknown): Error | undefined {
+  if (!(e instanceof Error) || "status" in e) return undefined;
+  const code = (e as { code?: unknown }).code;
+  const pgData = typeof code === "string" && code.startsWith("22");
+  const sqliteData = typeof code === "string" && code.startsWith("SQLITE_") && /malformed JSON|JSON path|overflow|too big/i.test(e.message);
+  if (!pgData && !sqliteData) return undefined;
+  return badRequest(`The query failed on a value it read: ${e.message.slice(0, 200)}. Check the columns it parses or converts (parse_json, todouble, tolong).`);
 }
 
 /** Values as KQL types them, whatever the store's driver answered (PostgreSQL bigint as text, SQLite booleans as 0/1). */
@@ -503,7 +587,12 @@ function normalize(v: unknown, type: KqlType): unknown {
     case "bool":
       return v === true || v === 1 || v === "1" || v === "t";
     case "dynamic":
-      return typeof v === "string" ? JSON.parse(v) : v;
+      if (typeof v !== "string") return v;
+      try {
+        return JSON.parse(v);
+      } catch {
+        return v;
+      }
     default:
       return typeof v === "string" ? v : String(v);
   }

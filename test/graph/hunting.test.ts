@@ -67,7 +67,13 @@ describe("POST /security/runHuntingQuery", () => {
       { name: "AttackTechniques", type: "String" },
     ]);
     expect(r.body.results).toEqual([
-      { Timestamp: fileAlert.createdDateTime, AlertId: fileAlert.id, Title: "Suspicious PowerShell download", Severity: "High", AttackTechniques: '["T1059.001","T1105"]' },
+      {
+        Timestamp: fileAlert.createdDateTime,
+        AlertId: fileAlert.id,
+        Title: "Suspicious PowerShell download",
+        Severity: "High",
+        AttackTechniques: '["T1059.001","T1105"]',
+      },
     ]);
   });
 
@@ -91,11 +97,43 @@ describe("POST /security/runHuntingQuery", () => {
   });
 
   it("derives AlertEvidence from the alerts' evidence, joined to AlertInfo on AlertId", async () => {
-    const ev = await rows(`AlertEvidence | where AlertId == "${fileAlert.id}" | project EntityType, EvidenceRole, DeviceId, AccountUpn, FileName, SHA1, FileSize, ThreatFamily, Severity | sort by EntityType asc`);
+    const ev = await rows(
+      `AlertEvidence | where AlertId == "${fileAlert.id}" | project EntityType, EvidenceRole, DeviceId, AccountUpn, FileName, SHA1, FileSize, ThreatFamily, Severity | sort by EntityType asc`,
+    );
     expect(ev).toEqual([
-      { EntityType: "File", EvidenceRole: "Related", DeviceId: device, AccountUpn: "", FileName: "invoice.ps1", SHA1: "a".repeat(40), FileSize: 4096, ThreatFamily: "Emotet", Severity: "High" },
-      { EntityType: "Machine", EvidenceRole: "Related", DeviceId: device, AccountUpn: "", FileName: "", SHA1: "", FileSize: null, ThreatFamily: "", Severity: "High" },
-      { EntityType: "User", EvidenceRole: "Impacted", DeviceId: "", AccountUpn: "alice@contoso.com", FileName: "", SHA1: "", FileSize: null, ThreatFamily: "", Severity: "High" },
+      {
+        EntityType: "File",
+        EvidenceRole: "Related",
+        DeviceId: device,
+        AccountUpn: "",
+        FileName: "invoice.ps1",
+        SHA1: "a".repeat(40),
+        FileSize: 4096,
+        ThreatFamily: "Emotet",
+        Severity: "High",
+      },
+      {
+        EntityType: "Machine",
+        EvidenceRole: "Related",
+        DeviceId: device,
+        AccountUpn: "",
+        FileName: "",
+        SHA1: "",
+        FileSize: null,
+        ThreatFamily: "",
+        Severity: "High",
+      },
+      {
+        EntityType: "User",
+        EvidenceRole: "Impacted",
+        DeviceId: "",
+        AccountUpn: "alice@contoso.com",
+        FileName: "",
+        SHA1: "",
+        FileSize: null,
+        ThreatFamily: "",
+        Severity: "High",
+      },
     ]);
     const joined = await rows(
       `AlertInfo | where Severity == "High" | join kind=inner (AlertEvidence | where EntityType == "File") on AlertId | project Title, FileName, AlertId, AlertId1`,
@@ -205,7 +243,19 @@ describe("ThreatHunting.Read.All", () => {
   });
 
   it("is granted with `triage apps create --permission ThreatHunting.Read.All`", async () => {
-    const made = await runCli(["apps", "create", ...t.storeArgs, "--tenant", t.tenantId, "--name", "hunter", "--permission", HUNT, "--admin-consent", "--json"]);
+    const made = await runCli([
+      "apps",
+      "create",
+      ...t.storeArgs,
+      "--tenant",
+      t.tenantId,
+      "--name",
+      "hunter",
+      "--permission",
+      HUNT,
+      "--admin-consent",
+      "--json",
+    ]);
     expect(made.code, made.stderr).toBe(0);
     const { clientId, clientSecret } = JSON.parse(made.stdout) as { clientId: string; clientSecret: string };
     const r = await token(t, t.tenantId, { grant_type: "client_credentials", client_id: clientId, client_secret: clientSecret, scope: GRAPH_DEFAULT });

@@ -79,7 +79,31 @@ const STRING_COLUMNS: Record<Table, string[]> = {
   AlertInfo: ["Title", "Severity", "Category"],
   AlertEvidence: ["Title", "EntityType", "AccountUpn", "FileName", "RemoteIP", "EvidenceRole"],
 };
-const WORDS = ["powershell", "PowerShell", "POWERSHELL", "suspicious", "Phishing", "credential dumping", "exe", "cmd", "mail", "credential", "Suspicious", "invoice", "pdf", "203", "alice", "contoso", "File", "User", "High", "low", "", "sign", "in"];
+const WORDS = [
+  "powershell",
+  "PowerShell",
+  "POWERSHELL",
+  "suspicious",
+  "Phishing",
+  "credential dumping",
+  "exe",
+  "cmd",
+  "mail",
+  "credential",
+  "Suspicious",
+  "invoice",
+  "pdf",
+  "203",
+  "alice",
+  "contoso",
+  "File",
+  "User",
+  "High",
+  "low",
+  "",
+  "sign",
+  "in",
+];
 
 type Pred =
   | { k: "cmp"; col: string; op: string; value: string }
@@ -102,17 +126,45 @@ interface Query {
   stages: Stage[];
 }
 
-const STRING_OPS = ["==", "!=", "=~", "!~", "has", "!has", "contains", "!contains", "startswith", "endswith", "!startswith", "!endswith", "has_cs", "contains_cs"];
+const STRING_OPS = [
+  "==",
+  "!=",
+  "=~",
+  "!~",
+  "has",
+  "!has",
+  "contains",
+  "!contains",
+  "startswith",
+  "endswith",
+  "!startswith",
+  "!endswith",
+  "has_cs",
+  "contains_cs",
+];
 
 function predicate(table: Table, cols: string[]): Arbitrary<Pred> {
   const col = fc.constantFrom(...cols);
   const word = fc.constantFrom(...WORDS);
   const leaf: Arbitrary<Pred>[] = [
     fc.record({ k: fc.constant("cmp" as const), col, op: fc.constantFrom(...STRING_OPS), value: word }),
-    fc.record({ k: fc.constant("list" as const), col, op: fc.constantFrom("in" as const, "!in" as const, "in~" as const, "has_any" as const, "has_all" as const), values: fc.array(word, { minLength: 1, maxLength: 3 }) }),
+    fc.record({
+      k: fc.constant("list" as const),
+      col,
+      op: fc.constantFrom("in" as const, "!in" as const, "in~" as const, "has_any" as const, "has_all" as const),
+      values: fc.array(word, { minLength: 1, maxLength: 3 }),
+    }),
     fc.record({ k: fc.constant("empty" as const), col, negated: fc.boolean() }),
   ];
-  if (table === "AlertEvidence") leaf.push(fc.record({ k: fc.constant("num" as const), col: fc.constant("FileSize" as const), op: fc.constantFrom("<" as const, ">=" as const, "==" as const), value: fc.integer({ min: 0, max: 5000 }) }));
+  if (table === "AlertEvidence")
+    leaf.push(
+      fc.record({
+        k: fc.constant("num" as const),
+        col: fc.constant("FileSize" as const),
+        op: fc.constantFrom("<" as const, ">=" as const, "==" as const),
+        value: fc.integer({ min: 0, max: 5000 }),
+      }),
+    );
   const leaves = fc.oneof(...leaf);
   return fc.oneof(
     { weight: 3, arbitrary: leaves },
@@ -125,7 +177,15 @@ const queryArb: Arbitrary<Query> = fc.constantFrom<Table>("AlertInfo", "AlertEvi
   const strings = STRING_COLUMNS[table];
   const stage: Arbitrary<Stage> = fc.oneof(
     { weight: 4, arbitrary: predicate(table, strings).map((pred) => ({ k: "where" as const, pred })) },
-    { weight: 1, arbitrary: fc.record({ k: fc.constant("extend" as const), name: fc.constant("X"), fn: fc.constantFrom("strlen" as const, "tolower" as const, "toupper" as const, "strcat" as const), col: fc.constantFrom(...strings) }) },
+    {
+      weight: 1,
+      arbitrary: fc.record({
+        k: fc.constant("extend" as const),
+        name: fc.constant("X"),
+        fn: fc.constantFrom("strlen" as const, "tolower" as const, "toupper" as const, "strcat" as const),
+        col: fc.constantFrom(...strings),
+      }),
+    },
   );
   const tail: Arbitrary<Stage | null> = fc.oneof(
     fc.constant(null),
@@ -169,7 +229,7 @@ function predText(p: Pred): string {
 }
 
 function kql(q: Query): string {
-  const parts = [q.table];
+  const parts: string[] = [q.table];
   for (const s of q.stages) {
     switch (s.k) {
       case "where":
@@ -200,7 +260,11 @@ function kql(q: Query): string {
 // ── in-memory evaluation ─────────────────────────────────────────────────────────────────────────
 
 /** KQL terms: runs of letters, digits and underscores, compared case-insensitively. */
-const terms = (s: string) => s.toLowerCase().split(/[^a-z0-9_]+/).filter(Boolean);
+const terms = (s: string) =>
+  s
+    .toLowerCase()
+    .split(/[^a-z0-9_]+/)
+    .filter(Boolean);
 const has = (s: string, w: string) => (w === "" ? true : terms(s).includes(w.toLowerCase()));
 
 function test(p: Pred, row: Row): boolean {
@@ -254,7 +318,7 @@ function test(p: Pred, row: Row): boolean {
         case "has_all":
           return p.values.every((w) => has(v, w));
       }
-      throw new Error(p.op);
+      throw new Error("unknown list operator");
     }
     case "empty":
       return (row[p.col] === null || row[p.col] === "") !== p.negated;
@@ -354,7 +418,13 @@ afterAll(async () => {
 
 /** Rows compared as a multiset, unless the query ends with top (then in order). */
 function canonical(q: Query, rows: Row[]): string[] {
-  const out = rows.map((r) => JSON.stringify(Object.keys(r).sort().map((k) => [k, r[k]])));
+  const out = rows.map((r) =>
+    JSON.stringify(
+      Object.keys(r)
+        .sort()
+        .map((k) => [k, r[k]]),
+    ),
+  );
   return q.stages.at(-1)?.k === "top" ? out : out.sort();
 }
 
