@@ -211,6 +211,18 @@ class Translator {
         }
         return { op: "union", inputs, columns };
       }
+      case "MvExpandOperator": {
+        for (const p of elements(op.Parameters)) throw this.unsupported(`The mv-expand parameter '${p.Name.SimpleName}'`, p);
+        if (op.RowLimitClause) throw this.unsupported("'mv-expand … limit'", op.RowLimitClause);
+        const exprs = elements(op.Expressions);
+        if (exprs.length !== 1) throw this.unsupported("'mv-expand' of several arrays at once", op);
+        const e = exprs[0].Expression;
+        const target = kindOf(e) === "SimpleNamedExpression" ? String(e.Name.SimpleName) : kindOf(e) === "NameReference" ? String(e.SimpleName) : undefined;
+        if (!target) throw this.unsupported("'mv-expand' of an expression without a name (write Name = expression)", e);
+        const source = this.scalar(this.named(e));
+        if (source.type !== "dynamic" && source.type !== "string") throw this.unsupported("'mv-expand' of a value that is not dynamic", e);
+        return { op: "expand", input: from, source, target, columns };
+      }
       case "RenderOperator":
         // The chart is the client's business; the rows are the same.
         return from;
@@ -302,7 +314,7 @@ class Translator {
     return { op: "project", input: first, items, columns };
   }
 
-  aggregate(node: KNode): { fn: AggFn; arg: Expr | null } {
+  aggregate(node: KNode): { fn: AggFn; arg: Expr | null; where?: Expr } {
     if (kindOf(node) !== "FunctionCallExpression") throw this.unsupported("An aggregate expression that is not a single aggregation function", node);
     const name = String(node.Name.SimpleName);
     const args = elements(node.ArgumentList.Expressions);
@@ -329,6 +341,19 @@ class Translator {
       case "make_list":
       case "makelist":
         return { fn: "make_list", arg: one() };
+      case "make_set_if":
+      case "make_list_if":
+      case "dcountif":
+      case "sumif":
+      case "avgif":
+      case "minif":
+      case "maxif": {
+        if (args.length !== 2) throw this.unsupported(`'${name}()' with other than two arguments`, node);
+        const fn = (
+          { make_set_if: "make_set", make_list_if: "make_list", dcountif: "dcount", sumif: "sum", avgif: "avg", minif: "min", maxif: "max" } as const
+        )[name];
+        return { fn, arg: this.scalar(args[0]), where: this.scalar(args[1]) };
+      }
       case "take_any":
       case "any":
         if (args.length !== 1) throw this.unsupported(`'${name}()' with several arguments`, node);

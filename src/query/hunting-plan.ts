@@ -72,6 +72,8 @@ export interface Aggregate {
   name: string;
   fn: AggFn;
   arg: Expr | null;
+  /** Only the rows where this holds are aggregated (make_set_if, dcountif, sumif, …). */
+  where?: Expr | undefined;
   type: KqlType;
 }
 
@@ -105,6 +107,8 @@ export type Plan =
       columns: HuntingColumn[];
     }
   | { op: "union"; inputs: Plan[]; columns: HuntingColumn[] }
+  /** mv-expand: one row per element of the JSON array `source`, the element in column `target`. */
+  | { op: "expand"; input: Plan; source: Expr; target: string; columns: HuntingColumn[] }
   /** The first row of each partition in the given order (arg_max, arg_min, innerunique joins). */
   | { op: "first"; input: Plan; partition: Expr[]; order: SortKey[]; columns: HuntingColumn[] };
 

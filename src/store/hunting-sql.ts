@@ -399,32 +399,44 @@ class Renderer {
   }
 
   private aggregate(g: Aggregate): string {
+    const plain = this.plainAggregate(g);
+    if (!g.where) return plain;
+    // An aggregate with a condition: the same aggregate over the rows where it holds (0 for a count of none).
+    const filtered = this.plainAggregate({ ...g, where: undefined }, this.expr(g.where));
+    return g.fn === "count" || g.fn === "dcount" ? `coalesce(${filtered}, 0)` : filtered;
+  }
+
+  private plainAggregate(g: Aggregate, condition?: string): string {
     const pg = this.dialect === "postgres";
     const x = g.arg ? this.expr(g.arg) : "";
+    const also = condition ? ` and (${condition})` : "";
+    const only = condition ? ` filter (where ${condition})` : "";
     const t = g.arg?.type ?? "long";
     switch (g.fn) {
       case "count":
-        return pg ? "count(*)::bigint" : "count(*)";
+        return pg ? `(count(*)${only})::bigint` : `count(*)${only}`;
       case "countif":
         return pg ? `count(*) filter (where ${x})` : `coalesce(sum(case when ${x} then 1 else 0 end), 0)`;
       case "dcount":
-        return pg ? `count(distinct ${x})::bigint` : `count(distinct ${x})`;
+        return pg ? `(count(distinct ${x})${only})::bigint` : `count(distinct ${x})${only}`;
       case "min":
-        return `min(${this.ordered(x, t)})`;
+        return `min(${this.ordered(x, t)})${only}`;
       case "max":
-        return `max(${this.ordered(x, t)})`;
+        return `max(${this.ordered(x, t)})${only}`;
       case "sum":
-        return pg ? `sum(${x})::${pgType(g.type)}` : `sum(${x})`;
+        return pg ? `(sum(${x})${only})::${pgType(g.type)}` : `sum(${x})${only}`;
       case "avg":
-        return pg ? `avg(${x})::double precision` : `avg(${x})`;
+        return pg ? `(avg(${x})${only})::double precision` : `avg(${x})${only}`;
       case "make_set":
         return pg
-          ? `coalesce(json_agg(distinct ${x}) filter (where ${x} is not null), '[]')::text`
-          : `json_group_array(distinct ${x}) filter (where ${x} is not null)`;
+          ? `coalesce(json_agg(distinct ${x}) filter (where ${x} is not null${also}), '[]')::text`
+          : `coalesce(json_group_array(distinct ${x}) filter (where ${x} is not null${also}), '[]')`;
       case "make_list":
-        return pg ? `coalesce(json_agg(${x}) filter (where ${x} is not null), '[]')::text` : `json_group_array(${x}) filter (where ${x} is not null)`;
+        return pg
+          ? `coalesce(json_agg(${x}) filter (where ${x} is not null${also}), '[]')::text`
+          : `coalesce(json_group_array(${x}) filter (where ${x} is not null${also}), '[]')`;
       case "take_any":
-        return `min(${this.ordered(x, t)})`;
+        return `min(${this.ordered(x, t)})${only}`;
     }
   }
 
@@ -457,6 +469,8 @@ class Renderer {
       }
       case "join":
         return this.join(p);
+      case "expand":
+        return this.expand(p);
       case "first": {
         const partition = p.partition.map((e) => this.expr(e));
         const order = p.order.length
@@ -476,6 +490,30 @@ class Renderer {
         return parts.join(" union all ");
       }
     }
+  }
+
+  private expand(p: Extract<Plan, { op: "expand" }>): string {
+    const pg = this.dialect === "postgres";
+    const a = this.alias();
+    const src = `${a}."__src"`;
+    const inner = `select *, ${this.output(p.source)} as "__src" from (${this.plan(p.input)}) as ${this.alias()}`;
+    const type = p.columns.find((c) => c.name === p.target)?.type ?? "dynamic";
+    let element: string;
+    let from: string;
+    if (pg) {
+      from = `(${inner}) as ${a} cross join lateral jsonb_array_elements(case when jsonb_typeof((${src})::jsonb) = 'array' then (${src})::jsonb else '[]'::jsonb end) as e(v)`;
+      element = type === "dynamic" ? "e.v::text" : type === "string" ? `(e.v #>> '{}')` : `(e.v #>> '{}')::${pgType(type)}`;
+    } else {
+      from = `(${inner}) as ${a}, json_each(case when json_valid(${src}) and json_type(${src}) = 'array' then ${src} else '[]' end) as e`;
+      element =
+        type === "dynamic"
+          ? `(case e.type when 'object' then e.value when 'array' then e.value when 'true' then 'true' when 'false' then 'false' when 'null' then null else json_quote(e.value) end)`
+          : type === "string"
+            ? `(case when e.type in ('object', 'array') then e.value else cast(e.atom as text) end)`
+            : `cast(e.atom as ${type === "real" ? "real" : "integer"})`;
+    }
+    const cols = p.columns.map((c) => (c.name === p.target ? `${element} as ${ident(c.name)}` : `${a}.${ident(c.name)} as ${ident(c.name)}`));
+    return `select ${cols.join(", ")} from ${from}`;
   }
 
   private join(p: Extract<Plan, { op: "join" }>): string {

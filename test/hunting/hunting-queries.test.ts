@@ -207,4 +207,24 @@ suspicious
     const both = await hunt(`union AlertInfo, AlertEvidence | summarize Rows = count()`);
     expect(both.results[0]!.Rows).toBeGreaterThan(4);
   });
+
+  it("one row per technique with mv-expand, and conditional aggregates", async () => {
+    const r = await hunt(`AlertInfo
+| mv-expand Technique = parse_json(AttackTechniques) to typeof(string)
+| summarize Alerts = dcount(AlertId) by Technique
+| order by Technique asc`);
+    expect(r.results).toEqual([
+      { Technique: "T1003", Alerts: 1 },
+      { Technique: "T1059", Alerts: 1 },
+      { Technique: "T1059.001", Alerts: 1 },
+    ]);
+    const dyn = await hunt(`AlertInfo | where Title has "Mimikatz" | mv-expand T = parse_json(AttackTechniques) | project T`);
+    expect(dyn.results).toEqual([{ T: "T1003" }, { T: "T1059" }]);
+    expect(dyn.schema).toEqual([{ name: "T", type: "Object" }]);
+    const conditional = await hunt(`AlertEvidence
+| summarize Files = make_set_if(FileName, EntityType == "File"), Users = dcountif(AccountUpn, EntityType == "User"), Big = sumif(FileSize, FileSize > 100)`);
+    expect([...conditional.results[0]!.Files].sort()).toEqual(["dropper.ps1", "mimikatz.exe"]);
+    expect(conditional.results[0]!.Users).toBe(2);
+    expect(conditional.results[0]!.Big).toBe(2048);
+  });
 });
