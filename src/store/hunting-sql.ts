@@ -531,7 +531,9 @@ class Renderer {
         : p.left;
     const left = this.plan(leftPlan);
     const right = this.plan(p.right);
-    const on = p.on.map((k) => `${l}.${ident(k.left)} = ${r}.${ident(k.right)}`).join(" and ");
+    // On SQLite the time limit is checked for every pair of rows a join examines, as for every row a table scan reads.
+    const guard = this.dialect === "sqlite" ? ` and ${DEADLINE_FUNCTION}()` : "";
+    const on = p.on.map((k) => `${l}.${ident(k.left)} = ${r}.${ident(k.right)}`).join(" and ") + guard;
     if (p.kind === "leftsemi" || p.kind === "leftanti") {
       const exists = `exists (select 1 from (${right}) as ${r} where ${on})`;
       return `select ${p.columns.map((c) => `${l}.${ident(c.name)} as ${ident(c.name)}`).join(", ")} from (${left}) as ${l} where ${p.kind === "leftanti" ? "not " : ""}${exists}`;

@@ -265,3 +265,31 @@ describe("ThreatHunting.Read.All", () => {
     expect(hunted.body.results).toEqual([{ Count: 2 }]);
   });
 });
+
+describe("the hunting time limit", () => {
+  it("stops a query that runs past it with a 504 that says so, and the next query runs", async () => {
+    const limited = await startTriage({ huntingTimeoutMs: 300 });
+    try {
+      const headers = await limited.auth(limited.tenantId, [...ALL_PERMISSIONS, HUNT]);
+      const batch = Array.from({ length: 200 }, (_, i) =>
+        alert({ user: `user${i % 7}@contoso.com`, ip: `198.51.100.${i % 50}`, severity: "high", at: hoursAgo(1 + (i % 48)) }),
+      );
+      expect((await limited.ingest(batch)).status).toBe(200);
+      // The language service loads on the first query; time the slow one without that.
+      expect((await limited.request("POST", "/v1.0/security/runHuntingQuery", { body: { Query: "AlertInfo | take 1" }, headers })).status).toBe(200);
+      const started = performance.now();
+      const slow = await limited.request("POST", "/v1.0/security/runHuntingQuery", {
+        body: { Query: "AlertEvidence | join kind=inner (AlertEvidence) on Severity | join kind=inner (AlertEvidence) on Severity | count" },
+        headers,
+      });
+      expect(slow.status, slow.text).toBe(504);
+      expect(slow.body.error.code).toBe("GatewayTimeout");
+      expect(slow.body.error.message).toMatch(/hunting query ran longer than its time limit of 300 ms/);
+      expect(performance.now() - started).toBeLessThan(2000);
+      const quick = await limited.request("POST", "/v1.0/security/runHuntingQuery", { body: { Query: "AlertInfo | count" }, headers });
+      expect(quick.body.results).toEqual([{ Count: 200 }]);
+    } finally {
+      await limited.close();
+    }
+  });
+});
