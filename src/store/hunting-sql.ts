@@ -352,8 +352,9 @@ class Renderer {
       case "strcat":
         return `(${a.map((x) => `coalesce(${x}, '')`).join(" || ")})`;
       case "substring": {
-        const start = `(case when ${a[1]} < 0 then 0 else ${a[1]} end) + 1`;
-        return a.length > 2 ? `coalesce(substr(${a[0]}, ${start}, ${a[2]}), '')` : `coalesce(substr(${a[0]}, ${start}), '')`;
+        const int = (x: string) => (pg ? `(${x})::integer` : x);
+        const start = int(`(case when ${a[1]} < 0 then 0 else ${a[1]} end) + 1`);
+        return a.length > 2 ? `coalesce(substr(${a[0]}, ${start}, ${int(a[2]!)}), '')` : `coalesce(substr(${a[0]}, ${start}), '')`;
       }
       case "tostring":
         if (t0 === "bool") return `(case when ${a[0]} then 'true' when not ${a[0]} then 'false' else '' end)`;
@@ -376,7 +377,7 @@ class Renderer {
       case "tobool":
         return `(lower(${a[0]}) = 'true')`;
       case "round":
-        return pg ? `round((${a[0]})::numeric, ${a[1] ?? "0"})::double precision` : `round(${a[0]}, ${a[1] ?? "0"})`;
+        return pg ? `round((${a[0]})::numeric, (${a[1] ?? "0"})::integer)::double precision` : `round(${a[0]}, ${a[1] ?? "0"})`;
       case "floor_number":
         // bin(x, size) on numbers: floor(x / size) * size.
         return pg ? `(floor((${a[0]})::double precision / ${a[1]}) * ${a[1]})` : `(cast(floor(${a[0]} * 1.0 / ${a[1]}) as integer) * ${a[1]})`;
@@ -610,7 +611,8 @@ export async function runHuntingPlan(
 function dataError(e: unknown): Error | undefined {
   if (!(e instanceof Error) || "status" in e) return undefined;
   const code = (e as { code?: unknown }).code;
-  const pgData = typeof code === "string" && code.startsWith("22");
+  // PostgreSQL: class 22 (data exception), and 42883/42804 (no function or operator for these types).
+  const pgData = typeof code === "string" && (code.startsWith("22") || code === "42883" || code === "42804");
   const sqliteData = typeof code === "string" && code.startsWith("SQLITE_") && /malformed JSON|JSON path|overflow|too big/i.test(e.message);
   if (!pgData && !sqliteData) return undefined;
   return badRequest(`The query failed on a value it read: ${e.message.slice(0, 200)}. Check the columns it parses or converts (parse_json, todouble, tolong).`);

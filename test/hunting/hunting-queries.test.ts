@@ -228,3 +228,44 @@ suspicious
     expect(conditional.results[0]!.Big).toBe(2048);
   });
 });
+
+describe("the documented vocabulary", () => {
+  it.each([
+    ["filter", `AlertInfo | filter Severity == "High" | count`, [{ Count: 2 }]],
+    ["limit", `AlertInfo | limit 1 | count`, [{ Count: 1 }]],
+    [
+      "project-keep and project-reorder",
+      `AlertInfo | where Severity == "Low" | project-keep Title, Severity | project-reorder Severity`,
+      [{ Severity: "Low", Title: "Phishing email delivered" }],
+    ],
+    [
+      "project-away and project-rename",
+      `AlertInfo | where Severity == "Low" | project Title, Severity | project-away Severity | project-rename Name = Title`,
+      [{ Name: "Phishing email delivered" }],
+    ],
+    [
+      "nulls first",
+      `AlertEvidence | where EntityType in ("File", "User") | summarize by FileSize | order by FileSize asc nulls first`,
+      [{ FileSize: null }, { FileSize: 1024 }],
+    ],
+    [
+      "!between and !in~",
+      `AlertInfo | where Timestamp !between (ago(4d) .. now()) and Severity !in~ ("high", "MEDIUM") | project Title`,
+      [{ Title: "Phishing email delivered" }],
+    ],
+    ["hasprefix and hassuffix", `AlertInfo | where Title hasprefix "Mimi" and Title hassuffix "heft" | count`, [{ Count: 1 }]],
+    [
+      "iif, tobool, coalesce, round, substring, todouble",
+      `AlertInfo | where Severity == "Low" | project A = iif(Severity == "Low", "l", "x"), B = tobool("true"), C = coalesce(Title, "none"), D = round(todouble("2.567"), 2), E = substring(Title, 0, 8)`,
+      [{ A: "l", B: true, C: "Phishing email delivered", D: 2.57, E: "Phishing" }],
+    ],
+    ["scalar let and datetime arithmetic", `let since = now() - 4d; AlertInfo | where Timestamp >= since | count`, [{ Count: 3 }]],
+    [
+      "strlen, strcat, toupper",
+      `AlertInfo | where Severity == "Low" | project L = strlen(Severity), S = strcat(toupper(Severity), "/", Category)`,
+      [{ L: 3, S: "LOW/InitialAccess" }],
+    ],
+  ])("%s", async (_, query, expected) => {
+    expect((await hunt(query)).results).toEqual(expected);
+  });
+});
