@@ -3,6 +3,7 @@
  * joins on AlertId, summaries by detection source, by time bin and by entity, arg_max, parse_json of
  * AdditionalFields, render), run through runHuntingQuery on a small known tenant, answers checked.
  */
+import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTriage, ALL_PERMISSIONS, type TestTriage } from "../support/triage.js";
 import { alert, deviceId } from "../support/alerts.js";
@@ -267,5 +268,21 @@ describe("the documented vocabulary", () => {
     ],
   ])("%s", async (_, query, expected) => {
     expect((await hunt(query)).results).toEqual(expected);
+  });
+});
+
+describe("docs/hunting.md", () => {
+  it("every example query in it runs", async () => {
+    const doc = readFileSync("docs/hunting.md", "utf8");
+    const queries: string[] = [];
+    for (const m of doc.matchAll(/```kql\n([\s\S]*?)```/g)) queries.push(m[1]!.trim());
+    for (const m of doc.matchAll(/"Query": ("(?:[^"\\]|\\.)*")/g)) queries.push(JSON.parse(m[1]!) as string);
+    for (const m of doc.matchAll(/Query: "((?:[^"\\]|\\.)*)"/g)) queries.push(m[1]!);
+    for (const m of doc.matchAll(/getRunHuntingQuery\(query='([^']*)'/g)) queries.push(decodeURIComponent(m[1]!));
+    for (const m of doc.matchAll(/-Query "([^"]*)"/g)) queries.push(m[1]!);
+    // Placeholders ("…") in the description of the parameters are not queries.
+    const runnable = queries.filter((q) => !q.includes("…"));
+    expect(runnable.length).toBeGreaterThanOrEqual(6);
+    for (const q of runnable) await hunt(q);
   });
 });
