@@ -435,6 +435,8 @@ class Translator {
         if (!(d instanceof Date) || Number.isNaN(d.getTime())) throw this.unsupported("This datetime literal", node);
         return { k: "lit", value: d.toISOString(), type: "datetime" };
       }
+      case "DynamicExpression":
+        return { k: "lit", value: String(node.LiteralValue ?? "null"), type: "dynamic" };
       case "TimespanLiteralExpression":
         return { k: "lit", value: Number(String(node.LiteralValue.ticks)) / 10_000, type: "timespan" };
       case "FunctionCallExpression":
@@ -452,8 +454,7 @@ class Translator {
       case "NotInExpression":
       case "NotInCsExpression": {
         const token = String(node.Operator.Text);
-        const list = elements(node.Right.Expressions).map((e) => this.scalar(e));
-        for (const item of list) if (item.k !== "lit") throw this.unsupported(`'${token}' with a list that is not constants`, node.Right);
+        const list = this.constantList(node.Right, token);
         return { k: "in", arg: this.scalar(node.Left), list, ci: token.endsWith("~"), negated: token.startsWith("!"), type: "bool" };
       }
       case "BetweenExpression":
@@ -475,7 +476,7 @@ class Translator {
       case "HasAnyExpression":
       case "HasAllExpression": {
         const x = this.scalar(node.Left);
-        const list = elements(node.Right.Expressions).map((e) => this.scalar(e));
+        const list = this.constantList(node.Right, kind === "HasAnyExpression" ? "has_any" : "has_all");
         if (list.length === 0) return { k: "lit", value: kind === "HasAllExpression", type: "bool" };
         const parts: Expr[] = list.map((v) => ({ k: "op", op: "has", args: [x, v], type: "bool" }));
         return parts.reduce((a, b) => ({ k: "op", op: kind === "HasAnyExpression" ? "or" : "and", args: [a, b], type: "bool" }));
@@ -499,6 +500,27 @@ class Translator {
         throw this.unsupported(`The expression '${this.firstToken(node)}'`, node);
       }
     }
+  }
+
+  /** The constants of an in/has_any list, a dynamic array among them standing for its elements. */
+  constantList(list: KNode, operator: string): Expr[] {
+    const out: Expr[] = [];
+    for (const e of elements(list.Expressions)) {
+      const item = this.scalar(e);
+      if (item.k !== "lit") throw this.unsupported(`'${operator}' with a list that is not constants`, e);
+      if (item.type !== "dynamic") {
+        out.push(item);
+        continue;
+      }
+      const parsed: unknown = JSON.parse(String(item.value));
+      for (const v of Array.isArray(parsed) ? parsed : [parsed]) {
+        if (typeof v === "string") out.push({ k: "lit", value: v, type: "string" });
+        else if (typeof v === "number") out.push({ k: "lit", value: v, type: Number.isInteger(v) ? "long" : "real" });
+        else if (typeof v === "boolean") out.push({ k: "lit", value: v, type: "bool" });
+        else throw this.unsupported(`'${operator}' with a dynamic value that is not an array of scalars`, e);
+      }
+    }
+    return out;
   }
 
   /** A step into a dynamic value: parse_json(x).name, x[0], x["name"]. */
