@@ -3,6 +3,8 @@ import { startTriage, ALL_PERMISSIONS, type TestTriage } from "../support/triage
 import { alert, deviceId } from "../support/alerts.js";
 import { appToken, delegatedToken, GRAPH_DEFAULT, token } from "../support/identity.js";
 import { runCli } from "../support/process.js";
+import { translateKql } from "../../src/hunting/translate.js";
+import { MAX_HUNTING_ROWS, runHuntingPlan } from "../../src/store/hunting-sql.js";
 
 const HUNT = "ThreatHunting.Read.All";
 let t: TestTriage;
@@ -291,5 +293,37 @@ describe("the hunting time limit", () => {
     } finally {
       await limited.close();
     }
+  });
+});
+
+describe("throttling", () => {
+  it("counts hunting queries against the app's budget in the tenant, with 429 and Retry-After beyond it", async () => {
+    const throttled = await startTriage({ rateLimit: { max: 3, windowMs: 60_000 } });
+    try {
+      const headers = await throttled.auth(throttled.tenantId, [...ALL_PERMISSIONS, HUNT]);
+      const statuses: number[] = [];
+      let last;
+      for (let i = 0; i < 4; i++) {
+        last = await throttled.request("POST", "/v1.0/security/runHuntingQuery", { body: { Query: "AlertInfo | count" }, headers });
+        statuses.push(last.status);
+      }
+      expect(statuses).toEqual([200, 200, 200, 429]);
+      expect(last!.body.error.code).toBe("TooManyRequests");
+      expect(Number(last!.headers.get("retry-after"))).toBeGreaterThan(0);
+    } finally {
+      await throttled.close();
+    }
+  });
+});
+
+describe("the row limit", () => {
+  it("refuses an answer with more rows than the limit, with a 400 that says how to narrow it", async () => {
+    const plan = translateKql("AlertInfo | project AlertId", { now: new Date() });
+    const window = { from: hoursAgo(24 * 30), to: new Date(Date.now() + 1000).toISOString() };
+    const within = await runHuntingPlan(t.store, plan, t.tenantId, window, 5000, 2);
+    expect(within.rows).toHaveLength(2);
+    const beyond = runHuntingPlan(t.store, plan, t.tenantId, window, 5000, 1);
+    await expect(beyond).rejects.toMatchObject({ status: 400, message: expect.stringMatching(/more than 1 rows, the most a hunting query may return/) });
+    expect(MAX_HUNTING_ROWS).toBe(100_000);
   });
 });
