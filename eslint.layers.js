@@ -11,7 +11,7 @@ export const FLOORS = [
   { floor: "features", folders: ["features"] },
   { floor: "identity", folders: ["identity"] },
   // The domain's rules are plain functions over records: no I/O, so not even the store's types.
-  { floor: "rules", folders: ["domain", "odata", "permissions", "seed"], narrower: { domain: ["schema", "errors"] } },
+  { floor: "rules", folders: ["domain", "odata", "permissions", "seed", "hunting"], narrower: { domain: ["schema", "errors"] } },
   { floor: "store", folders: ["store"] },
   { floor: "query plan", folders: ["query"] },
   { floor: "schema", folders: ["schema"] },

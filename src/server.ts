@@ -112,6 +112,8 @@ export interface ServerConfig {
    * store's own (set when it was opened, default 5 s) when absent.
    */
   queryTimeoutMs?: number | undefined;
+  /** The time limit of an advanced-hunting query, in milliseconds (504 when reached; graph/hunting.ts has the default). */
+  huntingTimeoutMs?: number | undefined;
   /** How long and costly a $filter may be (400 beyond); each absent one keeps its default. */
   filterLimits?: Partial<FilterLimits> | undefined;
   /**
@@ -234,6 +236,7 @@ export async function buildServer(config: ServerConfig): Promise<FastifyInstance
       expandAlertsLimit: config.expandAlertsLimit ?? DEFAULT_EXPAND_ALERTS_LIMIT,
       filterLimits,
       queryTimeoutMs,
+      huntingTimeoutMs: config.huntingTimeoutMs,
     });
   }
   const notifications: NotificationSettings = { ...DEFAULT_NOTIFICATION_SETTINGS, ...config.notifications };

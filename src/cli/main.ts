@@ -40,6 +40,7 @@ import { ensureWebClient, ensureWebClients } from "../web/client.js";
 import type { ExternalIssuer } from "../identity/validate.js";
 import { defaultKeyFile, KEY_ENCRYPTION_ENV, resolveKeyEncryption, type ResolvedKey } from "../identity/key-encryption.js";
 import { DEFAULT_QUERY_TIMEOUT_MS, DEFAULT_READ_WORKERS } from "../store/bounded-read.js";
+import { DEFAULT_HUNTING_TIMEOUT_MS } from "../graph/hunting.js";
 import { DEFAULT_FILTER_LIMITS } from "../odata/filter-cost.js";
 
 /** Exit codes: 0 done, 1 failed, 2 bad usage. */
@@ -181,6 +182,7 @@ interface ServeOptions {
   idleTimeout: number;
   readyMinFreeMb: number;
   queryTimeout: number;
+  huntingTimeout: number;
   readWorkers: number;
   filterMaxNodes: number;
   filterMaxLambdas: number;
@@ -249,6 +251,7 @@ async function serve(o: ServeOptions): Promise<void> {
     timeouts: { requestMs: o.requestTimeout * 1000, headersMs: o.headersTimeout * 1000, keepAliveMs: o.keepAliveTimeout * 1000, idleMs: o.idleTimeout * 1000 },
     readiness: { minFreeBytes: o.readyMinFreeMb * 1024 * 1024 },
     queryTimeoutMs: o.queryTimeout,
+    huntingTimeoutMs: o.huntingTimeout,
     filterLimits: { maxNodes: o.filterMaxNodes, maxLambdas: o.filterMaxLambdas },
     warmPermissionsList: true,
     notifications: { allowPrivateDestinations: o.allowPrivateDestinations === true },
@@ -325,6 +328,7 @@ export function program(): Command {
     .option("--max-incident-alerts <n>", "the most alerts correlation puts in one incident", intArg(1, 1_000_000), MAX_ALERTS_PER_INCIDENT)
     .option("--max-incident-entities <n>", "the most distinct entities correlation lets one incident see", intArg(1, 1_000_000), MAX_ENTITIES_PER_INCIDENT)
     .option("--query-timeout <ms>", "time limit of each statement a listing runs; 504 when reached", intArg(100, 600_000), DEFAULT_QUERY_TIMEOUT_MS)
+    .option("--hunting-timeout <ms>", "time limit of an advanced-hunting query; 504 when reached", intArg(100, 600_000), DEFAULT_HUNTING_TIMEOUT_MS)
     .option("--read-workers <n>", "SQLite: threads that run filtered and counted listings off the event loop", intArg(0, 64), DEFAULT_READ_WORKERS)
     .option("--filter-max-nodes <n>", "most nodes in a $filter expression; 400 beyond", intArg(1, 10_000), DEFAULT_FILTER_LIMITS.maxNodes)
     .option("--filter-max-lambdas <n>", "most any/all expressions in a $filter; 400 beyond", intArg(0, 1000), DEFAULT_FILTER_LIMITS.maxLambdas)

@@ -25,6 +25,7 @@ import { GRAPH_JSON } from "../http/conventions.js";
 import type { Operation } from "../permissions/catalog.js";
 import { registerSecurityActions } from "./actions.js";
 import { commentDoc, countDoc, getDoc, INCIDENT_ALERTS_DOC, listDoc, patchDoc } from "./route-docs.js";
+import { registerHuntingRoutes } from "./hunting.js";
 import { routes, writeContext, type GraphRouteOptions } from "./route-kit.js";
 
 declare module "fastify" {
@@ -323,6 +324,7 @@ export async function registerSecurityRoutes(app: FastifyInstance, opts: GraphRo
   }
 
   registerSecurityActions(app, opts);
+  registerHuntingRoutes(app, opts);
 
   routes(app, "/security/incidents/:id/alerts", {
     GET: {

@@ -280,3 +280,57 @@ export const SUBSCRIPTION_DOCS = {
     responses: { 204: { description: "Reauthorized." }, ...SUBSCRIPTION_ERRORS },
   },
 } satisfies Record<string, RouteDoc>;
+
+const HUNTING_ERRORS = graphErrors(400, 401, 403, 429, 504);
+const HUNTING_RESULTS = { description: "The answer's columns (schema) and rows (results).", content: json(ref(`${NS}.huntingQueryResults`)) };
+
+/** Advanced hunting's descriptions (graph/hunting.ts). */
+export const HUNTING_DOCS = {
+  run: {
+    tag: "Advanced hunting",
+    summary: "Run a hunting query",
+    description: "KQL over AlertInfo and AlertEvidence, within the timespan (ISO 8601; 30 days when absent). Parameter names match in any case.",
+    body: {
+      required: true,
+      content: json(
+        Type.Object({
+          Query: Type.String({ description: "The KQL query." }),
+          Timespan: Type.Optional(Type.String({ description: "ISO 8601: a duration, start/end, start/duration or duration/end." })),
+        }),
+      ),
+    },
+    responses: { 200: HUNTING_RESULTS, ...HUNTING_ERRORS },
+  },
+  getRun: {
+    tag: "Advanced hunting",
+    summary: "Run a hunting query (beta function)",
+    description: "The path continues with the function's parameters: getRunHuntingQuery(query='…',timespan='…'), single quotes doubled inside a value.",
+    params: { path: { description: "(query='…',timespan='…')" } },
+    responses: { 200: HUNTING_RESULTS, ...HUNTING_ERRORS },
+  },
+  schema: {
+    tag: "Advanced hunting",
+    summary: "The hunting tables and their columns (beta function)",
+    description: "getHuntingSchema or getHuntingSchema().",
+    params: { path: { description: "Empty, or ()." } },
+    responses: {
+      200: {
+        description: "The tables with their columns.",
+        content: json(
+          Type.Object({
+            "@odata.context": Type.String(),
+            tables: Type.Array(
+              Type.Object({
+                name: Type.String(),
+                description: Type.String(),
+                columns: Type.Array(Type.Object({ name: Type.String(), dataType: Type.String(), description: Type.String() })),
+              }),
+            ),
+            functions: Type.Array(Type.Unknown()),
+          }),
+        ),
+      },
+      ...graphErrors(400, 401, 403, 429),
+    },
+  },
+} satisfies Record<string, RouteDoc>;

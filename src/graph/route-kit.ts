@@ -25,6 +25,8 @@ export interface GraphRouteOptions {
   filterLimits: FilterLimits;
   /** The time limit of each statement a listing runs, in milliseconds. */
   queryTimeoutMs: number;
+  /** The time limit of an advanced-hunting query, in milliseconds (graph/hunting.ts has the default). */
+  huntingTimeoutMs?: number | undefined;
 }
 
 export function writeContext(caller: Caller, req: FastifyRequest): WriteContext {

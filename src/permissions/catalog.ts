@@ -48,6 +48,8 @@ const DERIVED: Record<string, string> = {
   "GET /triage/incidents/{id}/audit": "GET /security/incidents/{id}",
   "GET /triage/incidents/{id}/correlation": "GET /security/incidents/{id}",
   "GET /triage/alerts/{id}/audit": "GET /security/alerts_v2/{id}",
+  // The hunting schema (beta getHuntingSchema) is what any hunting query may read.
+  "GET /security/getHuntingSchema": "GET /security/getRunHuntingQuery",
 };
 
 function rolesFor(key: string): string[] {

@@ -26,6 +26,13 @@ export const CMDLETS: Record<string, CmdletEntry> = {
   "GET /security/incidents/$count": { "v1.0": "Get-MgSecurityIncidentCount", beta: null, betaNote: NO_BETA },
   "POST /security/incidents/mergeIncidents": { "v1.0": "Merge-MgSecurityIncident", beta: "Merge-MgBetaSecurityIncident", note: "Addendum §1.8." },
   "POST /security/alerts_v2/moveAlerts": { "v1.0": "Move-MgSecurityAlert", beta: "Move-MgBetaSecurityAlert", note: "Addendum §2.8." },
+  "POST /security/runHuntingQuery": { "v1.0": "Start-MgSecurityHuntingQuery", beta: "Start-MgBetaSecurityHuntingQuery", note: "Addendum §3.1." },
+  "GET /security/getRunHuntingQuery": { "v1.0": null, beta: "Get-MgBetaSecurityRunHuntingQuery", note: "Addendum §3.2; a beta function." },
+  "GET /security/getHuntingSchema": {
+    "v1.0": null,
+    beta: null,
+    note: "A beta function; the addendum names no cmdlet for it (send the request with Invoke-MgGraphRequest).",
+  },
   "GET /security/alerts_v2": {
     "v1.0": "Get-MgSecurityAlertV2",
     beta: "Get-MgBetaSecurityAlertV2",

@@ -39,8 +39,13 @@ export function implementedOperationKeys(): string[] {
   return allOperationKeys().filter((k) => !NOT_IMPLEMENTED.has(k));
 }
 
-/** Operations that exist only in beta (the manual-alert create); the rest exist in v1.0 and beta. */
-const BETA_ONLY = new Set(["POST /security/alerts_v2", "POST /security/alerts_v2/createAlert"]);
+/** Operations that exist only in beta (the manual-alert create, the hunting functions); the rest exist in v1.0 and beta. */
+const BETA_ONLY = new Set([
+  "POST /security/alerts_v2",
+  "POST /security/alerts_v2/createAlert",
+  "GET /security/getRunHuntingQuery",
+  "GET /security/getHuntingSchema",
+]);
 
 /** Graph paths live under /security; the catalog's other operations are Triage's own API. */
 function isGraphPath(path: string): boolean {

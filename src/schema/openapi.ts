@@ -10,6 +10,7 @@
  * route's description points at them with `ref()`.
  */
 import { SubscriptionSchema } from "./subscription.js";
+import { HuntingQueryResults } from "./operations.js";
 import { Type, type TObject, type TSchema } from "@sinclair/typebox";
 import { incidentResource } from "./incident.js";
 import { alertResource } from "./alert.js";
@@ -70,6 +71,7 @@ export const OPENAPI_TAGS = {
   Incidents: "Microsoft Graph security incidents, under /v1.0 and /beta, with Graph's OData query options.",
   Alerts: "Microsoft Graph security alerts (alerts_v2), under /v1.0 and /beta.",
   Batch: "Graph JSON batching ($batch): up to 20 requests in one, each run as if sent alone.",
+  "Advanced hunting": "runHuntingQuery: KQL over the AlertInfo and AlertEvidence tables (docs/hunting.md).",
   "Change notifications": "Graph's /subscriptions: change notifications on incidents and alerts_v2, delivered to an HTTPS endpoint.",
   Metadata: "The OData CSDL document ($metadata) of /v1.0 and /beta, generated from Triage's schemas. No token needed.",
   Ingestion: "Triage's own API for alert sources: alerts in, correlated into incidents.",
@@ -191,6 +193,7 @@ export function componentSources(): Map<string, TSchema> {
     [`${NAMESPACE}.incidentUpdate`, updateSchemaOf(incidentResource)],
     [`${NAMESPACE}.alertUpdate`, updateSchemaOf(alertResource)],
     [`${NAMESPACE}.mergeResponse`, MergeResponseSchema],
+    [`${NAMESPACE}.huntingQueryResults`, HuntingQueryResults],
     [`${NAMESPACE}.alertEvidence`, alertEvidence],
     ["microsoft.graph.subscription", SubscriptionSchema],
     ["graphError", GraphErrorSchema],

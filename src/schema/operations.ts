@@ -1,6 +1,6 @@
 import { Type, type TObject, type TSchema } from "@sinclair/typebox";
 import { correlationReason } from "./enums.js";
-import { EnumString, StringCollection } from "./meta.js";
+import { EnumString, Nullable, StringCollection } from "./meta.js";
 
 /**
  * Graph's bound actions and functions that Triage serves, declared once for `$metadata`
@@ -41,8 +41,21 @@ export const MergeResponse = Type.Object({
   targetIncidentId: Type.String({ description: "The incident left standing: the merge's target, or where the alerts moved." }),
 });
 
+/** One row of a hunting answer: its columns are the query's, so the type is open. */
+export const HuntingRowResult = Type.Object({}, { complexType: "huntingRowResult", openType: true, additionalProperties: true });
+/** A column of a hunting answer: its name and Graph's type name (String, DateTime, Int64, …). */
+export const SinglePropertySchema = Type.Object({ name: Nullable(Type.String()), type: Nullable(Type.String()) });
+/** microsoft.graph.security.huntingQueryResults: what runHuntingQuery answers (docs/hunting.md). */
+export const HuntingQueryResults = Type.Object({
+  results: Nullable(Type.Array(HuntingRowResult)),
+  schema: Nullable(Type.Array(SinglePropertySchema, { edm: `Collection(${NS}.singlePropertySchema)` })),
+});
+
 /** Complex types the operations take or answer, by name in the security namespace. */
-export const operationTypes: ReadonlyMap<string, TObject> = new Map<string, TObject>([["mergeResponse", MergeResponse]]);
+export const operationTypes: ReadonlyMap<string, TObject> = new Map<string, TObject>([
+  ["mergeResponse", MergeResponse],
+  ["huntingQueryResults", HuntingQueryResults],
+]);
 
 export const operations: readonly OperationDeclaration[] = [
   {
@@ -67,5 +80,15 @@ export const operations: readonly OperationDeclaration[] = [
       { name: "newCorrelationReasons", schema: EnumString(correlationReason), optional: true },
     ],
     returnType: `${NS}.mergeResponse`,
+  },
+  {
+    kind: "Action",
+    name: "runHuntingQuery",
+    bindingType: NS,
+    parameters: [
+      { name: "query", schema: Type.String(), unicode: false },
+      { name: "timespan", schema: Type.String(), unicode: false, optional: true },
+    ],
+    returnType: `${NS}.huntingQueryResults`,
   },
 ];

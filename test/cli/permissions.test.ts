@@ -55,7 +55,7 @@ describe("triage permissions", () => {
       "SecurityIncident.ReadWrite.All *  [DelegatedWork, Application]  Read and write to incidents",
     ]);
     const enforced = JSON.parse((await runCli(["permissions", "list", "--enforced", "true", "--json"])).stdout);
-    expect(enforced).toHaveLength(8);
+    expect(enforced).toHaveLength(9);
     const bad = await runCli(["permissions", "list", "--scheme", "Personal"]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain("DelegatedWork, DelegatedPersonal, Application");

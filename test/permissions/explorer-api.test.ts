@@ -24,7 +24,7 @@ describe("GET /permissions: every Graph permission in a compact list", () => {
   it("keeps the reference of the enforced permissions and adds the list of all of them", async () => {
     const r = await get("/permissions");
     expect(r.status).toBe(200);
-    expect(r.body.permissions).toHaveLength(8);
+    expect(r.body.permissions).toHaveLength(9);
     expect(r.body.total).toBeGreaterThanOrEqual(918);
     expect(r.body.all).toHaveLength(r.body.total);
     expect(r.body.dataSource).toMatchObject({
@@ -73,9 +73,9 @@ describe("GET /permissions: every Graph permission in a compact list", () => {
     expect(level4.body.all.every((p: any) => Object.values(p.schemes).some((s: any) => s.privilegeLevel === 4))).toBe(true);
 
     const enforced = await get("/permissions?enforced=true");
-    expect(enforced.body.all).toHaveLength(8);
+    expect(enforced.body.all).toHaveLength(9);
     expect(enforced.body.filters).toEqual({ enforced: true });
-    expect((await get("/permissions?enforced=false")).body.all).toHaveLength(enforced.body.total - 8);
+    expect((await get("/permissions?enforced=false")).body.all).toHaveLength(enforced.body.total - 9);
   });
 
   it("400 for a bad filter, a repeated one or a q that is too long", async () => {

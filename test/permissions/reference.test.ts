@@ -334,8 +334,12 @@ describe("the reference agrees with the routes", () => {
       const api = m ? m[1]! : "triage";
       const rest = m ? m[2]! : r.url;
       if (m && NOT_OPERATIONS.has(rest)) continue;
-      // A bound action answers by its short and its namespace-qualified name: one operation.
-      const path = rest.replace(PARAM, "{id}").replace(/\/microsoft\.graph\.security\.(\w+)$/, "/$1");
+      // A bound action answers by its short and its namespace-qualified name: one operation. A bound
+      // function's route ends in a wildcard that takes its parameters, (query='…',timespan='…').
+      const path = rest
+        .replace(/\*$/, "")
+        .replace(PARAM, "{id}")
+        .replace(/\/microsoft\.graph\.security\.(\w+)$/, "/$1");
 
       if (!r.operation) {
         if (!m) continue; // public routes outside Graph: token endpoints, /healthz, /permissions

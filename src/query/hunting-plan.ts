@@ -1,0 +1,119 @@
+/**
+ * The query plan of an advanced-hunting (KQL) query: relational operators over the two hunting tables,
+ * with scalar expressions in a small closed vocabulary. hunting/ builds it from the Kusto language
+ * service's bound syntax tree; store/hunting-sql.ts renders it to SQL for each dialect. Types only.
+ */
+
+import type { HuntingColumn, HuntingTable, KqlType } from "../schema/hunting-tables.js";
+
+export type { HuntingColumn, HuntingTable, KqlType };
+
+/** Scalar functions and operators the store renders. Their operands are typed by the translator. */
+export type ScalarOp =
+  | "eq"
+  | "ne"
+  | "lt"
+  | "le"
+  | "gt"
+  | "ge"
+  | "eq_ci"
+  | "ne_ci"
+  | "and"
+  | "or"
+  | "not"
+  | "has"
+  | "has_cs"
+  | "contains"
+  | "contains_cs"
+  | "startswith"
+  | "startswith_cs"
+  | "endswith"
+  | "endswith_cs"
+  | "hasprefix"
+  | "hassuffix"
+  | "isempty"
+  | "isnotempty"
+  | "isnull"
+  | "isnotnull"
+  | "add"
+  | "sub"
+  | "mul"
+  | "div"
+  | "mod"
+  | "neg"
+  | "tolower"
+  | "toupper"
+  | "strlen"
+  | "strcat"
+  | "substring"
+  | "tostring"
+  | "tolong"
+  | "toint"
+  | "todouble"
+  | "tobool"
+  | "round"
+  | "floor_number"
+  | "bin_datetime"
+  | "coalesce"
+  | "array_length";
+
+export type Expr =
+  | { k: "col"; name: string; type: KqlType }
+  | { k: "lit"; value: string | number | boolean | null; type: KqlType }
+  | { k: "op"; op: ScalarOp; args: Expr[]; type: KqlType }
+  | { k: "in"; arg: Expr; list: Expr[]; ci: boolean; negated: boolean; type: "bool" }
+  | { k: "case"; whens: { when: Expr; then: Expr }[]; otherwise: Expr; type: KqlType }
+  /** A value inside JSON text (parse_json(x).a[0]): the scalar's text where a value is compared or cast, the JSON text where a column is output. */
+  | { k: "path"; source: Expr; path: (string | number)[]; type: "dynamic" };
+
+export type AggFn = "count" | "countif" | "dcount" | "min" | "max" | "sum" | "avg" | "make_set" | "make_list" | "take_any";
+
+export interface Aggregate {
+  name: string;
+  fn: AggFn;
+  arg: Expr | null;
+  /** Only the rows where this holds are aggregated (make_set_if, dcountif, sumif, …). */
+  where?: Expr | undefined;
+  type: KqlType;
+}
+
+export interface SortKey {
+  expr: Expr;
+  desc: boolean;
+  nullsFirst: boolean;
+}
+
+/** innerunique (KQL's default) keeps one left row per key before an inner join. */
+export type JoinKind = "innerunique" | "inner" | "leftouter" | "leftanti" | "leftsemi";
+
+/** Every plan node says which columns it yields, in order: the rendered SQL selects exactly those. */
+export type Plan =
+  | { op: "table"; table: HuntingTable; columns: HuntingColumn[] }
+  | { op: "where"; input: Plan; predicate: Expr; columns: HuntingColumn[] }
+  | { op: "project"; input: Plan; items: { name: string; expr: Expr }[]; columns: HuntingColumn[] }
+  | { op: "sort"; input: Plan; keys: SortKey[]; columns: HuntingColumn[] }
+  | { op: "limit"; input: Plan; count: number; columns: HuntingColumn[] }
+  | { op: "summarize"; input: Plan; by: { name: string; expr: Expr }[]; aggregates: Aggregate[]; columns: HuntingColumn[] }
+  | { op: "distinct"; input: Plan; columns: HuntingColumn[] }
+  | {
+      op: "join";
+      kind: JoinKind;
+      left: Plan;
+      right: Plan;
+      /** Pairs of (left column, right column) that must be equal. */
+      on: { left: string; right: string }[];
+      /** Output column → which side and which column of it. */
+      sources: { side: "left" | "right"; name: string }[];
+      columns: HuntingColumn[];
+    }
+  | { op: "union"; inputs: Plan[]; columns: HuntingColumn[] }
+  /** mv-expand: one row per element of the JSON array `source`, the element in column `target`. */
+  | { op: "expand"; input: Plan; source: Expr; target: string; columns: HuntingColumn[] }
+  /** The first row of each partition in the given order (arg_max, arg_min, innerunique joins). */
+  | { op: "first"; input: Plan; partition: Expr[]; order: SortKey[]; columns: HuntingColumn[] };
+
+/** The query window (ISO 8601 instants, end exclusive) every table read is limited to. */
+export interface HuntingWindow {
+  from: string;
+  to: string;
+}

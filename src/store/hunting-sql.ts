@@ -1,0 +1,641 @@
+import type { Aggregate, Expr, HuntingColumn, HuntingWindow, KqlType, Plan } from "../query/hunting-plan.js";
+import { badRequest } from "../errors/graph-error.js";
+import { DEADLINE_FUNCTION } from "./read-workers.js";
+import type { Store } from "./open.js";
+import { runBoundedRead } from "./bounded-read.js";
+
+/**
+ * Advanced hunting in SQL: the hunting tables AlertInfo and AlertEvidence as subqueries over the
+ * tenant's alerts (and the evidence inside each alert's document), limited to the query window, and a
+ * hunting query plan (query/hunting-plan.ts) rendered on top of them, one nested SELECT per operator.
+ * Every statement runs through the bounded reads (time limit, worker threads on SQLite).
+ *
+ * Values are written into the SQL text as literals: strings with their quotes doubled (neither
+ * dialect treats a backslash specially in a standard string), numbers only when finite. Identifiers
+ * are always double-quoted with their quotes doubled. NUL characters are refused before rendering.
+ */
+
+type Dialect = "sqlite" | "postgres";
+
+/** The most rows a hunting query answers; one more is read to tell that the limit was passed. */
+export const MAX_HUNTING_ROWS = 100_000;
+
+function ident(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+function str(v: string): string {
+  if (v.includes("\u0000")) throw badRequest("A string in the query holds a NUL character, which hunting does not accept.");
+  return `'${v.replace(/'/g, "''")}'`;
+}
+
+function num(v: number): string {
+  if (!Number.isFinite(v)) throw badRequest(`The number ${v} cannot be used in a hunting query.`);
+  return String(v);
+}
+
+class Renderer {
+  private aliases = 0;
+  constructor(
+    private readonly dialect: Dialect,
+    private readonly tenantId: string,
+    private readonly window: HuntingWindow,
+  ) {}
+
+  private alias(): string {
+    return `q${++this.aliases}`;
+  }
+
+  // ---- base tables ----
+
+  /** The alert document's scalar at `path`, as text (NULL when absent). */
+  private docText(src: string, path: string[]): string {
+    if (this.dialect === "sqlite") return `json_extract(${src}, '$${path.map((p) => `."${p}"`).join("")}')`;
+    return `(${src} #>> '{${path.join(",")}}')`;
+  }
+
+  private capitalized(x: string): string {
+    return `coalesce(upper(substr(${x}, 1, 1)) || substr(${x}, 2), '')`;
+  }
+
+  private baseWhere(): string {
+    const guard = this.dialect === "sqlite" ? ` and ${DEADLINE_FUNCTION}()` : "";
+    return `a.tenant_id = ${str(this.tenantId)} and a.created_at >= ${str(this.window.from)} and a.created_at < ${str(this.window.to)}${guard}`;
+  }
+
+  private alertInfo(): string {
+    const pg = this.dialect === "postgres";
+    const d = pg ? "j.d" : "a.doc";
+    const from = pg ? `alerts a cross join lateral (select a.doc::jsonb as d, a.doc::json as t) j` : "alerts a";
+    const techniques = pg ? `coalesce((j.t -> 'mitreTechniques')::text, 'null')` : `coalesce(json_extract(a.doc, '$."mitreTechniques"'), 'null')`;
+    return (
+      `select a.created_at as "Timestamp", a.id as "AlertId", coalesce(a.title, '') as "Title", ` +
+      `coalesce(${this.docText(d, ["category"])}, '') as "Category", ${this.capitalized(this.docText(d, ["severity"]))} as "Severity", ` +
+      `coalesce(${this.docText(d, ["serviceSource"])}, '') as "ServiceSource", coalesce(${this.docText(d, ["detectionSource"])}, '') as "DetectionSource", ` +
+      `(case when ${techniques} = 'null' then '[]' else ${techniques} end) as "AttackTechniques" ` +
+      `from ${from} where ${this.baseWhere()}`
+    );
+  }
+
+  private alertEvidence(): string {
+    const pg = this.dialect === "postgres";
+    const d = pg ? "j.d" : "a.doc";
+    const v = pg ? "e.v" : "e.value";
+    const from = pg
+      ? `alerts a cross join lateral (select a.doc::jsonb as d, a.doc::json as t) j cross join lateral json_array_elements(case when json_typeof(j.t -> 'evidence') = 'array' then j.t -> 'evidence' else '[]'::json end) e(v)`
+      : `alerts a, json_each(a.doc, '$."evidence"') e`;
+    const arrayOnly = pg ? "" : ` and json_type(a.doc, '$."evidence"') = 'array'`;
+    const ev = (...paths: string[][]) => {
+      const parts = paths.map((p) => (pg ? `(${v} #>> '{${p.join(",")}}')` : `json_extract(${v}, '$${p.map((x) => `."${x}"`).join("")}')`));
+      return `coalesce(${[...parts, "''"].join(", ")})`;
+    };
+    const typeName = pg ? `(${v} ->> '@odata.type')` : `json_extract(${v}, '$."@odata.type"')`;
+    const sub = (name: string) => `${typeName} = ${str(`#microsoft.graph.security.${name}`)}`;
+    const entityType =
+      `(case ${[
+        ["deviceEvidence", "Machine"],
+        ["userEvidence", "User"],
+        ["ipEvidence", "Ip"],
+        ["urlEvidence", "Url"],
+        ["fileEvidence", "File"],
+        ["processEvidence", "Process"],
+        ["mailboxEvidence", "Mailbox"],
+        ["analyzedMessageEvidence", "MailMessage"],
+        ["cloudApplicationEvidence", "CloudApplication"],
+        ["oauthApplicationEvidence", "OAuthApplication"],
+        ["registryKeyEvidence", "RegistryKey"],
+        ["registryValueEvidence", "RegistryValue"],
+        ["azureResourceEvidence", "AzureResource"],
+        ["mailClusterEvidence", "MailCluster"],
+        ["securityGroupEvidence", "SecurityGroup"],
+      ]
+        .map(([g, k]) => `when ${sub(g!)} then ${str(k!)}`)
+        .join(" ")} ` + `else coalesce(replace(replace(${typeName}, '#microsoft.graph.security.', ''), 'Evidence', ''), '') end)`;
+    const rolesText = pg ? `coalesce((${v} -> 'roles')::text, '')` : `coalesce(json_extract(${v}, '$."roles"'), '')`;
+    const has = (text: string, needle: string) => (pg ? `strpos(${text}, ${str(needle)}) > 0` : `instr(${text}, ${str(needle)}) > 0`);
+    const role = `(case when ${has(rolesText, '"compromised"')} or ${has(rolesText, '"attacked"')} then 'Impacted' else 'Related' end)`;
+    const direction = `(case when ${has(rolesText, '"source"')} then 'Source' when ${has(rolesText, '"destination"')} then 'Destination' else '' end)`;
+    const bigint = (x: string) => (pg ? `(${x})::bigint` : `cast(${x} as integer)`);
+    const raw = (...paths: string[][]) => {
+      const parts = paths.map((p) => (pg ? `(${v} #>> '{${p.join(",")}}')` : `json_extract(${v}, '$${p.map((x) => `."${x}"`).join("")}')`));
+      return parts.length === 1 ? parts[0]! : `coalesce(${parts.join(", ")})`;
+    };
+    const when = (cond: string, then: string) => `(case when ${cond} then ${then} else '' end)`;
+    const categories = pg
+      ? `json_build_array(coalesce(${this.docText(d, ["category"])}, ''))::text`
+      : `json_array(coalesce(${this.docText(d, ["category"])}, ''))`;
+    const techniques = pg ? `coalesce((j.t -> 'mitreTechniques')::text, 'null')` : `coalesce(json_extract(a.doc, '$."mitreTechniques"'), 'null')`;
+    const additional = pg ? `${v}::text` : `${v}`;
+    const cols: [string, string][] = [
+      ["Timestamp", "a.created_at"],
+      ["AlertId", "a.id"],
+      ["Title", "coalesce(a.title, '')"],
+      ["Categories", categories],
+      ["AttackTechniques", `(case when ${techniques} = 'null' then '[]' else ${techniques} end)`],
+      ["ServiceSource", `coalesce(${this.docText(d, ["serviceSource"])}, '')`],
+      ["DetectionSource", `coalesce(${this.docText(d, ["detectionSource"])}, '')`],
+      ["EntityType", entityType],
+      ["EvidenceRole", role],
+      ["EvidenceDirection", direction],
+      ["FileName", ev(["fileDetails", "fileName"], ["imageFile", "fileName"])],
+      ["FolderPath", ev(["fileDetails", "filePath"], ["imageFile", "filePath"])],
+      ["SHA1", ev(["fileDetails", "sha1"], ["imageFile", "sha1"])],
+      ["SHA256", ev(["fileDetails", "sha256"], ["imageFile", "sha256"])],
+      ["FileSize", bigint(raw(["fileDetails", "fileSize"], ["imageFile", "fileSize"]))],
+      ["ThreatFamily", when(sub("fileEvidence"), `coalesce(${this.docText(d, ["threatFamilyName"])}, '')`)],
+      ["RemoteIP", ev(["ipAddress"])],
+      ["RemoteUrl", ev(["url"])],
+      ["AccountName", ev(["userAccount", "accountName"])],
+      ["AccountDomain", ev(["userAccount", "domainName"])],
+      ["AccountSid", ev(["userAccount", "userSid"])],
+      ["AccountObjectId", ev(["userAccount", "azureAdUserId"])],
+      ["AccountUpn", ev(["userAccount", "userPrincipalName"], ["upn"])],
+      ["DeviceId", ev(["mdeDeviceId"])],
+      ["DeviceName", ev(["deviceDnsName"], ["hostName"])],
+      ["LocalIP", ev(["lastIpAddress"])],
+      ["NetworkMessageId", ev(["networkMessageId"])],
+      ["EmailSubject", ev(["subject"])],
+      ["Application", when(`${sub("cloudApplicationEvidence")} or ${sub("oauthApplicationEvidence")}`, ev(["displayName"]))],
+      [
+        "ApplicationId",
+        pg
+          ? `(case when ${sub("cloudApplicationEvidence")} then (${raw(["appId"])})::integer end)`
+          : `(case when ${sub("cloudApplicationEvidence")} then cast(${raw(["appId"])} as integer) end)`,
+      ],
+      ["OAuthApplicationId", when(sub("oauthApplicationEvidence"), ev(["appId"]))],
+      ["ProcessCommandLine", ev(["processCommandLine"])],
+      ["RegistryKey", ev(["registryKey"])],
+      ["RegistryValueName", ev(["registryValueName"])],
+      ["RegistryValueData", ev(["registryValue"])],
+      ["AdditionalFields", additional],
+      ["Severity", this.capitalized(this.docText(d, ["severity"]))],
+      ["CloudResource", when(sub("azureResourceEvidence"), ev(["resourceName"]))],
+      ["CloudPlatform", `(case when ${sub("azureResourceEvidence")} then 'Azure' else '' end)`],
+      ["ResourceType", when(sub("azureResourceEvidence"), ev(["resourceType"]))],
+      ["ResourceID", when(sub("azureResourceEvidence"), ev(["resourceId"]))],
+      ["SubscriptionId", ev(["vmMetadata", "subscriptionId"])],
+    ];
+    return `select ${cols.map(([n, x]) => `${x} as ${ident(n)}`).join(", ")} from ${from} where ${this.baseWhere()}${arrayOnly}`;
+  }
+
+  // ---- expressions ----
+
+  private isText(t: KqlType): boolean {
+    return t === "string" || t === "datetime" || t === "dynamic";
+  }
+
+  /** A string operand ordered byte-wise on both stores (PostgreSQL's default collation is not). */
+  private ordered(x: string, t: KqlType): string {
+    return this.dialect === "postgres" && this.isText(t) ? `(${x}) collate "C"` : x;
+  }
+
+  private bool(x: string): string {
+    return x;
+  }
+
+  private lower(x: string): string {
+    return `lower(${x})`;
+  }
+
+  private instr(hay: string, needle: string): string {
+    return this.dialect === "postgres" ? `strpos(${hay}, ${needle})` : `instr(${hay}, ${needle})`;
+  }
+
+  /** Text with every delimiter a KQL term ends at turned into a space, lower-cased. */
+  private terms(x: string): string {
+    let out = `lower(${x})`;
+    for (const ch of TERM_DELIMITERS) out = `replace(${out}, ${str(ch)}, ' ')`;
+    return `(' ' || ${out} || ' ')`;
+  }
+
+  expr(e: Expr): string {
+    // Every text has the empty term: has "" is true, as in Kusto.
+    if (
+      e.k === "op" &&
+      (e.op === "has" || e.op === "has_cs" || e.op === "hasprefix" || e.op === "hassuffix") &&
+      e.args[1]?.k === "lit" &&
+      e.args[1].value === ""
+    ) {
+      return this.trueSql();
+    }
+    switch (e.k) {
+      case "col":
+        return ident(e.name);
+      case "lit":
+        return this.literal(e.value, e.type);
+      case "in": {
+        const arg = e.ci ? this.lower(this.expr(e.arg)) : this.expr(e.arg);
+        const list = e.list.map((x) => (e.ci ? this.lower(this.expr(x)) : this.expr(x)));
+        if (list.length === 0) return e.negated ? this.trueSql() : this.falseSql();
+        return `(${arg} ${e.negated ? "not in" : "in"} (${list.join(", ")}))`;
+      }
+      case "path":
+        return this.path(e, "text");
+      case "case":
+        return `(case ${e.whens.map((w) => `when ${this.expr(w.when)} then ${this.expr(w.then)}`).join(" ")} else ${this.expr(e.otherwise)} end)`;
+      case "op":
+        return this.op(e);
+    }
+  }
+
+  /** A JSON path: as the scalar's text ("text") or as JSON text ("json"); NULL where the source is not JSON or has no such value. */
+  path(e: Extract<Expr, { k: "path" }>, form: "text" | "json"): string {
+    const src = this.expr(e.source);
+    if (this.dialect === "postgres") {
+      const p = str(`{${e.path.map((x) => (typeof x === "number" ? String(x) : `"${x.replace(/["\\{}]/g, "")}"`)).join(",")}}`);
+      return form === "json" ? `((${src})::jsonb #> ${p})::text` : `((${src})::jsonb #>> ${p})`;
+    }
+    const p = str(`$${e.path.map((x) => (typeof x === "number" ? `[${x}]` : `."${x.replace(/"/g, "")}"`)).join("")}`);
+    return `(case when json_valid(${src}) then ${src} ${form === "json" ? "->" : "->>"} ${p} end)`;
+  }
+
+  /** An output value: JSON text for a JSON path, so that the answer carries it as JSON. */
+  output(e: Expr): string {
+    return e.k === "path" ? this.path(e, "json") : this.expr(e);
+  }
+
+  private trueSql(): string {
+    return this.dialect === "postgres" ? "true" : "1";
+  }
+  private falseSql(): string {
+    return this.dialect === "postgres" ? "false" : "0";
+  }
+
+  private literal(value: string | number | boolean | null, type: KqlType): string {
+    if (value === null) {
+      if (this.dialect === "postgres") return `null::${pgType(type)}`;
+      return "null";
+    }
+    if (typeof value === "boolean") return value ? this.trueSql() : this.falseSql();
+    if (typeof value === "number") {
+      if (this.dialect === "postgres") return `(${num(value)})::${pgType(type)}`;
+      return type === "real" && Number.isInteger(value) ? `${num(value)}.0` : num(value);
+    }
+    return this.dialect === "postgres" ? `${str(value)}::text` : str(value);
+  }
+
+  private op(e: Extract<Expr, { k: "op" }>): string {
+    const a = e.args.map((x) => this.expr(x));
+    const t0 = e.args[0]?.type ?? "string";
+    const pg = this.dialect === "postgres";
+    const cmp = (op: string) => `(${this.ordered(a[0]!, t0)} ${op} ${this.ordered(a[1]!, e.args[1]!.type)})`;
+    switch (e.op) {
+      case "eq":
+        return `(${a[0]} = ${a[1]})`;
+      case "ne":
+        return `(${a[0]} <> ${a[1]})`;
+      case "lt":
+        return cmp("<");
+      case "le":
+        return cmp("<=");
+      case "gt":
+        return cmp(">");
+      case "ge":
+        return cmp(">=");
+      case "eq_ci":
+        return `(lower(${a[0]}) = lower(${a[1]}))`;
+      case "ne_ci":
+        return `(lower(${a[0]}) <> lower(${a[1]}))`;
+      case "and":
+        return `(${a[0]} and ${a[1]})`;
+      case "or":
+        return `(${a[0]} or ${a[1]})`;
+      case "not":
+        return `(not ${a[0]})`;
+      case "contains":
+        return `(${this.instr(this.lower(a[0]!), this.lower(a[1]!))} > 0)`;
+      case "contains_cs":
+        return `(${this.instr(a[0]!, a[1]!)} > 0)`;
+      case "startswith":
+        return `(substr(lower(${a[0]}), 1, length(${a[1]})) = lower(${a[1]}))`;
+      case "startswith_cs":
+        return `(substr(${a[0]}, 1, length(${a[1]})) = ${a[1]})`;
+      case "endswith":
+        return `(length(${a[0]}) >= length(${a[1]}) and substr(lower(${a[0]}), length(${a[0]}) - length(${a[1]}) + 1) = lower(${a[1]}))`;
+      case "endswith_cs":
+        return `(length(${a[0]}) >= length(${a[1]}) and substr(${a[0]}, length(${a[0]}) - length(${a[1]}) + 1) = ${a[1]})`;
+      case "has":
+        return `(${this.instr(this.terms(a[0]!), `(' ' || lower(${a[1]}) || ' ')`)} > 0)`;
+      case "has_cs":
+        return `(${this.instr(this.terms(a[0]!), `(' ' || lower(${a[1]}) || ' ')`)} > 0 and ${this.instr(a[0]!, a[1]!)} > 0)`;
+      case "hasprefix":
+        return `(${this.instr(this.terms(a[0]!), `(' ' || lower(${a[1]}))`)} > 0)`;
+      case "hassuffix":
+        return `(${this.instr(this.terms(a[0]!), `(lower(${a[1]}) || ' ')`)} > 0)`;
+      case "isempty":
+        return `(${a[0]} is null or ${this.isText(t0) ? `${a[0]} = ''` : this.falseSql()})`;
+      case "isnotempty":
+        return `(${a[0]} is not null and ${this.isText(t0) ? `${a[0]} <> ''` : this.trueSql()})`;
+      case "isnull":
+        return `(${a[0]} is null)`;
+      case "isnotnull":
+        return `(${a[0]} is not null)`;
+      case "add":
+        return `(${a[0]} + ${a[1]})`;
+      case "sub":
+        return `(${a[0]} - ${a[1]})`;
+      case "mul":
+        return `(${a[0]} * ${a[1]})`;
+      case "div":
+        // KQL divides integers as integers; both stores do too, and answer NULL for a zero divisor here.
+        return `(${a[0]} / nullif(${a[1]}, 0))`;
+      case "mod":
+        return `(${a[0]} % nullif(${a[1]}, 0))`;
+      case "neg":
+        return `(- ${a[0]})`;
+      case "tolower":
+        return `lower(${a[0]})`;
+      case "toupper":
+        return `upper(${a[0]})`;
+      case "strlen":
+        return pg ? `length(${a[0]})::bigint` : `length(${a[0]})`;
+      case "strcat":
+        return `(${a.map((x) => `coalesce(${x}, '')`).join(" || ")})`;
+      case "substring": {
+        const int = (x: string) => (pg ? `(${x})::integer` : x);
+        const start = int(`(case when ${a[1]} < 0 then 0 else ${a[1]} end) + 1`);
+        return a.length > 2 ? `coalesce(substr(${a[0]}, ${start}, ${int(a[2]!)}), '')` : `coalesce(substr(${a[0]}, ${start}), '')`;
+      }
+      case "tostring":
+        if (t0 === "bool") return `(case when ${a[0]} then 'true' when not ${a[0]} then 'false' else '' end)`;
+        return pg ? `coalesce((${a[0]})::text, '')` : `coalesce(cast(${a[0]} as text), '')`;
+      case "tolong":
+      case "toint":
+        if (this.isText(t0)) {
+          return pg
+            ? `(case when trim(${a[0]}) ~ '^[-+]?[0-9]{1,18}$' then trim(${a[0]})::bigint end)`
+            : `(case when trim(${a[0]}) <> '' and trim(${a[0]}) not glob '*[^0-9+-]*' then cast(trim(${a[0]}) as integer) end)`;
+        }
+        return pg ? `trunc(${a[0]})::bigint` : `cast(${a[0]} as integer)`;
+      case "todouble":
+        if (this.isText(t0)) {
+          return pg
+            ? `(case when trim(${a[0]}) ~ '^[-+]?([0-9]+\\.?[0-9]*|\\.[0-9]+)([eE][-+]?[0-9]+)?$' then trim(${a[0]})::double precision end)`
+            : `(case when trim(${a[0]}) <> '' and trim(${a[0]}) not glob '*[^0-9.eE+-]*' then cast(trim(${a[0]}) as real) end)`;
+        }
+        return pg ? `(${a[0]})::double precision` : `cast(${a[0]} as real)`;
+      case "tobool":
+        return `(lower(${a[0]}) = 'true')`;
+      case "round":
+        return pg ? `round((${a[0]})::numeric, (${a[1] ?? "0"})::integer)::double precision` : `round(${a[0]}, ${a[1] ?? "0"})`;
+      case "floor_number":
+        // bin(x, size) on numbers: floor(x / size) * size.
+        return pg ? `(floor((${a[0]})::double precision / ${a[1]}) * ${a[1]})` : `(cast(floor(${a[0]} * 1.0 / ${a[1]}) as integer) * ${a[1]})`;
+      case "bin_datetime": {
+        // The instant floored to a multiple of `seconds` since the Unix epoch, as the stored ISO text.
+        if (pg) {
+          return `to_char(to_timestamp(floor(extract(epoch from (${a[0]})::timestamptz) / ${a[1]}) * ${a[1]}) at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+        }
+        return `strftime('%Y-%m-%dT%H:%M:%fZ', (cast(strftime('%s', ${a[0]}) as integer) / ${a[1]}) * ${a[1]}, 'unixepoch')`;
+      }
+      case "coalesce":
+        return `coalesce(${a.join(", ")})`;
+      case "array_length": {
+        const src = e.args[0]!.k === "path" ? this.path(e.args[0] as Extract<Expr, { k: "path" }>, "json") : a[0]!;
+        return pg
+          ? `(case when jsonb_typeof((${src})::jsonb) = 'array' then jsonb_array_length((${src})::jsonb) end)::bigint`
+          : `(case when json_valid(${src}) and json_type(${src}) = 'array' then json_array_length(${src}) end)`;
+      }
+    }
+  }
+
+  private aggregate(g: Aggregate): string {
+    const plain = this.plainAggregate(g);
+    if (!g.where) return plain;
+    // An aggregate with a condition: the same aggregate over the rows where it holds (0 for a count of none).
+    const filtered = this.plainAggregate({ ...g, where: undefined }, this.expr(g.where));
+    return g.fn === "count" || g.fn === "dcount" ? `coalesce(${filtered}, 0)` : filtered;
+  }
+
+  private plainAggregate(g: Aggregate, condition?: string): string {
+    const pg = this.dialect === "postgres";
+    const x = g.arg ? this.expr(g.arg) : "";
+    const also = condition ? ` and (${condition})` : "";
+    const only = condition ? ` filter (where ${condition})` : "";
+    const t = g.arg?.type ?? "long";
+    switch (g.fn) {
+      case "count":
+        return pg ? `(count(*)${only})::bigint` : `count(*)${only}`;
+      case "countif":
+        return pg ? `count(*) filter (where ${x})` : `coalesce(sum(case when ${x} then 1 else 0 end), 0)`;
+      case "dcount":
+        return pg ? `(count(distinct ${x})${only})::bigint` : `count(distinct ${x})${only}`;
+      case "min":
+        return `min(${this.ordered(x, t)})${only}`;
+      case "max":
+        return `max(${this.ordered(x, t)})${only}`;
+      case "sum":
+        return pg ? `(sum(${x})${only})::${pgType(g.type)}` : `sum(${x})${only}`;
+      case "avg":
+        return pg ? `(avg(${x})${only})::double precision` : `avg(${x})${only}`;
+      case "make_set":
+        return pg
+          ? `coalesce(json_agg(distinct ${x}) filter (where ${x} is not null${also}), '[]')::text`
+          : `coalesce(json_group_array(distinct ${x}) filter (where ${x} is not null${also}), '[]')`;
+      case "make_list":
+        return pg
+          ? `coalesce(json_agg(${x}) filter (where ${x} is not null${also}), '[]')::text`
+          : `coalesce(json_group_array(${x}) filter (where ${x} is not null${also}), '[]')`;
+      case "take_any":
+        return `min(${this.ordered(x, t)})${only}`;
+    }
+  }
+
+  // ---- operators ----
+
+  plan(p: Plan): string {
+    switch (p.op) {
+      case "table":
+        return p.table === "AlertInfo" ? this.alertInfo() : this.alertEvidence();
+      case "where":
+        return `select * from (${this.plan(p.input)}) as ${this.alias()} where ${this.bool(this.expr(p.predicate))}`;
+      case "project":
+        return `select ${p.items.map((i) => `${this.output(i.expr)} as ${ident(i.name)}`).join(", ") || "1 as x"} from (${this.plan(p.input)}) as ${this.alias()}`;
+      case "sort":
+        return (
+          `select * from (${this.plan(p.input)}) as ${this.alias()} order by ` +
+          p.keys.map((k) => `${this.ordered(this.expr(k.expr), k.expr.type)} ${k.desc ? "desc" : "asc"} nulls ${k.nullsFirst ? "first" : "last"}`).join(", ")
+        );
+      case "limit":
+        return `select * from (${this.plan(p.input)}) as ${this.alias()} limit ${num(Math.max(0, Math.floor(p.count)))}`;
+      case "distinct":
+        return `select distinct ${p.columns.map((c) => ident(c.name)).join(", ")} from (${this.plan(p.input)}) as ${this.alias()}`;
+      case "summarize": {
+        const by = p.by.map((b) => `${this.expr(b.expr)} as ${ident(b.name)}`);
+        const aggs = p.aggregates.map((g) => `${this.aggregate(g)} as ${ident(g.name)}`);
+        const order = [...p.by.map((b) => b.name), ...p.aggregates.map((g) => g.name)];
+        const inner = `select ${[...by, ...aggs].join(", ")} from (${this.plan(p.input)}) as ${this.alias()}${p.by.length ? ` group by ${p.by.map((_, i) => String(i + 1)).join(", ")}` : ""}`;
+        // The output keeps the plan's column order (by-columns first, as KQL does).
+        return `select ${p.columns.map((c) => ident(c.name)).join(", ")} from (${inner}) as ${this.alias()}${order.length ? "" : ""}`;
+      }
+      case "join":
+        return this.join(p);
+      case "expand":
+        return this.expand(p);
+      case "first": {
+        const partition = p.partition.map((e) => this.expr(e));
+        const order = p.order.length
+          ? p.order.map((k) => `${this.ordered(this.expr(k.expr), k.expr.type)} ${k.desc ? "desc" : "asc"} nulls ${k.nullsFirst ? "first" : "last"}`)
+          : partition.length
+            ? partition
+            : ["1"];
+        const ranked = `select *, row_number() over (${partition.length ? `partition by ${partition.join(", ")} ` : ""}order by ${order.join(", ")}) as "__first" from (${this.plan(p.input)}) as ${this.alias()}`;
+        return `select ${p.columns.map((c) => ident(c.name)).join(", ")} from (${ranked}) as ${this.alias()} where "__first" = 1`;
+      }
+      case "union": {
+        const parts = p.inputs.map((input) => {
+          const have = new Set(input.columns.map((c) => c.name));
+          const sel = p.columns.map((c) => (have.has(c.name) ? ident(c.name) : `${this.literal(null, c.type)} as ${ident(c.name)}`)).join(", ");
+          return `select ${sel} from (${this.plan(input)}) as ${this.alias()}`;
+        });
+        return parts.join(" union all ");
+      }
+    }
+  }
+
+  private expand(p: Extract<Plan, { op: "expand" }>): string {
+    const pg = this.dialect === "postgres";
+    const a = this.alias();
+    const src = `${a}."__src"`;
+    const inner = `select *, ${this.output(p.source)} as "__src" from (${this.plan(p.input)}) as ${this.alias()}`;
+    const type = p.columns.find((c) => c.name === p.target)?.type ?? "dynamic";
+    let element: string;
+    let from: string;
+    if (pg) {
+      from = `(${inner}) as ${a} cross join lateral jsonb_array_elements(case when jsonb_typeof((${src})::jsonb) = 'array' then (${src})::jsonb else '[]'::jsonb end) as e(v)`;
+      element = type === "dynamic" ? "e.v::text" : type === "string" ? `(e.v #>> '{}')` : `(e.v #>> '{}')::${pgType(type)}`;
+    } else {
+      from = `(${inner}) as ${a}, json_each(case when json_valid(${src}) and json_type(${src}) = 'array' then ${src} else '[]' end) as e`;
+      element =
+        type === "dynamic"
+          ? `(case e.type when 'object' then e.value when 'array' then e.value when 'true' then 'true' when 'false' then 'false' when 'null' then null else json_quote(e.value) end)`
+          : type === "string"
+            ? `(case when e.type in ('object', 'array') then e.value else cast(e.atom as text) end)`
+            : `cast(e.atom as ${type === "real" ? "real" : "integer"})`;
+    }
+    const cols = p.columns.map((c) => (c.name === p.target ? `${element} as ${ident(c.name)}` : `${a}.${ident(c.name)} as ${ident(c.name)}`));
+    return `select ${cols.join(", ")} from ${from}`;
+  }
+
+  private join(p: Extract<Plan, { op: "join" }>): string {
+    const l = this.alias();
+    const r = this.alias();
+    const leftPlan: Plan =
+      p.kind === "innerunique"
+        ? {
+            op: "first",
+            input: p.left,
+            partition: p.on.map((k) => ({ k: "col", name: k.left, type: p.left.columns.find((c) => c.name === k.left)?.type ?? "string" })),
+            order: [],
+            columns: p.left.columns,
+          }
+        : p.left;
+    const left = this.plan(leftPlan);
+    const right = this.plan(p.right);
+    // On SQLite the time limit is checked for every pair of rows a join examines, as for every row a table scan reads.
+    const guard = this.dialect === "sqlite" ? ` and ${DEADLINE_FUNCTION}()` : "";
+    const on = p.on.map((k) => `${l}.${ident(k.left)} = ${r}.${ident(k.right)}`).join(" and ") + guard;
+    if (p.kind === "leftsemi" || p.kind === "leftanti") {
+      const exists = `exists (select 1 from (${right}) as ${r} where ${on})`;
+      return `select ${p.columns.map((c) => `${l}.${ident(c.name)} as ${ident(c.name)}`).join(", ")} from (${left}) as ${l} where ${p.kind === "leftanti" ? "not " : ""}${exists}`;
+    }
+    const cols = p.sources.map((s, i) => {
+      const c = p.columns[i]!;
+      const ref = `${s.side === "left" ? l : r}.${ident(s.name)}`;
+      // An unmatched row of a left outer join has empty strings on the right, as KQL strings are never null.
+      const value = p.kind === "leftouter" && s.side === "right" && c.type === "string" ? `coalesce(${ref}, '')` : ref;
+      return `${value} as ${ident(c.name)}`;
+    });
+    return `select ${cols.join(", ")} from (${left}) as ${l} ${p.kind === "leftouter" ? "left join" : "inner join"} (${right}) as ${r} on ${on}`;
+  }
+}
+
+/** Characters a KQL term ends at, for `has` and its kin. Letters, digits and `_` make up terms. */
+export const TERM_DELIMITERS = [..." .,;:/\\-()[]{}\"'=@|!?*&%#+<>~`^$\t\n\r"];
+
+function pgType(t: KqlType): string {
+  switch (t) {
+    case "long":
+      return "bigint";
+    case "int":
+      return "integer";
+    case "real":
+      return "double precision";
+    case "bool":
+      return "boolean";
+    default:
+      return "text";
+  }
+}
+
+/** The SQL of a hunting plan over `tenantId`'s alerts within `window`, for the store's dialect. */
+export function huntingSql(dialect: Dialect, plan: Plan, tenantId: string, window: HuntingWindow, maxRows = MAX_HUNTING_ROWS): string {
+  const r = new Renderer(dialect, tenantId, window);
+  const body = r.plan(plan);
+  return `select ${plan.columns.map((c) => ident(c.name)).join(", ")} from (${body}) as result limit ${maxRows + 1}`;
+}
+
+export interface HuntingRows {
+  columns: HuntingColumn[];
+  rows: unknown[][];
+}
+
+/** Runs a hunting plan for a tenant within its window and time limit; throws a GraphError on too many rows. */
+export async function runHuntingPlan(
+  store: Store,
+  plan: Plan,
+  tenantId: string,
+  window: HuntingWindow,
+  timeoutMs: number,
+  maxRows = MAX_HUNTING_ROWS,
+): Promise<HuntingRows> {
+  const text = huntingSql(store.dialect, plan, tenantId, window, maxRows);
+  let rows: unknown[][];
+  try {
+    rows = await runBoundedRead(store, { sql: text }, [], { timeoutMs });
+  } catch (e) {
+    throw dataError(e) ?? e;
+  }
+  if (rows.length > maxRows) {
+    throw badRequest(
+      `The query returned more than ${maxRows.toLocaleString("en-US")} rows, the most a hunting query may return. Narrow it with where, take or summarize.`,
+    );
+  }
+  return { columns: plan.columns, rows: rows.map((row) => row.map((v, i) => normalize(v, plan.columns[i]!.type))) };
+}
+
+/**
+ * An error the data caused rather than the service: text that is not JSON where a query reads it as
+ * JSON, a number out of range. It is the query's to fix, so a 400 that says what happened.
+ */
+function dataError(e: unknown): Error | undefined {
+  if (!(e instanceof Error) || "status" in e) return undefined;
+  const code = (e as { code?: unknown }).code;
+  // PostgreSQL: class 22 (data exception), and 42883/42804 (no function or operator for these types).
+  const pgData = typeof code === "string" && (code.startsWith("22") || code === "42883" || code === "42804");
+  const sqliteData = typeof code === "string" && code.startsWith("SQLITE_") && /malformed JSON|JSON path|overflow|too big/i.test(e.message);
+  if (!pgData && !sqliteData) return undefined;
+  return badRequest(`The query failed on a value it read: ${e.message.slice(0, 200)}. Check the columns it parses or converts (parse_json, todouble, tolong).`);
+}
+
+/** Values as KQL types them, whatever the store's driver answered (PostgreSQL bigint as text, SQLite booleans as 0/1). */
+function normalize(v: unknown, type: KqlType): unknown {
+  if (v === null || v === undefined) return null;
+  switch (type) {
+    case "long":
+    case "int":
+    case "real":
+      return typeof v === "number" ? v : Number(v);
+    case "bool":
+      return v === true || v === 1 || v === "1" || v === "t";
+    case "dynamic":
+      if (typeof v !== "string") return v;
+      try {
+        return JSON.parse(v);
+      } catch {
+        return v;
+      }
+    default:
+      return typeof v === "string" ? v : String(v);
+  }
+}
