@@ -41,7 +41,9 @@ export function writeContext(caller: Caller, req: FastifyRequest): WriteContext 
 export function routes(
   app: FastifyInstance,
   url: string,
-  handlers: Partial<Record<"GET" | "PATCH" | "POST" | "DELETE", { op: string; doc: RouteDoc; handler: (req: FastifyRequest, reply: FastifyReply) => Promise<unknown> }>>,
+  handlers: Partial<
+    Record<"GET" | "PATCH" | "POST" | "DELETE", { op: string; doc: RouteDoc; handler: (req: FastifyRequest, reply: FastifyReply) => Promise<unknown> }>
+  >,
 ): void {
   const allowed = Object.keys(handlers);
   for (const [method, h] of Object.entries(handlers)) {
