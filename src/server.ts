@@ -40,6 +40,7 @@ import { GraphError } from "./errors/graph-error.js";
 import { Type } from "@sinclair/typebox";
 import { graphErrors, json, type RouteDoc } from "./schema/openapi.js";
 import { DEFAULT_FILTER_LIMITS, type FilterLimits } from "./odata/filter-cost.js";
+import type { Metrics } from "./http/metrics.js";
 
 export interface IdentityConfig {
   /** Access token lifetime (Entra issues 60–90 minutes). */
@@ -116,6 +117,11 @@ export interface ServerConfig {
    * server listens, rather than on the first request: `triage serve` does, so the first page load does not wait for it.
    */
   warmPermissionsList?: boolean | undefined;
+  /**
+   * Collect Prometheus metrics (http/metrics.ts). They are served only where the caller chooses:
+   * `triage serve --metrics-port` puts them on a listener of their own, never on the API's port.
+   */
+  metrics?: Metrics | undefined;
 }
 
 export const DEFAULT_WINDOW_MS = 24 * 3600 * 1000;
@@ -170,6 +176,8 @@ export async function buildServer(config: ServerConfig): Promise<FastifyInstance
   // Before any route: every route registered from here on is in the OpenAPI document (GET /openapi.json).
   const registry = new RouteRegistry();
   registry.install(app);
+  const { metrics } = config;
+  metrics?.install(app, config.store);
   const webRoot = config.webRoot ?? defaultWebRoot();
   installHttpConventions(app, { notFoundPage: webNotFoundPage(webRoot) });
   installJsonBodyParser(app, config.maxJsonDepth ?? MAX_JSON_DEPTH);
@@ -242,6 +250,7 @@ export async function buildServer(config: ServerConfig): Promise<FastifyInstance
     },
     maxBatch: 5000,
     bodyLimit: config.ingestBodyLimit ?? 32 * 1024 * 1024,
+    onIngested: metrics ? (results, seconds) => metrics.ingested(results, seconds) : undefined,
   });
   await app.register(registerTriageRoutes, { store, caller });
   // The web app at /, its public configuration, and the admin API its admin pages use.

@@ -1,3 +1,4 @@
+import { listenMetrics, Metrics } from "../http/metrics.js";
 import { randomUUID } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
@@ -184,6 +185,8 @@ interface ServeOptions {
   readWorkers: number;
   filterMaxNodes: number;
   filterMaxLambdas: number;
+  metricsPort?: number;
+  metricsHost: string;
 }
 
 async function serve(o: ServeOptions): Promise<void> {
@@ -230,7 +233,10 @@ async function serve(o: ServeOptions): Promise<void> {
   else if (o.throttle !== undefined) rateLimit = { max: o.throttle, windowMs: 60_000 };
   if (rateLimit && o.throttleAddress !== undefined) rateLimit.addressMax = o.throttleAddress;
 
+  // Metrics are collected only when they are served, and served only on a listener of their own.
+  const metrics = o.metricsPort === undefined ? undefined : new Metrics();
   const app = await buildServer({
+    metrics,
     store,
     tls: tls ? { key: tls.key, cert: tls.ca } : undefined,
     publicUrl: o.publicUrl ?? file.publicUrl,
@@ -252,6 +258,7 @@ async function serve(o: ServeOptions): Promise<void> {
     warmPermissionsList: true,
   });
   const address = await app.listen({ host: o.host, port: o.port });
+  const metricsListener = metrics && o.metricsPort !== undefined ? await listenMetrics(metrics, o.metricsHost, o.metricsPort) : undefined;
   const shown = (o.publicUrl ?? file.publicUrl ?? address.replace("://0.0.0.0", "://127.0.0.1").replace("://[::]", "://[::1]")).replace(/\/+$/, "");
   const lines = [
     `Triage is listening on ${shown}`,
@@ -265,6 +272,7 @@ async function serve(o: ServeOptions): Promise<void> {
     const note = o.db ? ": every node on this database needs this same key (copy the file, or set " + KEY_ENCRYPTION_ENV + ")" : "";
     lines.push(`  Signing keys: encrypted with ${sealing.source}${sealing.created ? " (created now; keep a copy with your backups)" : ""}${note}`);
   }
+  if (metricsListener) lines.push(`  Metrics:     ${metricsListener.url}  (Prometheus; a listener of its own)`);
   if (tls?.caPath) lines.push(`  TLS:         trust the local CA with NODE_EXTRA_CA_CERTS=${tls.caPath}`);
   process.stdout.write(lines.join("\n") + demoText.replaceAll("%BASE%", shown) + "\n");
 
@@ -277,6 +285,7 @@ async function serve(o: ServeOptions): Promise<void> {
       // Fastify stops accepting, lets in-flight requests finish, then the store is closed.
       app
         .close()
+        .then(() => new Promise<void>((done) => (metricsListener ? metricsListener.server.close(() => done()) : done())))
         .then(() => store.close())
         .then(resolveStop, (err) => {
           app.log.error({ err }, "shutdown failed");
@@ -326,6 +335,8 @@ export function program(): Command {
     .option("--read-workers <n>", "SQLite: threads that run filtered and counted listings off the event loop", intArg(0, 64), DEFAULT_READ_WORKERS)
     .option("--filter-max-nodes <n>", "most nodes in a $filter expression; 400 beyond", intArg(1, 10_000), DEFAULT_FILTER_LIMITS.maxNodes)
     .option("--filter-max-lambdas <n>", "most any/all expressions in a $filter; 400 beyond", intArg(0, 1000), DEFAULT_FILTER_LIMITS.maxLambdas)
+    .option("--metrics-port <n>", "serve Prometheus metrics at /metrics on this port, a listener apart from the API's (off when absent)", intArg(0, 65535))
+    .option("--metrics-host <host>", "address the metrics listener binds to", "127.0.0.1")
     .option("--demo", "on first start, create a demo tenant with generated incidents, apps and users")
     .option("--demo-incidents <n>", "size of the demo data", intArg(1, 100_000), 300)
     .addOption(new Option("--log-level <level>", "log level").choices(LOG_LEVELS).env("TRIAGE_LOG_LEVEL").default("info"))
