@@ -1,4 +1,3 @@
-import { listenMetrics, Metrics } from "../http/metrics.js";
 import { randomUUID } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
@@ -42,6 +41,7 @@ import type { ExternalIssuer } from "../identity/validate.js";
 import { defaultKeyFile, KEY_ENCRYPTION_ENV, resolveKeyEncryption, type ResolvedKey } from "../identity/key-encryption.js";
 import { DEFAULT_QUERY_TIMEOUT_MS, DEFAULT_READ_WORKERS } from "../store/bounded-read.js";
 import { DEFAULT_FILTER_LIMITS } from "../odata/filter-cost.js";
+import { listenMetrics, Metrics } from "../http/metrics.js";
 
 /** Exit codes: 0 done, 1 failed, 2 bad usage. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
