@@ -43,6 +43,7 @@ import { DEFAULT_FILTER_LIMITS, type FilterLimits } from "./odata/filter-cost.js
 import { registerSubscriptionRoutes } from "./graph/subscriptions.js";
 import { DEFAULT_NOTIFICATION_SETTINGS, type NotificationSettings } from "./features/notifications/settings.js";
 import { DeliveryEngine } from "./features/notifications/engine.js";
+import type { Metrics } from "./http/metrics.js";
 
 export interface IdentityConfig {
   /** Access token lifetime (Entra issues 60–90 minutes). */
@@ -126,6 +127,11 @@ export interface ServerConfig {
    * `deliver: false` keeps this node from delivering (its subscription routes still work).
    */
   notifications?: (Partial<NotificationSettings> & { deliver?: boolean }) | undefined;
+  /**
+   * Collect Prometheus metrics (http/metrics.ts). They are served only where the caller chooses:
+   * `triage serve --metrics-port` puts them on a listener of their own, never on the API's port.
+   */
+  metrics?: Metrics | undefined;
 }
 
 export const DEFAULT_WINDOW_MS = 24 * 3600 * 1000;
@@ -180,6 +186,8 @@ export async function buildServer(config: ServerConfig): Promise<FastifyInstance
   // Before any route: every route registered from here on is in the OpenAPI document (GET /openapi.json).
   const registry = new RouteRegistry();
   registry.install(app);
+  const { metrics } = config;
+  metrics?.install(app, config.store);
   const webRoot = config.webRoot ?? defaultWebRoot();
   installHttpConventions(app, { notFoundPage: webNotFoundPage(webRoot) });
   installJsonBodyParser(app, config.maxJsonDepth ?? MAX_JSON_DEPTH);
@@ -272,6 +280,7 @@ export async function buildServer(config: ServerConfig): Promise<FastifyInstance
     },
     maxBatch: 5000,
     bodyLimit: config.ingestBodyLimit ?? 32 * 1024 * 1024,
+    onIngested: metrics ? (results, seconds) => metrics.ingested(results, seconds) : undefined,
   });
   await app.register(registerTriageRoutes, { store, caller });
   // The web app at /, its public configuration, and the admin API its admin pages use.

@@ -42,6 +42,7 @@ import { defaultKeyFile, KEY_ENCRYPTION_ENV, resolveKeyEncryption, type Resolved
 import { DEFAULT_QUERY_TIMEOUT_MS, DEFAULT_READ_WORKERS } from "../store/bounded-read.js";
 import { DEFAULT_HUNTING_TIMEOUT_MS } from "../graph/hunting.js";
 import { DEFAULT_FILTER_LIMITS } from "../odata/filter-cost.js";
+import { listenMetrics, Metrics } from "../http/metrics.js";
 
 /** Exit codes: 0 done, 1 failed, 2 bad usage. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -187,6 +188,8 @@ interface ServeOptions {
   filterMaxNodes: number;
   filterMaxLambdas: number;
   allowPrivateDestinations?: boolean;
+  metricsPort?: number;
+  metricsHost: string;
 }
 
 async function serve(o: ServeOptions): Promise<void> {
@@ -233,7 +236,10 @@ async function serve(o: ServeOptions): Promise<void> {
   else if (o.throttle !== undefined) rateLimit = { max: o.throttle, windowMs: 60_000 };
   if (rateLimit && o.throttleAddress !== undefined) rateLimit.addressMax = o.throttleAddress;
 
+  // Metrics are collected only when they are served, and served only on a listener of their own.
+  const metrics = o.metricsPort === undefined ? undefined : new Metrics();
   const app = await buildServer({
+    metrics,
     store,
     tls: tls ? { key: tls.key, cert: tls.ca } : undefined,
     publicUrl: o.publicUrl ?? file.publicUrl,
@@ -257,6 +263,7 @@ async function serve(o: ServeOptions): Promise<void> {
     notifications: { allowPrivateDestinations: o.allowPrivateDestinations === true },
   });
   const address = await app.listen({ host: o.host, port: o.port });
+  const metricsListener = metrics && o.metricsPort !== undefined ? await listenMetrics(metrics, o.metricsHost, o.metricsPort) : undefined;
   const shown = (o.publicUrl ?? file.publicUrl ?? address.replace("://0.0.0.0", "://127.0.0.1").replace("://[::]", "://[::1]")).replace(/\/+$/, "");
   const lines = [
     `Triage is listening on ${shown}`,
@@ -270,6 +277,7 @@ async function serve(o: ServeOptions): Promise<void> {
     const note = o.db ? ": every node on this database needs this same key (copy the file, or set " + KEY_ENCRYPTION_ENV + ")" : "";
     lines.push(`  Signing keys: encrypted with ${sealing.source}${sealing.created ? " (created now; keep a copy with your backups)" : ""}${note}`);
   }
+  if (metricsListener) lines.push(`  Metrics:     ${metricsListener.url}  (Prometheus; a listener of its own)`);
   if (tls?.caPath) lines.push(`  TLS:         trust the local CA with NODE_EXTRA_CA_CERTS=${tls.caPath}`);
   process.stdout.write(lines.join("\n") + demoText.replaceAll("%BASE%", shown) + "\n");
 
@@ -282,6 +290,7 @@ async function serve(o: ServeOptions): Promise<void> {
       // Fastify stops accepting, lets in-flight requests finish, then the store is closed.
       app
         .close()
+        .then(() => new Promise<void>((done) => (metricsListener ? metricsListener.server.close(() => done()) : done())))
         .then(() => store.close())
         .then(resolveStop, (err) => {
           app.log.error({ err }, "shutdown failed");
@@ -336,6 +345,8 @@ export function program(): Command {
       "--allow-private-destinations",
       "change notifications may go to loopback, private and link-local addresses, and over plain HTTP (local development and tests only)",
     )
+    .option("--metrics-port <n>", "serve Prometheus metrics at /metrics on this port, a listener apart from the API's (off when absent)", intArg(0, 65535))
+    .option("--metrics-host <host>", "address the metrics listener binds to", "127.0.0.1")
     .option("--demo", "on first start, create a demo tenant with generated incidents, apps and users")
     .option("--demo-incidents <n>", "size of the demo data", intArg(1, 100_000), 300)
     .addOption(new Option("--log-level <level>", "log level").choices(LOG_LEVELS).env("TRIAGE_LOG_LEVEL").default("info"))

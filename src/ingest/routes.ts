@@ -9,6 +9,7 @@ import { badRequest } from "../errors/graph-error.js";
 import { GRAPH_JSON } from "../http/conventions.js";
 import { operation } from "../permissions/catalog.js";
 import type { CorrelationLimits } from "../domain/correlate.js";
+import type { IngestResult } from "../domain/ingest/result.js";
 
 export interface IngestRouteOptions {
   store: Store;
@@ -19,6 +20,8 @@ export interface IngestRouteOptions {
   maxBatch: number;
   /** Largest request body accepted, in bytes. */
   bodyLimit: number;
+  /** Told each committed batch's answer and how long it took (metrics). */
+  onIngested?: ((results: readonly IngestResult[], seconds: number) => void) | undefined;
 }
 
 /**
@@ -63,6 +66,7 @@ export async function registerIngestRoutes(app: FastifyInstance, opts: IngestRou
           : [body];
       if (items.length === 0) throw badRequest("The batch is empty: send at least one alert.");
       if (items.length > opts.maxBatch) throw badRequest(`A batch may hold at most ${opts.maxBatch} alerts; this one has ${items.length}.`);
+      const start = performance.now();
       const now = new Date().toISOString();
       const seen = new Set<string>();
       const alerts = items.map((item, i) => {
@@ -83,6 +87,7 @@ export async function registerIngestRoutes(app: FastifyInstance, opts: IngestRou
         requestId: req.id,
         now,
       });
+      opts.onIngested?.(results, (performance.now() - start) / 1000);
       return reply
         .code(200)
         .type(GRAPH_JSON)

@@ -58,7 +58,52 @@ export interface Store {
    * of its own that is opened again if it drops; returns what stops listening.
    */
   listen?(channel: string, fn: (payload: string) => void): Promise<() => Promise<void>>;
+  /**
+   * Tells `observer` how long each statement took from now on (metrics); one observer at a time,
+   * `undefined` stops it. Without one the store times nothing.
+   */
+  observe(observer: StoreObserver | undefined): void;
+  /** How busy the store's connection pools are right now (PostgreSQL's pools, SQLite's read workers). */
+  pools(): PoolUse[];
   close(): Promise<void>;
+}
+
+/** Which way a statement went: through the query builder (writes, transactions), a hot read, or a bounded read. */
+export type StatementPath = "builder" | "read" | "bounded";
+
+export interface StoreObserver {
+  /** One statement finished (or failed) after `seconds`. */
+  statement(path: StatementPath, seconds: number): void;
+}
+
+export interface PoolUse {
+  pool: string;
+  /** Connections (or workers) open. */
+  total: number;
+  idle: number;
+  /** Callers waiting for one. */
+  waiting: number;
+}
+
+/** The observer's slot, and the timers the store's paths run through. */
+class Observed {
+  observer: StoreObserver | undefined;
+
+  /** Kysely's log hook: it measures each query itself once a hook is set. */
+  readonly log = (event: { queryDurationMillis: number }): void => {
+    this.observer?.statement("builder", event.queryDurationMillis / 1000);
+  };
+
+  async time<T>(path: StatementPath, run: () => Promise<T>): Promise<T> {
+    const observer = this.observer;
+    if (!observer) return run();
+    const start = performance.now();
+    try {
+      return await run();
+    } finally {
+      observer.statement(path, (performance.now() - start) / 1000);
+    }
+  }
 }
 
 /**
@@ -76,7 +121,8 @@ export async function openSqliteStore(file: string, limits: QueryLimitOptions = 
   native.pragma("foreign_keys = ON");
   native.pragma("busy_timeout = 5000");
   cacheStatements(native, 400_000);
-  const db = new Kysely<Database>({ dialect: sqliteDialect(native) });
+  const observed = new Observed();
+  const db = new Kysely<Database>({ dialect: sqliteDialect(native), log: observed.log });
   await migrate(db);
   // Keep the planner's statistics fresh, as SQLite advises for long-lived connections; the analysis
   // limit bounds what that costs at startup on a large store (it samples instead of scanning).
@@ -95,21 +141,33 @@ export async function openSqliteStore(file: string, limits: QueryLimitOptions = 
     // commit while a write is in flight), which also never sees a transaction's uncommitted rows.
     arrays: async (query, parameters) => {
       if (!reader) return (await db.executeQuery<Record<string, unknown>>({ ...query, parameters })).rows.map((r) => Object.values(r));
-      return reader.statement(query.sql).all(...parameters) as unknown[][];
+      const observer = observed.observer;
+      if (!observer) return reader.statement(query.sql).all(...parameters) as unknown[][];
+      const start = performance.now();
+      try {
+        return reader.statement(query.sql).all(...parameters) as unknown[][];
+      } finally {
+        observer.statement("read", (performance.now() - start) / 1000);
+      }
     },
-    bounded: async (sqlText, parameters, { timeoutMs = queryTimeoutMs, cheap = false }) => {
-      if (pool && !cheap) return pool.run(sqlText, parameters, timeoutMs);
-      if (reader) return reader.within(timeoutMs, () => reader.statement(sqlText).all(...parameters) as unknown[][]);
-      return nativeDeadline.within(
-        timeoutMs,
-        () =>
-          native
-            .prepare(sqlText)
-            .raw(true)
-            .all(...parameters) as unknown[][],
-      );
-    },
+    bounded: (sqlText, parameters, { timeoutMs = queryTimeoutMs, cheap = false }) =>
+      observed.time("bounded", async () => {
+        if (pool && !cheap) return pool.run(sqlText, parameters, timeoutMs);
+        if (reader) return reader.within(timeoutMs, () => reader.statement(sqlText).all(...parameters) as unknown[][]);
+        return nativeDeadline.within(
+          timeoutMs,
+          () =>
+            native
+              .prepare(sqlText)
+              .raw(true)
+              .all(...parameters) as unknown[][],
+        );
+      }),
     queryTimeoutMs,
+    observe: (observer) => {
+      observed.observer = observer;
+    },
+    pools: () => (pool ? [{ pool: "sqlite_read_workers", ...pool.use() }] : []),
     close: async () => {
       await pool?.close();
       reader?.close();
@@ -166,7 +224,8 @@ export async function openPostgresStore(url: string, poolSize = 10, limits: Quer
   const readPool = new pg.Pool({ connectionString: url, max: poolSize });
   readPool.on("error", () => undefined);
   const limited = new WeakSet<pg.PoolClient>();
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const observed = new Observed();
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log: observed.log });
   await migrate(db);
   // Named statements are parsed and planned once per connection, not on every request.
   const named = (sqlText: string, parameters: readonly unknown[]) => ({
@@ -209,10 +268,17 @@ export async function openPostgresStore(url: string, poolSize = 10, limits: Quer
     db,
     dialect: "postgres",
     json: postgresJson,
-    arrays: (query, parameters) => bounded(query.sql, parameters, queryTimeoutMs),
-    bounded: (sqlText, parameters, { timeoutMs = queryTimeoutMs }) => bounded(sqlText, parameters, timeoutMs),
+    arrays: (query, parameters) => observed.time("read", () => bounded(query.sql, parameters, queryTimeoutMs)),
+    bounded: (sqlText, parameters, { timeoutMs = queryTimeoutMs }) => observed.time("bounded", () => bounded(sqlText, parameters, timeoutMs)),
     queryTimeoutMs,
     listen: (channel, fn) => listenOn(url, channel, fn),
+    observe: (observer) => {
+      observed.observer = observer;
+    },
+    pools: () => [
+      { pool: "postgres_write", total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount },
+      { pool: "postgres_read", total: readPool.totalCount, idle: readPool.idleCount, waiting: readPool.waitingCount },
+    ],
     close: async () => {
       await readPool.end();
       await db.destroy();

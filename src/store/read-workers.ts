@@ -148,6 +148,11 @@ export class SqliteReadPool {
     });
   }
 
+  /** Workers started, those free, and statements waiting for one. */
+  use(): { total: number; idle: number; waiting: number } {
+    return { total: this.readers.size, idle: this.idle.length, waiting: this.queue.length };
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     for (const job of this.queue.splice(0)) {

@@ -1,0 +1,169 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { FastifyInstance } from "fastify";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type { Store } from "../store/open.js";
+import type { IngestResult } from "../domain/ingest/result.js";
+
+/** The label of a request no route matched (404s, and requests refused before routing): never the raw URL. */
+export const UNMATCHED_ROUTE = "(unmatched)";
+
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const BATCH_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+const STATEMENT_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5];
+
+/**
+ * Triage's Prometheus metrics: one registry per server, so two servers in one process (the tests)
+ * keep their own counts. Every label has a bounded set of values: routes are Fastify's templates
+ * (`/v1.0/security/incidents/:id`), never the URL a client sent.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+  private readonly requests: Histogram<"method" | "route" | "status">;
+  private readonly errors: Counter<"method" | "route" | "status">;
+  private readonly alerts: Counter<"outcome">;
+  private readonly batches: Histogram;
+  private readonly correlation: Counter<"decision">;
+  private readonly statements: Histogram<"path">;
+  private store: Store | undefined;
+
+  constructor() {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry, prefix: "triage_" });
+    this.requests = new Histogram({
+      name: "triage_http_request_duration_seconds",
+      help: "Time from a request's arrival to its response, per route template, method and status (its _count is the request rate).",
+      labelNames: ["method", "route", "status"],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.errors = new Counter({
+      name: "triage_http_errors_total",
+      help: "Responses with a 4xx or 5xx status, per route template, method and status.",
+      labelNames: ["method", "route", "status"],
+      registers,
+    });
+    this.alerts = new Counter({
+      name: "triage_ingest_alerts_total",
+      help: "Alerts ingested, by outcome: created (new to the store) or updated (sent again).",
+      labelNames: ["outcome"],
+      registers,
+    });
+    this.batches = new Histogram({
+      name: "triage_ingest_batch_duration_seconds",
+      help: "Time to validate, correlate and commit one ingestion batch.",
+      buckets: BATCH_BUCKETS,
+      registers,
+    });
+    this.correlation = new Counter({
+      name: "triage_correlation_decisions_total",
+      help: "Correlation decisions: new alerts that opened a new incident or joined one, incidents merged, and joins or merges refused by the incident size limits.",
+      labelNames: ["decision"],
+      registers,
+    });
+    this.statements = new Histogram({
+      name: "triage_store_statement_duration_seconds",
+      help: "Time of each store statement, by path: builder (writes and transactions), read (hot reads), bounded (listings with a time limit).",
+      labelNames: ["path"],
+      buckets: STATEMENT_BUCKETS,
+      registers,
+    });
+    // Read at scrape time: nothing is spent on them between scrapes.
+    const pools = () => this.store?.pools() ?? [];
+    for (const field of ["total", "idle", "waiting"] as const) {
+      new Gauge({
+        name: `triage_store_pool_${field}`,
+        help: {
+          total: "Connections (PostgreSQL) or read workers (SQLite) open, per pool.",
+          idle: "Connections or read workers free, per pool.",
+          waiting: "Callers waiting for a connection or read worker, per pool.",
+        }[field],
+        labelNames: ["pool"],
+        registers,
+        collect() {
+          for (const use of pools()) this.set({ pool: use.pool }, use[field]);
+        },
+      });
+    }
+  }
+
+  /**
+   * Times every response of `app`, labelled by its route template, and every statement of `store`;
+   * stops timing the store when the app closes. One app and store per Metrics.
+   */
+  install(app: FastifyInstance, store: Store): void {
+    this.store = store;
+    store.observe({ statement: (path, seconds) => this.statements.observe({ path }, seconds) });
+    app.addHook("onClose", async () => store.observe(undefined));
+    app.addHook("onResponse", (req, reply, done) => {
+      const labels = { method: req.method, route: req.routeOptions.url ?? UNMATCHED_ROUTE, status: reply.statusCode };
+      this.requests.observe(labels, reply.elapsedTime / 1000);
+      if (reply.statusCode >= 400) this.errors.inc(labels);
+      done();
+    });
+  }
+
+  /** One committed ingestion batch: its alerts' outcomes and correlation decisions, as the feature answered them. */
+  ingested(results: readonly IngestResult[], seconds: number): void {
+    this.batches.observe(seconds);
+    let created = 0;
+    let newIncidents = 0;
+    let joined = 0;
+    let merged = 0;
+    let refused = 0;
+    for (const r of results) {
+      // An alert sent again stays where it is: only a new alert is a placement decision.
+      if (r.outcome !== "created") continue;
+      created++;
+      if (r.correlation.incident === "new") newIncidents++;
+      else joined++;
+      merged += r.merged.length;
+      refused += (r.correlation.notJoined?.length ?? 0) + r.mergeRefused.length;
+    }
+    if (created > 0) this.alerts.inc({ outcome: "created" }, created);
+    if (results.length > created) this.alerts.inc({ outcome: "updated" }, results.length - created);
+    if (newIncidents > 0) this.correlation.inc({ decision: "new" }, newIncidents);
+    if (joined > 0) this.correlation.inc({ decision: "joined" }, joined);
+    if (merged > 0) this.correlation.inc({ decision: "merged" }, merged);
+    if (refused > 0) this.correlation.inc({ decision: "refused" }, refused);
+  }
+
+  /** The exposition text and its content type. */
+  async scrape(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}
+
+/**
+ * The metrics listener: a plain HTTP server, apart from the API's, answering GET /metrics and
+ * nothing else (404). It is not a Fastify route, so it is not in the OpenAPI document.
+ */
+export async function listenMetrics(metrics: Metrics, host: string, port: number): Promise<{ server: Server; url: string }> {
+  const server = createServer((req, res) => {
+    const path = (req.url ?? "/").split("?")[0];
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      res.writeHead(405, { allow: "GET, HEAD", "content-type": "text/plain" }).end("Method not allowed\n");
+      return;
+    }
+    if (path !== "/metrics") {
+      res.writeHead(404, { "content-type": "text/plain" }).end("Not found: the metrics are at /metrics\n");
+      return;
+    }
+    metrics.scrape().then(
+      ({ contentType, body }) => res.writeHead(200, { "content-type": contentType, "cache-control": "no-store" }).end(req.method === "HEAD" ? undefined : body),
+      () => res.writeHead(500, { "content-type": "text/plain" }).end("Collecting the metrics failed\n"),
+    );
+  });
+  server.requestTimeout = 10_000;
+  server.headersTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const shown = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  return { server, url: `http://${shown}:${address.port}/metrics` };
+}
