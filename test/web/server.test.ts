@@ -50,10 +50,10 @@ describe("the web client of each tenant", () => {
     expect(apps[0]).toMatchObject({
       publicClient: true,
       redirectUris: [WEB_REDIRECT_PATH],
-      delegatedPermissions: ["SecurityIncident.ReadWrite.All", "SecurityAlert.ReadWrite.All"],
+      delegatedPermissions: ["SecurityIncident.ReadWrite.All", "SecurityAlert.ReadWrite.All", "ThreatHunting.Read.All"],
     });
     // Its permissions are consented: a signed-in user's token carries them.
-    expect(claims(adminToken).scp.split(" ").sort()).toEqual(["SecurityAlert.ReadWrite.All", "SecurityIncident.ReadWrite.All"]);
+    expect(claims(adminToken).scp.split(" ").sort()).toEqual(["SecurityAlert.ReadWrite.All", "SecurityIncident.ReadWrite.All", "ThreatHunting.Read.All"]);
   });
 
   it("GET /web/config: public; the only tenant is the default, with its web client", async () => {
@@ -267,7 +267,7 @@ describe("the admin API", () => {
     expect(list.status).toBe(200);
     expect(list.body.value.find((a: any) => a.clientId === webClientId(t.tenantId))).toMatchObject({
       firstParty: true,
-      consented: { delegated: ["SecurityAlert.ReadWrite.All", "SecurityIncident.ReadWrite.All"] },
+      consented: { delegated: ["SecurityAlert.ReadWrite.All", "SecurityIncident.ReadWrite.All", "ThreatHunting.Read.All"] },
     });
 
     expect(
