@@ -1,6 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { createUser } from "../../src/identity/directory.js";
+import { createUser, grantAdminConsent, revokeConsent } from "../../src/identity/directory.js";
+import { setAppPermissions } from "../../src/store/identity/apps.js";
+import { WEB_DELEGATED_PERMISSIONS } from "../../src/web/client.js";
 import { cellText } from "../../web/src/hunting.js";
 import { browserAvailable, CHROMIUM, launchBrowser, screenshot, signIn, startWebTriage, watch, type WebTriage } from "./support.js";
 
@@ -184,5 +186,27 @@ describe.skipIf(!browserAvailable() || process.env.TRIAGE_SKIP_BROWSER === "1")(
     expect(text).toContain("Security Reader, Global Reader, Security Operator or Security Administrator");
     await expect(page.locator("table.hunting-table").count()).resolves.toBe(0);
     await screenshot(page, "hunting-denied");
+  });
+
+  it("in a tenant whose web app registration predates hunting, the page says what to grant", async () => {
+    // The registration as tenants had it before hunting: the two incident and alert permissions only.
+    const registration = async (delegated: string[]) => {
+      await revokeConsent(w.t.store.db, w.webClientId);
+      await setAppPermissions(w.t.store.db, w.webClientId, "[]", JSON.stringify(delegated));
+      await grantAdminConsent(w.t.store.db, w.webClientId);
+    };
+    await registration(["SecurityIncident.ReadWrite.All", "SecurityAlert.ReadWrite.All"]);
+    try {
+      expected = [/HTTP 403 (POST|GET) .*(runHuntingQuery|getHuntingSchema)/, /status of 403 \(Forbidden\)/];
+      const page = await newPage();
+      await signIn(page, w.url, w.users.reader, `/hunting?query=${encodeURIComponent("AlertInfo | take 1")}`);
+      const denied = page.locator(".hunting-denied");
+      await denied.waitFor();
+      const text = (await denied.textContent()) ?? "";
+      expect(text).toContain("has not been granted ThreatHunting.Read.All");
+      expect(text).toContain("Missing scope permissions");
+    } finally {
+      await registration(WEB_DELEGATED_PERMISSIONS);
+    }
   });
 });
