@@ -174,6 +174,7 @@ describe("serving the app", () => {
       "/incidents",
       "/incidents/12",
       "/dashboard",
+      "/hunting?query=AlertInfo%20%7C%20take%201&timespan=P7D",
       "/explorer",
       "/explorer/SecurityIncident.Read.All",
       "/admin/users",
