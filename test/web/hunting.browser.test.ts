@@ -114,6 +114,11 @@ describe.skipIf(!browserAvailable() || process.env.TRIAGE_SKIP_BROWSER === "1")(
     await page.getByRole("option", { name: /EntityType/ }).waitFor();
     await editor.press("Tab");
     await expect(editor.inputValue()).resolves.toBe("AlertEvidence | summarize count() by EntityType");
+    // Enter is a new line even with completions open ("project" also begins "project-away").
+    await editor.pressSequentially("\n| project");
+    await page.getByRole("option", { name: /project-away/ }).waitFor();
+    await editor.press("Enter");
+    await expect(editor.inputValue()).resolves.toBe("AlertEvidence | summarize count() by EntityType\n| project\n");
     // Highlighting: the table and the operator are marked as such.
     await expect(page.locator(".kql-highlight .kql-table").first().textContent()).resolves.toBe("AlertEvidence");
     await expect(page.locator(".kql-highlight .kql-keyword").first().textContent()).resolves.toBe("summarize");

@@ -1,5 +1,5 @@
 /** Advanced hunting: a KQL editor, a timespan, the results as a table and a chart; the URL carries the query. */
-import { useEffect, useMemo, useRef, useState, type KeyboardEvent, type ReactNode, type RefObject } from "react";
+import { useEffect, useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent, type ReactNode, type RefObject } from "react";
 import { api, ApiError, qs } from "../api";
 import { navigate, useLocation } from "../router";
 import { Loading, useAsync, usePageTitle } from "../components/ui";
@@ -52,6 +52,7 @@ function Editor({
 }) {
   const pre = useRef<HTMLPreElement>(null);
   const [menu, setMenu] = useState<{ start: number; items: Completion[]; active: number } | null>(null);
+  const pendingCaret = useRef<number | null>(null);
   const tables = useMemo(() => new Set(schema.map((t) => t.name)), [schema]);
 
   const suggest = (text: string, caret: number) => {
@@ -65,12 +66,15 @@ function Editor({
     const next = value.slice(0, menu.start) + item.label + value.slice(caret);
     onChange(next);
     setMenu(null);
-    const at = menu.start + item.label.length;
-    requestAnimationFrame(() => {
-      ta.focus();
-      ta.setSelectionRange(at, at);
-    });
+    pendingCaret.current = menu.start + item.label.length;
   };
+  // The caret goes after an accepted completion as the new text is committed, before the next key.
+  useLayoutEffect(() => {
+    const ta = textarea.current;
+    if (pendingCaret.current === null || !ta) return;
+    ta.setSelectionRange(pendingCaret.current, pendingCaret.current);
+    pendingCaret.current = null;
+  }, [value, textarea]);
   const keyDown = (e: KeyboardEvent<HTMLTextAreaElement>) => {
     if ((e.ctrlKey || e.metaKey) && e.key === "Enter") {
       e.preventDefault();
@@ -88,7 +92,7 @@ function Editor({
       e.preventDefault();
       const n = menu.items.length;
       setMenu({ ...menu, active: (menu.active + (e.key === "ArrowDown" ? 1 : n - 1)) % n });
-    } else if (e.key === "Tab" || e.key === "Enter") {
+    } else if (e.key === "Tab") {
       e.preventDefault();
       accept(menu.items[menu.active]!);
     } else if (e.key === "Escape") {
