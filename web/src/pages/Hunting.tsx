@@ -53,7 +53,8 @@ function Editor({
   const pre = useRef<HTMLPreElement>(null);
   const [menu, setMenu] = useState<{ start: number; items: Completion[]; active: number } | null>(null);
   const pendingCaret = useRef<number | null>(null);
-  const tables = useMemo(() => new Set(schema.map((t) => t.name)), [schema]);
+  // Before the schema arrives (or when it is refused), the two tables hunting has.
+  const tables = useMemo(() => new Set(schema.length ? schema.map((t) => t.name) : ["AlertInfo", "AlertEvidence"]), [schema]);
 
   const suggest = (text: string, caret: number) => {
     const c = completions(text, caret, schema);
