@@ -11,8 +11,8 @@ import { listTenants } from "../store/tenants.js";
 export const WEB_CLIENT_NAME = "Triage web app";
 /** The redirect URI the web app registers: a path, which the authorize endpoint matches on its own origin. */
 export const WEB_REDIRECT_PATH = "/signin-callback";
-/** Read and change incidents and alerts; merge incidents and move alerts (SecurityData.Manage.All). */
-export const WEB_DELEGATED_PERMISSIONS = ["SecurityIncident.ReadWrite.All", "SecurityAlert.ReadWrite.All", "SecurityData.Manage.All"];
+/** Read and change incidents and alerts; merge incidents and move alerts (SecurityData.Manage.All); hunt (ThreatHunting.Read.All). */
+export const WEB_DELEGATED_PERMISSIONS = ["SecurityIncident.ReadWrite.All", "SecurityAlert.ReadWrite.All", "SecurityData.Manage.All", "ThreatHunting.Read.All"];
 /** What the web app asks the token endpoint for: every consented delegated permission, an id token, a refresh token. */
 export const WEB_SCOPE = "https://graph.microsoft.com/.default openid profile offline_access";
 

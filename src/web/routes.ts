@@ -27,7 +27,7 @@ export interface WebRouteOptions {
 }
 
 /** The client-side routes: each answers the app's index.html, and the app routes in the browser. */
-const APP_PATHS = ["/", WEB_REDIRECT_PATH, "/incidents", "/incidents/*", "/dashboard", "/explorer", "/explorer/*", "/admin", "/admin/*"];
+const APP_PATHS = ["/", WEB_REDIRECT_PATH, "/incidents", "/incidents/*", "/dashboard", "/hunting", "/explorer", "/explorer/*", "/admin", "/admin/*"];
 
 /** A built asset's name: plain segments, never "." or ".." (the router has already decoded %2f and %2e). */
 const ASSET_NAME = /^[A-Za-z0-9_-][A-Za-z0-9._-]*(?:\/[A-Za-z0-9_-][A-Za-z0-9._-]*)*$/;

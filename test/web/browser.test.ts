@@ -105,7 +105,12 @@ describe.skipIf(!browserAvailable() || process.env.TRIAGE_SKIP_BROWSER === "1")(
     // The token came from Triage's token endpoint for the tenant's web client, with the user's role.
     const claims = JSON.parse(Buffer.from((await accessTokenOf(analyst)).split(".")[1]!, "base64url").toString());
     expect(claims).toMatchObject({ azp: w.webClientId, tid: w.t.tenantId, preferred_username: w.users.analyst.upn, idtyp: "user" });
-    expect(claims.scp.split(" ").sort()).toEqual(["SecurityAlert.ReadWrite.All", "SecurityData.Manage.All", "SecurityIncident.ReadWrite.All"]);
+    expect(claims.scp.split(" ").sort()).toEqual([
+      "SecurityAlert.ReadWrite.All",
+      "SecurityData.Manage.All",
+      "SecurityIncident.ReadWrite.All",
+      "ThreatHunting.Read.All",
+    ]);
     await analyst.goto(`${w.url}/incidents`);
     await waitForQueue(analyst);
     await screenshot(analyst, "queue");

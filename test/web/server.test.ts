@@ -50,10 +50,15 @@ describe("the web client of each tenant", () => {
     expect(apps[0]).toMatchObject({
       publicClient: true,
       redirectUris: [WEB_REDIRECT_PATH],
-      delegatedPermissions: ["SecurityIncident.ReadWrite.All", "SecurityAlert.ReadWrite.All", "SecurityData.Manage.All"],
+      delegatedPermissions: ["SecurityIncident.ReadWrite.All", "SecurityAlert.ReadWrite.All", "SecurityData.Manage.All", "ThreatHunting.Read.All"],
     });
     // Its permissions are consented: a signed-in user's token carries them.
-    expect(claims(adminToken).scp.split(" ").sort()).toEqual(["SecurityAlert.ReadWrite.All", "SecurityData.Manage.All", "SecurityIncident.ReadWrite.All"]);
+    expect(claims(adminToken).scp.split(" ").sort()).toEqual([
+      "SecurityAlert.ReadWrite.All",
+      "SecurityData.Manage.All",
+      "SecurityIncident.ReadWrite.All",
+      "ThreatHunting.Read.All",
+    ]);
   });
 
   it("GET /web/config: public; the only tenant is the default, with its web client", async () => {
@@ -174,6 +179,7 @@ describe("serving the app", () => {
       "/incidents",
       "/incidents/12",
       "/dashboard",
+      "/hunting?query=AlertInfo%20%7C%20take%201&timespan=P7D",
       "/explorer",
       "/explorer/SecurityIncident.Read.All",
       "/admin/users",
@@ -267,7 +273,7 @@ describe("the admin API", () => {
     expect(list.status).toBe(200);
     expect(list.body.value.find((a: any) => a.clientId === webClientId(t.tenantId))).toMatchObject({
       firstParty: true,
-      consented: { delegated: ["SecurityAlert.ReadWrite.All", "SecurityData.Manage.All", "SecurityIncident.ReadWrite.All"] },
+      consented: { delegated: ["SecurityAlert.ReadWrite.All", "SecurityData.Manage.All", "SecurityIncident.ReadWrite.All", "ThreatHunting.Read.All"] },
     });
 
     expect(

@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState, useSyncExternalStore, type FormEvent, type ReactNode } from "react";
+import { lazy, Suspense, useEffect, useRef, useState, useSyncExternalStore, type FormEvent, type ReactNode } from "react";
 import { beginSignIn, completeSignIn, getSession, isAdmin, signOut, subscribeSession, type Session } from "./auth";
 import type { TenantConfig, WebConfig } from "../../src/web/contracts";
 import { publicJson } from "./api";
@@ -10,6 +10,9 @@ import { DashboardPage } from "./pages/Dashboard";
 import { ExplorerList } from "./pages/permissions/ExplorerList";
 import { PermissionPage } from "./pages/permissions/PermissionPage";
 import { AdminApps, AdminUsers } from "./pages/Admin";
+
+// The Hunting page (its editor and charts) loads on first visit, so other pages do not carry it.
+const HuntingPage = lazy(() => import("./pages/Hunting").then((m) => ({ default: m.HuntingPage })));
 
 export function useSession(): Session | null {
   return useSyncExternalStore(subscribeSession, getSession);
@@ -46,6 +49,9 @@ function Header({ session }: { session: Session | null }) {
             </NavLink>
             <NavLink to="/dashboard" match="/dashboard">
               Dashboard
+            </NavLink>
+            <NavLink to="/hunting" match="/hunting">
+              Hunting
             </NavLink>
           </>
         )}
@@ -215,6 +221,12 @@ function Routes({ session }: { session: Session | null }) {
   const incident = /^\/incidents\/(\d+)$/.exec(pathname);
   if (incident) return <IncidentPage key={incident[1]} id={incident[1]!} session={session} />;
   if (pathname === "/dashboard") return <DashboardPage />;
+  if (pathname === "/hunting")
+    return (
+      <Suspense fallback={<Loading what="Loading the hunting page" />}>
+        <HuntingPage search={search} />
+      </Suspense>
+    );
   if (pathname === "/admin" || pathname.startsWith("/admin/")) {
     if (!isAdmin(session)) return <Forbidden what="The admin pages need the Security Administrator role." />;
     if (pathname === "/admin/users") return <AdminUsers session={session} />;

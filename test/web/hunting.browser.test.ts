@@ -1,0 +1,217 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { createUser, grantAdminConsent, revokeConsent } from "../../src/identity/directory.js";
+import { setAppPermissions } from "../../src/store/identity/apps.js";
+import { WEB_DELEGATED_PERMISSIONS } from "../../src/web/client.js";
+import { cellText } from "../../web/src/hunting.js";
+import { browserAvailable, CHROMIUM, launchBrowser, screenshot, signIn, startWebTriage, watch, type WebTriage } from "./support.js";
+
+/**
+ * The Hunting page in headless Chromium against a real Triage: a typed query runs and its table is the
+ * API's answer, a summary by day draws a chart, an error shows Kusto's message and position, the URL
+ * restores the query and its results, and a user without a hunting role is told why.
+ */
+
+if (process.env.TRIAGE_SKIP_BROWSER !== "1" && !browserAvailable() && process.env.CI) {
+  throw new Error(`the browser tests need Chromium at ${CHROMIUM}; CI requires them.`);
+}
+
+let w: WebTriage;
+let browser: Browser;
+let analyst: Page;
+const problems: string[] = [];
+/** Failed requests a test expects (the error it shows); every other problem fails the test. */
+let expected: RegExp[] = [];
+const contexts: BrowserContext[] = [];
+/** The seeded alerts were raised before 2026-11-01: a window that holds them whatever today is. */
+const WINDOW = "2026-06-01T00:00:00Z/2026-11-02T00:00:00Z";
+
+async function newPage(): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  context.setDefaultTimeout(15_000);
+  contexts.push(context);
+  watch(context, problems);
+  return context.newPage();
+}
+
+beforeAll(async () => {
+  [w, browser] = await Promise.all([startWebTriage(40), launchBrowser()]);
+  analyst = await newPage();
+  await signIn(analyst, w.url, w.users.analyst, `/hunting?timespan=${encodeURIComponent(WINDOW)}`);
+}, 120_000);
+
+afterAll(async () => {
+  for (const c of contexts) await c.close().catch(() => undefined);
+  await browser?.close();
+  await w?.close();
+});
+
+afterEach(() => {
+  const seen = problems.splice(0).filter((p) => !expected.some((re) => re.test(p)));
+  expected = [];
+  expect(seen).toEqual([]);
+});
+
+async function hunt(query: string, timespan = WINDOW): Promise<{ status: number; body: any }> {
+  const headers = await w.t.auth(w.t.tenantId, ["ThreatHunting.Read.All"]);
+  const r = await w.t.request("POST", "/v1.0/security/runHuntingQuery", { body: { Query: query, Timespan: timespan }, headers });
+  return { status: r.status, body: r.body };
+}
+
+async function tableOf(page: Page): Promise<{ head: string[]; rows: string[][] }> {
+  await page.locator("table.hunting-table").waitFor();
+  const head = await page.locator("table.hunting-table thead th").allTextContents();
+  const rows = await page
+    .locator("table.hunting-table tbody tr")
+    .evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent ?? "")));
+  return { head, rows };
+}
+
+function expectedTable(answer: { schema: { name: string }[]; results: Record<string, unknown>[] }): { head: string[]; rows: string[][] } {
+  return { head: answer.schema.map((c) => c.name), rows: answer.results.map((r) => answer.schema.map((c) => cellText(r[c.name]))) };
+}
+
+async function typeAndRun(page: Page, query: string): Promise<void> {
+  const editor = page.getByLabel("Query", { exact: true });
+  await editor.fill(query);
+  await editor.press("Control+Enter");
+  await page.locator(".hunting-results[aria-busy=false]").waitFor();
+}
+
+describe.skipIf(!browserAvailable() || process.env.TRIAGE_SKIP_BROWSER === "1")("the Hunting page", { timeout: 60_000 }, () => {
+  it("a typed query runs with Ctrl+Enter; the table is the API's answer and the URL carries query and timespan", async () => {
+    const page = analyst;
+    await expect(page.getByRole("link", { name: "Hunting" }).getAttribute("aria-current")).resolves.toBe("page");
+    const query =
+      'AlertInfo\n| where Severity in ("High", "Medium")\n| project AlertId, Title, Severity, Timestamp, AttackTechniques\n| order by AlertId asc\n| take 25';
+    await typeAndRun(page, query);
+    const answer = await hunt(query);
+    expect(answer.status).toBe(200);
+    expect(answer.body.results.length).toBeGreaterThan(0);
+    expect(await tableOf(page)).toEqual(expectedTable(answer.body));
+    await expect(page.locator(".hunting-count").textContent()).resolves.toBe(`${answer.body.results.length} rows`);
+    const url = new URL(page.url());
+    expect(url.pathname).toBe("/hunting");
+    expect(url.searchParams.get("query")).toBe(query);
+    expect(url.searchParams.get("timespan")).toBe(WINDOW);
+    // No chart for rows that are not a summary.
+    await expect(page.locator(".hunting-chart").count()).resolves.toBe(0);
+    await screenshot(page, "hunting-table");
+  });
+
+  it("completes table names, operators and columns from the hunting schema", async () => {
+    const page = analyst;
+    const editor = page.getByLabel("Query", { exact: true });
+    await editor.fill("");
+    await editor.pressSequentially("AlertEv");
+    await page.getByRole("option", { name: /AlertEvidence/ }).waitFor();
+    await editor.press("Tab");
+    await expect(editor.inputValue()).resolves.toBe("AlertEvidence");
+    await editor.pressSequentially(" | summ");
+    await page.getByRole("option", { name: /summarize/ }).waitFor();
+    await editor.press("Tab");
+    await editor.pressSequentially(" count() by EntityT");
+    await page.getByRole("option", { name: /EntityType/ }).waitFor();
+    await editor.press("Tab");
+    await expect(editor.inputValue()).resolves.toBe("AlertEvidence | summarize count() by EntityType");
+    // Enter is a new line even with completions open ("project" also begins "project-away").
+    await editor.pressSequentially("\n| project");
+    await page.getByRole("option", { name: /project-away/ }).waitFor();
+    await editor.press("Enter");
+    await expect(editor.inputValue()).resolves.toBe("AlertEvidence | summarize count() by EntityType\n| project\n");
+    // Highlighting: the table and the operator are marked as such.
+    await expect(page.locator(".kql-highlight .kql-table").first().textContent()).resolves.toBe("AlertEvidence");
+    await expect(page.locator(".kql-highlight .kql-keyword").first().textContent()).resolves.toBe("summarize");
+  });
+
+  it("a summary by bin(Timestamp, 1d) draws a chart of its rows", async () => {
+    const page = analyst;
+    const query = "AlertInfo\n| summarize Alerts = count() by bin(Timestamp, 1d)";
+    await typeAndRun(page, query);
+    const answer = await hunt(query);
+    expect(answer.status).toBe(200);
+    expect(await tableOf(page)).toEqual(expectedTable(answer.body));
+    const chart = page.locator("figure.hunting-chart");
+    await chart.waitFor();
+    // One column per day of the answer, and the chart's total is the alerts counted.
+    await expect(chart.locator("g.bar-group").count()).resolves.toBe(answer.body.results.length);
+    const total = answer.body.results.reduce((n: number, r: any) => n + r.Alerts, 0);
+    await expect(chart.locator("svg.chart").getAttribute("aria-label")).resolves.toContain(`: ${total} in ${answer.body.results.length}`);
+    await screenshot(page, "hunting-chart");
+  });
+
+  it("an error shows Kusto's message and moves the caret to its position", async () => {
+    const page = analyst;
+    expected = [/HTTP 400 POST .*runHuntingQuery/, /status of 400 \(Bad Request\)/];
+    const query = "AlertInfo\n| where NoSuchColumn == 1";
+    await typeAndRun(page, query);
+    const answer = await hunt(query);
+    expect(answer.status).toBe(400);
+    const message: string = answer.body.error.message;
+    expect(message).toContain("[line:position=2:9]");
+    await expect(page.locator(".hunting-error-message").textContent()).resolves.toBe(message);
+    await expect(page.locator(".kql-highlight .kql-error").textContent()).resolves.toBe("NoSuchColumn");
+    await page.getByRole("button", { name: "Go to line 2, column 9" }).click();
+    const caret = await page.getByLabel("Query", { exact: true }).evaluate((t) => (t as unknown as { selectionStart: number }).selectionStart);
+    expect(caret).toBe(query.indexOf("NoSuchColumn"));
+    await expect(page.locator("table.hunting-table").count()).resolves.toBe(0);
+  });
+
+  it("the shareable URL restores the query and timespan in a new tab and runs it", async () => {
+    const query = 'AlertEvidence\n| where EntityType == "User"\n| summarize Alerts = dcount(AlertId) by AccountUpn\n| order by Alerts desc, AccountUpn asc';
+    await typeAndRun(analyst, query);
+    const link = analyst.url();
+    const tab = await analyst.context().newPage();
+    await tab.goto(link);
+    await tab.locator(".hunting-results[aria-busy=false]").waitFor();
+    await expect(tab.getByLabel("Query", { exact: true }).inputValue()).resolves.toBe(query);
+    await expect(tab.getByLabel("Time range").inputValue()).resolves.toBe(WINDOW);
+    const answer = await hunt(query);
+    expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+    expect(answer.body.results.length).toBeGreaterThan(0);
+    expect(await tableOf(tab)).toEqual(expectedTable(answer.body));
+    // A timespan from the picker is in the link as well.
+    const short = new URL(`${w.url}/hunting?query=${encodeURIComponent("AlertInfo | take 3")}&timespan=P30D`);
+    await tab.goto(short.href);
+    await tab.locator(".hunting-results[aria-busy=false]").waitFor();
+    await expect(tab.getByLabel("Time range").inputValue()).resolves.toBe("P30D");
+    await tab.close();
+  });
+
+  it("a user without a hunting role is told which roles hunting needs", async () => {
+    await createUser(w.t.store.db, { tenantId: w.t.tenantId, upn: "norole@contoso.test", password: "NoRole-Pa55word", roles: [], displayName: "Noel Norole" });
+    expected = [/HTTP 403 (POST|GET) .*(runHuntingQuery|getHuntingSchema)/, /status of 403 \(Forbidden\)/];
+    const page = await newPage();
+    const query = "AlertInfo | take 1";
+    await signIn(page, w.url, { upn: "norole@contoso.test", password: "NoRole-Pa55word", roles: [] }, `/hunting?query=${encodeURIComponent(query)}`);
+    const denied = page.locator(".hunting-denied");
+    await denied.waitFor();
+    const text = (await denied.textContent()) ?? "";
+    expect(text).toContain("Advanced hunting is not available to you.");
+    expect(text).toContain("Security Reader, Global Reader, Security Operator or Security Administrator");
+    await expect(page.locator("table.hunting-table").count()).resolves.toBe(0);
+    await screenshot(page, "hunting-denied");
+  });
+
+  it("in a tenant whose web app registration predates hunting, the page says what to grant", async () => {
+    // The registration as tenants had it before hunting: the two incident and alert permissions only.
+    const registration = async (delegated: string[]) => {
+      await revokeConsent(w.t.store.db, w.webClientId);
+      await setAppPermissions(w.t.store.db, w.webClientId, "[]", JSON.stringify(delegated));
+      await grantAdminConsent(w.t.store.db, w.webClientId);
+    };
+    await registration(["SecurityIncident.ReadWrite.All", "SecurityAlert.ReadWrite.All"]);
+    try {
+      expected = [/HTTP 403 (POST|GET) .*(runHuntingQuery|getHuntingSchema)/, /status of 403 \(Forbidden\)/];
+      const page = await newPage();
+      await signIn(page, w.url, w.users.reader, `/hunting?query=${encodeURIComponent("AlertInfo | take 1")}`);
+      const denied = page.locator(".hunting-denied");
+      await denied.waitFor();
+      const text = (await denied.textContent()) ?? "";
+      expect(text).toContain("has not been granted ThreatHunting.Read.All");
+      expect(text).toContain("Missing scope permissions");
+    } finally {
+      await registration(WEB_DELEGATED_PERMISSIONS);
+    }
+  });
+});
