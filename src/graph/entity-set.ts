@@ -27,6 +27,7 @@ import { registerSecurityActions } from "./actions.js";
 import { commentDoc, countDoc, getDoc, INCIDENT_ALERTS_DOC, listDoc, patchDoc } from "./route-docs.js";
 import { registerHuntingRoutes } from "./hunting.js";
 import { routes, writeContext, type GraphRouteOptions } from "./route-kit.js";
+import { withRecommendedHunting } from "./recommended-hunting.js";
 
 declare module "fastify" {
   interface FastifyContextConfig {
@@ -195,17 +196,18 @@ export async function registerSecurityRoutes(app: FastifyInstance, opts: GraphRo
     // The common case — no $select, /v1.0 — splices each entity's ready JSON into the page; anything
     // else (or an entity with a gated enum member for a client that did not opt in) is rendered.
     const page = await listPage(where, plan, key, projectionOf(view, plan.select));
+    const rows = view.beta && resource === incidentResource ? await withRecommendedHunting(store, caller.tenantId, page.rows, plan.select) : page.rows;
     let alerts: Map<number, ExpandedAlerts> | null = null;
     if (plan.expandAlerts) {
       alerts = await readExpandedAlerts(
         store,
         caller.tenantId,
-        page.rows.map((r) => Number(r.id)),
+        rows.map((r) => Number(r.id)),
         projectionOf(view, plan.expandAlerts.select),
         opts.expandAlertsLimit,
       );
     }
-    const items = page.rows.map((r) => {
+    const items = rows.map((r) => {
       const json = entityJson(resource, r, view, plan.select);
       if (!alerts) return json;
       return expandedJson(json, view, r.id, alerts.get(Number(r.id)), plan.expandAlerts!.select);
@@ -276,8 +278,9 @@ export async function registerSecurityRoutes(app: FastifyInstance, opts: GraphRo
           const { id } = req.params as { id: string };
           const { select, expand } = entityOptions(req, resource, view.beta);
           const key = set.key(id);
-          const found = key === null ? undefined : await readEntity(store, resource.table, caller.tenantId, key, projectionOf(view, select));
-          if (!found) throw set.notFound(id);
+          const read = key === null ? undefined : await readEntity(store, resource.table, caller.tenantId, key, projectionOf(view, select));
+          if (!read) throw set.notFound(id);
+          const found = view.beta && resource === incidentResource ? (await withRecommendedHunting(store, caller.tenantId, [read], select))[0]! : read;
           let json = entityJson(resource, found, view, select);
           if (expand !== false) {
             const alerts = await readExpandedAlerts(store, caller.tenantId, [Number(found.id)], projectionOf(view, expand), opts.expandAlertsLimit);
@@ -299,7 +302,9 @@ export async function registerSecurityRoutes(app: FastifyInstance, opts: GraphRo
           const { id } = req.params as { id: string };
           const changes = validatePatch(resource, req.body, view.beta);
           const written = await set.update(writeContext(caller, req), id, changes);
-          const json = entityJson(resource, readRowOf(written, projectionOf(view, null)), view, null);
+          const ready = readRowOf(written, projectionOf(view, null));
+          const row = view.beta && resource === incidentResource ? (await withRecommendedHunting(store, caller.tenantId, [ready], null))[0]! : ready;
+          const json = entityJson(resource, row, view, null);
           const context = `${view.root}/$metadata#security/${resource.entitySet}/$entity`;
           return reply
             .code(200)

@@ -107,7 +107,11 @@ export const IncidentSchema = Type.Object({
   recommendedActions: Nullable(Type.String(), { description: "Recommended actions for the incident (beta).", betaOnly: true }),
   recommendedHuntingQueries: Nullable(
     Type.Array(Type.Object({ kqlText: Nullable(Type.String()) }), { edm: "Collection(microsoft.graph.security.recommendedHuntingQuery)" }),
-    { description: "Recommended hunting queries (beta).", betaOnly: true },
+    {
+      description:
+        "KQL over AlertInfo and AlertEvidence for the incident's devices, accounts, IP addresses and alert titles, built from its alerts when it is served (beta). See docs/hunting.md#recommended-hunting-queries.",
+      betaOnly: true,
+    },
   ),
 });
 
