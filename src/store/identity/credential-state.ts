@@ -5,6 +5,7 @@
  */
 import { sql } from "kysely";
 import type { Db } from "../tables.js";
+import { isPostgres } from "../dialect.js";
 
 /** The lock ends (epoch ms) of those of `keys` locked after `now`. */
 export async function lockEnds(db: Db, keys: readonly string[], now: number): Promise<number[]> {
@@ -57,7 +58,17 @@ export async function deleteFailures(db: Db, key: string): Promise<void> {
 export async function deleteExpiredFailures(db: Db, now: number, batch: number): Promise<number> {
   const res = await db
     .deleteFrom("signin_failures")
-    .where("key", "in", db.selectFrom("signin_failures").select("key").where("expires_at", "<=", now).limit(batch))
+    .where(
+      "key",
+      "in",
+      db
+        .selectFrom("signin_failures")
+        .select("key")
+        .where("expires_at", "<=", now)
+        .limit(batch)
+        // Nodes purging at once would otherwise lock the same rows in different orders and deadlock.
+        .$if(isPostgres(db), (q) => q.forUpdate().skipLocked()),
+    )
     .executeTakeFirst();
   return Number(res.numDeletedRows);
 }
@@ -79,7 +90,16 @@ export async function rememberAssertionId(db: Db, id: string, expiresAt: number,
 export async function deleteExpiredAssertions(db: Db, now: number, batch: number): Promise<number> {
   const res = await db
     .deleteFrom("seen_assertions")
-    .where("id", "in", db.selectFrom("seen_assertions").select("id").where("expires_at", "<=", now).limit(batch))
+    .where(
+      "id",
+      "in",
+      db
+        .selectFrom("seen_assertions")
+        .select("id")
+        .where("expires_at", "<=", now)
+        .limit(batch)
+        .$if(isPostgres(db), (q) => q.forUpdate().skipLocked()),
+    )
     .executeTakeFirst();
   return Number(res.numDeletedRows);
 }

@@ -2,6 +2,7 @@
  * Authorization codes, device codes and refresh tokens, stored by the SHA-256 of their secret
  * (identity/oauth/grants.ts hashes them). Status changes are conditional updates: one winner per race.
  */
+import { isPostgres } from "../dialect.js";
 import type { Db, GrantTable } from "../tables.js";
 
 export async function insertGrant(db: Db, row: GrantTable): Promise<void> {
@@ -48,7 +49,17 @@ export async function deleteClientGrants(db: Db, clientId: string): Promise<void
 export async function deleteExpiredGrants(db: Db, beforeIso: string, batch: number): Promise<number> {
   const res = await db
     .deleteFrom("grants")
-    .where("id", "in", db.selectFrom("grants").select("id").where("expires_at", "<", beforeIso).limit(batch))
+    .where(
+      "id",
+      "in",
+      db
+        .selectFrom("grants")
+        .select("id")
+        .where("expires_at", "<", beforeIso)
+        .limit(batch)
+        // Nodes purging at once skip each other's rows instead of deadlocking on them.
+        .$if(isPostgres(db), (q) => q.forUpdate().skipLocked()),
+    )
     .executeTakeFirst();
   return Number(res.numDeletedRows);
 }
