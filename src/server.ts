@@ -234,22 +234,9 @@ export async function buildServer(config: ServerConfig): Promise<FastifyInstance
   const caller = async (req: FastifyRequest) => callerOf(req);
   const filterLimits = { ...DEFAULT_FILTER_LIMITS, ...config.filterLimits };
   const queryTimeoutMs = config.queryTimeoutMs ?? store.queryTimeoutMs;
-  for (const version of ["v1.0", "beta"] as const) {
-    await app.register(registerSecurityRoutes, {
-      prefix: `/${version}`,
-      store,
-      version,
-      origin,
-      caller,
-      expandAlertsLimit: config.expandAlertsLimit ?? DEFAULT_EXPAND_ALERTS_LIMIT,
-      filterLimits,
-      queryTimeoutMs,
-      huntingTimeoutMs: config.huntingTimeoutMs,
-    });
-  }
   const notifications: NotificationSettings = { ...DEFAULT_NOTIFICATION_SETTINGS, ...config.notifications };
   for (const version of ["v1.0", "beta"] as const) {
-    await app.register(registerSubscriptionRoutes, {
+    const graph = {
       prefix: `/${version}`,
       store,
       version,
@@ -258,8 +245,9 @@ export async function buildServer(config: ServerConfig): Promise<FastifyInstance
       expandAlertsLimit: config.expandAlertsLimit ?? DEFAULT_EXPAND_ALERTS_LIMIT,
       filterLimits,
       queryTimeoutMs,
-      notifications,
-    });
+    };
+    await app.register(registerSecurityRoutes, { ...graph, huntingTimeoutMs: config.huntingTimeoutMs });
+    await app.register(registerSubscriptionRoutes, { ...graph, notifications });
   }
   if (config.notifications?.deliver !== false) {
     const engine = new DeliveryEngine(store, notifications, `node-${randomUUID()}`, app.log);
