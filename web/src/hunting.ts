@@ -1,17 +1,6 @@
 /** The Hunting page's model: timespans, example queries, cells as text, the chart of an answer. */
+import type { Series, StackedPoint } from "./chart-data.js";
 import { renderKind } from "./kql.js";
-
-/** The shapes of components/Charts.tsx's StackedBars (kept here, so tests can import this file in Node). */
-export interface Series {
-  key: string;
-  label: string;
-  color: string;
-}
-export interface StackedPoint {
-  label: string;
-  axis?: string;
-  values: Record<string, number>;
-}
 
 export interface HuntingResults {
   schema: { name: string; type: string }[];

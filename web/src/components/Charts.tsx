@@ -1,18 +1,9 @@
 /** Small hand-rolled SVG charts: stacked bars over time and horizontal bars; each with its data as a table. */
 import type { ReactNode } from "react";
 
-export interface Series {
-  key: string;
-  label: string;
-  color: string;
-}
+import type { Series, StackedPoint } from "../chart-data";
 
-export interface StackedPoint {
-  label: string;
-  /** A shorter label for the axis, where there is little room. */
-  axis?: string;
-  values: Record<string, number>;
-}
+export type { Series, StackedPoint };
 
 function niceMax(n: number): number {
   if (n <= 4) return 4;
