@@ -77,7 +77,11 @@ export function addFaultCommands(cli: Command, kit: CliKit): void {
     .addOption(kit.dbOption())
     .requiredOption("--tenant <id>", "tenant", kit.tenantArg)
     .option("--app <client-id>", "only this app's requests (its rules replace the tenant's for it)", kit.clientArg)
-    .option("--rule <json>", 'a rule as JSON, e.g. \'{"fault":429,"share":0.2,"methods":["PATCH"],"route":"/security/incidents/{id}"}\' (repeatable)', jsonArg("a rule"))
+    .option(
+      "--rule <json>",
+      'a rule as JSON, e.g. \'{"fault":429,"share":0.2,"methods":["PATCH"],"route":"/security/incidents/{id}"}\' (repeatable)',
+      jsonArg("a rule"),
+    )
     .option("--preset <name>", `a named preset: ${FAULT_PRESETS.join(" or ")} (repeatable)`, presetArg)
     .option("--file <file>", "the whole configuration as JSON: {seed, rules}")
     .option("--seed <s>", "seed of every draw: the same seed and the same requests give the same faults (default: a random one, printed)")
@@ -92,7 +96,10 @@ export function addFaultCommands(cli: Command, kit: CliKit): void {
         kit.print(
           o.json === true,
           { tenantId: o.tenant, clientId: scope || null, seed: saved.config.seed, rules: saved.config.rules },
-          [`Fault rules of ${scope ? `app ${scope}` : `tenant ${o.tenant}`} (seed ${saved.config.seed}):`, ...saved.config.rules.map((r, i) => `  ${i}: ${describeRule(r)}`)].join("\n"),
+          [
+            `Fault rules of ${scope ? `app ${scope}` : `tenant ${o.tenant}`} (seed ${saved.config.seed}):`,
+            ...saved.config.rules.map((r, i) => `  ${i}: ${describeRule(r)}`),
+          ].join("\n"),
         );
       });
     });
@@ -151,7 +158,10 @@ export function addFaultCommands(cli: Command, kit: CliKit): void {
           o.json === true,
           events,
           events
-            .map((e) => `${e.seq}  ${e.at}  ${e.fault}${e.delayMs !== null ? ` ${e.delayMs} ms` : ""}  ${e.method} ${e.route}  app ${e.clientId}  request ${e.requestId}`)
+            .map(
+              (e) =>
+                `${e.seq}  ${e.at}  ${e.fault}${e.delayMs !== null ? ` ${e.delayMs} ms` : ""}  ${e.method} ${e.route}  app ${e.clientId}  request ${e.requestId}`,
+            )
             .join("\n") || "(no faults injected)",
         );
       });
@@ -175,7 +185,11 @@ export function addFaultCommands(cli: Command, kit: CliKit): void {
         const scope = await scopeOf(store, kit, o);
         const value = o.profile === "inherit" ? null : (o.profile as Profile);
         await setProfile(store.db, o.tenant, scope, value);
-        kit.print(o.json === true, { tenantId: o.tenant, clientId: scope || null, profile: value }, `${scope ? `App ${scope}` : `Tenant ${o.tenant}`}: ${value ?? "inherits"}.`);
+        kit.print(
+          o.json === true,
+          { tenantId: o.tenant, clientId: scope || null, profile: value },
+          `${scope ? `App ${scope}` : `Tenant ${o.tenant}`}: ${value ?? "inherits"}.`,
+        );
       });
     });
   profile

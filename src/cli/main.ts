@@ -352,7 +352,10 @@ export function program(): Command {
     .option("--metrics-port <n>", "serve Prometheus metrics at /metrics on this port, a listener apart from the API's (off when absent)", intArg(0, 65535))
     .option("--metrics-host <host>", "address the metrics listener binds to", "127.0.0.1")
     .addOption(
-      new Option("--profile <name>", "how strictly Graph requests are read where a tenant or app sets no profile: lenient (Triage's extensions) or strict (what Graph documents)")
+      new Option(
+        "--profile <name>",
+        "how strictly Graph requests are read where a tenant or app sets no profile: lenient (Triage's extensions) or strict (what Graph documents)",
+      )
         .choices(PROFILES)
         .default(DEFAULT_PROFILE),
     )

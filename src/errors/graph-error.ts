@@ -87,7 +87,13 @@ export function queriesQueued(): GraphError {
 }
 
 /** The statuses fault injection answers with (docs/testing-faults.md), each with Graph's code. */
-export const INJECTED_STATUSES = { 429: "TooManyRequests", 500: "InternalServerError", 502: "BadGateway", 503: "ServiceUnavailable", 504: "GatewayTimeout" } as const;
+export const INJECTED_STATUSES = {
+  429: "TooManyRequests",
+  500: "InternalServerError",
+  502: "BadGateway",
+  503: "ServiceUnavailable",
+  504: "GatewayTimeout",
+} as const;
 export type InjectedStatus = keyof typeof INJECTED_STATUSES;
 
 const INJECTED_MESSAGES: Record<InjectedStatus, string> = {

@@ -188,7 +188,8 @@ export async function registerSecurityRoutes(app: FastifyInstance, opts: GraphRo
     // so a query only the lenient profile accepts is never served from the cache to a strict caller.
     const key = `${resource.entitySet}|${beta ? "beta" : "v1"}|${profile}|${raw}`;
     let plan = plans.get(key);
-    if (!plan) plans.set(key, (plan = planQuery({ resource, params: new URLSearchParams(raw), beta, alertResource, filterLimits: opts.filterLimits, profile })));
+    if (!plan)
+      plans.set(key, (plan = planQuery({ resource, params: new URLSearchParams(raw), beta, alertResource, filterLimits: opts.filterLimits, profile })));
     return { plan, key };
   }
 

@@ -38,7 +38,14 @@ export const AlertSchema = Type.Object({
     sortable: true,
     updatable: true,
   }),
-  severity: EnumString(alertSeverity, { description: "The severity of the alert.", column: "severity", columnType: "enum", filterable: true, graphFilterable: true, sortable: true }),
+  severity: EnumString(alertSeverity, {
+    description: "The severity of the alert.",
+    column: "severity",
+    columnType: "enum",
+    filterable: true,
+    graphFilterable: true,
+    sortable: true,
+  }),
   classification: Nullable(EnumString(alertClassification), {
     description: "The specification for the alert.",
     column: "classification",

@@ -85,7 +85,7 @@ export function resourceReference(): string {
     "",
     "Generated from Triage's schemas by `npm run docs`; do not edit by hand.",
     '"Query and update" says which properties PATCH accepts, which `$filter` accepts (collections through',
-    "`any`/`all`), and which `$orderby` accepts; \"(lenient)\" marks a Triage extension that the strict",
+    '`any`/`all`), and which `$orderby` accepts; "(lenient)" marks a Triage extension that the strict',
     "profile refuses as Graph does ([Profiles](graph-api.md#profiles-lenient-and-strict)). Every property can be named in `$select`.",
     "",
     resourceTable("incident (microsoft.graph.security.incident)", incidentResource),

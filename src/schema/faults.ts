@@ -68,7 +68,9 @@ export const FaultConfigSchema = Type.Object(
     seed: Type.Optional(Type.String({ maxLength: FAULT_LIMITS.seedLength, description: "Draws derive from it; a random one is chosen when absent." })),
     rules: Type.Array(
       Type.Object({
-        fault: Type.Optional(Type.Union([...Object.keys(INJECTED_STATUSES).map((s) => Type.Literal(Number(s))), Type.Literal("latency"), Type.Literal("drop")])),
+        fault: Type.Optional(
+          Type.Union([...Object.keys(INJECTED_STATUSES).map((s) => Type.Literal(Number(s))), Type.Literal("latency"), Type.Literal("drop")]),
+        ),
         preset: Type.Optional(Type.Union(FAULT_PRESETS.map((p) => Type.Literal(p)))),
         share: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
         methods: Type.Optional(Type.Array(Type.String())),
@@ -134,7 +136,8 @@ function parseRule(raw: unknown, i: number, known: readonly string[]): FaultRule
   }
   const allowed = FAULT_FIELDS[kind]!;
   for (const key of Object.keys(o)) {
-    if (!allowed.includes(key)) throw badRequest(`${where}: '${key}' does not apply to ${rule.preset ?? `fault ${String(rule.fault)}`}; it takes ${allowed.join(", ")}.`);
+    if (!allowed.includes(key))
+      throw badRequest(`${where}: '${key}' does not apply to ${rule.preset ?? `fault ${String(rule.fault)}`}; it takes ${allowed.join(", ")}.`);
   }
   if (o.share !== undefined) {
     if (typeof o.share !== "number" || !(o.share >= 0 && o.share <= 1)) throw badRequest(`${where}.share must be a number from 0 to 1.`);
@@ -146,7 +149,8 @@ function parseRule(raw: unknown, i: number, known: readonly string[]): FaultRule
       ...new Set(
         o.methods.map((m) => {
           const up = typeof m === "string" ? m.toUpperCase() : "";
-          if (!(FAULT_METHODS as readonly string[]).includes(up)) throw badRequest(`${where}.methods: '${String(m)}' is not one of ${FAULT_METHODS.join(", ")}.`);
+          if (!(FAULT_METHODS as readonly string[]).includes(up))
+            throw badRequest(`${where}.methods: '${String(m)}' is not one of ${FAULT_METHODS.join(", ")}.`);
           return up;
         }),
       ),
@@ -185,7 +189,8 @@ function parseRule(raw: unknown, i: number, known: readonly string[]): FaultRule
 export function parseFaultConfig(body: unknown, routes: readonly string[]): FaultConfig {
   if (typeof body !== "object" || body === null || Array.isArray(body)) throw badRequest('The body must be a JSON object: {"seed":"…","rules":[…]}.');
   const o = body as Record<string, unknown>;
-  for (const key of Object.keys(o)) if (key !== "seed" && key !== "rules") throw badRequest(`'${key}' is not a fault configuration property; use seed and rules.`);
+  for (const key of Object.keys(o))
+    if (key !== "seed" && key !== "rules") throw badRequest(`'${key}' is not a fault configuration property; use seed and rules.`);
   let seed: string;
   if (o.seed === undefined || o.seed === null) seed = randomBytes(8).toString("hex");
   else if (typeof o.seed !== "string" || o.seed.length === 0 || o.seed.length > FAULT_LIMITS.seedLength || [...o.seed].some((ch) => ch.charCodeAt(0) < 0x20)) {

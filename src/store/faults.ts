@@ -51,7 +51,9 @@ export async function setFaultConfig(db: Kysely<Database>, tenantId: string, cli
     .insertInto("fault_configs")
     .values(row)
     .onConflict((oc) =>
-      oc.columns(["tenant_id", "client_id"]).doUpdateSet({ config: row.config, counters: row.counters, updated_at: row.updated_at, updated_by: row.updated_by }),
+      oc
+        .columns(["tenant_id", "client_id"])
+        .doUpdateSet({ config: row.config, counters: row.counters, updated_at: row.updated_at, updated_by: row.updated_by }),
     )
     .execute();
   return stored(row);

@@ -27,7 +27,9 @@ const ConfigViewSchema = Type.Object({
   clientId: Type.Union([Type.String(), Type.Null()]),
   seed: Type.String(),
   rules: FaultConfigSchema.properties.rules,
-  counters: Type.Array(Type.Object({ matched: Type.Integer(), fired: Type.Integer() }), { description: "Per rule: requests it matched and faults it injected since it was set." }),
+  counters: Type.Array(Type.Object({ matched: Type.Integer(), fired: Type.Integer() }), {
+    description: "Per rule: requests it matched and faults it injected since it was set.",
+  }),
   updatedDateTime: Type.String({ format: "date-time" }),
   updatedBy: Type.String(),
 });
@@ -89,7 +91,8 @@ export async function registerFaultRoutes(app: FastifyInstance, opts: { store: S
 
   async function clear(req: FastifyRequest, reply: FastifyReply, clientId: string) {
     const caller = callerOf(req);
-    if (!(await clearFaultConfig(db, caller.tenantId, clientId))) throw notFound(`No fault configuration for ${clientId ? `app '${clientId}'` : "this tenant"}.`);
+    if (!(await clearFaultConfig(db, caller.tenantId, clientId)))
+      throw notFound(`No fault configuration for ${clientId ? `app '${clientId}'` : "this tenant"}.`);
     opts.settings.forget(caller.tenantId);
     req.log.info({ scope: clientId || "tenant", actor: caller.displayName }, "admin: fault configuration cleared");
     return reply.code(204).send();
@@ -109,13 +112,26 @@ export async function registerFaultRoutes(app: FastifyInstance, opts: { store: S
 
   app.get(
     "/triage/admin/faults",
-    op("GET /triage/admin/faults", doc("List the tenant's fault configurations and their counters", {}, { 200: { description: "The configurations.", content: json(Type.Object({ value: Type.Array(ConfigViewSchema) })) } })),
+    op(
+      "GET /triage/admin/faults",
+      doc(
+        "List the tenant's fault configurations and their counters",
+        {},
+        { 200: { description: "The configurations.", content: json(Type.Object({ value: Type.Array(ConfigViewSchema) })) } },
+      ),
+    ),
     async (req, reply) => send(reply, 200, { value: (await listFaultConfigs(db, callerOf(req).tenantId)).map(configView) }),
   );
-  app.put("/triage/admin/faults", op("PUT /triage/admin/faults", doc("Set the tenant's fault configuration", configBody, configOk)), (req, reply) => put(req, reply, TENANT_SCOPE));
-  app.delete("/triage/admin/faults", op("DELETE /triage/admin/faults", doc("Clear the tenant's fault configuration")), (req, reply) => clear(req, reply, TENANT_SCOPE));
-  app.put("/triage/admin/apps/:id/faults", op("PUT /triage/admin/apps/{id}/faults", doc("Set an app's fault configuration (it replaces the tenant's for that app)", configBody, configOk)), async (req, reply) =>
-    put(req, reply, await appOf(req)),
+  app.put("/triage/admin/faults", op("PUT /triage/admin/faults", doc("Set the tenant's fault configuration", configBody, configOk)), (req, reply) =>
+    put(req, reply, TENANT_SCOPE),
+  );
+  app.delete("/triage/admin/faults", op("DELETE /triage/admin/faults", doc("Clear the tenant's fault configuration")), (req, reply) =>
+    clear(req, reply, TENANT_SCOPE),
+  );
+  app.put(
+    "/triage/admin/apps/:id/faults",
+    op("PUT /triage/admin/apps/{id}/faults", doc("Set an app's fault configuration (it replaces the tenant's for that app)", configBody, configOk)),
+    async (req, reply) => put(req, reply, await appOf(req)),
   );
   app.delete("/triage/admin/apps/:id/faults", op("DELETE /triage/admin/apps/{id}/faults", doc("Clear an app's fault configuration")), async (req, reply) =>
     clear(req, reply, await appOf(req)),
@@ -133,7 +149,12 @@ export async function registerFaultRoutes(app: FastifyInstance, opts: { store: S
             top: { description: `Most events to answer, 1 to ${FAULT_EVENTS_PAGE} (default ${FAULT_EVENTS_PAGE}).`, schema: Type.Integer({ minimum: 1 }) },
           },
         },
-        { 200: { description: "The events; nextLink when more follow.", content: json(Type.Object({ value: Type.Array(FaultEventSchema), nextLink: Type.Optional(Type.String()) })) } },
+        {
+          200: {
+            description: "The events; nextLink when more follow.",
+            content: json(Type.Object({ value: Type.Array(FaultEventSchema), nextLink: Type.Optional(Type.String()) })),
+          },
+        },
       ),
     ),
     async (req, reply) => {
@@ -162,7 +183,10 @@ export async function registerFaultRoutes(app: FastifyInstance, opts: { store: S
 
   app.get(
     "/triage/admin/profiles",
-    op("GET /triage/admin/profiles", doc("The strictness profiles: the server's, the tenant's and its apps'", {}, { 200: { description: "The profiles.", content: json(ProfilesView) } })),
+    op(
+      "GET /triage/admin/profiles",
+      doc("The strictness profiles: the server's, the tenant's and its apps'", {}, { 200: { description: "The profiles.", content: json(ProfilesView) } }),
+    ),
     async (req, reply) => {
       const stored = await listProfiles(db, callerOf(req).tenantId);
       return send(reply, 200, {
@@ -173,8 +197,12 @@ export async function registerFaultRoutes(app: FastifyInstance, opts: { store: S
     },
   );
   const profileBody = { body: { description: "profile: lenient, strict, or null to inherit.", content: json(ProfileBody) } };
-  app.put("/triage/admin/profile", op("PUT /triage/admin/profile", doc("Set the tenant's strictness profile", profileBody)), (req, reply) => putProfile(req, reply, TENANT_SCOPE));
-  app.put("/triage/admin/apps/:id/profile", op("PUT /triage/admin/apps/{id}/profile", doc("Set an app's strictness profile", profileBody)), async (req, reply) =>
-    putProfile(req, reply, await appOf(req)),
+  app.put("/triage/admin/profile", op("PUT /triage/admin/profile", doc("Set the tenant's strictness profile", profileBody)), (req, reply) =>
+    putProfile(req, reply, TENANT_SCOPE),
+  );
+  app.put(
+    "/triage/admin/apps/:id/profile",
+    op("PUT /triage/admin/apps/{id}/profile", doc("Set an app's strictness profile", profileBody)),
+    async (req, reply) => putProfile(req, reply, await appOf(req)),
   );
 }
