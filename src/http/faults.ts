@@ -22,9 +22,12 @@ export type FaultInjector = (req: FastifyRequest, reply: FastifyReply, caller: C
 const GRAPH_ROUTE = /^\/(v1\.0|beta)\//i;
 
 function factsOf(req: FastifyRequest, route: string): RequestFacts {
-  const q = req.query as Record<string, unknown>;
-  const rawTop = typeof q.$top === "string" ? Number(q.$top) : NaN;
-  const expand = typeof q.$expand === "string" ? q.$expand : "";
+  // Query option names are case-insensitive, as the OData layer reads them.
+  const q = new Map(Object.entries(req.query as Record<string, unknown>).map(([k, v]) => [k.trim().toLowerCase(), v]));
+  const top = q.get("$top");
+  const rawTop = typeof top === "string" ? Number(top) : NaN;
+  const expandValue = q.get("$expand");
+  const expand = typeof expandValue === "string" ? expandValue : "";
   return {
     method: req.method,
     route,

@@ -280,6 +280,7 @@ describe("presets", () => {
     expect(big.status).toBe(500);
     expect(big.body.error.code).toBe("InternalServerError");
     expect((await t.get("/v1.0/security/incidents?$expand=alerts", a.h)).status).toBe(500);
+    expect((await t.get("/v1.0/security/incidents?$EXPAND=alerts($select=id)&$Top=11", a.h)).status).toBe(500);
     expect((await t.get("/v1.0/security/incidents?$expand=alerts&$top=10", a.h)).status).toBe(200);
     expect((await t.get("/v1.0/security/incidents?$top=25", a.h)).status).toBe(200);
     expect((await t.get(`/v1.0/security/incidents/${incidentId}?$expand=alerts`, a.h)).status).toBe(200);
