@@ -303,7 +303,7 @@ describe("what is recorded", () => {
       Number(/\s(\d+)$/.exec(text.split("\n").find((l) => l.startsWith(`triage_faults_injected_total{${labels}}`)) ?? "")?.[1] ?? NaN);
     expect(count('fault="429",source="graph-throttle"')).toBe(2);
     expect(count('fault="429",source="rule"')).toBe(all.filter((e) => e.fault === "429").length - 2);
-    expect(count('fault="500",source="expand-alerts-failure"')).toBe(2);
+    expect(count('fault="500",source="expand-alerts-failure"')).toBe(3);
     expect(count('fault="latency",source="rule"')).toBe(all.filter((e) => e.fault === "latency").length);
   });
 });
