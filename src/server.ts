@@ -44,6 +44,10 @@ import { registerSubscriptionRoutes } from "./graph/subscriptions.js";
 import { DEFAULT_NOTIFICATION_SETTINGS, type NotificationSettings } from "./features/notifications/settings.js";
 import { DeliveryEngine } from "./features/notifications/engine.js";
 import type { Metrics } from "./http/metrics.js";
+import { CallerSettings, DEFAULT_SETTINGS_TTL_MS } from "./http/caller-settings.js";
+import { createFaultInjector } from "./http/faults.js";
+import { DEFAULT_PROFILE, type Profile } from "./schema/profile.js";
+import { registerFaultRoutes } from "./triage-api/faults.js";
 
 export interface IdentityConfig {
   /** Access token lifetime (Entra issues 60–90 minutes). */
@@ -132,6 +136,16 @@ export interface ServerConfig {
    * `triage serve --metrics-port` puts them on a listener of their own, never on the API's port.
    */
   metrics?: Metrics | undefined;
+  /**
+   * How strictly the Graph surface reads requests of callers whose app and tenant set no profile of
+   * their own (schema/profile.ts; `triage serve --profile`). Lenient when absent.
+   */
+  profile?: Profile | undefined;
+  /**
+   * How long a node keeps a tenant's profiles and fault configurations before reading them again
+   * (default DEFAULT_SETTINGS_TTL_MS): a change made on another node applies here within it.
+   */
+  settingsTtlMs?: number | undefined;
 }
 
 export const DEFAULT_WINDOW_MS = 24 * 3600 * 1000;
@@ -209,7 +223,16 @@ export async function buildServer(config: ServerConfig): Promise<FastifyInstance
   const validator = new TokenValidator({ keys, clockSkewSeconds: identity.clockSkewSeconds ?? 60, external: identity.externalIssuers ?? [] });
   let throttle: Throttle | undefined;
   if (config.rateLimit) throttle = await createThrottle(app, store.db, config.rateLimit);
-  installGuard(app, { validator, origin, extraOrigins: publicUrl ? [publicUrl] : [], tenantExists: tenantExistence(store.db), throttle });
+  // Profiles and fault configurations, per tenant and app, read from the store and kept briefly.
+  const settings = new CallerSettings(store, config.profile ?? DEFAULT_PROFILE, config.settingsTtlMs ?? DEFAULT_SETTINGS_TTL_MS);
+  installGuard(app, {
+    validator,
+    origin,
+    extraOrigins: publicUrl ? [publicUrl] : [],
+    tenantExists: tenantExistence(store.db),
+    throttle,
+    afterAuthorize: createFaultInjector({ store, settings, metrics }),
+  });
 
   const issuer = new Issuer({
     db: store.db,
@@ -245,6 +268,7 @@ export async function buildServer(config: ServerConfig): Promise<FastifyInstance
       expandAlertsLimit: config.expandAlertsLimit ?? DEFAULT_EXPAND_ALERTS_LIMIT,
       filterLimits,
       queryTimeoutMs,
+      profileOf: (c: { tenantId: string; principal: { clientId: string } }) => settings.profileOf(c.tenantId, c.principal.clientId),
     };
     await app.register(registerSecurityRoutes, { ...graph, huntingTimeoutMs: config.huntingTimeoutMs });
     await app.register(registerSubscriptionRoutes, { ...graph, notifications });
@@ -271,6 +295,7 @@ export async function buildServer(config: ServerConfig): Promise<FastifyInstance
     onIngested: metrics ? (results, seconds) => metrics.ingested(results, seconds) : undefined,
   });
   await app.register(registerTriageRoutes, { store, caller });
+  await app.register(registerFaultRoutes, { store, settings });
   // The web app at /, its public configuration, and the admin API its admin pages use.
   await app.register(registerWebRoutes, { store, root: webRoot });
   await app.register(registerApiReferenceRoutes, { routes: registry.routes, origin });

@@ -43,6 +43,8 @@ import { DEFAULT_QUERY_TIMEOUT_MS, DEFAULT_READ_WORKERS } from "../store/bounded
 import { DEFAULT_HUNTING_TIMEOUT_MS } from "../graph/hunting.js";
 import { DEFAULT_FILTER_LIMITS } from "../odata/filter-cost.js";
 import { listenMetrics, Metrics } from "../http/metrics.js";
+import { addFaultCommands } from "./faults.js";
+import { DEFAULT_PROFILE, PROFILES, type Profile } from "../schema/profile.js";
 
 /** Exit codes: 0 done, 1 failed, 2 bad usage. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -190,6 +192,7 @@ interface ServeOptions {
   allowPrivateDestinations?: boolean;
   metricsPort?: number;
   metricsHost: string;
+  profile: Profile;
 }
 
 async function serve(o: ServeOptions): Promise<void> {
@@ -261,6 +264,7 @@ async function serve(o: ServeOptions): Promise<void> {
     filterLimits: { maxNodes: o.filterMaxNodes, maxLambdas: o.filterMaxLambdas },
     warmPermissionsList: true,
     notifications: { allowPrivateDestinations: o.allowPrivateDestinations === true },
+    profile: o.profile,
   });
   const address = await app.listen({ host: o.host, port: o.port });
   const metricsListener = metrics && o.metricsPort !== undefined ? await listenMetrics(metrics, o.metricsHost, o.metricsPort) : undefined;
@@ -347,6 +351,14 @@ export function program(): Command {
     )
     .option("--metrics-port <n>", "serve Prometheus metrics at /metrics on this port, a listener apart from the API's (off when absent)", intArg(0, 65535))
     .option("--metrics-host <host>", "address the metrics listener binds to", "127.0.0.1")
+    .addOption(
+      new Option(
+        "--profile <name>",
+        "how strictly Graph requests are read where a tenant or app sets no profile: lenient (Triage's extensions) or strict (what Graph documents)",
+      )
+        .choices(PROFILES)
+        .default(DEFAULT_PROFILE),
+    )
     .option("--demo", "on first start, create a demo tenant with generated incidents, apps and users")
     .option("--demo-incidents <n>", "size of the demo data", intArg(1, 100_000), 300)
     .addOption(new Option("--log-level <level>", "log level").choices(LOG_LEVELS).env("TRIAGE_LOG_LEVEL").default("info"))
@@ -641,6 +653,7 @@ export function program(): Command {
       });
     });
   addPermissionCommands(cli);
+  addFaultCommands(cli, { dataOption, dbOption, tenantArg, clientArg, withStore, requireTenant, print, intArg });
   return cli;
 }
 

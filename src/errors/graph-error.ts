@@ -85,3 +85,31 @@ export function queryTimedOut(limitMs: number): GraphError {
 export function queriesQueued(): GraphError {
   return new GraphError(503, "ServiceUnavailable", "Too many queries are waiting to run. Please retry again later.", { "retry-after": "1" });
 }
+
+/** The statuses fault injection answers with (docs/testing-faults.md), each with Graph's code. */
+export const INJECTED_STATUSES = {
+  429: "TooManyRequests",
+  500: "InternalServerError",
+  502: "BadGateway",
+  503: "ServiceUnavailable",
+  504: "GatewayTimeout",
+} as const;
+export type InjectedStatus = keyof typeof INJECTED_STATUSES;
+
+const INJECTED_MESSAGES: Record<InjectedStatus, string> = {
+  // Graph's own throttling sample says this.
+  429: "Please retry again later.",
+  500: "An internal server error occurred.",
+  502: "The service could not reach its backend. Please retry again later.",
+  503: "The service is temporarily unavailable. Please retry again later.",
+  504: "The backend did not answer in time.",
+};
+
+/**
+ * An error a fault rule answers with: the body Graph sends for that status, and `Retry-After` (in
+ * seconds) on a 429 or 503 where the rule gives one.
+ */
+export function injectedError(status: InjectedStatus, retryAfterSeconds?: number): GraphError {
+  const headers: Record<string, string> = retryAfterSeconds === undefined ? {} : { "retry-after": String(retryAfterSeconds) };
+  return new GraphError(status, INJECTED_STATUSES[status], INJECTED_MESSAGES[status], headers);
+}

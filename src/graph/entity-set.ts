@@ -28,6 +28,8 @@ import { commentDoc, countDoc, getDoc, INCIDENT_ALERTS_DOC, listDoc, patchDoc } 
 import { registerHuntingRoutes } from "./hunting.js";
 import { routes, writeContext, type GraphRouteOptions } from "./route-kit.js";
 import { withRecommendedHunting } from "./recommended-hunting.js";
+import type { Caller } from "../identity/caller.js";
+import { DEFAULT_PROFILE } from "../schema/profile.js";
 
 declare module "fastify" {
   interface FastifyContextConfig {
@@ -179,11 +181,15 @@ export async function registerSecurityRoutes(app: FastifyInstance, opts: GraphRo
   // Parsing and checking the query options is a pure function of the query string: the plans of
   // recent ones are kept (a queue polled with the same filters parses them once).
   const plans = new LRUCache<string, QueryPlan>({ max: 500 });
-  function planOf(resource: Resource, req: FastifyRequest, beta: boolean): { plan: QueryPlan; key: string } {
+  async function planOf(resource: Resource, req: FastifyRequest, beta: boolean, caller: Caller): Promise<{ plan: QueryPlan; key: string }> {
     const raw = rawQueryOf(req);
-    const key = `${resource.entitySet}|${beta ? "beta" : "v1"}|${raw}`;
+    const profile = (await opts.profileOf?.(caller)) ?? DEFAULT_PROFILE;
+    // A plan is the same under both profiles once it is accepted; the key keeps them apart all the same,
+    // so a query only the lenient profile accepts is never served from the cache to a strict caller.
+    const key = `${resource.entitySet}|${beta ? "beta" : "v1"}|${profile}|${raw}`;
     let plan = plans.get(key);
-    if (!plan) plans.set(key, (plan = planQuery({ resource, params: new URLSearchParams(raw), beta, alertResource, filterLimits: opts.filterLimits })));
+    if (!plan)
+      plans.set(key, (plan = planQuery({ resource, params: new URLSearchParams(raw), beta, alertResource, filterLimits: opts.filterLimits, profile })));
     return { plan, key };
   }
 
@@ -191,7 +197,7 @@ export async function registerSecurityRoutes(app: FastifyInstance, opts: GraphRo
   async function list(resource: Resource, req: FastifyRequest, reply: FastifyReply, scope?: { incidentId: number; path: string; link: string }) {
     const caller = await opts.caller(req);
     const view = viewOf(req, reply, opts);
-    const { plan, key } = planOf(resource, req, view.beta);
+    const { plan, key } = await planOf(resource, req, view.beta, caller);
     const where: ListScope = { store, resource, tenantId: caller.tenantId, incidentId: scope?.incidentId, timeoutMs: opts.queryTimeoutMs };
     // The common case — no $select, /v1.0 — splices each entity's ready JSON into the page; anything
     // else (or an entity with a gated enum member for a client that did not opt in) is rendered.
@@ -225,7 +231,7 @@ export async function registerSecurityRoutes(app: FastifyInstance, opts: GraphRo
     const caller = await opts.caller(req);
     const o = readOptions(queryOf(req));
     for (const key of o.keys()) if (key !== "$filter") throw invalidQuery(`The query option '${key}' is not allowed on $count.`);
-    const { plan, key } = planOf(resource, req, opts.version === "beta");
+    const { plan, key } = await planOf(resource, req, opts.version === "beta", caller);
     const n = await countAll({ store, resource, tenantId: caller.tenantId, timeoutMs: opts.queryTimeoutMs }, plan, key);
     return reply.code(200).type("text/plain; charset=utf-8").send(String(n));
   }

@@ -12,6 +12,7 @@ import { sendError } from "../http/conventions.js";
 import { operation } from "../permissions/catalog.js";
 import type { Caller } from "../identity/caller.js";
 import { METHOD_NOT_ALLOWED, type RouteDoc } from "../schema/openapi.js";
+import type { Profile } from "../schema/profile.js";
 
 export interface GraphRouteOptions {
   store: Store;
@@ -27,6 +28,8 @@ export interface GraphRouteOptions {
   queryTimeoutMs: number;
   /** The time limit of an advanced-hunting query, in milliseconds (graph/hunting.ts has the default). */
   huntingTimeoutMs?: number | undefined;
+  /** How strictly the caller's query options are read (its app's, tenant's or the server's profile); lenient when absent. */
+  profileOf?: ((caller: Caller) => Promise<Profile>) | undefined;
 }
 
 export function writeContext(caller: Caller, req: FastifyRequest): WriteContext {

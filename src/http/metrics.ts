@@ -25,6 +25,7 @@ export class Metrics {
   private readonly batches: Histogram;
   private readonly correlation: Counter<"decision">;
   private readonly statements: Histogram<"path">;
+  private readonly faults: Counter<"fault" | "source">;
   private store: Store | undefined;
 
   constructor() {
@@ -66,6 +67,12 @@ export class Metrics {
       help: "Time of each store statement, by path: builder (writes and transactions), read (hot reads), bounded (listings with a time limit).",
       labelNames: ["path"],
       buckets: STATEMENT_BUCKETS,
+      registers,
+    });
+    this.faults = new Counter({
+      name: "triage_faults_injected_total",
+      help: "Faults injected on the Graph surface (docs/testing-faults.md), by fault (429, 500, 502, 503, 504, latency, drop) and source (rule, or the preset that injected it).",
+      labelNames: ["fault", "source"],
       registers,
     });
     // Read at scrape time: nothing is spent on them between scrapes.
@@ -126,6 +133,11 @@ export class Metrics {
     if (joined > 0) this.correlation.inc({ decision: "joined" }, joined);
     if (merged > 0) this.correlation.inc({ decision: "merged" }, merged);
     if (refused > 0) this.correlation.inc({ decision: "refused" }, refused);
+  }
+
+  /** One injected fault: its kind, and the rule or preset behind it (both bounded sets). */
+  faultInjected(fault: string, source: string): void {
+    this.faults.inc({ fault, source });
   }
 
   /** The exposition text and its content type. */

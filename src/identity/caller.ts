@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { GraphError } from "../errors/graph-error.js";
 import { authorize } from "../permissions/authorize.js";
 import { TokenError, type TokenValidator } from "./validate.js";
@@ -30,6 +30,11 @@ export interface GuardOptions {
    * for a public route and for a request whose token was refused. Throws to refuse the request.
    */
   throttle?: ((req: FastifyRequest, caller: Caller | null) => Promise<void>) | undefined;
+  /**
+   * Runs once the caller is authorized, before the handler: fault injection, which may delay the
+   * request, throw the error to answer, or take the reply over (a dropped connection).
+   */
+  afterAuthorize?: ((req: FastifyRequest, reply: FastifyReply, caller: Caller) => Promise<void>) | undefined;
 }
 
 function unauthorized(req: FastifyRequest, origin: string, message: string): GraphError {
@@ -70,7 +75,7 @@ export function installGuard(app: FastifyInstance, opts: GuardOptions): void {
       throw new Error(`Route ${String(route.method)} ${route.url} declares neither a permission operation nor that it is public.`);
     }
   });
-  app.addHook("preHandler", async (req) => {
+  app.addHook("preHandler", async (req, reply) => {
     const op = req.routeOptions.config.operation;
     if (!op) {
       await opts.throttle?.(req, null);
@@ -87,6 +92,7 @@ export function installGuard(app: FastifyInstance, opts: GuardOptions): void {
     await opts.throttle?.(req, caller);
     authorize(caller.principal, op);
     req.caller = caller;
+    await opts.afterAuthorize?.(req, reply, caller);
   });
 }
 

@@ -6,6 +6,8 @@ import { properties, type Resource } from "../schema/meta.js";
 import { decodeCursor } from "./cursor.js";
 import type { ExpandAlerts, QueryPlan, SortKey } from "../query/plan.js";
 import { checkFilterCost, DEFAULT_FILTER_LIMITS, type FilterLimits } from "./filter-cost.js";
+import { checkStrictFilter } from "./strict.js";
+import { DEFAULT_PROFILE, STRICT_MAX_SKIP, type Profile } from "../schema/profile.js";
 
 const SUPPORTED = new Set(["$filter", "$orderby", "$top", "$skip", "$count", "$select", "$expand", "$skiptoken", "$format"]);
 
@@ -69,7 +71,8 @@ function parseExpand(resource: Resource, raw: string, beta: boolean, alertResour
   return { select };
 }
 
-export function parseOrder(resource: Resource, raw: string | undefined): SortKey[] {
+/** `$orderby`: any property with a column, or under the strict profile only those Graph sorts by (`graphSortable`). */
+export function parseOrder(resource: Resource, raw: string | undefined, profile: Profile = DEFAULT_PROFILE): SortKey[] {
   const props = properties(resource.schema);
   const keys: SortKey[] = [];
   const items = raw === undefined ? [] : wrapSyntax("$orderby", () => parseOrderBy(raw));
@@ -77,7 +80,9 @@ export function parseOrder(resource: Resource, raw: string | undefined): SortKey
     const name = item.path.segments.join("/");
     const p = props.get(name);
     if (!p) throw invalidQuery(`Could not find a property named '${name}' on type 'microsoft.graph.security.${resource.typeName}'.`);
-    if (!p.meta.sortable || !p.meta.column) throw invalidQuery(`The property '${name}' cannot be used in the $orderby query option.`);
+    if (!p.meta.sortable || !p.meta.column || (profile === "strict" && !p.meta.graphSortable)) {
+      throw invalidQuery(`The property '${name}' cannot be used in the $orderby query option.`);
+    }
     if (keys.some((k) => k.property.name === name)) throw invalidQuery(`The property '${name}' appears more than once in $orderby.`);
     keys.push({ property: p, column: p.meta.column, direction: item.direction });
   }
@@ -108,9 +113,11 @@ export interface PlanOptions {
   alertResource: Resource;
   /** How large and costly a $filter may be (filter-cost.ts); the defaults when absent. */
   filterLimits?: FilterLimits | undefined;
+  /** How strictly to read the options (schema/profile.ts); lenient when absent. */
+  profile?: Profile | undefined;
 }
 
-export function planQuery({ resource, params, beta, alertResource, filterLimits = DEFAULT_FILTER_LIMITS }: PlanOptions): QueryPlan {
+export function planQuery({ resource, params, beta, alertResource, filterLimits = DEFAULT_FILTER_LIMITS, profile = DEFAULT_PROFILE }: PlanOptions): QueryPlan {
   const opts = readOptions(params);
   const rawFilter = opts.get("$filter");
   // A longer one is more likely an attack than a query.
@@ -119,6 +126,7 @@ export function planQuery({ resource, params, beta, alertResource, filterLimits 
   }
   const filter = rawFilter === undefined ? null : wrapSyntax("$filter", () => parseFilter(rawFilter));
   if (filter) checkFilterCost(filter, filterLimits);
+  if (filter && profile === "strict") checkStrictFilter(filter, resource);
 
   let top = resource.defaultPageSize;
   const rawTop = opts.get("$top");
@@ -131,6 +139,10 @@ export function planQuery({ resource, params, beta, alertResource, filterLimits 
   }
   const rawSkip = opts.get("$skip");
   const skip = rawSkip === undefined ? 0 : parseNonNegativeInt("$skip", rawSkip);
+  if (profile === "strict" && skip > STRICT_MAX_SKIP) {
+    // The OData validator's wording for its MaxSkip setting, as for $top.
+    throw invalidQuery(`The limit of '${STRICT_MAX_SKIP}' for Skip query has been exceeded. The value from the incoming request is '${skip}'.`);
+  }
 
   const rawCount = opts.get("$count");
   let count = false;
@@ -149,7 +161,7 @@ export function planQuery({ resource, params, beta, alertResource, filterLimits 
   const select = rawSelect === undefined ? null : parseSelect(resource, rawSelect, beta);
   const rawExpand = opts.get("$expand");
   const expandAlerts = rawExpand === undefined ? null : parseExpand(resource, rawExpand, beta, alertResource);
-  const orderBy = parseOrder(resource, opts.get("$orderby"));
+  const orderBy = parseOrder(resource, opts.get("$orderby"), profile);
 
   const rawToken = opts.get("$skiptoken");
   const cursor = rawToken === undefined ? null : decodeCursor(rawToken, orderBy);

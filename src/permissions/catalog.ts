@@ -93,6 +93,17 @@ const ADMIN_OPERATIONS = new Set([
   "GET /triage/admin/users",
   "POST /triage/admin/users",
   "PATCH /triage/admin/users/{id}",
+  // Fault injection and strictness profiles (docs/testing-faults.md): they change what every app of
+  // the tenant gets from the Graph surface, so they are administration too.
+  "GET /triage/admin/faults",
+  "PUT /triage/admin/faults",
+  "DELETE /triage/admin/faults",
+  "GET /triage/admin/faults/events",
+  "PUT /triage/admin/apps/{id}/faults",
+  "DELETE /triage/admin/apps/{id}/faults",
+  "GET /triage/admin/profiles",
+  "PUT /triage/admin/profile",
+  "PUT /triage/admin/apps/{id}/profile",
 ]);
 const ADMIN_PERMISSIONS = ["SecurityIncident.ReadWrite.All", "SecurityAlert.ReadWrite.All"];
 const ADMIN_NOTE =
@@ -144,4 +155,12 @@ export const catalogSources = data._meta.sources;
 /** Every permission name in the catalog. */
 export function permissionNames(): string[] {
   return Object.keys(data.permissions);
+}
+
+/** The Graph route templates of the catalog's operations (`/security/incidents/{id}`…): what a fault rule may target. */
+export function graphRouteTemplates(): string[] {
+  const paths = allOperationKeys()
+    .map((k) => k.slice(k.indexOf(" ") + 1))
+    .filter((p) => p.startsWith("/security/") || p === "/subscriptions" || p.startsWith("/subscriptions/"));
+  return [...new Set(paths)].sort();
 }

@@ -5,9 +5,12 @@ import { MAX_ASSIGNED_TO_LENGTH, MAX_ID_LENGTH, MAX_TEXT_LENGTH, MAX_TITLE_LENGT
 import { DateTime, Dictionary, EnumString, Nullable, StringCollection, type Resource } from "./meta.js";
 
 /**
- * microsoft.graph.security.alert (the alerts_v2 collection), in Graph's property order. Filterable
- * properties beyond the documented eight (id, incidentId, title, detectionSource, categories,
- * mitreTechniques, evidence) are Triage extensions, listed in docs/graph-api.md (Query options).
+ * microsoft.graph.security.alert (the alerts_v2 collection), in Graph's property order.
+ * `graphFilterable` marks the eight properties the list-alerts page documents for `$filter`, plus
+ * `evidence`, whose lambda filters the alerts v1-to-v2 migration guide documents; `graphSortable` the
+ * two Graph has been seen to sort by. The strict profile accepts only those; the other filterable
+ * properties (id, incidentId, title, detectionSource, categories, mitreTechniques) are Triage
+ * extensions of the lenient profile, listed in docs/graph-api.md (Query options).
  */
 export const AlertSchema = Type.Object({
   id: Type.String({
@@ -31,15 +34,24 @@ export const AlertSchema = Type.Object({
     column: "status",
     columnType: "enum",
     filterable: true,
+    graphFilterable: true,
     sortable: true,
     updatable: true,
   }),
-  severity: EnumString(alertSeverity, { description: "The severity of the alert.", column: "severity", columnType: "enum", filterable: true, sortable: true }),
+  severity: EnumString(alertSeverity, {
+    description: "The severity of the alert.",
+    column: "severity",
+    columnType: "enum",
+    filterable: true,
+    graphFilterable: true,
+    sortable: true,
+  }),
   classification: Nullable(EnumString(alertClassification), {
     description: "The specification for the alert.",
     column: "classification",
     columnType: "enum",
     filterable: true,
+    graphFilterable: true,
     sortable: true,
     updatable: true,
   }),
@@ -48,6 +60,7 @@ export const AlertSchema = Type.Object({
     column: "determination",
     columnType: "enum",
     filterable: true,
+    graphFilterable: true,
     sortable: true,
     updatable: true,
   }),
@@ -56,6 +69,7 @@ export const AlertSchema = Type.Object({
     column: "service_source",
     columnType: "enum",
     filterable: true,
+    graphFilterable: true,
     sortable: true,
   }),
   detectionSource: Nullable(EnumString(detectionSource), {
@@ -84,6 +98,7 @@ export const AlertSchema = Type.Object({
     column: "assigned_to",
     columnType: "text",
     filterable: true,
+    graphFilterable: true,
     sortable: true,
     updatable: true,
   }),
@@ -99,7 +114,9 @@ export const AlertSchema = Type.Object({
     column: "created_at",
     columnType: "datetime",
     filterable: true,
+    graphFilterable: true,
     sortable: true,
+    graphSortable: true,
   }),
   lastUpdateDateTime: DateTime({
     description: "When the alert was last updated.",
@@ -107,7 +124,9 @@ export const AlertSchema = Type.Object({
     column: "updated_at",
     columnType: "datetime",
     filterable: true,
+    graphFilterable: true,
     sortable: true,
+    graphSortable: true,
   }),
   resolvedDateTime: Nullable(DateTime(), { description: "When the alert was resolved." }),
   firstActivityDateTime: Nullable(DateTime(), {
@@ -134,6 +153,7 @@ export const AlertSchema = Type.Object({
     edm: "Collection(microsoft.graph.security.alertEvidence)",
     edmNullable: true,
     filterable: true,
+    graphFilterable: true,
   }),
   systemTags: Nullable(StringCollection(), { description: "System tags associated with the alert." }),
   investigationState: Nullable(EnumString(investigationState), { description: "State of the automated investigation." }),

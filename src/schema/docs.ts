@@ -39,8 +39,9 @@ export function typeOf(s: Annotated): string {
 function flags(p: ReturnType<typeof properties> extends Map<string, infer V> ? V : never): string {
   const out: string[] = [];
   if (p.meta.updatable) out.push("PATCH");
-  if (p.meta.filterable) out.push("$filter");
-  if (p.meta.sortable) out.push("$orderby");
+  // Extensions of the lenient profile are marked: the strict profile refuses them as Graph does.
+  if (p.meta.filterable) out.push(p.meta.graphFilterable ? "$filter" : "$filter (lenient)");
+  if (p.meta.sortable) out.push(p.meta.graphSortable ? "$orderby" : "$orderby (lenient)");
   if (p.meta.betaOnly) out.push("beta only");
   return out.join(", ");
 }
@@ -84,7 +85,8 @@ export function resourceReference(): string {
     "",
     "Generated from Triage's schemas by `npm run docs`; do not edit by hand.",
     '"Query and update" says which properties PATCH accepts, which `$filter` accepts (collections through',
-    "`any`/`all`), and which `$orderby` accepts. Every property can be named in `$select`.",
+    '`any`/`all`), and which `$orderby` accepts; "(lenient)" marks a Triage extension that the strict',
+    "profile refuses as Graph does ([Profiles](graph-api.md#profiles-lenient-and-strict)). Every property can be named in `$select`.",
     "",
     resourceTable("incident (microsoft.graph.security.incident)", incidentResource),
     resourceTable("alert (microsoft.graph.security.alert)", alertResource),

@@ -5,9 +5,11 @@ import { MAX_ASSIGNED_TO_LENGTH, MAX_TEXT_LENGTH, MAX_TITLE_LENGTH } from "./lim
 import { DateTime, EnumString, Nullable, StringCollection, type Resource } from "./meta.js";
 
 /**
- * microsoft.graph.security.incident, in Graph's property order. Filterable properties beyond the
- * documented seven (displayName, id, priorityScore, customTags, systemTags) are Triage extensions,
- * listed in docs/graph-api.md (Query options).
+ * microsoft.graph.security.incident, in Graph's property order. `graphFilterable` marks the seven
+ * properties Graph documents for `$filter` (the list-incidents page) and `graphSortable` the two it
+ * has been seen to sort by; the strict profile accepts only those. The other filterable properties
+ * (displayName, id, priorityScore, customTags, systemTags) are Triage extensions of the lenient
+ * profile, listed in docs/graph-api.md (Query options).
  */
 export const IncidentSchema = Type.Object({
   id: Type.String({
@@ -23,6 +25,7 @@ export const IncidentSchema = Type.Object({
     column: "status",
     columnType: "enum",
     filterable: true,
+    graphFilterable: true,
     sortable: true,
     updatable: true,
   }),
@@ -41,20 +44,25 @@ export const IncidentSchema = Type.Object({
     column: "created_at",
     columnType: "datetime",
     filterable: true,
+    graphFilterable: true,
     sortable: true,
+    graphSortable: true,
   }),
   lastUpdateDateTime: DateTime({
     description: "When the incident was last updated.",
     column: "updated_at",
     columnType: "datetime",
     filterable: true,
+    graphFilterable: true,
     sortable: true,
+    graphSortable: true,
   }),
   assignedTo: Nullable(Type.String({ maxLength: MAX_ASSIGNED_TO_LENGTH }), {
     description: "Owner of the incident, or null if unassigned. Free text, usually a UPN.",
     column: "assigned_to",
     columnType: "text",
     filterable: true,
+    graphFilterable: true,
     sortable: true,
     updatable: true,
   }),
@@ -63,6 +71,7 @@ export const IncidentSchema = Type.Object({
     column: "classification",
     columnType: "enum",
     filterable: true,
+    graphFilterable: true,
     sortable: true,
     updatable: true,
   }),
@@ -71,6 +80,7 @@ export const IncidentSchema = Type.Object({
     column: "determination",
     columnType: "enum",
     filterable: true,
+    graphFilterable: true,
     sortable: true,
     updatable: true,
   }),
@@ -79,6 +89,7 @@ export const IncidentSchema = Type.Object({
     column: "severity",
     columnType: "enum",
     filterable: true,
+    graphFilterable: true,
     sortable: true,
     updatable: true,
   }),

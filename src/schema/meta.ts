@@ -16,6 +16,13 @@ export interface TriageMeta {
   filterable?: boolean;
   /** Allowed in $orderby (needs a column). */
   sortable?: boolean;
+  /**
+   * Graph documents `$filter` on it: the strict profile (profile.ts) accepts only these. A property
+   * that is `filterable` without it is a Triage extension.
+   */
+  graphFilterable?: boolean;
+  /** Graph has been seen to accept `$orderby` on it: the strict profile's `$orderby` allow-list. */
+  graphSortable?: boolean;
   /** Accepted in PATCH. */
   updatable?: boolean;
   /** Served under /beta only. */

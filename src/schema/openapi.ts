@@ -77,6 +77,8 @@ export const OPENAPI_TAGS = {
   Ingestion: "Triage's own API for alert sources: alerts in, correlated into incidents.",
   "Triage API": "Triage's own read API: audit trails and correlation explanations.",
   Administration: "The admin API behind the web app's admin pages: apps, consent, secrets and users (signed-in administrators).",
+  "Testing controls":
+    "Fault injection and strictness profiles per tenant or app, for testing Graph clients (signed-in administrators; docs/testing-faults.md).",
   Permissions: "The permissions explorer's API: Microsoft Graph permissions and the least-privilege finder. No token needed.",
   "Token service": "Triage's Entra-compatible OAuth 2.0 and OpenID Connect endpoints, per tenant.",
   "Web app": "The web app's pages, assets and public configuration.",

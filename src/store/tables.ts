@@ -256,6 +256,43 @@ export interface SubscriptionTable {
   lease_until: string | null;
 }
 
+/** A fault configuration of a tenant (client_id '') or one app: its rules and their counters, as JSON. */
+export interface FaultConfigTable {
+  tenant_id: string;
+  client_id: string;
+  config: string;
+  counters: string;
+  updated_at: string;
+  updated_by: string;
+}
+
+/** One injected fault. */
+export interface FaultEventTable {
+  seq: Generated<number>;
+  tenant_id: string;
+  /** The app whose request it was. */
+  client_id: string;
+  /** The configuration that injected it: '' the tenant's, else the app's client id. */
+  scope: string;
+  rule: number;
+  fault: string;
+  status: number | null;
+  delay_ms: number | null;
+  at: string;
+  request_id: string;
+  method: string;
+  route: string;
+  retry_attempt: number | null;
+}
+
+/** The strictness profile of a tenant (client_id '') or one app. */
+export interface ApiProfileTable {
+  tenant_id: string;
+  client_id: string;
+  profile: string;
+  updated_at: string;
+}
+
 export interface Database {
   tenants: TenantTable;
   incidents: IncidentTable;
@@ -278,6 +315,9 @@ export interface Database {
   feed_counters: FeedCounterTable;
   change_feed: ChangeFeedTable;
   subscriptions: SubscriptionTable;
+  fault_configs: FaultConfigTable;
+  fault_events: FaultEventTable;
+  api_profiles: ApiProfileTable;
 }
 
 /** The database handle the store's functions take: callers outside the store name it by this alias, never by kysely. */

@@ -5,6 +5,9 @@ import { startTriage, type TestTriage } from "../support/triage.js";
 import { startChildTriage } from "../support/child-triage.js";
 import { alert, deviceId } from "../support/alerts.js";
 import { TEST_STORE } from "../support/stores.js";
+import { clearFaultConfig, setFaultConfig } from "../../src/store/faults.js";
+import { parseFaultConfig } from "../../src/schema/faults.js";
+import { graphRouteTemplates } from "../../src/permissions/catalog.js";
 
 /** The samples of a Prometheus exposition: `name{labels}` → value. */
 function parse(text: string): Map<string, number> {
@@ -39,7 +42,7 @@ describe("Prometheus metrics on a listener of their own", () => {
 
   beforeAll(async () => {
     const metrics = new Metrics();
-    t = await startTriage({ metrics, maxAlertsPerIncident: MAX_ALERTS });
+    t = await startTriage({ metrics, maxAlertsPerIncident: MAX_ALERTS, settingsTtlMs: 1 });
     listener = await listenMetrics(metrics, "127.0.0.1", 0);
   });
   afterAll(async () => {
@@ -80,6 +83,14 @@ describe("Prometheus metrics on a listener of their own", () => {
     const id = first.body.value[0].incidentId as string;
     for (let i = 0; i < 3; i++) expect((await t.get("/v1.0/security/incidents?$top=5")).status).toBe(200);
     expect((await t.get(`/v1.0/security/incidents/${id}`)).status).toBe(200);
+    // One injected fault: a millisecond of latency on one read.
+    const faults = parseFaultConfig(
+      { seed: "metrics", rules: [{ fault: "latency", ms: 1, methods: ["GET"], route: "/security/incidents/{id}" }] },
+      graphRouteTemplates(),
+    );
+    await setFaultConfig(t.store.db, t.tenantId, "", faults, "test");
+    expect((await t.get(`/v1.0/security/incidents/${id}`)).status).toBe(200);
+    await clearFaultConfig(t.store.db, t.tenantId, "");
     expect((await t.request("PATCH", `/v1.0/security/incidents/${id}`, { body: { customTags: ["watched"] } })).status).toBe(200);
     expect((await t.get("/v1.0/security/incidents/no-such-incident")).status).toBe(404);
     expect((await t.get("/nothing-here", { authorization: "" })).status).toBe(404);
@@ -110,6 +121,7 @@ describe("Prometheus metrics on a listener of their own", () => {
     moved("triage_http_errors_total", one, 'method="PATCH"', 'status="403"');
     moved("triage_http_errors_total", 'route="(unmatched)"', 'status="404"');
     moved("triage_ingest_alerts_total", 'outcome="created"');
+    moved("triage_faults_injected_total", 'fault="latency"', 'source="rule"');
     moved("triage_ingest_batch_duration_seconds_count");
     for (const decision of ["new", "joined", "merged", "refused"]) moved("triage_correlation_decisions_total", `decision="${decision}"`);
     moved("triage_store_statement_duration_seconds_count", 'path="builder"');
