@@ -223,7 +223,8 @@ export function registerHuntingRoutes(app: FastifyInstance, opts: GraphRouteOpti
         description: t.description,
         columns: t.columns.map((c) => ({ name: c.name, dataType: c.type, description: c.description })),
       })),
-      functions: [],
+      // Triage's KQL has no stored or built-in functions to offer (docs/hunting.md).
+      functions: { builtInFunctions: [], savedFunctions: [] },
     };
     return reply.code(200).type(GRAPH_JSON).send(JSON.stringify(body));
   };
