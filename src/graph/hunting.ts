@@ -221,9 +221,11 @@ export function registerHuntingRoutes(app: FastifyInstance, opts: GraphRouteOpti
       tables: HUNTING_TABLES.map((t) => ({
         name: t.name,
         description: t.description,
-        columns: t.columns.map((c) => ({ name: c.name, dataType: c.type, description: c.description })),
+        // Graph's type names, as in a query's answer (Graph's reference shows DateTime and String).
+        columns: t.columns.map((c) => ({ name: c.name, dataType: GRAPH_TYPE[c.type], description: c.description })),
       })),
-      functions: [],
+      // Triage's KQL has no stored or built-in functions to offer (docs/hunting.md).
+      functions: { builtInFunctions: [], savedFunctions: [] },
     };
     return reply.code(200).type(GRAPH_JSON).send(JSON.stringify(body));
   };

@@ -315,20 +315,8 @@ export const HUNTING_DOCS = {
     params: { path: { description: "Empty, or ()." } },
     responses: {
       200: {
-        description: "The tables with their columns.",
-        content: json(
-          Type.Object({
-            "@odata.context": Type.String(),
-            tables: Type.Array(
-              Type.Object({
-                name: Type.String(),
-                description: Type.String(),
-                columns: Type.Array(Type.Object({ name: Type.String(), dataType: Type.String(), description: Type.String() })),
-              }),
-            ),
-            functions: Type.Array(Type.Unknown()),
-          }),
-        ),
+        description: "The tables with their columns, and the functions (none: Triage has no stored or built-in hunting functions).",
+        content: json(ref(`${NS}.huntingSchemaResult`)),
       },
       ...graphErrors(400, 401, 403, 429),
     },

@@ -16,6 +16,7 @@ import {
   evidenceComplexTypeNames,
   evidenceSubtypes,
   isNullableSchema,
+  nestedEvidenceName,
   schemaGraphEnum,
   unwrapNullable,
 } from "./evidence.js";
@@ -78,9 +79,11 @@ class Model {
       this.complexTypes.set("dictionary", { name: "dictionary", open: true, properties: [] });
       return declared;
     }
-    if (declared === `${SECURITY}.alertEvidence`) {
+    const nested = nestedEvidenceName(value);
+    if (declared === `${SECURITY}.alertEvidence` || nested !== undefined) {
+      // Evidence nested in evidence (a container's pod) is typed with the subtype itself.
       this.declareEvidence();
-      return declared;
+      return nested === undefined ? declared! : `${SECURITY}.${nested}`;
     }
     if (KindGuard.IsObject(value)) {
       const name =
@@ -117,11 +120,7 @@ class Model {
   declareEvidence(): void {
     if (this.complexTypes.has("alertEvidence")) return;
     this.declareComplex("alertEvidence", alertEvidence);
-    for (const [name, schema] of evidenceSubtypes) {
-      // A subtype also nested as a property type (ipEvidence) is declared once, as the subtype.
-      this.complexTypes.delete(name);
-      this.declareComplex(name, schema, `${SECURITY}.alertEvidence`, alertEvidencePropertyNames);
-    }
+    for (const [name, schema] of evidenceSubtypes) this.declareComplex(name, schema, `${SECURITY}.alertEvidence`, alertEvidencePropertyNames);
   }
 
   /** A resource's properties (the key `id` is inherited from graph.entity). */
@@ -246,8 +245,11 @@ export function buildMetadataDocument(
 ): string {
   const model = new Model(version);
   const entities = metadataResources.map((r) => ({ resource: r, properties: model.entityProperties(r) }));
-  const ops = declaredOperations.filter((op) => !op.betaOnly || version === "beta");
-  for (const [name, schema] of declaredTypes) model.declareComplex(name, schema);
+  const ops = declaredOperations
+    .filter((op) => !op.betaOnly || version === "beta")
+    .map((op) => ({ ...op, parameters: op.parameters.filter((p) => !p.betaOnly || version === "beta") }));
+  const returned = new Set(ops.map((op) => op.returnType));
+  for (const [name, schema] of declaredTypes) if (returned.has(`${SECURITY}.${name}`)) model.declareComplex(name, schema);
   const opLines = ops.flatMap((op) => operationXml(model, op));
 
   const entityLines = entities.flatMap(({ resource, properties }) => [

@@ -28,6 +28,7 @@ import {
   type GraphEnum,
 } from "./enums.js";
 import { checkInstant } from "./date-time.js";
+import { Dictionary } from "./meta.js";
 
 // ---------------------------------------------------------------------------------------------------
 // Enums used only by evidence that are not (yet) in enums.ts
@@ -37,6 +38,40 @@ export const protocolType = graphEnum("protocolType", ["tcp", "udp", "unknownFut
 
 /** `fileHashEvidence.algorithm` (CSDL `fileHashAlgorithm`). */
 export const fileHashAlgorithm = graphEnum("fileHashAlgorithm", ["unknown", "md5", "sha1", "sha256", "sha256ac", "unknownFutureValue"]);
+
+// The enums of the other subtypes, with the values Graph's v1.0 CSDL declares.
+export const aiAgentPlatform = graphEnum("aiAgentPlatform", { unknown: 0, azureAIFoundry: 10, copilotStudio: 20, copilot: 30, unknownFutureValue: 40 });
+export const antispamTeamsDirection = graphEnum("antispamTeamsDirection", { unknown: 0, inbound: 1, outbound: 2, intraorg: 3, unknownFutureValue: 31 });
+export const containerPortProtocol = graphEnum("containerPortProtocol", ["udp", "tcp", "sctp", "unknownFutureValue"]);
+export const googleCloudLocationType = graphEnum("googleCloudLocationType", { unknown: 0, regional: 1, zonal: 2, global: 3, unknownFutureValue: 31 });
+export const ioTDeviceImportanceType = graphEnum("ioTDeviceImportanceType", ["unknown", "low", "normal", "high", "unknownFutureValue"]);
+export const kubernetesPlatform = graphEnum("kubernetesPlatform", ["unknown", "aks", "eks", "gke", "arc", "unknownFutureValue"]);
+export const kubernetesServiceType = graphEnum("kubernetesServiceType", {
+  unknown: 0,
+  clusterIP: 1,
+  externalName: 2,
+  nodePort: 3,
+  loadBalancer: 4,
+  unknownFutureValue: 31,
+});
+export const mailboxConfigurationType = graphEnum("mailboxConfigurationType", {
+  mailForwardingRule: 0,
+  owaSettings: 1,
+  ewsSettings: 2,
+  mailDelegation: 3,
+  userInboxRule: 4,
+  unknownFutureValue: 31,
+});
+export const servicePrincipalType = graphEnum("servicePrincipalType", ["unknown", "application", "managedIdentity", "legacy", "unknownFutureValue"]);
+export const teamsDeliveryLocation = graphEnum("teamsDeliveryLocation", { unknown: 0, teams: 1, quarantine: 2, failed: 3, unknownFutureValue: 31 });
+export const teamsMessageDeliveryAction = graphEnum("teamsMessageDeliveryAction", {
+  unknown: 0,
+  deliveredAsSpam: 1,
+  delivered: 2,
+  blocked: 3,
+  replaced: 4,
+  unknownFutureValue: 31,
+});
 
 /** Every enum that evidence schemas reference, by name (used to re-resolve a cloned `graphEnum` option). */
 const evidenceEnums: ReadonlyMap<string, GraphEnum> = new Map(
@@ -52,6 +87,17 @@ const evidenceEnums: ReadonlyMap<string, GraphEnum> = new Map(
     vmCloudProvider,
     protocolType,
     fileHashAlgorithm,
+    aiAgentPlatform,
+    antispamTeamsDirection,
+    containerPortProtocol,
+    googleCloudLocationType,
+    ioTDeviceImportanceType,
+    kubernetesPlatform,
+    kubernetesServiceType,
+    mailboxConfigurationType,
+    servicePrincipalType,
+    teamsDeliveryLocation,
+    teamsMessageDeliveryAction,
   ].map((e): [string, GraphEnum] => [e.name, e]),
 );
 
@@ -76,6 +122,8 @@ const enumString = <M extends string>(e: GraphEnum<M>, options: { default?: M } 
 const nullableEnum = (e: GraphEnum) => Type.Optional(Nullable(enumString(e)));
 const complex = <T extends TSchema>(schema: T) => Type.Optional(Nullable(schema));
 const complexList = <T extends TSchema>(schema: T) => Type.Optional(Nullable(Type.Array(schema)));
+const bool = () => Type.Optional(Nullable(Type.Boolean()));
+const dictionary = () => Type.Optional(Nullable(Dictionary()));
 
 /** The enum an enum-typed string schema uses, or undefined for any other schema. */
 export function schemaGraphEnum(schema: TSchema): GraphEnum | undefined {
@@ -190,12 +238,51 @@ export const alertEvidence = Type.Object({
   ...alertEvidenceProperties,
 });
 
+/** Each subtype's own properties (beyond the base ones), by name: nested evidence is resolved through it. */
+const ownProperties = new Map<string, TProperties>([["alertEvidence", {}]]);
+
 function subtype<P extends TProperties>(name: string, own: P) {
+  ownProperties.set(name, own);
   return Type.Object({
     "@odata.type": Type.Literal(`${ODATA_TYPE_PREFIX}${name}`),
     ...alertEvidenceProperties,
     ...own,
   });
+}
+
+/**
+ * A property whose value is itself evidence of the named type, as Graph nests it (a process's
+ * `imageFile` is not one, a container's `pod` is): a placeholder resolved by name where it is used,
+ * since evidence types nest one another in cycles (a pod lists its containers, each naming its pod).
+ * Nested, the value's `@odata.type` may be left out; when it names another subtype, that one applies.
+ */
+function nestedEvidence(name: EvidenceSubtypeName | "alertEvidence") {
+  return Type.Object({}, { additionalProperties: true, nestedEvidence: name, edm: `${EVIDENCE_NAMESPACE}.${name}` });
+}
+const nested = (name: EvidenceSubtypeName | "alertEvidence") => Type.Optional(Nullable(nestedEvidence(name)));
+const nestedList = (name: EvidenceSubtypeName) => Type.Optional(Nullable(Type.Array(nestedEvidence(name))));
+
+/** The evidence type a `nestedEvidence` placeholder names, or undefined for any other schema. */
+export function nestedEvidenceName(schema: TSchema): string | undefined {
+  const name: unknown = (schema as { nestedEvidence?: unknown }).nestedEvidence;
+  return typeof name === "string" ? name : undefined;
+}
+
+const nestedSchemas = new Map<string, TObject>();
+
+/**
+ * The schema a nested evidence value is checked and rendered with: the type its own `@odata.type`
+ * names when that is an evidence type, else the declared one; `@odata.type` optional.
+ */
+export function nestedEvidenceSchema(declared: string, value?: unknown): TObject {
+  const given = isPlainObject(value) && typeof value["@odata.type"] === "string" ? evidenceShortName(value["@odata.type"]) : undefined;
+  const name = given ?? declared;
+  let schema = nestedSchemas.get(name);
+  if (!schema) {
+    schema = Type.Object({ "@odata.type": Type.Optional(Type.String()), ...alertEvidenceProperties, ...ownProperties.get(name) });
+    nestedSchemas.set(name, schema);
+  }
+  return schema;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -207,16 +294,6 @@ const ipEvidenceOwn = {
   location: complex(geoLocation),
   stream: complex(stream),
 } satisfies TProperties;
-
-/**
- * ipEvidence as it appears nested in networkConnectionEvidence and dnsEvidence: the same properties, with
- * `@odata.type` optional (Graph serializes it when the declared type is the same, but need not).
- */
-const nestedIpEvidence = Type.Object({
-  "@odata.type": Type.Optional(Type.String()),
-  ...alertEvidenceProperties,
-  ...ipEvidenceOwn,
-});
 
 export const deviceEvidence = subtype("deviceEvidence", {
   mdeDeviceId: str(),
@@ -357,8 +434,8 @@ export const azureResourceEvidence = subtype("azureResourceEvidence", {
 });
 
 export const networkConnectionEvidence = subtype("networkConnectionEvidence", {
-  sourceAddress: complex(nestedIpEvidence),
-  destinationAddress: complex(nestedIpEvidence),
+  sourceAddress: nested("ipEvidence"),
+  destinationAddress: nested("ipEvidence"),
   sourcePort: int32(),
   destinationPort: int32(),
   protocol: nullableEnum(protocolType),
@@ -366,9 +443,9 @@ export const networkConnectionEvidence = subtype("networkConnectionEvidence", {
 
 export const dnsEvidence = subtype("dnsEvidence", {
   domainName: str(),
-  dnsServerIp: complex(nestedIpEvidence),
-  hostIpAddress: complex(nestedIpEvidence),
-  ipAddresses: complexList(nestedIpEvidence),
+  dnsServerIp: nested("ipEvidence"),
+  hostIpAddress: nested("ipEvidence"),
+  ipAddresses: nestedList("ipEvidence"),
 });
 
 export const fileHashEvidence = subtype("fileHashEvidence", {
@@ -377,7 +454,313 @@ export const fileHashEvidence = subtype("fileHashEvidence", {
   value: str(),
 });
 
-const detailedSubtypes: Record<string, TObject> = {
+// ---------------------------------------------------------------------------------------------------
+// The other subtypes of Graph's v1.0 CSDL (cloud, containers, code hosting, Teams, …)
+
+/** `blobEvidence.fileHashes` (CSDL `fileHash`). */
+export const fileHash = Type.Object({
+  /** Non-nullable in the CSDL. */
+  algorithm: enumString(fileHashAlgorithm, { default: "unknown" }),
+  value: str(),
+});
+
+/** `kubernetesServiceEvidence.servicePorts` (CSDL `kubernetesServicePort`). */
+export const kubernetesServicePort = Type.Object({
+  appProtocol: str(),
+  name: str(),
+  /** Non-nullable in the CSDL. */
+  nodePort: Type.Integer({ format: "int32", ...INT32, default: 0 }),
+  /** Non-nullable in the CSDL. */
+  port: Type.Integer({ format: "int32", ...INT32, default: 0 }),
+  protocol: nullableEnum(containerPortProtocol),
+  targetPort: str(),
+});
+
+export const activeDirectoryDomainEvidence = subtype("activeDirectoryDomainEvidence", {
+  activeDirectoryDomainName: str(),
+  /** Non-nullable in the CSDL. */
+  trustedDomains: Type.Array(nestedEvidence("activeDirectoryDomainEvidence"), { default: [] }),
+});
+
+export const aiAgentEvidence = subtype("aiAgentEvidence", {
+  agentId: str(),
+  agentName: str(),
+  hostingPlatformType: nullableEnum(aiAgentPlatform),
+  instructions: str(),
+});
+
+export const amazonResourceEvidence = subtype("amazonResourceEvidence", {
+  amazonAccountId: str(),
+  amazonResourceId: str(),
+  resourceName: str(),
+  resourceType: str(),
+});
+
+export const blobContainerEvidence = subtype("blobContainerEvidence", {
+  name: str(),
+  storageResource: nested("azureResourceEvidence"),
+  url: str(),
+});
+
+export const blobEvidence = subtype("blobEvidence", {
+  blobContainer: nested("blobContainerEvidence"),
+  etag: str(),
+  fileHashes: complexList(fileHash),
+  name: str(),
+  url: str(),
+});
+
+export const cloudLogonRequestEvidence = subtype("cloudLogonRequestEvidence", {
+  requestId: str(),
+});
+
+export const cloudLogonSessionEvidence = subtype("cloudLogonSessionEvidence", {
+  account: nested("userEvidence"),
+  browser: str(),
+  deviceName: str(),
+  operatingSystem: str(),
+  previousLogonDateTime: dateTime(),
+  protocol: str(),
+  sessionId: str(),
+  startUtcDateTime: dateTime(),
+  userAgent: str(),
+});
+
+export const containerEvidence = subtype("containerEvidence", {
+  args: strings(),
+  command: strings(),
+  containerId: str(),
+  image: nested("containerImageEvidence"),
+  /** Non-nullable in the CSDL. */
+  isPrivileged: Type.Boolean({ default: false }),
+  name: str(),
+  pod: nested("kubernetesPodEvidence"),
+});
+
+export const containerImageEvidence = subtype("containerImageEvidence", {
+  digestImage: nested("containerImageEvidence"),
+  imageId: str(),
+  registry: nested("containerRegistryEvidence"),
+});
+
+export const containerRegistryEvidence = subtype("containerRegistryEvidence", {
+  registry: str(),
+});
+
+export const gitHubOrganizationEvidence = subtype("gitHubOrganizationEvidence", {
+  company: str(),
+  displayName: str(),
+  email: str(),
+  login: str(),
+  orgId: str(),
+  webUrl: str(),
+});
+
+export const gitHubRepoEvidence = subtype("gitHubRepoEvidence", {
+  baseUrl: str(),
+  login: str(),
+  owner: str(),
+  ownerType: str(),
+  repoId: str(),
+});
+
+export const gitHubUserEvidence = subtype("gitHubUserEvidence", {
+  email: str(),
+  login: str(),
+  name: str(),
+  userId: str(),
+  webUrl: str(),
+});
+
+export const googleCloudResourceEvidence = subtype("googleCloudResourceEvidence", {
+  fullResourceName: str(),
+  location: str(),
+  locationType: nullableEnum(googleCloudLocationType),
+  projectId: str(),
+  projectNumber: int64(),
+  resourceName: str(),
+  resourceType: str(),
+});
+
+export const hostLogonSessionEvidence = subtype("hostLogonSessionEvidence", {
+  account: nested("userEvidence"),
+  endUtcDateTime: dateTime(),
+  host: nested("deviceEvidence"),
+  sessionId: str(),
+  startUtcDateTime: dateTime(),
+});
+
+export const ioTDeviceEvidence = subtype("ioTDeviceEvidence", {
+  deviceId: str(),
+  deviceName: str(),
+  devicePageLink: str(),
+  deviceSubType: str(),
+  deviceType: str(),
+  importance: nullableEnum(ioTDeviceImportanceType),
+  ioTHub: nested("azureResourceEvidence"),
+  ioTSecurityAgentId: str(),
+  ipAddress: nested("ipEvidence"),
+  isAuthorized: bool(),
+  isProgramming: bool(),
+  isScanner: bool(),
+  macAddress: str(),
+  manufacturer: str(),
+  model: str(),
+  nics: nestedList("nicEvidence"),
+  operatingSystem: str(),
+  owners: strings(),
+  protocols: strings(),
+  purdueLayer: str(),
+  sensor: str(),
+  serialNumber: str(),
+  site: str(),
+  source: str(),
+  sourceRef: nested("urlEvidence"),
+  zone: str(),
+});
+
+export const kubernetesClusterEvidence = subtype("kubernetesClusterEvidence", {
+  /** Any evidence type: the cluster's resource in its cloud (azureResourceEvidence, amazonResourceEvidence, …). */
+  cloudResource: nested("alertEvidence"),
+  distribution: str(),
+  name: str(),
+  platform: nullableEnum(kubernetesPlatform),
+  version: str(),
+});
+
+export const kubernetesControllerEvidence = subtype("kubernetesControllerEvidence", {
+  labels: dictionary(),
+  name: str(),
+  namespace: nested("kubernetesNamespaceEvidence"),
+  type: str(),
+});
+
+export const kubernetesNamespaceEvidence = subtype("kubernetesNamespaceEvidence", {
+  cluster: nested("kubernetesClusterEvidence"),
+  labels: dictionary(),
+  name: str(),
+});
+
+export const kubernetesPodEvidence = subtype("kubernetesPodEvidence", {
+  containers: nestedList("containerEvidence"),
+  controller: nested("kubernetesControllerEvidence"),
+  ephemeralContainers: nestedList("containerEvidence"),
+  initContainers: nestedList("containerEvidence"),
+  labels: dictionary(),
+  name: str(),
+  namespace: nested("kubernetesNamespaceEvidence"),
+  podIp: nested("ipEvidence"),
+  serviceAccount: nested("kubernetesServiceAccountEvidence"),
+});
+
+export const kubernetesSecretEvidence = subtype("kubernetesSecretEvidence", {
+  name: str(),
+  namespace: nested("kubernetesNamespaceEvidence"),
+  secretType: str(),
+});
+
+export const kubernetesServiceAccountEvidence = subtype("kubernetesServiceAccountEvidence", {
+  name: str(),
+  namespace: nested("kubernetesNamespaceEvidence"),
+});
+
+export const kubernetesServiceEvidence = subtype("kubernetesServiceEvidence", {
+  clusterIP: nested("ipEvidence"),
+  externalIPs: nestedList("ipEvidence"),
+  labels: dictionary(),
+  name: str(),
+  namespace: nested("kubernetesNamespaceEvidence"),
+  selector: dictionary(),
+  servicePorts: complexList(kubernetesServicePort),
+  /** Non-nullable in the CSDL. */
+  serviceType: enumString(kubernetesServiceType, { default: "unknown" }),
+});
+
+export const mailboxConfigurationEvidence = subtype("mailboxConfigurationEvidence", {
+  configurationId: str(),
+  configurationType: nullableEnum(mailboxConfigurationType),
+  displayName: str(),
+  externalDirectoryObjectId: guid(),
+  mailboxPrimaryAddress: str(),
+  upn: str(),
+});
+
+export const malwareEvidence = subtype("malwareEvidence", {
+  category: str(),
+  files: nestedList("fileEvidence"),
+  name: str(),
+  processes: nestedList("processEvidence"),
+});
+
+export const nicEvidence = subtype("nicEvidence", {
+  ipAddress: nested("ipEvidence"),
+  macAddress: str(),
+  vlans: strings(),
+});
+
+export const sasTokenEvidence = subtype("sasTokenEvidence", {
+  allowedIpAddresses: str(),
+  allowedResourceTypes: strings(),
+  allowedServices: strings(),
+  expiryDateTime: dateTime(),
+  permissions: strings(),
+  protocol: str(),
+  signatureHash: str(),
+  signedWith: str(),
+  startDateTime: dateTime(),
+  storageResource: nested("azureResourceEvidence"),
+});
+
+export const servicePrincipalEvidence = subtype("servicePrincipalEvidence", {
+  appId: str(),
+  appOwnerTenantId: str(),
+  servicePrincipalName: str(),
+  servicePrincipalObjectId: str(),
+  servicePrincipalType: nullableEnum(servicePrincipalType),
+  tenantId: str(),
+});
+
+export const submissionMailEvidence = subtype("submissionMailEvidence", {
+  networkMessageId: str(),
+  recipient: str(),
+  reportType: str(),
+  sender: str(),
+  senderIp: str(),
+  subject: str(),
+  submissionDateTime: dateTime(),
+  submissionId: str(),
+  submitter: str(),
+});
+
+export const teamsMessageEvidence = subtype("teamsMessageEvidence", {
+  campaignId: str(),
+  channelId: str(),
+  deliveryAction: nullableEnum(teamsMessageDeliveryAction),
+  deliveryLocation: nullableEnum(teamsDeliveryLocation),
+  files: nestedList("fileEvidence"),
+  groupId: str(),
+  isExternal: bool(),
+  isOwned: bool(),
+  lastModifiedDateTime: dateTime(),
+  messageDirection: nullableEnum(antispamTeamsDirection),
+  messageId: str(),
+  owningTenantId: guid(),
+  parentMessageId: str(),
+  receivedDateTime: dateTime(),
+  recipients: strings(),
+  senderFromAddress: str(),
+  senderIP: str(),
+  sourceAppName: str(),
+  sourceId: str(),
+  subject: str(),
+  suspiciousRecipients: strings(),
+  threadId: str(),
+  threadType: str(),
+  urls: nestedList("urlEvidence"),
+});
+
+/** Every subtype's schema; the type makes sure none of the 48 is missing. */
+const subtypeSchemas: Record<EvidenceSubtypeName, TObject> = {
   deviceEvidence,
   userEvidence,
   ipEvidence,
@@ -396,6 +779,36 @@ const detailedSubtypes: Record<string, TObject> = {
   networkConnectionEvidence,
   dnsEvidence,
   fileHashEvidence,
+  activeDirectoryDomainEvidence,
+  aiAgentEvidence,
+  amazonResourceEvidence,
+  blobContainerEvidence,
+  blobEvidence,
+  cloudLogonRequestEvidence,
+  cloudLogonSessionEvidence,
+  containerEvidence,
+  containerImageEvidence,
+  containerRegistryEvidence,
+  gitHubOrganizationEvidence,
+  gitHubRepoEvidence,
+  gitHubUserEvidence,
+  googleCloudResourceEvidence,
+  hostLogonSessionEvidence,
+  ioTDeviceEvidence,
+  kubernetesClusterEvidence,
+  kubernetesControllerEvidence,
+  kubernetesNamespaceEvidence,
+  kubernetesPodEvidence,
+  kubernetesSecretEvidence,
+  kubernetesServiceAccountEvidence,
+  kubernetesServiceEvidence,
+  mailboxConfigurationEvidence,
+  malwareEvidence,
+  nicEvidence,
+  sasTokenEvidence,
+  servicePrincipalEvidence,
+  submissionMailEvidence,
+  teamsMessageEvidence,
 };
 
 /** All 48 v1.0 subtype names (§5.2 "The full v1.0 set"). Mind the casing of ioT…, gitHub…, oauth…. */
@@ -453,15 +866,10 @@ export const evidenceSubtypeNames = [
 export type EvidenceSubtypeName = (typeof evidenceSubtypeNames)[number];
 
 /**
- * Every v1.0 subtype's schema by short name. The 18 of the §5.2 table carry their own properties; the
- * other 30 are known by name with only the base properties (their own properties are kept as given).
+ * Every v1.0 subtype's schema by short name, with the properties Graph's v1.0 CSDL declares for it
+ * (properties beyond those are kept as given).
  */
-export const evidenceSubtypes: ReadonlyMap<string, TObject> = new Map(
-  evidenceSubtypeNames.map((name): [string, TObject] => [name, detailedSubtypes[name] ?? subtype(name, {})]),
-);
-
-/** The subtypes known by name only: their own properties are kept as ingested, neither validated nor declared. */
-export const nameOnlyEvidenceSubtypes: readonly EvidenceSubtypeName[] = evidenceSubtypeNames.filter((n) => !(n in detailedSubtypes));
+export const evidenceSubtypes: ReadonlyMap<string, TObject> = new Map(evidenceSubtypeNames.map((name): [string, TObject] => [name, subtypeSchemas[name]]));
 
 const subtypeByLowerName: ReadonlyMap<string, EvidenceSubtypeName> = new Map(
   evidenceSubtypeNames.map((n): [string, EvidenceSubtypeName] => [n.toLowerCase(), n]),
@@ -568,7 +976,11 @@ function checkValue(schema: TSchema, value: unknown, path: string): Checked {
   }
   if (KindGuard.IsObject(schema)) {
     if (!isPlainObject(value)) return fail(path, "must be an object");
-    return checkObject(schema, value, path, new Set());
+    const nestedName = nestedEvidenceName(schema);
+    return checkObject(nestedName === undefined ? schema : nestedEvidenceSchema(nestedName, value), value, path, new Set());
+  }
+  if (KindGuard.IsRecord(schema)) {
+    return isPlainObject(value) ? { ok: true, value } : fail(path, "must be an object");
   }
   return { ok: true, value };
 }
@@ -642,7 +1054,9 @@ function mayHaveGated(schema: TSchema): boolean {
   const cached = gatedCache.get(schema);
   if (cached !== undefined) return cached;
   let result = false;
-  if (KindGuard.IsUnion(schema)) result = schema.anyOf.some(mayHaveGated);
+  // Nested evidence has the base properties, whose enums have gated members.
+  if (nestedEvidenceName(schema) !== undefined) result = true;
+  else if (KindGuard.IsUnion(schema)) result = schema.anyOf.some(mayHaveGated);
   else if (KindGuard.IsArray(schema)) result = mayHaveGated(schema.items);
   else if (KindGuard.IsObject(schema)) result = Object.values(schema.properties).some(mayHaveGated);
   else if (KindGuard.IsString(schema)) result = (schemaGraphEnum(schema)?.gated.size ?? 0) > 0;
@@ -672,8 +1086,10 @@ function renderValue(schema: TSchema, value: unknown): unknown {
   }
   if (KindGuard.IsObject(schema)) {
     if (!isPlainObject(value)) return value;
+    const nestedName = nestedEvidenceName(schema);
+    const resolved = nestedName === undefined ? schema : nestedEvidenceSchema(nestedName, value);
     let out: Record<string, unknown> | undefined;
-    for (const [key, prop] of Object.entries(schema.properties)) {
+    for (const [key, prop] of Object.entries(resolved.properties)) {
       const item = value[key];
       const r = renderValue(prop, item);
       if (r !== item) (out ??= { ...value })[key] = r;
@@ -709,13 +1125,18 @@ export function renderEvidence(e: Record<string, unknown>, includeUnknownEnumMem
 export function evidencePropertyType(subtype: string, path: readonly string[]): TSchema | undefined {
   // "alertEvidence" is the base type: a filter without a type cast sees only the base properties.
   let schema: TSchema | undefined = subtype === "alertEvidence" ? alertEvidence : evidenceSubtypeSchema(subtype);
+  const resolve = (s: TSchema): TSchema => {
+    const inner = unwrapNullable(s);
+    const nestedName = nestedEvidenceName(inner);
+    return nestedName === undefined ? inner : nestedEvidenceSchema(nestedName);
+  };
   for (const segment of path) {
     if (schema === undefined) return undefined;
-    const current = unwrapNullable(schema);
+    const current = resolve(schema);
     if (!KindGuard.IsObject(current) || !Object.hasOwn(current.properties, segment)) return undefined;
     schema = current.properties[segment];
   }
-  return schema === undefined ? undefined : unwrapNullable(schema);
+  return schema === undefined ? undefined : resolve(schema);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -723,8 +1144,7 @@ export function evidencePropertyType(subtype: string, path: readonly string[]): 
 
 /**
  * The CSDL name of every complex type the evidence schemas nest, by schema: `$metadata` declares each
- * once and refers to it by name (ipEvidence nested in networkConnectionEvidence and dnsEvidence is
- * ipEvidence itself).
+ * once and refers to it by name (nested evidence names its type itself: `nestedEvidenceName`).
  */
 export const evidenceComplexTypeNames: ReadonlyMap<TSchema, string> = new Map<TSchema, string>([
   [resourceAccessEvent, "resourceAccessEvent"],
@@ -735,7 +1155,8 @@ export const evidenceComplexTypeNames: ReadonlyMap<TSchema, string> = new Map<TS
   [vmMetadata, "vmMetadata"],
   [stream, "stream"],
   [emailSender, "emailSender"],
-  [nestedIpEvidence, "ipEvidence"],
+  [fileHash, "fileHash"],
+  [kubernetesServicePort, "kubernetesServicePort"],
 ]);
 
 /** The base properties' names, which each subtype inherits from alertEvidence. */

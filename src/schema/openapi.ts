@@ -10,12 +10,12 @@
  * route's description points at them with `ref()`.
  */
 import { SubscriptionSchema } from "./subscription.js";
-import { HuntingQueryResults } from "./operations.js";
+import { HuntingQueryResults, HuntingSchemaResult } from "./operations.js";
 import { Type, type TObject, type TSchema } from "@sinclair/typebox";
 import { incidentResource } from "./incident.js";
 import { alertResource } from "./alert.js";
 import { AlertComment } from "./comment.js";
-import { alertEvidence, evidenceQualifiedName, evidenceSubtypes, schemaGraphEnum } from "./evidence.js";
+import { alertEvidence, evidenceQualifiedName, evidenceSubtypes, nestedEvidenceName, schemaGraphEnum } from "./evidence.js";
 import { properties, type Resource } from "./meta.js";
 import { AuditPageSchema, CorrelationSchema } from "./triage-api-schema.js";
 
@@ -154,6 +154,9 @@ const TRIAGE_KEYS = new Set(["column", "columnType", "filterable", "sortable", "
 export function toJsonSchema(schema: TSchema, components: ReadonlyMap<TSchema, string> = new Map(), top = true): JsonSchema {
   const named = components.get(schema);
   if (named !== undefined && !top) return { $ref: `#/components/schemas/${named}` };
+  // Evidence nested in evidence is the subtype's component (every subtype, and alertEvidence, is one).
+  const nested = nestedEvidenceName(schema);
+  if (nested !== undefined) return { $ref: `#/components/schemas/${NAMESPACE}.${nested}` };
   const out: JsonSchema = {};
   const e = schemaGraphEnum(schema);
   for (const [key, value] of Object.entries(schema)) {
@@ -196,6 +199,7 @@ export function componentSources(): Map<string, TSchema> {
     [`${NAMESPACE}.alertUpdate`, updateSchemaOf(alertResource)],
     [`${NAMESPACE}.mergeResponse`, MergeResponseSchema],
     [`${NAMESPACE}.huntingQueryResults`, HuntingQueryResults],
+    [`${NAMESPACE}.huntingSchemaResult`, HuntingSchemaResult],
     [`${NAMESPACE}.alertEvidence`, alertEvidence],
     ["microsoft.graph.subscription", SubscriptionSchema],
     ["graphError", GraphErrorSchema],

@@ -1,14 +1,14 @@
 import { Type, type TObject, type TSchema } from "@sinclair/typebox";
 import { correlationReason } from "./enums.js";
-import { EnumString, Nullable, StringCollection } from "./meta.js";
+import { DateTime, EnumString, Nullable, StringCollection } from "./meta.js";
 
 /**
  * Graph's bound actions and functions that Triage serves, declared once for `$metadata`
  * (src/schema/csdl.ts). The routes that carry them live in the HTTP surfaces; this is their contract.
  *
- * To declare another operation (advanced hunting's runHuntingQuery, say), add it to `operations` and
- * the complex types it answers or takes to `operationTypes`; `$metadata` then declares both, and
- * test/graph/metadata.test.ts compares them with Graph's own declarations.
+ * To declare another operation, add it to `operations` and the complex type it answers to
+ * `operationTypes`; `$metadata` then declares both, and test/graph/metadata.test.ts compares them with
+ * Graph's own declarations (a beta-only one with the beta differences its allow-list names).
  */
 export interface OperationParameter {
   name: string;
@@ -20,6 +20,8 @@ export interface OperationParameter {
   optional?: boolean;
   /** CSDL `Unicode="false"` on a string parameter, as Graph declares its id and text parameters. */
   unicode?: false;
+  /** Declared under /beta only. */
+  betaOnly?: boolean;
 }
 
 export interface OperationDeclaration {
@@ -51,10 +53,63 @@ export const HuntingQueryResults = Type.Object({
   schema: Nullable(Type.Array(SinglePropertySchema, { edm: `Collection(${NS}.singlePropertySchema)` })),
 });
 
-/** Complex types the operations take or answer, by name in the security namespace. */
+// What beta's getHuntingSchema answers, as Graph's beta reference describes microsoft.graph.security
+// huntingSchemaResult and the types it nests (a property it calls required is Nullable="false").
+const HuntingSchemaTableColumn = Type.Object(
+  { dataType: Type.String(), description: Nullable(Type.String()), name: Type.String() },
+  { complexType: "huntingSchemaTableColumn" },
+);
+const HuntingSchemaFunctionParameter = Type.Object(
+  { cslType: Type.String(), defaultValue: Nullable(Type.String()), name: Type.String() },
+  { complexType: "huntingSchemaFunctionParameter" },
+);
+const functionProperties = {
+  huntingFunctionId: Type.Integer({ format: "int64" }),
+  inputParameters: Nullable(Type.Array(HuntingSchemaFunctionParameter)),
+  name: Type.String(),
+  outputColumns: Nullable(Type.Array(HuntingSchemaTableColumn)),
+  path: Nullable(Type.String()),
+};
+const HuntingSchemaBuiltInFunction = Type.Object(
+  { documentation: Nullable(Type.String()), ...functionProperties },
+  { complexType: "huntingSchemaBuiltInFunction" },
+);
+const HuntingSchemaSavedFunction = Type.Object(
+  {
+    createdBy: Nullable(Type.String()),
+    description: Nullable(Type.String()),
+    lastModifiedBy: Nullable(Type.String()),
+    lastModifiedDateTime: Nullable(DateTime()),
+    ...functionProperties,
+  },
+  { complexType: "huntingSchemaSavedFunction" },
+);
+/** microsoft.graph.security.huntingSchemaResult: what beta's getHuntingSchema answers (docs/hunting.md). */
+export const HuntingSchemaResult = Type.Object({
+  functions: Nullable(
+    Type.Object(
+      { builtInFunctions: Nullable(Type.Array(HuntingSchemaBuiltInFunction)), savedFunctions: Nullable(Type.Array(HuntingSchemaSavedFunction)) },
+      { complexType: "huntingSchemaFunctions" },
+    ),
+  ),
+  tables: Nullable(
+    Type.Array(
+      Type.Object(
+        { columns: Nullable(Type.Array(HuntingSchemaTableColumn)), description: Nullable(Type.String()), name: Type.String() },
+        { complexType: "huntingSchemaTable" },
+      ),
+    ),
+  ),
+});
+
+/**
+ * Complex types the operations answer, by name in the security namespace; a version's `$metadata`
+ * declares those its operations return (and, through their properties, every type they nest).
+ */
 export const operationTypes: ReadonlyMap<string, TObject> = new Map<string, TObject>([
   ["mergeResponse", MergeResponse],
   ["huntingQueryResults", HuntingQueryResults],
+  ["huntingSchemaResult", HuntingSchemaResult],
 ]);
 
 export const operations: readonly OperationDeclaration[] = [
@@ -88,7 +143,29 @@ export const operations: readonly OperationDeclaration[] = [
     parameters: [
       { name: "query", schema: Type.String(), unicode: false },
       { name: "timespan", schema: Type.String(), unicode: false, optional: true },
+      // beta: a Log Analytics workspace, accepted and ignored (Triage has one store; docs/hunting.md).
+      { name: "workspaceId", schema: Type.String({ format: "uuid" }), optional: true, betaOnly: true },
     ],
     returnType: `${NS}.huntingQueryResults`,
+  },
+  {
+    kind: "Function",
+    name: "getRunHuntingQuery",
+    bindingType: NS,
+    parameters: [
+      { name: "query", schema: Type.String(), unicode: false },
+      { name: "timespan", schema: Type.String(), unicode: false, optional: true },
+      { name: "workspaceId", schema: Type.String({ format: "uuid" }), optional: true },
+    ],
+    returnType: `${NS}.huntingQueryResults`,
+    betaOnly: true,
+  },
+  {
+    kind: "Function",
+    name: "getHuntingSchema",
+    bindingType: NS,
+    parameters: [],
+    returnType: `${NS}.huntingSchemaResult`,
+    betaOnly: true,
   },
 ];

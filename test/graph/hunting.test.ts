@@ -214,7 +214,8 @@ describe("beta getRunHuntingQuery and getHuntingSchema", () => {
     const r = await t.get("/beta/security/getHuntingSchema", hunt);
     expect(r.status).toBe(200);
     expect(r.body.tables.map((x: any) => x.name)).toEqual(["AlertInfo", "AlertEvidence"]);
-    expect(r.body.tables[1].columns.find((c: any) => c.name === "FileSize")).toMatchObject({ dataType: "long" });
+    expect(r.body.tables[1].columns.find((c: any) => c.name === "FileSize")).toMatchObject({ dataType: "Int64" });
+    expect(r.body.tables[0].columns.find((c: any) => c.name === "Timestamp")).toMatchObject({ dataType: "DateTime" });
   });
 });
 

@@ -12,6 +12,7 @@ import { allowedMetadataDifferences, isAllowed, metadataDifferencesMarkdown } fr
 import { alertResource } from "../../src/schema/alert.js";
 import { incidentResource } from "../../src/schema/incident.js";
 import { properties } from "../../src/schema/meta.js";
+import { evidenceSubtypeNames } from "../../src/schema/evidence.js";
 
 /** Graph's own v1.0 metadata for the security namespace (a copy of shared/reference's). */
 const GRAPH_FIXTURE = new URL("./fixtures/msgraph-v1.0-security.csdl.xml", import.meta.url);
@@ -73,22 +74,66 @@ describe("GET /{version}/$metadata", () => {
     expect(doc.status).toBe(200);
   });
 
-  it("declares the beta-only incident properties under /beta only", () => {
-    const v1 = metadataDocument("v1.0");
-    const beta = metadataDocument("beta");
-    const incidentOf = (xml: string) => /<EntityType Name="incident"[\s\S]*?<\/EntityType>/.exec(xml)![0];
-    for (const name of ["recommendedActions", "recommendedHuntingQueries"]) {
-      expect(incidentOf(v1)).not.toContain(`Name="${name}"`);
-      expect(incidentOf(beta)).toContain(`Name="${name}"`);
+  it("declares the beta-only incident properties and hunting functions under /beta only", () => {
+    const v1 = parseCsdl(metadataDocument("v1.0"));
+    const beta = parseCsdl(metadataDocument("beta"));
+    // Everything v1.0 declares, beta declares the same way, but for the members beta adds …
+    expect(
+      compareCsdl(v1, beta)
+        .map((d) => `${d.declaration} ${d.kind} ${d.member ?? ""}`)
+        .sort(),
+    ).toEqual([
+      "microsoft.graph.security.incident missingMember recommendedActions",
+      "microsoft.graph.security.incident missingMember recommendedHuntingQueries",
+      "microsoft.graph.security.runHuntingQuery(microsoft.graph.security) missingMember workspaceId",
+    ]);
+    // … and beta adds only these.
+    expect(
+      compareCsdl(beta, v1)
+        .map((d) => `${d.declaration} ${d.kind} ${d.member ?? ""}`.trim())
+        .sort(),
+    ).toEqual(
+      [
+        "microsoft.graph.security.incident extraMember recommendedActions",
+        "microsoft.graph.security.incident extraMember recommendedHuntingQueries",
+        "microsoft.graph.security.runHuntingQuery(microsoft.graph.security) extraMember workspaceId",
+        "microsoft.graph.security.getRunHuntingQuery declarationNotInGraph",
+        "microsoft.graph.security.getHuntingSchema declarationNotInGraph",
+        ...[
+          "recommendedHuntingQuery",
+          "huntingSchemaResult",
+          "huntingSchemaTable",
+          "huntingSchemaTableColumn",
+          "huntingSchemaFunctions",
+          "huntingSchemaBuiltInFunction",
+          "huntingSchemaSavedFunction",
+          "huntingSchemaFunctionParameter",
+        ].map((n) => `microsoft.graph.security.${n} declarationNotInGraph`),
+      ].sort(),
+    );
+    const xml = metadataDocument("beta");
+    expect(xml).toContain('<Function Name="getRunHuntingQuery" IsBound="true">');
+    expect(xml).toContain('<Function Name="getHuntingSchema" IsBound="true">');
+    expect(xml).toMatch(/<Parameter Name="workspaceId" Type="Edm.Guid">\s*<Annotation Term="Org.OData.Core.V1.OptionalParameter" \/>/);
+  });
+
+  it("getHuntingSchema answers what beta's $metadata declares for it", async () => {
+    const headers = await t.auth(t.tenantId, ["ThreatHunting.Read.All"]);
+    const r = await t.get("/beta/security/getHuntingSchema", headers);
+    expect(r.status).toBe(200);
+    const beta = parseCsdl(metadataDocument("beta")).json["microsoft.graph.security"] as Record<string, any>;
+    const declared = (type: string) => Object.keys(beta[type]).filter((k) => !k.startsWith("$") && !k.includes("@"));
+    expect(r.body["@odata.context"]).toBe(`${t.url}/beta/$metadata#microsoft.graph.security.huntingSchemaResult`);
+    expect(
+      Object.keys(r.body)
+        .filter((k) => !k.startsWith("@"))
+        .sort(),
+    ).toEqual(declared("huntingSchemaResult").sort());
+    expect(Object.keys(r.body.functions).sort()).toEqual(declared("huntingSchemaFunctions").sort());
+    for (const table of r.body.tables) {
+      expect(Object.keys(table).sort()).toEqual(declared("huntingSchemaTable").sort());
+      for (const column of table.columns) expect(Object.keys(column).sort()).toEqual(declared("huntingSchemaTableColumn").sort());
     }
-    expect(beta).toContain('<ComplexType Name="recommendedHuntingQuery">');
-    // Everything else is the same document.
-    const strip = (xml: string) =>
-      xml
-        .split("\n")
-        .filter((l) => !/Name="recommendedActions"|recommendedHuntingQuer|kqlText|<\/ComplexType>/.test(l))
-        .join("\n");
-    expect(strip(beta)).toBe(strip(v1));
   });
 });
 
@@ -120,27 +165,55 @@ describe("$metadata against Graph's own metadata", () => {
   const graph = parseGraphFixture(GRAPH_FIXTURE);
   const differences = compareCsdl(ours, graph);
 
+  const betaDifferences = compareCsdl(parseCsdl(metadataDocument("beta")), graph);
+  const byVersion = { "v1.0": differences, beta: betaDifferences } as const;
+
   it("differs from Graph's declarations only where docs/graph-api.md says it does", () => {
-    const unexpected = differences.filter((d) => !isAllowed(d));
-    expect(unexpected).toEqual([]);
+    for (const version of ["v1.0", "beta"] as const) {
+      const unexpected = byVersion[version].filter((d) => !isAllowed(d, version));
+      expect(unexpected, version).toEqual([]);
+    }
   });
 
-  it("the beta document differs from Graph's v1.0 only by the beta-only incident properties", () => {
-    const beta = compareCsdl(parseCsdl(metadataDocument("beta")), graph).filter((d) => !isAllowed(d));
-    expect(beta.map((d) => `${d.declaration} ${d.kind} ${d.member ?? ""}`).sort()).toEqual([
-      "microsoft.graph.security.incident extraMember recommendedActions",
-      "microsoft.graph.security.incident extraMember recommendedHuntingQueries",
-      "microsoft.graph.security.recommendedHuntingQuery declarationNotInGraph ",
-    ]);
-  });
-
-  it("every listed difference still exists (the list is not stale)", () => {
+  it("every listed difference still exists, for each declaration, member and version it names (the list is not stale)", () => {
     for (const allowed of allowedMetadataDifferences) {
-      for (const declaration of allowed.declarations) {
-        const seen = differences.some((d) => d.declaration === declaration && isAllowed(d, [allowed]));
-        expect(seen, `${declaration}: ${allowed.kind}`).toBe(true);
+      for (const version of allowed.versions ?? (["v1.0", "beta"] as const)) {
+        for (const declaration of allowed.declarations) {
+          const found = byVersion[version].filter((d) => d.declaration === declaration && isAllowed(d, version, [allowed]));
+          expect(found.length, `${version} ${declaration}: ${allowed.kind}`).toBeGreaterThan(0);
+          for (const member of allowed.members ?? []) {
+            expect(
+              found.some((d) => d.member === member),
+              `${version} ${declaration} ${member}: ${allowed.kind}`,
+            ).toBe(true);
+          }
+        }
       }
     }
+  });
+
+  it("the staleness check fails for a listed difference that no longer exists", () => {
+    const stale = { declarations: ["microsoft.graph.security.alert"], kind: "missingMember", members: ["title"], reason: "" } as const;
+    expect(differences.some((d) => isAllowed(d, "v1.0", [stale]))).toBe(false);
+    // A beta-only entry does not cover the v1.0 document.
+    const betaOnly = allowedMetadataDifferences.find((a) => a.versions?.includes("beta") && !a.versions.includes("v1.0"))!;
+    expect(betaDifferences.some((d) => isAllowed(d, "beta", [betaOnly]))).toBe(true);
+    expect(betaDifferences.filter((d) => isAllowed(d, "beta", [betaOnly])).some((d) => isAllowed(d, "v1.0", [betaOnly]))).toBe(false);
+  });
+
+  it("declares every evidence subtype's own properties and compares them with Graph's", () => {
+    const json = ours.json["microsoft.graph.security"] as Record<string, any>;
+    const real = graph.json["microsoft.graph.security"] as Record<string, any>;
+    const own = (decl: Record<string, unknown>) => Object.keys(decl).filter((k) => !k.startsWith("$") && !k.includes("@"));
+    for (const name of evidenceSubtypeNames) {
+      expect(json[name]?.$BaseType, name).toBe("microsoft.graph.security.alertEvidence");
+      expect(own(json[name]).sort(), name).toEqual(own(real[name]).sort());
+      expect(differences.filter((d) => d.declaration === `microsoft.graph.security.${name}`)).toEqual([]);
+    }
+    // Evidence nested in evidence is typed with the subtype (a cycle: a pod's containers name their pod).
+    expect(json.containerEvidence.pod.$Type).toBe("microsoft.graph.security.kubernetesPodEvidence");
+    expect(json.kubernetesPodEvidence.containers).toMatchObject({ $Collection: true, $Type: "microsoft.graph.security.containerEvidence" });
+    expect(json.kubernetesClusterEvidence.cloudResource.$Type).toBe("microsoft.graph.security.alertEvidence");
   });
 
   it("compares what it should: every property of incident and alert, the enums, the operations", () => {
@@ -192,10 +265,13 @@ describe("$metadata against Graph's own metadata", () => {
       ['<ReturnType Type="microsoft.graph.security.mergeResponse" />', '<ReturnType Type="microsoft.graph.security.incident" />', "returnType"],
       ['<Parameter Name="incidentId" Type="Edm.String" Unicode="false">', '<Parameter Name="incidentId" Type="Edm.Int32" Unicode="false">', "type"],
       ['<Annotation Term="Org.OData.Core.V1.OptionalParameter" />', "", "optionalParameter"],
+      // An evidence subtype's own property is compared like an entity's.
+      ['<Property Name="isPrivileged" Type="Edm.Boolean" Nullable="false" />', '<Property Name="isPrivileged" Type="Edm.Boolean" />', "nullable"],
+      ['<Property Name="pod" Type="microsoft.graph.security.kubernetesPodEvidence" />\n', "", "missingMember"],
     ];
     for (const [from, to, kind] of mutations) {
       expect(doc, from).toContain(from);
-      const found = compareCsdl(parseCsdl(doc.replace(from, to)), graph).filter((d) => !isAllowed(d));
+      const found = compareCsdl(parseCsdl(doc.replace(from, to)), graph).filter((d) => !isAllowed(d, "v1.0"));
       expect(
         found.map((d) => d.kind),
         `${from} → ${to}`,
@@ -211,11 +287,11 @@ describe("$metadata against Graph's own metadata", () => {
     expect(xml).toContain('<ComplexType Name="huntingRowResult" OpenType="true" />');
     expect(xml).toContain('<ComplexType Name="huntingQueryResults">');
     const found = compareCsdl(parseCsdl(xml), graph);
-    expect(found.filter((d) => !isAllowed(d))).toEqual([]);
+    expect(found.filter((d) => !isAllowed(d, "v1.0"))).toEqual([]);
     // A wrong declaration of it is caught like any other.
     const others = operations.filter((o) => o !== runHuntingQuery);
     const wrong = buildMetadataDocument("v1.0", [...others, { ...runHuntingQuery, parameters: runHuntingQuery.parameters.slice(0, 1) }], operationTypes);
-    expect(compareCsdl(parseCsdl(wrong), graph).filter((d) => !isAllowed(d))).toEqual([
+    expect(compareCsdl(parseCsdl(wrong), graph).filter((d) => !isAllowed(d, "v1.0"))).toEqual([
       expect.objectContaining({ declaration: "microsoft.graph.security.runHuntingQuery(microsoft.graph.security)", kind: "missingMember", member: "timespan" }),
     ]);
   });

@@ -341,14 +341,78 @@ describe("normalizeEvidence: realistic samples of each subtype", () => {
     expect(r).toEqual({ value: future });
   });
 
-  it("a base-only subtype (one of the 48 without detailed properties) is validated on the base fields only", () => {
+  it("kubernetesPod with nested containers, each naming its image and pod: nested evidence is checked as its subtype", () => {
     const v = ok({
       "@odata.type": "#microsoft.graph.security.kubernetesPodEvidence",
       verdict: "MALICIOUS",
       name: "coinminer-7d9f",
-      containers: [{ name: "miner" }],
+      labels: { app: "miner" },
+      podIp: { ipAddress: "10.244.1.7" },
+      containers: [
+        {
+          name: "miner",
+          isPrivileged: true,
+          image: { imageId: "xmrig:6.21", registry: { registry: "docker.io" } },
+          pod: { name: "coinminer-7d9f", namespace: { name: "default", cluster: { platform: "AKS", cloudResource: { verdict: "Suspicious" } } } },
+        },
+      ],
     });
-    expect(v).toMatchObject({ verdict: "malicious", name: "coinminer-7d9f", containers: [{ name: "miner" }] });
+    expect(v).toMatchObject({ verdict: "malicious", name: "coinminer-7d9f", labels: { app: "miner" }, podIp: { ipAddress: "10.244.1.7", roles: [] } });
+    const container = (v.containers as Record<string, any>[])[0]!;
+    expect(container).toMatchObject({ isPrivileged: true, verdict: "unknown", image: { registry: { registry: "docker.io" } } });
+    expect(container.pod.namespace.cluster).toMatchObject({ platform: "aks", cloudResource: { verdict: "suspicious" } });
+    // A wrong value deep inside names its path.
+    expect(
+      err({ "@odata.type": "#microsoft.graph.security.kubernetesPodEvidence", containers: [{ pod: { namespace: { cluster: { platform: "openshift" } } } }] }),
+    ).toMatch(/^evidence\[0\]\.containers\[0\]\.pod\.namespace\.cluster\.platform has unknown kubernetesPlatform value 'openshift'/);
+    expect(err({ "@odata.type": "#microsoft.graph.security.kubernetesPodEvidence", labels: ["app"] })).toMatch(/labels must be an object/);
+  });
+
+  it("fills the non-nullable properties of the other subtypes (isPrivileged, serviceType, ports, trustedDomains)", () => {
+    expect(ok({ "@odata.type": "#microsoft.graph.security.containerEvidence", name: "web" }).isPrivileged).toBe(false);
+    const service = ok({ "@odata.type": "#microsoft.graph.security.kubernetesServiceEvidence", servicePorts: [{ name: "https", protocol: "TCP" }] });
+    expect(service).toMatchObject({ serviceType: "unknown", servicePorts: [{ name: "https", protocol: "tcp", port: 0, nodePort: 0 }] });
+    expect(ok({ "@odata.type": "#microsoft.graph.security.activeDirectoryDomainEvidence" }).trustedDomains).toEqual([]);
+  });
+
+  it("a nested value whose @odata.type names another subtype is checked as that one", () => {
+    const cluster = ok({
+      "@odata.type": "#microsoft.graph.security.kubernetesClusterEvidence",
+      cloudResource: { "@odata.type": "#microsoft.graph.security.amazonResourceEvidence", amazonAccountId: "123456789012" },
+    });
+    expect(cluster.cloudResource).toMatchObject({ amazonAccountId: "123456789012", verdict: "unknown" });
+    expect(
+      err({
+        "@odata.type": "#microsoft.graph.security.kubernetesClusterEvidence",
+        cloudResource: { "@odata.type": "#microsoft.graph.security.ipEvidence", ipAddress: 7 },
+      }),
+    ).toMatch(/cloudResource\.ipAddress must be a string/);
+  });
+
+  it("teamsMessage with its enums, GUID and nested urls and files", () => {
+    const v = ok({
+      "@odata.type": "#microsoft.graph.security.teamsMessageEvidence",
+      deliveryAction: "DeliveredAsSpam",
+      deliveryLocation: "quarantine",
+      messageDirection: "Inbound",
+      owningTenantId: "2b6b3a1e-4c5d-4e6f-8a9b-0c1d2e3f4a5b",
+      urls: [{ url: "https://phish.example/login" }],
+      files: [{ fileDetails: { fileName: "invoice.html" } }],
+    });
+    expect(v).toMatchObject({ deliveryAction: "deliveredAsSpam", messageDirection: "inbound", urls: [{ url: "https://phish.example/login" }] });
+    expect(err({ "@odata.type": "#microsoft.graph.security.teamsMessageEvidence", owningTenantId: "nope" })).toMatch(/owningTenantId must be a GUID/);
+  });
+
+  it("every subtype's own properties are those Graph's v1.0 metadata declares (the schema is the one source)", () => {
+    const base = ["@odata.type", "createdDateTime", "detailedRoles", "remediationStatus", "remediationStatusDetails", "roles", "tags", "verdict"];
+    for (const [name, schema] of evidenceSubtypes) {
+      const own = Object.keys(schema.properties).filter((k) => !base.includes(k));
+      expect(own.length, name).toBeGreaterThan(0);
+    }
+    expect(
+      evidencePropertyType("containerEvidence", ["pod", "namespace", "cluster", "platform"]) &&
+        schemaGraphEnum(evidencePropertyType("containerEvidence", ["pod", "namespace", "cluster", "platform"])!)?.name,
+    ).toBe("kubernetesPlatform");
   });
 });
 
