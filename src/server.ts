@@ -44,6 +44,8 @@ import { registerSubscriptionRoutes } from "./graph/subscriptions.js";
 import { DEFAULT_NOTIFICATION_SETTINGS, type NotificationSettings } from "./features/notifications/settings.js";
 import { DeliveryEngine } from "./features/notifications/engine.js";
 import type { Metrics } from "./http/metrics.js";
+import { installHttpTracing } from "./http/tracing.js";
+import { tracingOn } from "./store/trace.js";
 
 export interface IdentityConfig {
   /** Access token lifetime (Entra issues 60–90 minutes). */
@@ -186,6 +188,8 @@ export async function buildServer(config: ServerConfig): Promise<FastifyInstance
   // Before any route: every route registered from here on is in the OpenAPI document (GET /openapi.json).
   const registry = new RouteRegistry();
   registry.install(app);
+  // First of the hooks, so that a request's span covers the host check, the guard and the body.
+  if (tracingOn()) installHttpTracing(app);
   const { metrics } = config;
   metrics?.install(app, config.store);
   const webRoot = config.webRoot ?? defaultWebRoot();
@@ -245,12 +249,13 @@ export async function buildServer(config: ServerConfig): Promise<FastifyInstance
       expandAlertsLimit: config.expandAlertsLimit ?? DEFAULT_EXPAND_ALERTS_LIMIT,
       filterLimits,
       queryTimeoutMs,
+      metrics,
     };
     await app.register(registerSecurityRoutes, { ...graph, huntingTimeoutMs: config.huntingTimeoutMs });
     await app.register(registerSubscriptionRoutes, { ...graph, notifications });
   }
   if (config.notifications?.deliver !== false) {
-    const engine = new DeliveryEngine(store, notifications, `node-${randomUUID()}`, app.log);
+    const engine = new DeliveryEngine(store, notifications, `node-${randomUUID()}`, app.log, metrics);
     app.addHook("onReady", () => engine.start());
     app.addHook("onClose", () => engine.stop());
   }
