@@ -89,7 +89,12 @@ describe("hunting and change-notification metrics", () => {
   it("counts deliveries by outcome, retries, the lag from commit to acknowledgement, subscriptions and the backlog", async () => {
     const before = await scrape();
     const sub = await t.request("POST", "/v1.0/subscriptions", {
-      body: { changeType: "created,updated", notificationUrl: rx.url, resource: "security/incidents", expirationDateTime: new Date(Date.now() + 3600_000).toISOString() },
+      body: {
+        changeType: "created,updated",
+        notificationUrl: rx.url,
+        resource: "security/incidents",
+        expirationDateTime: new Date(Date.now() + 3600_000).toISOString(),
+      },
     });
     expect(sub.status, sub.text).toBe(201);
     const subscribed = await scrape();
@@ -114,9 +119,9 @@ describe("hunting and change-notification metrics", () => {
     expect(value(failing, "triage_notification_backlog_age_seconds")).toBeGreaterThan(0);
     expect(value(failing, "triage_notification_subscriptions_failing")).toBe(1);
     await rx.waitFor(() => rx.notifications().some((n) => n.resourceData.id === secondId));
-    await expect.poll(async () => value(await scrape(), "triage_notification_deliveries_total", 'outcome="delivered"'), { timeout: 10_000 }).toBeGreaterThan(
-      value(delivered, "triage_notification_deliveries_total", 'outcome="delivered"'),
-    );
+    await expect
+      .poll(async () => value(await scrape(), "triage_notification_deliveries_total", 'outcome="delivered"'), { timeout: 10_000 })
+      .toBeGreaterThan(value(delivered, "triage_notification_deliveries_total", 'outcome="delivered"'));
     const after = await scrape();
     expect(value(after, "triage_notification_deliveries_total", 'outcome="failed"')).toBe(2);
     // The second failure and the delivery were retries.
@@ -125,7 +130,9 @@ describe("hunting and change-notification metrics", () => {
     expect(value(after, "triage_notification_backlog_age_seconds")).toBe(0);
     expect(value(after, "triage_notification_subscriptions_failing")).toBe(0);
     // The retried notification waited for the retries: at least the two backoff delays since its commit.
-    expect(value(after, "triage_notification_delivery_lag_seconds_sum") - value(delivered, "triage_notification_delivery_lag_seconds_sum")).toBeGreaterThan(0.4);
+    expect(value(after, "triage_notification_delivery_lag_seconds_sum") - value(delivered, "triage_notification_delivery_lag_seconds_sum")).toBeGreaterThan(
+      0.4,
+    );
     expect(value(after, "triage_notification_delivery_lag_seconds_bucket", 'le="+Inf"')).toBe(value(after, "triage_notification_delivery_lag_seconds_count"));
     // No subscription id, tenant or URL is a label.
     const keys = [...after.keys()].join("\n");
