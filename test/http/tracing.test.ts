@@ -97,6 +97,8 @@ describe("OpenTelemetry tracing (triage serve --otel-endpoint)", () => {
     const hunted = await post("/v1.0/security/runHuntingQuery", { Query: "AlertInfo | where Title has 'secret-looking-term' | take 3" });
     expect(hunted.status, await hunted.clone().text()).toBe(200);
     expect((await fetch(`${child.url}/v1.0/security/incidents`, { headers: { authorization: "Bearer not-a-token" } })).status).toBe(401);
+    const batch = await post("/v1.0/$batch", { requests: [{ id: "1", method: "GET", url: `/security/incidents/${incidentId}` }] });
+    expect(batch.status).toBe(200);
     await rx.waitFor(() => rx.notifications().some((n) => n.resourceData.id === incidentId));
     // Stopping sends the spans still buffered.
     await child.close();
@@ -124,9 +126,12 @@ describe("OpenTelemetry tracing (triage serve --otel-endpoint)", () => {
     expect(list!.attributes).toMatchObject({ "http.request.method": "GET", "http.route": "/v1.0/security/incidents", "http.response.status_code": 200 });
     // The listing's statements are the request's children.
     expect(childrenOf(list!).map((s) => s.name)).toContain("store.query");
-    const [one] = named("GET /v1.0/security/incidents/:id");
+    const [one] = named("GET /v1.0/security/incidents/:id").filter((s) => !s.parentSpanId);
     expect(one!.attributes["http.route"]).toBe("/v1.0/security/incidents/:id");
     expect(childrenOf(one!).some((s) => s.name === "store.read" || s.name === "store.query")).toBe(true);
+    // A $batch step is a request of its own, the $batch request's child.
+    const [batch] = named("POST /v1.0/$batch");
+    expect(named("GET /v1.0/security/incidents/:id").some((s) => s.parentSpanId === batch!.spanId)).toBe(true);
     const refused = named("GET /v1.0/security/incidents").find((s) => s.attributes["http.response.status_code"] === 401);
     expect(refused).toBeDefined();
     // Neither the query string nor the id the client sent is in any span.
