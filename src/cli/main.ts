@@ -388,7 +388,7 @@ export function program(): Command {
     )
     .option("--metrics-port <n>", "serve Prometheus metrics at /metrics on this port, a listener apart from the API's (off when absent)", intArg(0, 65535))
     .option("--metrics-host <host>", "address the metrics listener binds to", "127.0.0.1")
-    .option("--tracing", "export OpenTelemetry traces over OTLP/HTTP to OTEL_EXPORTER_OTLP_ENDPOINT (default http://localhost:4318)")
+    .option("--tracing", "export OpenTelemetry traces over OTLP/HTTP to OTEL_EXPORTER_OTLP_ENDPOINT, else http://localhost:4318")
     .option("--otel-endpoint <url>", "export OpenTelemetry traces over OTLP/HTTP to this base URL (…/v1/traces); implies --tracing", otlpEndpointArg)
     .option("--demo", "on first start, create a demo tenant with generated incidents, apps and users")
     .option("--demo-incidents <n>", "size of the demo data", intArg(1, 100_000), 300)
