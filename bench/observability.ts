@@ -7,6 +7,12 @@
  *
  *   npm run bench:observability -- [--size 10000] [--store sqlite|postgres] [--rounds 5] [--duration 10]
  *                                  [--warmup 2] [--connections 8] [--pg postgres://postgres@127.0.0.1:5432/]
+ *                                  [--in-process [--requests 500]]
+ *
+ * With --in-process, one process builds the three servers on one store and sends them the list request
+ * through Fastify's inject (no sockets, no load generator), `--requests` at a time, alternating
+ * `--rounds` times, and reports the process's CPU per request (read workers included): the most
+ * precise comparison on a busy machine, since the three see the same conditions within a second.
  *
  * Prints req/s and req/CPU-s per round and their medians, each relative to the plain server, and the
  * load average; writes .bench/observability-results.json. See docs/benchmarks.md.
@@ -15,10 +21,16 @@ import { createServer, type Server } from "node:http";
 import { writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
-import { BENCH_DIR, BUILD_DIR, backendCpuDelta, cpuSeconds, fmt, postgresBackends, readFlags, runLoader } from "./common.js";
+import { BENCH_DIR, BUILD_DIR, backendCpuDelta, cpuSeconds, fmt, importDist, postgresBackends, readFlags, runLoader } from "./common.js";
 import type { AutocannonResult, LoadSpec } from "./load.js";
 import { startTriage, type Running } from "./servers.js";
-import { ensureApps, ensureSeeded, getToken, storeRef, type StoreKind } from "./stores.js";
+import { ensureApps, ensureSeeded, getToken, storeRef, type BenchApp, type StoreKind, type StoreRef } from "./stores.js";
+import type * as OpenMod from "../src/store/open.js";
+import type * as ServerMod from "../src/server.js";
+import type * as MetricsMod from "../src/http/metrics.js";
+import type * as TracingMod from "../src/http/tracing.js";
+import type * as TraceMod from "../src/store/trace.js";
+import type * as KeyMod from "../src/identity/key-encryption.js";
 
 const LIST = "/v1.0/security/incidents?$top=50&$filter=" + encodeURIComponent("status eq 'active'") + "&$orderby=" + encodeURIComponent("createdDateTime desc");
 
@@ -33,6 +45,8 @@ interface Options {
   warmup: number;
   connections: number;
   pg: string;
+  inProcess: boolean;
+  requests: number;
 }
 
 function parseArgs(argv: string[]): Options {
@@ -44,6 +58,8 @@ function parseArgs(argv: string[]): Options {
     warmup: 2,
     connections: 8,
     pg: process.env.TRIAGE_BENCH_PG ?? "postgres://postgres@127.0.0.1:5432/",
+    inProcess: false,
+    requests: 500,
   };
   readFlags(argv, (flag, { value, num }) => {
     switch (flag) {
@@ -67,6 +83,12 @@ function parseArgs(argv: string[]): Options {
         break;
       case "--pg":
         o.pg = value();
+        break;
+      case "--in-process":
+        o.inProcess = true;
+        break;
+      case "--requests":
+        o.requests = num();
         break;
       default:
         throw new Error(`unknown option ${flag}`);
@@ -106,12 +128,95 @@ interface Sample {
   loadavg1: number;
 }
 
+/** The three servers in this process, on one store, loaded through inject: CPU per request. */
+async function inProcess(o: Options, ref: StoreRef, app: BenchApp, sink: Awaited<ReturnType<typeof startSink>>): Promise<void> {
+  const { openStore } = await importDist<typeof OpenMod>("store/open.js");
+  const { buildServer } = await importDist<typeof ServerMod>("server.js");
+  const { Metrics } = await importDist<typeof MetricsMod>("http/metrics.js");
+  const { startTracing } = await importDist<typeof TracingMod>("http/tracing.js");
+  const { setTracing } = await importDist<typeof TraceMod>("store/trace.js");
+  const { resolveKeyEncryption, defaultKeyFile } = await importDist<typeof KeyMod>("identity/key-encryption.js");
+  // A store per server: the metrics server's statement timing must not run for the others.
+  const stores = await Promise.all(MODES.map(() => openStore(ref.dbUrl ?? join(ref.dataDir, "triage.db"))));
+  const keyEncryption = resolveKeyEncryption({ env: process.env.TRIAGE_KEY_ENCRYPTION_KEY, defaultFile: defaultKeyFile(ref.dataDir) }).encryption;
+  const HOST = "triage.bench";
+  const config = (i: number) => ({ store: stores[i]!, keyEncryption, logger: false as const, notifications: { deliver: false }, publicUrl: `http://${HOST}` });
+  const servers = {
+    off: await buildServer(config(0)),
+    metrics: await buildServer({ ...config(1), metrics: new Metrics() }),
+  } as Record<Mode, Awaited<ReturnType<typeof buildServer>>>;
+  const tracing = await startTracing({ endpoint: sink.url, serviceVersion: "bench", instance: "bench" });
+  servers.tracing = await buildServer(config(2));
+  const api = await import("@opentelemetry/api");
+  const tracer = api.trace.getTracer("triage");
+  const base = await servers.off.listen({ host: "127.0.0.1", port: 0 });
+  const token = await getToken(base, app);
+  const headers = { authorization: `Bearer ${token}`, host: HOST };
+  const loadStart = loadavg();
+  const perRequest: Record<Mode, number[]> = { off: [], metrics: [], tracing: [] };
+  try {
+    const batch = async (mode: Mode) => {
+      // Only the tracing server's round records spans; the others run as with tracing off.
+      if (mode === "tracing") setTracing(api, tracer);
+      else setTracing(undefined);
+      const c0 = process.cpuUsage();
+      for (let i = 0; i < o.requests; i++) {
+        const r = await servers[mode].inject({ method: "GET", url: LIST, headers });
+        if (r.statusCode !== 200) throw new Error(`${mode}: ${r.statusCode} ${r.body.slice(0, 300)}`);
+      }
+      const c = process.cpuUsage(c0);
+      return (c.user + c.system) / o.requests;
+    };
+    for (const mode of MODES) await batch(mode); // warm-up
+    for (let round = 0; round < o.rounds; round++) {
+      for (let i = 0; i < MODES.length; i++) {
+        const mode = MODES[(i + round) % MODES.length]!;
+        perRequest[mode].push(await batch(mode));
+      }
+    }
+  } finally {
+    setTracing(undefined);
+    for (const s of Object.values(servers)) await s.close();
+    await tracing.shutdown();
+    for (const st of stores) await st.close();
+  }
+  const loadEnd = loadavg();
+  const off = median(perRequest.off);
+  // On a busy machine the least CPU a mode needed in any round is the nearest to its cost alone.
+  const leastOff = Math.min(...perRequest.off);
+  process.stdout.write(
+    `\nList in one process (${ref.label}; ${o.rounds} alternating rounds of ${o.requests} requests per mode; CPU µs per request, medians):\n`,
+  );
+  for (const mode of MODES) {
+    const m = median(perRequest[mode]);
+    const least = Math.min(...perRequest[mode]);
+    const ratios = perRequest[mode].map((x, i) => x / perRequest.off[i]!).sort((a, b) => a - b);
+    process.stdout.write(
+      `  ${mode.padEnd(8)} ${m.toFixed(0).padStart(5)} µs (least ${least.toFixed(0)} µs)${mode === "off" ? "" : `  ${(100 * (m / off - 1)).toFixed(1)} % more than off (least: ${(100 * (least / leastOff - 1)).toFixed(1)} %); per-round ratios ${ratios.map((x) => x.toFixed(3)).join(" ")}`}\n`,
+    );
+  }
+  process.stdout.write(
+    `\nSpans exported: ${fmt(sink.exports())} requests, ${fmt(sink.bytes() / 1024 / 1024, 1)} MB. Load average ${loadStart.map((x) => x.toFixed(2)).join(" ")} at start, ${loadEnd.map((x) => x.toFixed(2)).join(" ")} at the end.\n`,
+  );
+  const file = join(BENCH_DIR, "observability-inprocess-results.json");
+  writeFileSync(file, JSON.stringify({ options: o, loadavgStart: loadStart, loadavgEnd: loadEnd, perRequest }, null, 2));
+  process.stdout.write(`Raw results: ${file}\n`);
+}
+
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   const ref = storeRef(o.store, o.size, o.pg);
   await ensureSeeded(ref, log, false);
   const apps = await ensureApps(ref);
   const sink = await startSink();
+  if (o.inProcess) {
+    try {
+      await inProcess(o, ref, apps.main, sink);
+    } finally {
+      await new Promise((r) => sink.server.close(r));
+    }
+    return;
+  }
   const pgDatabase = ref.dbUrl ? new URL(ref.dbUrl).pathname.slice(1) : null;
   const args: Record<Mode, string[]> = { off: [], metrics: ["--metrics-port", "0"], tracing: ["--otel-endpoint", sink.url] };
   const servers = new Map<Mode, Running>();
