@@ -78,7 +78,10 @@ describe("OpenTelemetry tracing (triage serve --otel-endpoint)", () => {
   beforeAll(async () => {
     collector = await startCollector();
     rx = await startReceiver();
-    child = await startChildTriage(["--otel-endpoint", collector.url, "--allow-private-destinations"], { permissions: ["ThreatHunting.Read.All"] });
+    child = await startChildTriage(["--otel-endpoint", collector.url, "--allow-private-destinations"], {
+      permissions: ["ThreatHunting.Read.All"],
+      env: { OTEL_BSP_SCHEDULE_DELAY: "200" },
+    });
     const post = (path: string, body: unknown) => fetch(`${child.url}${path}`, { method: "POST", headers: child.headers, body: JSON.stringify(body) });
     const sub = await post("/v1.0/subscriptions", {
       changeType: "created,updated",
@@ -100,6 +103,10 @@ describe("OpenTelemetry tracing (triage serve --otel-endpoint)", () => {
     const batch = await post("/v1.0/$batch", { requests: [{ id: "1", method: "GET", url: `/security/incidents/${incidentId}` }] });
     expect(batch.status).toBe(200);
     await rx.waitFor(() => rx.notifications().some((n) => n.resourceData.id === incidentId));
+    // The delivery's span ends once its acknowledgement is recorded, and goes out with the next batch.
+    for (let i = 0; i < 150 && !collector.spans.some((s) => s.attributes["triage.notification.outcome"] === "delivered"); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
     // Stopping sends the spans still buffered.
     await child.close();
   }, 120_000);
