@@ -7,12 +7,16 @@
  *
  *   npm run bench:observability -- [--size 10000] [--store sqlite|postgres] [--rounds 5] [--duration 10]
  *                                  [--warmup 2] [--connections 8] [--pg postgres://postgres@127.0.0.1:5432/]
- *                                  [--in-process [--requests 500]]
+ *                                  [--in-process [--requests 500]] [--micro]
  *
  * With --in-process, one process builds the three servers on one store and sends them the list request
  * through Fastify's inject (no sockets, no load generator), `--requests` at a time, alternating
  * `--rounds` times, and reports the process's CPU per request (read workers included): the most
  * precise comparison on a busy machine, since the three see the same conditions within a second.
+ * With --micro, the instrumentation a list request runs is timed alone, in a loop (the least of several
+ * runs): Fastify's hooks for metrics and tracing on a minimal route, and the store's read span, each
+ * against the same route without them; the spans are exported to the loopback collector, so the
+ * exporter's work is counted.
  *
  * Prints req/s and req/CPU-s per round and their medians, each relative to the plain server, and the
  * load average; writes .bench/observability-results.json. See docs/benchmarks.md.
@@ -47,6 +51,7 @@ interface Options {
   pg: string;
   inProcess: boolean;
   requests: number;
+  micro: boolean;
 }
 
 function parseArgs(argv: string[]): Options {
@@ -60,6 +65,7 @@ function parseArgs(argv: string[]): Options {
     pg: process.env.TRIAGE_BENCH_PG ?? "postgres://postgres@127.0.0.1:5432/",
     inProcess: false,
     requests: 500,
+    micro: false,
   };
   readFlags(argv, (flag, { value, num }) => {
     switch (flag) {
@@ -86,6 +92,9 @@ function parseArgs(argv: string[]): Options {
         break;
       case "--in-process":
         o.inProcess = true;
+        break;
+      case "--micro":
+        o.micro = true;
         break;
       case "--requests":
         o.requests = num();
@@ -203,8 +212,77 @@ async function inProcess(o: Options, ref: StoreRef, app: BenchApp, sink: Awaited
   process.stdout.write(`Raw results: ${file}\n`);
 }
 
+/**
+ * The instrumentation alone: three Fastify apps with one route that answers at once — bare, with
+ * Metrics' hooks, with the tracing hooks and a store-read span inside — each sent the same injected
+ * requests in alternating runs; the least CPU per request of each, minus the bare app's, is what the
+ * instrumentation adds to any request (a list request adds one statement observation or span more).
+ */
+async function micro(o: Options, sink: Awaited<ReturnType<typeof startSink>>): Promise<void> {
+  const { default: Fastify } = await import("fastify");
+  const { Metrics } = await importDist<typeof MetricsMod>("http/metrics.js");
+  const { startTracing, installHttpTracing } = await importDist<typeof TracingMod>("http/tracing.js");
+  const { setTracing, traced } = await importDist<typeof TraceMod>("store/trace.js");
+  const fakeStore = { observe: () => undefined, pools: () => [] } as unknown as Parameters<InstanceType<typeof Metrics>["install"]>[1];
+  const metrics = new Metrics();
+  const make = async (mode: Mode) => {
+    const app = Fastify({ logger: false });
+    if (mode === "metrics") metrics.install(app, fakeStore);
+    if (mode === "tracing") installHttpTracing(app);
+    app.get("/v1.0/security/incidents", async (_req, reply) => {
+      // The list's one bounded statement: a span with tracing, a histogram observation with metrics.
+      const rows = await traced("store.query", { "db.system.name": "sqlite", "triage.store.path": "bounded" }, async () => [[1]]);
+      return reply.send(JSON.stringify(rows));
+    });
+    await app.ready();
+    return app;
+  };
+  const tracing = await startTracing({ endpoint: sink.url, serviceVersion: "bench", instance: "bench" });
+  const api = await import("@opentelemetry/api");
+  const tracer = api.trace.getTracer("triage");
+  setTracing(undefined);
+  const apps = { off: await make("off"), metrics: await make("metrics") } as Record<Mode, Awaited<ReturnType<typeof make>>>;
+  setTracing(api, tracer);
+  apps.tracing = await make("tracing");
+  const n = o.requests * 10;
+  const runs: Record<Mode, number[]> = { off: [], metrics: [], tracing: [] };
+  for (let round = 0; round < o.rounds + 1; round++) {
+    for (let i = 0; i < MODES.length; i++) {
+      const mode = MODES[(i + round) % MODES.length]!;
+      if (mode === "tracing") setTracing(api, tracer);
+      else setTracing(undefined);
+      const c0 = process.cpuUsage();
+      for (let k = 0; k < n; k++) await apps[mode].inject({ method: "GET", url: "/v1.0/security/incidents?$top=50" });
+      // The spans' export is part of their cost: flush them within the measured time.
+      if (mode === "tracing") await tracing.flush();
+      const c = process.cpuUsage(c0);
+      if (round > 0) runs[mode].push((c.user + c.system) / n);
+    }
+  }
+  setTracing(undefined);
+  await tracing.shutdown();
+  const least = (m: Mode) => Math.min(...runs[m]);
+  process.stdout.write(`\nInstrumentation alone (${o.rounds} alternating runs of ${n} injected requests; least CPU µs per request):\n`);
+  for (const m of MODES)
+    process.stdout.write(`  ${m.padEnd(8)} ${least(m).toFixed(1)} µs${m === "off" ? "" : `  +${(least(m) - least("off")).toFixed(1)} µs`}\n`);
+  process.stdout.write(
+    `Load average ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(" ")}.\n`,
+  );
+}
+
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
+  if (o.micro) {
+    const sink = await startSink();
+    try {
+      await micro(o, sink);
+    } finally {
+      await new Promise((r) => sink.server.close(r));
+    }
+    return;
+  }
   const ref = storeRef(o.store, o.size, o.pg);
   await ensureSeeded(ref, log, false);
   const apps = await ensureApps(ref);

@@ -23,6 +23,8 @@ export interface TracingOptions {
 }
 
 export interface Tracing {
+  /** Sends the spans buffered so far. */
+  flush(): Promise<void>;
   /** Sends the spans still buffered and stops tracing. */
   shutdown(): Promise<void>;
 }
@@ -57,6 +59,7 @@ export async function startTracing(options: TracingOptions): Promise<Tracing> {
   provider.register();
   setTracing(api, provider.getTracer("triage", options.serviceVersion));
   return {
+    flush: () => provider.forceFlush(),
     async shutdown() {
       setTracing(undefined);
       await provider.shutdown();
