@@ -48,6 +48,8 @@ import { CallerSettings, DEFAULT_SETTINGS_TTL_MS } from "./http/caller-settings.
 import { createFaultInjector } from "./http/faults.js";
 import { DEFAULT_PROFILE, type Profile } from "./schema/profile.js";
 import { registerFaultRoutes } from "./triage-api/faults.js";
+import { installHttpTracing } from "./http/tracing.js";
+import { tracingOn } from "./store/trace.js";
 
 export interface IdentityConfig {
   /** Access token lifetime (Entra issues 60–90 minutes). */
@@ -200,6 +202,8 @@ export async function buildServer(config: ServerConfig): Promise<FastifyInstance
   // Before any route: every route registered from here on is in the OpenAPI document (GET /openapi.json).
   const registry = new RouteRegistry();
   registry.install(app);
+  // First of the hooks, so that a request's span covers the host check, the guard and the body.
+  if (tracingOn()) installHttpTracing(app);
   const { metrics } = config;
   metrics?.install(app, config.store);
   const webRoot = config.webRoot ?? defaultWebRoot();
@@ -269,12 +273,13 @@ export async function buildServer(config: ServerConfig): Promise<FastifyInstance
       filterLimits,
       queryTimeoutMs,
       profileOf: (c: { tenantId: string; principal: { clientId: string } }) => settings.profileOf(c.tenantId, c.principal.clientId),
+      metrics,
     };
     await app.register(registerSecurityRoutes, { ...graph, huntingTimeoutMs: config.huntingTimeoutMs });
     await app.register(registerSubscriptionRoutes, { ...graph, notifications });
   }
   if (config.notifications?.deliver !== false) {
-    const engine = new DeliveryEngine(store, notifications, `node-${randomUUID()}`, app.log);
+    const engine = new DeliveryEngine(store, notifications, `node-${randomUUID()}`, app.log, metrics);
     app.addHook("onReady", () => engine.start());
     app.addHook("onClose", () => engine.stop());
   }

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
@@ -45,6 +46,7 @@ import { DEFAULT_FILTER_LIMITS } from "../odata/filter-cost.js";
 import { listenMetrics, Metrics } from "../http/metrics.js";
 import { addFaultCommands } from "./faults.js";
 import { DEFAULT_PROFILE, PROFILES, type Profile } from "../schema/profile.js";
+import { startTracing, tracesUrl, type Tracing } from "../http/tracing.js";
 
 /** Exit codes: 0 done, 1 failed, 2 bad usage. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -58,6 +60,20 @@ function intArg(min: number, max: number) {
     if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}`);
     return n;
   };
+}
+
+/** --otel-endpoint: an http(s) base URL without credentials, query or fragment (headers go in OTEL_EXPORTER_OTLP_HEADERS). */
+function otlpEndpointArg(v: string): string {
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    throw new InvalidArgumentError("expected an http:// or https:// URL, such as http://127.0.0.1:4318");
+  }
+  if (u.protocol !== "http:" && u.protocol !== "https:") throw new InvalidArgumentError("expected an http:// or https:// URL, such as http://127.0.0.1:4318");
+  if (u.username || u.password || u.search || u.hash)
+    throw new InvalidArgumentError("expected a URL without credentials, query or fragment (give headers in OTEL_EXPORTER_OTLP_HEADERS)");
+  return v.replace(/\/+$/, "");
 }
 
 function guidArg(what: string) {
@@ -193,6 +209,18 @@ interface ServeOptions {
   metricsPort?: number;
   metricsHost: string;
   profile: Profile;
+  tracing?: boolean;
+  otelEndpoint?: string;
+}
+
+/** Triage's version, from its package.json. */
+function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version?: unknown };
+    return typeof pkg.version === "string" ? pkg.version : "unknown";
+  } catch {
+    return "unknown";
+  }
 }
 
 async function serve(o: ServeOptions): Promise<void> {
@@ -200,6 +228,11 @@ async function serve(o: ServeOptions): Promise<void> {
   // The data folder holds the store, the TLS keys and the key-encryption key: owner-only.
   const dataDir = prepareDataDir(o.data);
   const sealing = keyEncryption(o);
+  // Off unless asked for: only then are the SDK loaded and OTEL_EXPORTER_OTLP_ENDPOINT read.
+  const tracing: Tracing | undefined =
+    o.tracing || o.otelEndpoint !== undefined
+      ? await startTracing({ endpoint: o.otelEndpoint, serviceVersion: packageVersion(), instance: `${hostname()}:${process.pid}` })
+      : undefined;
   const store = await openCliStore(o, { queryTimeoutMs: o.queryTimeout, readWorkers: o.readWorkers });
   let tls: TlsMaterial | null = null;
   if (!o.http) {
@@ -282,6 +315,12 @@ async function serve(o: ServeOptions): Promise<void> {
     lines.push(`  Signing keys: encrypted with ${sealing.source}${sealing.created ? " (created now; keep a copy with your backups)" : ""}${note}`);
   }
   if (metricsListener) lines.push(`  Metrics:     ${metricsListener.url}  (Prometheus; a listener of its own)`);
+  if (tracing) {
+    const env =
+      process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ??
+      (process.env.OTEL_EXPORTER_OTLP_ENDPOINT ? tracesUrl(process.env.OTEL_EXPORTER_OTLP_ENDPOINT) : undefined);
+    lines.push(`  Tracing:     OTLP/HTTP to ${redactUrl(o.otelEndpoint ? tracesUrl(o.otelEndpoint) : (env ?? "http://localhost:4318/v1/traces"))}`);
+  }
   if (tls?.caPath) lines.push(`  TLS:         trust the local CA with NODE_EXTRA_CA_CERTS=${tls.caPath}`);
   process.stdout.write(lines.join("\n") + demoText.replaceAll("%BASE%", shown) + "\n");
 
@@ -296,6 +335,8 @@ async function serve(o: ServeOptions): Promise<void> {
         .close()
         .then(() => new Promise<void>((done) => (metricsListener ? metricsListener.server.close(() => done()) : done())))
         .then(() => store.close())
+        // The spans of the last requests are still buffered: send them before exiting.
+        .then(() => tracing?.shutdown())
         .then(resolveStop, (err) => {
           app.log.error({ err }, "shutdown failed");
           resolveStop();
@@ -359,6 +400,8 @@ export function program(): Command {
         .choices(PROFILES)
         .default(DEFAULT_PROFILE),
     )
+    .option("--tracing", "export OpenTelemetry traces over OTLP/HTTP to OTEL_EXPORTER_OTLP_ENDPOINT, else http://localhost:4318")
+    .option("--otel-endpoint <url>", "export OpenTelemetry traces over OTLP/HTTP to this base URL (…/v1/traces); implies --tracing", otlpEndpointArg)
     .option("--demo", "on first start, create a demo tenant with generated incidents, apps and users")
     .option("--demo-incidents <n>", "size of the demo data", intArg(1, 100_000), 300)
     .addOption(new Option("--log-level <level>", "log level").choices(LOG_LEVELS).env("TRIAGE_LOG_LEVEL").default("info"))

@@ -10,7 +10,9 @@ import { GRAPH_JSON } from "../http/conventions.js";
 import { translateKql } from "../hunting/translate.js";
 import type { HuntingWindow, KqlType } from "../query/hunting-plan.js";
 import { HUNTING_TABLES } from "../schema/hunting-tables.js";
-import { runHuntingPlan } from "../store/hunting-sql.js";
+import { HuntingRowLimit, runHuntingPlan } from "../store/hunting-sql.js";
+import { traced } from "../store/trace.js";
+import type { HuntingOutcome } from "../http/metrics.js";
 import { HUNTING_DOCS } from "./route-docs.js";
 import { routes, type GraphRouteOptions } from "./route-kit.js";
 
@@ -157,6 +159,15 @@ export function functionParameters(text: string): Record<string, string> {
   return out;
 }
 
+/** How a hunting query ended, for its metrics and span: a bounded set of values. */
+export function huntingOutcome(e: unknown): HuntingOutcome {
+  if (e instanceof HuntingRowLimit) return "too_many_rows";
+  if (e instanceof GraphError && e.status === 504) return "timeout";
+  // The query's own fault: KQL that does not parse or check, or a value it read that does not convert.
+  if (e instanceof GraphError && e.status === 400) return "invalid";
+  return "failed";
+}
+
 export function registerHuntingRoutes(app: FastifyInstance, opts: GraphRouteOptions & { huntingTimeoutMs?: number | undefined }): void {
   const root = (req: FastifyRequest) => `${opts.origin(req)}/${opts.version}`;
   const timeoutMs = opts.huntingTimeoutMs ?? DEFAULT_HUNTING_TIMEOUT_MS;
@@ -165,20 +176,33 @@ export function registerHuntingRoutes(app: FastifyInstance, opts: GraphRouteOpti
     const caller = await opts.caller(req);
     const now = new Date();
     const window = parseTimespan(params.timespan, now);
-    const plan = translateKql(params.query, { now });
-    let result;
-    try {
-      result = await runHuntingPlan(opts.store, plan, caller.tenantId, window, timeoutMs);
-    } catch (e) {
-      if (e instanceof GraphError && e.status === 504) {
-        throw new GraphError(
-          504,
-          "GatewayTimeout",
-          `The hunting query ran longer than its time limit of ${timeoutMs} ms and was stopped. Narrow it: a shorter timespan, a where on Timestamp, fewer joins.`,
-        );
+    const start = performance.now();
+    // The query's text is the caller's (it may name accounts, hosts, addresses): the span records how it went, not what it asked.
+    const result = await traced("hunting.query", {}, async (span) => {
+      let outcome: HuntingOutcome = "failed";
+      let rows = 0;
+      try {
+        const plan = translateKql(params.query, { now });
+        const found = await runHuntingPlan(opts.store, plan, caller.tenantId, window, timeoutMs);
+        outcome = "ok";
+        rows = found.rows.length;
+        span?.set({ "db.response.returned_rows": rows, "triage.hunting.columns": found.columns.length });
+        return found;
+      } catch (e) {
+        outcome = huntingOutcome(e);
+        if (outcome === "timeout") {
+          throw new GraphError(
+            504,
+            "GatewayTimeout",
+            `The hunting query ran longer than its time limit of ${timeoutMs} ms and was stopped. Narrow it: a shorter timespan, a where on Timestamp, fewer joins.`,
+          );
+        }
+        throw e;
+      } finally {
+        span?.set({ "triage.hunting.outcome": outcome });
+        opts.metrics?.hunted(outcome, (performance.now() - start) / 1000, rows);
       }
-      throw e;
-    }
+    });
     const results = result.rows.map((row) => Object.fromEntries(result.columns.map((c, i) => [c.name, row[i]])));
     const body = {
       "@odata.context": `${root(req)}/$metadata#${NAMESPACE}.huntingQueryResults`,

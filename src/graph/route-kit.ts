@@ -9,6 +9,7 @@ import type { FilterLimits } from "../odata/filter-cost.js";
 import type { WriteContext } from "../features/write-context.js";
 import { methodNotAllowed } from "../errors/graph-error.js";
 import { sendError } from "../http/conventions.js";
+import type { Metrics } from "../http/metrics.js";
 import { operation } from "../permissions/catalog.js";
 import type { Caller } from "../identity/caller.js";
 import { METHOD_NOT_ALLOWED, type RouteDoc } from "../schema/openapi.js";
@@ -30,6 +31,8 @@ export interface GraphRouteOptions {
   huntingTimeoutMs?: number | undefined;
   /** How strictly the caller's query options are read (its app's, tenant's or the server's profile); lenient when absent. */
   profileOf?: ((caller: Caller) => Promise<Profile>) | undefined;
+  /** Where hunting queries and other Graph-surface events are counted, when metrics are on. */
+  metrics?: Metrics | undefined;
 }
 
 export function writeContext(caller: Caller, req: FastifyRequest): WriteContext {

@@ -4,12 +4,21 @@ import type { FastifyInstance } from "fastify";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { Store } from "../store/open.js";
 import type { IngestResult } from "../domain/ingest/result.js";
+import type { DeliveryObserver, DeliveryOutcome } from "../features/notifications/engine.js";
+import { notificationBacklog } from "../store/subscriptions.js";
+
+/** How an advanced-hunting query ended: answered, refused as the query's fault (KQL that does not parse or check, a value it cannot convert), stopped at the time limit, over the row limit, or failed otherwise. */
+export type HuntingOutcome = "ok" | "invalid" | "timeout" | "too_many_rows" | "failed";
 
 /** The label of a request no route matched (404s, and requests refused before routing): never the raw URL. */
 export const UNMATCHED_ROUTE = "(unmatched)";
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const BATCH_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+const HUNTING_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
+const ROW_BUCKETS = [0, 1, 10, 100, 1_000, 10_000, 100_000];
+// From a commit to the receiver's 2xx: the batch window (0.5 s) at best, up to Graph's 4-hour retry period.
+const LAG_BUCKETS = [0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 900, 3600, 14_400];
 const STATEMENT_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5];
 
 /**
@@ -17,7 +26,7 @@ const STATEMENT_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 
  * keep their own counts. Every label has a bounded set of values: routes are Fastify's templates
  * (`/v1.0/security/incidents/:id`), never the URL a client sent.
  */
-export class Metrics {
+export class Metrics implements DeliveryObserver {
   readonly registry = new Registry();
   private readonly requests: Histogram<"method" | "route" | "status">;
   private readonly errors: Counter<"method" | "route" | "status">;
@@ -26,6 +35,11 @@ export class Metrics {
   private readonly correlation: Counter<"decision">;
   private readonly statements: Histogram<"path">;
   private readonly faults: Counter<"fault" | "source">;
+  private readonly hunting: Histogram<"outcome">;
+  private readonly huntingRows: Histogram;
+  private readonly deliveries: Counter<"outcome">;
+  private readonly retries: Counter;
+  private readonly lag: Histogram;
   private store: Store | undefined;
 
   constructor() {
@@ -75,6 +89,64 @@ export class Metrics {
       labelNames: ["fault", "source"],
       registers,
     });
+    this.hunting = new Histogram({
+      name: "triage_hunting_query_duration_seconds",
+      help: "Time of an advanced-hunting query, from checking its KQL to its last row, by outcome: ok, invalid (the query's fault: KQL that does not parse or check, a value it cannot convert), timeout (--hunting-timeout), too_many_rows, failed.",
+      labelNames: ["outcome"],
+      buckets: HUNTING_BUCKETS,
+      registers,
+    });
+    this.huntingRows = new Histogram({
+      name: "triage_hunting_rows_returned",
+      help: "Rows an answered advanced-hunting query returned.",
+      buckets: ROW_BUCKETS,
+      registers,
+    });
+    this.deliveries = new Counter({
+      name: "triage_notification_deliveries_total",
+      help: "Change-notification deliveries (one POST to a receiver) by outcome: delivered (acknowledged with a 2xx), failed (to be retried), dropped (failing at the end of the retry period).",
+      labelNames: ["outcome"],
+      registers,
+    });
+    this.retries = new Counter({
+      name: "triage_notification_retries_total",
+      help: "Change-notification deliveries that were retries of a failed one.",
+      registers,
+    });
+    this.lag = new Histogram({
+      name: "triage_notification_delivery_lag_seconds",
+      help: "Per notification delivered, the time from its change's commit to the receiver's 2xx (its _count is the notifications delivered).",
+      buckets: LAG_BUCKETS,
+      registers,
+    });
+    // Read from the store at scrape time, at most once per scrape for all four.
+    let backlog: ReturnType<typeof notificationBacklog> | undefined;
+    const readBacklog = () => {
+      const store = this.store;
+      if (!store) return Promise.resolve(undefined);
+      backlog ??= notificationBacklog(store.db, new Date().toISOString()).finally(() => setImmediate(() => (backlog = undefined)));
+      return backlog.catch(() => undefined);
+    };
+    const backlogGauge = (name: string, help: string, read: (b: Awaited<ReturnType<typeof notificationBacklog>>) => number) =>
+      new Gauge({
+        name,
+        help,
+        registers,
+        async collect() {
+          const b = await readBacklog();
+          if (b) this.set(read(b));
+        },
+      });
+    backlogGauge("triage_notification_subscriptions", "Change-notification subscriptions not yet expired, across every tenant.", (b) => b.subscriptions);
+    backlogGauge("triage_notification_subscriptions_failing", "Subscriptions whose receiver failed the last attempt (retrying).", (b) => b.failing);
+    backlogGauge(
+      "triage_notification_backlog",
+      "Change-feed entries past the subscriptions' cursors, summed: what the delivery engine has still to look at (before each subscription's filter).",
+      (b) => b.entries,
+    );
+    backlogGauge("triage_notification_backlog_age_seconds", "Age of the oldest change-feed entry some subscription has still to handle (0 when none).", (b) =>
+      b.oldestAt === null ? 0 : Math.max(0, (Date.now() - Date.parse(b.oldestAt)) / 1000),
+    );
     // Read at scrape time: nothing is spent on them between scrapes.
     const pools = () => this.store?.pools() ?? [];
     for (const field of ["total", "idle", "waiting"] as const) {
@@ -138,6 +210,19 @@ export class Metrics {
   /** One injected fault: its kind, and the rule or preset behind it (both bounded sets). */
   faultInjected(fault: string, source: string): void {
     this.faults.inc({ fault, source });
+  }
+
+  /** One advanced-hunting query: how it ended, how long it took, and (answered) its rows. */
+  hunted(outcome: HuntingOutcome, seconds: number, rows: number): void {
+    this.hunting.observe({ outcome }, seconds);
+    if (outcome === "ok") this.huntingRows.observe(rows);
+  }
+
+  /** One change-notification delivery attempt (the delivery engine's observer). */
+  deliveryAttempted(attempt: { outcome: DeliveryOutcome; notifications: number; retry: boolean; lagSeconds: readonly number[] }): void {
+    this.deliveries.inc({ outcome: attempt.outcome });
+    if (attempt.retry) this.retries.inc();
+    for (const s of attempt.lagSeconds) this.lag.observe(s);
   }
 
   /** The exposition text and its content type. */

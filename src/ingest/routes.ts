@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { Store } from "../store/open.js";
 import type { Caller } from "../identity/caller.js";
 import { ingestAlerts } from "../features/ingest/index.js";
+import { traced } from "../store/trace.js";
 import { IngestError, normalizeAlert } from "../domain/normalize-alert.js";
 import { badRequest } from "../errors/graph-error.js";
 import { GRAPH_JSON } from "../http/conventions.js";
@@ -80,12 +81,16 @@ export async function registerIngestRoutes(app: FastifyInstance, opts: IngestRou
           throw e;
         }
       });
-      const results = await ingestAlerts(opts.store.db, caller.tenantId, alerts, {
-        windowMs: opts.correlationWindowMs,
-        limits: opts.correlationLimits,
-        actor: caller.displayName,
-        requestId: req.id,
-        now,
+      const results = await traced("ingest.batch", { "triage.ingest.alerts": alerts.length }, async (span) => {
+        const done = await ingestAlerts(opts.store.db, caller.tenantId, alerts, {
+          windowMs: opts.correlationWindowMs,
+          limits: opts.correlationLimits,
+          actor: caller.displayName,
+          requestId: req.id,
+          now,
+        });
+        span?.set({ "triage.ingest.created": done.filter((r) => r.outcome === "created").length });
+        return done;
       });
       opts.onIngested?.(results, (performance.now() - start) / 1000);
       return reply

@@ -1,5 +1,5 @@
 import type { Aggregate, Expr, HuntingColumn, HuntingWindow, KqlType, Plan } from "../query/hunting-plan.js";
-import { badRequest } from "../errors/graph-error.js";
+import { badRequest, GraphError } from "../errors/graph-error.js";
 import { DEADLINE_FUNCTION } from "./read-workers.js";
 import type { Store } from "./open.js";
 import { runBoundedRead } from "./bounded-read.js";
@@ -575,6 +575,17 @@ export function huntingSql(dialect: Dialect, plan: Plan, tenantId: string, windo
   return `select ${plan.columns.map((c) => ident(c.name)).join(", ")} from (${body}) as result limit ${maxRows + 1}`;
 }
 
+/** A hunting query that returned more rows than allowed: a 400, told apart from the others for the metrics. */
+export class HuntingRowLimit extends GraphError {
+  constructor(maxRows: number) {
+    super(
+      400,
+      "BadRequest",
+      `The query returned more than ${maxRows.toLocaleString("en-US")} rows, the most a hunting query may return. Narrow it with where, take or summarize.`,
+    );
+  }
+}
+
 export interface HuntingRows {
   columns: HuntingColumn[];
   rows: unknown[][];
@@ -596,11 +607,7 @@ export async function runHuntingPlan(
   } catch (e) {
     throw dataError(e) ?? e;
   }
-  if (rows.length > maxRows) {
-    throw badRequest(
-      `The query returned more than ${maxRows.toLocaleString("en-US")} rows, the most a hunting query may return. Narrow it with where, take or summarize.`,
-    );
-  }
+  if (rows.length > maxRows) throw new HuntingRowLimit(maxRows);
   return { columns: plan.columns, rows: rows.map((row) => row.map((v, i) => normalize(v, plan.columns[i]!.type))) };
 }
 

@@ -21,6 +21,7 @@ import * as m012 from "./migrations/012_faults_and_profiles.js";
 import { installDeadline, SqliteReadPool } from "./read-workers.js";
 import { DEFAULT_MAX_QUEUED_READS, DEFAULT_QUERY_TIMEOUT_MS, DEFAULT_READ_WORKERS, type BoundedReadOptions, type QueryLimitOptions } from "./bounded-read.js";
 import { queryTimedOut } from "../errors/graph-error.js";
+import { traced, tracingOn } from "./trace.js";
 
 /** Versioned migrations, in order. Add new ones at the end; never edit a shipped one. */
 const migrations: Record<string, Migration> = {
@@ -134,7 +135,7 @@ export async function openSqliteStore(file: string, limits: QueryLimitOptions = 
   // A second connection to an in-memory database would open another, empty, database.
   const workers = limits.readWorkers ?? DEFAULT_READ_WORKERS;
   const pool = reader && workers > 0 ? new SqliteReadPool({ file, size: workers, maxQueued: limits.maxQueuedReads ?? DEFAULT_MAX_QUEUED_READS }) : null;
-  return {
+  return spanned({
     db,
     dialect: "sqlite",
     json: sqliteJson,
@@ -176,7 +177,7 @@ export async function openSqliteStore(file: string, limits: QueryLimitOptions = 
       if (native.open) native.pragma("optimize");
       await db.destroy();
     },
-  };
+  });
 }
 
 /**
@@ -266,7 +267,7 @@ export async function openPostgresStore(url: string, poolSize = 10, limits: Quer
       client.release(broken);
     }
   };
-  return {
+  return spanned({
     db,
     dialect: "postgres",
     json: postgresJson,
@@ -285,6 +286,30 @@ export async function openPostgresStore(url: string, poolSize = 10, limits: Quer
       await readPool.end();
       await db.destroy();
     },
+  });
+}
+
+/**
+ * The store with a span around each read (hot and bounded) while tracing is on; the builder's
+ * statements are covered by their transaction's span (transaction.ts).
+ */
+function spanned(store: Store): Store {
+  const { arrays, bounded } = store;
+  const system = store.dialect === "postgres" ? "postgresql" : "sqlite";
+  return {
+    ...store,
+    arrays: (query, parameters) =>
+      tracingOn()
+        ? traced("store.read", { "db.system.name": system, "triage.store.path": "read" }, () => arrays(query, parameters))
+        : arrays(query, parameters),
+    bounded: (sqlText, parameters, options) =>
+      tracingOn()
+        ? traced("store.query", { "db.system.name": system, "triage.store.path": "bounded" }, async (span) => {
+            const rows = await bounded(sqlText, parameters, options);
+            span?.set({ "db.response.returned_rows": rows.length });
+            return rows;
+          })
+        : bounded(sqlText, parameters, options),
   };
 }
 

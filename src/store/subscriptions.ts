@@ -139,3 +139,35 @@ export async function matchingIds(store: Store, resource: Resource, filter: Filt
 export function checkFilterCompiles(store: Store, resource: Resource, filter: FilterExpr): void {
   compileFilter(filter, resource, store.json);
 }
+
+export interface NotificationBacklog {
+  /** Subscriptions not yet expired. */
+  subscriptions: number;
+  /** Of those, the ones with a failed attempt since their last delivery (retrying). */
+  failing: number;
+  /** Feed entries past their cursors, summed over them: what is still to be looked at (an upper bound of what will be sent, before each one's filter). */
+  entries: number;
+  /** When the oldest of those entries was committed; null when there are none. */
+  oldestAt: string | null;
+}
+
+/** The delivery backlog across every tenant, for the metrics: a few aggregates over the subscriptions, read at scrape time. */
+export async function notificationBacklog(db: Kysely<Database>, now: string): Promise<NotificationBacklog> {
+  const totals = await sql<{ subscriptions: number | string; failing: number | string | null; entries: number | string | null }>`
+    select count(*) as subscriptions,
+      sum(case when s.failing_since is null then 0 else 1 end) as failing,
+      sum(case when f.last_seq > s.cursor then f.last_seq - s.cursor else 0 end) as entries
+    from subscriptions s left join feed_counters f on f.tenant_id = s.tenant_id
+    where s.expires_at > ${now}`.execute(db);
+  // The entry just past each cursor is the oldest that subscription has yet to handle (the feed's key finds it).
+  const oldest = await sql<{ at: string | null }>`
+    select min(c.at) as at from subscriptions s join change_feed c on c.tenant_id = s.tenant_id and c.seq = s.cursor + 1
+    where s.expires_at > ${now}`.execute(db);
+  const t = totals.rows[0];
+  return {
+    subscriptions: Number(t?.subscriptions ?? 0),
+    failing: Number(t?.failing ?? 0),
+    entries: Number(t?.entries ?? 0),
+    oldestAt: oldest.rows[0]?.at ?? null,
+  };
+}

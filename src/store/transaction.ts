@@ -6,6 +6,8 @@
 import type { Kysely, Transaction } from "kysely";
 import type { Database } from "./tables.js";
 import { announceCommit, flushFeed } from "./feed.js";
+import { isPostgres } from "./dialect.js";
+import { traced } from "./trace.js";
 
 /** The database a feature is given (the `db` of an open store). */
 export type StoreDb = Kysely<Database>;
@@ -16,13 +18,16 @@ export type StoreTx = Transaction<Database>;
  * Runs `fn` in one transaction: everything it writes commits together, or nothing does. The change
  * feed's rows for the incidents and alerts it wrote are its last statements (feed.ts).
  */
-export async function inTransaction<T>(db: StoreDb, fn: (tx: StoreTx) => Promise<T>): Promise<T> {
-  let grown: string[] = [];
-  const result = await db.transaction().execute(async (tx) => {
-    const out = await fn(tx);
-    grown = await flushFeed(tx);
-    return out;
+export function inTransaction<T>(db: StoreDb, fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+  return traced("store.transaction", { "db.system.name": isPostgres(db) ? "postgresql" : "sqlite" }, async (span) => {
+    let grown: string[] = [];
+    const result = await db.transaction().execute(async (tx) => {
+      const out = await fn(tx);
+      grown = await flushFeed(tx);
+      return out;
+    });
+    span?.set({ "triage.feed.tenants": grown.length });
+    if (grown.length) announceCommit(db, grown);
+    return result;
   });
-  if (grown.length) announceCommit(db, grown);
-  return result;
 }

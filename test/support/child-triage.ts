@@ -17,12 +17,17 @@ export interface ChildTriage {
   process: ServerProcess;
   /** Authorization and JSON content-type headers of the tenant's app. */
   headers: Record<string, string>;
+  /** The app's client secret, and the access token in `headers`. */
+  clientSecret: string;
+  token: string;
   /** The process's peak resident set so far, in MB (Linux: VmHWM). */
   peakRssMb(): number;
   close(): Promise<void>;
 }
 
-export async function startChildTriage(extraArgs: string[] = []): Promise<ChildTriage> {
+/** `permissions`: application permissions the app has besides reading and writing incidents and alerts; `env`: the server's environment besides this one's. */
+export async function startChildTriage(extraArgs: string[] = [], opts: { permissions?: string[]; env?: Record<string, string> } = {}): Promise<ChildTriage> {
+  const permissions = opts.permissions ?? [];
   const dir = mkdtempSync(join(tmpdir(), "triage-child-"));
   const pg = TEST_STORE === "postgres" ? await freshPostgresDatabase() : null;
   const storeArgs = pg ? ["--db", pg.url] : ["--data", dir];
@@ -41,12 +46,13 @@ export async function startChildTriage(extraArgs: string[] = []): Promise<ChildT
     "SecurityIncident.ReadWrite.All",
     "--permission",
     "SecurityAlert.ReadWrite.All",
+    ...permissions.flatMap((p) => ["--permission", p]),
     "--admin-consent",
     "--json",
   ]);
   if (app.code !== 0) throw new Error(app.stderr);
   const { clientId, clientSecret } = JSON.parse(app.stdout) as { clientId: string; clientSecret: string };
-  const server = await startServerProcess(["--http", ...storeArgs, ...extraArgs]);
+  const server = await startServerProcess(["--http", ...storeArgs, ...extraArgs], undefined, opts.env);
   const tokenRes = await fetch(`${server.url}/${tenantId}/oauth2/v2.0/token`, {
     method: "POST",
     body: new URLSearchParams({
@@ -64,6 +70,8 @@ export async function startChildTriage(extraArgs: string[] = []): Promise<ChildT
     pid,
     process: server,
     headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    clientSecret,
+    token,
     peakRssMb: () => Number(/VmHWM:\s+(\d+)\s*kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]) / 1024,
     async close() {
       server.child.kill("SIGTERM");

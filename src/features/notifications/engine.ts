@@ -29,9 +29,24 @@ import {
 } from "../../store/subscriptions.js";
 import { checkUrlForm, post } from "./outbound.js";
 import type { NotificationSettings } from "./settings.js";
+import { traced, type SpanHandle } from "../../store/trace.js";
 
 export interface EngineLog {
   warn(obj: object, msg: string): void;
+}
+
+/** How a delivery attempt (one POST to a receiver) ended. */
+export type DeliveryOutcome = "delivered" | "failed" | "dropped";
+
+/** Told about each delivery attempt (the metrics); called after the attempt's state is recorded. */
+export interface DeliveryObserver {
+  /**
+   * `notifications` were POSTed: acknowledged with a 2xx (`delivered`), not acknowledged and to be
+   * retried (`failed`), or not acknowledged and dropped at the end of the retry period (`dropped`).
+   * `retry` when an earlier attempt for them had failed. `lagSeconds`, for a delivery, holds each
+   * notification's time from its change's commit to the receiver's acknowledgement.
+   */
+  deliveryAttempted(attempt: { outcome: DeliveryOutcome; notifications: number; retry: boolean; lagSeconds: readonly number[] }): void;
 }
 
 /** A notification's id: the same for the same subscription and feed entry on every attempt and node. */
@@ -80,6 +95,7 @@ export class DeliveryEngine {
     private readonly settings: NotificationSettings,
     private readonly node: string,
     private readonly log: EngineLog,
+    private readonly observer?: DeliveryObserver,
   ) {}
 
   async start(): Promise<void> {
@@ -179,10 +195,23 @@ export class DeliveryEngine {
     return { send: candidates, through: entries[entries.length - 1]!.seq };
   }
 
-  private async deliver(sub: SubscriptionTable): Promise<void> {
+  /**
+   * One subscription's turn: a span of its own (a new trace: the engine works outside every request,
+   * even when a request's commit woke it). The receiver's URL is not recorded: it may carry a secret.
+   */
+  private deliver(sub: SubscriptionTable): Promise<void> {
+    return traced("notification.delivery", { "triage.notification.retry": sub.attempts > 0 }, (span) => this.attempt(sub, span), {
+      root: true,
+      kind: "client",
+    });
+  }
+
+  private async attempt(sub: SubscriptionTable, span: SpanHandle | undefined): Promise<void> {
     const { send, through } = await this.pending(sub);
     const nowIso = () => new Date().toISOString();
+    span?.set({ "triage.notification.count": send.length });
     if (send.length === 0) {
+      span?.set({ "triage.notification.outcome": "none" });
       await advanceSubscription(this.store.db, sub.id, this.node, through, nowIso());
       return;
     }
@@ -196,12 +225,23 @@ export class DeliveryEngine {
         maxResponseBytes: this.settings.maxResponseBytes,
         policy: this.settings,
       });
+      span?.set({ "http.response.status_code": res.status });
       if (res.status < 200 || res.status > 299) failure = `answered ${res.status}`;
     } catch (e) {
       failure = (e as Error).message;
     }
+    const retry = sub.attempts > 0;
+    const told = (outcome: DeliveryOutcome, lagSeconds: readonly number[] = []) => {
+      span?.set({ "triage.notification.outcome": outcome });
+      this.observer?.deliveryAttempted({ outcome, notifications: send.length, retry, lagSeconds });
+    };
     if (failure === null) {
+      const acked = Date.now();
       await advanceSubscription(this.store.db, sub.id, this.node, through, nowIso());
+      told(
+        "delivered",
+        send.map((e) => Math.max(0, (acked - Date.parse(e.at)) / 1000)),
+      );
       return;
     }
     const now = Date.now();
@@ -212,6 +252,7 @@ export class DeliveryEngine {
         "change notifications: the receiver failed for the whole retry period; these notifications are dropped",
       );
       await advanceSubscription(this.store.db, sub.id, this.node, through, nowIso());
+      told("dropped");
       return;
     }
     const attempts = sub.attempts + 1;
@@ -221,5 +262,6 @@ export class DeliveryEngine {
       failingSince,
       nextAttemptAt: new Date(now + delay).toISOString(),
     });
+    told("failed");
   }
 }

@@ -1,0 +1,144 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Server } from "node:http";
+import { listenMetrics, Metrics } from "../../src/http/metrics.js";
+import { huntingOutcome } from "../../src/graph/hunting.js";
+import { translateKql } from "../../src/hunting/translate.js";
+import { runHuntingPlan } from "../../src/store/hunting-sql.js";
+import { startTriage, ALL_PERMISSIONS, type TestTriage } from "../support/triage.js";
+import { alert, deviceId } from "../support/alerts.js";
+import { startReceiver, type Receiver } from "../support/receiver.js";
+import { parse, total } from "../support/prometheus.js";
+
+const HUNTING_TIMEOUT_MS = 300;
+const hoursAgo = (h: number) => new Date(Date.now() - h * 3600_000).toISOString();
+
+/** The series of advanced hunting and change notifications, under a real load: queries over HTTP, deliveries to a real receiver on loopback. */
+describe("hunting and change-notification metrics", () => {
+  let t: TestTriage;
+  let rx: Receiver;
+  let listener: { server: Server; url: string };
+  let hunt: Record<string, string>;
+
+  beforeAll(async () => {
+    const metrics = new Metrics();
+    t = await startTriage({
+      metrics,
+      huntingTimeoutMs: HUNTING_TIMEOUT_MS,
+      notifications: { allowPrivateDestinations: true, batchWindowMs: 100, pollIntervalMs: 200, retryBaseMs: 400, maxRetryDelayMs: 1000 },
+    });
+    listener = await listenMetrics(metrics, "127.0.0.1", 0);
+    rx = await startReceiver();
+    hunt = await t.auth(t.tenantId, [...ALL_PERMISSIONS, "ThreatHunting.Read.All"]);
+  });
+  afterAll(async () => {
+    await new Promise((r) => listener?.server.close(r));
+    await t?.close();
+    await rx?.close();
+  });
+
+  async function scrape(): Promise<Map<string, number>> {
+    const res = await fetch(listener.url);
+    expect(res.status).toBe(200);
+    return parse(await res.text());
+  }
+  const value = (s: Map<string, number>, name: string, ...labels: string[]) => {
+    const v = total(s, name, ...labels);
+    return Number.isNaN(v) ? 0 : v;
+  };
+  const huntQuery = (Query: string) => t.request("POST", "/v1.0/security/runHuntingQuery", { body: { Query }, headers: hunt });
+
+  it("times hunting queries by outcome and counts the rows answered", async () => {
+    const batch = Array.from({ length: 200 }, (_, i) =>
+      alert({ user: `user${i % 7}@contoso.com`, ip: `198.51.100.${i % 50}`, severity: "high", at: hoursAgo(1 + (i % 48)) }),
+    );
+    expect((await t.ingest(batch)).status).toBe(200);
+    // The language service loads on the first query.
+    expect((await huntQuery("AlertInfo | take 1")).status).toBe(200);
+    const before = await scrape();
+
+    const ok = await huntQuery("AlertInfo | take 5");
+    expect(ok.status).toBe(200);
+    expect(ok.body.results).toHaveLength(5);
+    expect((await huntQuery("AlertInfo | nosuchoperator")).status).toBe(400);
+    const slow = await huntQuery("AlertEvidence | join kind=inner (AlertEvidence) on Severity | join kind=inner (AlertEvidence) on Severity | count");
+    expect(slow.status, slow.text).toBe(504);
+
+    const after = await scrape();
+    const moved = (name: string, by: number, ...labels: string[]) =>
+      expect(value(after, name, ...labels) - value(before, name, ...labels), `${name} ${labels.join(",")}`).toBe(by);
+    moved("triage_hunting_query_duration_seconds_count", 1, 'outcome="ok"');
+    moved("triage_hunting_query_duration_seconds_count", 1, 'outcome="invalid"');
+    moved("triage_hunting_query_duration_seconds_count", 1, 'outcome="timeout"');
+    // The timed-out query ran at least to the time limit.
+    expect(value(after, "triage_hunting_query_duration_seconds_sum", 'outcome="timeout"')).toBeGreaterThanOrEqual(HUNTING_TIMEOUT_MS / 1000);
+    moved("triage_hunting_rows_returned_count", 1);
+    moved("triage_hunting_rows_returned_sum", 5);
+    // 5 rows: in the bucket up to 10, not in the one up to 1.
+    moved("triage_hunting_rows_returned_bucket", 1, 'le="10"');
+    moved("triage_hunting_rows_returned_bucket", 0, 'le="1"');
+  });
+
+  it("tells a query over the row limit apart from the others", async () => {
+    const plan = translateKql("AlertInfo | project AlertId", { now: new Date() });
+    const window = { from: hoursAgo(24 * 30), to: new Date(Date.now() + 1000).toISOString() };
+    const over = await runHuntingPlan(t.store, plan, t.tenantId, window, 5000, 1).catch((e: unknown) => e);
+    expect(huntingOutcome(over)).toBe("too_many_rows");
+    expect(huntingOutcome(new Error("connection reset"))).toBe("failed");
+  });
+
+  it("counts deliveries by outcome, retries, the lag from commit to acknowledgement, subscriptions and the backlog", async () => {
+    const before = await scrape();
+    const sub = await t.request("POST", "/v1.0/subscriptions", {
+      body: {
+        changeType: "created,updated",
+        notificationUrl: rx.url,
+        resource: "security/incidents",
+        expirationDateTime: new Date(Date.now() + 3600_000).toISOString(),
+      },
+    });
+    expect(sub.status, sub.text).toBe(201);
+    const subscribed = await scrape();
+    expect(value(subscribed, "triage_notification_subscriptions") - value(before, "triage_notification_subscriptions")).toBe(1);
+
+    // A delivery acknowledged at once.
+    const first = await t.ingest([alert({ device: deviceId() })]);
+    const firstId = first.body.value[0].incidentId as string;
+    await rx.waitFor(() => rx.notifications().some((n) => n.resourceData.id === firstId));
+    await expect.poll(async () => value(await scrape(), "triage_notification_deliveries_total", 'outcome="delivered"')).toBeGreaterThan(0);
+    const delivered = await scrape();
+    expect(value(delivered, "triage_notification_delivery_lag_seconds_count")).toBeGreaterThanOrEqual(1);
+    expect(value(delivered, "triage_notification_backlog")).toBe(0);
+
+    // A receiver that fails twice: the backlog and its age grow while it retries, then the retry delivers.
+    rx.statuses = [500, 500];
+    const second = await t.ingest([alert({ device: deviceId() })]);
+    const secondId = second.body.value[0].incidentId as string;
+    await expect.poll(async () => value(await scrape(), "triage_notification_deliveries_total", 'outcome="failed"'), { timeout: 10_000 }).toBeGreaterThan(0);
+    const failing = await scrape();
+    expect(value(failing, "triage_notification_backlog")).toBeGreaterThanOrEqual(1);
+    expect(value(failing, "triage_notification_backlog_age_seconds")).toBeGreaterThan(0);
+    expect(value(failing, "triage_notification_subscriptions_failing")).toBe(1);
+    await rx.waitFor(() => rx.notifications().some((n) => n.resourceData.id === secondId));
+    await expect
+      .poll(async () => value(await scrape(), "triage_notification_deliveries_total", 'outcome="delivered"'), { timeout: 10_000 })
+      .toBeGreaterThan(value(delivered, "triage_notification_deliveries_total", 'outcome="delivered"'));
+    const after = await scrape();
+    expect(value(after, "triage_notification_deliveries_total", 'outcome="failed"')).toBe(2);
+    // The second failure and the delivery were retries.
+    expect(value(after, "triage_notification_retries_total")).toBe(2);
+    expect(value(after, "triage_notification_backlog")).toBe(0);
+    expect(value(after, "triage_notification_backlog_age_seconds")).toBe(0);
+    expect(value(after, "triage_notification_subscriptions_failing")).toBe(0);
+    // The retried notification waited for the retries: at least the two backoff delays since its commit.
+    expect(value(after, "triage_notification_delivery_lag_seconds_sum") - value(delivered, "triage_notification_delivery_lag_seconds_sum")).toBeGreaterThan(
+      0.4,
+    );
+    expect(value(after, "triage_notification_delivery_lag_seconds_bucket", 'le="+Inf"')).toBe(value(after, "triage_notification_delivery_lag_seconds_count"));
+    // No subscription id, tenant or URL is a label.
+    const keys = [...after.keys()].join("\n");
+    for (const secret of [sub.body.id as string, t.tenantId, rx.url, "127.0.0.1"]) expect(keys).not.toContain(secret);
+
+    expect((await t.request("DELETE", `/v1.0/subscriptions/${sub.body.id}`)).status).toBe(204);
+    expect(value(await scrape(), "triage_notification_subscriptions")).toBe(value(before, "triage_notification_subscriptions"));
+  });
+});
