@@ -43,6 +43,7 @@ import { DEFAULT_QUERY_TIMEOUT_MS, DEFAULT_READ_WORKERS } from "../store/bounded
 import { DEFAULT_HUNTING_TIMEOUT_MS } from "../graph/hunting.js";
 import { DEFAULT_FILTER_LIMITS } from "../odata/filter-cost.js";
 import { listenMetrics, Metrics } from "../http/metrics.js";
+import { serveEphemeral } from "./serve-ephemeral.js";
 
 /** Exit codes: 0 done, 1 failed, 2 bad usage. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -190,7 +191,12 @@ interface ServeOptions {
   allowPrivateDestinations?: boolean;
   metricsPort?: number;
   metricsHost: string;
+  ephemeral?: boolean;
+  json?: boolean;
 }
+
+/** What --ephemeral may be combined with; it makes its own store, CA and tenant, every other setting at its default. */
+const EPHEMERAL_OPTIONS = new Set(["ephemeral", "json", "host", "port", "http", "logLevel"]);
 
 async function serve(o: ServeOptions): Promise<void> {
   const file = readConfig(o.config);
@@ -248,7 +254,8 @@ async function serve(o: ServeOptions): Promise<void> {
     hstsMaxAgeSeconds: o.hstsMaxAge,
     identity: { ...file.identity, externalIssuers: file.externalIssuers ?? [] },
     rateLimit,
-    logger: { level: o.logLevel },
+    // With --json, stdout carries only the line saying where Triage listens; the log goes to stderr.
+    logger: o.json ? { level: o.logLevel, stream: process.stderr } : { level: o.logLevel },
     maxAlertsPerIncident: o.maxIncidentAlerts,
     maxEntitiesPerIncident: o.maxIncidentEntities,
     keyEncryption: sealing.encryption,
@@ -279,7 +286,12 @@ async function serve(o: ServeOptions): Promise<void> {
   }
   if (metricsListener) lines.push(`  Metrics:     ${metricsListener.url}  (Prometheus; a listener of its own)`);
   if (tls?.caPath) lines.push(`  TLS:         trust the local CA with NODE_EXTRA_CA_CERTS=${tls.caPath}`);
-  process.stdout.write(lines.join("\n") + demoText.replaceAll("%BASE%", shown) + "\n");
+  if (o.json) {
+    const store = o.db ? redactUrl(o.db) : dbFile(dataDir);
+    process.stdout.write(`${JSON.stringify({ url: shown, graphUrl: `${shown}/v1.0`, caFile: tls?.caPath ?? null, store, pid: process.pid })}\n`);
+  } else {
+    process.stdout.write(lines.join("\n") + demoText.replaceAll("%BASE%", shown) + "\n");
+  }
 
   await new Promise<void>((resolveStop) => {
     let stopping = false;
@@ -321,6 +333,11 @@ export function program(): Command {
     .option("--tls-cert <file>", "serve this certificate (PEM, with its chain) instead of the local CA's")
     .option("--tls-key <file>", "the private key of --tls-cert (PEM)")
     .option("--http", "serve plain HTTP (the Microsoft client libraries refuse it)")
+    .option(
+      "--ephemeral",
+      "a throwaway server for tests: a fresh store in a temporary folder (removed on exit), a free port, a tenant with an app per kind of access",
+    )
+    .option("--json", "print where the server listens as one line of JSON (with --ephemeral: the tenant, apps and secrets too)")
     .option("--config <file>", "JSON settings: publicUrl, hostNames, allowedHosts, externalIssuers, identity")
     .option("--throttle <n|graph>", "requests per minute each app may make in each tenant (1 to 10000000); 'graph' for Graph's 150", throttleArg)
     .option(
@@ -364,6 +381,28 @@ export function program(): Command {
       DEFAULT_READY_MIN_FREE_BYTES / 1024 / 1024,
     )
     .action(async (o: ServeOptions, cmd: Command) => {
+      if (o.ephemeral) {
+        const refused = cmd.options
+          .map((opt) => opt.attributeName())
+          .filter((name) => !EPHEMERAL_OPTIONS.has(name) && cmd.getOptionValueSource(name) === "cli");
+        if (refused.length) {
+          const flags = refused.map((name) => cmd.options.find((opt) => opt.attributeName() === name)!.long).join(", ");
+          cmd.error(`error: --ephemeral makes its own store and settings; it takes only --host, --port, --http, --json and --log-level (not ${flags})`, {
+            exitCode: EXIT.usage,
+            code: "triage.usage",
+          });
+        }
+        const explicit = (name: string) => cmd.getOptionValueSource(name) === "cli" || cmd.getOptionValueSource(name) === "env";
+        await serveEphemeral({
+          host: o.host,
+          // A free port and a quiet log unless asked otherwise: several suites may run side by side.
+          port: cmd.getOptionValueSource("port") === "cli" ? o.port : 0,
+          http: o.http,
+          json: o.json,
+          logLevel: explicit("logLevel") ? o.logLevel : "warn",
+        });
+        return;
+      }
       if ((o.tlsCert === undefined) !== (o.tlsKey === undefined)) {
         cmd.error(
           `error: --tls-cert and --tls-key go together: ${o.tlsCert === undefined ? "--tls-key needs --tls-cert" : "--tls-cert needs --tls-key"} (or leave both out for the local CA)`,
