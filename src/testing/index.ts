@@ -57,7 +57,7 @@ export interface TriageTestServer {
   /** An app-only access token of one of the apps (default "readWrite"), from the token endpoint. */
   token(app?: EphemeralAppName): Promise<string>;
   /** A request to Triage with an app's token; the answer's JSON parsed. Never throws on an HTTP status. */
-  request<T = any>(method: string, path: string, opts?: RequestOptions): Promise<HttpAnswer<T>>;
+  request<T = unknown>(method: string, path: string, opts?: RequestOptions): Promise<HttpAnswer<T>>;
   /** POST /ingest/alerts (Graph alerts); where each alert went. Throws unless Triage answers 200. */
   ingest(alerts: unknown | unknown[]): Promise<IngestResult[]>;
   /** Generated, realistic alerts through the ingestion path (default 20 incidents' worth, seed "triage-test"). */
