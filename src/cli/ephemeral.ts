@@ -4,7 +4,7 @@
  * and `startTriage` from `triage/testing` both start it.
  */
 import { randomBytes, randomUUID } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { FastifyInstance, FastifyServerOptions } from "fastify";
@@ -75,6 +75,12 @@ export interface EphemeralOptions {
   port?: number;
   /** Plain HTTP instead of HTTPS with a local CA. */
   http?: boolean;
+  /**
+   * A folder holding a CA (`ca.pem`, `ca-key.pem`, as in a data folder's `tls/`) to issue the server
+   * certificate from, instead of a new CA: a suite that trusts one CA from its start (NODE_EXTRA_CA_CERTS)
+   * can then reach every ephemeral Triage it starts.
+   */
+  caDir?: string;
   logger?: FastifyServerOptions["logger"];
 }
 
@@ -111,6 +117,10 @@ export async function startEphemeral(o: EphemeralOptions = {}): Promise<Ephemera
   let app: FastifyInstance | undefined;
   const remove = () => rmSync(dataDir, { recursive: true, force: true });
   try {
+    if (o.caDir && !o.http) {
+      mkdirSync(join(dataDir, "tls"), { mode: 0o700 });
+      for (const file of ["ca.pem", "ca-key.pem"]) copyFileSync(join(o.caDir, file), join(dataDir, "tls", file));
+    }
     const tls = o.http ? Promise.resolve(null) : ensureLocalTls(dataDir, []);
     // A failure here must not leave the key generation unobserved.
     tls.catch(() => undefined);

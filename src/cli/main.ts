@@ -193,10 +193,11 @@ interface ServeOptions {
   metricsHost: string;
   ephemeral?: boolean;
   json?: boolean;
+  caDir?: string;
 }
 
 /** What --ephemeral may be combined with; it makes its own store, CA and tenant, every other setting at its default. */
-const EPHEMERAL_OPTIONS = new Set(["ephemeral", "json", "host", "port", "http", "logLevel"]);
+const EPHEMERAL_OPTIONS = new Set(["ephemeral", "json", "host", "port", "http", "logLevel", "caDir"]);
 
 async function serve(o: ServeOptions): Promise<void> {
   const file = readConfig(o.config);
@@ -338,6 +339,7 @@ export function program(): Command {
       "a throwaway server for tests: a fresh store in a temporary folder (removed on exit), a free port, a tenant with an app per kind of access",
     )
     .option("--json", "print where the server listens as one line of JSON (with --ephemeral: the tenant, apps and secrets too)")
+    .option("--ca-dir <dir>", "with --ephemeral: issue the server certificate from the CA in this folder (ca.pem, ca-key.pem) instead of a new CA")
     .option("--config <file>", "JSON settings: publicUrl, hostNames, allowedHosts, externalIssuers, identity")
     .option("--throttle <n|graph>", "requests per minute each app may make in each tenant (1 to 10000000); 'graph' for Graph's 150", throttleArg)
     .option(
@@ -387,10 +389,13 @@ export function program(): Command {
           .filter((name) => !EPHEMERAL_OPTIONS.has(name) && cmd.getOptionValueSource(name) === "cli");
         if (refused.length) {
           const flags = refused.map((name) => cmd.options.find((opt) => opt.attributeName() === name)!.long).join(", ");
-          cmd.error(`error: --ephemeral makes its own store and settings; it takes only --host, --port, --http, --json and --log-level (not ${flags})`, {
-            exitCode: EXIT.usage,
-            code: "triage.usage",
-          });
+          cmd.error(
+            `error: --ephemeral makes its own store and settings; it takes only --host, --port, --http, --json, --log-level and --ca-dir (not ${flags})`,
+            {
+              exitCode: EXIT.usage,
+              code: "triage.usage",
+            },
+          );
         }
         const explicit = (name: string) => cmd.getOptionValueSource(name) === "cli" || cmd.getOptionValueSource(name) === "env";
         await serveEphemeral({
@@ -399,9 +404,13 @@ export function program(): Command {
           port: cmd.getOptionValueSource("port") === "cli" ? o.port : 0,
           http: o.http,
           json: o.json,
+          caDir: o.caDir,
           logLevel: explicit("logLevel") ? o.logLevel : "warn",
         });
         return;
+      }
+      if (o.caDir !== undefined) {
+        cmd.error("error: --ca-dir goes with --ephemeral (a data folder keeps its CA in DATA/tls/)", { exitCode: EXIT.usage, code: "triage.usage" });
       }
       if ((o.tlsCert === undefined) !== (o.tlsKey === undefined)) {
         cmd.error(

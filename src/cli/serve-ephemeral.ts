@@ -12,6 +12,7 @@ export interface EphemeralServeOptions {
   port: number;
   http?: boolean;
   json?: boolean;
+  caDir?: string;
   logLevel: string;
 }
 
@@ -62,7 +63,7 @@ function describe(info: EphemeralInfo): string {
 
 export async function serveEphemeral(o: EphemeralServeOptions): Promise<void> {
   // stdout carries only what says how to reach the server; the log goes to stderr.
-  const eph = await startEphemeral({ host: o.host, port: o.port, http: o.http, logger: { level: o.logLevel, stream: process.stderr } });
+  const eph = await startEphemeral({ host: o.host, port: o.port, http: o.http, caDir: o.caDir, logger: { level: o.logLevel, stream: process.stderr } });
   // However the process ends (an uncaught error, process.exit), the folder goes with it.
   const removeFolder = () => rmSync(eph.info.dataDir, { recursive: true, force: true });
   process.on("exit", removeFolder);
@@ -72,9 +73,8 @@ export async function serveEphemeral(o: EphemeralServeOptions): Promise<void> {
     });
   };
   if (process.send) process.on("message", onMessage);
-  process.stdout.write(o.json ? `${JSON.stringify(eph.info)}\n` : describe(eph.info));
-
-  await new Promise<void>((resolveStop) => {
+  // The signals are handled before the line is printed: a parent that reads it may stop Triage at once.
+  const stopped = new Promise<void>((resolveStop) => {
     let stopping = false;
     const stop = (why: string) => {
       if (stopping) return;
@@ -90,6 +90,8 @@ export async function serveEphemeral(o: EphemeralServeOptions): Promise<void> {
     // The parent that started this process over IPC is gone (or let go of it): nobody is left to stop it.
     if (process.send) process.once("disconnect", () => stop("parent disconnected"));
   });
+  process.stdout.write(o.json ? `${JSON.stringify(eph.info)}\n` : describe(eph.info));
+  await stopped;
   process.off("message", onMessage);
   process.off("exit", removeFolder);
   removeFolder();

@@ -29,6 +29,11 @@ export interface StartTriageOptions {
   http?: boolean;
   /** Triage's log level (pino's levels); "silent" by default in process, "warn" on a child's stderr. */
   logLevel?: string;
+  /**
+   * A folder with a CA (`ca.pem`, `ca-key.pem`) to issue the server certificate from, instead of a new
+   * CA: trust it from the test process's start (NODE_EXTRA_CA_CERTS) and client libraries reach Triage.
+   */
+  caDir?: string;
   /** How long a child process may take to say it listens (default 60 s). */
   startTimeoutMs?: number;
 }
@@ -83,7 +88,7 @@ interface Backend {
 
 async function inProcess(o: StartTriageOptions): Promise<Backend> {
   const level = o.logLevel ?? "silent";
-  const eph = await startEphemeral({ http: o.http, logger: level === "silent" ? false : { level } });
+  const eph = await startEphemeral({ http: o.http, caDir: o.caDir, logger: level === "silent" ? false : { level } });
   // A suite that forgets stop() still leaves no folder behind.
   const removeFolder = () => rmSync(eph.info.dataDir, { recursive: true, force: true });
   process.on("exit", removeFolder);
@@ -104,7 +109,16 @@ function tail(text: string, max = 8192): string {
 }
 
 async function childProcess(o: StartTriageOptions): Promise<Backend> {
-  const args = [BIN, "serve", "--ephemeral", "--json", "--log-level", o.logLevel ?? "warn", ...(o.http ? ["--http"] : [])];
+  const args = [
+    BIN,
+    "serve",
+    "--ephemeral",
+    "--json",
+    "--log-level",
+    o.logLevel ?? "warn",
+    ...(o.http ? ["--http"] : []),
+    ...(o.caDir ? ["--ca-dir", o.caDir] : []),
+  ];
   const child: ChildProcess = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe", "ipc"] });
   let stderr = "";
   child.stderr!.setEncoding("utf8").on("data", (d: string) => (stderr = tail(stderr + d)));

@@ -5,10 +5,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { send } from "../../src/testing/http.js";
 import type { EphemeralInfo } from "../../src/cli/ephemeral.js";
+import { ensureLocalTls } from "../../src/identity/tls.js";
 
 const BIN = fileURLToPath(new URL("../../bin/triage.js", import.meta.url));
 
@@ -209,7 +212,7 @@ describe("triage serve --ephemeral, stopped and refused", () => {
     expect(existsSync(s.info.dataDir)).toBe(false);
   });
 
-  it("starts within a generous bound, each time on a new port with a new tenant", async () => {
+  it("starts within a generous bound, each time on a new port with a new tenant", { timeout: 120_000 }, async () => {
     const runs: Started[] = [];
     for (let i = 0; i < 3; i++) runs.push(await startEphemeralProcess());
     const ms = runs.map((r) => Math.round(r.readyMs));
@@ -224,12 +227,37 @@ describe("triage serve --ephemeral, stopped and refused", () => {
     expect(Math.max(...ms)).toBeLessThan(20_000);
   });
 
-  it("refuses options that would not apply to it", async () => {
-    const child = spawn(process.execPath, [BIN, "serve", "--ephemeral", "--data", "/tmp/x"], { stdio: ["ignore", "pipe", "pipe"] });
+  it("issues its certificate from the CA of --ca-dir, and leaves that folder alone", async () => {
+    const caDir = mkdtempSync(join(tmpdir(), "triage-test-ca-"));
+    try {
+      const material = await ensureLocalTls(caDir, []);
+      const s = await startEphemeralProcess(["--ca-dir", join(caDir, "tls")]);
+      const pem = (text: string) => text.replace(/\r/g, "").trim();
+      expect(pem(readFileSync(s.info.caFile!, "utf8"))).toBe(pem(material.caCert));
+      const res = await send(`${s.info.url}/healthz`, { method: "GET", ca: material.caCert });
+      expect(res.status).toBe(200);
+      expect(await stopWith(s, "SIGTERM")).toBe(0);
+      expect(existsSync(s.info.dataDir)).toBe(false);
+      expect(pem(readFileSync(join(caDir, "tls", "ca.pem"), "utf8"))).toBe(pem(material.caCert));
+    } finally {
+      rmSync(caDir, { recursive: true, force: true });
+    }
+  });
+
+  async function refused(args: string[]): Promise<{ code: number | null; err: string }> {
+    const child = spawn(process.execPath, [BIN, "serve", ...args], { stdio: ["ignore", "pipe", "pipe"] });
     let err = "";
     child.stderr.on("data", (d: Buffer) => (err += d.toString()));
     const code = await new Promise<number | null>((r) => child.on("exit", r));
-    expect(code).toBe(2);
-    expect(err).toMatch(/--ephemeral makes its own store[^\n]*\(not --data\)/);
+    return { code, err };
+  }
+
+  it("refuses options that would not apply to it, and --ca-dir without it", async () => {
+    const withData = await refused(["--ephemeral", "--data", "/tmp/x"]);
+    expect(withData.code).toBe(2);
+    expect(withData.err).toMatch(/--ephemeral makes its own store[^\n]*\(not --data\)/);
+    const caAlone = await refused(["--ca-dir", "/tmp/x"]);
+    expect(caAlone.code).toBe(2);
+    expect(caAlone.err).toMatch(/--ca-dir goes with --ephemeral/);
   });
 });
