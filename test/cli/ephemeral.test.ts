@@ -244,6 +244,32 @@ describe("triage serve --ephemeral, stopped and refused", () => {
     }
   });
 
+  it("serve --json without --ephemeral prints where it listens as one line of JSON, the log on stderr", async () => {
+    const data = mkdtempSync(join(tmpdir(), "triage-serve-json-"));
+    const child = spawn(process.execPath, [BIN, "serve", "--json", "--http", "--port", "0", "--data", data], { stdio: ["ignore", "pipe", "pipe"] });
+    try {
+      const line = await new Promise<string>((resolve, reject) => {
+        let out = "";
+        const timer = setTimeout(() => reject(new Error("no line within 60 s")), 60_000);
+        child.stdout.on("data", (d: Buffer) => {
+          out += d.toString();
+          if (out.includes("\n")) {
+            clearTimeout(timer);
+            resolve(out);
+          }
+        });
+      });
+      const info = JSON.parse(line) as { url: string; graphUrl: string; caFile: string | null; store: string; pid: number };
+      expect(line.trim().split("\n")).toHaveLength(1);
+      expect(info).toMatchObject({ graphUrl: `${info.url}/v1.0`, caFile: null, store: join(data, "triage.db"), pid: child.pid });
+      expect((await send(`${info.url}/healthz`, { method: "GET" })).status).toBe(200);
+    } finally {
+      child.kill("SIGTERM");
+      await new Promise((r) => child.on("exit", r));
+      rmSync(data, { recursive: true, force: true });
+    }
+  });
+
   async function refused(args: string[]): Promise<{ code: number | null; err: string }> {
     const child = spawn(process.execPath, [BIN, "serve", ...args], { stdio: ["ignore", "pipe", "pipe"] });
     let err = "";

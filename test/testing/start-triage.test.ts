@@ -4,10 +4,14 @@
  * stop(). SQLite only: the ephemeral server makes its own store.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import { startTriage, type TriageTestServer } from "triage/testing";
 import { KEPT_TENANT_TABLES, RESET_TABLES } from "../../src/store/reset.js";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
 const alert = (id: string, device: string) => ({
   id,
@@ -93,6 +97,31 @@ for (const mode of ["in-process", "child-process"] as const) {
     });
   });
 }
+
+describe("a child-process Triage whose test process ends without stop()", () => {
+  it("stops and removes its folder by itself", { timeout: 120_000 }, async () => {
+    const script = `import { startTriage } from "triage/testing";
+const t = await startTriage({ mode: "child-process" });
+process.stdout.write(JSON.stringify({ dir: t.info.dataDir, pid: t.info.pid }) + "\\n");
+process.exit(0);`;
+    const runner = spawn(process.execPath, ["--input-type=module", "-e", script], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    runner.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    await new Promise((r) => runner.on("exit", r));
+    const { dir, pid } = JSON.parse(out) as { dir: string; pid: number };
+    const alive = () => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    for (let i = 0; i < 300 && (alive() || existsSync(dir)); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(alive()).toBe(false);
+    expect(existsSync(dir)).toBe(false);
+  });
+});
 
 describe("reset", () => {
   it("names every table that holds a tenant's rows as reset or kept", async () => {
