@@ -287,14 +287,8 @@ async function serve(o: ServeOptions): Promise<void> {
   }
   if (metricsListener) lines.push(`  Metrics:     ${metricsListener.url}  (Prometheus; a listener of its own)`);
   if (tls?.caPath) lines.push(`  TLS:         trust the local CA with NODE_EXTRA_CA_CERTS=${tls.caPath}`);
-  if (o.json) {
-    const store = o.db ? redactUrl(o.db) : dbFile(dataDir);
-    process.stdout.write(`${JSON.stringify({ url: shown, graphUrl: `${shown}/v1.0`, caFile: tls?.caPath ?? null, store, pid: process.pid })}\n`);
-  } else {
-    process.stdout.write(lines.join("\n") + demoText.replaceAll("%BASE%", shown) + "\n");
-  }
-
-  await new Promise<void>((resolveStop) => {
+  // The signals are handled before the address is printed: whoever reads it may stop Triage at once.
+  const stopped = new Promise<void>((resolveStop) => {
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) return;
@@ -313,6 +307,13 @@ async function serve(o: ServeOptions): Promise<void> {
     process.once("SIGINT", () => stop("SIGINT"));
     process.once("SIGTERM", () => stop("SIGTERM"));
   });
+  if (o.json) {
+    const where = o.db ? redactUrl(o.db) : dbFile(dataDir);
+    process.stdout.write(`${JSON.stringify({ url: shown, graphUrl: `${shown}/v1.0`, caFile: tls?.caPath ?? null, store: where, pid: process.pid })}\n`);
+  } else {
+    process.stdout.write(lines.join("\n") + demoText.replaceAll("%BASE%", shown) + "\n");
+  }
+  await stopped;
 }
 
 export function program(): Command {

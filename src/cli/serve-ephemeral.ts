@@ -63,7 +63,22 @@ function describe(info: EphemeralInfo): string {
 
 export async function serveEphemeral(o: EphemeralServeOptions): Promise<void> {
   // stdout carries only what says how to reach the server; the log goes to stderr.
-  const eph = await startEphemeral({ host: o.host, port: o.port, http: o.http, caDir: o.caDir, logger: { level: o.logLevel, stream: process.stderr } });
+  // A signal while starting is kept for when the server is up, so that its folder is removed all the same.
+  let stopWhenStarted = false;
+  const early = () => {
+    stopWhenStarted = true;
+  };
+  process.on("SIGINT", early).on("SIGTERM", early);
+  let eph: Ephemeral;
+  try {
+    eph = await startEphemeral({ host: o.host, port: o.port, http: o.http, caDir: o.caDir, logger: { level: o.logLevel, stream: process.stderr } });
+  } finally {
+    process.off("SIGINT", early).off("SIGTERM", early);
+  }
+  if (stopWhenStarted) {
+    await eph.close();
+    return;
+  }
   // However the process ends (an uncaught error, process.exit), the folder goes with it.
   const removeFolder = () => rmSync(eph.info.dataDir, { recursive: true, force: true });
   process.on("exit", removeFolder);
