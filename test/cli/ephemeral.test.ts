@@ -223,8 +223,8 @@ describe("triage serve --ephemeral, stopped and refused", () => {
     expect(new Set(runs.map((r) => r.info.url)).size).toBe(3);
     expect(new Set(runs.map((r) => r.info.tenantId)).size).toBe(3);
     for (const r of runs) expect(await stopWith(r, "SIGTERM")).toBe(0);
-    // Under a second on an idle machine; the bound leaves room for a loaded CI runner.
-    expect(Math.max(...ms)).toBeLessThan(20_000);
+    // A generous bound: a CI runner that runs the whole suite on two cores is slow to start anything.
+    expect(Math.max(...ms)).toBeLessThan(60_000);
   });
 
   it("issues its certificate from the CA of --ca-dir, and leaves that folder alone", async () => {
