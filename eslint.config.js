@@ -7,13 +7,19 @@ import { elements, policies, QUERY_BUILDER_CALLS, SQL_MODULES } from "./eslint.l
 export default tseslint.config(
   { ignores: ["dist/", "node_modules/", "data/", "coverage/", ".bench/", "test-output/"] },
   js.configs.recommended,
-  { files: ["**/*.js"], languageOptions: { globals: globals.node } },
+  { files: ["**/*.js", "**/*.mjs"], languageOptions: { globals: globals.node } },
   ...tseslint.configs.recommended,
   {
     rules: {
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
       "no-console": "off",
     },
+  },
+  {
+    // The Jest recipe's tests are CommonJS, with Jest's globals (docs/testing.md).
+    files: ["examples/jest/**/*.cjs"],
+    languageOptions: { sourceType: "commonjs", globals: { ...globals.node, ...globals.jest } },
+    rules: { "@typescript-eslint/no-require-imports": "off" },
   },
   {
     // One direction through src/ (eslint.layers.js): a lower floor never imports a higher one.

@@ -4,6 +4,8 @@
  * READMEs and docs/architecture.md describe the same floors; this table is what enforces them.
  */
 export const FLOORS = [
+  // triage/testing: an ephemeral Triage for test suites, built on the command line's ephemeral server.
+  { floor: "test harness", folders: ["testing"] },
   { floor: "command line", folders: ["cli"] },
   { floor: "composition", folders: ["server"] },
   { floor: "HTTP surfaces", folders: ["graph", "web", "triage-api", "ingest"] },

@@ -47,6 +47,7 @@ import { listenMetrics, Metrics } from "../http/metrics.js";
 import { addFaultCommands } from "./faults.js";
 import { DEFAULT_PROFILE, PROFILES, type Profile } from "../schema/profile.js";
 import { startTracing, tracesUrl, type Tracing } from "../http/tracing.js";
+import { serveEphemeral } from "./serve-ephemeral.js";
 
 /** Exit codes: 0 done, 1 failed, 2 bad usage. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -211,6 +212,9 @@ interface ServeOptions {
   profile: Profile;
   tracing?: boolean;
   otelEndpoint?: string;
+  ephemeral?: boolean;
+  json?: boolean;
+  caDir?: string;
 }
 
 /** Triage's version, from its package.json. */
@@ -222,6 +226,9 @@ function packageVersion(): string {
     return "unknown";
   }
 }
+
+/** What --ephemeral may be combined with; it makes its own store, CA and tenant, every other setting at its default. */
+const EPHEMERAL_OPTIONS = new Set(["ephemeral", "json", "host", "port", "http", "logLevel", "caDir", "profile"]);
 
 async function serve(o: ServeOptions): Promise<void> {
   const file = readConfig(o.config);
@@ -284,7 +291,8 @@ async function serve(o: ServeOptions): Promise<void> {
     hstsMaxAgeSeconds: o.hstsMaxAge,
     identity: { ...file.identity, externalIssuers: file.externalIssuers ?? [] },
     rateLimit,
-    logger: { level: o.logLevel },
+    // With --json, stdout carries only the line saying where Triage listens; the log goes to stderr.
+    logger: o.json ? { level: o.logLevel, stream: process.stderr } : { level: o.logLevel },
     maxAlertsPerIncident: o.maxIncidentAlerts,
     maxEntitiesPerIncident: o.maxIncidentEntities,
     keyEncryption: sealing.encryption,
@@ -322,9 +330,8 @@ async function serve(o: ServeOptions): Promise<void> {
     lines.push(`  Tracing:     OTLP/HTTP to ${redactUrl(o.otelEndpoint ? tracesUrl(o.otelEndpoint) : (env ?? "http://localhost:4318/v1/traces"))}`);
   }
   if (tls?.caPath) lines.push(`  TLS:         trust the local CA with NODE_EXTRA_CA_CERTS=${tls.caPath}`);
-  process.stdout.write(lines.join("\n") + demoText.replaceAll("%BASE%", shown) + "\n");
-
-  await new Promise<void>((resolveStop) => {
+  // The signals are handled before the address is printed: whoever reads it may stop Triage at once.
+  const stopped = new Promise<void>((resolveStop) => {
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) return;
@@ -345,6 +352,13 @@ async function serve(o: ServeOptions): Promise<void> {
     process.once("SIGINT", () => stop("SIGINT"));
     process.once("SIGTERM", () => stop("SIGTERM"));
   });
+  if (o.json) {
+    const where = o.db ? redactUrl(o.db) : dbFile(dataDir);
+    process.stdout.write(`${JSON.stringify({ url: shown, graphUrl: `${shown}/v1.0`, caFile: tls?.caPath ?? null, store: where, pid: process.pid })}\n`);
+  } else {
+    process.stdout.write(lines.join("\n") + demoText.replaceAll("%BASE%", shown) + "\n");
+  }
+  await stopped;
 }
 
 export function program(): Command {
@@ -366,6 +380,12 @@ export function program(): Command {
     .option("--tls-cert <file>", "serve this certificate (PEM, with its chain) instead of the local CA's")
     .option("--tls-key <file>", "the private key of --tls-cert (PEM)")
     .option("--http", "serve plain HTTP (the Microsoft client libraries refuse it)")
+    .option(
+      "--ephemeral",
+      "a throwaway server for tests: a fresh store in a temporary folder (removed on exit), a free port, a tenant with an app per kind of access",
+    )
+    .option("--json", "print where the server listens as one line of JSON (with --ephemeral: the tenant, apps and secrets too)")
+    .option("--ca-dir <dir>", "with --ephemeral: issue the server certificate from the CA in this folder (ca.pem, ca-key.pem) instead of a new CA")
     .option("--config <file>", "JSON settings: publicUrl, hostNames, allowedHosts, externalIssuers, identity")
     .option("--throttle <n|graph>", "requests per minute each app may make in each tenant (1 to 10000000); 'graph' for Graph's 150", throttleArg)
     .option(
@@ -419,6 +439,36 @@ export function program(): Command {
       DEFAULT_READY_MIN_FREE_BYTES / 1024 / 1024,
     )
     .action(async (o: ServeOptions, cmd: Command) => {
+      if (o.ephemeral) {
+        const refused = cmd.options
+          .map((opt) => opt.attributeName())
+          .filter((name) => !EPHEMERAL_OPTIONS.has(name) && cmd.getOptionValueSource(name) === "cli");
+        if (refused.length) {
+          const flags = refused.map((name) => cmd.options.find((opt) => opt.attributeName() === name)!.long).join(", ");
+          cmd.error(
+            `error: --ephemeral makes its own store and settings; it takes only --host, --port, --http, --json, --log-level, --ca-dir and --profile (not ${flags})`,
+            {
+              exitCode: EXIT.usage,
+              code: "triage.usage",
+            },
+          );
+        }
+        const explicit = (name: string) => cmd.getOptionValueSource(name) === "cli" || cmd.getOptionValueSource(name) === "env";
+        await serveEphemeral({
+          host: o.host,
+          // A free port and a quiet log unless asked otherwise: several suites may run side by side.
+          port: cmd.getOptionValueSource("port") === "cli" ? o.port : 0,
+          http: o.http,
+          json: o.json,
+          caDir: o.caDir,
+          profile: o.profile,
+          logLevel: explicit("logLevel") ? o.logLevel : "warn",
+        });
+        return;
+      }
+      if (o.caDir !== undefined) {
+        cmd.error("error: --ca-dir goes with --ephemeral (a data folder keeps its CA in DATA/tls/)", { exitCode: EXIT.usage, code: "triage.usage" });
+      }
       if ((o.tlsCert === undefined) !== (o.tlsKey === undefined)) {
         cmd.error(
           `error: --tls-cert and --tls-key go together: ${o.tlsCert === undefined ? "--tls-key needs --tls-cert" : "--tls-cert needs --tls-key"} (or leave both out for the local CA)`,

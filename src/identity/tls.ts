@@ -277,6 +277,8 @@ interface IssueLeafParams {
   now?: Date;
   /** Defaults to LEAF_VALIDITY_DAYS; never past the CA's own expiry. */
   validityDays?: number;
+  /** The leaf's key pair, when it was made ahead (a new one otherwise). */
+  keys?: Promise<{ privatePem: string; publicPem: string }>;
 }
 
 /**
@@ -288,7 +290,7 @@ export async function issueLeafCertificate(params: IssueLeafParams): Promise<{ c
   const sans = classifyHosts(params.hosts);
   const caCert = forge.pki.certificateFromPem(params.caCertPem);
   const caKey = forge.pki.privateKeyFromPem(params.caKeyPem);
-  const keys = await newRsaKey();
+  const keys = await (params.keys ?? newRsaKey());
 
   const cert = forge.pki.createCertificate();
   cert.publicKey = forge.pki.publicKeyFromPem(keys.publicPem);
@@ -426,6 +428,9 @@ export async function ensureLocalTls(dataDir: string, extraHosts: string[], opti
 
   let ca = await loadCa(caPath, caKeyPath, now);
   const caCreated = ca === null;
+  // A new CA needs a new leaf: its key is made alongside the CA's (each takes ~100 ms of a core).
+  const leafKeys = caCreated ? newRsaKey() : undefined;
+  leafKeys?.catch(() => undefined);
   if (ca === null) {
     ca = await issueCa(now);
     await writeAtomic(caKeyPath, ca.keyPem, 0o600);
@@ -435,7 +440,7 @@ export async function ensureLocalTls(dataDir: string, extraHosts: string[], opti
   let leaf = caCreated ? null : await loadLeaf(leafPath, leafKeyPath, ca.certPem, wanted, now);
   const leafIssued = leaf === null;
   if (leaf === null) {
-    leaf = await issueLeafCertificate({ caCertPem: ca.certPem, caKeyPem: ca.keyPem, hosts, now });
+    leaf = await issueLeafCertificate({ caCertPem: ca.certPem, caKeyPem: ca.keyPem, hosts, now, keys: leafKeys });
     await writeAtomic(leafKeyPath, leaf.keyPem, 0o600);
     await writeAtomic(leafPath, leaf.certPem, 0o644);
   }

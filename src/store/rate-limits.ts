@@ -67,7 +67,8 @@ export function databaseRateLimitStore(db: Kysely<Database>) {
   return class DatabaseRateLimitStore {
     constructor(
       _options?: unknown,
-      private readonly prefix = "",
+      // Public: dist ships declarations, and a declared class type cannot have private members.
+      readonly prefix = "",
     ) {}
 
     incr(key: string, callback: Callback, timeWindow: number): void {
