@@ -73,7 +73,14 @@ export async function serveEphemeral(o: EphemeralServeOptions): Promise<void> {
   process.on("SIGINT", early).on("SIGTERM", early);
   let eph: Ephemeral;
   try {
-    eph = await startEphemeral({ host: o.host, port: o.port, http: o.http, caDir: o.caDir, profile: o.profile, logger: { level: o.logLevel, stream: process.stderr } });
+    eph = await startEphemeral({
+      host: o.host,
+      port: o.port,
+      http: o.http,
+      caDir: o.caDir,
+      profile: o.profile,
+      logger: { level: o.logLevel, stream: process.stderr },
+    });
   } finally {
     process.off("SIGINT", early).off("SIGTERM", early);
   }
