@@ -22,6 +22,8 @@ const MAX_REPEAT = 255;
 export interface CheckedRegex {
   /** The pattern as PostgreSQL reads it the way RE2 reads the original. */
   postgres: string;
+  /** The same, the whole pattern made capturing group 1 (after the leading options, where PostgreSQL wants them). */
+  postgresGrouped: string;
   /** Capturing groups in the pattern. */
   groups: number;
 }
@@ -147,7 +149,8 @@ export function checkRegex(pattern: string, use: "match" | "extract"): CheckedRe
     i++;
   }
   const options = `${ci ? "i" : ""}${multiline ? "w" : ""}`;
-  return { postgres: `${options ? `(?${options})` : ""}${out}`, groups };
+  const lead = options ? `(?${options})` : "";
+  return { postgres: `${lead}${out}`, postgresGrouped: `${lead}(${out})`, groups };
 
   function hexEscape(): string {
     let digits: string;

@@ -500,7 +500,7 @@ class Renderer {
         const group = Number((e.args[1] as { value: unknown }).value);
         if (pg) {
           // regexp_match answers the groups; the whole pattern is made group 1 so that group 0 is there too.
-          return `coalesce((regexp_match(${a[2]}, ${str(`(${checkRegex(pattern, "extract").postgres})`)}))[${num(group + 1)}], '')`;
+          return `coalesce((regexp_match(${a[2]}, ${str(checkRegex(pattern, "extract").postgresGrouped)}))[${num(group + 1)}], '')`;
         }
         return `coalesce(${REGEX_EXTRACT_FUNCTION}(${str(pattern)}, ${num(group)}, ${a[2]}), '')`;
       }
