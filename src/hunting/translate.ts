@@ -309,7 +309,12 @@ class Translator {
       case "int":
       case "bool":
       case "datetime":
-        return { k: "op", op: type === "string" ? "tostring" : type === "datetime" ? "todatetime" : type === "int" ? "tolong" : type === "long" ? "tolong" : "tobool", args: [e], type };
+        return {
+          k: "op",
+          op: type === "string" ? "tostring" : type === "datetime" ? "todatetime" : type === "int" ? "tolong" : type === "long" ? "tolong" : "tobool",
+          args: [e],
+          type,
+        };
       case "real":
         return { k: "op", op: "todouble", args: [e], type };
       default:
@@ -649,8 +654,10 @@ class Translator {
       const folded = this.foldTime(spec.op, a, b);
       if (folded) return folded;
       // datetime ± timespan and datetime - datetime on the store's datetime text; timespans are milliseconds.
-      const negated = (x: Expr): Expr => (x.k === "lit" && typeof x.value === "number" ? { ...x, value: -x.value } : { k: "op", op: "neg", args: [x], type: "timespan" });
-      if (a.type === "datetime" && b.type === "timespan") return { k: "op", op: "datetime_add", args: [a, spec.op === "add" ? b : negated(b)], type: "datetime" };
+      const negated = (x: Expr): Expr =>
+        x.k === "lit" && typeof x.value === "number" ? { ...x, value: -x.value } : { k: "op", op: "neg", args: [x], type: "timespan" };
+      if (a.type === "datetime" && b.type === "timespan")
+        return { k: "op", op: "datetime_add", args: [a, spec.op === "add" ? b : negated(b)], type: "datetime" };
       if (a.type === "timespan" && b.type === "datetime" && spec.op === "add") return { k: "op", op: "datetime_add", args: [b, a], type: "datetime" };
       if (a.type === "datetime" && b.type === "datetime" && spec.op === "sub") return { k: "op", op: "datetime_diff", args: [a, b], type: "timespan" };
       if ((a.type === "datetime" || b.type === "datetime") && type !== "datetime" && type !== "timespan")
@@ -721,7 +728,8 @@ class Translator {
       }
       case "format_datetime": {
         const format = this.scalar(args[1]);
-        if (format.k !== "lit" || typeof format.value !== "string") throw this.unsupported("'format_datetime()' with a format that is not a constant string", args[1]);
+        if (format.k !== "lit" || typeof format.value !== "string")
+          throw this.unsupported("'format_datetime()' with a format that is not a constant string", args[1]);
         return { k: "format_datetime", arg: this.scalar(args[0]), parts: this.dateTimeFormat(format.value, args[1]), type: "string" };
       }
       case "extract": {
@@ -730,7 +738,8 @@ class Translator {
         if (group.k !== "lit" || typeof group.value !== "number" || !Number.isInteger(group.value) || group.value < 0)
           throw this.unsupported("'extract()' with a capture group that is not a constant whole number", args[1]);
         const groups = checkRegex(String(pattern.k === "lit" ? pattern.value : ""), "extract").groups;
-        if (group.value > groups) throw badRequest(`Semantic error: extract() asks for capture group ${group.value} of a pattern with ${groups} ${at(this.text, args[1].TextStart)}.`);
+        if (group.value > groups)
+          throw badRequest(`Semantic error: extract() asks for capture group ${group.value} of a pattern with ${groups} ${at(this.text, args[1].TextStart)}.`);
         const text: Expr = { k: "op", op: "extract", args: [pattern, group, this.scalar(args[2])], type: "string" };
         const t = type();
         return t === "string" ? text : this.typedValue(text, t, node);
@@ -746,7 +755,8 @@ class Translator {
             throw this.unsupported(`'${name}()' on a datetime with a bin size that is not whole seconds`, node);
           return { k: "op", op: "bin_datetime", args: [x, { k: "lit", value: size.value / 1000, type: "long" }], type: "datetime" };
         }
-        if (x.type === "long" || x.type === "int" || x.type === "real" || x.type === "timespan") return { k: "op", op: "floor_number", args: [x, size], type: type() };
+        if (x.type === "long" || x.type === "int" || x.type === "real" || x.type === "timespan")
+          return { k: "op", op: "floor_number", args: [x, size], type: type() };
         throw this.unsupported(`'${name}()' on a value of type ${x.type}`, node);
       }
       case "tolower":

@@ -759,14 +759,18 @@ export function unpackKeysSql(dialect: Dialect, p: Extract<Plan, { op: "unpack" 
 async function resolveUnpack(store: Store, p: Extract<Plan, { op: "unpack" }>, tenantId: string, window: HuntingWindow, timeoutMs: number): Promise<Plan> {
   const found = await runBoundedRead(store, { sql: unpackKeysSql(store.dialect, p, tenantId, window, MAX_UNPACKED_COLUMNS + 1) }, [], { timeoutMs });
   if (found.length > MAX_UNPACKED_COLUMNS)
-    throw badRequest(`evaluate bag_unpack() would add more than ${MAX_UNPACKED_COLUMNS} columns; declare the ones wanted: evaluate bag_unpack(Bag) : (*, Name:string, …).`);
+    throw badRequest(
+      `evaluate bag_unpack() would add more than ${MAX_UNPACKED_COLUMNS} columns; declare the ones wanted: evaluate bag_unpack(Bag) : (*, Name:string, …).`,
+    );
   const kept = new Map(p.columns.map((c) => [c.name, c]));
   const added: { name: string; key: string }[] = [];
   for (const [k] of found) {
     const key = String(k);
     const name = p.prefix + key;
     if (kept.has(name))
-      throw badRequest(`evaluate bag_unpack(): the property '${key.slice(0, 100)}' has the name of an existing column; give a column prefix: bag_unpack(Bag, "prefix_").`);
+      throw badRequest(
+        `evaluate bag_unpack(): the property '${key.slice(0, 100)}' has the name of an existing column; give a column prefix: bag_unpack(Bag, "prefix_").`,
+      );
     added.push({ name, key });
   }
   const bag: Expr = { k: "col", name: p.bag, type: "dynamic" };

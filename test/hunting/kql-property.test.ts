@@ -154,7 +154,17 @@ const JOINED: Record<Table, { filters: { col: string; values: string[] }[]; cols
 const OTHER: Record<Table, Table> = { AlertInfo: "AlertEvidence", AlertEvidence: "AlertInfo" };
 
 /** RE2 patterns (as KQL verbatim strings) the generator uses with matches regex. */
-const PATTERNS = [String.raw`^[A-Z]`, String.raw`(?i)power`, String.raw`\d`, String.raw`exe$`, String.raw`\bmail\b`, String.raw`[[:upper:]]{3}`, String.raw`^\w+@\w+\.com$`, String.raw`c.m`, ""];
+const PATTERNS = [
+  String.raw`^[A-Z]`,
+  String.raw`(?i)power`,
+  String.raw`\d`,
+  String.raw`exe$`,
+  String.raw`\bmail\b`,
+  String.raw`[[:upper:]]{3}`,
+  String.raw`^\w+@\w+\.com$`,
+  String.raw`c.m`,
+  "",
+];
 
 const STRING_OPS = [
   "==",
@@ -221,7 +231,10 @@ function stringColumns(table: Table, join: Join | null): string[] {
 const joinArb = (table: Table): Arbitrary<Join | null> => {
   const spec = JOINED[table];
   // innerunique keeps one left row per key: only deterministic where the left side has one row per AlertId.
-  const kinds = table === "AlertInfo" ? (["inner", "innerunique", "leftouter", "leftanti", "leftsemi"] as const) : (["inner", "leftouter", "leftanti", "leftsemi"] as const);
+  const kinds =
+    table === "AlertInfo"
+      ? (["inner", "innerunique", "leftouter", "leftanti", "leftsemi"] as const)
+      : (["inner", "leftouter", "leftanti", "leftsemi"] as const);
   const join = fc.record({
     kind: fc.constantFrom(...kinds),
     filter: fc.constantFrom(...spec.filters).chain((f) => fc.constantFrom(...f.values).map((value) => ({ col: f.col, value }))),
@@ -280,7 +293,8 @@ const TOP_KEY: Record<Table, string> = { AlertInfo: "AlertId", AlertEvidence: "A
  */
 function topKey(q: Query): { kql: string; of: (r: Row) => string } {
   const key = TOP_KEY[q.table];
-  if (q.join && q.join.kind !== "leftsemi" && q.join.kind !== "leftanti" && q.table === "AlertInfo") return { kql: `strcat(${key}, "|", Ev)`, of: (r) => `${String(r[key])}|${String(r.Ev ?? "")}` };
+  if (q.join && q.join.kind !== "leftsemi" && q.join.kind !== "leftanti" && q.table === "AlertInfo")
+    return { kql: `strcat(${key}, "|", Ev)`, of: (r) => `${String(r[key])}|${String(r.Ev ?? "")}` };
   return { kql: key, of: (r) => String(r[key]) };
 }
 const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
@@ -435,7 +449,9 @@ function test(p: Pred, row: Row): boolean {
       return p.op === "<" ? v < p.value : p.op === ">=" ? v >= p.value : v === p.value;
     }
     case "regex":
-      return RE2JS.compile(p.pattern).matcher(String(row[p.col] ?? "")).find();
+      return RE2JS.compile(p.pattern)
+        .matcher(String(row[p.col] ?? ""))
+        .find();
     case "time": {
       const at = Date.parse(String(row.Timestamp));
       const v = p.form === "diff" ? (at - Date.parse(T0)) / 3600_000 : at + p.hours * 3600_000;

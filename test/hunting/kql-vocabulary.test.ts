@@ -40,7 +40,11 @@ describe("the vocabulary, item by item", () => {
     ],
     ["== and !=", `AlertInfo | where Severity != "Low" and Category == "Impact" | project Title`, [{ Title: ransomware.title }]],
     ["=~ and !~", `AlertInfo | where Severity =~ "HIGH" and DetectionSource !~ "ANTIVIRUS" | project Title`, [{ Title: powershell.title }]],
-    ["<, <=, >, >=", `AlertEvidence | where (FileSize >= 90112 and FileSize < 1250000) or (FileSize > 2000000 and FileSize <= 3000000) | project FileName`, [{ FileName: "locker.dll" }]],
+    [
+      "<, <=, >, >=",
+      `AlertEvidence | where (FileSize >= 90112 and FileSize < 1250000) or (FileSize > 2000000 and FileSize <= 3000000) | project FileName`,
+      [{ FileName: "locker.dll" }],
+    ],
     [
       "between",
       `AlertInfo | where Timestamp between (ago(30h) .. ago(2h)) | order by Timestamp asc | project Title`,
@@ -95,13 +99,24 @@ describe("the vocabulary, item by item", () => {
     ],
     ["top N by", `AlertEvidence | where EntityType == "File" | top 1 by FileSize desc | project FileName`, [{ FileName: "mimikatz.exe" }]],
     ["count", `AlertEvidence | count`, [{ Count: 12 }]],
-    ["distinct", `AlertEvidence | where isnotempty(DeviceId) | distinct DeviceId | order by DeviceId asc`, [deviceA, deviceB].sort().map((d) => ({ DeviceId: d }))],
+    [
+      "distinct",
+      `AlertEvidence | where isnotempty(DeviceId) | distinct DeviceId | order by DeviceId asc`,
+      [deviceA, deviceB].sort().map((d) => ({ DeviceId: d })),
+    ],
     [
       "summarize count, countif, dcount, min, max by a column",
       `AlertInfo | summarize Alerts = count(), High = countif(Severity == "High"), Categories = dcount(Category), First = min(Timestamp), Last = max(Timestamp) by DetectionSource | order by DetectionSource asc`,
       [
         { DetectionSource: "antivirus", Alerts: 2, High: 1, Categories: 2, First: c2.createdDateTime, Last: mimikatz.createdDateTime },
-        { DetectionSource: "microsoftDefenderForEndpoint", Alerts: 2, High: 1, Categories: 2, First: ransomware.createdDateTime, Last: powershell.createdDateTime },
+        {
+          DetectionSource: "microsoftDefenderForEndpoint",
+          Alerts: 2,
+          High: 1,
+          Categories: 2,
+          First: ransomware.createdDateTime,
+          Last: powershell.createdDateTime,
+        },
         { DetectionSource: "microsoftDefenderForOffice365", Alerts: 1, High: 0, Categories: 1, First: phish.createdDateTime, Last: phish.createdDateTime },
       ],
     ],
@@ -132,7 +147,11 @@ describe("the vocabulary, item by item", () => {
       `AlertInfo | join kind=leftouter (AlertEvidence | where EntityType == "Url" | project AlertId, RemoteUrl) on AlertId | summarize Urls = countif(isnotempty(RemoteUrl)), Rows = count()`,
       [{ Urls: 1, Rows: 5 }],
     ],
-    ["join kind=leftanti", `AlertInfo | join kind=leftanti (AlertEvidence | where EntityType == "Machine") on AlertId | project Title`, [{ Title: phish.title }]],
+    [
+      "join kind=leftanti",
+      `AlertInfo | join kind=leftanti (AlertEvidence | where EntityType == "Machine") on AlertId | project Title`,
+      [{ Title: phish.title }],
+    ],
     [
       "join kind=leftsemi",
       `AlertInfo | join kind=leftsemi (AlertEvidence | where EntityType == "File") on AlertId | project Title | order by Title asc`,
@@ -238,7 +257,9 @@ AlertEvidence | where SHA1 in (Iocs) | join kind=inner Iocs on $left.SHA1 == $ri
   });
 
   it("summarize by bin(Timestamp, 1d), make_set and make_list", async () => {
-    const r = await hunt(`AlertInfo | summarize N = count(), Severities = make_set(Severity), Titles = make_list(Title) by Day = bin(Timestamp, 1d) | order by Day asc`);
+    const r = await hunt(
+      `AlertInfo | summarize N = count(), Severities = make_set(Severity), Titles = make_list(Title) by Day = bin(Timestamp, 1d) | order by Day asc`,
+    );
     const days = new Map<string, string[]>();
     for (const a of ALERTS) {
       const ms = Date.parse(a.createdDateTime as string);
@@ -266,7 +287,9 @@ AlertEvidence | where SHA1 in (Iocs) | join kind=inner Iocs on $left.SHA1 == $ri
   });
 
   it("evaluate bag_unpack without a schema: one dynamic column per property the data holds", async () => {
-    const r = await hunt(`AlertEvidence | where EntityType == "Ip" | project AlertId, F = parse_json(AdditionalFields) | evaluate bag_unpack(F) | render table`);
+    const r = await hunt(
+      `AlertEvidence | where EntityType == "Ip" | project AlertId, F = parse_json(AdditionalFields) | evaluate bag_unpack(F) | render table`,
+    );
     expect(r.schema).toEqual([
       { name: "AlertId", type: "String" },
       ...["@odata.type", "createdDateTime", "ipAddress", "remediationStatus", "roles", "verdict"].map((name) => ({ name, type: "Object" })),
@@ -282,7 +305,9 @@ AlertEvidence | where SHA1 in (Iocs) | join kind=inner Iocs on $left.SHA1 == $ri
         verdict: "malicious",
       },
     ]);
-    const prefixed = await hunt(`AlertEvidence | where EntityType == "Ip" | project verdict = "mine", F = parse_json(AdditionalFields) | evaluate bag_unpack(F, "ev_")`);
+    const prefixed = await hunt(
+      `AlertEvidence | where EntityType == "Ip" | project verdict = "mine", F = parse_json(AdditionalFields) | evaluate bag_unpack(F, "ev_")`,
+    );
     expect(prefixed.results.map((x) => [x.verdict, x.ev_verdict, x.ev_ipAddress])).toEqual([["mine", "malicious", "198.51.100.23"]]);
     const clash = await post(`AlertEvidence | where EntityType == "Ip" | project verdict = 1, F = parse_json(AdditionalFields) | evaluate bag_unpack(F)`);
     expect(clash.status).toBe(400);
@@ -370,14 +395,22 @@ describe("outside the vocabulary: a 400 that names it and its position", () => {
     ["flags inside the pattern", String.raw`AlertInfo | where Title matches regex @"a(?i)b"`, /flags or a group kind/],
     ["a lazy quantifier in extract", String.raw`AlertInfo | project X = extract(@"a+?", 0, Title)`, /lazy quantifier in extract/],
     ["a regex that is not constant", `AlertInfo | where Title matches regex Category`, /not a constant string/],
-    ["a capture group the pattern lacks", String.raw`AlertInfo | project X = extract(@"(a)", 2, Title)`, /capture group 2 of a pattern with 1 \[line:position=1:41\]/],
+    [
+      "a capture group the pattern lacks",
+      String.raw`AlertInfo | project X = extract(@"(a)", 2, Title)`,
+      /capture group 2 of a pattern with 1 \[line:position=1:41\]/,
+    ],
     ["a format field format_datetime lacks", `AlertInfo | project X = format_datetime(Timestamp, "yyyy-MMM")`, /'MMM' in the format of format_datetime\(\)/],
     [
       "bag_unpack without a schema followed by another operator",
       `AlertEvidence | extend F = parse_json(AdditionalFields) | evaluate bag_unpack(F) | take 1`,
       /followed by other operators without an output schema.*\[line:position=1:59\]/,
     ],
-    ["a function", `AlertInfo | project X = base64_decode_tostring(Title)`, /The function 'base64_decode_tostring\(\)' is not supported.*\[line:position=1:25\]/],
+    [
+      "a function",
+      `AlertInfo | project X = base64_decode_tostring(Title)`,
+      /The function 'base64_decode_tostring\(\)' is not supported.*\[line:position=1:25\]/,
+    ],
     ["an operator", `AlertInfo | make-series count() on Timestamp step 1h`, /The 'make-series' operator is not supported.*\[line:position=1:13\]/],
   ])("%s", async (_, query, message) => {
     const r = await post(query);
