@@ -252,6 +252,25 @@ AlertEvidence | where SHA1 in (Iocs) | join kind=inner Iocs on $left.SHA1 == $ri
         },
       ],
     ],
+    [
+      "credential theft within six hours of an execution alert on the same device (between column bounds, datetime arithmetic)",
+      `let exec = AlertInfo
+    | where Category == "Execution"
+    | join kind=inner (AlertEvidence | where EntityType == "Machine" | project AlertId, DeviceId) on AlertId
+    | project ExecTime = Timestamp, DeviceId;
+AlertInfo
+| where Category == "CredentialAccess"
+| join kind=inner (AlertEvidence | where EntityType == "Machine" | project AlertId, DeviceId) on AlertId
+| join kind=inner exec on DeviceId
+| where Timestamp between (ExecTime .. ExecTime + 6h)
+| project Title, DeviceId, Gap = Timestamp - ExecTime`,
+      [{ Title: mimikatz.title, DeviceId: deviceA, Gap: "02:00:00" }],
+    ],
+    [
+      "todatetime of a property of AdditionalFields",
+      `AlertEvidence | where EntityType == "Url" | project Seen = todatetime(parse_json(AdditionalFields).createdDateTime), Lag = todatetime(parse_json(AdditionalFields).createdDateTime) - Timestamp`,
+      [{ Seen: c2.createdDateTime, Lag: "00:00:00" }],
+    ],
   ])("%s", async (_, query, expected) => {
     expect(await rows(query)).toEqual(expected);
   });
