@@ -557,6 +557,9 @@ class Translator {
           // in (tabular expression): the values of its first column.
           const sub = this.tabular(items[0]);
           if (sub.columns.length === 0) throw this.unsupported(`'${token}' with a table without columns`, items[0]);
+          const text = (t: KqlType) => t === "string" || t === "datetime" || t === "dynamic";
+          if (text(arg.type) !== text(sub.columns[0]!.type))
+            throw this.unsupported(`'${token}' comparing a ${arg.type} with a table whose first column is a ${sub.columns[0]!.type}`, items[0]);
           return { k: "in", arg, list: [], sub, ci, negated, type: "bool" };
         }
         const list = this.constantList(node.Right, token);

@@ -509,6 +509,8 @@ class Renderer {
       case "datetime_diff":
         return `(${this.epochMs(a[0]!)} - ${this.epochMs(a[1]!)})`;
       case "todatetime":
+        // Text that is no datetime is null, as in Kusto (SQLite's strftime says so; PostgreSQL's cast would fail).
+        if (pg) return `(case when ${a[0]} ~ ${str(ISO_DATETIME)} then ${this.fromEpochMs(this.epochMs(a[0]!))} end)`;
         return this.fromEpochMs(this.epochMs(a[0]!));
       case "array_length": {
         const src = e.args[0]!.k === "path" ? this.path(e.args[0] as Extract<Expr, { k: "path" }>, "json") : a[0]!;
@@ -678,6 +680,9 @@ class Renderer {
     return `select ${cols.join(", ")} from (${left}) as ${l} ${p.kind === "leftouter" ? "left join" : "inner join"} (${right}) as ${r} on ${on}`;
   }
 }
+
+/** The datetime texts todatetime() reads on PostgreSQL: ISO 8601 dates, with a time and an offset or not. */
+const ISO_DATETIME = "^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]{1,9})?)?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?$";
 
 /** Characters a KQL term ends at, for `has` and its kin. Letters, digits and `_` make up terms. */
 export const TERM_DELIMITERS = [..." .,;:/\\-()[]{}\"'=@|!?*&%#+<>~`^$\t\n\r"];

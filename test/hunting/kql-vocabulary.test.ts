@@ -271,6 +271,11 @@ AlertInfo
       `AlertEvidence | where EntityType == "Url" | project Seen = todatetime(parse_json(AdditionalFields).createdDateTime), Lag = todatetime(parse_json(AdditionalFields).createdDateTime) - Timestamp`,
       [{ Seen: c2.createdDateTime, Lag: "00:00:00" }],
     ],
+    [
+      "todatetime of text that is no datetime is null",
+      `AlertInfo | where Severity == "Low" | project A = todatetime("not a date"), B = todatetime("2026-03-04"), C = todatetime("2026-03-04T05:06:07+01:00")`,
+      [{ A: null, B: "2026-03-04T00:00:00.000Z", C: "2026-03-04T04:06:07.000Z" }],
+    ],
   ])("%s", async (_, query, expected) => {
     expect(await rows(query)).toEqual(expected);
   });
