@@ -1,6 +1,7 @@
 import { badRequest, GraphError } from "../errors/graph-error.js";
-import type { Aggregate, AggFn, Expr, HuntingColumn, JoinKind, KqlType, Plan, ScalarOp, SortKey } from "../query/hunting-plan.js";
+import type { Aggregate, AggFn, DateTimePart, Expr, HuntingColumn, JoinKind, KqlType, Plan, ScalarOp, SortKey } from "../query/hunting-plan.js";
 import { huntingTable } from "../schema/hunting-tables.js";
+import { checkRegex, RegexRefused } from "../store/hunting-regex.js";
 import { analyze, elements, kindOf, kusto, type KNode } from "./kusto.js";
 
 /**
@@ -34,6 +35,8 @@ function at(text: string, offset: number): string {
 
 class Translator {
   private readonly lets = new Map<string, { plan?: Plan; scalar?: Expr }>();
+  /** evaluate bag_unpack without an output schema: its columns are known only once it runs, so it must end the query. */
+  private readonly openUnpacks: { plan: Plan; node: KNode }[] = [];
   constructor(
     private readonly text: string,
     private readonly now: Date,
@@ -95,6 +98,13 @@ class Translator {
       }
     }
     if (!result) throw badRequest("The query has no tabular expression to run: it ends with a let statement.");
+    for (const u of this.openUnpacks) {
+      if (u.plan !== result)
+        throw this.unsupported(
+          "'evaluate bag_unpack()' followed by other operators without an output schema (declare the columns it yields: evaluate bag_unpack(Bag) : (*, Name:string, …))",
+          u.node,
+        );
+    }
     return result;
   }
 
@@ -122,6 +132,8 @@ class Translator {
         return this.operator(this.tabular(node.Expression), node.Operator);
       case "UnionOperator":
         return this.operator(undefined, node);
+      case "DataTableExpression":
+        return this.datatable(node);
       default:
         throw this.unsupported(`The expression '${this.firstToken(node)}' as a table`, node);
     }
@@ -226,8 +238,87 @@ class Translator {
       case "RenderOperator":
         // The chart is the client's business; the rows are the same.
         return from;
+      case "EvaluateOperator":
+        return this.evaluate(from, op, columns);
       default:
         throw this.unsupported(`The '${this.firstToken(op)}' operator`, op);
+    }
+  }
+
+  /** datatable(Name:type, …)[value, …]: the rows as literals, each of its column's type. */
+  datatable(node: KNode): Plan {
+    const columns = this.columnsOf(node);
+    for (const p of elements(node.Parameters)) throw this.unsupported(`The datatable parameter '${p.Name.SimpleName}'`, p);
+    const values = elements(node.Values);
+    const rows: Expr[][] = [];
+    for (let r = 0; r * columns.length < values.length; r++) {
+      rows.push(
+        columns.map((c, i) => {
+          const node = values[r * columns.length + i];
+          const v = this.scalar(node);
+          if (v.k !== "lit") throw this.unsupported("A datatable value that is not a constant", node);
+          if (c.type === "dynamic" && v.type !== "dynamic") return { k: "lit", value: v.value === null ? "null" : JSON.stringify(v.value), type: "dynamic" };
+          return { k: "lit", value: v.value, type: c.type };
+        }),
+      );
+    }
+    return { op: "values", rows, columns };
+  }
+
+  /** evaluate bag_unpack(Bag [, prefix]) [: (schema)]; no other plugin. */
+  evaluate(input: Plan, op: KNode, columns: HuntingColumn[]): Plan {
+    for (const p of elements(op.Parameters)) throw this.unsupported(`The evaluate parameter '${p.Name.SimpleName}'`, p);
+    const call = op.FunctionCall;
+    const name = String(call?.Name?.SimpleName ?? this.firstToken(op));
+    if (name !== "bag_unpack") throw this.unsupported(`The plugin 'evaluate ${name}()'`, call ?? op);
+    const args = elements(call.ArgumentList.Expressions);
+    const bagNode = args[0];
+    if (!bagNode || kindOf(bagNode) !== "NameReference") throw this.unsupported("'bag_unpack()' of something other than a column", bagNode ?? call);
+    const bag = String(bagNode.SimpleName);
+    // The language service admits bag_unpack(column [, prefix]): the prefix is a constant string.
+    let prefix = "";
+    if (args[1]) {
+      const value = this.scalar(args[1]);
+      if (value.k !== "lit" || typeof value.value !== "string") throw this.unsupported("A 'bag_unpack()' column prefix that is not a constant string", args[1]);
+      prefix = value.value;
+    }
+    const schema = op.Schema?.Schema;
+    if (!schema) {
+      const plan: Plan = { op: "unpack", input, bag, prefix, columns };
+      this.openUnpacks.push({ plan, node: op });
+      return plan;
+    }
+    // With an output schema the columns are known: the named ones are read from the bag, the rest (*) kept.
+    const named = new Set(elements(schema.Columns).map((c) => String(c.Name.SimpleName)));
+    const bagExpr: Expr = { k: "col", name: bag, type: "dynamic" };
+    const items = columns.map((c) => {
+      if (!named.has(c.name)) return { name: c.name, expr: { k: "col", name: c.name, type: c.type } as Expr };
+      const key = prefix && c.name.startsWith(prefix) ? c.name.slice(prefix.length) : c.name;
+      return { name: c.name, expr: this.typedValue({ k: "path", source: bagExpr, path: [key], type: "dynamic" }, c.type, op) };
+    });
+    return { op: "project", input, items, columns };
+  }
+
+  /** A value out of a dynamic one, as a column of type `type`. */
+  typedValue(e: Expr, type: KqlType, node: KNode): Expr {
+    switch (type) {
+      case "dynamic":
+        return e;
+      case "string":
+      case "long":
+      case "int":
+      case "bool":
+      case "datetime":
+        return {
+          k: "op",
+          op: type === "string" ? "tostring" : type === "datetime" ? "todatetime" : type === "int" ? "tolong" : type === "long" ? "tolong" : "tobool",
+          args: [e],
+          type,
+        };
+      case "real":
+        return { k: "op", op: "todouble", args: [e], type };
+      default:
+        throw this.unsupported(`A value of type ${type} out of a dynamic value`, node);
     }
   }
 
@@ -425,13 +516,17 @@ class Translator {
       case "IntLiteralExpression":
       case "RealLiteralExpression":
         return { k: "lit", value: Number(String(node.LiteralValue)), type: type() };
-      case "BooleanLiteralExpression":
-        return { k: "lit", value: Boolean(node.LiteralValue), type: "bool" };
+      case "BooleanLiteralExpression": {
+        // The service answers a boxed System.Boolean (an object, so always truthy): read its text.
+        const v = node.LiteralValue;
+        return { k: "lit", value: v === null || v === undefined ? null : String(v).toLowerCase() === "true", type: "bool" };
+      }
       case "NullLiteralExpression":
         return { k: "lit", value: null, type: type() };
       case "DateTimeLiteralExpression": {
         const v = node.LiteralValue;
         const d = v instanceof Date ? v : v?.v;
+        if (v === null || v === undefined) return { k: "lit", value: null, type: "datetime" };
         if (!(d instanceof Date) || Number.isNaN(d.getTime())) throw this.unsupported("This datetime literal", node);
         return { k: "lit", value: d.toISOString(), type: "datetime" };
       }
@@ -454,8 +549,21 @@ class Translator {
       case "NotInExpression":
       case "NotInCsExpression": {
         const token = String(node.Operator.Text);
+        const items = elements(node.Right.Expressions);
+        const arg = this.scalar(node.Left);
+        const ci = token.endsWith("~");
+        const negated = token.startsWith("!");
+        if (items.length === 1 && items[0].ResultType?.Columns) {
+          // in (tabular expression): the values of its first column.
+          const sub = this.tabular(items[0]);
+          if (sub.columns.length === 0) throw this.unsupported(`'${token}' with a table without columns`, items[0]);
+          const text = (t: KqlType) => t === "string" || t === "datetime" || t === "dynamic";
+          if (text(arg.type) !== text(sub.columns[0]!.type))
+            throw this.unsupported(`'${token}' comparing a ${arg.type} with a table whose first column is a ${sub.columns[0]!.type}`, items[0]);
+          return { k: "in", arg, list: [], sub, ci, negated, type: "bool" };
+        }
         const list = this.constantList(node.Right, token);
-        return { k: "in", arg: this.scalar(node.Left), list, ci: token.endsWith("~"), negated: token.startsWith("!"), type: "bool" };
+        return { k: "in", arg, list, ci, negated, type: "bool" };
       }
       case "BetweenExpression":
       case "NotBetweenExpression": {
@@ -492,8 +600,10 @@ class Translator {
           throw this.unsupported("An index that is not a constant", node.Selector);
         return this.pathOf(base, selector.value, node);
       }
-      case "MatchesRegexExpression":
-        throw this.unsupported("'matches regex'", node);
+      case "MatchesRegexExpression": {
+        const pattern = this.regex(node.Right, "match");
+        return { k: "op", op: "matches_regex", args: [this.scalar(node.Left), pattern], type: "bool" };
+      }
       default: {
         const binary = BINARY[kind];
         if (binary) return this.binary(node, binary);
@@ -546,9 +656,15 @@ class Translator {
     if (spec.op === "add" || spec.op === "sub") {
       const folded = this.foldTime(spec.op, a, b);
       if (folded) return folded;
-      if (a.type === "datetime" || b.type === "datetime" || a.type === "timespan" || b.type === "timespan") {
-        throw this.unsupported("Arithmetic on datetime or timespan values other than constants", node);
-      }
+      // datetime ± timespan and datetime - datetime on the store's datetime text; timespans are milliseconds.
+      const negated = (x: Expr): Expr =>
+        x.k === "lit" && typeof x.value === "number" ? { ...x, value: -x.value } : { k: "op", op: "neg", args: [x], type: "timespan" };
+      if (a.type === "datetime" && b.type === "timespan")
+        return { k: "op", op: "datetime_add", args: [a, spec.op === "add" ? b : negated(b)], type: "datetime" };
+      if (a.type === "timespan" && b.type === "datetime" && spec.op === "add") return { k: "op", op: "datetime_add", args: [b, a], type: "datetime" };
+      if (a.type === "datetime" && b.type === "datetime" && spec.op === "sub") return { k: "op", op: "datetime_diff", args: [a, b], type: "timespan" };
+      if ((a.type === "datetime" || b.type === "datetime") && type !== "datetime" && type !== "timespan")
+        throw this.unsupported("This arithmetic on datetime values", node);
     }
     const e: Expr = { k: "op", op: spec.op, args: [a, b], type };
     return spec.negate ? { k: "op", op: "not", args: [e], type: "bool" } : e;
@@ -563,6 +679,33 @@ class Translator {
     }
     if (a.type === "timespan" && b.type === "timespan") return { k: "lit", value: Number(a.value) + sign * Number(b.value), type: "timespan" };
     return undefined;
+  }
+
+  /** A regular expression: a constant string RE2 and both stores read alike (store/hunting-regex.ts). */
+  regex(node: KNode, use: "match" | "extract"): Expr {
+    const pattern = this.scalar(node);
+    if (pattern.k !== "lit" || typeof pattern.value !== "string") throw this.unsupported("A regular expression that is not a constant string", node);
+    try {
+      checkRegex(pattern.value, use);
+    } catch (e) {
+      if (e instanceof RegexRefused) throw this.unsupported(`In a regular expression, ${e.message},`, node);
+      throw e;
+    }
+    return pattern;
+  }
+
+  /** format_datetime's format: runs of one letter are fields, the separators KQL allows are written as they are. */
+  dateTimeFormat(format: string, node: KNode): DateTimePart[] {
+    const fields = new Set(["yyyy", "yy", "MM", "M", "dd", "d", "HH", "H", "hh", "h", "mm", "m", "ss", "s", "tt"]);
+    const parts: DateTimePart[] = [];
+    for (const m of format.matchAll(/([A-Za-z])\1*|[^A-Za-z]/g)) {
+      const run = m[0];
+      if (/^f{1,7}$/.test(run)) parts.push({ field: "f", digits: run.length });
+      else if (fields.has(run)) parts.push({ field: run as Exclude<DateTimePart, { text: string } | { field: "f" }>["field"] });
+      else if (/^[/\-:,._[\] ]$/.test(run)) parts.push({ text: run });
+      else throw this.unsupported(`'${run}' in the format of format_datetime()`, node);
+    }
+    return parts;
   }
 
   call(node: KNode): Expr {
@@ -580,6 +723,30 @@ class Translator {
       }
       case "datetime":
         return this.scalar(args[0]);
+      case "todatetime": {
+        const x = this.scalar(args[0]);
+        if (x.type === "datetime") return x;
+        if (x.type !== "string" && x.type !== "dynamic") throw this.unsupported(`'todatetime()' of a value of type ${x.type}`, node);
+        return { k: "op", op: "todatetime", args: [x], type: "datetime" };
+      }
+      case "format_datetime": {
+        const format = this.scalar(args[1]);
+        if (format.k !== "lit" || typeof format.value !== "string")
+          throw this.unsupported("'format_datetime()' with a format that is not a constant string", args[1]);
+        return { k: "format_datetime", arg: this.scalar(args[0]), parts: this.dateTimeFormat(format.value, args[1]), type: "string" };
+      }
+      case "extract": {
+        const pattern = this.regex(args[0], "extract");
+        const group = this.scalar(args[1]);
+        if (group.k !== "lit" || typeof group.value !== "number" || !Number.isInteger(group.value) || group.value < 0)
+          throw this.unsupported("'extract()' with a capture group that is not a constant whole number", args[1]);
+        const groups = checkRegex(String(pattern.k === "lit" ? pattern.value : ""), "extract").groups;
+        if (group.value > groups)
+          throw badRequest(`Semantic error: extract() asks for capture group ${group.value} of a pattern with ${groups} ${at(this.text, args[1].TextStart)}.`);
+        const text: Expr = { k: "op", op: "extract", args: [pattern, group, this.scalar(args[2])], type: "string" };
+        const t = type();
+        return t === "string" ? text : this.typedValue(text, t, node);
+      }
       case "bin":
       case "floor": {
         const x = this.scalar(args[0]);
@@ -591,7 +758,8 @@ class Translator {
             throw this.unsupported(`'${name}()' on a datetime with a bin size that is not whole seconds`, node);
           return { k: "op", op: "bin_datetime", args: [x, { k: "lit", value: size.value / 1000, type: "long" }], type: "datetime" };
         }
-        if (x.type === "long" || x.type === "int" || x.type === "real") return { k: "op", op: "floor_number", args: [x, size], type: type() };
+        if (x.type === "long" || x.type === "int" || x.type === "real" || x.type === "timespan")
+          return { k: "op", op: "floor_number", args: [x, size], type: type() };
         throw this.unsupported(`'${name}()' on a value of type ${x.type}`, node);
       }
       case "tolower":

@@ -55,13 +55,31 @@ export type ScalarOp =
   | "floor_number"
   | "bin_datetime"
   | "coalesce"
-  | "array_length";
+  | "array_length"
+  /** text matches regex pattern (a string literal checked by store/hunting-regex.ts). */
+  | "matches_regex"
+  /** extract(pattern, group, text): the group's text of the first match, NULL without one. */
+  | "extract"
+  /** datetime + timespan (milliseconds) → datetime. */
+  | "datetime_add"
+  /** datetime - datetime → timespan (milliseconds). */
+  | "datetime_diff"
+  /** A datetime in the stores' one text form (ISO 8601, milliseconds, Z), from text that holds one. */
+  | "todatetime";
+
+/** A piece of format_datetime's format: a date or time field, or text written as it is. */
+export type DateTimePart =
+  | { field: "yyyy" | "yy" | "MM" | "M" | "dd" | "d" | "HH" | "H" | "hh" | "h" | "mm" | "m" | "ss" | "s" | "tt" }
+  | { field: "f"; digits: number }
+  | { text: string };
 
 export type Expr =
   | { k: "col"; name: string; type: KqlType }
   | { k: "lit"; value: string | number | boolean | null; type: KqlType }
   | { k: "op"; op: ScalarOp; args: Expr[]; type: KqlType }
-  | { k: "in"; arg: Expr; list: Expr[]; ci: boolean; negated: boolean; type: "bool" }
+  /** arg in (list), or in the first column of the rows of `sub` (in (tabular expression)). */
+  | { k: "in"; arg: Expr; list: Expr[]; sub?: Plan | undefined; ci: boolean; negated: boolean; type: "bool" }
+  | { k: "format_datetime"; arg: Expr; parts: DateTimePart[]; type: "string" }
   | { k: "case"; whens: { when: Expr; then: Expr }[]; otherwise: Expr; type: KqlType }
   /** A value inside JSON text (parse_json(x).a[0]): the scalar's text where a value is compared or cast, the JSON text where a column is output. */
   | { k: "path"; source: Expr; path: (string | number)[]; type: "dynamic" };
@@ -109,6 +127,20 @@ export type Plan =
   | { op: "union"; inputs: Plan[]; columns: HuntingColumn[] }
   /** mv-expand: one row per element of the JSON array `source`, the element in column `target`. */
   | { op: "expand"; input: Plan; source: Expr; target: string; columns: HuntingColumn[] }
+  /** Rows written in the query (datatable): one literal per column per row. */
+  | { op: "values"; rows: Expr[][]; columns: HuntingColumn[] }
+  /**
+   * evaluate bag_unpack(bag) without an output schema: one column per property of the bag, which only
+   * the data tells. The store finds the properties first, then reads it as a project; `columns` holds
+   * the columns it keeps of its input until then.
+   */
+  | {
+      op: "unpack";
+      input: Plan;
+      bag: string;
+      prefix: string;
+      columns: HuntingColumn[];
+    }
   /** The first row of each partition in the given order (arg_max, arg_min, innerunique joins). */
   | { op: "first"; input: Plan; partition: Expr[]; order: SortKey[]; columns: HuntingColumn[] };
 

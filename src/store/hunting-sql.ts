@@ -1,5 +1,6 @@
-import type { Aggregate, Expr, HuntingColumn, HuntingWindow, KqlType, Plan } from "../query/hunting-plan.js";
+import type { Aggregate, DateTimePart, Expr, HuntingColumn, HuntingWindow, KqlType, Plan } from "../query/hunting-plan.js";
 import { badRequest, GraphError } from "../errors/graph-error.js";
+import { checkRegex, REGEX_EXTRACT_FUNCTION, REGEX_MATCH_FUNCTION } from "./hunting-regex.js";
 import { DEADLINE_FUNCTION } from "./read-workers.js";
 import type { Store } from "./open.js";
 import { runBoundedRead } from "./bounded-read.js";
@@ -203,9 +204,26 @@ class Renderer {
 
   /** Text with every delimiter a KQL term ends at turned into a space, lower-cased. */
   private terms(x: string): string {
+    return `(' ' || ${this.delimited(x)} || ' ')`;
+  }
+
+  private delimited(x: string): string {
     let out = `lower(${x})`;
     for (const ch of TERM_DELIMITERS) out = `replace(${out}, ${str(ch)}, ' ')`;
-    return `(' ' || ${out} || ' ')`;
+    return out;
+  }
+
+  /**
+   * What has looks for: the needle's terms in a row, so a needle with punctuation ("powershell.exe",
+   * "-enc") finds the same terms the text is cut into. A constant needle is mapped here.
+   */
+  private needle(e: Expr, x: string): string {
+    if (e.k === "lit" && typeof e.value === "string") {
+      let v = e.value.toLowerCase();
+      for (const ch of TERM_DELIMITERS) v = v.split(ch).join(" ");
+      return this.literal(v, "string");
+    }
+    return this.delimited(x);
   }
 
   expr(e: Expr): string {
@@ -225,6 +243,12 @@ class Renderer {
         return this.literal(e.value, e.type);
       case "in": {
         const arg = e.ci ? this.lower(this.expr(e.arg)) : this.expr(e.arg);
+        if (e.sub) {
+          const a = this.alias();
+          const first = `${a}.${ident(e.sub.columns[0]!.name)}`;
+          const values = `select ${e.ci ? this.lower(first) : first} from (${this.plan(e.sub)}) as ${a} where ${first} is not null`;
+          return `(${arg} ${e.negated ? "not in" : "in"} (${values}))`;
+        }
         const list = e.list.map((x) => (e.ci ? this.lower(this.expr(x)) : this.expr(x)));
         if (list.length === 0) return e.negated ? this.trueSql() : this.falseSql();
         return `(${arg} ${e.negated ? "not in" : "in"} (${list.join(", ")}))`;
@@ -235,7 +259,81 @@ class Renderer {
         return `(case ${e.whens.map((w) => `when ${this.expr(w.when)} then ${this.expr(w.then)}`).join(" ")} else ${this.expr(e.otherwise)} end)`;
       case "op":
         return this.op(e);
+      case "format_datetime":
+        return this.formatDateTime(this.expr(e.arg), e.parts);
     }
+  }
+
+  // ---- datetimes: ISO 8601 text with milliseconds and Z in both stores; timespans are milliseconds ----
+
+  /** Milliseconds since the Unix epoch of a datetime text. */
+  private epochMs(x: string): string {
+    if (this.dialect === "postgres") return `(round(extract(epoch from (${x})::timestamptz) * 1000))::bigint`;
+    return `(cast(strftime('%s', ${x}) as integer) * 1000 + cast(substr(strftime('%f', ${x}), 4, 3) as integer))`;
+  }
+
+  /** The datetime text of milliseconds since the Unix epoch. */
+  private fromEpochMs(ms: string): string {
+    if (this.dialect === "postgres") {
+      return `to_char((timestamptz 'epoch' + (${ms}) * interval '1 millisecond') at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+    }
+    const m = `cast(round(${ms}) as integer)`;
+    const rest = `((${m} % 1000 + 1000) % 1000)`;
+    return `(strftime('%Y-%m-%dT%H:%M:%S', (${m} - ${rest}) / 1000, 'unixepoch') || printf('.%03dZ', ${rest}))`;
+  }
+
+  /** A datetime text in the one form both stores write (so that text order is time order). */
+  private canonicalDateTime(x: string): string {
+    if (this.dialect === "postgres") return `to_char((${x})::timestamptz at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+    return `strftime('%Y-%m-%dT%H:%M:%fZ', ${x})`;
+  }
+
+  private formatDateTime(x: string, parts: DateTimePart[]): string {
+    const pg = this.dialect === "postgres";
+    const iso = this.canonicalDateTime(x);
+    const sub = (from: number, length: number) => `substr(${iso}, ${from}, ${length})`;
+    const unpadded = (text: string) => (pg ? `((${text})::integer)::text` : `cast(cast(${text} as integer) as text)`);
+    const hour = pg ? `(${sub(12, 2)})::integer` : `cast(${sub(12, 2)} as integer)`;
+    const twelve = `substr('120102030405060708091011120102030405060708091011', ${hour} * 2 + 1, 2)`;
+    const pieces = parts.map((p): string => {
+      if ("text" in p) return str(p.text);
+      switch (p.field) {
+        case "yyyy":
+          return sub(1, 4);
+        case "yy":
+          return sub(3, 2);
+        case "MM":
+          return sub(6, 2);
+        case "M":
+          return unpadded(sub(6, 2));
+        case "dd":
+          return sub(9, 2);
+        case "d":
+          return unpadded(sub(9, 2));
+        case "HH":
+          return sub(12, 2);
+        case "H":
+          return unpadded(sub(12, 2));
+        case "hh":
+          return twelve;
+        case "h":
+          return unpadded(twelve);
+        case "mm":
+          return sub(15, 2);
+        case "m":
+          return unpadded(sub(15, 2));
+        case "ss":
+          return sub(18, 2);
+        case "s":
+          return unpadded(sub(18, 2));
+        case "tt":
+          return `(case when ${hour} < 12 then 'AM' else 'PM' end)`;
+        case "f":
+          // The stores keep milliseconds: digits past the third are zeros.
+          return p.digits <= 3 ? sub(21, p.digits) : `(${sub(21, 3)} || ${str("0".repeat(p.digits - 3))})`;
+      }
+    });
+    return `coalesce(${pieces.length ? pieces.join(" || ") : "''"}, '')`;
   }
 
   /** A JSON path: as the scalar's text ("text") or as JSON text ("json"); NULL where the source is not JSON or has no such value. */
@@ -315,13 +413,13 @@ class Renderer {
       case "endswith_cs":
         return `(length(${a[0]}) >= length(${a[1]}) and substr(${a[0]}, length(${a[0]}) - length(${a[1]}) + 1) = ${a[1]})`;
       case "has":
-        return `(${this.instr(this.terms(a[0]!), `(' ' || lower(${a[1]}) || ' ')`)} > 0)`;
+        return `(${this.instr(this.terms(a[0]!), `(' ' || ${this.needle(e.args[1]!, a[1]!)} || ' ')`)} > 0)`;
       case "has_cs":
-        return `(${this.instr(this.terms(a[0]!), `(' ' || lower(${a[1]}) || ' ')`)} > 0 and ${this.instr(a[0]!, a[1]!)} > 0)`;
+        return `(${this.instr(this.terms(a[0]!), `(' ' || ${this.needle(e.args[1]!, a[1]!)} || ' ')`)} > 0 and ${this.instr(a[0]!, a[1]!)} > 0)`;
       case "hasprefix":
-        return `(${this.instr(this.terms(a[0]!), `(' ' || lower(${a[1]}))`)} > 0)`;
+        return `(${this.instr(this.terms(a[0]!), `(' ' || ${this.needle(e.args[1]!, a[1]!)})`)} > 0)`;
       case "hassuffix":
-        return `(${this.instr(this.terms(a[0]!), `(lower(${a[1]}) || ' ')`)} > 0)`;
+        return `(${this.instr(this.terms(a[0]!), `(${this.needle(e.args[1]!, a[1]!)} || ' ')`)} > 0)`;
       case "isempty":
         return `(${a[0]} is null or ${this.isText(t0) ? `${a[0]} = ''` : this.falseSql()})`;
       case "isnotempty":
@@ -338,6 +436,8 @@ class Renderer {
         return `(${a[0]} * ${a[1]})`;
       case "div":
         // KQL divides integers as integers; both stores do too, and answer NULL for a zero divisor here.
+        // A real quotient of whole operands (timespan / timespan) divides as reals.
+        if (e.type === "real") return `(${pg ? `(${a[0]})::double precision` : `cast(${a[0]} as real)`} / nullif(${a[1]}, 0))`;
         return `(${a[0]} / nullif(${a[1]}, 0))`;
       case "mod":
         return `(${a[0]} % nullif(${a[1]}, 0))`;
@@ -390,6 +490,28 @@ class Renderer {
       }
       case "coalesce":
         return `coalesce(${a.join(", ")})`;
+      case "matches_regex": {
+        const pattern = String((e.args[1] as { value: unknown }).value);
+        if (pg) return `(${a[0]} ~ ${str(checkRegex(pattern, "match").postgres)})`;
+        return `${REGEX_MATCH_FUNCTION}(${a[0]}, ${str(pattern)})`;
+      }
+      case "extract": {
+        const pattern = String((e.args[0] as { value: unknown }).value);
+        const group = Number((e.args[1] as { value: unknown }).value);
+        if (pg) {
+          // regexp_match answers the groups; the whole pattern is made group 1 so that group 0 is there too.
+          return `coalesce((regexp_match(${a[2]}, ${str(checkRegex(pattern, "extract").postgresGrouped)}))[${num(group + 1)}], '')`;
+        }
+        return `coalesce(${REGEX_EXTRACT_FUNCTION}(${str(pattern)}, ${num(group)}, ${a[2]}), '')`;
+      }
+      case "datetime_add":
+        return this.fromEpochMs(`${this.epochMs(a[0]!)} + ${a[1]}`);
+      case "datetime_diff":
+        return `(${this.epochMs(a[0]!)} - ${this.epochMs(a[1]!)})`;
+      case "todatetime":
+        // Text that is no datetime is null, as in Kusto (SQLite's strftime says so; PostgreSQL's cast would fail).
+        if (pg) return `(case when ${a[0]} ~ ${str(ISO_DATETIME)} then ${this.fromEpochMs(this.epochMs(a[0]!))} end)`;
+        return this.fromEpochMs(this.epochMs(a[0]!));
       case "array_length": {
         const src = e.args[0]!.k === "path" ? this.path(e.args[0] as Extract<Expr, { k: "path" }>, "json") : a[0]!;
         return pg
@@ -482,6 +604,15 @@ class Renderer {
         const ranked = `select *, row_number() over (${partition.length ? `partition by ${partition.join(", ")} ` : ""}order by ${order.join(", ")}) as "__first" from (${this.plan(p.input)}) as ${this.alias()}`;
         return `select ${p.columns.map((c) => ident(c.name)).join(", ")} from (${ranked}) as ${this.alias()} where "__first" = 1`;
       }
+      case "values": {
+        if (p.rows.length === 0) {
+          return `select ${p.columns.map((c) => `${this.literal(null, c.type)} as ${ident(c.name)}`).join(", ")} where ${this.falseSql()}`;
+        }
+        return p.rows.map((row) => `select ${row.map((v, i) => `${this.expr(v)} as ${ident(p.columns[i]!.name)}`).join(", ")}`).join(" union all ");
+      }
+      case "unpack":
+        // runHuntingPlan reads the bag's properties and turns this into a project first.
+        throw new Error("bag_unpack must be resolved against the data before it is rendered");
       case "union": {
         const parts = p.inputs.map((input) => {
           const have = new Set(input.columns.map((c) => c.name));
@@ -550,6 +681,9 @@ class Renderer {
   }
 }
 
+/** The datetime texts todatetime() reads on PostgreSQL: ISO 8601 dates, with a time and an offset or not. */
+const ISO_DATETIME = "^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]{1,9})?)?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?$";
+
 /** Characters a KQL term ends at, for `has` and its kin. Letters, digits and `_` make up terms. */
 export const TERM_DELIMITERS = [..." .,;:/\\-()[]{}\"'=@|!?*&%#+<>~`^$\t\n\r"];
 
@@ -563,6 +697,8 @@ function pgType(t: KqlType): string {
       return "double precision";
     case "bool":
       return "boolean";
+    case "timespan":
+      return "double precision";
     default:
       return "text";
   }
@@ -600,15 +736,73 @@ export async function runHuntingPlan(
   timeoutMs: number,
   maxRows = MAX_HUNTING_ROWS,
 ): Promise<HuntingRows> {
-  const text = huntingSql(store.dialect, plan, tenantId, window, maxRows);
+  const started = Date.now();
   let rows: unknown[][];
   try {
-    rows = await runBoundedRead(store, { sql: text }, [], { timeoutMs });
+    if (plan.op === "unpack") plan = await resolveUnpack(store, plan, tenantId, window, timeoutMs);
+    const text = huntingSql(store.dialect, plan, tenantId, window, maxRows);
+    rows = await runBoundedRead(store, { sql: text }, [], { timeoutMs: Math.max(1, timeoutMs - (Date.now() - started)) });
   } catch (e) {
     throw dataError(e) ?? e;
   }
   if (rows.length > maxRows) throw new HuntingRowLimit(maxRows);
-  return { columns: plan.columns, rows: rows.map((row) => row.map((v, i) => normalize(v, plan.columns[i]!.type))) };
+  const columns = plan.columns;
+  return { columns, rows: rows.map((row) => row.map((v, i) => normalize(v, columns[i]!.type))) };
+}
+
+/** The most columns evaluate bag_unpack may add. */
+export const MAX_UNPACKED_COLUMNS = 500;
+
+/** The SQL listing the distinct property names of an unpack's bag over its input, at most `limit` of them. */
+export function unpackKeysSql(dialect: Dialect, p: Extract<Plan, { op: "unpack" }>, tenantId: string, window: HuntingWindow, limit: number): string {
+  const r = new Renderer(dialect, tenantId, window);
+  const bag = `q.${ident(p.bag)}`;
+  const keys =
+    dialect === "postgres"
+      ? `select distinct k from (${r.plan(p.input)}) as q cross join lateral jsonb_object_keys(case when jsonb_typeof((${bag})::jsonb) = 'object' then (${bag})::jsonb else '{}'::jsonb end) as k`
+      : `select distinct e.key from (${r.plan(p.input)}) as q, json_each(case when json_valid(${bag}) and json_type(${bag}) = 'object' then ${bag} else '{}' end) as e`;
+  return `select * from (${keys}) as keys order by 1 limit ${num(limit)}`;
+}
+
+/**
+ * evaluate bag_unpack without an output schema: its properties are read from the data first (at most
+ * MAX_UNPACKED_COLUMNS), each becoming a dynamic column after the input's columns, as a project.
+ */
+async function resolveUnpack(store: Store, p: Extract<Plan, { op: "unpack" }>, tenantId: string, window: HuntingWindow, timeoutMs: number): Promise<Plan> {
+  const found = await runBoundedRead(store, { sql: unpackKeysSql(store.dialect, p, tenantId, window, MAX_UNPACKED_COLUMNS + 1) }, [], { timeoutMs });
+  if (found.length > MAX_UNPACKED_COLUMNS)
+    throw badRequest(
+      `evaluate bag_unpack() would add more than ${MAX_UNPACKED_COLUMNS} columns; declare the ones wanted: evaluate bag_unpack(Bag) : (*, Name:string, …).`,
+    );
+  const kept = new Map(p.columns.map((c) => [c.name, c]));
+  const added: { name: string; key: string }[] = [];
+  for (const [k] of found) {
+    const key = String(k);
+    const name = p.prefix + key;
+    if (kept.has(name))
+      throw badRequest(
+        `evaluate bag_unpack(): the property '${key.slice(0, 100)}' has the name of an existing column; give a column prefix: bag_unpack(Bag, "prefix_").`,
+      );
+    added.push({ name, key });
+  }
+  const bag: Expr = { k: "col", name: p.bag, type: "dynamic" };
+  const items = [
+    ...[...kept.values()].map((c) => ({ name: c.name, expr: { k: "col", name: c.name, type: c.type } as Expr })),
+    ...added.map((a) => ({ name: a.name, expr: { k: "path", source: bag, path: [a.key], type: "dynamic" } as Expr })),
+  ];
+  return { op: "project", input: p.input, items, columns: items.map((i) => ({ name: i.name, type: i.expr.type })) };
+}
+
+/** A timespan (milliseconds) as Kusto writes one: [-][d.]hh:mm:ss[.fffffff]. */
+export function formatTimespan(ms: number): string {
+  const sign = ms < 0 ? "-" : "";
+  const ticks = Math.round(Math.abs(ms) * 10_000);
+  const seconds = Math.floor(ticks / 10_000_000);
+  const fraction = ticks % 10_000_000;
+  const days = Math.floor(seconds / 86_400);
+  const two = (n: number) => String(n).padStart(2, "0");
+  const clock = `${two(Math.floor((seconds % 86_400) / 3600))}:${two(Math.floor((seconds % 3600) / 60))}:${two(seconds % 60)}`;
+  return `${sign}${days ? `${days}.` : ""}${clock}${fraction ? `.${String(fraction).padStart(7, "0")}` : ""}`;
 }
 
 /**
@@ -635,6 +829,8 @@ function normalize(v: unknown, type: KqlType): unknown {
       return typeof v === "number" ? v : Number(v);
     case "bool":
       return v === true || v === 1 || v === "1" || v === "t";
+    case "timespan":
+      return formatTimespan(Number(v));
     case "dynamic":
       if (typeof v !== "string") return v;
       try {

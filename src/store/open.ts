@@ -19,6 +19,7 @@ import * as m008 from "./migrations/008_heartbeats.js";
 import * as m009 from "./migrations/009_change_feed.js";
 import * as m012 from "./migrations/012_faults_and_profiles.js";
 import { installDeadline, SqliteReadPool } from "./read-workers.js";
+import { installRegex } from "./hunting-regex.js";
 import { DEFAULT_MAX_QUEUED_READS, DEFAULT_QUERY_TIMEOUT_MS, DEFAULT_READ_WORKERS, type BoundedReadOptions, type QueryLimitOptions } from "./bounded-read.js";
 import { queryTimedOut } from "../errors/graph-error.js";
 import { traced, tracingOn } from "./trace.js";
@@ -119,6 +120,7 @@ export async function openSqliteStore(file: string, limits: QueryLimitOptions = 
   const queryTimeoutMs = limits.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
   const native = new SQLite(file);
   const nativeDeadline = installDeadline(native);
+  installRegex(native);
   native.pragma("journal_mode = WAL");
   native.pragma("synchronous = FULL");
   native.pragma("foreign_keys = ON");
@@ -199,6 +201,7 @@ function openReader(file: string): { statement(sqlText: string): SQLite.Statemen
   const conn = new SQLite(file, { readonly: true });
   conn.pragma("busy_timeout = 5000");
   const { within } = installDeadline(conn);
+  installRegex(conn);
   const statements = new LRUCache<string, SQLite.Statement>({ max: 500 });
   return {
     within,

@@ -2,6 +2,7 @@ import { createRequire } from "node:module";
 import { Worker } from "node:worker_threads";
 import type SQLite from "better-sqlite3";
 import { queriesQueued, queryTimedOut } from "../errors/graph-error.js";
+import { REGEX_EXTRACT_FUNCTION, REGEX_MATCH_FUNCTION } from "./hunting-regex.js";
 
 /**
  * Time limits for SQLite reads, and a pool of worker threads that run the expensive ones.
@@ -49,7 +50,7 @@ export function installDeadline(conn: SQLite.Database): { within<T>(timeoutMs: n
 /**
  * The worker's program, as source text: workers start outside the TypeScript build (tests run the
  * sources, production the build), and this much plain JavaScript is the same in both. It mirrors
- * `installDeadline` above.
+ * `installDeadline` above, and hunting-regex.ts's regular-expression functions (RE2JS, linear time).
  */
 const WORKER_SOURCE = `
 "use strict";
@@ -61,6 +62,29 @@ let deadline = Infinity;
 conn.function(${JSON.stringify(DEADLINE_FUNCTION)}, { deterministic: false, directOnly: true }, () => {
   if (Date.now() > deadline) throw new Error(${JSON.stringify(TIMED_OUT)});
   return 1;
+});
+const { RE2JS } = require(workerData.re2js);
+const compiled = new Map();
+function compile(pattern) {
+  let re = compiled.get(pattern);
+  if (!re) {
+    re = RE2JS.compile(pattern);
+    if (compiled.size >= 64) compiled.delete(compiled.keys().next().value);
+    compiled.set(pattern, re);
+  }
+  return re;
+}
+conn.function(${JSON.stringify(REGEX_MATCH_FUNCTION)}, { deterministic: true, directOnly: true }, (text, pattern) => {
+  if (typeof text !== "string" || typeof pattern !== "string") return null;
+  return compile(pattern).matcher(text).find() ? 1 : 0;
+});
+conn.function(${JSON.stringify(REGEX_EXTRACT_FUNCTION)}, { deterministic: true, directOnly: true }, (pattern, group, text) => {
+  if (typeof text !== "string" || typeof pattern !== "string") return null;
+  const m = compile(pattern).matcher(text);
+  if (!m.find()) return null;
+  const n = Number(group);
+  if (!Number.isInteger(n) || n < 0 || n > m.groupCount()) return null;
+  return m.group(n) ?? null;
 });
 const statements = new Map();
 function statement(sqlText) {
@@ -88,6 +112,7 @@ parentPort.on("message", (job) => {
 `;
 
 const driver = createRequire(import.meta.url).resolve("better-sqlite3");
+const re2js = createRequire(import.meta.url).resolve("re2js");
 
 /**
  * How long past its deadline a statement may go without answering before its worker is given up:
@@ -177,7 +202,7 @@ export class SqliteReadPool {
   }
 
   private spawn(): Reader {
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { driver, file: this.options.file } });
+    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { driver, re2js, file: this.options.file } });
     // An idle pool must not keep the process alive; a waiting caller's timer does while it waits.
     worker.unref();
     const reader: Reader = { worker, job: null, timer: null };
