@@ -22,14 +22,18 @@ const EDITOR_DOC: RouteDoc = {
       }),
     ),
   },
-  responses: { 200: { description: "The tokens, diagnostics and completions.", content: json(ref("triage.kqlEditorAnalysis")) }, ...graphErrors(400, 401, 403, 429) },
+  responses: {
+    200: { description: "The tokens, diagnostics and completions.", content: json(ref("triage.kqlEditorAnalysis")) },
+    ...graphErrors(400, 401, 403, 429),
+  },
 };
 
 /** The Hunting page's editor support: POST /triage/hunting/editor. */
 export function registerHuntingEditorRoute(app: FastifyInstance): void {
   app.post("/triage/hunting/editor", { config: { operation: operation("POST /triage/hunting/editor"), openapi: EDITOR_DOC } }, async (req, reply) => {
     const body = req.body;
-    if (typeof body !== "object" || body === null || Array.isArray(body)) throw badRequest("The request body must be a JSON object with 'query' and, optionally, 'caret'.");
+    if (typeof body !== "object" || body === null || Array.isArray(body))
+      throw badRequest("The request body must be a JSON object with 'query' and, optionally, 'caret'.");
     const { query, caret, ...rest } = body as Record<string, unknown>;
     const extra = Object.keys(rest)[0];
     if (extra !== undefined) throw badRequest(`'${extra.slice(0, 40)}' is not a property of this request; its properties are 'query' and 'caret'.`);
@@ -37,6 +41,9 @@ export function registerHuntingEditorRoute(app: FastifyInstance): void {
     if (query.length > MAX_EDITOR_QUERY) throw badRequest(`'query' is ${query.length} characters long; the editor analyzes at most ${MAX_EDITOR_QUERY}.`);
     if (caret !== undefined && (typeof caret !== "number" || !Number.isInteger(caret) || caret < 0 || caret > query.length))
       throw badRequest(`'caret' must be an integer from 0 to the query's length (${query.length}).`);
-    return reply.type(GRAPH_JSON).header("cache-control", "no-store").send(JSON.stringify(analyzeForEditor(query, caret as number | undefined)));
+    return reply
+      .type(GRAPH_JSON)
+      .header("cache-control", "no-store")
+      .send(JSON.stringify(analyzeForEditor(query, caret as number | undefined)));
   });
 }
