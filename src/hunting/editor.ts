@@ -1,4 +1,5 @@
 import { kusto } from "./kusto.js";
+import { MAX_EDITOR_QUERY } from "../schema/limits.js";
 import type { KqlCompletionItem, KqlDiagnosticView, KqlEditorAnalysis, KqlToken, KqlTokenKind } from "../schema/triage-api.js";
 
 /**
@@ -7,12 +8,11 @@ import type { KqlCompletionItem, KqlDiagnosticView, KqlEditorAnalysis, KqlToken,
  * span for highlighting, its diagnostics, and the completions at the caret.
  */
 
-/** Longest query analyzed; the editor sends the whole text on each edit. */
-export const MAX_EDITOR_QUERY = 20_000;
 /** Completions answered at most (after filtering by the word being typed). */
 export const MAX_COMPLETIONS = 60;
 /** Diagnostics answered at most. */
 export const MAX_DIAGNOSTICS = 50;
+export { MAX_EDITOR_QUERY };
 
 /** Kusto.Language.Editor.ClassificationKind member → the editor's token kind. */
 const TOKEN_KINDS: Record<string, KqlTokenKind> = {
@@ -106,7 +106,7 @@ function list<T>(items: any, map: (item: any) => T | undefined, max = Infinity):
 /**
  * Classifies, checks and (with a caret) completes a query. The completions are those whose text
  * starts with what is typed between the edit range's start and the caret (any case), in the
- * language service's order.
+ * language service's order, without those that are only signs.
  */
 export function analyzeForEditor(text: string, caret?: number): KqlEditorAnalysis {
   const k = kusto();
@@ -129,25 +129,24 @@ export function analyzeForEditor(text: string, caret?: number): KqlEditorAnalysi
   );
   const out: KqlEditorAnalysis = { tokens, diagnostics };
   if (caret !== undefined) {
-    const options = k.language.Editor.CompletionOptions.Default.WithAutoAppendWhitespace(false);
+    // Punctuation and operator signs alone (`,`, `+`, `[`…) are no help in a list: they are typed faster than chosen.
+    const options = k.language.Editor.CompletionOptions.Default.WithAutoAppendWhitespace(false).WithIncludePunctuationOnlySyntax(false);
     const info = service.GetCompletionItems(caret, options);
     const start: number = info?.EditStart ?? caret;
     const typed = text.slice(start, Math.max(start, caret)).toLowerCase();
-    const items = list<KqlCompletionItem>(
-      info?.Items,
-      (item) => {
-        const match = String(item.MatchText ?? item.DisplayText ?? "");
-        if (!match.toLowerCase().startsWith(typed)) return undefined;
-        return {
-          label: String(item.DisplayText ?? match),
-          kind: COMPLETION_KINDS[completion.get(item.Kind) ?? ""] ?? "other",
-          before: String(item.BeforeText ?? match),
-          after: String(item.AfterText ?? ""),
-        };
-      },
-      MAX_COMPLETIONS,
-    );
-    out.completion = { start, length: info?.EditLength ?? 0, items };
+    let matched = 0;
+    const items = list<KqlCompletionItem>(info?.Items, (item) => {
+      const match = String(item.MatchText ?? item.DisplayText ?? "");
+      if (!match.toLowerCase().startsWith(typed) || !/[A-Za-z]/.test(match)) return undefined;
+      if (++matched > MAX_COMPLETIONS) return undefined;
+      return {
+        label: String(item.DisplayText ?? match),
+        kind: COMPLETION_KINDS[completion.get(item.Kind) ?? ""] ?? "other",
+        before: String(item.BeforeText ?? match),
+        after: String(item.AfterText ?? ""),
+      };
+    });
+    out.completion = { start, length: info?.EditLength ?? 0, items, incomplete: matched > MAX_COMPLETIONS };
   }
   return out;
 }

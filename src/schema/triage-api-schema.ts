@@ -105,6 +105,7 @@ export const KqlEditorAnalysisSchema = Type.Object({
             after: Type.String({ description: "Inserted after the caret." }),
           }),
         ),
+        incomplete: Type.Boolean({ description: "More items matched than were answered: ask again as the word grows." }),
       },
       { description: "Present when the request gave a caret: what may be typed there." },
     ),

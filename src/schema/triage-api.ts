@@ -86,5 +86,11 @@ export interface KqlEditorAnalysis {
   tokens: KqlToken[];
   diagnostics: KqlDiagnosticView[];
   /** With a caret in the request: what may be typed there, replacing the text from `start` for `length`. */
-  completion?: { start: number; length: number; items: KqlCompletionItem[] };
+  completion?: {
+    start: number;
+    length: number;
+    items: KqlCompletionItem[];
+    /** More items matched than were answered: a longer typed word needs a new request, not just a narrower list. */
+    incomplete: boolean;
+  };
 }

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTriage, ALL_PERMISSIONS, type TestTriage } from "../support/triage.js";
 import { delegatedToken } from "../support/identity.js";
 import { HUNTING_TABLES } from "../../src/schema/hunting-tables.js";
-import { MAX_EDITOR_QUERY } from "../../src/hunting/editor.js";
+import { MAX_COMPLETIONS, MAX_EDITOR_QUERY } from "../../src/hunting/editor.js";
 import type { KqlEditorAnalysis } from "../../src/schema/triage-api.js";
 
 /**
@@ -76,11 +76,13 @@ describe("POST /triage/hunting/editor", { timeout: 30_000 }, () => {
       expect(r.status).toBe(200);
       const columns = r.body.completion.items.filter((i: any) => i.kind === "column").map((i: any) => i.label);
       expect(new Set(columns)).toEqual(new Set(table.columns.map((c) => c.name)));
-      expect(r.body.completion).toMatchObject({ start: q.length, length: 0 });
+      // Columns, then the functions: more than are answered.
+      expect(r.body.completion).toMatchObject({ start: q.length, length: 0, incomplete: true });
+      expect(r.body.completion.items).toHaveLength(MAX_COMPLETIONS);
     }
     const typed = "AlertInfo | where Sev";
     const r = await analyze({ query: typed, caret: typed.length });
-    expect(r.body.completion).toMatchObject({ start: 18, length: 3 });
+    expect(r.body.completion).toMatchObject({ start: 18, length: 3, incomplete: false });
     expect(r.body.completion.items.map((i: any) => i.label)).toEqual(["Severity"]);
     // After a pipe, the query operators; a function brings its parentheses.
     const pipe = "AlertEvidence | summ";

@@ -7,6 +7,7 @@ import { setAppPermissions } from "../../src/store/identity/apps.js";
 import { WEB_DELEGATED_PERMISSIONS } from "../../src/web/client.js";
 import { cellText } from "../../web/src/hunting.js";
 import { HUNTING_TABLES } from "../../src/schema/hunting-tables.js";
+import { MAX_EDITOR_QUERY } from "../../src/schema/limits.js";
 import type { KqlEditorAnalysis } from "../../src/schema/triage-api.js";
 import { browserAvailable, CHROMIUM, launchBrowser, screenshot, signIn, startWebTriage, watch, type WebTriage } from "./support.js";
 
@@ -272,6 +273,16 @@ describe.skipIf(!browserAvailable() || process.env.TRIAGE_SKIP_BROWSER === "1")(
     await expect(problems.count()).resolves.toBe(0);
     await expect(editor.getAttribute("aria-invalid")).resolves.toBeNull();
     await screenshot(page, "hunting-diagnostic");
+    // A query longer than the editor analyzes is plain text, and the page says why.
+    let asked = 0;
+    const count = (r: { url(): string }) => void (r.url().endsWith("/triage/hunting/editor") && asked++);
+    page.on("request", count);
+    await editor.fill(`AlertInfo | where Title has "${"a".repeat(MAX_EDITOR_QUERY)}"`);
+    await page.getByText(`The query is longer than ${MAX_EDITOR_QUERY.toLocaleString("en-US")} characters`).waitFor();
+    await expect(page.locator(".kql-highlight span").count()).resolves.toBe(0);
+    await page.waitForTimeout(300);
+    page.off("request", count);
+    expect(asked).toBe(0);
   });
 
   it("a summary by bin(Timestamp, 1d) draws a chart of its rows", async () => {

@@ -18,6 +18,7 @@ import {
   type KqlDiagnosticView,
   type KqlEditorAnalysis,
 } from "../kql";
+import { MAX_EDITOR_QUERY } from "../../../src/schema/limits.js";
 
 /** Quiet time after a keystroke before the text is sent (a request is in flight at most once anyway). */
 const DEBOUNCE_MS = 60;
@@ -29,11 +30,20 @@ interface Answer {
   result: KqlEditorAnalysis;
 }
 
-/** Asks the language service about the text as it changes; answers come back in order, stale ones still useful. */
-function useLanguageService(text: string, caret: RefObject<number>): { answer: Answer | null; unavailable: boolean; ask: (caret: number) => void } {
+/**
+ * Asks the language service about the text as it changes; answers come back in order, stale ones still
+ * useful. Completions are asked for only when `complete` says so (the last list cannot just be narrowed),
+ * and the last answer that had them is kept apart.
+ */
+function useLanguageService(
+  text: string,
+  caret: RefObject<number>,
+  complete: RefObject<boolean>,
+): { answer: Answer | null; completions: Answer | null; unavailable: boolean; ask: (caret: number) => void } {
   const [answer, setAnswer] = useState<Answer | null>(null);
+  const [completions, setCompletions] = useState<Answer | null>(null);
   const [unavailable, setUnavailable] = useState(false);
-  const wanted = useRef<{ text: string; caret: number } | null>(null);
+  const wanted = useRef<{ text: string; caret: number | undefined } | null>(null);
   const busy = useRef(false);
   const stopped = useRef(false);
   const timer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
@@ -47,7 +57,10 @@ function useLanguageService(text: string, caret: RefObject<number>): { answer: A
     busy.current = true;
     try {
       const result = await api<KqlEditorAnalysis>("/triage/hunting/editor", { method: "POST", body: { query: job.text, caret: job.caret } });
-      if (!stopped.current) setAnswer({ text: job.text, result });
+      if (!stopped.current) {
+        setAnswer({ text: job.text, result });
+        if (result.completion) setCompletions({ text: job.text, result });
+      }
     } catch (e) {
       // Without hunting (403) the editor stays plain text; the Run answer says why. Other failures wait for the next edit.
       if (e instanceof ApiError && (e.status === 403 || e.status === 401)) {
@@ -59,14 +72,18 @@ function useLanguageService(text: string, caret: RefObject<number>): { answer: A
       if (wanted.current) void pump();
     }
   };
-  const ask = (at: number, delay = DEBOUNCE_MS) => {
+  const ask = (at: number | undefined, delay = DEBOUNCE_MS) => {
     const t = textRef.current;
-    wanted.current = { text: t, caret: Math.max(0, Math.min(t.length, at)) };
     clearTimeout(timer.current);
+    // A longer query stays plain text (the hint says so): its analysis would hold the server too long.
+    if (t.length > MAX_EDITOR_QUERY) return;
+    // A request still waiting that wanted completions keeps wanting them.
+    const where = at ?? (wanted.current?.caret !== undefined ? (caret.current ?? t.length) : undefined);
+    wanted.current = { text: t, caret: where === undefined ? undefined : Math.max(0, Math.min(t.length, where)) };
     timer.current = setTimeout(() => void pump(), delay);
   };
   useEffect(() => {
-    ask(caret.current ?? text.length, answer ? DEBOUNCE_MS : 0);
+    ask(complete.current ? (caret.current ?? text.length) : undefined, answer ? DEBOUNCE_MS : 0);
     // Asks on each new text; the caret is read as it is then.
   }, [text]);
   useEffect(
@@ -76,7 +93,7 @@ function useLanguageService(text: string, caret: RefObject<number>): { answer: A
     },
     [],
   );
-  return { answer, unavailable, ask: (at) => ask(at, 0) };
+  return { answer, completions, unavailable, ask: (at) => ask(at, 0) };
 }
 
 function Highlighted({ text, analysis, errorAt }: { text: string; analysis: KqlEditorAnalysis | null; errorAt: number | null }) {
@@ -150,11 +167,14 @@ export function KqlEditor({
   const [caretAt, setCaretAt] = useState(value.length);
   const [menu, setMenu] = useState<{ open: boolean; chosen: number | null }>({ open: false, chosen: null });
   const pendingCaret = useRef<number | null>(null);
-  const { answer, unavailable, ask } = useLanguageService(value, caret);
+  const complete = useRef(true);
+  const { answer, completions, unavailable, ask } = useLanguageService(value, caret, complete);
 
-  const analysis = answer ? carryOver(answer.text, value, answer.result) : null;
+  const tooLong = value.length > MAX_EDITOR_QUERY;
+  const analysis = answer && !tooLong ? carryOver(answer.text, value, answer.result) : null;
   const current = answer?.text === value;
-  const list: CompletionList | null = menu.open && answer ? completionsAt(answer.text, answer.result, value, caretAt) : null;
+  const listAt = (text: string, at: number) => (completions ? completionsAt(completions.text, completions.result, text, at) : null);
+  const list: CompletionList | null = menu.open ? listAt(value, caretAt) : null;
   const active = list ? (menu.chosen === null ? (list.typed ? 0 : -1) : Math.min(menu.chosen, list.items.length - 1)) : -1;
 
   const moveCaret = (at: number) => {
@@ -167,6 +187,7 @@ export function KqlEditor({
     const next = applyCompletion(value, list, item);
     pendingCaret.current = next.caret;
     moveCaret(next.caret);
+    complete.current = false;
     close();
     onChange(next.text);
   };
@@ -253,9 +274,13 @@ export function KqlEditor({
             const at = e.target.selectionStart;
             moveCaret(at);
             const native = e.nativeEvent as InputEvent;
-            // Typing opens the list; pasting, deleting to nothing or moving text does not.
-            const typed = native.inputType === "insertText" || native.inputType === "insertLineBreak";
-            setMenu((m) => ({ open: typed || (m.open && native.inputType === "deleteContentBackward"), chosen: null }));
+            // Typing a word, a space, a pipe, an opening parenthesis or a comma opens the list; pasting, deleting or closing does not.
+            const typed = (native.inputType === "insertText" && /^[\w\s|(,]$/.test(native.data ?? "")) || native.inputType === "insertLineBreak";
+            const opens = typed || (menu.open && native.inputType === "deleteContentBackward");
+            setMenu({ open: opens, chosen: null });
+            // New completions are needed unless the last complete list narrows to this word.
+            const narrowed = opens ? listAt(e.target.value, at) : null;
+            complete.current = opens && !(narrowed && completions?.result.completion?.incomplete === false);
             onChange(e.target.value);
           }}
           onKeyDown={keyDown}
@@ -282,6 +307,11 @@ export function KqlEditor({
           </ul>
         )}
       </div>
+      {tooLong && (
+        <p className="hint">
+          The query is longer than {MAX_EDITOR_QUERY.toLocaleString()} characters: it is not highlighted or checked as you type (it still runs).
+        </p>
+      )}
       {!unavailable && analysis && <Problems text={value} diagnostics={analysis.diagnostics} onGoTo={onGoTo} />}
     </>
   );
