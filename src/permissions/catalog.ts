@@ -50,6 +50,9 @@ const DERIVED: Record<string, string> = {
   "GET /triage/alerts/{id}/audit": "GET /security/alerts_v2/{id}",
   // The hunting schema (beta getHuntingSchema) is what any hunting query may read.
   "GET /security/getHuntingSchema": "GET /security/getRunHuntingQuery",
+  // The Hunting page's editor support (classification, diagnostics, completions of a query) reads only
+  // the hunting schema, so it needs what a hunting query needs.
+  "POST /triage/hunting/editor": "GET /security/getRunHuntingQuery",
 };
 
 function rolesFor(key: string): string[] {

@@ -61,3 +61,10 @@ export const MAX_STORED_INSTANT = "9999-12-31T23:59:59.999Z";
 /** $filter date-time literals: any Edm.DateTimeOffset (years 0001 to 9999 in UTC), as Graph accepts. */
 export const MIN_FILTER_INSTANT = "0001-01-01T00:00:00.000Z";
 export const MAX_FILTER_INSTANT = MAX_STORED_INSTANT;
+
+/**
+ * The longest query the hunting editor's language support (POST /triage/hunting/editor) analyzes. The
+ * editor sends the whole text on each edit and the language service's work grows with it, on the
+ * server's event loop: this keeps one edit's analysis to a few hundred milliseconds at worst.
+ */
+export const MAX_EDITOR_QUERY = 10_000;

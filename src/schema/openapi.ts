@@ -17,7 +17,7 @@ import { alertResource } from "./alert.js";
 import { AlertComment } from "./comment.js";
 import { alertEvidence, evidenceQualifiedName, evidenceSubtypes, nestedEvidenceName, schemaGraphEnum } from "./evidence.js";
 import { properties, type Resource } from "./meta.js";
-import { AuditPageSchema, CorrelationSchema } from "./triage-api-schema.js";
+import { AuditPageSchema, CorrelationSchema, KqlEditorAnalysisSchema } from "./triage-api-schema.js";
 
 /** A JSON Schema (OpenAPI 3.1 dialect) as it appears in the document. */
 export type JsonSchema = { [key: string]: unknown };
@@ -75,7 +75,7 @@ export const OPENAPI_TAGS = {
   "Change notifications": "Graph's /subscriptions: change notifications on incidents and alerts_v2, delivered to an HTTPS endpoint.",
   Metadata: "The OData CSDL document ($metadata) of /v1.0 and /beta, generated from Triage's schemas. No token needed.",
   Ingestion: "Triage's own API for alert sources: alerts in, correlated into incidents.",
-  "Triage API": "Triage's own read API: audit trails and correlation explanations.",
+  "Triage API": "Triage's own read API: audit trails, correlation explanations, and the hunting editor's language support.",
   Administration: "The admin API behind the web app's admin pages: apps, consent, secrets and users (signed-in administrators).",
   "Testing controls":
     "Fault injection and strictness profiles per tenant or app, for testing Graph clients (signed-in administrators; docs/testing-faults.md).",
@@ -205,6 +205,7 @@ export function componentSources(): Map<string, TSchema> {
     ["graphError", GraphErrorSchema],
     ["triage.auditPage", AuditPageSchema],
     ["triage.correlation", CorrelationSchema],
+    ["triage.kqlEditorAnalysis", KqlEditorAnalysisSchema],
   ]);
   for (const [short, schema] of evidenceSubtypes) sources.set(evidenceQualifiedName(short), schema);
   return sources;

@@ -4,7 +4,7 @@
  * each schema's static type and the interface must be assignable both ways, or this file does not compile.
  */
 import { Type, type Static } from "@sinclair/typebox";
-import type { AuditEntry, AuditPage, Correlation } from "./triage-api.js";
+import type { AuditEntry, AuditPage, Correlation, KqlEditorAnalysis } from "./triage-api.js";
 
 const AuditEntrySchema = Type.Object({
   seq: Type.Integer({ description: "The audit row's sequence number, increasing." }),
@@ -49,10 +49,74 @@ export const CorrelationSchema = Type.Object({
   ),
 });
 
+const span = { start: Type.Integer({ minimum: 0, description: "Offset in the query (UTF-16 code units)." }), length: Type.Integer({ minimum: 0 }) };
+
+export const KqlEditorAnalysisSchema = Type.Object({
+  tokens: Type.Array(
+    Type.Object({
+      ...span,
+      kind: Type.Union(
+        (
+          [
+            "comment",
+            "punctuation",
+            "directive",
+            "literal",
+            "string",
+            "type",
+            "column",
+            "table",
+            "database",
+            "function",
+            "parameter",
+            "variable",
+            "identifier",
+            "operator",
+            "queryOperator",
+            "keyword",
+            "plain",
+          ] as const
+        ).map((k) => Type.Literal(k)),
+      ),
+    }),
+    { description: "The classified spans of the query, in order (unclassified white space is left out)." },
+  ),
+  diagnostics: Type.Array(
+    Type.Object({
+      ...span,
+      severity: Type.Union([Type.Literal("error"), Type.Literal("warning"), Type.Literal("suggestion"), Type.Literal("information")]),
+      code: Type.String({ description: "The language service's code, such as KS142." }),
+      message: Type.String(),
+    }),
+  ),
+  completion: Type.Optional(
+    Type.Object(
+      {
+        ...span,
+        items: Type.Array(
+          Type.Object({
+            label: Type.String(),
+            kind: Type.Union(
+              (["keyword", "operator", "table", "column", "function", "aggregate", "variable", "parameter", "chart", "syntax", "other"] as const).map((k) =>
+                Type.Literal(k),
+              ),
+            ),
+            before: Type.String({ description: "Replaces the range start..start+length; the caret goes after it." }),
+            after: Type.String({ description: "Inserted after the caret." }),
+          }),
+        ),
+        incomplete: Type.Boolean({ description: "More items matched than were answered: ask again as the word grows." }),
+      },
+      { description: "Present when the request gave a caret: what may be typed there." },
+    ),
+  ),
+});
+
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 const checks: [
   Same<Static<typeof AuditEntrySchema>, AuditEntry>,
   Same<Static<typeof AuditPageSchema>, AuditPage>,
   Same<Static<typeof CorrelationSchema>, Correlation>,
-] = [true, true, true];
+  Same<Static<typeof KqlEditorAnalysisSchema>, KqlEditorAnalysis>,
+] = [true, true, true, true];
 void checks;

@@ -1,6 +1,6 @@
 /**
  * The JSON of Triage's own read API (/triage/incidents/{id}/audit, /triage/alerts/{id}/audit,
- * /triage/incidents/{id}/correlation). Type-only and import-free: the web app compiles it too (with
+ * /triage/incidents/{id}/correlation, /triage/hunting/editor). Type-only and import-free: the web app compiles it too (with
  * DOM libs and no Node types), so it must stay that way.
  */
 
@@ -34,4 +34,63 @@ export interface Correlation {
   priority: { score: number | null; factors: PriorityFactor[] };
   entities: { key: string; lastSeenDateTime: string }[];
   events: { seq: number; at: string; kind: string; alertId: string | null; otherIncidentId: string | null; reasons: string[]; detail: string | null }[];
+}
+
+/** What the KQL language service classifies a span of a query as (the Hunting page colours these). */
+export type KqlTokenKind =
+  | "comment"
+  | "punctuation"
+  | "directive"
+  | "literal"
+  | "string"
+  | "type"
+  | "column"
+  | "table"
+  | "database"
+  | "function"
+  | "parameter"
+  | "variable"
+  | "identifier"
+  | "operator"
+  | "queryOperator"
+  | "keyword"
+  | "plain";
+
+export interface KqlToken {
+  start: number;
+  length: number;
+  kind: KqlTokenKind;
+}
+
+export interface KqlDiagnosticView {
+  start: number;
+  length: number;
+  severity: "error" | "warning" | "suggestion" | "information";
+  /** The language service's code, such as KS142. */
+  code: string;
+  message: string;
+}
+
+export interface KqlCompletionItem {
+  /** What the list shows, such as `ago(timespan)`. */
+  label: string;
+  kind: "keyword" | "operator" | "table" | "column" | "function" | "aggregate" | "variable" | "parameter" | "chart" | "syntax" | "other";
+  /** Text that replaces the edit range; the caret goes after it. */
+  before: string;
+  /** Text inserted after the caret, such as a closing parenthesis. */
+  after: string;
+}
+
+/** POST /triage/hunting/editor: the language service's view of a query, for the Hunting page's editor. */
+export interface KqlEditorAnalysis {
+  tokens: KqlToken[];
+  diagnostics: KqlDiagnosticView[];
+  /** With a caret in the request: what may be typed there, replacing the text from `start` for `length`. */
+  completion?: {
+    start: number;
+    length: number;
+    items: KqlCompletionItem[];
+    /** More items matched than were answered: a longer typed word needs a new request, not just a narrower list. */
+    incomplete: boolean;
+  };
 }

@@ -11,6 +11,7 @@ import { badRequest } from "../errors/graph-error.js";
 import { GRAPH_JSON } from "../http/conventions.js";
 import { operation } from "../permissions/catalog.js";
 import type { AuditPage, Correlation } from "../schema/triage-api.js";
+import { registerHuntingEditorRoute } from "./hunting-editor.js";
 
 export interface TriageRouteOptions {
   store: Store;
@@ -97,4 +98,6 @@ export async function registerTriageRoutes(app: FastifyInstance, opts: TriageRou
       return reply.type(GRAPH_JSON).send(JSON.stringify(body));
     },
   );
+
+  registerHuntingEditorRoute(app);
 }

@@ -1,159 +1,16 @@
 /** Advanced hunting: a KQL editor, a timespan, the results as a table and a chart; the URL carries the query. */
-import { useEffect, useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent, type ReactNode, type RefObject } from "react";
+import { useEffect, useRef, useState } from "react";
 import { api, ApiError, qs } from "../api";
 import { navigate, useLocation } from "../router";
 import { Loading, useAsync, usePageTitle } from "../components/ui";
 import { ChartCard, StackedBars } from "../components/Charts";
 import { cellText, chartOf, EXAMPLES, TIMESPANS, DEFAULT_TIMESPAN, type ChartSpec, type HuntingResults } from "../hunting";
-import { completions, errorPosition, tokenize, type Completion, type SchemaTable } from "../kql";
+import { errorPosition } from "../kql";
+import { KqlEditor } from "../components/KqlEditor";
 import "../hunting.css";
 
 /** Rows shown at most; the rest are counted. */
 const SHOWN = 500;
-
-function Highlighted({ text, tables, errorAt }: { text: string; tables: ReadonlySet<string>; errorAt: number | null }) {
-  const tokens = tokenize(text, tables);
-  const out: ReactNode[] = [];
-  let marked = errorAt === null;
-  for (const t of tokens) {
-    const hit = !marked && errorAt! >= t.start && errorAt! < t.start + t.text.length && t.kind !== "space";
-    if (hit) marked = true;
-    out.push(
-      <span key={t.start} className={`kql-${t.kind}${hit ? " kql-error" : ""}`}>
-        {t.text}
-      </span>,
-    );
-  }
-  if (!marked)
-    out.push(
-      <span key="end" className="kql-error kql-error-end">
-        {" "}
-      </span>,
-    );
-  // A trailing newline needs a character after it to take its height.
-  out.push("\n");
-  return <>{out}</>;
-}
-
-function Editor({
-  value,
-  onChange,
-  onRun,
-  schema,
-  errorAt,
-  textarea,
-}: {
-  value: string;
-  onChange: (v: string) => void;
-  onRun: () => void;
-  schema: SchemaTable[];
-  errorAt: number | null;
-  textarea: RefObject<HTMLTextAreaElement | null>;
-}) {
-  const pre = useRef<HTMLPreElement>(null);
-  const [menu, setMenu] = useState<{ start: number; items: Completion[]; active: number } | null>(null);
-  const pendingCaret = useRef<number | null>(null);
-  // Before the schema arrives (or when it is refused), the two tables hunting has.
-  const tables = useMemo(() => new Set(schema.length ? schema.map((t) => t.name) : ["AlertInfo", "AlertEvidence"]), [schema]);
-
-  const suggest = (text: string, caret: number) => {
-    const c = completions(text, caret, schema);
-    setMenu(c.items.length ? { ...c, active: 0 } : null);
-  };
-  const accept = (item: Completion) => {
-    const ta = textarea.current;
-    if (!ta || !menu) return;
-    const caret = ta.selectionStart;
-    const next = value.slice(0, menu.start) + item.label + value.slice(caret);
-    onChange(next);
-    setMenu(null);
-    pendingCaret.current = menu.start + item.label.length;
-  };
-  // The caret goes after an accepted completion as the new text is committed, before the next key.
-  useLayoutEffect(() => {
-    const ta = textarea.current;
-    if (pendingCaret.current === null || !ta) return;
-    ta.setSelectionRange(pendingCaret.current, pendingCaret.current);
-    pendingCaret.current = null;
-  }, [value, textarea]);
-  const keyDown = (e: KeyboardEvent<HTMLTextAreaElement>) => {
-    if ((e.ctrlKey || e.metaKey) && e.key === "Enter") {
-      e.preventDefault();
-      setMenu(null);
-      onRun();
-      return;
-    }
-    if ((e.ctrlKey || e.metaKey) && e.key === " ") {
-      e.preventDefault();
-      suggest(value, e.currentTarget.selectionStart);
-      return;
-    }
-    if (!menu) return;
-    if (e.key === "ArrowDown" || e.key === "ArrowUp") {
-      e.preventDefault();
-      const n = menu.items.length;
-      setMenu({ ...menu, active: (menu.active + (e.key === "ArrowDown" ? 1 : n - 1)) % n });
-    } else if (e.key === "Tab") {
-      e.preventDefault();
-      accept(menu.items[menu.active]!);
-    } else if (e.key === "Escape") {
-      e.preventDefault();
-      setMenu(null);
-    }
-  };
-  const sync = () => {
-    if (pre.current && textarea.current) {
-      pre.current.scrollTop = textarea.current.scrollTop;
-      pre.current.scrollLeft = textarea.current.scrollLeft;
-    }
-  };
-  return (
-    <div className="kql-editor">
-      <pre ref={pre} className="kql-highlight" aria-hidden="true">
-        <Highlighted text={value} tables={tables} errorAt={errorAt} />
-      </pre>
-      <textarea
-        ref={textarea}
-        id="kql"
-        className="kql-input"
-        value={value}
-        spellCheck={false}
-        autoCapitalize="off"
-        autoComplete="off"
-        aria-describedby="kql-help"
-        aria-autocomplete="list"
-        aria-controls={menu ? "kql-completions" : undefined}
-        aria-activedescendant={menu ? `kql-completion-${menu.active}` : undefined}
-        onChange={(e) => {
-          onChange(e.target.value);
-          suggest(e.target.value, e.target.selectionStart);
-        }}
-        onKeyDown={keyDown}
-        onScroll={sync}
-        onBlur={() => setTimeout(() => setMenu(null), 150)}
-      />
-      {menu && (
-        <ul id="kql-completions" className="kql-completions" role="listbox" aria-label="Completions">
-          {menu.items.map((item, i) => (
-            <li
-              key={item.label}
-              id={`kql-completion-${i}`}
-              role="option"
-              aria-selected={i === menu.active}
-              onMouseDown={(e) => {
-                e.preventDefault();
-                accept(item);
-              }}
-            >
-              <span className={`kql-kind kql-kind-${item.kind}`}>{item.kind}</span> {item.label}
-              {item.detail && <span className="muted"> {item.detail}</span>}
-            </li>
-          ))}
-        </ul>
-      )}
-    </div>
-  );
-}
 
 function HuntingError({ error, query, onGoTo }: { error: unknown; query: string; onGoTo: (offset: number) => void }) {
   const message = error instanceof Error ? error.message : String(error);
@@ -209,15 +66,6 @@ export function HuntingPage({ search }: { search: string }) {
     setTimespan(urlTimespan);
   }, [urlQuery, urlTimespan]);
 
-  const schema = useAsync(
-    (signal) =>
-      api<{ tables: SchemaTable[] }>("/beta/security/getHuntingSchema", { signal }).then(
-        (s) => s.tables,
-        () => [] as SchemaTable[],
-      ),
-    [],
-  );
-
   const run = useAsync(
     (signal) =>
       urlQuery
@@ -258,10 +106,10 @@ export function HuntingPage({ search }: { search: string }) {
         }}
       >
         <label htmlFor="kql">Query</label>
-        <Editor value={text} onChange={setText} onRun={() => start()} schema={schema.data ?? []} errorAt={errorAt} textarea={textarea} />
         <p id="kql-help" className="hint">
-          Ctrl+Enter runs the query; Tab accepts a completion, Ctrl+Space asks for one.
+          Ctrl+Enter runs the query. Completions show as you type (Ctrl+Space asks for them): arrows choose, Tab or Enter accepts, Esc closes the list.
         </p>
+        <KqlEditor value={text} onChange={setText} onRun={() => start()} errorAt={errorAt} textarea={textarea} onGoTo={goTo} />
         <div className="hunting-controls">
           <label htmlFor="timespan">Time range</label>
           <select id="timespan" value={timespan} onChange={(e) => setTimespan(e.target.value)}>
