@@ -12,6 +12,7 @@ import { registerIngestRoutes } from "./ingest/routes.js";
 import { MAX_ALERTS_PER_INCIDENT, MAX_ENTITIES_PER_INCIDENT } from "./domain/correlate.js";
 import { registerTriageRoutes } from "./triage-api/routes.js";
 import { registerPermissionRoutes } from "./web/permission-routes.js";
+import { warmHunting } from "./hunting/warm.js";
 import { callerOf, installGuard } from "./identity/caller.js";
 import { KeyRing } from "./identity/keys.js";
 import { TokenValidator, type ExternalIssuer } from "./identity/validate.js";
@@ -128,6 +129,11 @@ export interface ServerConfig {
    * server listens, rather than on the first request: `triage serve` does, so the first page load does not wait for it.
    */
   warmPermissionsList?: boolean | undefined;
+  /**
+   * Load advanced hunting's Kusto language service as soon as the server listens, rather than on the
+   * first hunting query (which would otherwise wait a second or more for it): `triage serve` does.
+   */
+  warmHunting?: boolean | undefined;
   /**
    * Change notifications (docs/notifications.md): limits and timings, each absent one at its default;
    * `deliver: false` keeps this node from delivering (its subscription routes still work).
@@ -257,6 +263,17 @@ export async function buildServer(config: ServerConfig): Promise<FastifyInstance
 
   // Public; registered before the Graph routes, whose declared operations it records for the tests.
   registerPermissionRoutes(app, { warm: config.warmPermissionsList === true });
+  if (config.warmHunting === true) {
+    app.addHook("onListen", async () => {
+      // After the listen resolves (readiness does not wait for it), off any request's path.
+      setTimeout(() => {
+        warmHunting().then(
+          (ms) => app.log.info({ ms: Math.round(ms) }, "advanced hunting's language service is loaded"),
+          (err: unknown) => app.log.warn({ err }, "loading advanced hunting's language service failed; the first hunting query loads it"),
+        );
+      }, 0).unref();
+    });
+  }
 
   const caller = async (req: FastifyRequest) => callerOf(req);
   const filterLimits = { ...DEFAULT_FILTER_LIMITS, ...config.filterLimits };

@@ -304,6 +304,7 @@ async function serve(o: ServeOptions): Promise<void> {
     huntingTimeoutMs: o.huntingTimeout,
     filterLimits: { maxNodes: o.filterMaxNodes, maxLambdas: o.filterMaxLambdas },
     warmPermissionsList: true,
+    warmHunting: true,
     notifications: { allowPrivateDestinations: o.allowPrivateDestinations === true },
     profile: o.profile,
   });

@@ -91,7 +91,8 @@ export const AlertSchema = Type.Object({
   }),
   description: Nullable(Type.String({ maxLength: MAX_TEXT_LENGTH }), { description: "String value describing each alert." }),
   recommendedActions: Nullable(Type.String({ maxLength: MAX_TEXT_LENGTH }), { description: "Recommended response and remediation actions." }),
-  category: Nullable(Type.String(), { description: "The attack kill-chain category (deprecated; see categories)." }),
+  // A column of its own for advanced hunting (AlertInfo's Category), never filtered or sorted through OData.
+  category: Nullable(Type.String(), { description: "The attack kill-chain category (deprecated; see categories).", column: "category", columnType: "text" }),
   categories: Nullable(StringCollection(), { description: "The attack kill-chain categories.", filterable: true }),
   assignedTo: Nullable(Type.String({ maxLength: MAX_ASSIGNED_TO_LENGTH }), {
     description: "Owner of the alert, or null if unassigned.",

@@ -3,6 +3,8 @@ import { badRequest, GraphError } from "../errors/graph-error.js";
 import { checkRegex, REGEX_EXTRACT_FUNCTION, REGEX_MATCH_FUNCTION } from "./hunting-regex.js";
 import { DEADLINE_FUNCTION } from "./read-workers.js";
 import type { Store } from "./open.js";
+import { alertResource } from "../schema/alert.js";
+import { properties } from "../schema/meta.js";
 import { runBoundedRead } from "./bounded-read.js";
 
 /**
@@ -35,6 +37,28 @@ function num(v: number): string {
   return String(v);
 }
 
+const ALERT_PROPERTIES = properties(alertResource.schema);
+
+/** Defender's spelling of a severity: the Graph member capitalized (high → High). */
+function capitalized(member: string): string {
+  return member.charAt(0).toUpperCase() + member.slice(1);
+}
+
+/**
+ * A hunting column read from the alerts table's typed column for an alert property: the same column
+ * the schema's column mapping (store/columns.ts) writes from the document, so the two cannot disagree.
+ * An enum column holds the member's ordinal and reads back as the member's name (spelled by `spell`);
+ * an absent value is "", as KQL strings are never null.
+ */
+function alertColumn(property: string, spell: (member: string) => string = (m) => m): string {
+  const p = ALERT_PROPERTIES.get(property);
+  const column = p?.meta.column;
+  if (!p || !column) throw new Error(`The alert property ${property} has no column`);
+  const e = p.valueSchema.graphEnum;
+  if (!e) return `coalesce(a.${column}, '')`;
+  return `(case a.${column} ${e.members.map((m, i) => `when ${i} then ${str(spell(m))}`).join(" ")} else '' end)`;
+}
+
 class Renderer {
   private aliases = 0;
   constructor(
@@ -55,35 +79,57 @@ class Renderer {
     return `(${src} #>> '{${path.join(",")}}')`;
   }
 
-  private capitalized(x: string): string {
-    return `coalesce(upper(substr(${x}, 1, 1)) || substr(${x}, 2), '')`;
-  }
-
+  /** The query window on the alerts' creation time, which the hunting index (migration 010) leads with. */
   private baseWhere(): string {
     const guard = this.dialect === "sqlite" ? ` and ${DEADLINE_FUNCTION}()` : "";
-    return `a.tenant_id = ${str(this.tenantId)} and a.created_at >= ${str(this.window.from)} and a.created_at < ${str(this.window.to)}${guard}`;
+    const at = this.dialect === "postgres" ? `a.created_at collate "C"` : "a.created_at";
+    return `a.tenant_id = ${str(this.tenantId)} and ${at} >= ${str(this.window.from)} and ${at} < ${str(this.window.to)}${guard}`;
+  }
+
+  /** The alert's MITRE techniques as JSON array text, from its document (the one AlertInfo column without a column of its own). */
+  private techniques(): string {
+    const t =
+      this.dialect === "postgres"
+        ? `coalesce((a.doc::json -> 'mitreTechniques')::text, 'null')`
+        : `coalesce(json_extract(a.doc, '$."mitreTechniques"'), 'null')`;
+    return `(case when ${t} = 'null' then '[]' else ${t} end)`;
+  }
+
+  /** The alert-level columns both tables share, read from the alerts' typed columns (see alertColumn). */
+  private alertColumns(): Record<"Timestamp" | "AlertId" | "Title" | "Category" | "Severity" | "ServiceSource" | "DetectionSource", string> {
+    return {
+      Timestamp: "a.created_at",
+      AlertId: "a.id",
+      Title: alertColumn("title"),
+      Category: alertColumn("category"),
+      Severity: alertColumn("severity", capitalized),
+      ServiceSource: alertColumn("serviceSource"),
+      DetectionSource: alertColumn("detectionSource"),
+    };
   }
 
   private alertInfo(): string {
-    const pg = this.dialect === "postgres";
-    const d = pg ? "j.d" : "a.doc";
-    const from = pg ? `alerts a cross join lateral (select a.doc::jsonb as d, a.doc::json as t) j` : "alerts a";
-    const techniques = pg ? `coalesce((j.t -> 'mitreTechniques')::text, 'null')` : `coalesce(json_extract(a.doc, '$."mitreTechniques"'), 'null')`;
-    return (
-      `select a.created_at as "Timestamp", a.id as "AlertId", coalesce(a.title, '') as "Title", ` +
-      `coalesce(${this.docText(d, ["category"])}, '') as "Category", ${this.capitalized(this.docText(d, ["severity"]))} as "Severity", ` +
-      `coalesce(${this.docText(d, ["serviceSource"])}, '') as "ServiceSource", coalesce(${this.docText(d, ["detectionSource"])}, '') as "DetectionSource", ` +
-      `(case when ${techniques} = 'null' then '[]' else ${techniques} end) as "AttackTechniques" ` +
-      `from ${from} where ${this.baseWhere()}`
-    );
+    const c = this.alertColumns();
+    const cols: [string, string][] = [
+      ["Timestamp", c.Timestamp],
+      ["AlertId", c.AlertId],
+      ["Title", c.Title],
+      ["Category", c.Category],
+      ["Severity", c.Severity],
+      ["ServiceSource", c.ServiceSource],
+      ["DetectionSource", c.DetectionSource],
+      ["AttackTechniques", this.techniques()],
+    ];
+    return `select ${cols.map(([n, x]) => `${x} as ${ident(n)}`).join(", ")} from alerts a where ${this.baseWhere()}`;
   }
 
   private alertEvidence(): string {
     const pg = this.dialect === "postgres";
-    const d = pg ? "j.d" : "a.doc";
+    const d = pg ? "j.t" : "a.doc";
     const v = pg ? "e.v" : "e.value";
+    // The document is parsed once per alert, for its evidence (and the threat family); the alert's own columns are typed columns.
     const from = pg
-      ? `alerts a cross join lateral (select a.doc::jsonb as d, a.doc::json as t) j cross join lateral json_array_elements(case when json_typeof(j.t -> 'evidence') = 'array' then j.t -> 'evidence' else '[]'::json end) e(v)`
+      ? `alerts a cross join lateral (select a.doc::json as t) j cross join lateral json_array_elements(case when json_typeof(j.t -> 'evidence') = 'array' then j.t -> 'evidence' else '[]'::json end) e(v)`
       : `alerts a, json_each(a.doc, '$."evidence"') e`;
     const arrayOnly = pg ? "" : ` and json_type(a.doc, '$."evidence"') = 'array'`;
     const ev = (...paths: string[][]) => {
@@ -92,8 +138,9 @@ class Renderer {
     };
     const typeName = pg ? `(${v} ->> '@odata.type')` : `json_extract(${v}, '$."@odata.type"')`;
     const sub = (name: string) => `${typeName} = ${str(`#microsoft.graph.security.${name}`)}`;
+    // A simple CASE reads the evidence type once per item, not once per branch.
     const entityType =
-      `(case ${[
+      `(case ${typeName} ${[
         ["deviceEvidence", "Machine"],
         ["userEvidence", "User"],
         ["ipEvidence", "Ip"],
@@ -110,7 +157,7 @@ class Renderer {
         ["mailClusterEvidence", "MailCluster"],
         ["securityGroupEvidence", "SecurityGroup"],
       ]
-        .map(([g, k]) => `when ${sub(g!)} then ${str(k!)}`)
+        .map(([g, k]) => `when ${str(`#microsoft.graph.security.${g!}`)} then ${str(k!)}`)
         .join(" ")} ` + `else coalesce(replace(replace(${typeName}, '#microsoft.graph.security.', ''), 'Evidence', ''), '') end)`;
     const rolesText = pg ? `coalesce((${v} -> 'roles')::text, '')` : `coalesce(json_extract(${v}, '$."roles"'), '')`;
     const has = (text: string, needle: string) => (pg ? `strpos(${text}, ${str(needle)}) > 0` : `instr(${text}, ${str(needle)}) > 0`);
@@ -122,19 +169,17 @@ class Renderer {
       return parts.length === 1 ? parts[0]! : `coalesce(${parts.join(", ")})`;
     };
     const when = (cond: string, then: string) => `(case when ${cond} then ${then} else '' end)`;
-    const categories = pg
-      ? `json_build_array(coalesce(${this.docText(d, ["category"])}, ''))::text`
-      : `json_array(coalesce(${this.docText(d, ["category"])}, ''))`;
-    const techniques = pg ? `coalesce((j.t -> 'mitreTechniques')::text, 'null')` : `coalesce(json_extract(a.doc, '$."mitreTechniques"'), 'null')`;
+    const alert = this.alertColumns();
+    const categories = pg ? `json_build_array(${alert.Category})::text` : `json_array(${alert.Category})`;
     const additional = pg ? `${v}::text` : `${v}`;
     const cols: [string, string][] = [
-      ["Timestamp", "a.created_at"],
-      ["AlertId", "a.id"],
-      ["Title", "coalesce(a.title, '')"],
+      ["Timestamp", alert.Timestamp],
+      ["AlertId", alert.AlertId],
+      ["Title", alert.Title],
       ["Categories", categories],
-      ["AttackTechniques", `(case when ${techniques} = 'null' then '[]' else ${techniques} end)`],
-      ["ServiceSource", `coalesce(${this.docText(d, ["serviceSource"])}, '')`],
-      ["DetectionSource", `coalesce(${this.docText(d, ["detectionSource"])}, '')`],
+      ["AttackTechniques", this.techniques()],
+      ["ServiceSource", alert.ServiceSource],
+      ["DetectionSource", alert.DetectionSource],
       ["EntityType", entityType],
       ["EvidenceRole", role],
       ["EvidenceDirection", direction],
@@ -169,7 +214,7 @@ class Renderer {
       ["RegistryValueName", ev(["registryValueName"])],
       ["RegistryValueData", ev(["registryValue"])],
       ["AdditionalFields", additional],
-      ["Severity", this.capitalized(this.docText(d, ["severity"]))],
+      ["Severity", alert.Severity],
       ["CloudResource", when(sub("azureResourceEvidence"), ev(["resourceName"]))],
       ["CloudPlatform", `(case when ${sub("azureResourceEvidence")} then 'Azure' else '' end)`],
       ["ResourceType", when(sub("azureResourceEvidence"), ev(["resourceType"]))],

@@ -17,6 +17,7 @@ import * as m006 from "./migrations/006_alert_analyst_properties.js";
 import * as m007 from "./migrations/007_credential_state.js";
 import * as m008 from "./migrations/008_heartbeats.js";
 import * as m009 from "./migrations/009_change_feed.js";
+import * as m010 from "./migrations/010_alert_category.js";
 import * as m012 from "./migrations/012_faults_and_profiles.js";
 import { installDeadline, SqliteReadPool } from "./read-workers.js";
 import { installRegex } from "./hunting-regex.js";
@@ -35,6 +36,7 @@ const migrations: Record<string, Migration> = {
   "007_credential_state": m007,
   "008_heartbeats": m008,
   "009_change_feed": m009,
+  "010_alert_category": m010,
   "012_faults_and_profiles": m012,
 };
 

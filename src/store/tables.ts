@@ -53,6 +53,8 @@ export interface AlertTable {
   detection_source: number | null;
   assigned_to: string | null;
   title: string | null;
+  /** The alert's category: AlertInfo's Category in advanced hunting (migration 010). */
+  category: string | null;
   detector_key: string | null;
   created_at: string;
   updated_at: string;
