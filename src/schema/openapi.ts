@@ -9,6 +9,7 @@
  * validate, store and render the resources (incident.ts, alert.ts, comment.ts, evidence.ts), and a
  * route's description points at them with `ref()`.
  */
+import { DryRunRequestSchema, DryRunSchema, RuleInputSchema, RuleListSchema, RuleSchema } from "./automation.js";
 import { SubscriptionSchema } from "./subscription.js";
 import { HuntingQueryResults } from "./operations.js";
 import { Type, type TObject, type TSchema } from "@sinclair/typebox";
@@ -76,6 +77,7 @@ export const OPENAPI_TAGS = {
   Metadata: "The OData CSDL document ($metadata) of /v1.0 and /beta, generated from Triage's schemas. No token needed.",
   Ingestion: "Triage's own API for alert sources: alerts in, correlated into incidents.",
   "Triage API": "Triage's own read API: audit trails and correlation explanations.",
+  Automation: "Automation rules: triggers, conditions and ordered actions run on incidents and alerts (signed-in administrators; docs/automation.md).",
   Administration: "The admin API behind the web app's admin pages: apps, consent, secrets and users (signed-in administrators).",
   Permissions: "The permissions explorer's API: Microsoft Graph permissions and the least-privilege finder. No token needed.",
   "Token service": "Triage's Entra-compatible OAuth 2.0 and OpenID Connect endpoints, per tenant.",
@@ -199,6 +201,11 @@ export function componentSources(): Map<string, TSchema> {
     ["graphError", GraphErrorSchema],
     ["triage.auditPage", AuditPageSchema],
     ["triage.correlation", CorrelationSchema],
+    ["triage.automationRule", RuleSchema],
+    ["triage.automationRuleInput", RuleInputSchema],
+    ["triage.automationRuleList", RuleListSchema],
+    ["triage.automationDryRunRequest", DryRunRequestSchema],
+    ["triage.automationDryRun", DryRunSchema],
   ]);
   for (const [short, schema] of evidenceSubtypes) sources.set(evidenceQualifiedName(short), schema);
   return sources;

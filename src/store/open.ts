@@ -17,6 +17,7 @@ import * as m006 from "./migrations/006_alert_analyst_properties.js";
 import * as m007 from "./migrations/007_credential_state.js";
 import * as m008 from "./migrations/008_heartbeats.js";
 import * as m009 from "./migrations/009_change_feed.js";
+import * as m011 from "./migrations/011_automation.js";
 import { installDeadline, SqliteReadPool } from "./read-workers.js";
 import { DEFAULT_MAX_QUEUED_READS, DEFAULT_QUERY_TIMEOUT_MS, DEFAULT_READ_WORKERS, type BoundedReadOptions, type QueryLimitOptions } from "./bounded-read.js";
 import { queryTimedOut } from "../errors/graph-error.js";
@@ -32,6 +33,7 @@ const migrations: Record<string, Migration> = {
   "007_credential_state": m007,
   "008_heartbeats": m008,
   "009_change_feed": m009,
+  "011_automation": m011,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
