@@ -90,10 +90,12 @@ export interface RuleContext {
   now: string;
   settings: AutomationSettings;
   sealer: SecretSealer | undefined;
+  /** Whether e-mail actions are accepted; by default, when the settings name a mail server. */
+  emailAllowed?: boolean;
 }
 
 /** Checks what a rule sends to: webhook URLs by the outbound rules, e-mail only with a mail server. */
-function checkDestinations(actions: readonly Action[], settings: AutomationSettings): void {
+function checkDestinations(actions: readonly Action[], settings: AutomationSettings, emailAllowed: boolean): void {
   for (const [i, a] of actions.entries()) {
     try {
       if (a.type === "runPlaybook" || (a.type === "notify" && a.channel !== "email")) checkUrlForm(a.url, settings, `url of action ${i + 1}`);
@@ -101,7 +103,7 @@ function checkDestinations(actions: readonly Action[], settings: AutomationSetti
       if (e instanceof DestinationRefused) throw badRequest(e.message);
       throw e;
     }
-    if (a.type === "notify" && a.channel === "email" && settings.smtp === null) {
+    if (a.type === "notify" && a.channel === "email" && !emailAllowed) {
       throw badRequest(`Action ${i + 1} sends e-mail, but this server has no mail server configured (triage serve --smtp-url).`);
     }
   }
@@ -135,7 +137,7 @@ function rowOf(id: string, input: RuleInput, c: RuleContext, created: { at: stri
 
 export async function createRule(db: StoreDb, c: RuleContext, body: unknown): Promise<Rule> {
   const input = checkRuleInput(body);
-  checkDestinations(input.actions, c.settings);
+  checkDestinations(input.actions, c.settings, c.emailAllowed ?? c.settings.smtp !== null);
   const id = randomUUID();
   const row = rowOf(id, input, c, { at: c.now, by: c.actor });
   await inTransaction(db, async (tx) => {
@@ -176,7 +178,7 @@ export async function updateRule(db: StoreDb, c: RuleContext, id: string, body: 
       ...(body as Record<string, unknown>),
     };
     const input = checkRuleInput(merged, old.actions);
-    checkDestinations(input.actions, c.settings);
+    checkDestinations(input.actions, c.settings, c.emailAllowed ?? c.settings.smtp !== null);
     const next = rowOf(id, input, c, { at: row.created_at, by: row.created_by });
     await replaceRule(tx, next);
     return ruleView(storedRuleOf(next));
