@@ -64,7 +64,8 @@ async function requireTenant(store: Store, id: string): Promise<void> {
 
 export function addRuleCommands(cli: Command, h: CliHelpers): void {
   const rules = cli.command("rules").description("automation rules: triggers, conditions and ordered actions (docs/automation.md)");
-  const common = (c: Command) => c.addOption(h.dataOption("data directory")).addOption(h.dbOption()).requiredOption("--tenant <id>", "tenant", h.tenantArg).option("--json", "print JSON");
+  const common = (c: Command) =>
+    c.addOption(h.dataOption("data directory")).addOption(h.dbOption()).requiredOption("--tenant <id>", "tenant", h.tenantArg).option("--json", "print JSON");
   const writing = (c: Command) =>
     common(c)
       .addOption(h.keyFileOption())
@@ -130,7 +131,9 @@ export function addRuleCommands(cli: Command, h: CliHelpers): void {
         const d = await dryRun(store.db, o.tenant, o.id ?? null, body, DEFAULT_AUTOMATION_SETTINGS.maxAlertsRead, new Date().toISOString());
         const lines = [
           d.skipped ? `Would not run: ${d.skipped}` : "Would run.",
-          ...d.conditions.map((c) => `  ${c.holds ? "holds" : "fails"}  ${c.property} ${c.operator} ${c.values.join(", ")}  (is: ${c.actual.join(", ") || "nothing"})`),
+          ...d.conditions.map(
+            (c) => `  ${c.holds ? "holds" : "fails"}  ${c.property} ${c.operator} ${c.values.join(", ")}  (is: ${c.actual.join(", ") || "nothing"})`,
+          ),
           d.matched ? "Conditions hold; the actions would:" : "Conditions do not hold; nothing would happen.",
           ...d.actions.map((a) => `  ${a.description}`),
         ];

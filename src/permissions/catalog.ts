@@ -107,8 +107,7 @@ const AUTOMATION_OPERATIONS = new Set([
   "POST /triage/automation/rules/{id}/dryRun",
   "POST /triage/automation/dryRun",
 ]);
-const AUTOMATION_NOTE =
-  "Triage's automation rules, delegated only: the signed-in user must be a Security Administrator; no application permission grants it.";
+const AUTOMATION_NOTE = "Triage's automation rules, delegated only: the signed-in user must be a Security Administrator; no application permission grants it.";
 const ADMIN_PERMISSIONS = ["SecurityIncident.ReadWrite.All", "SecurityAlert.ReadWrite.All"];
 const ADMIN_NOTE =
   "Triage's directory administration, delegated only: the signed-in user must be a Security Administrator; no application permission grants it.";

@@ -92,7 +92,10 @@ const Tags = Type.Array(Type.String({ minLength: 1, maxLength: MAX_TAG_LENGTH })
 const Url = Type.String({ minLength: 1, maxLength: MAX_DESTINATION_URL });
 
 export const ActionSchema = Type.Union([
-  Type.Object({ type: Type.Literal("assign"), assignedTo: Type.Union([Type.String({ maxLength: MAX_ASSIGNED_TO_LENGTH }), Type.Null()]) }, { additionalProperties: false }),
+  Type.Object(
+    { type: Type.Literal("assign"), assignedTo: Type.Union([Type.String({ maxLength: MAX_ASSIGNED_TO_LENGTH }), Type.Null()]) },
+    { additionalProperties: false },
+  ),
   Type.Object({ type: Type.Literal("changeStatus"), status: literals(["active", "inProgress", "resolved"] as const) }, { additionalProperties: false }),
   Type.Object(
     {
@@ -143,7 +146,9 @@ export const INCIDENT_ACTIONS: ReadonlySet<ActionType> = new Set(["assign", "cha
 export const RuleInputSchema = Type.Object(
   {
     displayName: Type.String({ minLength: 1, maxLength: MAX_RULE_NAME }),
-    order: Type.Optional(Type.Integer({ minimum: MIN_ORDER, maximum: MAX_ORDER, description: "Rules run in this order, lowest first (then oldest first). Default 1000." })),
+    order: Type.Optional(
+      Type.Integer({ minimum: MIN_ORDER, maximum: MAX_ORDER, description: "Rules run in this order, lowest first (then oldest first). Default 1000." }),
+    ),
     enabled: Type.Optional(Type.Boolean({ description: "Default true." })),
     expirationDateTime: Type.Optional(Type.Union([Type.String({ format: "date-time" }), Type.Null()], { description: "After it, the rule no longer runs." })),
     trigger: literals(TRIGGERS),
@@ -186,7 +191,15 @@ export const DryRunRequestSchema = Type.Object(
 export const DryRunSchema = Type.Object({
   matched: Type.Boolean({ description: "Whether the rule's conditions hold for the incident or alert as it is now." }),
   skipped: Type.Union([Type.String(), Type.Null()], { description: "Why the rule would not run at all (disabled, expired), or null." }),
-  conditions: Type.Array(Type.Object({ property: Type.String(), operator: Type.String(), values: Type.Array(Type.String()), holds: Type.Boolean(), actual: Type.Array(Type.String()) })),
+  conditions: Type.Array(
+    Type.Object({
+      property: Type.String(),
+      operator: Type.String(),
+      values: Type.Array(Type.String()),
+      holds: Type.Boolean(),
+      actual: Type.Array(Type.String()),
+    }),
+  ),
   actions: Type.Array(
     Type.Object({
       type: Type.String(),

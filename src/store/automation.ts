@@ -138,7 +138,11 @@ export async function incidentAlertDocs(db: Db, tenantId: string, incidentId: nu
 }
 
 export async function insertJobs(tx: Transaction<Database>, rows: readonly AutomationJobTable[]): Promise<void> {
-  if (rows.length) await tx.insertInto("automation_jobs").values([...rows]).execute();
+  if (rows.length)
+    await tx
+      .insertInto("automation_jobs")
+      .values([...rows])
+      .execute();
 }
 
 /** Claims up to `limit` jobs due for an attempt that no live node holds. */
@@ -147,7 +151,8 @@ export async function claimDueJobs(db: Kysely<Database>, node: string, now: stri
   const pick = isPostgres(db)
     ? sql`select j.id from automation_jobs j where ${due} order by j.next_attempt_at limit ${limit} for update of j skip locked`
     : sql`select j.id from automation_jobs j where ${due} order by j.next_attempt_at limit ${limit}`;
-  const res = await sql<AutomationJobTable>`update automation_jobs set lease_owner = ${node}, lease_until = ${leaseUntil} where id in (${pick}) returning *`.execute(db);
+  const res =
+    await sql<AutomationJobTable>`update automation_jobs set lease_owner = ${node}, lease_until = ${leaseUntil} where id in (${pick}) returning *`.execute(db);
   return res.rows.map((r) => ({ ...r, attempts: Number(r.attempts) }));
 }
 

@@ -150,5 +150,13 @@ export async function readFeed(db: Kysely<Database>, tenantId: string, afterSeq:
     .orderBy("seq")
     .limit(limit)
     .execute();
-  return rows.map((r) => ({ seq: Number(r.seq), entityType: r.entity_type, entityId: r.entity_id, changeType: r.change_type, at: r.at, actor: r.actor, automated: Number(r.automated) === 1 }));
+  return rows.map((r) => ({
+    seq: Number(r.seq),
+    entityType: r.entity_type,
+    entityId: r.entity_id,
+    changeType: r.change_type,
+    at: r.at,
+    actor: r.actor,
+    automated: Number(r.automated) === 1,
+  }));
 }

@@ -52,12 +52,18 @@ const DOCS = {
     description: "Writes nothing and sends nothing. Body: incidentId, or alertId for an alertCreated rule.",
     params: ID,
     body: { required: true, content: json(ref("triage.automationDryRunRequest")) },
-    responses: { 200: { description: "The conditions' results and the actions' effects.", content: json(ref("triage.automationDryRun")) }, ...graphErrors(400, 401, 403, 404) },
+    responses: {
+      200: { description: "The conditions' results and the actions' effects.", content: json(ref("triage.automationDryRun")) },
+      ...graphErrors(400, 401, 403, 404),
+    },
   }),
   dryRunNew: doc("What a rule not yet saved would do to an incident or alert as it is now", {
     description: "Writes nothing and sends nothing. Body: rule, and incidentId or alertId.",
     body: { required: true, content: json(ref("triage.automationDryRunRequest")) },
-    responses: { 200: { description: "The conditions' results and the actions' effects.", content: json(ref("triage.automationDryRun")) }, ...graphErrors(400, 401, 403, 404) },
+    responses: {
+      200: { description: "The conditions' results and the actions' effects.", content: json(ref("triage.automationDryRun")) },
+      ...graphErrors(400, 401, 403, 404),
+    },
   }),
 };
 

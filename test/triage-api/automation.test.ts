@@ -179,7 +179,9 @@ describe("running rules", () => {
       determination: "malware",
       customTags: ["auto"],
     });
-    expect(inc.comments.map((c: any) => [c.comment, c.createdByDisplayName])).toEqual([["Picked up by automation.", `Automation rule 'Triage high PowerShell' (${r.body.id})`]]);
+    expect(inc.comments.map((c: any) => [c.comment, c.createdByDisplayName])).toEqual([
+      ["Picked up by automation.", `Automation rule 'Triage high PowerShell' (${r.body.id})`],
+    ]);
     const trail = (await audit(id, hit.incidentId)).filter((e) => e.actor.startsWith("Automation rule"));
     // The rule's own changes (and what the incident derives from them, such as its priority score) under the rule's name.
     const own = trail.map((e) => e.property).filter((p) => p !== "priorityScore");
@@ -200,7 +202,15 @@ describe("running rules", () => {
       conditions: { match: "all", items: [{ property: "tags", operator: "equals", values: ["vip"] }] },
       actions: [{ type: "addComment", comment: "second" }],
     });
-    await api.create({ displayName: "first", order: 1, trigger: "incidentCreated", actions: [{ type: "addTags", tags: ["vip"] }, { type: "addComment", comment: "first" }] });
+    await api.create({
+      displayName: "first",
+      order: 1,
+      trigger: "incidentCreated",
+      actions: [
+        { type: "addTags", tags: ["vip"] },
+        { type: "addComment", comment: "first" },
+      ],
+    });
     await api.create({ displayName: "off", order: 1, enabled: false, trigger: "incidentCreated", actions: [{ type: "addComment", comment: "disabled" }] });
     await api.create({
       displayName: "old",
@@ -219,7 +229,14 @@ describe("running rules", () => {
     const api = rules(admin);
     await api.create({ displayName: "on create", trigger: "incidentCreated", actions: [{ type: "addTags", tags: ["new"] }] });
     // With no conditions, this would fire on every update — including its own, were rules to trigger rules.
-    await api.create({ displayName: "on update", trigger: "incidentUpdated", actions: [{ type: "addComment", comment: "updated" }, { type: "addTags", tags: ["touched"] }] });
+    await api.create({
+      displayName: "on update",
+      trigger: "incidentUpdated",
+      actions: [
+        { type: "addComment", comment: "updated" },
+        { type: "addTags", tags: ["touched"] },
+      ],
+    });
     await api.create({
       displayName: "on resolve",
       trigger: "incidentUpdated",
@@ -280,7 +297,13 @@ describe("running rules", () => {
     const h = pb[0]!;
     const expected = "sha256=" + createHmac("sha256", SECRET).update(`${h.headers["x-triage-timestamp"]}.${h.raw}`).digest("hex");
     expect(h.headers["x-triage-signature"]).toBe(expected);
-    expect(h.body).toMatchObject({ tenantId: id, trigger: "alertCreated", rule: { id: r.body.id }, alert: { id: hit.alertId }, incident: { id: hit.incidentId, customTags: ["credential-theft"] } });
+    expect(h.body).toMatchObject({
+      tenantId: id,
+      trigger: "alertCreated",
+      rule: { id: r.body.id },
+      alert: { id: hit.alertId },
+      incident: { id: hit.incidentId, customTags: ["credential-theft"] },
+    });
     expect(typeof h.headers["x-triage-delivery"]).toBe("string");
 
     const teams = hooks.on(`/teams/${tag}`)[0]!.body;
@@ -372,7 +395,10 @@ describe("durability and several nodes", () => {
     await rules(admin).create({
       displayName: "once",
       trigger: "incidentCreated",
-      actions: [{ type: "addComment", comment: "once" }, { type: "runPlaybook", url: `${hooks.base}/once/${tag}`, secret: SECRET }],
+      actions: [
+        { type: "addComment", comment: "once" },
+        { type: "runPlaybook", url: `${hooks.base}/once/${tag}`, secret: SECRET },
+      ],
     });
     const settings = { ...DEFAULT_AUTOMATION_SETTINGS, ...FAST, allowPrivateDestinations: true };
     const extra = [1, 2].map((n) => {

@@ -106,7 +106,11 @@ export function planActions(actions: readonly Action[], doc: Record<string, unkn
           plan.steps.push({ type: a.type, description: `E-mail ${a.to.join(", ")}.`, changes: [] });
         } else {
           plan.outbound.push({ kind: a.channel, url: a.url });
-          plan.steps.push({ type: a.type, description: `Post a message to the ${a.channel === "teams" ? "Microsoft Teams" : "Slack"} incoming webhook at ${a.url}.`, changes: [] });
+          plan.steps.push({
+            type: a.type,
+            description: `Post a message to the ${a.channel === "teams" ? "Microsoft Teams" : "Slack"} incoming webhook at ${a.url}.`,
+            changes: [],
+          });
         }
         break;
     }

@@ -36,7 +36,10 @@ export function checkRuleInput(body: unknown, previous?: readonly Action[]): Rul
     for (const [i, a] of (input.actions as unknown[]).entries()) {
       const rec = (typeof a === "object" && a !== null ? a : {}) as Record<string, unknown>;
       const members = ActionSchema.anyOf.filter((m) => (m.properties.type as { const: string }).const === rec.type);
-      if (members.length === 0) throw badRequest(`Action ${i + 1}: 'type' must be one of ${[...new Set(ActionSchema.anyOf.map((m) => (m.properties.type as { const: string }).const))].join(", ")}.`);
+      if (members.length === 0)
+        throw badRequest(
+          `Action ${i + 1}: 'type' must be one of ${[...new Set(ActionSchema.anyOf.map((m) => (m.properties.type as { const: string }).const))].join(", ")}.`,
+        );
       const member = members.find((m) => !("channel" in m.properties) || Value.Check(m.properties.channel, rec.channel)) ?? members[0]!;
       if (!Value.Check(member, a)) {
         const first = [...Value.Errors(member, a)][0];
@@ -51,7 +54,8 @@ export function checkRuleInput(body: unknown, previous?: readonly Action[]): Rul
   const rule = input as unknown as RuleInput;
   for (const [i, c] of (rule.conditions?.items ?? []).entries()) {
     const needsValues = c.operator !== "isEmpty" && c.operator !== "isNotEmpty";
-    if (needsValues && (c.values === undefined || c.values.length === 0)) throw badRequest(`Condition ${i + 1} (${c.property} ${c.operator}) needs at least one value.`);
+    if (needsValues && (c.values === undefined || c.values.length === 0))
+      throw badRequest(`Condition ${i + 1} (${c.property} ${c.operator}) needs at least one value.`);
     if (!needsValues && c.values !== undefined && c.values.length > 0) throw badRequest(`Condition ${i + 1} (${c.property} ${c.operator}) takes no values.`);
   }
   if (rule.expirationDateTime !== undefined && rule.expirationDateTime !== null) {
@@ -60,7 +64,8 @@ export function checkRuleInput(body: unknown, previous?: readonly Action[]): Rul
     }
   }
   for (const [i, a] of rule.actions.entries()) {
-    if (a.type === "runPlaybook" && a.secret === undefined) throw badRequest(`Action ${i + 1} (runPlaybook) needs a secret: Triage signs each request with it (HMAC-SHA256).`);
+    if (a.type === "runPlaybook" && a.secret === undefined)
+      throw badRequest(`Action ${i + 1} (runPlaybook) needs a secret: Triage signs each request with it (HMAC-SHA256).`);
     if (a.type === "notify" && a.channel === "email") {
       const bad = a.to.find((t) => !ADDRESS.test(t));
       if (bad !== undefined) throw badRequest(`Action ${i + 1}: '${bad}' is not an e-mail address.`);

@@ -21,7 +21,9 @@ function unique(values: Iterable<string>): string[] {
 }
 
 function evidenceOf(alerts: readonly Record<string, unknown>[]): Record<string, unknown>[] {
-  return alerts.flatMap((a) => (Array.isArray(a.evidence) ? (a.evidence as unknown[]) : [])).filter((e): e is Record<string, unknown> => typeof e === "object" && e !== null);
+  return alerts
+    .flatMap((a) => (Array.isArray(a.evidence) ? (a.evidence as unknown[]) : []))
+    .filter((e): e is Record<string, unknown> => typeof e === "object" && e !== null);
 }
 
 function entityFacts(alerts: readonly Record<string, unknown>[]): Pick<Facts, "account" | "device" | "ip"> {

@@ -116,7 +116,10 @@ export async function runRulesForChange(
         for (const comment of plan.comments) incident = (await commentOnIncidentRow(tx, ctx, incident, comment)).row;
       } catch (e) {
         if (!(e instanceof GraphError)) throw e;
-        log.warn({ ruleId: rule.id, incidentId: incident.id, reason: e.message }, "automation: a rule's change to an incident was refused; its other actions still run");
+        log.warn(
+          { ruleId: rule.id, incidentId: incident.id, reason: e.message },
+          "automation: a rule's change to an incident was refused; its other actions still run",
+        );
       }
     }
     const msg: MessageContext = {

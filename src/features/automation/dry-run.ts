@@ -17,9 +17,11 @@ import type { StoreDb } from "../../store/transaction.js";
 import { getRule, type StoredRule } from "./rules.js";
 
 export async function dryRun(db: StoreDb, tenantId: string, ruleId: string | null, body: unknown, maxAlertsRead: number, now: string): Promise<DryRun> {
-  if (typeof body !== "object" || body === null || Array.isArray(body)) throw badRequest("The request body must be a JSON object: incidentId (or alertId), and rule unless the path names one.");
+  if (typeof body !== "object" || body === null || Array.isArray(body))
+    throw badRequest("The request body must be a JSON object: incidentId (or alertId), and rule unless the path names one.");
   const b = body as Record<string, unknown>;
-  for (const k of Object.keys(b)) if (!["rule", "incidentId", "alertId"].includes(k)) throw badRequest(`The property '${k}' is not known; a dry run takes rule, incidentId and alertId.`);
+  for (const k of Object.keys(b))
+    if (!["rule", "incidentId", "alertId"].includes(k)) throw badRequest(`The property '${k}' is not known; a dry run takes rule, incidentId and alertId.`);
   let rule: Pick<StoredRule, "enabled" | "expirationDateTime" | "trigger" | "conditions" | "actions">;
   if (ruleId !== null) {
     if (b.rule !== undefined) throw badRequest("The path names the rule: leave 'rule' out of the body.");

@@ -162,7 +162,8 @@ export async function listTenantRules(db: StoreDb, tenantId: string): Promise<St
 
 /** Changes the properties the body names; the rest stay. */
 export async function updateRule(db: StoreDb, c: RuleContext, id: string, body: unknown): Promise<Rule> {
-  if (typeof body !== "object" || body === null || Array.isArray(body)) throw badRequest("The request body must be a JSON object with the rule's properties to change.");
+  if (typeof body !== "object" || body === null || Array.isArray(body))
+    throw badRequest("The request body must be a JSON object with the rule's properties to change.");
   return inTransaction(db, async (tx) => {
     const row = await findRule(tx, c.tenantId, id);
     if (!row) throw notFound(`Automation rule '${id}' was not found.`);

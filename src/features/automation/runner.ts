@@ -98,7 +98,8 @@ export class RuleRunner {
         try {
           await this.runTenant(c.tenantId, c.cursor);
         } catch (err) {
-          if (!(err instanceof LostLease)) this.log.warn({ err, tenantId: c.tenantId }, "automation: running a tenant's rules failed; retried at the next poll");
+          if (!(err instanceof LostLease))
+            this.log.warn({ err, tenantId: c.tenantId }, "automation: running a tenant's rules failed; retried at the next poll");
         } finally {
           await releaseCursor(this.store.db, c.tenantId, this.node).catch(() => undefined);
         }

@@ -27,7 +27,12 @@ interface Mailer {
 }
 
 function mailerOf(smtp: SmtpSettings, timeoutMs: number): Mailer {
-  return nodemailer.createTransport({ url: smtp.url, connectionTimeout: timeoutMs, greetingTimeout: timeoutMs, socketTimeout: timeoutMs } as never) as unknown as Mailer;
+  return nodemailer.createTransport({
+    url: smtp.url,
+    connectionTimeout: timeoutMs,
+    greetingTimeout: timeoutMs,
+    socketTimeout: timeoutMs,
+  } as never) as unknown as Mailer;
 }
 
 export class JobSender {
@@ -144,7 +149,10 @@ export class JobSender {
     const now = Date.now();
     const failingSince = job.failing_since ?? new Date(now).toISOString();
     if (now - Date.parse(failingSince) >= this.settings.retryForMs) {
-      this.log.warn({ jobId: job.id, ruleId: job.rule_id, kind: job.kind, reason: failure }, "automation: a job failed for the whole retry period and is dropped");
+      this.log.warn(
+        { jobId: job.id, ruleId: job.rule_id, kind: job.kind, reason: failure },
+        "automation: a job failed for the whole retry period and is dropped",
+      );
       await finishJob(this.store.db, job.id, this.node);
       return;
     }
