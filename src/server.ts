@@ -44,6 +44,10 @@ import { DEFAULT_FILTER_LIMITS, type FilterLimits } from "./odata/filter-cost.js
 import { registerSubscriptionRoutes } from "./graph/subscriptions.js";
 import { DEFAULT_NOTIFICATION_SETTINGS, type NotificationSettings } from "./features/notifications/settings.js";
 import { DeliveryEngine } from "./features/notifications/engine.js";
+import { DEFAULT_AUTOMATION_SETTINGS, type AutomationSettings } from "./features/automation/settings.js";
+import { RuleRunner } from "./features/automation/runner.js";
+import { JobSender } from "./features/automation/sender.js";
+import { registerAutomationRoutes } from "./triage-api/automation-routes.js";
 import type { Metrics } from "./http/metrics.js";
 import { CallerSettings, DEFAULT_SETTINGS_TTL_MS } from "./http/caller-settings.js";
 import { createFaultInjector } from "./http/faults.js";
@@ -139,6 +143,12 @@ export interface ServerConfig {
    * `deliver: false` keeps this node from delivering (its subscription routes still work).
    */
   notifications?: (Partial<NotificationSettings> & { deliver?: boolean }) | undefined;
+  /**
+   * Automation rules (docs/automation.md): limits, timings and the mail server, each absent one at its
+   * default (private destinations follow the notifications' setting); `run: false` keeps this node from
+   * running rules and sending their jobs (its rule routes still work).
+   */
+  automation?: (Partial<AutomationSettings> & { run?: boolean }) | undefined;
   /**
    * Collect Prometheus metrics (http/metrics.ts). They are served only where the caller chooses:
    * `triage serve --metrics-port` puts them on a listener of their own, never on the API's port.
@@ -318,6 +328,25 @@ export async function buildServer(config: ServerConfig): Promise<FastifyInstance
   });
   await app.register(registerTriageRoutes, { store, caller });
   await app.register(registerFaultRoutes, { store, settings });
+  const automation: AutomationSettings = {
+    ...DEFAULT_AUTOMATION_SETTINGS,
+    allowPrivateDestinations: notifications.allowPrivateDestinations,
+    ...config.automation,
+  };
+  await app.register(registerAutomationRoutes, { store, caller, settings: automation, sealer: config.keyEncryption });
+  if (config.automation?.run !== false) {
+    const node = `node-${randomUUID()}`;
+    const sender = new JobSender(store, automation, node, app.log, config.keyEncryption);
+    const runner = new RuleRunner(store, automation, node, app.log, () => sender.kick());
+    app.addHook("onReady", async () => {
+      await sender.start();
+      await runner.start();
+    });
+    app.addHook("onClose", async () => {
+      await runner.stop();
+      await sender.stop();
+    });
+  }
   // The web app at /, its public configuration, and the admin API its admin pages use.
   await app.register(registerWebRoutes, { store, root: webRoot });
   await app.register(registerApiReferenceRoutes, { routes: registry.routes, origin });

@@ -19,6 +19,7 @@ import { DEFAULT_READY_MIN_FREE_BYTES } from "../store/readiness.js";
 import { backupSqliteFile } from "../store/backup.js";
 import { seedStore } from "./seed-store.js";
 import { addPermissionCommands } from "./permissions.js";
+import { addRuleCommands } from "./rules.js";
 import { dbFile, openCliStore, postgresUrlArg, prepareDataDir, redactUrl, type StoreOptions } from "./store-access.js";
 import { resourceReference } from "../schema/docs.js";
 import { ensureLocalTls, loadTlsFiles, type TlsMaterial } from "../identity/tls.js";
@@ -85,6 +86,18 @@ function guidArg(what: string) {
 }
 const tenantArg = guidArg("a tenant id");
 const clientArg = guidArg("a client id");
+
+/** --smtp-url: a mail server URL; anything else is refused before the server starts. */
+function smtpUrlArg(v: string): string {
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    throw new InvalidArgumentError("expected smtp://host:port or smtps://host:port");
+  }
+  if (u.protocol !== "smtp:" && u.protocol !== "smtps:") throw new InvalidArgumentError("expected smtp://host:port or smtps://host:port");
+  return v;
+}
 
 /** Where a command finds the store: the data directory (SQLite file), or PostgreSQL with --db. */
 function dataOption(description = "data directory"): Option {
@@ -207,6 +220,8 @@ interface ServeOptions {
   filterMaxNodes: number;
   filterMaxLambdas: number;
   allowPrivateDestinations?: boolean;
+  smtpUrl?: string;
+  smtpFrom?: string;
   metricsPort?: number;
   metricsHost: string;
   profile: Profile;
@@ -307,6 +322,7 @@ async function serve(o: ServeOptions): Promise<void> {
     warmHunting: true,
     notifications: { allowPrivateDestinations: o.allowPrivateDestinations === true },
     profile: o.profile,
+    automation: { smtp: o.smtpUrl ? { url: o.smtpUrl, from: o.smtpFrom ?? "triage@localhost" } : null },
   });
   const address = await app.listen({ host: o.host, port: o.port });
   const metricsListener = metrics && o.metricsPort !== undefined ? await listenMetrics(metrics, o.metricsHost, o.metricsPort) : undefined;
@@ -411,6 +427,12 @@ export function program(): Command {
       "--allow-private-destinations",
       "change notifications may go to loopback, private and link-local addresses, and over plain HTTP (local development and tests only)",
     )
+    .addOption(
+      new Option("--smtp-url <url>", "mail server for automation rules' e-mail actions: smtp:// or smtps://, optionally with user:password")
+        .env("TRIAGE_SMTP_URL")
+        .argParser(smtpUrlArg),
+    )
+    .option("--smtp-from <address>", "the From address of automation rules' e-mail", "triage@localhost")
     .option("--metrics-port <n>", "serve Prometheus metrics at /metrics on this port, a listener apart from the API's (off when absent)", intArg(0, 65535))
     .option("--metrics-host <host>", "address the metrics listener binds to", "127.0.0.1")
     .addOption(
@@ -746,6 +768,7 @@ export function program(): Command {
         print(o.json === true, { kid }, `New signing key ${kid}; the previous one stays published until its tokens expire.`);
       });
     });
+  addRuleCommands(cli, { dataOption, dbOption, keyFileOption, tenantArg, withStore, keyEncryption, print });
   addPermissionCommands(cli);
   addFaultCommands(cli, { dataOption, dbOption, tenantArg, clientArg, withStore, requireTenant, print, intArg });
   return cli;

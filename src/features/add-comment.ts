@@ -10,25 +10,34 @@ import { alertRecordOf } from "../store/alert-rows.js";
 import { alertNotFound, findAlertRow, writeAlert } from "../store/alerts.js";
 import { incidentRecordOf } from "../store/incident-rows.js";
 import { findIncidentRow, incidentNotFound, writeIncident } from "../store/incidents.js";
-import { inTransaction, type StoreDb } from "../store/transaction.js";
+import type { IncidentTable } from "../store/tables.js";
+import { inTransaction, type StoreDb, type StoreTx } from "../store/transaction.js";
 import type { WriteContext } from "./write-context.js";
 
 export async function addIncidentComment(db: StoreDb, ctx: WriteContext, id: string, text: string): Promise<AlertComment[]> {
   return inTransaction(db, async (tx) => {
     const row = await findIncidentRow(tx, ctx.tenantId, id, true);
     if (!row) throw incidentNotFound(id);
-    const record = incidentRecordOf(row);
-    const comment: AlertComment = { comment: text, createdByDisplayName: ctx.actor, createdDateTime: ctx.now };
-    const existing = (record.doc.comments as AlertComment[] | undefined) ?? [];
-    const refused = commentRefusal(existing, comment, `Incident ${row.id}`);
-    if (refused) throw badRequest(refused);
-    const comments = [...existing, comment];
-    await writeIncident(tx, row, { ...record, doc: { ...record.doc, comments, lastUpdateDateTime: ctx.now } });
-    await recordChanges(tx, { ...ctx, entityType: "incident", entityId: String(row.id), at: ctx.now }, [
-      { property: "comments", before: null, after: comment },
-    ]);
-    return comments;
+    return (await commentOnIncidentRow(tx, ctx, row, text)).comments;
   });
+}
+
+/** Appends a comment to a locked incident row and writes it with its audit row; the comments and the row as written. */
+export async function commentOnIncidentRow(
+  tx: StoreTx,
+  ctx: WriteContext,
+  row: IncidentTable,
+  text: string,
+): Promise<{ comments: AlertComment[]; row: IncidentTable }> {
+  const record = incidentRecordOf(row);
+  const comment: AlertComment = { comment: text, createdByDisplayName: ctx.actor, createdDateTime: ctx.now };
+  const existing = (record.doc.comments as AlertComment[] | undefined) ?? [];
+  const refused = commentRefusal(existing, comment, `Incident ${row.id}`);
+  if (refused) throw badRequest(refused);
+  const comments = [...existing, comment];
+  const written = await writeIncident(tx, row, { ...record, doc: { ...record.doc, comments, lastUpdateDateTime: ctx.now } });
+  await recordChanges(tx, { ...ctx, entityType: "incident", entityId: String(row.id), at: ctx.now }, [{ property: "comments", before: null, after: comment }]);
+  return { comments, row: written };
 }
 
 export async function addAlertComment(db: StoreDb, ctx: WriteContext, id: string, text: string): Promise<AlertComment[]> {

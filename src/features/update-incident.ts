@@ -9,7 +9,7 @@ import { recordChanges } from "../store/audit.js";
 import { incidentRecordOf } from "../store/incident-rows.js";
 import { findIncidentRow, incidentNotFound, writeIncident } from "../store/incidents.js";
 import type { IncidentTable } from "../store/tables.js";
-import { inTransaction, type StoreDb } from "../store/transaction.js";
+import { inTransaction, type StoreDb, type StoreTx } from "../store/transaction.js";
 import { deriveStored } from "./derive-stored.js";
 import type { WriteContext } from "./write-context.js";
 
@@ -17,13 +17,18 @@ export async function updateIncident(db: StoreDb, ctx: WriteContext, id: string,
   return inTransaction(db, async (tx) => {
     const row = await findIncidentRow(tx, ctx.tenantId, id, true);
     if (!row) throw incidentNotFound(id);
-    const record = incidentRecordOf(row);
-    const outcome = patchIncident(record, changes, ctx.actor, ctx.now);
-    if (outcome.changes.length === 0) return row;
-    const derived = await deriveStored(tx, ctx.tenantId, record, outcome.next, ctx.now);
-    const written = await writeIncident(tx, row, derived.next);
-    // The derived changes are measured from the patched incident: they never repeat the PATCH's own.
-    await recordChanges(tx, { ...ctx, entityType: "incident", entityId: String(row.id), at: ctx.now }, [...outcome.changes, ...derived.changes]);
-    return written;
+    return patchIncidentRow(tx, ctx, row, changes);
   });
+}
+
+/** Applies validated changes to a locked incident row and writes it with its audit rows; the row as written. */
+export async function patchIncidentRow(tx: StoreTx, ctx: WriteContext, row: IncidentTable, changes: Record<string, unknown>): Promise<IncidentTable> {
+  const record = incidentRecordOf(row);
+  const outcome = patchIncident(record, changes, ctx.actor, ctx.now);
+  if (outcome.changes.length === 0) return row;
+  const derived = await deriveStored(tx, ctx.tenantId, record, outcome.next, ctx.now);
+  const written = await writeIncident(tx, row, derived.next);
+  // The derived changes are measured from the patched incident: they never repeat the PATCH's own.
+  await recordChanges(tx, { ...ctx, entityType: "incident", entityId: String(row.id), at: ctx.now }, [...outcome.changes, ...derived.changes]);
+  return written;
 }

@@ -108,6 +108,20 @@ const ADMIN_OPERATIONS = new Set([
   "PUT /triage/admin/profile",
   "PUT /triage/admin/apps/{id}/profile",
 ]);
+/**
+ * Automation rules change incidents on their own and send them out, so only administrators manage
+ * them: delegated only, like the directory administration, for a signed-in Security Administrator.
+ */
+const AUTOMATION_OPERATIONS = new Set([
+  "GET /triage/automation/rules",
+  "POST /triage/automation/rules",
+  "GET /triage/automation/rules/{id}",
+  "PATCH /triage/automation/rules/{id}",
+  "DELETE /triage/automation/rules/{id}",
+  "POST /triage/automation/rules/{id}/dryRun",
+  "POST /triage/automation/dryRun",
+]);
+const AUTOMATION_NOTE = "Triage's automation rules, delegated only: the signed-in user must be a Security Administrator; no application permission grants it.";
 const ADMIN_PERMISSIONS = ["SecurityIncident.ReadWrite.All", "SecurityAlert.ReadWrite.All"];
 const ADMIN_NOTE =
   "Triage's directory administration, delegated only: the signed-in user must be a Security Administrator; no application permission grants it.";
@@ -144,13 +158,21 @@ export function operation(key: string): Operation {
       note: ADMIN_NOTE,
     };
   }
+  if (AUTOMATION_OPERATIONS.has(key)) {
+    return {
+      key,
+      grants: { DelegatedWork: ADMIN_PERMISSIONS.map((permission) => ({ permission, leastPrivileged: true })), Application: [] },
+      roles: [...ADMIN_ROLES],
+      note: AUTOMATION_NOTE,
+    };
+  }
   const base = DERIVED[key];
   if (base) return { key, grants: grantsFor(base), roles: rolesFor(base), derivedFrom: base };
   return { key, grants: grantsFor(key), roles: rolesFor(key) };
 }
 
 export function allOperationKeys(): string[] {
-  return [...Object.keys(index), ...Object.keys(DERIVED), ...ADMIN_OPERATIONS, ...SUBSCRIPTION_OPERATIONS];
+  return [...Object.keys(index), ...Object.keys(DERIVED), ...ADMIN_OPERATIONS, ...AUTOMATION_OPERATIONS, ...SUBSCRIPTION_OPERATIONS];
 }
 
 export const catalogSources = data._meta.sources;

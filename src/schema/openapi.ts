@@ -9,6 +9,7 @@
  * validate, store and render the resources (incident.ts, alert.ts, comment.ts, evidence.ts), and a
  * route's description points at them with `ref()`.
  */
+import { DryRunRequestSchema, DryRunSchema, RuleInputSchema, RuleListSchema, RuleSchema } from "./automation.js";
 import { SubscriptionSchema } from "./subscription.js";
 import { HuntingQueryResults, HuntingSchemaResult } from "./operations.js";
 import { Type, type TObject, type TSchema } from "@sinclair/typebox";
@@ -76,6 +77,7 @@ export const OPENAPI_TAGS = {
   Metadata: "The OData CSDL document ($metadata) of /v1.0 and /beta, generated from Triage's schemas. No token needed.",
   Ingestion: "Triage's own API for alert sources: alerts in, correlated into incidents.",
   "Triage API": "Triage's own read API: audit trails, correlation explanations, and the hunting editor's language support.",
+  Automation: "Automation rules: triggers, conditions and ordered actions run on incidents and alerts (signed-in administrators; docs/automation.md).",
   Administration: "The admin API behind the web app's admin pages: apps, consent, secrets and users (signed-in administrators).",
   "Testing controls":
     "Fault injection and strictness profiles per tenant or app, for testing Graph clients (signed-in administrators; docs/testing-faults.md).",
@@ -206,6 +208,11 @@ export function componentSources(): Map<string, TSchema> {
     ["triage.auditPage", AuditPageSchema],
     ["triage.correlation", CorrelationSchema],
     ["triage.kqlEditorAnalysis", KqlEditorAnalysisSchema],
+    ["triage.automationRule", RuleSchema],
+    ["triage.automationRuleInput", RuleInputSchema],
+    ["triage.automationRuleList", RuleListSchema],
+    ["triage.automationDryRunRequest", DryRunRequestSchema],
+    ["triage.automationDryRun", DryRunSchema],
   ]);
   for (const [short, schema] of evidenceSubtypes) sources.set(evidenceQualifiedName(short), schema);
   return sources;

@@ -23,6 +23,8 @@ export const SYSTEM_FEED_ACTOR = "Triage";
 
 interface Pending {
   actor: string | null;
+  /** An automation rule made these changes: they do not trigger rules again. */
+  automated: boolean;
   /** tenant|type|id → the change; "created" wins over "updated". */
   changes: Map<string, { tenantId: string; entityType: FeedEntityType; entityId: string; changeType: FeedChangeType }>;
 }
@@ -31,7 +33,7 @@ const pending = new WeakMap<Transaction<Database>, Pending>();
 
 function pendingOf(tx: Transaction<Database>): Pending {
   let p = pending.get(tx);
-  if (!p) pending.set(tx, (p = { actor: null, changes: new Map() }));
+  if (!p) pending.set(tx, (p = { actor: null, automated: false, changes: new Map() }));
   return p;
 }
 
@@ -55,6 +57,11 @@ export function noteChange(
 export function noteFeedActor(tx: Transaction<Database>, actor: string): void {
   const p = pendingOf(tx);
   if (p.actor === null) p.actor = actor;
+}
+
+/** Marks the transaction's changes as an automation rule's (automation never runs again on them). */
+export function noteAutomated(tx: Transaction<Database>): void {
+  pendingOf(tx).automated = true;
 }
 
 /**
@@ -89,6 +96,7 @@ export async function flushFeed(tx: Transaction<Database>): Promise<string[]> {
       change_type: c.changeType,
       at,
       actor,
+      automated: p.automated ? 1 : 0,
     }));
     for (const part of chunks(rows, ROWS_PER_INSERT)) await tx.insertInto("change_feed").values(part).execute();
     // Delivered by PostgreSQL when (and only if) the transaction commits.
@@ -128,17 +136,27 @@ export interface FeedEntry {
   changeType: FeedChangeType;
   at: string;
   actor: string;
+  /** Made by an automation rule. */
+  automated: boolean;
 }
 
 /** The tenant's feed after `afterSeq`, in order, at most `limit` entries. */
 export async function readFeed(db: Kysely<Database>, tenantId: string, afterSeq: number, limit: number): Promise<FeedEntry[]> {
   const rows = await db
     .selectFrom("change_feed")
-    .select(["seq", "entity_type", "entity_id", "change_type", "at", "actor"])
+    .select(["seq", "entity_type", "entity_id", "change_type", "at", "actor", "automated"])
     .where("tenant_id", "=", tenantId)
     .where("seq", ">", afterSeq)
     .orderBy("seq")
     .limit(limit)
     .execute();
-  return rows.map((r) => ({ seq: Number(r.seq), entityType: r.entity_type, entityId: r.entity_id, changeType: r.change_type, at: r.at, actor: r.actor }));
+  return rows.map((r) => ({
+    seq: Number(r.seq),
+    entityType: r.entity_type,
+    entityId: r.entity_id,
+    changeType: r.change_type,
+    at: r.at,
+    actor: r.actor,
+    automated: Number(r.automated) === 1,
+  }));
 }

@@ -18,6 +18,7 @@ import * as m007 from "./migrations/007_credential_state.js";
 import * as m008 from "./migrations/008_heartbeats.js";
 import * as m009 from "./migrations/009_change_feed.js";
 import * as m010 from "./migrations/010_alert_category.js";
+import * as m011 from "./migrations/011_automation.js";
 import * as m012 from "./migrations/012_faults_and_profiles.js";
 import { installDeadline, SqliteReadPool } from "./read-workers.js";
 import { installRegex } from "./hunting-regex.js";
@@ -37,6 +38,7 @@ const migrations: Record<string, Migration> = {
   "008_heartbeats": m008,
   "009_change_feed": m009,
   "010_alert_category": m010,
+  "011_automation": m011,
   "012_faults_and_profiles": m012,
 };
 

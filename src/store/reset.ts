@@ -7,6 +7,8 @@ import type { Database } from "./tables.js";
  * test/testing/reset.test.ts fails until it is in one of them.
  */
 export const RESET_TABLES = [
+  "automation_jobs",
+  "fault_events",
   "subscriptions",
   "change_feed",
   "feed_counters",
@@ -18,17 +20,34 @@ export const RESET_TABLES = [
   "incidents",
 ] as const satisfies readonly (keyof Database)[];
 
-/** Tables with a tenant's rows that a reset keeps: the tenant itself, its directory and sign-in state. */
-export const KEPT_TENANT_TABLES = ["tenants", "apps", "consents", "users", "grants", "rate_limits", "signin_failures"] as const;
+/**
+ * Tables with a tenant's rows that a reset keeps: the tenant itself, its directory and sign-in state, and
+ * its settings (automation rules, fault configurations, strictness profiles).
+ */
+export const KEPT_TENANT_TABLES = [
+  "tenants",
+  "apps",
+  "consents",
+  "users",
+  "grants",
+  "rate_limits",
+  "signin_failures",
+  "automation_rules",
+  "automation_cursors",
+  "fault_configs",
+  "api_profiles",
+] as const;
 
 /**
- * Empties a tenant of incidents, alerts, their audit trail, correlation state, change feed and
- * subscriptions, and numbers its next incident 1 again; its apps, secrets, consents and users stay.
+ * Empties a tenant of incidents, alerts, their audit trail, correlation state, change feed,
+ * subscriptions, automation jobs and the faults injected so far, and numbers its next incident 1 again; its apps, secrets, consents and users stay.
  * One transaction: a reader sees the data before or after, never half of it.
  */
 export async function resetTenantData(db: Kysely<Database>, tenantId: string): Promise<void> {
   await db.transaction().execute(async (tx) => {
     for (const table of RESET_TABLES) await tx.deleteFrom(table).where("tenant_id", "=", tenantId).execute();
     await tx.updateTable("tenants").set({ next_incident_id: 1, next_alert_seq: 1 }).where("id", "=", tenantId).execute();
+    // The change feed numbers from 1 again: the tenant's rules follow it from its start.
+    await tx.updateTable("automation_cursors").set({ cursor: 0 }).where("tenant_id", "=", tenantId).execute();
   });
 }

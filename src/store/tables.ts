@@ -228,6 +228,8 @@ export interface ChangeFeedTable {
   change_type: "created" | "updated";
   at: string;
   actor: string;
+  /** 1 when an automation rule made the change: such changes never trigger rules again. */
+  automated: number;
 }
 
 /** A change-notification subscription and its delivery state (see store/subscriptions.ts). */
@@ -295,6 +297,50 @@ export interface ApiProfileTable {
   updated_at: string;
 }
 
+/** An automation rule; its conditions and actions are the JSON `definition` (see store/automation.ts). */
+export interface AutomationRuleTable {
+  id: string;
+  tenant_id: string;
+  display_name: string;
+  rule_order: number;
+  /** 1 or 0. */
+  enabled: number;
+  trigger: string;
+  expires_at: string | null;
+  definition: string;
+  created_at: string;
+  created_by: string;
+  updated_at: string;
+  updated_by: string;
+}
+
+/** How far a tenant's rules have been run along its change feed, and which node is running them. */
+export interface AutomationCursorTable {
+  tenant_id: string;
+  cursor: number;
+  lease_owner: string | null;
+  lease_until: string | null;
+}
+
+/** Outbound work a rule produced (a playbook webhook, a Teams or Slack message, an e-mail) and its delivery state. */
+export interface AutomationJobTable {
+  id: string;
+  tenant_id: string;
+  rule_id: string;
+  kind: string;
+  /** JSON: where it goes (URL, sealed secret, recipients). */
+  destination: string;
+  /** The body to send. */
+  payload: string;
+  created_at: string;
+  attempts: number;
+  failing_since: string | null;
+  last_error: string | null;
+  next_attempt_at: string;
+  lease_owner: string | null;
+  lease_until: string | null;
+}
+
 export interface Database {
   tenants: TenantTable;
   incidents: IncidentTable;
@@ -320,6 +366,9 @@ export interface Database {
   fault_configs: FaultConfigTable;
   fault_events: FaultEventTable;
   api_profiles: ApiProfileTable;
+  automation_rules: AutomationRuleTable;
+  automation_cursors: AutomationCursorTable;
+  automation_jobs: AutomationJobTable;
 }
 
 /** The database handle the store's functions take: callers outside the store name it by this alias, never by kysely. */

@@ -134,7 +134,15 @@ export interface OutboundResponse {
 export async function post(
   url: URL,
   body: string,
-  opts: { contentType: string; timeoutMs: number; maxResponseBytes: number; policy: OutboundPolicy; userAgent?: string },
+  opts: {
+    contentType: string;
+    timeoutMs: number;
+    maxResponseBytes: number;
+    policy: OutboundPolicy;
+    userAgent?: string;
+    /** More request headers (a signature, a delivery id). */
+    headers?: Record<string, string>;
+  },
 ): Promise<OutboundResponse> {
   const dest = await resolveDestination(url, opts.policy);
   // The connection goes to the address checked above, whatever the name resolves to by now.
@@ -152,6 +160,7 @@ export async function post(
         lookup: pinned,
         agent: false,
         headers: {
+          ...opts.headers,
           "content-type": opts.contentType,
           "content-length": Buffer.byteLength(body),
           "user-agent": opts.userAgent ?? "Triage-Notifications/1.0",
