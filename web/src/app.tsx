@@ -10,6 +10,7 @@ import { DashboardPage } from "./pages/Dashboard";
 import { ExplorerList } from "./pages/permissions/ExplorerList";
 import { PermissionPage } from "./pages/permissions/PermissionPage";
 import { AdminApps, AdminUsers } from "./pages/Admin";
+import { AdminAutomation } from "./pages/AutomationRules";
 
 // The Hunting page (its editor and charts) loads on first visit, so other pages do not carry it.
 const HuntingPage = lazy(() => import("./pages/Hunting").then((m) => ({ default: m.HuntingPage })));
@@ -230,6 +231,7 @@ function Routes({ session }: { session: Session | null }) {
   if (pathname === "/admin" || pathname.startsWith("/admin/")) {
     if (!isAdmin(session)) return <Forbidden what="The admin pages need the Security Administrator role." />;
     if (pathname === "/admin/users") return <AdminUsers session={session} />;
+    if (pathname === "/admin/automation") return <AdminAutomation />;
     if (pathname === "/admin" || pathname === "/admin/apps") return <AdminApps />;
   }
   return <NotFound />;
