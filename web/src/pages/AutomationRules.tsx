@@ -144,7 +144,14 @@ function ActionFields({ a, set }: { a: ActionDraft; set: (p: Partial<ActionDraft
   }
 }
 
-function ActionRow(props: { a: ActionDraft; n: number; count: number; onChange: (a: ActionDraft) => void; onMove: (by: number) => void; onRemove: () => void }) {
+function ActionRow(props: {
+  a: ActionDraft;
+  n: number;
+  count: number;
+  onChange: (a: ActionDraft) => void;
+  onMove: (by: number) => void;
+  onRemove: () => void;
+}) {
   const { a, n, count, onChange, onMove, onRemove } = props;
   const id = `act-${a.key}`;
   return (
@@ -221,7 +228,7 @@ function DryRunPanel({ draft }: { draft: RuleDraft }) {
               ))}
             </ul>
           )}
-          {result.matched && !result.skipped && (
+          {result.actions.length > 0 && (
             <ol className="dry-run-actions" aria-label="Planned actions">
               {result.actions.map((a, i) => (
                 <li key={i}>
@@ -505,4 +512,3 @@ export function AdminAutomation() {
     </div>
   );
 }
-
