@@ -3,7 +3,7 @@
  * string, lists as comma-separated text — and its conversion to and from the API's shape. The server
  * checks what is sent; this only shapes it, so the API's own errors are what the user reads.
  */
-import type { Action, Condition, ConditionOperator, ConditionProperty, Rule, RuleInput, Trigger } from "../../src/schema/automation";
+import type { Action, Condition, ConditionOperator, ConditionProperty, Rule, RuleInput, Trigger } from "../../src/schema/automation.js";
 
 export const TRIGGERS: readonly Trigger[] = ["incidentCreated", "incidentUpdated", "alertCreated"];
 export const TRIGGER_LABELS: Record<Trigger, string> = {

@@ -5,7 +5,7 @@
  */
 import { useState, type FormEvent } from "react";
 import { api } from "../api";
-import type { DryRun, Rule } from "../../../src/schema/automation";
+import type { DryRun, Rule } from "../../../src/schema/automation.js";
 import type { ValueList } from "../../../src/web/contracts";
 import {
   ACTION_KINDS,
