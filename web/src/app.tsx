@@ -13,6 +13,8 @@ import { AdminApps, AdminUsers } from "./pages/Admin";
 
 // The Hunting page (its editor and charts) loads on first visit, so other pages do not carry it.
 const HuntingPage = lazy(() => import("./pages/Hunting").then((m) => ({ default: m.HuntingPage })));
+// So is the automation rules page, which only administrators open.
+const AdminAutomation = lazy(() => import("./pages/AutomationRules").then((m) => ({ default: m.AdminAutomation })));
 
 export function useSession(): Session | null {
   return useSyncExternalStore(subscribeSession, getSession);
@@ -230,6 +232,12 @@ function Routes({ session }: { session: Session | null }) {
   if (pathname === "/admin" || pathname.startsWith("/admin/")) {
     if (!isAdmin(session)) return <Forbidden what="The admin pages need the Security Administrator role." />;
     if (pathname === "/admin/users") return <AdminUsers session={session} />;
+    if (pathname === "/admin/automation")
+      return (
+        <Suspense fallback={<Loading what="Loading the automation rules page" />}>
+          <AdminAutomation />
+        </Suspense>
+      );
     if (pathname === "/admin" || pathname === "/admin/apps") return <AdminApps />;
   }
   return <NotFound />;

@@ -19,7 +19,7 @@ async function permissionNames(signal: AbortSignal): Promise<PermissionInfo[]> {
   return ref.permissions.map((p) => ({ name: p.name, application: p.schemes.application.provisioned, delegated: p.schemes.delegated.provisioned }));
 }
 
-function AdminNav() {
+export function AdminNav() {
   const { pathname } = useLocation();
   const tab = (to: string, text: string) => (
     <Link
@@ -34,6 +34,7 @@ function AdminNav() {
     <nav className="tabs" aria-label="Admin">
       {tab("/admin/apps", "App registrations")}
       {tab("/admin/users", "Users and roles")}
+      {tab("/admin/automation", "Automation rules")}
     </nav>
   );
 }
