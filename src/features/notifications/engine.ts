@@ -10,7 +10,8 @@
  * It is woken after a local commit (and, on PostgreSQL, by NOTIFY from any node), waits the batch
  * window to gather changes, and otherwise polls at a modest interval. It runs outside every request:
  * a request only commits its feed rows. At most `concurrency` deliveries are in flight per node, and
- * nothing is queued in memory beyond the subscriptions it has claimed.
+ * nothing is queued in memory beyond the subscriptions it has claimed. A subscription with resource
+ * data gets each entity as it is when the batch is sent, encrypted for its certificate.
  */
 import { createHash } from "node:crypto";
 import { alertResource } from "../../schema/alert.js";
@@ -27,7 +28,9 @@ import {
   releaseSubscription,
   type SubscriptionTable,
 } from "../../store/subscriptions.js";
+import type { EncryptedContent } from "./encryption.js";
 import { checkUrlForm, post } from "./outbound.js";
+import { encryptedContents } from "./resource-data.js";
 import type { NotificationSettings } from "./settings.js";
 import { traced, type SpanHandle } from "../../store/trace.js";
 
@@ -56,7 +59,7 @@ export function notificationId(subscriptionId: string, seq: number): string {
 }
 
 /** Graph's changeNotification for one feed entry. */
-export function notificationOf(sub: SubscriptionTable, e: FeedEntry): Record<string, unknown> {
+export function notificationOf(sub: SubscriptionTable, e: FeedEntry, encryptedContent?: EncryptedContent): Record<string, unknown> {
   const set = e.entityType === "incident" ? "incidents" : "alerts_v2";
   const path = `security/${set}/${e.entityId}`;
   return {
@@ -72,6 +75,7 @@ export function notificationOf(sub: SubscriptionTable, e: FeedEntry): Record<str
       "@odata.id": path,
       id: e.entityId,
     },
+    ...(encryptedContent ? { encryptedContent } : {}),
   };
 }
 
@@ -215,7 +219,8 @@ export class DeliveryEngine {
       await advanceSubscription(this.store.db, sub.id, this.node, through, nowIso());
       return;
     }
-    const body = JSON.stringify({ value: send.map((e) => notificationOf(sub, e)) });
+    const encrypted = await encryptedContents(this.store, sub, send);
+    const body = JSON.stringify({ value: send.map((e) => notificationOf(sub, e, encrypted.get(e.seq))) });
     let failure: string | null = null;
     try {
       const url = checkUrlForm(sub.notification_url, this.settings, "notificationUrl");
