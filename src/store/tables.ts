@@ -262,6 +262,10 @@ export interface SubscriptionTable {
   encryption_certificate: string | null;
   /** The receiver's id for that certificate, sent back with each encrypted content. */
   encryption_certificate_id: string | null;
+  /** The expiry a reauthorizationRequired lifecycle notification was sent for. */
+  reauthorization_notified_for: string | null;
+  /** When the subscription was found to be one its app may no longer read; nothing is delivered from then on. */
+  removed_at: string | null;
 }
 
 /** A fault configuration of a tenant (client_id '') or one app: its rules and their counters, as JSON. */

@@ -122,7 +122,7 @@ export function parseResource(raw: string, store: Store, filterLimits: FilterLim
 }
 
 /** The catalog operation whose permission a subscription to the resource needs: the resource's read. */
-function readOperationOf(p: Pick<ParsedResource, "entityType" | "entityId">): string {
+export function readOperationOf(p: Pick<ParsedResource, "entityType" | "entityId">): string {
   const set = p.entityType === "incident" ? "/security/incidents" : "/security/alerts_v2";
   return `GET ${set}${p.entityId === null ? "" : "/{id}"}`;
 }
@@ -287,6 +287,8 @@ export async function createSubscription(o: CreateOptions, s: Subscriber, body: 
     lease_until: null,
     encryption_certificate: rich?.certificate ?? null,
     encryption_certificate_id: rich?.certificateId ?? null,
+    reauthorization_notified_for: null,
+    removed_at: null,
   };
   await insertSubscription(o.store.db, row);
   return row;
