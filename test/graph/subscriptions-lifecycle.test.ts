@@ -1,8 +1,8 @@
 /**
  * Lifecycle notifications to a real receiver on loopback: reauthorizationRequired once per expiry
  * within the window (with two nodes on one store), again after a renewal; and subscriptionRemoved when
- * the subscribing app's consent is revoked or the app is deleted (through the admin API), after which
- * the subscription delivers nothing more.
+ * the subscribing app's consent is revoked, the app is deleted, or a signed-in subscriber loses their
+ * reader role (each through the admin API), after which the subscription delivers nothing more.
  */
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -129,4 +129,24 @@ describe("lifecycle notifications", () => {
       expect((await t.request("DELETE", `/v1.0/subscriptions/${witness.body.id}`)).status).toBe(204);
     });
   }
+
+  it("removes a signed-in user's subscription once the user has no reader role, and keeps it while they do", async () => {
+    const reader = await testUser(t, t.tenantId, ["Security Reader"]);
+    const signIn = await ropc(t, t.tenantId, webClientId(t.tenantId), reader, GRAPH_DEFAULT);
+    expect(signIn.status, signIn.text).toBe(200);
+    const sub = await subscribe({}, { authorization: `Bearer ${signIn.body.access_token}` });
+    expect(sub.status, JSON.stringify(sub.body)).toBe(201);
+    const id = sub.body.id as string;
+    expect(sub.body.creatorId).toBe(reader.id);
+    const first = alert({ device: deviceId() });
+    await t.ingest([first]);
+    await rx.waitFor(() => rx.notifications().some((n) => n.subscriptionId === id && n.resourceData.id === first.id));
+
+    const r = await t.request("PATCH", `/triage/admin/users/${reader.id}`, { body: { roles: [] }, headers: admin });
+    expect(r.status, r.text).toBe(200);
+    const next = alert({ device: deviceId() });
+    await t.ingest([next]);
+    await lc.waitFor(() => events(id, "subscriptionRemoved").length > 0);
+    expect(rx.notifications().some((n) => n.subscriptionId === id && n.resourceData.id === next.id)).toBe(false);
+  });
 });
