@@ -243,7 +243,7 @@ export const SUBSCRIPTION_DOCS = {
     tag: "Change notifications",
     summary: "Create a subscription",
     description:
-      "Needs the read permission of the resource. The notificationUrl (and lifecycleNotificationUrl) must answer the validation handshake within 10 seconds.",
+      "Needs the read permission of the resource. The notificationUrl (and lifecycleNotificationUrl) must answer the validation handshake within 10 seconds. With includeResourceData, encryptionCertificate (base64 X.509, RSA) and encryptionCertificateId are required, and each notification carries the entity encrypted for that certificate.",
     body: { required: true, content: json(ref("microsoft.graph.subscription")) },
     responses: { 201: { description: "The subscription.", content: json(ref("microsoft.graph.subscription")) }, ...SUBSCRIPTION_ERRORS },
   },

@@ -38,10 +38,10 @@ export function subscriptionJson(row: SubscriptionTable, withClientState: boolea
     lifecycleNotificationUrl: row.lifecycle_url,
     expirationDateTime: row.expires_at,
     creatorId: row.creator_id,
-    includeResourceData: false,
+    includeResourceData: row.encryption_certificate !== null,
     latestSupportedTlsVersion: row.tls_version,
-    encryptionCertificate: null,
-    encryptionCertificateId: null,
+    encryptionCertificate: row.encryption_certificate,
+    encryptionCertificateId: row.encryption_certificate_id,
     notificationUrlAppId: null,
   };
 }

@@ -61,9 +61,12 @@ export async function deleteSubscription(db: Kysely<Database>, tenantId: string,
   return Number(res.numDeletedRows) > 0;
 }
 
-/** Removes subscriptions that expired before `now`; how many. */
+/** Removes subscriptions that expired before `now`, and removed ones left behind by a node that stopped; how many. */
 export async function deleteExpiredSubscriptions(db: Kysely<Database>, now: string): Promise<number> {
-  const res = await db.deleteFrom("subscriptions").where("expires_at", "<", now).executeTakeFirst();
+  const res = await db
+    .deleteFrom("subscriptions")
+    .where((eb) => eb.or([eb("expires_at", "<", now), eb("removed_at", "<", now)]))
+    .executeTakeFirst();
   return Number(res.numDeletedRows);
 }
 
@@ -73,7 +76,7 @@ export async function deleteExpiredSubscriptions(db: Kysely<Database>, now: stri
  */
 export async function claimDueSubscriptions(db: Kysely<Database>, node: string, now: string, leaseUntil: string, limit: number): Promise<SubscriptionTable[]> {
   const pg = isPostgres(db);
-  const due = sql<SqlBool>`s.next_attempt_at <= ${now} and s.expires_at > ${now} and (s.lease_until is null or s.lease_until < ${now})
+  const due = sql<SqlBool>`s.next_attempt_at <= ${now} and s.expires_at > ${now} and s.removed_at is null and (s.lease_until is null or s.lease_until < ${now})
     and s.cursor < (select f.last_seq from feed_counters f where f.tenant_id = s.tenant_id)`;
   const pick = pg
     ? sql`select s.id from subscriptions s where ${due} order by s.next_attempt_at limit ${limit} for update of s skip locked`
@@ -112,6 +115,38 @@ export async function recordFailedAttempt(
     .where("id", "=", id)
     .where("lease_owner", "=", node)
     .execute();
+}
+
+/**
+ * Marks a leased subscription removed (its app may no longer read its resource): it is never claimed
+ * again. True for the one node that marks it, which then sends subscriptionRemoved and deletes it.
+ */
+export async function markSubscriptionRemoved(db: Kysely<Database>, id: string, node: string, now: string): Promise<boolean> {
+  const res = await db
+    .updateTable("subscriptions")
+    .set({ removed_at: now, lease_owner: null, lease_until: null })
+    .where("id", "=", id)
+    .where("lease_owner", "=", node)
+    .where("removed_at", "is", null)
+    .executeTakeFirst();
+  return Number(res.numUpdatedRows) === 1;
+}
+
+/**
+ * Claims up to `limit` subscriptions with a lifecycle URL expiring before `until` that have not had a
+ * reauthorizationRequired for their current expiry: each is marked as told, so only the node that
+ * claims it sends it (on PostgreSQL the candidates are picked with FOR UPDATE SKIP LOCKED, and the
+ * update re-checks the condition).
+ */
+export async function claimReauthorizations(db: Kysely<Database>, now: string, until: string, limit: number): Promise<SubscriptionTable[]> {
+  const due = sql<SqlBool>`s.lifecycle_url is not null and s.removed_at is null and s.expires_at > ${now} and s.expires_at <= ${until}
+    and (s.reauthorization_notified_for is null or s.reauthorization_notified_for <> s.expires_at)`;
+  const pick = isPostgres(db)
+    ? sql`select s.id from subscriptions s where ${due} order by s.expires_at limit ${limit} for update of s skip locked`
+    : sql`select s.id from subscriptions s where ${due} order by s.expires_at limit ${limit}`;
+  const res = await sql<SubscriptionTable>`update subscriptions set reauthorization_notified_for = expires_at
+    where id in (${pick}) and (reauthorization_notified_for is null or reauthorization_notified_for <> expires_at) returning *`.execute(db);
+  return res.rows.map((r) => ({ ...r, cursor: Number(r.cursor), attempts: Number(r.attempts) }));
 }
 
 /** Gives up a lease without recording anything (the node is stopping). */

@@ -258,6 +258,14 @@ export interface SubscriptionTable {
   next_attempt_at: string;
   lease_owner: string | null;
   lease_until: string | null;
+  /** Rich notifications: the receiver's certificate (base64 DER) the resource data is encrypted for; null without resource data. */
+  encryption_certificate: string | null;
+  /** The receiver's id for that certificate, sent back with each encrypted content. */
+  encryption_certificate_id: string | null;
+  /** The expiry a reauthorizationRequired lifecycle notification was sent for. */
+  reauthorization_notified_for: string | null;
+  /** When the subscription was found to be one its app may no longer read; nothing is delivered from then on. */
+  removed_at: string | null;
 }
 
 /** A fault configuration of a tenant (client_id '') or one app: its rules and their counters, as JSON. */

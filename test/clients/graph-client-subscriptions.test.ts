@@ -1,7 +1,8 @@
 /**
  * The Graph JavaScript client's subscription calls, unmodified, against Triage over HTTPS: create
  * (with the validation handshake to a real receiver), list, get, renew, reauthorize and delete, and a
- * notification arriving at the receiver for an alert ingested afterwards.
+ * notification arriving at the receiver for an alert ingested afterwards; and a rich subscription, whose
+ * encrypted resource data the receiver decrypts to the alert the client reads.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ClientSecretCredential } from "@azure/identity";
@@ -10,6 +11,7 @@ import { TokenCredentialAuthenticationProvider } from "@microsoft/microsoft-grap
 import { alert, deviceId } from "../support/alerts.js";
 import { GRAPH_SCOPE, startHttpsTriage, type HttpsTriage } from "../support/https-triage.js";
 import { startReceiver, type Receiver } from "../support/receiver.js";
+import { decryptContent, receiverCertificate, type EncryptedContent } from "../support/encryption-certificate.js";
 
 let triage: HttpsTriage;
 let client: Client;
@@ -78,6 +80,29 @@ describe("subscriptions through the Graph JavaScript client", () => {
       );
     expect(gone).toBeInstanceOf(GraphError);
     expect((gone as GraphError).statusCode).toBe(404);
+  });
+
+  it("creates a rich subscription whose notifications decrypt to the alert the client reads", async () => {
+    const cert = receiverCertificate();
+    const created = await client.api("/subscriptions").post({
+      changeType: "created",
+      notificationUrl: rx.url,
+      resource: "security/alerts_v2?$filter=severity eq 'medium'",
+      expirationDateTime: new Date(Date.now() + 86_400_000).toISOString(),
+      clientState: "secretClientValue",
+      includeResourceData: true,
+      encryptionCertificate: cert.base64,
+      encryptionCertificateId: "graph-client-cert",
+    });
+    expect(created).toMatchObject({ includeResourceData: true, encryptionCertificateId: "graph-client-cert" });
+    const medium = alert({ device: deviceId(), severity: "medium" });
+    await triage.ingest([medium], token);
+    await rx.waitFor((r) => r.notifications().some((n) => n.subscriptionId === created.id));
+    const n = rx.notifications().find((x) => x.subscriptionId === created.id)!;
+    const decrypted = decryptContent(n.encryptedContent as EncryptedContent, cert.privateKey) as Record<string, unknown>;
+    const { "@odata.context": _, ...read } = (await client.api(`/security/alerts_v2/${medium.id}`).get()) as Record<string, unknown>;
+    expect(decrypted).toEqual(read);
+    await client.api(`/subscriptions/${created.id}`).delete();
   });
 
   it("surfaces a failed handshake as Graph's 400", async () => {

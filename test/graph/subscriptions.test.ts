@@ -99,7 +99,7 @@ describe("POST /subscriptions", () => {
       [{ resource: "security/incidents", expirationDateTime: inHours(24 * 31) }, /43200 minutes/],
       [{ resource: "security/incidents", expirationDateTime: inHours(-1) }, /future/],
       [{ resource: "security/incidents", clientState: "x".repeat(129) }, /128/],
-      [{ resource: "security/incidents", includeResourceData: true }, /not supported/],
+      [{ resource: "security/incidents", includeResourceData: true }, /encryptionCertificate is required/],
       [{ resource: "security/incidents", notificationUrl: "ftp://example.com/x" }, /https/],
     ];
     for (const [body, msg] of cases) {

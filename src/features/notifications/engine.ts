@@ -10,7 +10,8 @@
  * It is woken after a local commit (and, on PostgreSQL, by NOTIFY from any node), waits the batch
  * window to gather changes, and otherwise polls at a modest interval. It runs outside every request:
  * a request only commits its feed rows. At most `concurrency` deliveries are in flight per node, and
- * nothing is queued in memory beyond the subscriptions it has claimed.
+ * nothing is queued in memory beyond the subscriptions it has claimed. A subscription with resource
+ * data gets each entity as it is when the batch is sent, encrypted for its certificate.
  */
 import { createHash } from "node:crypto";
 import { alertResource } from "../../schema/alert.js";
@@ -21,13 +22,19 @@ import type { Store } from "../../store/open.js";
 import {
   advanceSubscription,
   claimDueSubscriptions,
+  claimReauthorizations,
   deleteExpiredSubscriptions,
+  deleteSubscription,
+  markSubscriptionRemoved,
   matchingIds,
   recordFailedAttempt,
   releaseSubscription,
   type SubscriptionTable,
 } from "../../store/subscriptions.js";
+import type { EncryptedContent } from "./encryption.js";
 import { checkUrlForm, post } from "./outbound.js";
+import { encryptedContents } from "./resource-data.js";
+import { subscriberMayRead } from "./access.js";
 import type { NotificationSettings } from "./settings.js";
 import { traced, type SpanHandle } from "../../store/trace.js";
 
@@ -56,7 +63,7 @@ export function notificationId(subscriptionId: string, seq: number): string {
 }
 
 /** Graph's changeNotification for one feed entry. */
-export function notificationOf(sub: SubscriptionTable, e: FeedEntry): Record<string, unknown> {
+export function notificationOf(sub: SubscriptionTable, e: FeedEntry, encryptedContent?: EncryptedContent): Record<string, unknown> {
   const set = e.entityType === "incident" ? "incidents" : "alerts_v2";
   const path = `security/${set}/${e.entityId}`;
   return {
@@ -72,8 +79,23 @@ export function notificationOf(sub: SubscriptionTable, e: FeedEntry): Record<str
       "@odata.id": path,
       id: e.entityId,
     },
+    ...(encryptedContent ? { encryptedContent } : {}),
   };
 }
+
+/** Graph's lifecycle notification: the subscription, the event, and no resource. */
+export function lifecycleNotificationOf(sub: SubscriptionTable, lifecycleEvent: "reauthorizationRequired" | "subscriptionRemoved"): Record<string, unknown> {
+  return {
+    subscriptionId: sub.id,
+    subscriptionExpirationDateTime: sub.expires_at,
+    tenantId: sub.tenant_id,
+    clientState: sub.client_state,
+    lifecycleEvent,
+  };
+}
+
+/** Subscriptions claimed per lifecycle sweep for reauthorizationRequired. */
+const LIFECYCLE_BATCH = 100;
 
 /** Feed entries read per attempt. */
 const SCAN = 1000;
@@ -84,6 +106,8 @@ export class DeliveryEngine {
   private wake: NodeJS.Timeout | undefined;
   private poll: NodeJS.Timeout | undefined;
   private sweep: NodeJS.Timeout | undefined;
+  private lifecycle: NodeJS.Timeout | undefined;
+  private sweepingLifecycle = false;
   private looping = false;
   private again = false;
   private stopListening: (() => Promise<void>) | undefined;
@@ -105,6 +129,8 @@ export class DeliveryEngine {
     this.poll.unref();
     this.sweep = setInterval(() => void deleteExpiredSubscriptions(this.store.db, new Date().toISOString()).catch(() => undefined), 60_000);
     this.sweep.unref();
+    this.lifecycle = setInterval(() => this.track(this.reauthorizations()), this.settings.lifecycleSweepMs);
+    this.lifecycle.unref();
     this.kick();
   }
 
@@ -114,8 +140,75 @@ export class DeliveryEngine {
     clearTimeout(this.wake);
     clearInterval(this.poll);
     clearInterval(this.sweep);
+    clearInterval(this.lifecycle);
     await this.stopListening?.();
     await Promise.allSettled([...this.inflight]);
+  }
+
+  /** Background work stop() waits for. */
+  private track(p: Promise<void>): void {
+    const q = p
+      .catch((err) => this.log.warn({ err }, "change notifications: lifecycle work failed; retried at the next sweep"))
+      .finally(() => this.inflight.delete(q));
+    this.inflight.add(q);
+  }
+
+  /** POSTs one lifecycle notification; whether the receiver acknowledged it. Sent once: a failure is logged, not retried. */
+  private async sendLifecycle(sub: SubscriptionTable, event: "reauthorizationRequired" | "subscriptionRemoved"): Promise<boolean> {
+    if (sub.lifecycle_url === null) return false;
+    let failure: string | null = null;
+    try {
+      const res = await post(
+        checkUrlForm(sub.lifecycle_url, this.settings, "lifecycleNotificationUrl"),
+        JSON.stringify({ value: [lifecycleNotificationOf(sub, event)] }),
+        {
+          contentType: "application/json; charset=utf-8",
+          timeoutMs: this.settings.ackTimeoutMs,
+          maxResponseBytes: this.settings.maxResponseBytes,
+          policy: this.settings,
+        },
+      );
+      if (res.status < 200 || res.status > 299) failure = `answered ${res.status}`;
+    } catch (e) {
+      failure = (e as Error).message;
+    }
+    if (failure !== null)
+      this.log.warn({ subscriptionId: sub.id, lifecycleEvent: event, reason: failure }, "change notifications: a lifecycle notification was not acknowledged");
+    return failure === null;
+  }
+
+  /** reauthorizationRequired to the subscriptions expiring within the window, each once per expiry, a batch at a time. */
+  private async reauthorizations(): Promise<void> {
+    if (this.sweepingLifecycle || this.stopped) return;
+    this.sweepingLifecycle = true;
+    try {
+      const now = Date.now();
+      const due = await claimReauthorizations(
+        this.store.db,
+        new Date(now).toISOString(),
+        new Date(now + this.settings.reauthorizationWindowMs).toISOString(),
+        LIFECYCLE_BATCH,
+      );
+      for (let i = 0; i < due.length && !this.stopped; i += this.settings.concurrency) {
+        await Promise.all(due.slice(i, i + this.settings.concurrency).map((sub) => this.sendLifecycle(sub, "reauthorizationRequired")));
+      }
+    } finally {
+      this.sweepingLifecycle = false;
+    }
+  }
+
+  /**
+   * The subscription's app may no longer read its resource: it is marked removed (so no node delivers
+   * to it again), its receiver is told subscriptionRemoved, and it is deleted.
+   */
+  private async remove(sub: SubscriptionTable): Promise<void> {
+    if (!(await markSubscriptionRemoved(this.store.db, sub.id, this.node, new Date().toISOString()))) return;
+    this.log.warn(
+      { subscriptionId: sub.id, appId: sub.app_id },
+      "change notifications: the subscription's app may no longer read its resource; the subscription is removed",
+    );
+    await this.sendLifecycle(sub, "subscriptionRemoved");
+    await deleteSubscription(this.store.db, sub.tenant_id, sub.id);
   }
 
   /** After a commit: look once the batch window has gathered what follows it. */
@@ -215,7 +308,14 @@ export class DeliveryEngine {
       await advanceSubscription(this.store.db, sub.id, this.node, through, nowIso());
       return;
     }
-    const body = JSON.stringify({ value: send.map((e) => notificationOf(sub, e)) });
+    // Checked before anything is read or sent: an app deleted or without consent gets nothing more.
+    if (!(await subscriberMayRead(this.store, sub))) {
+      span?.set({ "triage.notification.outcome": "removed" });
+      await this.remove(sub);
+      return;
+    }
+    const encrypted = await encryptedContents(this.store, sub, send);
+    const body = JSON.stringify({ value: send.map((e) => notificationOf(sub, e, encrypted.get(e.seq))) });
     let failure: string | null = null;
     try {
       const url = checkUrlForm(sub.notification_url, this.settings, "notificationUrl");

@@ -28,6 +28,10 @@ export interface NotificationSettings extends OutboundPolicy {
   maxSubscriptionsPerTenant: number;
   /** Most bytes of a receiver's answer read. */
   maxResponseBytes: number;
+  /** A subscription with a lifecycleNotificationUrl is sent reauthorizationRequired once it expires within this. */
+  reauthorizationWindowMs: number;
+  /** How often a node looks for subscriptions due a reauthorizationRequired. */
+  lifecycleSweepMs: number;
 }
 
 export const MAX_LIFETIME_MINUTES = 43_200;
@@ -46,4 +50,6 @@ export const DEFAULT_NOTIFICATION_SETTINGS: Readonly<NotificationSettings> = {
   leaseMs: 30_000,
   maxSubscriptionsPerTenant: 1_000,
   maxResponseBytes: 64 * 1024,
+  reauthorizationWindowMs: 3600_000,
+  lifecycleSweepMs: 60_000,
 };

@@ -29,6 +29,7 @@ import {
   setSubscriptionExpiry,
   type SubscriptionTable,
 } from "../../store/subscriptions.js";
+import { checkCertificate, MAX_CERTIFICATE_ID_LENGTH } from "./encryption.js";
 import { checkUrlForm, DestinationRefused, post } from "./outbound.js";
 import { MAX_LIFETIME_MINUTES, type NotificationSettings } from "./settings.js";
 
@@ -38,7 +39,7 @@ export const MAX_CLIENT_STATE = 128;
 export const MAX_RESOURCE_LENGTH = 4096;
 const CHANGE_TYPES = ["created", "updated"] as const;
 const TLS_VERSIONS = ["v1_0", "v1_1", "v1_2", "v1_3"];
-/** Properties a create may carry; Graph's others (rich notifications) are refused by name below. */
+/** Properties a create may carry; anything else is a 400. */
 const CREATE_PROPERTIES = new Set([
   "@odata.type",
   "changeType",
@@ -121,7 +122,7 @@ export function parseResource(raw: string, store: Store, filterLimits: FilterLim
 }
 
 /** The catalog operation whose permission a subscription to the resource needs: the resource's read. */
-function readOperationOf(p: Pick<ParsedResource, "entityType" | "entityId">): string {
+export function readOperationOf(p: Pick<ParsedResource, "entityType" | "entityId">): string {
   const set = p.entityType === "incident" ? "/security/incidents" : "/security/alerts_v2";
   return `GET ${set}${p.entityId === null ? "" : "/{id}"}`;
 }
@@ -207,6 +208,29 @@ export async function validateEndpoint(raw: string, property: string, settings: 
   );
 }
 
+/**
+ * Rich notifications: with includeResourceData the receiver's certificate and its id are required, and
+ * the certificate must be one the resource data can be encrypted for (encryption.ts); without it,
+ * neither may be sent. The certificate is kept as compact base64.
+ */
+function richOf(b: Record<string, unknown>, now: number): { certificate: string; certificateId: string } | null {
+  const include = b.includeResourceData;
+  if (include !== undefined && include !== null && typeof include !== "boolean") throw badRequest("The property 'includeResourceData' must be a boolean.");
+  const certificate = str(b, "encryptionCertificate", false);
+  const certificateId = str(b, "encryptionCertificateId", false);
+  if (include !== true) {
+    if (certificate !== null || certificateId !== null) {
+      throw badRequest("encryptionCertificate and encryptionCertificateId apply only to a subscription with includeResourceData set to true.");
+    }
+    return null;
+  }
+  if (certificate === null) throw badRequest("An encryptionCertificate is required when includeResourceData is true.");
+  if (certificateId === null || certificateId.length === 0) throw badRequest("An encryptionCertificateId is required when includeResourceData is true.");
+  if (certificateId.length > MAX_CERTIFICATE_ID_LENGTH) throw badRequest(`The encryptionCertificateId is longer than ${MAX_CERTIFICATE_ID_LENGTH} characters.`);
+  checkCertificate(certificate, now);
+  return { certificate: certificate.replace(/\s+/g, ""), certificateId };
+}
+
 export interface CreateOptions {
   store: Store;
   settings: NotificationSettings;
@@ -228,12 +252,7 @@ export async function createSubscription(o: CreateOptions, s: Subscriber, body: 
   const lifecycleUrl = str(b, "lifecycleNotificationUrl", false);
   const tls = str(b, "latestSupportedTlsVersion", false) ?? "v1_2";
   if (!TLS_VERSIONS.includes(tls)) throw badRequest(`'${tls}' is not a valid latestSupportedTlsVersion; use v1_0, v1_1, v1_2 or v1_3.`);
-  if (b.includeResourceData === true) {
-    throw badRequest("Rich notifications (includeResourceData) are not supported yet: subscribe without resource data and read the changed entity.");
-  }
-  if (b.includeResourceData !== undefined && b.includeResourceData !== null && typeof b.includeResourceData !== "boolean") {
-    throw badRequest("The property 'includeResourceData' must be a boolean.");
-  }
+  const rich = richOf(b, now);
   const parsed = parseResource(resourceRaw, o.store, o.filterLimits);
   checkRead(s, parsed);
   if ((await countTenantSubscriptions(o.store.db, s.tenantId)) >= o.settings.maxSubscriptionsPerTenant) {
@@ -266,6 +285,10 @@ export async function createSubscription(o: CreateOptions, s: Subscriber, body: 
     next_attempt_at: created,
     lease_owner: null,
     lease_until: null,
+    encryption_certificate: rich?.certificate ?? null,
+    encryption_certificate_id: rich?.certificateId ?? null,
+    reauthorization_notified_for: null,
+    removed_at: null,
   };
   await insertSubscription(o.store.db, row);
   return row;
