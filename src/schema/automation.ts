@@ -6,6 +6,9 @@
 import { Type, type Static, type TLiteral, type TUnion } from "@sinclair/typebox";
 import { alertClassification, alertDetermination } from "./enums.js";
 import { MAX_ASSIGNED_TO_LENGTH, MAX_TEXT_LENGTH } from "./limits.js";
+import { CONDITION_OPERATORS, CONDITION_PROPERTIES, TRIGGERS } from "./automation-vocabulary.js";
+
+export * from "./automation-vocabulary.js";
 
 /** Most rules one tenant may hold (as Microsoft Sentinel's 512). */
 export const MAX_RULES_PER_TENANT = 512;
@@ -23,39 +26,6 @@ export const MAX_DESTINATION_URL = 2048;
 export const MIN_SECRET_LENGTH = 16;
 export const MAX_SECRET_LENGTH = 256;
 export const MAX_SUBJECT_LENGTH = 256;
-
-export const TRIGGERS = ["incidentCreated", "incidentUpdated", "alertCreated"] as const;
-export type Trigger = (typeof TRIGGERS)[number];
-
-/** What a condition can look at: properties of the incident (or alert) and of the entities in its evidence. */
-export const CONDITION_PROPERTIES = [
-  "severity",
-  "status",
-  "title",
-  "detectionSource",
-  "serviceSource",
-  "tags",
-  "assignedTo",
-  "mitreTechniques",
-  "account",
-  "device",
-  "ip",
-] as const;
-export type ConditionProperty = (typeof CONDITION_PROPERTIES)[number];
-
-export const CONDITION_OPERATORS = [
-  "equals",
-  "notEquals",
-  "contains",
-  "notContains",
-  "startsWith",
-  "notStartsWith",
-  "endsWith",
-  "notEndsWith",
-  "isEmpty",
-  "isNotEmpty",
-] as const;
-export type ConditionOperator = (typeof CONDITION_OPERATORS)[number];
 
 /** A union of string literals whose static type is the union of the values. */
 const literals = <T extends readonly string[]>(values: T, description?: string) =>

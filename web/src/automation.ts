@@ -3,28 +3,24 @@
  * string, lists as comma-separated text — and its conversion to and from the API's shape. The server
  * checks what is sent; this only shapes it, so the API's own errors are what the user reads.
  */
-import type { Action, Condition, ConditionOperator, ConditionProperty, Rule, RuleInput, Trigger } from "../../src/schema/automation.js";
+import type { Action, Condition, Rule, RuleInput } from "../../src/schema/automation.js";
+import {
+  CONDITION_OPERATORS as OPERATORS,
+  CONDITION_PROPERTIES as PROPERTIES,
+  TRIGGERS,
+  type ConditionOperator,
+  type ConditionProperty,
+  type Trigger,
+} from "../../src/schema/automation-vocabulary.js";
 
-export const TRIGGERS: readonly Trigger[] = ["incidentCreated", "incidentUpdated", "alertCreated"];
+export { OPERATORS, PROPERTIES, TRIGGERS };
+
 export const TRIGGER_LABELS: Record<Trigger, string> = {
   incidentCreated: "Incident created",
   incidentUpdated: "Incident updated",
   alertCreated: "Alert created",
 };
 
-export const PROPERTIES: readonly ConditionProperty[] = [
-  "severity",
-  "status",
-  "title",
-  "detectionSource",
-  "serviceSource",
-  "tags",
-  "assignedTo",
-  "mitreTechniques",
-  "account",
-  "device",
-  "ip",
-];
 export const PROPERTY_LABELS: Record<ConditionProperty, string> = {
   severity: "Severity",
   status: "Status",
@@ -39,18 +35,6 @@ export const PROPERTY_LABELS: Record<ConditionProperty, string> = {
   ip: "IP address",
 };
 
-export const OPERATORS: readonly ConditionOperator[] = [
-  "equals",
-  "notEquals",
-  "contains",
-  "notContains",
-  "startsWith",
-  "notStartsWith",
-  "endsWith",
-  "notEndsWith",
-  "isEmpty",
-  "isNotEmpty",
-];
 export const OPERATOR_LABELS: Record<ConditionOperator, string> = {
   equals: "equals",
   notEquals: "does not equal",
