@@ -143,7 +143,8 @@ export async function startEphemeral(o: EphemeralOptions = {}): Promise<Ephemera
     const tls = o.http ? Promise.resolve(null) : ensureLocalTls(dataDir, []);
     // A failure here must not leave the key generation unobserved.
     tls.catch(() => undefined);
-    store = await openSqliteStore(join(dataDir, "triage.db"));
+    // Removed on exit: its commits need not wait for the disk.
+    store = await openSqliteStore(join(dataDir, "triage.db"), { throwaway: true });
     const tenantId = randomUUID();
     await createTenant(store.db, tenantId, "Test tenant");
     const s = store;
