@@ -164,6 +164,12 @@ export interface ServerConfig {
    * (default DEFAULT_SETTINGS_TTL_MS): a change made on another node applies here within it.
    */
   settingsTtlMs?: number | undefined;
+  /**
+   * This node's cache of profiles and fault configurations, when the caller keeps it to forget a tenant's
+   * at once after writing them to the store itself (the ephemeral server's `setFaults`); otherwise one
+   * is made from `profile` and `settingsTtlMs`.
+   */
+  settings?: CallerSettings | undefined;
 }
 
 export const DEFAULT_WINDOW_MS = 24 * 3600 * 1000;
@@ -244,7 +250,7 @@ export async function buildServer(config: ServerConfig): Promise<FastifyInstance
   let throttle: Throttle | undefined;
   if (config.rateLimit) throttle = await createThrottle(app, store.db, config.rateLimit);
   // Profiles and fault configurations, per tenant and app, read from the store and kept briefly.
-  const settings = new CallerSettings(store, config.profile ?? DEFAULT_PROFILE, config.settingsTtlMs ?? DEFAULT_SETTINGS_TTL_MS);
+  const settings = config.settings ?? new CallerSettings(store, config.profile ?? DEFAULT_PROFILE, config.settingsTtlMs ?? DEFAULT_SETTINGS_TTL_MS);
   installGuard(app, {
     validator,
     origin,

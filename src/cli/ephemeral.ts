@@ -18,6 +18,14 @@ import { KeyEncryption } from "../identity/key-encryption.js";
 import { addSecret, createApp, createUser, grantAdminConsent } from "../identity/directory.js";
 import { ensureWebClient } from "../web/client.js";
 import { DEMO_END } from "../seed/demo-tenant.js";
+import { CallerSettings } from "../http/caller-settings.js";
+import { DEFAULT_PROFILE } from "../schema/profile.js";
+import { clearFaultConfig, FAULT_EVENTS_KEPT, listFaultEvents, setFaultConfig, TENANT_SCOPE } from "../store/faults.js";
+import { findApp } from "../identity/directory.js";
+import { graphRouteTemplates } from "../permissions/catalog.js";
+import { parseFaultConfig, type FaultEvent } from "../schema/faults.js";
+import { GraphError } from "../errors/graph-error.js";
+import { configView, type FaultConfigView } from "../triage-api/faults.js";
 import { seedStore, type SeedSummary } from "./seed-store.js";
 
 /** The scope a client asks for to get an app-only token for Graph. */
@@ -93,6 +101,14 @@ export interface Ephemeral {
   app: FastifyInstance;
   seed(o?: { incidents?: number; seed?: string }): Promise<SeedSummary>;
   reset(): Promise<void>;
+  /**
+   * Sets (replaces) the fault configuration of the tenant, or of one of its apps (`clientId`), checked
+   * as the admin API checks it; null clears it. It applies from the next request (docs/testing-faults.md).
+   * What was stored, or null when cleared.
+   */
+  setFaults(config: unknown, clientId?: string): Promise<FaultConfigView | null>;
+  /** The faults injected in the tenant (the newest FAULT_EVENTS_KEPT are kept), oldest first; optionally one app's. */
+  faultEvents(clientId?: string): Promise<FaultEvent[]>;
   /** Stops the server, closes the store and removes the folder; safe to call twice. */
   close(): Promise<void>;
 }
@@ -127,7 +143,8 @@ export async function startEphemeral(o: EphemeralOptions = {}): Promise<Ephemera
     const tls = o.http ? Promise.resolve(null) : ensureLocalTls(dataDir, []);
     // A failure here must not leave the key generation unobserved.
     tls.catch(() => undefined);
-    store = await openSqliteStore(join(dataDir, "triage.db"));
+    // Removed on exit: its commits need not wait for the disk.
+    store = await openSqliteStore(join(dataDir, "triage.db"), { throwaway: true });
     const tenantId = randomUUID();
     await createTenant(store.db, tenantId, "Test tenant");
     const s = store;
@@ -153,7 +170,10 @@ export async function startEphemeral(o: EphemeralOptions = {}): Promise<Ephemera
       ensureWebClient(s.db, tenantId),
     ]);
     const material = await tls;
+    // Kept here so that setFaults applies at once, not when the cache next expires.
+    const settings = new CallerSettings(store, o.profile ?? DEFAULT_PROFILE);
     app = await buildServer({
+      settings,
       store,
       tls: material ? { key: material.key, cert: material.ca } : undefined,
       // The signing keys live only as long as the folder: a key in memory seals them.
@@ -180,12 +200,40 @@ export async function startEphemeral(o: EphemeralOptions = {}): Promise<Ephemera
     };
     let closing: Promise<void> | undefined;
     const opened = { store, app };
+    const scopeOf = async (clientId: string | undefined) => {
+      if (clientId === undefined) return TENANT_SCOPE;
+      const found = await findApp(opened.store.db, clientId);
+      if (!found || found.tenantId !== tenantId) throw new Error(`No app with client id ${JSON.stringify(clientId)} in the test tenant.`);
+      return found.clientId;
+    };
     return {
       info,
       store,
       app,
       seed: (run = {}) => seedStore(opened.store, { tenantId, incidents: run.incidents ?? 20, seed: run.seed ?? "triage-test", end: DEMO_END }),
       reset: () => resetTenantData(opened.store.db, tenantId),
+      async setFaults(config, clientId) {
+        const scope = await scopeOf(clientId);
+        try {
+          if (config === null) {
+            await clearFaultConfig(opened.store.db, tenantId, scope);
+            return null;
+          }
+          let parsed;
+          try {
+            parsed = parseFaultConfig(config, graphRouteTemplates());
+          } catch (e) {
+            // The admin API's 400, as an error a test shows.
+            if (e instanceof GraphError) throw new Error(`Triage refused the fault configuration: ${e.message}`);
+            throw e;
+          }
+          return configView(await setFaultConfig(opened.store.db, tenantId, scope, parsed, "triage/testing"));
+        } finally {
+          settings.forget(tenantId);
+        }
+      },
+      faultEvents: async (clientId) =>
+        listFaultEvents(opened.store.db, tenantId, { clientId: clientId === undefined ? undefined : await scopeOf(clientId), limit: FAULT_EVENTS_KEPT }),
       close: () =>
         (closing ??= (async () => {
           try {

@@ -2,7 +2,7 @@
  * `triage serve --ephemeral`: an ephemeral Triage (ephemeral.ts) as a process of its own. It prints how
  * to reach it (one line of JSON with --json), serves until SIGINT or SIGTERM, and then removes its
  * folder. Started by a parent with an IPC channel (`startTriage` from `triage/testing`), it also takes
- * `seed` and `reset` requests over that channel, and stops when the parent goes away.
+ * `seed`, `reset`, `setFaults` and `faultEvents` requests over that channel, and stops when the parent goes away.
  */
 import { rmSync } from "node:fs";
 import type { Profile } from "../schema/profile.js";
@@ -19,7 +19,11 @@ export interface EphemeralServeOptions {
 }
 
 /** A request from the parent process over the IPC channel, and its answer. */
-export type ControlRequest = { id: number; op: "reset" } | { id: number; op: "seed"; incidents?: number; seed?: string };
+export type ControlRequest =
+  | { id: number; op: "reset" }
+  | { id: number; op: "seed"; incidents?: number; seed?: string }
+  | { id: number; op: "setFaults"; config: unknown; clientId?: string }
+  | { id: number; op: "faultEvents"; clientId?: string };
 export type ControlReply = { id: number; ok: true; result?: unknown } | { id: number; ok: false; error: string };
 
 /** The most incidents one `seed` request may generate (the seed command takes more; a test needs few). */
@@ -40,6 +44,11 @@ async function answer(eph: Ephemeral, m: unknown): Promise<ControlReply | undefi
       }
       return { id: req.id, ok: true, result: await eph.seed({ incidents, seed: req.seed }) };
     }
+    if ((req.op === "setFaults" || req.op === "faultEvents") && req.clientId !== undefined && typeof req.clientId !== "string") {
+      return { id: req.id, ok: false, error: "clientId must be a string" };
+    }
+    if (req.op === "setFaults") return { id: req.id, ok: true, result: await eph.setFaults(req.config, req.clientId) };
+    if (req.op === "faultEvents") return { id: req.id, ok: true, result: await eph.faultEvents(req.clientId) };
     return { id: (m as { id: number }).id, ok: false, error: `unknown request ${JSON.stringify((m as { op?: unknown }).op)}` };
   } catch (e) {
     return { id: (m as { id: number }).id, ok: false, error: e instanceof Error ? e.message : String(e) };

@@ -4,6 +4,7 @@ import { parseEnum } from "../schema/enums.js";
 import { properties, type Annotated, type Resource } from "../schema/meta.js";
 import { checkDocument, describeJsonProblem, findJsonProblem } from "../schema/json-limits.js";
 import { MAX_DOCUMENT_DEPTH } from "../schema/limits.js";
+import { DEFAULT_PROFILE, type Profile } from "../schema/profile.js";
 
 /** Enum members a client may not set: the sentinel, and states only the service itself enters. */
 const NOT_SETTABLE: Record<string, ReadonlySet<string>> = {
@@ -17,8 +18,9 @@ const NOT_SETTABLE: Record<string, ReadonlySet<string>> = {
  * Checks a PATCH body against the resource's updatable properties and returns the changes with
  * enum values in their canonical camelCase spelling. Anything else — unknown or read-only
  * properties, wrong types, bad enum values — is a 400 naming the property, before anything is written.
+ * Under the strict profile an enum takes only the CSDL's member names, not the legacy aliases.
  */
-export function validatePatch(resource: Resource, body: unknown, beta: boolean): Record<string, unknown> {
+export function validatePatch(resource: Resource, body: unknown, beta: boolean, profile: Profile = DEFAULT_PROFILE): Record<string, unknown> {
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
     throw badRequest(`The request body must be a JSON object with the ${resource.typeName} properties to update.`);
   }
@@ -38,18 +40,19 @@ export function validatePatch(resource: Resource, body: unknown, beta: boolean):
       throw badRequest(`The property '${key}' does not exist on type '${type}'. Make sure to only use property names that are defined by the type.`);
     }
     if (!p.meta.updatable) throw badRequest(`The property '${key}' is read-only and cannot be updated.`);
-    changes[key] = checkValue(key, p.schema, p.valueSchema, value);
+    changes[key] = checkValue(key, p.schema, p.valueSchema, value, profile === "strict");
   }
   if (Object.keys(changes).length === 0) throw badRequest(`The request body has no ${resource.typeName} property to update.`);
   return changes;
 }
 
-function checkValue(key: string, schema: Annotated, valueSchema: Annotated, value: unknown): unknown {
+function checkValue(key: string, schema: Annotated, valueSchema: Annotated, value: unknown, membersOnly: boolean): unknown {
   const e = valueSchema.graphEnum;
   if (e) {
     if (value === null && schema.nullable) return null;
     if (typeof value !== "string") throw badRequest(`Cannot convert the value of '${key}' to the enum type '${e.name}': a string is expected.`);
-    const member = parseEnum(e, value);
+    // Strict: the CSDL's members only; an old alias is as unknown to the real service as any other word.
+    const member = parseEnum(e, value, membersOnly);
     if (!member) {
       throw badRequest(`The value '${value}' is not valid for '${key}'. Valid values: ${e.members.filter((m) => m !== "unknownFutureValue").join(", ")}.`);
     }

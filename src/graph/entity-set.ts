@@ -306,7 +306,7 @@ export async function registerSecurityRoutes(app: FastifyInstance, opts: GraphRo
           const caller = await opts.caller(req);
           const view = viewOf(req, reply, opts);
           const { id } = req.params as { id: string };
-          const changes = validatePatch(resource, req.body, view.beta);
+          const changes = validatePatch(resource, req.body, view.beta, (await opts.profileOf?.(caller)) ?? DEFAULT_PROFILE);
           const written = await set.update(writeContext(caller, req), id, changes);
           const ready = readRowOf(written, projectionOf(view, null));
           const row = view.beta && resource === incidentResource ? (await withRecommendedHunting(store, caller.tenantId, [ready], null))[0]! : ready;

@@ -1,13 +1,16 @@
-import rawPermissions from "./graph-data/permissions.json" with { type: "json" };
-import rawProvisioning from "./graph-data/provisioningInfo.json" with { type: "json" };
+import { createRequire } from "node:module";
 import data from "./security-permissions.json" with { type: "json" };
 import { permissionNames } from "./catalog.js";
+// Type-only: the build still carries the files, which are read at first use (below), not at start.
+import type rawPermissions from "./graph-data/permissions.json";
+import type rawProvisioning from "./graph-data/provisioningInfo.json";
 
 /**
  * Microsoft Graph's permission data (graph-data/, copied byte for byte from
  * microsoftgraph/microsoft-graph-devx-content, see graph-data/README.md), typed, with the ids of its
- * provisioning file, merged with Triage's enforcing catalog. It is imported, so the build carries it
- * and nothing is fetched at run time.
+ * provisioning file, merged with Triage's enforcing catalog. The build carries it and nothing is
+ * fetched at run time; its 4.6 MB are parsed at first use (the explorer, the finder), not when Triage
+ * starts.
  */
 
 export type GraphScheme = "DelegatedWork" | "DelegatedPersonal" | "Application";
@@ -161,8 +164,7 @@ function fromRaw(name: string, p: RawPermission, deployments: readonly RawDeploy
   };
 }
 
-const permissionsFile = rawPermissions as unknown as { permissions: Record<string, RawPermission> };
-const provisioningFile = rawProvisioning as unknown as { permissionDeployments: Record<string, RawDeployment[]> };
+const requireJson = createRequire(import.meta.url);
 const catalogFile = data as unknown as {
   permissions: Record<string, RawPermission>;
   provisioningInfo: Record<string, RawDeployment[]>;
@@ -172,6 +174,10 @@ const catalogFile = data as unknown as {
 export const ENFORCED: ReadonlySet<string> = new Set(permissionNames());
 
 function load(): GraphPermission[] {
+  const permissionsFile = requireJson("./graph-data/permissions.json") as typeof rawPermissions as unknown as { permissions: Record<string, RawPermission> };
+  const provisioningFile = requireJson("./graph-data/provisioningInfo.json") as typeof rawProvisioning as unknown as {
+    permissionDeployments: Record<string, RawDeployment[]>;
+  };
   const deployments = provisioningFile.permissionDeployments;
   const all = Object.entries(permissionsFile.permissions).map(([name, p]) => fromRaw(name, p, deployments[name] ?? [], "graph-data"));
   const known = new Set(all.map((p) => p.name));

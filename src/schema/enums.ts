@@ -1,15 +1,18 @@
 /**
  * Graph's evolvable enums, in CSDL declaration order. Members declared after `unknownFutureValue`
  * are "gated": a client sees them only when it sends `Prefer: include-unknown-enum-members`.
- * Input is accepted case-insensitively, gated members included, plus documented legacy aliases.
+ * Input is accepted case-insensitively, gated members included, plus documented legacy aliases (lenient
+ * profile only).
  */
 export interface GraphEnum<M extends string = string> {
   readonly name: string;
   readonly members: readonly M[];
   /** Members after the `unknownFutureValue` sentinel. */
   readonly gated: ReadonlySet<M>;
-  /** Lower-cased input spelling → member. */
+  /** Lower-cased input spelling → member: the members and the legacy aliases. */
   readonly lookup: ReadonlyMap<string, M>;
+  /** Lower-cased member name → member: the CSDL's members only, no alias (the strict profile's input). */
+  readonly memberLookup: ReadonlyMap<string, M>;
   /** Each member's numeric value as Graph's CSDL declares it (`$metadata`). */
   readonly values: ReadonlyMap<M, number>;
   /** A flags enum (CSDL `IsFlags`): a value is a comma-separated combination of members. */
@@ -39,23 +42,28 @@ export function graphEnum<const M extends string>(
   const names = entries.map(([m]) => m);
   const sentinel = names.indexOf("unknownFutureValue" as M);
   const gated = new Set(sentinel < 0 ? [] : names.slice(sentinel + 1));
-  const lookup = new Map<string, M>();
-  for (const m of names) lookup.set(m.toLowerCase(), m);
+  const memberLookup = new Map<string, M>();
+  for (const m of names) memberLookup.set(m.toLowerCase(), m);
+  const lookup = new Map(memberLookup);
   for (const [alias, m] of Object.entries(aliases)) lookup.set(alias.toLowerCase(), m);
   return {
     name,
     members: names,
     gated,
     lookup,
+    memberLookup,
     values: new Map(entries),
     flags: options.flags ?? false,
     ...(options.underlyingType ? { underlyingType: options.underlyingType } : {}),
   };
 }
 
-/** The member for an input spelling, or undefined when it is not a member. */
-export function parseEnum<M extends string>(e: GraphEnum<M>, raw: string): M | undefined {
-  return e.lookup.get(raw.toLowerCase());
+/**
+ * The member for an input spelling, or undefined when it is not a member. With `membersOnly` (the
+ * strict profile) only the CSDL's member names are read; the legacy aliases are not members.
+ */
+export function parseEnum<M extends string>(e: GraphEnum<M>, raw: string, membersOnly = false): M | undefined {
+  return (membersOnly ? e.memberLookup : e.lookup).get(raw.toLowerCase());
 }
 
 /** The value a client sees: gated members collapse to `unknownFutureValue` unless it opted in. */
@@ -82,7 +90,10 @@ export const alertClassification = graphEnum(
   { underlyingType: "Edm.Byte" },
 );
 
-/** Wire names per the CSDL; the resource pages' older names are accepted as input aliases. */
+/**
+ * Wire names per the CSDL; the resource pages' older names are accepted as input aliases by the lenient
+ * profile. The strict profile accepts the CSDL's members only (graph-security-contract-addendum §8.3).
+ */
 export const alertDetermination = graphEnum(
   "alertDetermination",
   {

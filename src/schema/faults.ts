@@ -4,7 +4,7 @@
  * every field and bound, so a stored configuration is always one the injector can run.
  */
 import { randomBytes } from "node:crypto";
-import { Type } from "@sinclair/typebox";
+import { Type, type Static } from "@sinclair/typebox";
 import { badRequest, INJECTED_STATUSES, type InjectedStatus } from "../errors/graph-error.js";
 
 export const FAULT_PRESETS = ["graph-throttle", "expand-alerts-failure"] as const;
@@ -87,6 +87,9 @@ export const FaultConfigSchema = Type.Object(
   },
   { description: "Fault rules (docs/testing-faults.md)." },
 );
+
+/** A configuration as a client writes it (before parsing fills in the defaults). */
+export type FaultConfigInput = Static<typeof FaultConfigSchema>;
 
 function int(v: unknown, name: string, min: number, max: number): number {
   if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) throw badRequest(`'${name}' must be a whole number from ${min} to ${max}.`);

@@ -11,6 +11,8 @@ import type { ControlReply, ControlRequest } from "../cli/serve-ephemeral.js";
 import type { SeedSummary } from "../cli/seed-store.js";
 import type { AuditEntry } from "../schema/triage-api.js";
 import type { IngestResult } from "../domain/ingest/result.js";
+import type { FaultConfigInput, FaultEvent } from "../schema/faults.js";
+import type { FaultConfigView } from "../triage-api/faults.js";
 import { send, type HttpAnswer } from "./http.js";
 
 export type { EphemeralApp, EphemeralAppName, EphemeralInfo } from "../cli/ephemeral.js";
@@ -18,6 +20,8 @@ export type { SeedSummary } from "../cli/seed-store.js";
 export type { AuditEntry } from "../schema/triage-api.js";
 export type { IngestResult } from "../domain/ingest/result.js";
 export type { HttpAnswer } from "./http.js";
+export type { FaultConfigInput, FaultEvent } from "../schema/faults.js";
+export type { FaultConfigView } from "../triage-api/faults.js";
 
 export interface StartTriageOptions {
   /**
@@ -69,6 +73,18 @@ export interface TriageTestServer {
   seed(opts?: { incidents?: number; seed?: string }): Promise<SeedSummary>;
   /** Removes every incident, alert, audit entry and subscription; apps, secrets and users stay, and the next incident is 1. */
   reset(): Promise<void>;
+  /**
+   * Sets (replaces) the fault rules of the tenant, or with `{ app }` of one app (`"read"`, `"readWrite"`,
+   * `"merge"`, `"hunting"`, or a client id of the tenant), as `PUT /triage/admin/faults` takes them
+   * (docs/testing-faults.md); `null` clears them. They apply from the next request. Resolves to the
+   * configuration as stored (its seed, chosen when absent, included), or null when cleared; rejects
+   * a configuration the admin API would refuse.
+   */
+  setFaults(config: FaultConfigInput | null, opts?: { app?: EphemeralAppName | string }): Promise<FaultConfigView | null>;
+  /** Clears the fault rules of the tenant, or with `{ app }` of one app (the same as `setFaults(null, opts)`). */
+  clearFaults(opts?: { app?: EphemeralAppName | string }): Promise<void>;
+  /** The faults injected so far (the newest 10,000), oldest first; with `{ app }` only that app's requests'. */
+  faultEvents(opts?: { app?: EphemeralAppName | string }): Promise<FaultEvent[]>;
   /** The whole audit trail of an incident or an alert, oldest first. */
   audit(entity: "incident" | "alert", id: string | number): Promise<AuditEntry[]>;
   /** Stops Triage and removes its folder. */
@@ -83,6 +99,8 @@ interface Backend {
   info: EphemeralInfo;
   seed(o: { incidents?: number; seed?: string }): Promise<SeedSummary>;
   reset(): Promise<void>;
+  setFaults(config: FaultConfigInput | null, clientId: string | undefined): Promise<FaultConfigView | null>;
+  faultEvents(clientId: string | undefined): Promise<FaultEvent[]>;
   stop(): Promise<void>;
 }
 
@@ -96,12 +114,17 @@ async function inProcess(o: StartTriageOptions): Promise<Backend> {
     info: eph.info,
     seed: (s) => eph.seed(s),
     reset: () => eph.reset(),
+    setFaults: (config, clientId) => eph.setFaults(config, clientId),
+    faultEvents: (clientId) => eph.faultEvents(clientId),
     stop: async () => {
       process.off("exit", removeFolder);
       await eph.close();
     },
   };
 }
+
+/** A control request before it is numbered (Omit over each member of the union). */
+type WithoutId<T> = T extends unknown ? Omit<T, "id"> : never;
 
 /** The last bytes a child wrote to stderr, for the error when it fails. */
 function tail(text: string, max = 8192): string {
@@ -158,7 +181,7 @@ async function childProcess(o: StartTriageOptions): Promise<Backend> {
     });
   });
 
-  async function control(req: Omit<ControlRequest, "id"> & { op: ControlRequest["op"] }): Promise<unknown> {
+  async function control(req: WithoutId<ControlRequest>): Promise<unknown> {
     const id = nextId++;
     const reply = await new Promise<ControlReply>((resolve, reject) => {
       pending.set(id, { resolve, reject });
@@ -175,6 +198,9 @@ async function childProcess(o: StartTriageOptions): Promise<Backend> {
     reset: async () => {
       await control({ op: "reset" });
     },
+    setFaults: async (config, clientId) =>
+      (await control({ op: "setFaults", config, ...(clientId === undefined ? {} : { clientId }) })) as FaultConfigView | null,
+    faultEvents: async (clientId) => (await control({ op: "faultEvents", ...(clientId === undefined ? {} : { clientId }) })) as FaultEvent[],
     stop: () =>
       (stopping ??= (async () => {
         if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
@@ -240,6 +266,10 @@ export async function startTriage(options: StartTriageOptions = {}): Promise<Tri
     return send<T>(info.url + path, { method, ca, headers, body });
   }
 
+  /** An app's name, or a client id as given. */
+  const clientIdOf = (app: EphemeralAppName | string | undefined): string | undefined =>
+    app === undefined ? undefined : Object.hasOwn(info.apps, app) ? info.apps[app as EphemeralAppName].clientId : app;
+
   const env: Record<string, string> = {
     TRIAGE_URL: info.url,
     TRIAGE_AUTHORITY: info.authority,
@@ -263,6 +293,11 @@ export async function startTriage(options: StartTriageOptions = {}): Promise<Tri
     },
     seed: (s = {}) => backend.seed(s),
     reset: () => backend.reset(),
+    setFaults: (config, opts = {}) => backend.setFaults(config, clientIdOf(opts.app)),
+    async clearFaults(opts = {}) {
+      await backend.setFaults(null, clientIdOf(opts.app));
+    },
+    faultEvents: (opts = {}) => backend.faultEvents(clientIdOf(opts.app)),
     async audit(entity, id) {
       const entries: AuditEntry[] = [];
       let path: string | undefined = `/triage/${entity === "incident" ? "incidents" : "alerts"}/${encodeURIComponent(String(id))}/audit?top=500`;

@@ -40,6 +40,9 @@ const ProfilesView = Type.Object({
   apps: Type.Array(Type.Object({ clientId: Type.String(), profile: Type.Union(PROFILES.map((p) => Type.Literal(p))) })),
 });
 
+/** A stored configuration as the admin API and `startTriage().setFaults` answer it. */
+export type FaultConfigView = ReturnType<typeof configView>;
+
 export function configView(f: StoredFaults) {
   return {
     scope: f.clientId === TENANT_SCOPE ? ("tenant" as const) : ("app" as const),

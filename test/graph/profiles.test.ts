@@ -204,6 +204,52 @@ for (const [base, names] of Object.entries(SORTABLE)) {
   }
 }
 
+interface PatchRow {
+  body: Record<string, unknown>;
+  lenient: number;
+  strict: number;
+  /** Where the reference says which values the real service takes (CSDL = msgraph-v1.0-security.csdl.xml). */
+  source: string;
+  /** The value stored when accepted. */
+  stored?: Record<string, unknown>;
+  /** What the 400 says, when not that the word is no member. */
+  refusal?: RegExp;
+}
+
+const NOT_A_MEMBER = /^The value '\w+' is not valid for '(determination|classification)'\. Valid values: /;
+
+/** PATCH of an incident and of an alert under each profile: the strict one takes the CSDL's enum members only. */
+const PATCH_ROWS: PatchRow[] = [
+  ...["compromisedUser", "clean", "insufficientData", "confirmedUserActivity"].map((old): PatchRow => ({
+    body: { determination: old },
+    lenient: 200,
+    strict: 400,
+    source: `CSDL EnumType alertDetermination has no member '${old}' (A §8.1: the resource page's old name, "Follow CSDL"; A §8.3: the CSDL's members)`,
+  })),
+  ...["compromisedAccount", "notMalicious", "notEnoughDataToValidate", "confirmedActivity", "malware", "lineOfBusinessApplication"].map((member): PatchRow => ({
+    body: { determination: member },
+    lenient: 200,
+    strict: 200,
+    source: `CSDL EnumType alertDetermination member '${member}' (A §8.3)`,
+    stored: { determination: member },
+  })),
+  {
+    body: { determination: "MultiStagedAttack", classification: "TruePositive" },
+    lenient: 200,
+    strict: 200,
+    source: 'C §1.1: the docs send PascalCase ("TruePositive", "MultiStagedAttack"); input in any case, camelCase out',
+    stored: { determination: "multiStagedAttack", classification: "truePositive" },
+  },
+  {
+    body: { determination: "unknownFutureValue" },
+    lenient: 400,
+    strict: 400,
+    source: "C §1.3: the sentinel is not a value to set",
+    refusal: /^The value 'unknownFutureValue' cannot be set on 'determination'\.$/,
+  },
+  { body: { determination: "notAMember" }, lenient: 400, strict: 400, source: "CSDL EnumType alertDetermination: not a member" },
+];
+
 let t: TestTriage;
 let admin: Record<string, string>;
 let lenientApp: { clientId: string; h: Record<string, string> };
@@ -276,6 +322,59 @@ describe("what each profile accepts", () => {
             `${r.entitySet} ${p.name} in $orderby`,
           ).toBe(true);
       }
+    }
+  });
+});
+
+describe("what each profile accepts in a PATCH", () => {
+  const targets = async () => {
+    const incidents = await t.get(`${I}?$top=1&$expand=alerts`, lenientApp.h);
+    const incident = incidents.body.value[0] as { id: string; alerts: { id: string }[] };
+    return [`${I}/${incident.id}`, `${AL}/${incident.alerts[0]!.id}`];
+  };
+
+  it.each(PATCH_ROWS)("PATCH $body → lenient $lenient, strict $strict ($source)", async (row) => {
+    for (const path of await targets()) {
+      const strict = await t.request("PATCH", path, { body: row.body, headers: strictApp.h });
+      expect(strict.status, `${path} ${strict.text}`).toBe(row.strict);
+      if (row.strict === 400) {
+        // The real service's answer to a word that is not a member of the enum, and nothing changed.
+        expect(strict.body.error.code).toBe("BadRequest");
+        expect(strict.body.error.message).toMatch(row.refusal ?? NOT_A_MEMBER);
+        // The values it lists are the CSDL's members, none of the old names.
+        const listed = /Valid values: (.*)\.$/.exec(strict.body.error.message as string)?.[1] ?? "";
+        expect(listed).not.toMatch(/compromisedUser|insufficientData|confirmedUserActivity|\bclean\b/);
+      } else if (row.stored) {
+        expect(strict.body).toMatchObject(row.stored);
+      }
+      const lenient = await t.request("PATCH", path, { body: row.body, headers: lenientApp.h });
+      expect(lenient.status, `${path} ${lenient.text}`).toBe(row.lenient);
+      if (row.lenient === 400) expect(lenient.body.error.code).toBe("BadRequest");
+    }
+  });
+
+  it("the lenient profile stores an old determination name as the CSDL's member; the strict one leaves the value as it was", async () => {
+    const [incident] = await targets();
+    expect((await t.request("PATCH", incident!, { body: { determination: "malware" }, headers: strictApp.h })).status).toBe(200);
+    const refused = await t.request("PATCH", incident!, { body: { determination: "clean" }, headers: strictApp.h });
+    expect(refused.status).toBe(400);
+    expect((await t.get(incident!, strictApp.h)).body.determination).toBe("malware");
+    const accepted = await t.request("PATCH", incident!, { body: { determination: "clean" }, headers: lenientApp.h });
+    expect(accepted.status).toBe(200);
+    expect(accepted.body.determination).toBe("notMalicious");
+  });
+
+  it("every value the strict profile takes for determination is a member in Graph's v1.0 CSDL, and every member is taken", async () => {
+    const { readFileSync } = await import("node:fs");
+    const csdl = readFileSync(new URL("./fixtures/msgraph-v1.0-security.csdl.xml", import.meta.url), "utf8");
+    const block = /<EnumType Name="alertDetermination">([\s\S]*?)<\/EnumType>/.exec(csdl)?.[1] ?? "";
+    const members = [...block.matchAll(/<Member Name="(\w+)"/g)].map((m) => m[1]!);
+    expect(members.length).toBeGreaterThan(10);
+    const { alertDetermination, parseEnum } = await import("../../src/schema/enums.js");
+    expect([...alertDetermination.memberLookup.values()].sort()).toEqual([...members].sort());
+    for (const old of ["compromisedUser", "clean", "insufficientData", "confirmedUserActivity"]) {
+      expect(members).not.toContain(old);
+      expect(parseEnum(alertDetermination, old, true)).toBeUndefined();
     }
   });
 });

@@ -89,6 +89,40 @@ for (const mode of ["in-process", "child-process"] as const) {
       else expect(mode).toBe("in-process");
     });
 
+    it("sets faults for an app and for the tenant, applied at the next request, and lists what it injected", async () => {
+      const list = "/v1.0/security/incidents";
+      // One app's rule: its next two GETs answer 503; the other apps are untouched.
+      const set = await t.setFaults({ seed: "bench", rules: [{ fault: 503, retryAfter: 2, methods: ["GET"], limit: 2 }] }, { app: "read" });
+      expect(set).toMatchObject({ scope: "app", clientId: t.info.apps.read.clientId, seed: "bench", counters: [{ matched: 0, fired: 0 }] });
+      const first = await t.request("GET", list, { app: "read" });
+      expect(first.status).toBe(503);
+      expect(first.headers["retry-after"]).toBe("2");
+      expect((first.body as { error: { code: string } }).error.code).toBe("ServiceUnavailable");
+      expect((await t.request("GET", list, { app: "readWrite" })).status).toBe(200);
+      expect((await t.request("GET", list, { app: "read" })).status).toBe(503);
+      expect((await t.request("GET", list, { app: "read" })).status).toBe(200);
+      const events = await t.faultEvents({ app: "read" });
+      expect(events.map((e) => [e.fault, e.status, e.method, e.route, e.scope])).toEqual([
+        ["503", 503, "GET", "/security/incidents", "app"],
+        ["503", 503, "GET", "/security/incidents", "app"],
+      ]);
+      expect(events[0]!.requestId).toBe(first.headers["request-id"]);
+
+      // The tenant's rule reaches every app; clearing it stops it at once.
+      const tenant = await t.setFaults({ rules: [{ fault: 429, route: "/security/incidents" }] });
+      expect(tenant).toMatchObject({ scope: "tenant", clientId: null, seed: expect.any(String) });
+      expect((await t.request("GET", list, { app: "readWrite" })).status).toBe(429);
+      await t.clearFaults();
+      expect((await t.request("GET", list, { app: "readWrite" })).status).toBe(200);
+      expect(await t.setFaults(null, { app: "read" })).toBeNull();
+      expect((await t.faultEvents()).map((e) => e.fault)).toEqual(["503", "503", "429"]);
+
+      // A rule the admin API refuses is refused here too, and an app of no tenant of this Triage.
+      await expect(t.setFaults({ rules: [{ fault: 418 as never }] })).rejects.toThrow(/fault configuration/);
+      await expect(t.setFaults({ rules: [{ fault: 500 }] }, { app: "00000000-0000-0000-0000-000000000000" })).rejects.toThrow(/No app/);
+      expect((await t.request("GET", list, { app: "readWrite" })).status).toBe(200);
+    });
+
     it("stops and removes its folder", async () => {
       const dir = t.info.dataDir;
       await t.stop();
