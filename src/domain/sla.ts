@@ -99,7 +99,10 @@ export interface SlaIncident {
   id: number;
   severity: unknown;
   status: unknown;
-  /** createdDateTime, the clocks' start. */
+  /**
+   * When Triage created the incident (the commit of its `created` change), the clocks' start — not
+   * createdDateTime, which follows its first alert and may lie far in the past for a late alert.
+   */
   createdMs: number;
 }
 
@@ -158,5 +161,5 @@ export function slaView(s: SlaState, nowMs: number): IncidentSla {
   };
   const firstAction = clock("firstAction");
   const resolve = clock("resolve");
-  return { firstAction, resolve, overdue: firstAction.overdue || resolve.overdue, nextDueDateTime: iso(s.nextDueMs) };
+  return { startDateTime: iso(s.startedMs)!, firstAction, resolve, overdue: firstAction.overdue || resolve.overdue, nextDueDateTime: iso(s.nextDueMs) };
 }

@@ -85,6 +85,7 @@ export type SlaClock = Static<typeof SlaClockSchema>;
 
 /** What an incident shows: its `@triage.sla` annotation (lenient profile), and Triage's own API. */
 export const IncidentSlaSchema = Type.Object({
+  startDateTime: Type.String({ format: "date-time", description: "When the clocks started: when Triage created the incident." }),
   firstAction: SlaClockSchema,
   resolve: SlaClockSchema,
   overdue: Type.Boolean({ description: "Either clock is overdue." }),

@@ -2,9 +2,10 @@
  * Keeping incidents' SLA clocks along the change feed (docs/sla.md#how-clocks-are-kept). The rule
  * runner (features/automation/runner.ts) calls this for each batch of a tenant's feed, inside the
  * transaction that moves its cursor — so each change is counted once, on one node, and a crash before
- * the commit leaves it to be counted again. An incident gets clocks when it changes after the tenant's
- * first policy was saved and was created since; each change moves them (domain/sla.ts: afterChange),
- * with the change's commit time and whether a signed-in person made it.
+ * the commit leaves it to be counted again. An incident gets clocks when Triage creates it (its
+ * `created` feed record) after the tenant's first policy was saved; they start at that commit. Each
+ * later change moves them (domain/sla.ts: afterChange), with the change's commit time and whether a
+ * signed-in person made it.
  */
 import { afterChange, targetsMs } from "../../domain/sla.js";
 import type { FeedEntry } from "../../store/feed.js";
@@ -28,13 +29,13 @@ export async function trackSla(tx: StoreTx, tenantId: string, entries: readonly 
     const row = await findIncidentRow(tx, tenantId, id);
     if (!row) continue;
     const rec = incidentRecordOf(row);
-    const createdMs = Date.parse(rec.createdAt);
+    const atMs = Date.parse(e.at);
     const prev = states.get(id) ?? null;
-    if (!prev && !(createdMs >= since)) continue;
+    if (!prev && !(e.changeType === "created" && atMs >= since)) continue;
     const next = afterChange(
       prev,
-      { id, severity: rec.doc.severity, status: rec.doc.status, createdMs },
-      { atMs: Date.parse(e.at), byPerson: e.byPerson && !e.automated, actor: e.actor },
+      { id, severity: rec.doc.severity, status: rec.doc.status, createdMs: atMs },
+      { atMs, byPerson: e.byPerson && !e.automated, actor: e.actor },
       targets,
     );
     states.set(id, next);
