@@ -132,7 +132,8 @@ async function slaAnnotations(store: GraphRouteOptions["store"], tenantId: strin
   const out = new Map<number, string>();
   if (resource !== incidentResource || profile !== "lenient" || ids.length === 0) return out;
   const now = Date.now();
-  for (const [id, state] of await slaStates(store.db, tenantId, ids.map(Number))) out.set(id, `${JSON.stringify(SLA_ANNOTATION)}:${JSON.stringify(slaView(state, now))}`);
+  for (const [id, state] of await slaStates(store.db, tenantId, ids.map(Number)))
+    out.set(id, `${JSON.stringify(SLA_ANNOTATION)}:${JSON.stringify(slaView(state, now))}`);
   return out;
 }
 

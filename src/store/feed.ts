@@ -77,7 +77,13 @@ export function noteByPerson(tx: Transaction<Database>): void {
  */
 export function noteSlaBreach(tx: Transaction<Database>, tenantId: string, incidentId: string | number, kind: string): void {
   const id = String(incidentId);
-  pendingOf(tx).changes.set(`${tenantId}|incident|${id}|sla:${kind}`, { tenantId, entityType: "incident", entityId: id, changeType: "updated", slaBreach: kind });
+  pendingOf(tx).changes.set(`${tenantId}|incident|${id}|sla:${kind}`, {
+    tenantId,
+    entityType: "incident",
+    entityId: id,
+    changeType: "updated",
+    slaBreach: kind,
+  });
 }
 
 /**

@@ -76,7 +76,12 @@ export async function saveSlaPolicy(tx: Transaction<Database>, row: SlaPolicyTab
 export async function slaStates(db: Db, tenantId: string, incidentIds: readonly number[]): Promise<Map<number, SlaState>> {
   const out = new Map<number, SlaState>();
   if (incidentIds.length === 0) return out;
-  const rows = await db.selectFrom("incident_slas").selectAll().where("tenant_id", "=", tenantId).where("incident_id", "in", [...incidentIds]).execute();
+  const rows = await db
+    .selectFrom("incident_slas")
+    .selectAll()
+    .where("tenant_id", "=", tenantId)
+    .where("incident_id", "in", [...incidentIds])
+    .execute();
   for (const r of rows) out.set(Number(r.incident_id), slaStateOf(r));
   return out;
 }

@@ -111,7 +111,11 @@ describe("clocks", () => {
     const created = Date.parse(h[SLA].startDateTime);
     expect(Date.parse(h[SLA].firstAction.dueDateTime)).toBe(created + 3600_000);
     expect(Date.parse(h[SLA].resolve.dueDateTime)).toBe(created + 4 * 3600_000);
-    expect(h[SLA]).toMatchObject({ overdue: false, nextDueDateTime: h[SLA].firstAction.dueDateTime, firstAction: { metDateTime: null, breachedDateTime: null } });
+    expect(h[SLA]).toMatchObject({
+      overdue: false,
+      nextDueDateTime: h[SLA].firstAction.dueDateTime,
+      firstAction: { metDateTime: null, breachedDateTime: null },
+    });
     const l = await incident(id, low);
     expect(Date.parse(l[SLA].firstAction.dueDateTime)).toBe(Date.parse(l[SLA].startDateTime) + 24 * 3600_000);
     expect(Date.parse(l[SLA].resolve.dueDateTime)).toBe(Date.parse(l[SLA].startDateTime) + 7 * 24 * 3600_000);
@@ -166,7 +170,14 @@ describe("clocks", () => {
     await putPolicy(admin, { targets: { low: { firstAction: "PT1H" } } });
     const inc = await ingestOne(id, "low");
     await settled(id);
-    expect((await t.request("POST", `/v1.0/security/incidents/${inc}/comments`, { body: { "@odata.type": "microsoft.graph.security.alertComment", comment: "looking" }, headers: analyst })).status).toBe(200);
+    expect(
+      (
+        await t.request("POST", `/v1.0/security/incidents/${inc}/comments`, {
+          body: { "@odata.type": "microsoft.graph.security.alertComment", comment: "looking" },
+          headers: analyst,
+        })
+      ).status,
+    ).toBe(200);
     await settled(id);
     expect((await incident(id, inc))[SLA].firstAction.metDateTime).not.toBeNull();
   });

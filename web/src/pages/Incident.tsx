@@ -20,7 +20,20 @@ import {
 import type { AuditEntry, AuditPage, Correlation } from "../../../src/schema/triage-api";
 import { Link } from "../router";
 import { MoveDialog } from "../components/MergeMove";
-import { EnumOptions, ErrorMessage, Loading, Notice, PriorityBadge, SeverityBadge, SlaBadge, SlaClock, StatusBadge, Time, useAsync, usePageTitle } from "../components/ui";
+import {
+  EnumOptions,
+  ErrorMessage,
+  Loading,
+  Notice,
+  PriorityBadge,
+  SeverityBadge,
+  SlaBadge,
+  SlaClock,
+  StatusBadge,
+  Time,
+  useAsync,
+  usePageTitle,
+} from "../components/ui";
 
 interface Loaded {
   incident: Incident;

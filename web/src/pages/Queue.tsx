@@ -17,7 +17,19 @@ import { buildFilter, buildOrderBy, isFiltered, PAGE_SIZES, parseQuery, toSearch
 import { Link, navigate } from "../router";
 import { MergeDialog } from "../components/MergeMove";
 import { mergeSelectionRefusal } from "../merge";
-import { EnumOptions, ErrorMessage, Loading, Notice, PriorityBadge, SeverityBadge, SlaBadge, StatusBadge, Time, useAsync, usePageTitle } from "../components/ui";
+import {
+  EnumOptions,
+  ErrorMessage,
+  Loading,
+  Notice,
+  PriorityBadge,
+  SeverityBadge,
+  SlaBadge,
+  StatusBadge,
+  Time,
+  useAsync,
+  usePageTitle,
+} from "../components/ui";
 
 const SELECT =
   "id,displayName,status,severity,assignedTo,classification,determination,customTags,priorityScore,createdDateTime,lastUpdateDateTime,redirectIncidentId";
