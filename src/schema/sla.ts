@@ -6,13 +6,9 @@
  */
 import { Type, type Static } from "@sinclair/typebox";
 
-/** The severities a policy sets targets for: Graph's alertSeverity members, unknown included. */
-export const SLA_SEVERITIES = ["informational", "low", "medium", "high", "unknown"] as const;
-export type SlaSeverity = (typeof SLA_SEVERITIES)[number];
+import type { SlaSeverity } from "./sla-vocabulary.js";
 
-/** The two clocks of an incident. */
-export const SLA_KINDS = ["firstAction", "resolve"] as const;
-export type SlaKind = (typeof SLA_KINDS)[number];
+export * from "./sla-vocabulary.js";
 
 /** The shortest and longest target: one second (tests, drills) and 365 days. */
 export const MIN_SLA_TARGET_MS = 1000;
