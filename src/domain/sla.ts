@@ -38,6 +38,8 @@ export function checkSlaPolicyInput(body: unknown): SlaPolicyInput {
   if (!Value.Check(SlaPolicyInputSchema, body)) {
     const first = [...Value.Errors(SlaPolicyInputSchema, body)].sort((a, b) => b.path.length - a.path.length)[0];
     const where = first && first.path !== "" ? `'${first.path.slice(1).replace(/\//g, ".")}'` : "the policy";
+    if (first && typeof first.value === "string" && /^\/targets\/[^/]+\/[^/]+$/.test(first.path))
+      throw badRequest(`Invalid value for ${where}: '${first.value.slice(0, 40)}' is not an ISO 8601 duration such as PT15M, PT4H or P2D.`);
     throw badRequest(first ? `Invalid value for ${where}: ${first.message}.` : "The SLA policy is not valid.");
   }
   const input = body as SlaPolicyInput;
