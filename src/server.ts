@@ -48,6 +48,8 @@ import { DEFAULT_AUTOMATION_SETTINGS, type AutomationSettings } from "./features
 import { RuleRunner } from "./features/automation/runner.js";
 import { JobSender } from "./features/automation/sender.js";
 import { registerAutomationRoutes } from "./triage-api/automation-routes.js";
+import { registerSlaRoutes } from "./triage-api/sla-routes.js";
+import { DEFAULT_SLA_WATCH, SlaWatch, type SlaWatchSettings } from "./features/sla/watch.js";
 import type { Metrics } from "./http/metrics.js";
 import { CallerSettings, DEFAULT_SETTINGS_TTL_MS } from "./http/caller-settings.js";
 import { createFaultInjector } from "./http/faults.js";
@@ -149,6 +151,8 @@ export interface ServerConfig {
    * running rules and sending their jobs (its rule routes still work).
    */
   automation?: (Partial<AutomationSettings> & { run?: boolean }) | undefined;
+  /** The SLA breach watch's timings (docs/sla.md); it runs when automation runs. */
+  sla?: Partial<SlaWatchSettings> | undefined;
   /**
    * Collect Prometheus metrics (http/metrics.ts). They are served only where the caller chooses:
    * `triage serve --metrics-port` puts them on a listener of their own, never on the API's port.
@@ -340,15 +344,26 @@ export async function buildServer(config: ServerConfig): Promise<FastifyInstance
     ...config.automation,
   };
   await app.register(registerAutomationRoutes, { store, caller, settings: automation, sealer: config.keyEncryption });
+  await app.register(registerSlaRoutes, { store, caller });
   if (config.automation?.run !== false) {
     const node = `node-${randomUUID()}`;
     const sender = new JobSender(store, automation, node, app.log, config.keyEncryption);
-    const runner = new RuleRunner(store, automation, node, app.log, () => sender.kick());
+    const watch = new SlaWatch(store, { ...DEFAULT_SLA_WATCH, ...config.sla }, app.log);
+    const runner = new RuleRunner(
+      store,
+      automation,
+      node,
+      app.log,
+      () => sender.kick(),
+      () => watch.kick(),
+    );
     app.addHook("onReady", async () => {
       await sender.start();
       await runner.start();
+      await watch.start();
     });
     app.addHook("onClose", async () => {
+      await watch.stop();
       await runner.stop();
       await sender.stop();
     });

@@ -86,7 +86,13 @@ export class AnalystReplay {
   async runUntil(untilMs: number): Promise<void> {
     while (this.queue.length > 0 && this.queue[0]!.atMs <= untilMs) {
       const action = this.queue.shift()!;
-      const ctx: WriteContext = { tenantId: this.tenantId, actor: action.analyst.displayName, requestId: null, now: new Date(action.atMs).toISOString() };
+      const ctx: WriteContext = {
+        tenantId: this.tenantId,
+        actor: action.analyst.displayName,
+        requestId: null,
+        now: new Date(action.atMs).toISOString(),
+        person: true,
+      };
       // A merged incident is frozen (the API answers 400): its owner works on the one it points to.
       const row = await findIncidentRow(this.store.db, this.tenantId, action.incidentId);
       if (!row || (JSON.parse(row.doc) as { status?: unknown }).status === "redirected") {

@@ -12,10 +12,11 @@ import { incidentRecordOf } from "../store/incident-rows.js";
 import { findIncidentRow, incidentNotFound, writeIncident } from "../store/incidents.js";
 import type { IncidentTable } from "../store/tables.js";
 import { inTransaction, type StoreDb, type StoreTx } from "../store/transaction.js";
-import type { WriteContext } from "./write-context.js";
+import { notePerson, type WriteContext } from "./write-context.js";
 
 export async function addIncidentComment(db: StoreDb, ctx: WriteContext, id: string, text: string): Promise<AlertComment[]> {
   return inTransaction(db, async (tx) => {
+    notePerson(tx, ctx);
     const row = await findIncidentRow(tx, ctx.tenantId, id, true);
     if (!row) throw incidentNotFound(id);
     return (await commentOnIncidentRow(tx, ctx, row, text)).comments;

@@ -21,7 +21,7 @@ import { insertCorrelationEvents, moveStoredSightings } from "../store/ingest/wr
 import { lockIncidentAlerts, lockIncidentRows } from "../store/moves.js";
 import { inTransaction, type StoreDb } from "../store/transaction.js";
 import { countChange, deriveStored } from "./derive-stored.js";
-import type { WriteContext } from "./write-context.js";
+import { notePerson, type WriteContext } from "./write-context.js";
 
 export interface MergeRequest {
   incidentIds: string[];
@@ -50,6 +50,7 @@ export async function mergeIncidents(db: StoreDb, ctx: WriteContext, req: MergeR
     return key;
   });
   return inTransaction(db, async (tx) => {
+    notePerson(tx, ctx);
     // Merges change which incident an alert belongs to, as ingestion does: one at a time per tenant.
     await lockTenantForIngestion(tx, ctx.tenantId);
     const rows = await lockIncidentRows(tx, ctx.tenantId, keys);

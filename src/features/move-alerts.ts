@@ -26,7 +26,7 @@ import { deleteSightings, insertIncident, lockIncidentAlerts, lockIncidentRows, 
 import type { AlertTable, IncidentTable } from "../store/tables.js";
 import { inTransaction, type StoreDb } from "../store/transaction.js";
 import { countChange, deriveStored } from "./derive-stored.js";
-import type { WriteContext } from "./write-context.js";
+import { notePerson, type WriteContext } from "./write-context.js";
 
 export interface MoveRequest {
   alertIds: string[];
@@ -63,6 +63,7 @@ export async function moveAlerts(db: StoreDb, ctx: WriteContext, req: MoveReques
   const targetKey = req.incidentId === null ? null : incidentKey(req.incidentId);
   if (req.incidentId !== null && targetKey === null) throw incidentNotFound(req.incidentId);
   return inTransaction(db, async (tx) => {
+    notePerson(tx, ctx);
     // A move changes which incident an alert belongs to, as ingestion does: one at a time per tenant.
     const counters = await lockTenantForIngestion(tx, ctx.tenantId);
     const seen = new Map((await readAlertRows(tx, ctx.tenantId, req.alertIds, false)).map((r) => [r.id, r]));

@@ -11,10 +11,11 @@ import { findIncidentRow, incidentNotFound, writeIncident } from "../store/incid
 import type { IncidentTable } from "../store/tables.js";
 import { inTransaction, type StoreDb, type StoreTx } from "../store/transaction.js";
 import { deriveStored } from "./derive-stored.js";
-import type { WriteContext } from "./write-context.js";
+import { notePerson, type WriteContext } from "./write-context.js";
 
 export async function updateIncident(db: StoreDb, ctx: WriteContext, id: string, changes: Record<string, unknown>): Promise<IncidentTable> {
   return inTransaction(db, async (tx) => {
+    notePerson(tx, ctx);
     const row = await findIncidentRow(tx, ctx.tenantId, id, true);
     if (!row) throw incidentNotFound(id);
     return patchIncidentRow(tx, ctx, row, changes);

@@ -29,7 +29,10 @@ import { registerHuntingRoutes } from "./hunting.js";
 import { routes, writeContext, type GraphRouteOptions } from "./route-kit.js";
 import { withRecommendedHunting } from "./recommended-hunting.js";
 import type { Caller } from "../identity/caller.js";
-import { DEFAULT_PROFILE } from "../schema/profile.js";
+import { DEFAULT_PROFILE, type Profile } from "../schema/profile.js";
+import { SLA_ANNOTATION } from "../schema/sla.js";
+import { slaView } from "../domain/sla.js";
+import { slaStates } from "../store/sla.js";
 
 declare module "fastify" {
   interface FastifyContextConfig {
@@ -121,6 +124,25 @@ function expandedJson(json: string, view: View, incidentId: string | number, exp
   );
 }
 
+/**
+ * The incidents' SLA annotations (docs/sla.md#in-the-graph-api), by id: only under the lenient profile
+ * (the strict one answers exactly Graph's shapes), only for incidents with clocks.
+ */
+async function slaAnnotations(store: GraphRouteOptions["store"], tenantId: string, resource: Resource, ids: readonly (string | number)[], profile: Profile) {
+  const out = new Map<number, string>();
+  if (resource !== incidentResource || profile !== "lenient" || ids.length === 0) return out;
+  const now = Date.now();
+  for (const [id, state] of await slaStates(store.db, tenantId, ids.map(Number)))
+    out.set(id, `${JSON.stringify(SLA_ANNOTATION)}:${JSON.stringify(slaView(state, now))}`);
+  return out;
+}
+
+/** An entity's JSON with its SLA annotation first, if it has one. */
+function withSla(json: string, id: string | number, sla: Map<number, string>): string {
+  const a = sla.get(Number(id));
+  return a === undefined ? json : withLeading(a, json);
+}
+
 function send(reply: FastifyReply, body: unknown, status = 200): FastifyReply {
   return reply.code(status).type(GRAPH_JSON).send(JSON.stringify(body));
 }
@@ -181,7 +203,7 @@ export async function registerSecurityRoutes(app: FastifyInstance, opts: GraphRo
   // Parsing and checking the query options is a pure function of the query string: the plans of
   // recent ones are kept (a queue polled with the same filters parses them once).
   const plans = new LRUCache<string, QueryPlan>({ max: 500 });
-  async function planOf(resource: Resource, req: FastifyRequest, beta: boolean, caller: Caller): Promise<{ plan: QueryPlan; key: string }> {
+  async function planOf(resource: Resource, req: FastifyRequest, beta: boolean, caller: Caller): Promise<{ plan: QueryPlan; key: string; profile: Profile }> {
     const raw = rawQueryOf(req);
     const profile = (await opts.profileOf?.(caller)) ?? DEFAULT_PROFILE;
     // A plan is the same under both profiles once it is accepted; the key keeps them apart all the same,
@@ -190,14 +212,14 @@ export async function registerSecurityRoutes(app: FastifyInstance, opts: GraphRo
     let plan = plans.get(key);
     if (!plan)
       plans.set(key, (plan = planQuery({ resource, params: new URLSearchParams(raw), beta, alertResource, filterLimits: opts.filterLimits, profile })));
-    return { plan, key };
+    return { plan, key, profile };
   }
 
   /** A listing, or (with `scope`) one incident's alerts: `path` names it in @odata.context, `link` in URLs. */
   async function list(resource: Resource, req: FastifyRequest, reply: FastifyReply, scope?: { incidentId: number; path: string; link: string }) {
     const caller = await opts.caller(req);
     const view = viewOf(req, reply, opts);
-    const { plan, key } = await planOf(resource, req, view.beta, caller);
+    const { plan, key, profile } = await planOf(resource, req, view.beta, caller);
     const where: ListScope = { store, resource, tenantId: caller.tenantId, incidentId: scope?.incidentId, timeoutMs: opts.queryTimeoutMs };
     // The common case — no $select, /v1.0 — splices each entity's ready JSON into the page; anything
     // else (or an entity with a gated enum member for a client that did not opt in) is rendered.
@@ -213,8 +235,9 @@ export async function registerSecurityRoutes(app: FastifyInstance, opts: GraphRo
         opts.expandAlertsLimit,
       );
     }
+    const sla = await slaAnnotations(store, caller.tenantId, resource, scope ? [] : rows.map((r) => r.id), profile);
     const items = rows.map((r) => {
-      const json = entityJson(resource, r, view, plan.select);
+      const json = withSla(entityJson(resource, r, view, plan.select), r.id, sla);
       if (!alerts) return json;
       return expandedJson(json, view, r.id, alerts.get(Number(r.id)), plan.expandAlerts!.select);
     });
@@ -287,7 +310,8 @@ export async function registerSecurityRoutes(app: FastifyInstance, opts: GraphRo
           const read = key === null ? undefined : await readEntity(store, resource.table, caller.tenantId, key, projectionOf(view, select));
           if (!read) throw set.notFound(id);
           const found = view.beta && resource === incidentResource ? (await withRecommendedHunting(store, caller.tenantId, [read], select))[0]! : read;
-          let json = entityJson(resource, found, view, select);
+          const profile = (await opts.profileOf?.(caller)) ?? DEFAULT_PROFILE;
+          let json = withSla(entityJson(resource, found, view, select), found.id, await slaAnnotations(store, caller.tenantId, resource, [found.id], profile));
           if (expand !== false) {
             const alerts = await readExpandedAlerts(store, caller.tenantId, [Number(found.id)], projectionOf(view, expand), opts.expandAlertsLimit);
             json = expandedJson(json, view, found.id, alerts.get(Number(found.id)), expand);
@@ -310,7 +334,8 @@ export async function registerSecurityRoutes(app: FastifyInstance, opts: GraphRo
           const written = await set.update(writeContext(caller, req), id, changes);
           const ready = readRowOf(written, projectionOf(view, null));
           const row = view.beta && resource === incidentResource ? (await withRecommendedHunting(store, caller.tenantId, [ready], null))[0]! : ready;
-          const json = entityJson(resource, row, view, null);
+          const profile = (await opts.profileOf?.(caller)) ?? DEFAULT_PROFILE;
+          const json = withSla(entityJson(resource, row, view, null), row.id, await slaAnnotations(store, caller.tenantId, resource, [row.id], profile));
           const context = `${view.root}/$metadata#security/${resource.entitySet}/$entity`;
           return reply
             .code(200)

@@ -36,7 +36,7 @@ export interface GraphRouteOptions {
 }
 
 export function writeContext(caller: Caller, req: FastifyRequest): WriteContext {
-  return { tenantId: caller.tenantId, actor: caller.displayName, requestId: req.id, now: new Date().toISOString() };
+  return { tenantId: caller.tenantId, actor: caller.displayName, requestId: req.id, now: new Date().toISOString(), person: caller.principal.kind === "user" };
 }
 
 /**

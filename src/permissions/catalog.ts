@@ -109,8 +109,8 @@ const ADMIN_OPERATIONS = new Set([
   "PUT /triage/admin/apps/{id}/profile",
 ]);
 /**
- * Automation rules change incidents on their own and send them out, so only administrators manage
- * them: delegated only, like the directory administration, for a signed-in Security Administrator.
+ * Automation rules change incidents on their own and send them out (and the SLA policy decides when
+ * its breaches trigger them), so only administrators manage them: delegated only, like the directory administration, for a signed-in Security Administrator.
  */
 const AUTOMATION_OPERATIONS = new Set([
   "GET /triage/automation/rules",
@@ -120,8 +120,12 @@ const AUTOMATION_OPERATIONS = new Set([
   "DELETE /triage/automation/rules/{id}",
   "POST /triage/automation/rules/{id}/dryRun",
   "POST /triage/automation/dryRun",
+  // The SLA policy (docs/sla.md): its breaches trigger rules, so it is managed with them.
+  "GET /triage/sla/policy",
+  "PUT /triage/sla/policy",
 ]);
-const AUTOMATION_NOTE = "Triage's automation rules, delegated only: the signed-in user must be a Security Administrator; no application permission grants it.";
+const AUTOMATION_NOTE =
+  "Triage's automation rules and SLA policy, delegated only: the signed-in user must be a Security Administrator; no application permission grants it.";
 const ADMIN_PERMISSIONS = ["SecurityIncident.ReadWrite.All", "SecurityAlert.ReadWrite.All"];
 const ADMIN_NOTE =
   "Triage's directory administration, delegated only: the signed-in user must be a Security Administrator; no application permission grants it.";

@@ -3,7 +3,7 @@
  * operators. Plain lists without TypeBox, so that the web app's rule editor offers exactly these
  * without bundling the schemas (schema/automation.ts builds its schemas from them).
  */
-export const TRIGGERS = ["incidentCreated", "incidentUpdated", "alertCreated"] as const;
+export const TRIGGERS = ["incidentCreated", "incidentUpdated", "alertCreated", "slaBreached"] as const;
 export type Trigger = (typeof TRIGGERS)[number];
 
 /** What a condition can look at: properties of the incident (or alert) and of the entities in its evidence. */
@@ -19,6 +19,7 @@ export const CONDITION_PROPERTIES = [
   "account",
   "device",
   "ip",
+  "slaBreach",
 ] as const;
 export type ConditionProperty = (typeof CONDITION_PROPERTIES)[number];
 

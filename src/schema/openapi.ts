@@ -10,6 +10,7 @@
  * route's description points at them with `ref()`.
  */
 import { DryRunRequestSchema, DryRunSchema, RuleInputSchema, RuleListSchema, RuleSchema } from "./automation.js";
+import { IncidentSlaSchema, SlaPolicyInputSchema, SlaPolicySchema } from "./sla.js";
 import { SubscriptionSchema } from "./subscription.js";
 import { HuntingQueryResults, HuntingSchemaResult } from "./operations.js";
 import { Type, type TObject, type TSchema } from "@sinclair/typebox";
@@ -77,6 +78,7 @@ export const OPENAPI_TAGS = {
   Metadata: "The OData CSDL document ($metadata) of /v1.0 and /beta, generated from Triage's schemas. No token needed.",
   Ingestion: "Triage's own API for alert sources: alerts in, correlated into incidents.",
   "Triage API": "Triage's own read API: audit trails, correlation explanations, and the hunting editor's language support.",
+  SLA: "The SLA policy: per severity, the time to first action and to resolve; breaches trigger automation rules (signed-in administrators; docs/sla.md).",
   Automation: "Automation rules: triggers, conditions and ordered actions run on incidents and alerts (signed-in administrators; docs/automation.md).",
   Administration: "The admin API behind the web app's admin pages: apps, consent, secrets and users (signed-in administrators).",
   "Testing controls":
@@ -213,6 +215,9 @@ export function componentSources(): Map<string, TSchema> {
     ["triage.automationRuleList", RuleListSchema],
     ["triage.automationDryRunRequest", DryRunRequestSchema],
     ["triage.automationDryRun", DryRunSchema],
+    ["triage.slaPolicy", SlaPolicySchema],
+    ["triage.slaPolicyInput", SlaPolicyInputSchema],
+    ["triage.incidentSla", IncidentSlaSchema],
   ]);
   for (const [short, schema] of evidenceSubtypes) sources.set(evidenceQualifiedName(short), schema);
   return sources;

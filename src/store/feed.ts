@@ -25,15 +25,17 @@ interface Pending {
   actor: string | null;
   /** An automation rule made these changes: they do not trigger rules again. */
   automated: boolean;
-  /** tenant|type|id → the change; "created" wins over "updated". */
-  changes: Map<string, { tenantId: string; entityType: FeedEntityType; entityId: string; changeType: FeedChangeType }>;
+  /** A signed-in person made these changes: they stop the incidents' first-action clocks. */
+  byPerson: boolean;
+  /** tenant|type|id → the change; "created" wins over "updated". An SLA breach has a key of its own. */
+  changes: Map<string, { tenantId: string; entityType: FeedEntityType; entityId: string; changeType: FeedChangeType; slaBreach?: string }>;
 }
 
 const pending = new WeakMap<Transaction<Database>, Pending>();
 
 function pendingOf(tx: Transaction<Database>): Pending {
   let p = pending.get(tx);
-  if (!p) pending.set(tx, (p = { actor: null, automated: false, changes: new Map() }));
+  if (!p) pending.set(tx, (p = { actor: null, automated: false, byPerson: false, changes: new Map() }));
   return p;
 }
 
@@ -62,6 +64,26 @@ export function noteFeedActor(tx: Transaction<Database>, actor: string): void {
 /** Marks the transaction's changes as an automation rule's (automation never runs again on them). */
 export function noteAutomated(tx: Transaction<Database>): void {
   pendingOf(tx).automated = true;
+}
+
+/** Marks the transaction's changes as made by a signed-in person (docs/sla.md#first-action). */
+export function noteByPerson(tx: Transaction<Database>): void {
+  pendingOf(tx).byPerson = true;
+}
+
+/**
+ * Notes that an incident's SLA clock (`firstAction` or `resolve`) was breached: a feed record of its
+ * own (an update of the incident, marked with the breach), which triggers automation rules.
+ */
+export function noteSlaBreach(tx: Transaction<Database>, tenantId: string, incidentId: string | number, kind: string): void {
+  const id = String(incidentId);
+  pendingOf(tx).changes.set(`${tenantId}|incident|${id}|sla:${kind}`, {
+    tenantId,
+    entityType: "incident",
+    entityId: id,
+    changeType: "updated",
+    slaBreach: kind,
+  });
 }
 
 /**
@@ -97,6 +119,8 @@ export async function flushFeed(tx: Transaction<Database>): Promise<string[]> {
       at,
       actor,
       automated: p.automated ? 1 : 0,
+      by_person: p.byPerson && c.slaBreach === undefined ? 1 : 0,
+      sla_breach: c.slaBreach ?? null,
     }));
     for (const part of chunks(rows, ROWS_PER_INSERT)) await tx.insertInto("change_feed").values(part).execute();
     // Delivered by PostgreSQL when (and only if) the transaction commits.
@@ -138,13 +162,17 @@ export interface FeedEntry {
   actor: string;
   /** Made by an automation rule. */
   automated: boolean;
+  /** Made by a signed-in person. */
+  byPerson: boolean;
+  /** The record of an SLA breach ("firstAction" or "resolve"), or null. */
+  slaBreach: string | null;
 }
 
 /** The tenant's feed after `afterSeq`, in order, at most `limit` entries. */
 export async function readFeed(db: Kysely<Database>, tenantId: string, afterSeq: number, limit: number): Promise<FeedEntry[]> {
   const rows = await db
     .selectFrom("change_feed")
-    .select(["seq", "entity_type", "entity_id", "change_type", "at", "actor", "automated"])
+    .select(["seq", "entity_type", "entity_id", "change_type", "at", "actor", "automated", "by_person", "sla_breach"])
     .where("tenant_id", "=", tenantId)
     .where("seq", ">", afterSeq)
     .orderBy("seq")
@@ -158,5 +186,7 @@ export async function readFeed(db: Kysely<Database>, tenantId: string, afterSeq:
     at: r.at,
     actor: r.actor,
     automated: Number(r.automated) === 1,
+    byPerson: Number(r.by_person) === 1,
+    slaBreach: r.sla_breach,
   }));
 }

@@ -8,6 +8,7 @@ import type { Database } from "./tables.js";
  */
 export const RESET_TABLES = [
   "automation_jobs",
+  "incident_slas",
   "fault_events",
   "subscriptions",
   "change_feed",
@@ -22,7 +23,7 @@ export const RESET_TABLES = [
 
 /**
  * Tables with a tenant's rows that a reset keeps: the tenant itself, its directory and sign-in state, and
- * its settings (automation rules, fault configurations, strictness profiles).
+ * its settings (automation rules, the SLA policy, fault configurations, strictness profiles).
  */
 export const KEPT_TENANT_TABLES = [
   "tenants",
@@ -34,13 +35,14 @@ export const KEPT_TENANT_TABLES = [
   "signin_failures",
   "automation_rules",
   "automation_cursors",
+  "sla_policies",
   "fault_configs",
   "api_profiles",
 ] as const;
 
 /**
  * Empties a tenant of incidents, alerts, their audit trail, correlation state, change feed,
- * subscriptions, automation jobs and the faults injected so far, and numbers its next incident 1 again; its apps, secrets, consents and users stay.
+ * subscriptions, automation jobs, SLA clocks and the faults injected so far, and numbers its next incident 1 again; its apps, secrets, consents and users stay.
  * One transaction: a reader sees the data before or after, never half of it.
  */
 export async function resetTenantData(db: Kysely<Database>, tenantId: string): Promise<void> {

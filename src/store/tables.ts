@@ -230,6 +230,10 @@ export interface ChangeFeedTable {
   actor: string;
   /** 1 when an automation rule made the change: such changes never trigger rules again. */
   automated: number;
+  /** 1 when a signed-in person made the change (it stops the incident's first-action clock). */
+  by_person: number;
+  /** The feed record of an SLA breach: "firstAction" or "resolve"; null for every other change. */
+  sla_breach: string | null;
 }
 
 /** A change-notification subscription and its delivery state (see store/subscriptions.ts). */
@@ -349,6 +353,34 @@ export interface AutomationJobTable {
   lease_until: string | null;
 }
 
+/** A tenant's SLA policy: its targets per severity, as the JSON `definition` (see store/sla.ts). */
+export interface SlaPolicyTable {
+  tenant_id: string;
+  definition: string;
+  created_at: string;
+  updated_at: string;
+  updated_by: string;
+}
+
+/** An incident's SLA clocks, in milliseconds since 1970 (see store/sla.ts). */
+export interface IncidentSlaTable {
+  tenant_id: string;
+  incident_id: number;
+  /** The severity the due times were computed for. */
+  severity: string;
+  started_ms: number;
+  first_action_due_ms: number | null;
+  first_action_ms: number | null;
+  first_action_by: string | null;
+  first_action_breached_ms: number | null;
+  resolve_due_ms: number | null;
+  /** When the incident was resolved or merged away (null while it is open). */
+  closed_ms: number | null;
+  resolve_breached_ms: number | null;
+  /** The earliest due time of a clock still running, or null. */
+  next_due_ms: number | null;
+}
+
 export interface Database {
   tenants: TenantTable;
   incidents: IncidentTable;
@@ -377,6 +409,8 @@ export interface Database {
   automation_rules: AutomationRuleTable;
   automation_cursors: AutomationCursorTable;
   automation_jobs: AutomationJobTable;
+  sla_policies: SlaPolicyTable;
+  incident_slas: IncidentSlaTable;
 }
 
 /** The database handle the store's functions take: callers outside the store name it by this alias, never by kysely. */

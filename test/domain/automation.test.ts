@@ -51,7 +51,10 @@ describe("facts", () => {
       account: ["jane@contoso.com"],
       device: ["ab12"],
       ip: ["203.0.113.9"],
+      slaBreach: [],
     });
+    // For the slaBreached trigger, the clock breached is a fact too.
+    expect(incidentFacts(incidentDoc, [], "firstAction").slaBreach).toEqual(["firstAction"]);
   });
   it("an alert's facts are its own; an alert's tags are its system tags", () => {
     const f = alertFacts(alertDoc);

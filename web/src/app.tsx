@@ -15,6 +15,7 @@ import { AdminApps, AdminUsers } from "./pages/Admin";
 const HuntingPage = lazy(() => import("./pages/Hunting").then((m) => ({ default: m.HuntingPage })));
 // So is the automation rules page, which only administrators open.
 const AdminAutomation = lazy(() => import("./pages/AutomationRules").then((m) => ({ default: m.AdminAutomation })));
+const AdminSla = lazy(() => import("./pages/SlaPolicy").then((m) => ({ default: m.AdminSla })));
 
 export function useSession(): Session | null {
   return useSyncExternalStore(subscribeSession, getSession);
@@ -236,6 +237,12 @@ function Routes({ session }: { session: Session | null }) {
       return (
         <Suspense fallback={<Loading what="Loading the automation rules page" />}>
           <AdminAutomation />
+        </Suspense>
+      );
+    if (pathname === "/admin/sla")
+      return (
+        <Suspense fallback={<Loading what="Loading the SLA policy page" />}>
+          <AdminSla />
         </Suspense>
       );
     if (pathname === "/admin" || pathname === "/admin/apps") return <AdminApps />;

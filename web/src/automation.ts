@@ -19,6 +19,7 @@ export const TRIGGER_LABELS: Record<Trigger, string> = {
   incidentCreated: "Incident created",
   incidentUpdated: "Incident updated",
   alertCreated: "Alert created",
+  slaBreached: "SLA breached",
 };
 
 export const PROPERTY_LABELS: Record<ConditionProperty, string> = {
@@ -33,6 +34,7 @@ export const PROPERTY_LABELS: Record<ConditionProperty, string> = {
   account: "Account",
   device: "Device",
   ip: "IP address",
+  slaBreach: "SLA breached (firstAction, resolve)",
 };
 
 export const OPERATOR_LABELS: Record<ConditionOperator, string> = {

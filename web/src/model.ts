@@ -1,3 +1,4 @@
+import type { IncidentSla } from "../../src/schema/sla.js";
 /** Graph's security types as the web app uses them, and how to show them. */
 
 export interface Comment {
@@ -59,6 +60,8 @@ export interface Incident {
   alerts?: Alert[];
   /** Where the rest of the alerts are, when the incident has more than the server serves inline. */
   "alerts@odata.nextLink"?: string;
+  /** Triage's SLA annotation (lenient profile, when the tenant has an SLA policy; docs/sla.md). */
+  "@triage.sla"?: IncidentSla;
 }
 
 export const SEVERITIES = ["high", "medium", "low", "informational", "unknown"] as const;

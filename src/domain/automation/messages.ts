@@ -15,6 +15,8 @@ export interface MessageContext {
   alert: Record<string, unknown> | null;
   /** When the rule ran. */
   at: string;
+  /** For the slaBreached trigger: the clock breached (firstAction or resolve). */
+  slaBreach?: string | null;
 }
 
 function text(v: unknown, fallback = "—"): string {
@@ -44,6 +46,7 @@ export function playbookBody(c: MessageContext): string {
     rule: c.rule,
     trigger: c.trigger,
     firedDateTime: c.at,
+    ...(c.slaBreach ? { slaBreach: c.slaBreach } : {}),
     incident: c.incident,
     alert: c.alert,
   });

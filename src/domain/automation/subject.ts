@@ -32,8 +32,11 @@ function entityFacts(alerts: readonly Record<string, unknown>[]): Pick<Facts, "a
   return { account: of("account"), device: of("device"), ip: of("ip") };
 }
 
-/** An incident's facts; `alerts` are its alerts' documents (or as many as were read). */
-export function incidentFacts(incident: Record<string, unknown>, alerts: readonly Record<string, unknown>[]): Facts {
+/**
+ * An incident's facts; `alerts` are its alerts' documents (or as many as were read); `slaBreach`, for
+ * the slaBreached trigger, the clock breached.
+ */
+export function incidentFacts(incident: Record<string, unknown>, alerts: readonly Record<string, unknown>[], slaBreach: string | null = null): Facts {
   return {
     severity: one(incident.severity),
     status: one(incident.status),
@@ -44,6 +47,7 @@ export function incidentFacts(incident: Record<string, unknown>, alerts: readonl
     assignedTo: one(incident.assignedTo),
     mitreTechniques: unique(alerts.flatMap((a) => many(a.mitreTechniques))),
     ...entityFacts(alerts),
+    slaBreach: slaBreach === null ? [] : [slaBreach],
   };
 }
 
@@ -59,5 +63,6 @@ export function alertFacts(alert: Record<string, unknown>): Facts {
     assignedTo: one(alert.assignedTo),
     mitreTechniques: unique(many(alert.mitreTechniques)),
     ...entityFacts([alert]),
+    slaBreach: [],
   };
 }

@@ -84,6 +84,8 @@ export async function runRulesForChange(
   now: string,
   maxAlertsRead: number,
   log: RunLog,
+  /** For the slaBreached trigger: the clock breached (firstAction or resolve). */
+  slaBreach: string | null = null,
 ): Promise<ChangeOutcome> {
   const out: ChangeOutcome = { jobs: [], fired: 0 };
   const running = rules.filter((r) => r.trigger === trigger && whyNotRunning(r, now) === null);
@@ -105,7 +107,7 @@ export async function runRulesForChange(
   const alerts = incident ? await incidentAlertDocs(tx, tenantId, incident.id, maxAlertsRead) : [];
   for (const rule of running) {
     const doc = incident ? incidentRecordOf(incident).doc : null;
-    const facts = alertDoc ? alertFacts(alertDoc) : incidentFacts(doc!, alerts);
+    const facts = alertDoc ? alertFacts(alertDoc) : incidentFacts(doc!, alerts, slaBreach);
     if (!evaluateConditions(rule.conditions, facts).matched) continue;
     out.fired++;
     const plan = planActions(rule.actions, doc);
@@ -129,6 +131,7 @@ export async function runRulesForChange(
       incident: incident ? incidentRecordOf(incident).doc : null,
       alert: alertDoc,
       at: now,
+      slaBreach,
     };
     out.jobs.push(...jobsOf(plan.outbound, msg, now));
   }

@@ -16,10 +16,13 @@ import { inTransaction } from "../../store/transaction.js";
 import type { Trigger } from "../../schema/automation.js";
 import { runRulesForChange, type RunLog } from "./apply.js";
 import { listTenantRules } from "./rules.js";
+import { announceSla, findSlaPolicy } from "../../store/sla.js";
+import { trackSla } from "../sla/track.js";
 import type { AutomationSettings } from "./settings.js";
 
 /** The trigger a feed entry fires, if any. */
 export function triggerOf(e: FeedEntry): Trigger | null {
+  if (e.slaBreach !== null) return "slaBreached";
   if (e.entityType === "incident") return e.changeType === "created" ? "incidentCreated" : "incidentUpdated";
   return e.changeType === "created" ? "alertCreated" : null;
 }
@@ -43,6 +46,8 @@ export class RuleRunner {
     private readonly log: RunLog,
     /** Called after a commit that queued jobs (the sender's wake-up on this node). */
     private readonly onJobs: () => void = () => undefined,
+    /** Called after a commit that moved SLA clocks (the breach watch's wake-up on this node). */
+    private readonly onSla: () => void = () => undefined,
   ) {}
 
   async start(): Promise<void> {
@@ -114,17 +119,22 @@ export class RuleRunner {
       const entries = await readFeed(this.store.db, tenantId, cursor, this.settings.changesPerTransaction);
       if (entries.length === 0) return;
       const rules = await listTenantRules(this.store.db, tenantId);
+      const policy = await findSlaPolicy(this.store.db, tenantId);
       const through = entries[entries.length - 1]!.seq;
       let jobs: AutomationJobTable[] = [];
+      let clocks = 0;
       await inTransaction(this.store.db, async (tx) => {
         noteAutomated(tx);
         jobs = [];
         const now = new Date().toISOString();
+        // The incidents' SLA clocks move with the changes, in the transaction that moves the cursor.
+        clocks = policy ? await trackSla(tx, tenantId, entries, policy) : 0;
+        if (clocks) await announceSla(tx);
         if (rules.length > 0) {
           for (const e of entries) {
             const trigger = e.automated ? null : triggerOf(e);
             if (trigger === null) continue;
-            const outcome = await runRulesForChange(tx, tenantId, trigger, e.entityId, rules, now, this.settings.maxAlertsRead, this.log);
+            const outcome = await runRulesForChange(tx, tenantId, trigger, e.entityId, rules, now, this.settings.maxAlertsRead, this.log, e.slaBreach);
             jobs.push(...outcome.jobs);
           }
         }
@@ -135,6 +145,7 @@ export class RuleRunner {
       });
       cursor = through;
       if (jobs.length) this.onJobs();
+      if (clocks) this.onSla();
     }
     this.again = true;
   }

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useRef, useState, type ReactNode } from "react";
 import { label } from "../model";
 import { formatTime } from "../format";
+import type { IncidentSla } from "../../../src/schema/sla.js";
 
 /** An instant as the app shows every time (see format.ts), with the exact ISO value as its tooltip. */
 export function Time({ iso }: { iso: string | null | undefined }) {
@@ -29,6 +30,43 @@ export function EnumOptions({ values }: { values: readonly string[] }) {
           {label(v)}
         </option>
       ))}
+    </>
+  );
+}
+
+/**
+ * An incident's SLA state from its `@triage.sla` annotation (docs/sla.md): "Overdue" when a clock is
+ * past due and not met, else when the next clock is due; nothing without clocks running.
+ */
+export function SlaBadge({ sla }: { sla: IncidentSla | undefined }) {
+  if (!sla) return null;
+  if (sla.overdue) {
+    const kinds = [sla.firstAction.overdue && "first action", sla.resolve.overdue && "resolution"].filter(Boolean).join(" and ");
+    return (
+      <span className="badge sla-overdue" data-testid="sla" title={`SLA breached: ${kinds} overdue`}>
+        Overdue
+      </span>
+    );
+  }
+  if (!sla.nextDueDateTime) return null;
+  return (
+    <span className="badge sla-due" data-testid="sla" title={`Next SLA due ${sla.nextDueDateTime}`}>
+      Due {formatTime(sla.nextDueDateTime)}
+    </span>
+  );
+}
+
+/** One SLA clock on the incident page: its due time, and whether it was met, breached or is overdue. */
+export function SlaClock({ clock }: { clock: IncidentSla["firstAction"] }) {
+  if (!clock.dueDateTime) return <span className="muted">No target</span>;
+  return (
+    <>
+      <Time iso={clock.dueDateTime} />
+      {clock.metDateTime ? (
+        <span className="muted"> · met {formatTime(clock.metDateTime)}</span>
+      ) : clock.overdue ? (
+        <span className="badge sla-overdue">Overdue</span>
+      ) : null}
     </>
   );
 }

@@ -35,6 +35,7 @@ export function AdminNav() {
       {tab("/admin/apps", "App registrations")}
       {tab("/admin/users", "Users and roles")}
       {tab("/admin/automation", "Automation rules")}
+      {tab("/admin/sla", "SLA")}
     </nav>
   );
 }

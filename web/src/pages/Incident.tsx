@@ -20,7 +20,20 @@ import {
 import type { AuditEntry, AuditPage, Correlation } from "../../../src/schema/triage-api";
 import { Link } from "../router";
 import { MoveDialog } from "../components/MergeMove";
-import { EnumOptions, ErrorMessage, Loading, Notice, PriorityBadge, SeverityBadge, StatusBadge, Time, useAsync, usePageTitle } from "../components/ui";
+import {
+  EnumOptions,
+  ErrorMessage,
+  Loading,
+  Notice,
+  PriorityBadge,
+  SeverityBadge,
+  SlaBadge,
+  SlaClock,
+  StatusBadge,
+  Time,
+  useAsync,
+  usePageTitle,
+} from "../components/ui";
 
 interface Loaded {
   incident: Incident;
@@ -602,6 +615,7 @@ export function IncidentPage({ id, session }: { id: string; session: Session }) 
         <div className="head-badges">
           <SeverityBadge value={incident.severity} />
           <StatusBadge value={incident.status} />
+          <SlaBadge sla={incident["@triage.sla"]} />
           <span>
             Priority <PriorityBadge score={incident.priorityScore} />
           </span>
@@ -716,6 +730,18 @@ export function IncidentPage({ id, session }: { id: string; session: Session }) 
                     ))
                   : "—"}
               </dd>
+              {incident["@triage.sla"] && (
+                <>
+                  <dt>First action due</dt>
+                  <dd data-testid="sla-first-action">
+                    <SlaClock clock={incident["@triage.sla"].firstAction} />
+                  </dd>
+                  <dt>Resolve due</dt>
+                  <dd data-testid="sla-resolve">
+                    <SlaClock clock={incident["@triage.sla"].resolve} />
+                  </dd>
+                </>
+              )}
               <dt>Created</dt>
               <dd data-testid="created">
                 <Time iso={incident.createdDateTime} />

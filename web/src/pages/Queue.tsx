@@ -17,7 +17,19 @@ import { buildFilter, buildOrderBy, isFiltered, PAGE_SIZES, parseQuery, toSearch
 import { Link, navigate } from "../router";
 import { MergeDialog } from "../components/MergeMove";
 import { mergeSelectionRefusal } from "../merge";
-import { EnumOptions, ErrorMessage, Loading, Notice, PriorityBadge, SeverityBadge, StatusBadge, Time, useAsync, usePageTitle } from "../components/ui";
+import {
+  EnumOptions,
+  ErrorMessage,
+  Loading,
+  Notice,
+  PriorityBadge,
+  SeverityBadge,
+  SlaBadge,
+  StatusBadge,
+  Time,
+  useAsync,
+  usePageTitle,
+} from "../components/ui";
 
 const SELECT =
   "id,displayName,status,severity,assignedTo,classification,determination,customTags,priorityScore,createdDateTime,lastUpdateDateTime,redirectIncidentId";
@@ -648,7 +660,7 @@ export function QueuePage({ session, search }: { session: Session; search: strin
                       <PriorityBadge score={i.priorityScore} />
                     </td>
                     <td className="col-badge">
-                      <StatusBadge value={i.status} />
+                      <StatusBadge value={i.status} /> <SlaBadge sla={i["@triage.sla"]} />
                     </td>
                     <td className="assignee col-mid">{i.assignedTo ?? <span className="muted">Unassigned</span>}</td>
                     <td className="col-wide">
