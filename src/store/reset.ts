@@ -9,6 +9,7 @@ import type { Database } from "./tables.js";
 export const RESET_TABLES = [
   "automation_jobs",
   "fault_events",
+  "lifecycle_outbox",
   "subscriptions",
   "change_feed",
   "feed_counters",

@@ -349,6 +349,35 @@ export interface AutomationJobTable {
   lease_until: string | null;
 }
 
+/** A lifecycle notification to send, and its delivery state (see store/lifecycle.ts). */
+export interface LifecycleOutboxTable {
+  id: string;
+  tenant_id: string;
+  subscription_id: string;
+  /** reauthorizationRequired, subscriptionRemoved or missed. */
+  event: string;
+  /** The subscription's lifecycleNotificationUrl. */
+  url: string;
+  /** The notification item, JSON. */
+  body: string;
+  created_at: string;
+  attempts: number;
+  failing_since: string | null;
+  next_attempt_at: string;
+  lease_owner: string | null;
+  lease_until: string | null;
+}
+
+/** What a notification URL answered in the current counting window (slow-endpoint throttling). */
+export interface NotificationEndpointTable {
+  /** SHA-256 (hex) of the notification URL. */
+  url_key: string;
+  window_start: string;
+  notifications: number;
+  responses: number;
+  slow: number;
+}
+
 export interface Database {
   tenants: TenantTable;
   incidents: IncidentTable;
@@ -377,6 +406,8 @@ export interface Database {
   automation_rules: AutomationRuleTable;
   automation_cursors: AutomationCursorTable;
   automation_jobs: AutomationJobTable;
+  lifecycle_outbox: LifecycleOutboxTable;
+  notification_endpoints: NotificationEndpointTable;
 }
 
 /** The database handle the store's functions take: callers outside the store name it by this alias, never by kysely. */

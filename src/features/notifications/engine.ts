@@ -36,6 +36,8 @@ import { checkUrlForm, post } from "./outbound.js";
 import { encryptedContents } from "./resource-data.js";
 import { subscriberMayRead } from "./access.js";
 import type { NotificationSettings } from "./settings.js";
+import { lifecycleOutboxRow } from "./lifecycle.js";
+import { insertLifecycle } from "../../store/lifecycle.js";
 import { traced, type SpanHandle } from "../../store/trace.js";
 
 export interface EngineLog {
@@ -83,17 +85,6 @@ export function notificationOf(sub: SubscriptionTable, e: FeedEntry, encryptedCo
   };
 }
 
-/** Graph's lifecycle notification: the subscription, the event, and no resource. */
-export function lifecycleNotificationOf(sub: SubscriptionTable, lifecycleEvent: "reauthorizationRequired" | "subscriptionRemoved"): Record<string, unknown> {
-  return {
-    subscriptionId: sub.id,
-    subscriptionExpirationDateTime: sub.expires_at,
-    tenantId: sub.tenant_id,
-    clientState: sub.client_state,
-    lifecycleEvent,
-  };
-}
-
 /** Subscriptions claimed per lifecycle sweep for reauthorizationRequired. */
 const LIFECYCLE_BATCH = 100;
 
@@ -120,6 +111,8 @@ export class DeliveryEngine {
     private readonly node: string,
     private readonly log: EngineLog,
     private readonly observer?: DeliveryObserver,
+    /** Called after lifecycle notifications were queued on this node (to send them now). */
+    private readonly onLifecycle: () => void = () => undefined,
   ) {}
 
   async start(): Promise<void> {
@@ -153,62 +146,50 @@ export class DeliveryEngine {
     this.inflight.add(q);
   }
 
-  /** POSTs one lifecycle notification; whether the receiver acknowledged it. Sent once: a failure is logged, not retried. */
-  private async sendLifecycle(sub: SubscriptionTable, event: "reauthorizationRequired" | "subscriptionRemoved"): Promise<boolean> {
-    if (sub.lifecycle_url === null) return false;
-    let failure: string | null = null;
-    try {
-      const res = await post(
-        checkUrlForm(sub.lifecycle_url, this.settings, "lifecycleNotificationUrl"),
-        JSON.stringify({ value: [lifecycleNotificationOf(sub, event)] }),
-        {
-          contentType: "application/json; charset=utf-8",
-          timeoutMs: this.settings.ackTimeoutMs,
-          maxResponseBytes: this.settings.maxResponseBytes,
-          policy: this.settings,
-        },
-      );
-      if (res.status < 200 || res.status > 299) failure = `answered ${res.status}`;
-    } catch (e) {
-      failure = (e as Error).message;
-    }
-    if (failure !== null)
-      this.log.warn({ subscriptionId: sub.id, lifecycleEvent: event, reason: failure }, "change notifications: a lifecycle notification was not acknowledged");
-    return failure === null;
-  }
-
-  /** reauthorizationRequired to the subscriptions expiring within the window, each once per expiry, a batch at a time. */
+  /**
+   * reauthorizationRequired to the subscriptions expiring within the window, each once per expiry, a
+   * batch at a time: the claim and the lifecycle outbox rows are one transaction (lifecycle.ts sends them).
+   */
   private async reauthorizations(): Promise<void> {
     if (this.sweepingLifecycle || this.stopped) return;
     this.sweepingLifecycle = true;
     try {
       const now = Date.now();
-      const due = await claimReauthorizations(
-        this.store.db,
-        new Date(now).toISOString(),
-        new Date(now + this.settings.reauthorizationWindowMs).toISOString(),
-        LIFECYCLE_BATCH,
-      );
-      for (let i = 0; i < due.length && !this.stopped; i += this.settings.concurrency) {
-        await Promise.all(due.slice(i, i + this.settings.concurrency).map((sub) => this.sendLifecycle(sub, "reauthorizationRequired")));
-      }
+      const queued = await this.store.db.transaction().execute(async (tx) => {
+        const due = await claimReauthorizations(
+          tx,
+          new Date(now).toISOString(),
+          new Date(now + this.settings.reauthorizationWindowMs).toISOString(),
+          LIFECYCLE_BATCH,
+        );
+        return insertLifecycle(
+          tx,
+          due.map((sub) => lifecycleOutboxRow(sub, "reauthorizationRequired")),
+        );
+      });
+      if (queued > 0) this.onLifecycle();
     } finally {
       this.sweepingLifecycle = false;
     }
   }
 
   /**
-   * The subscription's app may no longer read its resource: it is marked removed (so no node delivers
-   * to it again), its receiver is told subscriptionRemoved, and it is deleted.
+   * The subscription's app may no longer read its resource: in one transaction it is marked removed
+   * (so no node delivers to it again), its subscriptionRemoved is queued, and it is deleted.
    */
   private async remove(sub: SubscriptionTable): Promise<void> {
-    if (!(await markSubscriptionRemoved(this.store.db, sub.id, this.node, new Date().toISOString()))) return;
+    const removed = await this.store.db.transaction().execute(async (tx) => {
+      if (!(await markSubscriptionRemoved(tx, sub.id, this.node, new Date().toISOString()))) return false;
+      await insertLifecycle(tx, [lifecycleOutboxRow(sub, "subscriptionRemoved")]);
+      await deleteSubscription(tx, sub.tenant_id, sub.id);
+      return true;
+    });
+    if (!removed) return;
     this.log.warn(
       { subscriptionId: sub.id, appId: sub.app_id },
       "change notifications: the subscription's app may no longer read its resource; the subscription is removed",
     );
-    await this.sendLifecycle(sub, "subscriptionRemoved");
-    await deleteSubscription(this.store.db, sub.tenant_id, sub.id);
+    this.onLifecycle();
   }
 
   /** After a commit: look once the batch window has gathered what follows it. */

@@ -32,6 +32,16 @@ export interface NotificationSettings extends OutboundPolicy {
   reauthorizationWindowMs: number;
   /** How often a node looks for subscriptions due a reauthorizationRequired. */
   lifecycleSweepMs: number;
+  /** Change-feed entries older than this are deleted even when a reader still needs them (it is sent `missed`). */
+  feedRetentionMs: number;
+  /** Change-feed entries more than this many behind a tenant's newest are deleted likewise. */
+  feedRetentionRows: number;
+  /** How often a node prunes the change feed (each run starts at a random point of the last fifth of this). */
+  pruneIntervalMs: number;
+  /** Most entries one pruning transaction deletes. */
+  pruneBatchRows: number;
+  /** Most pruning transactions per tenant in one run. */
+  pruneBatchesPerRun: number;
 }
 
 export const MAX_LIFETIME_MINUTES = 43_200;
@@ -52,4 +62,9 @@ export const DEFAULT_NOTIFICATION_SETTINGS: Readonly<NotificationSettings> = {
   maxResponseBytes: 64 * 1024,
   reauthorizationWindowMs: 3600_000,
   lifecycleSweepMs: 60_000,
+  feedRetentionMs: 7 * 86_400_000,
+  feedRetentionRows: 10_000_000,
+  pruneIntervalMs: 60_000,
+  pruneBatchRows: 1_000,
+  pruneBatchesPerRun: 100,
 };
