@@ -39,6 +39,20 @@ export async function insertLifecycle(db: Db | StoreTx, rows: readonly (Lifecycl
   return real.length;
 }
 
+/** Queues `missed` for the subscription unless one is already waiting to be sent; whether it was queued. */
+export async function insertMissedOnce(db: Db | StoreTx, row: LifecycleOutboxTable | null): Promise<boolean> {
+  if (row === null) return false;
+  const waiting = await db
+    .selectFrom("lifecycle_outbox")
+    .select("id")
+    .where("subscription_id", "=", row.subscription_id)
+    .where("event", "=", "missed")
+    .executeTakeFirst();
+  if (waiting) return false;
+  await db.insertInto("lifecycle_outbox").values(row).execute();
+  return true;
+}
+
 /** Claims up to `limit` lifecycle notifications due by `now` that no live node holds, leased to `node` until `leaseUntil`. */
 export async function claimDueLifecycle(db: Db, node: string, now: string, leaseUntil: string, limit: number): Promise<LifecycleOutboxTable[]> {
   const due = sql<SqlBool>`o.next_attempt_at <= ${now} and (o.lease_until is null or o.lease_until < ${now})`;

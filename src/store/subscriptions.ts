@@ -89,12 +89,20 @@ export async function claimDueSubscriptions(db: Kysely<Database>, node: string, 
 /**
  * Records a handled stretch of the feed (delivered and acknowledged, dropped after the retry period,
  * or matching nothing): the cursor moves to `cursor`, the failure state clears and the lease is
- * released. Only the node holding the lease can do it; false when it no longer does.
+ * released; the next attempt is due at `nextAttemptAt` (a throttled endpoint's wait). Only the node
+ * holding the lease can do it; false when it no longer does.
  */
-export async function advanceSubscription(db: Kysely<Database>, id: string, node: string, cursor: number, now: string): Promise<boolean> {
+export async function advanceSubscription(
+  db: Kysely<Database>,
+  id: string,
+  node: string,
+  cursor: number,
+  now: string,
+  nextAttemptAt: string = now,
+): Promise<boolean> {
   const res = await db
     .updateTable("subscriptions")
-    .set({ cursor, attempts: 0, failing_since: null, next_attempt_at: now, lease_owner: null, lease_until: null })
+    .set({ cursor, attempts: 0, failing_since: null, next_attempt_at: nextAttemptAt, lease_owner: null, lease_until: null })
     .where("id", "=", id)
     .where("lease_owner", "=", node)
     .where("cursor", "<=", cursor)

@@ -17,7 +17,7 @@ import { createHash } from "node:crypto";
 import { alertResource } from "../../schema/alert.js";
 import { incidentResource } from "../../schema/incident.js";
 import { parseFilter } from "../../odata/parse-filter.js";
-import { FEED_CHANNEL, onFeedCommit, readFeed, type FeedEntry } from "../../store/feed.js";
+import { FEED_CHANNEL, lastFeedSeq, onFeedCommit, readFeed, type FeedEntry } from "../../store/feed.js";
 import type { Store } from "../../store/open.js";
 import {
   advanceSubscription,
@@ -37,7 +37,9 @@ import { encryptedContents } from "./resource-data.js";
 import { subscriberMayRead } from "./access.js";
 import type { NotificationSettings } from "./settings.js";
 import { lifecycleOutboxRow } from "./lifecycle.js";
-import { insertLifecycle } from "../../store/lifecycle.js";
+import { insertLifecycle, insertMissedOnce } from "../../store/lifecycle.js";
+import { countEndpointResponse, endpointCounts } from "../../store/notification-endpoints.js";
+import { endpointKey, endpointState } from "./throttle.js";
 import { traced, type SpanHandle } from "../../store/trace.js";
 
 export interface EngineLog {
@@ -295,9 +297,30 @@ export class DeliveryEngine {
       await this.remove(sub);
       return;
     }
+    const retry = sub.attempts > 0;
+    const told = (outcome: DeliveryOutcome, lagSeconds: readonly number[] = []) => {
+      span?.set({ "triage.notification.outcome": outcome });
+      this.observer?.deliveryAttempted({ outcome, notifications: send.length, retry, lagSeconds });
+    };
+    // Slow-endpoint throttling (throttle.ts): the URL's counts in the current window, on every node.
+    const key = endpointKey(sub.notification_url);
+    const windowStartAfter = () => new Date(Date.now() - this.settings.throttleWindowMs).toISOString();
+    if (endpointState(await endpointCounts(this.store.db, key, windowStartAfter()), this.settings) === "dropping") {
+      this.log.warn(
+        { subscriptionId: sub.id, dropped: send.length },
+        "change notifications: the notification URL answers too slowly; these notifications are dropped",
+      );
+      // Everything pending goes, not only this POST's worth: one `missed` covers it.
+      await this.drop(sub, Math.max(through, await lastFeedSeq(this.store.db, sub.tenant_id)));
+      span?.set({ "triage.notification.throttled": "dropping" });
+      told("dropped");
+      return;
+    }
     const encrypted = await encryptedContents(this.store, sub, send);
     const body = JSON.stringify({ value: send.map((e) => notificationOf(sub, e, encrypted.get(e.seq))) });
     let failure: string | null = null;
+    let slow = false;
+    const started = Date.now();
     try {
       const url = checkUrlForm(sub.notification_url, this.settings, "notificationUrl");
       const res = await post(url, body, {
@@ -307,18 +330,20 @@ export class DeliveryEngine {
         policy: this.settings,
       });
       span?.set({ "http.response.status_code": res.status });
+      slow = Date.now() - started > this.settings.slowResponseMs;
       if (res.status < 200 || res.status > 299) failure = `answered ${res.status}`;
     } catch (e) {
       failure = (e as Error).message;
+      // No answer within the acknowledgement timeout is slow too; a refused connection is not.
+      slow = Date.now() - started >= Math.min(this.settings.slowResponseMs, this.settings.ackTimeoutMs);
     }
-    const retry = sub.attempts > 0;
-    const told = (outcome: DeliveryOutcome, lagSeconds: readonly number[] = []) => {
-      span?.set({ "triage.notification.outcome": outcome });
-      this.observer?.deliveryAttempted({ outcome, notifications: send.length, retry, lagSeconds });
-    };
+    const counts = await countEndpointResponse(this.store.db, key, { notifications: send.length, slow }, nowIso(), windowStartAfter());
+    const throttled = endpointState(counts, this.settings) !== "normal";
+    if (throttled) span?.set({ "triage.notification.throttled": "throttled" });
     if (failure === null) {
       const acked = Date.now();
-      await advanceSubscription(this.store.db, sub.id, this.node, through, nowIso());
+      const next = throttled ? new Date(acked + this.settings.throttleDelayMs).toISOString() : nowIso();
+      await advanceSubscription(this.store.db, sub.id, this.node, through, nowIso(), next);
       told(
         "delivered",
         send.map((e) => Math.max(0, (acked - Date.parse(e.at)) / 1000)),
@@ -332,17 +357,28 @@ export class DeliveryEngine {
         { subscriptionId: sub.id, dropped: send.length, reason: failure },
         "change notifications: the receiver failed for the whole retry period; these notifications are dropped",
       );
-      await advanceSubscription(this.store.db, sub.id, this.node, through, nowIso());
+      await this.drop(sub, through);
       told("dropped");
       return;
     }
     const attempts = sub.attempts + 1;
-    const delay = Math.min(this.settings.retryBaseMs * 2 ** Math.min(attempts - 1, 30), this.settings.maxRetryDelayMs);
+    const backoff = Math.min(this.settings.retryBaseMs * 2 ** Math.min(attempts - 1, 30), this.settings.maxRetryDelayMs);
+    const delay = throttled ? Math.max(backoff, this.settings.throttleDelayMs) : backoff;
     await recordFailedAttempt(this.store.db, sub.id, this.node, {
       attempts,
       failingSince,
       nextAttemptAt: new Date(now + delay).toISOString(),
     });
     told("failed");
+  }
+
+  /** Drops the stretch up to `through`: the cursor moves past it and, in the same transaction, `missed` is queued (unless one waits already). */
+  private async drop(sub: SubscriptionTable, through: number): Promise<void> {
+    const queued = await this.store.db.transaction().execute(async (tx) => {
+      const now = new Date().toISOString();
+      if (!(await advanceSubscription(tx, sub.id, this.node, through, now))) return false;
+      return insertMissedOnce(tx, lifecycleOutboxRow(sub, "missed", now));
+    });
+    if (queued) this.onLifecycle();
   }
 }

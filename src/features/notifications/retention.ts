@@ -8,6 +8,7 @@
  */
 import type { Store } from "../../store/open.js";
 import { feedTenants, pruneFeedBatch } from "../../store/feed-retention.js";
+import { deleteStaleEndpoints } from "../../store/notification-endpoints.js";
 import type { NotificationSettings } from "./settings.js";
 import { lifecycleOutboxRow } from "./lifecycle.js";
 
@@ -97,6 +98,8 @@ export class FeedPruner {
       after = tenants[tenants.length - 1]!;
     }
     if (total.missed > 0) this.onMissed();
+    // Housekeeping: slow-endpoint counts of windows that have ended.
+    await deleteStaleEndpoints(this.store.db, new Date(Date.now() - this.settings.throttleWindowMs).toISOString());
     return total;
   }
 }

@@ -42,6 +42,18 @@ export interface NotificationSettings extends OutboundPolicy {
   pruneBatchRows: number;
   /** Most pruning transactions per tenant in one run. */
   pruneBatchesPerRun: number;
+  /** A receiver's answer slower than this is slow (Graph: 2,900 ms); so is no answer within the ack timeout. */
+  slowResponseMs: number;
+  /** How long a notification URL's counts of notifications, answers and slow answers run before they start again (Graph: 10 min). */
+  throttleWindowMs: number;
+  /** A URL is judged on its slow answers once it has been sent this many notifications in the window (Graph: 100). */
+  throttleMinNotifications: number;
+  /** At this share of slow answers or more, a URL is throttled (Graph: 10 %). */
+  throttleSlowRatio: number;
+  /** At this share of slow answers or more, notifications to the URL are dropped (Graph: 15 %). */
+  dropSlowRatio: number;
+  /** A throttled URL's subscriptions are sent at most once this often, and their failures retried after it (Graph: 10 min). */
+  throttleDelayMs: number;
 }
 
 export const MAX_LIFETIME_MINUTES = 43_200;
@@ -67,4 +79,10 @@ export const DEFAULT_NOTIFICATION_SETTINGS: Readonly<NotificationSettings> = {
   pruneIntervalMs: 60_000,
   pruneBatchRows: 1_000,
   pruneBatchesPerRun: 100,
+  slowResponseMs: 2_900,
+  throttleWindowMs: 600_000,
+  throttleMinNotifications: 100,
+  throttleSlowRatio: 0.1,
+  dropSlowRatio: 0.15,
+  throttleDelayMs: 600_000,
 };
