@@ -46,6 +46,7 @@ import { DEFAULT_NOTIFICATION_SETTINGS, type NotificationSettings } from "./feat
 import { DeliveryEngine } from "./features/notifications/engine.js";
 import { LifecycleSender } from "./features/notifications/lifecycle.js";
 import { FeedPruner } from "./features/notifications/retention.js";
+import { ValidationTokens } from "./features/notifications/validation-tokens.js";
 import { DEFAULT_AUTOMATION_SETTINGS, type AutomationSettings } from "./features/automation/settings.js";
 import { RuleRunner } from "./features/automation/runner.js";
 import { JobSender } from "./features/automation/sender.js";
@@ -310,7 +311,7 @@ export async function buildServer(config: ServerConfig): Promise<FastifyInstance
   if (config.notifications?.deliver !== false) {
     const node = `node-${randomUUID()}`;
     const lifecycle = new LifecycleSender(store, notifications, node, app.log);
-    const engine = new DeliveryEngine(store, notifications, node, app.log, metrics, () => lifecycle.kick());
+    const engine = new DeliveryEngine(store, notifications, node, app.log, metrics, () => lifecycle.kick(), new ValidationTokens(keys));
     const pruner = new FeedPruner(store, notifications, app.log, () => lifecycle.kick());
     app.addHook("onReady", async () => {
       lifecycle.start();

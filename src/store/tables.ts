@@ -266,6 +266,8 @@ export interface SubscriptionTable {
   reauthorization_notified_for: string | null;
   /** When the subscription was found to be one its app may no longer read; nothing is delivered from then on. */
   removed_at: string | null;
+  /** The tenant's token issuer as the creator reached Triage: the `iss` of its notifications' validationTokens. */
+  token_issuer: string | null;
 }
 
 /** A fault configuration of a tenant (client_id '') or one app: its rules and their counters, as JSON. */

@@ -66,8 +66,8 @@ describe("slow endpoints", () => {
     expect((await t.ingest(alerts, tenant)).status).toBe(200);
     await rx.waitFor(() => posts("throttle").length === 13, 30_000);
     const got = posts("throttle");
-    expect(got.map((d) => d.body.value[0].resourceData.id)).toEqual(alerts.map((a) => a.id));
-    expect(got.every((d) => d.body.value[0].subscriptionId === id)).toBe(true);
+    expect(got.map((d) => d.body.value[0]!.resourceData.id)).toEqual(alerts.map((a) => a.id));
+    expect(got.every((d) => d.body.value[0]!.subscriptionId === id)).toBe(true);
     // Throttled after the 10th answer: the 11th waited; with 1 slow in 11 it is no longer throttled.
     expect(got[10]!.at - got[9]!.at).toBeGreaterThanOrEqual(DELAY_MS - 50);
     expect(lc.notifications().some((n) => n.subscriptionId === id)).toBe(false);
@@ -83,7 +83,7 @@ describe("slow endpoints", () => {
     rx.delay = 0;
     await new Promise((r) => setTimeout(r, 1000));
     // The first 10 were sent (slowly); the other 5 were dropped, with one missed.
-    expect(posts("drop").map((d) => d.body.value[0].resourceData.id)).toEqual(alerts.slice(0, 10).map((a) => a.id));
+    expect(posts("drop").map((d) => d.body.value[0]!.resourceData.id)).toEqual(alerts.slice(0, 10).map((a) => a.id));
     expect(lc.notifications().filter((n) => n.subscriptionId === id)).toEqual([
       { subscriptionId: id, subscriptionExpirationDateTime: expect.any(String), tenantId: tenant, clientState: "drop", lifecycleEvent: "missed" },
     ]);
@@ -95,6 +95,6 @@ describe("slow endpoints", () => {
     const later = alert({ device: deviceId() });
     await new Promise((r) => setTimeout(r, Math.max(0, windowEnds - Date.now())));
     expect((await t.ingest([later], tenant)).status).toBe(200);
-    await rx.waitFor(() => posts("drop").some((d) => d.body.value[0].resourceData.id === later.id), 30_000);
+    await rx.waitFor(() => posts("drop").some((d) => d.body.value[0]!.resourceData.id === later.id), 30_000);
   });
 });

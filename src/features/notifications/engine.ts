@@ -40,6 +40,7 @@ import { lifecycleOutboxRow } from "./lifecycle.js";
 import { insertLifecycle, insertMissedOnce } from "../../store/lifecycle.js";
 import { countEndpointResponse, endpointCounts } from "../../store/notification-endpoints.js";
 import { endpointKey, endpointState } from "./throttle.js";
+import type { ValidationTokens } from "./validation-tokens.js";
 import { traced, type SpanHandle } from "../../store/trace.js";
 
 export interface EngineLog {
@@ -115,6 +116,8 @@ export class DeliveryEngine {
     private readonly observer?: DeliveryObserver,
     /** Called after lifecycle notifications were queued on this node (to send them now). */
     private readonly onLifecycle: () => void = () => undefined,
+    /** Signs the validationTokens of rich notifications; without it none are sent. */
+    private readonly tokens?: ValidationTokens,
   ) {}
 
   async start(): Promise<void> {
@@ -317,7 +320,10 @@ export class DeliveryEngine {
       return;
     }
     const encrypted = await encryptedContents(this.store, sub, send);
-    const body = JSON.stringify({ value: send.map((e) => notificationOf(sub, e, encrypted.get(e.seq))) });
+    const value = send.map((e) => notificationOf(sub, e, encrypted.get(e.seq)));
+    // Rich notifications carry Graph's validationTokens: one per app and tenant (a POST holds one subscription's).
+    const token = sub.encryption_certificate !== null ? await this.tokens?.forSubscription(sub) : null;
+    const body = JSON.stringify(token ? { value, validationTokens: [token] } : { value });
     let failure: string | null = null;
     let slow = false;
     const started = Date.now();

@@ -9,10 +9,15 @@ import type { Kysely } from "kysely";
  * never get — and deleted once its receiver acknowledged it or the retry period ended. `body` is the
  * notification item, complete: it is sent even after its subscription is gone.
  *
+ * `subscriptions.token_issuer` is the token issuer of the subscription's tenant as its creator reached
+ * Triage (the `iss` of the validationTokens sent with its rich notifications); null for subscriptions
+ * created before it was kept.
+ *
  * `notification_endpoints` counts, per notification URL (its SHA-256) and per counting window, the
  * notifications sent, the POSTs answered and the slow answers among them, shared by every node.
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
+  await db.schema.alterTable("subscriptions").addColumn("token_issuer", "text").execute();
   await db.schema
     .createTable("lifecycle_outbox")
     .addColumn("id", "text", (c) => c.primaryKey())
