@@ -85,12 +85,3 @@ export async function recordLifecycleFailure(
     .where("lease_owner", "=", node)
     .execute();
 }
-
-/** Lifecycle notifications waiting, for the metrics. */
-export async function lifecycleBacklog(db: Db): Promise<number> {
-  const row = await db
-    .selectFrom("lifecycle_outbox")
-    .select((eb) => eb.fn.countAll<number>().as("n"))
-    .executeTakeFirst();
-  return Number(row?.n ?? 0);
-}

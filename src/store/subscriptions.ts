@@ -192,6 +192,8 @@ export interface NotificationBacklog {
   entries: number;
   /** When the oldest of those entries was committed; null when there are none. */
   oldestAt: string | null;
+  /** Lifecycle notifications waiting to be sent (new, or retrying). */
+  lifecycle: number;
 }
 
 /** The delivery backlog across every tenant, for the metrics: a few aggregates over the subscriptions, read at scrape time. */
@@ -207,7 +209,12 @@ export async function notificationBacklog(db: Kysely<Database>, now: string): Pr
     select min(c.at) as at from subscriptions s join change_feed c on c.tenant_id = s.tenant_id and c.seq = s.cursor + 1
     where s.expires_at > ${now}`.execute(db);
   const t = totals.rows[0];
+  const lifecycle = await db
+    .selectFrom("lifecycle_outbox")
+    .select((eb) => eb.fn.countAll<number>().as("n"))
+    .executeTakeFirst();
   return {
+    lifecycle: Number(lifecycle?.n ?? 0),
     subscriptions: Number(t?.subscriptions ?? 0),
     failing: Number(t?.failing ?? 0),
     entries: Number(t?.entries ?? 0),
