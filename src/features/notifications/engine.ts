@@ -5,7 +5,10 @@
  * the matching entries in Graph's `value` envelope, and moves the cursor only when the receiver has
  * acknowledged with a 2xx within the ack timeout — so a restart or a crash re-sends (with the same
  * notification ids) rather than loses, and only committed changes are ever read. Failures are retried
- * with exponential backoff for the retry period, then the undelivered stretch is dropped.
+ * with exponential backoff for the retry period, then the undelivered stretch is dropped (and the
+ * subscription sent `missed`). Slow endpoints are throttled as Graph does (throttle.ts), and rich
+ * notifications carry Graph's validationTokens (validation-tokens.ts). Lifecycle notifications are
+ * queued in the store with their cause and sent by lifecycle.ts.
  *
  * It is woken after a local commit (and, on PostgreSQL, by NOTIFY from any node), waits the batch
  * window to gather changes, and otherwise polls at a modest interval. It runs outside every request:
