@@ -44,6 +44,9 @@ import { DEFAULT_FILTER_LIMITS, type FilterLimits } from "./odata/filter-cost.js
 import { registerSubscriptionRoutes } from "./graph/subscriptions.js";
 import { DEFAULT_NOTIFICATION_SETTINGS, type NotificationSettings } from "./features/notifications/settings.js";
 import { DeliveryEngine } from "./features/notifications/engine.js";
+import { LifecycleSender } from "./features/notifications/lifecycle.js";
+import { FeedPruner } from "./features/notifications/retention.js";
+import { ValidationTokens } from "./features/notifications/validation-tokens.js";
 import { DEFAULT_AUTOMATION_SETTINGS, type AutomationSettings } from "./features/automation/settings.js";
 import { RuleRunner } from "./features/automation/runner.js";
 import { JobSender } from "./features/automation/sender.js";
@@ -316,9 +319,20 @@ export async function buildServer(config: ServerConfig): Promise<FastifyInstance
     await app.register(registerSubscriptionRoutes, { ...graph, notifications });
   }
   if (config.notifications?.deliver !== false) {
-    const engine = new DeliveryEngine(store, notifications, `node-${randomUUID()}`, app.log, metrics);
-    app.addHook("onReady", () => engine.start());
-    app.addHook("onClose", () => engine.stop());
+    const node = `node-${randomUUID()}`;
+    const lifecycle = new LifecycleSender(store, notifications, node, app.log);
+    const engine = new DeliveryEngine(store, notifications, node, app.log, metrics, () => lifecycle.kick(), new ValidationTokens(keys));
+    const pruner = new FeedPruner(store, notifications, app.log, () => lifecycle.kick());
+    app.addHook("onReady", async () => {
+      lifecycle.start();
+      await engine.start();
+      pruner.start();
+    });
+    app.addHook("onClose", async () => {
+      await pruner.stop();
+      await engine.stop();
+      await lifecycle.stop();
+    });
   }
   // JSON batching for both versions: each step goes back through the app, like a direct call.
   await app.register(registerBatchRoutes, { maxRequests: 20, maxResponseBytes: config.batchResponseLimit });

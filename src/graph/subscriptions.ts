@@ -18,6 +18,7 @@ import {
 import type { NotificationSettings } from "../features/notifications/settings.js";
 import { invalidQuery } from "../errors/graph-error.js";
 import { GRAPH_JSON } from "../http/conventions.js";
+import { issuerFor } from "../identity/tokens.js";
 import { routes, type GraphRouteOptions } from "./route-kit.js";
 import { SUBSCRIPTION_DOCS } from "./route-docs.js";
 
@@ -68,9 +69,16 @@ export async function registerSubscriptionRoutes(app: FastifyInstance, opts: Sub
       op: "POST /subscriptions",
       doc: SUBSCRIPTION_DOCS.create,
       handler: async (req, reply) => {
+        const s = await subscriber(req);
         const row = await createSubscription(
-          { store, settings: opts.notifications, filterLimits: opts.filterLimits, apiVersion: opts.version },
-          await subscriber(req),
+          {
+            store,
+            settings: opts.notifications,
+            filterLimits: opts.filterLimits,
+            apiVersion: opts.version,
+            tokenIssuer: issuerFor(opts.origin(req), s.tenantId),
+          },
+          s,
           req.body,
         );
         return send(reply, 201, entity(req, row));

@@ -104,7 +104,7 @@ export class Metrics implements DeliveryObserver {
     });
     this.deliveries = new Counter({
       name: "triage_notification_deliveries_total",
-      help: "Change-notification deliveries (one POST to a receiver) by outcome: delivered (acknowledged with a 2xx), failed (to be retried), dropped (failing at the end of the retry period).",
+      help: "Change-notification deliveries (one POST to a receiver) by outcome: delivered (acknowledged with a 2xx), failed (to be retried), dropped (failing at the end of the retry period, or not sent to an endpoint that answers too slowly).",
       labelNames: ["outcome"],
       registers,
     });
@@ -119,7 +119,7 @@ export class Metrics implements DeliveryObserver {
       buckets: LAG_BUCKETS,
       registers,
     });
-    // Read from the store at scrape time, at most once per scrape for all four.
+    // Read from the store at scrape time, at most once per scrape for all of them.
     let backlog: ReturnType<typeof notificationBacklog> | undefined;
     const readBacklog = () => {
       const store = this.store;
@@ -146,6 +146,11 @@ export class Metrics implements DeliveryObserver {
     );
     backlogGauge("triage_notification_backlog_age_seconds", "Age of the oldest change-feed entry some subscription has still to handle (0 when none).", (b) =>
       b.oldestAt === null ? 0 : Math.max(0, (Date.now() - Date.parse(b.oldestAt)) / 1000),
+    );
+    backlogGauge(
+      "triage_notification_lifecycle_pending",
+      "Lifecycle notifications (reauthorizationRequired, subscriptionRemoved, missed) waiting to be sent, new or retrying.",
+      (b) => b.lifecycle,
     );
     // Read at scrape time: nothing is spent on them between scrapes.
     const pools = () => this.store?.pools() ?? [];

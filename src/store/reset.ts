@@ -10,6 +10,7 @@ export const RESET_TABLES = [
   "automation_jobs",
   "incident_slas",
   "fault_events",
+  "lifecycle_outbox",
   "subscriptions",
   "change_feed",
   "feed_counters",

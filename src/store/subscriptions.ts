@@ -89,12 +89,20 @@ export async function claimDueSubscriptions(db: Kysely<Database>, node: string, 
 /**
  * Records a handled stretch of the feed (delivered and acknowledged, dropped after the retry period,
  * or matching nothing): the cursor moves to `cursor`, the failure state clears and the lease is
- * released. Only the node holding the lease can do it; false when it no longer does.
+ * released; the next attempt is due at `nextAttemptAt` (a throttled endpoint's wait). Only the node
+ * holding the lease can do it; false when it no longer does.
  */
-export async function advanceSubscription(db: Kysely<Database>, id: string, node: string, cursor: number, now: string): Promise<boolean> {
+export async function advanceSubscription(
+  db: Kysely<Database>,
+  id: string,
+  node: string,
+  cursor: number,
+  now: string,
+  nextAttemptAt: string = now,
+): Promise<boolean> {
   const res = await db
     .updateTable("subscriptions")
-    .set({ cursor, attempts: 0, failing_since: null, next_attempt_at: now, lease_owner: null, lease_until: null })
+    .set({ cursor, attempts: 0, failing_since: null, next_attempt_at: nextAttemptAt, lease_owner: null, lease_until: null })
     .where("id", "=", id)
     .where("lease_owner", "=", node)
     .where("cursor", "<=", cursor)
@@ -184,6 +192,8 @@ export interface NotificationBacklog {
   entries: number;
   /** When the oldest of those entries was committed; null when there are none. */
   oldestAt: string | null;
+  /** Lifecycle notifications waiting to be sent (new, or retrying). */
+  lifecycle: number;
 }
 
 /** The delivery backlog across every tenant, for the metrics: a few aggregates over the subscriptions, read at scrape time. */
@@ -199,7 +209,12 @@ export async function notificationBacklog(db: Kysely<Database>, now: string): Pr
     select min(c.at) as at from subscriptions s join change_feed c on c.tenant_id = s.tenant_id and c.seq = s.cursor + 1
     where s.expires_at > ${now}`.execute(db);
   const t = totals.rows[0];
+  const lifecycle = await db
+    .selectFrom("lifecycle_outbox")
+    .select((eb) => eb.fn.countAll<number>().as("n"))
+    .executeTakeFirst();
   return {
+    lifecycle: Number(lifecycle?.n ?? 0),
     subscriptions: Number(t?.subscriptions ?? 0),
     failing: Number(t?.failing ?? 0),
     entries: Number(t?.entries ?? 0),

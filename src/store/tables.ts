@@ -270,6 +270,8 @@ export interface SubscriptionTable {
   reauthorization_notified_for: string | null;
   /** When the subscription was found to be one its app may no longer read; nothing is delivered from then on. */
   removed_at: string | null;
+  /** The tenant's token issuer as the creator reached Triage: the `iss` of its notifications' validationTokens. */
+  token_issuer: string | null;
 }
 
 /** A fault configuration of a tenant (client_id '') or one app: its rules and their counters, as JSON. */
@@ -381,6 +383,35 @@ export interface IncidentSlaTable {
   next_due_ms: number | null;
 }
 
+/** A lifecycle notification to send, and its delivery state (see store/lifecycle.ts). */
+export interface LifecycleOutboxTable {
+  id: string;
+  tenant_id: string;
+  subscription_id: string;
+  /** reauthorizationRequired, subscriptionRemoved or missed. */
+  event: string;
+  /** The subscription's lifecycleNotificationUrl. */
+  url: string;
+  /** The notification item, JSON. */
+  body: string;
+  created_at: string;
+  attempts: number;
+  failing_since: string | null;
+  next_attempt_at: string;
+  lease_owner: string | null;
+  lease_until: string | null;
+}
+
+/** What a notification URL answered in the current counting window (slow-endpoint throttling). */
+export interface NotificationEndpointTable {
+  /** SHA-256 (hex) of the notification URL. */
+  url_key: string;
+  window_start: string;
+  notifications: number;
+  responses: number;
+  slow: number;
+}
+
 export interface Database {
   tenants: TenantTable;
   incidents: IncidentTable;
@@ -411,6 +442,8 @@ export interface Database {
   automation_jobs: AutomationJobTable;
   sla_policies: SlaPolicyTable;
   incident_slas: IncidentSlaTable;
+  lifecycle_outbox: LifecycleOutboxTable;
+  notification_endpoints: NotificationEndpointTable;
 }
 
 /** The database handle the store's functions take: callers outside the store name it by this alias, never by kysely. */

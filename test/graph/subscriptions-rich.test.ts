@@ -2,10 +2,12 @@
  * Rich notifications (includeResourceData) against a real receiver on loopback: the receiver decrypts
  * each encryptedContent by Graph's documented procedure with its private key and gets the entity a
  * GET answers; a tampered signature or data fails verification; and a create without a usable
- * certificate is Graph's 400 and creates nothing.
+ * certificate is Graph's 400 and creates nothing. Each POST with resource data carries Graph's
+ * validationTokens, which the receiver validates with jose against Triage's published keys.
  */
 import { createHash, X509Certificate } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createRemoteJWKSet, jwtVerify } from "jose";
 import { startTriage, type TestTriage } from "../support/triage.js";
 import { alert, deviceId } from "../support/alerts.js";
 import { startReceiver, type Receiver } from "../support/receiver.js";
@@ -118,6 +120,36 @@ describe("rich notifications", () => {
     expect(() => decryptContent({ ...c, data: data.toString("base64") }, cert.privateKey)).toThrow(/signature/);
     // Another receiver's key cannot read it.
     expect(() => decryptContent(c, receiverCertificate().privateKey)).toThrow();
+  });
+
+  it("carries Graph's validationTokens with resource data: one JWT a receiver validates against Triage's JWKS", async () => {
+    const withData = rx.deliveries.filter((d) => d.body.value.some((n) => n.encryptedContent));
+    expect(withData.length).toBeGreaterThan(0);
+    const jwks = createRemoteJWKSet(new URL(`${t.url}/${t.tenantId}/discovery/v2.0/keys`));
+    const issuer = `${t.url}/${t.tenantId}/v2.0`;
+    // The issuer's OpenID configuration names the same key set.
+    expect((await t.get(`/${t.tenantId}/v2.0/.well-known/openid-configuration`, { authorization: "" })).body.jwks_uri).toBe(
+      `${t.url}/${t.tenantId}/discovery/v2.0/keys`,
+    );
+    for (const d of withData) {
+      const tokens = (d.body as { validationTokens?: string[] }).validationTokens;
+      expect(tokens).toHaveLength(1);
+      const sub = (await t.get(`/v1.0/subscriptions/${d.body.value[0]!.subscriptionId}`)).body;
+      const { payload, protectedHeader } = await jwtVerify(tokens![0]!, jwks, { issuer, audience: sub.applicationId as string, algorithms: ["RS256"] });
+      expect(protectedHeader.kid).toBeTruthy();
+      expect(payload).toMatchObject({ azp: "0bf30f3b-4a52-48df-9a82-234910c4a086", tid: t.tenantId });
+      expect(payload.exp! - payload.iat!).toBe(3600);
+      // Another app, another issuer, or a changed token is refused.
+      await expect(jwtVerify(tokens![0]!, jwks, { issuer, audience: "00000000-0000-0000-0000-000000000001" })).rejects.toThrow();
+      await expect(jwtVerify(tokens![0]!, jwks, { issuer: `${t.url}/other/v2.0`, audience: sub.applicationId as string })).rejects.toThrow();
+      const [h, , sig] = tokens![0]!.split(".");
+      const forged = Buffer.from(JSON.stringify({ ...payload, tid: "someone-else" })).toString("base64url");
+      await expect(jwtVerify(`${h}.${forged}.${sig}`, jwks, { issuer, audience: sub.applicationId as string })).rejects.toThrow();
+    }
+    // Without resource data, no tokens (as in Graph).
+    const plain = rx.deliveries.filter((d) => d.body.value.every((n) => !n.encryptedContent));
+    expect(plain.length).toBeGreaterThan(0);
+    for (const d of plain) expect((d.body as { validationTokens?: string[] }).validationTokens).toBeUndefined();
   });
 
   it("refuses a missing or unusable certificate with Graph's 400, creating nothing", async () => {

@@ -6,6 +6,8 @@ import { translateKql } from "../../src/hunting/translate.js";
 import { runHuntingPlan } from "../../src/store/hunting-sql.js";
 import { startTriage, ALL_PERMISSIONS, type TestTriage } from "../support/triage.js";
 import { alert, deviceId } from "../support/alerts.js";
+import { FeedPruner } from "../../src/features/notifications/retention.js";
+import { DEFAULT_NOTIFICATION_SETTINGS } from "../../src/features/notifications/settings.js";
 import { startReceiver, type Receiver } from "../support/receiver.js";
 import { parse, total } from "../support/prometheus.js";
 
@@ -140,5 +142,39 @@ describe("hunting and change-notification metrics", () => {
 
     expect((await t.request("DELETE", `/v1.0/subscriptions/${sub.body.id}`)).status).toBe(204);
     expect(value(await scrape(), "triage_notification_subscriptions")).toBe(value(before, "triage_notification_subscriptions"));
+  });
+
+  it("counts the lifecycle notifications waiting to be sent", async () => {
+    const lc = await startReceiver("/lifecycle");
+    try {
+      const sub = await t.request("POST", "/v1.0/subscriptions", {
+        body: {
+          changeType: "created",
+          notificationUrl: rx.url,
+          lifecycleNotificationUrl: lc.url,
+          resource: "security/incidents",
+          expirationDateTime: new Date(Date.now() + 3600_000).toISOString(),
+        },
+      });
+      expect(sub.status, sub.text).toBe(201);
+      expect(value(await scrape(), "triage_notification_lifecycle_pending")).toBe(0);
+      // The receiver's changes are past the retention limit before it got them: it is owed a missed,
+      // which its lifecycle receiver refuses for now.
+      lc.statuses.push(...Array<number>(100).fill(503));
+      rx.statuses = Array<number>(100).fill(503);
+      await t.ingest([alert({ device: deviceId() })]);
+      await rx.waitFor(() => rx.refused.length > 0);
+      const run = await new FeedPruner(t.store, { ...DEFAULT_NOTIFICATION_SETTINGS, feedRetentionMs: 0 }, { warn: () => undefined }).run();
+      expect(run.missed).toBe(1);
+      expect(value(await scrape(), "triage_notification_lifecycle_pending")).toBe(1);
+      await lc.waitFor(() => lc.refused.length > 0);
+      lc.statuses.length = 0;
+      rx.statuses = [];
+      await lc.waitFor(() => lc.notifications().some((n) => n.lifecycleEvent === "missed"), 20_000);
+      await expect.poll(async () => value(await scrape(), "triage_notification_lifecycle_pending"), { timeout: 10_000 }).toBe(0);
+      expect((await t.request("DELETE", `/v1.0/subscriptions/${sub.body.id}`)).status).toBe(204);
+    } finally {
+      await lc.close();
+    }
   });
 });

@@ -19,6 +19,10 @@ export interface Receiver {
   handshake: "echo" | "wrong" | "error" | "hang" | "html";
   /** Status for the next notification POSTs, consumed one by one; 202 when empty. */
   statuses: number[];
+  /** Milliseconds to wait before answering the next notification POSTs, consumed one by one; `delay` when empty. */
+  delays: number[];
+  /** Milliseconds to wait before answering a notification POST when `delays` is empty (0 by default). */
+  delay: number;
   handshakes: number;
   /** Every notification received, flattened. */
   notifications(): Record<string, any>[];
@@ -34,6 +38,8 @@ export async function startReceiver(path = "/hook"): Promise<Receiver> {
     refused: [],
     handshake: "echo",
     statuses: [],
+    delays: [],
+    delay: 0,
     handshakes: 0,
     notifications: () => r.deliveries.flatMap((d) => d.body.value),
     async waitFor(pred, timeoutMs = 15_000) {
@@ -66,10 +72,20 @@ export async function startReceiver(path = "/hook"): Promise<Receiver> {
       }
       const text = Buffer.concat(chunks).toString("utf8");
       const status = r.statuses.shift() ?? 202;
+      const wait = r.delays.shift() ?? r.delay;
       const d = { at: Date.now(), url: req.url ?? "", body: JSON.parse(text) };
-      if (status >= 200 && status < 300) r.deliveries.push(d);
-      else r.refused.push(d);
-      res.writeHead(status).end();
+      const answer = () => {
+        if (status >= 200 && status < 300) r.deliveries.push(d);
+        else r.refused.push(d);
+        res.writeHead(status).end();
+      };
+      if (wait > 0) {
+        hanging.add(res);
+        setTimeout(() => {
+          hanging.delete(res);
+          if (!res.destroyed) answer();
+        }, wait);
+      } else answer();
     });
   });
   await new Promise<void>((res) => server.listen(0, "127.0.0.1", () => res()));

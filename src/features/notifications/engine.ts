@@ -5,7 +5,10 @@
  * the matching entries in Graph's `value` envelope, and moves the cursor only when the receiver has
  * acknowledged with a 2xx within the ack timeout — so a restart or a crash re-sends (with the same
  * notification ids) rather than loses, and only committed changes are ever read. Failures are retried
- * with exponential backoff for the retry period, then the undelivered stretch is dropped.
+ * with exponential backoff for the retry period, then the undelivered stretch is dropped (and the
+ * subscription sent `missed`). Slow endpoints are throttled as Graph does (throttle.ts), and rich
+ * notifications carry Graph's validationTokens (validation-tokens.ts). Lifecycle notifications are
+ * queued in the store with their cause and sent by lifecycle.ts.
  *
  * It is woken after a local commit (and, on PostgreSQL, by NOTIFY from any node), waits the batch
  * window to gather changes, and otherwise polls at a modest interval. It runs outside every request:
@@ -17,7 +20,7 @@ import { createHash } from "node:crypto";
 import { alertResource } from "../../schema/alert.js";
 import { incidentResource } from "../../schema/incident.js";
 import { parseFilter } from "../../odata/parse-filter.js";
-import { FEED_CHANNEL, onFeedCommit, readFeed, type FeedEntry } from "../../store/feed.js";
+import { FEED_CHANNEL, lastFeedSeq, onFeedCommit, readFeed, type FeedEntry } from "../../store/feed.js";
 import type { Store } from "../../store/open.js";
 import {
   advanceSubscription,
@@ -36,6 +39,11 @@ import { checkUrlForm, post } from "./outbound.js";
 import { encryptedContents } from "./resource-data.js";
 import { subscriberMayRead } from "./access.js";
 import type { NotificationSettings } from "./settings.js";
+import { lifecycleOutboxRow } from "./lifecycle.js";
+import { insertLifecycle, insertMissedOnce } from "../../store/lifecycle.js";
+import { countEndpointResponse, endpointCounts } from "../../store/notification-endpoints.js";
+import { endpointKey, endpointState } from "./throttle.js";
+import type { ValidationTokens } from "./validation-tokens.js";
 import { traced, type SpanHandle } from "../../store/trace.js";
 
 export interface EngineLog {
@@ -83,17 +91,6 @@ export function notificationOf(sub: SubscriptionTable, e: FeedEntry, encryptedCo
   };
 }
 
-/** Graph's lifecycle notification: the subscription, the event, and no resource. */
-export function lifecycleNotificationOf(sub: SubscriptionTable, lifecycleEvent: "reauthorizationRequired" | "subscriptionRemoved"): Record<string, unknown> {
-  return {
-    subscriptionId: sub.id,
-    subscriptionExpirationDateTime: sub.expires_at,
-    tenantId: sub.tenant_id,
-    clientState: sub.client_state,
-    lifecycleEvent,
-  };
-}
-
 /** Subscriptions claimed per lifecycle sweep for reauthorizationRequired. */
 const LIFECYCLE_BATCH = 100;
 
@@ -120,6 +117,10 @@ export class DeliveryEngine {
     private readonly node: string,
     private readonly log: EngineLog,
     private readonly observer?: DeliveryObserver,
+    /** Called after lifecycle notifications were queued on this node (to send them now). */
+    private readonly onLifecycle: () => void = () => undefined,
+    /** Signs the validationTokens of rich notifications; without it none are sent. */
+    private readonly tokens?: ValidationTokens,
   ) {}
 
   async start(): Promise<void> {
@@ -153,62 +154,50 @@ export class DeliveryEngine {
     this.inflight.add(q);
   }
 
-  /** POSTs one lifecycle notification; whether the receiver acknowledged it. Sent once: a failure is logged, not retried. */
-  private async sendLifecycle(sub: SubscriptionTable, event: "reauthorizationRequired" | "subscriptionRemoved"): Promise<boolean> {
-    if (sub.lifecycle_url === null) return false;
-    let failure: string | null = null;
-    try {
-      const res = await post(
-        checkUrlForm(sub.lifecycle_url, this.settings, "lifecycleNotificationUrl"),
-        JSON.stringify({ value: [lifecycleNotificationOf(sub, event)] }),
-        {
-          contentType: "application/json; charset=utf-8",
-          timeoutMs: this.settings.ackTimeoutMs,
-          maxResponseBytes: this.settings.maxResponseBytes,
-          policy: this.settings,
-        },
-      );
-      if (res.status < 200 || res.status > 299) failure = `answered ${res.status}`;
-    } catch (e) {
-      failure = (e as Error).message;
-    }
-    if (failure !== null)
-      this.log.warn({ subscriptionId: sub.id, lifecycleEvent: event, reason: failure }, "change notifications: a lifecycle notification was not acknowledged");
-    return failure === null;
-  }
-
-  /** reauthorizationRequired to the subscriptions expiring within the window, each once per expiry, a batch at a time. */
+  /**
+   * reauthorizationRequired to the subscriptions expiring within the window, each once per expiry, a
+   * batch at a time: the claim and the lifecycle outbox rows are one transaction (lifecycle.ts sends them).
+   */
   private async reauthorizations(): Promise<void> {
     if (this.sweepingLifecycle || this.stopped) return;
     this.sweepingLifecycle = true;
     try {
       const now = Date.now();
-      const due = await claimReauthorizations(
-        this.store.db,
-        new Date(now).toISOString(),
-        new Date(now + this.settings.reauthorizationWindowMs).toISOString(),
-        LIFECYCLE_BATCH,
-      );
-      for (let i = 0; i < due.length && !this.stopped; i += this.settings.concurrency) {
-        await Promise.all(due.slice(i, i + this.settings.concurrency).map((sub) => this.sendLifecycle(sub, "reauthorizationRequired")));
-      }
+      const queued = await this.store.db.transaction().execute(async (tx) => {
+        const due = await claimReauthorizations(
+          tx,
+          new Date(now).toISOString(),
+          new Date(now + this.settings.reauthorizationWindowMs).toISOString(),
+          LIFECYCLE_BATCH,
+        );
+        return insertLifecycle(
+          tx,
+          due.map((sub) => lifecycleOutboxRow(sub, "reauthorizationRequired")),
+        );
+      });
+      if (queued > 0) this.onLifecycle();
     } finally {
       this.sweepingLifecycle = false;
     }
   }
 
   /**
-   * The subscription's app may no longer read its resource: it is marked removed (so no node delivers
-   * to it again), its receiver is told subscriptionRemoved, and it is deleted.
+   * The subscription's app may no longer read its resource: in one transaction it is marked removed
+   * (so no node delivers to it again), its subscriptionRemoved is queued, and it is deleted.
    */
   private async remove(sub: SubscriptionTable): Promise<void> {
-    if (!(await markSubscriptionRemoved(this.store.db, sub.id, this.node, new Date().toISOString()))) return;
+    const removed = await this.store.db.transaction().execute(async (tx) => {
+      if (!(await markSubscriptionRemoved(tx, sub.id, this.node, new Date().toISOString()))) return false;
+      await insertLifecycle(tx, [lifecycleOutboxRow(sub, "subscriptionRemoved")]);
+      await deleteSubscription(tx, sub.tenant_id, sub.id);
+      return true;
+    });
+    if (!removed) return;
     this.log.warn(
       { subscriptionId: sub.id, appId: sub.app_id },
       "change notifications: the subscription's app may no longer read its resource; the subscription is removed",
     );
-    await this.sendLifecycle(sub, "subscriptionRemoved");
-    await deleteSubscription(this.store.db, sub.tenant_id, sub.id);
+    this.onLifecycle();
   }
 
   /** After a commit: look once the batch window has gathered what follows it. */
@@ -314,9 +303,33 @@ export class DeliveryEngine {
       await this.remove(sub);
       return;
     }
+    const retry = sub.attempts > 0;
+    const told = (outcome: DeliveryOutcome, lagSeconds: readonly number[] = []) => {
+      span?.set({ "triage.notification.outcome": outcome });
+      this.observer?.deliveryAttempted({ outcome, notifications: send.length, retry, lagSeconds });
+    };
+    // Slow-endpoint throttling (throttle.ts): the URL's counts in the current window, on every node.
+    const key = endpointKey(sub.notification_url);
+    const windowStartAfter = () => new Date(Date.now() - this.settings.throttleWindowMs).toISOString();
+    if (endpointState(await endpointCounts(this.store.db, key, windowStartAfter()), this.settings) === "dropping") {
+      this.log.warn(
+        { subscriptionId: sub.id, dropped: send.length },
+        "change notifications: the notification URL answers too slowly; these notifications are dropped",
+      );
+      // Everything pending goes, not only this POST's worth: one `missed` covers it.
+      await this.drop(sub, Math.max(through, await lastFeedSeq(this.store.db, sub.tenant_id)));
+      span?.set({ "triage.notification.throttled": "dropping" });
+      told("dropped");
+      return;
+    }
     const encrypted = await encryptedContents(this.store, sub, send);
-    const body = JSON.stringify({ value: send.map((e) => notificationOf(sub, e, encrypted.get(e.seq))) });
+    const value = send.map((e) => notificationOf(sub, e, encrypted.get(e.seq)));
+    // Rich notifications carry Graph's validationTokens: one per app and tenant (a POST holds one subscription's).
+    const token = sub.encryption_certificate !== null ? await this.tokens?.forSubscription(sub) : null;
+    const body = JSON.stringify(token ? { value, validationTokens: [token] } : { value });
     let failure: string | null = null;
+    let slow = false;
+    const started = Date.now();
     try {
       const url = checkUrlForm(sub.notification_url, this.settings, "notificationUrl");
       const res = await post(url, body, {
@@ -326,18 +339,20 @@ export class DeliveryEngine {
         policy: this.settings,
       });
       span?.set({ "http.response.status_code": res.status });
+      slow = Date.now() - started > this.settings.slowResponseMs;
       if (res.status < 200 || res.status > 299) failure = `answered ${res.status}`;
     } catch (e) {
       failure = (e as Error).message;
+      // No answer within the acknowledgement timeout is slow too; a refused connection is not.
+      slow = Date.now() - started >= Math.min(this.settings.slowResponseMs, this.settings.ackTimeoutMs);
     }
-    const retry = sub.attempts > 0;
-    const told = (outcome: DeliveryOutcome, lagSeconds: readonly number[] = []) => {
-      span?.set({ "triage.notification.outcome": outcome });
-      this.observer?.deliveryAttempted({ outcome, notifications: send.length, retry, lagSeconds });
-    };
+    const counts = await countEndpointResponse(this.store.db, key, { notifications: send.length, slow }, nowIso(), windowStartAfter());
+    const throttled = endpointState(counts, this.settings) !== "normal";
+    if (throttled) span?.set({ "triage.notification.throttled": "throttled" });
     if (failure === null) {
       const acked = Date.now();
-      await advanceSubscription(this.store.db, sub.id, this.node, through, nowIso());
+      const next = throttled ? new Date(acked + this.settings.throttleDelayMs).toISOString() : nowIso();
+      await advanceSubscription(this.store.db, sub.id, this.node, through, nowIso(), next);
       told(
         "delivered",
         send.map((e) => Math.max(0, (acked - Date.parse(e.at)) / 1000)),
@@ -351,17 +366,28 @@ export class DeliveryEngine {
         { subscriptionId: sub.id, dropped: send.length, reason: failure },
         "change notifications: the receiver failed for the whole retry period; these notifications are dropped",
       );
-      await advanceSubscription(this.store.db, sub.id, this.node, through, nowIso());
+      await this.drop(sub, through);
       told("dropped");
       return;
     }
     const attempts = sub.attempts + 1;
-    const delay = Math.min(this.settings.retryBaseMs * 2 ** Math.min(attempts - 1, 30), this.settings.maxRetryDelayMs);
+    const backoff = Math.min(this.settings.retryBaseMs * 2 ** Math.min(attempts - 1, 30), this.settings.maxRetryDelayMs);
+    const delay = throttled ? Math.max(backoff, this.settings.throttleDelayMs) : backoff;
     await recordFailedAttempt(this.store.db, sub.id, this.node, {
       attempts,
       failingSince,
       nextAttemptAt: new Date(now + delay).toISOString(),
     });
     told("failed");
+  }
+
+  /** Drops the stretch up to `through`: the cursor moves past it and, in the same transaction, `missed` is queued (unless one waits already). */
+  private async drop(sub: SubscriptionTable, through: number): Promise<void> {
+    const queued = await this.store.db.transaction().execute(async (tx) => {
+      const now = new Date().toISOString();
+      if (!(await advanceSubscription(tx, sub.id, this.node, through, now))) return false;
+      return insertMissedOnce(tx, lifecycleOutboxRow(sub, "missed", now));
+    });
+    if (queued) this.onLifecycle();
   }
 }

@@ -32,6 +32,28 @@ export interface NotificationSettings extends OutboundPolicy {
   reauthorizationWindowMs: number;
   /** How often a node looks for subscriptions due a reauthorizationRequired. */
   lifecycleSweepMs: number;
+  /** Change-feed entries older than this are deleted even when a reader still needs them (it is sent `missed`). */
+  feedRetentionMs: number;
+  /** Change-feed entries more than this many behind a tenant's newest are deleted likewise. */
+  feedRetentionRows: number;
+  /** How often a node prunes the change feed (each run starts at a random point of the last fifth of this). */
+  pruneIntervalMs: number;
+  /** Most entries one pruning transaction deletes. */
+  pruneBatchRows: number;
+  /** Most pruning transactions per tenant in one run. */
+  pruneBatchesPerRun: number;
+  /** A receiver's answer slower than this is slow (Graph: 2,900 ms); so is no answer within the ack timeout. */
+  slowResponseMs: number;
+  /** How long a notification URL's counts of notifications, answers and slow answers run before they start again (Graph: 10 min). */
+  throttleWindowMs: number;
+  /** A URL is judged on its slow answers once it has been sent this many notifications in the window (Graph: 100). */
+  throttleMinNotifications: number;
+  /** At this share of slow answers or more, a URL is throttled (Graph: 10 %). */
+  throttleSlowRatio: number;
+  /** At this share of slow answers or more, notifications to the URL are dropped (Graph: 15 %). */
+  dropSlowRatio: number;
+  /** A throttled URL's subscriptions are sent at most once this often, and their failures retried after it (Graph: 10 min). */
+  throttleDelayMs: number;
 }
 
 export const MAX_LIFETIME_MINUTES = 43_200;
@@ -52,4 +74,15 @@ export const DEFAULT_NOTIFICATION_SETTINGS: Readonly<NotificationSettings> = {
   maxResponseBytes: 64 * 1024,
   reauthorizationWindowMs: 3600_000,
   lifecycleSweepMs: 60_000,
+  feedRetentionMs: 7 * 86_400_000,
+  feedRetentionRows: 10_000_000,
+  pruneIntervalMs: 60_000,
+  pruneBatchRows: 1_000,
+  pruneBatchesPerRun: 100,
+  slowResponseMs: 2_900,
+  throttleWindowMs: 600_000,
+  throttleMinNotifications: 100,
+  throttleSlowRatio: 0.1,
+  dropSlowRatio: 0.15,
+  throttleDelayMs: 600_000,
 };

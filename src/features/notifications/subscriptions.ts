@@ -236,6 +236,8 @@ export interface CreateOptions {
   settings: NotificationSettings;
   filterLimits: FilterLimits;
   apiVersion: string;
+  /** The tenant's token issuer as the caller reaches Triage (identity/tokens.ts issuerFor). */
+  tokenIssuer: string;
 }
 
 export async function createSubscription(o: CreateOptions, s: Subscriber, body: unknown): Promise<SubscriptionTable> {
@@ -289,6 +291,7 @@ export async function createSubscription(o: CreateOptions, s: Subscriber, body: 
     encryption_certificate_id: rich?.certificateId ?? null,
     reauthorization_notified_for: null,
     removed_at: null,
+    token_issuer: o.tokenIssuer,
   };
   await insertSubscription(o.store.db, row);
   return row;
