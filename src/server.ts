@@ -333,10 +333,10 @@ export async function buildServer(config: ServerConfig): Promise<FastifyInstance
     allowPrivateDestinations: notifications.allowPrivateDestinations,
     ...config.automation,
   };
-  await app.register(registerAutomationRoutes, { store, caller, settings: automation, sealer: config.keyEncryption });
-  if (config.automation?.run !== false) {
-    const node = `node-${randomUUID()}`;
-    const sender = new JobSender(store, automation, node, app.log, config.keyEncryption);
+  const sender = config.automation?.run !== false ? new JobSender(store, automation, `node-${randomUUID()}`, app.log, config.keyEncryption) : null;
+  await app.register(registerAutomationRoutes, { store, caller, settings: automation, sealer: config.keyEncryption, onJobs: () => sender?.kick() });
+  if (sender) {
+    const node = sender.node;
     const runner = new RuleRunner(store, automation, node, app.log, () => sender.kick());
     app.addHook("onReady", async () => {
       await sender.start();

@@ -120,6 +120,9 @@ const AUTOMATION_OPERATIONS = new Set([
   "DELETE /triage/automation/rules/{id}",
   "POST /triage/automation/rules/{id}/dryRun",
   "POST /triage/automation/dryRun",
+  "GET /triage/automation/jobs",
+  "GET /triage/automation/jobs/{id}",
+  "POST /triage/automation/jobs/{id}/retry",
 ]);
 const AUTOMATION_NOTE = "Triage's automation rules, delegated only: the signed-in user must be a Security Administrator; no application permission grants it.";
 const ADMIN_PERMISSIONS = ["SecurityIncident.ReadWrite.All", "SecurityAlert.ReadWrite.All"];

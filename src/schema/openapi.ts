@@ -9,7 +9,7 @@
  * validate, store and render the resources (incident.ts, alert.ts, comment.ts, evidence.ts), and a
  * route's description points at them with `ref()`.
  */
-import { DryRunRequestSchema, DryRunSchema, RuleInputSchema, RuleListSchema, RuleSchema } from "./automation.js";
+import { DryRunRequestSchema, DryRunSchema, JobListSchema, JobSchema, RuleInputSchema, RuleListSchema, RuleSchema } from "./automation.js";
 import { SubscriptionSchema } from "./subscription.js";
 import { HuntingQueryResults, HuntingSchemaResult } from "./operations.js";
 import { Type, type TObject, type TSchema } from "@sinclair/typebox";
@@ -213,6 +213,8 @@ export function componentSources(): Map<string, TSchema> {
     ["triage.automationRuleList", RuleListSchema],
     ["triage.automationDryRunRequest", DryRunRequestSchema],
     ["triage.automationDryRun", DryRunSchema],
+    ["triage.automationJob", JobSchema],
+    ["triage.automationJobList", JobListSchema],
   ]);
   for (const [short, schema] of evidenceSubtypes) sources.set(evidenceQualifiedName(short), schema);
   return sources;
