@@ -22,7 +22,7 @@
  * `--profile` the server runs under `node --cpu-prof` (profile in .bench/profiles/).
  *
  * Prints p50/p99/max latency, notifications and POSTs received, duplicates, ingestion rates and the
- * load average; writes .bench/delivery-results.json. See docs/benchmarks.md.
+ * load average; writes .bench/delivery-STORE-results.json. See docs/benchmarks.md.
  */
 import { createServer, type Server } from "node:https";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
@@ -385,7 +385,7 @@ async function main(): Promise<void> {
     rx.server.closeAllConnections();
     await new Promise((r) => rx.server.close(r));
   }
-  const file = join(BENCH_DIR, "delivery-results.json");
+  const file = join(BENCH_DIR, `delivery-${o.store}-results.json`);
   writeFileSync(file, JSON.stringify(results, null, 2));
   process.stdout.write(`Raw results: ${file}\n`);
 }
