@@ -35,6 +35,8 @@ import type { PacedResult, PacedSpec } from "./soak-load.js";
 import { startTriage, type Running } from "./servers.js";
 import { ensureApps, getToken, INGEST_TENANT, query, storeArgs, type StoreKind, type StoreRef } from "./stores.js";
 import type * as TlsMod from "../src/identity/tls.js";
+import { summarizeProfile } from "./profile.js";
+import { readdirSync, statSync } from "node:fs";
 
 interface Options {
   store: StoreKind;
@@ -384,6 +386,19 @@ async function main(): Promise<void> {
     await s.stop();
     rx.server.closeAllConnections();
     await new Promise((r) => rx.server.close(r));
+  }
+  if (profileDir) {
+    const newest = readdirSync(profileDir)
+      .filter((f) => f.endsWith(".cpuprofile"))
+      .map((f) => join(profileDir, f))
+      .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
+    if (newest) {
+      const sum = summarizeProfile(newest, 20);
+      process.stdout.write(`\nServer profile (${newest}; ${fmt(sum.totalMs)} ms sampled):\n  by area:\n`);
+      for (const a of sum.areas.slice(0, 15)) process.stdout.write(`    ${(100 * a.share).toFixed(1).padStart(5)} %  ${a.area}\n`);
+      process.stdout.write("  Triage's functions, inclusive:\n");
+      for (const f of sum.inclusive.slice(0, 20)) process.stdout.write(`    ${(100 * f.share).toFixed(1).padStart(5)} %  ${f.fn}\n`);
+    }
   }
   const file = join(BENCH_DIR, `delivery-${o.store}-results.json`);
   writeFileSync(file, JSON.stringify(results, null, 2));

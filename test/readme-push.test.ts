@@ -38,7 +38,11 @@ function blocks(markdown: string): Block[] {
   return [...markdown.matchAll(/^```(\w*)\n([\s\S]*?)^```$/gm)].map((m) => ({ lang: m[1]!, code: m[2]! }));
 }
 
-function run(file: string, args: string[], opts: { cwd: string; env?: Record<string, string>; input?: string }): Promise<{ code: number; stdout: string; stderr: string }> {
+function run(
+  file: string,
+  args: string[],
+  opts: { cwd: string; env?: Record<string, string>; input?: string },
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((done) => {
     const child = execFile(file, args, { cwd: opts.cwd, env: { ...process.env, ...opts.env }, timeout: 90_000, maxBuffer: 16 << 20 }, (error, stdout, stderr) =>
       done({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),

@@ -221,7 +221,8 @@ export async function listJobsPage(
   if (opts.state === "pending") q = q.where("j.attempts", "=", 0);
   if (opts.state === "failed") q = q.where("j.attempts", ">", 0);
   const after = opts.after;
-  if (after) q = q.where((eb) => eb.or([eb("j.created_at", ">", after.createdAt), eb.and([eb("j.created_at", "=", after.createdAt), eb("j.id", ">", after.id)])]));
+  if (after)
+    q = q.where((eb) => eb.or([eb("j.created_at", ">", after.createdAt), eb.and([eb("j.created_at", "=", after.createdAt), eb("j.id", ">", after.id)])]));
   const rows = await q.orderBy("j.created_at").orderBy("j.id").limit(opts.limit).execute();
   return rows.map((r) => ({ ...r, attempts: Number(r.attempts) }));
 }

@@ -83,7 +83,8 @@ const DOCS = {
     responses: { 200: { description: "The job.", content: json(ref("triage.automationJob")) }, ...graphErrors(401, 403, 404) },
   }),
   retry: doc("Retry a failed job now", {
-    description: "Its next attempt is brought forward to now; its retry period still counts from its first failure. 400 for a job that has not failed or is being sent.",
+    description:
+      "Its next attempt is brought forward to now; its retry period still counts from its first failure. 400 for a job that has not failed or is being sent.",
     params: { id: { description: "The job's id." } },
     responses: { 200: { description: "The job, due now.", content: json(ref("triage.automationJob")) }, ...graphErrors(400, 401, 403, 404) },
   }),

@@ -80,7 +80,9 @@ describe("automation rules on two nodes", () => {
     expect(new Set(playbooks.map((h) => h.body.incident.id))).toEqual(incidentIds);
     expect(new Set(playbooks.map((h) => h.headers["x-triage-delivery"])).size).toBe(incidentIds.size);
     for (const h of playbooks) {
-      const expected = `sha256=${createHmac("sha256", SECRET).update(`${String(h.headers["x-triage-timestamp"])}.${h.raw}`).digest("hex")}`;
+      const expected = `sha256=${createHmac("sha256", SECRET)
+        .update(`${String(h.headers["x-triage-timestamp"])}.${h.raw}`)
+        .digest("hex")}`;
       expect(h.headers["x-triage-signature"]).toBe(expected);
     }
     const messages = hooks.on("/slack");

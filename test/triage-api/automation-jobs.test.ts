@@ -104,7 +104,14 @@ describe("pending and failed automation jobs", () => {
     });
     expect(r.status, r.text).toBe(201);
     hooks.statuses.push(500, 500, 500);
-    expect((await t.ingest([1, 2, 3].map(() => alert({ device: deviceId() })), one.id)).status).toBe(200);
+    expect(
+      (
+        await t.ingest(
+          [1, 2, 3].map(() => alert({ device: deviceId() })),
+          one.id,
+        )
+      ).status,
+    ).toBe(200);
     await waitUntil(async () => (await jobs(one.admin, "?state=failed")).length === 3, 20_000);
     // A job queued and not yet due (as one waiting behind the sender's capacity): pending.
     const pendingId = randomUUID();

@@ -8,7 +8,6 @@ import { DEFAULT_JOBS_PAGE, JOB_STATES, MAX_JOBS_PAGE, type Job } from "../../sc
 import { announceJobs, findJob, listJobsPage, retryJobNow, type AutomationJobTable, type JobState } from "../../store/automation.js";
 import { inTransaction, type StoreDb } from "../../store/transaction.js";
 
-
 function destinationOf(row: AutomationJobTable): string {
   try {
     const d = JSON.parse(row.destination) as { url?: string; to?: string[] };
