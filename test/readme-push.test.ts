@@ -109,14 +109,14 @@ beforeAll(async () => {
   storeEnv = pg ? { TRIAGE_DB: pg.url } : {};
   const serve = /^npx triage serve (.*)$/m.exec(serveBlock!.code)?.[1]?.trim().split(/\s+/);
   expect(serve).toEqual(["--demo", "--allow-private-destinations"]);
-  server = await startServerProcess([...serve!, "--data", join(work, "data"), ...(pg ? ["--db", pg.url] : [])], 150_000);
+  server = await startServerProcess([...serve!, "--data", join(work, "data"), ...(pg ? ["--db", pg.url] : [])], 400_000);
   port = await freePort();
   const file = join(scratch, "receiver.mjs");
   writeFileSync(file, substitute(receiverBlock!.code));
   receiver = spawn(process.execPath, [file], { cwd: scratch, stdio: ["ignore", "pipe", "pipe"] });
   receiver.stdout!.setEncoding("utf8").on("data", (d: string) => (received += d));
   await waitFor("the receiver listens", () => received.includes(`receiving on http://127.0.0.1:${port}`));
-}, 200_000);
+}, 500_000);
 
 afterAll(async () => {
   receiver?.kill("SIGTERM");

@@ -186,7 +186,8 @@ describe("pending and failed automation jobs", () => {
     expect((await runCli(["rules", "jobs", "list", ...args, "--state", "gone"])).code).not.toBe(0);
 
     const retried = await runCli(["rules", "jobs", "retry", ...args, "--id", job.id]);
-    expect(retried.code, retried.stderr).toBe(0);
+    const now = await t.request("GET", `/triage/automation/jobs/${job.id}`, { headers: admin });
+    expect(retried.code, `${retried.stderr}\n${now.text}\n${JSON.stringify(hooks.on(path))}\n${JSON.stringify(job)}`).toBe(0);
     expect(retried.stdout).toContain(`Job ${job.id} is due now`);
     await waitUntil(() => hooks.on(path).length === 1, 20_000);
     await waitUntil(async () => (await jobs(admin)).length === 0, 20_000);
