@@ -343,11 +343,6 @@ async function main(): Promise<void> {
     const withSubs = await ingestAsFastAsItGoes(o, s, token);
     const deliveredDuring = rx.receipts.ids.size - before;
     log(`  ${fmt(withSubs.alertsPerSec)} alerts/s, ${fmt(deliveredDuring)} notifications delivered meanwhile; load ${load()}`);
-    if (process.env.BENCH_DEBUG) {
-      log(JSON.stringify(await query(ref, "select cursor, attempts, failing_since, next_attempt_at, lease_owner, lease_until from subscriptions", [])));
-      log(JSON.stringify(await query(ref, "select * from feed_counters", [])));
-      log(s.output().slice(-3000));
-    }
 
     // Let the engine finish what it owes before the subscriptions go, so the next run is quiet.
     const quietUntil = Date.now() + o.drain * 1000;
