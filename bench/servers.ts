@@ -17,6 +17,8 @@ export interface Running {
   /** ms from spawn to the listening line, and to the first 200 from the health check. */
   listeningMs: number;
   readyMs: number;
+  /** The last 10,000 characters of its stdout. */
+  output(): string;
   stop(): Promise<void>;
 }
 
@@ -35,9 +37,13 @@ async function freePort(): Promise<number> {
  * Spawns a server and waits for it: `listening` picks the base URL out of its stdout (or is given it),
  * then `healthPath` must answer 200.
  */
-async function start(name: string, args: string[], opts: { healthPath: string; listening?: RegExp; base?: string; timeoutMs?: number }): Promise<Running> {
+async function start(
+  name: string,
+  args: string[],
+  opts: { healthPath: string; listening?: RegExp; base?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv },
+): Promise<Running> {
   const t0 = performance.now();
-  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...opts.env } });
   let stderr = "";
   child.stderr!.setEncoding("utf8").on("data", (d: string) => {
     stderr += d;
@@ -63,19 +69,20 @@ async function start(name: string, args: string[], opts: { healthPath: string; l
     const listeningMs = performance.now() - t0;
     await Promise.race([waitHealthy(`${base}${opts.healthPath}`, timeout), exited]);
     const readyMs = performance.now() - t0;
-    return { name, child, pid: child.pid!, base, listeningMs, readyMs, stop: () => stopProcess(child) };
+    return { name, child, pid: child.pid!, base, listeningMs, readyMs, output: () => out, stop: () => stopProcess(child) };
   } catch (e) {
     child.kill("SIGKILL");
     throw e;
   }
 }
 
-export function startTriage(ref: StoreRef, opts: { profileDir?: string; serveArgs?: string[] } = {}): Promise<Running> {
+/** `env`: more environment for the server (NODE_EXTRA_CA_CERTS, say). */
+export function startTriage(ref: StoreRef, opts: { profileDir?: string; serveArgs?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<Running> {
   const prof = opts.profileDir ? ["--cpu-prof", "--cpu-prof-dir", opts.profileDir] : [];
   return start(
     `triage (${ref.label})`,
     [...prof, TRIAGE_BIN, "serve", "--http", ...storeArgs(ref), "--host", "127.0.0.1", "--port", "0", "--log-level", "warn", ...(opts.serveArgs ?? [])],
-    { healthPath: "/healthz", listening: /Triage is listening on (http:\/\/\S+)/ },
+    { healthPath: "/healthz", listening: /Triage is listening on (http:\/\/\S+)/, env: opts.env },
   );
 }
 

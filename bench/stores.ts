@@ -73,8 +73,8 @@ export function sqliteFile(ref: StoreRef): string {
   return join(ref.dataDir, "triage.db");
 }
 
-/** A one-off query against the store (outside the server). */
-async function query<T>(ref: StoreRef, sqlText: string, params: unknown[]): Promise<T[]> {
+/** A one-off query against the store (outside the server); [] when the store or table is not there. */
+export async function query<T>(ref: StoreRef, sqlText: string, params: unknown[]): Promise<T[]> {
   if (ref.kind === "sqlite") {
     const file = sqliteFile(ref);
     if (!existsSync(file)) return [];

@@ -357,11 +357,11 @@ export async function buildServer(config: ServerConfig): Promise<FastifyInstance
     allowPrivateDestinations: notifications.allowPrivateDestinations,
     ...config.automation,
   };
-  await app.register(registerAutomationRoutes, { store, caller, settings: automation, sealer: config.keyEncryption });
+  const sender = config.automation?.run !== false ? new JobSender(store, automation, `node-${randomUUID()}`, app.log, config.keyEncryption) : null;
+  await app.register(registerAutomationRoutes, { store, caller, settings: automation, sealer: config.keyEncryption, onJobs: () => sender?.kick() });
   await app.register(registerSlaRoutes, { store, caller });
-  if (config.automation?.run !== false) {
-    const node = `node-${randomUUID()}`;
-    const sender = new JobSender(store, automation, node, app.log, config.keyEncryption);
+  if (sender) {
+    const node = sender.node;
     const watch = new SlaWatch(store, { ...DEFAULT_SLA_WATCH, ...config.sla }, app.log);
     const runner = new RuleRunner(
       store,

@@ -1,16 +1,19 @@
 /**
  * `triage rules list | create | update | delete | dry-run`: a tenant's automation rules on the command
- * line, through the same use cases as the rules API (docs/automation.md). A rule is given as a JSON
+ * line, through the same use cases as the rules API (docs/automation.md); `triage rules jobs list |
+ * retry`: the jobs they queued and not yet sent, as GET /triage/automation/jobs shows them. A rule is given as a JSON
  * file in the API's shape; changes are recorded as made by "Triage CLI".
  */
 import { readFileSync } from "node:fs";
-import type { Command, Option } from "commander";
+import { Option as CommanderOption, type Command, type Option } from "commander";
 import type { KeyEncryption, ResolvedKey } from "../identity/key-encryption.js";
 import type { Store } from "../store/open.js";
 import type { StoreOptions } from "./store-access.js";
 import { createRule, getRule, listTenantRules, removeRule, ruleView, updateRule, type RuleContext } from "../features/automation/rules.js";
 import { dryRun } from "../features/automation/dry-run.js";
+import { listJobs, retryJob } from "../features/automation/jobs.js";
 import { DEFAULT_AUTOMATION_SETTINGS } from "../features/automation/settings.js";
+import { DEFAULT_JOBS_PAGE, MAX_JOBS_PAGE } from "../schema/automation.js";
 import { findTenant } from "../store/tenants.js";
 
 export interface CliHelpers {
@@ -138,6 +141,31 @@ export function addRuleCommands(cli: Command, h: CliHelpers): void {
           ...d.actions.map((a) => `  ${a.description}`),
         ];
         h.print(o.json === true, d, lines.join("\n"));
+      });
+    });
+
+  const jobs = rules.command("jobs").description("the jobs rules queued and not yet sent: playbooks, Teams, Slack, e-mail");
+  common(jobs.command("list").description("list the tenant's jobs not yet sent, oldest first: pending, or failed and waiting to be retried"))
+    .addOption(new CommanderOption("--state <state>", "only pending or only failed jobs").choices(["pending", "failed"]))
+    .option("--top <n>", `the most jobs to list, 1 to ${MAX_JOBS_PAGE}`, String(DEFAULT_JOBS_PAGE))
+    .action(async (o: Base & { state?: string; top: string }) => {
+      await h.withStore(o, async (store) => {
+        const page = await listJobs(store.db, o.tenant, { state: o.state, top: o.top }, DEFAULT_AUTOMATION_SETTINGS.retryForMs);
+        const lines = page.value.map(
+          (j) =>
+            `${j.state}\t${j.kind}\t${j.id}\t${j.ruleDisplayName ?? j.ruleId}\t${j.destination}` +
+            (j.state === "failed" ? `\t${j.attempts} failed, last: ${j.lastError ?? ""}; next ${j.nextAttemptDateTime}, gives up ${j.giveUpDateTime}` : ""),
+        );
+        if (page.skipToken !== null) lines.push(`(more than ${page.value.length}; raise --top)`);
+        h.print(o.json === true, { value: page.value }, lines.join("\n") || "(no jobs)");
+      });
+    });
+  common(jobs.command("retry").description("try a failed job again now (its retry period still counts from its first failure)"))
+    .requiredOption("--id <id>", "the job")
+    .action(async (o: Base & { id: string }) => {
+      await h.withStore(o, async (store) => {
+        const job = await retryJob(store.db, o.tenant, o.id, DEFAULT_AUTOMATION_SETTINGS.retryForMs);
+        h.print(o.json === true, job, `Job ${job.id} is due now; a running server sends it within seconds.`);
       });
     });
 }

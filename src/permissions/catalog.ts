@@ -123,6 +123,9 @@ const AUTOMATION_OPERATIONS = new Set([
   // The SLA policy (docs/sla.md): its breaches trigger rules, so it is managed with them.
   "GET /triage/sla/policy",
   "PUT /triage/sla/policy",
+  "GET /triage/automation/jobs",
+  "GET /triage/automation/jobs/{id}",
+  "POST /triage/automation/jobs/{id}/retry",
 ]);
 const AUTOMATION_NOTE =
   "Triage's automation rules and SLA policy, delegated only: the signed-in user must be a Security Administrator; no application permission grants it.";

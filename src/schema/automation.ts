@@ -179,3 +179,40 @@ export const DryRunSchema = Type.Object({
   ),
 });
 export type DryRun = Static<typeof DryRunSchema>;
+
+/** Most jobs one page of GET /triage/automation/jobs holds; the default page. */
+export const MAX_JOBS_PAGE = 500;
+export const DEFAULT_JOBS_PAGE = 100;
+export const JOB_STATES = ["pending", "failed"] as const;
+export const JOB_KINDS = ["playbook", "teams", "slack", "email"] as const;
+
+/** Something a rule queued to send (a playbook's POST, a Teams or Slack message, an e-mail) and not yet sent. */
+export const JobSchema = Type.Object({
+  id: Type.String({ description: "The job's id: the X-Triage-Delivery header of its requests." }),
+  ruleId: Type.String(),
+  ruleDisplayName: Type.Union([Type.String(), Type.Null()], { description: "The rule's name, or null once the rule is deleted." }),
+  kind: Type.Union(
+    JOB_KINDS.map((k) => Type.Literal(k)),
+    { description: "playbook, teams, slack or email." },
+  ),
+  destination: Type.String({ description: "The webhook URL, or the e-mail recipients separated by commas. Never the playbook's secret." }),
+  state: Type.Union(
+    JOB_STATES.map((s) => Type.Literal(s)),
+    { description: "pending: not yet tried, or being sent; failed: tried and refused, waiting for its next attempt." },
+  ),
+  attempts: Type.Integer({ description: "Failed attempts so far." }),
+  lastError: Type.Union([Type.String(), Type.Null()], { description: "Why the last attempt failed." }),
+  createdDateTime: Type.String({ format: "date-time", description: "When the rule ran and queued it." }),
+  firstFailureDateTime: Type.Union([Type.String({ format: "date-time" }), Type.Null()]),
+  nextAttemptDateTime: Type.String({ format: "date-time" }),
+  giveUpDateTime: Type.Union([Type.String({ format: "date-time" }), Type.Null()], {
+    description: "When a failing job is dropped if it has not been accepted by then (4 hours after its first failure).",
+  }),
+  sending: Type.Boolean({ description: "A node holds the job and is sending it now." }),
+});
+export type Job = Static<typeof JobSchema>;
+
+export const JobListSchema = Type.Object({
+  value: Type.Array(JobSchema),
+  nextLink: Type.Optional(Type.String({ description: "The next page (a path and query), when there is one." })),
+});

@@ -9,7 +9,7 @@
  * validate, store and render the resources (incident.ts, alert.ts, comment.ts, evidence.ts), and a
  * route's description points at them with `ref()`.
  */
-import { DryRunRequestSchema, DryRunSchema, RuleInputSchema, RuleListSchema, RuleSchema } from "./automation.js";
+import { DryRunRequestSchema, DryRunSchema, JobListSchema, JobSchema, RuleInputSchema, RuleListSchema, RuleSchema } from "./automation.js";
 import { IncidentSlaSchema, SlaPolicyInputSchema, SlaPolicySchema } from "./sla.js";
 import { SubscriptionSchema } from "./subscription.js";
 import { HuntingQueryResults, HuntingSchemaResult } from "./operations.js";
@@ -218,6 +218,8 @@ export function componentSources(): Map<string, TSchema> {
     ["triage.slaPolicy", SlaPolicySchema],
     ["triage.slaPolicyInput", SlaPolicyInputSchema],
     ["triage.incidentSla", IncidentSlaSchema],
+    ["triage.automationJob", JobSchema],
+    ["triage.automationJobList", JobListSchema],
   ]);
   for (const [short, schema] of evidenceSubtypes) sources.set(evidenceQualifiedName(short), schema);
   return sources;

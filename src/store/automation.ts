@@ -199,3 +199,58 @@ export const JOB_CHANNEL = "triage_automation_jobs";
 export async function announceJobs(tx: Transaction<Database>): Promise<void> {
   if (isPostgres(tx)) await sql`select pg_notify(${JOB_CHANNEL}, '')`.execute(tx);
 }
+
+/** A job's state as the jobs list filters it: not yet failed, or failed and waiting to be retried. */
+export type JobState = "pending" | "failed";
+
+/**
+ * A page of the tenant's jobs not yet sent, oldest first, after `after` (the last job of the previous
+ * page: its created_at and id), with the name of the rule that queued each (null once deleted).
+ */
+export async function listJobsPage(
+  db: Db,
+  tenantId: string,
+  opts: { state?: JobState; after?: { createdAt: string; id: string }; limit: number },
+): Promise<(AutomationJobTable & { rule_name: string | null })[]> {
+  let q = db
+    .selectFrom("automation_jobs as j")
+    .leftJoin("automation_rules as r", (join) => join.onRef("r.id", "=", "j.rule_id").onRef("r.tenant_id", "=", "j.tenant_id"))
+    .selectAll("j")
+    .select("r.display_name as rule_name")
+    .where("j.tenant_id", "=", tenantId);
+  if (opts.state === "pending") q = q.where("j.attempts", "=", 0);
+  if (opts.state === "failed") q = q.where("j.attempts", ">", 0);
+  const after = opts.after;
+  if (after)
+    q = q.where((eb) => eb.or([eb("j.created_at", ">", after.createdAt), eb.and([eb("j.created_at", "=", after.createdAt), eb("j.id", ">", after.id)])]));
+  const rows = await q.orderBy("j.created_at").orderBy("j.id").limit(opts.limit).execute();
+  return rows.map((r) => ({ ...r, attempts: Number(r.attempts) }));
+}
+
+export async function findJob(db: Db, tenantId: string, id: string): Promise<(AutomationJobTable & { rule_name: string | null }) | undefined> {
+  const row = await db
+    .selectFrom("automation_jobs as j")
+    .leftJoin("automation_rules as r", (join) => join.onRef("r.id", "=", "j.rule_id").onRef("r.tenant_id", "=", "j.tenant_id"))
+    .selectAll("j")
+    .select("r.display_name as rule_name")
+    .where("j.tenant_id", "=", tenantId)
+    .where("j.id", "=", id)
+    .executeTakeFirst();
+  return row ? { ...row, attempts: Number(row.attempts) } : undefined;
+}
+
+/**
+ * Makes a failed job due now (its backoff cut short); its retry period still runs from its first
+ * failure. False when the job is not failed or a node holds it (it is being sent).
+ */
+export async function retryJobNow(tx: Transaction<Database>, tenantId: string, id: string, now: string): Promise<boolean> {
+  const res = await tx
+    .updateTable("automation_jobs")
+    .set({ next_attempt_at: now })
+    .where("tenant_id", "=", tenantId)
+    .where("id", "=", id)
+    .where("attempts", ">", 0)
+    .where((eb) => eb.or([eb("lease_until", "is", null), eb("lease_until", "<", now)]))
+    .executeTakeFirst();
+  return Number(res.numUpdatedRows) === 1;
+}

@@ -1,6 +1,6 @@
 /**
  * Triage's own API for automation rules (docs/automation.md): list, create, read, change, delete, and
- * dry runs. Administrators only (see AUTOMATION_OPERATIONS in permissions/catalog.ts); every route
+ * dry runs; and the jobs rules queued and not yet sent (pending or failed), with a failed job's retry. Administrators only (see AUTOMATION_OPERATIONS in permissions/catalog.ts); every route
  * works in the caller's tenant.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
@@ -10,6 +10,8 @@ import { operation } from "../permissions/catalog.js";
 import { graphErrors, json, ref, type RouteDoc } from "../schema/openapi.js";
 import type { Store } from "../store/open.js";
 import { dryRun } from "../features/automation/dry-run.js";
+import { getJob, listJobs, retryJob } from "../features/automation/jobs.js";
+import { JOB_STATES, MAX_JOBS_PAGE } from "../schema/automation.js";
 import { createRule, getRule, listTenantRules, removeRule, ruleView, updateRule, type RuleContext, type SecretSealer } from "../features/automation/rules.js";
 import type { AutomationSettings } from "../features/automation/settings.js";
 
@@ -18,6 +20,8 @@ export interface AutomationRouteOptions {
   caller(req: FastifyRequest): Promise<Caller>;
   settings: AutomationSettings;
   sealer: SecretSealer | undefined;
+  /** Wakes this node's job sender (a retried job is due now). */
+  onJobs?: () => void;
 }
 
 const JSON_TYPE = "application/json; charset=utf-8";
@@ -64,6 +68,25 @@ const DOCS = {
       200: { description: "The conditions' results and the actions' effects.", content: json(ref("triage.automationDryRun")) },
       ...graphErrors(400, 401, 403, 404),
     },
+  }),
+  jobs: doc("List the jobs rules queued and not yet sent: pending, or failed and waiting to be retried", {
+    description: `Oldest first, in pages: follow nextLink. A job accepted by its destination, or dropped after its retry period, is no longer listed.`,
+    query: {
+      state: { description: `Only the jobs in this state: ${JOB_STATES.join(" or ")}.`, schema: Type.Union(JOB_STATES.map((s) => Type.Literal(s))) },
+      top: { description: `Jobs per page, 1 to ${MAX_JOBS_PAGE} (100 by default).`, schema: Type.Integer({ minimum: 1, maximum: MAX_JOBS_PAGE }) },
+      skipToken: { description: "The next page's token, from nextLink.", schema: Type.String() },
+    },
+    responses: { 200: { description: "A page of jobs.", content: json(ref("triage.automationJobList")) }, ...graphErrors(400, 401, 403) },
+  }),
+  job: doc("Read a job not yet sent", {
+    params: { id: { description: "The job's id." } },
+    responses: { 200: { description: "The job.", content: json(ref("triage.automationJob")) }, ...graphErrors(401, 403, 404) },
+  }),
+  retry: doc("Retry a failed job now", {
+    description:
+      "Its next attempt is brought forward to now; its retry period still counts from its first failure. 400 for a job that has not failed or is being sent.",
+    params: { id: { description: "The job's id." } },
+    responses: { 200: { description: "The job, due now.", content: json(ref("triage.automationJob")) }, ...graphErrors(400, 401, 403, 404) },
   }),
 };
 
@@ -113,5 +136,27 @@ export async function registerAutomationRoutes(app: FastifyInstance, opts: Autom
   app.post("/triage/automation/dryRun", op("POST /triage/automation/dryRun", DOCS.dryRunNew), async (req, reply) => {
     const c = await context(req);
     return send(reply, 200, await dryRun(db, c.tenantId, null, req.body, opts.settings.maxAlertsRead, c.now));
+  });
+  app.get("/triage/automation/jobs", op("GET /triage/automation/jobs", DOCS.jobs), async (req, reply) => {
+    const c = await context(req);
+    const page = await listJobs(db, c.tenantId, req.query as Record<string, string>, opts.settings.retryForMs);
+    const body: Record<string, unknown> = { value: page.value };
+    if (page.skipToken !== null) {
+      const q = new URLSearchParams(req.query as Record<string, string>);
+      q.set("skipToken", page.skipToken);
+      body.nextLink = `${req.url.split("?")[0]}?${q.toString()}`;
+    }
+    return send(reply, 200, body);
+  });
+  app.get("/triage/automation/jobs/:id", op("GET /triage/automation/jobs/{id}", DOCS.job), async (req, reply) => {
+    const c = await context(req);
+    return send(reply, 200, await getJob(db, c.tenantId, idOf(req), opts.settings.retryForMs));
+  });
+  app.post("/triage/automation/jobs/:id/retry", op("POST /triage/automation/jobs/{id}/retry", DOCS.retry), async (req, reply) => {
+    const c = await context(req);
+    const job = await retryJob(db, c.tenantId, idOf(req), opts.settings.retryForMs);
+    req.log.info({ jobId: job.id, actor: c.actor }, "automation: a failed job's retry was brought forward");
+    opts.onJobs?.();
+    return send(reply, 200, job);
   });
 }

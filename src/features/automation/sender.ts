@@ -48,7 +48,7 @@ export class JobSender {
   constructor(
     private readonly store: Store,
     private readonly settings: AutomationSettings,
-    private readonly node: string,
+    readonly node: string,
     private readonly log: RunLog,
     private readonly sealer: SecretSealer | undefined,
   ) {}

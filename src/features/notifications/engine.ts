@@ -94,8 +94,9 @@ export function notificationOf(sub: SubscriptionTable, e: FeedEntry, encryptedCo
 /** Subscriptions claimed per lifecycle sweep for reauthorizationRequired. */
 const LIFECYCLE_BATCH = 100;
 
-/** Feed entries read per attempt. */
+/** Feed entries read per attempt at most, and per read. */
 const SCAN = 1000;
+const CHUNK = 200;
 
 export class DeliveryEngine {
   private running = 0;
@@ -256,25 +257,37 @@ export class DeliveryEngine {
     } while (this.again && !this.stopped);
   }
 
-  /** The entries after the cursor this subscription is told about, and how far they take the cursor. */
+  /**
+   * The entries after the cursor this subscription is told about, and how far they take the cursor.
+   * The feed is read in chunks, and no further once more entries of the subscription's kind are in hand
+   * than one POST carries: with a backlog, each POST then reads about as many rows as it sends rather
+   * than the whole scan (every subscription reads the feed on its own).
+   */
   private async pending(sub: SubscriptionTable): Promise<{ send: FeedEntry[]; through: number }> {
-    const entries = await readFeed(this.store.db, sub.tenant_id, sub.cursor, SCAN);
-    if (entries.length === 0) return { send: [], through: sub.cursor };
     const types = new Set(sub.change_types.split(","));
-    let candidates = entries.filter(
-      (e) => e.entityType === sub.entity_type && types.has(e.changeType) && (sub.entity_id === null || e.entityId === sub.entity_id),
-    );
+    const max = this.settings.maxNotificationsPerPost;
+    let candidates: FeedEntry[] = [];
+    let through = sub.cursor;
+    for (let scanned = 0; scanned < SCAN && candidates.length <= max;) {
+      const want = Math.min(Math.max(CHUNK, max + 1), SCAN - scanned);
+      const entries = await readFeed(this.store.db, sub.tenant_id, through, want);
+      if (entries.length === 0) break;
+      scanned += entries.length;
+      through = entries[entries.length - 1]!.seq;
+      for (const e of entries)
+        if (e.entityType === sub.entity_type && types.has(e.changeType) && (sub.entity_id === null || e.entityId === sub.entity_id)) candidates.push(e);
+      if (entries.length < want) break;
+    }
     if (sub.filter !== null && candidates.length > 0) {
       const resource = sub.entity_type === "incident" ? incidentResource : alertResource;
       const matches = await matchingIds(this.store, resource, parseFilter(sub.filter), sub.tenant_id, [...new Set(candidates.map((c) => c.entityId))]);
       candidates = candidates.filter((c) => matches.has(c.entityId));
     }
-    const max = this.settings.maxNotificationsPerPost;
     if (candidates.length > max) {
       const send = candidates.slice(0, max);
       return { send, through: send[send.length - 1]!.seq };
     }
-    return { send: candidates, through: entries[entries.length - 1]!.seq };
+    return { send: candidates, through };
   }
 
   /**
