@@ -45,7 +45,11 @@ beforeAll(async () => {
   const other = await src.ingest([alert({ device: deviceId(), at: "2026-10-31T11:00:00Z" })]);
   const otherIncident = other.body.value[0].incidentId as string;
   const ok = (r: { status: number; text: string }) => expect(r.status, r.text).toBeLessThan(300);
-  ok(await src.request("POST", `/v1.0/security/incidents/${plantedIncident}/comments`, { body: { comment: "jane.doe@fabrikam.com logged on from 203.0.113.77" } }));
+  ok(
+    await src.request("POST", `/v1.0/security/incidents/${plantedIncident}/comments`, {
+      body: { comment: "jane.doe@fabrikam.com logged on from 203.0.113.77" },
+    }),
+  );
   ok(
     await src.request("PATCH", `/v1.0/security/incidents/${plantedIncident}`, {
       body: { assignedTo: "jane.doe@fabrikam.com", status: "inProgress", customTags: ["secret-host.corp.example"] },
@@ -64,7 +68,7 @@ afterAll(async () => {
 /** Every page of a Graph listing. */
 async function all(t: TestTriage, path: string, headers: Record<string, string>): Promise<any[]> {
   const out: any[] = [];
-  for (let url: string | undefined = path; url; ) {
+  for (let url: string | undefined = path; url;) {
     const r = await t.get(url, headers);
     expect(r.status, r.text).toBe(200);
     out.push(...r.body.value);
@@ -174,7 +178,8 @@ function sensitiveValues(path: string, tenant: string): Set<string> {
   const found = new Set<string>([tenant, ...PLANTED]);
   const walk = (v: unknown, key: string | null, parent: string | null): void => {
     if (typeof v === "string") {
-      const keep = ["system", "nt authority", "triage seed"].includes(v.toLowerCase()) || (/[.:]/.test(v) && /^[\d.:a-f]+$/i.test(v) && !ipKey(v) && !/^fe80/i.test(v));
+      const keep =
+        ["system", "nt authority", "triage seed"].includes(v.toLowerCase()) || (/[.:]/.test(v) && /^[\d.:a-f]+$/i.test(v) && !ipKey(v) && !/^fe80/i.test(v));
       if (key && (keys.has(key) || (key === "displayName" && parent === "userAccount")) && v.length >= 4 && !keep) found.add(v);
     } else if (Array.isArray(v)) v.forEach((x) => walk(x, key, parent));
     else if (v && typeof v === "object") for (const [k, x] of Object.entries(v)) walk(x, k, key);
@@ -229,8 +234,11 @@ describe("triage export and import", () => {
     const since = new Date().toISOString();
     const target = (await all(src, "/v1.0/security/incidents?$filter=status%20eq%20'active'&$top=5", await src.auth(src.tenantId)))[0];
     expect(
-      (await src.request("PATCH", `/v1.0/security/incidents/${target.id}`, { body: { classification: "truePositive", determination: "malware", status: "resolved" } }))
-        .status,
+      (
+        await src.request("PATCH", `/v1.0/security/incidents/${target.id}`, {
+          body: { classification: "truePositive", determination: "malware", status: "resolved" },
+        })
+      ).status,
     ).toBe(200);
     // Ingestion dates an incident's last update by its alerts' times: this one is of now.
     const fresh = await src.ingest([alert({ device: deviceId(), at: new Date().toISOString() })]);
@@ -317,7 +325,11 @@ describe("triage export and import", () => {
       ["not-export", ['{"hello":1}', ...lines.slice(1)], /not a Triage export/],
       ["newer", edit(0, (v) => (v.version = 99)), /format version 99.*later Triage/],
       ["bad-status", edit(incidentLine, (v) => (v.value.status = "sleeping")), new RegExp(`Line ${incidentLine + 1}: incident property 'status'`)],
-      ["orphan", edit(alertLine, (v) => (v.value.incidentId = "999999")), /belongs to incident 999999, which is neither in the file before it nor in the tenant/],
+      [
+        "orphan",
+        edit(alertLine, (v) => (v.value.incidentId = "999999")),
+        /belongs to incident 999999, which is neither in the file before it nor in the tenant/,
+      ],
       ["bad-count", edit(lines.length - 1, (v) => (v.counts.alerts += 1)), /end line counts/],
     ];
     for (const [name, content, message] of cases) {
