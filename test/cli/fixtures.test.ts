@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../support/process.js";
-import { ALL_PERMISSIONS, startTriage, type TestTriage } from "../support/triage.js";
+import { ALL_PERMISSIONS, startTriage, type Response, type TestTriage } from "../support/triage.js";
 import { alert, deviceId } from "../support/alerts.js";
 import { seedStore } from "../../src/cli/seed-store.js";
 import { DEMO_END } from "../../src/seed/demo-tenant.js";
@@ -69,7 +69,7 @@ afterAll(async () => {
 async function all(t: TestTriage, path: string, headers: Record<string, string>): Promise<any[]> {
   const out: any[] = [];
   for (let url: string | undefined = path; url;) {
-    const r = await t.get(url, headers);
+    const r: Response = await t.get(url, headers);
     expect(r.status, r.text).toBe(200);
     out.push(...r.body.value);
     url = (r.body["@odata.nextLink"] ?? r.body.nextLink)?.replace(t.url, "");
