@@ -205,6 +205,24 @@ describe("triage export and import", () => {
 
     const before = await answers(src, src.tenantId);
     expect(await answers(dst, dst.tenantId)).toEqual(before);
+    // Advanced hunting reads the same tables from the imported rows.
+    const hunt = async (t: TestTriage, query: string) => {
+      const h = await t.auth(t.tenantId, [...ALL_PERMISSIONS, "ThreatHunting.Read.All"]);
+      const r = await t.request("POST", "/v1.0/security/runHuntingQuery", {
+        body: { Query: query, Timespan: "2026-09-01T00:00:00Z/2026-12-31T00:00:00Z" },
+        headers: h,
+      });
+      expect(r.status, r.text).toBe(200);
+      return r.body.results;
+    };
+    for (const query of [
+      "AlertInfo | summarize Alerts = count() by Category, Severity, DetectionSource | order by Category asc, Severity asc, DetectionSource asc",
+      "AlertEvidence | summarize Alerts = dcount(AlertId) by EntityType, DeviceName, AccountUpn | order by EntityType asc, DeviceName asc, AccountUpn asc",
+    ]) {
+      const rows = await hunt(src, query);
+      expect(rows.length).toBeGreaterThan(3);
+      expect(await hunt(dst, query)).toEqual(rows);
+    }
 
     // A tenant that holds incidents is refused, unless told what to do with them.
     const again = await cli(["import", file, ...dst.storeArgs, "--tenant", dst.tenantId]);
