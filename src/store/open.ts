@@ -21,6 +21,7 @@ import * as m010 from "./migrations/010_alert_category.js";
 import * as m011 from "./migrations/011_automation.js";
 import * as m012 from "./migrations/012_faults_and_profiles.js";
 import * as m013 from "./migrations/013_rich_notifications.js";
+import * as m020 from "./migrations/020_sync_windows.js";
 import { installDeadline, SqliteReadPool } from "./read-workers.js";
 import { installRegex } from "./hunting-regex.js";
 import { DEFAULT_MAX_QUEUED_READS, DEFAULT_QUERY_TIMEOUT_MS, DEFAULT_READ_WORKERS, type BoundedReadOptions, type QueryLimitOptions } from "./bounded-read.js";
@@ -42,6 +43,7 @@ const migrations: Record<string, Migration> = {
   "011_automation": m011,
   "012_faults_and_profiles": m012,
   "013_rich_notifications": m013,
+  "020_sync_windows": m020,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -349,6 +349,21 @@ export interface AutomationJobTable {
   lease_until: string | null;
 }
 
+/** How far `triage sync` has copied one collection of a source tenant (migration 020). */
+export interface SyncWindowTable {
+  tenant_id: string;
+  /** The source: its Graph base URL and tenant, as `triage sync` names them. */
+  source: string;
+  /** `incidents` or `alerts_v2`. */
+  collection: string;
+  since: string | null;
+  /** JSON array of ids taken at `since`. */
+  taken_at_since: string;
+  pages: number;
+  records: number;
+  updated_at: string;
+}
+
 export interface Database {
   tenants: TenantTable;
   incidents: IncidentTable;
@@ -377,6 +392,7 @@ export interface Database {
   automation_rules: AutomationRuleTable;
   automation_cursors: AutomationCursorTable;
   automation_jobs: AutomationJobTable;
+  sync_windows: SyncWindowTable;
 }
 
 /** The database handle the store's functions take: callers outside the store name it by this alias, never by kysely. */
