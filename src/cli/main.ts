@@ -20,6 +20,7 @@ import { backupSqliteFile } from "../store/backup.js";
 import { seedStore } from "./seed-store.js";
 import { addPermissionCommands } from "./permissions.js";
 import { addRuleCommands } from "./rules.js";
+import { addFixtureCommands } from "./fixtures.js";
 import { dbFile, openCliStore, postgresUrlArg, prepareDataDir, redactUrl, type StoreOptions } from "./store-access.js";
 import { resourceReference } from "../schema/docs.js";
 import { ensureLocalTls, loadTlsFiles, type TlsMaterial } from "../identity/tls.js";
@@ -770,6 +771,7 @@ export function program(): Command {
       });
     });
   addRuleCommands(cli, { dataOption, dbOption, keyFileOption, tenantArg, withStore, keyEncryption, print });
+  addFixtureCommands(cli, { dataOption, dbOption, tenantArg, withStore, print });
   addPermissionCommands(cli);
   addFaultCommands(cli, { dataOption, dbOption, tenantArg, clientArg, withStore, requireTenant, print, intArg });
   addSyncCommand(cli, { dataOption, dbOption, tenantArg, intArg, withStore, print });
