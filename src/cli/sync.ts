@@ -131,11 +131,18 @@ export function addSyncCommand(cli: Command, h: SyncCliHelpers): void {
             },
           });
           const started = Date.now();
+          const unknown = new Set<string>();
           const report = await syncTenant(store.db, {
             tenantId: into,
             sourceKey,
             source,
-            sink: graphSink(),
+            sink: graphSink({
+              fetchIncident: (id) => source.incident(id),
+              onUnknownProperty: (type, name) => {
+                if (!unknown.has(`${type}.${name}`) && o.json !== true) process.stderr.write(`not copied: ${type} property '${name}', which Triage does not know\n`);
+                unknown.add(`${type}.${name}`);
+              },
+            }),
             incidentPageSize: o.pageSize,
             alertPageSize: o.alertPageSize,
             maxPages: o.maxPages,

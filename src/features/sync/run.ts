@@ -7,6 +7,7 @@
 import type { Db } from "../../store/tables.js";
 import { inTransaction, type StoreTx } from "../../store/transaction.js";
 import { readSyncWindow, writeSyncWindow } from "../../store/sync-windows.js";
+import { lockTenantForIngestion } from "../../store/ingest/load.js";
 import { nextPageQuery, takePage, type SyncedRecord } from "../../domain/sync-window.js";
 import type { GraphSource } from "./graph-source.js";
 
@@ -15,7 +16,15 @@ export type SyncCollection = "incidents" | "alerts_v2";
 /** Writes one page of Graph records into the tenant, in the transaction that also moves the window. */
 export interface SyncSink {
   incidents(tx: StoreTx, tenantId: string, records: Record<string, unknown>[]): Promise<void>;
-  alerts(tx: StoreTx, tenantId: string, records: Record<string, unknown>[]): Promise<void>;
+  /**
+   * Before a page of alerts is written, outside its transaction: the incidents they belong to that the
+   * tenant does not hold yet (created at the source after its incidents were read), read from the source.
+   */
+  incidentsOfAlerts(db: Db, tenantId: string, records: Record<string, unknown>[]): Promise<Record<string, unknown>[]>;
+  /** Writes a page of alerts, after the incidents `incidentsOfAlerts` found. */
+  alerts(tx: StoreTx, tenantId: string, records: Record<string, unknown>[], incidents: Record<string, unknown>[]): Promise<void>;
+  /** Once a run has written everything: what is derived from the whole tenant. */
+  finish(tx: StoreTx, tenantId: string): Promise<void>;
 }
 
 export interface SyncOptions {
@@ -63,7 +72,7 @@ export async function syncTenant(db: Db, o: SyncOptions): Promise<SyncReport> {
     for (;;) {
       if (report.pages >= maxPages) {
         report.caughtUp = false;
-        return report;
+        break;
       }
       o.signal?.throwIfAborted();
       const q = nextPageQuery(window, top, crowded);
@@ -71,12 +80,14 @@ export async function syncTenant(db: Db, o: SyncOptions): Promise<SyncReport> {
       const outcome = takePage(window, page.map(asSynced), top);
       const freshIds = new Set(outcome.fresh.map((r) => r.id));
       const fresh = page.filter((r) => freshIds.has(r.id as string));
+      const incidentsFirst = collection === "alerts_v2" && fresh.length > 0 ? await o.sink.incidentsOfAlerts(db, o.tenantId, fresh) : [];
       await inTransaction(db, async (tx) => {
+        await lockTenantForIngestion(tx, o.tenantId);
         if (fresh.length > 0) {
           if (collection === "incidents") {
             await o.sink.incidents(tx, o.tenantId, fresh);
           } else {
-            await o.sink.alerts(tx, o.tenantId, fresh);
+            await o.sink.alerts(tx, o.tenantId, fresh, incidentsFirst);
           }
         }
         await writeSyncWindow(tx, o.tenantId, o.sourceKey, collection, outcome.window, { pages: 1, records: fresh.length });
@@ -93,7 +104,12 @@ export async function syncTenant(db: Db, o: SyncOptions): Promise<SyncReport> {
       crowded = outcome.crowded;
       if (outcome.caughtUp) break;
     }
+    if (!report.caughtUp) break;
   }
+  await inTransaction(db, async (tx) => {
+    await lockTenantForIngestion(tx, o.tenantId);
+    await o.sink.finish(tx, o.tenantId);
+  });
   return report;
 }
 
