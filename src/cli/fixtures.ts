@@ -96,41 +96,46 @@ export function addFixtureCommands(cli: Command, h: FixtureCliHelpers): void {
     .option("--since <date-time>", "only incidents changed at or after this instant (their own last update or one of their alerts'), each whole", instantArg)
     .option("--anonymize", "replace names, accounts, hosts, addresses, hashes, e-mail addresses, URLs and domains with keyed pseudonyms, consistently")
     .addOption(
-      new Option("--anonymize-key <key>", `with --anonymize: the HMAC key (16 characters or more), for the same pseudonyms on every export (default: a random key per export)`)
+      new Option(
+        "--anonymize-key <key>",
+        `with --anonymize: the HMAC key (16 characters or more), for the same pseudonyms on every export (default: a random key per export)`,
+      )
         .env(ANONYMIZE_KEY_ENV)
         .argParser(keyArg),
     )
     .option("--json", "print the summary as JSON")
-    .action(async (o: StoreOptions & { tenant: string; out: string; since?: string; anonymize?: boolean; anonymizeKey?: string; json?: boolean }, cmd: Command) => {
-      if (o.anonymizeKey !== undefined && !o.anonymize && cmd.getOptionValueSource("anonymizeKey") === "cli") {
-        cmd.error("error: --anonymize-key goes with --anonymize", { exitCode: 2, code: "triage.usage" });
-      }
-      const key = o.anonymize ? (o.anonymizeKey !== undefined ? Buffer.from(o.anonymizeKey, "utf8") : randomBytes(32)) : undefined;
-      await h.withStore(o, async (store) => {
-        const toStdout = o.out === "-";
-        const target = toStdout ? "" : resolve(o.out);
-        const partial = `${target}.partial`;
-        const file = toStdout ? null : createWriteStream(partial, { mode: 0o600 });
-        try {
-          const counts = await exportTenant(store.db, o.tenant, { since: o.since, anonymizeKey: key }, lineWriter(file ?? process.stdout));
-          if (file) {
-            await closeStream(file);
-            // The file appears whole or not at all.
-            renameSync(partial, target);
-          }
-          const summary = { tenantId: o.tenant, file: toStdout ? null : target, anonymized: key !== undefined, since: o.since ?? null, ...counts };
-          const text = `Exported ${counts.incidents} incidents and ${counts.alerts} alerts (${counts.audit} audit rows) of tenant ${o.tenant}${toStdout ? "" : ` to ${target}`}.`;
-          if (toStdout) process.stderr.write(`${o.json ? JSON.stringify(summary) : text}\n`);
-          else h.print(o.json === true, summary, text);
-        } catch (e) {
-          if (file) {
-            file.destroy();
-            rmSync(partial, { force: true });
-          }
-          throw e;
+    .action(
+      async (o: StoreOptions & { tenant: string; out: string; since?: string; anonymize?: boolean; anonymizeKey?: string; json?: boolean }, cmd: Command) => {
+        if (o.anonymizeKey !== undefined && !o.anonymize && cmd.getOptionValueSource("anonymizeKey") === "cli") {
+          cmd.error("error: --anonymize-key goes with --anonymize", { exitCode: 2, code: "triage.usage" });
         }
-      });
-    });
+        const key = o.anonymize ? (o.anonymizeKey !== undefined ? Buffer.from(o.anonymizeKey, "utf8") : randomBytes(32)) : undefined;
+        await h.withStore(o, async (store) => {
+          const toStdout = o.out === "-";
+          const target = toStdout ? "" : resolve(o.out);
+          const partial = `${target}.partial`;
+          const file = toStdout ? null : createWriteStream(partial, { mode: 0o600 });
+          try {
+            const counts = await exportTenant(store.db, o.tenant, { since: o.since, anonymizeKey: key }, lineWriter(file ?? process.stdout));
+            if (file) {
+              await closeStream(file);
+              // The file appears whole or not at all.
+              renameSync(partial, target);
+            }
+            const summary = { tenantId: o.tenant, file: toStdout ? null : target, anonymized: key !== undefined, since: o.since ?? null, ...counts };
+            const text = `Exported ${counts.incidents} incidents and ${counts.alerts} alerts (${counts.audit} audit rows) of tenant ${o.tenant}${toStdout ? "" : ` to ${target}`}.`;
+            if (toStdout) process.stderr.write(`${o.json ? JSON.stringify(summary) : text}\n`);
+            else h.print(o.json === true, summary, text);
+          } catch (e) {
+            if (file) {
+              file.destroy();
+              rmSync(partial, { force: true });
+            }
+            throw e;
+          }
+        });
+      },
+    );
 
   cli
     .command("import")
@@ -143,18 +148,20 @@ export function addFixtureCommands(cli: Command, h: FixtureCliHelpers): void {
     .option("--replace", "the tenant may hold incidents and alerts: remove them (with their audit trail and correlation state) first, in the same transaction")
     .option("--upsert", "the tenant may hold incidents and alerts: write the file's over them by id, keep the others")
     .option("--json", "print the summary as JSON")
-    .action(async (fileArg: string, o: StoreOptions & { tenant: string; tenantName?: string; replace?: boolean; upsert?: boolean; json?: boolean }, cmd: Command) => {
-      if (o.replace && o.upsert) cmd.error("error: --replace and --upsert exclude each other", { exitCode: 2, code: "triage.usage" });
-      const mode: ImportMode = o.replace ? "replace" : o.upsert ? "upsert" : "empty";
-      await h.withStore(o, async (store) => {
-        const summary = await importTenant(store.db, o.tenant, fileLines(fileArg), { mode, tenantName: o.tenantName });
-        // The web app signs in to each tenant as a first-party client of its own.
-        if (summary.createdTenant) await ensureWebClient(store.db, o.tenant);
-        h.print(
-          o.json === true,
-          summary,
-          `Imported ${summary.incidents} incidents and ${summary.alerts} alerts (${summary.audit} audit rows) into tenant ${o.tenant}${summary.createdTenant ? " (created)" : ""}.`,
-        );
-      });
-    });
+    .action(
+      async (fileArg: string, o: StoreOptions & { tenant: string; tenantName?: string; replace?: boolean; upsert?: boolean; json?: boolean }, cmd: Command) => {
+        if (o.replace && o.upsert) cmd.error("error: --replace and --upsert exclude each other", { exitCode: 2, code: "triage.usage" });
+        const mode: ImportMode = o.replace ? "replace" : o.upsert ? "upsert" : "empty";
+        await h.withStore(o, async (store) => {
+          const summary = await importTenant(store.db, o.tenant, fileLines(fileArg), { mode, tenantName: o.tenantName });
+          // The web app signs in to each tenant as a first-party client of its own.
+          if (summary.createdTenant) await ensureWebClient(store.db, o.tenant);
+          h.print(
+            o.json === true,
+            summary,
+            `Imported ${summary.incidents} incidents and ${summary.alerts} alerts (${summary.audit} audit rows) into tenant ${o.tenant}${summary.createdTenant ? " (created)" : ""}.`,
+          );
+        });
+      },
+    );
 }

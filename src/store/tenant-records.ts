@@ -137,7 +137,10 @@ export async function* readTenantPages(db: Db, tenantId: string, opts: { since?:
   for (;;) {
     let q = db.selectFrom("alerts").selectAll().where("tenant_id", "=", tenantId).where("incident_id", "is", null).where("seq", ">", afterSeq);
     if (since !== undefined) q = q.where("updated_at", ">=", since);
-    const rows = await q.orderBy("seq").limit(pageSize * 10).execute();
+    const rows = await q
+      .orderBy("seq")
+      .limit(pageSize * 10)
+      .execute();
     if (rows.length === 0) break;
     afterSeq = rows[rows.length - 1]!.seq;
     yield {
@@ -244,7 +247,12 @@ export interface UpsertOptions {
  * records' documents are trusted to be valid (the caller checks them). The tenant's counters are not
  * touched: call `advanceTenantCounters` once the load is done. Returns how many were new.
  */
-export async function upsertGraphIncidents(tx: Transaction<Database>, tenantId: string, records: readonly IncidentRecord[], opts: UpsertOptions): Promise<number> {
+export async function upsertGraphIncidents(
+  tx: Transaction<Database>,
+  tenantId: string,
+  records: readonly IncidentRecord[],
+  opts: UpsertOptions,
+): Promise<number> {
   let created = 0;
   for (const part of chunks(records, ROWS_PER_INSERT / 2)) {
     const stored = new Map<number, IncidentTable>();
@@ -341,7 +349,12 @@ export async function storedIncidentIds(db: Db, tenantId: string, ids: readonly 
  * Forgets the history kept beside these entities — their audit rows, and the incidents' correlation
  * events and sightings — before a load writes the history it carries in its place.
  */
-export async function clearEntityHistory(tx: Transaction<Database>, tenantId: string, incidentIds: readonly number[], alertIds: readonly string[]): Promise<void> {
+export async function clearEntityHistory(
+  tx: Transaction<Database>,
+  tenantId: string,
+  incidentIds: readonly number[],
+  alertIds: readonly string[],
+): Promise<void> {
   for (const part of chunks(incidentIds, IN_LIST)) {
     await tx
       .deleteFrom("audit_log")
