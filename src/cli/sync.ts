@@ -13,6 +13,7 @@ import { GraphSource, SOURCE_DEFAULTS } from "../features/sync/graph-source.js";
 import { ENTRA_AUTHORITY, tokenProvider } from "../features/sync/credential.js";
 import { SYNC_DEFAULTS, syncTenant } from "../features/sync/run.js";
 import { graphSink } from "../features/sync/sink.js";
+import { Anonymizer } from "../features/fixtures/anonymize.js";
 
 export interface SyncCliHelpers {
   dataOption(description?: string): Option;
@@ -25,6 +26,9 @@ export interface SyncCliHelpers {
 
 /** The environment variable that can hold the client secret, so that it stays out of the process list. */
 export const SYNC_SECRET_ENV = "TRIAGE_SYNC_CLIENT_SECRET";
+/** And the anonymization key. */
+export const SYNC_ANONYMIZE_KEY_ENV = "TRIAGE_SYNC_ANONYMIZE_KEY";
+const MIN_ANONYMIZE_KEY = 16;
 
 interface SyncCliOptions extends StoreOptions {
   from: string;
@@ -41,6 +45,7 @@ interface SyncCliOptions extends StoreOptions {
   maxRetries: number;
   maxRetryAfter: number;
   status?: boolean;
+  anonymizeKey?: string;
   json?: boolean;
 }
 
@@ -78,6 +83,10 @@ export function addSyncCommand(cli: Command, h: SyncCliHelpers): void {
     .option("--max-pages <n>", "stop after this many pages (the next run goes on)", h.intArg(1, 10_000_000))
     .option("--max-retries <n>", "retries of one page when throttled or unavailable", h.intArg(0, 100), SOURCE_DEFAULTS.maxRetries)
     .option("--max-retry-after <s>", "the longest wait for one retry, in seconds", h.intArg(1, 3600), SOURCE_DEFAULTS.maxRetryAfterSeconds)
+    .option(
+      "--anonymize-key <key>",
+      `anonymize what is copied with this HMAC key (${MIN_ANONYMIZE_KEY} characters or more; the same key on every run into a tenant; or set ${SYNC_ANONYMIZE_KEY_ENV})`,
+    )
     .option("--status", "print how far each collection has been copied, and read nothing")
     .option("--json", "print the summary as JSON")
     .action(async (o: SyncCliOptions) => {
@@ -113,6 +122,9 @@ export function addSyncCommand(cli: Command, h: SyncCliHelpers): void {
             throw new Error(`Cannot read ${o.certificate}: ${(e as Error).message}`);
           }
         }
+        const anonymizeKey = o.anonymizeKey ?? process.env[SYNC_ANONYMIZE_KEY_ENV];
+        if (anonymizeKey !== undefined && anonymizeKey.length < MIN_ANONYMIZE_KEY)
+          throw new Error(`the anonymization key must be ${MIN_ANONYMIZE_KEY} characters or more`);
         if (!(await findTenant(store.db, into))) await createTenant(store.db, into, `Synced from ${o.from}`);
         const abort = new AbortController();
         const stop = () => abort.abort(new Error("interrupted"));
@@ -138,6 +150,7 @@ export function addSyncCommand(cli: Command, h: SyncCliHelpers): void {
             source,
             sink: graphSink({
               fetchIncident: (id) => source.incident(id),
+              anonymizer: anonymizeKey === undefined ? undefined : new Anonymizer(Buffer.from(anonymizeKey, "utf8")),
               onUnknownProperty: (type, name) => {
                 if (!unknown.has(`${type}.${name}`) && o.json !== true) process.stderr.write(`not copied: ${type} property '${name}', which Triage does not know\n`);
                 unknown.add(`${type}.${name}`);

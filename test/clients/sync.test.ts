@@ -262,6 +262,36 @@ describe("triage sync", { timeout: 90_000 }, () => {
     expect((await destView(tenant)).incidents).toEqual([]);
   });
 
+  it("leaves the copy correlating as the source: a new alert ingested into Triage joins the synced incident of its device", async () => {
+    const { incidents } = await destView(dest.tenantId);
+    const withDevice = incidents.find((i) => i.status === "active" && JSON.stringify(i.alerts).includes('"device-3"'));
+    expect(withDevice).toBeDefined();
+    // Within correlation's window of the device's synced alerts (2026-11-01, 08:00–08:30).
+    const res = await dest.ingest([alert({ title: "Ingested into the copy", device: "device-3", at: "2026-11-01T09:00:00Z" })], dest.tenantId);
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body.value[0].incidentId).toBe(withDevice.id);
+  });
+
+  it("anonymizes the copy with a key: no name, account or host of the source is left, and the grouping is the source's", async () => {
+    const tenant = await dest.newTenant();
+    const run = await sync(withSecret(tenant, ["--anonymize-key", "a-key-of-sixteen-or-more"]));
+    expect(run.code, run.stderr).toBe(0);
+    const [want, got] = await Promise.all([sourceView(), destView(tenant)]);
+    const text = JSON.stringify(got);
+    for (const original of ["device-3", "user3@contoso.example", "contoso", source.tenantId]) expect(text).not.toContain(original);
+    const shape = (v: typeof want) => v.incidents.map((i) => [i.id, i.status, i.alerts.map((a: { id: string }) => a.id)]);
+    expect(shape(got)).toEqual(shape(want));
+    // The same key on a later run gives the same pseudonyms.
+    const again = await sync(withSecret(tenant, ["--anonymize-key", "a-key-of-sixteen-or-more"]));
+    expect(again.code, again.stderr).toBe(0);
+    expect(JSON.stringify((await destView(tenant)).incidents.map((i) => i.alerts.map((a: { evidence: unknown }) => a.evidence)))).toBe(
+      JSON.stringify(got.incidents.map((i) => i.alerts.map((a: { evidence: unknown }) => a.evidence))),
+    );
+    const short = await sync(withSecret(tenant, ["--anonymize-key", "short"]));
+    expect(short.code).toBe(1);
+    expect(short.stderr).toMatch(/16 characters or more/);
+  });
+
   it("reports how far each collection has come", async () => {
     const run = await sync(["--into", dest.tenantId, "--status", "--json"]);
     expect(run.code, run.stderr).toBe(0);

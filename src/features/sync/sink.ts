@@ -19,6 +19,7 @@ import { entityKeys } from "../../domain/entities.js";
 import type { StoreTx } from "../../store/transaction.js";
 import { appendSightings, refreshTenantAfterLoad, storedIncidentIds, upsertGraphAlerts, upsertGraphIncidents, type Sighting } from "../../store/tenant-records.js";
 import { countIncidentAlerts, setIncidentAlertCounts } from "../../store/incident-counts.js";
+import { Scope, type Anonymizer } from "../fixtures/anonymize.js";
 import type { SyncSink } from "./run.js";
 
 /** A record the source sent that Triage cannot store as it is: the message names it and the property. */
@@ -29,6 +30,12 @@ export interface SinkOptions {
   fetchIncident?: (id: string) => Promise<Record<string, unknown>>;
   /** Told of each property the source sent that Triage does not know (dropped from the copy). */
   onUnknownProperty?: (type: string, name: string) => void;
+  /**
+   * Anonymizes each record before it is written (fixtures/anonymize.ts): an incident with its alerts
+   * is one scope, as in an export. One key for every run into a tenant keeps the pseudonyms, and so
+   * correlation, consistent across runs.
+   */
+  anonymizer?: Anonymizer;
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -110,14 +117,32 @@ function alertRecord(doc: Record<string, unknown>, where: string): AlertRecord {
 
 /** The entities an incident has seen through these alerts, each at the alert's first activity, as ingestion records them. */
 function sightingsOf(alerts: readonly AlertRecord[]): Sighting[] {
-  const out: Sighting[] = [];
+  // One row per incident and entity (an upsert may not touch a row twice), at its latest sighting.
+  const out = new Map<string, Sighting>();
   for (const a of alerts) {
     if (a.incidentId === null) continue;
     const at = new Date(((a.doc.firstActivityDateTime as string | null) ?? (a.doc.createdDateTime as string)) as string).toISOString();
     const evidence = Array.isArray(a.doc.evidence) ? (a.doc.evidence as Record<string, unknown>[]) : [];
-    for (const k of entityKeys(evidence)) out.push({ incidentId: a.incidentId, entityKey: k.key, lastSeenAt: at });
+    for (const k of entityKeys(evidence)) {
+      const id = `${a.incidentId}\0${k.key}`;
+      const seen = out.get(id);
+      if (!seen || at > seen.lastSeenAt) out.set(id, { incidentId: a.incidentId, entityKey: k.key, lastSeenAt: at });
+    }
   }
-  return out;
+  return [...out.values()];
+}
+
+/**
+ * The record as it is written: anonymized when asked, with everything it names in one scope, and the
+ * source tenant's id (in portal links too) replaced by the Triage tenant's.
+ */
+function disguise(o: SinkOptions, record: Record<string, unknown>, tenantId: string): Record<string, unknown> {
+  if (!o.anonymizer) return record;
+  const from = typeof record.tenantId === "string" ? record.tenantId : null;
+  const scope = new Scope();
+  if (from) scope.remember(from, tenantId);
+  o.anonymizer.collect(record, scope);
+  return o.anonymizer.apply(record, scope, null, null, from ? { from, to: tenantId } : undefined) as Record<string, unknown>;
 }
 
 export function graphSink(o: SinkOptions = {}): SyncSink {
@@ -131,7 +156,8 @@ export function graphSink(o: SinkOptions = {}): SyncSink {
     const incidents: IncidentRecord[] = [];
     const alerts: AlertRecord[] = [];
     const uncounted: number[] = [];
-    for (const r of records) {
+    for (const source of records) {
+      const r = disguise(o, source, tenantId);
       const where = `incident ${String(r.id)}`;
       const doc = fit(incidentResource, r, where, o);
       retenant(doc, tenantId);
@@ -164,7 +190,8 @@ export function graphSink(o: SinkOptions = {}): SyncSink {
       return out;
     },
     async alerts(tx, tenantId, records, incidents) {
-      const alerts = records.map((r) => {
+      const alerts = records.map((source) => {
+        const r = disguise(o, source, tenantId);
         const doc = fit(alertResource, r, `alert ${String(r.id)}`, o);
         retenant(doc, tenantId);
         return alertRecord(doc, `alert ${String(doc.id)}`);
