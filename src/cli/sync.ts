@@ -60,7 +60,8 @@ function baseUrlArg(v: string): string {
   const loopback = u.hostname === "127.0.0.1" || u.hostname === "localhost" || u.hostname === "[::1]";
   if (u.protocol !== "https:" && !(u.protocol === "http:" && loopback)) throw new InvalidArgumentError("expected an https:// URL");
   if (u.username || u.password || u.search || u.hash) throw new InvalidArgumentError("expected a URL without credentials, query or fragment");
-  if (u.pathname !== "/" && u.pathname !== "") throw new InvalidArgumentError("expected the service's base URL, without a path (such as https://graph.microsoft.com)");
+  if (u.pathname !== "/" && u.pathname !== "")
+    throw new InvalidArgumentError("expected the service's base URL, without a path (such as https://graph.microsoft.com)");
   return u.origin;
 }
 
@@ -152,7 +153,8 @@ export function addSyncCommand(cli: Command, h: SyncCliHelpers): void {
               fetchIncident: (id) => source.incident(id),
               anonymizer: anonymizeKey === undefined ? undefined : new Anonymizer(Buffer.from(anonymizeKey, "utf8")),
               onUnknownProperty: (type, name) => {
-                if (!unknown.has(`${type}.${name}`) && o.json !== true) process.stderr.write(`not copied: ${type} property '${name}', which Triage does not know\n`);
+                if (!unknown.has(`${type}.${name}`) && o.json !== true)
+                  process.stderr.write(`not copied: ${type} property '${name}', which Triage does not know\n`);
                 unknown.add(`${type}.${name}`);
               },
             }),

@@ -92,9 +92,13 @@ export function takePage(window: SyncWindow, page: readonly SyncedRecord[], top:
     if (typeof record.lastUpdateDateTime !== "string" || Number.isNaN(instant(record.lastUpdateDateTime)))
       throw new Error(`record ${record.id} has no valid lastUpdateDateTime`);
     if (window.since !== null && compareDateTimes(record.lastUpdateDateTime, window.since) < 0)
-      throw new Error(`the source answered record ${record.id} (lastUpdateDateTime ${record.lastUpdateDateTime}) before the boundary ${window.since}: it does not honour $filter`);
+      throw new Error(
+        `the source answered record ${record.id} (lastUpdateDateTime ${record.lastUpdateDateTime}) before the boundary ${window.since}: it does not honour $filter`,
+      );
     if (previous !== null && compareDateTimes(record.lastUpdateDateTime, previous) < 0)
-      throw new Error(`the source answered records out of lastUpdateDateTime order (${previous}, then ${record.lastUpdateDateTime}): it does not honour $orderby`);
+      throw new Error(
+        `the source answered records out of lastUpdateDateTime order (${previous}, then ${record.lastUpdateDateTime}): it does not honour $orderby`,
+      );
     previous = record.lastUpdateDateTime;
     const atBoundary = window.since !== null && compareDateTimes(record.lastUpdateDateTime, window.since) === 0;
     if (atBoundary && taken.has(record.id)) continue;

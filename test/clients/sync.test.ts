@@ -41,7 +41,12 @@ async function tokenOf(app: RegisteredApp): Promise<string> {
   const res = await fetch(`${source.authority}/oauth2/v2.0/token`, {
     method: "POST",
     headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({ grant_type: "client_credentials", client_id: app.clientId, client_secret: app.secret!, scope: "https://graph.microsoft.com/.default" }),
+    body: new URLSearchParams({
+      grant_type: "client_credentials",
+      client_id: app.clientId,
+      client_secret: app.secret!,
+      scope: "https://graph.microsoft.com/.default",
+    }),
   });
   return ((await res.json()) as { access_token: string }).access_token;
 }
@@ -136,10 +141,28 @@ beforeAll(async () => {
   const results = await source.ingest(alerts, writerToken);
   const ids = [...new Set(results.map((r) => r.incidentId))];
   expect(ids.length).toBeGreaterThan(3);
-  expect((await source.graph("PATCH", `/v1.0/security/incidents/${ids[0]}`, writerToken, { status: "active", assignedTo: "ana@contoso.example", customTags: ["synced"] })).status).toBe(200);
-  expect((await source.graph("POST", `/v1.0/security/incidents/${ids[1]}/comments`, writerToken, { "@odata.type": "microsoft.graph.security.alertComment", comment: "seen" })).status).toBe(200);
+  expect(
+    (
+      await source.graph("PATCH", `/v1.0/security/incidents/${ids[0]}`, writerToken, {
+        status: "active",
+        assignedTo: "ana@contoso.example",
+        customTags: ["synced"],
+      })
+    ).status,
+  ).toBe(200);
+  expect(
+    (
+      await source.graph("POST", `/v1.0/security/incidents/${ids[1]}/comments`, writerToken, {
+        "@odata.type": "microsoft.graph.security.alertComment",
+        comment: "seen",
+      })
+    ).status,
+  ).toBe(200);
   const open = (await source.graph("GET", "/v1.0/security/incidents?$filter=status eq 'active'&$top=50", writerToken)).body.value as { id: string }[];
-  const pair = open.filter((i) => i.id !== ids[0]).slice(0, 2).map((i) => i.id);
+  const pair = open
+    .filter((i) => i.id !== ids[0])
+    .slice(0, 2)
+    .map((i) => i.id);
   expect(pair).toHaveLength(2);
   const merged = await source.graph("POST", "/v1.0/security/incidents/mergeIncidents", writerToken, { incidentIds: pair });
   expect(merged.status, JSON.stringify(merged.body)).toBe(200);
@@ -164,7 +187,9 @@ describe("triage sync", { timeout: 90_000 }, () => {
   it("copies only what changed since, when run again", async () => {
     const { incidents } = await sourceView();
     const target = incidents.find((i) => i.status !== "redirected")!;
-    expect((await source.graph("PATCH", `/v1.0/security/incidents/${target.id}`, writerToken, { classification: "truePositive", determination: "malware" })).status).toBe(200);
+    expect(
+      (await source.graph("PATCH", `/v1.0/security/incidents/${target.id}`, writerToken, { classification: "truePositive", determination: "malware" })).status,
+    ).toBe(200);
     // Sent as it happens: its times, and so its incident's lastUpdateDateTime, are after the first sync's boundary.
     await source.ingest([alert({ title: "Arrived after the first sync", device: "device-new", at: new Date().toISOString() })], writerToken);
     const run = await sync(withSecret(dest.tenantId, ["--page-size", "4"]));
@@ -198,14 +223,16 @@ describe("triage sync", { timeout: 90_000 }, () => {
 
   it("resumes after it is killed mid-way, from the last page that committed", { timeout: 180_000 }, async () => {
     const tenant = await dest.newTenant();
-    await faults("slow", [{ fault: "latency", ms: 400 }]);
+    // Each request to the source takes a second: the sync is still running when it is killed.
+    await faults("slow", [{ fault: "latency", ms: 1000 }]);
     let killed = false;
+    let exited = false;
     try {
       const run = await sync(withSecret(tenant, ["--page-size", "2"]), {
         onSpawn: (kill) => {
           void (async () => {
-            for (let i = 0; i < 600 && !killed; i++) {
-              await new Promise((r) => setTimeout(r, 100));
+            for (let i = 0; i < 1200 && !killed && !exited; i++) {
+              await new Promise((r) => setTimeout(r, 50));
               const windows = await listSyncWindows(dest.store.db, tenant);
               if (windows.reduce((n, w) => n + w.pages, 0) >= 3) {
                 kill();
@@ -215,9 +242,11 @@ describe("triage sync", { timeout: 90_000 }, () => {
           })();
         },
       });
+      exited = true;
       expect(killed).toBe(true);
       expect(run.code).not.toBe(0);
     } finally {
+      exited = true;
       await noFaults();
     }
     const before = (await listSyncWindows(dest.store.db, tenant)).reduce((n, w) => n + w.pages, 0);

@@ -15,7 +15,11 @@ describe("time-boundary paging", () => {
 
   it("drops the records at the boundary it already took, and keeps new ones of the same instant", () => {
     const window = { since: "2026-11-01T10:00:01Z", takenAtSince: ["2", "3"] };
-    const out = takePage(window, [r("2", "2026-11-01T10:00:01Z"), r("3", "2026-11-01T10:00:01Z"), r("4", "2026-11-01T10:00:01Z"), r("5", "2026-11-01T10:00:02Z")], 10);
+    const out = takePage(
+      window,
+      [r("2", "2026-11-01T10:00:01Z"), r("3", "2026-11-01T10:00:01Z"), r("4", "2026-11-01T10:00:01Z"), r("5", "2026-11-01T10:00:02Z")],
+      10,
+    );
     expect(out.fresh.map((x) => x.id)).toEqual(["4", "5"]);
     expect(out.window).toEqual({ since: "2026-11-01T10:00:02Z", takenAtSince: ["5"] });
     expect(out.caughtUp).toBe(true);

@@ -17,7 +17,14 @@ import { checkInstant } from "../../schema/date-time.js";
 import { MAX_ID_LENGTH, MAX_INCIDENT_ID } from "../../schema/limits.js";
 import { entityKeys } from "../../domain/entities.js";
 import type { StoreTx } from "../../store/transaction.js";
-import { appendSightings, refreshTenantAfterLoad, storedIncidentIds, upsertGraphAlerts, upsertGraphIncidents, type Sighting } from "../../store/tenant-records.js";
+import {
+  appendSightings,
+  refreshTenantAfterLoad,
+  storedIncidentIds,
+  upsertGraphAlerts,
+  upsertGraphIncidents,
+  type Sighting,
+} from "../../store/tenant-records.js";
 import { countIncidentAlerts, setIncidentAlertCounts } from "../../store/incident-counts.js";
 import { Scope, type Anonymizer } from "../fixtures/anonymize.js";
 import type { SyncSink } from "./run.js";
@@ -103,7 +110,8 @@ function incidentRecord(doc: Record<string, unknown>, alertCount: number): Incid
 
 function alertRecord(doc: Record<string, unknown>, where: string): AlertRecord {
   const id = doc.id;
-  if (typeof id !== "string" || id.length === 0 || id.length > MAX_ID_LENGTH) throw new SyncRecordError(`${where}: an alert id must be a string of 1 to ${MAX_ID_LENGTH} characters.`);
+  if (typeof id !== "string" || id.length === 0 || id.length > MAX_ID_LENGTH)
+    throw new SyncRecordError(`${where}: an alert id must be a string of 1 to ${MAX_ID_LENGTH} characters.`);
   return {
     id,
     seq: 0, // the tenant's next (keepSeq: false)
