@@ -27,7 +27,8 @@ let dir: string;
 
 /** Sets the reader app's faults on the source, and waits out the source's two-second fault cache. */
 async function faults(seed: string, rules: Partial<FaultRule>[]): Promise<void> {
-  const full = rules.map((r) => ({ share: 1, methods: [], route: null, limit: null, ...r }));
+  // As the fault API fills them in (schema/faults.ts): every field a rule of its kind reads.
+  const full = rules.map((r) => ({ share: 1, methods: [], route: null, limit: null, ...(r.fault === "latency" ? { ms: 0, jitterMs: 0 } : {}), ...r }));
   await setFaultConfig(source.store.db, source.tenantId, reader.clientId, { seed, rules: full }, "sync test");
   await new Promise((r) => setTimeout(r, 3500));
 }
@@ -243,7 +244,7 @@ describe("triage sync", { timeout: 90_000 }, () => {
         },
       });
       exited = true;
-      expect(killed).toBe(true);
+      expect(killed, `${run.code} ${run.stderr}`).toBe(true);
       expect(run.code).not.toBe(0);
     } finally {
       exited = true;
