@@ -48,6 +48,7 @@ import { DEFAULT_HUNTING_TIMEOUT_MS } from "../graph/hunting.js";
 import { DEFAULT_FILTER_LIMITS } from "../odata/filter-cost.js";
 import { listenMetrics, Metrics } from "../http/metrics.js";
 import { addFaultCommands } from "./faults.js";
+import { addSyncCommand } from "./sync.js";
 import { DEFAULT_PROFILE, PROFILES, type Profile } from "../schema/profile.js";
 import { startTracing, tracesUrl, type Tracing } from "../http/tracing.js";
 import { serveEphemeral } from "./serve-ephemeral.js";
@@ -775,6 +776,7 @@ export function program(): Command {
   addFixtureCommands(cli, { dataOption, dbOption, tenantArg, withStore, print });
   addPermissionCommands(cli);
   addFaultCommands(cli, { dataOption, dbOption, tenantArg, clientArg, withStore, requireTenant, print, intArg });
+  addSyncCommand(cli, { dataOption, dbOption, tenantArg, intArg, withStore, print });
   return cli;
 }
 

@@ -23,6 +23,7 @@ import * as m012 from "./migrations/012_faults_and_profiles.js";
 import * as m013 from "./migrations/013_rich_notifications.js";
 import * as m014 from "./migrations/014_sla.js";
 import * as m016 from "./migrations/016_feed_retention.js";
+import * as m020 from "./migrations/020_sync_windows.js";
 import { installDeadline, SqliteReadPool } from "./read-workers.js";
 import { installRegex } from "./hunting-regex.js";
 import { DEFAULT_MAX_QUEUED_READS, DEFAULT_QUERY_TIMEOUT_MS, DEFAULT_READ_WORKERS, type BoundedReadOptions, type QueryLimitOptions } from "./bounded-read.js";
@@ -46,6 +47,7 @@ const migrations: Record<string, Migration> = {
   "013_rich_notifications": m013,
   "014_sla": m014,
   "016_feed_retention": m016,
+  "020_sync_windows": m020,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

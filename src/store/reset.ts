@@ -7,6 +7,7 @@ import type { Database } from "./tables.js";
  * test/testing/reset.test.ts fails until it is in one of them.
  */
 export const RESET_TABLES = [
+  "sync_windows",
   "automation_jobs",
   "incident_slas",
   "fault_events",

@@ -412,6 +412,21 @@ export interface NotificationEndpointTable {
   slow: number;
 }
 
+/** How far `triage sync` has copied one collection of a source tenant (migration 020). */
+export interface SyncWindowTable {
+  tenant_id: string;
+  /** The source: its Graph base URL and tenant, as `triage sync` names them. */
+  source: string;
+  /** `incidents` or `alerts_v2`. */
+  collection: string;
+  since: string | null;
+  /** JSON array of ids taken at `since`. */
+  taken_at_since: string;
+  pages: number;
+  records: number;
+  updated_at: string;
+}
+
 export interface Database {
   tenants: TenantTable;
   incidents: IncidentTable;
@@ -444,6 +459,7 @@ export interface Database {
   incident_slas: IncidentSlaTable;
   lifecycle_outbox: LifecycleOutboxTable;
   notification_endpoints: NotificationEndpointTable;
+  sync_windows: SyncWindowTable;
 }
 
 /** The database handle the store's functions take: callers outside the store name it by this alias, never by kysely. */
