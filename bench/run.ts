@@ -58,6 +58,8 @@ interface Options {
   /** Profile this Triage scenario (on the first store and size) instead of running the benchmark. */
   profile: string | null;
   reseed: boolean;
+  /** Only these scenarios (all when empty). */
+  scenarios: string[];
 }
 
 function parseArgs(argv: string[]): Options {
@@ -74,6 +76,7 @@ function parseArgs(argv: string[]): Options {
     startups: 3,
     profile: null,
     reseed: false,
+    scenarios: [],
   };
   readFlags(argv, (flag, { value, num, peek }) => {
     switch (flag) {
@@ -114,6 +117,9 @@ function parseArgs(argv: string[]): Options {
         break;
       case "--reseed":
         o.reseed = true;
+        break;
+      case "--scenarios":
+        o.scenarios = value().split(",");
         break;
       default:
         throw new Error(`unknown option ${flag}`);
@@ -161,8 +167,10 @@ interface Measured {
 const LIST = "/v1.0/security/incidents?$top=50&$filter=" + encodeURIComponent("status eq 'active'") + "&$orderby=" + encodeURIComponent("createdDateTime desc");
 const LIST_ALL = "/v1.0/security/incidents?$top=50";
 
+const chosen = (o: Options, all: Scenario[]) => (o.scenarios.length ? all.filter((s) => o.scenarios.includes(s.name)) : all);
+
 function triageScenarios(ids: string[], o: Options): Scenario[] {
-  return [
+  return chosen(o, [
     { name: "list", spec: { kind: "get", paths: [LIST] }, auth: true },
     { name: "list-all", spec: { kind: "get", paths: [LIST_ALL] }, auth: true },
     { name: "get", spec: { kind: "get", paths: ids.map((id) => `/v1.0/security/incidents/${id}?$expand=alerts`) }, auth: true },
@@ -176,11 +184,11 @@ function triageScenarios(ids: string[], o: Options): Scenario[] {
       auth: true,
       connections: o.ingestConnections,
     },
-  ];
+  ]);
 }
 
 function baselineScenarios(ids: string[], o: Options): Scenario[] {
-  return [
+  return chosen(o, [
     { name: "list", spec: { kind: "get", paths: ["/incidents?status=active"] }, auth: false },
     { name: "list-all", spec: { kind: "get", paths: ["/incidents"] }, auth: false },
     { name: "get", spec: { kind: "get", paths: ids.map((id) => `/incidents/${id}`) }, auth: false },
@@ -192,15 +200,15 @@ function baselineScenarios(ids: string[], o: Options): Scenario[] {
       auth: false,
       connections: o.ingestConnections,
     },
-  ];
+  ]);
 }
 
-function peerScenarios(ids: string[]): Scenario[] {
-  return [
+function peerScenarios(ids: string[], o: Options): Scenario[] {
+  return chosen(o, [
     { name: "list", spec: { kind: "get", paths: ["/incidents?status=active&_sort=createdDateTime&_order=desc&_limit=50"] }, auth: false },
     { name: "list-all", spec: { kind: "get", paths: ["/incidents?_sort=createdDateTime&_order=desc&_limit=50"] }, auth: false },
     { name: "get", spec: { kind: "get", paths: ids.map((id) => `/incidents/${id}?_embed=alerts`) }, auth: false },
-  ];
+  ]);
 }
 
 function load(spec: LoadSpec): Promise<AutocannonResult> {
@@ -622,7 +630,7 @@ async function main(): Promise<void> {
     }
 
     // 3. json-server, up to --peer-max (it holds and scans the whole JSON in memory).
-    if (size <= o.peerMax) {
+    if (size <= o.peerMax && peerScenarios(ids, o).length > 0) {
       log(`json-server ${size}: exporting db.json`);
       const file = await exportPeer(sqlite);
       res.servers.push(
@@ -633,7 +641,7 @@ async function main(): Promise<void> {
           o,
           () => startJsonServer(file),
           async (s) => {
-            for (const sc of peerScenarios(ids)) res.scenarios.push(await measure(s, "json-server", "memory", size, sc, o, null, null));
+            for (const sc of peerScenarios(ids, o)) res.scenarios.push(await measure(s, "json-server", "memory", size, sc, o, null, null));
           },
         ),
       );
@@ -690,7 +698,7 @@ async function main(): Promise<void> {
       stats.rssAfterReadsMb = rssAfterReads;
       res.servers.push(stats);
       // The guard's work, measured on its own with the same store and token (after the server stopped).
-      res.auth.push(await measureAuth(ref, base, token));
+      if (triageScenarios(storeIds, o).some((sc) => sc.name === "list")) res.auth.push(await measureAuth(ref, base, token));
     }
   }
 

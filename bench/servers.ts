@@ -70,11 +70,16 @@ async function start(name: string, args: string[], opts: { healthPath: string; l
   }
 }
 
+/**
+ * TRIAGE_BENCH_SERVE_BIN serves from another build's bin/triage.js (a copy of an earlier build, for
+ * before/after runs on the same stores); seeding and the CLI always use this checkout's.
+ */
 export function startTriage(ref: StoreRef, opts: { profileDir?: string; serveArgs?: string[] } = {}): Promise<Running> {
+  const bin = process.env.TRIAGE_BENCH_SERVE_BIN ?? TRIAGE_BIN;
   const prof = opts.profileDir ? ["--cpu-prof", "--cpu-prof-dir", opts.profileDir] : [];
   return start(
     `triage (${ref.label})`,
-    [...prof, TRIAGE_BIN, "serve", "--http", ...storeArgs(ref), "--host", "127.0.0.1", "--port", "0", "--log-level", "warn", ...(opts.serveArgs ?? [])],
+    [...prof, bin, "serve", "--http", ...storeArgs(ref), "--host", "127.0.0.1", "--port", "0", "--log-level", "warn", ...(opts.serveArgs ?? [])],
     { healthPath: "/healthz", listening: /Triage is listening on (http:\/\/\S+)/ },
   );
 }

@@ -34,7 +34,12 @@ async function fresh(): Promise<TestStore> {
   return s;
 }
 
-const options = (i: number): IngestOptions => ({ windowMs: 24 * 3600_000, actor: "grouping-test", requestId: `req-${i}`, now: `2026-11-02T00:00:0${i % 10}.000Z` });
+const options = (i: number): IngestOptions => ({
+  windowMs: 24 * 3600_000,
+  actor: "grouping-test",
+  requestId: `req-${i}`,
+  now: `2026-11-02T00:00:0${i % 10}.000Z`,
+});
 
 /**
  * Batches that tie into one another: each shares a device with the one before, some bring a device of
@@ -103,7 +108,11 @@ describe("concurrent ingestion batches of one tenant", () => {
     // in the transaction it shares with the others.
     const bad = normalized([alert({ device: shared, at: "2026-11-01T09:10:00Z" })], 3).map((a) => ({ ...a, broken: 1n }) as unknown as NormalizedAlert);
     const blocker = ingestAlerts(db, TENANT, own(1), options(1));
-    const settled = await Promise.allSettled([ingestAlerts(db, TENANT, own(2), options(2)), ingestAlerts(db, TENANT, bad, options(3)), ingestAlerts(db, TENANT, own(4), options(4))]);
+    const settled = await Promise.allSettled([
+      ingestAlerts(db, TENANT, own(2), options(2)),
+      ingestAlerts(db, TENANT, bad, options(3)),
+      ingestAlerts(db, TENANT, own(4), options(4)),
+    ]);
     const [blocked] = await blocker;
     expect(settled.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
     const committed = settled.flatMap((r) => (r.status === "fulfilled" ? r.value : []));
@@ -113,7 +122,9 @@ describe("concurrent ingestion batches of one tenant", () => {
     expect(await db.selectFrom("incidents").selectAll().where("tenant_id", "=", TENANT).where("id", "=", target).executeTakeFirstOrThrow()).toEqual(before);
     const alerts = await db.selectFrom("alerts").select(["id", "incident_id"]).where("tenant_id", "=", TENANT).execute();
     expect(alerts.map((a) => a.id).sort()).toEqual([first!.id, blocked!.id, ...committed.map((r) => r.id)].sort());
-    expect(await db.selectFrom("correlation_events").select("incident_id").where("tenant_id", "=", TENANT).where("incident_id", "=", target).execute()).toHaveLength(1);
+    expect(
+      await db.selectFrom("correlation_events").select("incident_id").where("tenant_id", "=", TENANT).where("incident_id", "=", target).execute(),
+    ).toHaveLength(1);
 
     // The change feed names what was committed and nothing of the failed batch.
     const feed = (await readFeed(db, TENANT, 0, 1000)).slice(feedBefore.length).filter((e) => e.entityId !== blocked!.id && e.entityId !== blocked!.incidentId);
