@@ -127,7 +127,7 @@ interface Slice {
   largestIncident: number;
 }
 
-async function run(o: Options, n: number): Promise<{ alerts: number; seconds: number; slices: Slice[] }> {
+async function run(o: Options, n: number): Promise<{ alerts: number; seconds: number; cpuMsPerAlert: number; slices: Slice[] }> {
   const load = async <T>(rel: string) => (await import(pathToFileURL(join(o.dist, rel)).href)) as T;
   const { ingestAlerts } = await load<typeof IngestMod>("features/ingest/index.js");
   const { normalizeAlert } = await load<typeof NormalizeMod>("domain/normalize-alert.js");
@@ -137,13 +137,14 @@ async function run(o: Options, n: number): Promise<{ alerts: number; seconds: nu
   let location: string;
   let drop = async () => {};
   if (o.store === "sqlite") {
-    const dir = join(BENCH_DIR, "snowball");
+    const dir = join(BENCH_DIR, `snowball-${process.pid}`);
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
     location = join(dir, "triage.db");
+    drop = async () => rmSync(dir, { recursive: true, force: true });
   } else {
     const url = new URL(o.pg);
-    const name = `${url.pathname.replace(/^\/+|\/+$/g, "") || "triage_bench"}_snowball`;
+    const name = `${url.pathname.replace(/^\/+|\/+$/g, "") || "triage_bench"}_snowball_${process.pid}`;
     url.pathname = "/postgres";
     const admin = new pg.Client({ connectionString: url.toString() });
     await admin.connect();
@@ -172,6 +173,7 @@ async function run(o: Options, n: number): Promise<{ alerts: number; seconds: nu
     const step = Math.max(o.batch, Math.floor(n / 10));
     let mark = { at: performance.now(), cpu: process.cpuUsage(), done: 0 };
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
     const sender = async () => {
       for (;;) {
         const batch: Record<string, unknown>[] = [];
@@ -209,7 +211,8 @@ async function run(o: Options, n: number): Promise<{ alerts: number; seconds: nu
       }
     };
     await Promise.all(Array.from({ length: o.senders }, sender));
-    return { alerts: done, seconds: (performance.now() - t0) / 1000, slices };
+    const cpu = process.cpuUsage(cpu0);
+    return { alerts: done, seconds: (performance.now() - t0) / 1000, cpuMsPerAlert: (cpu.user + cpu.system) / 1000 / done, slices };
   } finally {
     await store.close();
     await drop();
@@ -225,7 +228,7 @@ async function main(): Promise<void> {
     const load1 = loadavg();
     process.stdout.write(
       `\n${o.store}, ${fmt(n)} alerts from pools of ${fmt(o.pool)} devices and accounts, batches of ${o.batch}, ${o.senders} senders, ${o.unbounded ? "no correlation limits" : "default correlation limits"}; ${o.dist}\n` +
-        `  ${fmt(r.alerts / r.seconds)} alerts/s overall (${r.seconds.toFixed(1)} s); load average ${load0[0]!.toFixed(1)} → ${load1[0]!.toFixed(1)}\n` +
+        `  ${fmt(r.alerts / r.seconds)} alerts/s overall (${r.seconds.toFixed(1)} s), ${r.cpuMsPerAlert.toFixed(3)} ms of CPU per alert; load average ${load0[0]!.toFixed(1)} → ${load1[0]!.toFixed(1)}\n` +
         `  ${"up to".padStart(9)}  ${"alerts/s".padStart(9)}  ${"CPU ms/alert".padStart(12)}  largest incident\n`,
     );
     for (const s of r.slices) {
@@ -240,7 +243,7 @@ async function main(): Promise<void> {
     );
     out.push({ options: o, requested: n, load: [load0, load1], ...r });
   }
-  writeFileSync(join(BENCH_DIR, "snowball-results.json"), JSON.stringify(out, null, 2));
+  writeFileSync(join(BENCH_DIR, `snowball-results-${process.pid}.json`), JSON.stringify(out, null, 2));
 }
 
 main().catch((e: unknown) => {
