@@ -76,12 +76,17 @@ async function start(
   }
 }
 
-/** `env`: more environment for the server (NODE_EXTRA_CA_CERTS, say). */
+/**
+ * TRIAGE_BENCH_SERVE_BIN serves from another build's bin/triage.js (a copy of an earlier build, for
+ * before/after runs on the same stores); seeding and the CLI always use this checkout's. `env`: more
+ * environment for the server (NODE_EXTRA_CA_CERTS, say).
+ */
 export function startTriage(ref: StoreRef, opts: { profileDir?: string; serveArgs?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<Running> {
+  const bin = process.env.TRIAGE_BENCH_SERVE_BIN ?? TRIAGE_BIN;
   const prof = opts.profileDir ? ["--cpu-prof", "--cpu-prof-dir", opts.profileDir] : [];
   return start(
     `triage (${ref.label})`,
-    [...prof, TRIAGE_BIN, "serve", "--http", ...storeArgs(ref), "--host", "127.0.0.1", "--port", "0", "--log-level", "warn", ...(opts.serveArgs ?? [])],
+    [...prof, bin, "serve", "--http", ...storeArgs(ref), "--host", "127.0.0.1", "--port", "0", "--log-level", "warn", ...(opts.serveArgs ?? [])],
     { healthPath: "/healthz", listening: /Triage is listening on (http:\/\/\S+)/, env: opts.env },
   );
 }

@@ -53,8 +53,11 @@ export function storeRef(kind: StoreKind, size: number, pgBase: string): StoreRe
     const dataDir = join(BENCH_DIR, `sqlite-${size}`);
     return { kind, size, dataDir, dbUrl: null, appFile: join(dataDir, "bench-apps.json"), label: `sqlite ${size}` };
   }
+  // The database is named after the size, prefixed by the base URL's database name if it has one.
   const url = new URL(pgBase);
-  url.pathname = `/triage_bench_${size}`;
+  const prefix = url.pathname.replace(/^\/+|\/+$/g, "") || "triage_bench";
+  if (!/^[a-z_][a-z0-9_]*$/.test(prefix)) throw new Error(`--pg: the database name prefix ${prefix} must be lower-case letters, digits and _`);
+  url.pathname = `/${prefix}_${size}`;
   return {
     kind,
     size,

@@ -55,6 +55,19 @@ export function noteChange(
   p.changes.set(key, { tenantId, entityType, entityId: id, changeType });
 }
 
+/** What the transaction has noted so far, to go back to if the work since is undone (a savepoint rolled back). */
+export function feedMark(tx: Transaction<Database>): { actor: string | null; changes: Pending["changes"] } {
+  const p = pendingOf(tx);
+  return { actor: p.actor, changes: new Map(p.changes) };
+}
+
+/** Forgets what was noted since `mark`. */
+export function feedRewind(tx: Transaction<Database>, mark: ReturnType<typeof feedMark>): void {
+  const p = pendingOf(tx);
+  p.actor = mark.actor;
+  p.changes = mark.changes;
+}
+
 /** Names who makes the transaction's changes (the first name given is kept). */
 export function noteFeedActor(tx: Transaction<Database>, actor: string): void {
   const p = pendingOf(tx);

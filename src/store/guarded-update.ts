@@ -1,6 +1,8 @@
-import type { Transaction } from "kysely";
+import { sql, type Transaction } from "kysely";
 import type { Database } from "./tables.js";
 import { changedColumns } from "./columns.js";
+import { isPostgres } from "./dialect.js";
+import { chunks } from "./chunks.js";
 import { GraphError } from "../errors/graph-error.js";
 import { noteChange } from "./feed.js";
 
@@ -24,6 +26,61 @@ export async function updateGuarded<T extends Versioned>(trx: Transaction<Databa
     .executeTakeFirst();
   if (Number(res.numUpdatedRows) !== 1) throw concurrentUpdate(table, before.id);
   noteChange(trx, before.tenant_id, table === "incidents" ? "incident" : "alert", before.id, "updated");
+}
+
+/** Rows per batched UPDATE: each carries its id, version and changed columns as parameters. */
+const ROWS_PER_UPDATE = 100;
+
+/** Each table's column types on PostgreSQL, to type the parameters of a VALUES list (read once). */
+const columnTypes = new Map<string, Promise<Map<string, string>>>();
+
+function typesOf(trx: Transaction<Database>, table: "incidents" | "alerts"): Promise<Map<string, string>> {
+  let types = columnTypes.get(table);
+  if (!types) {
+    types = sql<{ name: string; type: string }>`select attname as name, format_type(atttypid, atttypmod) as type from pg_attribute
+      where attrelid = ${table}::regclass and attnum > 0 and not attisdropped`
+      .execute(trx)
+      .then((r) => new Map(r.rows.map((c) => [c.name, c.type])));
+    types.catch(() => columnTypes.delete(table));
+    columnTypes.set(table, types);
+  }
+  return types;
+}
+
+/**
+ * `updateGuarded` for many rows of one tenant. On PostgreSQL, one statement per hundred rows
+ * (`UPDATE … FROM (VALUES …)`, every column any of them changed, each row guarded by its version),
+ * instead of a round trip per row; on SQLite, where a statement costs no round trip, row by row.
+ */
+export async function updateGuardedMany<T extends Versioned>(
+  trx: Transaction<Database>,
+  table: "incidents" | "alerts",
+  pairs: readonly [T, T][],
+): Promise<void> {
+  if (!isPostgres(trx) || pairs.length < 2) {
+    for (const [before, after] of pairs) await updateGuarded(trx, table, before, after);
+    return;
+  }
+  const types = await typesOf(trx, table);
+  const type = (c: string) => sql.raw(types.get(c) ?? "text");
+  for (const part of chunks(pairs, ROWS_PER_UPDATE)) {
+    const cols = [...new Set(part.flatMap(([before, after]) => Object.keys(changedColumns(before, after))))].filter((c) => c !== "tenant_id" && c !== "id");
+    const tenantId = part[0]![0].tenant_id;
+    const rows = part.map(([before, after]) => {
+      const values = cols.map((c) => sql`cast(${(after as Record<string, unknown>)[c] ?? null} as ${type(c)})`);
+      return sql`(cast(${before.id} as ${type("id")}), cast(${before.version} as integer)${values.length ? sql`, ${sql.join(values)}` : sql``})`;
+    });
+    const names = cols.map((c) => sql.ref(c));
+    const set = cols.length ? sql.join(cols.map((c) => sql`${sql.ref(c)} = v.${sql.ref(c)}`)) : sql`version = t.version`;
+    const res = await sql<{ id: string | number }>`update ${sql.table(table)} as t set ${set}
+      from (values ${sql.join(rows)}) as v(id, old_version${names.length ? sql`, ${sql.join(names)}` : sql``})
+      where t.tenant_id = ${tenantId} and t.id = v.id and t.version = v.old_version returning t.id`.execute(trx);
+    if (res.rows.length !== part.length) {
+      const written = new Set(res.rows.map((r) => String(r.id)));
+      throw concurrentUpdate(table, part.find(([before]) => !written.has(String(before.id)))![0].id);
+    }
+    for (const [before] of part) noteChange(trx, before.tenant_id, table === "incidents" ? "incident" : "alert", before.id, "updated");
+  }
 }
 
 /**

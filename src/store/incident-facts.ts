@@ -2,14 +2,13 @@
  * Reading what an incident's derived properties are computed from (domain/incident-derive.ts; the fact shapes are in schema/records.ts): its
  * alerts' facts, the assets it has seen and the tenant's detector counts. Shared by ingestion and by
  * the PATCH paths, so both feed the one derivation the same inputs. Stored alerts are read as
- * columns (their category straight from the document by the database), never parsed here.
+ * columns (the category too, kept beside the document since migration 010): no alert's document is
+ * parsed, by the database or here, which a large incident would pay for on every alert that joins it.
  */
 import { sql, type Kysely, type Transaction } from "kysely";
 import type { Database } from "./tables.js";
 import { alertSeverity, detectionSource } from "../schema/enums.js";
 import type { AlertFacts } from "../schema/records.js";
-import { isPostgres } from "./dialect.js";
-import { postgresJson, sqliteJson } from "./json-sql.js";
 import { chunks, IN_LIST } from "./chunks.js";
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -21,13 +20,11 @@ export async function storedAlertFacts(
   incidentIds: readonly number[],
   skip: (alertId: string) => boolean = () => false,
 ): Promise<(AlertFacts & { incidentId: number })[]> {
-  const json = isPostgres(db) ? postgresJson : sqliteJson;
   const out: (AlertFacts & { incidentId: number })[] = [];
   for (const part of chunks(incidentIds, IN_LIST)) {
     const rows = await db
       .selectFrom("alerts")
-      .select(["id", "incident_id", "seq", "created_at", "title", "severity", "detection_source", "detector_key"])
-      .select(json.extract(sql.ref("doc"), ["category"], "string").as("category"))
+      .select(["id", "incident_id", "seq", "created_at", "title", "severity", "detection_source", "detector_key", "category"])
       .where("tenant_id", "=", tenantId)
       .where("incident_id", "in", part)
       .execute();

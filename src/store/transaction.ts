@@ -3,9 +3,9 @@
  * within one transaction; it opens it here and hands the transaction back to store functions, never
  * touching the query builder itself (only the store speaks SQL).
  */
-import type { Kysely, Transaction } from "kysely";
+import { sql, type Kysely, type Transaction } from "kysely";
 import type { Database } from "./tables.js";
-import { announceCommit, flushFeed } from "./feed.js";
+import { announceCommit, feedMark, feedRewind, flushFeed } from "./feed.js";
 import { isPostgres } from "./dialect.js";
 import { traced } from "./trace.js";
 
@@ -30,4 +30,29 @@ export function inTransaction<T>(db: StoreDb, fn: (tx: StoreTx) => Promise<T>): 
     if (grown.length) announceCommit(db, grown);
     return result;
   });
+}
+
+let savepoints = 0;
+
+/**
+ * Runs `fn` inside the open transaction so that, if it throws, what it wrote is undone (rolled back to
+ * a savepoint, its change-feed notes forgotten) while the transaction goes on; the error is rethrown.
+ * If the store cannot roll back to the savepoint (SQLite has already undone the whole transaction
+ * after a full disk or an I/O error), that error is thrown instead and the transaction fails as a whole.
+ */
+export async function withSavepoint<T>(tx: StoreTx, fn: () => Promise<T>): Promise<T> {
+  const name = sql.raw(`triage_sp_${++savepoints}`);
+  const mark = feedMark(tx);
+  await sql`savepoint ${name}`.execute(tx);
+  let out: T;
+  try {
+    out = await fn();
+  } catch (e) {
+    await sql`rollback to savepoint ${name}`.execute(tx);
+    await sql`release savepoint ${name}`.execute(tx);
+    feedRewind(tx, mark);
+    throw e;
+  }
+  await sql`release savepoint ${name}`.execute(tx);
+  return out;
 }

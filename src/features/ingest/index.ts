@@ -12,7 +12,7 @@ import { newBatch } from "../../domain/ingest/batch.js";
 import { applyPlacement, mergeSources, planPlacement } from "../../domain/ingest/place.js";
 import type { DecisionOptions, IngestResult } from "../../domain/ingest/result.js";
 import { incidentAlertOrder, lockTenantForIngestion, storedRows } from "../../store/ingest/load.js";
-import { inTransaction, type StoreDb } from "../../store/transaction.js";
+import { inTransaction, withSavepoint, type StoreDb, type StoreTx } from "../../store/transaction.js";
 import { loadBatch, loadMergeSource } from "./load.js";
 import { finishBatch } from "./finish.js";
 
@@ -30,24 +30,120 @@ export interface IngestOptions {
   limits?: CorrelationLimits;
 }
 
-/** Ingests a batch in one transaction: all alerts land, or none do. */
-export async function ingestAlerts(db: StoreDb, tenantId: string, alerts: NormalizedAlert[], options: IngestOptions): Promise<IngestResult[]> {
-  const now = options.now ?? new Date().toISOString();
-  return inTransaction(db, async (tx) => {
-    const counters = await lockTenantForIngestion(tx, tenantId);
-    const opts: DecisionOptions = { ...options, now, limits: options.limits ?? DEFAULT_LIMITS, alertOrder: incidentAlertOrder(tx) };
-    const batch = newBatch(tenantId, counters.nextIncident, counters.nextSeq);
-    const stored = storedRows();
-    const keyed = alerts.map((alert) => ({ alert, keys: entityKeys((alert.evidence as Record<string, unknown>[]) ?? []).map((k) => k.key) }));
-    await loadBatch(tx, stored, batch, keyed, opts.windowMs);
-    const results: IngestResult[] = [];
-    for (const { alert, keys } of keyed) {
-      const placement = planPlacement(batch, alert, keys, opts);
-      // A merge moves its source's alerts: those are read (and locked) now, in merge order.
-      for (const from of mergeSources(placement)) await loadMergeSource(tx, stored, batch, from);
-      results.push(applyPlacement(batch, placement, opts));
-    }
-    await finishBatch(tx, stored, batch, { actor: opts.actor, requestId: opts.requestId, at: now });
-    return results;
+/**
+ * Ingests a batch: all its alerts land, or none do. Concurrent batches for one tenant are grouped:
+ * while one transaction of the tenant's runs in this process, the batches that arrive wait, and the
+ * next transaction takes them together (up to GROUP_ALERTS alerts, from one ingesting app), each in
+ * turn, in arrival order, as if each had its own transaction: its own reads, decisions and writes,
+ * inside a savepoint, so a batch that fails is undone alone and the others still commit. A batch is
+ * answered once the transaction that holds it has committed.
+ */
+export function ingestAlerts(db: StoreDb, tenantId: string, alerts: NormalizedAlert[], options: IngestOptions): Promise<IngestResult[]> {
+  return new Promise((resolve, reject) => {
+    const lane = laneOf(db, tenantId);
+    lane.waiting.push({ alerts, options, resolve, reject });
+    if (!lane.busy) void drain(db, tenantId, lane);
   });
+}
+
+/** The most alerts one grouped transaction takes (a batch larger than this still runs, alone). */
+export const GROUP_ALERTS = 1000;
+
+interface Waiting {
+  alerts: NormalizedAlert[];
+  options: IngestOptions;
+  resolve(results: IngestResult[]): void;
+  reject(e: unknown): void;
+}
+
+/** A tenant's batches waiting in this process, and whether a transaction of theirs is running. */
+interface Lane {
+  busy: boolean;
+  waiting: Waiting[];
+}
+
+const lanes = new WeakMap<StoreDb, Map<string, Lane>>();
+
+function laneOf(db: StoreDb, tenantId: string): Lane {
+  let byTenant = lanes.get(db);
+  if (!byTenant) lanes.set(db, (byTenant = new Map()));
+  let lane = byTenant.get(tenantId);
+  if (!lane) byTenant.set(tenantId, (lane = { busy: false, waiting: [] }));
+  return lane;
+}
+
+async function drain(db: StoreDb, tenantId: string, lane: Lane): Promise<void> {
+  lane.busy = true;
+  try {
+    while (lane.waiting.length > 0) await runGroup(db, tenantId, takeGroup(lane));
+  } finally {
+    lane.busy = false;
+    if (lane.waiting.length === 0) lanes.get(db)?.delete(tenantId);
+  }
+}
+
+/**
+ * The first waiting batch and those after it from the same app (the change feed names one actor per
+ * transaction), up to GROUP_ALERTS alerts. The others keep their order for the next transaction.
+ */
+function takeGroup(lane: Lane): Waiting[] {
+  const first = lane.waiting.shift()!;
+  const group = [first];
+  let size = first.alerts.length;
+  const rest: Waiting[] = [];
+  for (const w of lane.waiting) {
+    if (w.options.actor === first.options.actor && size + w.alerts.length <= GROUP_ALERTS) {
+      group.push(w);
+      size += w.alerts.length;
+    } else rest.push(w);
+  }
+  lane.waiting = rest;
+  return group;
+}
+
+async function runGroup(db: StoreDb, tenantId: string, group: Waiting[]): Promise<void> {
+  const outcomes: ({ ok: true; results: IngestResult[] } | { ok: false; error: unknown })[] = [];
+  try {
+    await inTransaction(db, async (tx) => {
+      if (group.length === 1) {
+        outcomes.push({ ok: true, results: await ingestInTransaction(tx, tenantId, group[0]!.alerts, group[0]!.options) });
+        return;
+      }
+      for (const w of group) {
+        try {
+          outcomes.push({ ok: true, results: await withSavepoint(tx, () => ingestInTransaction(tx, tenantId, w.alerts, w.options)) });
+        } catch (error) {
+          outcomes.push({ ok: false, error });
+        }
+      }
+    });
+  } catch (error) {
+    for (const w of group) w.reject(error);
+    return;
+  }
+  group.forEach((w, i) => {
+    const o = outcomes[i]!;
+    if (o.ok) w.resolve(o.results);
+    else w.reject(o.error);
+  });
+}
+
+/** One batch, within the transaction given: lock, read up front, decide alert by alert, write once. */
+async function ingestInTransaction(tx: StoreTx, tenantId: string, alerts: NormalizedAlert[], options: IngestOptions): Promise<IngestResult[]> {
+  const now = options.now ?? new Date().toISOString();
+  const counters = await lockTenantForIngestion(tx, tenantId);
+  const opts: DecisionOptions = { ...options, now, limits: options.limits ?? DEFAULT_LIMITS, alertOrder: incidentAlertOrder(tx) };
+  const batch = newBatch(tenantId, counters.nextIncident, counters.nextSeq);
+  const stored = storedRows();
+  const keyed = alerts.map((alert) => ({ alert, keys: entityKeys((alert.evidence as Record<string, unknown>[]) ?? []).map((k) => k.key) }));
+  await loadBatch(tx, stored, batch, keyed, opts.windowMs);
+  const results: IngestResult[] = [];
+  for (const { alert, keys } of keyed) {
+    const placement = planPlacement(batch, alert, keys, opts);
+    // A merge moves its source's alerts: those are read (and locked) now, in merge order.
+    for (const from of mergeSources(placement)) await loadMergeSource(tx, stored, batch, from);
+    results.push(applyPlacement(batch, placement, opts));
+  }
+  await finishBatch(tx, stored, batch, { actor: opts.actor, requestId: opts.requestId, at: now });
+  return results;
 }

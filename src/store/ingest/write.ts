@@ -8,7 +8,7 @@
 import { sql, type Insertable, type Transaction } from "kysely";
 import type { AlertTable, Database, IncidentTable } from "../tables.js";
 import type { AlertRecord, CorrelationEvent, IncidentRecord } from "../../schema/records.js";
-import { updateGuarded } from "../guarded-update.js";
+import { updateGuardedMany } from "../guarded-update.js";
 import { chunks, ROWS_PER_INSERT } from "../chunks.js";
 import { incidentRowOf } from "../incident-rows.js";
 import { alertRowOf } from "../alert-rows.js";
@@ -105,7 +105,7 @@ export async function writeIncidents(
   }
   for (const part of chunks(inserts, ROWS_PER_INSERT / 2)) await trx.insertInto("incidents").values(part).execute();
   for (const row of inserts) noteChange(trx, tenantId, "incident", row.id, "created");
-  for (const [before, after] of updates) await updateGuarded(trx, "incidents", before, after);
+  await updateGuardedMany(trx, "incidents", updates);
 }
 
 /** Inserts new alerts, several to a statement, in the order given; a new alert starts at version 1. */
@@ -115,13 +115,13 @@ export async function insertAlerts(trx: Transaction<Database>, tenantId: string,
   for (const row of rows) noteChange(trx, tenantId, "alert", row.id, "created");
 }
 
-/** Updates stored alerts, each guarded by the version read. */
+/** Updates stored alerts, each guarded by the version read (on PostgreSQL, many to a statement). */
 export async function updateAlerts(trx: Transaction<Database>, stored: StoredRows, tenantId: string, alerts: readonly Written<AlertRecord>[]): Promise<void> {
-  for (const a of alerts) {
+  const updates = alerts.map((a): [AlertTable, AlertTable] => {
     const before = stored.alerts.get(a.id)!;
-    const after: AlertTable = alertRowOf(tenantId, a, before.version + a.writes, before);
-    await updateGuarded(trx, "alerts", before, after);
-  }
+    return [before, alertRowOf(tenantId, a, before.version + a.writes, before)];
+  });
+  await updateGuardedMany(trx, "alerts", updates);
 }
 
 /** The tenant's counters after the batch: the next incident id and alert sequence number. */
