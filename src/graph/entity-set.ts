@@ -32,7 +32,7 @@ import type { Caller } from "../identity/caller.js";
 import { DEFAULT_PROFILE, type Profile } from "../schema/profile.js";
 import { SLA_ANNOTATION } from "../schema/sla.js";
 import { slaView } from "../domain/sla.js";
-import { slaStates } from "../store/sla.js";
+import { slaStates, tenantHasSlaPolicy } from "../store/sla.js";
 
 declare module "fastify" {
   interface FastifyContextConfig {
@@ -131,6 +131,7 @@ function expandedJson(json: string, view: View, incidentId: string | number, exp
 async function slaAnnotations(store: GraphRouteOptions["store"], tenantId: string, resource: Resource, ids: readonly (string | number)[], profile: Profile) {
   const out = new Map<number, string>();
   if (resource !== incidentResource || profile !== "lenient" || ids.length === 0) return out;
+  if (!(await tenantHasSlaPolicy(store.db, tenantId))) return out;
   const now = Date.now();
   for (const [id, state] of await slaStates(store.db, tenantId, ids.map(Number)))
     out.set(id, `${JSON.stringify(SLA_ANNOTATION)}:${JSON.stringify(slaView(state, now))}`);

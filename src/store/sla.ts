@@ -59,6 +59,30 @@ export async function findSlaPolicy(db: Db, tenantId: string): Promise<SlaPolicy
   return db.selectFrom("sla_policies").selectAll().where("tenant_id", "=", tenantId).executeTakeFirst();
 }
 
+/** How long a node trusts what it read of whether a tenant has a policy (as it does fault settings). */
+const POLICY_KNOWN_MS = 2_000;
+/** Tenants remembered at most; past it the memory starts afresh. */
+const POLICY_KNOWN_MAX = 10_000;
+const policyKnown = new WeakMap<Db, Map<string, { has: boolean; at: number }>>();
+
+/**
+ * Whether the tenant has an SLA policy, and so may have clocks (a tenant gets clocks only from its
+ * first policy on, and a policy is never deleted). Read at most every two seconds per node: incident
+ * listings of tenants without SLAs then skip the clocks' read altogether. A new policy shows on other
+ * nodes within that time.
+ */
+export async function tenantHasSlaPolicy(db: Db, tenantId: string): Promise<boolean> {
+  let known = policyKnown.get(db);
+  if (!known) policyKnown.set(db, (known = new Map()));
+  const now = Date.now();
+  const hit = known.get(tenantId);
+  if (hit && now - hit.at < POLICY_KNOWN_MS) return hit.has;
+  const has = (await db.selectFrom("sla_policies").select("tenant_id").where("tenant_id", "=", tenantId).executeTakeFirst()) !== undefined;
+  if (known.size >= POLICY_KNOWN_MAX) known.clear();
+  known.set(tenantId, { has, at: now });
+  return has;
+}
+
 /**
  * Saves the tenant's policy; the first one also starts the tenant's automation cursor, along which its
  * incidents' clocks are kept (features/sla/track.ts).
