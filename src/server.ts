@@ -53,6 +53,8 @@ import { CallerSettings, DEFAULT_SETTINGS_TTL_MS } from "./http/caller-settings.
 import { createFaultInjector } from "./http/faults.js";
 import { DEFAULT_PROFILE, type Profile } from "./schema/profile.js";
 import { registerFaultRoutes } from "./triage-api/faults.js";
+import { registerLiveRoutes } from "./triage-api/live-routes.js";
+import { DEFAULT_LIVE_SETTINGS, LiveHub, type LiveSettings } from "./features/live/hub.js";
 import { installHttpTracing } from "./http/tracing.js";
 import { tracingOn } from "./store/trace.js";
 
@@ -149,6 +151,8 @@ export interface ServerConfig {
    * running rules and sending their jobs (its rule routes still work).
    */
   automation?: (Partial<AutomationSettings> & { run?: boolean }) | undefined;
+  /** The live change stream's limits and timings (GET /triage/changes; features/live/hub.ts has the defaults). */
+  live?: Partial<LiveSettings> | undefined;
   /**
    * Collect Prometheus metrics (http/metrics.ts). They are served only where the caller chooses:
    * `triage serve --metrics-port` puts them on a listener of their own, never on the API's port.
@@ -328,6 +332,15 @@ export async function buildServer(config: ServerConfig): Promise<FastifyInstance
   });
   await app.register(registerTriageRoutes, { store, caller });
   await app.register(registerFaultRoutes, { store, settings });
+  // The live change stream: one reader of the feed per node for all its streams. Its heartbeat is
+  // kept well inside the idle-connection timeout, which a quiet stream would otherwise reach.
+  const liveSettings: LiveSettings = { ...DEFAULT_LIVE_SETTINGS, ...config.live };
+  liveSettings.heartbeatMs = Math.max(1_000, Math.min(liveSettings.heartbeatMs, Math.floor(timeouts.fastify.connectionTimeout / 2)));
+  const hub = new LiveHub(store, liveSettings, app.log);
+  app.addHook("onReady", () => hub.start());
+  // Before the server stops: open streams would otherwise keep it from closing.
+  app.addHook("preClose", () => hub.stop());
+  await app.register(registerLiveRoutes, { hub, caller });
   const automation: AutomationSettings = {
     ...DEFAULT_AUTOMATION_SETTINGS,
     allowPrivateDestinations: notifications.allowPrivateDestinations,
