@@ -25,7 +25,7 @@ const changes = (events: SseEvent[]) => events.filter((e) => e.event === "change
 const has = (type: string, id: string, changeType?: string) => (events: SseEvent[]) =>
   changes(events).some((c) => c.entityType === type && c.id === id && (changeType === undefined || c.changeType === changeType));
 
-describe("GET /triage/changes", () => {
+describe("GET /triage/changes", { timeout: 90_000 }, () => {
   it("streams ingestion, PATCH and comments as they commit, each with its feed number as the event id", async () => {
     const s = await open();
     expect(s.status).toBe(200);
