@@ -20,6 +20,8 @@ import {
 import type { AuditEntry, AuditPage, Correlation } from "../../../src/schema/triage-api";
 import { Link } from "../router";
 import { MoveDialog } from "../components/MergeMove";
+import { LiveIndicator } from "../components/LiveIndicator";
+import { useLiveIncident } from "../live";
 import { EnumOptions, ErrorMessage, Loading, Notice, PriorityBadge, SeverityBadge, StatusBadge, Time, useAsync, usePageTitle } from "../components/ui";
 
 interface Loaded {
@@ -564,6 +566,8 @@ export function IncidentPage({ id, session }: { id: string; session: Session }) 
   const timeline = useMemo(() => (data ? timelineOf(data) : []), [data]);
   const evidence = useMemo(() => mergedEvidence(data?.incident.alerts ?? []), [data]);
   const alertsById = useMemo(() => new Map((data?.incident.alerts ?? []).map((a) => [a.id, a])), [data]);
+  // The page follows changes to the incident and its alerts (comments included) as they are made.
+  const live = useLiveIncident(id, alertsById, state.reload);
 
   if (state.error && !data) {
     return (
@@ -600,6 +604,7 @@ export function IncidentPage({ id, session }: { id: string; session: Session }) 
           <span className="muted">#{incident.id}</span> {incident.displayName ?? `Incident ${incident.id}`}
         </h1>
         <div className="head-badges">
+          <LiveIndicator status={live} />
           <SeverityBadge value={incident.severity} />
           <StatusBadge value={incident.status} />
           <span>
