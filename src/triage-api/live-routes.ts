@@ -76,7 +76,11 @@ export async function registerLiveRoutes(app: FastifyInstance, opts: LiveRouteOp
     const incidents = mayRead(caller, "GET /security/incidents");
     const alerts = mayRead(caller, "GET /security/alerts_v2");
     if (!incidents && !alerts) {
-      throw new GraphError(403, "Forbidden", "Reading changes needs the permission to read incidents (GET /security/incidents) or alerts (GET /security/alerts_v2).");
+      throw new GraphError(
+        403,
+        "Forbidden",
+        "Reading changes needs the permission to read incidents (GET /security/incidents) or alerts (GET /security/alerts_v2).",
+      );
     }
     const lastEventId = lastEventIdOf(req);
     const userKey = `${caller.tenantId}|${caller.principal.objectId}`;
@@ -86,7 +90,12 @@ export async function registerLiveRoutes(app: FastifyInstance, opts: LiveRouteOp
       if (!(e instanceof LiveLimitError)) throw e;
       const retry = { "retry-after": "30" };
       throw e.scope === "user"
-        ? new GraphError(429, "TooManyRequests", `At most ${settings.maxConnectionsPerUser} live streams per user are open at once; close one, or retry later.`, retry)
+        ? new GraphError(
+            429,
+            "TooManyRequests",
+            `At most ${settings.maxConnectionsPerUser} live streams per user are open at once; close one, or retry later.`,
+            retry,
+          )
         : new GraphError(503, "ServiceUnavailable", "This node serves as many live streams as it may; retry later.", retry);
     }
 
@@ -182,10 +191,6 @@ export async function registerLiveRoutes(app: FastifyInstance, opts: LiveRouteOp
       lifetime = setTimeout(() => end(untilExpiry <= settings.maxStreamMs ? "tokenExpiry" : "maxDuration"), ms);
       lifetime.unref();
     }
-    return reply
-      .header("content-type", "text/event-stream; charset=utf-8")
-      .header("cache-control", "no-store")
-      .header("x-accel-buffering", "no")
-      .send(stream);
+    return reply.header("content-type", "text/event-stream; charset=utf-8").header("cache-control", "no-store").header("x-accel-buffering", "no").send(stream);
   });
 }

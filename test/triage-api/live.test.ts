@@ -51,7 +51,13 @@ describe("GET /triage/changes", { timeout: 90_000 }, () => {
       body: { "@odata.type": "microsoft.graph.security.alertComment", comment: "live" },
     });
     expect(comment.status).toBe(200);
-    await s.waitFor((e) => changes(e).length > before && changes(e).slice(before).some((c) => c.id === incidentId));
+    await s.waitFor(
+      (e) =>
+        changes(e).length > before &&
+        changes(e)
+          .slice(before)
+          .some((c) => c.id === incidentId),
+    );
 
     const all = s.events.filter((e) => e.event === "change");
     for (const e of all) {
@@ -156,12 +162,11 @@ describe("GET /triage/changes", { timeout: 90_000 }, () => {
     // A closed stream gives its place back.
     open3[0]!.close();
     const until = Date.now() + 10_000;
-    let again: SseStream;
-    do {
-      again = await open({}, app);
-      if (again.status === 200 || Date.now() > until) break;
+    let again = await open({}, app);
+    while (again.status !== 200 && Date.now() < until) {
       await new Promise((r) => setTimeout(r, 100));
-    } while (true);
+      again = await open({}, app);
+    }
     expect(again.status).toBe(200);
     for (const s of [...open3, otherApp, again]) s.close();
   });

@@ -222,12 +222,9 @@ export function useLiveChanges(onChanges: (changes: LiveChange[]) => void, onRes
 export function useLiveIncident(id: string, alertIds: { has(id: string): boolean }, reload: () => void): LiveStatus {
   const alerts = useRef(alertIds);
   alerts.current = alertIds;
-  return useLiveChanges(
-    (changes) => {
-      if (changes.some((c) => (c.entityType === "incident" ? c.id === id : alerts.current.has(c.id)))) reload();
-    },
-    reload,
-  );
+  return useLiveChanges((changes) => {
+    if (changes.some((c) => (c.entityType === "incident" ? c.id === id : alerts.current.has(c.id)))) reload();
+  }, reload);
 }
 
 /** Most changed incidents the queue fetches one by one; beyond, it loads the page again. */

@@ -175,7 +175,7 @@ export class LiveHub {
     if (lastEventId === null || lastEventId >= upTo) return { ok: true, position, replay: [] };
     // Feed numbers are consecutive: anything short of every number up to upTo was pruned away.
     const complete = (replay: FeedEntry[]) => replay.length === upTo - lastEventId && replay[0]?.seq === lastEventId + 1;
-    const replay = upTo - lastEventId > this.settings.maxReplay ? [] : (await readFeed(this.store.db, tenantId, lastEventId, upTo - lastEventId));
+    const replay = upTo - lastEventId > this.settings.maxReplay ? [] : await readFeed(this.store.db, tenantId, lastEventId, upTo - lastEventId);
     if (!complete(replay)) {
       g.listeners.delete(listener);
       return { ok: false, reason: "gone", position: upTo };
