@@ -53,10 +53,10 @@ async function waitForQueue(): Promise<void> {
 
 /** Marks the document, so a reload (which would lose the mark) is caught. */
 async function mark(): Promise<void> {
-  await page.evaluate(() => ((window as any).__notReloaded = true));
+  await page.evaluate(() => ((globalThis as any).__notReloaded = true));
 }
 async function notReloaded(): Promise<boolean> {
-  return page.evaluate(() => (window as any).__notReloaded === true);
+  return page.evaluate(() => (globalThis as any).__notReloaded === true);
 }
 
 describe.skipIf(!browserAvailable() || process.env.TRIAGE_SKIP_BROWSER === "1")("live updates in the web app", { timeout: 90_000 }, () => {
