@@ -71,7 +71,8 @@ export async function registerLiveRoutes(app: FastifyInstance, opts: LiveRouteOp
   const { hub } = opts;
   const settings = hub.settings;
 
-  app.get("/triage/changes", { config: { operation: operation("GET /triage/changes"), openapi: LIVE_DOC } }, async (req, reply) => {
+  // No HEAD twin: a HEAD would open a stream only to send no body.
+  app.get("/triage/changes", { exposeHeadRoute: false, config: { operation: operation("GET /triage/changes"), openapi: LIVE_DOC } }, async (req, reply) => {
     const caller = await opts.caller(req);
     const incidents = mayRead(caller, "GET /security/incidents");
     const alerts = mayRead(caller, "GET /security/alerts_v2");

@@ -54,7 +54,7 @@ function bodyFor(method: string, url: string): unknown {
 
 async function call(c: Pick<RouteCase, "method" | "path" | "body">, accessToken: string) {
   // The live change stream stays open; from a position past the feed's end it answers a reset and ends.
-  const resume = c.path === "/triage/changes" ? { "last-event-id": "999999999999" } : {};
+  const resume: Record<string, string> = c.path === "/triage/changes" ? { "last-event-id": "999999999999" } : {};
   return t.request(c.method, c.path, { body: c.body, headers: { authorization: `Bearer ${accessToken}`, ...resume } });
 }
 
