@@ -71,8 +71,7 @@ export async function registerLiveRoutes(app: FastifyInstance, opts: LiveRouteOp
   const { hub } = opts;
   const settings = hub.settings;
 
-  // No HEAD twin: a HEAD would open a stream only to send no body.
-  app.get("/triage/changes", { exposeHeadRoute: false, config: { operation: operation("GET /triage/changes"), openapi: LIVE_DOC } }, async (req, reply) => {
+  app.get("/triage/changes", { config: { operation: operation("GET /triage/changes"), openapi: LIVE_DOC } }, async (req, reply) => {
     const caller = await opts.caller(req);
     const incidents = mayRead(caller, "GET /security/incidents");
     const alerts = mayRead(caller, "GET /security/alerts_v2");
@@ -84,6 +83,8 @@ export async function registerLiveRoutes(app: FastifyInstance, opts: LiveRouteOp
       );
     }
     const lastEventId = lastEventIdOf(req);
+    // HEAD (Fastify's twin of the GET, guarded alike) answers the headers without opening a stream.
+    if (req.method === "HEAD") return reply.header("content-type", "text/event-stream; charset=utf-8").header("cache-control", "no-store").send();
     const userKey = `${caller.tenantId}|${caller.principal.objectId}`;
     try {
       hub.reserve(userKey);
