@@ -163,9 +163,11 @@ export class LiveHub {
   async join(listener: LiveListener, lastEventId: number | null): Promise<JoinResult> {
     const tenantId = listener.tenantId;
     let g = await this.group(tenantId);
-    if (lastEventId !== null && lastEventId > g.cursor) {
+    if (lastEventId !== null) {
+      // Measured against the feed's end, not against how far this node has read it.
       const last = Math.max(g.cursor, await lastFeedSeq(this.store.db, tenantId));
       if (lastEventId > last) return { ok: false, reason: "ahead", position: last };
+      if (last - lastEventId > this.settings.maxReplay) return { ok: false, reason: "gone", position: last };
       g = await this.group(tenantId);
     }
     const upTo = g.cursor;
