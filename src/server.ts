@@ -58,6 +58,8 @@ import { CallerSettings, DEFAULT_SETTINGS_TTL_MS } from "./http/caller-settings.
 import { createFaultInjector } from "./http/faults.js";
 import { DEFAULT_PROFILE, type Profile } from "./schema/profile.js";
 import { registerFaultRoutes } from "./triage-api/faults.js";
+import { registerLiveRoutes } from "./triage-api/live-routes.js";
+import { DEFAULT_LIVE_SETTINGS, LiveHub, type LiveSettings } from "./features/live/hub.js";
 import { installHttpTracing } from "./http/tracing.js";
 import { tracingOn } from "./store/trace.js";
 
@@ -156,6 +158,8 @@ export interface ServerConfig {
   automation?: (Partial<AutomationSettings> & { run?: boolean }) | undefined;
   /** The SLA breach watch's timings (docs/sla.md); it runs when automation runs. */
   sla?: Partial<SlaWatchSettings> | undefined;
+  /** The live change stream's limits and timings (GET /triage/changes; features/live/hub.ts has the defaults). */
+  live?: Partial<LiveSettings> | undefined;
   /**
    * Collect Prometheus metrics (http/metrics.ts). They are served only where the caller chooses:
    * `triage serve --metrics-port` puts them on a listener of their own, never on the API's port.
@@ -352,6 +356,15 @@ export async function buildServer(config: ServerConfig): Promise<FastifyInstance
   });
   await app.register(registerTriageRoutes, { store, caller });
   await app.register(registerFaultRoutes, { store, settings });
+  // The live change stream: one reader of the feed per node for all its streams. Its heartbeat is
+  // kept well inside the idle-connection timeout, which a quiet stream would otherwise reach.
+  const liveSettings: LiveSettings = { ...DEFAULT_LIVE_SETTINGS, ...config.live };
+  liveSettings.heartbeatMs = Math.max(1_000, Math.min(liveSettings.heartbeatMs, Math.floor(timeouts.fastify.connectionTimeout / 2)));
+  const hub = new LiveHub(store, liveSettings, app.log);
+  app.addHook("onReady", () => hub.start());
+  // Before the server stops: open streams would otherwise keep it from closing.
+  app.addHook("preClose", () => hub.stop());
+  await app.register(registerLiveRoutes, { hub, caller });
   const automation: AutomationSettings = {
     ...DEFAULT_AUTOMATION_SETTINGS,
     allowPrivateDestinations: notifications.allowPrivateDestinations,

@@ -59,7 +59,7 @@ function translate(err: FastifyError): GraphError | null {
   return null;
 }
 
-function acceptable(accept: string | undefined, alsoText: boolean, alsoCsv = false, alsoXml = false): boolean {
+function acceptable(accept: string | undefined, alsoText: boolean, alsoCsv = false, alsoXml = false, alsoEvents = false): boolean {
   if (!accept) return true;
   return accept.split(",").some((part) => {
     const type = part.split(";")[0]!.trim().toLowerCase();
@@ -69,7 +69,8 @@ function acceptable(accept: string | undefined, alsoText: boolean, alsoCsv = fal
       type === "application/json" ||
       (alsoText && (type === "text/*" || type === "text/plain")) ||
       (alsoCsv && (type === "text/*" || type === "text/csv")) ||
-      (alsoXml && (type === "application/xml" || type === "text/xml" || type === "text/*"))
+      (alsoXml && (type === "application/xml" || type === "text/xml" || type === "text/*")) ||
+      (alsoEvents && (type === "text/event-stream" || type === "text/*"))
     );
   });
 }
@@ -103,7 +104,9 @@ export function installHttpConventions(app: FastifyInstance, opts: HttpConventio
     const isPermissions = /^\/permissions(\/|$)/i.test(path);
     // The CSDL document is XML.
     const isMetadata = /\/\$metadata$/i.test(path);
-    if (!acceptable(req.headers.accept, isCount, isPermissions, isMetadata) && !notFoundPage?.matches(req)) {
+    // The live change stream is server-sent events (its errors are JSON all the same).
+    const isEventStream = /^\/triage\/changes$/i.test(path);
+    if (!acceptable(req.headers.accept, isCount, isPermissions, isMetadata, isEventStream) && !notFoundPage?.matches(req)) {
       return sendError(
         req,
         reply,

@@ -22,6 +22,13 @@ export interface Timeouts {
   idleMs: number;
 }
 
+/*
+ * The live change stream (GET /triage/changes) lives within these on purpose, without an exemption:
+ * its request arrives at once (requestMs and headersMs end there), and its heartbeat, kept at most
+ * half of idleMs (server.ts), keeps the connection from idling out; a client that stops reading is
+ * closed by idleMs or by the stream's own cap on waiting events. Its lifetime is bounded by the live
+ * settings (features/live/hub.ts).
+ */
 export const DEFAULT_TIMEOUTS: Timeouts = {
   // A 32 MB ingestion batch needs about 1 MB/s to arrive in time.
   requestMs: 60_000,

@@ -152,7 +152,20 @@ const SUBSCRIPTION_PERMISSIONS = ["SecurityIncident.Read.All", "SecurityAlert.Re
 const SUBSCRIPTION_NOTE =
   "Change notifications: creating or renewing a subscription also needs the read permission of its resource (GET /security/incidents or GET /security/alerts_v2); an app sees only its own subscriptions.";
 
+/**
+ * The web app's live stream of the tenant's changes (GET /triage/changes): like a subscription, it is
+ * admitted with a read (or read-write) permission for incidents or alerts, and carries only the changes
+ * of the entities the caller may read, each checked against that entity's own read operation.
+ */
+const LIVE_OPERATIONS = new Set(["GET /triage/changes"]);
+const LIVE_NOTE =
+  "Triage's live change stream: it carries incident changes only to a caller who may GET /security/incidents, and alert changes only to one who may GET /security/alerts_v2.";
+
 export function operation(key: string): Operation {
+  if (LIVE_OPERATIONS.has(key)) {
+    const grants = SUBSCRIPTION_PERMISSIONS.map((permission) => ({ permission, leastPrivileged: permission.endsWith(".Read.All") }));
+    return { key, grants: { DelegatedWork: grants, Application: grants }, roles: [...READ_ROLES], note: LIVE_NOTE };
+  }
   if (SUBSCRIPTION_OPERATIONS.has(key)) {
     const grants = SUBSCRIPTION_PERMISSIONS.map((permission) => ({ permission, leastPrivileged: permission.endsWith(".Read.All") }));
     return { key, grants: { DelegatedWork: grants, Application: grants }, roles: [...READ_ROLES], note: SUBSCRIPTION_NOTE };
@@ -179,7 +192,7 @@ export function operation(key: string): Operation {
 }
 
 export function allOperationKeys(): string[] {
-  return [...Object.keys(index), ...Object.keys(DERIVED), ...ADMIN_OPERATIONS, ...AUTOMATION_OPERATIONS, ...SUBSCRIPTION_OPERATIONS];
+  return [...Object.keys(index), ...Object.keys(DERIVED), ...ADMIN_OPERATIONS, ...AUTOMATION_OPERATIONS, ...SUBSCRIPTION_OPERATIONS, ...LIVE_OPERATIONS];
 }
 
 export const catalogSources = data._meta.sources;

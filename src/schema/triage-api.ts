@@ -94,3 +94,39 @@ export interface KqlEditorAnalysis {
     incomplete: boolean;
   };
 }
+
+/**
+ * The live change stream (GET /triage/changes, text/event-stream): the `data` of each event, by its
+ * `event` name. Every `change` and `ready` event carries the feed position as its SSE `id`, which a
+ * client sends back as Last-Event-ID to resume.
+ */
+export interface LiveChange {
+  /** The change's number in the tenant's change feed (also the event's id). */
+  seq: number;
+  entityType: "incident" | "alert";
+  /** The incident's or alert's id, as in Graph. */
+  id: string;
+  changeType: "created" | "updated";
+  /** When the change committed (ISO 8601, UTC). */
+  at: string;
+}
+
+/** `ready`: the stream is open; changes after `position` follow. */
+export interface LiveReady {
+  position: number;
+}
+
+/**
+ * `reset`: the stream cannot resume from the Last-Event-ID sent (`gone`: too far behind, or no longer
+ * in the feed; `ahead`: past the feed's end). Load everything again, then reconnect from `position`
+ * (also the event's id). The server closes the stream after it.
+ */
+export interface LiveReset {
+  reason: "gone" | "ahead";
+  position: number;
+}
+
+/** `close`: the server ends the stream (`maxDuration`, `tokenExpiry`, `shutdown`); reconnect with Last-Event-ID. */
+export interface LiveClose {
+  reason: "maxDuration" | "tokenExpiry" | "shutdown";
+}

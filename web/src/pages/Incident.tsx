@@ -20,6 +20,8 @@ import {
 import type { AuditEntry, AuditPage, Correlation } from "../../../src/schema/triage-api";
 import { Link } from "../router";
 import { MoveDialog } from "../components/MergeMove";
+import { LiveIndicator } from "../components/LiveIndicator";
+import { useLiveIncident } from "../live";
 import {
   EnumOptions,
   ErrorMessage,
@@ -577,6 +579,10 @@ export function IncidentPage({ id, session }: { id: string; session: Session }) 
   const timeline = useMemo(() => (data ? timelineOf(data) : []), [data]);
   const evidence = useMemo(() => mergedEvidence(data?.incident.alerts ?? []), [data]);
   const alertsById = useMemo(() => new Map((data?.incident.alerts ?? []).map((a) => [a.id, a])), [data]);
+  // The page follows changes to the incident and its alerts (comments included) as they are made.
+  const live = useLiveIncident(id, alertsById, state.reload);
+  /** Own saves, counted: the actions' form starts afresh after each, and when a change elsewhere alters what it edits, but not while a comment arrives. */
+  const [saves, setSaves] = useState(0);
 
   if (state.error && !data) {
     return (
@@ -591,6 +597,7 @@ export function IncidentPage({ id, session }: { id: string; session: Session }) 
   }
   if (!data) return <Loading what={`Loading incident ${id}`} />;
   const { incident, correlation, audit } = data;
+  const actionsKey = `${saves}|${incident.status}|${incident.classification ?? ""}|${incident.determination ?? ""}`;
   const redirected = incident.status === "redirected" && incident.redirectIncidentId;
   const writer = canWrite(session) && !redirected;
   // Moving an alert needs SecurityData.Manage.All and a write role; a redirected incident has no alerts to move.
@@ -598,6 +605,7 @@ export function IncidentPage({ id, session }: { id: string; session: Session }) 
   const mover = writer && !moveRefusal;
 
   async function saved(updated: Incident, message: string) {
+    setSaves((n) => n + 1);
     setNotice(message);
     const fresh = await loadAudit(id).catch(() => audit);
     state.setData({ incident: { ...updated, alerts: incident.alerts }, correlation, audit: fresh });
@@ -613,6 +621,7 @@ export function IncidentPage({ id, session }: { id: string; session: Session }) 
           <span className="muted">#{incident.id}</span> {incident.displayName ?? `Incident ${incident.id}`}
         </h1>
         <div className="head-badges">
+          <LiveIndicator status={live} />
           <SeverityBadge value={incident.severity} />
           <StatusBadge value={incident.status} />
           <SlaBadge sla={incident["@triage.sla"]} />
@@ -754,7 +763,7 @@ export function IncidentPage({ id, session }: { id: string; session: Session }) 
               <dd>{incident.lastModifiedBy ?? "—"}</dd>
             </dl>
           </section>
-          {writer && <Actions key={incident.lastUpdateDateTime} incident={incident} me={session.user.upn} onSaved={saved} />}
+          {writer && <Actions key={actionsKey} incident={incident} me={session.user.upn} onSaved={saved} />}
           <section className="panel" aria-labelledby="priority-title">
             <h2 id="priority-title">
               Priority score <PriorityBadge score={correlation.priority.score} />

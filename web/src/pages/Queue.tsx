@@ -1,4 +1,6 @@
 import { useEffect, useMemo, useRef, useState, type FormEvent } from "react";
+import { useLiveQueue } from "../live";
+import { LiveIndicator } from "../components/LiveIndicator";
 import { api, batch, pageAll, qs, type Page } from "../api";
 import { canWrite, manageRefusal, type Session } from "../auth";
 import { plural } from "../format";
@@ -34,7 +36,6 @@ import {
 const SELECT =
   "id,displayName,status,severity,assignedTo,classification,determination,customTags,priorityScore,createdDateTime,lastUpdateDateTime,redirectIncidentId";
 const EXPAND = "alerts($select=id,detectionSource)";
-const POLL_MS = 4000;
 const VIEWS_KEY = "triage.views";
 
 interface SavedView {
@@ -53,10 +54,6 @@ function loadViews(): SavedView[] {
 
 function saveViews(views: SavedView[]): void {
   localStorage.setItem(VIEWS_KEY, JSON.stringify(views));
-}
-
-function combine(filter: string, extra: string): string {
-  return filter ? `(${filter}) and (${extra})` : extra;
 }
 
 function CheckGroup({
@@ -388,8 +385,6 @@ interface ListResult {
   filter: string;
   rows: Incident[];
   total: number;
-  /** The newest creation time and highest id when the list was loaded: polling asks for anything newer. */
-  since: { created: string; id: string } | null;
   sourceCapped: boolean;
 }
 
@@ -456,12 +451,7 @@ export function QueuePage({ session, search }: { session: Session; search: strin
         `/v1.0/security/incidents${qs({ $filter: filter, $orderby: buildOrderBy(query), $top: query.size, $skip: skip || undefined, $count: "true", $select: SELECT, $expand: EXPAND })}`,
         { signal },
       );
-      const [newest, highest] = await Promise.all([
-        api<Page<Incident>>(`/v1.0/security/incidents${qs({ $orderby: "createdDateTime desc", $top: 1, $select: "id,createdDateTime" })}`, { signal }),
-        api<Page<Incident>>(`/v1.0/security/incidents${qs({ $orderby: "id desc", $top: 1, $select: "id,createdDateTime" })}`, { signal }),
-      ]);
-      const since = newest.value[0] && highest.value[0] ? { created: newest.value[0].createdDateTime, id: highest.value[0].id } : null;
-      return { filter, rows: page.value, total: page["@odata.count"] ?? page.value.length, since, sourceCapped };
+      return { filter, rows: page.value, total: page["@odata.count"] ?? page.value.length, sourceCapped };
     },
     [canonical, me],
   );
@@ -471,40 +461,32 @@ export function QueuePage({ session, search }: { session: Session; search: strin
     setFresh([]);
   }, [canonical]);
 
-  // New incidents appear without a reload: every few seconds, anything created after the list was loaded.
-  const sinceRef = useRef<ListResult["since"]>(null);
-  useEffect(() => {
-    sinceRef.current = list.data?.since ?? null;
-  }, [list.data]);
-  useEffect(() => {
-    if (!list.data) return;
-    const filter = list.data.filter;
-    let stopped = false;
-    const timer = window.setInterval(async () => {
-      if (document.hidden || stopped) return;
-      const since = sinceRef.current;
-      const newer = since ? `createdDateTime gt ${since.created} or id gt '${since.id}'` : "id gt '0'";
-      try {
-        const res = await api<Page<Incident>>(
-          `/v1.0/security/incidents${qs({ $filter: combine(filter, newer), $orderby: "createdDateTime desc,id desc", $top: 50, $select: SELECT, $expand: EXPAND })}`,
-        );
-        if (stopped || !res.value.length) return;
-        const maxCreated = res.value.reduce((m, i) => (i.createdDateTime > m ? i.createdDateTime : m), since?.created ?? "");
-        const maxId = res.value.reduce((m, i) => Math.max(m, Number(i.id)), Number(since?.id ?? 0));
-        sinceRef.current = { created: maxCreated, id: String(maxId) };
-        setFresh((prev) => {
-          const seen = new Set(prev.map((i) => i.id));
-          return [...res.value.filter((i) => !seen.has(i.id)), ...prev];
-        });
-      } catch {
-        // The next poll tries again; a lost session signs out through the API layer.
-      }
-    }, POLL_MS);
-    return () => {
-      stopped = true;
-      window.clearInterval(timer);
-    };
-  }, [list.data]);
+  // Incidents appear and change without a reload, from the live change stream (live.ts).
+  const shownRef = useRef<{ data: ListResult | undefined; fresh: Incident[] }>({ data: undefined, fresh: [] });
+  shownRef.current = { data: list.data, fresh };
+  const live = useLiveQueue({
+    query,
+    me,
+    select: SELECT,
+    expand: EXPAND,
+    shown: () => new Set([...(shownRef.current.data?.rows ?? []), ...shownRef.current.fresh].map((i) => i.id)),
+    apply: (matching, others) => {
+      const data = shownRef.current.data;
+      if (!data) return;
+      const changed = new Map([...matching, ...others].map((i) => [i.id, i]));
+      const listed = new Set(data.rows.map((i) => i.id));
+      if (data.rows.some((r) => changed.has(r.id))) list.setData({ ...data, rows: data.rows.map((r) => changed.get(r.id) ?? r) });
+      setFresh((prev) => {
+        const known = new Set(prev.map((i) => i.id));
+        const added = matching.filter((i) => !listed.has(i.id) && !known.has(i.id));
+        return [...added, ...prev.map((i) => changed.get(i.id) ?? i)];
+      });
+    },
+    reload: () => {
+      setFresh([]);
+      list.reload();
+    },
+  });
 
   const rows = list.data?.rows ?? [];
   const freshIds = new Set(fresh.map((i) => i.id));
@@ -529,6 +511,7 @@ export function QueuePage({ session, search }: { session: Session; search: strin
     <div className="queue">
       <div className="page-head">
         <h1>Incidents</h1>
+        <LiveIndicator status={live} />
         <p className="muted" aria-live="polite">
           {list.data ? `${plural(list.data.total, "incident")} ${isFiltered(query) ? "match this view" : "in total"}` : ""}
         </p>
