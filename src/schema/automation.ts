@@ -3,6 +3,8 @@
  * actions — as TypeBox schemas, with their limits. The API checks bodies against these, the OpenAPI
  * document shows them, and the domain's matching and acting (domain/automation/) read the same types.
  */
+// The date-time format its schemas use must be registered before Value.Check runs on them.
+import "./formats.js";
 import { Type, type Static, type TLiteral, type TUnion } from "@sinclair/typebox";
 import { alertClassification, alertDetermination } from "./enums.js";
 import { MAX_ASSIGNED_TO_LENGTH, MAX_TEXT_LENGTH } from "./limits.js";

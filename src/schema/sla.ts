@@ -4,6 +4,8 @@
  * instance annotation under the lenient profile). The API checks bodies against these and the
  * OpenAPI document shows them.
  */
+// The date-time format its schemas use must be registered before Value.Check runs on them.
+import "./formats.js";
 import { Type, type Static } from "@sinclair/typebox";
 
 import type { SlaSeverity } from "./sla-vocabulary.js";
