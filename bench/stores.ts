@@ -53,8 +53,9 @@ export function storeRef(kind: StoreKind, size: number, pgBase: string): StoreRe
     const dataDir = join(BENCH_DIR, `sqlite-${size}`);
     return { kind, size, dataDir, dbUrl: null, appFile: join(dataDir, "bench-apps.json"), label: `sqlite ${size}` };
   }
+  // A database named in the URL is the prefix of the bench databases' names (default triage_bench).
   const url = new URL(pgBase);
-  url.pathname = `/triage_bench_${size}`;
+  url.pathname = `/${url.pathname.replace(/^\/+|\/+$/g, "") || "triage_bench"}_${size}`;
   return {
     kind,
     size,
