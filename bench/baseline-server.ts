@@ -2,9 +2,11 @@
  * The baseline: the obvious way to write these endpoints with Fastify and better-sqlite3, on the same
  * SQLite file, the same indexes and the same SQL shape as Triage (no auth, no OData, no audit).
  * Usage: node baseline-server.js <triage.db> <tenantId>   (prints "listening on <url>")
+ * Serves HTTPS when BENCH_TLS_CERT and BENCH_TLS_KEY name a certificate chain and key (tls.ts).
  */
-import Fastify from "fastify";
+import Fastify, { type FastifyInstance } from "fastify";
 import Database from "better-sqlite3";
+import { baselineTls } from "./tls.js";
 
 const [file, tenant] = process.argv.slice(2) as [string, string];
 const read = new Database(file, { readonly: true });
@@ -51,7 +53,9 @@ const alertsOf = read.prepare("SELECT doc FROM alerts WHERE tenant_id = ? AND in
 const current = write.prepare("SELECT doc FROM incidents WHERE tenant_id = ? AND id = ?");
 const update = write.prepare("UPDATE incidents SET assigned_to = ?, updated_at = ?, doc = ?, version = version + 1 WHERE tenant_id = ? AND id = ?");
 
-const app = Fastify();
+const tls = baselineTls();
+// Typed as the plain-HTTP instance: the routes are the same over either transport.
+const app = (tls ? Fastify({ https: tls }) : Fastify()) as unknown as FastifyInstance;
 app.get("/healthz", async () => ({ status: "ok" }));
 
 app.get("/incidents", async (req) => {

@@ -35,9 +35,13 @@ async function freePort(): Promise<number> {
  * Spawns a server and waits for it: `listening` picks the base URL out of its stdout (or is given it),
  * then `healthPath` must answer 200.
  */
-async function start(name: string, args: string[], opts: { healthPath: string; listening?: RegExp; base?: string; timeoutMs?: number }): Promise<Running> {
+async function start(
+  name: string,
+  args: string[],
+  opts: { healthPath: string; listening?: RegExp; base?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv },
+): Promise<Running> {
   const t0 = performance.now();
-  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...opts.env } });
   let stderr = "";
   child.stderr!.setEncoding("utf8").on("data", (d: string) => {
     stderr += d;
@@ -70,19 +74,51 @@ async function start(name: string, args: string[], opts: { healthPath: string; l
   }
 }
 
-export function startTriage(ref: StoreRef, opts: { profileDir?: string; serveArgs?: string[] } = {}): Promise<Running> {
+/** The certificate chain and key a baseline serves over HTTPS: Triage's own, from the same data directory. */
+export interface TlsFiles {
+  cert: string;
+  key: string;
+}
+
+export function startTriage(ref: StoreRef, opts: { profileDir?: string; serveArgs?: string[]; https?: boolean } = {}): Promise<Running> {
   const prof = opts.profileDir ? ["--cpu-prof", "--cpu-prof-dir", opts.profileDir] : [];
   return start(
-    `triage (${ref.label})`,
-    [...prof, TRIAGE_BIN, "serve", "--http", ...storeArgs(ref), "--host", "127.0.0.1", "--port", "0", "--log-level", "warn", ...(opts.serveArgs ?? [])],
-    { healthPath: "/healthz", listening: /Triage is listening on (http:\/\/\S+)/ },
+    `triage (${ref.label}${opts.https ? ", https" : ""})`,
+    [
+      ...prof,
+      TRIAGE_BIN,
+      "serve",
+      ...(opts.https ? [] : ["--http"]),
+      ...storeArgs(ref),
+      "--host",
+      "127.0.0.1",
+      "--port",
+      "0",
+      "--log-level",
+      "warn",
+      ...(opts.serveArgs ?? []),
+    ],
+    { healthPath: "/healthz", listening: /Triage is listening on (https?:\/\/\S+)/ },
   );
 }
 
-export function startBaseline(ref: StoreRef): Promise<Running> {
-  return start(`baseline (${ref.size})`, [join(BUILD_DIR, "baseline-server.js"), sqliteFile(ref), TENANT], {
+const tlsEnv = (tls?: TlsFiles): NodeJS.ProcessEnv => (tls ? { BENCH_TLS_CERT: tls.cert, BENCH_TLS_KEY: tls.key } : {});
+
+/** The SQLite baseline on the store's file; over HTTPS with `tls`. */
+export function startBaseline(ref: StoreRef, tls?: TlsFiles): Promise<Running> {
+  return start(`baseline (${ref.size}${tls ? ", https" : ""})`, [join(BUILD_DIR, "baseline-server.js"), sqliteFile(ref), TENANT], {
     healthPath: "/healthz",
-    listening: /listening on (http:\/\/\S+)/,
+    listening: /listening on (https?:\/\/\S+)/,
+    env: tlsEnv(tls),
+  });
+}
+
+/** The PostgreSQL baseline on the store's database; over HTTPS with `tls`. */
+export function startPgBaseline(ref: StoreRef, tls?: TlsFiles): Promise<Running> {
+  return start(`baseline (${ref.label}${tls ? ", https" : ""})`, [join(BUILD_DIR, "baseline-pg-server.js"), ref.dbUrl!, TENANT], {
+    healthPath: "/healthz",
+    listening: /listening on (https?:\/\/\S+)/,
+    env: tlsEnv(tls),
   });
 }
 
