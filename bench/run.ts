@@ -747,7 +747,11 @@ async function main(): Promise<void> {
       stats.rssAfterReadsMb = rssAfterReads;
       res.servers.push(stats);
       // The guard's work, measured on its own with the same store and token (after the server stopped).
-      res.auth.push(await measureAuth(ref, base, token));
+      try {
+        res.auth.push(await measureAuth(ref, base, token));
+      } catch (e) {
+        log(`${ref.label}: auth cost not measured: ${e instanceof Error ? e.message : String(e)}`);
+      }
       // The reads again on Triage's default transport, HTTPS (a token of that origin).
       await withServer(
         "triage",
