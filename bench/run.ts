@@ -41,6 +41,7 @@ import type * as AuthorizeMod from "../src/permissions/authorize.js";
 import type * as CatalogMod from "../src/permissions/catalog.js";
 import type * as TenantsMod from "../src/store/tenants.js";
 import type * as TlsMod from "../src/identity/tls.js";
+import type * as KeyEncryptionMod from "../src/identity/key-encryption.js";
 
 // ------------------------------------------------------------------------------------------------
 // Options
@@ -324,7 +325,10 @@ async function measureAuth(ref: StoreRef, base: string, token: string): Promise<
   const { tenantExistence } = await importDist<typeof TenantsMod>("store/tenants.js");
   const store = await openStore(ref.dbUrl ?? join(ref.dataDir, "triage.db"));
   try {
-    const validator = new TokenValidator({ keys: new KeyRing(store.db, 3599), clockSkewSeconds: 60, external: [] });
+    // The signing keys are stored sealed with the key-encryption key beside the store, as the server reads them.
+    const { resolveKeyEncryption, defaultKeyFile } = await importDist<typeof KeyEncryptionMod>("identity/key-encryption.js");
+    const { encryption } = resolveKeyEncryption({ env: process.env.TRIAGE_KEY_ENCRYPTION_KEY, defaultFile: defaultKeyFile(ref.dataDir) });
+    const validator = new TokenValidator({ keys: new KeyRing(store.db, 3599, undefined, encryption), clockSkewSeconds: 60, external: [] });
     const guard = { validator, origin: () => base, tenantExists: tenantExistence(store.db) };
     const req = { headers: { authorization: `Bearer ${token}` } } as unknown as FastifyRequest;
     const op = operation("GET /security/incidents");
