@@ -5,9 +5,11 @@
  * correlated naively by its first device or account (an incident per new key), in tables of its own
  * in the same file, created empty at start and dropped at exit.
  * Usage: node baseline-server.js <triage.db> <tenantId>   (prints "listening on <url>")
+ * Serves HTTPS when BENCH_TLS_CERT and BENCH_TLS_KEY name a certificate chain and key (tls.ts).
  */
-import Fastify from "fastify";
+import Fastify, { type FastifyInstance } from "fastify";
 import Database from "better-sqlite3";
+import { baselineTls } from "./tls.js";
 
 const [file, tenant] = process.argv.slice(2) as [string, string];
 const read = new Database(file, { readonly: true });
@@ -98,7 +100,9 @@ const ingest = write.transaction((alerts: Doc[]) =>
   }),
 );
 
-const app = Fastify({ bodyLimit: 16 * 1024 * 1024 });
+const tls = baselineTls();
+// Typed as the plain-HTTP instance: the routes are the same over either transport.
+const app = (tls ? Fastify({ https: tls, bodyLimit: 16 * 1024 * 1024 }) : Fastify({ bodyLimit: 16 * 1024 * 1024 })) as unknown as FastifyInstance;
 app.get("/healthz", async () => ({ status: "ok" }));
 
 app.get("/incidents", async (req) => {

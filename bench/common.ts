@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { request as httpsRequest } from "node:https";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
@@ -25,7 +26,8 @@ export const ROOT = findRoot();
 export const BENCH_DIR = join(ROOT, ".bench");
 /** Compiled bench scripts. */
 export const BUILD_DIR = join(BENCH_DIR, "build", "bench");
-export const TRIAGE_BIN = join(ROOT, "bin", "triage.js");
+/** The Triage the benchmark runs: this checkout's, or another build named by TRIAGE_BENCH_BIN (to compare two). */
+export const TRIAGE_BIN = process.env.TRIAGE_BENCH_BIN ?? join(ROOT, "bin", "triage.js");
 
 /** The demo tenant `triage seed` fills by default. */
 export const TENANT = "c7a1d2e4-5b6f-4a8c-9d0e-1f2a3b4c5d6e";
@@ -112,14 +114,37 @@ export async function stopProcess(child: ChildProcess, graceMs = 10_000): Promis
   clearTimeout(timer);
 }
 
+/**
+ * A request to a server on loopback: `fetch` for http://, and for https:// a request that accepts the
+ * server's certificate whoever issued it (Triage's local CA, which this process does not trust).
+ */
+export async function loopbackRequest(
+  url: string,
+  init: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<{ status: number; text: string }> {
+  if (!url.startsWith("https:")) {
+    const res = await fetch(url, init);
+    return { status: res.status, text: await res.text() };
+  }
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(url, { method: init.method ?? "GET", headers: init.headers, rejectUnauthorized: false }, (res) => {
+      let text = "";
+      res.setEncoding("utf8").on("data", (d: string) => (text += d));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, text }));
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    req.end(init.body);
+  });
+}
+
 /** Polls `url` until it answers 200, or throws after `timeoutMs`. */
 export async function waitHealthy(url: string, timeoutMs = 60_000): Promise<void> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     try {
-      const res = await fetch(url);
-      await res.arrayBuffer();
-      if (res.ok) return;
+      const res = await loopbackRequest(url);
+      if (res.status === 200) return;
     } catch {
       // not up yet
     }

@@ -13,9 +13,9 @@ import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import type { FastifyRequest } from "fastify";
-import { BENCH_DIR, BUILD_DIR, backendCpuDelta, cpuSeconds, fmt, importDist, memoryMb, postgresBackends, readFlags, runLoader } from "./common.js";
+import { BENCH_DIR, BUILD_DIR, backendCpuDelta, cpuSeconds, fmt, importDist, memoryMb, postgresBackends, readFlags, runLoader, sleep } from "./common.js";
 import type { AutocannonResult, LoadSpec } from "./load.js";
-import { startBaseline, startJsonServer, startTriage, type Running } from "./servers.js";
+import { startBaseline, startJsonServer, startPgBaseline, startTriage, type Running, type TlsFiles } from "./servers.js";
 import {
   INGEST_TENANT,
   emptyTenant,
@@ -40,6 +40,8 @@ import type * as CallerMod from "../src/identity/caller.js";
 import type * as AuthorizeMod from "../src/permissions/authorize.js";
 import type * as CatalogMod from "../src/permissions/catalog.js";
 import type * as TenantsMod from "../src/store/tenants.js";
+import type * as TlsMod from "../src/identity/tls.js";
+import type * as KeyEncryptionMod from "../src/identity/key-encryption.js";
 
 // ------------------------------------------------------------------------------------------------
 // Options
@@ -203,6 +205,57 @@ function baselineScenarios(ids: string[], o: Options): Scenario[] {
   ]);
 }
 
+/** The scenarios measured again over HTTPS, on a second server of each system (Triage's default transport). */
+function httpsScenarios(all: Scenario[]): Scenario[] {
+  return all.filter((sc) => sc.name === "list" || sc.name === "get").map((sc) => ({ ...sc, name: `${sc.name}-https` }));
+}
+
+/**
+ * The certificate chain and key Triage serves from the store's data directory (its local CA's, made or
+ * renewed here as `triage serve` would), in files a baseline can be given to serve the same TLS.
+ */
+async function tlsFiles(ref: StoreRef): Promise<TlsFiles> {
+  const { ensureLocalTls } = await importDist<typeof TlsMod>("identity/tls.js");
+  const tls = await ensureLocalTls(ref.dataDir, []);
+  const dir = join(ref.dataDir, "tls");
+  const cert = join(dir, "bench-chain.pem");
+  writeFileSync(cert, tls.ca, { mode: 0o600 });
+  return { cert, key: join(dir, "server-key.pem") };
+}
+
+/** A baseline's scenarios over HTTP, then over HTTPS on a second process; its PATCHes undone afterwards. */
+async function measureBaseline(res: Results, ref: StoreRef, ids: string[], o: Options, start: (tls?: TlsFiles) => Promise<Running>): Promise<void> {
+  const pgDatabase = ref.dbUrl ? new URL(ref.dbUrl).pathname.slice(1) : null;
+  const tls = await tlsFiles(ref);
+  const before = await snapshot(ref, ids);
+  try {
+    res.servers.push(
+      await withServer(
+        "baseline",
+        ref.kind,
+        ref.size,
+        o,
+        () => start(),
+        async (s) => {
+          for (const sc of baselineScenarios(ids, o)) res.scenarios.push(await measure(s, "baseline", ref.kind, ref.size, sc, o, null, pgDatabase));
+        },
+      ),
+    );
+    await withServer(
+      "baseline",
+      ref.kind,
+      ref.size,
+      o,
+      () => start(tls),
+      async (s) => {
+        for (const sc of httpsScenarios(baselineScenarios(ids, o))) res.scenarios.push(await measure(s, "baseline", ref.kind, ref.size, sc, o, null, pgDatabase));
+      },
+    );
+  } finally {
+    await restore(ref, before);
+  }
+}
+
 function peerScenarios(ids: string[], o: Options): Scenario[] {
   return chosen(o, [
     { name: "list", spec: { kind: "get", paths: ["/incidents?status=active&_sort=createdDateTime&_order=desc&_limit=50"] }, auth: false },
@@ -287,7 +340,10 @@ async function measureAuth(ref: StoreRef, base: string, token: string): Promise<
   const { tenantExistence } = await importDist<typeof TenantsMod>("store/tenants.js");
   const store = await openStore(ref.dbUrl ?? join(ref.dataDir, "triage.db"));
   try {
-    const validator = new TokenValidator({ keys: new KeyRing(store.db, 3599), clockSkewSeconds: 60, external: [] });
+    // The signing keys are stored sealed with the key-encryption key beside the store, as the server reads them.
+    const { resolveKeyEncryption, defaultKeyFile } = await importDist<typeof KeyEncryptionMod>("identity/key-encryption.js");
+    const { encryption } = resolveKeyEncryption({ env: process.env.TRIAGE_KEY_ENCRYPTION_KEY, defaultFile: defaultKeyFile(ref.dataDir) });
+    const validator = new TokenValidator({ keys: new KeyRing(store.db, 3599, undefined, encryption), clockSkewSeconds: 60, external: [] });
     const guard = { validator, origin: () => base, tenantExists: tenantExistence(store.db) };
     const req = { headers: { authorization: `Bearer ${token}` } } as unknown as FastifyRequest;
     const op = operation("GET /security/incidents");
@@ -321,6 +377,20 @@ interface ServerStats {
   rssAfterReadsMb: number;
 }
 
+/**
+ * Waits (up to a minute) until a server started has stopped working on its own: Triage loads the
+ * hunting language service once it listens, seconds of CPU on a loaded machine that would otherwise
+ * be charged to the first scenarios.
+ */
+async function settle(s: Running): Promise<void> {
+  const until = Date.now() + 60_000;
+  for (;;) {
+    const c0 = cpuSeconds(s.pid);
+    await sleep(500);
+    if (cpuSeconds(s.pid) - c0 < 0.03 || Date.now() > until) return;
+  }
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)] ?? NaN;
 
 async function withServer(
@@ -340,6 +410,7 @@ async function withServer(
     samples.push({ listeningMs: server.listeningMs, readyMs: server.readyMs });
   }
   const s = server!;
+  await settle(s);
   log(
     `${s.name}: ready in ${fmt(s.readyMs)} ms (listening at ${fmt(s.listeningMs)} ms)${startups > 1 ? `; over ${startups} starts: ${samples.map((x) => fmt(x.readyMs)).join(", ")} ms` : ""}`,
   );
@@ -383,8 +454,8 @@ function printTable(res: Results): void {
   const rows: string[][] = [
     ["scenario", "system", "store", "size", "req/s", "p50 ms", "p99 ms", "req/CPU-s", "÷ baseline req/s | per core", "÷ json-server req/s | per core", "note"],
   ];
-  const find = (system: System, size: number, scenario: string) => res.scenarios.find((m) => m.system === system && m.size === size && m.scenario === scenario);
-  const order = ["list", "list-all", "get", "patch", "comment", "ingest", "healthz"];
+  const find = finder(res);
+  const order = ["list", "list-all", "get", "patch", "comment", "ingest", "healthz", "list-https", "get-https"];
   const systems: System[] = ["triage", "baseline", "json-server"];
   for (const size of res.options.sizes) {
     for (const scenario of order) {
@@ -393,12 +464,14 @@ function printTable(res: Results): void {
           let vsBase = "";
           let vsPeer = "";
           if (system === "triage") {
-            const b = find("baseline", size, scenario === "comment" ? "patch" : scenario);
+            const b = find("baseline", size, scenario === "comment" ? "patch" : scenario, m.store);
             const p = find("json-server", size, scenario);
             vsBase = b ? `${ratio(m.rps, b.rps)} | ${ratio(m.perCore, b.perCore)}${scenario === "comment" ? " (vs update)" : ""}` : "";
             vsPeer = p ? `${ratio(m.rps, p.rps)} | ${ratio(m.perCore, p.perCore)}` : "";
           }
+          const plain = system === "triage" && scenario.endsWith("-https") ? find("baseline", size, scenario.replace(/-https$/, ""), m.store) : undefined;
           const notes = [
+            plain ? `vs the baseline over HTTP: ${ratio(m.rps, plain.rps)} | ${ratio(m.perCore, plain.perCore)}` : "",
             m.alertsPerSec ? `${fmt(m.alertsPerSec)} alerts/s` : "",
             m.dbCpu ? `incl. ${m.dbCpu.toFixed(1)} CPU-s PostgreSQL` : "",
             m.note ?? "",
@@ -443,16 +516,27 @@ function printTable(res: Results): void {
   );
 }
 
+/**
+ * A measurement by system, size and scenario: Triage on a store is compared with the baseline on the
+ * same store (the PostgreSQL baseline for PostgreSQL), and with the SQLite one where there is none.
+ */
+function finder(res: Results) {
+  return (system: System, size: number, scenario: string, store?: string) => {
+    const all = res.scenarios.filter((m) => m.system === system && m.size === size && m.scenario === scenario);
+    return all.find((m) => m.store === store) ?? all.find((m) => m.store === "sqlite") ?? all[0];
+  };
+}
+
 function evaluateTargets(res: Results): Results["targets"] {
   const out: Results["targets"] = [];
   const triage = res.scenarios.filter((m) => m.system === "triage");
-  const find = (system: System, size: number, scenario: string) => res.scenarios.find((m) => m.system === system && m.size === size && m.scenario === scenario);
+  const find = finder(res);
   const verdict = (parts: { ok: boolean }[]) => (parts.length === 0 ? "n/a " : parts.every((p) => p.ok) ? "MET " : parts.some((p) => p.ok) ? "MIXED" : "MISS");
 
   const ratioTarget = (name: string, scenario: string, other: System, otherScenario: string, min: number) => {
     const parts: { ok: boolean; text: string }[] = [];
     for (const m of triage.filter((x) => x.scenario === scenario)) {
-      const b = find(other, m.size, otherScenario);
+      const b = find(other, m.size, otherScenario, m.store);
       if (!b) continue;
       const r = m.rps / b.rps;
       const c = m.perCore / b.perCore;
@@ -465,6 +549,8 @@ function evaluateTargets(res: Results): Results["targets"] {
   ratioTarget("list (authenticated) ≥ 3× json-server", "list", "json-server", "list", 3);
   ratioTarget("GET one ($expand=alerts) ≥ 0.8× baseline's get", "get", "baseline", "get", 0.8);
   ratioTarget("PATCH with audit ≥ 0.5× baseline's update", "patch", "baseline", "patch", 0.5);
+  ratioTarget("GET one over HTTPS ≥ 0.8× baseline's get over the same TLS", "get-https", "baseline", "get-https", 0.8);
+  ratioTarget("GET one over HTTPS against the baseline's get over HTTP (TLS's cost)", "get-https", "baseline", "get", 0.8);
 
   {
     const parts = res.auth.map((a) => {
@@ -610,24 +696,8 @@ async function main(): Promise<void> {
     const sqlite = storeRef("sqlite", size, o.pg);
     const ids = await sampleIds(sqlite, 200);
 
-    // 2. Baseline (its PATCHes are undone afterwards).
-    const before = await snapshot(sqlite, ids);
-    try {
-      res.servers.push(
-        await withServer(
-          "baseline",
-          "sqlite",
-          size,
-          o,
-          () => startBaseline(sqlite),
-          async (s) => {
-            for (const sc of baselineScenarios(ids, o)) res.scenarios.push(await measure(s, "baseline", "sqlite", size, sc, o, null, null));
-          },
-        ),
-      );
-    } finally {
-      await restore(sqlite, before);
-    }
+    // 2. Baseline (its PATCHes are undone afterwards), over HTTP and HTTPS.
+    await measureBaseline(res, sqlite, ids, o, (tls) => startBaseline(sqlite, tls));
 
     // 3. json-server, up to --peer-max (it holds and scans the whole JSON in memory).
     if (size <= o.peerMax && peerScenarios(ids, o).length > 0) {
@@ -666,6 +736,8 @@ async function main(): Promise<void> {
         log(`${ref.label}: VACUUM (ANALYZE) in ${fmt(Date.now() - t)} ms (autovacuum is ${autovacuum ? "on" : "off"} on this server)`);
         res.machine.postgresAutovacuum = autovacuum;
       }
+      // PostgreSQL: its own baseline, on the same database.
+      if (kind === "postgres") await measureBaseline(res, ref, storeIds, o, (tls) => startPgBaseline(ref, tls));
       const undo = await snapshot(ref, storeIds);
       let stats: ServerStats;
       try {
@@ -698,7 +770,24 @@ async function main(): Promise<void> {
       stats.rssAfterReadsMb = rssAfterReads;
       res.servers.push(stats);
       // The guard's work, measured on its own with the same store and token (after the server stopped).
-      if (triageScenarios(storeIds, o).some((sc) => sc.name === "list")) res.auth.push(await measureAuth(ref, base, token));
+      try {
+        if (triageScenarios(storeIds, o).some((sc) => sc.name === "list")) res.auth.push(await measureAuth(ref, base, token));
+      } catch (e) {
+        log(`${ref.label}: auth cost not measured: ${e instanceof Error ? e.message : String(e)}`);
+      }
+      // The reads again on Triage's default transport, HTTPS (a token of that origin).
+      await withServer(
+        "triage",
+        kind,
+        size,
+        o,
+        () => startTriage(ref, { https: true }),
+        async (s) => {
+          const httpsToken = await getToken(s.base, apps.main);
+          for (const sc of httpsScenarios(triageScenarios(storeIds, o)))
+            res.scenarios.push(await measure(s, "triage", kind, size, sc, o, httpsToken, pgDatabase));
+        },
+      );
     }
   }
 

@@ -76,25 +76,57 @@ async function start(
   }
 }
 
+/** The certificate chain and key a baseline serves over HTTPS: Triage's own, from the same data directory. */
+export interface TlsFiles {
+  cert: string;
+  key: string;
+}
+
 /**
  * TRIAGE_BENCH_SERVE_BIN serves from another build's bin/triage.js (a copy of an earlier build, for
  * before/after runs on the same stores); seeding and the CLI always use this checkout's. `env`: more
- * environment for the server (NODE_EXTRA_CA_CERTS, say).
+ * environment for the server (NODE_EXTRA_CA_CERTS, say); `https`: Triage's default transport.
  */
-export function startTriage(ref: StoreRef, opts: { profileDir?: string; serveArgs?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<Running> {
+export function startTriage(ref: StoreRef, opts: { profileDir?: string; serveArgs?: string[]; env?: NodeJS.ProcessEnv; https?: boolean } = {}): Promise<Running> {
   const bin = process.env.TRIAGE_BENCH_SERVE_BIN ?? TRIAGE_BIN;
   const prof = opts.profileDir ? ["--cpu-prof", "--cpu-prof-dir", opts.profileDir] : [];
   return start(
-    `triage (${ref.label})`,
-    [...prof, bin, "serve", "--http", ...storeArgs(ref), "--host", "127.0.0.1", "--port", "0", "--log-level", "warn", ...(opts.serveArgs ?? [])],
-    { healthPath: "/healthz", listening: /Triage is listening on (http:\/\/\S+)/, env: opts.env },
+    `triage (${ref.label}${opts.https ? ", https" : ""})`,
+    [
+      ...prof,
+      bin,
+      "serve",
+      ...(opts.https ? [] : ["--http"]),
+      ...storeArgs(ref),
+      "--host",
+      "127.0.0.1",
+      "--port",
+      "0",
+      "--log-level",
+      "warn",
+      ...(opts.serveArgs ?? []),
+    ],
+    { healthPath: "/healthz", listening: /Triage is listening on (https?:\/\/\S+)/, env: opts.env },
   );
 }
 
-export function startBaseline(ref: StoreRef): Promise<Running> {
-  return start(`baseline (${ref.size})`, [join(BUILD_DIR, "baseline-server.js"), sqliteFile(ref), TENANT], {
+const tlsEnv = (tls?: TlsFiles): NodeJS.ProcessEnv => (tls ? { BENCH_TLS_CERT: tls.cert, BENCH_TLS_KEY: tls.key } : {});
+
+/** The SQLite baseline on the store's file; over HTTPS with `tls`. */
+export function startBaseline(ref: StoreRef, tls?: TlsFiles): Promise<Running> {
+  return start(`baseline (${ref.size}${tls ? ", https" : ""})`, [join(BUILD_DIR, "baseline-server.js"), sqliteFile(ref), TENANT], {
     healthPath: "/healthz",
-    listening: /listening on (http:\/\/\S+)/,
+    listening: /listening on (https?:\/\/\S+)/,
+    env: tlsEnv(tls),
+  });
+}
+
+/** The PostgreSQL baseline on the store's database; over HTTPS with `tls`. */
+export function startPgBaseline(ref: StoreRef, tls?: TlsFiles): Promise<Running> {
+  return start(`baseline (${ref.label}${tls ? ", https" : ""})`, [join(BUILD_DIR, "baseline-pg-server.js"), ref.dbUrl!, TENANT], {
+    healthPath: "/healthz",
+    listening: /listening on (https?:\/\/\S+)/,
+    env: tlsEnv(tls),
   });
 }
 

@@ -8,7 +8,7 @@ import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmS
 import { dirname, join } from "node:path";
 import Database from "better-sqlite3";
 import pg from "pg";
-import { BENCH_DIR, TENANT, TRIAGE_BIN, ROOT, fmt, run, sleep } from "./common.js";
+import { BENCH_DIR, TENANT, TRIAGE_BIN, ROOT, fmt, loopbackRequest, run, sleep } from "./common.js";
 
 export type StoreKind = "sqlite" | "postgres";
 
@@ -334,7 +334,7 @@ export async function ensureApps(ref: StoreRef, fresh = false): Promise<BenchApp
 
 /** A token from the server's own token endpoint (client credentials), for the origin the load uses. */
 export async function getToken(base: string, app: BenchApp): Promise<string> {
-  const res = await fetch(`${base}/${app.tenantId}/oauth2/v2.0/token`, {
+  const res = await loopbackRequest(`${base}/${app.tenantId}/oauth2/v2.0/token`, {
     method: "POST",
     headers: { "content-type": "application/x-www-form-urlencoded" },
     body: new URLSearchParams({
@@ -342,10 +342,10 @@ export async function getToken(base: string, app: BenchApp): Promise<string> {
       client_id: app.clientId,
       client_secret: app.clientSecret,
       scope: "https://graph.microsoft.com/.default",
-    }),
+    }).toString(),
   });
-  const body = (await res.json()) as { access_token?: string };
-  if (!res.ok || !body.access_token) throw new Error(`token request failed: ${res.status} ${JSON.stringify(body)}`);
+  const body = JSON.parse(res.text) as { access_token?: string };
+  if (res.status !== 200 || !body.access_token) throw new Error(`token request failed: ${res.status} ${res.text}`);
   return body.access_token;
 }
 

@@ -11,7 +11,7 @@ import type { QueryPlan } from "../query/plan.js";
 import { encodeCursor } from "../odata/cursor.js";
 import { countAll, listPage, type ListScope } from "../store/list.js";
 import { readEntity, readRowOf, type Projection, type ReadRow } from "../store/read.js";
-import { readExpandedAlerts, type ExpandedAlerts } from "../store/expanded-alerts.js";
+import { readExpandedAlerts, readIncidentWithAlerts, type ExpandedAlerts } from "../store/expanded-alerts.js";
 import { findIncidentRow, incidentNotFound, incidentKey } from "../store/incidents.js";
 import { alertNotFound } from "../store/alerts.js";
 import { updateIncident } from "../features/update-incident.js";
@@ -308,14 +308,27 @@ export async function registerSecurityRoutes(app: FastifyInstance, opts: GraphRo
           const { id } = req.params as { id: string };
           const { select, expand } = entityOptions(req, resource, view.beta);
           const key = set.key(id);
-          const read = key === null ? undefined : await readEntity(store, resource.table, caller.tenantId, key, projectionOf(view, select));
+          // An incident with its alerts is read in one statement (one round trip); anything else, the entity alone.
+          const combined = key !== null && expand !== false && resource === incidentResource;
+          const withAlerts = combined
+            ? await readIncidentWithAlerts(store, caller.tenantId, Number(key), projectionOf(view, select), projectionOf(view, expand), opts.expandAlertsLimit)
+            : undefined;
+          const read = combined
+            ? withAlerts?.incident
+            : key === null
+              ? undefined
+              : await readEntity(store, resource.table, caller.tenantId, key, projectionOf(view, select));
           if (!read) throw set.notFound(id);
           const found = view.beta && resource === incidentResource ? (await withRecommendedHunting(store, caller.tenantId, [read], select))[0]! : read;
           const profile = (await opts.profileOf?.(caller)) ?? DEFAULT_PROFILE;
           let json = withSla(entityJson(resource, found, view, select), found.id, await slaAnnotations(store, caller.tenantId, resource, [found.id], profile));
           if (expand !== false) {
-            const alerts = await readExpandedAlerts(store, caller.tenantId, [Number(found.id)], projectionOf(view, expand), opts.expandAlertsLimit);
-            json = expandedJson(json, view, found.id, alerts.get(Number(found.id)), expand);
+            const alerts = withAlerts
+              ? withAlerts.alerts
+              : (await readExpandedAlerts(store, caller.tenantId, [Number(found.id)], projectionOf(view, expand), opts.expandAlertsLimit)).get(
+                  Number(found.id),
+                );
+            json = expandedJson(json, view, found.id, alerts, expand);
           }
           const context = `${view.root}/$metadata#security/${resource.entitySet}${contextSuffix(select, expand !== false)}/$entity`;
           return reply

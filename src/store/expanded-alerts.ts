@@ -58,3 +58,43 @@ export async function readExpandedAlerts(
   });
   return out;
 }
+
+/**
+ * An incident and its first `limit` alerts (as `readExpandedAlerts` reads them) in one statement: a
+ * single round trip for `GET /security/incidents/{id}?$expand=alerts`, and one snapshot for both. The
+ * incident's row comes first; its id is read as text (the alerts' ids are) and given back as a number.
+ */
+function withIncident(store: Store, proj: Projection, alertsProj: Projection, limit: number) {
+  return compiled.get(`${store.dialect}|with-incident|${proj}|${alertsProj}|${limit}`, () =>
+    sql`select 0 as part, cast(id as text) as id, ${projection(proj)}, null as created_at, null as next_bound
+      from incidents where tenant_id = ${slot("tenant")} and id = ${slot("incident")}
+      union all
+      select 1, a.id, ${projection(alertsProj)}, a.created_at, (select next_alert_seq from tenants where id = ${slot("tenant")})
+      from alerts a join (
+        select id from alerts where tenant_id = ${slot("tenant")} and incident_id = ${slot("incident")}
+        order by created_at, id limit ${sql.lit(limit + 1)}
+      ) k on a.id = k.id
+      where a.tenant_id = ${slot("tenant")}
+      order by part, created_at, id`.compile(store.db),
+  );
+}
+
+/** One incident with its expanded alerts, or undefined when the tenant has no such incident. */
+export async function readIncidentWithAlerts(
+  store: Store,
+  tenantId: string,
+  incidentId: number,
+  proj: Projection,
+  alertsProj: Projection,
+  limit: number,
+): Promise<{ incident: ReadRow; alerts: ExpandedAlerts } | undefined> {
+  const found = await readArrays(store, withIncident(store, proj, alertsProj, limit), { tenant: tenantId, incident: incidentId });
+  const head = found[0];
+  if (!head || Number(head[0]) !== 0) return undefined;
+  const incident: ReadRow = { id: Number(head[1]), doc: head[2] as string | null, ready: head[3] as string | null };
+  const served = found.slice(1, limit + 1);
+  const rows = served.map((r) => ({ id: r[1] as string, doc: r[2] as string | null, ready: r[3] as string | null }));
+  const last = served[served.length - 1];
+  const next = found.length > limit + 1 && last ? { after: [last[4] as string, last[1] as string], bound: Number(last[5]) - 1 } : null;
+  return { incident, alerts: { rows, next } };
+}

@@ -116,6 +116,10 @@ export async function flushFeed(tx: Transaction<Database>): Promise<string[]> {
   const at = new Date().toISOString();
   const actor = p.actor ?? SYSTEM_FEED_ACTOR;
   for (const [tenantId, list] of byTenant) {
+    if (isPostgres(tx)) {
+      await flushPostgres(tx, tenantId, list, at, actor, p.automated);
+      continue;
+    }
     const row = await tx
       .insertInto("feed_counters")
       .values({ tenant_id: tenantId, last_seq: list.length })
@@ -136,10 +140,35 @@ export async function flushFeed(tx: Transaction<Database>): Promise<string[]> {
       sla_breach: c.slaBreach ?? null,
     }));
     for (const part of chunks(rows, ROWS_PER_INSERT)) await tx.insertInto("change_feed").values(part).execute();
-    // Delivered by PostgreSQL when (and only if) the transaction commits.
-    if (isPostgres(tx)) await sql`select pg_notify(${FEED_CHANNEL}, ${tenantId})`.execute(tx);
   }
   return [...byTenant.keys()];
+}
+
+/**
+ * PostgreSQL: the counter's update, the feed rows and the notification in one statement, the same
+ * for any number of changes (a round trip and a plan, where three statements cost three of each).
+ * The counter is still updated by the transaction's last statement, and the notification is still
+ * delivered only if the transaction commits.
+ */
+async function flushPostgres(
+  tx: Transaction<Database>,
+  tenantId: string,
+  list: readonly { entityType: FeedEntityType; entityId: string; changeType: FeedChangeType }[],
+  at: string,
+  actor: string,
+  automated: boolean,
+): Promise<void> {
+  await sql`with counter as (
+      insert into feed_counters (tenant_id, last_seq) values (${tenantId}, ${list.length}::integer)
+      on conflict (tenant_id) do update set last_seq = feed_counters.last_seq + excluded.last_seq
+      returning last_seq
+    ), written as (
+      insert into change_feed (tenant_id, seq, entity_type, entity_id, change_type, at, actor, automated)
+      select ${tenantId}, counter.last_seq - ${list.length}::integer + c.n::integer, c.entity_type, c.entity_id, c.change_type, ${at}, ${actor}, ${automated ? 1 : 0}::integer
+      from counter, unnest(${list.map((c) => c.entityType)}::text[], ${list.map((c) => c.entityId)}::text[], ${list.map((c) => c.changeType)}::text[])
+        with ordinality as c(entity_type, entity_id, change_type, n)
+    )
+    select pg_notify(${FEED_CHANNEL}, ${tenantId})`.execute(tx);
 }
 
 type Listener = (tenantId: string) => void;

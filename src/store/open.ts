@@ -2,7 +2,16 @@ import { createHash } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import SQLite from "better-sqlite3";
-import { Kysely, Migrator, PostgresDialect, type CompiledQuery, type Migration, type MigrationProvider } from "kysely";
+import {
+  Kysely,
+  Migrator,
+  PostgresDialect,
+  type CompiledQuery,
+  type Migration,
+  type MigrationProvider,
+  type PostgresPool,
+  type PostgresPoolClient,
+} from "kysely";
 import { LRUCache } from "lru-cache";
 import type pg from "pg";
 import type { Database } from "./tables.js";
@@ -259,7 +268,7 @@ export async function openPostgresStore(url: string, poolSize = 10, limits: Quer
   readPool.on("error", () => undefined);
   const limited = new WeakSet<pg.PoolClient>();
   const observed = new Observed();
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log: observed.log });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparing(pool) }), log: observed.log });
   await migrate(db);
   // Named statements are parsed and planned once per connection, not on every request.
   const named = (sqlText: string, parameters: readonly unknown[]) => ({
@@ -374,6 +383,41 @@ async function listenOn(url: string, channel: string, fn: (payload: string) => v
 }
 
 const statementNames = new LRUCache<string, string>({ max: 1000 });
+
+/** The most parameters a builder statement may have to be prepared: beyond, its shapes are many (multi-row inserts, IN lists). */
+const MAX_PREPARED_PARAMETERS = 32;
+/** The longest builder statement that is prepared. */
+const MAX_PREPARED_SQL = 4096;
+
+/**
+ * The pool Kysely runs its statements on (writes, transactions, the reads outside the hot paths), with
+ * each query of a bounded shape sent as a named statement: PostgreSQL parses and plans it once per
+ * connection instead of on every execution, which was most of the database's work in a PATCH. Only
+ * SELECT, INSERT, UPDATE, DELETE and WITH statements with few parameters are named — their shapes are
+ * fixed by the code, so each connection holds a bounded number — and never DDL (migrations) or
+ * transaction control. A statement that fails to parse is not remembered, and is parsed again next time.
+ */
+function preparing(pool: pg.Pool): PostgresPool {
+  const wrapped = new WeakMap<pg.PoolClient, PostgresPoolClient>();
+  const preparable = (text: string, values: readonly unknown[]) =>
+    values.length <= MAX_PREPARED_PARAMETERS && text.length <= MAX_PREPARED_SQL && /^\s*(select|insert|update|delete|with)\b/i.test(text);
+  return {
+    connect: async () => {
+      const client = await pool.connect();
+      let out = wrapped.get(client);
+      if (!out) {
+        const query = (text: unknown, values?: readonly unknown[]): unknown => {
+          if (typeof text === "string" && values && preparable(text, values)) return client.query({ name: statementName(text), text, values: [...values] });
+          return (client.query as (t: unknown, v?: unknown) => unknown)(text, values);
+        };
+        out = { query, release: (destroy?: boolean) => client.release(destroy) } as PostgresPoolClient;
+        wrapped.set(client, out);
+      }
+      return out;
+    },
+    end: () => pool.end(),
+  };
+}
 
 /** A prepared statement's name on PostgreSQL: the same SQL text, the same name, on every connection. */
 function statementName(sqlText: string): string {

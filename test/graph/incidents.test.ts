@@ -134,6 +134,24 @@ describe("GET /security/incidents", () => {
     expect(one.body.alerts[0].evidence[0]["@odata.type"]).toBe("#microsoft.graph.security.deviceEvidence");
   });
 
+  it("serves one incident with its alerts as the listing expands them, and the incident as it is served alone", async () => {
+    const listed = await t.get(`/v1.0/security/incidents?$filter=${encodeURIComponent(`id eq '${incidentId}'`)}&$expand=alerts`);
+    const one = await t.get(`/v1.0/security/incidents/${incidentId}?$expand=alerts`);
+    expect(one.status).toBe(200);
+    expect(one.body.alerts.map((a: any) => a.id)).toEqual(listed.body.value[0].alerts.map((a: any) => a.id));
+    expect(one.body.alerts).toEqual(listed.body.value[0].alerts);
+    const alone = await t.get(`/v1.0/security/incidents/${incidentId}`);
+    const { alerts: _alerts, "@odata.context": _c1, ...withoutAlerts } = one.body;
+    const { "@odata.context": _c2, ...plain } = alone.body;
+    expect(withoutAlerts).toEqual(plain);
+    const selected = await t.get(`/v1.0/security/incidents/${incidentId}?$select=id,status&$expand=alerts($select=id,title)`);
+    expect(Object.keys(selected.body).filter((k) => !k.startsWith("@"))).toEqual(["id", "status", "alerts"]);
+    expect(Object.keys(selected.body.alerts[0])).toEqual(["id", "title"]);
+    const missing = await t.get("/v1.0/security/incidents/999999?$expand=alerts");
+    expect(missing.status).toBe(404);
+    expect(missing.body.error.code).toBe("NotFound");
+  });
+
   it("orders by any sortable property", async () => {
     const r = await t.get("/v1.0/security/incidents?$orderby=severity desc,createdDateTime asc");
     const sev = r.body.value.map((i: any) => i.severity);
