@@ -87,7 +87,10 @@ export interface TlsFiles {
  * before/after runs on the same stores); seeding and the CLI always use this checkout's. `env`: more
  * environment for the server (NODE_EXTRA_CA_CERTS, say); `https`: Triage's default transport.
  */
-export function startTriage(ref: StoreRef, opts: { profileDir?: string; serveArgs?: string[]; env?: NodeJS.ProcessEnv; https?: boolean } = {}): Promise<Running> {
+export function startTriage(
+  ref: StoreRef,
+  opts: { profileDir?: string; serveArgs?: string[]; env?: NodeJS.ProcessEnv; https?: boolean } = {},
+): Promise<Running> {
   const bin = process.env.TRIAGE_BENCH_SERVE_BIN ?? TRIAGE_BIN;
   const prof = opts.profileDir ? ["--cpu-prof", "--cpu-prof-dir", opts.profileDir] : [];
   return start(
