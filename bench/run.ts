@@ -248,7 +248,8 @@ async function measureBaseline(res: Results, ref: StoreRef, ids: string[], o: Op
       o,
       () => start(tls),
       async (s) => {
-        for (const sc of httpsScenarios(baselineScenarios(ids, o))) res.scenarios.push(await measure(s, "baseline", ref.kind, ref.size, sc, o, null, pgDatabase));
+        for (const sc of httpsScenarios(baselineScenarios(ids, o)))
+          res.scenarios.push(await measure(s, "baseline", ref.kind, ref.size, sc, o, null, pgDatabase));
       },
     );
   } finally {
