@@ -117,7 +117,7 @@ export async function flushFeed(tx: Transaction<Database>): Promise<string[]> {
   const actor = p.actor ?? SYSTEM_FEED_ACTOR;
   for (const [tenantId, list] of byTenant) {
     if (isPostgres(tx)) {
-      await flushPostgres(tx, tenantId, list, at, actor, p.automated);
+      await flushPostgres(tx, tenantId, list, at, actor, p.automated, p.byPerson);
       continue;
     }
     const row = await tx
@@ -153,20 +153,26 @@ export async function flushFeed(tx: Transaction<Database>): Promise<string[]> {
 async function flushPostgres(
   tx: Transaction<Database>,
   tenantId: string,
-  list: readonly { entityType: FeedEntityType; entityId: string; changeType: FeedChangeType }[],
+  list: readonly { entityType: FeedEntityType; entityId: string; changeType: FeedChangeType; slaBreach?: string | undefined }[],
   at: string,
   actor: string,
   automated: boolean,
+  byPerson: boolean,
 ): Promise<void> {
+  // As on SQLite: a breach is the watch's record, never a person's change.
+  const people = list.map((c) => (byPerson && c.slaBreach === undefined ? 1 : 0));
+  const breaches = list.map((c) => c.slaBreach ?? null);
   await sql`with counter as (
       insert into feed_counters (tenant_id, last_seq) values (${tenantId}, ${list.length}::integer)
       on conflict (tenant_id) do update set last_seq = feed_counters.last_seq + excluded.last_seq
       returning last_seq
     ), written as (
-      insert into change_feed (tenant_id, seq, entity_type, entity_id, change_type, at, actor, automated)
-      select ${tenantId}, counter.last_seq - ${list.length}::integer + c.n::integer, c.entity_type, c.entity_id, c.change_type, ${at}, ${actor}, ${automated ? 1 : 0}::integer
-      from counter, unnest(${list.map((c) => c.entityType)}::text[], ${list.map((c) => c.entityId)}::text[], ${list.map((c) => c.changeType)}::text[])
-        with ordinality as c(entity_type, entity_id, change_type, n)
+      insert into change_feed (tenant_id, seq, entity_type, entity_id, change_type, at, actor, automated, by_person, sla_breach)
+      select ${tenantId}, counter.last_seq - ${list.length}::integer + c.n::integer, c.entity_type, c.entity_id, c.change_type, ${at}, ${actor}, ${automated ? 1 : 0}::integer,
+        c.by_person, c.sla_breach
+      from counter, unnest(${list.map((c) => c.entityType)}::text[], ${list.map((c) => c.entityId)}::text[], ${list.map((c) => c.changeType)}::text[],
+        ${people}::integer[], ${breaches}::text[])
+        with ordinality as c(entity_type, entity_id, change_type, by_person, sla_breach, n)
     )
     select pg_notify(${FEED_CHANNEL}, ${tenantId})`.execute(tx);
 }

@@ -114,6 +114,13 @@ it("announces every committed change after a crash mid-flight", { timeout: 240_0
   // longer to get there; the deadline only bounds the wait).
   for (const deadline = Date.now() + 60_000; (ingested.length + patched.length <= 60 || receiver.deliveries.length < 2) && Date.now() < deadline;)
     await new Promise((r) => setTimeout(r, 25));
+  // From here the receiver refuses every POST, and more writes are acknowledged before the kill: their
+  // changes cannot have been announced before the crash, however fast delivery is, so the restarted
+  // server must announce them.
+  receiver.statuses.push(...Array<number>(100_000).fill(503));
+  const acknowledged = ingested.length + patched.length;
+  for (const deadline = Date.now() + 60_000; ingested.length + patched.length < acknowledged + 10 && Date.now() < deadline;)
+    await new Promise((r) => setTimeout(r, 25));
   first.s.child.kill("SIGKILL");
   stop = true;
   await Promise.all(workers);
@@ -143,6 +150,7 @@ it("announces every committed change after a crash mid-flight", { timeout: 240_0
     expected.set(notificationId(sub, e.seq), { sub, entityId: e.entity_id, changeType: e.change_type });
   }
 
+  receiver.statuses.length = 0;
   const second = await start();
   await receiver.waitFor(() => {
     const got = new Set(receiver.notifications().map((n) => n.id as string));
