@@ -245,7 +245,7 @@ export interface UpsertOptions {
  * Upserts Graph-shaped incidents into a tenant by id: an id the tenant does not hold is inserted at
  * version 1, a stored one is overwritten (every column, from the record) at its next version. The
  * records' documents are trusted to be valid (the caller checks them). The tenant's counters are not
- * touched: call `advanceTenantCounters` once the load is done. Returns how many were new.
+ * touched: call `refreshTenantAfterLoad` once the load is done. Returns how many were new.
  */
 export async function upsertGraphIncidents(
   tx: Transaction<Database>,
