@@ -164,12 +164,13 @@ const LIVE_NOTE =
 /**
  * The Azure Resource Manager stand-in the Azure CLI reads when it signs in (docs/azure-cli.md): `az
  * login` lists the tenant's subscriptions with the token it just got, and Triage has none. Admitted with
- * any permission of the catalog, so that every app that may call something of Triage can sign in; a
- * token with none (or a user without a security role) is refused here too.
+ * any permission that grants something of Triage (all but the retired SecurityEvents ones), so that
+ * every app that may call Triage can sign in; a token with none, or a user without a security role, is
+ * refused here too.
  */
 const ARM_OPERATIONS = new Set(["GET /arm/subscriptions"]);
 const ARM_NOTE =
-  "Azure Resource Manager's subscription list as the Azure CLI reads it at sign-in: always empty (Triage has no subscriptions); admitted with any permission of this catalog.";
+  "Azure Resource Manager's subscription list as the Azure CLI reads it at sign-in: always empty (Triage has no subscriptions); admitted with any permission of this catalog but the retired SecurityEvents ones.";
 
 export function operation(key: string): Operation {
   if (LIVE_OPERATIONS.has(key)) {
@@ -180,7 +181,7 @@ export function operation(key: string): Operation {
     const schemes = data.permissions as Record<string, { schemes: Partial<Record<Scheme, unknown>> }>;
     const grantsIn = (scheme: Scheme) =>
       permissionNames()
-        .filter((permission) => schemes[permission]?.schemes[scheme] !== undefined)
+        .filter((permission) => !permission.startsWith("SecurityEvents.") && schemes[permission]?.schemes[scheme] !== undefined)
         .map((permission) => ({ permission, leastPrivileged: true }));
     return { key, grants: { DelegatedWork: grantsIn("DelegatedWork"), Application: grantsIn("Application") }, roles: [...READ_ROLES], note: ARM_NOTE };
   }
