@@ -19,6 +19,7 @@ import { KeyRing } from "./identity/keys.js";
 import { TokenValidator, type ExternalIssuer } from "./identity/validate.js";
 import { Issuer } from "./identity/oauth/issuer.js";
 import { registerOAuthRoutes } from "./identity/oauth/routes.js";
+import { registerResourceManagerRoutes } from "./identity/oauth/resource-manager.js";
 import { createThrottle, type Throttle, type ThrottleSettings } from "./http/throttle.js";
 import { installHostCheck } from "./http/allowed-hosts.js";
 import { DEFAULT_HSTS_MAX_AGE_SECONDS, installSecurityHeaders } from "./http/security-headers.js";
@@ -367,6 +368,8 @@ export async function buildServer(config: ServerConfig): Promise<FastifyInstance
     onIngested: metrics ? (results, seconds) => metrics.ingested(results, seconds) : undefined,
   });
   await app.register(registerTriageRoutes, { store, caller });
+  // What the Azure CLI reads from its cloud's resource manager when it signs in (docs/azure-cli.md).
+  await app.register(registerResourceManagerRoutes);
   await app.register(registerFaultRoutes, { store, settings });
   // The live change stream: one reader of the feed per node for all its streams. Its heartbeat is
   // kept well inside the idle-connection timeout, which a quiet stream would otherwise reach.

@@ -161,10 +161,29 @@ const LIVE_OPERATIONS = new Set(["GET /triage/changes"]);
 const LIVE_NOTE =
   "Triage's live change stream: it carries incident changes only to a caller who may GET /security/incidents, and alert changes only to one who may GET /security/alerts_v2.";
 
+/**
+ * The Azure Resource Manager stand-in the Azure CLI reads when it signs in (docs/azure-cli.md): `az
+ * login` lists the tenant's subscriptions with the token it just got, and Triage has none. Admitted with
+ * any permission that grants something of Triage (all but the retired SecurityEvents ones), so that
+ * every app that may call Triage can sign in; a token with none, or a user without a security role, is
+ * refused here too.
+ */
+const ARM_OPERATIONS = new Set(["GET /arm/subscriptions"]);
+const ARM_NOTE =
+  "Azure Resource Manager's subscription list as the Azure CLI reads it at sign-in: always empty (Triage has no subscriptions); admitted with any permission of this catalog but the retired SecurityEvents ones.";
+
 export function operation(key: string): Operation {
   if (LIVE_OPERATIONS.has(key)) {
     const grants = SUBSCRIPTION_PERMISSIONS.map((permission) => ({ permission, leastPrivileged: permission.endsWith(".Read.All") }));
     return { key, grants: { DelegatedWork: grants, Application: grants }, roles: [...READ_ROLES], note: LIVE_NOTE };
+  }
+  if (ARM_OPERATIONS.has(key)) {
+    const schemes = data.permissions as Record<string, { schemes: Partial<Record<Scheme, unknown>> }>;
+    const grantsIn = (scheme: Scheme) =>
+      permissionNames()
+        .filter((permission) => !permission.startsWith("SecurityEvents.") && schemes[permission]?.schemes[scheme] !== undefined)
+        .map((permission) => ({ permission, leastPrivileged: true }));
+    return { key, grants: { DelegatedWork: grantsIn("DelegatedWork"), Application: grantsIn("Application") }, roles: [...READ_ROLES], note: ARM_NOTE };
   }
   if (SUBSCRIPTION_OPERATIONS.has(key)) {
     const grants = SUBSCRIPTION_PERMISSIONS.map((permission) => ({ permission, leastPrivileged: permission.endsWith(".Read.All") }));
@@ -192,7 +211,15 @@ export function operation(key: string): Operation {
 }
 
 export function allOperationKeys(): string[] {
-  return [...Object.keys(index), ...Object.keys(DERIVED), ...ADMIN_OPERATIONS, ...AUTOMATION_OPERATIONS, ...SUBSCRIPTION_OPERATIONS, ...LIVE_OPERATIONS];
+  return [
+    ...Object.keys(index),
+    ...Object.keys(DERIVED),
+    ...ADMIN_OPERATIONS,
+    ...AUTOMATION_OPERATIONS,
+    ...SUBSCRIPTION_OPERATIONS,
+    ...LIVE_OPERATIONS,
+    ...ARM_OPERATIONS,
+  ];
 }
 
 export const catalogSources = data._meta.sources;

@@ -85,6 +85,7 @@ export const OPENAPI_TAGS = {
     "Fault injection and strictness profiles per tenant or app, for testing Graph clients (signed-in administrators; docs/testing-faults.md).",
   Permissions: "The permissions explorer's API: Microsoft Graph permissions and the least-privilege finder. No token needed.",
   "Token service": "Triage's Entra-compatible OAuth 2.0 and OpenID Connect endpoints, per tenant.",
+  "Azure CLI": "What the Azure CLI reads from a cloud's resource manager when it signs in to Triage (docs/azure-cli.md).",
   "Web app": "The web app's pages, assets and public configuration.",
   Service: "Health, readiness and this description.",
 } as const;

@@ -6,10 +6,10 @@ import { SECURITY_HEADERS } from "./routes.js";
 
 /**
  * Addresses that belong to an API (Graph, ingestion, Triage's own, the web app's configuration and
- * assets, the token service under a tenant): an unknown one answers a Graph error body, whoever asks.
+ * assets, the token service under a tenant, what the Azure CLI reads): an unknown one answers a Graph error body, whoever asks.
  */
 const API_PATH =
-  /^\/(?:v1\.0|beta|triage|ingest|web|assets|permissions|healthz|favicon\.ico|\.well-known)(?:\/|$)|^\/[^/]+\/(?:oauth2|v2\.0|discovery|\.well-known)(?:\/|$)/i;
+  /^\/(?:v1\.0|beta|triage|ingest|web|assets|permissions|healthz|favicon\.ico|\.well-known|arm|adfs)(?:\/|$)|^\/[^/]+\/(?:oauth2|v2\.0|discovery|\.well-known)(?:\/|$)/i;
 
 const SMALL_404 = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Not found · Triage</title></head>
 <body><main><h1>Page not found</h1><p>There is no page at this address. <a href="/">Go to Triage</a>.</p></main></body></html>`;

@@ -736,9 +736,9 @@ describe("client credentials", () => {
       const { thumbprint } = await addCertificate(t.store.db, app.clientId, tls.cert);
       const key = await importPKCS8(tls.key, "RS256");
       const aud = oauthUrl(t, tenant, "token");
-      const assertion = (jti: string, audience = aud) =>
+      const assertion = (jti: string, audience = aud, x5t = thumbprint) =>
         new SignJWT({ jti })
-          .setProtectedHeader({ alg: "RS256", typ: "JWT", x5t: thumbprint })
+          .setProtectedHeader({ alg: "RS256", typ: "JWT", x5t })
           .setIssuer(app.clientId)
           .setSubject(app.clientId)
           .setAudience(audience)
@@ -760,6 +760,14 @@ describe("client credentials", () => {
       expectEntraError(await token(t, tenant, form(a1)), "invalid_client", undefined, 401);
       expectEntraError(await token(t, tenant, form(await assertion(randomUUID(), "https://login.example/token"))), "invalid_client", undefined, 401);
       expectEntraError(await token(t, tenant, form("not.a.jwt")), "invalid_client", undefined, 401);
+      // The thumbprint with base64's padding, as MSAL for Python sends it (the Azure CLI's certificate
+      // sign-in); anything else around it is another thumbprint.
+      expect(thumbprint).toMatch(/^[A-Za-z0-9_-]{27}$/);
+      const padded = await token(t, tenant, form(await assertion(randomUUID(), aud, `${thumbprint}=`)));
+      expect(padded.status, padded.text).toBe(200);
+      for (const other of [`${thumbprint}==`, ` ${thumbprint}`, `${thumbprint.slice(0, -1)}=`, `${thumbprint}=x`]) {
+        expectEntraError(await token(t, tenant, form(await assertion(randomUUID(), aud, other))), "invalid_client", undefined, 401);
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -174,8 +174,10 @@ export class Issuer {
       throw invalidClient("The client assertion is not a well-formed JWT.");
     }
     const certs = await appCertificates(this.opts.db, app.clientId);
-    const x5t = header.x5t;
-    const x5tS256 = header["x5t#S256"] as string | undefined;
+    // Base64url with or without its one padding character: MSAL for Python (and so the Azure CLI) pads.
+    const unpadded = (v: unknown) => (typeof v === "string" && /^[A-Za-z0-9_-]+=?$/.test(v) ? v.replace(/=$/, "") : undefined);
+    const x5t = unpadded(header.x5t);
+    const x5tS256 = unpadded(header["x5t#S256"]);
     const cert = certs.find((c) => {
       const raw = new X509Certificate(c.pem).raw;
       return (x5t && c.thumbprint === x5t) || (x5tS256 && createHash("sha256").update(raw).digest("base64url") === x5tS256);

@@ -58,6 +58,12 @@ const DISCOVERY_DOC: RouteDoc = {
   params: TENANT_PARAM,
   responses: { 200: { description: "The tenant's OpenID configuration: issuer, endpoints, signing keys' URL.", content: json(OBJ) }, ...OAUTH_ERRORS },
 };
+const ADFS_DISCOVERY_DOC: RouteDoc = {
+  ...DISCOVERY_DOC,
+  summary: "OpenID Connect discovery for the Azure CLI's authority (https://HOST:PORT/adfs/tenants)",
+  description:
+    "The tenant's OpenID configuration, as at /{tenant}/v2.0/.well-known/openid-configuration; for `organizations` (which `az logout` reads) a document whose endpoints refuse. See docs/azure-cli.md.",
+};
 const KEYS_DOC: RouteDoc = {
   tag: TOKEN_TAG,
   summary: "The token signing keys (JWKS)",
@@ -218,42 +224,65 @@ export async function registerOAuthRoutes(app: FastifyInstance, opts: OAuthRoute
 
   async function discovery(req: FastifyRequest, reply: FastifyReply) {
     try {
-      const tenantId = await tenantOf(req);
-      const origin = opts.origin(req);
-      const base = `${origin}/${tenantId}`;
-      return reply.type("application/json; charset=utf-8").send(
-        JSON.stringify({
-          token_endpoint: `${base}/oauth2/v2.0/token`,
-          token_endpoint_auth_methods_supported: ["client_secret_post", "private_key_jwt"],
-          jwks_uri: `${base}/discovery/v2.0/keys`,
-          response_modes_supported: ["query", "fragment", "form_post"],
-          subject_types_supported: ["pairwise"],
-          id_token_signing_alg_values_supported: ["RS256"],
-          response_types_supported: ["code"],
-          scopes_supported: ["openid", "profile", "email", "offline_access"],
-          issuer: issuerFor(origin, tenantId),
-          request_uri_parameter_supported: false,
-          userinfo_endpoint: null,
-          authorization_endpoint: `${base}/oauth2/v2.0/authorize`,
-          device_authorization_endpoint: `${base}/oauth2/v2.0/devicecode`,
-          http_logout_supported: false,
-          frontchannel_logout_supported: false,
-          end_session_endpoint: `${base}/oauth2/v2.0/logout`,
-          claims_supported: ["sub", "iss", "aud", "exp", "iat", "nbf", "tid", "oid", "name", "preferred_username", "nonce", "ver", "roles", "scp", "wids"],
-          code_challenge_methods_supported: ["S256"],
-          grant_types_supported: ["client_credentials", "password", "authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:device_code"],
-          tenant_region_scope: null,
-          cloud_instance_name: "triage.local",
-          cloud_graph_host_name: new URL(origin).host,
-          msgraph_host: new URL(origin).host,
-        }),
-      );
+      return sendDiscovery(reply, opts.origin(req), await tenantOf(req));
     } catch (e) {
       return sendOAuthError(req, reply, e);
     }
   }
+
+  /**
+   * The Azure CLI's authority (docs/azure-cli.md). `organizations` is what the CLI names when it
+   * has no tenant at hand (`az logout` builds its MSAL app with it): its document is served so that
+   * signing out works, and its endpoints refuse like any unknown tenant — Triage issues no token
+   * outside a tenant.
+   */
+  async function adfsDiscovery(req: FastifyRequest, reply: FastifyReply) {
+    try {
+      const raw = (req.params as { tenant: string }).tenant;
+      if (raw.toLowerCase() === "organizations") return sendDiscovery(reply, opts.origin(req), "organizations");
+      return sendDiscovery(reply, opts.origin(req), await tenantOf(req));
+    } catch (e) {
+      return sendOAuthError(req, reply, e);
+    }
+  }
+
+  function sendDiscovery(reply: FastifyReply, origin: string, tenantId: string) {
+    const base = `${origin}/${tenantId}`;
+    return reply.type("application/json; charset=utf-8").send(
+      JSON.stringify({
+        token_endpoint: `${base}/oauth2/v2.0/token`,
+        token_endpoint_auth_methods_supported: ["client_secret_post", "private_key_jwt"],
+        jwks_uri: `${base}/discovery/v2.0/keys`,
+        response_modes_supported: ["query", "fragment", "form_post"],
+        subject_types_supported: ["pairwise"],
+        id_token_signing_alg_values_supported: ["RS256"],
+        response_types_supported: ["code"],
+        scopes_supported: ["openid", "profile", "email", "offline_access"],
+        // Entra's multi-tenant documents name the issuer with a placeholder for the token's tenant.
+        issuer: issuerFor(origin, tenantId === "organizations" ? "{tenantid}" : tenantId),
+        request_uri_parameter_supported: false,
+        userinfo_endpoint: null,
+        authorization_endpoint: `${base}/oauth2/v2.0/authorize`,
+        device_authorization_endpoint: `${base}/oauth2/v2.0/devicecode`,
+        http_logout_supported: false,
+        frontchannel_logout_supported: false,
+        end_session_endpoint: `${base}/oauth2/v2.0/logout`,
+        claims_supported: ["sub", "iss", "aud", "exp", "iat", "nbf", "tid", "oid", "name", "preferred_username", "nonce", "ver", "roles", "scp", "wids"],
+        code_challenge_methods_supported: ["S256"],
+        grant_types_supported: ["client_credentials", "password", "authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:device_code"],
+        tenant_region_scope: null,
+        cloud_instance_name: "triage.local",
+        cloud_graph_host_name: new URL(origin).host,
+        msgraph_host: new URL(origin).host,
+      }),
+    );
+  }
   app.get("/:tenant/v2.0/.well-known/openid-configuration", doc(DISCOVERY_DOC), discovery);
   app.get("/:tenant/.well-known/openid-configuration", doc(DISCOVERY_DOC), discovery);
+  // The same document under an authority whose first segment is `adfs`: MSAL for Python skips its
+  // instance discovery at login.microsoftonline.com for such an authority, which the Azure CLI before
+  // 2.53 cannot turn off otherwise (docs/azure-cli.md). The tenant is checked as on every route.
+  app.get("/adfs/tenants/:tenant/.well-known/openid-configuration", doc(ADFS_DISCOVERY_DOC), adfsDiscovery);
 
   app.get("/:tenant/discovery/v2.0/keys", doc(KEYS_DOC), async (req, reply) => {
     try {
