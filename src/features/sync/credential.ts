@@ -46,6 +46,8 @@ export function tokenProvider(c: SyncCredential): (fresh: boolean) => Promise<st
   else throw new Error("a client secret or a certificate is needed");
   // msal is loaded on the first token, not when the CLI starts: every other command is spared its load time.
   const app = import("@azure/msal-node").then(({ ConfidentialClientApplication }) => new ConfidentialClientApplication({ auth }));
+  // Seen by the first token request; not an unhandled rejection before it.
+  app.catch(() => undefined);
   return async (fresh) => {
     const result = await (await app).acquireTokenByClientCredential({ scopes: [GRAPH_DEFAULT_SCOPE], skipCache: fresh });
     if (!result?.accessToken) throw new Error(`${auth.authority} gave no access token`);
