@@ -223,6 +223,9 @@ const TLS_PREFERENCES = {
   honorCipherOrder: true,
 };
 
+/** How long an access token lives unless the identity settings say otherwise (Entra: about an hour). */
+export const DEFAULT_TOKEN_LIFETIME_SECONDS = 3599;
+
 /** Builds the Triage HTTP application from its configuration; nothing else lives here. */
 export async function buildServer(config: ServerConfig): Promise<FastifyInstance> {
   const timeouts = timeoutOptions(config.timeouts);
@@ -259,7 +262,7 @@ export async function buildServer(config: ServerConfig): Promise<FastifyInstance
 
   const { store } = config;
   const identity = config.identity ?? {};
-  const tokenLifetimeSeconds = identity.tokenLifetimeSeconds ?? 3599;
+  const tokenLifetimeSeconds = identity.tokenLifetimeSeconds ?? DEFAULT_TOKEN_LIFETIME_SECONDS;
   const publicUrl = config.publicUrl?.replace(/\/+$/, "");
   // Batch steps are injected without a TLS socket: the scheme is the server's, not the socket's.
   const scheme = config.tls ? "https" : "http";

@@ -8,13 +8,15 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { FastifyInstance, FastifyServerOptions } from "fastify";
-import { buildServer } from "../server.js";
+import { buildServer, DEFAULT_TOKEN_LIFETIME_SECONDS } from "../server.js";
 import type { Profile } from "../schema/profile.js";
 import { openSqliteStore, type Store } from "../store/open.js";
 import { createTenant } from "../store/tenants.js";
 import { resetTenantData } from "../store/reset.js";
 import { ensureLocalTls } from "../identity/tls.js";
 import { KeyEncryption } from "../identity/key-encryption.js";
+import { KeyRing } from "../identity/keys.js";
+import { makeRsaKeysAhead } from "../identity/rsa-keys.js";
 import { addSecret, createApp, createUser, grantAdminConsent } from "../identity/directory.js";
 import { ensureWebClient } from "../web/client.js";
 import { DEMO_END } from "../seed/demo-tenant.js";
@@ -121,14 +123,17 @@ async function confidentialApp(store: Store, tenantId: string, name: string, per
   const app = await createApp(store.db, { tenantId, displayName: `Test ${name}`, appPermissions: [...permissions] });
   await grantAdminConsent(store.db, app.clientId);
   // One year: a suite that keeps a server running over a long day never sees its secret expire.
-  const { secret } = await addSecret(store.db, app.clientId, 365);
+  // Its secret is made here (~200 random bits) and lives as long as the folder: a cheaper hash is safe (identity/hash.ts).
+  const { secret } = await addSecret(store.db, app.clientId, 365, undefined, "generated");
   return { clientId: app.clientId, clientSecret: secret, permissions: [...permissions] };
 }
 
 /**
- * Starts an ephemeral Triage. What costs time runs side by side: the CA and server keys are made while
- * the store opens, and the secrets and the password are hashed at once (each hash is ~50 ms of scrypt on
- * the thread pool). Nothing is warmed up before the server answers.
+ * Starts an ephemeral Triage. What costs time runs side by side on the thread pool: the three RSA keys
+ * (the CA's, the server certificate's, the token signing key; `triage serve --ephemeral` starts them
+ * before its modules load, cli/early.ts) are made while the store opens and the apps are registered,
+ * and the secrets and the password are hashed at once (with the cheaper cost of hash.ts: they are
+ * generated, high-entropy and thrown away with the folder). Nothing else is warmed up before the server answers.
  */
 export async function startEphemeral(o: EphemeralOptions = {}): Promise<Ephemeral> {
   const dataDir = mkdtempSync(join(tmpdir(), "triage-ephemeral-"));
@@ -136,6 +141,8 @@ export async function startEphemeral(o: EphemeralOptions = {}): Promise<Ephemera
   let app: FastifyInstance | undefined;
   const remove = () => rmSync(dataDir, { recursive: true, force: true });
   try {
+    // The keys made ahead, if the command line started none (startTriage in process).
+    makeRsaKeysAhead((o.http ? 0 : o.caDir ? 1 : 2) + 1);
     if (o.caDir && !o.http) {
       mkdirSync(join(dataDir, "tls"), { mode: 0o700 });
       for (const file of ["ca.pem", "ca-key.pem"]) copyFileSync(join(o.caDir, file), join(dataDir, "tls", file));
@@ -145,6 +152,8 @@ export async function startEphemeral(o: EphemeralOptions = {}): Promise<Ephemera
     tls.catch(() => undefined);
     // Removed on exit: its commits need not wait for the disk.
     store = await openSqliteStore(join(dataDir, "triage.db"), { throwaway: true });
+    // The signing keys live only as long as the folder: a key in memory seals them.
+    const keyEncryption = new KeyEncryption(randomBytes(32));
     const tenantId = randomUUID();
     await createTenant(store.db, tenantId, "Test tenant");
     const s = store;
@@ -166,8 +175,10 @@ export async function startEphemeral(o: EphemeralOptions = {}): Promise<Ephemera
         await grantAdminConsent(s.db, pub.clientId);
         return { clientId: pub.clientId, permissions: PUBLIC_CLIENT_PERMISSIONS };
       })(),
-      createUser(s.db, { tenantId, upn, displayName: "Test analyst", password, roles: USER_ROLES }),
+      createUser(s.db, { tenantId, upn, displayName: "Test analyst", password, roles: USER_ROLES, passwordCost: "generated" }),
       ensureWebClient(s.db, tenantId),
+      // The token signing key, made now rather than on the first token request.
+      new KeyRing(s.db, DEFAULT_TOKEN_LIFETIME_SECONDS, undefined, keyEncryption).rotate(),
     ]);
     const material = await tls;
     // Kept here so that setFaults applies at once, not when the cache next expires.
@@ -176,8 +187,7 @@ export async function startEphemeral(o: EphemeralOptions = {}): Promise<Ephemera
       settings,
       store,
       tls: material ? { key: material.key, cert: material.ca } : undefined,
-      // The signing keys live only as long as the folder: a key in memory seals them.
-      keyEncryption: new KeyEncryption(randomBytes(32)),
+      keyEncryption,
       logger: o.logger ?? false,
       profile: o.profile,
     });

@@ -46,7 +46,6 @@ import { defaultKeyFile, KEY_ENCRYPTION_ENV, resolveKeyEncryption, type Resolved
 import { DEFAULT_QUERY_TIMEOUT_MS, DEFAULT_READ_WORKERS } from "../store/bounded-read.js";
 import { DEFAULT_HUNTING_TIMEOUT_MS } from "../graph/hunting.js";
 import { DEFAULT_FILTER_LIMITS } from "../odata/filter-cost.js";
-import { listenMetrics, Metrics } from "../http/metrics.js";
 import { addFaultCommands } from "./faults.js";
 import { addSyncCommand } from "./sync.js";
 import { DEFAULT_PROFILE, PROFILES, type Profile } from "../schema/profile.js";
@@ -297,8 +296,10 @@ async function serve(o: ServeOptions): Promise<void> {
   else if (o.throttle !== undefined) rateLimit = { max: o.throttle, windowMs: 60_000 };
   if (rateLimit && o.throttleAddress !== undefined) rateLimit.addressMax = o.throttleAddress;
 
-  // Metrics are collected only when they are served, and served only on a listener of their own.
-  const metrics = o.metricsPort === undefined ? undefined : new Metrics();
+  // Metrics are collected only when they are served, and served only on a listener of their own
+  // (prom-client is loaded only then).
+  const metricsModule = o.metricsPort === undefined ? undefined : await import("../http/metrics.js");
+  const metrics = metricsModule && new metricsModule.Metrics();
   const app = await buildServer({
     metrics,
     store,
@@ -328,7 +329,8 @@ async function serve(o: ServeOptions): Promise<void> {
     automation: { smtp: o.smtpUrl ? { url: o.smtpUrl, from: o.smtpFrom ?? "triage@localhost" } : null },
   });
   const address = await app.listen({ host: o.host, port: o.port });
-  const metricsListener = metrics && o.metricsPort !== undefined ? await listenMetrics(metrics, o.metricsHost, o.metricsPort) : undefined;
+  const metricsListener =
+    metricsModule && metrics && o.metricsPort !== undefined ? await metricsModule.listenMetrics(metrics, o.metricsHost, o.metricsPort) : undefined;
   const shown = (o.publicUrl ?? file.publicUrl ?? address.replace("://0.0.0.0", "://127.0.0.1").replace("://[::]", "://[::1]")).replace(/\/+$/, "");
   const lines = [
     `Triage is listening on ${shown}`,

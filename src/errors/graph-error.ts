@@ -25,6 +25,11 @@ export function invalidQuery(detail: string): GraphError {
   return new GraphError(400, "", `The query specified in the URI is not valid. ${detail}`, {}, []);
 }
 
+/** A `$filter` literal that is no member of the enum it is compared with: the OData validator's wording. */
+export function invalidEnumConstant(raw: string, enumName: string): GraphError {
+  return invalidQuery(`The string '${raw}' is not a valid enumeration type constant for '${enumName}'.`);
+}
+
 export function badRequest(message: string): GraphError {
   return new GraphError(400, "BadRequest", message);
 }

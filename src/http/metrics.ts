@@ -10,8 +10,9 @@ import { notificationBacklog } from "../store/subscriptions.js";
 /** How an advanced-hunting query ended: answered, refused as the query's fault (KQL that does not parse or check, a value it cannot convert), stopped at the time limit, over the row limit, or failed otherwise. */
 export type HuntingOutcome = "ok" | "invalid" | "timeout" | "too_many_rows" | "failed";
 
-/** The label of a request no route matched (404s, and requests refused before routing): never the raw URL. */
-export const UNMATCHED_ROUTE = "(unmatched)";
+import { UNMATCHED_ROUTE } from "./route-label.js";
+
+export { UNMATCHED_ROUTE };
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const BATCH_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];

@@ -8,7 +8,8 @@
  */
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { setTracing, startSpan, type OpenSpan } from "../store/trace.js";
-import { UNMATCHED_ROUTE } from "./metrics.js";
+// Not from metrics.ts: that would load prom-client in every server, with or without --metrics-port.
+import { UNMATCHED_ROUTE } from "./route-label.js";
 
 export interface TracingOptions {
   /**

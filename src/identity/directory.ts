@@ -4,7 +4,7 @@ import { findAppRow, insertApp, listAppRows, setAppPermissions } from "../store/
 import { insertAppCertificate, insertAppSecret, listAppCertificates, liveSecretHashes } from "../store/identity/app-credentials.js";
 import { deleteConsents, insertConsents, listConsentedPermissions } from "../store/identity/consents.js";
 import { findUserRow, findUserRowByUpn, insertUser, listUserRows, setUserRoles as writeUserRoles, userExists } from "../store/identity/users.js";
-import { dummyHash, hashSecret, verifySecret } from "./hash.js";
+import { dummyHash, hashSecret, verifySecret, type HashCost } from "./hash.js";
 import { parseRole, type EntraRole } from "../permissions/entra-roles.js";
 import { permissionNames, type Scheme } from "../permissions/catalog.js";
 
@@ -121,8 +121,11 @@ export interface IssuedSecret {
   expiresAt: string;
 }
 
-/** A new client secret; only its salted hash is kept, so this is the one time it can be shown. */
-export async function addSecret(db: Db, clientId: string, days = 180, now = new Date()): Promise<IssuedSecret> {
+/**
+ * A new client secret; only its salted hash is kept, so this is the one time it can be shown. `cost`
+ * is "generated" only for an ephemeral server's own apps (hash.ts says why that is safe).
+ */
+export async function addSecret(db: Db, clientId: string, days = 180, now = new Date(), cost: HashCost = "standard"): Promise<IssuedSecret> {
   const app = await findApp(db, clientId);
   if (!app) throw new DirectoryError(`No app with client id ${clientId}.`);
   const secret = newSecret();
@@ -131,7 +134,7 @@ export async function addSecret(db: Db, clientId: string, days = 180, now = new 
     id: issued.id,
     client_id: app.clientId,
     hint: issued.hint,
-    hash: await hashSecret(secret),
+    hash: await hashSecret(secret, cost),
     created_at: now.toISOString(),
     expires_at: issued.expiresAt,
   });
@@ -206,6 +209,8 @@ export interface NewUser {
   displayName?: string;
   password?: string;
   roles?: string[];
+  /** "generated" only for a password of at least 96 random bits that an ephemeral server made (hash.ts). */
+  passwordCost?: HashCost;
 }
 
 export async function createUser(db: Db, input: NewUser, now = new Date().toISOString()): Promise<User> {
@@ -222,7 +227,7 @@ export async function createUser(db: Db, input: NewUser, now = new Date().toISOS
     tenant_id: input.tenantId,
     upn,
     display_name: input.displayName ?? upn.split("@")[0]!,
-    password_hash: input.password ? await hashSecret(input.password) : null,
+    password_hash: input.password ? await hashSecret(input.password, input.passwordCost) : null,
     roles: JSON.stringify([...new Set(roles)]),
     created_at: now,
   };

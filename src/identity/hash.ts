@@ -18,11 +18,23 @@ const R = 8;
 const P = 1;
 const KEYLEN = 32;
 
+/**
+ * How costly a hash is made. `standard` is for every secret and password that lasts or that a person
+ * chose. `generated` is N=2^10 (~1 ms, 1 MiB), only for what an ephemeral test server makes for
+ * itself and throws away with its folder: client secrets of ~200 random bits and a password of 96. A
+ * slow hash only protects a secret an attacker can enumerate; one of 96 random bits takes 2^95 tries
+ * on average however fast each is, so the cheaper hash gives nothing away, and the server is ready
+ * (and answers token requests) sooner. The hash names its own parameters, so verifying needs no flag.
+ */
+export type HashCost = "standard" | "generated";
+const GENERATED_N = 1024;
+
 /** A salted scrypt hash, self-describing: scrypt$N$r$p$salt$hash (base64url). */
-export async function hashSecret(secret: string): Promise<string> {
+export async function hashSecret(secret: string, cost: HashCost = "standard"): Promise<string> {
   const salt = randomBytes(16);
-  const key = await scrypt(secret, salt, KEYLEN, { N, r: R, p: P });
-  return ["scrypt", N, R, P, salt.toString("base64url"), key.toString("base64url")].join("$");
+  const n = cost === "generated" ? GENERATED_N : N;
+  const key = await scrypt(secret, salt, KEYLEN, { N: n, r: R, p: P });
+  return ["scrypt", n, R, P, salt.toString("base64url"), key.toString("base64url")].join("$");
 }
 
 /** Compares in constant time (timingSafeEqual over equal-length keys). */

@@ -1,8 +1,9 @@
-import { generateKeyPairSync, createPrivateKey, type KeyObject } from "node:crypto";
+import { createPrivateKey, type KeyObject } from "node:crypto";
 import { calculateJwkThumbprint, exportJWK, type JWK } from "jose";
 import type { Db } from "../store/tables.js";
 import { addSigningKey, listSigningKeys, replacePrivateKey } from "../store/identity/signing-keys.js";
 import { KeyEncryption, KeyEncryptionError } from "./key-encryption.js";
+import { newRsaKeyPair } from "./rsa-keys.js";
 
 export interface SigningKey {
   kid: string;
@@ -93,7 +94,8 @@ export class KeyRing {
 
   /** A new signing key; the previous one is retired but stays published. */
   async rotate(now = new Date()): Promise<string> {
-    const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+    // On the thread pool (rsa-keys.ts): the event loop serves other requests meanwhile.
+    const { privateKey, publicKey } = await newRsaKeyPair();
     const jwk = await exportJWK(publicKey);
     const kid = await calculateJwkThumbprint(jwk);
     const publicJwk: JWK = { kty: "RSA", use: "sig", alg: "RS256", kid, n: jwk.n, e: jwk.e };

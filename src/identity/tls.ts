@@ -11,13 +11,13 @@
  * and signs (SHA-256), node-forge only lays out the certificates. Everything that reads certificates
  * back uses node:crypto's X509Certificate.
  */
-import { X509Certificate, createPrivateKey, generateKeyPair, randomBytes, sign, type KeyObject } from "node:crypto";
+import { X509Certificate, createPrivateKey, randomBytes, sign, type KeyObject } from "node:crypto";
 import { chmod, mkdir, readFile, rename, stat, unlink, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { isIP } from "node:net";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
+import { newRsaKeyPair } from "./rsa-keys.js";
 
 export interface TlsMaterial {
   /** PEM private key of the served certificate. */
@@ -219,15 +219,12 @@ async function tightenKeyMode(path: string): Promise<void> {
 // ---------------------------------------------------------------------------------------------------
 // Issuing
 
-const generateKeyPairAsync = promisify(generateKeyPair);
-
 async function newRsaKey(): Promise<{ privatePem: string; publicPem: string }> {
-  const { privateKey, publicKey } = await generateKeyPairAsync("rsa", {
-    modulusLength: 2048,
-    publicKeyEncoding: { type: "spki", format: "pem" },
-    privateKeyEncoding: { type: "pkcs8", format: "pem" },
-  });
-  return { privatePem: privateKey, publicPem: publicKey };
+  const { privateKey, publicKey } = await newRsaKeyPair();
+  return {
+    privatePem: privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
+    publicPem: publicKey.export({ type: "spki", format: "pem" }).toString(),
+  };
 }
 
 /**

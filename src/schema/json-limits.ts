@@ -107,12 +107,18 @@ export function nulMessage(path: string): string {
  * MAX_DOCUMENT_DEPTH levels, MAX_DOCUMENT_BYTES as JSON, no NUL. Returns the client's error message,
  * or null when the document is acceptable.
  */
-export function checkDocument(value: unknown, path: string, maxDepth = MAX_DOCUMENT_DEPTH, maxBytes = MAX_DOCUMENT_BYTES): string | null {
+export function checkDocument(
+  value: unknown,
+  path: string,
+  maxDepth = MAX_DOCUMENT_DEPTH,
+  maxBytes = MAX_DOCUMENT_BYTES,
+  what = "a free-form document",
+): string | null {
   const { problem, bytesAtMost } = inspect(value, path, maxDepth);
   if (problem) return describeJsonProblem(problem, path, maxDepth);
   if (bytesAtMost <= maxBytes) return null;
   // Measured only when the bound says it might be too large; safe now that the depth is bounded.
   const bytes = Buffer.byteLength(JSON.stringify(value) ?? "");
-  if (bytes > maxBytes) return `${path} is ${bytes} bytes as JSON; a free-form document may hold at most ${maxBytes}.`;
+  if (bytes > maxBytes) return `${path} is ${bytes} bytes as JSON; ${what} may hold at most ${maxBytes}.`;
   return null;
 }

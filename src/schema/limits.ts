@@ -68,3 +68,16 @@ export const MAX_FILTER_INSTANT = MAX_STORED_INSTANT;
  * server's event loop: this keeps one edit's analysis to a few hundred milliseconds at worst.
  */
 export const MAX_EDITOR_QUERY = 10_000;
+
+/**
+ * One incident or alert document that a fixture import or `triage sync` writes, as stored (UTF-8 JSON,
+ * without an incident's expanded alerts): an incident with the most comments ingestion allows is well
+ * under it. The same as a fixture file's longest line.
+ */
+export const MAX_RECORD_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Nesting of such a document: an alert's evidence element may be MAX_DOCUMENT_DEPTH deep, and sits
+ * three levels down (the alert, its evidence array, the element).
+ */
+export const MAX_RECORD_DEPTH = MAX_DOCUMENT_DEPTH + 3;

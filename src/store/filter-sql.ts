@@ -1,7 +1,7 @@
 import { sql, type RawBuilder, type SqlBool } from "kysely";
 import type { TSchema } from "@sinclair/typebox";
 import type { CallExpr, CompareOp, FilterExpr, Literal, Operand, PathExpr } from "../query/filter-ast.js";
-import { invalidQuery } from "../errors/graph-error.js";
+import { invalidEnumConstant, invalidQuery } from "../errors/graph-error.js";
 import { parseEnum, type GraphEnum } from "../schema/enums.js";
 import { isCollection, properties, type Annotated, type PropertyInfo, type Resource } from "../schema/meta.js";
 import { evidencePropertyType } from "../schema/evidence.js";
@@ -241,9 +241,7 @@ function literalValue(t: Typed, l: Literal, op: CompareOp | "in"): unknown {
     const raw = l.kind === "string" ? l.value : l.kind === "enum" ? l.value : null;
     if (raw === null) incompatible(t, l);
     const member = parseEnum(t.graphEnum, raw);
-    if (!member) {
-      throw invalidQuery(`The string '${raw}' is not a valid enumeration type constant for '${t.graphEnum.name}'.`);
-    }
+    if (!member) throw invalidEnumConstant(raw, t.graphEnum.name);
     if (!t.ordinal && op !== "eq" && op !== "ne" && op !== "in") {
       throw invalidQuery(`Invalid filter clause: '${t.name}' supports only eq, ne and in.`);
     }

@@ -23,6 +23,17 @@ const FILTER_REFUSED =
   /^The query specified in the URI is not valid\. Invalid filter clause: The property '\w+' cannot be used in the \$filter query option\.$/;
 const ORDER_REFUSED = /^The query specified in the URI is not valid\. The property '\w+' cannot be used in the \$orderby query option\.$/;
 
+/** The resource pages' old determination names and the CSDL members that replaced them (A §8.1). */
+const OLD_DETERMINATIONS = [
+  ["compromisedUser", "compromisedAccount"],
+  ["clean", "notMalicious"],
+  ["insufficientData", "notEnoughDataToValidate"],
+  ["confirmedUserActivity", "confirmedActivity"],
+] as const;
+/** The OData validator's 400 for a literal that is no member of the enum (C §7), the same under both profiles. */
+const notAConstant = (word: string) =>
+  new RegExp(`^The query specified in the URI is not valid\\. The string '${word}' is not a valid enumeration type constant for 'alertDetermination'\\.$`);
+
 const I = "/v1.0/security/incidents";
 const AL = "/v1.0/security/alerts_v2";
 const UPN = "adele@contoso.com";
@@ -168,6 +179,57 @@ const ROWS: Row[] = [
     source: "A §7.2: Elastic's alert batches of 1000, in lastUpdateDateTime order [O]",
   },
   { request: `${AL}?$top=2000`, lenient: 200, strict: 200, source: "A §7.2: a $top above 1000 is clamped, not refused [O]" },
+  // The old determination names in $filter: lenient reads them as the current members, strict as any non-member.
+  ...OLD_DETERMINATIONS.flatMap(([old, current]): Row[] => [
+    {
+      request: `${I}?$filter=determination eq '${old}'`,
+      lenient: 200,
+      strict: 400,
+      source: `CSDL EnumType alertDetermination has no member '${old}' (A §8.1, §8.3; the strict PATCH refuses it too)`,
+      refusal: notAConstant(old),
+    },
+    {
+      request: `${AL}?$filter=determination eq '${old}'`,
+      lenient: 200,
+      strict: 400,
+      source: `CSDL EnumType alertDetermination has no member '${old}' (A §8.1, §8.3)`,
+      refusal: notAConstant(old),
+    },
+    {
+      request: `${I}?$filter=determination eq '${current}'`,
+      lenient: 200,
+      strict: 200,
+      source: `CSDL EnumType alertDetermination member '${current}' (A §8.3)`,
+    },
+  ]),
+  {
+    request: `${AL}?$filter=determination in ('malware', 'Clean')`,
+    lenient: 200,
+    strict: 400,
+    source: "CSDL EnumType alertDetermination has no member 'clean', in any case (C §1.1: enum input is read case-insensitively)",
+    refusal: notAConstant("Clean"),
+  },
+  {
+    request: `${I}?$filter='insufficientData' ne determination`,
+    lenient: 200,
+    strict: 400,
+    source: "CSDL EnumType alertDetermination has no member 'insufficientData'; the literal on the left",
+    refusal: notAConstant("insufficientData"),
+  },
+  {
+    request: `${I}?$filter=determination eq microsoft.graph.security.alertDetermination'confirmedUserActivity'`,
+    lenient: 200,
+    strict: 400,
+    source: "CSDL EnumType alertDetermination has no member 'confirmedUserActivity'; a qualified enum literal",
+    refusal: notAConstant("confirmedUserActivity"),
+  },
+  {
+    request: `${I}?$filter=determination eq 'notAMember'`,
+    lenient: 400,
+    strict: 400,
+    source: "CSDL EnumType alertDetermination: not a member (C §7: unknown enum literal, 400)",
+    refusal: notAConstant("notAMember"),
+  },
 ];
 
 /** Graph documents no $orderby; the two date-times are seen to work (C §1.4, A §7.2): every other sort key is a lenient extension. */

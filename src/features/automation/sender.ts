@@ -8,7 +8,6 @@
  * outbound rules (checked destination, pinned address, no redirects, bounded answer).
  */
 import { createHmac } from "node:crypto";
-import nodemailer from "nodemailer";
 import type { Store } from "../../store/open.js";
 import { claimDueJobs, finishJob, JOB_CHANNEL, recordJobFailure, releaseJob, type AutomationJobTable } from "../../store/automation.js";
 import { checkUrlForm, post } from "../notifications/outbound.js";
@@ -26,7 +25,9 @@ interface Mailer {
   close(): void;
 }
 
-function mailerOf(smtp: SmtpSettings, timeoutMs: number): Mailer {
+/** nodemailer is loaded on the first e-mail: a server whose rules send none never loads it (it costs start time). */
+async function mailerOf(smtp: SmtpSettings, timeoutMs: number): Promise<Mailer> {
+  const { default: nodemailer } = await import("nodemailer");
   return nodemailer.createTransport({
     url: smtp.url,
     connectionTimeout: timeoutMs,
@@ -43,7 +44,7 @@ export class JobSender {
   private poll: NodeJS.Timeout | undefined;
   private stopListening: (() => Promise<void>) | undefined;
   private inflight = new Set<Promise<void>>();
-  private mailer: Mailer | null = null;
+  private mailer: Promise<Mailer> | null = null;
 
   constructor(
     private readonly store: Store,
@@ -65,7 +66,7 @@ export class JobSender {
     clearInterval(this.poll);
     await this.stopListening?.();
     await Promise.allSettled([...this.inflight]);
-    this.mailer?.close();
+    (await this.mailer?.catch(() => null))?.close();
   }
 
   kick(): void {
@@ -112,9 +113,11 @@ export class JobSender {
     if (job.kind === "email") {
       const smtp = this.settings.smtp;
       if (!smtp) throw new Error("no mail server is configured (triage serve --smtp-url)");
+      // One transport for every send, even those that start together before it is made.
       this.mailer ??= mailerOf(smtp, this.settings.sendTimeoutMs);
+      const mailer = await this.mailer;
       const mail = JSON.parse(job.payload) as { subject: string; text: string };
-      await this.mailer.sendMail({ from: smtp.from, to: dest.to ?? [], subject: mail.subject, text: mail.text });
+      await mailer.sendMail({ from: smtp.from, to: dest.to ?? [], subject: mail.subject, text: mail.text });
       return;
     }
     const url = checkUrlForm(dest.url ?? "", this.settings, "url");

@@ -4,7 +4,7 @@
  * Entra ID or any Entra-compatible authority (such as another Triage).
  */
 import { X509Certificate, createPrivateKey } from "node:crypto";
-import { ConfidentialClientApplication, type Configuration } from "@azure/msal-node";
+import type { Configuration } from "@azure/msal-node";
 
 export const ENTRA_AUTHORITY = "https://login.microsoftonline.com";
 /** App-only tokens for Graph ask for its resource's `.default` scope: every consented application permission. */
@@ -44,9 +44,12 @@ export function tokenProvider(c: SyncCredential): (fresh: boolean) => Promise<st
   if (c.certificatePem) auth.clientCertificate = certificateFromPem(c.certificatePem);
   else if (c.secret) auth.clientSecret = c.secret;
   else throw new Error("a client secret or a certificate is needed");
-  const app = new ConfidentialClientApplication({ auth });
+  // msal is loaded on the first token, not when the CLI starts: every other command is spared its load time.
+  const app = import("@azure/msal-node").then(({ ConfidentialClientApplication }) => new ConfidentialClientApplication({ auth }));
+  // Seen by the first token request; not an unhandled rejection before it.
+  app.catch(() => undefined);
   return async (fresh) => {
-    const result = await app.acquireTokenByClientCredential({ scopes: [GRAPH_DEFAULT_SCOPE], skipCache: fresh });
+    const result = await (await app).acquireTokenByClientCredential({ scopes: [GRAPH_DEFAULT_SCOPE], skipCache: fresh });
     if (!result?.accessToken) throw new Error(`${auth.authority} gave no access token`);
     return result.accessToken;
   };

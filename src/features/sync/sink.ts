@@ -8,14 +8,13 @@
  * automation rules run on them. A change made in Triage to a synced record lasts until the source
  * changes that record again; the source wins.
  */
-import { Value } from "@sinclair/typebox/value";
-import { properties, type Resource } from "../../schema/meta.js";
+import type { Resource } from "../../schema/meta.js";
 import { incidentResource } from "../../schema/incident.js";
 import { alertResource } from "../../schema/alert.js";
 import type { AlertRecord, IncidentRecord } from "../../schema/records.js";
-import { checkInstant } from "../../schema/date-time.js";
 import { MAX_ID_LENGTH, MAX_INCIDENT_ID } from "../../schema/limits.js";
 import { entityKeys } from "../../domain/entities.js";
+import { checkGraphRecord, GraphRecordError } from "../../domain/graph-record.js";
 import type { StoreTx } from "../../store/transaction.js";
 import {
   appendSightings,
@@ -45,41 +44,22 @@ export interface SinkOptions {
   anonymizer?: Anonymizer;
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
 /**
- * The document as Triage stores it: OData annotations and properties Triage does not know are dropped
- * (Graph adds properties over time; the copy keeps what the schema describes), every other value is
- * checked against the schema, and the required ones must be there.
+ * The document as Triage stores it (domain/graph-record.ts): OData annotations and properties Triage
+ * does not know are dropped and reported (Graph adds properties over time; the copy keeps what the
+ * schema describes), every other value is checked against the schema, and the required ones must be there.
  */
 function fit(resource: Resource, value: unknown, where: string, o: SinkOptions): Record<string, unknown> {
-  if (!isObject(value)) throw new SyncRecordError(`${where}: not a JSON object.`);
-  const props = properties(resource.schema);
-  const doc: Record<string, unknown> = {};
-  for (const [name, v] of Object.entries(value)) {
-    if (name.includes("@")) continue;
-    const p = props.get(name);
-    if (!p) {
-      o.onUnknownProperty?.(resource.typeName, name);
-      continue;
-    }
-    if (v !== null && !Value.Check(p.valueSchema, v)) {
-      const first = [...Value.Errors(p.valueSchema, v)][0];
-      throw new SyncRecordError(`${where}: property '${name}'${first?.path ? ` at ${first.path}` : ""}: ${first?.message ?? "wrong type"}.`);
-    }
-    doc[name] = structuredClone(v);
+  try {
+    return checkGraphRecord(resource, value, where, { unknown: "drop", onUnknown: o.onUnknownProperty, required: REQUIRED });
+  } catch (e) {
+    if (e instanceof GraphRecordError) throw new SyncRecordError(e.message);
+    throw e;
   }
-  for (const required of ["id", "createdDateTime", "lastUpdateDateTime", "status", "severity"]) {
-    if (doc[required] == null) throw new SyncRecordError(`${where}: it has no ${required}.`);
-  }
-  for (const at of ["createdDateTime", "lastUpdateDateTime"]) {
-    const c = checkInstant(doc[at]);
-    if (!c.ok) throw new SyncRecordError(`${where}: ${at} ${c.reason}`);
-  }
-  return doc;
 }
+
+/** What a synced record must hold: the window pages on lastUpdateDateTime. */
+const REQUIRED = ["id", "createdDateTime", "lastUpdateDateTime", "status", "severity"];
 
 /** The source's tenant id in the record becomes the Triage tenant's, in the portal links too. */
 function retenant(doc: Record<string, unknown>, tenantId: string): void {
