@@ -166,7 +166,7 @@ export function addSyncCommand(cli: Command, h: SyncCliHelpers): void {
           const seconds = (Date.now() - started) / 1000;
           h.print(
             o.json === true,
-            { tenantId: into, source: sourceKey, ...report, seconds },
+            { tenantId: into, source: sourceKey, ...report, seconds, propertiesNotCopied: [...unknown].sort() },
             `Synced ${report.incidents} incidents and ${report.alerts} alerts into tenant ${into} in ${report.pages} pages (${seconds.toFixed(1)} s)` +
               `${report.caughtUp ? "" : "; stopped at --max-pages, run again to go on"}${report.expandDropped ? "; incidents read without $expand=alerts (the source failed on it)" : ""}.`,
           );

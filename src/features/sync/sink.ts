@@ -147,7 +147,9 @@ export function graphSink(o: SinkOptions = {}): SyncSink {
     for (const source of records) {
       const r = disguise(o, source, tenantId);
       const where = `incident ${String(r.id)}`;
-      const doc = fit(incidentResource, r, where, o);
+      // The expanded `alerts` are copied below as alerts of their own, not as a property of the incident.
+      const { alerts: _expanded, ...incidentOnly } = r;
+      const doc = fit(incidentResource, incidentOnly, where, o);
       retenant(doc, tenantId);
       const expanded = Array.isArray(r.alerts) ? (r.alerts as unknown[]) : null;
       const record = incidentRecord(doc, expanded?.length ?? 0);
