@@ -7,7 +7,7 @@
  *
  *   npm run bench:delivery -- [--store sqlite|postgres] [--subscriptions 100] [--rate 1000] [--duration 15]
  *                             [--batch 50] [--ingest-duration 10] [--ingest-connections 4] [--drain 120]
- *                             [--pg postgres://postgres@127.0.0.1:5432/] [--profile]
+ *                             [--pg postgres://postgres@127.0.0.1:5432/[DATABASE]] [--profile]
  *
  * Phases, on one server:
  *  1. ingestion as fast as it goes (autocannon, `--ingest-connections`, 100 alerts a request), no subscriptions;
@@ -119,15 +119,19 @@ async function freshStore(o: Options): Promise<StoreRef> {
   let dbUrl: string | null = null;
   if (o.store === "postgres") {
     const url = new URL(o.pg);
+    // A database named in --pg is the one used (dropped and made again); otherwise triage_bench_delivery.
+    const name = decodeURIComponent(url.pathname.replace(/^\//, "")) || "triage_bench_delivery";
+    if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`--pg: the database name '${name}' must be lower-case letters, digits and _`);
+    url.pathname = "/postgres";
     const admin = new pg.Client({ connectionString: url.toString() });
     await admin.connect();
     try {
-      await admin.query("drop database if exists triage_bench_delivery with (force)");
-      await admin.query("create database triage_bench_delivery");
+      await admin.query(`drop database if exists ${name} with (force)`);
+      await admin.query(`create database ${name}`);
     } finally {
       await admin.end();
     }
-    url.pathname = "/triage_bench_delivery";
+    url.pathname = `/${name}`;
     dbUrl = url.toString();
   }
   const ref: StoreRef = { kind: o.store, size: 0, dataDir, dbUrl, appFile: join(dataDir, "bench-apps.json"), label: `${o.store}, fresh` };

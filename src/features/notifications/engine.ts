@@ -45,6 +45,8 @@ import { countEndpointResponse, endpointCounts } from "../../store/notification-
 import { endpointKey, endpointState } from "./throttle.js";
 import type { ValidationTokens } from "./validation-tokens.js";
 import { traced, type SpanHandle } from "../../store/trace.js";
+import { FeedCache } from "./feed-cache.js";
+import type { EndpointCounts } from "../../store/notification-endpoints.js";
 
 export interface EngineLog {
   warn(obj: object, msg: string): void;
@@ -95,8 +97,17 @@ export function notificationOf(sub: SubscriptionTable, e: FeedEntry, encryptedCo
 const LIFECYCLE_BATCH = 100;
 
 /** Feed entries read per attempt at most, and per read. */
-const SCAN = 1000;
+const SCAN = 5000;
 const CHUNK = 200;
+
+/**
+ * How long a notification URL's counts, as this node last wrote or read them, stand for the check
+ * before a POST (the counts after each POST are always read from the store): another node's answers
+ * count here at most this late.
+ */
+const ENDPOINT_COUNTS_MS = 1_000;
+/** Most URLs whose counts are kept so. */
+const ENDPOINT_COUNTS_KEPT = 10_000;
 
 export class DeliveryEngine {
   private running = 0;
@@ -111,6 +122,8 @@ export class DeliveryEngine {
   private stopListening: (() => Promise<void>) | undefined;
   private unsubscribe: (() => void) | undefined;
   private inflight = new Set<Promise<void>>();
+  private readonly feed: FeedCache;
+  private readonly endpoints = new Map<string, { counts: EndpointCounts; at: number }>();
 
   constructor(
     private readonly store: Store,
@@ -122,7 +135,9 @@ export class DeliveryEngine {
     private readonly onLifecycle: () => void = () => undefined,
     /** Signs the validationTokens of rich notifications; without it none are sent. */
     private readonly tokens?: ValidationTokens,
-  ) {}
+  ) {
+    this.feed = new FeedCache((tenantId, afterSeq, limit) => readFeed(this.store.db, tenantId, afterSeq, limit));
+  }
 
   async start(): Promise<void> {
     this.unsubscribe = onFeedCommit(this.store.db, () => this.soon());
@@ -145,6 +160,7 @@ export class DeliveryEngine {
     clearInterval(this.lifecycle);
     await this.stopListening?.();
     await Promise.allSettled([...this.inflight]);
+    this.feed.clear();
   }
 
   /** Background work stop() waits for. */
@@ -238,9 +254,11 @@ export class DeliveryEngine {
         new Date(now + this.settings.leaseMs).toISOString(),
         free,
       );
+      // Feed entries served from the cache must have been read after this (feed-cache.ts).
+      const claimedAt = Date.now();
       for (const sub of claimed) {
         this.running++;
-        const p = this.deliver(sub)
+        const p = this.deliver(sub, claimedAt)
           .catch((err) => {
             this.log.warn({ err, subscriptionId: sub.id }, "change notifications: a delivery failed unexpectedly");
             return releaseSubscription(this.store.db, sub.id, this.node).catch(() => undefined);
@@ -263,14 +281,14 @@ export class DeliveryEngine {
    * than one POST carries: with a backlog, each POST then reads about as many rows as it sends rather
    * than the whole scan (every subscription reads the feed on its own).
    */
-  private async pending(sub: SubscriptionTable): Promise<{ send: FeedEntry[]; through: number }> {
+  private async pending(sub: SubscriptionTable, claimedAt: number): Promise<{ send: FeedEntry[]; through: number }> {
     const types = new Set(sub.change_types.split(","));
     const max = this.settings.maxNotificationsPerPost;
     let candidates: FeedEntry[] = [];
     let through = sub.cursor;
     for (let scanned = 0; scanned < SCAN && candidates.length <= max;) {
       const want = Math.min(Math.max(CHUNK, max + 1), SCAN - scanned);
-      const entries = await readFeed(this.store.db, sub.tenant_id, through, want);
+      const entries = await this.feed.after(sub.tenant_id, through, want, claimedAt);
       if (entries.length === 0) break;
       scanned += entries.length;
       through = entries[entries.length - 1]!.seq;
@@ -294,15 +312,16 @@ export class DeliveryEngine {
    * One subscription's turn: a span of its own (a new trace: the engine works outside every request,
    * even when a request's commit woke it). The receiver's URL is not recorded: it may carry a secret.
    */
-  private deliver(sub: SubscriptionTable): Promise<void> {
-    return traced("notification.delivery", { "triage.notification.retry": sub.attempts > 0 }, (span) => this.attempt(sub, span), {
+  private deliver(sub: SubscriptionTable, claimedAt: number): Promise<void> {
+    return traced("notification.delivery", { "triage.notification.retry": sub.attempts > 0 }, (span) => this.attempt(sub, claimedAt, span), {
       root: true,
       kind: "client",
     });
   }
 
-  private async attempt(sub: SubscriptionTable, span: SpanHandle | undefined): Promise<void> {
-    const { send, through } = await this.pending(sub);
+  private async attempt(sub: SubscriptionTable, claimedAt: number, span: SpanHandle | undefined): Promise<void> {
+    const pending = await this.pending(sub, claimedAt);
+    let { send, through } = pending;
     const nowIso = () => new Date().toISOString();
     span?.set({ "triage.notification.count": send.length });
     if (send.length === 0) {
@@ -324,7 +343,7 @@ export class DeliveryEngine {
     // Slow-endpoint throttling (throttle.ts): the URL's counts in the current window, on every node.
     const key = endpointKey(sub.notification_url);
     const windowStartAfter = () => new Date(Date.now() - this.settings.throttleWindowMs).toISOString();
-    if (endpointState(await endpointCounts(this.store.db, key, windowStartAfter()), this.settings) === "dropping") {
+    if (endpointState(await this.countsOf(key, windowStartAfter()), this.settings) === "dropping") {
       this.log.warn(
         { subscriptionId: sub.id, dropped: send.length },
         "change notifications: the notification URL answers too slowly; these notifications are dropped",
@@ -336,10 +355,25 @@ export class DeliveryEngine {
       return;
     }
     const encrypted = await encryptedContents(this.store, sub, send);
-    const value = send.map((e) => notificationOf(sub, e, encrypted.get(e.seq)));
     // Rich notifications carry Graph's validationTokens: one per app and tenant (a POST holds one subscription's).
     const token = sub.encryption_certificate !== null ? await this.tokens?.forSubscription(sub) : null;
-    const body = JSON.stringify(token ? { value, validationTokens: [token] } : { value });
+    // As many notifications as the body's bound allows (at least one); the rest go in the next POST.
+    const envelope = token ? JSON.stringify({ validationTokens: [token] }).length + 16 : 16;
+    const items: string[] = [];
+    let bytes = envelope;
+    for (const e of send) {
+      const item = JSON.stringify(notificationOf(sub, e, encrypted.get(e.seq)));
+      if (items.length > 0 && bytes + item.length + 1 > this.settings.maxPostBytes) break;
+      items.push(item);
+      bytes += item.length + 1;
+    }
+    if (items.length < send.length) {
+      send = send.slice(0, items.length);
+      through = send[send.length - 1]!.seq;
+      span?.set({ "triage.notification.count": send.length });
+    }
+    const value = `[${items.join(",")}]`;
+    const body = token ? `{"value":${value},"validationTokens":${JSON.stringify([token])}}` : `{"value":${value}}`;
     let failure: string | null = null;
     let slow = false;
     const started = Date.now();
@@ -360,6 +394,7 @@ export class DeliveryEngine {
       slow = Date.now() - started >= Math.min(this.settings.slowResponseMs, this.settings.ackTimeoutMs);
     }
     const counts = await countEndpointResponse(this.store.db, key, { notifications: send.length, slow }, nowIso(), windowStartAfter());
+    this.keepCounts(key, counts);
     const throttled = endpointState(counts, this.settings) !== "normal";
     if (throttled) span?.set({ "triage.notification.throttled": "throttled" });
     if (failure === null) {
@@ -392,6 +427,21 @@ export class DeliveryEngine {
       nextAttemptAt: new Date(now + delay).toISOString(),
     });
     told("failed");
+  }
+
+  /** The URL's counts in its current window, as this node last saw them if that was under ENDPOINT_COUNTS_MS ago. */
+  private async countsOf(key: string, windowStartAfter: string): Promise<EndpointCounts> {
+    const kept = this.endpoints.get(key);
+    if (kept && Date.now() - kept.at < ENDPOINT_COUNTS_MS) return kept.counts;
+    const counts = await endpointCounts(this.store.db, key, windowStartAfter);
+    this.keepCounts(key, counts);
+    return counts;
+  }
+
+  private keepCounts(key: string, counts: EndpointCounts): void {
+    this.endpoints.delete(key);
+    this.endpoints.set(key, { counts, at: Date.now() });
+    if (this.endpoints.size > ENDPOINT_COUNTS_KEPT) this.endpoints.delete(this.endpoints.keys().next().value as string);
   }
 
   /** Drops the stretch up to `through`: the cursor moves past it and, in the same transaction, `missed` is queued (unless one waits already). */
