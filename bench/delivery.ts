@@ -315,6 +315,18 @@ async function main(): Promise<void> {
       await sleep(2000);
     }
     const pacedCpu = cpuSeconds(s.pid) - cpu0;
+    if (rx.receipts.ids.size < expected) {
+      // Which alerts some subscription was not told of, by the feed's numbers: where to look.
+      const told = new Map<string, number>();
+      for (const id of rx.receipts.alertIds) told.set(id, (told.get(id) ?? 0) + 1);
+      const seqs = await query<{ entity_id: string; seq: number | string }>(
+        ref,
+        "select entity_id, seq from change_feed where tenant_id = $1 and entity_type = 'alert' and change_type = 'created' and seq > $2 and seq <= $3 order by seq",
+        [INGEST_TENANT, fromSeq, toSeq],
+      );
+      const short = seqs.filter((r) => (told.get(r.entity_id) ?? 0) < o.subscriptions).map((r) => `${r.seq}:${told.get(r.entity_id) ?? 0}`);
+      log(`  not told to every subscription: ${short.length} alerts (seq:subscriptions told) ${short.slice(0, 40).join(" ")}`);
+    }
     const committedIds = new Set(feed.map((f) => f.entity_id));
     const received = rx.receipts.alertIds.filter((id) => feed.length > 0 && committedIds.has(id)).length;
     // Commit times of the alerts: their `created` rows.

@@ -20,7 +20,7 @@ import { createHash } from "node:crypto";
 import { alertResource } from "../../schema/alert.js";
 import { incidentResource } from "../../schema/incident.js";
 import { parseFilter } from "../../odata/parse-filter.js";
-import { FEED_CHANNEL, lastFeedSeq, onFeedCommit, readFeed, type FeedEntry } from "../../store/feed.js";
+import { FEED_CHANNEL, lastFeedSeq, onFeedCommit, readFeedHot, type FeedEntry } from "../../store/feed.js";
 import type { Store } from "../../store/open.js";
 import {
   advanceSubscription,
@@ -136,7 +136,7 @@ export class DeliveryEngine {
     /** Signs the validationTokens of rich notifications; without it none are sent. */
     private readonly tokens?: ValidationTokens,
   ) {
-    this.feed = new FeedCache((tenantId, afterSeq, limit) => readFeed(this.store.db, tenantId, afterSeq, limit));
+    this.feed = new FeedCache((tenantId, afterSeq, limit) => readFeedHot(this.store, tenantId, afterSeq, limit));
   }
 
   async start(): Promise<void> {
@@ -258,7 +258,11 @@ export class DeliveryEngine {
       const claimedAt = Date.now();
       for (const sub of claimed) {
         this.running++;
+        let more = false;
         const p = this.deliver(sub, claimedAt)
+          .then((full) => {
+            more = full;
+          })
           .catch((err) => {
             this.log.warn({ err, subscriptionId: sub.id }, "change notifications: a delivery failed unexpectedly");
             return releaseSubscription(this.store.db, sub.id, this.node).catch(() => undefined);
@@ -266,8 +270,10 @@ export class DeliveryEngine {
           .finally(() => {
             this.running--;
             this.inflight.delete(p);
-            // A subscription with more to send, or a free slot for another: look again.
-            this.kick();
+            // A subscription with a backlog goes on at once; otherwise what committed during the POST
+            // has gathered, and the batch window lets a little more (a free slot goes to others then too).
+            if (more) this.kick();
+            else this.soon();
           });
         this.inflight.add(p);
       }
@@ -312,28 +318,29 @@ export class DeliveryEngine {
    * One subscription's turn: a span of its own (a new trace: the engine works outside every request,
    * even when a request's commit woke it). The receiver's URL is not recorded: it may carry a secret.
    */
-  private deliver(sub: SubscriptionTable, claimedAt: number): Promise<void> {
+  /** True when the POST was full: the subscription has more pending. */
+  private deliver(sub: SubscriptionTable, claimedAt: number): Promise<boolean> {
     return traced("notification.delivery", { "triage.notification.retry": sub.attempts > 0 }, (span) => this.attempt(sub, claimedAt, span), {
       root: true,
       kind: "client",
     });
   }
 
-  private async attempt(sub: SubscriptionTable, claimedAt: number, span: SpanHandle | undefined): Promise<void> {
-    const pending = await this.pending(sub, claimedAt);
-    let { send, through } = pending;
+  private async attempt(sub: SubscriptionTable, claimedAt: number, span: SpanHandle | undefined): Promise<boolean> {
+    let { send, through } = await this.pending(sub, claimedAt);
+    let full = send.length >= this.settings.maxNotificationsPerPost;
     const nowIso = () => new Date().toISOString();
     span?.set({ "triage.notification.count": send.length });
     if (send.length === 0) {
       span?.set({ "triage.notification.outcome": "none" });
       await advanceSubscription(this.store.db, sub.id, this.node, through, nowIso());
-      return;
+      return false;
     }
     // Checked before anything is read or sent: an app deleted or without consent gets nothing more.
     if (!(await subscriberMayRead(this.store, sub))) {
       span?.set({ "triage.notification.outcome": "removed" });
       await this.remove(sub);
-      return;
+      return false;
     }
     const retry = sub.attempts > 0;
     const told = (outcome: DeliveryOutcome, lagSeconds: readonly number[] = []) => {
@@ -352,7 +359,7 @@ export class DeliveryEngine {
       await this.drop(sub, Math.max(through, await lastFeedSeq(this.store.db, sub.tenant_id)));
       span?.set({ "triage.notification.throttled": "dropping" });
       told("dropped");
-      return;
+      return false;
     }
     const encrypted = await encryptedContents(this.store, sub, send);
     // Rich notifications carry Graph's validationTokens: one per app and tenant (a POST holds one subscription's).
@@ -370,6 +377,7 @@ export class DeliveryEngine {
     if (items.length < send.length) {
       send = send.slice(0, items.length);
       through = send[send.length - 1]!.seq;
+      full = true;
       span?.set({ "triage.notification.count": send.length });
     }
     const value = `[${items.join(",")}]`;
@@ -405,7 +413,8 @@ export class DeliveryEngine {
         "delivered",
         send.map((e) => Math.max(0, (acked - Date.parse(e.at)) / 1000)),
       );
-      return;
+      // More is pending for sure: it goes at once (unless throttled), not after the batch window.
+      return full && !throttled;
     }
     const now = Date.now();
     const failingSince = sub.failing_since ?? new Date(now).toISOString();
@@ -416,7 +425,7 @@ export class DeliveryEngine {
       );
       await this.drop(sub, through);
       told("dropped");
-      return;
+      return false;
     }
     const attempts = sub.attempts + 1;
     const backoff = Math.min(this.settings.retryBaseMs * 2 ** Math.min(attempts - 1, 30), this.settings.maxRetryDelayMs);
@@ -427,6 +436,7 @@ export class DeliveryEngine {
       nextAttemptAt: new Date(now + delay).toISOString(),
     });
     told("failed");
+    return false;
   }
 
   /** The URL's counts in its current window, as this node last saw them if that was under ENDPOINT_COUNTS_MS ago. */
