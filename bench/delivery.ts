@@ -319,6 +319,13 @@ async function main(): Promise<void> {
     }
     const pacedCpu = cpuSeconds(s.pid) - cpu0;
     const received = toldOfCommitted();
+    // Answers the server judged slow (over 2.9 s, its own delays included): they throttle or drop a URL's notifications.
+    const slowRows = await query<{ slow: number | string | null; responses: number | string | null }>(
+      ref,
+      "select sum(slow) as slow, sum(responses) as responses from notification_endpoints",
+      [],
+    );
+    const slowAnswers = { slow: Number(slowRows[0]?.slow ?? 0), responses: Number(slowRows[0]?.responses ?? 0) };
     if (received < expected) {
       // Which alerts some subscription was not told of, by the feed's numbers: where to look.
       const told = new Map<string, number>();
@@ -350,6 +357,7 @@ async function main(): Promise<void> {
       notificationsReceived: received,
       duplicates: rx.receipts.duplicates,
       posts: rx.receipts.posts,
+      slowAnswers,
       latencyMs: latency,
       serverCpuSeconds: pacedCpu,
       loadavg1: loadavg()[0],
@@ -387,6 +395,7 @@ async function main(): Promise<void> {
     process.stdout.write(
       `\nDelivery (${o.store}; ${o.subscriptions} subscriptions to HTTPS receivers on loopback; ${fmt(o.rate)} alerts/s for ${o.duration} s):\n` +
         `  notifications      ${fmt(p.notificationsReceived)} of ${fmt(p.notificationsExpected)} received in ${fmt(p.posts)} POSTs, ${p.duplicates} duplicates\n` +
+        `  slow answers       ${fmt(slowAnswers.slow)} of ${fmt(slowAnswers.responses)} POSTs judged slow by the server (throttling)\n` +
         `  commit → 202       p50 ${fmt(latency.p50)} ms, p99 ${fmt(latency.p99)} ms, max ${fmt(latency.max)} ms   (goal: p99 < 1,000 ms)\n` +
         `  ingest requests    p50 ${fmt(paced.latency.p50)} ms, p99 ${fmt(paced.latency.p99)} ms, ${paced.non2xx + paced.errors + paced.timeouts + paced.skipped} failed or skipped\n` +
         `\nIngestion as fast as it goes (${o.ingestConnections} connections, 100 alerts a request, ${o.ingestDuration} s):\n` +
