@@ -401,14 +401,22 @@ export class DeliveryEngine {
       // No answer within the acknowledgement timeout is slow too; a refused connection is not.
       slow = Date.now() - started >= Math.min(this.settings.slowResponseMs, this.settings.ackTimeoutMs);
     }
-    const counts = await countEndpointResponse(this.store.db, key, { notifications: send.length, slow }, nowIso(), windowStartAfter());
+    const acked = Date.now();
+    // An acknowledged POST's count and cursor are one transaction: on SQLite one wait for the write
+    // connection (behind ingestion's transactions) instead of two.
+    const counted = async (db: typeof this.store.db) => {
+      const counts = await countEndpointResponse(db, key, { notifications: send.length, slow }, nowIso(), windowStartAfter());
+      const throttled = endpointState(counts, this.settings) !== "normal";
+      if (failure === null) {
+        const next = throttled ? new Date(acked + this.settings.throttleDelayMs).toISOString() : nowIso();
+        await advanceSubscription(db, sub.id, this.node, through, nowIso(), next);
+      }
+      return { counts, throttled };
+    };
+    const { counts, throttled } = failure === null ? await this.store.db.transaction().execute(counted) : await counted(this.store.db);
     this.keepCounts(key, counts);
-    const throttled = endpointState(counts, this.settings) !== "normal";
     if (throttled) span?.set({ "triage.notification.throttled": "throttled" });
     if (failure === null) {
-      const acked = Date.now();
-      const next = throttled ? new Date(acked + this.settings.throttleDelayMs).toISOString() : nowIso();
-      await advanceSubscription(this.store.db, sub.id, this.node, through, nowIso(), next);
       told(
         "delivered",
         send.map((e) => Math.max(0, (acked - Date.parse(e.at)) / 1000)),
