@@ -7,7 +7,7 @@
  *
  *   npm run bench:delivery -- [--store sqlite|postgres] [--subscriptions 100] [--rate 1000] [--duration 15]
  *                             [--batch 50] [--ingest-duration 10] [--ingest-connections 4] [--drain 120]
- *                             [--pg postgres://postgres@127.0.0.1:5432/] [--profile]
+ *                             [--pg postgres://postgres@127.0.0.1:5432/[DATABASE]] [--profile]
  *
  * Phases, on one server:
  *  1. ingestion as fast as it goes (autocannon, `--ingest-connections`, 100 alerts a request), no subscriptions;
@@ -119,15 +119,19 @@ async function freshStore(o: Options): Promise<StoreRef> {
   let dbUrl: string | null = null;
   if (o.store === "postgres") {
     const url = new URL(o.pg);
+    // A database named in --pg is the one used (dropped and made again); otherwise triage_bench_delivery.
+    const name = decodeURIComponent(url.pathname.replace(/^\//, "")) || "triage_bench_delivery";
+    if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`--pg: the database name '${name}' must be lower-case letters, digits and _`);
+    url.pathname = "/postgres";
     const admin = new pg.Client({ connectionString: url.toString() });
     await admin.connect();
     try {
-      await admin.query("drop database if exists triage_bench_delivery with (force)");
-      await admin.query("create database triage_bench_delivery");
+      await admin.query(`drop database if exists ${name} with (force)`);
+      await admin.query(`create database ${name}`);
     } finally {
       await admin.end();
     }
-    url.pathname = "/triage_bench_delivery";
+    url.pathname = `/${name}`;
     dbUrl = url.toString();
   }
   const ref: StoreRef = { kind: o.store, size: 0, dataDir, dbUrl, appFile: join(dataDir, "bench-apps.json"), label: `${o.store}, fresh` };
@@ -301,18 +305,39 @@ async function main(): Promise<void> {
     log(
       `  ${fmt(paced["2xx"])} requests answered 2xx (${fmt(alertsSent)} alerts, ${fmt(created)} new), p99 ${fmt(paced.latency.p99)} ms; waiting for ${fmt(expected)} notifications`,
     );
+    const committedIds = new Set(feed.map((f) => f.entity_id));
+    // Notifications of the alerts counted above (a request answered after toSeq was read adds others).
+    const toldOfCommitted = () => rx.receipts.alertIds.reduce((n, id) => (committedIds.has(id) ? n + 1 : n), 0);
     const drainUntil = Date.now() + o.drain * 1000;
     let last = -1;
-    while (rx.receipts.ids.size < expected && Date.now() < drainUntil) {
-      if (rx.receipts.ids.size !== last) {
-        last = rx.receipts.ids.size;
+    for (let got = toldOfCommitted(); got < expected && Date.now() < drainUntil; got = toldOfCommitted()) {
+      if (got !== last) {
+        last = got;
         log(`  ${fmt(last)} of ${fmt(expected)} received; load ${load()}`);
       }
       await sleep(2000);
     }
     const pacedCpu = cpuSeconds(s.pid) - cpu0;
-    const committedIds = new Set(feed.map((f) => f.entity_id));
-    const received = rx.receipts.alertIds.filter((id) => feed.length > 0 && committedIds.has(id)).length;
+    const received = toldOfCommitted();
+    // Answers the server judged slow (over 2.9 s, its own delays included): they throttle or drop a URL's notifications.
+    const slowRows = await query<{ slow: number | string | null; responses: number | string | null }>(
+      ref,
+      "select sum(slow) as slow, sum(responses) as responses from notification_endpoints",
+      [],
+    );
+    const slowAnswers = { slow: Number(slowRows[0]?.slow ?? 0), responses: Number(slowRows[0]?.responses ?? 0) };
+    if (received < expected) {
+      // Which alerts some subscription was not told of, by the feed's numbers: where to look.
+      const told = new Map<string, number>();
+      for (const id of rx.receipts.alertIds) told.set(id, (told.get(id) ?? 0) + 1);
+      const seqs = await query<{ entity_id: string; seq: number | string }>(
+        ref,
+        "select entity_id, seq from change_feed where tenant_id = $1 and entity_type = 'alert' and change_type = 'created' and seq > $2 and seq <= $3 order by seq",
+        [INGEST_TENANT, fromSeq, toSeq],
+      );
+      const short = seqs.filter((r) => (told.get(r.entity_id) ?? 0) < o.subscriptions).map((r) => `${r.seq}:${told.get(r.entity_id) ?? 0}`);
+      log(`  not told to every subscription: ${short.length} alerts (seq:subscriptions told) ${short.slice(0, 40).join(" ")}`);
+    }
     // Commit times of the alerts: their `created` rows.
     const committed = new Map(feed.map((f) => [f.entity_id, Date.parse(f.at)]));
     const lat = new Float64Array(rx.receipts.at.length);
@@ -332,6 +357,7 @@ async function main(): Promise<void> {
       notificationsReceived: received,
       duplicates: rx.receipts.duplicates,
       posts: rx.receipts.posts,
+      slowAnswers,
       latencyMs: latency,
       serverCpuSeconds: pacedCpu,
       loadavg1: loadavg()[0],
@@ -369,6 +395,7 @@ async function main(): Promise<void> {
     process.stdout.write(
       `\nDelivery (${o.store}; ${o.subscriptions} subscriptions to HTTPS receivers on loopback; ${fmt(o.rate)} alerts/s for ${o.duration} s):\n` +
         `  notifications      ${fmt(p.notificationsReceived)} of ${fmt(p.notificationsExpected)} received in ${fmt(p.posts)} POSTs, ${p.duplicates} duplicates\n` +
+        `  slow answers       ${fmt(slowAnswers.slow)} of ${fmt(slowAnswers.responses)} POSTs judged slow by the server (throttling)\n` +
         `  commit → 202       p50 ${fmt(latency.p50)} ms, p99 ${fmt(latency.p99)} ms, max ${fmt(latency.max)} ms   (goal: p99 < 1,000 ms)\n` +
         `  ingest requests    p50 ${fmt(paced.latency.p50)} ms, p99 ${fmt(paced.latency.p99)} ms, ${paced.non2xx + paced.errors + paced.timeouts + paced.skipped} failed or skipped\n` +
         `\nIngestion as fast as it goes (${o.ingestConnections} connections, 100 alerts a request, ${o.ingestDuration} s):\n` +

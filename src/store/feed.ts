@@ -11,6 +11,8 @@ import { sql, type Kysely, type Transaction } from "kysely";
 import type { ChangeFeedTable, Database } from "./tables.js";
 import { chunks, ROWS_PER_INSERT } from "./chunks.js";
 import { isPostgres } from "./dialect.js";
+import type { Store } from "./open.js";
+import { readArrays, slot } from "./prepared.js";
 
 export type FeedEntityType = ChangeFeedTable["entity_type"];
 export type FeedChangeType = ChangeFeedTable["change_type"];
@@ -236,5 +238,39 @@ export async function readFeed(db: Kysely<Database>, tenantId: string, afterSeq:
     automated: Number(r.automated) === 1,
     byPerson: Number(r.by_person) === 1,
     slaBreach: r.sla_breach,
+  }));
+}
+
+/** Compiled once per database (the placeholders differ between SQLite and PostgreSQL). */
+const compiledFeedReads = new WeakMap<Kysely<Database>, ReturnType<typeof feedReadQuery>>();
+function feedReadQuery(db: Kysely<Database>) {
+  return db
+    .selectFrom("change_feed")
+    .select(["seq", "entity_type", "entity_id", "change_type", "at", "actor", "automated", "by_person", "sla_breach"])
+    .where("tenant_id", "=", slot("tenant") as unknown as string)
+    .where("seq", ">", slot("after") as unknown as number)
+    .orderBy("seq")
+    .limit(slot("limit") as unknown as number)
+    .compile();
+}
+
+/**
+ * readFeed as a hot read (Store.arrays): on SQLite it runs on the read-only connection, so it does not
+ * wait behind the writes queued on the main one; it sees every commit and nothing in flight.
+ */
+export async function readFeedHot(store: Store, tenantId: string, afterSeq: number, limit: number): Promise<FeedEntry[]> {
+  let compiled = compiledFeedReads.get(store.db);
+  if (!compiled) compiledFeedReads.set(store.db, (compiled = feedReadQuery(store.db)));
+  const rows = await readArrays(store, compiled, { tenant: tenantId, after: afterSeq, limit });
+  return rows.map((r) => ({
+    seq: Number(r[0]),
+    entityType: r[1] as FeedEntityType,
+    entityId: r[2] as string,
+    changeType: r[3] as FeedChangeType,
+    at: r[4] as string,
+    actor: r[5] as string,
+    automated: Number(r[6]) === 1,
+    byPerson: Number(r[7]) === 1,
+    slaBreach: r[8] as string | null,
   }));
 }

@@ -2,6 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTriage, type TestTriage } from "../support/triage.js";
 import { alert, deviceId } from "../support/alerts.js";
 import { startReceiver, type Receiver } from "../support/receiver.js";
+import { resetTenantData } from "../../src/store/reset.js";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let t: TestTriage;
 let rx: Receiver;
@@ -198,6 +201,32 @@ describe("POST /subscriptions", () => {
     const tries = rx.refused.flatMap((d) => d.body.value).filter((n) => n.subscriptionId === sub.body.id);
     expect(tries.map((n) => n.id)).toEqual([got[0]!.id, got[0]!.id, got[0]!.id]);
     await t.request("DELETE", `/v1.0/subscriptions/${sub.body.id}`);
+  });
+});
+
+describe("a tenant's reset", () => {
+  it("announces the feed as it is after a reset, not the changes read before it (which took the same numbers)", async () => {
+    // From an empty feed, so the changes before and after the second reset take the same numbers.
+    await resetTenantData(t.store.db, t.tenantId);
+    const before = await subscribe({ resource: "security/alerts_v2", changeType: "created" });
+    const old = Array.from({ length: 3 }, () => alert({ device: deviceId() }));
+    expect((await t.ingest(old)).status).toBe(200);
+    await rx.waitFor(() => rx.notifications().filter((n) => n.subscriptionId === before.body.id).length === 3);
+    // The feed numbers from 1 again, and the subscription is gone with the rest of the tenant's data.
+    await resetTenantData(t.store.db, t.tenantId);
+    const after = await subscribe({ resource: "security/alerts_v2", changeType: "created" });
+    expect(after.status).toBe(201);
+    const fresh = alert({ device: deviceId() });
+    expect((await t.ingest([fresh])).status).toBe(200);
+    await rx.waitFor(() => rx.notifications().some((n) => n.subscriptionId === after.body.id));
+    await sleep(500);
+    expect(
+      rx
+        .notifications()
+        .filter((n) => n.subscriptionId === after.body.id)
+        .map((n) => n.resourceData.id),
+    ).toEqual([fresh.id]);
+    await t.request("DELETE", `/v1.0/subscriptions/${after.body.id}`);
   });
 });
 

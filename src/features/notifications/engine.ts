@@ -20,7 +20,7 @@ import { createHash } from "node:crypto";
 import { alertResource } from "../../schema/alert.js";
 import { incidentResource } from "../../schema/incident.js";
 import { parseFilter } from "../../odata/parse-filter.js";
-import { FEED_CHANNEL, lastFeedSeq, onFeedCommit, readFeed, type FeedEntry } from "../../store/feed.js";
+import { FEED_CHANNEL, lastFeedSeq, onFeedCommit, readFeedHot, type FeedEntry } from "../../store/feed.js";
 import type { Store } from "../../store/open.js";
 import {
   advanceSubscription,
@@ -45,6 +45,8 @@ import { countEndpointResponse, endpointCounts } from "../../store/notification-
 import { endpointKey, endpointState } from "./throttle.js";
 import type { ValidationTokens } from "./validation-tokens.js";
 import { traced, type SpanHandle } from "../../store/trace.js";
+import { FeedCache } from "./feed-cache.js";
+import type { EndpointCounts } from "../../store/notification-endpoints.js";
 
 export interface EngineLog {
   warn(obj: object, msg: string): void;
@@ -95,8 +97,17 @@ export function notificationOf(sub: SubscriptionTable, e: FeedEntry, encryptedCo
 const LIFECYCLE_BATCH = 100;
 
 /** Feed entries read per attempt at most, and per read. */
-const SCAN = 1000;
+const SCAN = 5000;
 const CHUNK = 200;
+
+/**
+ * How long a notification URL's counts, as this node last wrote or read them, stand for the check
+ * before a POST (the counts after each POST are always read from the store): another node's answers
+ * count here at most this late.
+ */
+const ENDPOINT_COUNTS_MS = 1_000;
+/** Most URLs whose counts are kept so. */
+const ENDPOINT_COUNTS_KEPT = 10_000;
 
 export class DeliveryEngine {
   private running = 0;
@@ -111,6 +122,8 @@ export class DeliveryEngine {
   private stopListening: (() => Promise<void>) | undefined;
   private unsubscribe: (() => void) | undefined;
   private inflight = new Set<Promise<void>>();
+  private readonly feed: FeedCache;
+  private readonly endpoints = new Map<string, { counts: EndpointCounts; at: number }>();
 
   constructor(
     private readonly store: Store,
@@ -122,7 +135,9 @@ export class DeliveryEngine {
     private readonly onLifecycle: () => void = () => undefined,
     /** Signs the validationTokens of rich notifications; without it none are sent. */
     private readonly tokens?: ValidationTokens,
-  ) {}
+  ) {
+    this.feed = new FeedCache((tenantId, afterSeq, limit) => readFeedHot(this.store, tenantId, afterSeq, limit));
+  }
 
   async start(): Promise<void> {
     this.unsubscribe = onFeedCommit(this.store.db, () => this.soon());
@@ -145,6 +160,7 @@ export class DeliveryEngine {
     clearInterval(this.lifecycle);
     await this.stopListening?.();
     await Promise.allSettled([...this.inflight]);
+    this.feed.clear();
   }
 
   /** Background work stop() waits for. */
@@ -238,9 +254,15 @@ export class DeliveryEngine {
         new Date(now + this.settings.leaseMs).toISOString(),
         free,
       );
+      // Feed entries served from the cache must have been read after this (feed-cache.ts).
+      const claimedAt = Date.now();
       for (const sub of claimed) {
         this.running++;
-        const p = this.deliver(sub)
+        let more = false;
+        const p = this.deliver(sub, claimedAt)
+          .then((full) => {
+            more = full;
+          })
           .catch((err) => {
             this.log.warn({ err, subscriptionId: sub.id }, "change notifications: a delivery failed unexpectedly");
             return releaseSubscription(this.store.db, sub.id, this.node).catch(() => undefined);
@@ -248,8 +270,10 @@ export class DeliveryEngine {
           .finally(() => {
             this.running--;
             this.inflight.delete(p);
-            // A subscription with more to send, or a free slot for another: look again.
-            this.kick();
+            // A subscription with a backlog goes on at once; otherwise what committed during the POST
+            // has gathered, and the batch window lets a little more (a free slot goes to others then too).
+            if (more) this.kick();
+            else this.soon();
           });
         this.inflight.add(p);
       }
@@ -263,14 +287,14 @@ export class DeliveryEngine {
    * than one POST carries: with a backlog, each POST then reads about as many rows as it sends rather
    * than the whole scan (every subscription reads the feed on its own).
    */
-  private async pending(sub: SubscriptionTable): Promise<{ send: FeedEntry[]; through: number }> {
+  private async pending(sub: SubscriptionTable, claimedAt: number): Promise<{ send: FeedEntry[]; through: number }> {
     const types = new Set(sub.change_types.split(","));
     const max = this.settings.maxNotificationsPerPost;
     let candidates: FeedEntry[] = [];
     let through = sub.cursor;
     for (let scanned = 0; scanned < SCAN && candidates.length <= max;) {
       const want = Math.min(Math.max(CHUNK, max + 1), SCAN - scanned);
-      const entries = await readFeed(this.store.db, sub.tenant_id, through, want);
+      const entries = await this.feed.after(sub.tenant_id, through, want, claimedAt);
       if (entries.length === 0) break;
       scanned += entries.length;
       through = entries[entries.length - 1]!.seq;
@@ -294,27 +318,29 @@ export class DeliveryEngine {
    * One subscription's turn: a span of its own (a new trace: the engine works outside every request,
    * even when a request's commit woke it). The receiver's URL is not recorded: it may carry a secret.
    */
-  private deliver(sub: SubscriptionTable): Promise<void> {
-    return traced("notification.delivery", { "triage.notification.retry": sub.attempts > 0 }, (span) => this.attempt(sub, span), {
+  /** True when the POST was full: the subscription has more pending. */
+  private deliver(sub: SubscriptionTable, claimedAt: number): Promise<boolean> {
+    return traced("notification.delivery", { "triage.notification.retry": sub.attempts > 0 }, (span) => this.attempt(sub, claimedAt, span), {
       root: true,
       kind: "client",
     });
   }
 
-  private async attempt(sub: SubscriptionTable, span: SpanHandle | undefined): Promise<void> {
-    const { send, through } = await this.pending(sub);
+  private async attempt(sub: SubscriptionTable, claimedAt: number, span: SpanHandle | undefined): Promise<boolean> {
+    let { send, through } = await this.pending(sub, claimedAt);
+    let full = send.length >= this.settings.maxNotificationsPerPost;
     const nowIso = () => new Date().toISOString();
     span?.set({ "triage.notification.count": send.length });
     if (send.length === 0) {
       span?.set({ "triage.notification.outcome": "none" });
       await advanceSubscription(this.store.db, sub.id, this.node, through, nowIso());
-      return;
+      return false;
     }
     // Checked before anything is read or sent: an app deleted or without consent gets nothing more.
     if (!(await subscriberMayRead(this.store, sub))) {
       span?.set({ "triage.notification.outcome": "removed" });
       await this.remove(sub);
-      return;
+      return false;
     }
     const retry = sub.attempts > 0;
     const told = (outcome: DeliveryOutcome, lagSeconds: readonly number[] = []) => {
@@ -324,7 +350,7 @@ export class DeliveryEngine {
     // Slow-endpoint throttling (throttle.ts): the URL's counts in the current window, on every node.
     const key = endpointKey(sub.notification_url);
     const windowStartAfter = () => new Date(Date.now() - this.settings.throttleWindowMs).toISOString();
-    if (endpointState(await endpointCounts(this.store.db, key, windowStartAfter()), this.settings) === "dropping") {
+    if (endpointState(await this.countsOf(key, windowStartAfter()), this.settings) === "dropping") {
       this.log.warn(
         { subscriptionId: sub.id, dropped: send.length },
         "change notifications: the notification URL answers too slowly; these notifications are dropped",
@@ -333,13 +359,29 @@ export class DeliveryEngine {
       await this.drop(sub, Math.max(through, await lastFeedSeq(this.store.db, sub.tenant_id)));
       span?.set({ "triage.notification.throttled": "dropping" });
       told("dropped");
-      return;
+      return false;
     }
     const encrypted = await encryptedContents(this.store, sub, send);
-    const value = send.map((e) => notificationOf(sub, e, encrypted.get(e.seq)));
     // Rich notifications carry Graph's validationTokens: one per app and tenant (a POST holds one subscription's).
     const token = sub.encryption_certificate !== null ? await this.tokens?.forSubscription(sub) : null;
-    const body = JSON.stringify(token ? { value, validationTokens: [token] } : { value });
+    // As many notifications as the body's bound allows (at least one); the rest go in the next POST.
+    const envelope = token ? JSON.stringify({ validationTokens: [token] }).length + 16 : 16;
+    const items: string[] = [];
+    let bytes = envelope;
+    for (const e of send) {
+      const item = JSON.stringify(notificationOf(sub, e, encrypted.get(e.seq)));
+      if (items.length > 0 && bytes + item.length + 1 > this.settings.maxPostBytes) break;
+      items.push(item);
+      bytes += item.length + 1;
+    }
+    if (items.length < send.length) {
+      send = send.slice(0, items.length);
+      through = send[send.length - 1]!.seq;
+      full = true;
+      span?.set({ "triage.notification.count": send.length });
+    }
+    const value = `[${items.join(",")}]`;
+    const body = token ? `{"value":${value},"validationTokens":${JSON.stringify([token])}}` : `{"value":${value}}`;
     let failure: string | null = null;
     let slow = false;
     const started = Date.now();
@@ -359,18 +401,28 @@ export class DeliveryEngine {
       // No answer within the acknowledgement timeout is slow too; a refused connection is not.
       slow = Date.now() - started >= Math.min(this.settings.slowResponseMs, this.settings.ackTimeoutMs);
     }
-    const counts = await countEndpointResponse(this.store.db, key, { notifications: send.length, slow }, nowIso(), windowStartAfter());
-    const throttled = endpointState(counts, this.settings) !== "normal";
+    const acked = Date.now();
+    // An acknowledged POST's count and cursor are one transaction: on SQLite one wait for the write
+    // connection (behind ingestion's transactions) instead of two.
+    const counted = async (db: typeof this.store.db) => {
+      const counts = await countEndpointResponse(db, key, { notifications: send.length, slow }, nowIso(), windowStartAfter());
+      const throttled = endpointState(counts, this.settings) !== "normal";
+      if (failure === null) {
+        const next = throttled ? new Date(acked + this.settings.throttleDelayMs).toISOString() : nowIso();
+        await advanceSubscription(db, sub.id, this.node, through, nowIso(), next);
+      }
+      return { counts, throttled };
+    };
+    const { counts, throttled } = failure === null ? await this.store.db.transaction().execute(counted) : await counted(this.store.db);
+    this.keepCounts(key, counts);
     if (throttled) span?.set({ "triage.notification.throttled": "throttled" });
     if (failure === null) {
-      const acked = Date.now();
-      const next = throttled ? new Date(acked + this.settings.throttleDelayMs).toISOString() : nowIso();
-      await advanceSubscription(this.store.db, sub.id, this.node, through, nowIso(), next);
       told(
         "delivered",
         send.map((e) => Math.max(0, (acked - Date.parse(e.at)) / 1000)),
       );
-      return;
+      // More is pending for sure: it goes at once (unless throttled), not after the batch window.
+      return full && !throttled;
     }
     const now = Date.now();
     const failingSince = sub.failing_since ?? new Date(now).toISOString();
@@ -381,7 +433,7 @@ export class DeliveryEngine {
       );
       await this.drop(sub, through);
       told("dropped");
-      return;
+      return false;
     }
     const attempts = sub.attempts + 1;
     const backoff = Math.min(this.settings.retryBaseMs * 2 ** Math.min(attempts - 1, 30), this.settings.maxRetryDelayMs);
@@ -392,6 +444,22 @@ export class DeliveryEngine {
       nextAttemptAt: new Date(now + delay).toISOString(),
     });
     told("failed");
+    return false;
+  }
+
+  /** The URL's counts in its current window, as this node last saw them if that was under ENDPOINT_COUNTS_MS ago. */
+  private async countsOf(key: string, windowStartAfter: string): Promise<EndpointCounts> {
+    const kept = this.endpoints.get(key);
+    if (kept && Date.now() - kept.at < ENDPOINT_COUNTS_MS) return kept.counts;
+    const counts = await endpointCounts(this.store.db, key, windowStartAfter);
+    this.keepCounts(key, counts);
+    return counts;
+  }
+
+  private keepCounts(key: string, counts: EndpointCounts): void {
+    this.endpoints.delete(key);
+    this.endpoints.set(key, { counts, at: Date.now() });
+    if (this.endpoints.size > ENDPOINT_COUNTS_KEPT) this.endpoints.delete(this.endpoints.keys().next().value as string);
   }
 
   /** Drops the stretch up to `through`: the cursor moves past it and, in the same transaction, `missed` is queued (unless one waits already). */

@@ -6,6 +6,12 @@
  * checked, so a DNS answer that changes between the check and the connection (rebinding) cannot
  * redirect it. Redirects are never followed (a 3xx is an answer like any other) and the response body
  * is read only up to a bound.
+ *
+ * Connections are kept alive and reused, per destination: an agent per checked address (and scheme,
+ * port and name), so a reused socket is always one to an address that was checked, and TLS is set up
+ * once per connection rather than once per POST. Each agent holds at most MAX_SOCKETS_PER_DESTINATION
+ * sockets, an idle one is closed after IDLE_SOCKET_MS, and at most MAX_DESTINATIONS agents are kept
+ * (the least recently used one goes, its idle sockets closed).
  */
 import { lookup } from "node:dns/promises";
 import http from "node:http";
@@ -117,6 +123,54 @@ export async function resolveDestination(url: URL, policy: OutboundPolicy): Prom
   return { address: first.address, family: first.family === 6 ? 6 : 4 };
 }
 
+/** Most connections open at once to one destination (more requests wait for one). */
+export const MAX_SOCKETS_PER_DESTINATION = 16;
+/** An idle kept-alive connection is closed after this; below the 5 s a Node.js server keeps one. */
+export const IDLE_SOCKET_MS = 4_000;
+/** Most destinations with kept-alive connections. */
+export const MAX_DESTINATIONS = 256;
+
+type Agent = http.Agent | https.Agent;
+const agents = new Map<string, Agent>();
+
+/** The agent for a checked destination: its connections go to that address only. */
+function agentFor(url: URL, dest: { address: string; family: 4 | 6 }): Agent {
+  const key = `${url.protocol}//${url.hostname}:${url.port}@${dest.address}`;
+  const found = agents.get(key);
+  if (found) {
+    // Most recently used last.
+    agents.delete(key);
+    agents.set(key, found);
+    return found;
+  }
+  const pinned: LookupFunction = (_host, options, cb) => {
+    if ((options as { all?: boolean }).all) (cb as (e: null, a: { address: string; family: number }[]) => void)(null, [dest]);
+    else cb(null, dest.address, dest.family);
+  };
+  const options = {
+    keepAlive: true,
+    maxSockets: MAX_SOCKETS_PER_DESTINATION,
+    maxFreeSockets: MAX_SOCKETS_PER_DESTINATION,
+    timeout: IDLE_SOCKET_MS,
+    scheduling: "lifo" as const,
+    lookup: pinned,
+  };
+  const agent = url.protocol === "https:" ? new https.Agent(options) : new http.Agent(options);
+  agents.set(key, agent);
+  if (agents.size > MAX_DESTINATIONS) {
+    const [oldKey, old] = agents.entries().next().value as [string, Agent];
+    agents.delete(oldKey);
+    // Its idle sockets go now; sockets in use are closed once idle (the agent's timeout).
+    for (const list of Object.values(old.freeSockets)) for (const sock of list ?? []) sock.destroy();
+  }
+  return agent;
+}
+
+/** A kept-alive connection the receiver closed just as it was reused: the request never reached it. */
+function staleSocket(req: http.ClientRequest, e: NodeJS.ErrnoException): boolean {
+  return req.reusedSocket && (e.code === "ECONNRESET" || e.code === "EPIPE" || e.message === "socket hang up");
+}
+
 export interface OutboundResponse {
   status: number;
   contentType: string;
@@ -146,62 +200,62 @@ export async function post(
 ): Promise<OutboundResponse> {
   const dest = await resolveDestination(url, opts.policy);
   // The connection goes to the address checked above, whatever the name resolves to by now.
-  const pinned: LookupFunction = (_host, options, cb) => {
-    if ((options as { all?: boolean }).all) (cb as (e: null, a: { address: string; family: number }[]) => void)(null, [dest]);
-    else cb(null, dest.address, dest.family);
-  };
+  const agent = agentFor(url, dest);
   const client = url.protocol === "https:" ? https : http;
   const started = Date.now();
-  return new Promise<OutboundResponse>((resolve, reject) => {
-    const req = client.request(
-      url,
-      {
-        method: "POST",
-        lookup: pinned,
-        agent: false,
-        headers: {
-          ...opts.headers,
-          "content-type": opts.contentType,
-          "content-length": Buffer.byteLength(body),
-          "user-agent": opts.userAgent ?? "Triage-Notifications/1.0",
+  const send = (retried: boolean) =>
+    new Promise<OutboundResponse>((resolve, reject) => {
+      const req = client.request(
+        url,
+        {
+          method: "POST",
+          agent,
+          headers: {
+            ...opts.headers,
+            "content-type": opts.contentType,
+            "content-length": Buffer.byteLength(body),
+            "user-agent": opts.userAgent ?? "Triage-Notifications/1.0",
+          },
         },
-      },
-      (res) => {
-        const elapsedMs = Date.now() - started;
-        const parts: Buffer[] = [];
-        let size = 0;
-        const finish = () => {
-          clearTimeout(timer);
-          resolve({
-            status: res.statusCode ?? 0,
-            contentType: String(res.headers["content-type"] ?? ""),
-            body: Buffer.concat(parts).toString("utf8"),
-            elapsedMs,
+        (res) => {
+          const elapsedMs = Date.now() - started;
+          const parts: Buffer[] = [];
+          let size = 0;
+          const finish = () => {
+            clearTimeout(timer);
+            resolve({
+              status: res.statusCode ?? 0,
+              contentType: String(res.headers["content-type"] ?? ""),
+              body: Buffer.concat(parts).toString("utf8"),
+              elapsedMs,
+            });
+          };
+          res.on("data", (chunk: Buffer) => {
+            if (size >= opts.maxResponseBytes) return;
+            const room = opts.maxResponseBytes - size;
+            parts.push(chunk.length > room ? chunk.subarray(0, room) : chunk);
+            size += Math.min(chunk.length, room);
+            // Enough read: the rest is not waited for.
+            if (size >= opts.maxResponseBytes) {
+              finish();
+              res.destroy();
+            }
           });
-        };
-        res.on("data", (chunk: Buffer) => {
-          if (size >= opts.maxResponseBytes) return;
-          const room = opts.maxResponseBytes - size;
-          parts.push(chunk.length > room ? chunk.subarray(0, room) : chunk);
-          size += Math.min(chunk.length, room);
-          // Enough read: the rest is not waited for.
-          if (size >= opts.maxResponseBytes) {
-            finish();
-            res.destroy();
-          }
-        });
-        res.on("end", finish);
-        res.on("error", (e) => {
-          clearTimeout(timer);
-          reject(e);
-        });
-      },
-    );
-    const timer = setTimeout(() => req.destroy(new Error(`no answer within ${opts.timeoutMs} ms`)), opts.timeoutMs);
-    req.on("error", (e) => {
-      clearTimeout(timer);
-      reject(e);
+          res.on("end", finish);
+          res.on("error", (e) => {
+            clearTimeout(timer);
+            reject(e);
+          });
+        },
+      );
+      const timer = setTimeout(() => req.destroy(new Error(`no answer within ${opts.timeoutMs} ms`)), Math.max(1, opts.timeoutMs - (Date.now() - started)));
+      req.on("error", (e: NodeJS.ErrnoException) => {
+        clearTimeout(timer);
+        // Once, on a new connection: nothing was answered, and a repeat carries the same content.
+        if (!retried && staleSocket(req, e)) resolve(send(true));
+        else reject(e);
+      });
+      req.end(body);
     });
-    req.end(body);
-  });
+  return send(false);
 }

@@ -20,6 +20,8 @@ export interface NotificationSettings extends OutboundPolicy {
   pollIntervalMs: number;
   /** Most notifications in one POST. */
   maxNotificationsPerPost: number;
+  /** Most bytes of one POST's body: fewer notifications go in one when theirs would pass it (at least one always goes). */
+  maxPostBytes: number;
   /** Most deliveries in flight at once on one node. */
   concurrency: number;
   /** How long a node's claim on a subscription lasts before another node may take it over. */
@@ -65,9 +67,10 @@ export const DEFAULT_NOTIFICATION_SETTINGS: Readonly<NotificationSettings> = {
   retryForMs: 4 * 3600_000,
   retryBaseMs: 10_000,
   maxRetryDelayMs: 10 * 60_000,
-  batchWindowMs: 500,
+  batchWindowMs: 50,
   pollIntervalMs: 2_000,
-  maxNotificationsPerPost: 100,
+  maxNotificationsPerPost: 1_000,
+  maxPostBytes: 1024 * 1024,
   concurrency: 16,
   leaseMs: 30_000,
   maxSubscriptionsPerTenant: 1_000,
