@@ -8,7 +8,7 @@
  * outbound rules (checked destination, pinned address, no redirects, bounded answer).
  */
 import { createHmac } from "node:crypto";
-import nodemailer from "nodemailer";
+import { createRequire } from "node:module";
 import type { Store } from "../../store/open.js";
 import { claimDueJobs, finishJob, JOB_CHANNEL, recordJobFailure, releaseJob, type AutomationJobTable } from "../../store/automation.js";
 import { checkUrlForm, post } from "../notifications/outbound.js";
@@ -26,7 +26,11 @@ interface Mailer {
   close(): void;
 }
 
+type Nodemailer = typeof import("nodemailer");
+
+/** nodemailer is loaded by the first e-mail a rule sends: a server that mails nothing does not hold it. */
 function mailerOf(smtp: SmtpSettings, timeoutMs: number): Mailer {
+  const nodemailer = createRequire(import.meta.url)("nodemailer") as Nodemailer;
   return nodemailer.createTransport({
     url: smtp.url,
     connectionTimeout: timeoutMs,

@@ -4,7 +4,12 @@
  * Entra ID or any Entra-compatible authority (such as another Triage).
  */
 import { X509Certificate, createPrivateKey } from "node:crypto";
-import { ConfidentialClientApplication, type Configuration } from "@azure/msal-node";
+import { createRequire } from "node:module";
+import type { Configuration } from "@azure/msal-node";
+
+type Msal = typeof import("@azure/msal-node");
+/** Loaded by `triage sync` when it first asks for a token: a server that never syncs does not hold it (some 6 MB). */
+const msal = (): Msal => createRequire(import.meta.url)("@azure/msal-node") as Msal;
 
 export const ENTRA_AUTHORITY = "https://login.microsoftonline.com";
 /** App-only tokens for Graph ask for its resource's `.default` scope: every consented application permission. */
@@ -44,7 +49,7 @@ export function tokenProvider(c: SyncCredential): (fresh: boolean) => Promise<st
   if (c.certificatePem) auth.clientCertificate = certificateFromPem(c.certificatePem);
   else if (c.secret) auth.clientSecret = c.secret;
   else throw new Error("a client secret or a certificate is needed");
-  const app = new ConfidentialClientApplication({ auth });
+  const app = new (msal().ConfidentialClientApplication)({ auth });
   return async (fresh) => {
     const result = await app.acquireTokenByClientCredential({ scopes: [GRAPH_DEFAULT_SCOPE], skipCache: fresh });
     if (!result?.accessToken) throw new Error(`${auth.authority} gave no access token`);
