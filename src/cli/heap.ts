@@ -1,7 +1,7 @@
 import { setFlagsFromString } from "node:v8";
 
 /** `triage serve --heap-growth`'s default, in percent. */
-export const DEFAULT_HEAP_GROWTH_PERCENT = 25;
+export const DEFAULT_HEAP_GROWTH_PERCENT = 50;
 
 /**
  * How far V8 lets the JavaScript heap grow past what its last full collection kept before it collects
