@@ -379,9 +379,9 @@ interface ServerStats {
 }
 
 /**
- * Waits (up to a minute) until a server started has stopped working on its own: Triage loads the
- * hunting language service once it listens, seconds of CPU on a loaded machine that would otherwise
- * be charged to the first scenarios.
+ * Waits (up to a minute) until a server started has stopped working on its own (SQLite's optimize;
+ * the hunting language service with --warm-hunting, seconds of CPU on a loaded machine), work that
+ * would otherwise be charged to the first scenarios.
  */
 async function settle(s: Running): Promise<void> {
   const until = Date.now() + 60_000;

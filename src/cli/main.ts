@@ -20,6 +20,7 @@ import { backupSqliteFile } from "../store/backup.js";
 import { seedStore } from "./seed-store.js";
 import { addPermissionCommands } from "./permissions.js";
 import { addRuleCommands } from "./rules.js";
+import { DEFAULT_HEAP_GROWTH_PERCENT, boundHeapGrowth } from "./heap.js";
 import { addSlaCommands } from "./sla.js";
 import { addFixtureCommands } from "./fixtures.js";
 import { dbFile, openCliStore, postgresUrlArg, prepareDataDir, redactUrl, type StoreOptions } from "./store-access.js";
@@ -218,6 +219,8 @@ interface ServeOptions {
   readyMinFreeMb: number;
   queryTimeout: number;
   huntingTimeout: number;
+  warmHunting?: boolean;
+  heapGrowth: number;
   readWorkers: number;
   filterMaxNodes: number;
   filterMaxLambdas: number;
@@ -252,6 +255,7 @@ async function serve(o: ServeOptions): Promise<void> {
   // The data folder holds the store, the TLS keys and the key-encryption key: owner-only.
   const dataDir = prepareDataDir(o.data);
   const sealing = keyEncryption(o);
+  boundHeapGrowth(o.heapGrowth);
   // Off unless asked for: only then are the SDK loaded and OTEL_EXPORTER_OTLP_ENDPOINT read.
   const tracing: Tracing | undefined =
     o.tracing || o.otelEndpoint !== undefined
@@ -322,8 +326,10 @@ async function serve(o: ServeOptions): Promise<void> {
     queryTimeoutMs: o.queryTimeout,
     huntingTimeoutMs: o.huntingTimeout,
     filterLimits: { maxNodes: o.filterMaxNodes, maxLambdas: o.filterMaxLambdas },
-    warmPermissionsList: true,
-    warmHunting: true,
+    // The permissions explorer's list (about 15 MB of heap once built) is built by its first request.
+    // Off by default: the language service holds about 100 MB once loaded, which a server that never
+    // runs a hunting query should not carry; the first hunting query loads it instead.
+    warmHunting: o.warmHunting === true,
     notifications: { allowPrivateDestinations: o.allowPrivateDestinations === true },
     profile: o.profile,
     automation: { smtp: o.smtpUrl ? { url: o.smtpUrl, from: o.smtpFrom ?? "triage@localhost" } : null },
@@ -425,6 +431,13 @@ export function program(): Command {
     .option("--max-incident-entities <n>", "the most distinct entities correlation lets one incident see", intArg(1, 1_000_000), MAX_ENTITIES_PER_INCIDENT)
     .option("--query-timeout <ms>", "time limit of each statement a listing runs; 504 when reached", intArg(100, 600_000), DEFAULT_QUERY_TIMEOUT_MS)
     .option("--hunting-timeout <ms>", "time limit of an advanced-hunting query; 504 when reached", intArg(100, 600_000), DEFAULT_HUNTING_TIMEOUT_MS)
+    .option("--warm-hunting", "load advanced hunting's language service when the server starts, not on the first hunting query (about 100 MB more memory)")
+    .option(
+      "--heap-growth <percent>",
+      "how far the JavaScript heap may grow past what the last full garbage collection kept (0: V8's own rule, up to fourfold)",
+      intArg(0, 400),
+      DEFAULT_HEAP_GROWTH_PERCENT,
+    )
     .option("--read-workers <n>", "SQLite: threads that run filtered and counted listings off the event loop", intArg(0, 64), DEFAULT_READ_WORKERS)
     .option("--filter-max-nodes <n>", "most nodes in a $filter expression; 400 beyond", intArg(1, 10_000), DEFAULT_FILTER_LIMITS.maxNodes)
     .option("--filter-max-lambdas <n>", "most any/all expressions in a $filter; 400 beyond", intArg(0, 1000), DEFAULT_FILTER_LIMITS.maxLambdas)

@@ -3,8 +3,9 @@ import { HUNTING_TABLES } from "../schema/hunting-tables.js";
 
 /**
  * Microsoft's Kusto language service (@kusto/language-service-next, the C# Kusto.Language compiled to
- * JavaScript with Bridge.NET). It is loaded once, on the first hunting query: the library defines the
- * globals `Bridge` and `Kusto` and takes about a second to load. Its objects are untyped here: the
+ * JavaScript with Bridge.NET). It is loaded once, on the first hunting query (or editor call, or at start
+ * with `triage serve --warm-hunting`): the library defines the globals `Bridge` and `Kusto`, takes about
+ * a second to load and then holds tens of megabytes, which a server that never hunts does not carry. Its objects are untyped here: the
  * translator reads the few properties it needs (see syntax.ts for the names it relies on).
  */
 
@@ -25,8 +26,10 @@ let api: KustoApi | undefined;
 export function kusto(): KustoApi {
   if (api) return api;
   const require = createRequire(import.meta.url);
-  require("@kusto/language-service-next/bridge.js");
-  require("@kusto/language-service-next/Kusto.Language.Bridge.js");
+  // The minified builds: the same library and names (only whitespace and local names differ), and V8
+  // keeps a script's source in memory, so the readable 16 MB build cost about 60 MB more once loaded.
+  require("@kusto/language-service-next/bridge.min.js");
+  require("@kusto/language-service-next/Kusto.Language.Bridge.min.js");
   const language = (globalThis as any).Kusto.Language;
   const S = language.Symbols;
   const tables = HUNTING_TABLES.map((t) => new S.TableSymbol.$ctor7(t.name, `(${t.columns.map((c) => `${c.name}:${c.type}`).join(", ")})`, t.description));

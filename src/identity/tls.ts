@@ -111,7 +111,9 @@ interface Forge {
   asn1: { Type: { UTF8: number }; toDer(a: ForgeAsn1): { getBytes(): string } };
 }
 
-const forge = createRequire(import.meta.url)("node-forge") as Forge;
+let forgeModule: Forge | undefined;
+/** node-forge is loaded when a certificate is first read or made (HTTPS only): `--http` servers do not hold it. */
+const forge = (): Forge => (forgeModule ??= createRequire(import.meta.url)("node-forge") as Forge);
 
 // ---------------------------------------------------------------------------------------------------
 // Host names
@@ -234,9 +236,9 @@ async function newRsaKey(): Promise<{ privatePem: string; publicPem: string }> {
  * big-number arithmetic (hundreds of milliseconds of CPU per signature).
  */
 function signCertificate(cert: ForgeCertificate, issuerKeyPem: string): void {
-  cert.signatureOid = cert.siginfo.algorithmOid = forge.pki.oids.sha256WithRSAEncryption;
-  cert.tbsCertificate = forge.pki.getTBSCertificate(cert);
-  const tbs = Buffer.from(forge.asn1.toDer(cert.tbsCertificate).getBytes(), "binary");
+  cert.signatureOid = cert.siginfo.algorithmOid = forge().pki.oids.sha256WithRSAEncryption;
+  cert.tbsCertificate = forge().pki.getTBSCertificate(cert);
+  const tbs = Buffer.from(forge().asn1.toDer(cert.tbsCertificate).getBytes(), "binary");
   cert.signature = sign("sha256", tbs, createPrivateKey(issuerKeyPem)).toString("binary");
 }
 
@@ -248,7 +250,7 @@ function newSerial(): string {
 }
 
 function utf8(shortName: string, value: string): ForgeAttr {
-  return { shortName, value, valueTagClass: forge.asn1.Type.UTF8 };
+  return { shortName, value, valueTagClass: forge().asn1.Type.UTF8 };
 }
 
 /** `Triage local CA (<host>, <date>)`, kept within the 64-character limit on a common name. */
@@ -266,8 +268,8 @@ interface IssuedCa {
 
 async function issueCa(now: Date): Promise<IssuedCa> {
   const keys = await newRsaKey();
-  const cert = forge.pki.createCertificate();
-  cert.publicKey = forge.pki.publicKeyFromPem(keys.publicPem);
+  const cert = forge().pki.createCertificate();
+  cert.publicKey = forge().pki.publicKeyFromPem(keys.publicPem);
   cert.serialNumber = newSerial();
   cert.validity.notBefore = new Date(now.getTime() - BACKDATE_MS);
   cert.validity.notAfter = new Date(now.getTime() + CA_VALIDITY_DAYS * DAY_MS);
@@ -280,7 +282,7 @@ async function issueCa(now: Date): Promise<IssuedCa> {
     { name: "subjectKeyIdentifier" },
   ]);
   signCertificate(cert, keys.privatePem);
-  return { certPem: forge.pki.certificateToPem(cert), keyPem: keys.privatePem };
+  return { certPem: forge().pki.certificateToPem(cert), keyPem: keys.privatePem };
 }
 
 interface IssueLeafParams {
@@ -301,11 +303,11 @@ interface IssueLeafParams {
 export async function issueLeafCertificate(params: IssueLeafParams): Promise<{ certPem: string; keyPem: string }> {
   const now = params.now ?? new Date();
   const sans = classifyHosts(params.hosts);
-  const caCert = forge.pki.certificateFromPem(params.caCertPem);
+  const caCert = forge().pki.certificateFromPem(params.caCertPem);
   const keys = await (params.keys ?? newRsaKey());
 
-  const cert = forge.pki.createCertificate();
-  cert.publicKey = forge.pki.publicKeyFromPem(keys.publicPem);
+  const cert = forge().pki.createCertificate();
+  cert.publicKey = forge().pki.publicKeyFromPem(keys.publicPem);
   cert.serialNumber = newSerial();
   cert.validity.notBefore = new Date(now.getTime() - BACKDATE_MS);
   const wanted = now.getTime() + (params.validityDays ?? LEAF_VALIDITY_DAYS) * DAY_MS;
@@ -316,7 +318,7 @@ export async function issueLeafCertificate(params: IssueLeafParams): Promise<{ c
   cert.setIssuer(
     caCert.subject.attributes.map((a) => ({
       ...a,
-      value: a.valueTagClass === forge.asn1.Type.UTF8 ? Buffer.from(a.value, "binary").toString("utf8") : a.value,
+      value: a.valueTagClass === forge().asn1.Type.UTF8 ? Buffer.from(a.value, "binary").toString("utf8") : a.value,
     })),
   );
   cert.setExtensions([
@@ -331,7 +333,7 @@ export async function issueLeafCertificate(params: IssueLeafParams): Promise<{ c
     { name: "authorityKeyIdentifier", keyIdentifier: caCert.generateSubjectKeyIdentifier().getBytes() },
   ]);
   signCertificate(cert, params.caKeyPem);
-  return { certPem: forge.pki.certificateToPem(cert), keyPem: keys.privatePem };
+  return { certPem: forge().pki.certificateToPem(cert), keyPem: keys.privatePem };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -402,7 +404,7 @@ async function loadLeaf(certPath: string, keyPath: string, caPem: string, wanted
     if (!cert.checkIssued(ca) || !cert.verify(ca.publicKey)) return null;
     if (!cert.checkPrivateKey(createPrivateKey(keyPem))) return null;
     if (!freshAt(cert, now)) return null;
-    if (!covers(sansOf(forge.pki.certificateFromPem(certPem)), wanted)) return null;
+    if (!covers(sansOf(forge().pki.certificateFromPem(certPem)), wanted)) return null;
   } catch {
     return null; // damaged: the leaf is disposable, issue a new one
   }

@@ -32,7 +32,7 @@ export interface WebTriage {
 
 export async function startWebTriage(incidents = 60): Promise<WebTriage> {
   if (!defaultWebRoot()) throw new Error("The web app is not built: run `npm run build` first (npm test does it in pretest).");
-  // As `triage serve` runs it: the permissions list is built when the server starts listening.
+  // The permissions list is built before the first page asks for it (`triage serve` builds it at the first request).
   const t = await startTriage({ warmPermissionsList: true });
   await seedStore(t.store, { tenantId: t.tenantId, incidents, seed: "triage-web-test", end: new Date("2026-11-01T00:00:00Z") });
   const client = await ensureWebClient(t.store.db, t.tenantId);
