@@ -106,8 +106,18 @@ async function queue(page: Page, tag: string): Promise<void> {
   await page.locator("table.incident-table[aria-busy=false]").waitFor();
 }
 
+/** Letters only: the move dialog's picker filters by id or by name, so a name must not hold digits an id could match. */
+function letters(n: number): string {
+  let s = "";
+  do {
+    s = String.fromCharCode(97 + (n % 26)) + s;
+    n = Math.floor(n / 26);
+  } while (n > 0);
+  return s;
+}
+
 function uniqueName(what: string): string {
-  return `${what} ${Date.now().toString(36)}${++stamp}`;
+  return `${what} ${letters(Date.now())}-${letters(++stamp)}`;
 }
 
 const tagOf = (name: string) => name.toLowerCase().replace(/\s+/g, "-");
