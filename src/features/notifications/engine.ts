@@ -315,15 +315,18 @@ export class DeliveryEngine {
       const free = this.settings.concurrency - this.running;
       if (free <= 0 || this.stopped) return;
       const now = Date.now();
-      const claimed = await this.writes.run((tx) =>
-        claimDueSubscriptions(tx, this.node, new Date(now).toISOString(), new Date(now + this.settings.leaseMs).toISOString(), free),
-      );
+      // Whether each subscriber may still read its resource is read in the claim's transaction: on
+      // SQLite no separate waits for the connection behind ingestion's transactions.
+      const claimed = await this.writes.run(async (tx) => {
+        const subs = await claimDueSubscriptions(tx, this.node, new Date(now).toISOString(), new Date(now + this.settings.leaseMs).toISOString(), free);
+        return Promise.all(subs.map(async (sub) => ({ sub, mayRead: await subscriberMayRead(tx, sub) })));
+      });
       // Feed entries served from the cache must have been read after this (feed-cache.ts).
       const claimedAt = Date.now();
-      for (const sub of claimed) {
+      for (const { sub, mayRead } of claimed) {
         this.running++;
         let more = false;
-        const p = this.deliver(sub, claimedAt)
+        const p = this.deliver(sub, mayRead, claimedAt)
           .then((full) => {
             more = full;
           })
@@ -383,14 +386,14 @@ export class DeliveryEngine {
    * even when a request's commit woke it). The receiver's URL is not recorded: it may carry a secret.
    */
   /** True when the POST was full: the subscription has more pending. */
-  private deliver(sub: SubscriptionTable, claimedAt: number): Promise<boolean> {
-    return traced("notification.delivery", { "triage.notification.retry": sub.attempts > 0 }, (span) => this.attempt(sub, claimedAt, span), {
+  private deliver(sub: SubscriptionTable, mayRead: boolean, claimedAt: number): Promise<boolean> {
+    return traced("notification.delivery", { "triage.notification.retry": sub.attempts > 0 }, (span) => this.attempt(sub, mayRead, claimedAt, span), {
       root: true,
       kind: "client",
     });
   }
 
-  private async attempt(sub: SubscriptionTable, claimedAt: number, span: SpanHandle | undefined): Promise<boolean> {
+  private async attempt(sub: SubscriptionTable, mayRead: boolean, claimedAt: number, span: SpanHandle | undefined): Promise<boolean> {
     let { send, through } = await this.pending(sub, claimedAt);
     let full = send.length >= this.settings.maxNotificationsPerPost;
     const nowIso = () => new Date().toISOString();
@@ -400,8 +403,8 @@ export class DeliveryEngine {
       await this.writes.run((tx) => advanceSubscription(tx, sub.id, this.node, through, nowIso()));
       return false;
     }
-    // Checked before anything is read or sent: an app deleted or without consent gets nothing more.
-    if (!(await subscriberMayRead(this.store, sub))) {
+    // Checked at the claim, before anything is read or sent: an app deleted or without consent gets nothing more.
+    if (!mayRead) {
       span?.set({ "triage.notification.outcome": "removed" });
       await this.remove(sub);
       return false;
