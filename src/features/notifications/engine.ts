@@ -204,7 +204,8 @@ export class DeliveryEngine {
     private readonly tokens?: ValidationTokens,
   ) {
     this.feed = new FeedCache((tenantId, afterSeq, limit) => readFeedHot(this.store, tenantId, afterSeq, limit));
-    this.writes = new GroupCommit(store.db);
+    // Its bookkeeping may be lost to a power failure harmlessly: notifications are re-sent with the same ids.
+    this.writes = new GroupCommit(store.db, { durable: false });
   }
 
   async start(): Promise<void> {
