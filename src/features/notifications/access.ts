@@ -2,31 +2,31 @@
  * Whether a subscription's app may still read what it subscribed to, as a request of it would be
  * authorized now: the app must still be registered, and its consented permissions (application ones
  * for an app-only subscription; delegated ones and the user's roles for a signed-in user's) must still
- * grant the resource's read. Checked before each delivery, so nothing is sent to an app whose
- * registration was deleted or whose consent was revoked.
+ * grant the resource's read. Checked when a subscription is claimed for a delivery (in the claim's
+ * transaction), so nothing is sent to an app whose registration was deleted or whose consent was revoked.
  */
 import { consentedPermissions, findApp, findUser } from "../../identity/directory.js";
 import { authorize } from "../../permissions/authorize.js";
 import { operation } from "../../permissions/catalog.js";
 import type { Principal } from "../../permissions/principal.js";
-import type { Store } from "../../store/open.js";
+import type { StoreDb } from "../../store/transaction.js";
 import type { SubscriptionTable } from "../../store/subscriptions.js";
 import { GraphError } from "../../errors/graph-error.js";
 import { readOperationOf } from "./subscriptions.js";
 
-export async function subscriberMayRead(store: Store, sub: SubscriptionTable): Promise<boolean> {
-  const app = await findApp(store.db, sub.app_id);
+export async function subscriberMayRead(db: StoreDb, sub: SubscriptionTable): Promise<boolean> {
+  const app = await findApp(db, sub.app_id);
   if (!app || app.tenantId !== sub.tenant_id) return false;
   let principal: Principal;
   const base = { tenantId: sub.tenant_id, clientId: app.clientId, displayName: app.displayName, objectId: sub.creator_id, exp: 0 };
   // An app-only token's object id is the app's client id; a signed-in user's is the user's id.
   if (sub.creator_id.toLowerCase() === sub.app_id.toLowerCase()) {
-    const appRoles = await consentedPermissions(store.db, sub.tenant_id, app.clientId, "Application");
+    const appRoles = await consentedPermissions(db, sub.tenant_id, app.clientId, "Application");
     principal = { ...base, kind: "app", appRoles, scopes: [], userRoles: [] };
   } else {
-    const user = await findUser(store.db, sub.tenant_id, sub.creator_id);
+    const user = await findUser(db, sub.tenant_id, sub.creator_id);
     if (!user) return false;
-    const scopes = await consentedPermissions(store.db, sub.tenant_id, app.clientId, "DelegatedWork");
+    const scopes = await consentedPermissions(db, sub.tenant_id, app.clientId, "DelegatedWork");
     principal = { ...base, kind: "user", appRoles: [], scopes, userRoles: user.roles };
   }
   try {
