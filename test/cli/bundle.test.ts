@@ -1,13 +1,13 @@
 /**
  * The bundled command line (dist/bundle/, made by `npm run build` through scripts/bundle.js) is what
- * `bin/triage.js` runs: a real `triage serve --ephemeral --json` process answers a token request and a
- * Graph read through it, and a module hook in that process records every file module it imports, to
+ * `bin/triage.js` runs: a real `triage serve --ephemeral --json` process answers a token request, a
+ * Graph read and a hunting query through it, and a module hook in that process records every file module it imports, to
  * show the bundle was loaded and the separate modules of dist/ were not (and that TRIAGE_UNBUNDLED=1
  * loads those instead). SQLite only: --ephemeral makes its own store.
  */
 import { afterAll, describe, expect, it } from "vitest";
-import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -78,6 +78,25 @@ async function serveAndRecord(name: string, env: Record<string, string> = {}): P
     });
     expect(incidents.status).toBe(200);
     expect(incidents.body!.value).toEqual([]);
+    // Advanced hunting: the Kusto language service, required from node_modules by the bundle's own
+    // location, and the SQLite read workers, which require the driver by its resolved path.
+    const huntingToken = await send<{ access_token?: string }>(info.tokenUrl, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({
+        grant_type: "client_credentials",
+        client_id: info.apps.hunting.clientId,
+        client_secret: info.apps.hunting.clientSecret,
+        scope: info.scope,
+      }).toString(),
+    });
+    const hunting = await send<{ schema: unknown[] }>(`${info.graphUrl}/security/runHuntingQuery`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${huntingToken.body!.access_token}`, "content-type": "application/json" },
+      body: JSON.stringify({ Query: "AlertInfo | take 1" }),
+    });
+    expect(hunting.status, hunting.text).toBe(200);
+    expect(hunting.body.schema.length).toBeGreaterThan(0);
     // What modules read by their URL, from the bundle's folder as from their own: Microsoft Graph's
     // permission data, the built web app, the package's version.
     const permission = await send<{ source: string }>(`${info.url}/permissions/User.Read`, { method: "GET" });
@@ -120,6 +139,33 @@ describe("the bundled command line", () => {
       expect(files.length).toBeLessThan(20);
     },
   );
+
+  it("gives way to the compiled modules when the last compile is newer than the bundle (tsc run on its own)", async () => {
+    // A tree of its own: bin/triage.js copied, dist/'s folders linked, and a .tsbuildinfo whose time says when tsc last ran.
+    const tree = join(dir, "tree");
+    mkdirSync(join(tree, "bin"), { recursive: true });
+    mkdirSync(join(tree, "dist"));
+    copyFileSync(BIN, join(tree, "bin", "triage.js"));
+    for (const d of ["bundle", "cli"]) symlinkSync(join(ROOT, "dist", d), join(tree, "dist", d));
+    const bundleTime = statSync(join(ROOT, "dist", "bundle", "main.js")).mtime;
+    const help = (name: string, compiled: Date) => {
+      writeFileSync(join(tree, "dist", ".tsbuildinfo"), "");
+      utimesSync(join(tree, "dist", ".tsbuildinfo"), compiled, compiled);
+      const imports = join(dir, `${name}.txt`);
+      writeFileSync(imports, "");
+      const r = spawnSync(process.execPath, ["--import", pathToFileURL(REGISTER).href, join(tree, "bin", "triage.js"), "--help"], {
+        env: { ...process.env, TRIAGE_TEST_IMPORTS: imports },
+        encoding: "utf8",
+      });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toContain("Usage: triage");
+      return readFileSync(imports, "utf8");
+    };
+    expect(help("older-compile", new Date(bundleTime.getTime() - 60_000))).toContain("/dist/bundle/main.js");
+    const stale = help("newer-compile", new Date(bundleTime.getTime() + 60_000));
+    expect(stale).toContain("/dist/cli/main.js");
+    expect(stale).not.toContain("/dist/bundle/");
+  });
 
   it("gives way to the compiled modules with TRIAGE_UNBUNDLED=1", { timeout: 120_000 }, async () => {
     const files = await serveAndRecord("unbundled", { TRIAGE_UNBUNDLED: "1" });
