@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // Entry point for `npx triage`: runs the compiled CLI (built by `npm install` / `npm run build`).
+import { statSync } from "node:fs";
 import module from "node:module";
 import { homedir } from "node:os";
 import { isAbsolute, join } from "node:path";
@@ -17,11 +18,26 @@ if (!process.env.NODE_COMPILE_CACHE && !process.env.NODE_DISABLE_COMPILE_CACHE) 
   }
 }
 
+// `npm run build` bundles the command line into dist/bundle/ (scripts/bundle.js says why): a few files
+// load in a fraction of the time the ~1,270 modules they hold take on Node 20. The compiled modules of
+// dist/ themselves run instead when there is no bundle, when it is older than the last compile (tsc
+// run on its own since), or with TRIAGE_UNBUNDLED=1.
+function bundled() {
+  if (process.env.TRIAGE_UNBUNDLED) return false;
+  try {
+    const bundle = statSync(new URL("../dist/bundle/main.js", import.meta.url)).mtimeMs;
+    return bundle >= statSync(new URL("../dist/.tsbuildinfo", import.meta.url)).mtimeMs;
+  } catch {
+    return false;
+  }
+}
+const entry = bundled() ? "../dist/bundle/" : "../dist/cli/";
+
 // Started before the rest loads (see dist/cli/early.js), so that they run side by side.
-const { startEarly } = await import("../dist/cli/early.js");
+const { startEarly } = await import(`${entry}early.js`);
 startEarly(process.argv);
 
-const { main } = await import("../dist/cli/main.js");
+const { main } = await import(`${entry}main.js`);
 main(process.argv).then(
   (code) => {
     process.exitCode = code;

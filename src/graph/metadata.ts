@@ -23,9 +23,17 @@ function matches(ifNoneMatch: string | undefined, etag: string): boolean {
 
 export function registerMetadataRoutes(app: FastifyInstance): void {
   for (const version of VERSIONS) {
-    const doc = metadataDocument(version);
-    const etag = `"${createHash("sha256").update(doc).digest("base64url").slice(0, 27)}"`;
+    // Built on the first request, not while the server starts (some 20 ms of an ephemeral start).
+    let built: { doc: string; etag: string } | undefined;
+    const document = () => {
+      if (!built) {
+        const doc = metadataDocument(version);
+        built = { doc, etag: `"${createHash("sha256").update(doc).digest("base64url").slice(0, 27)}"` };
+      }
+      return built;
+    };
     app.get(`/${version}/$metadata`, { config: { public: true, openapi: metadataDoc(version) } }, async (req, reply) => {
+      const { doc, etag } = document();
       reply.header("etag", etag).header("cache-control", "public, max-age=3600").header("odata-version", "4.0");
       if (matches(req.headers["if-none-match"], etag)) return reply.code(304).send();
       return reply.code(200).type("application/xml; charset=utf-8").send(doc);

@@ -173,9 +173,13 @@ const catalogFile = data as unknown as {
 /** The names of the permissions Triage enforces (its catalog). */
 export const ENFORCED: ReadonlySet<string> = new Set(permissionNames());
 
+// Through ../permissions/: the same folder from this module, and from dist/bundle/, where the bundled
+// command line (scripts/bundle.js) holds this module one folder beside it.
 function load(): GraphPermission[] {
-  const permissionsFile = requireJson("./graph-data/permissions.json") as typeof rawPermissions as unknown as { permissions: Record<string, RawPermission> };
-  const provisioningFile = requireJson("./graph-data/provisioningInfo.json") as typeof rawProvisioning as unknown as {
+  const permissionsFile = requireJson("../permissions/graph-data/permissions.json") as typeof rawPermissions as unknown as {
+    permissions: Record<string, RawPermission>;
+  };
+  const provisioningFile = requireJson("../permissions/graph-data/provisioningInfo.json") as typeof rawProvisioning as unknown as {
     permissionDeployments: Record<string, RawDeployment[]>;
   };
   const deployments = provisioningFile.permissionDeployments;

@@ -20,7 +20,7 @@ import {
   summariesCsv,
 } from "../permissions/explorer.js";
 import { CallError, findLeastPrivileged, MAX_CALL_LENGTH } from "../permissions/finder.js";
-import { buildPermissionsReference, permissionsCsv } from "../permissions/reference.js";
+import { buildPermissionsReference, permissionsCsv, type PermissionsReference } from "../permissions/reference.js";
 
 /** A route as registered: its methods, full URL (prefix included) and the catalog operation it declares. */
 export interface RegisteredRoute {
@@ -224,14 +224,17 @@ export function registerPermissionRoutes(app: FastifyInstance, options: { warm?:
     });
   });
 
-  const reference = buildPermissionsReference();
+  // Built on the first request that needs it, not while the server starts (some 30 ms of an ephemeral
+  // start, which test suites wait for).
+  let built: PermissionsReference | undefined;
+  const reference = () => (built ??= buildPermissionsReference());
 
   // The unfiltered list is about 1.6 MB of JSON and never changes while Triage runs: serialized and
   // gzipped once (level 3: some 190 kB, in a fifth of the time of the default level), on the first request, and answered with an ETag (304 for a matching If-None-Match).
   let everything: { body: Buffer; gzip: Buffer; etag: string } | undefined;
   const unfiltered = () => {
     if (!everything) {
-      const body = Buffer.from(JSON.stringify(permissionsListing(reference, {})));
+      const body = Buffer.from(JSON.stringify(permissionsListing(reference(), {})));
       everything = { body, gzip: gzipSync(body, { level: 3 }), etag: `"${createHash("sha256").update(body).digest("base64url").slice(0, 27)}"` };
     }
     return everything;
@@ -262,7 +265,7 @@ export function registerPermissionRoutes(app: FastifyInstance, options: { warm?:
       if (acceptsGzip(req.headers["accept-encoding"])) return reply.header("content-encoding", "gzip").send(cached.gzip);
       return reply.send(cached.body);
     }
-    const listing = permissionsListing(reference, filters);
+    const listing = permissionsListing(reference(), filters);
     const rows = rowsOf(params, ["methods", "permissions"]);
     return send(
       req,
@@ -298,7 +301,7 @@ export function registerPermissionRoutes(app: FastifyInstance, options: { warm?:
   app.get("/permissions/:name", { config: { public: true, openapi: DETAILS_DOC } }, async (req, reply) => {
     const { name } = req.params as { name: string };
     // A name longer than the router's parameter limit never gets here: the plumbing answers 414.
-    const details = permissionDetails(name, reference);
+    const details = permissionDetails(name, reference());
     if (!details) throw notFound(`The permission '${name}' is not in Microsoft Graph's permission data or Triage's permission catalog.`);
     const rows = rowsOf(queryOf(req), ["methods", "paths", "permissions"]);
     return send(
