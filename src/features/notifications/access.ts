@@ -37,3 +37,19 @@ export async function subscriberMayRead(db: StoreDb, sub: SubscriptionTable): Pr
     throw e;
   }
 }
+
+/**
+ * `subscriberMayRead` for each of `subs`, in order, reading once per app, user and kind of resource:
+ * a claim often holds many subscriptions of one app.
+ */
+export function subscribersMayRead(db: StoreDb, subs: readonly SubscriptionTable[]): Promise<boolean[]> {
+  const checks = new Map<string, Promise<boolean>>();
+  return Promise.all(
+    subs.map((sub) => {
+      const key = JSON.stringify([sub.tenant_id, sub.app_id, sub.creator_id, sub.entity_type, sub.entity_id === null]);
+      let check = checks.get(key);
+      if (!check) checks.set(key, (check = subscriberMayRead(db, sub)));
+      return check;
+    }),
+  );
+}

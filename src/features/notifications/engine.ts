@@ -37,7 +37,7 @@ import {
 import type { EncryptedContent } from "./encryption.js";
 import { checkUrlForm, post } from "./outbound.js";
 import { encryptedContents } from "./resource-data.js";
-import { subscriberMayRead } from "./access.js";
+import { subscribersMayRead } from "./access.js";
 import type { NotificationSettings } from "./settings.js";
 import { lifecycleOutboxRow } from "./lifecycle.js";
 import { insertLifecycle, insertMissedOnce } from "../../store/lifecycle.js";
@@ -320,7 +320,8 @@ export class DeliveryEngine {
       // SQLite no separate waits for the connection behind ingestion's transactions.
       const claimed = await this.writes.run(async (tx) => {
         const subs = await claimDueSubscriptions(tx, this.node, new Date(now).toISOString(), new Date(now + this.settings.leaseMs).toISOString(), free);
-        return Promise.all(subs.map(async (sub) => ({ sub, mayRead: await subscriberMayRead(tx, sub) })));
+        const mayRead = await subscribersMayRead(tx, subs);
+        return subs.map((sub, i) => ({ sub, mayRead: mayRead[i]! }));
       });
       // Feed entries served from the cache must have been read after this (feed-cache.ts).
       const claimedAt = Date.now();
