@@ -84,6 +84,9 @@ export class GroupCommit {
       else await this.db.connection().execute((conn) => relaxedSqliteCommit(conn, () => conn.transaction().execute(work)));
       group.forEach((m, i) => (outcomes[i]!.ok ? m.resolve(outcomes[i]!.value) : m.reject(outcomes[i]!.value)));
     } catch (e) {
+      // A transaction that failed before it took its group (the store closed, the connection lost)
+      // fails the callers waiting now, rather than being tried again for them without end.
+      if (group.length === 0) group = this.queue.splice(0, this.max);
       for (const m of group) m.reject(e);
     } finally {
       this.committing = false;

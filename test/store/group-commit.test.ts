@@ -97,4 +97,23 @@ describe("group commit", () => {
     expect(seenByOthers).toEqual([0, 0, 0, 0, 4, 4, 4, 4, 8, 8]);
     expect(await committed("bounded-")).toHaveLength(10);
   });
+
+  it("fails its callers, once, when the store is closed, rather than trying again without end", async () => {
+    const closing = await openStore(test.location);
+    const group = new GroupCommit(closing.db, { durable: false });
+    await closing.close();
+    let ran = 0;
+    const outcomes = await Promise.allSettled(
+      [1, 2, 3].map(() =>
+        group.run(async () => {
+          ran++;
+        }),
+      ),
+    );
+    expect(outcomes.map((o) => o.status)).toEqual(["rejected", "rejected", "rejected"]);
+    expect(ran).toBe(0);
+    // Nothing is left queued to be tried again.
+    await new Promise((r) => setTimeout(r, 50));
+    expect((group as unknown as { queue: unknown[] }).queue).toHaveLength(0);
+  });
 });

@@ -228,7 +228,8 @@ export class DeliveryEngine {
     clearInterval(this.sweep);
     clearInterval(this.lifecycle);
     await this.stopListening?.();
-    await Promise.allSettled([...this.inflight]);
+    // A claim under way may still start deliveries: wait until nothing is left.
+    while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
     this.feed.clear();
   }
 
@@ -303,11 +304,14 @@ export class DeliveryEngine {
       return;
     }
     this.looping = true;
-    void this.loop()
-      .catch((err) => this.log.warn({ err }, "change notifications: claiming due subscriptions failed; retried at the next poll"))
-      .finally(() => {
-        this.looping = false;
-      });
+    // Tracked, so that stop() waits for a claim under way rather than closing the store under it.
+    this.track(
+      this.loop()
+        .catch((err) => this.log.warn({ err }, "change notifications: claiming due subscriptions failed; retried at the next poll"))
+        .finally(() => {
+          this.looping = false;
+        }),
+    );
   }
 
   private async loop(): Promise<void> {
