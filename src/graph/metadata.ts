@@ -21,17 +21,15 @@ function matches(ifNoneMatch: string | undefined, etag: string): boolean {
   });
 }
 
+function withEtag(doc: string): { doc: string; etag: string } {
+  return { doc, etag: `"${createHash("sha256").update(doc).digest("base64url").slice(0, 27)}"` };
+}
+
 export function registerMetadataRoutes(app: FastifyInstance): void {
   for (const version of VERSIONS) {
     // Built on the first request, not while the server starts (some 20 ms of an ephemeral start).
     let built: { doc: string; etag: string } | undefined;
-    const document = () => {
-      if (!built) {
-        const doc = metadataDocument(version);
-        built = { doc, etag: `"${createHash("sha256").update(doc).digest("base64url").slice(0, 27)}"` };
-      }
-      return built;
-    };
+    const document = () => (built ??= withEtag(metadataDocument(version)));
     app.get(`/${version}/$metadata`, { config: { public: true, openapi: metadataDoc(version) } }, async (req, reply) => {
       const { doc, etag } = document();
       reply.header("etag", etag).header("cache-control", "public, max-age=3600").header("odata-version", "4.0");

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { notificationId, notificationOf, notificationWriter } from "../../src/features/notifications/engine.js";
+import type { EncryptedContent } from "../../src/features/notifications/encryption.js";
+import { notificationId, notificationWriter } from "../../src/features/notifications/engine.js";
 import type { FeedEntry } from "../../src/store/feed.js";
 import type { SubscriptionTable } from "../../src/store/subscriptions.js";
 
@@ -24,6 +25,26 @@ const entry = (seq: number, over: Partial<FeedEntry> = {}): FeedEntry => ({
   slaBreach: null,
   ...over,
 });
+
+/** Graph's changeNotification for one feed entry, written out as an object: what the writer must serialize. */
+function notificationOf(sub: SubscriptionTable, e: FeedEntry, encryptedContent?: EncryptedContent): Record<string, unknown> {
+  const path = `security/${e.entityType === "incident" ? "incidents" : "alerts_v2"}/${e.entityId}`;
+  return {
+    id: notificationId(sub.id, e.seq),
+    subscriptionId: sub.id,
+    subscriptionExpirationDateTime: sub.expires_at,
+    changeType: e.changeType,
+    resource: path,
+    clientState: sub.client_state,
+    tenantId: sub.tenant_id,
+    resourceData: {
+      "@odata.type": e.entityType === "incident" ? "#microsoft.graph.security.incident" : "#microsoft.graph.security.alert",
+      "@odata.id": path,
+      id: e.entityId,
+    },
+    ...(encryptedContent ? { encryptedContent } : {}),
+  };
+}
 
 describe("a notification's JSON", () => {
   it("is, byte for byte, Graph's changeNotification object serialized", () => {

@@ -89,31 +89,11 @@ function seqSuffix(seq: number): string {
   return `${s.slice(0, 4)}-${s.slice(4)}`;
 }
 
-/** Graph's changeNotification for one feed entry. */
-export function notificationOf(sub: SubscriptionTable, e: FeedEntry, encryptedContent?: EncryptedContent): Record<string, unknown> {
-  const set = e.entityType === "incident" ? "incidents" : "alerts_v2";
-  const path = `security/${set}/${e.entityId}`;
-  return {
-    id: notificationId(sub.id, e.seq),
-    subscriptionId: sub.id,
-    subscriptionExpirationDateTime: sub.expires_at,
-    changeType: e.changeType,
-    resource: path,
-    clientState: sub.client_state,
-    tenantId: sub.tenant_id,
-    resourceData: {
-      "@odata.type": e.entityType === "incident" ? "#microsoft.graph.security.incident" : "#microsoft.graph.security.alert",
-      "@odata.id": path,
-      id: e.entityId,
-    },
-    ...(encryptedContent ? { encryptedContent } : {}),
-  };
-}
-
 /**
- * Serializes a subscription's notifications: the same JSON text as `JSON.stringify(notificationOf(…))`,
- * key for key, but the subscription's fields are serialized once per POST and each feed entry's once
- * for every subscription it goes to (the feed cache shares entries between them): with a hundred
+ * Serializes a subscription's notifications: Graph's changeNotification objects (docs/notifications.md,
+ * "What a notification looks like"), the same text as serializing each object (a test checks it key
+ * for key), but the subscription's fields are serialized once per POST and each feed entry's once for
+ * every subscription it goes to (the feed cache shares entries between them): with a hundred
  * subscriptions on one tenant, building each object and serializing it whole cost more than the rest
  * of a delivery.
  */
@@ -476,29 +456,24 @@ export class DeliveryEngine {
       slow = Date.now() - started >= Math.min(this.settings.slowResponseMs, this.settings.ackTimeoutMs);
     }
     const acked = Date.now();
-    // A POST's count and (acknowledged) cursor, or its failure, commit together, and with those of
-    // the other deliveries that ended meanwhile.
-    const counted = async (db: typeof this.store.db) => {
-      const counts = await countEndpointResponse(db, key, { notifications: send.length, slow }, nowIso(), windowStartAfter());
-      const throttled = endpointState(counts, this.settings) !== "normal";
-      if (failure === null) {
-        const next = throttled ? new Date(acked + this.settings.throttleDelayMs).toISOString() : nowIso();
-        await advanceSubscription(db, sub.id, this.node, through, nowIso(), next);
-      }
-      return { counts, throttled };
-    };
     const now = Date.now();
     const failingSince = sub.failing_since ?? new Date(now).toISOString();
     const giveUp = failure !== null && now - Date.parse(failingSince) >= this.settings.retryForMs;
     const attempts = sub.attempts + 1;
+    // A POST's count and (acknowledged) cursor, or its failure, commit together, and with those of
+    // the other deliveries that ended meanwhile.
     const { counts, throttled } = await this.writes.run(async (tx) => {
-      const out = await counted(tx);
-      if (failure !== null && !giveUp) {
+      const counts = await countEndpointResponse(tx, key, { notifications: send.length, slow }, nowIso(), windowStartAfter());
+      const throttled = endpointState(counts, this.settings) !== "normal";
+      if (failure === null) {
+        const next = throttled ? new Date(acked + this.settings.throttleDelayMs).toISOString() : nowIso();
+        await advanceSubscription(tx, sub.id, this.node, through, nowIso(), next);
+      } else if (!giveUp) {
         const backoff = Math.min(this.settings.retryBaseMs * 2 ** Math.min(attempts - 1, 30), this.settings.maxRetryDelayMs);
-        const delay = out.throttled ? Math.max(backoff, this.settings.throttleDelayMs) : backoff;
+        const delay = throttled ? Math.max(backoff, this.settings.throttleDelayMs) : backoff;
         await recordFailedAttempt(tx, sub.id, this.node, { attempts, failingSince, nextAttemptAt: new Date(now + delay).toISOString() });
       }
-      return out;
+      return { counts, throttled };
     });
     this.keepCounts(key, counts);
     if (throttled) span?.set({ "triage.notification.throttled": "throttled" });
