@@ -35,6 +35,7 @@ import * as m016 from "./migrations/016_feed_retention.js";
 import * as m020 from "./migrations/020_sync_windows.js";
 import { installDeadline, SqliteReadPool } from "./read-workers.js";
 import { installRegex } from "./hunting-regex.js";
+import { BACKSTOP_PAGES, useWalSync, WalSync } from "./wal-sync.js";
 import { DEFAULT_MAX_QUEUED_READS, DEFAULT_QUERY_TIMEOUT_MS, DEFAULT_READ_WORKERS, type BoundedReadOptions, type QueryLimitOptions } from "./bounded-read.js";
 import { queryTimedOut } from "../errors/graph-error.js";
 import { traced, tracingOn } from "./trace.js";
@@ -144,7 +145,8 @@ export interface SqliteDurability {
 /**
  * Opens (creating if needed) the SQLite store at `file` and brings its schema up to date.
  * WAL with synchronous=FULL (unless `throwaway`): a write is on disk when its transaction commits, which happens before
- * the response is sent, so an acknowledged write survives a crash of the process or the machine.
+ * the response is sent, so an acknowledged write survives a crash of the process or the machine. The
+ * transactions of `inTransaction` reach the same guarantee off the event loop (wal-sync.ts).
  */
 export async function openSqliteStore(file: string, limits: QueryLimitOptions & SqliteDurability = {}): Promise<Store> {
   if (file !== ":memory:") ownerOnly(file);
@@ -165,6 +167,12 @@ export async function openSqliteStore(file: string, limits: QueryLimitOptions & 
   native.pragma("analysis_limit = 1000");
   native.pragma("optimize=0x10002");
   const reader = file === ":memory:" ? null : openReader(file);
+  // Commits reach the disk off the event loop, and checkpoints run on a worker (wal-sync.ts).
+  const walSync = file === ":memory:" || limits.throwaway ? null : new WalSync(`${file}-wal`, { databaseFile: file });
+  if (walSync) {
+    native.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
+    useWalSync(db, walSync);
+  }
   // A second connection to an in-memory database would open another, empty, database.
   const workers = limits.readWorkers ?? DEFAULT_READ_WORKERS;
   const pool = reader && workers > 0 ? new SqliteReadPool({ file, size: workers, maxQueued: limits.maxQueuedReads ?? DEFAULT_MAX_QUEUED_READS }) : null;
@@ -206,6 +214,7 @@ export async function openSqliteStore(file: string, limits: QueryLimitOptions & 
     pools: () => (pool ? [{ pool: "sqlite_read_workers", ...pool.use() }] : []),
     close: async () => {
       await pool?.close();
+      await walSync?.close();
       reader?.close();
       if (native.open) native.pragma("optimize");
       await db.destroy();

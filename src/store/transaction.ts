@@ -8,6 +8,7 @@ import type { Database } from "./tables.js";
 import { announceCommit, feedMark, feedRewind, flushFeed } from "./feed.js";
 import { isPostgres } from "./dialect.js";
 import { traced } from "./trace.js";
+import { walSyncOf } from "./wal-sync.js";
 
 /** The database a feature is given (the `db` of an open store). */
 export type StoreDb = Kysely<Database>;
@@ -16,16 +17,20 @@ export type StoreTx = Transaction<Database>;
 
 /**
  * Runs `fn` in one transaction: everything it writes commits together, or nothing does. The change
- * feed's rows for the incidents and alerts it wrote are its last statements (feed.ts).
+ * feed's rows for the incidents and alerts it wrote are its last statements (feed.ts). On a durable
+ * SQLite store the commit does not hold the event loop while it reaches the disk (wal-sync.ts); it
+ * resolves, and the change is announced, once it has.
  */
 export function inTransaction<T>(db: StoreDb, fn: (tx: StoreTx) => Promise<T>): Promise<T> {
   return traced("store.transaction", { "db.system.name": isPostgres(db) ? "postgresql" : "sqlite" }, async (span) => {
     let grown: string[] = [];
-    const result = await db.transaction().execute(async (tx) => {
+    const body = async (tx: StoreTx): Promise<T> => {
       const out = await fn(tx);
       grown = await flushFeed(tx);
       return out;
-    });
+    };
+    const wal = walSyncOf(db);
+    const result = wal ? await wal.commit(db, (conn) => conn.transaction().execute(body)) : await db.transaction().execute(body);
     span?.set({ "triage.feed.tenants": grown.length });
     if (grown.length) announceCommit(db, grown);
     return result;
