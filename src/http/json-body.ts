@@ -1,6 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import { badRequest } from "../errors/graph-error.js";
-import { describeJsonProblem, findJsonProblem } from "../schema/json-limits.js";
+import { describeJsonProblem, findJsonProblem, mayHoldUnstorable } from "../schema/json-limits.js";
 
 /**
  * How deep a JSON request body may nest (objects and arrays). JSON.parse itself accepts any depth, but
@@ -67,7 +67,8 @@ export function installJsonBodyParser(app: FastifyInstance, maxDepth: number): v
     }
     parse(req, text, (err: Error | null, value?: unknown) => {
       if (err) return done(err, undefined);
-      const problem = findJsonProblem(value, "", maxDepth);
+      // The depth was measured on the text above; only a text with a NUL or surrogate escape needs the walk.
+      const problem = mayHoldUnstorable(text) ? findJsonProblem(value, "", maxDepth) : null;
       if (problem) return done(badRequest(describeJsonProblem(problem, "The request body", maxDepth)), undefined);
       done(null, value);
     });

@@ -985,14 +985,32 @@ function checkValue(schema: TSchema, value: unknown, path: string): Checked {
   return { ok: true, value };
 }
 
+interface PropertyCheck {
+  key: string;
+  prop: TSchema;
+  hasDefault: boolean;
+  nullable: boolean;
+}
+
+const propertyChecks = new WeakMap<TObject, PropertyCheck[]>();
+
+/** An object schema's properties with what checking each needs, worked out once per schema (every alert's evidence is checked against the same few). */
+function propertiesOf(schema: TObject): PropertyCheck[] {
+  let checks = propertyChecks.get(schema);
+  if (!checks) {
+    checks = Object.entries(schema.properties).map(([key, prop]) => ({ key, prop, hasDefault: "default" in prop, nullable: isNullableSchema(prop) }));
+    propertyChecks.set(schema, checks);
+  }
+  return checks;
+}
+
 /** Checks the known properties present, fills defaults, keeps unknown properties as given. */
 function checkObject(schema: TObject, value: Record<string, unknown>, path: string, skip: ReadonlySet<string>): Checked {
   const out: Record<string, unknown> = { ...value };
-  for (const [key, prop] of Object.entries(schema.properties)) {
+  for (const { key, prop, hasDefault, nullable } of propertiesOf(schema)) {
     if (skip.has(key)) continue;
     const given = value[key];
-    const hasDefault = "default" in prop;
-    if (given === undefined || (given === null && hasDefault && !isNullableSchema(prop))) {
+    if (given === undefined || (given === null && hasDefault && !nullable)) {
       if (hasDefault) out[key] = structuredClone(prop.default as unknown);
       else delete out[key];
       continue;

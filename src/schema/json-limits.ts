@@ -22,6 +22,17 @@ export function unstorable(s: string): boolean {
   return nativeWellFormed ? !nativeWellFormed.call(s) : LONE_SURROGATE.test(s);
 }
 
+/**
+ * Whether a JSON text may hold a string or key that `unstorable` refuses. Parsed JSON can hold U+0000
+ * or an unpaired surrogate only through a \u escape (JSON.parse refuses raw control characters, and
+ * text decoded from UTF-8 holds no lone surrogate), so a text without `\u0000` or `\uD800`–`\uDFFF`
+ * escapes needs no walk of its parsed value; one with them is walked, which finds where.
+ */
+const UNSTORABLE_ESCAPE = /\\u(?:0000|[dD][89abcdefABCDEF])/;
+export function mayHoldUnstorable(text: string): boolean {
+  return UNSTORABLE_ESCAPE.test(text);
+}
+
 interface Frame {
   value: object;
   depth: number;

@@ -51,13 +51,36 @@ export function promotedColumns(resource: Resource, doc: Record<string, unknown>
  */
 function storedJson(resource: Resource, doc: Record<string, unknown>): { doc: string; json_v1: string | null; gated: number } {
   const text = JSON.stringify(doc);
-  const open = JSON.stringify(renderEntity(resource, doc, { beta: false, includeUnknown: true, select: null }));
+  const rendered = renderEntity(resource, doc, { beta: false, includeUnknown: true, select: null });
+  const open = sameJson(doc, rendered) ? text : JSON.stringify(rendered);
   // Hiding only ever replaces a gated member's string value, so without one there is nothing to hide.
   if (gatedMembers().test(open)) {
     const hidden = JSON.stringify(renderEntity(resource, doc, { beta: false, includeUnknown: false, select: null }));
     if (open !== hidden) return { doc: text, json_v1: open, gated: GATED };
   }
   return open === text ? { doc: text, json_v1: null, gated: READY_IS_DOC } : { doc: text, json_v1: open, gated: READY };
+}
+
+/**
+ * Whether two objects serialize to the same JSON because they hold the same keys in the same order and
+ * the same values (the same references, or arrays of the same references): a rendered document usually
+ * passes its document's values through, and this spares serializing it a second time. Anything else
+ * answers false, and the caller serializes and compares.
+ */
+function sameJson(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
+  const keys = Object.keys(a);
+  const other = Object.keys(b);
+  if (keys.length !== other.length) return false;
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
+    if (k !== other[i]) return false;
+    const x = a[k];
+    const y = b[k];
+    if (x === y && x !== undefined) continue;
+    if (!Array.isArray(x) || !Array.isArray(y) || x.length !== y.length) return false;
+    for (let j = 0; j < x.length; j++) if (x[j] !== y[j] || x[j] === undefined) return false;
+  }
+  return true;
 }
 
 let gatedCache: RegExp | null = null;

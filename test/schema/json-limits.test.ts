@@ -1,5 +1,6 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { checkDocument, findJsonProblem, jsonPath } from "../../src/schema/json-limits.js";
+import { checkDocument, findJsonProblem, jsonPath, mayHoldUnstorable } from "../../src/schema/json-limits.js";
 
 function nested(depth: number): unknown {
   let v: unknown = 1;
@@ -36,6 +37,24 @@ describe("findJsonProblem", () => {
     expect(jsonPath("", "value")).toBe("value");
     expect(jsonPath("value", 3)).toBe("value[3]");
     expect(jsonPath("e", "@odata.type")).toBe('e["@odata.type"]');
+  });
+});
+
+describe("mayHoldUnstorable", () => {
+  it("flags every JSON text whose parsed value holds a NUL or an unpaired surrogate (so the walk can be skipped when it does not)", () => {
+    const odd = fc.constantFrom("\u0000", "\ud800", "\udfff", "\udbff", "\ud83d\ude00", "\\u0000", "é", "\u0001");
+    const text = fc.array(fc.oneof(fc.string(), odd), { maxLength: 6 }).map((parts) => parts.join(""));
+    const doc = fc.dictionary(text, fc.oneof(text, fc.array(text, { maxLength: 3 }), fc.integer()), { maxKeys: 4 });
+    fc.assert(
+      fc.property(doc, (value) => {
+        const json = JSON.stringify(value);
+        if (findJsonProblem(JSON.parse(json), "", 10) !== null) expect(mayHoldUnstorable(json)).toBe(true);
+      }),
+      { numRuns: 500 },
+    );
+    expect(mayHoldUnstorable(JSON.stringify({ title: "plain", n: 1 }))).toBe(false);
+    expect(mayHoldUnstorable(JSON.stringify({ title: "emoji \ud83d\ude00 pair" }))).toBe(false);
+    expect(mayHoldUnstorable('{"a":"\\u0000"}')).toBe(true);
   });
 });
 
