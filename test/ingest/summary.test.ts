@@ -17,6 +17,9 @@ import { mergeIncidents } from "../../src/features/merge-incidents.js";
 import { normalizeAlert } from "../../src/domain/normalize-alert.js";
 import { inTimelineOrder, summarize, summaryFits, type IncidentSummary } from "../../src/domain/incident-summary.js";
 import { createTenant } from "../../src/store/tenants.js";
+import { inTransaction } from "../../src/store/transaction.js";
+import { appendSightings, upsertGraphAlerts } from "../../src/store/tenant-records.js";
+import { alertRecordOf } from "../../src/store/alert-rows.js";
 import { derivationInputs } from "../../src/store/incident-facts.js";
 import { dropSummaries, readSummaries } from "../../src/store/incident-summaries.js";
 import { incidentRecordOf } from "../../src/store/incident-rows.js";
@@ -54,15 +57,16 @@ function canonical(x: IncidentSummary | undefined): unknown {
 
 /**
  * Every incident of the tenant has the summary summed up from all it holds (none when too large to
- * keep). Answers how many incidents.
+ * keep; with `onlyKept`, an incident may have none). Answers how many incidents.
  */
-async function checkSummaries(tenantId: string): Promise<number> {
+async function checkSummaries(tenantId: string, onlyKept = false): Promise<number> {
   const db = s.store.db;
   const ids = (await db.selectFrom("incidents").select("id").where("tenant_id", "=", tenantId).orderBy("id").execute()).map((r) => r.id);
   const stored = await readSummaries(db, tenantId, ids);
   for (const id of ids) {
     const inputs = await derivationInputs(db, tenantId, id);
     const whole = summarize(inputs.alerts, inputs.assets);
+    if (onlyKept && !stored.has(id)) continue;
     expect(canonical(stored.get(id)), `summary of incident ${id}`).toEqual(summaryFits(whole) ? canonical(whole) : undefined);
   }
   return ids.length;
@@ -247,6 +251,50 @@ describe("incidents' derivation summaries", () => {
     expect(after.size).toBe(ids.length);
     for (const id of ids) expect(canonical(after.get(id)), `incident ${id}`).toEqual(canonical(before.get(id)));
     expect(await checkSummaries(tenantId)).toBe(ids.length);
+  });
+
+  it("are dropped where a load of Graph records changes an incident's alerts or entities, and derived from all its alerts again", async () => {
+    const db = s.store.db;
+    const tenantId = randomUUID();
+    await createTenant(db, tenantId, "Load");
+    const now = "2026-11-02T00:00:00.000Z";
+    const x = (device: number, minute: number): Spec => ({
+      device,
+      user: -1,
+      minute,
+      title: device,
+      category: "Execution",
+      severity: "low",
+      source: "antivirus",
+      detector: 0,
+    });
+    const ingest = (alerts: Record<string, unknown>[]) =>
+      ingestAlerts(db, tenantId, normalize(tenantId, alerts, now), { windowMs: 24 * 3600_000, actor: "t", requestId: null, now });
+    const [a, b] = await ingest([alertOf("l-1", x(0, 0)), alertOf("l-2", x(1, 1)), alertOf("l-3", x(1, 2))]);
+    const [one, two] = [Number(a!.incidentId), Number(b!.incidentId)];
+    expect(one).not.toBe(two);
+    expect((await readSummaries(db, tenantId, [one, two])).size).toBe(2);
+
+    // A load moves l-1 to the other incident with another severity, and gives that incident a new device.
+    await inTransaction(db, async (tx) => {
+      const row = await tx.selectFrom("alerts").selectAll().where("tenant_id", "=", tenantId).where("id", "=", "l-1").executeTakeFirstOrThrow();
+      const record = alertRecordOf(row);
+      await upsertGraphAlerts(tx, tenantId, [{ ...record, incidentId: two, doc: { ...record.doc, incidentId: String(two), severity: "high" } }], {
+        feed: false,
+        keepSeq: false,
+      });
+      await appendSightings(tx, tenantId, [{ incidentId: two, entityKey: `device:${"9".repeat(40)}`, lastSeenAt: now }]);
+    });
+    expect((await readSummaries(db, tenantId, [one, two])).size).toBe(0);
+
+    // An alert joins the second incident: it is derived from all it holds now, and keeps that summary.
+    await ingest([alertOf("l-4", x(1, 3))]);
+    expect((await readSummaries(db, tenantId, [two])).get(two)).toMatchObject({ alertCount: 4, severity: "high", devices: 2 });
+    expect(await checkSummaries(tenantId, true)).toBe(2);
+    expect((await readSummaries(db, tenantId, [one, two])).size).toBe(1);
+    const inc = await db.selectFrom("incidents").select(["doc", "alert_count"]).where("tenant_id", "=", tenantId).where("id", "=", two).executeTakeFirstOrThrow();
+    expect(Number(inc.alert_count)).toBe(4);
+    expect((JSON.parse(inc.doc) as { severity: string }).severity).toBe("high");
   });
 
   it("are not kept for an incident of more distinct detectors than a summary holds, which is derived from all its alerts", async () => {
