@@ -58,18 +58,16 @@ const facts = fc
     detectionSource: fc.constantFrom(...SOURCES),
     detectorKey: fc.constantFrom("d1", "d2", "d3", "unknown"),
   })
-  .map(
-    (r): AlertFacts => ({
-      id: `a${r.seq}`,
-      createdAt: `2026-11-01T10:${String(r.minute).padStart(2, "0")}:00.000Z`,
-      seq: r.seq,
-      title: r.title,
-      category: r.category,
-      severity: r.severity,
-      detectionSource: r.detectionSource,
-      detectorKey: r.detectorKey,
-    }),
-  );
+  .map((r): AlertFacts => ({
+    id: `a${r.seq}`,
+    createdAt: `2026-11-01T10:${String(r.minute).padStart(2, "0")}:00.000Z`,
+    seq: r.seq,
+    title: r.title,
+    category: r.category,
+    severity: r.severity,
+    detectionSource: r.detectionSource,
+    detectorKey: r.detectorKey,
+  }));
 
 /** Alerts with distinct sequence numbers (as a tenant's are), cut into batches. */
 const batches = fc
@@ -157,19 +155,16 @@ describe("an incident's derivation summary", () => {
   });
 
   it("is kept only while each kind of value stays within the bound", () => {
-    const many = Array.from(
-      { length: SUMMARY_MAX_VALUES + 1 },
-      (_, i): AlertFacts => ({
-        id: `m${i}`,
-        createdAt: "2026-11-01T10:00:00.000Z",
-        seq: i + 1,
-        title: "T",
-        category: "",
-        severity: "low",
-        detectionSource: "antivirus",
-        detectorKey: `d${i}`,
-      }),
-    );
+    const many = Array.from({ length: SUMMARY_MAX_VALUES + 1 }, (_, i): AlertFacts => ({
+      id: `m${i}`,
+      createdAt: "2026-11-01T10:00:00.000Z",
+      seq: i + 1,
+      title: "T",
+      category: "",
+      severity: "low",
+      detectionSource: "antivirus",
+      detectorKey: `d${i}`,
+    }));
     expect(summaryFits(summarize(many.slice(0, SUMMARY_MAX_VALUES), { devices: 0, accounts: 0 }))).toBe(true);
     expect(summaryFits(summarize(many, { devices: 0, accounts: 0 }))).toBe(false);
   });

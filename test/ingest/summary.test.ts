@@ -292,7 +292,12 @@ describe("incidents' derivation summaries", () => {
     expect((await readSummaries(db, tenantId, [two])).get(two)).toMatchObject({ alertCount: 4, severity: "high", devices: 2 });
     expect(await checkSummaries(tenantId, true)).toBe(2);
     expect((await readSummaries(db, tenantId, [one, two])).size).toBe(1);
-    const inc = await db.selectFrom("incidents").select(["doc", "alert_count"]).where("tenant_id", "=", tenantId).where("id", "=", two).executeTakeFirstOrThrow();
+    const inc = await db
+      .selectFrom("incidents")
+      .select(["doc", "alert_count"])
+      .where("tenant_id", "=", tenantId)
+      .where("id", "=", two)
+      .executeTakeFirstOrThrow();
     expect(Number(inc.alert_count)).toBe(4);
     expect((JSON.parse(inc.doc) as { severity: string }).severity).toBe("high");
   });
@@ -315,7 +320,13 @@ describe("incidents' derivation summaries", () => {
         }),
         detectorId: `many-${from + i}`,
       }));
-      return ingestAlerts(s.store.db, tenantId, normalize(tenantId, alerts, now), { windowMs: 24 * 3600_000, actor: "t", requestId: null, now, limits: UNBOUNDED });
+      return ingestAlerts(s.store.db, tenantId, normalize(tenantId, alerts, now), {
+        windowMs: 24 * 3600_000,
+        actor: "t",
+        requestId: null,
+        now,
+        limits: UNBOUNDED,
+      });
     };
     const [first] = await send(0, 150);
     const id = Number(first!.incidentId);
