@@ -7,9 +7,9 @@
 import type { AlertSeverity } from "../schema/enums.js";
 import type { AlertFacts } from "../schema/records.js";
 import { diff, type PropertyChange } from "./changes.js";
-import { highestSeverity } from "./severity.js";
 import { incidentName } from "./incident-name.js";
 import { priorityScore } from "./priority.js";
+import { inTimelineOrder, summarize, type IncidentSummary } from "./incident-summary.js";
 
 // The facts are read by the store (store/incident-facts.ts), so their shape is on the ground floor.
 export type { AlertFacts };
@@ -38,37 +38,49 @@ export interface Derived {
 
 const AUDITED = ["severity", "displayName", "priorityScore"] as const;
 
-function byTimeline(a: AlertFacts, b: AlertFacts): number {
-  return a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : a.seq - b.seq;
+/** The derivation's inputs with the alerts and assets summed up (domain/incident-summary.ts). */
+export interface SummaryDerivationInput extends Omit<DerivationInput, "alerts" | "assets"> {
+  summary: IncidentSummary;
 }
 
 export function deriveIncident(input: DerivationInput): Derived {
-  const alerts = [...input.alerts].sort(byTimeline);
+  const { alerts, assets, ...rest } = input;
+  return deriveFromSummary({ ...rest, summary: summarize(alerts, assets) });
+}
+
+/**
+ * The derivation proper. The summary keeps exactly what it reads: the highest severity; whether the
+ * titles differ (and the title when they do not); the distinct categories and detection sources in
+ * the timeline order of their first alert, which is the order the name lists categories in and the
+ * order the priority breaks a tie between sources in; the distinct detectors; the asset counts.
+ */
+export function deriveFromSummary(input: SummaryDerivationInput): Derived {
+  const s = input.summary;
   const doc = { ...input.doc };
   let priorityFactors: string | null = null;
   if (doc.status === "redirected") {
     // A merged incident's alerts live in the one it points to; it has no score of its own.
     doc.priorityScore = null;
-  } else if (alerts.length > 0) {
-    if (input.severitySource === "alerts") doc.severity = highestSeverity(alerts.map((a) => a.severity));
+  } else if (s.alertCount > 0) {
+    if (input.severitySource === "alerts") doc.severity = s.severity;
     if (input.nameSource === "alerts") {
       doc.displayName = incidentName({
-        alertTitles: alerts.map((a) => a.title),
-        categories: alerts.map((a) => a.category),
-        devices: input.assets.devices,
-        accounts: input.assets.accounts,
+        alertTitles: s.titles,
+        categories: inTimelineOrder(s.categories).map((c) => c.value),
+        devices: s.devices,
+        accounts: s.accounts,
       });
     }
     let rarest: number | undefined;
-    for (const key of new Set(alerts.map((a) => a.detectorKey))) {
+    for (const key of s.detectorKeys) {
       const n = input.detectorCounts.get(key);
       if (n !== undefined && (rarest === undefined || n < rarest)) rarest = n;
     }
     const priority = priorityScore({
       severity: doc.severity as AlertSeverity,
-      alertCount: alerts.length,
-      affectedAssets: input.assets.devices + input.assets.accounts,
-      detectionSources: alerts.map((a) => a.detectionSource),
+      alertCount: s.alertCount,
+      affectedAssets: s.devices + s.accounts,
+      detectionSources: inTimelineOrder(s.detectionSources).map((d) => d.value),
       rarestDetectorCount: rarest ?? 1,
     });
     doc.priorityScore = priority.score;
@@ -77,5 +89,5 @@ export function deriveIncident(input: DerivationInput): Derived {
   const last = String(doc.lastUpdateDateTime);
   doc.lastUpdateDateTime = last > input.at ? last : input.at;
   const changes = diff(input.doc, Object.fromEntries(AUDITED.map((p) => [p, doc[p] ?? null])));
-  return { doc, alertCount: alerts.length, priorityFactors, changes };
+  return { doc, alertCount: s.alertCount, priorityFactors, changes };
 }

@@ -1,13 +1,17 @@
 /**
  * An incident's derived properties recomputed from what is stored: the store reads the inputs
  * (store/incident-facts.ts) and the one derivation ingestion uses too (domain/incident-derive.ts)
- * computes them. Shared by the incident and alert PATCH paths; a feature because it joins a store
- * read to a domain rule.
+ * computes them. Shared by the incident and alert PATCH paths, merges and moves; a feature because it
+ * joins a store read to a domain rule. It stores the incident's summary too (domain/incident-summary.ts),
+ * summed up from all its alerts, so that every path that changes an incident's alerts leaves a summary
+ * ingestion can build on.
  */
 import type { IncidentRecord, PropertyChange } from "../schema/records.js";
-import { deriveIncident } from "../domain/incident-derive.js";
+import { deriveFromSummary } from "../domain/incident-derive.js";
+import { summarize, summaryFits } from "../domain/incident-summary.js";
 import type { IncidentState } from "../domain/incident-rules.js";
 import { derivationInputs } from "../store/incident-facts.js";
+import { writeSummaries } from "../store/incident-summaries.js";
 import type { StoreTx } from "../store/transaction.js";
 
 /** `record` with `state` applied and its derived properties recomputed at `at`; the incident must be locked by the caller. */
@@ -19,7 +23,9 @@ export async function deriveStored(
   at: string,
 ): Promise<{ next: IncidentRecord; changes: PropertyChange[] }> {
   const inputs = await derivationInputs(tx, tenantId, record.id);
-  const derived = deriveIncident({ ...state, ...inputs, at });
+  const summary = summarize(inputs.alerts, inputs.assets);
+  await writeSummaries(tx, tenantId, new Map([[record.id, summaryFits(summary) ? summary : null]]));
+  const derived = deriveFromSummary({ ...state, summary, detectorCounts: inputs.detectorCounts, at });
   return {
     next: { ...record, ...state, doc: derived.doc, alertCount: derived.alertCount, priorityFactors: derived.priorityFactors },
     changes: derived.changes,

@@ -83,3 +83,32 @@ export interface AlertFacts {
   detectionSource: string;
   detectorKey: string;
 }
+
+/** A value's first alert on an incident's timeline (created, then ingestion order). */
+export interface FirstSeen {
+  value: string;
+  at: string;
+  seq: number;
+}
+
+/**
+ * What an incident's derived properties are computed from, summed up over its alerts: exactly what
+ * the derivation reads (domain/incident-derive.ts), in a form a joining alert updates without the
+ * others (domain/incident-summary.ts). Kept per incident by the store (migration 021).
+ */
+export interface IncidentSummary {
+  alertCount: number;
+  /** The highest of the alerts' severities. */
+  severity: AlertSeverity;
+  /** The two smallest distinct titles (or the one): the name needs only whether the alerts share one, and which. */
+  titles: string[];
+  /** The distinct non-empty categories, each with its first alert (the name lists them in that order). */
+  categories: FirstSeen[];
+  /** The distinct detection sources, each with its first alert (the priority's tie-break). */
+  detectionSources: FirstSeen[];
+  /** The distinct detectors, whose current counts the priority's rarity reads. */
+  detectorKeys: string[];
+  /** Devices, and accounts or mailboxes, the incident has seen. */
+  devices: number;
+  accounts: number;
+}

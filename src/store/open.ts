@@ -33,6 +33,7 @@ import * as m013 from "./migrations/013_rich_notifications.js";
 import * as m014 from "./migrations/014_sla.js";
 import * as m016 from "./migrations/016_feed_retention.js";
 import * as m020 from "./migrations/020_sync_windows.js";
+import * as m021 from "./migrations/021_incident_summaries.js";
 import { installDeadline, SqliteReadPool } from "./read-workers.js";
 import { installRegex } from "./hunting-regex.js";
 import { BACKSTOP_PAGES, useWalSync, WalSync } from "./wal-sync.js";
@@ -58,6 +59,7 @@ const migrations: Record<string, Migration> = {
   "014_sla": m014,
   "016_feed_retention": m016,
   "020_sync_windows": m020,
+  "021_incident_summaries": m021,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

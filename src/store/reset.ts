@@ -17,6 +17,7 @@ export const RESET_TABLES = [
   "feed_counters",
   "correlation_events",
   "incident_entities",
+  "incident_summaries",
   "detector_stats",
   "audit_log",
   "alerts",

@@ -108,6 +108,25 @@ export interface DetectorStatTable {
   alert_count: number;
 }
 
+/** An incident's derivation summary (migration 021; schema/records.ts IncidentSummary). JSON columns hold arrays. */
+export interface IncidentSummaryTable {
+  tenant_id: string;
+  incident_id: number;
+  alert_count: number;
+  /** The highest severity's ordinal. */
+  severity: number;
+  /** JSON: string[]. */
+  titles: string;
+  /** JSON: [value, createdAt, seq][]. */
+  categories: string;
+  /** JSON: [value, createdAt, seq][]. */
+  detection_sources: string;
+  /** JSON: string[]. */
+  detector_keys: string;
+  devices: number;
+  accounts: number;
+}
+
 export interface AppTable {
   client_id: string;
   tenant_id: string;
@@ -435,6 +454,7 @@ export interface Database {
   incident_entities: IncidentEntityTable;
   correlation_events: CorrelationEventTable;
   detector_stats: DetectorStatTable;
+  incident_summaries: IncidentSummaryTable;
   apps: AppTable;
   app_secrets: AppSecretTable;
   app_certificates: AppCertificateTable;

@@ -14,6 +14,7 @@ import { incidentRecordOf, incidentRowOf } from "./incident-rows.js";
 import { alertRecordOf, alertRowOf } from "./alert-rows.js";
 import { noteChange } from "./feed.js";
 import { isPostgres } from "./dialect.js";
+import { dropSummaries } from "./incident-summaries.js";
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -311,6 +312,8 @@ export async function upsertGraphAlerts(
       );
     if (isPostgres(tx)) q = q.orderBy("id").forUpdate();
     for (const row of await q.execute()) stored.set(row.id, row);
+    // The incidents these alerts leave or join are derived from all their alerts until derived again.
+    await dropSummaries(tx, tenantId, [...part.map((r) => r.incidentId), ...[...stored.values()].map((row) => row.incident_id)]);
     const inserts: AlertTable[] = [];
     let next: number | undefined;
     for (const r of part) {
@@ -365,6 +368,7 @@ export async function clearEntityHistory(
     await tx.deleteFrom("correlation_events").where("tenant_id", "=", tenantId).where("incident_id", "in", part).execute();
     await tx.deleteFrom("incident_entities").where("tenant_id", "=", tenantId).where("incident_id", "in", part).execute();
   }
+  await dropSummaries(tx, tenantId, incidentIds);
   for (const part of chunks(alertIds, IN_LIST)) {
     await tx.deleteFrom("audit_log").where("tenant_id", "=", tenantId).where("entity_type", "=", "alert").where("entity_id", "in", part).execute();
   }
@@ -409,6 +413,11 @@ export async function appendSightings(tx: Transaction<Database>, tenantId: strin
     incident_id: s.incidentId,
     last_seen_at: s.lastSeenAt,
   }));
+  await dropSummaries(
+    tx,
+    tenantId,
+    sightings.map((s) => s.incidentId),
+  );
   for (const part of chunks(values, ROWS_PER_INSERT)) {
     await tx
       .insertInto("incident_entities")
@@ -458,7 +467,7 @@ export async function refreshTenantAfterLoad(tx: Transaction<Database>, tenantId
 }
 
 /** Tables `removeTenantRecords` empties, children first. */
-const RECORD_TABLES = ["correlation_events", "incident_entities", "detector_stats", "audit_log", "alerts", "incidents"] as const;
+const RECORD_TABLES = ["correlation_events", "incident_entities", "incident_summaries", "detector_stats", "audit_log", "alerts", "incidents"] as const;
 
 /**
  * Removes the tenant's incidents and alerts with their audit trail and correlation state (for a load

@@ -72,6 +72,8 @@ export interface Batch {
   keysOf: Map<number, Set<string>>;
   /** Incident id → keys whose sighting this batch wrote. */
   touched: Map<number, Set<string>>;
+  /** Stored incident id → of the batch's keys, those it had seen before the batch (what its summary counts). */
+  storedKeys: Map<number, Set<string>>;
   merges: MergeStep[];
   /** Incidents whose alerts were all read (so a merge need not read them again). */
   alertsLoaded: Set<number>;
@@ -92,6 +94,7 @@ export function newBatch(tenantId: string, nextIncident: number, nextSeq: number
     sightings: new Map(),
     keysOf: new Map(),
     touched: new Map(),
+    storedKeys: new Map(),
     merges: [],
     alertsLoaded: new Set(),
     dirty: new Map(),

@@ -57,7 +57,12 @@ export function addStoredIncidents(batch: Batch, records: readonly IncidentRecor
 /** How many entities each stored incident has seen, and which of the batch's keys are among them. */
 export function addEntityCounts(batch: Batch, counts: ReadonlyMap<number, number>, known: readonly { incidentId: number; entityKey: string }[]): void {
   for (const [id, n] of counts) batch.incidents.get(id)!.entityCount = n;
-  for (const k of known) batch.incidents.get(k.incidentId)!.knownKeys.add(k.entityKey);
+  for (const k of known) {
+    batch.incidents.get(k.incidentId)!.knownKeys.add(k.entityKey);
+    let keys = batch.storedKeys.get(k.incidentId);
+    if (!keys) batch.storedKeys.set(k.incidentId, (keys = new Set()));
+    keys.add(k.entityKey);
+  }
 }
 
 /** The stored sightings of the open incidents the batch read. */

@@ -5,11 +5,23 @@
  */
 import type { AuditContext } from "../../schema/records.js";
 import type { Batch } from "../../domain/ingest/batch.js";
-import { detectorKeysOf, dirtyIncidents, factsByIncident, heldByBatch, needStoredFacts, refreshIncidents } from "../../domain/ingest/refresh.js";
+import {
+  addBatchToSummaries,
+  detectorKeysOf,
+  dirtyIncidents,
+  factsByIncident,
+  heldByBatch,
+  needStoredFacts,
+  refreshIncidents,
+  summariesToStore,
+  summarizeIncidents,
+  summaryCandidates,
+} from "../../domain/ingest/refresh.js";
 import { alertsToWrite, incidentsToWrite, sightingsToWrite, storedSightingMoves } from "../../domain/ingest/write-set.js";
 import { insertAuditRecords } from "../../store/audit.js";
 import { noteFeedActor } from "../../store/feed.js";
 import { assetCounts, detectorCounts, storedAlertFacts } from "../../store/incident-facts.js";
+import { readSummaries, writeSummaries } from "../../store/incident-summaries.js";
 import type { StoredRows } from "../../store/ingest/load.js";
 import {
   addDetectorCounts,
@@ -43,12 +55,19 @@ export async function finishBatch(tx: StoreTx, stored: StoredRows, batch: Batch,
   await writeTenantCounters(tx, tenantId, batch.nextIncident, batch.nextSeq);
 }
 
-/** Reads what the touched incidents derive from and recomputes them (domain/ingest/refresh.ts). */
+/**
+ * Reads what the touched incidents derive from and recomputes them (domain/ingest/refresh.ts): from
+ * their stored summaries and the batch's fresh alerts where that is enough, else from all their
+ * alerts and entities; then stores their summaries.
+ */
 async function refresh(tx: StoreTx, batch: Batch, by: Pick<AuditContext, "actor" | "requestId" | "at">): Promise<void> {
   const ids = dirtyIncidents(batch);
-  const stored = await storedAlertFacts(tx, batch.tenantId, needStoredFacts(batch, ids), (id) => heldByBatch(batch, id));
-  const facts = factsByIncident(batch, ids, stored);
-  const assets = await assetCounts(tx, batch.tenantId, ids);
-  const counts = await detectorCounts(tx, batch.tenantId, detectorKeysOf(facts));
-  refreshIncidents(batch, facts, assets, counts, by);
+  const summaries = addBatchToSummaries(batch, await readSummaries(tx, batch.tenantId, summaryCandidates(batch, ids)));
+  const whole = ids.filter((id) => !summaries.has(id));
+  const stored = await storedAlertFacts(tx, batch.tenantId, needStoredFacts(batch, whole), (id) => heldByBatch(batch, id));
+  const assets = await assetCounts(tx, batch.tenantId, whole);
+  for (const [id, s] of summarizeIncidents(whole, factsByIncident(batch, whole, stored), assets)) summaries.set(id, s);
+  const counts = await detectorCounts(tx, batch.tenantId, detectorKeysOf(summaries));
+  refreshIncidents(batch, summaries, counts, by);
+  await writeSummaries(tx, batch.tenantId, summariesToStore(summaries));
 }

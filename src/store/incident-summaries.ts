@@ -1,0 +1,99 @@
+/**
+ * Incidents' derivation summaries (migration 021; the shape is schema/records.ts `IncidentSummary`,
+ * the rules domain/incident-summary.ts): read by ingestion to update an incident from the alerts that
+ * join it alone, written wherever an incident is derived. An incident without a summary is derived
+ * from all its alerts, so a writer that changes an incident's alerts or entities without deriving it
+ * (a load of Graph records) drops its summary instead.
+ */
+import type { Kysely, Transaction } from "kysely";
+import type { Database, IncidentSummaryTable } from "./tables.js";
+import type { FirstSeen, IncidentSummary } from "../schema/records.js";
+import { alertSeverity } from "../schema/enums.js";
+import { chunks, IN_LIST, ROWS_PER_INSERT } from "./chunks.js";
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+function firstsOf(json: string): FirstSeen[] {
+  return (JSON.parse(json) as [string, string, number][]).map(([value, at, seq]) => ({ value, at, seq: Number(seq) }));
+}
+
+function byCodeUnit(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function summaryOf(r: IncidentSummaryTable): IncidentSummary {
+  return {
+    alertCount: Number(r.alert_count),
+    severity: alertSeverity.members[Number(r.severity)] ?? "unknown",
+    titles: (JSON.parse(r.titles) as string[]).sort(byCodeUnit),
+    categories: firstsOf(r.categories),
+    detectionSources: firstsOf(r.detection_sources),
+    detectorKeys: (JSON.parse(r.detector_keys) as string[]).sort(byCodeUnit),
+    devices: Number(r.devices),
+    accounts: Number(r.accounts),
+  };
+}
+
+function rowOf(tenantId: string, incidentId: number, s: IncidentSummary): IncidentSummaryTable {
+  const firsts = (xs: readonly FirstSeen[]) => JSON.stringify(xs.map((x) => [x.value, x.at, x.seq]));
+  return {
+    tenant_id: tenantId,
+    incident_id: incidentId,
+    alert_count: s.alertCount,
+    severity: Math.max(0, alertSeverity.members.indexOf(s.severity)),
+    titles: JSON.stringify(s.titles),
+    categories: firsts(s.categories),
+    detection_sources: firsts(s.detectionSources),
+    detector_keys: JSON.stringify(s.detectorKeys),
+    devices: s.devices,
+    accounts: s.accounts,
+  };
+}
+
+/** The summaries the incidents have (an incident without one is absent). */
+export async function readSummaries(db: Db, tenantId: string, incidentIds: readonly number[]): Promise<Map<number, IncidentSummary>> {
+  const out = new Map<number, IncidentSummary>();
+  for (const part of chunks(incidentIds, IN_LIST)) {
+    const rows = await db.selectFrom("incident_summaries").selectAll().where("tenant_id", "=", tenantId).where("incident_id", "in", part).execute();
+    for (const r of rows) out.set(Number(r.incident_id), summaryOf(r));
+  }
+  return out;
+}
+
+/** Writes each incident's summary, or drops it where the summary is null (too large to keep). */
+export async function writeSummaries(db: Db, tenantId: string, summaries: ReadonlyMap<number, IncidentSummary | null>): Promise<void> {
+  const rows: IncidentSummaryTable[] = [];
+  const dropped: number[] = [];
+  for (const [id, s] of summaries) {
+    if (s === null) dropped.push(id);
+    else rows.push(rowOf(tenantId, id, s));
+  }
+  rows.sort((a, b) => a.incident_id - b.incident_id);
+  for (const part of chunks(rows, ROWS_PER_INSERT / 4)) {
+    await db
+      .insertInto("incident_summaries")
+      .values(part)
+      .onConflict((oc) =>
+        oc.columns(["tenant_id", "incident_id"]).doUpdateSet((eb) => ({
+          alert_count: eb.ref("excluded.alert_count"),
+          severity: eb.ref("excluded.severity"),
+          titles: eb.ref("excluded.titles"),
+          categories: eb.ref("excluded.categories"),
+          detection_sources: eb.ref("excluded.detection_sources"),
+          detector_keys: eb.ref("excluded.detector_keys"),
+          devices: eb.ref("excluded.devices"),
+          accounts: eb.ref("excluded.accounts"),
+        })),
+      )
+      .execute();
+  }
+  await dropSummaries(db, tenantId, dropped);
+}
+
+/** Drops the incidents' summaries: they are derived from all their alerts until one is written again. */
+export async function dropSummaries(db: Db, tenantId: string, incidentIds: Iterable<number | null>): Promise<void> {
+  const ids = [...new Set([...incidentIds].filter((id): id is number => id !== null))];
+  for (const part of chunks(ids, IN_LIST)) {
+    await db.deleteFrom("incident_summaries").where("tenant_id", "=", tenantId).where("incident_id", "in", part).execute();
+  }
+}
