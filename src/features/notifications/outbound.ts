@@ -199,6 +199,9 @@ export async function post(
   },
 ): Promise<OutboundResponse> {
   const dest = await resolveDestination(url, opts.policy);
+  // Encoded once: its length is the Content-Length, and the bytes are what is written (a POST of
+  // notifications is up to a mebibyte, and measuring the string then writing it scanned it twice).
+  const payload = Buffer.from(body, "utf8");
   // The connection goes to the address checked above, whatever the name resolves to by now.
   const agent = agentFor(url, dest);
   const client = url.protocol === "https:" ? https : http;
@@ -213,7 +216,7 @@ export async function post(
           headers: {
             ...opts.headers,
             "content-type": opts.contentType,
-            "content-length": Buffer.byteLength(body),
+            "content-length": payload.length,
             "user-agent": opts.userAgent ?? "Triage-Notifications/1.0",
           },
         },
@@ -255,7 +258,7 @@ export async function post(
         if (!retried && staleSocket(req, e)) resolve(send(true));
         else reject(e);
       });
-      req.end(body);
+      req.end(payload);
     });
   return send(false);
 }
