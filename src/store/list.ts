@@ -1,7 +1,8 @@
 import { sql, type CompiledQuery, type RawBuilder, type SqlBool } from "kysely";
 import type { Store } from "./open.js";
 import type { JsonSql } from "./json-sql.js";
-import type { Resource } from "../schema/meta.js";
+import { properties, type Resource } from "../schema/meta.js";
+import type { FilterExpr } from "../query/filter-ast.js";
 import type { Cursor, QueryPlan, SortKey } from "../query/plan.js";
 import { compileFilter } from "./filter-sql.js";
 import { bind, CompiledCache, readArrays, slot } from "./prepared.js";
@@ -88,12 +89,58 @@ function whereOf(s: ListScope, plan: Pick<QueryPlan, "filter">): RawBuilder<SqlB
 }
 
 /**
- * Runs a listing's statement within its time limit. Only a page in the default order (creation
- * time, which every set has an index for) with no filter and no offset is known to be cheap: an
- * index walk of at most a page. Everything else runs off the event loop.
+ * Runs a listing's statement within its time limit. A page that is known to be cheap — an index walk
+ * of at most a page (`cheapPage`) — runs on the event loop; everything else runs off it.
  */
 function bounded(s: ListScope, q: CompiledQuery, values: Record<string, unknown>, cheap: boolean): Promise<unknown[][]> {
   return runBoundedRead(s.store, q, bind(q, values), { timeoutMs: s.timeoutMs, cheap });
+}
+
+/**
+ * Whether a page, with no offset, in creation order, is an index walk of about a page: with no
+ * filter (every set has an index on creation time), or, for a first page, with `property eq literal`
+ * when SQLite's plan for the statement searches one index by the tenant and that property's column
+ * and reads it in the listing's order (no sort, no scan): every entry it reads then matches, and it
+ * stops after a page. (A later page's seek past the cursor is not an index range in SQLite's plan, so
+ * a filtered one stays off the event loop.) The plan is asked for once per statement. On PostgreSQL
+ * nothing runs on the event loop either way.
+ */
+async function cheapPage(s: ListScope, plan: QueryPlan, q: CompiledQuery, values: Record<string, unknown>, first: boolean): Promise<boolean> {
+  if (plan.skip !== 0 || plan.orderBy[0]?.column !== "created_at") return false;
+  if (plan.filter === null) return true;
+  if (!first) return false;
+  const column = equalityColumn(s.resource, plan.filter);
+  if (column === null || s.store.dialect !== "sqlite") return false;
+  let walks = indexWalks.get(q);
+  if (walks === undefined) {
+    const steps = await s.store.arrays({ ...q, sql: `explain query plan ${q.sql}` }, bind(q, values));
+    walks = walksOneIndex(
+      steps.map((r) => String(r[3])),
+      s.resource.table,
+      column,
+    );
+    indexWalks.set(q, walks);
+  }
+  return walks;
+}
+
+const indexWalks = new WeakMap<CompiledQuery, boolean>();
+
+/** The column of `property eq literal` (either way round) when the property has one; otherwise null. */
+export function equalityColumn(resource: Resource, filter: FilterExpr): string | null {
+  if (filter.kind !== "compare" || filter.op !== "eq") return null;
+  const [path, other] = filter.left.kind === "path" ? [filter.left, filter.right] : [filter.right, filter.left];
+  if (path.kind !== "path" || other.kind !== "literal" || path.segments.length !== 1) return null;
+  return properties(resource.schema).get(path.segments[0]!)?.meta.column ?? null;
+}
+
+/**
+ * Whether the steps of SQLite's query plan read `table` through one index searched by the tenant and
+ * `column`, in index order: no step scans a table or an index, and none sorts.
+ */
+export function walksOneIndex(details: readonly string[], table: string, column: string): boolean {
+  const search = new RegExp(`^SEARCH ${table} USING (?:COVERING )?INDEX \\w+ \\(tenant_id=\\? AND ${column}=\\?(?: AND|\\))`);
+  return details.some((d) => search.test(d)) && !details.some((d) => d.startsWith("SCAN") || d.includes("TEMP B-TREE"));
 }
 
 async function currentBound(s: ListScope): Promise<number> {
@@ -142,7 +189,7 @@ export async function listPage(s: ListScope, plan: QueryPlan, planKey: string, p
         order by ${orderSql} ${limit}`.compile(s.store.db);
     });
     // Columns: id, doc, ready, one per sort key, and (first pages) the tenant's counter.
-    const result = await bounded(s, q, values, plan.filter === null && plan.skip === 0 && plan.orderBy[0]?.column === "created_at");
+    const result = await bounded(s, q, values, await cheapPage(s, plan, q, values, bound === null));
     const page = result.slice(0, plan.top);
     rows = page.map((r) => ({ id: r[0] as string | number, doc: r[1] as string | null, ready: r[2] as string | null }));
     const last = page[page.length - 1];

@@ -13,6 +13,7 @@ import { FeedPruner } from "../../src/features/notifications/retention.js";
 import { DEFAULT_NOTIFICATION_SETTINGS, type NotificationSettings } from "../../src/features/notifications/settings.js";
 import { ensureCursor } from "../../src/store/automation.js";
 import { lastFeedSeq } from "../../src/store/feed.js";
+import { waitUntil } from "../support/hooks.js";
 
 const FAST = {
   allowPrivateDestinations: true,
@@ -73,6 +74,10 @@ describe("change-feed retention", () => {
     await rx.waitFor(() => rx.notifications().filter((n) => n.subscriptionId === sub.id).length === 3);
     const last = await lastFeedSeq(t.store.db, tenant);
     expect(await feedSeqs(tenant)).toHaveLength(last);
+    // The subscription's cursor is written once the receiver has answered, a moment after it has them.
+    const cursor = async () =>
+      Number((await t.store.db.selectFrom("subscriptions").select("cursor").where("id", "=", sub.id).executeTakeFirstOrThrow()).cursor);
+    await waitUntil(async () => (await cursor()) >= last);
 
     // The subscription has everything; the rules have not run on any of it.
     expect((await pruner({}).run()).deleted).toBe(0);

@@ -1,0 +1,58 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseFilter } from "../../src/odata/parse-filter.js";
+import { incidentResource } from "../../src/schema/incident.js";
+import { equalityColumn, walksOneIndex } from "../../src/store/list.js";
+import { alert } from "../support/alerts.js";
+import { TEST_STORE } from "../support/stores.js";
+import { startTriage, type TestTriage } from "../support/triage.js";
+
+describe("which listing pages run on the event loop", () => {
+  it("takes `property eq literal` on a property with a column, and nothing else, as an equality", () => {
+    expect(equalityColumn(incidentResource, parseFilter("status eq 'active'"))).toBe("status");
+    expect(equalityColumn(incidentResource, parseFilter("'active' eq status"))).toBe("status");
+    expect(equalityColumn(incidentResource, parseFilter("status ne 'active'"))).toBeNull();
+    expect(equalityColumn(incidentResource, parseFilter("status eq 'active' and severity eq 'high'"))).toBeNull();
+    expect(equalityColumn(incidentResource, parseFilter("contains(displayName, 'x')"))).toBeNull();
+  });
+
+  it("reads SQLite's plan: one index searched by the tenant and the column, no scan, no sort", () => {
+    const byStatus = "SEARCH incidents USING INDEX incidents_status_created (tenant_id=? AND status=?)";
+    expect(walksOneIndex([byStatus, "SCALAR SUBQUERY 1", "SEARCH tenants USING INDEX sqlite_autoindex_tenants_1 (id=?)"], "incidents", "status")).toBe(true);
+    expect(walksOneIndex([byStatus], "incidents", "severity")).toBe(false);
+    expect(
+      walksOneIndex(
+        ["SEARCH incidents USING INDEX incidents_display_name (tenant_id=? AND display_name=?)", "USE TEMP B-TREE FOR ORDER BY"],
+        "incidents",
+        "display_name",
+      ),
+    ).toBe(false);
+    expect(walksOneIndex(["SCAN incidents"], "incidents", "status")).toBe(false);
+    expect(walksOneIndex(["SEARCH incidents USING INDEX incidents_status_created (tenant_id=? AND status_x=?)"], "incidents", "status")).toBe(false);
+  });
+});
+
+// SQLite only: the read workers are where pages run off the event loop.
+describe.skipIf(TEST_STORE === "postgres")("a first page filtered by an indexed equality, on a real store", () => {
+  let t: TestTriage;
+  const workers = () => t.store.pools().find((p) => p.pool === "sqlite_read_workers")?.total ?? -1;
+  beforeAll(async () => {
+    t = await startTriage();
+    expect((await t.ingest([alert({ title: "one" }), alert({ title: "two" }), alert({ title: "three" })])).status).toBe(200);
+  });
+  afterAll(async () => t.close());
+
+  it("runs on the event loop and answers as the filter says; a filter the index cannot serve goes to a worker", async () => {
+    const active = await t.get(`/v1.0/security/incidents?$filter=${encodeURIComponent("status eq 'active'")}&$orderby=createdDateTime desc&$top=2`);
+    expect(active.status).toBe(200);
+    expect(active.body.value).toHaveLength(2);
+    expect(active.body.value.every((i: { status: string }) => i.status === "active")).toBe(true);
+    expect(active.body["@odata.nextLink"]).toBeDefined();
+    const resolved = await t.get(`/v1.0/security/incidents?$filter=${encodeURIComponent("status eq 'resolved'")}`);
+    expect(resolved.body.value).toEqual([]);
+    expect(workers()).toBe(0);
+
+    const contains = await t.get(`/v1.0/security/incidents?$filter=${encodeURIComponent("contains(displayName, 'one')")}`);
+    expect(contains.status).toBe(200);
+    expect(workers()).toBeGreaterThan(0);
+  });
+});
