@@ -4,8 +4,9 @@
  */
 import type { Insertable, Kysely, Transaction } from "kysely";
 import type { Database } from "./tables.js";
-import { chunks, ROWS_PER_INSERT } from "./chunks.js";
+import { ROWS_PER_INSERT } from "./chunks.js";
 import { noteFeedActor } from "./feed.js";
+import { insertRows } from "./insert-rows.js";
 import type { AuditContext, AuditRecord, PropertyChange } from "../schema/records.js";
 // What the audit endpoint serves, as read here: one declaration, shared with the web app.
 import type { AuditEntry } from "../schema/triage-api.js";
@@ -34,7 +35,7 @@ export async function insertAuditRecords(trx: Transaction<Database>, records: re
   const first = records[0];
   if (first) noteFeedActor(trx, first.context.actor);
   const rows = records.flatMap((r) => auditRows(r.context, r.changes));
-  for (const part of chunks(rows, ROWS_PER_INSERT)) await trx.insertInto("audit_log").values(part).execute();
+  await insertRows(trx, "audit_log", rows, ROWS_PER_INSERT);
 }
 
 export async function recordChanges(trx: Transaction<Database>, ctx: AuditContext, changes: readonly PropertyChange[]): Promise<void> {

@@ -9,7 +9,8 @@
  */
 import { sql, type Kysely, type Transaction } from "kysely";
 import type { ChangeFeedTable, Database } from "./tables.js";
-import { chunks, ROWS_PER_INSERT } from "./chunks.js";
+import { ROWS_PER_INSERT } from "./chunks.js";
+import { insertRows } from "./insert-rows.js";
 import { isPostgres } from "./dialect.js";
 import type { Store } from "./open.js";
 import { readArrays, slot } from "./prepared.js";
@@ -141,7 +142,7 @@ export async function flushFeed(tx: Transaction<Database>): Promise<string[]> {
       by_person: p.byPerson && c.slaBreach === undefined ? 1 : 0,
       sla_breach: c.slaBreach ?? null,
     }));
-    for (const part of chunks(rows, ROWS_PER_INSERT)) await tx.insertInto("change_feed").values(part).execute();
+    await insertRows(tx, "change_feed", rows, ROWS_PER_INSERT);
   }
   return [...byTenant.keys()];
 }

@@ -10,6 +10,7 @@ import type { AlertTable, Database, IncidentTable } from "../tables.js";
 import type { AlertRecord, CorrelationEvent, IncidentRecord } from "../../schema/records.js";
 import { updateGuardedMany } from "../guarded-update.js";
 import { chunks, ROWS_PER_INSERT } from "../chunks.js";
+import { insertRows } from "../insert-rows.js";
 import { incidentRowOf } from "../incident-rows.js";
 import { alertRowOf } from "../alert-rows.js";
 import type { StoredRows } from "./load.js";
@@ -83,7 +84,7 @@ export async function insertCorrelationEvents(trx: Transaction<Database>, events
     reasons: JSON.stringify(e.reasons),
     detail: e.detail,
   }));
-  for (const part of chunks(rows, ROWS_PER_INSERT)) await trx.insertInto("correlation_events").values(part).execute();
+  await insertRows(trx, "correlation_events", rows, ROWS_PER_INSERT);
 }
 
 /**
@@ -103,7 +104,7 @@ export async function writeIncidents(
     if (before) updates.push([before, incidentRowOf(tenantId, inc, before.version + inc.writes, before)]);
     else inserts.push(incidentRowOf(tenantId, inc, 1 + inc.writes));
   }
-  for (const part of chunks(inserts, ROWS_PER_INSERT / 2)) await trx.insertInto("incidents").values(part).execute();
+  await insertRows(trx, "incidents", inserts, ROWS_PER_INSERT / 2);
   for (const row of inserts) noteChange(trx, tenantId, "incident", row.id, "created");
   await updateGuardedMany(trx, "incidents", updates);
 }
@@ -111,7 +112,7 @@ export async function writeIncidents(
 /** Inserts new alerts, several to a statement, in the order given; a new alert starts at version 1. */
 export async function insertAlerts(trx: Transaction<Database>, tenantId: string, alerts: readonly Written<AlertRecord>[]): Promise<void> {
   const rows = alerts.map((a) => alertRowOf(tenantId, a, 1 + a.writes));
-  for (const part of chunks(rows, ROWS_PER_INSERT / 2)) await trx.insertInto("alerts").values(part).execute();
+  await insertRows(trx, "alerts", rows, ROWS_PER_INSERT / 2);
   for (const row of rows) noteChange(trx, tenantId, "alert", row.id, "created");
 }
 
