@@ -22,6 +22,7 @@ import { sql } from "kysely";
 import { isPostgres } from "./dialect.js";
 import type { StoreDb, StoreTx } from "./transaction.js";
 import { withSavepoint } from "./transaction.js";
+import { relaxedCommit } from "./wal-sync.js";
 
 interface Member {
   fn: (tx: StoreTx) => Promise<unknown>;
@@ -81,7 +82,7 @@ export class GroupCommit {
     };
     try {
       if (this.durable || isPostgres(this.db)) await this.db.transaction().execute(work);
-      else await this.db.connection().execute((conn) => relaxedSqliteCommit(conn, () => conn.transaction().execute(work)));
+      else await relaxedCommit(this.db, (conn) => conn.transaction().execute(work));
       group.forEach((m, i) => (outcomes[i]!.ok ? m.resolve(outcomes[i]!.value) : m.reject(outcomes[i]!.value)));
     } catch (e) {
       // A transaction that failed before it took its group (the store closed, the connection lost)
@@ -92,21 +93,5 @@ export class GroupCommit {
       this.committing = false;
       if (this.queue.length > 0) this.schedule();
     }
-  }
-}
-
-/**
- * Runs `fn` (one transaction) on a connection whose commits do not wait for the disk, then restores
- * its setting (which can change only outside a transaction). A store that already does not wait (a
- * throwaway one: OFF) is left as it is.
- */
-async function relaxedSqliteCommit<T>(conn: StoreDb, fn: () => Promise<T>): Promise<T> {
-  const level = Number(((await sql<{ synchronous: number }>`pragma synchronous`.execute(conn)).rows[0] as { synchronous: number }).synchronous);
-  if (level <= 1) return fn();
-  await sql`pragma synchronous = normal`.execute(conn);
-  try {
-    return await fn();
-  } finally {
-    await sql.raw(`pragma synchronous = ${level}`).execute(conn);
   }
 }

@@ -57,14 +57,7 @@ export class WalSync {
    * what it committed is on disk. A transaction that fails changes nothing and is not waited for.
    */
   async commit<T>(db: Kysely<Database>, run: (conn: Kysely<Database>) => Promise<T>): Promise<T> {
-    const out = await db.connection().execute(async (conn) => {
-      await sql`pragma synchronous = normal`.execute(conn);
-      try {
-        return await run(conn);
-      } finally {
-        await sql`pragma synchronous = full`.execute(conn);
-      }
-    });
+    const out = await relaxedCommit(db, run);
     await this.flush();
     return out;
   }
@@ -79,7 +72,7 @@ export class WalSync {
     });
   }
 
-  /** Flushes finished, and checkpoints the worker has run (for tests and metrics). */
+  /** Flushes finished, and checkpoints the worker has run (for tests). */
   stats(): { flushes: number; checkpoints: number } {
     return { flushes: this.synced, checkpoints: this.checkpoints?.done ?? 0 };
   }
@@ -118,6 +111,26 @@ export class WalSync {
     if (this.waiting.length > 0 && !this.closed) this.start();
     if (!err) this.checkpoints?.poke();
   }
+}
+
+/**
+ * Runs `run` (one transaction) on the store's connection with commits that do not wait for the disk
+ * (synchronous=NORMAL), then restores its setting, which can change only outside a transaction. A
+ * store that already does not wait (a throwaway one: OFF) is left as it is. Used by `WalSync`, which
+ * then waits for the disk itself, and by the notification engine's bookkeeping (group-commit.ts),
+ * which does not.
+ */
+export function relaxedCommit<T>(db: Kysely<Database>, run: (conn: Kysely<Database>) => Promise<T>): Promise<T> {
+  return db.connection().execute(async (conn) => {
+    const level = Number((await sql<{ synchronous: number }>`pragma synchronous`.execute(conn)).rows[0]!.synchronous);
+    if (level <= 1) return run(conn);
+    await sql`pragma synchronous = normal`.execute(conn);
+    try {
+      return await run(conn);
+    } finally {
+      await sql.raw(`pragma synchronous = ${level}`).execute(conn);
+    }
+  });
 }
 
 /** At most one checkpoint started per this many milliseconds. */
