@@ -91,6 +91,11 @@ export function summarize(alerts: readonly AlertFacts[], assets: { devices: numb
   return addAlerts(emptySummary(), alerts, assets);
 }
 
+/** The summary as the store keeps it: null (none kept) when it does not fit, and the incident is then derived from all its alerts each time. */
+export function summaryToStore(summary: IncidentSummary): IncidentSummary | null {
+  return summaryFits(summary) ? summary : null;
+}
+
 /** Whether the store keeps this summary (else the incident is derived from all its alerts each time). */
 export function summaryFits(summary: IncidentSummary): boolean {
   return (

@@ -8,7 +8,7 @@
  */
 import type { IncidentRecord, PropertyChange } from "../schema/records.js";
 import { deriveFromSummary } from "../domain/incident-derive.js";
-import { summarize, summaryFits } from "../domain/incident-summary.js";
+import { summarize, summaryToStore } from "../domain/incident-summary.js";
 import type { IncidentState } from "../domain/incident-rules.js";
 import { derivationInputs } from "../store/incident-facts.js";
 import { writeSummaries } from "../store/incident-summaries.js";
@@ -24,7 +24,7 @@ export async function deriveStored(
 ): Promise<{ next: IncidentRecord; changes: PropertyChange[] }> {
   const inputs = await derivationInputs(tx, tenantId, record.id);
   const summary = summarize(inputs.alerts, inputs.assets);
-  await writeSummaries(tx, tenantId, new Map([[record.id, summaryFits(summary) ? summary : null]]));
+  await writeSummaries(tx, tenantId, new Map([[record.id, summaryToStore(summary)]]));
   const derived = deriveFromSummary({ ...state, summary, detectorCounts: inputs.detectorCounts, at });
   return {
     next: { ...record, ...state, doc: derived.doc, alertCount: derived.alertCount, priorityFactors: derived.priorityFactors },

@@ -13,7 +13,7 @@
 import type { AlertFacts, AuditContext } from "../../schema/records.js";
 import type { AlertSeverity } from "../../schema/enums.js";
 import { deriveFromSummary } from "../incident-derive.js";
-import { addAlerts, assetsOfKeys, summarize, summaryFits, type IncidentSummary } from "../incident-summary.js";
+import { addAlerts, assetsOfKeys, summarize, summaryToStore, type IncidentSummary } from "../incident-summary.js";
 import { audit, type AlertState, type Batch } from "./batch.js";
 
 function factsOf(a: AlertState): AlertFacts {
@@ -96,7 +96,7 @@ export function detectorKeysOf(summaries: ReadonlyMap<number, IncidentSummary>):
 
 /** The summaries to store: those too large to keep are dropped (null), and derived from all alerts next time. */
 export function summariesToStore(summaries: ReadonlyMap<number, IncidentSummary>): Map<number, IncidentSummary | null> {
-  return new Map([...summaries].map(([id, s]) => [id, summaryFits(s) ? s : null]));
+  return new Map([...summaries].map(([id, s]) => [id, summaryToStore(s)]));
 }
 
 /**
