@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { EncryptedContent } from "../../src/features/notifications/encryption.js";
-import { notificationId, notificationWriter } from "../../src/features/notifications/engine.js";
+import { notificationBody, notificationId } from "../../src/features/notifications/notification-body.js";
 import type { FeedEntry } from "../../src/store/feed.js";
 import type { SubscriptionTable } from "../../src/store/subscriptions.js";
 
@@ -46,39 +46,66 @@ function notificationOf(sub: SubscriptionTable, e: FeedEntry, encryptedContent?:
   };
 }
 
-describe("a notification's JSON", () => {
-  it("is, byte for byte, Graph's changeNotification object serialized", () => {
-    const encrypted = {
-      data: "ZGF0YQ==",
-      dataKey: "a2V5",
-      dataSignature: "c2ln",
-      encryptionCertificateId: 'my "cert"',
-      encryptionCertificateThumbprint: "AB12",
-    };
-    const cases: [SubscriptionTable, FeedEntry, typeof encrypted | undefined][] = [
-      [sub(), entry(1), undefined],
-      [sub({ client_state: null }), entry(2, { entityType: "incident", entityId: "12345", changeType: "updated" }), undefined],
-      [sub(), entry(Number.MAX_SAFE_INTEGER, { entityId: 'odd"id\\' }), encrypted],
+const MIB = 1024 * 1024;
+
+/** The body as the objects serialized and encoded whole. */
+const expectedBody = (s: SubscriptionTable, entries: FeedEntry[], encrypted = new Map<number, EncryptedContent>(), token?: string): Buffer =>
+  Buffer.from(
+    JSON.stringify({ value: entries.map((e) => notificationOf(s, e, encrypted.get(e.seq))), ...(token ? { validationTokens: [token] } : {}) }),
+    "utf8",
+  );
+
+describe("a POST's body of notifications", () => {
+  const encrypted: EncryptedContent = {
+    data: "ZGF0YQ==",
+    dataKey: "a2V5",
+    dataSignature: "c2ln",
+    encryptionCertificateId: 'my "cert" ☂',
+    encryptionCertificateThumbprint: "AB12",
+  };
+
+  it("is, byte for byte, Graph's changeNotification objects serialized in the value envelope", () => {
+    const cases: [SubscriptionTable, FeedEntry[], Map<number, EncryptedContent>, string | undefined][] = [
+      [sub(), [entry(1)], new Map(), undefined],
+      [sub({ client_state: null }), [entry(2, { entityType: "incident", entityId: "12345", changeType: "updated" }), entry(3)], new Map(), undefined],
+      [sub(), [entry(0), entry(Number.MAX_SAFE_INTEGER, { entityId: 'odd"id\\ é' }), entry(16)], new Map([[Number.MAX_SAFE_INTEGER, encrypted]]), "a.b.c"],
     ];
-    for (const [s, e, enc] of cases) {
-      const text = notificationWriter(s)(e, enc);
-      expect(text).toBe(JSON.stringify(notificationOf(s, e, enc)));
-      expect(JSON.parse(text)).toMatchObject({ subscriptionId: s.id, clientState: s.client_state, resourceData: { id: e.entityId } });
+    for (const [s, entries, enc, token] of cases) {
+      const body = notificationBody(s, entries, { encrypted: enc, validationToken: token, maxBytes: MIB });
+      expect(body.count).toBe(entries.length);
+      expect(body.bytes.toString("utf8")).toBe(expectedBody(s, entries, enc, token).toString("utf8"));
+      expect(body.bytes.equals(expectedBody(s, entries, enc, token))).toBe(true);
     }
   });
 
   it("writes the same entry the same way for each of several subscriptions", () => {
     const e = entry(7);
-    const a = notificationWriter(sub({ id: "aaaaaaaa-0000-0000-0000-000000000000", client_state: "a" }));
-    const b = notificationWriter(sub({ id: "bbbbbbbb-0000-0000-0000-000000000000", client_state: null }));
+    const a = sub({ id: "aaaaaaaa-0000-0000-0000-000000000000", client_state: "a" });
+    const b = sub({ id: "bbbbbbbb-0000-0000-0000-000000000000", client_state: null });
     for (let i = 0; i < 2; i++) {
-      expect(JSON.parse(a(e))).toMatchObject({
-        subscriptionId: "aaaaaaaa-0000-0000-0000-000000000000",
-        clientState: "a",
-        resource: "security/alerts_v2/da6387_-1234",
-      });
-      expect(JSON.parse(b(e))).toMatchObject({ subscriptionId: "bbbbbbbb-0000-0000-0000-000000000000", clientState: null });
+      for (const s of [a, b]) {
+        const [n] = JSON.parse(notificationBody(s, [e], { maxBytes: MIB }).bytes.toString("utf8")).value;
+        expect(n).toEqual(notificationOf(s, e));
+      }
     }
+  });
+
+  it("holds as many notifications as fit in its bound in bytes, and always one", () => {
+    // Non-ASCII ids: the bound counts bytes, not characters.
+    const entries = Array.from({ length: 50 }, (_, i) => entry(i, { entityId: `☂☂☂☂☂☂☂☂☂☂-${i}` }));
+    const whole = notificationBody(sub(), entries, { maxBytes: MIB });
+    expect(whole.count).toBe(50);
+    const bound = Math.floor(whole.bytes.length / 3);
+    const part = notificationBody(sub(), entries, { maxBytes: bound });
+    expect(part.count).toBeGreaterThan(1);
+    expect(part.count).toBeLessThan(50);
+    expect(part.bytes.length).toBeLessThanOrEqual(bound);
+    expect(part.bytes.equals(expectedBody(sub(), entries.slice(0, part.count)))).toBe(true);
+    // One more would not have fitted.
+    expect(expectedBody(sub(), entries.slice(0, part.count + 1)).length).toBeGreaterThan(bound);
+    const one = notificationBody(sub(), entries, { maxBytes: 10 });
+    expect(one.count).toBe(1);
+    expect(one.bytes.equals(expectedBody(sub(), entries.slice(0, 1)))).toBe(true);
   });
 });
 
@@ -94,6 +121,7 @@ describe("a notification's id", () => {
         seen.add(id);
       }
     expect(seen.size).toBe(24);
-    expect(notificationWriter(sub({ id: "sub-2" }))(entry(65536))).toContain(`"id":"${notificationId("sub-2", 65536)}"`);
+    expect(notificationBody(sub({ id: "sub-2" }), [entry(65536)], { maxBytes: MIB }).bytes.toString()).toContain(`"id":"${notificationId("sub-2", 65536)}"`);
+    expect(notificationId("sub-2", 65536).slice(-17)).toBe("0000-000000010000");
   });
 });

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { randomUUID } from "node:crypto";
 import { afterAll, expect, it } from "vitest";
 import { openPostgresStore, openSqliteStore } from "../../src/store/open.js";
-import { notificationId } from "../../src/features/notifications/engine.js";
+import { notificationId } from "../../src/features/notifications/notification-body.js";
 import { runCli, startServerProcess, type ServerProcess } from "../support/process.js";
 import { freshPostgresDatabase, TEST_STORE } from "../support/stores.js";
 import { alert, deviceId } from "../support/alerts.js";

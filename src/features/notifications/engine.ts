@@ -16,7 +16,6 @@
  * nothing is queued in memory beyond the subscriptions it has claimed. A subscription with resource
  * data gets each entity as it is when the batch is sent, encrypted for its certificate.
  */
-import { createHash } from "node:crypto";
 import { alertResource } from "../../schema/alert.js";
 import { incidentResource } from "../../schema/incident.js";
 import { parseFilter } from "../../odata/parse-filter.js";
@@ -34,7 +33,7 @@ import {
   releaseSubscription,
   type SubscriptionTable,
 } from "../../store/subscriptions.js";
-import type { EncryptedContent } from "./encryption.js";
+import { notificationBody } from "./notification-body.js";
 import { checkUrlForm, post } from "./outbound.js";
 import { encryptedContents } from "./resource-data.js";
 import { subscribersMayRead } from "./access.js";
@@ -65,64 +64,6 @@ export interface DeliveryObserver {
    * notification's time from its change's commit to the receiver's acknowledgement.
    */
   deliveryAttempted(attempt: { outcome: DeliveryOutcome; notifications: number; retry: boolean; lagSeconds: readonly number[] }): void;
-}
-
-/**
- * A notification's id: the same for the same subscription and feed entry on every attempt and node, so
- * a receiver can drop a duplicate. UUID-shaped: 64 bits of the subscription id's SHA-256, then the feed
- * sequence number in hexadecimal (64 bits hold every safe integer). One hash per subscription rather than
- * per notification: at 100,000 notifications a second a hash each was a sixth of a core.
- */
-export function notificationId(subscriptionId: string, seq: number): string {
-  return idPrefix(subscriptionId) + seqSuffix(seq);
-}
-
-/** The subscription's part of its notifications' ids: `xxxxxxxx-xxxx-xxxx-`. */
-function idPrefix(subscriptionId: string): string {
-  const h = createHash("sha256").update(subscriptionId).digest("hex");
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-`;
-}
-
-/** The feed entry's part: `xxxx-xxxxxxxxxxxx`. */
-function seqSuffix(seq: number): string {
-  const s = seq.toString(16).padStart(16, "0");
-  return `${s.slice(0, 4)}-${s.slice(4)}`;
-}
-
-/**
- * Serializes a subscription's notifications: Graph's changeNotification objects (docs/notifications.md,
- * "What a notification looks like"), the same text as serializing each object (a test checks it key
- * for key), but the subscription's fields are serialized once per POST and each feed entry's once for
- * every subscription it goes to (the feed cache shares entries between them): with a hundred
- * subscriptions on one tenant, building each object and serializing it whole cost more than the rest
- * of a delivery.
- */
-export function notificationWriter(sub: SubscriptionTable): (e: FeedEntry, encryptedContent?: EncryptedContent) => string {
-  const prefix = idPrefix(sub.id);
-  const head = `","subscriptionId":${JSON.stringify(sub.id)},"subscriptionExpirationDateTime":${JSON.stringify(sub.expires_at)},`;
-  const middle = `"clientState":${JSON.stringify(sub.client_state)},"tenantId":${JSON.stringify(sub.tenant_id)},`;
-  return (e, encryptedContent) => {
-    const [first, second] = entryParts(e);
-    const tail = encryptedContent ? `,"encryptedContent":${JSON.stringify(encryptedContent)}}` : "}";
-    return `{"id":"${prefix}${seqSuffix(e.seq)}${head}${first}${middle}${second}${tail}`;
-  };
-}
-
-/** A feed entry's two parts of its notifications' JSON, made once per entry. */
-const entryJson = new WeakMap<FeedEntry, readonly [string, string]>();
-
-function entryParts(e: FeedEntry): readonly [string, string] {
-  let parts = entryJson.get(e);
-  if (!parts) {
-    const path = JSON.stringify(`security/${e.entityType === "incident" ? "incidents" : "alerts_v2"}/${e.entityId}`);
-    const type = e.entityType === "incident" ? "#microsoft.graph.security.incident" : "#microsoft.graph.security.alert";
-    parts = [
-      `"changeType":${JSON.stringify(e.changeType)},"resource":${path},`,
-      `"resourceData":{"@odata.type":"${type}","@odata.id":${path},"id":${JSON.stringify(e.entityId)}}`,
-    ];
-    entryJson.set(e, parts);
-  }
-  return parts;
 }
 
 /** Each notification's seconds from its change's commit to `acked` (entries of one transaction share `at`: parsed once). */
@@ -418,30 +359,19 @@ export class DeliveryEngine {
     // Rich notifications carry Graph's validationTokens: one per app and tenant (a POST holds one subscription's).
     const token = sub.encryption_certificate !== null ? await this.tokens?.forSubscription(sub) : null;
     // As many notifications as the body's bound allows (at least one); the rest go in the next POST.
-    const envelope = token ? JSON.stringify({ validationTokens: [token] }).length + 16 : 16;
-    const items: string[] = [];
-    let bytes = envelope;
-    const write = notificationWriter(sub);
-    for (const e of send) {
-      const item = write(e, encrypted.get(e.seq));
-      if (items.length > 0 && bytes + item.length + 1 > this.settings.maxPostBytes) break;
-      items.push(item);
-      bytes += item.length + 1;
-    }
-    if (items.length < send.length) {
-      send = send.slice(0, items.length);
+    const body = notificationBody(sub, send, { encrypted, validationToken: token, maxBytes: this.settings.maxPostBytes });
+    if (body.count < send.length) {
+      send = send.slice(0, body.count);
       through = send[send.length - 1]!.seq;
       full = true;
       span?.set({ "triage.notification.count": send.length });
     }
-    const value = `[${items.join(",")}]`;
-    const body = token ? `{"value":${value},"validationTokens":${JSON.stringify([token])}}` : `{"value":${value}}`;
     let failure: string | null = null;
     let slow = false;
     const started = Date.now();
     try {
       const url = checkUrlForm(sub.notification_url, this.settings, "notificationUrl");
-      const res = await post(url, body, {
+      const res = await post(url, body.bytes, {
         contentType: "application/json; charset=utf-8",
         timeoutMs: this.settings.ackTimeoutMs,
         maxResponseBytes: this.settings.maxResponseBytes,

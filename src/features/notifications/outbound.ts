@@ -187,7 +187,8 @@ export interface OutboundResponse {
  */
 export async function post(
   url: URL,
-  body: string,
+  /** Text is sent as UTF-8. */
+  body: string | Buffer,
   opts: {
     contentType: string;
     timeoutMs: number;
@@ -201,7 +202,7 @@ export async function post(
   const dest = await resolveDestination(url, opts.policy);
   // Encoded once: its length is the Content-Length, and the bytes are what is written (a POST of
   // notifications is up to a mebibyte, and measuring the string then writing it scanned it twice).
-  const payload = Buffer.from(body, "utf8");
+  const payload = typeof body === "string" ? Buffer.from(body, "utf8") : body;
   // The connection goes to the address checked above, whatever the name resolves to by now.
   const agent = agentFor(url, dest);
   const client = url.protocol === "https:" ? https : http;

@@ -130,6 +130,11 @@ export async function readIncidents(
 /**
  * How many entities each incident has seen, and which of `keys` are among them (at any time, not only
  * within the window): what the correlation limits are judged on.
+ *
+ * An incident with no more entities than the batch has keys is read whole and its keys are matched
+ * here; only the larger ones are probed with the batch's keys. Probing every incident with a list of a
+ * thousand keys (a batch of alerts with many entities) cost SQLite a search per key and incident, and
+ * the statement's compile and binding of every key, for incidents of a few entities each.
  */
 export async function readEntityCounts(
   trx: Transaction<Database>,
@@ -150,7 +155,22 @@ export async function readEntityCounts(
       .execute();
     for (const r of rows) counts.set(r.incident_id, Number(r.n));
   }
-  for (const part of chunks(ids, IN_LIST / 2)) {
+  if (keys.length === 0) return { counts, known };
+  const whole: number[] = [];
+  const probed: number[] = [];
+  for (const [id, n] of counts) (n <= keys.length ? whole : probed).push(id);
+  const wanted = new Set(keys);
+  // Rows read: at most `keys.length` per incident, bounded with the batch.
+  for (const part of chunks(whole, IN_LIST)) {
+    const rows = await trx
+      .selectFrom("incident_entities")
+      .select(["incident_id", "entity_key"])
+      .where("tenant_id", "=", tenantId)
+      .where("incident_id", "in", part)
+      .execute();
+    for (const r of rows) if (wanted.has(r.entity_key)) known.push({ incidentId: r.incident_id, entityKey: r.entity_key });
+  }
+  for (const part of chunks(probed, IN_LIST / 2)) {
     for (const keyPart of chunks(keys, IN_LIST / 2)) {
       const rows = await trx
         .selectFrom("incident_entities")
