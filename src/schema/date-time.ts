@@ -59,10 +59,43 @@ export function checkInstant(raw: unknown, range: InstantRange = STORED_RANGE): 
   date.setUTCFullYear(year, month - 1, day); // unlike Date.UTC, does not map years 0–99 to 19xx
   date.setUTCHours(hour, minute - offset, second, millis);
   const ms = date.getTime();
-  if (ms < Date.parse(range.min) || ms > Date.parse(range.max)) {
+  const [min, max] = rangeMs(range);
+  if (ms < min || ms > max) {
     return { ok: false, reason: `is outside the accepted range, ${range.min} to ${range.max} in UTC` };
   }
-  return { ok: true, value: date.toISOString(), ms };
+  // Already in the stored form (the usual case: clients send what toISOString wrote): kept as given.
+  const value = zone === "Z" && raw.length === 24 && raw[10] === "T" && frac !== undefined && y !== "0000" ? raw : date.toISOString();
+  return { ok: true, value, ms };
+}
+
+const rangeMsCache = new WeakMap<InstantRange, readonly [number, number]>();
+
+/** The range's bounds in milliseconds, parsed once per range rather than per check. */
+function rangeMs(range: InstantRange): readonly [number, number] {
+  let ms = rangeMsCache.get(range);
+  if (!ms) rangeMsCache.set(range, (ms = [Date.parse(range.min), Date.parse(range.max)]));
+  return ms;
+}
+
+/** The stored form: fixed-width UTC with milliseconds. */
+const STORED_FORM = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\.\d{3}Z$/;
+
+/** Whether `v` is a real instant in the stored form, which is then its own normalized form. */
+function inStoredForm(v: string): boolean {
+  const m = STORED_FORM.exec(v);
+  if (!m) return false;
+  const year = Number(m[1]);
+  const month = Number(m[2]);
+  return (
+    year > 0 &&
+    month >= 1 &&
+    month <= 12 &&
+    Number(m[3]) >= 1 &&
+    Number(m[3]) <= daysInMonth(year, month) &&
+    Number(m[4]) <= 23 &&
+    Number(m[5]) <= 59 &&
+    Number(m[6]) <= 59
+  );
 }
 
 export function isInstant(raw: string): boolean {
@@ -71,6 +104,8 @@ export function isInstant(raw: string): boolean {
 
 /** Fixed-width UTC ISO 8601 with milliseconds: how date-times are stored, so that text order is time order. */
 export function normalizeDateTime(v: string): string {
+  // Stored values are in this form already (checkInstant wrote them): spared a parse and a format.
+  if (inStoredForm(v)) return v;
   const d = new Date(v);
   if (Number.isNaN(d.getTime())) throw new Error(`not a date-time: ${v}`);
   return d.toISOString();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { checkInstant, FILTER_RANGE } from "../../src/schema/date-time.js";
+import { checkInstant, FILTER_RANGE, normalizeDateTime } from "../../src/schema/date-time.js";
 import { Value } from "@sinclair/typebox/value";
 import { DateTime } from "../../src/schema/meta.js";
 
@@ -67,5 +67,35 @@ describe("checkInstant", () => {
     expect(Value.Check(DateTime(), "2026-03-01T10:00:00Z")).toBe(true);
     expect(Value.Check(DateTime(), "2026-02-30T10:00:00Z")).toBe(false);
     expect(Value.Check(DateTime(), "2026-03-01T10:00:00")).toBe(false);
+  });
+});
+
+describe("the stored form", () => {
+  it("is what checkInstant and normalizeDateTime give for any instant in the range, whatever form it came in", () => {
+    fc.assert(
+      fc.property(
+        fc.date({ min: new Date("1970-01-01T00:00:00Z"), max: new Date("9998-12-31T23:59:59Z"), noInvalidDate: true }),
+        fc.constantFrom("Z", "+02:00", "-05:30"),
+        (d, zone) => {
+          const stored = d.toISOString();
+          const check = checkInstant(stored);
+          expect(check).toEqual({ ok: true, value: stored, ms: d.getTime() });
+          expect(normalizeDateTime(stored)).toBe(stored);
+          // The same instant written with an offset comes back in the stored form.
+          const offsetMs = zone === "Z" ? 0 : (zone.startsWith("-") ? -1 : 1) * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(4))) * 60_000;
+          const local = new Date(d.getTime() + offsetMs).toISOString().slice(0, 23) + zone;
+          const again = checkInstant(local);
+          if (again.ok) expect(again.value).toBe(stored);
+          expect(normalizeDateTime(local)).toBe(stored);
+        },
+      ),
+    );
+  });
+
+  it("is not taken on trust: a day the calendar lacks is still refused or rolled over as before", () => {
+    expect(checkInstant("2026-02-30T00:00:00.000Z").ok).toBe(false);
+    expect(normalizeDateTime("2026-02-30T00:00:00.000Z")).toBe("2026-03-02T00:00:00.000Z");
+    expect(normalizeDateTime("2024-02-29T23:59:59.999Z")).toBe("2024-02-29T23:59:59.999Z");
+    expect(() => normalizeDateTime("2026-13-01T00:00:00.000Z")).toThrow();
   });
 });
