@@ -44,7 +44,7 @@ import { DEMO_END, DEMO_TENANT } from "../seed/demo-tenant.js";
 import { ensureWebClient, ensureWebClients } from "../web/client.js";
 import type { ExternalIssuer } from "../identity/validate.js";
 import { defaultKeyFile, KEY_ENCRYPTION_ENV, resolveKeyEncryption, type ResolvedKey } from "../identity/key-encryption.js";
-import { DEFAULT_QUERY_TIMEOUT_MS, DEFAULT_READ_WORKERS } from "../store/bounded-read.js";
+import { DEFAULT_QUERY_TIMEOUT_MS, DEFAULT_READ_WORKERS, DEFAULT_SQLITE_CACHE_MB } from "../store/bounded-read.js";
 import { DEFAULT_HUNTING_TIMEOUT_MS } from "../graph/hunting.js";
 import { DEFAULT_FILTER_LIMITS } from "../odata/filter-cost.js";
 import { addFaultCommands } from "./faults.js";
@@ -222,6 +222,7 @@ interface ServeOptions {
   warmHunting?: boolean;
   heapGrowth: number;
   readWorkers: number;
+  sqliteCacheMb: number;
   filterMaxNodes: number;
   filterMaxLambdas: number;
   allowPrivateDestinations?: boolean;
@@ -261,7 +262,7 @@ async function serve(o: ServeOptions): Promise<void> {
     o.tracing || o.otelEndpoint !== undefined
       ? await startTracing({ endpoint: o.otelEndpoint, serviceVersion: packageVersion(), instance: `${hostname()}:${process.pid}` })
       : undefined;
-  const store = await openCliStore(o, { queryTimeoutMs: o.queryTimeout, readWorkers: o.readWorkers });
+  const store = await openCliStore(o, { queryTimeoutMs: o.queryTimeout, readWorkers: o.readWorkers, sqliteCacheMb: o.sqliteCacheMb });
   let tls: TlsMaterial | null = null;
   if (!o.http) {
     tls = o.tlsCert && o.tlsKey ? await loadTlsFiles(o.tlsCert, o.tlsKey) : await ensureLocalTls(dataDir, [...o.hostName, ...(file.hostNames ?? [])]);
@@ -439,6 +440,7 @@ export function program(): Command {
       DEFAULT_HEAP_GROWTH_PERCENT,
     )
     .option("--read-workers <n>", "SQLite: threads that run filtered and counted listings off the event loop", intArg(0, 64), DEFAULT_READ_WORKERS)
+    .option("--sqlite-cache-mb <n>", "SQLite: the write connection's page cache, in MiB", intArg(1, 1024), DEFAULT_SQLITE_CACHE_MB)
     .option("--filter-max-nodes <n>", "most nodes in a $filter expression; 400 beyond", intArg(1, 10_000), DEFAULT_FILTER_LIMITS.maxNodes)
     .option("--filter-max-lambdas <n>", "most any/all expressions in a $filter; 400 beyond", intArg(0, 1000), DEFAULT_FILTER_LIMITS.maxLambdas)
     .option(

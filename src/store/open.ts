@@ -37,7 +37,14 @@ import * as m021 from "./migrations/021_incident_summaries.js";
 import { installDeadline, SqliteReadPool } from "./read-workers.js";
 import { installRegex } from "./hunting-regex.js";
 import { BACKSTOP_PAGES, useWalSync, WalSync } from "./wal-sync.js";
-import { DEFAULT_MAX_QUEUED_READS, DEFAULT_QUERY_TIMEOUT_MS, DEFAULT_READ_WORKERS, type BoundedReadOptions, type QueryLimitOptions } from "./bounded-read.js";
+import {
+  DEFAULT_MAX_QUEUED_READS,
+  DEFAULT_QUERY_TIMEOUT_MS,
+  DEFAULT_READ_WORKERS,
+  DEFAULT_SQLITE_CACHE_MB,
+  type BoundedReadOptions,
+  type QueryLimitOptions,
+} from "./bounded-read.js";
 import { queryTimedOut } from "../errors/graph-error.js";
 import { traced, tracingOn } from "./trace.js";
 
@@ -160,6 +167,7 @@ export async function openSqliteStore(file: string, limits: QueryLimitOptions & 
   native.pragma(limits.throwaway ? "synchronous = OFF" : "synchronous = FULL");
   native.pragma("foreign_keys = ON");
   native.pragma("busy_timeout = 5000");
+  native.pragma(`cache_size = -${Math.round((limits.sqliteCacheMb ?? DEFAULT_SQLITE_CACHE_MB) * 1024)}`);
   cacheStatements(native, 400_000);
   const observed = new Observed();
   const db = new Kysely<Database>({ dialect: sqliteDialect(native), log: observed.log });

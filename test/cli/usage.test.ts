@@ -48,6 +48,7 @@ describe("triage command line: every usage error says what is wrong and exits 2"
     ["serve", "--hsts-max-age", "-5", "0 to 1000000000"],
     ["serve", "--query-timeout", "10", "100 to 600000"],
     ["serve", "--read-workers", "many", "0 to 64"],
+    ["serve", "--sqlite-cache-mb", "0", "1 to 1024"],
     ["serve", "--filter-max-nodes", "0", "1 to 10000"],
     ["serve", "--demo-incidents", "0", "1 to 100000"],
     ["serve", "--batch-response-mb", "1.5", "1 to 1024"],
