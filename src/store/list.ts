@@ -49,8 +49,13 @@ function afterKey(k: SortKey, v: string | number | null): RawBuilder<SqlBool> {
   return k.property.schema.nullable ? sql<SqlBool>`(${col} < ${v} or ${col} is null)` : sql<SqlBool>`${col} < ${v}`;
 }
 
-/** Rows strictly after `after` in the listing order: (k1 > v1) or (k1 = v1 and k2 > v2) or … */
-function seekPredicate(order: SortKey[], after: Cursor["after"]): RawBuilder<SqlBool> {
+/**
+ * Rows strictly after `after` in the listing order: (k1 > v1) or (k1 = v1 and k2 > v2) or …, and, where
+ * it holds for all of them, the first key's bound on its own (k1 >= v1, or k1 <= v1 descending): neither
+ * store reads a disjunction as an index range, so without it a later page walked the index from the
+ * listing's start and skipped every earlier row; with it, the walk starts at the cursor.
+ */
+export function seekPredicate(order: SortKey[], after: Cursor["after"]): RawBuilder<SqlBool> {
   const ors: RawBuilder<SqlBool>[] = [];
   for (let i = 0; i < order.length; i++) {
     const ands: RawBuilder<SqlBool>[] = [];
@@ -58,7 +63,13 @@ function seekPredicate(order: SortKey[], after: Cursor["after"]): RawBuilder<Sql
     ands.push(afterKey(order[i]!, after[i] ?? null));
     ors.push(sql<SqlBool>`(${sql.join(ands, sql` and `)})`);
   }
-  return sql<SqlBool>`(${sql.join(ors, sql` or `)})`;
+  const seek = sql<SqlBool>`(${sql.join(ors, sql` or `)})`;
+  const first = order[0];
+  const v = after[0] ?? null;
+  // Nulls sort first ascending and last descending: a bound leaves them out, so only where none follow.
+  if (!first || v === null || (first.property.schema.nullable && first.direction === "desc")) return seek;
+  const col = sql.ref(first.column);
+  return first.direction === "asc" ? sql<SqlBool>`(${col} >= ${v} and ${seek})` : sql<SqlBool>`(${col} <= ${v} and ${seek})`;
 }
 
 /** The snapshot column: incidents get increasing ids, alerts an increasing ingestion sequence. */
@@ -98,17 +109,16 @@ function bounded(s: ListScope, q: CompiledQuery, values: Record<string, unknown>
 
 /**
  * Whether a page, with no offset, in creation order, is an index walk of about a page: with no
- * filter (every set has an index on creation time), or, for a first page, with `property eq literal`
- * when SQLite's plan for the statement searches one index by the tenant and that property's column
- * and reads it in the listing's order (no sort, no scan): every entry it reads then matches, and it
- * stops after a page. (A later page's seek past the cursor is not an index range in SQLite's plan, so
- * a filtered one stays off the event loop.) The plan is asked for once per statement. On PostgreSQL
- * nothing runs on the event loop either way.
+ * filter (every set has an index on creation time, and a later page's seek starts the walk at its
+ * cursor: `seekPredicate`), or with `property eq literal` when SQLite's plan for the statement searches
+ * one index by the tenant and that property's column and reads it in the listing's order (no sort, no
+ * scan): every entry it reads then matches, and it stops after a page. The plan is asked for once per
+ * statement (a later page's statement holds its cursor: one each). On PostgreSQL nothing runs on the
+ * event loop either way.
  */
-async function cheapPage(s: ListScope, plan: QueryPlan, q: CompiledQuery, values: Record<string, unknown>, first: boolean): Promise<boolean> {
+async function cheapPage(s: ListScope, plan: QueryPlan, q: CompiledQuery, values: Record<string, unknown>): Promise<boolean> {
   if (plan.skip !== 0 || plan.orderBy[0]?.column !== "created_at") return false;
   if (plan.filter === null) return true;
-  if (!first) return false;
   const column = equalityColumn(s.resource, plan.filter);
   if (column === null || s.store.dialect !== "sqlite") return false;
   let walks = indexWalks.get(q);
@@ -189,7 +199,7 @@ export async function listPage(s: ListScope, plan: QueryPlan, planKey: string, p
         order by ${orderSql} ${limit}`.compile(s.store.db);
     });
     // Columns: id, doc, ready, one per sort key, and (first pages) the tenant's counter.
-    const result = await bounded(s, q, values, await cheapPage(s, plan, q, values, bound === null));
+    const result = await bounded(s, q, values, await cheapPage(s, plan, q, values));
     const page = result.slice(0, plan.top);
     rows = page.map((r) => ({ id: r[0] as string | number, doc: r[1] as string | null, ready: r[2] as string | null }));
     const last = page[page.length - 1];
