@@ -71,6 +71,17 @@ function rawQueryOf(req: FastifyRequest): string {
   return i < 0 ? "" : req.url.slice(i + 1);
 }
 
+/**
+ * The query string without its `$skiptoken`: the listing's statements are compiled for the plan without
+ * its cursor, so the pages after the first share theirs (the cursor's values are bound per request,
+ * store/list.ts). Query option names are read trimmed and in any case (odata/query-options.ts).
+ */
+function withoutSkipToken(raw: string): string {
+  const params = new URLSearchParams(raw);
+  for (const k of [...params.keys()]) if (k.trim().toLowerCase() === "$skiptoken") params.delete(k);
+  return params.toString();
+}
+
 function queryOf(req: FastifyRequest): URLSearchParams {
   return new URLSearchParams(rawQueryOf(req));
 }
@@ -204,27 +215,33 @@ export async function registerSecurityRoutes(app: FastifyInstance, opts: GraphRo
   // Parsing and checking the query options is a pure function of the query string: the plans of
   // recent ones are kept (a queue polled with the same filters parses them once).
   const plans = new LRUCache<string, QueryPlan>({ max: 500 });
-  async function planOf(resource: Resource, req: FastifyRequest, beta: boolean, caller: Caller): Promise<{ plan: QueryPlan; key: string; profile: Profile }> {
+  async function planOf(
+    resource: Resource,
+    req: FastifyRequest,
+    beta: boolean,
+    caller: Caller,
+  ): Promise<{ plan: QueryPlan; key: string; statementKey: string; profile: Profile }> {
     const raw = rawQueryOf(req);
     const profile = (await opts.profileOf?.(caller)) ?? DEFAULT_PROFILE;
     // A plan is the same under both profiles once it is accepted; the key keeps them apart all the same,
     // so a query only the lenient profile accepts is never served from the cache to a strict caller.
-    const key = `${resource.entitySet}|${beta ? "beta" : "v1"}|${profile}|${raw}`;
+    const prefix = `${resource.entitySet}|${beta ? "beta" : "v1"}|${profile}`;
+    const key = `${prefix}|${raw}`;
     let plan = plans.get(key);
     if (!plan)
       plans.set(key, (plan = planQuery({ resource, params: new URLSearchParams(raw), beta, alertResource, filterLimits: opts.filterLimits, profile })));
-    return { plan, key, profile };
+    return { plan, key, statementKey: plan.cursor ? `${prefix}|${withoutSkipToken(raw)}` : key, profile };
   }
 
   /** A listing, or (with `scope`) one incident's alerts: `path` names it in @odata.context, `link` in URLs. */
   async function list(resource: Resource, req: FastifyRequest, reply: FastifyReply, scope?: { incidentId: number; path: string; link: string }) {
     const caller = await opts.caller(req);
     const view = viewOf(req, reply, opts);
-    const { plan, key, profile } = await planOf(resource, req, view.beta, caller);
+    const { plan, statementKey, profile } = await planOf(resource, req, view.beta, caller);
     const where: ListScope = { store, resource, tenantId: caller.tenantId, incidentId: scope?.incidentId, timeoutMs: opts.queryTimeoutMs };
     // The common case — no $select, /v1.0 — splices each entity's ready JSON into the page; anything
     // else (or an entity with a gated enum member for a client that did not opt in) is rendered.
-    const page = await listPage(where, plan, key, projectionOf(view, plan.select));
+    const page = await listPage(where, plan, statementKey, projectionOf(view, plan.select));
     const rows = view.beta && resource === incidentResource ? await withRecommendedHunting(store, caller.tenantId, page.rows, plan.select) : page.rows;
     let alerts: Map<number, ExpandedAlerts> | null = null;
     if (plan.expandAlerts) {

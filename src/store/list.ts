@@ -5,7 +5,7 @@ import { properties, type Resource } from "../schema/meta.js";
 import type { FilterExpr } from "../query/filter-ast.js";
 import type { Cursor, QueryPlan, SortKey } from "../query/plan.js";
 import { compileFilter } from "./filter-sql.js";
-import { bind, CompiledCache, readArrays, slot } from "./prepared.js";
+import { bind, CompiledCache, readArrays, slot, type Slot } from "./prepared.js";
 import { runBoundedRead } from "./bounded-read.js";
 import { projection, type Projection, type ReadRow } from "./read.js";
 
@@ -35,14 +35,17 @@ function orderTerm(k: SortKey): RawBuilder<unknown> {
   return sql`${col} ${sql.raw(k.direction === "asc" ? "asc nulls first" : "desc nulls last")}`;
 }
 
+/** A cursor value as the statement holds it: the value itself, or a slot bound per request. */
+type SeekValue = string | number | Slot;
+
 /** The row's key equals the cursor's value (null-safe). */
-function sameKey(k: SortKey, v: string | number | null): RawBuilder<SqlBool> {
+function sameKey(k: SortKey, v: SeekValue | null): RawBuilder<SqlBool> {
   const col = sql.ref(k.column);
   return v === null ? sql<SqlBool>`${col} is null` : sql<SqlBool>`${col} = ${v}`;
 }
 
 /** The row's key comes strictly after the cursor's value in the listing order. */
-function afterKey(k: SortKey, v: string | number | null): RawBuilder<SqlBool> {
+function afterKey(k: SortKey, v: SeekValue | null): RawBuilder<SqlBool> {
   const col = sql.ref(k.column);
   if (k.direction === "asc") return v === null ? sql<SqlBool>`${col} is not null` : sql<SqlBool>`${col} > ${v}`;
   if (v === null) return sql<SqlBool>`1 = 0`;
@@ -55,21 +58,35 @@ function afterKey(k: SortKey, v: string | number | null): RawBuilder<SqlBool> {
  * store reads a disjunction as an index range, so without it a later page walked the index from the
  * listing's start and skipped every earlier row; with it, the walk starts at the cursor.
  */
-export function seekPredicate(order: SortKey[], after: Cursor["after"]): RawBuilder<SqlBool> {
+export function seekPredicate(order: SortKey[], after: Cursor["after"], slotted = false): RawBuilder<SqlBool> {
+  // Slotted, the statement depends only on which of the cursor's values are null (`afterSlots`).
+  const at = (i: number): SeekValue | null => {
+    const v = after[i] ?? null;
+    return v === null ? null : slotted ? slot(`after${i}`) : v;
+  };
   const ors: RawBuilder<SqlBool>[] = [];
   for (let i = 0; i < order.length; i++) {
     const ands: RawBuilder<SqlBool>[] = [];
-    for (let j = 0; j < i; j++) ands.push(sameKey(order[j]!, after[j] ?? null));
-    ands.push(afterKey(order[i]!, after[i] ?? null));
+    for (let j = 0; j < i; j++) ands.push(sameKey(order[j]!, at(j)));
+    ands.push(afterKey(order[i]!, at(i)));
     ors.push(sql<SqlBool>`(${sql.join(ands, sql` and `)})`);
   }
   const seek = sql<SqlBool>`(${sql.join(ors, sql` or `)})`;
   const first = order[0];
-  const v = after[0] ?? null;
+  const v = at(0);
   // Nulls sort first ascending and last descending: a bound leaves them out, so only where none follow.
   if (!first || v === null || (first.property.schema.nullable && first.direction === "desc")) return seek;
   const col = sql.ref(first.column);
   return first.direction === "asc" ? sql<SqlBool>`(${col} >= ${v} and ${seek})` : sql<SqlBool>`(${col} <= ${v} and ${seek})`;
+}
+
+/** The slots of a slotted seek's values, and which of them are null (what its statement's shape depends on). */
+function afterSlots(after: Cursor["after"]): { values: Record<string, unknown>; shape: string } {
+  const values: Record<string, unknown> = {};
+  after.forEach((v, i) => {
+    if (v !== null) values[`after${i}`] = v;
+  });
+  return { values, shape: after.map((v) => (v === null ? "n" : "v")).join("") };
 }
 
 /** The snapshot column: incidents get increasing ids, alerts an increasing ingestion sequence. */
@@ -168,19 +185,21 @@ async function currentBound(s: ListScope): Promise<number> {
  * one statement sees one state of the store, and the tenant's counter moves with every insert — so it
  * needs no bound condition; with `$count`, the bound is read first so the rows and the count agree.
  *
- * `planKey` names the plan's shape and literals (its query string): statements are compiled once per
- * key and projection, with the tenant, scope and bound bound per request.
+ * `planKey` names the plan's shape and literals without its cursor (its query string without the
+ * `$skiptoken`): statements are compiled once per key, projection and which of the cursor's values are
+ * null, with the tenant, scope, bound and the cursor's values bound per request.
  */
 export async function listPage(s: ListScope, plan: QueryPlan, planKey: string, proj: Projection): Promise<Page> {
   const bound = plan.cursor ? plan.cursor.bound : plan.count ? await currentBound(s) : null;
   const table = sql.table(s.resource.table);
   const boundCol = sql.ref(boundColumn(s.resource));
-  const values = { tenant: s.tenantId, scope: s.incidentId, bound };
+  const after = plan.cursor ? afterSlots(plan.cursor.after) : null;
+  const values = { tenant: s.tenantId, scope: s.incidentId, bound, ...after?.values };
 
   let rows: ReadRow[] = [];
   let next: Cursor | null = null;
   if (plan.top > 0) {
-    const q = compiled.get(keyOf(s, `page:${proj}:${bound === null ? "first" : "bounded"}`, planKey), () => {
+    const q = compiled.get(keyOf(s, `page:${proj}:${bound === null ? "first" : `bounded:${after?.shape ?? ""}`}`, planKey), () => {
       const keyCols = sql.join(plan.orderBy.map((k, i) => sql`${sql.ref(k.column)} as ${sql.ref(`k${i}`)}`));
       const orderSql = sql.join(plan.orderBy.map(orderTerm));
       const limit = sql`limit ${sql.lit(plan.top + 1)} offset ${sql.lit(plan.skip)}`;
@@ -192,7 +211,7 @@ export async function listPage(s: ListScope, plan: QueryPlan, planKey: string, p
       }
       // The unary + keeps the snapshot bound from steering the planner to the primary key: the index
       // that serves the filter and the order is the one to use.
-      const seek = plan.cursor ? sql<SqlBool>` and ${seekPredicate(plan.orderBy, plan.cursor.after)}` : sql``;
+      const seek = plan.cursor ? sql<SqlBool>` and ${seekPredicate(plan.orderBy, plan.cursor.after, true)}` : sql``;
       return sql`
         select id, ${projection(proj)}, ${keyCols} from ${table}
         where tenant_id = ${slot("tenant")} and +${boundCol} <= ${slot("bound")} and ${whereOf(s, plan)}${seek}
