@@ -35,17 +35,14 @@ function orderTerm(k: SortKey): RawBuilder<unknown> {
   return sql`${col} ${sql.raw(k.direction === "asc" ? "asc nulls first" : "desc nulls last")}`;
 }
 
-/** A cursor value as the statement holds it: the value itself, or a slot bound per request. */
-type SeekValue = string | number | Slot;
-
 /** The row's key equals the cursor's value (null-safe). */
-function sameKey(k: SortKey, v: SeekValue | null): RawBuilder<SqlBool> {
+function sameKey(k: SortKey, v: Slot | null): RawBuilder<SqlBool> {
   const col = sql.ref(k.column);
   return v === null ? sql<SqlBool>`${col} is null` : sql<SqlBool>`${col} = ${v}`;
 }
 
 /** The row's key comes strictly after the cursor's value in the listing order. */
-function afterKey(k: SortKey, v: SeekValue | null): RawBuilder<SqlBool> {
+function afterKey(k: SortKey, v: Slot | null): RawBuilder<SqlBool> {
   const col = sql.ref(k.column);
   if (k.direction === "asc") return v === null ? sql<SqlBool>`${col} is not null` : sql<SqlBool>`${col} > ${v}`;
   if (v === null) return sql<SqlBool>`1 = 0`;
@@ -58,12 +55,9 @@ function afterKey(k: SortKey, v: SeekValue | null): RawBuilder<SqlBool> {
  * store reads a disjunction as an index range, so without it a later page walked the index from the
  * listing's start and skipped every earlier row; with it, the walk starts at the cursor.
  */
-export function seekPredicate(order: SortKey[], after: Cursor["after"], slotted = false): RawBuilder<SqlBool> {
-  // Slotted, the statement depends only on which of the cursor's values are null (`afterSlots`).
-  const at = (i: number): SeekValue | null => {
-    const v = after[i] ?? null;
-    return v === null ? null : slotted ? slot(`after${i}`) : v;
-  };
+export function seekPredicate(order: SortKey[], after: Cursor["after"]): RawBuilder<SqlBool> {
+  // The values are slots, bound per request (`afterSlots`): the statement depends only on which are null.
+  const at = (i: number): Slot | null => ((after[i] ?? null) === null ? null : slot(`after${i}`));
   const ors: RawBuilder<SqlBool>[] = [];
   for (let i = 0; i < order.length; i++) {
     const ands: RawBuilder<SqlBool>[] = [];
@@ -80,8 +74,8 @@ export function seekPredicate(order: SortKey[], after: Cursor["after"], slotted 
   return first.direction === "asc" ? sql<SqlBool>`(${col} >= ${v} and ${seek})` : sql<SqlBool>`(${col} <= ${v} and ${seek})`;
 }
 
-/** The slots of a slotted seek's values, and which of them are null (what its statement's shape depends on). */
-function afterSlots(after: Cursor["after"]): { values: Record<string, unknown>; shape: string } {
+/** The values of the seek's slots, and which of them are null (what its statement's shape depends on). */
+export function afterSlots(after: Cursor["after"]): { values: Record<string, unknown>; shape: string } {
   const values: Record<string, unknown> = {};
   after.forEach((v, i) => {
     if (v !== null) values[`after${i}`] = v;
@@ -130,8 +124,8 @@ function bounded(s: ListScope, q: CompiledQuery, values: Record<string, unknown>
  * cursor: `seekPredicate`), or with `property eq literal` when SQLite's plan for the statement searches
  * one index by the tenant and that property's column and reads it in the listing's order (no sort, no
  * scan): every entry it reads then matches, and it stops after a page. The plan is asked for once per
- * statement (a later page's statement holds its cursor: one each). On PostgreSQL nothing runs on the
- * event loop either way.
+ * statement (the later pages of a listing share one). On PostgreSQL nothing runs on the event loop
+ * either way.
  */
 async function cheapPage(s: ListScope, plan: QueryPlan, q: CompiledQuery, values: Record<string, unknown>): Promise<boolean> {
   if (plan.skip !== 0 || plan.orderBy[0]?.column !== "created_at") return false;
@@ -211,7 +205,7 @@ export async function listPage(s: ListScope, plan: QueryPlan, planKey: string, p
       }
       // The unary + keeps the snapshot bound from steering the planner to the primary key: the index
       // that serves the filter and the order is the one to use.
-      const seek = plan.cursor ? sql<SqlBool>` and ${seekPredicate(plan.orderBy, plan.cursor.after, true)}` : sql``;
+      const seek = plan.cursor ? sql<SqlBool>` and ${seekPredicate(plan.orderBy, plan.cursor.after)}` : sql``;
       return sql`
         select id, ${projection(proj)}, ${keyCols} from ${table}
         where tenant_id = ${slot("tenant")} and +${boundCol} <= ${slot("bound")} and ${whereOf(s, plan)}${seek}

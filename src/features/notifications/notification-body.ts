@@ -95,30 +95,27 @@ export function notificationBody(
   const owner = Buffer.from(`"clientState":${JSON.stringify(sub.client_state)},"tenantId":${JSON.stringify(sub.tenant_id)},`, "utf8");
   const tokens = opts.validationToken ? Buffer.from(`,"validationTokens":${JSON.stringify([opts.validationToken])}`, "utf8") : null;
   const fixed = head.length + SEQ_LENGTH + fields.length + owner.length;
-  // The encrypted content's member closes its notification in place of the plain closing brace.
-  const tails: (Buffer | null)[] = [];
+  // Each notification's pieces, as measured for the bound, are the ones written. The encrypted
+  // content's member closes its notification in place of the plain closing brace.
+  const pieces: { seq: number; first: Buffer; second: Buffer; tail: Buffer | null }[] = [];
   let size = OPEN.length + 2 + (tokens?.length ?? 0);
-  let count = 0;
   for (const e of entries) {
     const [first, second] = partsOf(e);
     const content = opts.encrypted?.get(e.seq);
     const tail = content ? Buffer.from(`,"encryptedContent":${JSON.stringify(content)}}`, "utf8") : null;
-    const length = (count > 0 ? 1 : 0) + fixed + first.length + second.length + (tail?.length ?? 1);
-    if (count > 0 && size + length > opts.maxBytes) break;
+    const length = (pieces.length > 0 ? 1 : 0) + fixed + first.length + second.length + (tail?.length ?? 1);
+    if (pieces.length > 0 && size + length > opts.maxBytes) break;
     size += length;
-    tails.push(tail);
-    count++;
+    pieces.push({ seq: e.seq, first, second, tail });
   }
   const out = Buffer.allocUnsafe(size);
   out.set(OPEN, 0);
   let at = OPEN.length;
-  for (let i = 0; i < count; i++) {
-    const e = entries[i]!;
-    const [first, second] = partsOf(e);
+  for (const [i, { seq, first, second, tail }] of pieces.entries()) {
     if (i > 0) out[at++] = COMMA;
     out.set(head, at);
     at += head.length;
-    writeSeq(out, at, e.seq);
+    writeSeq(out, at, seq);
     at += SEQ_LENGTH;
     out.set(fields, at);
     at += fields.length;
@@ -128,7 +125,6 @@ export function notificationBody(
     at += owner.length;
     out.set(second, at);
     at += second.length;
-    const tail = tails[i];
     if (tail) {
       out.set(tail, at);
       at += tail.length;
@@ -140,5 +136,5 @@ export function notificationBody(
     at += tokens.length;
   }
   out[at++] = CLOSE_OBJECT;
-  return { bytes: out, count };
+  return { bytes: out, count: pieces.length };
 }
