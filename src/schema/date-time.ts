@@ -54,17 +54,29 @@ export function checkInstant(raw: unknown, range: InstantRange = STORED_RANGE): 
     if (oh > 23 || om > 59) return { ok: false, reason: `has an offset out of range: ${zone}` };
     offset = (zone.startsWith("-") ? -1 : 1) * (oh * 60 + om);
   }
-  const millis = frac === undefined ? 0 : Number(frac.slice(0, 3).padEnd(3, "0")); // truncated to milliseconds
-  const date = new Date(0);
-  date.setUTCFullYear(year, month - 1, day); // unlike Date.UTC, does not map years 0–99 to 19xx
-  date.setUTCHours(hour, minute - offset, second, millis);
-  const ms = date.getTime();
+  const ms3 = frac === undefined ? "000" : frac.slice(0, 3).padEnd(3, "0"); // truncated to milliseconds
+  const millis = Number(ms3);
+  let ms: number;
+  if (year >= 100) ms = Date.UTC(year, month - 1, day, hour, minute - offset, second, millis);
+  else {
+    const date = new Date(0);
+    date.setUTCFullYear(year, month - 1, day); // unlike Date.UTC, does not map years 0–99 to 19xx
+    date.setUTCHours(hour, minute - offset, second, millis);
+    ms = date.getTime();
+  }
   const [min, max] = rangeMs(range);
   if (ms < min || ms > max) {
     return { ok: false, reason: `is outside the accepted range, ${range.min} to ${range.max} in UTC` };
   }
-  // Already in the stored form (the usual case: clients send what toISOString wrote): kept as given.
-  const value = zone === "Z" && raw.length === 24 && raw[10] === "T" && frac !== undefined && y !== "0000" ? raw : date.toISOString();
+  // In UTC the stored form is the given fields written at fixed width (what toISOString writes for
+  // years 0000–9999), so the usual input (Defender's seven fraction digits and Z) is not formatted
+  // through a Date; an offset moves the fields, and is formatted.
+  const value =
+    zone !== "Z" && zone !== "z"
+      ? new Date(ms).toISOString()
+      : raw.length === 24 && zone === "Z" && raw[10] === "T" && frac !== undefined
+        ? raw
+        : `${y}-${mo}-${d}T${h}:${mi}:${s ?? "00"}.${ms3}Z`;
   return { ok: true, value, ms };
 }
 

@@ -1082,39 +1082,83 @@ function mayHaveGated(schema: TSchema): boolean {
   return result;
 }
 
+/**
+ * How to collapse a schema's gated members, worked out once per schema: only the properties that may
+ * hold one are visited (an evidence element has dozens, two or three of them such enums), where
+ * walking every property of every element cost most of an alert's rendering.
+ */
+type GatedPlan =
+  | { kind: "enum"; gated: ReadonlySet<string> }
+  | { kind: "array"; items: GatedPlan }
+  | { kind: "object"; props: readonly (readonly [string, GatedPlan])[] }
+  | { kind: "nested"; declared: string };
+
+const plans = new WeakMap<TSchema, GatedPlan | null>();
+
+/** The plan for a schema, or null when nothing in it can be gated. */
+function gatedPlan(schema: TSchema): GatedPlan | null {
+  const cached = plans.get(schema);
+  if (cached !== undefined) return cached;
+  let plan: GatedPlan | null = null;
+  if (mayHaveGated(schema)) {
+    const nestedName = nestedEvidenceName(schema);
+    if (nestedName !== undefined) plan = { kind: "nested", declared: nestedName };
+    else if (KindGuard.IsUnion(schema)) {
+      const inner = unwrapNullable(schema);
+      plan = inner === schema ? null : gatedPlan(inner);
+    } else if (KindGuard.IsString(schema)) {
+      const e = schemaGraphEnum(schema);
+      plan = e === undefined ? null : { kind: "enum", gated: e.gated };
+    } else if (KindGuard.IsArray(schema)) {
+      const items = gatedPlan(schema.items);
+      plan = items === null ? null : { kind: "array", items };
+    } else if (KindGuard.IsObject(schema)) {
+      const props: (readonly [string, GatedPlan])[] = [];
+      for (const [key, prop] of Object.entries(schema.properties)) {
+        const p = gatedPlan(prop);
+        if (p !== null) props.push([key, p]);
+      }
+      plan = props.length === 0 ? null : { kind: "object", props };
+    }
+  }
+  plans.set(schema, plan);
+  return plan;
+}
+
 /** The value with gated enum members collapsed; the same reference when nothing changes. */
 function renderValue(schema: TSchema, value: unknown): unknown {
-  if (value === null || value === undefined || !mayHaveGated(schema)) return value;
-  if (KindGuard.IsUnion(schema)) {
-    const inner = unwrapNullable(schema);
-    return inner === schema ? value : renderValue(inner, value);
-  }
-  if (KindGuard.IsString(schema)) {
-    const e = schemaGraphEnum(schema);
-    return typeof value === "string" && e !== undefined && e.gated.has(value) ? "unknownFutureValue" : value;
-  }
-  if (KindGuard.IsArray(schema)) {
-    if (!Array.isArray(value)) return value;
-    let out: unknown[] | undefined;
-    value.forEach((item: unknown, i) => {
-      const r = renderValue(schema.items, item);
-      if (r !== item) (out ??= [...value])[i] = r;
-    });
-    return out ?? value;
-  }
-  if (KindGuard.IsObject(schema)) {
-    if (!isPlainObject(value)) return value;
-    const nestedName = nestedEvidenceName(schema);
-    const resolved = nestedName === undefined ? schema : nestedEvidenceSchema(nestedName, value);
-    let out: Record<string, unknown> | undefined;
-    for (const [key, prop] of Object.entries(resolved.properties)) {
-      const item = value[key];
-      const r = renderValue(prop, item);
-      if (r !== item) (out ??= { ...value })[key] = r;
+  const plan = gatedPlan(schema);
+  return plan === null ? value : renderPlanned(plan, value);
+}
+
+function renderPlanned(plan: GatedPlan, value: unknown): unknown {
+  if (value === null || value === undefined) return value;
+  switch (plan.kind) {
+    case "enum":
+      return typeof value === "string" && plan.gated.has(value) ? "unknownFutureValue" : value;
+    case "array": {
+      if (!Array.isArray(value)) return value;
+      let out: unknown[] | undefined;
+      for (let i = 0; i < value.length; i++) {
+        const item: unknown = value[i];
+        const r = renderPlanned(plan.items, item);
+        if (r !== item) (out ??= [...value])[i] = r;
+      }
+      return out ?? value;
     }
-    return out ?? value;
+    case "nested":
+      return isPlainObject(value) ? renderValue(nestedEvidenceSchema(plan.declared, value), value) : value;
+    case "object": {
+      if (!isPlainObject(value)) return value;
+      let out: Record<string, unknown> | undefined;
+      for (const [key, p] of plan.props) {
+        const item = value[key];
+        const r = renderPlanned(p, item);
+        if (r !== item) (out ??= { ...value })[key] = r;
+      }
+      return out ?? value;
+    }
   }
-  return value;
 }
 
 /**

@@ -6,8 +6,8 @@ import { normalizeDateTime } from "../schema/date-time.js";
 
 /**
  * What the `gated` column says of a row: its ready v1.0 JSON is in `json_v1` and has no gated member
- * (`READY`), or holds one (`GATED`), or is the stored document itself (`READY_IS_DOC`: `json_v1` is
- * null rather than a second copy — an alert's document usually renders to itself, and two ~5 KB
+ * (`READY`), or holds one (`GATED`: in `json_v1`, or the document itself where that is null), or is
+ * the stored document itself (`READY_IS_DOC`: `json_v1` is null rather than a second copy — an alert's document usually renders to itself, and two ~5 KB
  * copies per alert doubled the store and the ingestion's writes). A null `json_v1` with `READY`
  * is a row written before the ready JSON existed: it is rendered from its document.
  */
@@ -46,19 +46,21 @@ export function promotedColumns(resource: Resource, doc: Record<string, unknown>
 
 /**
  * The stored JSON of an entity: its document, and its v1.0 form kept ready so a listing can splice it
- * into the page, with whether that holds a gated enum member (then a client that did not opt in gets
- * it rendered the slow way).
+ * into the page (null when that is the document's own text), with whether it holds a gated enum
+ * member (then a client that did not opt in gets it rendered the slow way).
  */
 function storedJson(resource: Resource, doc: Record<string, unknown>): { doc: string; json_v1: string | null; gated: number } {
   const text = JSON.stringify(doc);
   const rendered = renderEntity(resource, doc, { beta: false, includeUnknown: true, select: null });
   const open = sameJson(doc, rendered) ? text : JSON.stringify(rendered);
-  // Hiding only ever replaces a gated member's string value, so without one there is nothing to hide.
-  if (gatedMembers().test(open)) {
-    const hidden = JSON.stringify(renderEntity(resource, doc, { beta: false, includeUnknown: false, select: null }));
-    if (open !== hidden) return { doc: text, json_v1: open, gated: GATED };
+  const ready = open === text ? null : open;
+  // Hiding only ever replaces a gated member's string value, so without one there is nothing to hide;
+  // and it returns the values it leaves alone as they are, so comparing the two renderings' values
+  // tells whether it changed anything without serializing the hidden one.
+  if (gatedMembers().test(open) && !sameJson(rendered, renderEntity(resource, doc, { beta: false, includeUnknown: false, select: null }))) {
+    return { doc: text, json_v1: ready, gated: GATED };
   }
-  return open === text ? { doc: text, json_v1: null, gated: READY_IS_DOC } : { doc: text, json_v1: open, gated: READY };
+  return { doc: text, json_v1: ready, gated: ready === null ? READY_IS_DOC : READY };
 }
 
 /**

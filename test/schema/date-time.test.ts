@@ -92,6 +92,27 @@ describe("the stored form", () => {
     );
   });
 
+  it("is written from UTC input's own fields as a Date would write it: any fraction, no seconds, lowercase t and z", () => {
+    fc.assert(
+      fc.property(
+        fc.date({ min: new Date("1900-01-02T00:00:00Z"), max: new Date("9998-12-31T23:59:59Z"), noInvalidDate: true }),
+        fc.constantFrom("", "seconds", "1", "12", "123", "1234567", "123456789"),
+        fc.boolean(),
+        (d, form, lower) => {
+          const iso = d.toISOString();
+          const base = form === "" ? iso.slice(0, 16) : iso.slice(0, 19);
+          const text = form === "" || form === "seconds" ? base : `${base}.${form}`;
+          const raw = lower ? `${text.slice(0, 10)}t${text.slice(11)}z` : `${text}Z`;
+          // What a Date gives for the same instant, the fraction truncated to milliseconds.
+          const millis = form === "" || form === "seconds" ? "000" : form.slice(0, 3).padEnd(3, "0");
+          const expected = new Date(`${text.slice(0, form === "" ? 16 : 19)}${form === "" ? ":00" : ""}.${millis}Z`);
+          expect(checkInstant(raw)).toEqual({ ok: true, value: expected.toISOString(), ms: expected.getTime() });
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
   it("is not taken on trust: a day the calendar lacks is still refused or rolled over as before", () => {
     expect(checkInstant("2026-02-30T00:00:00.000Z").ok).toBe(false);
     expect(normalizeDateTime("2026-02-30T00:00:00.000Z")).toBe("2026-03-02T00:00:00.000Z");

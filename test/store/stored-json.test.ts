@@ -12,6 +12,7 @@ import { GATED, READY, READY_IS_DOC } from "../../src/store/columns.js";
 let t: TestTriage;
 let plain: Record<string, unknown>;
 let gated: Record<string, unknown>;
+let namesMember: Record<string, unknown>;
 let incidentId: string;
 
 function withoutContext(body: Record<string, unknown>): Record<string, unknown> {
@@ -33,7 +34,9 @@ beforeAll(async () => {
   const device = deviceId();
   plain = alert({ device, user: "adele@contoso.com", severity: "high", at: "2026-10-05T08:00:00Z" });
   gated = alert({ device, serviceSource: "microsoftSentinel", detectionSource: "scheduledAlerts", at: "2026-10-05T08:05:00Z" });
-  const r = await t.ingest([plain, gated]);
+  // Its title is a gated member's name: the text matches, though no enum property holds the member.
+  namesMember = alert({ device, title: "microsoftSentinel", at: "2026-10-05T08:10:00Z" });
+  const r = await t.ingest([plain, gated, namesMember]);
   expect(r.status).toBe(200);
   incidentId = r.body.value[0].incidentId;
 });
@@ -45,10 +48,12 @@ describe("the JSON an entity keeps ready", () => {
   it("is stored once when an alert's document is its v1.0 JSON, twice only where they differ", async () => {
     const a = await rowOf("alerts", plain.id as string);
     expect(a).toMatchObject({ json_v1: null, gated: READY_IS_DOC });
-    // microsoftSentinel is declared after unknownFutureValue: clients that did not opt in get it hidden.
+    // microsoftSentinel is declared after unknownFutureValue: clients that did not opt in get it
+    // hidden. The document is still its v1.0 JSON, so it is not kept twice.
     const g = await rowOf("alerts", gated.id as string);
-    expect(g.gated).toBe(GATED);
-    expect(g.json_v1).not.toBeNull();
+    expect(g).toMatchObject({ json_v1: null, gated: GATED });
+    // A member's name in text is not a gated member: nothing would be hidden.
+    expect(await rowOf("alerts", namesMember.id as string)).toMatchObject({ json_v1: null, gated: READY_IS_DOC });
     const i = await rowOf("incidents", Number(incidentId));
     expect(i.gated).toBe(READY);
     expect(i.json_v1).not.toBeNull();
@@ -63,7 +68,12 @@ describe("the JSON an entity keeps ready", () => {
       expect(ready.status).toBe(200);
       expect(ready.body.value).toEqual(rendered.body.value);
     }
-    for (const path of [`/v1.0/security/alerts_v2/${plain.id}`, `/v1.0/security/alerts_v2/${gated.id}`, `/v1.0/security/incidents/${incidentId}`]) {
+    for (const path of [
+      `/v1.0/security/alerts_v2/${plain.id}`,
+      `/v1.0/security/alerts_v2/${gated.id}`,
+      `/v1.0/security/alerts_v2/${namesMember.id}`,
+      `/v1.0/security/incidents/${incidentId}`,
+    ]) {
       const ready = await t.get(path);
       const rendered = await t.get(`${path}?$select=*`);
       expect(withoutContext(ready.body)).toEqual(withoutContext(rendered.body));
@@ -84,6 +94,10 @@ describe("the JSON an entity keeps ready", () => {
     expect(opted.body.serviceSource).toBe("microsoftSentinel");
     const listed = await t.get(`/v1.0/security/incidents/${incidentId}/alerts`);
     expect(listed.body.value.find((a: any) => a.id === gated.id).serviceSource).toBe("unknownFutureValue");
+    // A member's name outside an enum property is text, and is never hidden.
+    const named = (await t.get(`/v1.0/security/alerts_v2/${namesMember.id}`)).body;
+    expect(named.title).toBe("microsoftSentinel");
+    expect(named.serviceSource).toBe(namesMember.serviceSource);
   });
 
   it("renders rows written before the ready JSON existed from their documents", async () => {
