@@ -1,4 +1,5 @@
-import { sql, type Transaction } from "kysely";
+import { CompiledQuery, sql, type Transaction } from "kysely";
+import { LRUCache } from "lru-cache";
 import type { Database } from "./tables.js";
 import { changedColumns } from "./columns.js";
 import { isPostgres } from "./dialect.js";
@@ -17,15 +18,36 @@ interface Versioned {
  * was read at: a concurrent writer that got there first makes this throw, and its transaction roll back.
  */
 export async function updateGuarded<T extends Versioned>(trx: Transaction<Database>, table: "incidents" | "alerts", before: T, after: T): Promise<void> {
-  const res = await trx
-    .updateTable(table)
-    .set(changedColumns(before, after) as never)
-    .where("tenant_id", "=", before.tenant_id)
-    .where("id", "=", before.id as never)
-    .where("version", "=", before.version)
-    .executeTakeFirst();
-  if (Number(res.numUpdatedRows) !== 1) throw concurrentUpdate(table, before.id);
+  const changed = changedColumns(before, after) as Record<string, unknown>;
+  const columns = Object.keys(changed).filter((c) => changed[c] !== undefined);
+  const params: unknown[] = columns.map((c) => changed[c]);
+  params.push(before.tenant_id, before.id, before.version);
+  const res = await trx.executeQuery(CompiledQuery.raw(updateText(isPostgres(trx), table, columns), params));
+  if (Number(res.numAffectedRows) !== 1) throw concurrentUpdate(table, before.id);
   noteChange(trx, before.tenant_id, table === "incidents" ? "incident" : "alert", before.id, "updated");
+}
+
+const updateTexts = new LRUCache<string, string>({ max: 500 });
+
+/**
+ * The guarded UPDATE of these columns, written once per table and column list rather than built and
+ * compiled by the query builder per row (ingestion updates an incident per alert it joins).
+ */
+function updateText(postgres: boolean, table: string, columns: readonly string[]): string {
+  const key = `${postgres ? "pg" : "sqlite"}|${table}|${columns.join(",")}`;
+  let text = updateTexts.get(key);
+  if (text === undefined) {
+    let n = 0;
+    const param = () => (postgres ? `$${++n}` : "?");
+    const set = columns.length ? columns.map((c) => `${quoted(c)} = ${param()}`).join(", ") : `"version" = "version"`;
+    text = `update ${quoted(table)} set ${set} where "tenant_id" = ${param()} and "id" = ${param()} and "version" = ${param()}`;
+    updateTexts.set(key, text);
+  }
+  return text;
+}
+
+function quoted(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
 }
 
 /** Rows per batched UPDATE: each carries its id, version and changed columns as parameters. */
