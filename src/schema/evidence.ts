@@ -922,73 +922,119 @@ function fail(path: string, message: string): Checked {
   return { ok: false, error: `${path} ${message}` };
 }
 
-function checkValue(schema: TSchema, value: unknown, path: string): Checked {
+/**
+ * Checks one value against the schema it was compiled for. `parent` and `key` name where the value is
+ * (`${parent}.${key}`, `${parent}[${key}]`, or `parent` itself when `key` is undefined): the path is
+ * written only when a check fails or a container passes it down, not for every value checked.
+ */
+type Checker = (value: unknown, parent: string, key: string | number | undefined) => Checked;
+
+function at(parent: string, key: string | number | undefined): string {
+  return key === undefined ? parent : typeof key === "number" ? `${parent}[${key}]` : `${parent}.${key}`;
+}
+
+const checkers = new WeakMap<TSchema, Checker>();
+
+/**
+ * The checker of a schema, worked out once: every alert's evidence is checked against the same few
+ * dozen schemas, and deciding each value's schema kind again (a chain of kind guards) cost more than
+ * checking the value.
+ */
+function checkerOf(schema: TSchema): Checker {
+  let check = checkers.get(schema);
+  if (!check) {
+    check = compileChecker(schema);
+    checkers.set(schema, check);
+  }
+  return check;
+}
+
+function compileChecker(schema: TSchema): Checker {
   if (KindGuard.IsUnion(schema)) {
-    if (value === null && isNullableSchema(schema)) return { ok: true, value: null };
+    const nullable = isNullableSchema(schema);
     const inner = unwrapNullable(schema);
-    return inner === schema ? { ok: true, value } : checkValue(inner, value, path);
+    if (inner === schema) return (value) => ({ ok: true, value });
+    const innerCheck = (value: unknown, parent: string, key: string | number | undefined) => checkerOf(inner)(value, parent, key);
+    return (value, parent, key) => (value === null && nullable ? { ok: true, value: null } : innerCheck(value, parent, key));
   }
   if (KindGuard.IsString(schema)) {
-    if (typeof value !== "string") return fail(path, "must be a string");
     const e = schemaGraphEnum(schema);
     if (e !== undefined) {
-      const member = parseEnum(e, value);
-      if (member === undefined) {
-        return fail(path, `has unknown ${e.name} value '${value}' (allowed: ${e.members.join(", ")})`);
+      return (value, parent, key) => {
+        if (typeof value !== "string") return fail(at(parent, key), "must be a string");
+        const member = parseEnum(e, value);
+        if (member === undefined) return fail(at(parent, key), `has unknown ${e.name} value '${value}' (allowed: ${e.members.join(", ")})`);
+        return { ok: true, value: member };
+      };
+    }
+    const dateTime = schema.format === "date-time";
+    const uuid = schema.format === "uuid";
+    return (value, parent, key) => {
+      if (typeof value !== "string") return fail(at(parent, key), "must be a string");
+      if (dateTime) {
+        // Kept as sent (any offset, any precision): $filter compares evidence date-times as instants.
+        const r = checkInstant(value);
+        if (!r.ok) return fail(at(parent, key), r.reason);
       }
-      return { ok: true, value: member };
-    }
-    if (schema.format === "date-time") {
-      // Kept as sent (any offset, any precision): $filter compares evidence date-times as instants.
-      const r = checkInstant(value);
-      if (!r.ok) return fail(path, r.reason);
-    }
-    if (schema.format === "uuid" && !GUID.test(value)) return fail(path, "must be a GUID");
-    return { ok: true, value };
+      if (uuid && !GUID.test(value)) return fail(at(parent, key), "must be a GUID");
+      return { ok: true, value };
+    };
   }
   if (KindGuard.IsInteger(schema)) {
-    if (typeof value !== "number" || !Number.isInteger(value)) return fail(path, "must be an integer");
     const { minimum, maximum } = schema;
-    if ((minimum !== undefined && value < minimum) || (maximum !== undefined && value > maximum)) {
-      return fail(path, `must be an integer between ${minimum ?? "-∞"} and ${maximum ?? "∞"}`);
-    }
-    return { ok: true, value };
+    return (value, parent, key) => {
+      if (typeof value !== "number" || !Number.isInteger(value)) return fail(at(parent, key), "must be an integer");
+      if ((minimum !== undefined && value < minimum) || (maximum !== undefined && value > maximum)) {
+        return fail(at(parent, key), `must be an integer between ${minimum ?? "-∞"} and ${maximum ?? "∞"}`);
+      }
+      return { ok: true, value };
+    };
   }
   if (KindGuard.IsNumber(schema)) {
-    if (typeof value !== "number" || !Number.isFinite(value)) return fail(path, "must be a number");
-    return { ok: true, value };
+    return (value, parent, key) => (typeof value === "number" && Number.isFinite(value) ? { ok: true, value } : fail(at(parent, key), "must be a number"));
   }
   if (KindGuard.IsBoolean(schema)) {
-    return typeof value === "boolean" ? { ok: true, value } : fail(path, "must be a boolean");
+    return (value, parent, key) => (typeof value === "boolean" ? { ok: true, value } : fail(at(parent, key), "must be a boolean"));
   }
   if (KindGuard.IsLiteral(schema)) {
-    return value === schema.const ? { ok: true, value } : fail(path, `must be ${JSON.stringify(schema.const)}`);
+    const expected: unknown = schema.const;
+    return (value, parent, key) => (value === expected ? { ok: true, value } : fail(at(parent, key), `must be ${JSON.stringify(expected)}`));
   }
   if (KindGuard.IsArray(schema)) {
-    if (!Array.isArray(value)) return fail(path, "must be an array");
-    const out: unknown[] = [];
-    for (const [i, item] of value.entries()) {
-      const r = checkValue(schema.items, item, `${path}[${i}]`);
-      if (!r.ok) return r;
-      out.push(r.value);
-    }
-    return { ok: true, value: out };
+    const items = schema.items;
+    return (value, parent, key) => {
+      if (!Array.isArray(value)) return fail(at(parent, key), "must be an array");
+      const here = at(parent, key);
+      const check = checkerOf(items);
+      const out: unknown[] = [];
+      for (let i = 0; i < value.length; i++) {
+        const r = check(value[i], here, i);
+        if (!r.ok) return r;
+        out.push(r.value);
+      }
+      return { ok: true, value: out };
+    };
   }
   if (KindGuard.IsObject(schema)) {
-    if (!isPlainObject(value)) return fail(path, "must be an object");
     const nestedName = nestedEvidenceName(schema);
-    return checkObject(nestedName === undefined ? schema : nestedEvidenceSchema(nestedName, value), value, path, new Set());
+    return (value, parent, key) => {
+      if (!isPlainObject(value)) return fail(at(parent, key), "must be an object");
+      return checkObject(nestedName === undefined ? schema : nestedEvidenceSchema(nestedName, value), value, at(parent, key), NO_SKIP);
+    };
   }
   if (KindGuard.IsRecord(schema)) {
-    return isPlainObject(value) ? { ok: true, value } : fail(path, "must be an object");
+    return (value, parent, key) => (isPlainObject(value) ? { ok: true, value } : fail(at(parent, key), "must be an object"));
   }
-  return { ok: true, value };
+  return (value) => ({ ok: true, value });
 }
+
+const NO_SKIP: ReadonlySet<string> = new Set();
 
 interface PropertyCheck {
   key: string;
-  prop: TSchema;
-  hasDefault: boolean;
+  check: Checker;
+  /** A fresh copy of the property's default (the default itself when it is a primitive), if it has one. */
+  defaultValue: (() => unknown) | undefined;
   nullable: boolean;
 }
 
@@ -998,7 +1044,11 @@ const propertyChecks = new WeakMap<TObject, PropertyCheck[]>();
 function propertiesOf(schema: TObject): PropertyCheck[] {
   let checks = propertyChecks.get(schema);
   if (!checks) {
-    checks = Object.entries(schema.properties).map(([key, prop]) => ({ key, prop, hasDefault: "default" in prop, nullable: isNullableSchema(prop) }));
+    checks = Object.entries(schema.properties).map(([key, prop]) => {
+      const given: unknown = (prop as { default?: unknown }).default;
+      const defaultValue = !("default" in prop) ? undefined : typeof given === "object" && given !== null ? () => structuredClone(given) : () => given;
+      return { key, check: checkerOf(prop), defaultValue, nullable: isNullableSchema(prop) };
+    });
     propertyChecks.set(schema, checks);
   }
   return checks;
@@ -1007,15 +1057,15 @@ function propertiesOf(schema: TObject): PropertyCheck[] {
 /** Checks the known properties present, fills defaults, keeps unknown properties as given. */
 function checkObject(schema: TObject, value: Record<string, unknown>, path: string, skip: ReadonlySet<string>): Checked {
   const out: Record<string, unknown> = { ...value };
-  for (const { key, prop, hasDefault, nullable } of propertiesOf(schema)) {
+  for (const { key, check, defaultValue, nullable } of propertiesOf(schema)) {
     if (skip.has(key)) continue;
     const given = value[key];
-    if (given === undefined || (given === null && hasDefault && !nullable)) {
-      if (hasDefault) out[key] = structuredClone(prop.default as unknown);
+    if (given === undefined || (given === null && defaultValue !== undefined && !nullable)) {
+      if (defaultValue !== undefined) out[key] = defaultValue();
       else delete out[key];
       continue;
     }
-    const r = checkValue(prop, given, `${path}.${key}`);
+    const r = check(given, path, key);
     if (!r.ok) return r;
     out[key] = r.value;
   }

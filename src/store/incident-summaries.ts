@@ -10,6 +10,7 @@ import type { Database, IncidentSummaryTable } from "./tables.js";
 import type { FirstSeen, IncidentSummary } from "../schema/records.js";
 import { alertSeverity } from "../schema/enums.js";
 import { chunks, IN_LIST, ROWS_PER_INSERT } from "./chunks.js";
+import { upsertRows } from "./insert-rows.js";
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -61,6 +62,14 @@ export async function readSummaries(db: Db, tenantId: string, incidentIds: reado
 }
 
 /** Writes each incident's summary, or drops it where the summary is null (too large to keep). */
+/** A summary already stored is replaced: every column of the row but its key. */
+function replaceSummary(row: IncidentSummaryTable): string {
+  const set = Object.keys(row)
+    .filter((c) => c !== "tenant_id" && c !== "incident_id")
+    .map((c) => `"${c}" = excluded."${c}"`);
+  return `on conflict ("tenant_id", "incident_id") do update set ${set.join(", ")}`;
+}
+
 export async function writeSummaries(db: Db, tenantId: string, summaries: ReadonlyMap<number, IncidentSummary | null>): Promise<void> {
   const rows: IncidentSummaryTable[] = [];
   const dropped: number[] = [];
@@ -69,24 +78,7 @@ export async function writeSummaries(db: Db, tenantId: string, summaries: Readon
     else rows.push(rowOf(tenantId, id, s));
   }
   rows.sort((a, b) => a.incident_id - b.incident_id);
-  for (const part of chunks(rows, ROWS_PER_INSERT / 4)) {
-    await db
-      .insertInto("incident_summaries")
-      .values(part)
-      .onConflict((oc) =>
-        oc.columns(["tenant_id", "incident_id"]).doUpdateSet((eb) => ({
-          alert_count: eb.ref("excluded.alert_count"),
-          severity: eb.ref("excluded.severity"),
-          titles: eb.ref("excluded.titles"),
-          categories: eb.ref("excluded.categories"),
-          detection_sources: eb.ref("excluded.detection_sources"),
-          detector_keys: eb.ref("excluded.detector_keys"),
-          devices: eb.ref("excluded.devices"),
-          accounts: eb.ref("excluded.accounts"),
-        })),
-      )
-      .execute();
-  }
+  if (rows[0]) await upsertRows(db, "incident_summaries", rows, ROWS_PER_INSERT / 4, replaceSummary(rows[0]));
   await dropSummaries(db, tenantId, dropped);
 }
 

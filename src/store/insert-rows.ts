@@ -1,4 +1,4 @@
-import { CompiledQuery, type Transaction } from "kysely";
+import { CompiledQuery, type Kysely, type Transaction } from "kysely";
 import { LRUCache } from "lru-cache";
 import type { Database } from "./tables.js";
 import { isPostgres } from "./dialect.js";
@@ -22,10 +22,33 @@ export async function insertRows(trx: Transaction<Database>, table: keyof Databa
         .execute();
       continue;
     }
-    const params: unknown[] = [];
-    for (const row of part) for (const c of columns) params.push((row as Record<string, unknown>)[c]);
-    await trx.executeQuery(CompiledQuery.raw(insertText(isPostgres(trx), table, columns, part.length), params));
+    await trx.executeQuery(CompiledQuery.raw(insertText(isPostgres(trx), table, columns, part.length), paramsOf(part, columns)));
   }
+}
+
+/**
+ * `insertRows` for rows that may already be stored: `conflict` is the statement's ON CONFLICT clause,
+ * the same SQL on both stores. Every row must have the same columns, none undefined.
+ */
+export async function upsertRows(
+  trx: Kysely<Database> | Transaction<Database>,
+  table: keyof Database & string,
+  rows: readonly object[],
+  perStatement: number,
+  conflict: string,
+): Promise<void> {
+  for (const part of chunks(rows, perStatement)) {
+    const columns = sameColumns(part);
+    if (columns === null) throw new Error(`upsertRows: the rows of ${table} must have the same columns, none undefined`);
+    const text = `${insertText(isPostgres(trx), table, columns, part.length)} ${conflict}`;
+    await trx.executeQuery(CompiledQuery.raw(text, paramsOf(part, columns)));
+  }
+}
+
+function paramsOf(rows: readonly object[], columns: readonly string[]): unknown[] {
+  const params: unknown[] = [];
+  for (const row of rows) for (const c of columns) params.push((row as Record<string, unknown>)[c]);
+  return params;
 }
 
 /** The columns every row has, in the first row's order, with no undefined value; null when they differ. */

@@ -10,7 +10,7 @@ import type { AlertTable, Database, IncidentTable } from "../tables.js";
 import type { AlertRecord, CorrelationEvent, IncidentRecord } from "../../schema/records.js";
 import { updateGuardedMany } from "../guarded-update.js";
 import { chunks, ROWS_PER_INSERT } from "../chunks.js";
-import { insertRows } from "../insert-rows.js";
+import { insertRows, upsertRows } from "../insert-rows.js";
 import { incidentRowOf } from "../incident-rows.js";
 import { alertRowOf } from "../alert-rows.js";
 import type { StoredRows } from "./load.js";
@@ -19,7 +19,10 @@ import { noteChange } from "../feed.js";
 /** A record the batch changed `writes` times: each write the step-by-step rules make bumps the version. */
 type Written<R> = R & { writes: number };
 
-const keepLatestSighting = sql<string>`case when excluded.last_seen_at > incident_entities.last_seen_at then excluded.last_seen_at else incident_entities.last_seen_at end`;
+const LATEST_SIGHTING = "case when excluded.last_seen_at > incident_entities.last_seen_at then excluded.last_seen_at else incident_entities.last_seen_at end";
+const keepLatestSighting = sql<string>`${sql.raw(LATEST_SIGHTING)}`;
+/** A sighting already stored keeps the later time. */
+const SIGHTING_CONFLICT = `on conflict ("tenant_id", "entity_key", "incident_id") do update set "last_seen_at" = ${LATEST_SIGHTING}`;
 
 /** Moves each merge's stored sightings to the incident it merged into, in merge order, keeping the latest sighting. */
 export async function moveStoredSightings(trx: Transaction<Database>, tenantId: string, moves: readonly { from: number; into: number }[]): Promise<void> {
@@ -52,13 +55,7 @@ export async function writeSightings(
     incident_id: s.incidentId,
     last_seen_at: s.lastSeenAt,
   }));
-  for (const part of chunks(rows, ROWS_PER_INSERT)) {
-    await trx
-      .insertInto("incident_entities")
-      .values(part)
-      .onConflict((oc) => oc.columns(["tenant_id", "entity_key", "incident_id"]).doUpdateSet({ last_seen_at: keepLatestSighting }))
-      .execute();
-  }
+  await upsertRows(trx, "incident_entities", rows, ROWS_PER_INSERT, SIGHTING_CONFLICT);
 }
 
 /** Adds to the tenant's alert count per detector. */
