@@ -85,11 +85,29 @@ function inspect(value: unknown, base: string, maxDepth: number): { problem: Jso
     const frame = stack.pop()!;
     if (frame.depth > maxDepth) return { problem: { kind: "depth", path: pathOf(frame, base) }, bytesAtMost: Infinity };
     bytes += 2;
-    const entries: [string | number, unknown][] = Array.isArray(frame.value) ? frame.value.map((v, i) => [i, v]) : Object.entries(frame.value);
-    for (const [key, child] of entries) {
+    // Indexed loops rather than entry pairs: this walks every evidence element of every alert ingested.
+    const v = frame.value;
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) {
+        const child: unknown = v[i];
+        bytes += 1;
+        if (typeof child === "string") {
+          bytes += BYTES_PER_CHAR * child.length + 2;
+          if (unstorable(child)) return { problem: { kind: "nul", path: pathOf(frame, base, i) }, bytesAtMost: Infinity };
+        } else if (typeof child === "object" && child !== null) {
+          stack.push({ value: child, depth: frame.depth + 1, parent: frame, key: i });
+        } else {
+          bytes += BYTES_PER_SCALAR;
+        }
+      }
+      continue;
+    }
+    const o = v as Record<string, unknown>;
+    for (const key of Object.keys(o)) {
+      const child = o[key];
       // A separator, and a key with its quotes and colon.
-      bytes += typeof key === "string" ? BYTES_PER_CHAR * key.length + 4 : 1;
-      if (typeof key === "string" && unstorable(key)) return { problem: { kind: "nul", path: pathOf(frame, base, key) }, bytesAtMost: Infinity };
+      bytes += BYTES_PER_CHAR * key.length + 4;
+      if (unstorable(key)) return { problem: { kind: "nul", path: pathOf(frame, base, key) }, bytesAtMost: Infinity };
       if (typeof child === "string") {
         bytes += BYTES_PER_CHAR * child.length + 2;
         if (unstorable(child)) return { problem: { kind: "nul", path: pathOf(frame, base, key) }, bytesAtMost: Infinity };
