@@ -51,8 +51,9 @@ export function promotedColumns(resource: Resource, doc: Record<string, unknown>
  */
 function storedJson(resource: Resource, doc: Record<string, unknown>): { doc: string; json_v1: string | null; gated: number } {
   const text = JSON.stringify(doc);
-  const rendered = renderEntity(resource, doc, { beta: false, includeUnknown: true, select: null });
-  const open = sameJson(doc, rendered) ? text : JSON.stringify(rendered);
+  const itself = rendersToItself(resource, doc);
+  const rendered = itself ? doc : renderEntity(resource, doc, { beta: false, includeUnknown: true, select: null });
+  const open = itself || sameJson(doc, rendered) ? text : JSON.stringify(rendered);
   const ready = open === text ? null : open;
   // Hiding only ever replaces a gated member's string value, so without one there is nothing to hide;
   // and it returns the values it leaves alone as they are, so comparing the two renderings' values
@@ -61,6 +62,26 @@ function storedJson(resource: Resource, doc: Record<string, unknown>): { doc: st
     return { doc: text, json_v1: ready, gated: GATED };
   }
   return { doc: text, json_v1: ready, gated: ready === null ? READY_IS_DOC : READY };
+}
+
+const v1Names = new WeakMap<Resource, readonly string[]>();
+
+/**
+ * Whether the document is its own v1.0 rendering for a client that opted in to every enum member: it
+ * holds exactly the v1.0 properties, in the schema's order, none undefined (rendering with every
+ * member passes values through as they are). Normalized documents are built so; this spares building
+ * the rendering to find out.
+ */
+function rendersToItself(resource: Resource, doc: Record<string, unknown>): boolean {
+  let names = v1Names.get(resource);
+  if (!names) {
+    names = [...properties(resource.schema).values()].filter((p) => !p.meta.betaOnly).map((p) => p.name);
+    v1Names.set(resource, names);
+  }
+  const keys = Object.keys(doc);
+  if (keys.length !== names.length) return false;
+  for (let i = 0; i < keys.length; i++) if (keys[i] !== names[i] || doc[keys[i]!] === undefined) return false;
+  return true;
 }
 
 /**
