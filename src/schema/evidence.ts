@@ -1211,6 +1211,36 @@ function renderPlanned(plan: GatedPlan, value: unknown): unknown {
   }
 }
 
+function holdsPlanned(plan: GatedPlan, value: unknown): boolean {
+  if (value === null || value === undefined) return false;
+  switch (plan.kind) {
+    case "enum":
+      return typeof value === "string" && plan.gated.has(value);
+    case "array":
+      return Array.isArray(value) && value.some((item: unknown) => holdsPlanned(plan.items, item));
+    case "nested": {
+      if (!isPlainObject(value)) return false;
+      const nested = gatedPlan(nestedEvidenceSchema(plan.declared, value));
+      return nested !== null && holdsPlanned(nested, value);
+    }
+    case "object":
+      return isPlainObject(value) && plan.props.some(([key, p]) => holdsPlanned(p, value[key]));
+  }
+}
+
+/**
+ * Whether rendering the evidence element for a client that did not opt in changes it (it holds a
+ * gated member where its schema declares that enum): the same walk as `renderEvidence`, without
+ * building anything.
+ */
+export function evidenceHoldsGated(e: Record<string, unknown>): boolean {
+  const type = e["@odata.type"];
+  const schema = typeof type === "string" ? evidenceSubtypeSchema(type) : undefined;
+  if (schema === undefined) return false;
+  const plan = gatedPlan(schema);
+  return plan !== null && holdsPlanned(plan, e);
+}
+
 /**
  * The evidence element as a client sees it: for known subtypes, enum values declared after
  * `unknownFutureValue` (e.g. remediationStatus `active`) become `unknownFutureValue` unless the client

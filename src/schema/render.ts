@@ -1,6 +1,6 @@
 import { renderEnum } from "./enums.js";
 import { properties, type Resource } from "./meta.js";
-import { renderEvidence } from "./evidence.js";
+import { evidenceHoldsGated, renderEvidence } from "./evidence.js";
 
 export interface RenderOptions {
   /** /beta: beta-only properties are served. */
@@ -29,4 +29,20 @@ export function renderEntity(resource: Resource, doc: Record<string, unknown>, o
     out[p.name] = v;
   }
   return out;
+}
+
+/**
+ * Whether the entity's v1.0 rendering differs between a client that opted in to every enum member
+ * and one that did not: a gated member in an enum property, or in an evidence element. What
+ * `renderEntity` would replace, found without rendering.
+ */
+export function holdsGatedMember(resource: Resource, doc: Record<string, unknown>): boolean {
+  for (const p of properties(resource.schema).values()) {
+    if (p.meta.betaOnly) continue;
+    const v = doc[p.name];
+    const e = p.valueSchema.graphEnum;
+    if (e && typeof v === "string" && e.gated.has(v as never)) return true;
+    if (p.name === "evidence" && Array.isArray(v) && v.some((ev: Record<string, unknown>) => evidenceHoldsGated(ev))) return true;
+  }
+  return false;
 }

@@ -1,7 +1,5 @@
 import { properties, type Resource } from "../schema/meta.js";
-import { renderEntity } from "../schema/render.js";
-import * as enums from "../schema/enums.js";
-import * as evidence from "../schema/evidence.js";
+import { holdsGatedMember, renderEntity } from "../schema/render.js";
 import { normalizeDateTime } from "../schema/date-time.js";
 
 /**
@@ -55,12 +53,7 @@ function storedJson(resource: Resource, doc: Record<string, unknown>): { doc: st
   const rendered = itself ? doc : renderEntity(resource, doc, { beta: false, includeUnknown: true, select: null });
   const open = itself || sameJson(doc, rendered) ? text : JSON.stringify(rendered);
   const ready = open === text ? null : open;
-  // Hiding only ever replaces a gated member's string value, so without one there is nothing to hide;
-  // and it returns the values it leaves alone as they are, so comparing the two renderings' values
-  // tells whether it changed anything without serializing the hidden one.
-  if (gatedMembers().test(open) && !sameJson(rendered, renderEntity(resource, doc, { beta: false, includeUnknown: false, select: null }))) {
-    return { doc: text, json_v1: ready, gated: GATED };
-  }
+  if (holdsGatedMember(resource, doc)) return { doc: text, json_v1: ready, gated: GATED };
   return { doc: text, json_v1: ready, gated: ready === null ? READY_IS_DOC : READY };
 }
 
@@ -104,22 +97,6 @@ function sameJson(a: Record<string, unknown>, b: Record<string, unknown>): boole
     for (let j = 0; j < x.length; j++) if (x[j] !== y[j] || x[j] === undefined) return false;
   }
   return true;
-}
-
-let gatedCache: RegExp | null = null;
-
-/**
- * Any gated enum member as it appears in JSON (a quoted string), from every module that declares
- * enums: one pattern, so a ~5 KB alert is scanned once rather than once per member.
- */
-function gatedMembers(): RegExp {
-  if (gatedCache) return gatedCache;
-  const found = new Set<string>();
-  for (const value of [...Object.values(enums), ...Object.values(evidence)]) {
-    const gated = (value as { gated?: unknown } | null)?.gated;
-    if (gated instanceof Set) for (const m of gated) found.add(JSON.stringify(m).replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
-  }
-  return (gatedCache = new RegExp([...found].join("|")));
 }
 
 /**
