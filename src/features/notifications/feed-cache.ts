@@ -10,7 +10,9 @@
  * (an entry deleted from the store and still served here is sent rather than skipped, as it would have
  * been a moment earlier) and a tenant's reset, which numbers its feed from 1 again. Against the reset,
  * a delivery is served only after a read of the stretch's end that started after its subscription was
- * claimed, and that read must find the last entry held unchanged, or the stretch is dropped.
+ * claimed, and that read must find the last entry held unchanged, or the stretch is dropped; a
+ * delivery behind the stretch's end that finds all it asks for in it needs no more than that, one
+ * at the end needs that read to have reached the stored feed's end.
  *
  * Bounded: at most MAX_ENTRIES_PER_TENANT entries per tenant (the oldest go first; a subscription
  * behind them reads the store itself) and MAX_ENTRIES in all (the least recently used tenants go).
@@ -31,6 +33,11 @@ interface Stretch {
   entries: FeedEntry[];
   /** When the last read that reached the end of the stored feed started (ms). */
   checkedAt: number;
+  /**
+   * When the last read that found the stretch's last entry as held started (ms): the stretch was the
+   * tenant's feed then, whether or not that read reached the feed's end. Never before `checkedAt`.
+   */
+  validatedAt: number;
   /** The read at the end under way, and when it started. */
   reading: { started: number; done: Promise<void> } | null;
 }
@@ -69,9 +76,12 @@ export class FeedCache {
       // Behind the stretch: the store is read for this subscription alone.
       if (afterSeq < s.from) return this.read(tenantId, afterSeq, limit);
       this.touch(tenantId, s);
-      if (s.checkedAt >= since && afterSeq <= s.through) {
+      if (s.validatedAt >= since && afterSeq <= s.through) {
+        // A subscription behind the feed's end is served from the middle of a stretch known to be the
+        // feed since its claim, when the stretch holds all it asks for; else only from a stretch read
+        // to the end since then.
         const i = firstAfter(s.entries, afterSeq);
-        return s.entries.slice(i, i + limit);
+        if (s.checkedAt >= since || s.entries.length - i >= limit) return s.entries.slice(i, i + limit);
       }
       if (s.reading) {
         const started = s.reading.started;
@@ -101,6 +111,7 @@ export class FeedCache {
         through: rows[rows.length - 1]!.seq,
         entries: rows.slice(),
         checkedAt: rows.length < limit ? started : 0,
+        validatedAt: started,
         reading: null,
       };
       this.tenants.set(tenantId, s);
@@ -127,6 +138,7 @@ export class FeedCache {
         for (let i = 1; i < rows.length; i++) s.entries.push(rows[i]!);
         this.held += rows.length - 1;
         s.through = rows[rows.length - 1]!.seq;
+        s.validatedAt = started;
         // A full read may have left entries behind it: the next one reads on.
         if (rows.length < TAIL_READ + 1) s.checkedAt = started;
         this.bound(tenantId, s);
