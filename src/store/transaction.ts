@@ -37,7 +37,13 @@ export function inTransaction<T>(db: StoreDb, fn: (tx: StoreTx) => Promise<T>): 
   });
 }
 
-let savepoints = 0;
+/**
+ * Savepoints taken in each open transaction. Names are unique within a transaction (so savepoints
+ * that do not nest cannot be confused) and repeat from one transaction to the next: each name is a
+ * statement SQLite prepares and keeps, and names numbered across the process's life were prepared
+ * once each, filling the statement cache with texts never used again and pushing out the ones in use.
+ */
+const savepoints = new WeakMap<object, number>();
 
 /**
  * Runs `fn` inside the open transaction so that, if it throws, what it wrote is undone (rolled back to
@@ -46,7 +52,9 @@ let savepoints = 0;
  * after a full disk or an I/O error), that error is thrown instead and the transaction fails as a whole.
  */
 export async function withSavepoint<T>(tx: StoreTx, fn: () => Promise<T>): Promise<T> {
-  const name = sql.raw(`triage_sp_${++savepoints}`);
+  const n = (savepoints.get(tx) ?? 0) + 1;
+  savepoints.set(tx, n);
+  const name = sql.raw(`triage_sp_${n}`);
   const mark = feedMark(tx);
   await sql`savepoint ${name}`.execute(tx);
   let out: T;
