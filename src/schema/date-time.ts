@@ -71,12 +71,7 @@ export function checkInstant(raw: unknown, range: InstantRange = STORED_RANGE): 
   // In UTC the stored form is the given fields written at fixed width (what toISOString writes for
   // years 0000–9999), so the usual input (Defender's seven fraction digits and Z) is not formatted
   // through a Date; an offset moves the fields, and is formatted.
-  const value =
-    zone !== "Z" && zone !== "z"
-      ? new Date(ms).toISOString()
-      : raw.length === 24 && zone === "Z" && raw[10] === "T" && frac !== undefined
-        ? raw
-        : `${y}-${mo}-${d}T${h}:${mi}:${s ?? "00"}.${ms3}Z`;
+  const value = zone === "Z" || zone === "z" ? `${y}-${mo}-${d}T${h}:${mi}:${s ?? "00"}.${ms3}Z` : new Date(ms).toISOString();
   return { ok: true, value, ms };
 }
 

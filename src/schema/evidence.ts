@@ -954,8 +954,8 @@ function compileChecker(schema: TSchema): Checker {
     const nullable = isNullableSchema(schema);
     const inner = unwrapNullable(schema);
     if (inner === schema) return (value) => ({ ok: true, value });
-    const innerCheck = (value: unknown, parent: string, key: string | number | undefined) => checkerOf(inner)(value, parent, key);
-    return (value, parent, key) => (value === null && nullable ? { ok: true, value: null } : innerCheck(value, parent, key));
+    const check = checkerOf(inner);
+    return (value, parent, key) => (value === null && nullable ? { ok: true, value: null } : check(value, parent, key));
   }
   if (KindGuard.IsString(schema)) {
     const e = schemaGraphEnum(schema);
@@ -1001,11 +1001,10 @@ function compileChecker(schema: TSchema): Checker {
     return (value, parent, key) => (value === expected ? { ok: true, value } : fail(at(parent, key), `must be ${JSON.stringify(expected)}`));
   }
   if (KindGuard.IsArray(schema)) {
-    const items = schema.items;
+    const check = checkerOf(schema.items);
     return (value, parent, key) => {
       if (!Array.isArray(value)) return fail(at(parent, key), "must be an array");
       const here = at(parent, key);
-      const check = checkerOf(items);
       const out: unknown[] = [];
       for (let i = 0; i < value.length; i++) {
         const r = check(value[i], here, i);
@@ -1115,23 +1114,6 @@ export function normalizeEvidence(input: unknown, path: string, defaultCreatedDa
 // ---------------------------------------------------------------------------------------------------
 // Rendering (enum gating)
 
-const gatedCache = new WeakMap<TSchema, boolean>();
-
-/** Whether any enum reachable in the schema has gated members (so rendering might change something). */
-function mayHaveGated(schema: TSchema): boolean {
-  const cached = gatedCache.get(schema);
-  if (cached !== undefined) return cached;
-  let result = false;
-  // Nested evidence has the base properties, whose enums have gated members.
-  if (nestedEvidenceName(schema) !== undefined) result = true;
-  else if (KindGuard.IsUnion(schema)) result = schema.anyOf.some(mayHaveGated);
-  else if (KindGuard.IsArray(schema)) result = mayHaveGated(schema.items);
-  else if (KindGuard.IsObject(schema)) result = Object.values(schema.properties).some(mayHaveGated);
-  else if (KindGuard.IsString(schema)) result = (schemaGraphEnum(schema)?.gated.size ?? 0) > 0;
-  gatedCache.set(schema, result);
-  return result;
-}
-
 /**
  * How to collapse a schema's gated members, worked out once per schema: only the properties that may
  * hold one are visited (an evidence element has dozens, two or three of them such enums), where
@@ -1150,26 +1132,25 @@ function gatedPlan(schema: TSchema): GatedPlan | null {
   const cached = plans.get(schema);
   if (cached !== undefined) return cached;
   let plan: GatedPlan | null = null;
-  if (mayHaveGated(schema)) {
-    const nestedName = nestedEvidenceName(schema);
-    if (nestedName !== undefined) plan = { kind: "nested", declared: nestedName };
-    else if (KindGuard.IsUnion(schema)) {
-      const inner = unwrapNullable(schema);
-      plan = inner === schema ? null : gatedPlan(inner);
-    } else if (KindGuard.IsString(schema)) {
-      const e = schemaGraphEnum(schema);
-      plan = e === undefined ? null : { kind: "enum", gated: e.gated };
-    } else if (KindGuard.IsArray(schema)) {
-      const items = gatedPlan(schema.items);
-      plan = items === null ? null : { kind: "array", items };
-    } else if (KindGuard.IsObject(schema)) {
-      const props: (readonly [string, GatedPlan])[] = [];
-      for (const [key, prop] of Object.entries(schema.properties)) {
-        const p = gatedPlan(prop);
-        if (p !== null) props.push([key, p]);
-      }
-      plan = props.length === 0 ? null : { kind: "object", props };
+  // Nested evidence has the base properties, whose enums have gated members.
+  const nestedName = nestedEvidenceName(schema);
+  if (nestedName !== undefined) plan = { kind: "nested", declared: nestedName };
+  else if (KindGuard.IsUnion(schema)) {
+    const inner = unwrapNullable(schema);
+    plan = inner === schema ? null : gatedPlan(inner);
+  } else if (KindGuard.IsString(schema)) {
+    const e = schemaGraphEnum(schema);
+    plan = e === undefined || e.gated.size === 0 ? null : { kind: "enum", gated: e.gated };
+  } else if (KindGuard.IsArray(schema)) {
+    const items = gatedPlan(schema.items);
+    plan = items === null ? null : { kind: "array", items };
+  } else if (KindGuard.IsObject(schema)) {
+    const props: (readonly [string, GatedPlan])[] = [];
+    for (const [key, prop] of Object.entries(schema.properties)) {
+      const p = gatedPlan(prop);
+      if (p !== null) props.push([key, p]);
     }
+    plan = props.length === 0 ? null : { kind: "object", props };
   }
   plans.set(schema, plan);
   return plan;

@@ -5,9 +5,10 @@ import { normalizeDateTime } from "../schema/date-time.js";
 /**
  * What the `gated` column says of a row: its ready v1.0 JSON is in `json_v1` and has no gated member
  * (`READY`), or holds one (`GATED`: in `json_v1`, or the document itself where that is null), or is
- * the stored document itself (`READY_IS_DOC`: `json_v1` is null rather than a second copy — an alert's document usually renders to itself, and two ~5 KB
- * copies per alert doubled the store and the ingestion's writes). A null `json_v1` with `READY`
- * is a row written before the ready JSON existed: it is rendered from its document.
+ * the stored document itself (`READY_IS_DOC`: `json_v1` is null rather than a second copy — an
+ * alert's document usually renders to itself, and two ~5 KB copies per alert doubled the store and
+ * the ingestion's writes). A null `json_v1` with `READY` is a row written before the ready JSON
+ * existed: it is rendered from its document.
  */
 export const READY = 0;
 export const GATED = 1;

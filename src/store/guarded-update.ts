@@ -4,6 +4,7 @@ import type { Database } from "./tables.js";
 import { changedColumns } from "./columns.js";
 import { isPostgres } from "./dialect.js";
 import { chunks } from "./chunks.js";
+import { quoted } from "./insert-rows.js";
 import { GraphError } from "../errors/graph-error.js";
 import { noteChange } from "./feed.js";
 
@@ -44,10 +45,6 @@ function updateText(postgres: boolean, table: string, columns: readonly string[]
     updateTexts.set(key, text);
   }
   return text;
-}
-
-function quoted(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
 }
 
 /** Rows per batched UPDATE: each carries its id, version and changed columns as parameters. */

@@ -10,7 +10,7 @@ import type { Database, IncidentSummaryTable } from "./tables.js";
 import type { FirstSeen, IncidentSummary } from "../schema/records.js";
 import { alertSeverity } from "../schema/enums.js";
 import { chunks, IN_LIST, ROWS_PER_INSERT } from "./chunks.js";
-import { upsertRows } from "./insert-rows.js";
+import { quoted, upsertRows } from "./insert-rows.js";
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -61,14 +61,15 @@ export async function readSummaries(db: Db, tenantId: string, incidentIds: reado
   return out;
 }
 
-/** Writes each incident's summary, or drops it where the summary is null (too large to keep). */
 /** A summary already stored is replaced: every column of the row but its key. */
 function replaceSummary(row: IncidentSummaryTable): string {
   const set = Object.keys(row)
     .filter((c) => c !== "tenant_id" && c !== "incident_id")
-    .map((c) => `"${c}" = excluded."${c}"`);
+    .map((c) => `${quoted(c)} = excluded.${quoted(c)}`);
   return `on conflict ("tenant_id", "incident_id") do update set ${set.join(", ")}`;
 }
+
+/** Writes each incident's summary, or drops it where the summary is null (too large to keep). */
 
 export async function writeSummaries(db: Db, tenantId: string, summaries: ReadonlyMap<number, IncidentSummary | null>): Promise<void> {
   const rows: IncidentSummaryTable[] = [];

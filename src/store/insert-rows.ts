@@ -79,6 +79,7 @@ function insertText(postgres: boolean, table: string, columns: readonly string[]
   return text;
 }
 
-function quoted(name: string): string {
+/** A table or column name as an SQL identifier, on both stores. */
+export function quoted(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
 }

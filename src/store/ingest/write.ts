@@ -20,7 +20,7 @@ import { noteChange } from "../feed.js";
 type Written<R> = R & { writes: number };
 
 const LATEST_SIGHTING = "case when excluded.last_seen_at > incident_entities.last_seen_at then excluded.last_seen_at else incident_entities.last_seen_at end";
-const keepLatestSighting = sql<string>`${sql.raw(LATEST_SIGHTING)}`;
+const keepLatestSighting = sql.raw<string>(LATEST_SIGHTING);
 /** A sighting already stored keeps the later time. */
 const SIGHTING_CONFLICT = `on conflict ("tenant_id", "entity_key", "incident_id") do update set "last_seen_at" = ${LATEST_SIGHTING}`;
 
