@@ -24,6 +24,8 @@ export interface Receiver {
   /** Milliseconds to wait before answering a notification POST when `delays` is empty (0 by default). */
   delay: number;
   handshakes: number;
+  /** The most notification POSTs, and bytes of their bodies, this receiver held unanswered at once. */
+  peak: { requests: number; bytes: number };
   /** Every notification received, flattened. */
   notifications(): Record<string, any>[];
   waitFor(pred: (r: Receiver) => boolean, timeoutMs?: number): Promise<void>;
@@ -32,6 +34,7 @@ export interface Receiver {
 
 export async function startReceiver(path = "/hook"): Promise<Receiver> {
   const hanging = new Set<http.ServerResponse>();
+  const open = { requests: 0, bytes: 0 };
   const r: Receiver = {
     url: "",
     deliveries: [],
@@ -41,6 +44,7 @@ export async function startReceiver(path = "/hook"): Promise<Receiver> {
     delays: [],
     delay: 0,
     handshakes: 0,
+    peak: { requests: 0, bytes: 0 },
     notifications: () => r.deliveries.flatMap((d) => d.body.value),
     async waitFor(pred, timeoutMs = 15_000) {
       const end = Date.now() + timeoutMs;
@@ -71,10 +75,16 @@ export async function startReceiver(path = "/hook"): Promise<Receiver> {
         return void res.writeHead(200, { "content-type": "text/plain" }).end(body);
       }
       const text = Buffer.concat(chunks).toString("utf8");
+      const bytes = Buffer.byteLength(text);
+      open.requests++;
+      open.bytes += bytes;
+      r.peak = { requests: Math.max(r.peak.requests, open.requests), bytes: Math.max(r.peak.bytes, open.bytes) };
       const status = r.statuses.shift() ?? 202;
       const wait = r.delays.shift() ?? r.delay;
       const d = { at: Date.now(), url: req.url ?? "", body: JSON.parse(text) };
       const answer = () => {
+        open.requests--;
+        open.bytes -= bytes;
         if (status >= 200 && status < 300) r.deliveries.push(d);
         else r.refused.push(d);
         res.writeHead(status).end();

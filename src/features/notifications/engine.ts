@@ -12,8 +12,9 @@
  *
  * It is woken after a local commit (and, on PostgreSQL, by NOTIFY from any node), waits the batch
  * window to gather changes, and otherwise polls at a modest interval. It runs outside every request:
- * a request only commits its feed rows. At most `concurrency` deliveries are in flight per node, and
- * nothing is queued in memory beyond the subscriptions it has claimed. A subscription with resource
+ * a request only commits its feed rows. At most `concurrency` deliveries are in flight per node, their
+ * bodies holding at most `maxInFlightBytes` together, and nothing is queued in memory beyond the
+ * subscriptions it has claimed. A subscription with resource
  * data gets each entity as it is when the batch is sent, encrypted for its certificate.
  */
 import { alertResource } from "../../schema/alert.js";
@@ -46,6 +47,7 @@ import type { ValidationTokens } from "./validation-tokens.js";
 import { traced, type SpanHandle } from "../../store/trace.js";
 import { FeedCache } from "./feed-cache.js";
 import { GroupCommit } from "../../store/group-commit.js";
+import { ByteBudget } from "./byte-budget.js";
 import type { EndpointCounts } from "../../store/notification-endpoints.js";
 
 export interface EngineLog {
@@ -112,6 +114,8 @@ export class DeliveryEngine {
   private readonly endpoints = new Map<string, { counts: EndpointCounts; at: number }>();
   /** The claims and each POST's outcome: concurrent ones commit together (group-commit.ts). */
   private readonly writes: GroupCommit;
+  /** The memory the bodies of deliveries in flight may hold together. */
+  private readonly bodies: ByteBudget;
 
   constructor(
     private readonly store: Store,
@@ -127,6 +131,7 @@ export class DeliveryEngine {
     this.feed = new FeedCache((tenantId, afterSeq, limit) => readFeedHot(this.store, tenantId, afterSeq, limit));
     // Its bookkeeping may be lost to a power failure harmlessly: notifications are re-sent with the same ids.
     this.writes = new GroupCommit(store.db, { durable: false });
+    this.bodies = new ByteBudget(settings.maxInFlightBytes);
   }
 
   async start(): Promise<void> {
@@ -355,35 +360,44 @@ export class DeliveryEngine {
       told("dropped");
       return false;
     }
-    const encrypted = await encryptedContents(this.store, sub, send);
-    // Rich notifications carry Graph's validationTokens: one per app and tenant (a POST holds one subscription's).
-    const token = sub.encryption_certificate !== null ? await this.tokens?.forSubscription(sub) : null;
-    // As many notifications as the body's bound allows (at least one); the rest go in the next POST.
-    const body = notificationBody(sub, send, { encrypted, validationToken: token, maxBytes: this.settings.maxPostBytes });
-    if (body.count < send.length) {
-      send = send.slice(0, body.count);
-      through = send[send.length - 1]!.seq;
-      full = true;
-      span?.set({ "triage.notification.count": send.length });
-    }
     let failure: string | null = null;
     let slow = false;
-    const started = Date.now();
+    // The body's memory is held from before its entities are read until its POST has ended (byte-budget.ts).
+    let held = await this.bodies.hold(this.settings.maxPostBytes);
     try {
-      const url = checkUrlForm(sub.notification_url, this.settings, "notificationUrl");
-      const res = await post(url, body.bytes, {
-        contentType: "application/json; charset=utf-8",
-        timeoutMs: this.settings.ackTimeoutMs,
-        maxResponseBytes: this.settings.maxResponseBytes,
-        policy: this.settings,
-      });
-      span?.set({ "http.response.status_code": res.status });
-      slow = Date.now() - started > this.settings.slowResponseMs;
-      if (res.status < 200 || res.status > 299) failure = `answered ${res.status}`;
-    } catch (e) {
-      failure = (e as Error).message;
-      // No answer within the acknowledgement timeout is slow too; a refused connection is not.
-      slow = Date.now() - started >= Math.min(this.settings.slowResponseMs, this.settings.ackTimeoutMs);
+      const encrypted = await encryptedContents(this.store, sub, send);
+      // Rich notifications carry Graph's validationTokens: one per app and tenant (a POST holds one subscription's).
+      const token = sub.encryption_certificate !== null ? await this.tokens?.forSubscription(sub) : null;
+      // As many notifications as the body's bound allows (at least one); the rest go in the next POST.
+      const body = notificationBody(sub, send, { encrypted, validationToken: token, maxBytes: this.settings.maxPostBytes });
+      const kept = Math.min(held, body.bytes.length);
+      this.bodies.release(held - kept);
+      held = kept;
+      if (body.count < send.length) {
+        send = send.slice(0, body.count);
+        through = send[send.length - 1]!.seq;
+        full = true;
+        span?.set({ "triage.notification.count": send.length });
+      }
+      const started = Date.now();
+      try {
+        const url = checkUrlForm(sub.notification_url, this.settings, "notificationUrl");
+        const res = await post(url, body.bytes, {
+          contentType: "application/json; charset=utf-8",
+          timeoutMs: this.settings.ackTimeoutMs,
+          maxResponseBytes: this.settings.maxResponseBytes,
+          policy: this.settings,
+        });
+        span?.set({ "http.response.status_code": res.status });
+        slow = Date.now() - started > this.settings.slowResponseMs;
+        if (res.status < 200 || res.status > 299) failure = `answered ${res.status}`;
+      } catch (e) {
+        failure = (e as Error).message;
+        // No answer within the acknowledgement timeout is slow too; a refused connection is not.
+        slow = Date.now() - started >= Math.min(this.settings.slowResponseMs, this.settings.ackTimeoutMs);
+      }
+    } finally {
+      this.bodies.release(held);
     }
     const acked = Date.now();
     const now = Date.now();

@@ -24,6 +24,11 @@ export interface NotificationSettings extends OutboundPolicy {
   maxPostBytes: number;
   /** Most deliveries in flight at once on one node. */
   concurrency: number;
+  /**
+   * Most bytes the bodies of one node's deliveries in flight hold together (a delivery holds
+   * `maxPostBytes` while it builds its body, then the body's size until its POST ends).
+   */
+  maxInFlightBytes: number;
   /** How long a node's claim on a subscription lasts before another node may take it over. */
   leaseMs: number;
   /** Most subscriptions per tenant (403 beyond, as Graph's quota). */
@@ -71,7 +76,8 @@ export const DEFAULT_NOTIFICATION_SETTINGS: Readonly<NotificationSettings> = {
   pollIntervalMs: 2_000,
   maxNotificationsPerPost: 1_000,
   maxPostBytes: 1024 * 1024,
-  concurrency: 16,
+  concurrency: 64,
+  maxInFlightBytes: 16 * 1024 * 1024,
   leaseMs: 30_000,
   maxSubscriptionsPerTenant: 1_000,
   maxResponseBytes: 64 * 1024,
