@@ -4,7 +4,7 @@ import type { FastifyInstance } from "fastify";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { Store } from "../store/open.js";
 import type { IngestResult } from "../domain/ingest/result.js";
-import type { DeliveryObserver, DeliveryOutcome } from "../features/notifications/engine.js";
+import type { DeliveriesInFlight, DeliveryObserver, DeliveryOutcome } from "../features/notifications/engine.js";
 import { notificationBacklog } from "../store/subscriptions.js";
 
 /** How an advanced-hunting query ended: answered, refused as the query's fault (KQL that does not parse or check, a value it cannot convert), stopped at the time limit, over the row limit, or failed otherwise. */
@@ -42,6 +42,7 @@ export class Metrics implements DeliveryObserver {
   private readonly retries: Counter;
   private readonly lag: Histogram;
   private store: Store | undefined;
+  private inFlight: (() => DeliveriesInFlight) | undefined;
 
   constructor() {
     const registers = [this.registry];
@@ -153,6 +154,29 @@ export class Metrics implements DeliveryObserver {
       "Lifecycle notifications (reauthorizationRequired, subscriptionRemoved, missed) waiting to be sent, new or retrying.",
       (b) => b.lifecycle,
     );
+    const inFlightGauge = (name: string, help: string, field: keyof DeliveriesInFlight) =>
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect: () => {
+          const now = this.inFlight?.();
+          if (now) gauges[field].set(now[field]);
+        },
+      });
+    const gauges: Record<keyof DeliveriesInFlight, Gauge> = {
+      deliveries: inFlightGauge("triage_notification_deliveries_in_flight", "Change-notification deliveries under way on this node.", "deliveries"),
+      bodyBytes: inFlightGauge(
+        "triage_notification_body_bytes_in_flight",
+        "Bytes the bodies of this node's deliveries in flight hold (bounded by notifications.maxInFlightBytes).",
+        "bodyBytes",
+      ),
+      waitingForBytes: inFlightGauge(
+        "triage_notification_deliveries_waiting_for_memory",
+        "Deliveries on this node waiting for room in notifications.maxInFlightBytes before they build their body.",
+        "waitingForBytes",
+      ),
+    };
     // Read at scrape time: nothing is spent on them between scrapes.
     const pools = () => this.store?.pools() ?? [];
     for (const field of ["total", "idle", "waiting"] as const) {
@@ -229,6 +253,10 @@ export class Metrics implements DeliveryObserver {
     this.deliveries.inc({ outcome: attempt.outcome });
     if (attempt.retry) this.retries.inc();
     for (const s of attempt.lagSeconds) this.lag.observe(s);
+  }
+
+  watchInFlight(read: () => DeliveriesInFlight): void {
+    this.inFlight = read;
   }
 
   /** The exposition text and its content type. */

@@ -50,7 +50,7 @@ async function backlog(maxInFlightBytes: number): Promise<{ ids: string[]; alert
   rx.delay = 150;
   const alerts = Array.from({ length: ALERTS }, () => alert({ device: deviceId() }));
   expect((await t.ingest(alerts, tenant)).status).toBe(200);
-  return { ids, alerts: alerts.map((a) => a.id), rx };
+  return { ids, alerts: alerts.map((a) => a.id as string), rx };
 }
 
 /** Every subscription was told of every alert, in order, each once. */

@@ -144,6 +144,35 @@ describe("hunting and change-notification metrics", () => {
     expect(value(await scrape(), "triage_notification_subscriptions")).toBe(value(before, "triage_notification_subscriptions"));
   });
 
+  it("shows the deliveries in flight and the bytes their bodies hold while a receiver takes its time", async () => {
+    const idle = await scrape();
+    expect(value(idle, "triage_notification_deliveries_in_flight")).toBe(0);
+    expect(value(idle, "triage_notification_body_bytes_in_flight")).toBe(0);
+    expect(value(idle, "triage_notification_deliveries_waiting_for_memory")).toBe(0);
+    const sub = await t.request("POST", "/v1.0/subscriptions", {
+      body: {
+        changeType: "created",
+        notificationUrl: rx.url,
+        resource: "security/alerts_v2",
+        expirationDateTime: new Date(Date.now() + 3600_000).toISOString(),
+      },
+    });
+    expect(sub.status, sub.text).toBe(201);
+    rx.delays = [2_000];
+    const ingested = await t.ingest([alert({ device: deviceId() })]);
+    const alertId = ingested.body.value[0].id as string;
+    // While the receiver holds the POST: one delivery in flight, holding its body's bytes.
+    await expect.poll(async () => value(await scrape(), "triage_notification_deliveries_in_flight"), { timeout: 10_000 }).toBe(1);
+    const during = await scrape();
+    const bytes = value(during, "triage_notification_body_bytes_in_flight");
+    expect(bytes).toBeGreaterThan(100);
+    expect(bytes).toBeLessThan(DEFAULT_NOTIFICATION_SETTINGS.maxPostBytes);
+    await rx.waitFor(() => rx.notifications().some((n) => n.resourceData.id === alertId));
+    await expect.poll(async () => value(await scrape(), "triage_notification_body_bytes_in_flight"), { timeout: 10_000 }).toBe(0);
+    expect(value(await scrape(), "triage_notification_deliveries_in_flight")).toBe(0);
+    expect((await t.request("DELETE", `/v1.0/subscriptions/${sub.body.id}`)).status).toBe(204);
+  });
+
   it("counts the lifecycle notifications waiting to be sent", async () => {
     const lc = await startReceiver("/lifecycle");
     try {

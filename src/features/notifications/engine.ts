@@ -66,6 +66,15 @@ export interface DeliveryObserver {
    * notification's time from its change's commit to the receiver's acknowledgement.
    */
   deliveryAttempted(attempt: { outcome: DeliveryOutcome; notifications: number; retry: boolean; lagSeconds: readonly number[] }): void;
+  /** Given, once, what is in flight on this node now: read when the metrics are scraped. */
+  watchInFlight?(read: () => DeliveriesInFlight): void;
+}
+
+/** The deliveries under way on a node, the bytes their bodies hold, and those waiting for room in that budget. */
+export interface DeliveriesInFlight {
+  deliveries: number;
+  bodyBytes: number;
+  waitingForBytes: number;
 }
 
 /** Each notification's seconds from its change's commit to `acked` (entries of one transaction share `at`: parsed once). */
@@ -132,6 +141,10 @@ export class DeliveryEngine {
     // Its bookkeeping may be lost to a power failure harmlessly: notifications are re-sent with the same ids.
     this.writes = new GroupCommit(store.db, { durable: false });
     this.bodies = new ByteBudget(settings.maxInFlightBytes);
+    observer?.watchInFlight?.(() => {
+      const { used, waiting } = this.bodies.use();
+      return { deliveries: this.running, bodyBytes: used, waitingForBytes: waiting };
+    });
   }
 
   async start(): Promise<void> {
