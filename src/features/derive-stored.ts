@@ -10,22 +10,35 @@ import type { IncidentRecord, PropertyChange } from "../schema/records.js";
 import { deriveFromSummary } from "../domain/incident-derive.js";
 import { summarize, summaryToStore } from "../domain/incident-summary.js";
 import type { IncidentState } from "../domain/incident-rules.js";
-import { derivationInputs } from "../store/incident-facts.js";
-import { writeSummaries } from "../store/incident-summaries.js";
+import { derivationInputs, detectorCounts } from "../store/incident-facts.js";
+import { readSummaries, writeSummaries } from "../store/incident-summaries.js";
 import type { StoreTx } from "../store/transaction.js";
 
-/** `record` with `state` applied and its derived properties recomputed at `at`; the incident must be locked by the caller. */
+/**
+ * `record` with `state` applied and its derived properties recomputed at `at`; the incident must be
+ * locked by the caller. With `alertsUnchanged` (a PATCH of the incident, or of an alert's own fields,
+ * none of which a summary holds) its stored summary stands for its alerts, as in ingestion, and only
+ * an incident without one (dropped as too large) has its alerts read; the detectors' counts are read
+ * fresh either way.
+ */
 export async function deriveStored(
   tx: StoreTx,
   tenantId: string,
   record: IncidentRecord,
   state: IncidentState,
   at: string,
+  opts: { alertsUnchanged?: boolean } = {},
 ): Promise<{ next: IncidentRecord; changes: PropertyChange[] }> {
-  const inputs = await derivationInputs(tx, tenantId, record.id);
-  const summary = summarize(inputs.alerts, inputs.assets);
-  await writeSummaries(tx, tenantId, new Map([[record.id, summaryToStore(summary)]]));
-  const derived = deriveFromSummary({ ...state, summary, detectorCounts: inputs.detectorCounts, at });
+  let summary = opts.alertsUnchanged ? (await readSummaries(tx, tenantId, [record.id])).get(record.id) : undefined;
+  let counts: Map<string, number>;
+  if (summary) counts = await detectorCounts(tx, tenantId, summary.detectorKeys);
+  else {
+    const inputs = await derivationInputs(tx, tenantId, record.id);
+    summary = summarize(inputs.alerts, inputs.assets);
+    counts = inputs.detectorCounts;
+    await writeSummaries(tx, tenantId, new Map([[record.id, summaryToStore(summary)]]));
+  }
+  const derived = deriveFromSummary({ ...state, summary, detectorCounts: counts, at });
   return {
     next: { ...record, ...state, doc: derived.doc, alertCount: derived.alertCount, priorityFactors: derived.priorityFactors },
     changes: derived.changes,

@@ -42,7 +42,8 @@ export async function updateAlert(db: StoreDb, ctx: WriteContext, id: string, ch
       await recordChanges(tx, { ...ctx, entityType: "alert", entityId: id, at: ctx.now }, outcome.changes);
       if (incident) {
         const stored = incidentRecordOf(incident);
-        const derived = await deriveStored(tx, ctx.tenantId, stored, stored, ctx.now);
+        // An alert's updatable properties are none of what its incident's summary holds.
+        const derived = await deriveStored(tx, ctx.tenantId, stored, stored, ctx.now, { alertsUnchanged: true });
         await writeIncident(tx, incident, derived.next);
         await recordChanges(tx, { ...ctx, entityType: "incident", entityId: String(incident.id), at: ctx.now }, derived.changes);
       }

@@ -27,7 +27,7 @@ export async function patchIncidentRow(tx: StoreTx, ctx: WriteContext, row: Inci
   const record = incidentRecordOf(row);
   const outcome = patchIncident(record, changes, ctx.actor, ctx.now);
   if (outcome.changes.length === 0) return row;
-  const derived = await deriveStored(tx, ctx.tenantId, record, outcome.next, ctx.now);
+  const derived = await deriveStored(tx, ctx.tenantId, record, outcome.next, ctx.now, { alertsUnchanged: true });
   const written = await writeIncident(tx, row, derived.next);
   // The derived changes are measured from the patched incident: they never repeat the PATCH's own.
   await recordChanges(tx, { ...ctx, entityType: "incident", entityId: String(row.id), at: ctx.now }, [...outcome.changes, ...derived.changes]);
