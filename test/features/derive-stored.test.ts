@@ -29,8 +29,8 @@ async function derivedBothWays(tenant: string, id: number, at: string) {
   return inTransaction(t.store.db, async (tx) => {
     const row = await findIncidentRow(tx, tenant, String(id), true);
     const record = incidentRecordOf(row!);
-    const fromSummary = await deriveStored(tx, tenant, record, { ...record, status: "inProgress" }, at, { alertsUnchanged: true });
-    const fromAlerts = await deriveStored(tx, tenant, record, { ...record, status: "inProgress" }, at);
+    const fromSummary = await deriveStored(tx, tenant, record, record, at, { alertsUnchanged: true });
+    const fromAlerts = await deriveStored(tx, tenant, record, record, at);
     return { fromSummary, fromAlerts };
   });
 }
