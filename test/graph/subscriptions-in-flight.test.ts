@@ -3,7 +3,7 @@
  * slow receiver are sent at once, as many as `concurrency` allows, until the bodies in flight would
  * pass `maxInFlightBytes`; then the next waits for one to end. Nothing is lost either way. Real
  * servers (scaled down: 4 KiB bodies, an 8 KiB budget), a real receiver on loopback that answers
- * after 150 ms and counts what it holds unanswered.
+ * after 400 ms and counts what it holds unanswered.
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { startTriage, type TestTriage } from "../support/triage.js";
@@ -47,7 +47,7 @@ async function backlog(maxInFlightBytes: number): Promise<{ ids: string[]; alert
     expect(r.status, r.text).toBe(201);
     ids.push(r.body.id as string);
   }
-  rx.delay = 150;
+  rx.delay = 400;
   const alerts = Array.from({ length: ALERTS }, () => alert({ device: deviceId() }));
   expect((await t.ingest(alerts, tenant)).status).toBe(200);
   return { ids, alerts: alerts.map((a) => a.id as string), rx };
