@@ -154,29 +154,29 @@ export class Metrics implements DeliveryObserver {
       "Lifecycle notifications (reauthorizationRequired, subscriptionRemoved, missed) waiting to be sent, new or retrying.",
       (b) => b.lifecycle,
     );
+    // What is in flight on this node, as the delivery engine tells it when scraped.
+    const readInFlight = () => this.inFlight?.();
     const inFlightGauge = (name: string, help: string, field: keyof DeliveriesInFlight) =>
       new Gauge({
         name,
         help,
         registers,
-        collect: () => {
-          const now = this.inFlight?.();
-          if (now) gauges[field].set(now[field]);
+        collect() {
+          const now = readInFlight();
+          if (now) this.set(now[field]);
         },
       });
-    const gauges: Record<keyof DeliveriesInFlight, Gauge> = {
-      deliveries: inFlightGauge("triage_notification_deliveries_in_flight", "Change-notification deliveries under way on this node.", "deliveries"),
-      bodyBytes: inFlightGauge(
-        "triage_notification_body_bytes_in_flight",
-        "Bytes the bodies of this node's deliveries in flight hold (bounded by notifications.maxInFlightBytes).",
-        "bodyBytes",
-      ),
-      waitingForBytes: inFlightGauge(
-        "triage_notification_deliveries_waiting_for_memory",
-        "Deliveries on this node waiting for room in notifications.maxInFlightBytes before they build their body.",
-        "waitingForBytes",
-      ),
-    };
+    inFlightGauge("triage_notification_deliveries_in_flight", "Change-notification deliveries under way on this node.", "deliveries");
+    inFlightGauge(
+      "triage_notification_body_bytes_in_flight",
+      "Bytes the bodies of this node's deliveries in flight hold (bounded by notifications.maxInFlightBytes).",
+      "bodyBytes",
+    );
+    inFlightGauge(
+      "triage_notification_deliveries_waiting_for_memory",
+      "Deliveries on this node waiting for room in notifications.maxInFlightBytes before they build their body.",
+      "waitingForBytes",
+    );
     // Read at scrape time: nothing is spent on them between scrapes.
     const pools = () => this.store?.pools() ?? [];
     for (const field of ["total", "idle", "waiting"] as const) {

@@ -70,7 +70,6 @@ function replaceSummary(row: IncidentSummaryTable): string {
 }
 
 /** Writes each incident's summary, or drops it where the summary is null (too large to keep). */
-
 export async function writeSummaries(db: Db, tenantId: string, summaries: ReadonlyMap<number, IncidentSummary | null>): Promise<void> {
   const rows: IncidentSummaryTable[] = [];
   const dropped: number[] = [];

@@ -14,8 +14,8 @@
  * window to gather changes, and otherwise polls at a modest interval. It runs outside every request:
  * a request only commits its feed rows. At most `concurrency` deliveries are in flight per node, their
  * bodies holding at most `maxInFlightBytes` together, and nothing is queued in memory beyond the
- * subscriptions it has claimed. A subscription with resource
- * data gets each entity as it is when the batch is sent, encrypted for its certificate.
+ * subscriptions it has claimed. A subscription with resource data gets each entity as it is when the
+ * batch is sent, encrypted for its certificate.
  */
 import { alertResource } from "../../schema/alert.js";
 import { incidentResource } from "../../schema/incident.js";
