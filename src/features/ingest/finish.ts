@@ -7,10 +7,12 @@ import type { AuditContext } from "../../schema/records.js";
 import type { Batch } from "../../domain/ingest/batch.js";
 import {
   addBatchToSummaries,
+  assetsFromBatch,
   detectorKeysOf,
   dirtyIncidents,
   factsByIncident,
   heldByBatch,
+  needStoredAssets,
   needStoredFacts,
   refreshIncidents,
   summariesToStore,
@@ -65,7 +67,8 @@ async function refresh(tx: StoreTx, batch: Batch, by: Pick<AuditContext, "actor"
   const summaries = addBatchToSummaries(batch, await readSummaries(tx, batch.tenantId, summaryCandidates(batch, ids)));
   const whole = ids.filter((id) => !summaries.has(id));
   const stored = await storedAlertFacts(tx, batch.tenantId, needStoredFacts(batch, whole), (id) => heldByBatch(batch, id));
-  const assets = await assetCounts(tx, batch.tenantId, whole);
+  const assets = assetsFromBatch(batch, whole);
+  for (const [id, a] of await assetCounts(tx, batch.tenantId, needStoredAssets(batch, whole))) assets.set(id, a);
   for (const [id, s] of summarizeIncidents(whole, factsByIncident(batch, whole, stored), assets)) summaries.set(id, s);
   const counts = await detectorCounts(tx, batch.tenantId, detectorKeysOf(summaries));
   refreshIncidents(batch, summaries, counts, by);
