@@ -34,6 +34,7 @@ import * as m014 from "./migrations/014_sla.js";
 import * as m016 from "./migrations/016_feed_retention.js";
 import * as m020 from "./migrations/020_sync_windows.js";
 import * as m021 from "./migrations/021_incident_summaries.js";
+import * as m022 from "./migrations/022_alert_doc_lz4.js";
 import { installDeadline, SqliteReadPool } from "./read-workers.js";
 import { installRegex } from "./hunting-regex.js";
 import { BACKSTOP_PAGES, useWalSync, WalSync } from "./wal-sync.js";
@@ -67,6 +68,7 @@ const migrations: Record<string, Migration> = {
   "016_feed_retention": m016,
   "020_sync_windows": m020,
   "021_incident_summaries": m021,
+  "022_alert_doc_lz4": m022,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
