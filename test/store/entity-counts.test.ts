@@ -6,8 +6,8 @@ import { readEntityCounts } from "../../src/store/ingest/load.js";
 import { openTestStore, type TestStore } from "../support/stores.js";
 
 // What correlation's limits are judged on, read on SQLite or (TRIAGE_TEST_STORE=postgres) PostgreSQL:
-// small incidents are read whole and matched here, large ones probed with the batch's keys; both
-// answer the same.
+// each incident's entity count, and which of the batch's keys it has seen, whether it holds fewer
+// entities than the batch has keys or many more.
 describe("readEntityCounts", () => {
   const dir = mkdtempSync(join(tmpdir(), "triage-entity-counts-"));
   const tenant = "entity-counts-tenant";
@@ -37,15 +37,15 @@ describe("readEntityCounts", () => {
       return { counts: Object.fromEntries(counts), known: known.map((k) => `${k.incidentId}/${k.entityKey}`).sort() };
     });
 
-  it("counts each incident's entities and finds the batch's keys among them, whichever way each incident is read", async () => {
-    // Three keys: incidents 1–3 are read whole, 5 and 40 probed with the keys.
+  it("counts each incident's entities and finds the batch's keys among them, whatever the incident's size", async () => {
+    // Three keys: incidents 1–3 hold no more entities than that, 5 and 40 more.
     const keys = ["device:0", "device:4", "device:39"];
     const { counts, known } = await read([1, 2, 3, 5, 40, 77], keys);
     expect(counts).toEqual({ 1: 1, 2: 2, 3: 3, 5: 5, 40: 40 });
     expect(known).toEqual(["1/device:0", "2/device:0", "3/device:0", "40/device:0", "40/device:39", "40/device:4", "5/device:0", "5/device:4"].sort());
   });
 
-  it("answers the same when every incident is read whole", async () => {
+  it("answers the same when the batch has more keys than any incident has entities", async () => {
     const keys = [...Array.from({ length: 45 }, (_, i) => `device:${i + 3}`), "account:nobody"];
     const { known } = await read(sizes, keys);
     expect(known).toEqual(["5/device:3", "5/device:4", ...Array.from({ length: 37 }, (_, i) => `40/device:${i + 3}`)].sort());

@@ -131,10 +131,12 @@ export async function readIncidents(
  * How many entities each incident has seen, and which of `keys` are among them (at any time, not only
  * within the window): what the correlation limits are judged on.
  *
- * An incident with no more entities than the batch has keys is read whole and its keys are matched
- * here; only the larger ones are probed with the batch's keys. Probing every incident with a list of a
- * thousand keys (a batch of alerts with many entities) cost SQLite a search per key and incident, and
- * the statement's compile and binding of every key, for incidents of a few entities each.
+ * One statement per part of the incidents: counting an incident's entities reads them all through the
+ * (tenant, incident, key) index anyway, so the same pass keeps those that are among the batch's keys,
+ * which the statement receives as one JSON array (a set it builds once; no statement grows with the
+ * keys). Probing incidents with a list of a thousand keys cost SQLite a search per key and incident,
+ * and a second statement reading the small incidents' keys cost PostgreSQL a round trip and a scan
+ * of the same rows again.
  */
 export async function readEntityCounts(
   trx: Transaction<Database>,
@@ -144,42 +146,23 @@ export async function readEntityCounts(
 ): Promise<{ counts: Map<number, number>; known: { incidentId: number; entityKey: string }[] }> {
   const counts = new Map<number, number>();
   const known: { incidentId: number; entityKey: string }[] = [];
+  const wanted = JSON.stringify([...new Set(keys)]);
+  const seen = isPostgres(trx)
+    ? sql<string>`coalesce(json_agg(entity_key) filter (where entity_key in (select json_array_elements_text(${wanted}::json))), '[]')::text`
+    : sql<string>`json_group_array(entity_key) filter (where entity_key in (select value from json_each(${wanted})))`;
   for (const part of chunks(ids, IN_LIST)) {
     const rows = await trx
       .selectFrom("incident_entities")
       .select("incident_id")
       .select((eb) => eb.fn.countAll<number>().as("n"))
+      .select(seen.as("seen"))
       .where("tenant_id", "=", tenantId)
       .where("incident_id", "in", part)
       .groupBy("incident_id")
       .execute();
-    for (const r of rows) counts.set(r.incident_id, Number(r.n));
-  }
-  if (keys.length === 0) return { counts, known };
-  const whole: number[] = [];
-  const probed: number[] = [];
-  for (const [id, n] of counts) (n <= keys.length ? whole : probed).push(id);
-  const wanted = new Set(keys);
-  // Rows read: at most `keys.length` per incident, bounded with the batch.
-  for (const part of chunks(whole, IN_LIST)) {
-    const rows = await trx
-      .selectFrom("incident_entities")
-      .select(["incident_id", "entity_key"])
-      .where("tenant_id", "=", tenantId)
-      .where("incident_id", "in", part)
-      .execute();
-    for (const r of rows) if (wanted.has(r.entity_key)) known.push({ incidentId: r.incident_id, entityKey: r.entity_key });
-  }
-  for (const part of chunks(probed, IN_LIST / 2)) {
-    for (const keyPart of chunks(keys, IN_LIST / 2)) {
-      const rows = await trx
-        .selectFrom("incident_entities")
-        .select(["incident_id", "entity_key"])
-        .where("tenant_id", "=", tenantId)
-        .where("incident_id", "in", part)
-        .where("entity_key", "in", keyPart)
-        .execute();
-      for (const r of rows) known.push({ incidentId: r.incident_id, entityKey: r.entity_key });
+    for (const r of rows) {
+      counts.set(r.incident_id, Number(r.n));
+      for (const entityKey of JSON.parse(r.seen) as string[]) known.push({ incidentId: r.incident_id, entityKey });
     }
   }
   return { counts, known };
