@@ -83,21 +83,15 @@ export function addBatchToSummaries(batch: Batch, stored: ReadonlyMap<number, In
 /**
  * The assets of the incidents the batch created, counted from the keys it saw them with: every
  * sighting such an incident has is the batch's, unless a merge moved stored sightings into it. The
- * others' (`needStoredAssets`) are counted in the store.
+ * incidents it leaves out are counted in the store.
  */
 export function assetsFromBatch(batch: Batch, ids: readonly number[]): Map<number, { devices: number; accounts: number }> {
+  const mergedInto = new Set(batch.merges.map((m) => m.into));
   const out = new Map<number, { devices: number; accounts: number }>();
-  for (const id of ids) if (holdsOnlyBatchSightings(batch, id)) out.set(id, assetsOfKeys(batch.touched.get(id) ?? []));
+  for (const id of ids) {
+    if (batch.incidents.get(id)!.isNew && !mergedInto.has(id)) out.set(id, assetsOfKeys(batch.touched.get(id) ?? []));
+  }
   return out;
-}
-
-/** Of the incidents to sum up, those whose assets must be counted from their stored sightings. */
-export function needStoredAssets(batch: Batch, ids: readonly number[]): number[] {
-  return ids.filter((id) => !holdsOnlyBatchSightings(batch, id));
-}
-
-function holdsOnlyBatchSightings(batch: Batch, id: number): boolean {
-  return batch.incidents.get(id)!.isNew && !batch.merges.some((m) => m.into === id);
 }
 
 /** The others' summaries, from all their alerts' facts and the assets they have seen. */

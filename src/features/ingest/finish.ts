@@ -12,7 +12,6 @@ import {
   dirtyIncidents,
   factsByIncident,
   heldByBatch,
-  needStoredAssets,
   needStoredFacts,
   refreshIncidents,
   summariesToStore,
@@ -68,7 +67,12 @@ async function refresh(tx: StoreTx, batch: Batch, by: Pick<AuditContext, "actor"
   const whole = ids.filter((id) => !summaries.has(id));
   const stored = await storedAlertFacts(tx, batch.tenantId, needStoredFacts(batch, whole), (id) => heldByBatch(batch, id));
   const assets = assetsFromBatch(batch, whole);
-  for (const [id, a] of await assetCounts(tx, batch.tenantId, needStoredAssets(batch, whole))) assets.set(id, a);
+  const counted = await assetCounts(
+    tx,
+    batch.tenantId,
+    whole.filter((id) => !assets.has(id)),
+  );
+  for (const [id, a] of counted) assets.set(id, a);
   for (const [id, s] of summarizeIncidents(whole, factsByIncident(batch, whole, stored), assets)) summaries.set(id, s);
   const counts = await detectorCounts(tx, batch.tenantId, detectorKeysOf(summaries));
   refreshIncidents(batch, summaries, counts, by);
