@@ -221,6 +221,32 @@ describe("incidents' derivation summaries", () => {
     expect(joined).toBeGreaterThan(20);
   }, 180_000);
 
+  it("count what a stored incident had seen in a new incident it merges into within the batch", async () => {
+    // Incident A is stored with a device and a user. The next batch creates B with three alerts on
+    // another device, then an alert on both devices joins them: A (one alert) merges into B (three),
+    // a new incident whose sightings are then not only the batch's, since A's user comes with A.
+    const db = s.store.db;
+    const tenantId = randomUUID();
+    await createTenant(db, tenantId, "Merge into new");
+    const now = "2026-11-02T00:00:00.000Z";
+    const ingest = (alerts: Record<string, unknown>[]) =>
+      ingestAlerts(db, tenantId, normalize(tenantId, alerts, now), { windowMs: 24 * 3600_000, actor: "t", requestId: null, now });
+    const at = "2026-11-01T10:00:00.000Z";
+    const [stored] = await ingest([alert({ device: DEVICES[0], user: USERS[0], at })]);
+    const onSecond = Array.from({ length: 3 }, () => alert({ device: DEVICES[1], at }));
+    const bridge = alert({ device: DEVICES[0], at });
+    bridge.evidence = [...(bridge.evidence as unknown[]), ...(alert({ device: DEVICES[1], at }).evidence as unknown[])];
+    const results = await ingest([...onSecond, bridge]);
+    const a = Number(stored!.incidentId);
+    const b = Number(results[0]!.incidentId);
+    expect(b).toBeGreaterThan(a);
+    expect(results[3]!.incidentId).toBe(String(b));
+    const merged = await db.selectFrom("incidents").select("doc").where("tenant_id", "=", tenantId).where("id", "=", a).executeTakeFirstOrThrow();
+    expect(JSON.parse(merged.doc).redirectIncidentId).toBe(String(b));
+    expect(await checkSummaries(tenantId)).toBe(2);
+    expect((await readSummaries(db, tenantId, [b])).get(b)).toMatchObject({ alertCount: 5, devices: 2, accounts: 1 });
+  });
+
   it("are filled by the migration for the incidents a store held before it", async () => {
     const tenantId = randomUUID();
     await createTenant(s.store.db, tenantId, "Backfill");
