@@ -51,6 +51,17 @@ describe("readEntityCounts", () => {
     expect(known).toEqual(["5/device:3", "5/device:4", ...Array.from({ length: 37 }, (_, i) => `40/device:${i + 3}`)].sort());
   });
 
+  it("matches keys exactly whatever characters they hold (they travel to the statement as one JSON array)", async () => {
+    const odd = ["account:o'brien\"x\\y@contoso.com", "account:zoë\u2028中文@contoso.com", "ip:[::1]", `account:${"x".repeat(500)}`];
+    const rows = odd.map((entity_key) => ({ tenant_id: tenant, incident_id: 900, entity_key, last_seen_at: "2026-12-01T00:00:00.000Z" }));
+    await test.store.db.insertInto("incident_entities").values(rows).execute();
+    // Each key found as stored; near misses (case, a dropped escape, a prefix) are not.
+    const misses = ["account:O'BRIEN\"x\\y@contoso.com", "account:o'brien\"xy@contoso.com", "ip:[::"];
+    const { counts, known } = await read([900], [...odd, ...misses]);
+    expect(counts).toEqual({ 900: 4 });
+    expect(known).toEqual(odd.map((k) => `900/${k}`).sort());
+  });
+
   it("finds nothing without keys, and never another tenant's entities", async () => {
     expect((await read([3], [])).known).toEqual([]);
     expect(await read([3], ["device:10"])).toEqual({ counts: { 3: 3 }, known: [] });
