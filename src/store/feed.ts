@@ -2,10 +2,11 @@
  * The change feed: one row per incident or alert a transaction created or changed, written by that
  * same transaction just before it commits. The store's entity writes note what they touch
  * (`noteChange`); `inTransaction` (transaction.ts) writes the notes at the end of the transaction in
- * one multi-row insert, numbered by the tenant's feed counter. Updating the counter row is the
- * transaction's last statement, so its lock is held only while committing, and transactions take
- * their numbers in commit order: a reader that has seen number n will never later see a smaller one
- * appear. Nothing uncommitted is ever in the feed, and nothing committed is missing from it.
+ * one multi-row insert. On SQLite the rows are numbered there by the tenant's feed counter (its writes
+ * are serialized: transactions take their numbers in commit order); on PostgreSQL they are written
+ * unnumbered and the feed sequencer numbers them after the commit (feed-sequencer.ts). Either way a
+ * reader that has seen number n will never later see a smaller one appear, nothing uncommitted is
+ * ever in the feed, and nothing committed is missing from it.
  */
 import { sql, type Kysely, type Transaction } from "kysely";
 import type { ChangeFeedTable, Database } from "./tables.js";
@@ -103,7 +104,7 @@ export function noteSlaBreach(tx: Transaction<Database>, tenantId: string, incid
 }
 
 /**
- * Writes the transaction's noted changes: per tenant, one counter update and one multi-row insert.
+ * Writes the transaction's noted changes: per tenant, one multi-row insert (on SQLite after its counter's update).
  * Returns the tenants whose feed grew (for the after-commit wake-up).
  */
 export async function flushFeed(tx: Transaction<Database>): Promise<string[]> {
@@ -148,10 +149,9 @@ export async function flushFeed(tx: Transaction<Database>): Promise<string[]> {
 }
 
 /**
- * PostgreSQL: the counter's update, the feed rows and the notification in one statement, the same
- * for any number of changes (a round trip and a plan, where three statements cost three of each).
- * The counter is still updated by the transaction's last statement, and the notification is still
- * delivered only if the transaction commits.
+ * PostgreSQL: the rows in one statement, unnumbered (`seq` null), in the order they were noted. The
+ * feed sequencer numbers them once the transaction has committed (feed-sequencer.ts): the transaction
+ * no longer takes its tenant's counter row, so a tenant's writes commit side by side.
  */
 async function flushPostgres(
   tx: Transaction<Database>,
@@ -165,19 +165,12 @@ async function flushPostgres(
   // As on SQLite: a breach is the watch's record, never a person's change.
   const people = list.map((c) => (byPerson && c.slaBreach === undefined ? 1 : 0));
   const breaches = list.map((c) => c.slaBreach ?? null);
-  await sql`with counter as (
-      insert into feed_counters (tenant_id, last_seq) values (${tenantId}, ${list.length}::integer)
-      on conflict (tenant_id) do update set last_seq = feed_counters.last_seq + excluded.last_seq
-      returning last_seq
-    ), written as (
-      insert into change_feed (tenant_id, seq, entity_type, entity_id, change_type, at, actor, automated, by_person, sla_breach)
-      select ${tenantId}, counter.last_seq - ${list.length}::integer + c.n::integer, c.entity_type, c.entity_id, c.change_type, ${at}, ${actor}, ${automated ? 1 : 0}::integer,
-        c.by_person, c.sla_breach
-      from counter, unnest(${list.map((c) => c.entityType)}::text[], ${list.map((c) => c.entityId)}::text[], ${list.map((c) => c.changeType)}::text[],
-        ${people}::integer[], ${breaches}::text[])
-        with ordinality as c(entity_type, entity_id, change_type, by_person, sla_breach, n)
-    )
-    select pg_notify(${FEED_CHANNEL}, ${tenantId})`.execute(tx);
+  await sql`insert into change_feed (tenant_id, entity_type, entity_id, change_type, at, actor, automated, by_person, sla_breach)
+    select ${tenantId}, c.entity_type, c.entity_id, c.change_type, ${at}, ${actor}, ${automated ? 1 : 0}::integer, c.by_person, c.sla_breach
+    from unnest(${list.map((c) => c.entityType)}::text[], ${list.map((c) => c.entityId)}::text[], ${list.map((c) => c.changeType)}::text[],
+      ${people}::integer[], ${breaches}::text[])
+      with ordinality as c(entity_type, entity_id, change_type, by_person, sla_breach, n)
+    order by c.n`.execute(tx);
 }
 
 type Listener = (tenantId: string) => void;

@@ -35,6 +35,8 @@ import * as m016 from "./migrations/016_feed_retention.js";
 import * as m020 from "./migrations/020_sync_windows.js";
 import * as m021 from "./migrations/021_incident_summaries.js";
 import * as m022 from "./migrations/022_alert_doc_lz4.js";
+import * as m023 from "./migrations/023_feed_sequencer.js";
+import { startFeedSequencer } from "./feed-sequencer.js";
 import { installDeadline, SqliteReadPool } from "./read-workers.js";
 import { installRegex } from "./hunting-regex.js";
 import { BACKSTOP_PAGES, useWalSync, WalSync } from "./wal-sync.js";
@@ -69,6 +71,7 @@ const migrations: Record<string, Migration> = {
   "020_sync_windows": m020,
   "021_incident_summaries": m021,
   "022_alert_doc_lz4": m022,
+  "023_feed_sequencer": m023,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
@@ -278,19 +281,24 @@ async function loadPg(): Promise<typeof pg> {
 export async function openPostgresStore(url: string, poolSize = 10, limits: QueryLimitOptions = {}): Promise<Store> {
   const queryTimeoutMs = limits.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
   const pg = await loadPg();
-  const pool = new pg.Pool({ connectionString: url, max: poolSize });
+  // Idle connections never keep the process alive (allowExitOnIdle): a command, or a server that
+  // refuses to start, exits when its work is done, though the feed sequencer's sweep uses the pool
+  // every second (which would otherwise keep an idle connection from ever timing out).
+  const pool = new pg.Pool({ connectionString: url, max: poolSize, allowExitOnIdle: true });
   // An idle connection the server closes (restart, failover, an administrator) must not take the
   // process down: the pool drops it and opens a new one when needed.
   pool.on("error", () => undefined);
   // The reads run on connections of their own whose every statement has the time limit; writes and
   // migrations keep theirs without one (a migration on a large table may take minutes). Set on a
   // connection's first use rather than as a startup parameter, which poolers such as PgBouncer refuse.
-  const readPool = new pg.Pool({ connectionString: url, max: poolSize });
+  const readPool = new pg.Pool({ connectionString: url, max: poolSize, allowExitOnIdle: true });
   readPool.on("error", () => undefined);
   const limited = new WeakSet<pg.PoolClient>();
   const observed = new Observed();
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparing(pool) }), log: observed.log });
   await migrate(db);
+  // Rows a node left unnumbered when it stopped are numbered now, and then on a timer.
+  const stopSequencer = await startFeedSequencer(db);
   // Named statements are parsed and planned once per connection, not on every request.
   const named = (sqlText: string, parameters: readonly unknown[]) => ({
     name: statementName(sqlText),
@@ -344,6 +352,7 @@ export async function openPostgresStore(url: string, poolSize = 10, limits: Quer
       { pool: "postgres_read", total: readPool.totalCount, idle: readPool.idleCount, waiting: readPool.waitingCount },
     ],
     close: async () => {
+      await stopSequencer();
       await readPool.end();
       await db.destroy();
     },

@@ -238,10 +238,14 @@ export interface FeedCounterTable {
   last_seq: number;
 }
 
-/** One committed change to an incident or an alert, numbered per tenant in commit order. */
+/**
+ * One committed change to an incident or an alert, numbered per tenant in commit order. On PostgreSQL
+ * a row is written with `seq` null and numbered after its transaction commits (feed-sequencer.ts); it
+ * also has an `id`, the order rows were written in, which only the sequencer reads.
+ */
 export interface ChangeFeedTable {
   tenant_id: string;
-  seq: number;
+  seq: number | null;
   entity_type: "incident" | "alert";
   entity_id: string;
   change_type: "created" | "updated";

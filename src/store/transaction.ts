@@ -6,6 +6,7 @@
 import { sql, type Kysely, type Transaction } from "kysely";
 import type { Database } from "./tables.js";
 import { announceCommit, feedMark, feedRewind, flushFeed } from "./feed.js";
+import { numberFeed } from "./feed-sequencer.js";
 import { isPostgres } from "./dialect.js";
 import { traced } from "./trace.js";
 import { walSyncOf } from "./wal-sync.js";
@@ -17,7 +18,8 @@ export type StoreTx = Transaction<Database>;
 
 /**
  * Runs `fn` in one transaction: everything it writes commits together, or nothing does. The change
- * feed's rows for the incidents and alerts it wrote are its last statements (feed.ts). On a durable
+ * feed's rows for the incidents and alerts it wrote are its last statements (feed.ts); on PostgreSQL
+ * they are numbered once it has committed, before this resolves (feed-sequencer.ts). On a durable
  * SQLite store the commit does not hold the event loop while it reaches the disk (wal-sync.ts); it
  * resolves, and the change is announced, once it has.
  */
@@ -32,7 +34,11 @@ export function inTransaction<T>(db: StoreDb, fn: (tx: StoreTx) => Promise<T>): 
     const wal = walSyncOf(db);
     const result = wal ? await wal.commit(db, (conn) => conn.transaction().execute(body)) : await db.transaction().execute(body);
     span?.set({ "triage.feed.tenants": grown.length });
-    if (grown.length) announceCommit(db, grown);
+    // PostgreSQL: the rows are numbered (and announced) by the sequencer's run after the commit.
+    if (grown.length) {
+      if (isPostgres(db)) await numberFeed(db);
+      else announceCommit(db, grown);
+    }
     return result;
   });
 }
