@@ -4,7 +4,8 @@
  * (`noteChange`); `inTransaction` (transaction.ts) writes the notes at the end of the transaction in
  * one multi-row insert. On SQLite the rows are numbered there by the tenant's feed counter (its writes
  * are serialized: transactions take their numbers in commit order); on PostgreSQL they are written
- * unnumbered and the feed sequencer numbers them after the commit (feed-sequencer.ts). Either way a
+ * unnumbered and the feed sequencer numbers them after the commit (feed-sequencer.ts), except in a
+ * transaction already serialized per tenant (ingestion: `numberFeedInTransaction`). Either way a
  * reader that has seen number n will never later see a smaller one appear, nothing uncommitted is
  * ever in the feed, and nothing committed is missing from it.
  */
@@ -31,6 +32,11 @@ interface Pending {
   automated: boolean;
   /** A signed-in person made these changes: they stop the incidents' first-action clocks. */
   byPerson: boolean;
+  /**
+   * PostgreSQL: number the rows inside the transaction, taking the tenant's counter row until it
+   * commits, instead of leaving them to the sequencer (`numberFeedInTransaction`).
+   */
+  inline: boolean;
   /** tenant|type|id → the change; "created" wins over "updated". An SLA breach has a key of its own. */
   changes: Map<string, { tenantId: string; entityType: FeedEntityType; entityId: string; changeType: FeedChangeType; slaBreach?: string }>;
 }
@@ -39,7 +45,7 @@ const pending = new WeakMap<Transaction<Database>, Pending>();
 
 function pendingOf(tx: Transaction<Database>): Pending {
   let p = pending.get(tx);
-  if (!p) pending.set(tx, (p = { actor: null, automated: false, byPerson: false, changes: new Map() }));
+  if (!p) pending.set(tx, (p = { actor: null, automated: false, byPerson: false, inline: false, changes: new Map() }));
   return p;
 }
 
@@ -83,6 +89,16 @@ export function noteAutomated(tx: Transaction<Database>): void {
   pendingOf(tx).automated = true;
 }
 
+/**
+ * PostgreSQL: the transaction numbers its own feed rows, as SQLite's do, instead of leaving them to the
+ * feed sequencer. For a transaction that already holds a lock serializing its tenant's writes of its
+ * kind (ingestion's): holding the counter row too through its commit costs it no concurrency, and it
+ * spares its many rows a second write (numbering updates each row) and its caller the wait for a run.
+ */
+export function numberFeedInTransaction(tx: Transaction<Database>): void {
+  pendingOf(tx).inline = true;
+}
+
 /** Marks the transaction's changes as made by a signed-in person (docs/sla.md#first-action). */
 export function noteByPerson(tx: Transaction<Database>): void {
   pendingOf(tx).byPerson = true;
@@ -104,12 +120,14 @@ export function noteSlaBreach(tx: Transaction<Database>, tenantId: string, incid
 }
 
 /**
- * Writes the transaction's noted changes: per tenant, one multi-row insert (on SQLite after its counter's update).
- * Returns the tenants whose feed grew (for the after-commit wake-up).
+ * Writes the transaction's noted changes: per tenant, one multi-row insert, numbered after its
+ * counter's update (SQLite, or `numberFeedInTransaction`) or left unnumbered for the sequencer.
+ * Returns the tenants whose feed grew (for the after-commit wake-up) and whether rows were left
+ * unnumbered (the sequencer must run once the transaction commits).
  */
-export async function flushFeed(tx: Transaction<Database>): Promise<string[]> {
+export async function flushFeed(tx: Transaction<Database>): Promise<{ tenants: string[]; unnumbered: boolean }> {
   const p = pending.get(tx);
-  if (!p || p.changes.size === 0) return [];
+  if (!p || p.changes.size === 0) return { tenants: [], unnumbered: false };
   pending.delete(tx);
   const byTenant = new Map<string, (typeof p.changes extends Map<string, infer V> ? V : never)[]>();
   for (const c of p.changes.values()) {
@@ -121,7 +139,7 @@ export async function flushFeed(tx: Transaction<Database>): Promise<string[]> {
   const actor = p.actor ?? SYSTEM_FEED_ACTOR;
   for (const [tenantId, list] of byTenant) {
     if (isPostgres(tx)) {
-      await flushPostgres(tx, tenantId, list, at, actor, p.automated, p.byPerson);
+      await flushPostgres(tx, tenantId, list, at, actor, p.automated, p.byPerson, p.inline);
       continue;
     }
     const row = await tx
@@ -145,13 +163,15 @@ export async function flushFeed(tx: Transaction<Database>): Promise<string[]> {
     }));
     await insertRows(tx, "change_feed", rows, ROWS_PER_INSERT);
   }
-  return [...byTenant.keys()];
+  return { tenants: [...byTenant.keys()], unnumbered: isPostgres(tx) && !p.inline };
 }
 
 /**
- * PostgreSQL: the rows in one statement, unnumbered (`seq` null), in the order they were noted. The
- * feed sequencer numbers them once the transaction has committed (feed-sequencer.ts): the transaction
- * no longer takes its tenant's counter row, so a tenant's writes commit side by side.
+ * PostgreSQL: the rows in one statement, in the order they were noted. Unnumbered (`seq` null) unless
+ * `numbered`: the feed sequencer numbers them once the transaction has committed (feed-sequencer.ts),
+ * so the transaction does not take its tenant's counter row and a tenant's writes commit side by side.
+ * Numbered, the counter's update, the rows and the notification are one statement, the transaction's
+ * last (the counter row is held only while committing; the notification is delivered only if it commits).
  */
 async function flushPostgres(
   tx: Transaction<Database>,
@@ -161,16 +181,32 @@ async function flushPostgres(
   actor: string,
   automated: boolean,
   byPerson: boolean,
+  numbered: boolean,
 ): Promise<void> {
   // As on SQLite: a breach is the watch's record, never a person's change.
   const people = list.map((c) => (byPerson && c.slaBreach === undefined ? 1 : 0));
   const breaches = list.map((c) => c.slaBreach ?? null);
-  await sql`insert into change_feed (tenant_id, entity_type, entity_id, change_type, at, actor, automated, by_person, sla_breach)
-    select ${tenantId}, c.entity_type, c.entity_id, c.change_type, ${at}, ${actor}, ${automated ? 1 : 0}::integer, c.by_person, c.sla_breach
-    from unnest(${list.map((c) => c.entityType)}::text[], ${list.map((c) => c.entityId)}::text[], ${list.map((c) => c.changeType)}::text[],
+  const changes = sql`unnest(${list.map((c) => c.entityType)}::text[], ${list.map((c) => c.entityId)}::text[], ${list.map((c) => c.changeType)}::text[],
       ${people}::integer[], ${breaches}::text[])
-      with ordinality as c(entity_type, entity_id, change_type, by_person, sla_breach, n)
-    order by c.n`.execute(tx);
+      with ordinality as c(entity_type, entity_id, change_type, by_person, sla_breach, n)`;
+  if (!numbered) {
+    await sql`insert into change_feed (tenant_id, entity_type, entity_id, change_type, at, actor, automated, by_person, sla_breach)
+      select ${tenantId}, c.entity_type, c.entity_id, c.change_type, ${at}, ${actor}, ${automated ? 1 : 0}::integer, c.by_person, c.sla_breach
+      from ${changes}
+      order by c.n`.execute(tx);
+    return;
+  }
+  await sql`with counter as (
+      insert into feed_counters (tenant_id, last_seq) values (${tenantId}, ${list.length}::integer)
+      on conflict (tenant_id) do update set last_seq = feed_counters.last_seq + excluded.last_seq
+      returning last_seq
+    ), written as (
+      insert into change_feed (tenant_id, seq, entity_type, entity_id, change_type, at, actor, automated, by_person, sla_breach)
+      select ${tenantId}, counter.last_seq - ${list.length}::integer + c.n::integer, c.entity_type, c.entity_id, c.change_type, ${at}, ${actor},
+        ${automated ? 1 : 0}::integer, c.by_person, c.sla_breach
+      from counter, ${changes}
+    )
+    select pg_notify(${FEED_CHANNEL}, ${tenantId})`.execute(tx);
 }
 
 type Listener = (tenantId: string) => void;

@@ -25,7 +25,7 @@ export type StoreTx = Transaction<Database>;
  */
 export function inTransaction<T>(db: StoreDb, fn: (tx: StoreTx) => Promise<T>): Promise<T> {
   return traced("store.transaction", { "db.system.name": isPostgres(db) ? "postgresql" : "sqlite" }, async (span) => {
-    let grown: string[] = [];
+    let grown: Awaited<ReturnType<typeof flushFeed>> = { tenants: [], unnumbered: false };
     const body = async (tx: StoreTx): Promise<T> => {
       const out = await fn(tx);
       grown = await flushFeed(tx);
@@ -33,12 +33,10 @@ export function inTransaction<T>(db: StoreDb, fn: (tx: StoreTx) => Promise<T>): 
     };
     const wal = walSyncOf(db);
     const result = wal ? await wal.commit(db, (conn) => conn.transaction().execute(body)) : await db.transaction().execute(body);
-    span?.set({ "triage.feed.tenants": grown.length });
-    // PostgreSQL: the rows are numbered (and announced) by the sequencer's run after the commit.
-    if (grown.length) {
-      if (isPostgres(db)) await numberFeed(db);
-      else announceCommit(db, grown);
-    }
+    span?.set({ "triage.feed.tenants": grown.tenants.length });
+    // Rows left unnumbered (PostgreSQL) are numbered, and announced, by the sequencer's run.
+    if (grown.unnumbered) await numberFeed(db);
+    else if (grown.tenants.length) announceCommit(db, grown.tenants);
     return result;
   });
 }

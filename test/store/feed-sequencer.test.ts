@@ -5,7 +5,7 @@ import { TEST_STORE, freshPostgresDatabase } from "../support/stores.js";
 import { openPostgresStore, type Store } from "../../src/store/open.js";
 import type { Database } from "../../src/store/tables.js";
 import { inTransaction } from "../../src/store/transaction.js";
-import { lastFeedSeq, noteChange, readFeed } from "../../src/store/feed.js";
+import { lastFeedSeq, noteChange, numberFeedInTransaction, readFeed } from "../../src/store/feed.js";
 import { pruneFeedBatch } from "../../src/store/feed-retention.js";
 import { down, up } from "../../src/store/migrations/023_feed_sequencer.js";
 
@@ -31,27 +31,31 @@ describe.skipIf(TEST_STORE !== "postgres")("the feed sequencer on PostgreSQL", (
     await database?.drop();
   });
 
-  /** One write: a transaction that changed `ids` (feed rows only; no entity is needed for the feed). */
-  const write = (store: Store, tenant: string, ids: string[]) =>
+  /**
+   * One write: a transaction that changed `ids` (feed rows only; no entity is needed for the feed),
+   * numbering them itself when `inline` (as ingestion's transactions do) or leaving them to the sequencer.
+   */
+  const write = (store: Store, tenant: string, ids: string[], inline = false) =>
     inTransaction(store.db, async (tx) => {
+      if (inline) numberFeedInTransaction(tx);
       for (const id of ids) noteChange(tx, tenant, "incident", id, "updated");
     });
 
   const unnumbered = async (store: Store) =>
     Number((await sql<{ n: string }>`select count(*) as n from change_feed where seq is null`.execute(store.db)).rows[0]!.n);
 
-  it("numbers a write's rows before the write returns", async () => {
+  it("numbers a write's rows before the write returns, whoever numbers them", async () => {
     const tenant = "tenant-own";
-    for (let i = 0; i < 5; i++) {
+    for (let i = 0; i < 6; i++) {
       const before = await lastFeedSeq(a.db, tenant);
-      await write(a, tenant, [`own-${i}-x`, `own-${i}-y`]);
+      await write(a, tenant, [`own-${i}-x`, `own-${i}-y`], i % 2 === 1);
       const entries = await readFeed(a.db, tenant, before, 10);
       expect(entries.map((e) => e.entityId).sort()).toEqual([`own-${i}-x`, `own-${i}-y`]);
       expect(entries.map((e) => e.seq)).toEqual([before + 1, before + 2]);
     }
   });
 
-  it("gives concurrent writes on two nodes numbers without gaps or repeats, and readers only ever see a prefix", async () => {
+  it("gives concurrent writes on two nodes numbers without gaps or repeats, and readers only ever see a prefix, when some writes number their own rows", async () => {
     const tenants = ["tenant-one", "tenant-two"];
     const writes = 120;
     let writing = true;
@@ -76,7 +80,7 @@ describe.skipIf(TEST_STORE !== "postgres")("the feed sequencer on PostgreSQL", (
     await Promise.all(
       Array.from({ length: writes }, (_, i) => {
         const tenant = tenants[i % 2]!;
-        return write(i % 3 === 0 ? b : a, tenant, [`w${i}-1`, `w${i}-2`, `w${i}-3`]);
+        return write(i % 3 === 0 ? b : a, tenant, [`w${i}-1`, `w${i}-2`, `w${i}-3`], i % 5 === 0);
       }),
     );
     // Rows the other node's run held when a write returned are numbered by that run; let both settle.

@@ -13,6 +13,7 @@ import { isPostgres } from "../dialect.js";
 import { chunks, IN_LIST } from "../chunks.js";
 import { alertRecordOf } from "../alert-rows.js";
 import { incidentRecordOf, incidentStatusOrdinals } from "../incident-rows.js";
+import { numberFeedInTransaction } from "../feed.js";
 
 /** The rows a batch read, as read: what its writes are guarded against. */
 export interface StoredRows {
@@ -30,7 +31,11 @@ export function storedRows(): StoredRows {
  * anyway.) Then the tenant's counters, which are written only under the same lock.
  */
 export async function lockTenantForIngestion(trx: Transaction<Database>, tenantId: string): Promise<{ nextIncident: number; nextSeq: number }> {
-  if (isPostgres(trx)) await sql`select pg_advisory_xact_lock(hashtext(${`triage-ingest:${tenantId}`}))`.execute(trx);
+  if (isPostgres(trx)) {
+    await sql`select pg_advisory_xact_lock(hashtext(${`triage-ingest:${tenantId}`}))`.execute(trx);
+    // Its tenant's ingestions run one at a time already: the batch's feed rows are numbered in it.
+    numberFeedInTransaction(trx);
+  }
   const tenant = await trx.selectFrom("tenants").select(["next_incident_id", "next_alert_seq"]).where("id", "=", tenantId).executeTakeFirstOrThrow();
   return { nextIncident: tenant.next_incident_id, nextSeq: tenant.next_alert_seq };
 }
