@@ -65,6 +65,9 @@ class Sequencer {
   }
 
   private start(): Promise<void> {
+    // A run that fails (the database unreachable, a deadlock) leaves its rows unnumbered, where the
+    // next run finds them: the next write's, or the sweep's within SWEEP_MS. The write that waited has
+    // committed; it is not failed for it.
     const p = this.numberAll()
       .catch(() => undefined)
       .finally(() => {
