@@ -70,7 +70,9 @@ export async function pruneFeedBatch(
       ? await sql<{
           seq: number | string;
           at: string;
-        }>`select seq, at from change_feed where tenant_id = ${tenantId} and seq is not null order by seq limit ${limits.batch} for update skip locked`.execute(tx)
+        }>`select seq, at from change_feed where tenant_id = ${tenantId} and seq is not null order by seq limit ${limits.batch} for update skip locked`.execute(
+          tx,
+        )
       : await sql<{
           seq: number | string;
           at: string;
