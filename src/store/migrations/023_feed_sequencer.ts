@@ -22,19 +22,18 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
 export async function down(db: Kysely<unknown>): Promise<void> {
   if (!isPostgres(db)) return;
-  // Rows still unnumbered are numbered after the tenant's last number, in the order they were written.
-  await sql`with todo as (
-      select id, tenant_id, row_number() over (partition by tenant_id order by id) as n from change_feed where seq is null
-    ), counts as (
-      select tenant_id, count(*)::integer as n from todo group by tenant_id
-    ), bumped as (
-      insert into feed_counters (tenant_id, last_seq) select tenant_id, n from counts order by tenant_id
-      on conflict (tenant_id) do update set last_seq = feed_counters.last_seq + excluded.last_seq
-      returning tenant_id, last_seq
-    )
-    update change_feed f set seq = b.last_seq - c.n + t.n
-    from todo t join counts c on c.tenant_id = t.tenant_id join bumped b on b.tenant_id = t.tenant_id
+  // Rows still unnumbered are numbered after the tenant's last number, in the order they were written
+  // (no node runs while a migration goes down).
+  await sql`insert into feed_counters (tenant_id, last_seq)
+    select distinct tenant_id, 0 from change_feed where seq is null
+    on conflict (tenant_id) do nothing`.execute(db);
+  await sql`update change_feed f set seq = c.last_seq + t.n
+    from (select id, tenant_id, row_number() over (partition by tenant_id order by id) as n from change_feed where seq is null) t
+    join feed_counters c on c.tenant_id = t.tenant_id
     where f.id = t.id`.execute(db);
+  await sql`update feed_counters c set last_seq = m.top
+    from (select tenant_id, max(seq) as top from change_feed group by tenant_id) m
+    where m.tenant_id = c.tenant_id and m.top > c.last_seq`.execute(db);
   await sql`drop index change_feed_unnumbered`.execute(db);
   await sql`drop index change_feed_seq`.execute(db);
   await sql`alter table change_feed drop column id`.execute(db);
