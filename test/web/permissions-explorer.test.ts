@@ -243,13 +243,14 @@ describe.skipIf(!browserAvailable() || process.env.TRIAGE_SKIP_BROWSER === "1")(
     // Ambiguous: /me/assignLicense is listed only as /users/{id}/assignlicense; /users/delta could be a user id.
     const alias = await find("POST /me/assignLicense");
     expect(alias.alias).toBe("/me → /users/{id}");
-    await expect(page.locator(".finder-alias").textContent()).resolves.toContain(alias.alias);
+    await expect.poll(() => page.locator(".finder-alias").textContent()).toContain(alias.alias);
     await expect(page.locator(".finder-scheme[data-scheme=DelegatedWork] .finder-least a").textContent()).resolves.toBe(
       alias.schemes.DelegatedWork.leastPrivileged,
     );
     const delta = await find("GET /users/delta");
     expect(delta.templates).toEqual(["/users/delta"]);
-    await expect(page.locator(".finder-template").allTextContents()).resolves.toEqual(["/users/delta"]);
+    // The previous answer's `.finder-answer` is still on the page while this one renders: wait for this one's.
+    await expect.poll(() => page.locator(".finder-template").allTextContents()).toEqual(["/users/delta"]);
 
     const unknown = await find("GET /no/such/thing");
     expect(unknown.found).toBe(false);
