@@ -6,15 +6,24 @@
 import { badRequest } from "../errors/graph-error.js";
 import { commentRefusal, type AlertComment } from "../schema/comment.js";
 import { recordChanges } from "../store/audit.js";
+import type { IncidentRecord } from "../schema/records.js";
 import { alertRecordOf } from "../store/alert-rows.js";
 import { alertNotFound, findAlertRow, writeAlert } from "../store/alerts.js";
 import { incidentRecordOf } from "../store/incident-rows.js";
 import { findIncidentRow, incidentNotFound, writeIncident } from "../store/incidents.js";
 import type { IncidentTable } from "../store/tables.js";
 import { inTransaction, type StoreDb, type StoreTx } from "../store/transaction.js";
+import { changeIncidentAtOnce, type IncidentDecision } from "./incident-at-once.js";
 import { notePerson, type WriteContext } from "./write-context.js";
 
 export async function addIncidentComment(db: StoreDb, ctx: WriteContext, id: string, text: string): Promise<AlertComment[]> {
+  let comments: AlertComment[] = [];
+  const atOnce = await changeIncidentAtOnce(db, ctx, id, async (row) => {
+    const decision = decideComment(row, ctx, text);
+    comments = decision.comments;
+    return decision;
+  });
+  if (atOnce) return comments;
   return inTransaction(db, async (tx) => {
     notePerson(tx, ctx);
     const row = await findIncidentRow(tx, ctx.tenantId, id, true);
@@ -30,15 +39,25 @@ export async function commentOnIncidentRow(
   row: IncidentTable,
   text: string,
 ): Promise<{ comments: AlertComment[]; row: IncidentTable }> {
+  const decision = decideComment(row, ctx, text);
+  const written = await writeIncident(tx, row, decision.next);
+  await recordChanges(tx, { ...ctx, entityType: "incident", entityId: String(row.id), at: ctx.now }, decision.changes);
+  return { comments: decision.comments, row: written };
+}
+
+/** The incident in `row` with the comment appended, or the rules' refusal (thrown). */
+function decideComment(row: IncidentTable, ctx: WriteContext, text: string): IncidentDecision & { next: IncidentRecord; comments: AlertComment[] } {
   const record = incidentRecordOf(row);
   const comment: AlertComment = { comment: text, createdByDisplayName: ctx.actor, createdDateTime: ctx.now };
   const existing = (record.doc.comments as AlertComment[] | undefined) ?? [];
   const refused = commentRefusal(existing, comment, `Incident ${row.id}`);
   if (refused) throw badRequest(refused);
   const comments = [...existing, comment];
-  const written = await writeIncident(tx, row, { ...record, doc: { ...record.doc, comments, lastUpdateDateTime: ctx.now } });
-  await recordChanges(tx, { ...ctx, entityType: "incident", entityId: String(row.id), at: ctx.now }, [{ property: "comments", before: null, after: comment }]);
-  return { comments, row: written };
+  return {
+    next: { ...record, doc: { ...record.doc, comments, lastUpdateDateTime: ctx.now } },
+    changes: [{ property: "comments", before: null, after: comment }],
+    comments,
+  };
 }
 
 export async function addAlertComment(db: StoreDb, ctx: WriteContext, id: string, text: string): Promise<AlertComment[]> {

@@ -8,11 +8,11 @@
  */
 import type { IncidentRecord, PropertyChange } from "../schema/records.js";
 import { deriveFromSummary } from "../domain/incident-derive.js";
-import { summarize, summaryToStore } from "../domain/incident-summary.js";
+import { summarize, summaryToStore, type IncidentSummary } from "../domain/incident-summary.js";
 import type { IncidentState } from "../domain/incident-rules.js";
 import { derivationInputs, detectorCounts } from "../store/incident-facts.js";
 import { readSummaries, writeSummaries } from "../store/incident-summaries.js";
-import type { StoreTx } from "../store/transaction.js";
+import type { StoreDb, StoreTx } from "../store/transaction.js";
 
 /**
  * `record` with `state` applied and its derived properties recomputed at `at`; the incident must be
@@ -28,16 +28,38 @@ export async function deriveStored(
   state: IncidentState,
   at: string,
   opts: { alertsUnchanged?: boolean } = {},
-): Promise<{ next: IncidentRecord; changes: PropertyChange[] }> {
-  let summary = opts.alertsUnchanged ? (await readSummaries(tx, tenantId, [record.id])).get(record.id) : undefined;
-  let counts: Map<string, number>;
-  if (summary) counts = await detectorCounts(tx, tenantId, summary.detectorKeys);
-  else {
-    const inputs = await derivationInputs(tx, tenantId, record.id);
-    summary = summarize(inputs.alerts, inputs.assets);
-    counts = inputs.detectorCounts;
-    await writeSummaries(tx, tenantId, new Map([[record.id, summaryToStore(summary)]]));
-  }
+): Promise<Derivation> {
+  const fromSummary = opts.alertsUnchanged ? await deriveFromStoredSummary(tx, tenantId, record, state, at) : undefined;
+  if (fromSummary) return fromSummary;
+  const inputs = await derivationInputs(tx, tenantId, record.id);
+  const summary = summarize(inputs.alerts, inputs.assets);
+  await writeSummaries(tx, tenantId, new Map([[record.id, summaryToStore(summary)]]));
+  return derivation(record, state, summary, inputs.detectorCounts, at);
+}
+
+/** An incident's derivation with its properties recomputed, and the changes that made. */
+export interface Derivation {
+  next: IncidentRecord;
+  changes: PropertyChange[];
+}
+
+/**
+ * `deriveStored` with its alerts unchanged, from reads alone: undefined for an incident without a
+ * stored summary, which only `deriveStored` (in a transaction) derives, from all its alerts.
+ */
+export async function deriveFromStoredSummary(
+  db: StoreDb,
+  tenantId: string,
+  record: IncidentRecord,
+  state: IncidentState,
+  at: string,
+): Promise<Derivation | undefined> {
+  const summary = (await readSummaries(db, tenantId, [record.id])).get(record.id);
+  if (!summary) return undefined;
+  return derivation(record, state, summary, await detectorCounts(db, tenantId, summary.detectorKeys), at);
+}
+
+function derivation(record: IncidentRecord, state: IncidentState, summary: IncidentSummary, counts: Map<string, number>, at: string): Derivation {
   const derived = deriveFromSummary({ ...state, summary, detectorCounts: counts, at });
   return {
     next: { ...record, ...state, doc: derived.doc, alertCount: derived.alertCount, priorityFactors: derived.priorityFactors },

@@ -9,7 +9,7 @@
  * reader that has seen number n will never later see a smaller one appear, nothing uncommitted is
  * ever in the feed, and nothing committed is missing from it.
  */
-import { sql, type Kysely, type Transaction } from "kysely";
+import { sql, type Kysely, type RawBuilder, type Transaction } from "kysely";
 import type { ChangeFeedTable, Database } from "./tables.js";
 import { ROWS_PER_INSERT } from "./chunks.js";
 import { insertRows } from "./insert-rows.js";
@@ -166,6 +166,39 @@ export async function flushFeed(tx: Transaction<Database>): Promise<{ tenants: s
   return { tenants: [...byTenant.keys()], unnumbered: isPostgres(tx) && !p.inline };
 }
 
+type NotedChange = { entityType: FeedEntityType; entityId: string; changeType: FeedChangeType; slaBreach?: string | undefined };
+
+/** PostgreSQL: the noted changes as rows `c` (entity_type, entity_id, change_type, by_person, sla_breach, n). */
+function feedChanges(list: readonly NotedChange[], byPerson: boolean): RawBuilder<unknown> {
+  // As on SQLite: a breach is the watch's record, never a person's change.
+  const people = list.map((c) => (byPerson && c.slaBreach === undefined ? 1 : 0));
+  const breaches = list.map((c) => c.slaBreach ?? null);
+  return sql`unnest(${list.map((c) => c.entityType)}::text[], ${list.map((c) => c.entityId)}::text[], ${list.map((c) => c.changeType)}::text[],
+      ${people}::integer[], ${breaches}::text[])
+      with ordinality as c(entity_type, entity_id, change_type, by_person, sla_breach, n)`;
+}
+
+/**
+ * PostgreSQL: the statement inserting changes into the feed unnumbered, in the order noted, for the
+ * feed sequencer to number once they have committed. With `guard`, only if that condition holds (a
+ * write at once: that its guarded update wrote its row, store/write-at-once.ts).
+ */
+export function unnumberedFeedInsert(
+  tenantId: string,
+  list: readonly NotedChange[],
+  at: string,
+  actor: string,
+  automated: boolean,
+  byPerson: boolean,
+  guard: RawBuilder<unknown> = sql`true`,
+): RawBuilder<unknown> {
+  return sql`insert into change_feed (tenant_id, entity_type, entity_id, change_type, at, actor, automated, by_person, sla_breach)
+      select ${tenantId}, c.entity_type, c.entity_id, c.change_type, ${at}, ${actor}, ${automated ? 1 : 0}::integer, c.by_person, c.sla_breach
+      from ${feedChanges(list, byPerson)}
+      where ${guard}
+      order by c.n`;
+}
+
 /**
  * PostgreSQL: the rows in one statement, in the order they were noted. Unnumbered (`seq` null) unless
  * `numbered`: the feed sequencer numbers them once the transaction has committed (feed-sequencer.ts),
@@ -176,24 +209,16 @@ export async function flushFeed(tx: Transaction<Database>): Promise<{ tenants: s
 async function flushPostgres(
   tx: Transaction<Database>,
   tenantId: string,
-  list: readonly { entityType: FeedEntityType; entityId: string; changeType: FeedChangeType; slaBreach?: string | undefined }[],
+  list: readonly NotedChange[],
   at: string,
   actor: string,
   automated: boolean,
   byPerson: boolean,
   numbered: boolean,
 ): Promise<void> {
-  // As on SQLite: a breach is the watch's record, never a person's change.
-  const people = list.map((c) => (byPerson && c.slaBreach === undefined ? 1 : 0));
-  const breaches = list.map((c) => c.slaBreach ?? null);
-  const changes = sql`unnest(${list.map((c) => c.entityType)}::text[], ${list.map((c) => c.entityId)}::text[], ${list.map((c) => c.changeType)}::text[],
-      ${people}::integer[], ${breaches}::text[])
-      with ordinality as c(entity_type, entity_id, change_type, by_person, sla_breach, n)`;
+  const changes = feedChanges(list, byPerson);
   if (!numbered) {
-    await sql`insert into change_feed (tenant_id, entity_type, entity_id, change_type, at, actor, automated, by_person, sla_breach)
-      select ${tenantId}, c.entity_type, c.entity_id, c.change_type, ${at}, ${actor}, ${automated ? 1 : 0}::integer, c.by_person, c.sla_breach
-      from ${changes}
-      order by c.n`.execute(tx);
+    await unnumberedFeedInsert(tenantId, list, at, actor, automated, byPerson).execute(tx);
     return;
   }
   await sql`with counter as (

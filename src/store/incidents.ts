@@ -4,12 +4,13 @@
  */
 import type { Kysely, Transaction } from "kysely";
 import type { Database, IncidentTable } from "./tables.js";
-import type { IncidentRecord } from "../schema/records.js";
+import type { AuditContext, IncidentRecord, PropertyChange } from "../schema/records.js";
 import { notFound } from "../errors/graph-error.js";
 import { MAX_INCIDENT_ID } from "../schema/limits.js";
 import { isPostgres } from "./dialect.js";
 import { updateGuarded } from "./guarded-update.js";
 import { incidentRowOf } from "./incident-rows.js";
+import { writeAtOnce, type AtOnceFeed } from "./write-at-once.js";
 
 /** Incident ids are decimal strings within the id column's range; anything else cannot name an incident. */
 export function incidentKey(id: string): number | null {
@@ -44,4 +45,21 @@ export async function writeIncident(trx: Transaction<Database>, row: IncidentTab
   const updated = incidentRowOf(row.tenant_id, next, row.version + 1, row);
   await updateGuarded(trx, "incidents", row, updated);
   return updated;
+}
+
+/**
+ * PostgreSQL: writes an incident as `next` holds it, with the audit rows of `changes` and its feed row,
+ * as one statement (write-at-once.ts); the row as written, or undefined (nothing written) if its
+ * version had moved since `row` was read.
+ */
+export async function writeIncidentAtOnce(
+  db: Kysely<Database>,
+  row: IncidentTable,
+  next: IncidentRecord,
+  audit: AuditContext,
+  changes: readonly PropertyChange[],
+  feed: AtOnceFeed,
+): Promise<IncidentTable | undefined> {
+  const updated = incidentRowOf(row.tenant_id, next, row.version + 1, row);
+  return (await writeAtOnce(db, "incidents", row, updated, audit, changes, feed)) ? updated : undefined;
 }
