@@ -29,12 +29,12 @@ export async function deriveStored(
   at: string,
   opts: { alertsUnchanged?: boolean } = {},
 ): Promise<Derivation> {
-  const fromSummary = opts.alertsUnchanged ? await deriveFromStoredSummary(tx, tenantId, record, state, at) : undefined;
-  if (fromSummary) return fromSummary;
+  const summary = opts.alertsUnchanged ? (await readSummaries(tx, tenantId, [record.id])).get(record.id) : undefined;
+  if (summary) return deriveWithSummary(tx, tenantId, record, state, summary, at);
   const inputs = await derivationInputs(tx, tenantId, record.id);
-  const summary = summarize(inputs.alerts, inputs.assets);
-  await writeSummaries(tx, tenantId, new Map([[record.id, summaryToStore(summary)]]));
-  return derivation(record, state, summary, inputs.detectorCounts, at);
+  const summed = summarize(inputs.alerts, inputs.assets);
+  await writeSummaries(tx, tenantId, new Map([[record.id, summaryToStore(summed)]]));
+  return derivation(record, state, summed, inputs.detectorCounts, at);
 }
 
 /** An incident's derivation with its properties recomputed, and the changes that made. */
@@ -44,18 +44,17 @@ export interface Derivation {
 }
 
 /**
- * `deriveStored` with its alerts unchanged, from reads alone: undefined for an incident without a
- * stored summary, which only `deriveStored` (in a transaction) derives, from all its alerts.
+ * `deriveStored` with its alerts unchanged, from the incident's stored summary as read, and the
+ * detectors' current counts: reads alone, for a write at once.
  */
-export async function deriveFromStoredSummary(
+export async function deriveWithSummary(
   db: StoreDb,
   tenantId: string,
   record: IncidentRecord,
   state: IncidentState,
+  summary: IncidentSummary,
   at: string,
-): Promise<Derivation | undefined> {
-  const summary = (await readSummaries(db, tenantId, [record.id])).get(record.id);
-  if (!summary) return undefined;
+): Promise<Derivation> {
   return derivation(record, state, summary, await detectorCounts(db, tenantId, summary.detectorKeys), at);
 }
 

@@ -11,13 +11,13 @@ import { incidentRecordOf } from "../store/incident-rows.js";
 import { findIncidentRow, incidentNotFound, writeIncident } from "../store/incidents.js";
 import type { IncidentTable } from "../store/tables.js";
 import { inTransaction, type StoreDb, type StoreTx } from "../store/transaction.js";
-import { deriveFromStoredSummary, deriveStored, type Derivation } from "./derive-stored.js";
+import { deriveStored, deriveWithSummary, type Derivation } from "./derive-stored.js";
 import { changeIncidentAtOnce, type IncidentDecision } from "./incident-at-once.js";
 import { notePerson, type WriteContext } from "./write-context.js";
 
 export async function updateIncident(db: StoreDb, ctx: WriteContext, id: string, changes: Record<string, unknown>): Promise<IncidentTable> {
-  const atOnce = await changeIncidentAtOnce(db, ctx, id, (row) =>
-    decidePatch(row, changes, ctx, (record, state) => deriveFromStoredSummary(db, ctx.tenantId, record, state, ctx.now)),
+  const atOnce = await changeIncidentAtOnce(db, ctx, id, (row, summary) =>
+    decidePatch(row, changes, ctx, async (record, state) => summary && deriveWithSummary(db, ctx.tenantId, record, state, summary, ctx.now)),
   );
   if (atOnce) return atOnce;
   return inTransaction(db, async (tx) => {

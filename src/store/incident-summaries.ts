@@ -5,8 +5,8 @@
  * from all its alerts, so a writer that changes an incident's alerts or entities without deriving it
  * (a load of Graph records) drops its summary instead.
  */
-import type { Kysely, Transaction } from "kysely";
-import type { Database, IncidentSummaryTable } from "./tables.js";
+import { sql, type Kysely, type Transaction } from "kysely";
+import type { Database, IncidentSummaryTable, IncidentTable } from "./tables.js";
 import type { FirstSeen, IncidentSummary } from "../schema/records.js";
 import { alertSeverity } from "../schema/enums.js";
 import { chunks, IN_LIST, ROWS_PER_INSERT } from "./chunks.js";
@@ -59,6 +59,42 @@ export async function readSummaries(db: Db, tenantId: string, incidentIds: reado
     for (const r of rows) out.set(Number(r.incident_id), summaryOf(r));
   }
   return out;
+}
+
+const SUMMARY_COLUMNS = [
+  "alert_count",
+  "severity",
+  "titles",
+  "categories",
+  "detection_sources",
+  "detector_keys",
+  "devices",
+  "accounts",
+] as const satisfies readonly (keyof IncidentSummaryTable)[];
+const SUMMARY_PREFIX = "summary.";
+
+/**
+ * An incident's row with its summary (undefined if it has none), read in one statement: without a
+ * lock, two statements could read them at two moments (a write at once, features/incident-at-once.ts).
+ */
+export async function readIncidentAndSummary(
+  db: Db,
+  tenantId: string,
+  incidentId: number,
+): Promise<{ row: IncidentTable; summary: IncidentSummary | undefined } | undefined> {
+  const summaryColumns = sql.raw(SUMMARY_COLUMNS.map((c) => `s.${quoted(c)} as ${quoted(SUMMARY_PREFIX + c)}`).join(", "));
+  const { rows } = await sql<Record<string, unknown>>`select i.*, ${summaryColumns}
+    from incidents i left join incident_summaries s on s.tenant_id = i.tenant_id and s.incident_id = i.id
+    where i.tenant_id = ${tenantId} and i.id = ${incidentId}`.execute(db);
+  const found = rows[0];
+  if (!found) return undefined;
+  const row: Record<string, unknown> = {};
+  const summary: Record<string, unknown> = { tenant_id: tenantId, incident_id: incidentId };
+  for (const [k, v] of Object.entries(found)) {
+    if (k.startsWith(SUMMARY_PREFIX)) summary[k.slice(SUMMARY_PREFIX.length)] = v;
+    else row[k] = v;
+  }
+  return { row: row as unknown as IncidentTable, summary: summary.titles == null ? undefined : summaryOf(summary as unknown as IncidentSummaryTable) };
 }
 
 /** A summary already stored is replaced: every column of the row but its key. */
