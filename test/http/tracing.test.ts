@@ -3,6 +3,7 @@ import http from "node:http";
 import { startChildTriage, type ChildTriage } from "../support/child-triage.js";
 import { startReceiver, type Receiver } from "../support/receiver.js";
 import { alert, deviceId } from "../support/alerts.js";
+import { TEST_STORE } from "../support/stores.js";
 
 /** One span as the OTLP/HTTP JSON exporter sends it, its attributes flattened. */
 interface Span {
@@ -97,6 +98,12 @@ describe("OpenTelemetry tracing (triage serve --otel-endpoint)", () => {
     const list = await fetch(`${child.url}/v1.0/security/incidents?$top=5&$filter=${encodeURIComponent("severity eq 'high'")}`, { headers: child.headers });
     expect(list.status).toBe(200);
     expect((await fetch(`${child.url}/v1.0/security/incidents/${incidentId}`, { headers: child.headers })).status).toBe(200);
+    const patched = await fetch(`${child.url}/v1.0/security/incidents/${incidentId}`, {
+      method: "PATCH",
+      headers: child.headers,
+      body: JSON.stringify({ status: "inProgress" }),
+    });
+    expect(patched.status).toBe(200);
     const hunted = await post("/v1.0/security/runHuntingQuery", { Query: "AlertInfo | where Title has 'secret-looking-term' | take 3" });
     expect(hunted.status, await hunted.clone().text()).toBe(200);
     expect((await fetch(`${child.url}/v1.0/security/incidents`, { headers: { authorization: "Bearer not-a-token" } })).status).toBe(401);
@@ -155,6 +162,15 @@ describe("OpenTelemetry tracing (triage serve --otel-endpoint)", () => {
     expect(batch!.attributes).toMatchObject({ "triage.ingest.alerts": 2, "triage.ingest.created": 2 });
     const [tx] = childrenOf(batch!).filter((s) => s.name === "store.transaction");
     expect(tx!.attributes["db.system.name"]).toMatch(/^(sqlite|postgresql)$/);
+  });
+
+  it("nests a PATCH's write under the request: one statement on PostgreSQL, a transaction on SQLite", () => {
+    const [req] = named("PATCH /v1.0/security/incidents/:id");
+    expect(req!.attributes["http.response.status_code"]).toBe(200);
+    const writes = childrenOf(req!).filter((s) => s.name === "store.write_at_once" || s.name === "store.transaction");
+    expect(writes.map((s) => [s.name, s.attributes["db.system.name"]])).toEqual([
+      TEST_STORE === "postgres" ? ["store.write_at_once", "postgresql"] : ["store.transaction", "sqlite"],
+    ]);
   });
 
   it("gives each hunting query a span with its outcome and rows, under the request, and its statement under it, without the query's text", () => {
