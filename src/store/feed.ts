@@ -139,7 +139,7 @@ export async function flushFeed(tx: Transaction<Database>): Promise<{ tenants: s
   const actor = p.actor ?? SYSTEM_FEED_ACTOR;
   for (const [tenantId, list] of byTenant) {
     if (isPostgres(tx)) {
-      await flushPostgres(tx, tenantId, list, at, actor, p.automated, p.byPerson, p.inline);
+      await flushPostgres(tx, { tenantId, list, at, actor, automated: p.automated, byPerson: p.byPerson }, p.inline);
       continue;
     }
     const row = await tx
@@ -168,6 +168,16 @@ export async function flushFeed(tx: Transaction<Database>): Promise<{ tenants: s
 
 type NotedChange = { entityType: FeedEntityType; entityId: string; changeType: FeedChangeType; slaBreach?: string | undefined };
 
+/** One tenant's feed rows as a write leaves them: its changes, when, by whom, and how made. */
+export interface FeedRows {
+  tenantId: string;
+  list: readonly NotedChange[];
+  at: string;
+  actor: string;
+  automated: boolean;
+  byPerson: boolean;
+}
+
 /** PostgreSQL: the noted changes as rows `c` (entity_type, entity_id, change_type, by_person, sla_breach, n). */
 function feedChanges(list: readonly NotedChange[], byPerson: boolean): RawBuilder<unknown> {
   // As on SQLite: a breach is the watch's record, never a person's change.
@@ -183,18 +193,10 @@ function feedChanges(list: readonly NotedChange[], byPerson: boolean): RawBuilde
  * feed sequencer to number once they have committed. With `guard`, only if that condition holds (a
  * write at once: that its guarded update wrote its row, store/write-at-once.ts).
  */
-export function unnumberedFeedInsert(
-  tenantId: string,
-  list: readonly NotedChange[],
-  at: string,
-  actor: string,
-  automated: boolean,
-  byPerson: boolean,
-  guard: RawBuilder<unknown> = sql`true`,
-): RawBuilder<unknown> {
+export function unnumberedFeedInsert(rows: FeedRows, guard: RawBuilder<unknown> = sql`true`): RawBuilder<unknown> {
   return sql`insert into change_feed (tenant_id, entity_type, entity_id, change_type, at, actor, automated, by_person, sla_breach)
-      select ${tenantId}, c.entity_type, c.entity_id, c.change_type, ${at}, ${actor}, ${automated ? 1 : 0}::integer, c.by_person, c.sla_breach
-      from ${feedChanges(list, byPerson)}
+      select ${rows.tenantId}, c.entity_type, c.entity_id, c.change_type, ${rows.at}, ${rows.actor}, ${rows.automated ? 1 : 0}::integer, c.by_person, c.sla_breach
+      from ${feedChanges(rows.list, rows.byPerson)}
       where ${guard}
       order by c.n`;
 }
@@ -206,19 +208,11 @@ export function unnumberedFeedInsert(
  * Numbered, the counter's update, the rows and the notification are one statement, the transaction's
  * last (the counter row is held only while committing; the notification is delivered only if it commits).
  */
-async function flushPostgres(
-  tx: Transaction<Database>,
-  tenantId: string,
-  list: readonly NotedChange[],
-  at: string,
-  actor: string,
-  automated: boolean,
-  byPerson: boolean,
-  numbered: boolean,
-): Promise<void> {
-  const changes = feedChanges(list, byPerson);
+async function flushPostgres(tx: Transaction<Database>, rows: FeedRows, numbered: boolean): Promise<void> {
+  const { tenantId, list, at, actor, automated } = rows;
+  const changes = feedChanges(list, rows.byPerson);
   if (!numbered) {
-    await unnumberedFeedInsert(tenantId, list, at, actor, automated, byPerson).execute(tx);
+    await unnumberedFeedInsert(rows).execute(tx);
     return;
   }
   await sql`with counter as (

@@ -72,7 +72,7 @@ export function writeAtOnce<T extends Versioned>(
         where ${written}
         order by c.n
       ), fed as (
-        ${unnumberedFeedInsert(audit.tenantId, [feedRow], new Date().toISOString(), audit.actor, false, feed.byPerson, written)}
+        ${unnumberedFeedInsert({ tenantId: audit.tenantId, list: [feedRow], at: new Date().toISOString(), actor: audit.actor, automated: false, byPerson: feed.byPerson }, written)}
       )
       select count(*)::integer as written from updated`.execute(db);
     if (res.rows[0]?.written !== 1) return false;

@@ -48,24 +48,20 @@ describe.skipIf(TEST_STORE !== "postgres")("an incident written at once", () => 
     const record = incidentRecordOf(read);
     const feedBefore = await lastFeedSeq(t.store.db, tenant);
 
-    const first = await writeIncidentAtOnce(
-      t.store.db,
-      read,
-      { ...record, doc: { ...record.doc, status: "inProgress" } },
-      auditContext(tenant, id, "first"),
-      [{ property: "status", before: "active", after: "inProgress" }],
-      { byPerson: false },
-    );
+    // A write of `status` from the row as `read` holds it.
+    const writeStatus = (status: string, requestId: string) =>
+      writeIncidentAtOnce(
+        t.store.db,
+        read,
+        { ...record, doc: { ...record.doc, status } },
+        auditContext(tenant, id, requestId),
+        [{ property: "status", before: "active", after: status }],
+        { byPerson: false },
+      );
+    const first = await writeStatus("inProgress", "first");
     expect(first?.version).toBe(read.version + 1);
     // The same read again: its version has moved.
-    const stale = await writeIncidentAtOnce(
-      t.store.db,
-      read,
-      { ...record, doc: { ...record.doc, status: "resolved" } },
-      auditContext(tenant, id, "stale"),
-      [{ property: "status", before: "active", after: "resolved" }],
-      { byPerson: false },
-    );
+    const stale = await writeStatus("resolved", "stale");
     expect(stale).toBeUndefined();
 
     const now = (await findIncidentRow(t.store.db, tenant, id))!;
