@@ -1,19 +1,20 @@
 /**
  * Appending a comment to an incident or an alert: the comment rules (schema/comment.ts) decide, then
- * the entity and its audit row are written in one transaction. Both return the whole comment
+ * the entity and its audit row are written together: at once on PostgreSQL (at-once.ts), in one
+ * transaction otherwise. Both return the whole comment
  * collection, as Graph does. A feature: it strings store reads and writes around a rule.
  */
 import { badRequest } from "../errors/graph-error.js";
 import { commentRefusal, type AlertComment } from "../schema/comment.js";
 import { recordChanges } from "../store/audit.js";
-import type { IncidentRecord } from "../schema/records.js";
+import type { AlertRecord, IncidentRecord, PropertyChange } from "../schema/records.js";
 import { alertRecordOf } from "../store/alert-rows.js";
-import { alertNotFound, findAlertRow, writeAlert } from "../store/alerts.js";
+import { alertNotFound, findAlertRow, writeAlert, writeAlertAtOnce } from "../store/alerts.js";
 import { incidentRecordOf } from "../store/incident-rows.js";
 import { findIncidentRow, incidentNotFound, writeIncident } from "../store/incidents.js";
-import type { IncidentTable } from "../store/tables.js";
+import type { AlertTable, IncidentTable } from "../store/tables.js";
 import { inTransaction, type StoreDb, type StoreTx } from "../store/transaction.js";
-import { changeIncidentAtOnce, type IncidentDecision } from "./incident-at-once.js";
+import { atOnce, changeIncidentAtOnce, RACED, type IncidentDecision } from "./at-once.js";
 import { notePerson, type WriteContext } from "./write-context.js";
 
 export async function addIncidentComment(db: StoreDb, ctx: WriteContext, id: string, text: string): Promise<AlertComment[]> {
@@ -46,11 +47,21 @@ export async function commentOnIncidentRow(
 }
 
 /** The incident in `row` with the comment appended, or the rules' refusal (thrown). */
-function decideComment(row: IncidentTable, ctx: WriteContext, text: string): IncidentDecision & { next: IncidentRecord; comments: AlertComment[] } {
-  const record = incidentRecordOf(row);
+function decideComment(row: IncidentTable, ctx: WriteContext, text: string): IncidentDecision & Appended<IncidentRecord> {
+  return appended(incidentRecordOf(row), ctx, text, `Incident ${row.id}`);
+}
+
+interface Appended<R> {
+  next: R;
+  changes: PropertyChange[];
+  comments: AlertComment[];
+}
+
+/** An incident's or alert's record with the comment appended (`what` names it in a refusal, thrown). */
+function appended<R extends { doc: Record<string, unknown> }>(record: R, ctx: WriteContext, text: string, what: string): Appended<R> {
   const comment: AlertComment = { comment: text, createdByDisplayName: ctx.actor, createdDateTime: ctx.now };
   const existing = (record.doc.comments as AlertComment[] | undefined) ?? [];
-  const refused = commentRefusal(existing, comment, `Incident ${row.id}`);
+  const refused = commentRefusal(existing, comment, what);
   if (refused) throw badRequest(refused);
   const comments = [...existing, comment];
   return {
@@ -61,17 +72,25 @@ function decideComment(row: IncidentTable, ctx: WriteContext, text: string): Inc
 }
 
 export async function addAlertComment(db: StoreDb, ctx: WriteContext, id: string, text: string): Promise<AlertComment[]> {
+  const written = await atOnce(db, async () => {
+    const row = await findAlertRow(db, ctx.tenantId, id);
+    if (!row) throw alertNotFound(id);
+    const decision = decideAlertComment(row, ctx, id, text);
+    const audit = { ...ctx, entityType: "alert" as const, entityId: id, at: ctx.now };
+    return (await writeAlertAtOnce(db, row, decision.next, audit, decision.changes)) ? decision.comments : RACED;
+  });
+  if (written) return written;
   return inTransaction(db, async (tx) => {
     const row = await findAlertRow(tx, ctx.tenantId, id, true);
     if (!row) throw alertNotFound(id);
-    const record = alertRecordOf(row);
-    const comment: AlertComment = { comment: text, createdByDisplayName: ctx.actor, createdDateTime: ctx.now };
-    const existing = (record.doc.comments as AlertComment[] | undefined) ?? [];
-    const refused = commentRefusal(existing, comment, `Alert '${id}'`);
-    if (refused) throw badRequest(refused);
-    const comments = [...existing, comment];
-    await writeAlert(tx, row, { ...record, doc: { ...record.doc, comments, lastUpdateDateTime: ctx.now } });
-    await recordChanges(tx, { ...ctx, entityType: "alert", entityId: id, at: ctx.now }, [{ property: "comments", before: null, after: comment }]);
-    return comments;
+    const decision = decideAlertComment(row, ctx, id, text);
+    await writeAlert(tx, row, decision.next);
+    await recordChanges(tx, { ...ctx, entityType: "alert", entityId: id, at: ctx.now }, decision.changes);
+    return decision.comments;
   });
+}
+
+/** The alert in `row` with the comment appended, or the rules' refusal (thrown). */
+function decideAlertComment(row: AlertTable, ctx: WriteContext, id: string, text: string): Appended<AlertRecord> {
+  return appended(alertRecordOf(row), ctx, text, `Alert '${id}'`);
 }

@@ -1,7 +1,7 @@
 /**
  * PATCH of an incident: the domain rule decides (domain/incident-rules.ts), what the incident derives
  * from its alerts follows (a severity an analyst sets moves the priority score), then the incident and
- * its audit rows are written together: at once on PostgreSQL (incident-at-once.ts), in one
+ * its audit rows are written together: at once on PostgreSQL (at-once.ts), in one
  * transaction otherwise. A feature: it strings store reads and writes around the rules.
  */
 import { patchIncident, type IncidentState } from "../domain/incident-rules.js";
@@ -12,7 +12,7 @@ import { findIncidentRow, incidentNotFound, writeIncident } from "../store/incid
 import type { IncidentTable } from "../store/tables.js";
 import { inTransaction, type StoreDb, type StoreTx } from "../store/transaction.js";
 import { deriveStored, deriveWithSummary, type Derivation } from "./derive-stored.js";
-import { changeIncidentAtOnce, type IncidentDecision } from "./incident-at-once.js";
+import { changeIncidentAtOnce, type IncidentDecision } from "./at-once.js";
 import { notePerson, type WriteContext } from "./write-context.js";
 
 export async function updateIncident(db: StoreDb, ctx: WriteContext, id: string, changes: Record<string, unknown>): Promise<IncidentTable> {

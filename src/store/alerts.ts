@@ -4,12 +4,13 @@
  */
 import type { Kysely, Transaction } from "kysely";
 import type { AlertTable, Database } from "./tables.js";
-import type { AlertRecord } from "../schema/records.js";
+import type { AlertRecord, AuditContext, PropertyChange } from "../schema/records.js";
 import { notFound } from "../errors/graph-error.js";
 import { MAX_ID_LENGTH } from "../schema/limits.js";
 import { isPostgres } from "./dialect.js";
 import { updateGuarded } from "./guarded-update.js";
 import { alertRowOf } from "./alert-rows.js";
+import { writeAtOnce } from "./write-at-once.js";
 
 export function alertNotFound(id: string) {
   return notFound(`Alert with id '${id}' was not found.`);
@@ -34,4 +35,20 @@ export async function writeAlert(trx: Transaction<Database>, row: AlertTable, ne
   const updated = alertRowOf(row.tenant_id, next, row.version + 1, row);
   await updateGuarded(trx, "alerts", row, updated);
   return updated;
+}
+
+/**
+ * PostgreSQL: writes an alert as `next` holds it, with the audit rows of `changes` and its feed row, as
+ * one statement (write-at-once.ts); the row as written, or undefined (nothing written) if its version
+ * had moved since `row` was read.
+ */
+export async function writeAlertAtOnce(
+  db: Kysely<Database>,
+  row: AlertTable,
+  next: AlertRecord,
+  audit: AuditContext,
+  changes: readonly PropertyChange[],
+): Promise<AlertTable | undefined> {
+  const updated = alertRowOf(row.tenant_id, next, row.version + 1, row);
+  return (await writeAtOnce(db, "alerts", row, updated, audit, changes, { byPerson: false })) ? updated : undefined;
 }

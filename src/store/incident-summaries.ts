@@ -75,7 +75,7 @@ const SUMMARY_PREFIX = "summary.";
 
 /**
  * An incident's row with its summary (undefined if it has none), read in one statement: without a
- * lock, two statements could read them at two moments (a write at once, features/incident-at-once.ts).
+ * lock, two statements could read them at two moments (a write at once, features/at-once.ts).
  */
 export async function readIncidentAndSummary(
   db: Db,

@@ -8,16 +8,18 @@ import { readAudit } from "../../src/store/audit.js";
 import { lastFeedSeq, readFeed } from "../../src/store/feed.js";
 import { incidentRecordOf } from "../../src/store/incident-rows.js";
 import { findIncidentRow, writeIncidentAtOnce } from "../../src/store/incidents.js";
+import { alertRecordOf } from "../../src/store/alert-rows.js";
+import { findAlertRow, writeAlertAtOnce } from "../../src/store/alerts.js";
 import { inTransaction } from "../../src/store/transaction.js";
 
 /**
- * On PostgreSQL a PATCH or a comment of an incident is read without a lock and written as one
- * statement guarded by the version it read (src/features/incident-at-once.ts). These tests hold the
- * guard to what the lock gave: a write from a stale read writes nothing at all, a PATCH that raced
- * another write is decided again from what that write left, and an incident that cannot be derived
- * from reads alone is still patched, in a transaction.
+ * On PostgreSQL a PATCH or a comment of an incident, and a comment of an alert, is read without a lock
+ * and written as one statement guarded by the version it read (src/features/at-once.ts). These tests
+ * hold the guard to what the lock gave: a write from a stale read writes nothing at all, a PATCH that
+ * raced another write is decided again from what that write left, and an incident that cannot be
+ * derived from reads alone is still patched, in a transaction.
  */
-describe.skipIf(TEST_STORE !== "postgres")("an incident written at once", () => {
+describe.skipIf(TEST_STORE !== "postgres")("an incident or alert written at once", () => {
   let t: TestTriage;
   beforeAll(async () => {
     t = await startTriage();
@@ -72,6 +74,27 @@ describe.skipIf(TEST_STORE !== "postgres")("an incident written at once", () => 
     // The written change's feed row is numbered when the write returns; the stale one left none.
     const feed = await readFeed(t.store.db, tenant, feedBefore, 10);
     expect(feed.map((e) => [e.seq, e.entityId, e.actor])).toEqual([[feedBefore + 1, id, "at-once test"]]);
+  });
+
+  it("writes nothing to an alert from a read another write has overtaken", async () => {
+    const tenant = await t.newTenant();
+    const r = await t.ingest([alert({ device: deviceId() })], tenant);
+    const id = String(r.body.value[0].id);
+    const read = (await findAlertRow(t.store.db, tenant, id))!;
+    const record = alertRecordOf(read);
+    const comment = (text: string, requestId: string) =>
+      writeAlertAtOnce(
+        t.store.db,
+        read,
+        { ...record, doc: { ...record.doc, comments: [{ comment: text }] } },
+        { ...auditContext(tenant, id, requestId), entityType: "alert" },
+        [{ property: "comments", before: null, after: { comment: text } }],
+      );
+    expect((await comment("first", "first"))?.version).toBe(read.version + 1);
+    expect(await comment("stale", "stale")).toBeUndefined();
+    expect(alertRecordOf((await findAlertRow(t.store.db, tenant, id))!).doc.comments).toEqual([{ comment: "first" }]);
+    const audit = await readAudit(t.store.db, tenant, "alert", id, 0, 100);
+    expect(audit.filter((e) => e.property === "comments").map((e) => e.requestId)).toEqual(["first"]);
   });
 
   it("decides a PATCH again from what a write that overtook it left, losing neither change", async () => {
