@@ -1,8 +1,8 @@
 /**
  * Appending a comment to an incident or an alert: the comment rules (schema/comment.ts) decide, then
  * the entity and its audit row are written together: at once on PostgreSQL (at-once.ts), in one
- * transaction otherwise. Both return the whole comment
- * collection, as Graph does. A feature: it strings store reads and writes around a rule.
+ * transaction otherwise. Both return the whole comment collection, as Graph does. A feature: it
+ * strings store reads and writes around a rule.
  */
 import { badRequest } from "../errors/graph-error.js";
 import { commentRefusal, type AlertComment } from "../schema/comment.js";

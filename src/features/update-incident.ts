@@ -1,8 +1,8 @@
 /**
  * PATCH of an incident: the domain rule decides (domain/incident-rules.ts), what the incident derives
  * from its alerts follows (a severity an analyst sets moves the priority score), then the incident and
- * its audit rows are written together: at once on PostgreSQL (at-once.ts), in one
- * transaction otherwise. A feature: it strings store reads and writes around the rules.
+ * its audit rows are written together: at once on PostgreSQL (at-once.ts), in one transaction
+ * otherwise. A feature: it strings store reads and writes around the rules.
  */
 import { patchIncident, type IncidentState } from "../domain/incident-rules.js";
 import type { IncidentRecord } from "../schema/records.js";

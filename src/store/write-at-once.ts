@@ -4,7 +4,8 @@
  * for the feed sequencer). A PATCH or a comment in a transaction is eight round trips (begin, the row
  * locked, its summary, its detectors' counts, the update, the audit rows, the feed rows, commit), and
  * writing each statement to PostgreSQL's socket was the largest part of a PATCH's cost in Triage's
- * process (docs/benchmarks.md, "Writes at once"). Read without a lock and written this way it is four.
+ * process (docs/benchmarks.md, "Writes at once"). Read without a lock and written this way it is three
+(the incident with its summary, the detectors' counts, this statement).
  *
  * The version guard is what the lock gave: if another write moved the row since it was read, the
  * statement writes nothing (its audit and feed rows are conditioned on the update) and the caller
