@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sql } from "kysely";
-import { startTriage, type TestTriage } from "../support/triage.js";
+import { startTriage, type Response, type TestTriage } from "../support/triage.js";
 import { TEST_STORE } from "../support/stores.js";
 import { alert, deviceId } from "../support/alerts.js";
 import { patchIncidentRow } from "../../src/features/update-incident.js";
@@ -101,7 +101,7 @@ describe.skipIf(TEST_STORE !== "postgres")("an incident or alert written at once
     const tenant = await t.newTenant();
     const id = await newIncident(tenant);
     const headers = await t.auth(tenant);
-    let patch: Promise<Awaited<ReturnType<TestTriage["request"]>>> | undefined;
+    let patch: Promise<Response> | undefined;
     await inTransaction(t.store.db, async (tx) => {
       const row = (await findIncidentRow(tx, tenant, id, true))!;
       // The PATCH reads the incident as it was and, writing, waits for this transaction's lock.
