@@ -7,7 +7,7 @@ import { RuleRunner } from "../../src/features/automation/runner.js";
 import { DEFAULT_AUTOMATION_SETTINGS } from "../../src/features/automation/settings.js";
 import { SlaWatch } from "../../src/features/sla/watch.js";
 import { automationCursor } from "../../src/store/automation.js";
-import { lastFeedSeq, readFeed } from "../../src/store/feed.js";
+import { lastFeedSeq, readFeed, type FeedEntry } from "../../src/store/feed.js";
 import { slaStates } from "../../src/store/sla.js";
 
 /**
@@ -228,7 +228,13 @@ describe("breaches", () => {
         const states = await slaStates(t.store.db, id, incidents.map(Number));
         return states.size === 40 && [...states.values()].every((s) => s.resolveBreachedMs !== null);
       }, 30_000);
-      const breaches = (await readFeed(t.store.db, id, 0, 10_000)).filter((e) => e.slaBreach !== null);
+      // A breach's feed record commits with its clock's state but, on PostgreSQL, gets its number (and
+      // is readable) only once the feed sequencer's run after that commit ends: wait for the records.
+      let breaches: FeedEntry[] = [];
+      await waitUntil(async () => {
+        breaches = (await readFeed(t.store.db, id, 0, 10_000)).filter((e) => e.slaBreach !== null);
+        return breaches.length >= 80;
+      }, 10_000);
       expect(breaches).toHaveLength(80);
       for (const inc of incidents)
         expect(
