@@ -8,7 +8,8 @@ import { quoted } from "./insert-rows.js";
 import { GraphError } from "../errors/graph-error.js";
 import { noteChange } from "./feed.js";
 
-interface Versioned {
+/** A row written under a version guard. */
+export interface Versioned {
   tenant_id: string;
   id: string | number;
   version: number;
@@ -19,13 +20,19 @@ interface Versioned {
  * was read at: a concurrent writer that got there first makes this throw, and its transaction roll back.
  */
 export async function updateGuarded<T extends Versioned>(trx: Transaction<Database>, table: "incidents" | "alerts", before: T, after: T): Promise<void> {
-  const changed = changedColumns(before, after) as Record<string, unknown>;
-  const columns = Object.keys(changed).filter((c) => changed[c] !== undefined);
-  const params: unknown[] = columns.map((c) => changed[c]);
+  const { columns, values } = changedValues(before, after);
+  const params: unknown[] = [...values];
   params.push(before.tenant_id, before.id, before.version);
   const res = await trx.executeQuery(CompiledQuery.raw(updateText(isPostgres(trx), table, columns), params));
   if (Number(res.numAffectedRows) !== 1) throw concurrentUpdate(table, before.id);
   noteChange(trx, before.tenant_id, table === "incidents" ? "incident" : "alert", before.id, "updated");
+}
+
+/** The columns of `after` that differ from `before`, and their new values, in one order. */
+export function changedValues<T extends Versioned>(before: T, after: T): { columns: string[]; values: unknown[] } {
+  const changed = changedColumns(before, after) as Record<string, unknown>;
+  const columns = Object.keys(changed).filter((c) => changed[c] !== undefined);
+  return { columns, values: columns.map((c) => changed[c]) };
 }
 
 const updateTexts = new LRUCache<string, string>({ max: 500 });

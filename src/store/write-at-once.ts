@@ -16,7 +16,7 @@ import { sql, type Kysely } from "kysely";
 import type { Database } from "./tables.js";
 import type { AuditContext, PropertyChange } from "../schema/records.js";
 import { auditRows } from "./audit.js";
-import { changedColumns } from "./columns.js";
+import { changedValues, type Versioned } from "./guarded-update.js";
 import { isPostgres } from "./dialect.js";
 import { unnumberedFeedInsert } from "./feed.js";
 import { numberFeed } from "./feed-sequencer.js";
@@ -25,12 +25,6 @@ import { traced } from "./trace.js";
 /** Whether this store writes single-entity changes at once (PostgreSQL). */
 export function writesAtOnce(db: Kysely<Database>): boolean {
   return isPostgres(db);
-}
-
-interface Versioned {
-  tenant_id: string;
-  id: string | number;
-  version: number;
 }
 
 /** Who makes the change, as its feed row records it. */
@@ -55,9 +49,8 @@ export function writeAtOnce<T extends Versioned>(
   feed: AtOnceFeed,
 ): Promise<boolean> {
   return traced("store.write_at_once", { "db.system.name": "postgresql" }, async () => {
-    const changed = changedColumns(before, after) as Record<string, unknown>;
-    const columns = Object.keys(changed).filter((c) => changed[c] !== undefined);
-    const set = columns.length ? sql.join(columns.map((c) => sql`${sql.ref(c)} = ${changed[c]}`)) : sql`version = version`;
+    const { columns, values } = changedValues(before, after);
+    const set = columns.length ? sql.join(columns.map((c, i) => sql`${sql.ref(c)} = ${values[i]}`)) : sql`version = version`;
     const rows = auditRows(audit, changes);
     const written = sql`exists (select from updated)`;
     const feedRow = { entityType: audit.entityType, entityId: audit.entityId, changeType: "updated" as const };
