@@ -3,11 +3,13 @@
  *
  *   npm run bench -- [--sizes 10000,100000,1000000] [--stores sqlite,postgres] [--duration 10]
  *                    [--warmup 2] [--connections 20] [--pg postgres://postgres@127.0.0.1:5432/]
- *                    [--peer-max 10000] [--startups 3] [--reseed] [--profile [scenario]]
+ *                    [--peer-max 10000] [--startups 3] [--reseed] [--profile [scenario]] [--rounds N]
  *
  * For each size: the baseline (Fastify + better-sqlite3 on the same SQLite file), json-server on an
- * export of the same incidents, then Triage on each store. Prints a table and the targets; writes the
- * raw results to .bench/results.json. See docs/benchmarks.md.
+ * export of the same incidents, then Triage on each store. With --rounds, the baseline and Triage run
+ * side by side instead and take turns on each scenario, so that every ratio compares runs seconds
+ * apart. Prints a table and the targets; writes the raw results to .bench/results.json. See
+ * docs/benchmarks.md.
  */
 import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
@@ -18,6 +20,7 @@ import type { AutocannonResult, LoadSpec } from "./load.js";
 import { startBaseline, startJsonServer, startPgBaseline, startTriage, type Running, type TlsFiles } from "./servers.js";
 import {
   INGEST_TENANT,
+  emptyBaselineIngest,
   emptyTenant,
   ensureApps,
   vacuumAnalyze,
@@ -62,6 +65,8 @@ interface Options {
   reseed: boolean;
   /** Only these scenarios (all when empty). */
   scenarios: string[];
+  /** Paired rounds (0: the baseline's scenarios, then Triage's, each once). */
+  rounds: number;
 }
 
 function parseArgs(argv: string[]): Options {
@@ -79,6 +84,7 @@ function parseArgs(argv: string[]): Options {
     profile: null,
     reseed: false,
     scenarios: [],
+    rounds: 0,
   };
   readFlags(argv, (flag, { value, num, peek }) => {
     switch (flag) {
@@ -123,12 +129,16 @@ function parseArgs(argv: string[]): Options {
       case "--scenarios":
         o.scenarios = value().split(",");
         break;
+      case "--rounds":
+        o.rounds = num();
+        break;
       default:
         throw new Error(`unknown option ${flag}`);
     }
   });
   if (o.sizes.some((s) => !Number.isInteger(s) || s <= 0)) throw new Error("--sizes: whole numbers, comma-separated");
   if (o.stores.some((s) => s !== "sqlite" && s !== "postgres")) throw new Error("--stores: sqlite and/or postgres");
+  if (!Number.isInteger(o.rounds) || o.rounds < 0) throw new Error("--rounds: a whole number");
   o.sizes.sort((a, b) => a - b);
   return o;
 }
@@ -164,6 +174,8 @@ interface Measured {
   perCore: number;
   alertsPerSec?: number;
   note?: string;
+  /** --rounds: the store and round of a paired run; a ratio compares the two runs of one pair. */
+  pair?: string;
 }
 
 const LIST = "/v1.0/security/incidents?$top=50&$filter=" + encodeURIComponent("status eq 'active'") + "&$orderby=" + encodeURIComponent("createdDateTime desc");
@@ -283,6 +295,7 @@ async function measure(
   o: Options,
   token: string | null,
   pgDatabase: string | null,
+  pair?: string,
 ): Promise<Measured> {
   const headers: Record<string, string> = {};
   if (sc.auth && token) headers.authorization = `Bearer ${token}`;
@@ -309,6 +322,7 @@ async function measure(
     cpu,
     dbCpu,
     perCore: ok / (cpu + dbCpu),
+    ...(pair ? { pair } : {}),
   };
   if (sc.spec.kind === "ingest") m.alertsPerSec = (ok * (sc.spec.batchSize ?? 100)) / o.duration;
   if (failed > 0) {
@@ -319,9 +333,111 @@ async function measure(
     m.note = `${failed} failed${codes ? ` (${codes})` : ""}${r.errors ? ` ${r.errors} errors` : ""}${r.timeouts ? ` ${r.timeouts} timeouts` : ""}`;
   }
   log(
-    `  ${system} ${store} ${size} ${sc.name}: ${fmt(m.rps)} req/s, p99 ${m.p99} ms, ${fmt(m.perCore)} req/CPU-s${m.alertsPerSec ? `, ${fmt(m.alertsPerSec)} alerts/s` : ""}${m.note ? `, ${m.note}` : ""}`,
+    `  ${system} ${store} ${size} ${sc.name}${pair ? ` (${pair})` : ""}: ${fmt(m.rps)} req/s, p99 ${m.p99} ms, ${fmt(m.perCore)} req/CPU-s${m.alertsPerSec ? `, ${fmt(m.alertsPerSec)} alerts/s` : ""}${m.note ? `, ${m.note}` : ""}`,
   );
   return m;
+}
+
+// ------------------------------------------------------------------------------------------------
+// Paired rounds (--rounds N)
+
+/**
+ * The baseline and Triage on one store, both up, taking turns on each scenario for `o.rounds` rounds
+ * (the baseline first in odd rounds, Triage first in even ones, so that a steady drift of the
+ * machine's speed favours neither). Each ratio then compares two runs seconds apart: run one after
+ * the other, as without --rounds, the two systems' runs of a scenario are minutes apart, and on a
+ * machine whose speed moves by a fifth in minutes the ratio measured the machine.
+ *
+ * Over HTTP only (the HTTPS comparison needs a second pair of servers: run without --rounds).
+ * PATCHes and comments are undone after every run, and each ingestion run starts from an empty
+ * ingestion tenant (and the baseline's from empty tables), so that every round measures the same work
+ * on the same data. PostgreSQL has no baseline ingestion service: Triage's ingestion there is paired
+ * with the SQLite one's, started beside it.
+ */
+async function measurePaired(res: Results, ref: StoreRef, ids: string[], o: Options): Promise<void> {
+  const pgDatabase = ref.dbUrl ? new URL(ref.dbUrl).pathname.slice(1) : null;
+  let apps: BenchApps = await ensureApps(ref);
+  await emptyTenant(ref, INGEST_TENANT);
+  if (ref.kind === "postgres") {
+    const autovacuum = await vacuumAnalyze(ref);
+    res.machine.postgresAutovacuum = autovacuum;
+  }
+  const triage = triageScenarios(ids, o);
+  const baseline = new Map(baselineScenarios(ids, o, "sqlite").map((sc) => [sc.name, sc]));
+  const undo = await snapshot(ref, ids);
+  let base = "";
+  let token = "";
+  try {
+    const startBase = () => (ref.kind === "sqlite" ? startBaseline(ref) : startPgBaseline(ref));
+    res.servers.push(
+      await withServer("baseline", ref.kind, ref.size, o, startBase, async (b) => {
+        const ingestHere = ref.kind === "sqlite" || !triage.some((sc) => sc.name === "ingest");
+        const ingestBaseline = ingestHere ? b : await startBaseline(storeRef("sqlite", ref.size, o.pg));
+        try {
+          let rssAfterReads = 0;
+          const stats = await withServer(
+            "triage",
+            ref.kind,
+            ref.size,
+            o,
+            () => startTriage(ref),
+            async (t) => {
+              base = t.base;
+              try {
+                token = await getToken(t.base, apps.main);
+              } catch {
+                apps = await ensureApps(ref, true); // the store was replaced since the apps were made
+                token = await getToken(t.base, apps.main);
+              }
+              const ingestToken = await getToken(t.base, apps.ingest);
+              for (const sc of triage) {
+                if (sc.name === "ingest") rssAfterReads = memoryMb(t.pid).rss;
+                // Comments are read against the baseline's update of the same round (patch, just before).
+                const partner = sc.name === "comment" ? undefined : baseline.get(sc.name);
+                const ingest = sc.spec.kind === "ingest";
+                for (let round = 1; round <= o.rounds; round++) {
+                  const pair = `${ref.kind} round ${round}`;
+                  const runs: (() => Promise<Measured>)[] = [
+                    async () => {
+                      // What the last run left to the server's background work (the feed, deliveries) ends first.
+                      await settle(t);
+                      if (ingest) await emptyTenant(ref, INGEST_TENANT);
+                      return measure(t, "triage", ref.kind, ref.size, sc, o, ingest ? ingestToken : token, pgDatabase, pair);
+                    },
+                  ];
+                  if (partner) {
+                    runs[round % 2 === 1 ? "unshift" : "push"](async () => {
+                      await settle(t);
+                      if (!ingest) return measure(b, "baseline", ref.kind, ref.size, partner, o, null, pgDatabase, pair);
+                      await emptyBaselineIngest(storeRef("sqlite", ref.size, o.pg));
+                      return measure(ingestBaseline, "baseline", "sqlite", ref.size, partner, o, null, null, pair);
+                    });
+                  }
+                  for (const run of runs) {
+                    res.scenarios.push(await run());
+                    if (sc.spec.kind === "patch" || sc.spec.kind === "comment") await restore(ref, undo);
+                  }
+                }
+              }
+            },
+            o.startups,
+          );
+          stats.rssAfterReadsMb = rssAfterReads;
+          res.servers.push(stats);
+        } finally {
+          if (ingestBaseline !== b) await ingestBaseline.stop();
+        }
+      }),
+    );
+  } finally {
+    await restore(ref, undo);
+    await emptyTenant(ref, INGEST_TENANT);
+  }
+  try {
+    if (triage.some((sc) => sc.name === "list")) res.auth.push(await measureAuth(ref, base, token));
+  } catch (e) {
+    log(`${ref.label}: auth cost not measured: ${e instanceof Error ? e.message : String(e)}`);
+  }
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -470,7 +586,7 @@ function printTable(res: Results): void {
           let vsBase = "";
           let vsPeer = "";
           if (system === "triage") {
-            const b = find("baseline", size, scenario === "comment" ? "patch" : scenario, m.store);
+            const b = find("baseline", size, scenario === "comment" ? "patch" : scenario, m.store, m.pair);
             const p = find("json-server", size, scenario);
             vsBase = b ? `${ratio(m.rps, b.rps)} | ${ratio(m.perCore, b.perCore)}${scenario === "comment" ? " (vs update)" : ""}` : "";
             vsPeer = p ? `${ratio(m.rps, p.rps)} | ${ratio(m.perCore, p.perCore)}` : "";
@@ -480,6 +596,7 @@ function printTable(res: Results): void {
             plain ? `vs the baseline over HTTP: ${ratio(m.rps, plain.rps)} | ${ratio(m.perCore, plain.perCore)}` : "",
             m.alertsPerSec ? `${fmt(m.alertsPerSec)} alerts/s` : "",
             m.dbCpu ? `incl. ${m.dbCpu.toFixed(1)} CPU-s PostgreSQL` : "",
+            m.pair ?? "",
             m.note ?? "",
           ].filter(Boolean);
           rows.push([scenario, system, m.store, fmt(size), fmt(m.rps), fmt(m.p50), fmt(m.p99), fmt(m.perCore), vsBase, vsPeer, notes.join("; ")]);
@@ -527,8 +644,9 @@ function printTable(res: Results): void {
  * same store (the PostgreSQL baseline for PostgreSQL), and with the SQLite one where there is none.
  */
 function finder(res: Results) {
-  return (system: System, size: number, scenario: string, store?: string) => {
+  return (system: System, size: number, scenario: string, store?: string, pair?: string) => {
     const all = res.scenarios.filter((m) => m.system === system && m.size === size && m.scenario === scenario);
+    if (pair) return all.find((m) => m.pair === pair);
     return all.find((m) => m.store === store) ?? all.find((m) => m.store === "sqlite") ?? all[0];
   };
 }
@@ -541,14 +659,30 @@ function evaluateTargets(res: Results): Results["targets"] {
 
   const ratioTarget = (name: string, scenario: string, other: System, otherScenario: string, min: number) => {
     const parts: { ok: boolean; text: string }[] = [];
+    // With --rounds, one ratio per round (its two runs), then one verdict per store and size on their medians.
+    const rounds = new Map<string, { r: number; c: number }[]>();
     for (const m of triage.filter((x) => x.scenario === scenario)) {
-      const b = find(other, m.size, otherScenario, m.store);
+      const b = find(other, m.size, otherScenario, m.store, other === "baseline" ? m.pair : undefined);
       // A measurement without one answered request is no ratio (it has its note).
       if (!b || !(b.rps > 0)) continue;
       const r = m.rps / b.rps;
       const c = m.perCore / b.perCore;
+      if (m.pair) {
+        const key = `${m.store} ${fmt(m.size)}`;
+        rounds.set(key, [...(rounds.get(key) ?? []), { r, c }]);
+        continue;
+      }
       parts.push({ ok: r >= min && c >= min, text: `${m.store} ${fmt(m.size)}: ${r.toFixed(2)}× req/s, ${c.toFixed(2)}× per core` });
       if (r >= min !== c >= min) parts[parts.length - 1]!.text += " (req/s and per core disagree)";
+    }
+    for (const [key, xs] of rounds) {
+      const r = median(xs.map((x) => x.r));
+      const c = median(xs.map((x) => x.c));
+      const each = xs.map((x) => `${x.r.toFixed(2)}/${x.c.toFixed(2)}`).join(", ");
+      parts.push({
+        ok: r >= min && c >= min,
+        text: `${key}: median ${r.toFixed(2)}× req/s, ${c.toFixed(2)}× per core over ${xs.length} paired rounds (each round req/s/per core: ${each})`,
+      });
     }
     out.push({ target: name, status: verdict(parts), detail: parts.map((p) => p.text).join("; ") || "not measured" });
   };
@@ -703,8 +837,8 @@ async function main(): Promise<void> {
     const sqlite = storeRef("sqlite", size, o.pg);
     const ids = await sampleIds(sqlite, 200);
 
-    // 2. Baseline (its PATCHes are undone afterwards), over HTTP and HTTPS.
-    await measureBaseline(res, sqlite, ids, o, (tls) => startBaseline(sqlite, tls));
+    // 2. Baseline (its PATCHes are undone afterwards), over HTTP and HTTPS; with --rounds, beside Triage (5).
+    if (!o.rounds) await measureBaseline(res, sqlite, ids, o, (tls) => startBaseline(sqlite, tls));
 
     // 3. json-server, up to --peer-max (it holds and scans the whole JSON in memory).
     if (size <= o.peerMax && peerScenarios(ids, o).length > 0) {
@@ -730,6 +864,11 @@ async function main(): Promise<void> {
     for (const kind of o.stores) {
       const ref = storeRef(kind, size, o.pg);
       const storeIds = kind === "sqlite" ? ids : await sampleIds(ref, 200);
+      // 5. Or, with --rounds, Triage and the baseline side by side, taking turns.
+      if (o.rounds) {
+        await measurePaired(res, ref, storeIds, o);
+        continue;
+      }
       const pgDatabase = ref.dbUrl ? new URL(ref.dbUrl).pathname.slice(1) : null;
       let apps: BenchApps = await ensureApps(ref);
       let base = "";
