@@ -348,11 +348,11 @@ async function measure(
  * the other, as without --rounds, the two systems' runs of a scenario are minutes apart, and on a
  * machine whose speed moves by a fifth in minutes the ratio measured the machine.
  *
- * Over HTTP only (the HTTPS comparison needs a second pair of servers: run without --rounds).
- * PATCHes and comments are undone after every run, and each ingestion run starts from an empty
- * ingestion tenant (and the baseline's from empty tables), so that every round measures the same work
- * on the same data. PostgreSQL has no baseline ingestion service: Triage's ingestion there is paired
- * with the SQLite one's, started beside it.
+ * Then the reads over HTTPS the same way, on a second pair of servers. PATCHes and comments are
+ * undone after every run, and each ingestion run starts from an empty ingestion tenant (and the
+ * baseline's from empty tables), so that every round measures the same work on the same data.
+ * PostgreSQL has no baseline ingestion service: Triage's ingestion there is paired with the SQLite
+ * one's, started beside it.
  */
 async function measurePaired(res: Results, ref: StoreRef, ids: string[], o: Options): Promise<void> {
   const pgDatabase = ref.dbUrl ? new URL(ref.dbUrl).pathname.slice(1) : null;
@@ -363,72 +363,126 @@ async function measurePaired(res: Results, ref: StoreRef, ids: string[], o: Opti
     res.machine.postgresAutovacuum = autovacuum;
   }
   const triage = triageScenarios(ids, o);
-  const baseline = new Map(baselineScenarios(ids, o, "sqlite").map((sc) => [sc.name, sc]));
+  const partners = new Map(baselineScenarios(ids, o, "sqlite").map((sc) => [sc.name, sc]));
+  const startBase = (tls?: TlsFiles) => (ref.kind === "sqlite" ? startBaseline(ref, tls) : startPgBaseline(ref, tls));
   const undo = await snapshot(ref, ids);
+
+  /** A scenario's rounds: Triage's run and its partner's, in turns, each after Triage has settled. */
+  const takeTurns = async (t: Running, sc: Scenario, triageRun: (pair: string) => Promise<Measured>, partnerRun?: (pair: string) => Promise<Measured>) => {
+    for (let round = 1; round <= o.rounds; round++) {
+      const pair = `${ref.kind} round ${round}`;
+      const runs = [triageRun];
+      if (partnerRun) runs[round % 2 === 1 ? "unshift" : "push"](partnerRun);
+      for (const run of runs) {
+        // What the last run left to Triage's background work (the feed, deliveries) ends first.
+        await settle(t);
+        res.scenarios.push(await run(pair));
+        if (sc.spec.kind === "patch" || sc.spec.kind === "comment") await restore(ref, undo);
+      }
+    }
+  };
+
   let base = "";
   let token = "";
   try {
-    const startBase = () => (ref.kind === "sqlite" ? startBaseline(ref) : startPgBaseline(ref));
     res.servers.push(
-      await withServer("baseline", ref.kind, ref.size, o, startBase, async (b) => {
-        const ingestHere = ref.kind === "sqlite" || !triage.some((sc) => sc.name === "ingest");
-        const ingestBaseline = ingestHere ? b : await startBaseline(storeRef("sqlite", ref.size, o.pg));
-        try {
-          let rssAfterReads = 0;
-          const stats = await withServer(
+      await withServer(
+        "baseline",
+        ref.kind,
+        ref.size,
+        o,
+        () => startBase(),
+        async (b) => {
+          const ingestHere = ref.kind === "sqlite" || !triage.some((sc) => sc.name === "ingest");
+          const ingestBaseline = ingestHere ? b : await startBaseline(storeRef("sqlite", ref.size, o.pg));
+          try {
+            let rssAfterReads = 0;
+            const stats = await withServer(
+              "triage",
+              ref.kind,
+              ref.size,
+              o,
+              () => startTriage(ref),
+              async (t) => {
+                base = t.base;
+                try {
+                  token = await getToken(t.base, apps.main);
+                } catch {
+                  apps = await ensureApps(ref, true); // the store was replaced since the apps were made
+                  token = await getToken(t.base, apps.main);
+                }
+                const ingestToken = await getToken(t.base, apps.ingest);
+                for (const sc of triage) {
+                  if (sc.name === "ingest") rssAfterReads = memoryMb(t.pid).rss;
+                  // Comments are read against the baseline's update of the same round (patch, just before).
+                  const partner = sc.name === "comment" ? undefined : partners.get(sc.name);
+                  if (sc.spec.kind !== "ingest") {
+                    await takeTurns(
+                      t,
+                      sc,
+                      (pair) => measure(t, "triage", ref.kind, ref.size, sc, o, token, pgDatabase, pair),
+                      partner && ((pair) => measure(b, "baseline", ref.kind, ref.size, partner, o, null, pgDatabase, pair)),
+                    );
+                    continue;
+                  }
+                  await takeTurns(
+                    t,
+                    sc,
+                    async (pair) => {
+                      await emptyTenant(ref, INGEST_TENANT);
+                      return measure(t, "triage", ref.kind, ref.size, sc, o, ingestToken, pgDatabase, pair);
+                    },
+                    partner &&
+                      (async (pair) => {
+                        await emptyBaselineIngest(storeRef("sqlite", ref.size, o.pg));
+                        return measure(ingestBaseline, "baseline", "sqlite", ref.size, partner, o, null, null, pair);
+                      }),
+                  );
+                }
+              },
+              o.startups,
+            );
+            stats.rssAfterReadsMb = rssAfterReads;
+            res.servers.push(stats);
+          } finally {
+            if (ingestBaseline !== b) await ingestBaseline.stop();
+          }
+        },
+      ),
+    );
+    // The reads again over HTTPS, Triage's default transport, each system serving the same chain and key.
+    const secure = httpsScenarios(triage);
+    if (secure.length) {
+      const tls = await tlsFiles(ref);
+      const securePartners = new Map(httpsScenarios([...partners.values()]).map((sc) => [sc.name, sc]));
+      await withServer(
+        "baseline",
+        ref.kind,
+        ref.size,
+        o,
+        () => startBase(tls),
+        (b) =>
+          withServer(
             "triage",
             ref.kind,
             ref.size,
             o,
-            () => startTriage(ref),
+            () => startTriage(ref, { https: true }),
             async (t) => {
-              base = t.base;
-              try {
-                token = await getToken(t.base, apps.main);
-              } catch {
-                apps = await ensureApps(ref, true); // the store was replaced since the apps were made
-                token = await getToken(t.base, apps.main);
-              }
-              const ingestToken = await getToken(t.base, apps.ingest);
-              for (const sc of triage) {
-                if (sc.name === "ingest") rssAfterReads = memoryMb(t.pid).rss;
-                // Comments are read against the baseline's update of the same round (patch, just before).
-                const partner = sc.name === "comment" ? undefined : baseline.get(sc.name);
-                const ingest = sc.spec.kind === "ingest";
-                for (let round = 1; round <= o.rounds; round++) {
-                  const pair = `${ref.kind} round ${round}`;
-                  const runs: (() => Promise<Measured>)[] = [
-                    async () => {
-                      // What the last run left to the server's background work (the feed, deliveries) ends first.
-                      await settle(t);
-                      if (ingest) await emptyTenant(ref, INGEST_TENANT);
-                      return measure(t, "triage", ref.kind, ref.size, sc, o, ingest ? ingestToken : token, pgDatabase, pair);
-                    },
-                  ];
-                  if (partner) {
-                    runs[round % 2 === 1 ? "unshift" : "push"](async () => {
-                      await settle(t);
-                      if (!ingest) return measure(b, "baseline", ref.kind, ref.size, partner, o, null, pgDatabase, pair);
-                      await emptyBaselineIngest(storeRef("sqlite", ref.size, o.pg));
-                      return measure(ingestBaseline, "baseline", "sqlite", ref.size, partner, o, null, null, pair);
-                    });
-                  }
-                  for (const run of runs) {
-                    res.scenarios.push(await run());
-                    if (sc.spec.kind === "patch" || sc.spec.kind === "comment") await restore(ref, undo);
-                  }
-                }
+              const httpsToken = await getToken(t.base, apps.main);
+              for (const sc of secure) {
+                const partner = securePartners.get(sc.name);
+                await takeTurns(
+                  t,
+                  sc,
+                  (pair) => measure(t, "triage", ref.kind, ref.size, sc, o, httpsToken, pgDatabase, pair),
+                  partner && ((pair) => measure(b, "baseline", ref.kind, ref.size, partner, o, null, pgDatabase, pair)),
+                );
               }
             },
-            o.startups,
-          );
-          stats.rssAfterReadsMb = rssAfterReads;
-          res.servers.push(stats);
-        } finally {
-          if (ingestBaseline !== b) await ingestBaseline.stop();
-        }
-      }),
-    );
+          ).then(() => undefined),
+      );
+    }
   } finally {
     await restore(ref, undo);
     await emptyTenant(ref, INGEST_TENANT);
@@ -681,7 +735,7 @@ function evaluateTargets(res: Results): Results["targets"] {
       const each = xs.map((x) => `${x.r.toFixed(2)}/${x.c.toFixed(2)}`).join(", ");
       parts.push({
         ok: r >= min && c >= min,
-        text: `${key}: median ${r.toFixed(2)}× req/s, ${c.toFixed(2)}× per core over ${xs.length} paired rounds (each round req/s/per core: ${each})`,
+        text: `${key}: median ${r.toFixed(2)}× req/s, ${c.toFixed(2)}× per core over ${xs.length} paired round${xs.length === 1 ? "" : "s"} (each round req/s/per core: ${each})`,
       });
     }
     out.push({ target: name, status: verdict(parts), detail: parts.map((p) => p.text).join("; ") || "not measured" });
