@@ -13,6 +13,7 @@ import { applyPlacement, mergeSources, planPlacement } from "../../domain/ingest
 import type { DecisionOptions, IngestResult } from "../../domain/ingest/result.js";
 import { incidentAlertOrder, lockTenantForIngestion, storedRows } from "../../store/ingest/load.js";
 import { inTransaction, withSavepoint, type StoreDb, type StoreTx } from "../../store/transaction.js";
+import { refreshPlannerStatistics, statisticsDue } from "../../store/planner-statistics.js";
 import { loadBatch, loadMergeSource } from "./load.js";
 import { finishBatch } from "./finish.js";
 
@@ -28,6 +29,8 @@ export interface IngestOptions {
   now?: string;
   /** How large correlation lets an incident grow (default: DEFAULT_LIMITS). */
   limits?: CorrelationLimits;
+  /** Where a failure of the background work a batch starts (store/planner-statistics.ts) is told. */
+  onBackgroundError?: (e: unknown) => void;
 }
 
 /**
@@ -103,15 +106,23 @@ function takeGroup(lane: Lane): Waiting[] {
 
 async function runGroup(db: StoreDb, tenantId: string, group: Waiting[]): Promise<void> {
   const outcomes: ({ ok: true; results: IngestResult[] } | { ok: false; error: unknown })[] = [];
+  // The tenant's alert count before the group's first batch and after its last that committed.
+  const count = { before: Infinity, after: 0 };
+  const ingest = async (tx: StoreTx, w: Waiting) => {
+    const done = await ingestInTransaction(tx, tenantId, w.alerts, w.options);
+    count.before = Math.min(count.before, done.seq.before);
+    count.after = Math.max(count.after, done.seq.after);
+    return done.results;
+  };
   try {
     await inTransaction(db, async (tx) => {
       if (group.length === 1) {
-        outcomes.push({ ok: true, results: await ingestInTransaction(tx, tenantId, group[0]!.alerts, group[0]!.options) });
+        outcomes.push({ ok: true, results: await ingest(tx, group[0]!) });
         return;
       }
       for (const w of group) {
         try {
-          outcomes.push({ ok: true, results: await withSavepoint(tx, () => ingestInTransaction(tx, tenantId, w.alerts, w.options)) });
+          outcomes.push({ ok: true, results: await withSavepoint(tx, () => ingest(tx, w)) });
         } catch (error) {
           outcomes.push({ ok: false, error });
         }
@@ -121,6 +132,7 @@ async function runGroup(db: StoreDb, tenantId: string, group: Waiting[]): Promis
     for (const w of group) w.reject(error);
     return;
   }
+  if (statisticsDue(count.before, count.after)) refreshPlannerStatistics(db, group[0]!.options.onBackgroundError ?? (() => {}));
   group.forEach((w, i) => {
     const o = outcomes[i]!;
     if (o.ok) w.resolve(o.results);
@@ -128,8 +140,16 @@ async function runGroup(db: StoreDb, tenantId: string, group: Waiting[]): Promis
   });
 }
 
-/** One batch, within the transaction given: lock, read up front, decide alert by alert, write once. */
-async function ingestInTransaction(tx: StoreTx, tenantId: string, alerts: NormalizedAlert[], options: IngestOptions): Promise<IngestResult[]> {
+/**
+ * One batch, within the transaction given: lock, read up front, decide alert by alert, write once.
+ * With the tenant's alert sequence before and after it.
+ */
+async function ingestInTransaction(
+  tx: StoreTx,
+  tenantId: string,
+  alerts: NormalizedAlert[],
+  options: IngestOptions,
+): Promise<{ results: IngestResult[]; seq: { before: number; after: number } }> {
   const now = options.now ?? new Date().toISOString();
   const counters = await lockTenantForIngestion(tx, tenantId);
   const opts: DecisionOptions = { ...options, now, limits: options.limits ?? DEFAULT_LIMITS, alertOrder: incidentAlertOrder(tx) };
@@ -145,5 +165,5 @@ async function ingestInTransaction(tx: StoreTx, tenantId: string, alerts: Normal
     results.push(applyPlacement(batch, placement, opts));
   }
   await finishBatch(tx, stored, batch, { actor: opts.actor, requestId: opts.requestId, at: now });
-  return results;
+  return { results, seq: { before: counters.nextSeq - 1, after: batch.nextSeq - 1 } };
 }

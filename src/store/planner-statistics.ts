@@ -1,0 +1,67 @@
+/**
+ * PostgreSQL's planner statistics kept in step with a tenant's growth.
+ *
+ * The planner estimates how many rows of a table a tenant has from the last ANALYZE. A tenant that had
+ * none then — a new one, in a store another tenant fills — is estimated at one row, and the
+ * ingestion's reads by tenant and entity key (the sightings, the candidate incidents' entities) are
+ * then planned as a walk over all of that tenant's rows in a (tenant, …) index, filtered, instead of a
+ * lookup per key: every batch reads the whole tenant, and costs more as the tenant grows (measured in
+ * docs/benchmarks.md, "Planner statistics on PostgreSQL"). Autovacuum
+ * analyzes a table only after a tenth of it has changed (by default), which in a store of millions of
+ * alerts is hundreds of thousands of alerts away, and not at all where it is off.
+ *
+ * So each time an ingestion takes a tenant's alert count past a power of two from 1,024 on, it
+ * analyzes the tables those reads plan on, in the background: ten times over a tenant's first million
+ * alerts. Batches of one tenant run one at a time across every node (store/ingest/load.ts), so one
+ * batch passes each mark and one node analyzes. A lost run (a crash) costs only plans until the next
+ * mark or autovacuum, so nothing records it.
+ *
+ * SQLite needs none of it: its planner's statistics (sqlite_stat1, refreshed by `PRAGMA optimize` as
+ * the store opens) are average rows per index prefix, not per value, so no tenant is misjudged this way.
+ */
+import { sql } from "kysely";
+import { isPostgres } from "./dialect.js";
+import { traced } from "./trace.js";
+import type { StoreDb } from "./transaction.js";
+
+/** The first mark: below it a tenant's reads are cheap whatever their plan. */
+export const FIRST_MARK = 1024;
+
+/** Whether a tenant's alert count going from `before` to `after` passes a power of two from FIRST_MARK on. */
+export function statisticsDue(before: number, after: number): boolean {
+  for (let mark = FIRST_MARK; mark <= after; mark *= 2) if (mark > before) return true;
+  return false;
+}
+
+/** The tables whose statistics the ingestion's reads are planned on. */
+const TABLES = sql`alerts, incidents, incident_entities`;
+
+const running = new WeakMap<StoreDb, { again: boolean }>();
+
+/**
+ * PostgreSQL: analyzes the ingestion's tables in the background (one run at a time per store; a
+ * request while one runs makes it run once more after). ANALYZE takes no lock that writers wait on.
+ * SQLite: nothing.
+ */
+export function refreshPlannerStatistics(db: StoreDb, onError: (e: unknown) => void): void {
+  if (!isPostgres(db)) return;
+  const run = running.get(db);
+  if (run) {
+    run.again = true;
+    return;
+  }
+  const state = { again: false };
+  running.set(db, state);
+  void (async () => {
+    try {
+      do {
+        state.again = false;
+        await traced("store.analyze", { "db.system.name": "postgresql" }, () => sql`analyze ${TABLES}`.execute(db));
+      } while (state.again);
+    } catch (e) {
+      onError(e);
+    } finally {
+      running.delete(db);
+    }
+  })();
+}
