@@ -338,6 +338,18 @@ async function measure(
   return m;
 }
 
+/** The bench apps' tokens from a server: the apps are made again if the store was replaced since they were. */
+async function benchTokens(ref: StoreRef, base: string, apps: BenchApps): Promise<{ apps: BenchApps; main: string; ingest: string }> {
+  let main: string;
+  try {
+    main = await getToken(base, apps.main);
+  } catch {
+    apps = await ensureApps(ref, true);
+    main = await getToken(base, apps.main);
+  }
+  return { apps, main, ingest: await getToken(base, apps.ingest) };
+}
+
 // ------------------------------------------------------------------------------------------------
 // Paired rounds (--rounds N)
 
@@ -382,36 +394,30 @@ async function measurePaired(res: Results, ref: StoreRef, ids: string[], o: Opti
     }
   };
 
+  /** A server of this store, up while `body` runs. */
+  const serve = (system: System, starter: () => Promise<Running>, body: (s: Running) => Promise<void>, startups = 1) =>
+    withServer(system, ref.kind, ref.size, o, starter, body, startups);
+
   let base = "";
   let token = "";
   try {
     res.servers.push(
-      await withServer(
+      await serve(
         "baseline",
-        ref.kind,
-        ref.size,
-        o,
         () => startBase(),
         async (b) => {
           const ingestHere = ref.kind === "sqlite" || !triage.some((sc) => sc.name === "ingest");
           const ingestBaseline = ingestHere ? b : await startBaseline(storeRef("sqlite", ref.size, o.pg));
           try {
             let rssAfterReads = 0;
-            const stats = await withServer(
+            const stats = await serve(
               "triage",
-              ref.kind,
-              ref.size,
-              o,
               () => startTriage(ref),
               async (t) => {
                 base = t.base;
-                try {
-                  token = await getToken(t.base, apps.main);
-                } catch {
-                  apps = await ensureApps(ref, true); // the store was replaced since the apps were made
-                  token = await getToken(t.base, apps.main);
-                }
-                const ingestToken = await getToken(t.base, apps.ingest);
+                const tokens = await benchTokens(ref, t.base, apps);
+                ({ apps, main: token } = tokens);
+                const ingestToken = tokens.ingest;
                 for (const sc of triage) {
                   if (sc.name === "ingest") rssAfterReads = memoryMb(t.pid).rss;
                   // Comments are read against the baseline's update of the same round (patch, just before).
@@ -455,18 +461,12 @@ async function measurePaired(res: Results, ref: StoreRef, ids: string[], o: Opti
     if (secure.length) {
       const tls = await tlsFiles(ref);
       const securePartners = new Map(httpsScenarios([...partners.values()]).map((sc) => [sc.name, sc]));
-      await withServer(
+      await serve(
         "baseline",
-        ref.kind,
-        ref.size,
-        o,
         () => startBase(tls),
         (b) =>
-          withServer(
+          serve(
             "triage",
-            ref.kind,
-            ref.size,
-            o,
             () => startTriage(ref, { https: true }),
             async (t) => {
               const httpsToken = await getToken(t.base, apps.main);
@@ -949,13 +949,9 @@ async function main(): Promise<void> {
           () => startTriage(ref),
           async (s) => {
             base = s.base;
-            try {
-              token = await getToken(s.base, apps.main);
-            } catch {
-              apps = await ensureApps(ref, true); // the store was replaced since the apps were made
-              token = await getToken(s.base, apps.main);
-            }
-            const ingestToken = await getToken(s.base, apps.ingest);
+            const tokens = await benchTokens(ref, s.base, apps);
+            ({ apps, main: token } = tokens);
+            const ingestToken = tokens.ingest;
             for (const sc of triageScenarios(storeIds, o)) {
               if (sc.name === "ingest") rssAfterReads = memoryMb(s.pid).rss;
               res.scenarios.push(await measure(s, "triage", kind, size, sc, o, sc.name === "ingest" ? ingestToken : token, pgDatabase));
