@@ -64,6 +64,7 @@ import { registerLiveRoutes } from "./triage-api/live-routes.js";
 import { DEFAULT_LIVE_SETTINGS, LiveHub, type LiveSettings } from "./features/live/hub.js";
 import { installHttpTracing } from "./http/tracing.js";
 import { tracingOn } from "./store/trace.js";
+import { reportPlannerStatisticsFailures } from "./store/planner-statistics.js";
 
 export interface IdentityConfig {
   /** Access token lifetime (Entra issues 60–90 minutes). */
@@ -261,6 +262,7 @@ export async function buildServer(config: ServerConfig): Promise<FastifyInstance
   installUrlChecks(app);
 
   const { store } = config;
+  reportPlannerStatisticsFailures(store.db, (err) => app.log.warn({ err }, "refreshing PostgreSQL's planner statistics failed; the next mark tries again"));
   const identity = config.identity ?? {};
   const tokenLifetimeSeconds = identity.tokenLifetimeSeconds ?? DEFAULT_TOKEN_LIFETIME_SECONDS;
   const publicUrl = config.publicUrl?.replace(/\/+$/, "");

@@ -88,7 +88,6 @@ export async function registerIngestRoutes(app: FastifyInstance, opts: IngestRou
           actor: caller.displayName,
           requestId: req.id,
           now,
-          onBackgroundError: (err) => req.log.warn({ err }, "ingest: refreshing PostgreSQL's planner statistics failed; the next mark tries again"),
         });
         span?.set({ "triage.ingest.created": done.filter((r) => r.outcome === "created").length });
         return done;

@@ -37,6 +37,7 @@ import * as m021 from "./migrations/021_incident_summaries.js";
 import * as m022 from "./migrations/022_alert_doc_lz4.js";
 import * as m023 from "./migrations/023_feed_sequencer.js";
 import { startFeedSequencer } from "./feed-sequencer.js";
+import { plannerStatisticsSettled } from "./planner-statistics.js";
 import { installDeadline, SqliteReadPool } from "./read-workers.js";
 import { installRegex } from "./hunting-regex.js";
 import { BACKSTOP_PAGES, useWalSync, WalSync } from "./wal-sync.js";
@@ -352,6 +353,8 @@ export async function openPostgresStore(url: string, poolSize = 10, limits: Quer
       { pool: "postgres_read", total: readPool.totalCount, idle: readPool.idleCount, waiting: readPool.waitingCount },
     ],
     close: async () => {
+      // A command that loaded alerts and exits leaves its tenant's statistics refreshed.
+      await plannerStatisticsSettled(db);
       await stopSequencer();
       await readPool.end();
       await db.destroy();

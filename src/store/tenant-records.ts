@@ -15,6 +15,7 @@ import { alertRecordOf, alertRowOf } from "./alert-rows.js";
 import { noteChange } from "./feed.js";
 import { isPostgres } from "./dialect.js";
 import { dropSummaries } from "./incident-summaries.js";
+import { noteAlertsAdded } from "./planner-statistics.js";
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -332,7 +333,11 @@ export async function upsertGraphAlerts(
       inserts.push(alertRowOf(tenantId, { ...r, seq }, 1));
     }
     if (next !== undefined) await tx.updateTable("tenants").set({ next_alert_seq: next }).where("id", "=", tenantId).execute();
-    if (inserts.length) await tx.insertInto("alerts").values(inserts).execute();
+    if (inserts.length) {
+      await tx.insertInto("alerts").values(inserts).execute();
+      const seqs = inserts.map((row) => row.seq);
+      noteAlertsAdded(tx, tenantId, Math.min(...seqs) - 1, Math.max(...seqs));
+    }
     if (opts.feed) for (const row of inserts) noteChange(tx, tenantId, "alert", row.id, "created");
     created += inserts.length;
   }

@@ -10,6 +10,7 @@ import { numberFeed } from "./feed-sequencer.js";
 import { isPostgres } from "./dialect.js";
 import { traced } from "./trace.js";
 import { walSyncOf } from "./wal-sync.js";
+import { refreshPlannerStatistics, statisticsDueAfter } from "./planner-statistics.js";
 
 /** The database a feature is given (the `db` of an open store). */
 export type StoreDb = Kysely<Database>;
@@ -21,19 +22,25 @@ export type StoreTx = Transaction<Database>;
  * feed's rows for the incidents and alerts it wrote are its last statements (feed.ts); on PostgreSQL
  * they are numbered once it has committed, before this resolves (feed-sequencer.ts). On a durable
  * SQLite store the commit does not hold the event loop while it reaches the disk (wal-sync.ts); it
- * resolves, and the change is announced, once it has.
+ * resolves, and the change is announced, once it has. A transaction whose new alerts take a tenant
+ * past a mark starts a refresh of PostgreSQL's planner statistics once it has committed
+ * (planner-statistics.ts).
  */
 export function inTransaction<T>(db: StoreDb, fn: (tx: StoreTx) => Promise<T>): Promise<T> {
   return traced("store.transaction", { "db.system.name": isPostgres(db) ? "postgresql" : "sqlite" }, async (span) => {
     let grown: Awaited<ReturnType<typeof flushFeed>> = { tenants: [], unnumbered: false };
+    let analyze = false;
     const body = async (tx: StoreTx): Promise<T> => {
       const out = await fn(tx);
       grown = await flushFeed(tx);
+      analyze = statisticsDueAfter(tx);
       return out;
     };
     const wal = walSyncOf(db);
     const result = wal ? await wal.commit(db, (conn) => conn.transaction().execute(body)) : await db.transaction().execute(body);
     span?.set({ "triage.feed.tenants": grown.tenants.length });
+    // A tenant grown past a mark has its tables analyzed (PostgreSQL; planner-statistics.ts).
+    if (analyze) refreshPlannerStatistics(db);
     // Rows left unnumbered (PostgreSQL) are numbered, and announced, by the sequencer's run.
     if (grown.unnumbered) await numberFeed(db);
     else if (grown.tenants.length) announceCommit(db, grown.tenants);

@@ -13,7 +13,7 @@ import { applyPlacement, mergeSources, planPlacement } from "../../domain/ingest
 import type { DecisionOptions, IngestResult } from "../../domain/ingest/result.js";
 import { incidentAlertOrder, lockTenantForIngestion, storedRows } from "../../store/ingest/load.js";
 import { inTransaction, withSavepoint, type StoreDb, type StoreTx } from "../../store/transaction.js";
-import { refreshPlannerStatistics, statisticsDue } from "../../store/planner-statistics.js";
+import { noteAlertsAdded } from "../../store/planner-statistics.js";
 import { loadBatch, loadMergeSource } from "./load.js";
 import { finishBatch } from "./finish.js";
 
@@ -29,8 +29,6 @@ export interface IngestOptions {
   now?: string;
   /** How large correlation lets an incident grow (default: DEFAULT_LIMITS). */
   limits?: CorrelationLimits;
-  /** Where a failure of the background work a batch starts (store/planner-statistics.ts) is told. */
-  onBackgroundError?: (e: unknown) => void;
 }
 
 /**
@@ -106,14 +104,7 @@ function takeGroup(lane: Lane): Waiting[] {
 
 async function runGroup(db: StoreDb, tenantId: string, group: Waiting[]): Promise<void> {
   const outcomes: ({ ok: true; results: IngestResult[] } | { ok: false; error: unknown })[] = [];
-  // The tenant's alert count before the group's first batch and after its last that committed.
-  const count = { before: Infinity, after: 0 };
-  const ingest = async (tx: StoreTx, w: Waiting) => {
-    const done = await ingestInTransaction(tx, tenantId, w.alerts, w.options);
-    count.before = Math.min(count.before, done.seq.before);
-    count.after = Math.max(count.after, done.seq.after);
-    return done.results;
-  };
+  const ingest = (tx: StoreTx, w: Waiting) => ingestInTransaction(tx, tenantId, w.alerts, w.options);
   try {
     await inTransaction(db, async (tx) => {
       if (group.length === 1) {
@@ -132,7 +123,6 @@ async function runGroup(db: StoreDb, tenantId: string, group: Waiting[]): Promis
     for (const w of group) w.reject(error);
     return;
   }
-  if (statisticsDue(count.before, count.after)) refreshPlannerStatistics(db, group[0]!.options.onBackgroundError ?? (() => {}));
   group.forEach((w, i) => {
     const o = outcomes[i]!;
     if (o.ok) w.resolve(o.results);
@@ -140,16 +130,8 @@ async function runGroup(db: StoreDb, tenantId: string, group: Waiting[]): Promis
   });
 }
 
-/**
- * One batch, within the transaction given: lock, read up front, decide alert by alert, write once.
- * With the tenant's alert sequence before and after it.
- */
-async function ingestInTransaction(
-  tx: StoreTx,
-  tenantId: string,
-  alerts: NormalizedAlert[],
-  options: IngestOptions,
-): Promise<{ results: IngestResult[]; seq: { before: number; after: number } }> {
+/** One batch, within the transaction given: lock, read up front, decide alert by alert, write once. */
+async function ingestInTransaction(tx: StoreTx, tenantId: string, alerts: NormalizedAlert[], options: IngestOptions): Promise<IngestResult[]> {
   const now = options.now ?? new Date().toISOString();
   const counters = await lockTenantForIngestion(tx, tenantId);
   const opts: DecisionOptions = { ...options, now, limits: options.limits ?? DEFAULT_LIMITS, alertOrder: incidentAlertOrder(tx) };
@@ -165,5 +147,6 @@ async function ingestInTransaction(
     results.push(applyPlacement(batch, placement, opts));
   }
   await finishBatch(tx, stored, batch, { actor: opts.actor, requestId: opts.requestId, at: now });
-  return { results, seq: { before: counters.nextSeq - 1, after: batch.nextSeq - 1 } };
+  noteAlertsAdded(tx, tenantId, counters.nextSeq - 1, batch.nextSeq - 1);
+  return results;
 }
