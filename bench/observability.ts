@@ -28,7 +28,7 @@ import { join } from "node:path";
 import { BENCH_DIR, BUILD_DIR, backendCpuDelta, cpuSeconds, fmt, importDist, postgresBackends, readFlags, runLoader } from "./common.js";
 import type { AutocannonResult, LoadSpec } from "./load.js";
 import { startTriage, type Running } from "./servers.js";
-import { ensureApps, ensureSeeded, getToken, storeRef, type BenchApp, type StoreKind, type StoreRef } from "./stores.js";
+import { ensureApps, ensureSeeded, getToken, pgDatabaseOf, storeRef, type BenchApp, type StoreKind, type StoreRef } from "./stores.js";
 import type * as OpenMod from "../src/store/open.js";
 import type * as ServerMod from "../src/server.js";
 import type * as MetricsMod from "../src/http/metrics.js";
@@ -295,7 +295,7 @@ async function main(): Promise<void> {
     }
     return;
   }
-  const pgDatabase = ref.dbUrl ? new URL(ref.dbUrl).pathname.slice(1) : null;
+  const pgDatabase = pgDatabaseOf(ref);
   const args: Record<Mode, string[]> = { off: [], metrics: ["--metrics-port", "0"], tracing: ["--otel-endpoint", sink.url] };
   const servers = new Map<Mode, Running>();
   const tokens = new Map<Mode, string>();

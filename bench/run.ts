@@ -25,6 +25,7 @@ import {
   ensureApps,
   vacuumAnalyze,
   ensureSeeded,
+  pgDatabaseOf,
   exportPeer,
   getToken,
   restore,
@@ -242,7 +243,7 @@ async function tlsFiles(ref: StoreRef): Promise<TlsFiles> {
 
 /** A baseline's scenarios over HTTP, then over HTTPS on a second process; its PATCHes undone afterwards. */
 async function measureBaseline(res: Results, ref: StoreRef, ids: string[], o: Options, start: (tls?: TlsFiles) => Promise<Running>): Promise<void> {
-  const pgDatabase = ref.dbUrl ? new URL(ref.dbUrl).pathname.slice(1) : null;
+  const pgDatabase = pgDatabaseOf(ref);
   const tls = await tlsFiles(ref);
   const before = await snapshot(ref, ids);
   try {
@@ -350,6 +351,19 @@ async function benchTokens(ref: StoreRef, base: string, apps: BenchApps): Promis
   return { apps, main, ingest: await getToken(base, apps.ingest) };
 }
 
+/**
+ * Readies a store for a measured pass: its ingestion tenant emptied, and on PostgreSQL the tables
+ * vacuumed and analyzed. Whether autovacuum is on (PostgreSQL), for the results.
+ */
+async function readyStore(ref: StoreRef): Promise<boolean | undefined> {
+  await emptyTenant(ref, INGEST_TENANT);
+  if (ref.kind !== "postgres") return undefined;
+  const t = Date.now();
+  const autovacuum = await vacuumAnalyze(ref);
+  log(`${ref.label}: VACUUM (ANALYZE) in ${fmt(Date.now() - t)} ms (autovacuum is ${autovacuum ? "on" : "off"} on this server)`);
+  return autovacuum;
+}
+
 // ------------------------------------------------------------------------------------------------
 // Paired rounds (--rounds N)
 
@@ -367,13 +381,9 @@ async function benchTokens(ref: StoreRef, base: string, apps: BenchApps): Promis
  * one's, started beside it.
  */
 async function measurePaired(res: Results, ref: StoreRef, ids: string[], o: Options): Promise<void> {
-  const pgDatabase = ref.dbUrl ? new URL(ref.dbUrl).pathname.slice(1) : null;
+  const pgDatabase = pgDatabaseOf(ref);
   let apps: BenchApps = await ensureApps(ref);
-  await emptyTenant(ref, INGEST_TENANT);
-  if (ref.kind === "postgres") {
-    const autovacuum = await vacuumAnalyze(ref);
-    res.machine.postgresAutovacuum = autovacuum;
-  }
+  res.machine.postgresAutovacuum = await readyStore(ref);
   const triage = triageScenarios(ids, o);
   const partners = new Map(baselineScenarios(ids, o, "sqlite").map((sc) => [sc.name, sc]));
   const startBase = (tls?: TlsFiles) => (ref.kind === "sqlite" ? startBaseline(ref, tls) : startPgBaseline(ref, tls));
@@ -527,7 +537,7 @@ async function measureAuth(ref: StoreRef, base: string, token: string): Promise<
     for (let i = 0; i < 2000; i++) await once();
     const n = 20_000;
     // PostgreSQL: the tenant lookup's work in the backend counts too, as it does for the list request.
-    const database = ref.dbUrl ? new URL(ref.dbUrl).pathname.slice(1) : null;
+    const database = pgDatabaseOf(ref);
     const db0 = database ? postgresBackends(database) : null;
     const c0 = process.cpuUsage();
     const t0 = performance.now();
@@ -820,8 +830,7 @@ async function profileScenario(ref: StoreRef, name: string, o: Options): Promise
         .map((x) => x.name)
         .join(", ")})`,
     );
-  await emptyTenant(ref, INGEST_TENANT);
-  if (ref.kind === "postgres") await vacuumAnalyze(ref);
+  await readyStore(ref);
   const undo = await snapshot(ref, ids);
   try {
     await withServer(
@@ -832,7 +841,7 @@ async function profileScenario(ref: StoreRef, name: string, o: Options): Promise
       () => startTriage(ref, { profileDir: dir }),
       async (s) => {
         const token = await getToken(s.base, name === "ingest" ? apps.ingest : apps.main);
-        const pgDatabase = ref.dbUrl ? new URL(ref.dbUrl).pathname.slice(1) : null;
+        const pgDatabase = pgDatabaseOf(ref);
         await measure(s, "triage", ref.kind, ref.size, sc, o, token, pgDatabase);
       },
     );
@@ -923,19 +932,13 @@ async function main(): Promise<void> {
         await measurePaired(res, ref, storeIds, o);
         continue;
       }
-      const pgDatabase = ref.dbUrl ? new URL(ref.dbUrl).pathname.slice(1) : null;
+      const pgDatabase = pgDatabaseOf(ref);
       let apps: BenchApps = await ensureApps(ref);
       let base = "";
       let token = "";
       let rssAfterReads = 0;
       // PATCH, comments and ingestion are undone afterwards, so every run measures the seeded data.
-      await emptyTenant(ref, INGEST_TENANT);
-      if (kind === "postgres") {
-        const t = Date.now();
-        const autovacuum = await vacuumAnalyze(ref);
-        log(`${ref.label}: VACUUM (ANALYZE) in ${fmt(Date.now() - t)} ms (autovacuum is ${autovacuum ? "on" : "off"} on this server)`);
-        res.machine.postgresAutovacuum = autovacuum;
-      }
+      res.machine.postgresAutovacuum = await readyStore(ref);
       // PostgreSQL: its own baseline, on the same database.
       if (kind === "postgres") await measureBaseline(res, ref, storeIds, o, (tls) => startPgBaseline(ref, tls));
       const undo = await snapshot(ref, storeIds);

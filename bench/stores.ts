@@ -68,6 +68,11 @@ export function storeRef(kind: StoreKind, size: number, pgBase: string): StoreRe
   };
 }
 
+/** PostgreSQL: the database's name (whose backends' CPU the bench counts); SQLite: null. */
+export function pgDatabaseOf(ref: StoreRef): string | null {
+  return ref.dbUrl ? new URL(ref.dbUrl).pathname.slice(1) : null;
+}
+
 export function storeArgs(ref: StoreRef): string[] {
   return ref.dbUrl ? ["--data", ref.dataDir, "--db", ref.dbUrl] : ["--data", ref.dataDir];
 }

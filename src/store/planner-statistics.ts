@@ -6,9 +6,9 @@
  * ingestion's reads by tenant and entity key (the sightings, the candidate incidents' entities) are
  * then planned as a walk over all of that tenant's rows in a (tenant, …) index, filtered, instead of a
  * lookup per key: every batch reads the whole tenant, and costs more as the tenant grows (measured in
- * docs/benchmarks.md, "Planner statistics on PostgreSQL"). Autovacuum
- * analyzes a table only after a tenth of it has changed (by default), which in a store of millions of
- * alerts is hundreds of thousands of alerts away, and not at all where it is off.
+ * docs/benchmarks.md, "Planner statistics on PostgreSQL"). Autovacuum analyzes a table only after a
+ * tenth of it has changed (by default), which in a store of millions of alerts is hundreds of
+ * thousands of alerts away, and not at all where it is off.
  *
  * So each time a transaction takes a tenant's alert count past a power of two from 1,024 on, it
  * analyzes the tables those reads plan on, in the background, once it has committed: ten times over a
