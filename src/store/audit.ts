@@ -41,7 +41,7 @@ export async function insertAuditRecords(trx: Transaction<Database>, records: re
 export async function recordChanges(trx: Transaction<Database>, ctx: AuditContext, changes: readonly PropertyChange[]): Promise<void> {
   noteFeedActor(trx, ctx.actor);
   if (changes.length === 0) return;
-  await trx.insertInto("audit_log").values(auditRows(ctx, changes)).execute();
+  await insertRows(trx, "audit_log", auditRows(ctx, changes), ROWS_PER_INSERT);
 }
 
 export async function readAudit(

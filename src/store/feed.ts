@@ -9,7 +9,7 @@
  * reader that has seen number n will never later see a smaller one appear, nothing uncommitted is
  * ever in the feed, and nothing committed is missing from it.
  */
-import { sql, type Kysely, type RawBuilder, type Transaction } from "kysely";
+import { CompiledQuery, sql, type Kysely, type RawBuilder, type Transaction } from "kysely";
 import type { ChangeFeedTable, Database } from "./tables.js";
 import { ROWS_PER_INSERT } from "./chunks.js";
 import { insertRows } from "./insert-rows.js";
@@ -119,6 +119,10 @@ export function noteSlaBreach(tx: Transaction<Database>, tenantId: string, incid
   });
 }
 
+/** SQLite: takes a tenant's next feed numbers (as SQL text: it runs in every write transaction). */
+const TAKE_SEQS = `insert into feed_counters (tenant_id, last_seq) values (?, ?)
+  on conflict (tenant_id) do update set last_seq = feed_counters.last_seq + excluded.last_seq returning last_seq`;
+
 /**
  * Writes the transaction's noted changes: per tenant, one multi-row insert, numbered after its
  * counter's update (SQLite, or `numberFeedInTransaction`) or left unnumbered for the sequencer.
@@ -142,13 +146,8 @@ export async function flushFeed(tx: Transaction<Database>): Promise<{ tenants: s
       await flushPostgres(tx, { tenantId, list, at, actor, automated: p.automated, byPerson: p.byPerson }, p.inline);
       continue;
     }
-    const row = await tx
-      .insertInto("feed_counters")
-      .values({ tenant_id: tenantId, last_seq: list.length })
-      .onConflict((oc) => oc.column("tenant_id").doUpdateSet({ last_seq: sql`feed_counters.last_seq + excluded.last_seq` }))
-      .returning("last_seq")
-      .executeTakeFirstOrThrow();
-    const first = Number(row.last_seq) - list.length + 1;
+    const { rows: counted } = await tx.executeQuery<{ last_seq: number }>(CompiledQuery.raw(TAKE_SEQS, [tenantId, list.length]));
+    const first = Number(counted[0]!.last_seq) - list.length + 1;
     const rows: ChangeFeedTable[] = list.map((c, i) => ({
       tenant_id: tenantId,
       seq: first + i,

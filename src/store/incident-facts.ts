@@ -5,10 +5,12 @@
  * columns (the category too, kept beside the document since migration 010): no alert's document is
  * parsed, by the database or here, which a large incident would pay for on every alert that joins it.
  */
-import { sql, type Kysely, type Transaction } from "kysely";
+import { CompiledQuery, sql, type Kysely, type Transaction } from "kysely";
 import type { Database } from "./tables.js";
 import { alertSeverity, detectionSource } from "../schema/enums.js";
 import type { AlertFacts } from "../schema/records.js";
+import { isPostgres } from "./dialect.js";
+import { placeholders, statementText } from "./statement-text.js";
 import { chunks, IN_LIST } from "./chunks.js";
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -68,12 +70,11 @@ export async function assetCounts(db: Db, tenantId: string, incidentIds: readonl
 export async function detectorCounts(db: Db, tenantId: string, keys: readonly string[]): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   for (const part of chunks(keys, IN_LIST)) {
-    const rows = await db
-      .selectFrom("detector_stats")
-      .select(["detector_key", "alert_count"])
-      .where("tenant_id", "=", tenantId)
-      .where("detector_key", "in", part)
-      .execute();
+    const pg = isPostgres(db);
+    const text = statementText(`detector-counts|${pg}|${part.length}`, () => {
+      return `select detector_key, alert_count from detector_stats where tenant_id = ${placeholders(pg, 1)} and detector_key in (${placeholders(pg, part.length, 2)})`;
+    });
+    const { rows } = await db.executeQuery<{ detector_key: string; alert_count: number }>(CompiledQuery.raw(text, [tenantId, ...part]));
     for (const r of rows) out.set(r.detector_key, Number(r.alert_count));
   }
   return out;

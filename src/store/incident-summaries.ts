@@ -5,10 +5,12 @@
  * from all its alerts, so a writer that changes an incident's alerts or entities without deriving it
  * (a load of Graph records) drops its summary instead.
  */
-import { sql, type Kysely, type Transaction } from "kysely";
+import { CompiledQuery, sql, type Kysely, type Transaction } from "kysely";
 import type { Database, IncidentSummaryTable, IncidentTable } from "./tables.js";
 import type { FirstSeen, IncidentSummary } from "../schema/records.js";
 import { alertSeverity } from "../schema/enums.js";
+import { isPostgres } from "./dialect.js";
+import { placeholders, statementText } from "./statement-text.js";
 import { chunks, IN_LIST, ROWS_PER_INSERT } from "./chunks.js";
 import { quoted, upsertRows } from "./insert-rows.js";
 
@@ -55,7 +57,11 @@ function rowOf(tenantId: string, incidentId: number, s: IncidentSummary): Incide
 export async function readSummaries(db: Db, tenantId: string, incidentIds: readonly number[]): Promise<Map<number, IncidentSummary>> {
   const out = new Map<number, IncidentSummary>();
   for (const part of chunks(incidentIds, IN_LIST)) {
-    const rows = await db.selectFrom("incident_summaries").selectAll().where("tenant_id", "=", tenantId).where("incident_id", "in", part).execute();
+    const pg = isPostgres(db);
+    const text = statementText(`summaries|${pg}|${part.length}`, () => {
+      return `select * from incident_summaries where tenant_id = ${placeholders(pg, 1)} and incident_id in (${placeholders(pg, part.length, 2)})`;
+    });
+    const { rows } = await db.executeQuery<IncidentSummaryTable>(CompiledQuery.raw(text, [tenantId, ...part]));
     for (const r of rows) out.set(Number(r.incident_id), summaryOf(r));
   }
   return out;

@@ -2,13 +2,14 @@
  * Reading and writing one incident's row, for the paths that change a single incident (PATCH,
  * comments, an alert PATCH's recomputation). The rules those paths apply live in src/features/.
  */
-import type { Kysely, Transaction } from "kysely";
+import { CompiledQuery, type Kysely, type Transaction } from "kysely";
 import type { Database, IncidentTable } from "./tables.js";
 import type { AuditContext, IncidentRecord, PropertyChange } from "../schema/records.js";
 import { notFound } from "../errors/graph-error.js";
 import { MAX_INCIDENT_ID } from "../schema/limits.js";
 import { isPostgres } from "./dialect.js";
 import { updateGuarded } from "./guarded-update.js";
+import { statementText } from "./statement-text.js";
 import { incidentRowOf } from "./incident-rows.js";
 import { writeAtOnce, type AtOnceFeed } from "./write-at-once.js";
 
@@ -35,9 +36,14 @@ export async function findIncidentRow(
 ): Promise<IncidentTable | undefined> {
   const key = typeof id === "number" ? id : incidentKey(id);
   if (key === null) return undefined;
-  let q = db.selectFrom("incidents").selectAll().where("tenant_id", "=", tenantId).where("id", "=", key);
-  if (forUpdate && isPostgres(db)) q = q.forUpdate();
-  return q.executeTakeFirst();
+  const pg = isPostgres(db);
+  const lock = forUpdate && pg;
+  const text = statementText(
+    `incident-row|${pg}|${lock}`,
+    () => `select * from incidents where tenant_id = ${pg ? "$1" : "?"} and id = ${pg ? "$2" : "?"}${lock ? " for update" : ""}`,
+  );
+  const { rows } = await db.executeQuery<IncidentTable>(CompiledQuery.raw(text, [tenantId, key]));
+  return rows[0];
 }
 
 /** Writes an incident as `next` holds it, guarded by the version `row` was read at. */

@@ -1,7 +1,7 @@
 import { fdatasync, openSync, closeSync } from "node:fs";
 import { createRequire } from "node:module";
 import { Worker } from "node:worker_threads";
-import { sql, type Kysely } from "kysely";
+import { CompiledQuery, sql, type Kysely } from "kysely";
 import type { Database } from "./tables.js";
 
 /**
@@ -122,16 +122,25 @@ export class WalSync {
  */
 export function relaxedCommit<T>(db: Kysely<Database>, run: (conn: Kysely<Database>) => Promise<T>): Promise<T> {
   return db.connection().execute(async (conn) => {
-    const level = Number((await sql<{ synchronous: number }>`pragma synchronous`.execute(conn)).rows[0]!.synchronous);
+    // The store's own setting, read once: only this function changes it after the store opens, and
+    // puts it back before it returns.
+    let level = levels.get(db);
+    if (level === undefined) {
+      level = Number((await sql<{ synchronous: number }>`pragma synchronous`.execute(conn)).rows[0]!.synchronous);
+      levels.set(db, level);
+    }
     if (level <= 1) return run(conn);
-    await sql`pragma synchronous = normal`.execute(conn);
+    await conn.executeQuery(RELAX);
     try {
       return await run(conn);
     } finally {
-      await sql.raw(`pragma synchronous = ${level}`).execute(conn);
+      await conn.executeQuery(CompiledQuery.raw(`pragma synchronous = ${level}`));
     }
   });
 }
+
+const levels = new WeakMap<Kysely<Database>, number>();
+const RELAX = CompiledQuery.raw("pragma synchronous = normal");
 
 /** At most one checkpoint started per this many milliseconds. */
 export const CHECKPOINT_INTERVAL_MS = 200;
