@@ -9,13 +9,14 @@
  * reader that has seen number n will never later see a smaller one appear, nothing uncommitted is
  * ever in the feed, and nothing committed is missing from it.
  */
-import { CompiledQuery, sql, type Kysely, type RawBuilder, type Transaction } from "kysely";
+import { sql, type Kysely, type RawBuilder, type Transaction } from "kysely";
 import type { ChangeFeedTable, Database } from "./tables.js";
 import { ROWS_PER_INSERT } from "./chunks.js";
 import { insertRows } from "./insert-rows.js";
 import { isPostgres } from "./dialect.js";
 import type { Store } from "./open.js";
 import { readArrays, slot } from "./prepared.js";
+import { runText } from "./statement-text.js";
 
 export type FeedEntityType = ChangeFeedTable["entity_type"];
 export type FeedChangeType = ChangeFeedTable["change_type"];
@@ -146,7 +147,7 @@ export async function flushFeed(tx: Transaction<Database>): Promise<{ tenants: s
       await flushPostgres(tx, { tenantId, list, at, actor, automated: p.automated, byPerson: p.byPerson }, p.inline);
       continue;
     }
-    const { rows: counted } = await tx.executeQuery<{ last_seq: number }>(CompiledQuery.raw(TAKE_SEQS, [tenantId, list.length]));
+    const { rows: counted } = await runText<{ last_seq: number }>(tx, TAKE_SEQS, [tenantId, list.length]);
     const first = Number(counted[0]!.last_seq) - list.length + 1;
     const rows: ChangeFeedTable[] = list.map((c, i) => ({
       tenant_id: tenantId,

@@ -1,4 +1,4 @@
-import { CompiledQuery, sql, type Transaction } from "kysely";
+import { sql, type Transaction } from "kysely";
 import { LRUCache } from "lru-cache";
 import type { Database } from "./tables.js";
 import { changedColumns } from "./columns.js";
@@ -7,6 +7,7 @@ import { chunks } from "./chunks.js";
 import { quoted } from "./insert-rows.js";
 import { GraphError } from "../errors/graph-error.js";
 import { noteChange } from "./feed.js";
+import { runText } from "./statement-text.js";
 
 /** A row written under a version guard. */
 export interface Versioned {
@@ -23,8 +24,8 @@ export async function updateGuarded<T extends Versioned>(trx: Transaction<Databa
   const { columns, values } = changedValues(before, after);
   const params: unknown[] = [...values];
   params.push(before.tenant_id, before.id, before.version);
-  const res = await trx.executeQuery(CompiledQuery.raw(updateText(isPostgres(trx), table, columns), params));
-  if (Number(res.numAffectedRows) !== 1) throw concurrentUpdate(table, before.id);
+  const res = await runText(trx, updateText(isPostgres(trx), table, columns), params);
+  if (res.changes !== 1) throw concurrentUpdate(table, before.id);
   noteChange(trx, before.tenant_id, table === "incidents" ? "incident" : "alert", before.id, "updated");
 }
 

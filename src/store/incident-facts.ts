@@ -5,12 +5,12 @@
  * columns (the category too, kept beside the document since migration 010): no alert's document is
  * parsed, by the database or here, which a large incident would pay for on every alert that joins it.
  */
-import { CompiledQuery, sql, type Kysely, type Transaction } from "kysely";
+import { sql, type Kysely, type Transaction } from "kysely";
 import type { Database } from "./tables.js";
 import { alertSeverity, detectionSource } from "../schema/enums.js";
 import type { AlertFacts } from "../schema/records.js";
 import { isPostgres } from "./dialect.js";
-import { placeholders, statementText } from "./statement-text.js";
+import { placeholders, statementText, runText } from "./statement-text.js";
 import { chunks, IN_LIST } from "./chunks.js";
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -74,7 +74,7 @@ export async function detectorCounts(db: Db, tenantId: string, keys: readonly st
     const text = statementText(`detector-counts|${pg}|${part.length}`, () => {
       return `select detector_key, alert_count from detector_stats where tenant_id = ${placeholders(pg, 1)} and detector_key in (${placeholders(pg, part.length, 2)})`;
     });
-    const { rows } = await db.executeQuery<{ detector_key: string; alert_count: number }>(CompiledQuery.raw(text, [tenantId, ...part]));
+    const { rows } = await runText<{ detector_key: string; alert_count: number }>(db, text, [tenantId, ...part]);
     for (const r of rows) out.set(r.detector_key, Number(r.alert_count));
   }
   return out;

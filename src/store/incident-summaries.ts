@@ -5,12 +5,12 @@
  * from all its alerts, so a writer that changes an incident's alerts or entities without deriving it
  * (a load of Graph records) drops its summary instead.
  */
-import { CompiledQuery, sql, type Kysely, type Transaction } from "kysely";
+import { sql, type Kysely, type Transaction } from "kysely";
 import type { Database, IncidentSummaryTable, IncidentTable } from "./tables.js";
 import type { FirstSeen, IncidentSummary } from "../schema/records.js";
 import { alertSeverity } from "../schema/enums.js";
 import { isPostgres } from "./dialect.js";
-import { placeholders, statementText } from "./statement-text.js";
+import { placeholders, statementText, runText } from "./statement-text.js";
 import { chunks, IN_LIST, ROWS_PER_INSERT } from "./chunks.js";
 import { quoted, upsertRows } from "./insert-rows.js";
 
@@ -61,7 +61,7 @@ export async function readSummaries(db: Db, tenantId: string, incidentIds: reado
     const text = statementText(`summaries|${pg}|${part.length}`, () => {
       return `select * from incident_summaries where tenant_id = ${placeholders(pg, 1)} and incident_id in (${placeholders(pg, part.length, 2)})`;
     });
-    const { rows } = await db.executeQuery<IncidentSummaryTable>(CompiledQuery.raw(text, [tenantId, ...part]));
+    const { rows } = await runText<IncidentSummaryTable>(db, text, [tenantId, ...part]);
     for (const r of rows) out.set(Number(r.incident_id), summaryOf(r));
   }
   return out;

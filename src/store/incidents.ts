@@ -2,14 +2,14 @@
  * Reading and writing one incident's row, for the paths that change a single incident (PATCH,
  * comments, an alert PATCH's recomputation). The rules those paths apply live in src/features/.
  */
-import { CompiledQuery, type Kysely, type Transaction } from "kysely";
+import type { Kysely, Transaction } from "kysely";
 import type { Database, IncidentTable } from "./tables.js";
 import type { AuditContext, IncidentRecord, PropertyChange } from "../schema/records.js";
 import { notFound } from "../errors/graph-error.js";
 import { MAX_INCIDENT_ID } from "../schema/limits.js";
 import { isPostgres } from "./dialect.js";
 import { updateGuarded } from "./guarded-update.js";
-import { statementText } from "./statement-text.js";
+import { statementText, runText } from "./statement-text.js";
 import { incidentRowOf } from "./incident-rows.js";
 import { writeAtOnce, type AtOnceFeed } from "./write-at-once.js";
 
@@ -42,7 +42,7 @@ export async function findIncidentRow(
     `incident-row|${pg}|${lock}`,
     () => `select * from incidents where tenant_id = ${pg ? "$1" : "?"} and id = ${pg ? "$2" : "?"}${lock ? " for update" : ""}`,
   );
-  const { rows } = await db.executeQuery<IncidentTable>(CompiledQuery.raw(text, [tenantId, key]));
+  const { rows } = await runText<IncidentTable>(db, text, [tenantId, key]);
   return rows[0];
 }
 

@@ -1,8 +1,9 @@
-import { CompiledQuery, type Kysely, type Transaction } from "kysely";
+import type { Kysely, Transaction } from "kysely";
 import { LRUCache } from "lru-cache";
 import type { Database } from "./tables.js";
 import { isPostgres } from "./dialect.js";
 import { chunks } from "./chunks.js";
+import { runText } from "./statement-text.js";
 
 /**
  * Multi-row INSERTs written as SQL text rather than built with Kysely. Kysely turns every value of
@@ -22,7 +23,7 @@ export async function insertRows(trx: Transaction<Database>, table: keyof Databa
         .execute();
       continue;
     }
-    await trx.executeQuery(CompiledQuery.raw(insertText(isPostgres(trx), table, columns, part.length), paramsOf(part, columns)));
+    await runText(trx, insertText(isPostgres(trx), table, columns, part.length), paramsOf(part, columns));
   }
 }
 
@@ -41,7 +42,7 @@ export async function upsertRows(
     const columns = sameColumns(part);
     if (columns === null) throw new Error(`upsertRows: the rows of ${table} must have the same columns, none undefined`);
     const text = `${insertText(isPostgres(trx), table, columns, part.length)} ${conflict}`;
-    await trx.executeQuery(CompiledQuery.raw(text, paramsOf(part, columns)));
+    await runText(trx, text, paramsOf(part, columns));
   }
 }
 

@@ -38,6 +38,7 @@ import * as m022 from "./migrations/022_alert_doc_lz4.js";
 import * as m023 from "./migrations/023_feed_sequencer.js";
 import { startFeedSequencer } from "./feed-sequencer.js";
 import { plannerStatisticsSettled } from "./planner-statistics.js";
+import { registerDirectRun, type DirectRun } from "./statement-text.js";
 import { installDeadline, SqliteReadPool } from "./read-workers.js";
 import { installRegex } from "./hunting-regex.js";
 import { BACKSTOP_PAGES, useWalSync, WalSync } from "./wal-sync.js";
@@ -177,6 +178,7 @@ export async function openSqliteStore(file: string, limits: QueryLimitOptions & 
   cacheStatements(native, 400_000);
   const observed = new Observed();
   const db = new Kysely<Database>({ dialect: sqliteDialect(native), log: observed.log });
+  registerDirectRun(db, directRun(native, observed));
   await migrate(db);
   // Keep the planner's statistics fresh, as SQLite advises for long-lived connections; the analysis
   // limit bounds what that costs at startup on a large store (it samples instead of scanning).
@@ -250,6 +252,21 @@ function ownerOnly(file: string): void {
   for (const f of [file, `${file}-wal`, `${file}-shm`]) {
     if (existsSync(f) && (statSync(f).mode & 0o077) !== 0) chmodSync(f, 0o600);
   }
+}
+
+/** Runs a statement on the store's connection as Kysely's driver would, timed for the observer as Kysely's are. */
+function directRun(native: SQLite.Database, observed: Observed): DirectRun {
+  return (text, parameters) => {
+    const observer = observed.observer;
+    const start = observer ? performance.now() : 0;
+    try {
+      const stmt = native.prepare(text);
+      if (stmt.reader) return { rows: stmt.all(parameters), changes: 0 };
+      return { rows: [], changes: stmt.run(parameters).changes };
+    } finally {
+      observer?.statement("builder", (performance.now() - start) / 1000);
+    }
+  };
 }
 
 /** A read-only connection whose statements return rows as arrays, prepared once per SQL text. */

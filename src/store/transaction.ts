@@ -11,6 +11,7 @@ import { isPostgres } from "./dialect.js";
 import { traced } from "./trace.js";
 import { walSyncOf } from "./wal-sync.js";
 import { refreshPlannerStatistics, statisticsDueAfter } from "./planner-statistics.js";
+import { lendDirectRun } from "./statement-text.js";
 
 /** The database a feature is given (the `db` of an open store). */
 export type StoreDb = Kysely<Database>;
@@ -31,10 +32,16 @@ export function inTransaction<T>(db: StoreDb, fn: (tx: StoreTx) => Promise<T>): 
     let grown: Awaited<ReturnType<typeof flushFeed>> = { tenants: [], unnumbered: false };
     let analyze = false;
     const body = async (tx: StoreTx): Promise<T> => {
-      const out = await fn(tx);
-      grown = await flushFeed(tx);
-      analyze = statisticsDueAfter(tx);
-      return out;
+      // While the transaction holds SQLite's connection, statements given as text run on it directly.
+      const endLoan = lendDirectRun(db, tx);
+      try {
+        const out = await fn(tx);
+        grown = await flushFeed(tx);
+        analyze = statisticsDueAfter(tx);
+        return out;
+      } finally {
+        endLoan();
+      }
     };
     const wal = walSyncOf(db);
     const result = wal ? await wal.commit(db, (conn) => conn.transaction().execute(body)) : await db.transaction().execute(body);

@@ -1,8 +1,9 @@
 import { fdatasync, openSync, closeSync } from "node:fs";
 import { createRequire } from "node:module";
 import { Worker } from "node:worker_threads";
-import { CompiledQuery, sql, type Kysely } from "kysely";
+import { sql, type Kysely } from "kysely";
 import type { Database } from "./tables.js";
+import { lendDirectRun, runText } from "./statement-text.js";
 
 /**
  * Durable commits that do not hold the event loop, on a SQLite store that outlives its process.
@@ -130,17 +131,21 @@ export function relaxedCommit<T>(db: Kysely<Database>, run: (conn: Kysely<Databa
       levels.set(db, level);
     }
     if (level <= 1) return run(conn);
-    await conn.executeQuery(RELAX);
+    const endLoan = lendDirectRun(db, conn);
     try {
-      return await run(conn);
+      await runText(conn, "pragma synchronous = normal", []);
+      try {
+        return await run(conn);
+      } finally {
+        await runText(conn, `pragma synchronous = ${level}`, []);
+      }
     } finally {
-      await conn.executeQuery(CompiledQuery.raw(`pragma synchronous = ${level}`));
+      endLoan();
     }
   });
 }
 
 const levels = new WeakMap<Kysely<Database>, number>();
-const RELAX = CompiledQuery.raw("pragma synchronous = normal");
 
 /** At most one checkpoint started per this many milliseconds. */
 export const CHECKPOINT_INTERVAL_MS = 200;
