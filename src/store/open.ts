@@ -36,6 +36,7 @@ import * as m020 from "./migrations/020_sync_windows.js";
 import * as m021 from "./migrations/021_incident_summaries.js";
 import * as m022 from "./migrations/022_alert_doc_lz4.js";
 import * as m023 from "./migrations/023_feed_sequencer.js";
+import * as m024 from "./migrations/024_sqlite_lean_writes.js";
 import { startFeedSequencer } from "./feed-sequencer.js";
 import { plannerStatisticsSettled } from "./planner-statistics.js";
 import { registerDirectRun, type DirectRun } from "./statement-text.js";
@@ -74,6 +75,7 @@ const migrations: Record<string, Migration> = {
   "021_incident_summaries": m021,
   "022_alert_doc_lz4": m022,
   "023_feed_sequencer": m023,
+  "024_sqlite_lean_writes": m024,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
