@@ -104,9 +104,13 @@ function keyOf(s: ListScope, kind: string, rest: string): string {
   return `${s.store.dialect}|${s.resource.table}|${s.incidentId === undefined ? "" : "scoped"}|${kind}|${rest}`;
 }
 
-/** The listing's conditions after the tenant's; the row guard lets the store stop it at its time limit. */
-function whereOf(s: ListScope, plan: Pick<QueryPlan, "filter">): RawBuilder<SqlBool> {
-  const filter = sql<SqlBool>`${s.store.json.rowGuard} and ${filterPredicate(s.resource, plan, s.store.json)}`;
+/**
+ * The listing's conditions after the tenant's; the row guard lets the store stop it at its time limit
+ * (`guarded`: false leaves it out, for a statement known to read about a page: `openFirstPage`).
+ */
+function whereOf(s: ListScope, plan: Pick<QueryPlan, "filter">, guarded = true): RawBuilder<SqlBool> {
+  const predicate = filterPredicate(s.resource, plan, s.store.json);
+  const filter = guarded ? sql<SqlBool>`${s.store.json.rowGuard} and ${predicate}` : predicate;
   return s.incidentId === undefined ? filter : sql<SqlBool>`incident_id = ${slot("scope")} and ${filter}`;
 }
 
@@ -146,6 +150,43 @@ async function cheapPage(s: ListScope, plan: QueryPlan, q: CompiledQuery, values
 }
 
 const indexWalks = new WeakMap<CompiledQuery, boolean>();
+
+/**
+ * A first page of the whole set (no incident's scope) whose statement, without the row guard, SQLite
+ * plans as an index walk of about a page (`cheapPage`): that statement, or null. The guard calls into
+ * JavaScript for every row a statement reads — about a tenth of such a page's read — and is there to
+ * stop a statement that reads far more rows than it returns; this one reads at most a page and one.
+ * Later pages keep it: their walk also skips the rows newer than the listing's snapshot, as many as
+ * were written since it began.
+ */
+async function openFirstPage(s: ListScope, plan: QueryPlan, planKey: string, proj: Projection, values: Record<string, unknown>): Promise<CompiledQuery | null> {
+  if (s.store.dialect !== "sqlite" || s.incidentId !== undefined) return null;
+  const q = compiled.get(keyOf(s, `page:${proj}:open`, planKey), () => firstPageStatement(s, plan, proj, false));
+  if (!(await cheapPage(s, plan, q, values))) return null;
+  // Unguarded, it must not sort or scan whatever its filter (cheapPage trusts an unfiltered listing's plan).
+  let walks = openWalks.get(q);
+  if (walks === undefined) {
+    const steps = (await s.store.arrays({ ...q, sql: `explain query plan ${q.sql}` }, bind(q, values))).map((r) => String(r[3]));
+    walks = !steps.some((d) => d.startsWith("SCAN") || d.includes("TEMP B-TREE"));
+    openWalks.set(q, walks);
+  }
+  return walks ? q : null;
+}
+
+const openWalks = new WeakMap<CompiledQuery, boolean>();
+
+/**
+ * A first page's statement: its rows, their sort keys, and the tenant's counter read in the same
+ * statement (the snapshot bound of the pages after it; see `listPage`).
+ */
+function firstPageStatement(s: ListScope, plan: QueryPlan, proj: Projection, guarded: boolean): CompiledQuery {
+  const keyCols = sql.join(plan.orderBy.map((k, i) => sql`${sql.ref(k.column)} as ${sql.ref(`k${i}`)}`));
+  const counter = sql`(select ${sql.ref(counterColumn(s.resource))} from tenants where id = ${slot("tenant")})`;
+  return sql`
+    select id, ${projection(proj)}, ${keyCols}, ${counter} as next_bound from ${sql.table(s.resource.table)}
+    where tenant_id = ${slot("tenant")} and ${whereOf(s, plan, guarded)} order by ${sql.join(plan.orderBy.map(orderTerm))}
+    limit ${sql.lit(plan.top + 1)} offset ${sql.lit(plan.skip)}`.compile(s.store.db);
+}
 
 /** The column of `property eq literal` (either way round) when the property has one; otherwise null. */
 export function equalityColumn(resource: Resource, filter: FilterExpr): string | null {
@@ -197,12 +238,7 @@ export async function listPage(s: ListScope, plan: QueryPlan, planKey: string, p
       const keyCols = sql.join(plan.orderBy.map((k, i) => sql`${sql.ref(k.column)} as ${sql.ref(`k${i}`)}`));
       const orderSql = sql.join(plan.orderBy.map(orderTerm));
       const limit = sql`limit ${sql.lit(plan.top + 1)} offset ${sql.lit(plan.skip)}`;
-      if (bound === null) {
-        const counter = sql`(select ${sql.ref(counterColumn(s.resource))} from tenants where id = ${slot("tenant")})`;
-        return sql`
-          select id, ${projection(proj)}, ${keyCols}, ${counter} as next_bound from ${table}
-          where tenant_id = ${slot("tenant")} and ${whereOf(s, plan)} order by ${orderSql} ${limit}`.compile(s.store.db);
-      }
+      if (bound === null) return firstPageStatement(s, plan, proj, true);
       // The unary + keeps the snapshot bound from steering the planner to the primary key: the index
       // that serves the filter and the order is the one to use.
       const seek = plan.cursor ? sql<SqlBool>` and ${seekPredicate(plan.orderBy, plan.cursor.after)}` : sql``;
@@ -212,7 +248,8 @@ export async function listPage(s: ListScope, plan: QueryPlan, planKey: string, p
         order by ${orderSql} ${limit}`.compile(s.store.db);
     });
     // Columns: id, doc, ready, one per sort key, and (first pages) the tenant's counter.
-    const result = await bounded(s, q, values, await cheapPage(s, plan, q, values));
+    const open = bound === null ? await openFirstPage(s, plan, planKey, proj, values) : null;
+    const result = open ? await bounded(s, open, values, true) : await bounded(s, q, values, await cheapPage(s, plan, q, values));
     const page = result.slice(0, plan.top);
     rows = page.map((r) => ({ id: r[0] as string | number, doc: r[1] as string | null, ready: r[2] as string | null }));
     const last = page[page.length - 1];
