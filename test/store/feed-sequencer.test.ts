@@ -135,14 +135,25 @@ describe.skipIf(TEST_STORE !== "postgres")("the feed sequencer on PostgreSQL", (
   it("never prunes a row before it is numbered", async () => {
     const tenant = "tenant-prune";
     await write(a, tenant, ["p-1", "p-2"]);
-    await sql`insert into change_feed (tenant_id, entity_type, entity_id, change_type, at, actor, automated, by_person)
-      values (${tenant}, 'incident', 'p-3', 'updated', '2000-01-01T00:00:00.000Z', 'Triage', 0, 0)`.execute(a.db);
-    // Everything is past every limit; only the numbered rows may go.
-    const now = new Date().toISOString();
-    const out = await pruneFeedBatch(a.db, tenant, { cutoffAt: now, keepRows: 0, batch: 100, now }, () => null);
-    expect(out.deleted).toBe(2);
-    const { rows } = await sql<{ entity_id: string }>`select entity_id from change_feed where tenant_id = ${tenant}`.execute(a.db);
-    expect(rows.map((r) => r.entity_id)).toEqual(["p-3"]);
+    // No node runs meanwhile: a sweep (every second) would number the row left unnumbered below.
+    await a.close();
+    await b.close();
+    const pool = new pg.Pool({ connectionString: database.url, max: 1 });
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    try {
+      await sql`insert into change_feed (tenant_id, entity_type, entity_id, change_type, at, actor, automated, by_person)
+        values (${tenant}, 'incident', 'p-3', 'updated', '2000-01-01T00:00:00.000Z', 'Triage', 0, 0)`.execute(db);
+      // Everything is past every limit; only the numbered rows may go.
+      const now = new Date().toISOString();
+      const out = await pruneFeedBatch(db, tenant, { cutoffAt: now, keepRows: 0, batch: 100, now }, () => null);
+      expect(out.deleted).toBe(2);
+      const { rows } = await sql<{ entity_id: string }>`select entity_id from change_feed where tenant_id = ${tenant}`.execute(db);
+      expect(rows.map((r) => r.entity_id)).toEqual(["p-3"]);
+    } finally {
+      await db.destroy();
+      a = await openPostgresStore(database.url);
+      b = await openPostgresStore(database.url);
+    }
   });
 
   it("migrates down, numbering what is left, and up again", async () => {
