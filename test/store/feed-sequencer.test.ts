@@ -44,6 +44,24 @@ describe.skipIf(TEST_STORE !== "postgres")("the feed sequencer on PostgreSQL", (
   const unnumbered = async (store: Store) =>
     Number((await sql<{ n: string }>`select count(*) as n from change_feed where seq is null`.execute(store.db)).rows[0]!.n);
 
+  /**
+   * Runs `fn` on a plain connection with no node up, so that no sweep (every second) numbers a row
+   * left unnumbered meanwhile; the two nodes start again after it.
+   */
+  async function withNoNodeUp(fn: (db: Kysely<Database>) => Promise<void>): Promise<void> {
+    await a.close();
+    await b.close();
+    const pool = new pg.Pool({ connectionString: database.url, max: 1 });
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    try {
+      await fn(db);
+    } finally {
+      await db.destroy();
+      a = await openPostgresStore(database.url);
+      b = await openPostgresStore(database.url);
+    }
+  }
+
   it("numbers a write's rows before the write returns, whoever numbers them", async () => {
     const tenant = "tenant-own";
     for (let i = 0; i < 6; i++) {
@@ -135,12 +153,7 @@ describe.skipIf(TEST_STORE !== "postgres")("the feed sequencer on PostgreSQL", (
   it("never prunes a row before it is numbered", async () => {
     const tenant = "tenant-prune";
     await write(a, tenant, ["p-1", "p-2"]);
-    // No node runs meanwhile: a sweep (every second) would number the row left unnumbered below.
-    await a.close();
-    await b.close();
-    const pool = new pg.Pool({ connectionString: database.url, max: 1 });
-    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-    try {
+    await withNoNodeUp(async (db) => {
       await sql`insert into change_feed (tenant_id, entity_type, entity_id, change_type, at, actor, automated, by_person)
         values (${tenant}, 'incident', 'p-3', 'updated', '2000-01-01T00:00:00.000Z', 'Triage', 0, 0)`.execute(db);
       // Everything is past every limit; only the numbered rows may go.
@@ -149,22 +162,14 @@ describe.skipIf(TEST_STORE !== "postgres")("the feed sequencer on PostgreSQL", (
       expect(out.deleted).toBe(2);
       const { rows } = await sql<{ entity_id: string }>`select entity_id from change_feed where tenant_id = ${tenant}`.execute(db);
       expect(rows.map((r) => r.entity_id)).toEqual(["p-3"]);
-    } finally {
-      await db.destroy();
-      a = await openPostgresStore(database.url);
-      b = await openPostgresStore(database.url);
-    }
+    });
   });
 
   it("migrates down, numbering what is left, and up again", async () => {
     const tenant = "tenant-migrate";
     await write(a, tenant, ["m-1"]);
-    // No node runs (so no sweep numbers the row first): the migration runs on a plain connection.
-    await a.close();
-    await b.close();
-    const pool = new pg.Pool({ connectionString: database.url, max: 1 });
-    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-    try {
+    // The migration runs on a plain connection, with no sweep to number the row first.
+    await withNoNodeUp(async (db) => {
       await sql`insert into change_feed (tenant_id, entity_type, entity_id, change_type, at, actor, automated, by_person)
         values (${tenant}, 'incident', 'm-2', 'updated', ${new Date().toISOString()}, 'Triage', 0, 0)`.execute(db);
       await down(db as never);
@@ -174,11 +179,7 @@ describe.skipIf(TEST_STORE !== "postgres")("the feed sequencer on PostgreSQL", (
       ]);
       expect(await lastFeedSeq(db, tenant)).toBe(2);
       await up(db as never);
-    } finally {
-      await db.destroy();
-      a = await openPostgresStore(database.url);
-      b = await openPostgresStore(database.url);
-    }
+    });
     await write(a, tenant, ["m-3"]);
     expect((await readFeed(a.db, tenant, 2, 10)).map((e) => [e.seq, e.entityId])).toEqual([[3, "m-3"]]);
   });
