@@ -3,7 +3,7 @@ import { isPostgres } from "../dialect.js";
 
 /**
  * SQLite: two tables that every write transaction appends to are rebuilt so that a commit writes fewer
- * pages (measured on the bench's store: 13.6 pages of WAL per incident PATCH before, about 11.3 after).
+ * pages (measured on the bench's store: 13.6 pages of WAL per incident PATCH before, 11.8 after).
  *
  * - `change_feed` becomes a WITHOUT ROWID table clustered on its key (tenant, seq): each row was stored
  *   twice, in the table and in the key's index, and every write dirtied a page of each.
