@@ -3,6 +3,7 @@ import { dirname, join, resolve } from "node:path";
 import { InvalidArgumentError } from "commander";
 import { openPostgresStore, openSqliteStore, type Store } from "../store/open.js";
 import type { QueryLimitOptions } from "../store/bounded-read.js";
+import { reportPlannerStatisticsFailures } from "../store/planner-statistics.js";
 
 /** Where a command keeps its store: the SQLite file in the data folder, or PostgreSQL with --db. */
 export interface StoreOptions {
@@ -114,7 +115,14 @@ function postgresFailure(url: string, e: unknown): Error {
 export async function openCliStore(o: StoreOptions, limits: QueryLimitOptions = {}): Promise<Store> {
   if (o.db) {
     try {
-      return await openPostgresStore(o.db, undefined, limits);
+      const store = await openPostgresStore(o.db, undefined, limits);
+      // A load (`triage import`, `triage sync`) refreshes the planner's statistics in the background.
+      reportPlannerStatisticsFailures(store.db, (e) =>
+        process.stderr.write(
+          `warning: refreshing PostgreSQL's planner statistics failed (${innermostMessage(e)}); autovacuum or the next large load refreshes them\n`,
+        ),
+      );
+      return store;
     } catch (e) {
       throw postgresFailure(o.db, e);
     }

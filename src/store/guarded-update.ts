@@ -1,5 +1,4 @@
 import { sql, type Transaction } from "kysely";
-import { LRUCache } from "lru-cache";
 import type { Database } from "./tables.js";
 import { changedColumns } from "./columns.js";
 import { isPostgres } from "./dialect.js";
@@ -7,7 +6,7 @@ import { chunks } from "./chunks.js";
 import { quoted } from "./insert-rows.js";
 import { GraphError } from "../errors/graph-error.js";
 import { noteChange } from "./feed.js";
-import { runText } from "./statement-text.js";
+import { runText, statementText } from "./statement-text.js";
 
 /** A row written under a version guard. */
 export interface Versioned {
@@ -36,23 +35,17 @@ export function changedValues<T extends Versioned>(before: T, after: T): { colum
   return { columns, values: columns.map((c) => changed[c]) };
 }
 
-const updateTexts = new LRUCache<string, string>({ max: 500 });
-
 /**
  * The guarded UPDATE of these columns, written once per table and column list rather than built and
  * compiled by the query builder per row (ingestion updates an incident per alert it joins).
  */
 function updateText(postgres: boolean, table: string, columns: readonly string[]): string {
-  const key = `${postgres ? "pg" : "sqlite"}|${table}|${columns.join(",")}`;
-  let text = updateTexts.get(key);
-  if (text === undefined) {
+  return statementText(`update|${postgres ? "pg" : "sqlite"}|${table}|${columns.join(",")}`, () => {
     let n = 0;
     const param = () => (postgres ? `$${++n}` : "?");
     const set = columns.length ? columns.map((c) => `${quoted(c)} = ${param()}`).join(", ") : `"version" = "version"`;
-    text = `update ${quoted(table)} set ${set} where "tenant_id" = ${param()} and "id" = ${param()} and "version" = ${param()}`;
-    updateTexts.set(key, text);
-  }
-  return text;
+    return `update ${quoted(table)} set ${set} where "tenant_id" = ${param()} and "id" = ${param()} and "version" = ${param()}`;
+  });
 }
 
 /** Rows per batched UPDATE: each carries its id, version and changed columns as parameters. */

@@ -9,7 +9,7 @@ import { notFound } from "../errors/graph-error.js";
 import { MAX_INCIDENT_ID } from "../schema/limits.js";
 import { isPostgres } from "./dialect.js";
 import { updateGuarded } from "./guarded-update.js";
-import { statementText, runText } from "./statement-text.js";
+import { placeholders, statementText, runText } from "./statement-text.js";
 import { incidentRowOf } from "./incident-rows.js";
 import { writeAtOnce, type AtOnceFeed } from "./write-at-once.js";
 
@@ -40,7 +40,7 @@ export async function findIncidentRow(
   const lock = forUpdate && pg;
   const text = statementText(
     `incident-row|${pg}|${lock}`,
-    () => `select * from incidents where tenant_id = ${pg ? "$1" : "?"} and id = ${pg ? "$2" : "?"}${lock ? " for update" : ""}`,
+    () => `select * from incidents where tenant_id = ${placeholders(pg, 1)} and id = ${placeholders(pg, 1, 2)}${lock ? " for update" : ""}`,
   );
   const { rows } = await runText<IncidentTable>(db, text, [tenantId, key]);
   return rows[0];

@@ -1,16 +1,15 @@
 import type { Kysely, Transaction } from "kysely";
-import { LRUCache } from "lru-cache";
 import type { Database } from "./tables.js";
 import { isPostgres } from "./dialect.js";
 import { chunks } from "./chunks.js";
-import { runText } from "./statement-text.js";
+import { runText, statementText } from "./statement-text.js";
 
 /**
  * Multi-row INSERTs written as SQL text rather than built with Kysely. Kysely turns every value of
  * every row into a node of a tree and compiles the tree, each time: for ingestion's inserts (hundreds
  * of rows of up to two dozen columns) that was about 4 % of the event loop under load. The rows of
  * one insert have the same columns, so its text depends only on the table, the columns and the
- * number of rows, and is kept (the most recent, bounded by their length). Rows whose columns differ,
+ * number of rows, and is kept (statement-text.ts). Rows whose columns differ,
  * or with an undefined value (which Kysely leaves to the column's default), go through Kysely.
  */
 export async function insertRows(trx: Transaction<Database>, table: keyof Database & string, rows: readonly object[], perStatement: number): Promise<void> {
@@ -65,19 +64,13 @@ function sameColumns(rows: readonly object[]): string[] | null {
   return columns;
 }
 
-const texts = new LRUCache<string, string>({ max: 500, maxSize: 2_000_000, sizeCalculation: (text) => text.length });
-
 function insertText(postgres: boolean, table: string, columns: readonly string[], rows: number): string {
-  const key = `${postgres ? "pg" : "sqlite"}|${table}|${columns.join(",")}|${rows}`;
-  let text = texts.get(key);
-  if (text === undefined) {
+  return statementText(`insert|${postgres ? "pg" : "sqlite"}|${table}|${columns.join(",")}|${rows}`, () => {
     const tuples: string[] = [];
     let n = 0;
     for (let r = 0; r < rows; r++) tuples.push(`(${columns.map(() => (postgres ? `$${++n}` : "?")).join(", ")})`);
-    text = `insert into ${quoted(table)} (${columns.map(quoted).join(", ")}) values ${tuples.join(", ")}`;
-    texts.set(key, text);
-  }
-  return text;
+    return `insert into ${quoted(table)} (${columns.map(quoted).join(", ")}) values ${tuples.join(", ")}`;
+  });
 }
 
 /** A table or column name as an SQL identifier, on both stores. */

@@ -136,20 +136,23 @@ async function cheapPage(s: ListScope, plan: QueryPlan, q: CompiledQuery, values
   if (plan.filter === null) return true;
   const column = equalityColumn(s.resource, plan.filter);
   if (column === null || s.store.dialect !== "sqlite") return false;
-  let walks = indexWalks.get(q);
-  if (walks === undefined) {
-    const steps = await s.store.arrays({ ...q, sql: `explain query plan ${q.sql}` }, bind(q, values));
-    walks = walksOneIndex(
-      steps.map((r) => String(r[3])),
-      s.resource.table,
-      column,
-    );
-    indexWalks.set(q, walks);
-  }
-  return walks;
+  return walksOneIndex(await planSteps(s, q, values), s.resource.table, column);
 }
 
-const indexWalks = new WeakMap<CompiledQuery, boolean>();
+/**
+ * SQLite's plan of a listing's statement, as the steps' descriptions: asked for once per statement
+ * (the plan depends on the statement, not on its values), shared by every listing that runs it.
+ */
+async function planSteps(s: ListScope, q: CompiledQuery, values: Record<string, unknown>): Promise<string[]> {
+  let steps = plans.get(q);
+  if (steps === undefined) {
+    steps = (await s.store.arrays({ ...q, sql: `explain query plan ${q.sql}` }, bind(q, values))).map((r) => String(r[3]));
+    plans.set(q, steps);
+  }
+  return steps;
+}
+
+const plans = new WeakMap<CompiledQuery, string[]>();
 
 /**
  * A first page of the whole set (no incident's scope) whose statement, without the row guard, SQLite
@@ -164,16 +167,9 @@ async function openFirstPage(s: ListScope, plan: QueryPlan, planKey: string, pro
   const q = compiled.get(keyOf(s, `page:${proj}:open`, planKey), () => firstPageStatement(s, plan, proj, false));
   if (!(await cheapPage(s, plan, q, values))) return null;
   // Unguarded, it must not sort or scan whatever its filter (cheapPage trusts an unfiltered listing's plan).
-  let walks = openWalks.get(q);
-  if (walks === undefined) {
-    const steps = (await s.store.arrays({ ...q, sql: `explain query plan ${q.sql}` }, bind(q, values))).map((r) => String(r[3]));
-    walks = !steps.some((d) => d.startsWith("SCAN") || d.includes("TEMP B-TREE"));
-    openWalks.set(q, walks);
-  }
-  return walks ? q : null;
+  const steps = await planSteps(s, q, values);
+  return steps.some((d) => d.startsWith("SCAN") || d.includes("TEMP B-TREE")) ? null : q;
 }
-
-const openWalks = new WeakMap<CompiledQuery, boolean>();
 
 /**
  * A first page's statement: its rows, their sort keys, and the tenant's counter read in the same

@@ -5,10 +5,12 @@ import type { Database } from "./tables.js";
 /**
  * Statements that run in every write, written as SQL text kept once built rather than built with
  * Kysely's builders and compiled on each call: for a PATCH's small statements, building and compiling
- * cost about as much CPU as SQLite running them (insert-rows.ts does the same for inserts). The text
- * may depend only on the key, never on a value: values are always bound parameters.
+ * cost about as much CPU as SQLite running them; ingestion's multi-row inserts and guarded updates
+ * (insert-rows.ts, guarded-update.ts) keep theirs here too. The text may depend only on the key, never
+ * on a value: values are always bound parameters. One cache for all of them, bounded by the number of
+ * texts and by their length (a 100-row insert's text is some kilobytes).
  */
-const texts = new LRUCache<string, string>({ max: 500, maxSize: 1_000_000, sizeCalculation: (text) => text.length });
+const texts = new LRUCache<string, string>({ max: 1_500, maxSize: 3_000_000, sizeCalculation: (text) => text.length });
 
 export function statementText(key: string, build: () => string): string {
   let text = texts.get(key);

@@ -16,6 +16,7 @@ import { noteChange } from "./feed.js";
 import { isPostgres } from "./dialect.js";
 import { dropSummaries } from "./incident-summaries.js";
 import { noteAlertsAdded } from "./planner-statistics.js";
+import { insertRows } from "./insert-rows.js";
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -280,7 +281,7 @@ export async function upsertGraphIncidents(
       await tx.updateTable("incidents").set(after).where("tenant_id", "=", tenantId).where("id", "=", r.id).execute();
       if (opts.feed) noteChange(tx, tenantId, "incident", r.id, "updated");
     }
-    if (inserts.length) await tx.insertInto("incidents").values(inserts).execute();
+    if (inserts.length) await insertRows(tx, "incidents", inserts, ROWS_PER_INSERT / 2);
     if (opts.feed) for (const row of inserts) noteChange(tx, tenantId, "incident", row.id, "created");
     created += inserts.length;
   }
@@ -334,7 +335,7 @@ export async function upsertGraphAlerts(
     }
     if (next !== undefined) await tx.updateTable("tenants").set({ next_alert_seq: next }).where("id", "=", tenantId).execute();
     if (inserts.length) {
-      await tx.insertInto("alerts").values(inserts).execute();
+      await insertRows(tx, "alerts", inserts, ROWS_PER_INSERT / 2);
       const seqs = inserts.map((row) => row.seq);
       noteAlertsAdded(tx, tenantId, Math.min(...seqs) - 1, Math.max(...seqs));
     }
@@ -392,7 +393,7 @@ export async function appendAuditRows(tx: Transaction<Database>, tenantId: strin
     before: r.before === undefined ? null : JSON.stringify(r.before),
     after: r.after === undefined ? null : JSON.stringify(r.after),
   }));
-  for (const part of chunks(values, ROWS_PER_INSERT)) await tx.insertInto("audit_log").values(part).execute();
+  await insertRows(tx, "audit_log", values, ROWS_PER_INSERT);
 }
 
 /** Appends correlation events, in the order given. */
@@ -407,7 +408,7 @@ export async function appendCorrelationEvents(tx: Transaction<Database>, tenantI
     reasons: JSON.stringify(e.reasons),
     detail: e.detail,
   }));
-  for (const part of chunks(values, ROWS_PER_INSERT)) await tx.insertInto("correlation_events").values(part).execute();
+  await insertRows(tx, "correlation_events", values, ROWS_PER_INSERT);
 }
 
 /** Writes sightings; one already stored keeps the later of the two times. */
