@@ -141,12 +141,16 @@ function expandedJson(json: string, view: View, incidentId: string | number, exp
  */
 async function slaAnnotations(store: GraphRouteOptions["store"], tenantId: string, resource: Resource, ids: readonly (string | number)[], profile: Profile) {
   const out = new Map<number, string>();
-  if (resource !== incidentResource || profile !== "lenient" || ids.length === 0) return out;
-  if (!(await tenantHasSlaPolicy(store.db, tenantId))) return out;
+  if (ids.length === 0 || !(await slaApplies(store, tenantId, resource, profile))) return out;
   const now = Date.now();
   for (const [id, state] of await slaStates(store.db, tenantId, ids.map(Number)))
     out.set(id, `${JSON.stringify(SLA_ANNOTATION)}:${JSON.stringify(slaView(state, now))}`);
   return out;
+}
+
+/** Whether a tenant's entities of this set may carry SLA annotations for this caller. */
+async function slaApplies(store: GraphRouteOptions["store"], tenantId: string, resource: Resource, profile: Profile): Promise<boolean> {
+  return resource === incidentResource && profile === "lenient" && (await tenantHasSlaPolicy(store.db, tenantId));
 }
 
 /** An entity's JSON with its SLA annotation first, if it has one. */
@@ -240,8 +244,11 @@ export async function registerSecurityRoutes(app: FastifyInstance, opts: GraphRo
     const { plan, statementKey, profile } = await planOf(resource, req, view.beta, caller);
     const where: ListScope = { store, resource, tenantId: caller.tenantId, incidentId: scope?.incidentId, timeoutMs: opts.queryTimeoutMs };
     // The common case — no $select, /v1.0 — splices each entity's ready JSON into the page; anything
-    // else (or an entity with a gated enum member for a client that did not opt in) is rendered.
-    const page = await listPage(where, plan, statementKey, projectionOf(view, plan.select));
+    // else (or an entity with a gated enum member for a client that did not opt in) is rendered. Where
+    // nothing is added to the entities (no expanded alerts, no SLA annotations), the store may hand
+    // over the page's JSON already joined.
+    const annotated = plan.expandAlerts !== null || (!scope && (await slaApplies(store, caller.tenantId, resource, profile)));
+    const page = await listPage(where, plan, statementKey, projectionOf(view, plan.select), !annotated);
     const rows = view.beta && resource === incidentResource ? await withRecommendedHunting(store, caller.tenantId, page.rows, plan.select) : page.rows;
     let alerts: Map<number, ExpandedAlerts> | null = null;
     if (plan.expandAlerts) {
@@ -262,7 +269,7 @@ export async function registerSecurityRoutes(app: FastifyInstance, opts: GraphRo
     const setPath = scope ? scope.path : `security/${resource.entitySet}`;
     let body = `{"@odata.context":${JSON.stringify(`${view.root}/$metadata#${setPath}${contextSuffix(plan.select, plan.expandAlerts !== null)}`)}`;
     if (page.count !== null) body += `,"@odata.count":${page.count}`;
-    body += `,"value":[${items.join(",")}]`;
+    body += `,"value":[${page.joined ?? items.join(",")}]`;
     const linkPath = scope ? scope.link : setPath;
     if (page.next) body += `,"@odata.nextLink":${JSON.stringify(nextLink(`${view.root}/${linkPath}`, plan, encodeCursor(page.next, plan.orderBy)))}`;
     return reply.code(200).type(GRAPH_JSON).send(`${body}}`);
