@@ -10,7 +10,7 @@
 import { sql, type Kysely, type SqlBool, type Transaction } from "kysely";
 import type { AutomationJobTable, AutomationRuleTable, Database } from "./tables.js";
 import { isPostgres } from "./dialect.js";
-import { lastFeedSeq } from "./feed.js";
+import { feedEnd, lastFeedSeq } from "./feed.js";
 
 export type { AutomationJobTable, AutomationRuleTable };
 
@@ -82,7 +82,7 @@ export interface ClaimedCursor {
 /** Claims up to `limit` tenants whose feed has grown past their automation cursor and that no live node holds. */
 export async function claimDueCursors(db: Kysely<Database>, node: string, now: string, leaseUntil: string, limit: number): Promise<ClaimedCursor[]> {
   const due = sql<SqlBool>`(c.lease_until is null or c.lease_until < ${now})
-    and c.cursor < (select f.last_seq from feed_counters f where f.tenant_id = c.tenant_id)`;
+    and c.cursor < ${feedEnd(isPostgres(db), sql`c.tenant_id`)}`;
   const pick = isPostgres(db)
     ? sql`select c.tenant_id from automation_cursors c where ${due} limit ${limit} for update of c skip locked`
     : sql`select c.tenant_id from automation_cursors c where ${due} limit ${limit}`;

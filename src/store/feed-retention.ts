@@ -12,6 +12,7 @@ import type { Db, LifecycleOutboxTable, SubscriptionTable } from "./tables.js";
 import { isPostgres } from "./dialect.js";
 import { insertLifecycle } from "./lifecycle.js";
 import { chunks, IN_LIST } from "./chunks.js";
+import { lastFeedSeq, raiseFeedFloor } from "./feed.js";
 
 export interface PruneLimits {
   /** Entries committed before this (ISO time) are past the limit. */
@@ -31,11 +32,14 @@ export interface PruneOutcome {
   automationSkipped: boolean;
 }
 
-/** Tenants with a feed, by id, a page at a time. */
+/**
+ * Tenants that may have a feed, by id, a page at a time: every tenant (on SQLite a tenant's feed has a
+ * counter row only once it has been pruned: feed.ts, `feedEnd`).
+ */
 export async function feedTenants(db: Db, afterTenant: string | null, limit: number): Promise<string[]> {
-  let q = db.selectFrom("feed_counters").select("tenant_id");
-  if (afterTenant !== null) q = q.where("tenant_id", ">", afterTenant);
-  return (await q.orderBy("tenant_id").limit(limit).execute()).map((r) => r.tenant_id);
+  let q = db.selectFrom("tenants").select("id as tenant_id");
+  if (afterTenant !== null) q = q.where("id", ">", afterTenant);
+  return (await q.orderBy("id").limit(limit).execute()).map((r) => r.tenant_id);
 }
 
 /**
@@ -49,9 +53,8 @@ export async function pruneFeedBatch(
   missedRow: (sub: SubscriptionTable) => LifecycleOutboxTable | null,
 ): Promise<PruneOutcome> {
   return db.transaction().execute(async (tx) => {
-    const counter = await tx.selectFrom("feed_counters").select("last_seq").where("tenant_id", "=", tenantId).executeTakeFirst();
-    if (!counter) return { deleted: 0, missed: 0, automationSkipped: false };
-    const last = Number(counter.last_seq);
+    const last = await lastFeedSeq(tx, tenantId);
+    if (last === 0) return { deleted: 0, missed: 0, automationSkipped: false };
     // What the readers still need: every entry after the smallest of their cursors.
     const subs = await tx
       .selectFrom("subscriptions")
@@ -85,6 +88,7 @@ export async function pruneFeedBatch(
       else break;
     }
     if (gone.length === 0) return { deleted: 0, missed: 0, automationSkipped: false };
+    await raiseFeedFloor(tx, tenantId);
     for (const part of chunks(gone, IN_LIST)) await tx.deleteFrom("change_feed").where("tenant_id", "=", tenantId).where("seq", "in", part).execute();
     const through = gone[gone.length - 1]!;
     if (through <= needed) return { deleted: gone.length, missed: 0, automationSkipped: false };

@@ -2,8 +2,8 @@
  * The change feed: one row per incident or alert a transaction created or changed, written by that
  * same transaction just before it commits. The store's entity writes note what they touch
  * (`noteChange`); `inTransaction` (transaction.ts) writes the notes at the end of the transaction in
- * one multi-row insert. On SQLite the rows are numbered there by the tenant's feed counter (its writes
- * are serialized: transactions take their numbers in commit order); on PostgreSQL they are written
+ * one multi-row insert. On SQLite the rows are numbered there, after the tenant's last number (its
+ * writes are serialized: transactions take their numbers in commit order); on PostgreSQL they are written
  * unnumbered and the feed sequencer numbers them after the commit (feed-sequencer.ts), except in a
  * transaction already serialized per tenant (ingestion: `numberFeedInTransaction`). Either way a
  * reader that has seen number n will never later see a smaller one appear, nothing uncommitted is
@@ -120,9 +120,36 @@ export function noteSlaBreach(tx: Transaction<Database>, tenantId: string, incid
   });
 }
 
-/** SQLite: takes a tenant's next feed numbers (as SQL text: it runs in every write transaction). */
-const TAKE_SEQS = `insert into feed_counters (tenant_id, last_seq) values (?, ?)
-  on conflict (tenant_id) do update set last_seq = feed_counters.last_seq + excluded.last_seq returning last_seq`;
+/**
+ * A tenant's last feed number (0 before any change), as an SQL expression of the tenant `tenant` names.
+ *
+ * PostgreSQL: the tenant's counter row, which every numbering advances.
+ *
+ * SQLite: the feed's own largest number — the table is clustered on (tenant, seq), so it is one seek —
+ * or the counter row where that is larger. A write takes its numbers after it and leaves the counter
+ * row alone: every SQLite write transaction updated that row only to number its feed rows, a statement
+ * and a page of the commit's WAL. Pruning, which deletes the feed's oldest rows and could delete all
+ * of them, first raises the counter to the feed's end (`raiseFeedFloor`), so numbers never go back.
+ */
+export function feedEnd(postgres: boolean, tenant: RawBuilder<unknown>): RawBuilder<number> {
+  if (postgres) return sql<number>`coalesce((select f.last_seq from feed_counters f where f.tenant_id = ${tenant}), 0)`;
+  return sql<number>`max(coalesce((select max(e.seq) from change_feed e where e.tenant_id = ${tenant}), 0),
+    coalesce((select f.last_seq from feed_counters f where f.tenant_id = ${tenant}), 0))`;
+}
+
+/** SQLite: `feedEnd` of the tenant given as the statement's two parameters, as SQL text (it runs in every write transaction). */
+const FEED_END = `select max(coalesce((select max(e.seq) from change_feed e where e.tenant_id = ?), 0),
+  coalesce((select f.last_seq from feed_counters f where f.tenant_id = ?), 0)) as last_seq`;
+
+/**
+ * SQLite: raises the tenant's counter row to its feed's end before pruning deletes rows (see
+ * `feedEnd`). PostgreSQL's counter is the end already.
+ */
+export async function raiseFeedFloor(tx: Transaction<Database>, tenantId: string): Promise<void> {
+  if (isPostgres(tx)) return;
+  await sql`insert into feed_counters (tenant_id, last_seq) values (${tenantId}, ${feedEnd(false, sql`${tenantId}`)})
+    on conflict (tenant_id) do update set last_seq = max(feed_counters.last_seq, excluded.last_seq)`.execute(tx);
+}
 
 /**
  * Writes the transaction's noted changes: per tenant, one multi-row insert, numbered after its
@@ -147,8 +174,8 @@ export async function flushFeed(tx: Transaction<Database>): Promise<{ tenants: s
       await flushPostgres(tx, { tenantId, list, at, actor, automated: p.automated, byPerson: p.byPerson }, p.inline);
       continue;
     }
-    const { rows: counted } = await runText<{ last_seq: number }>(tx, TAKE_SEQS, [tenantId, list.length]);
-    const first = Number(counted[0]!.last_seq) - list.length + 1;
+    const { rows: end } = await runText<{ last_seq: number }>(tx, FEED_END, [tenantId, tenantId]);
+    const first = Number(end[0]!.last_seq) + 1;
     const rows: ChangeFeedTable[] = list.map((c, i) => ({
       tenant_id: tenantId,
       seq: first + i,
@@ -248,8 +275,8 @@ export function announceCommit(db: Kysely<Database>, tenants: readonly string[])
 
 /** The tenant's last feed number (0 before any change). */
 export async function lastFeedSeq(db: Kysely<Database> | Transaction<Database>, tenantId: string): Promise<number> {
-  const row = await db.selectFrom("feed_counters").select("last_seq").where("tenant_id", "=", tenantId).executeTakeFirst();
-  return row ? Number(row.last_seq) : 0;
+  const { rows } = await sql<{ last_seq: number | string }>`select ${feedEnd(isPostgres(db), sql`${tenantId}`)} as last_seq`.execute(db);
+  return Number(rows[0]?.last_seq ?? 0);
 }
 
 export interface FeedEntry {

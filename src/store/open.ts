@@ -37,6 +37,7 @@ import * as m021 from "./migrations/021_incident_summaries.js";
 import * as m022 from "./migrations/022_alert_doc_lz4.js";
 import * as m023 from "./migrations/023_feed_sequencer.js";
 import * as m024 from "./migrations/024_sqlite_lean_writes.js";
+import * as m025 from "./migrations/025_sqlite_feed_end.js";
 import { startFeedSequencer } from "./feed-sequencer.js";
 import { plannerStatisticsSettled } from "./planner-statistics.js";
 import { registerDirectRun, type DirectRun } from "./statement-text.js";
@@ -76,6 +77,7 @@ const migrations: Record<string, Migration> = {
   "022_alert_doc_lz4": m022,
   "023_feed_sequencer": m023,
   "024_sqlite_lean_writes": m024,
+  "025_sqlite_feed_end": m025,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -13,6 +13,7 @@ import type { FilterExpr } from "../query/filter-ast.js";
 import type { Resource } from "../schema/meta.js";
 import { compileFilter } from "./filter-sql.js";
 import { IN_LIST, chunks } from "./chunks.js";
+import { feedEnd } from "./feed.js";
 
 export type { SubscriptionTable };
 
@@ -77,7 +78,7 @@ export async function deleteExpiredSubscriptions(db: Kysely<Database>, now: stri
 export async function claimDueSubscriptions(db: Kysely<Database>, node: string, now: string, leaseUntil: string, limit: number): Promise<SubscriptionTable[]> {
   const pg = isPostgres(db);
   const due = sql<SqlBool>`s.next_attempt_at <= ${now} and s.expires_at > ${now} and s.removed_at is null and (s.lease_until is null or s.lease_until < ${now})
-    and s.cursor < (select f.last_seq from feed_counters f where f.tenant_id = s.tenant_id)`;
+    and s.cursor < ${feedEnd(pg, sql`s.tenant_id`)}`;
   const pick = pg
     ? sql`select s.id from subscriptions s where ${due} order by s.next_attempt_at limit ${limit} for update of s skip locked`
     : sql`select s.id from subscriptions s where ${due} order by s.next_attempt_at limit ${limit}`;
@@ -198,11 +199,12 @@ export interface NotificationBacklog {
 
 /** The delivery backlog across every tenant, for the metrics: a few aggregates over the subscriptions, read at scrape time. */
 export async function notificationBacklog(db: Kysely<Database>, now: string): Promise<NotificationBacklog> {
+  const end = feedEnd(isPostgres(db), sql`s.tenant_id`);
   const totals = await sql<{ subscriptions: number | string; failing: number | string | null; entries: number | string | null }>`
     select count(*) as subscriptions,
       sum(case when s.failing_since is null then 0 else 1 end) as failing,
-      sum(case when f.last_seq > s.cursor then f.last_seq - s.cursor else 0 end) as entries
-    from subscriptions s left join feed_counters f on f.tenant_id = s.tenant_id
+      sum(case when ${end} > s.cursor then ${end} - s.cursor else 0 end) as entries
+    from subscriptions s
     where s.expires_at > ${now}`.execute(db);
   // The entry just past each cursor is the oldest that subscription has yet to handle (the feed's key finds it).
   const oldest = await sql<{ at: string | null }>`
