@@ -1,7 +1,10 @@
 /**
  * SQLite's change feed is clustered on its key and its audit rows are numbered without AUTOINCREMENT
  * (migration 024), so a write commits fewer pages; the migration keeps every row both ways, and
- * numbering goes on from where it was.
+ * numbering goes on from where it was. A tenant's last feed number is its feed's largest, or its
+ * counter row where pruning left that larger (store/feed.ts, `feedEnd`): writes take their numbers
+ * without touching the counter row, and numbers never go back, not after the whole feed is pruned,
+ * nor across migration 025 and back.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sql } from "kysely";
@@ -9,6 +12,9 @@ import { startTriage, type TestTriage } from "../support/triage.js";
 import { alert, deviceId } from "../support/alerts.js";
 import { TEST_STORE } from "../support/stores.js";
 import { down, up } from "../../src/store/migrations/024_sqlite_lean_writes.js";
+import * as m025 from "../../src/store/migrations/025_sqlite_feed_end.js";
+import { lastFeedSeq } from "../../src/store/feed.js";
+import { pruneFeedBatch } from "../../src/store/feed-retention.js";
 
 describe.skipIf(TEST_STORE !== "sqlite")("SQLite's lean write tables", () => {
   let t: TestTriage;
@@ -67,5 +73,49 @@ describe.skipIf(TEST_STORE !== "sqlite")("SQLite's lean write tables", () => {
     const lastFeed = Math.max(...feed.filter((r) => r.tenant_id === t.tenantId).map((r) => Number(r.seq)));
     const newFeed = (await rows("change_feed")).filter((r) => r.tenant_id === t.tenantId && Number(r.seq) > lastFeed);
     expect(newFeed.map((r) => [r.seq, r.entity_id])).toEqual([[lastFeed + 1, incidentId]]);
+  });
+
+  const seqs = async () =>
+    (await sql<{ seq: number }>`select seq from change_feed where tenant_id = ${t.tenantId} order by seq`.execute(t.store.db)).rows.map((r) => Number(r.seq));
+  const counter = async () =>
+    (await sql<{ last_seq: number }>`select last_seq from feed_counters where tenant_id = ${t.tenantId}`.execute(t.store.db)).rows[0]?.last_seq;
+  const pruneAll = async () => {
+    const now = new Date(Date.now() + 60_000).toISOString();
+    return pruneFeedBatch(t.store.db, t.tenantId, { cutoffAt: now, keepRows: 0, batch: 1000, now }, () => null);
+  };
+
+  it("numbers each feed row after the feed's last number, without a counter row", async () => {
+    const before = await seqs();
+    expect(before.length).toBeGreaterThan(0);
+    await assign("one@contoso.com");
+    await assign("two@contoso.com");
+    const after = await seqs();
+    expect(after).toEqual(Array.from({ length: after.length }, (_, i) => i + 1));
+    expect(after.length).toBeGreaterThan(before.length);
+    expect(await lastFeedSeq(t.store.db, t.tenantId)).toBe(after[after.length - 1]);
+    expect(await counter()).toBeUndefined();
+  });
+
+  it("goes on from where it was after pruning deletes the whole feed", async () => {
+    const last = await lastFeedSeq(t.store.db, t.tenantId);
+    expect((await pruneAll()).deleted).toBe(last);
+    expect(await seqs()).toEqual([]);
+    expect(await counter()).toBe(last);
+    expect(await lastFeedSeq(t.store.db, t.tenantId)).toBe(last);
+    await assign("three@contoso.com");
+    const [next] = await seqs();
+    expect(next).toBe(last + 1);
+    expect(await lastFeedSeq(t.store.db, t.tenantId)).toBe(last + 1);
+  });
+
+  it("brings the counter row to the feed's end on the way down, for the version before, and numbers on after it", async () => {
+    await assign("four@contoso.com");
+    const last = await lastFeedSeq(t.store.db, t.tenantId);
+    expect(await counter()).toBeLessThan(last);
+    await m025.down(t.store.db as never);
+    expect(await counter()).toBe(last);
+    await m025.up(t.store.db as never);
+    await assign("five@contoso.com");
+    expect((await seqs()).at(-1)).toBe(last + 1);
   });
 });
