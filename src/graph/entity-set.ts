@@ -140,8 +140,14 @@ function expandedJson(json: string, view: View, incidentId: string | number, exp
  * (the strict one answers exactly Graph's shapes), only for incidents with clocks.
  */
 async function slaAnnotations(store: GraphRouteOptions["store"], tenantId: string, resource: Resource, ids: readonly (string | number)[], profile: Profile) {
+  if (!(await slaApplies(store, tenantId, resource, profile))) return new Map<number, string>();
+  return slaAnnotationsOf(store, tenantId, ids);
+}
+
+/** `slaAnnotations` where they are known to apply. */
+async function slaAnnotationsOf(store: GraphRouteOptions["store"], tenantId: string, ids: readonly (string | number)[]) {
   const out = new Map<number, string>();
-  if (ids.length === 0 || !(await slaApplies(store, tenantId, resource, profile))) return out;
+  if (ids.length === 0) return out;
   const now = Date.now();
   for (const [id, state] of await slaStates(store.db, tenantId, ids.map(Number)))
     out.set(id, `${JSON.stringify(SLA_ANNOTATION)}:${JSON.stringify(slaView(state, now))}`);
@@ -247,7 +253,8 @@ export async function registerSecurityRoutes(app: FastifyInstance, opts: GraphRo
     // else (or an entity with a gated enum member for a client that did not opt in) is rendered. Where
     // nothing is added to the entities (no expanded alerts, no SLA annotations), the store may hand
     // over the page's JSON already joined.
-    const annotated = plan.expandAlerts !== null || (!scope && (await slaApplies(store, caller.tenantId, resource, profile)));
+    const withSlas = !scope && (await slaApplies(store, caller.tenantId, resource, profile));
+    const annotated = plan.expandAlerts !== null || withSlas;
     const page = await listPage(where, plan, statementKey, projectionOf(view, plan.select), !annotated);
     const rows = view.beta && resource === incidentResource ? await withRecommendedHunting(store, caller.tenantId, page.rows, plan.select) : page.rows;
     let alerts: Map<number, ExpandedAlerts> | null = null;
@@ -260,7 +267,13 @@ export async function registerSecurityRoutes(app: FastifyInstance, opts: GraphRo
         opts.expandAlertsLimit,
       );
     }
-    const sla = await slaAnnotations(store, caller.tenantId, resource, scope ? [] : rows.map((r) => r.id), profile);
+    const sla = withSlas
+      ? await slaAnnotationsOf(
+          store,
+          caller.tenantId,
+          rows.map((r) => r.id),
+        )
+      : new Map<number, string>();
     const items = rows.map((r) => {
       const json = withSla(entityJson(resource, r, view, plan.select), r.id, sla);
       if (!alerts) return json;

@@ -16,7 +16,7 @@ import { insertRows } from "./insert-rows.js";
 import { isPostgres } from "./dialect.js";
 import type { Store } from "./open.js";
 import { readArrays, slot } from "./prepared.js";
-import { runText } from "./statement-text.js";
+import { runText, statementText } from "./statement-text.js";
 
 export type FeedEntityType = ChangeFeedTable["entity_type"];
 export type FeedChangeType = ChangeFeedTable["change_type"];
@@ -137,10 +137,6 @@ export function feedEnd(postgres: boolean, tenant: RawBuilder<unknown>): RawBuil
     coalesce((select f.last_seq from feed_counters f where f.tenant_id = ${tenant}), 0))`;
 }
 
-/** SQLite: `feedEnd` of the tenant given as the statement's two parameters, as SQL text (it runs in every write transaction). */
-const FEED_END = `select max(coalesce((select max(e.seq) from change_feed e where e.tenant_id = ?), 0),
-  coalesce((select f.last_seq from feed_counters f where f.tenant_id = ?), 0)) as last_seq`;
-
 /**
  * SQLite: raises the tenant's counter row to its feed's end before pruning deletes rows (see
  * `feedEnd`). PostgreSQL's counter is the end already.
@@ -174,7 +170,9 @@ export async function flushFeed(tx: Transaction<Database>): Promise<{ tenants: s
       await flushPostgres(tx, { tenantId, list, at, actor, automated: p.automated, byPerson: p.byPerson }, p.inline);
       continue;
     }
-    const { rows: end } = await runText<{ last_seq: number }>(tx, FEED_END, [tenantId, tenantId]);
+    // `feedEnd` as SQL text kept once built (it runs in every write transaction), the tenant its two parameters.
+    const text = statementText("feed-end|sqlite", () => sql`select ${feedEnd(false, sql.raw("?"))} as last_seq`.compile(tx).sql);
+    const { rows: end } = await runText<{ last_seq: number }>(tx, text, [tenantId, tenantId]);
     const first = Number(end[0]!.last_seq) + 1;
     const rows: ChangeFeedTable[] = list.map((c, i) => ({
       tenant_id: tenantId,

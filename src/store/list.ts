@@ -178,7 +178,7 @@ const plans = new WeakMap<CompiledQuery, { steps: readonly string[]; answers: Ma
  */
 async function openFirstPage(s: ListScope, plan: QueryPlan, planKey: string, proj: Projection, values: Record<string, unknown>): Promise<CompiledQuery | null> {
   if (s.store.dialect !== "sqlite" || s.incidentId !== undefined) return null;
-  const q = compiled.get(keyOf(s, `page:${proj}:open`, planKey), () => firstPageStatement(s, plan, proj, false));
+  const q = compiled.get(keyOf(s, `page:${proj}:open`, planKey), () => pageStatement(s, plan, proj, false, false));
   if (!(await cheapPage(s, plan, q, values))) return null;
   // Unguarded, it must not sort or scan whatever its filter (cheapPage trusts an unfiltered listing's plan).
   const walks = await planSays(s, q, values, "neither scans nor sorts", (steps) => !steps.some((d) => d.startsWith("SCAN") || d.includes("TEMP B-TREE")));
@@ -186,11 +186,13 @@ async function openFirstPage(s: ListScope, plan: QueryPlan, planKey: string, pro
 }
 
 /**
- * A first page's statement: its rows, their sort keys, and the tenant's counter read in the same
- * statement (the snapshot bound of the pages after it; see `listPage`).
+ * A page's statement: its rows (one more than the page, to tell whether another follows) with their
+ * sort keys, and on a first page the tenant's counter read in the same statement (the snapshot bound
+ * of the pages after it; see `listPage`).
  */
-function firstPageStatement(s: ListScope, plan: QueryPlan, proj: Projection, guarded: boolean): CompiledQuery {
-  return sql`select ${pageColumns(plan, proj)}, ${counterOf(s)} as next_bound ${pageSource(s, plan, false, guarded)}
+function pageStatement(s: ListScope, plan: QueryPlan, proj: Projection, bounded: boolean, guarded: boolean): CompiledQuery {
+  const counter = bounded ? sql`` : sql`, ${counterOf(s)} as next_bound`;
+  return sql`select ${pageColumns(plan, proj)}${counter} ${pageSource(s, plan, bounded, guarded)}
     limit ${sql.lit(plan.top + 1)} offset ${sql.lit(plan.skip)}`.compile(s.store.db);
 }
 
@@ -300,12 +302,7 @@ export async function listPage(s: ListScope, plan: QueryPlan, planKey: string, p
 
   let page: Pick<Page, "rows" | "joined" | "next"> = { rows: [], joined: null, next: null };
   if (plan.top > 0) {
-    const q = compiled.get(keyOf(s, `page:${proj}:${kind}`, planKey), () =>
-      bound === null
-        ? firstPageStatement(s, plan, proj, true)
-        : sql`select ${pageColumns(plan, proj)} ${pageSource(s, plan, true, true)}
-            limit ${sql.lit(plan.top + 1)} offset ${sql.lit(plan.skip)}`.compile(s.store.db),
-    );
+    const q = compiled.get(keyOf(s, `page:${proj}:${kind}`, planKey), () => pageStatement(s, plan, proj, bound !== null, true));
     const open = bound === null ? await openFirstPage(s, plan, planKey, proj, values) : null;
     const cheap = open !== null || (await cheapPage(s, plan, q, values));
     const joined = joinable && cheap ? await joinedPage(s, plan, planKey, proj, values, kind, open !== null) : null;
