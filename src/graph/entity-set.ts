@@ -9,7 +9,7 @@ import { LRUCache } from "lru-cache";
 import { planQuery, parseOrder, parseSelect, readOptions } from "../odata/query-options.js";
 import type { QueryPlan } from "../query/plan.js";
 import { encodeCursor } from "../odata/cursor.js";
-import { countAll, listPage, type ListScope } from "../store/list.js";
+import { countAll, fillJoined, listPage, type ListScope } from "../store/list.js";
 import { readEntity, readRowOf, type Projection, type ReadRow } from "../store/read.js";
 import { readExpandedAlerts, readIncidentWithAlerts, type ExpandedAlerts } from "../store/expanded-alerts.js";
 import { findIncidentRow, incidentNotFound, incidentKey } from "../store/incidents.js";
@@ -282,7 +282,7 @@ export async function registerSecurityRoutes(app: FastifyInstance, opts: GraphRo
     const setPath = scope ? scope.path : `security/${resource.entitySet}`;
     let body = `{"@odata.context":${JSON.stringify(`${view.root}/$metadata#${setPath}${contextSuffix(plan.select, plan.expandAlerts !== null)}`)}`;
     if (page.count !== null) body += `,"@odata.count":${page.count}`;
-    body += `,"value":[${page.joined ?? items.join(",")}]`;
+    body += `,"value":[${page.joined === null ? items.join(",") : fillJoined(page.joined, items)}]`;
     const linkPath = scope ? scope.link : setPath;
     if (page.next) body += `,"@odata.nextLink":${JSON.stringify(nextLink(`${view.root}/${linkPath}`, plan, encodeCursor(page.next, plan.orderBy)))}`;
     return reply.code(200).type(GRAPH_JSON).send(`${body}}`);

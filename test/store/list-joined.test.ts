@@ -4,7 +4,7 @@ import { incidentResource } from "../../src/schema/incident.js";
 import { properties, type Resource } from "../../src/schema/meta.js";
 import { planQuery } from "../../src/odata/query-options.js";
 import { encodeCursor } from "../../src/odata/cursor.js";
-import { listPage, strictlyOrdered, type Page } from "../../src/store/list.js";
+import { fillJoined, JOINED_GAP, listPage, strictlyOrdered, type Page } from "../../src/store/list.js";
 import type { SortKey } from "../../src/query/plan.js";
 import { alert } from "../support/alerts.js";
 import { startTriage, type TestTriage } from "../support/triage.js";
@@ -91,16 +91,40 @@ describe.skipIf(TEST_STORE === "postgres")("a page read joined by SQLite", () =>
     expect(ids).toHaveLength(9);
   });
 
-  it("is not used for a page with an entity that must be rendered for the caller, which is rendered", async () => {
-    // An alert from Microsoft Sentinel: serviceSource is a member the caller did not opt in to.
-    expect((await t.ingest([alert({ title: "gated", serviceSource: "microsoftSentinel", at: "2026-12-05T00:00:00.000Z" })])).status).toBe(200);
-    const [first] = await pages(alertResource, "$top=3", true);
-    expect(first!.joined).toBeNull();
-    expect(first!.rows.some((r) => r.doc !== null)).toBe(true);
-    const listed = await t.get("/v1.0/security/alerts_v2?$top=3");
+  it("leaves a gap for each entity that must be rendered for the caller, and the listing renders it there", async () => {
+    // Alerts from Microsoft Sentinel: serviceSource is a member the caller did not opt in to.
+    const gated = [
+      alert({ title: "gated one", serviceSource: "microsoftSentinel", at: "2026-12-05T00:00:00.000Z" }),
+      alert({ title: "gated two", serviceSource: "microsoftSentinel", at: "2026-12-04T00:00:00.000Z" }),
+    ];
+    expect((await t.ingest(gated)).status).toBe(200);
+    const [first] = await pages(alertResource, "$top=5", true);
+    const [asRows] = await pages(alertResource, "$top=5", false);
+    expect(first!.rows.map((r) => r.id)).toEqual(asRows!.rows.filter((r) => r.doc !== null).map((r) => r.id));
+    expect(first!.rows).toHaveLength(2);
+    expect(first!.joined!.split(JOINED_GAP)).toHaveLength(3);
+    expect(fillJoined(first!.joined!, ["A", "B"])).toBe(
+      asRows!.rows.map((r) => (r.doc === null ? r.ready : r.id === first!.rows[0]!.id ? "A" : "B")).join(","),
+    );
+    expect(first!.next).toEqual(asRows!.next);
+
+    const listed = await t.get("/v1.0/security/alerts_v2?$top=5");
     expect(listed.status).toBe(200);
-    expect(listed.body.value[0].title).toBe("gated");
+    expect(listed.body.value.map((a: { title: string }) => a.title).slice(0, 2)).toEqual(["gated one", "gated two"]);
+    // Each entity as the listing serves it is the entity as GET serves it, the gated member rendered.
+    for (const entity of listed.body.value as { id: string }[]) {
+      const one = await t.get(`/v1.0/security/alerts_v2/${entity.id}`);
+      const { "@odata.context": _, ...expected } = one.body as Record<string, unknown>;
+      expect(entity).toEqual(expected);
+    }
     expect(listed.body.value[0].serviceSource).toBe("unknownFutureValue");
+  });
+
+  it("fills a joined page's gaps in order, and refuses a page whose gaps and entities do not match", () => {
+    expect(fillJoined(`{"a":1},${JOINED_GAP},{"c":3},${JOINED_GAP}`, ['{"b":2}', '{"d":4}'])).toBe('{"a":1},{"b":2},{"c":3},{"d":4}');
+    expect(fillJoined('{"a":1}', [])).toBe('{"a":1}');
+    expect(() => fillJoined(`${JOINED_GAP}`, [])).not.toThrow();
+    expect(() => fillJoined(`${JOINED_GAP}`, ["x", "y"])).toThrow(/1 gaps for 2 entities/);
   });
 
   it("is not used where the page cannot be an index walk: a filter no index serves, or an offset", async () => {
