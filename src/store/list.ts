@@ -42,6 +42,13 @@ export function fillJoined(joined: string, rendered: readonly string[]): string 
   return out;
 }
 
+/** How many gaps a joined page leaves. */
+function gapsIn(joined: string): number {
+  let n = 0;
+  for (let at = joined.indexOf(JOINED_GAP); at >= 0; at = joined.indexOf(JOINED_GAP, at + 1)) n++;
+  return n;
+}
+
 /** Where a listing happens: its entity set, optionally one incident's alerts. */
 export interface ListScope {
   store: Store;
@@ -392,7 +399,7 @@ async function joinedPage(
   const pendingDocs = docs == null ? [] : (docs as string).split(JOINED_GAP);
   // A gap in an entity's own JSON would put a rendered entity inside it: none can be there (see
   // JOINED_GAP), and a page that had one would be read as rows.
-  if (pendingDocs.length !== pending.length || (pending.length > 0 && (joined as string).split(JOINED_GAP).length !== pending.length + 1)) return null;
+  if (pendingDocs.length !== pending.length || (pending.length > 0 && gapsIn(joined as string) !== pending.length)) return null;
   const last = keys[keys.length - 1];
   const next =
     more != null && last ? { after: last.slice(1, -1) as (string | number)[], bound: withBound ? (values.bound as number) : Number(counter) - 1 } : null;
