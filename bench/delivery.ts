@@ -309,6 +309,10 @@ async function main(): Promise<void> {
       [INGEST_TENANT, fromSeq, toSeq],
     );
     const created = feed.length;
+    // The paced run's alerts are fresh (a new seed): none found in the feed means the bounds are wrong,
+    // and a latency measured over nothing would read as met.
+    if (alertsSent > 0 && created === 0)
+      throw new Error(`none of the ${alertsSent} alerts sent was found as created in the change feed (seq ${fromSeq}..${toSeq})`);
     const expected = created * o.subscriptions;
     log(
       `  ${fmt(paced["2xx"])} requests answered 2xx (${fmt(alertsSent)} alerts, ${fmt(created)} new), p99 ${fmt(paced.latency.p99)} ms; waiting for ${fmt(expected)} notifications`,
