@@ -33,7 +33,7 @@ import { BENCH_DIR, BUILD_DIR, TENANT, TRIAGE_BIN, cpuSeconds, fmt, importDist, 
 import type { AutocannonResult, LoadSpec } from "./load.js";
 import type { PacedResult, PacedSpec } from "./soak-load.js";
 import { startTriage, type Running } from "./servers.js";
-import { ensureApps, getToken, INGEST_TENANT, query, storeArgs, type StoreKind, type StoreRef } from "./stores.js";
+import { ensureApps, feedEndOf, getToken, INGEST_TENANT, query, storeArgs, type StoreKind, type StoreRef } from "./stores.js";
 import type * as TlsMod from "../src/identity/tls.js";
 import { summarizeProfile } from "./profile.js";
 import { readdirSync, statSync } from "node:fs";
@@ -275,16 +275,7 @@ async function main(): Promise<void> {
 
     const requestsPerSec = o.rate / o.batch;
     log(`ingesting ${fmt(o.rate)} alerts/s (${fmt(requestsPerSec, 1)} requests of ${o.batch}) for ${o.duration} s`);
-    // The feed's end as the store reads it (`feedEnd` in src/store/feed.ts): on PostgreSQL the tenant's
-    // counter, which the sequencer moves as it numbers rows; on SQLite the feed's largest number, or the
-    // counter row where larger (a SQLite write does not update that row: migration 025).
-    const FEED_END =
-      ref.kind === "postgres"
-        ? "select last_seq as n from feed_counters where tenant_id = $1"
-        : `select max(coalesce((select max(seq) from change_feed where tenant_id = $1), 0),
-            coalesce((select last_seq from feed_counters where tenant_id = $2), 0)) as n`;
-    const lastSeq = async () =>
-      Number((await query<{ n: number | string }>(ref, FEED_END, ref.kind === "postgres" ? [INGEST_TENANT] : [INGEST_TENANT, INGEST_TENANT]))[0]?.n ?? 0);
+    const lastSeq = () => feedEndOf(ref, INGEST_TENANT);
     const fromSeq = await lastSeq();
     const cpu0 = cpuSeconds(s.pid);
     const paced = await runChild<PacedResult>("soak-load.js", {

@@ -7,8 +7,11 @@ import { spawn } from "node:child_process";
 import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import Database from "better-sqlite3";
+import { Kysely, PostgresDialect, SqliteDialect } from "kysely";
 import pg from "pg";
-import { BENCH_DIR, TENANT, TRIAGE_BIN, ROOT, fmt, loopbackRequest, run, sleep } from "./common.js";
+import { BENCH_DIR, TENANT, TRIAGE_BIN, ROOT, fmt, importDist, loopbackRequest, run, sleep } from "./common.js";
+import type * as Feed from "../src/store/feed.js";
+import type { Database as Tables } from "../src/store/tables.js";
 
 export type StoreKind = "sqlite" | "postgres";
 
@@ -107,6 +110,21 @@ export async function query<T>(ref: StoreRef, sqlText: string, params: unknown[]
     return [];
   } finally {
     await client.end();
+  }
+}
+
+/** A tenant's change-feed end read as the store reads it (`lastFeedSeq`), outside the server. */
+export async function feedEndOf(ref: StoreRef, tenantId: string): Promise<number> {
+  const { lastFeedSeq } = await importDist<typeof Feed>("store/feed.js");
+  const dialect =
+    ref.kind === "sqlite"
+      ? new SqliteDialect({ database: new Database(sqliteFile(ref), { readonly: true, fileMustExist: true }) })
+      : new PostgresDialect({ pool: new pg.Pool({ connectionString: ref.dbUrl!, max: 1 }) });
+  const db = new Kysely<Tables>({ dialect });
+  try {
+    return await lastFeedSeq(db, tenantId);
+  } finally {
+    await db.destroy();
   }
 }
 
