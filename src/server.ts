@@ -24,6 +24,7 @@ import { createThrottle, type Throttle, type ThrottleSettings } from "./http/thr
 import { installHostCheck } from "./http/allowed-hosts.js";
 import { DEFAULT_HSTS_MAX_AGE_SECONDS, installSecurityHeaders } from "./http/security-headers.js";
 import { REDACTED, REDACT_PATHS, redactedRequest } from "./http/log-redaction.js";
+import { lazyRequestLogger } from "./http/request-logger.js";
 import { CredentialGuard } from "./identity/credential-guard.js";
 import { HashPool } from "./identity/hash-pool.js";
 import { DEFAULT_LOCKOUT, type LockoutPolicy } from "./identity/lockout.js";
@@ -232,6 +233,7 @@ export async function buildServer(config: ServerConfig): Promise<FastifyInstance
   const timeouts = timeoutOptions(config.timeouts);
   const options = {
     logger: redactingLogger(config.logger),
+    childLoggerFactory: lazyRequestLogger,
     ...timeouts.fastify,
     http: timeouts.server,
     genReqId: () => randomUUID(),

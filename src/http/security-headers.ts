@@ -19,18 +19,27 @@ export interface SecurityHeaderOptions {
  */
 export function installSecurityHeaders(app: FastifyInstance, opts: SecurityHeaderOptions): void {
   const hsts = `max-age=${Math.trunc(opts.hstsMaxAgeSeconds)}`;
+  // Requests come under one origin or a few: the last one's answer is kept (one entry, whatever the
+  // Host headers sent), so that most requests parse no URL.
+  let last = { origin: "", hsts: false };
   app.addHook("onRequest", async (req, reply) => {
     reply.header("x-content-type-options", "nosniff");
     if (opts.hstsMaxAgeSeconds <= 0) return;
-    let url: URL;
-    try {
-      url = new URL(opts.origin(req));
-    } catch {
-      return;
-    }
-    if (url.protocol !== "https:") return;
-    const host = url.hostname.replace(/^\[|\]$/g, "");
-    if (host === "localhost" || host.endsWith(".localhost") || isIP(host) !== 0) return;
-    reply.header("strict-transport-security", hsts);
+    const origin = opts.origin(req);
+    if (origin !== last.origin) last = { origin, hsts: wantsHsts(origin) };
+    if (last.hsts) reply.header("strict-transport-security", hsts);
   });
+}
+
+/** Whether responses under this origin carry HSTS: HTTPS, and a host name that is not localhost. */
+function wantsHsts(origin: string): boolean {
+  if (!/^https:/i.test(origin)) return false;
+  let url: URL;
+  try {
+    url = new URL(origin);
+  } catch {
+    return false;
+  }
+  const host = url.hostname.replace(/^\[|\]$/g, "");
+  return !(host === "localhost" || host.endsWith(".localhost") || isIP(host) !== 0);
 }

@@ -366,6 +366,8 @@ describe("headers", () => {
         }
         expect((await raw(base, "GET", "/healthz", { host: `localhost:${port}` })).headers["strict-transport-security"]).toBeUndefined();
         expect((await raw(base, "GET", "/healthz")).headers["strict-transport-security"]).toBeUndefined();
+        // The answer kept for the last origin follows the Host back.
+        expect((await raw(base, "GET", "/healthz", { host: `triage.test:${port}` })).headers["strict-transport-security"]).toBe("max-age=31536000");
       } finally {
         await s.close();
       }
