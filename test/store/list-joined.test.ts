@@ -67,6 +67,7 @@ describe.skipIf(TEST_STORE === "postgres")("a page read joined by SQLite", () =>
     ["incidents, oldest first", incidentResource, "$orderby=createdDateTime asc&$top=3"],
     ["alerts, newest first", alertResource, "$top=4"],
     ["a page larger than the set", incidentResource, "$top=50"],
+    ["one alert a page, oldest first", alertResource, "$orderby=createdDateTime asc&$top=1"],
   ])("serves %s exactly as the rows would, page after page", async (_, resource, query) => {
     const joined = await pages(resource, query, true);
     const rows = await pages(resource, query, false);
