@@ -35,8 +35,14 @@ export function statisticsDue(before: number, after: number): boolean {
   return false;
 }
 
-/** The tables whose statistics the ingestion's reads are planned on. */
-const TABLES = sql`alerts, incidents, incident_entities`;
+/**
+ * The tables whose statistics the ingestion's reads are planned on, and of each only the columns those
+ * reads select by (their row count is refreshed with any column). The documents are left out: on the
+ * bench's store the whole tables took 330 ms of the database's CPU a run, these columns 105 ms, and the
+ * rest of their statistics are autovacuum's to keep, as they are for every other query.
+ */
+const TABLES = sql`alerts (tenant_id, id, incident_id), incidents (tenant_id, id, status),
+  incident_entities (tenant_id, entity_key, incident_id, last_seen_at)`;
 
 /** Per open transaction: each tenant's alert sequence before the first alert it added and after the last. */
 const added = new WeakMap<StoreTx, Map<string, { before: number; after: number }>>();

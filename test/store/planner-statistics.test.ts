@@ -76,6 +76,13 @@ describe.skipIf(TEST_STORE !== "postgres")("a tenant growing on PostgreSQL", () 
     for (const table of ["alerts", "incidents", "incident_entities"]) expect(after[table], table).toBe((before[table] ?? 0) + 1);
   };
 
+  /** How many of the tenant's rows of `table` the planner expects a read by tenant to find. */
+  async function estimatedRows(table: "alerts" | "incident_entities"): Promise<number> {
+    const { rows } = await sql<{ "QUERY PLAN": [{ Plan: { "Plan Rows": number } }] }>`
+      explain (format json) select * from ${sql.table(table)} where tenant_id = ${t.tenantId}`.execute(t.store.db);
+    return rows[0]!["QUERY PLAN"][0].Plan["Plan Rows"];
+  }
+
   let sent = 0;
   async function ingest(n: number): Promise<void> {
     // A second apart, as a sync of them pages by time (below).
@@ -93,6 +100,10 @@ describe.skipIf(TEST_STORE !== "postgres")("a tenant growing on PostgreSQL", () 
 
     await ingest(100);
     expectOnceMore(before, await analyzedOnceMore(before));
+    // What the refresh is for: the planner knows how many rows the tenant now has (1,100 alerts, and
+    // their entities), not the few it had at the last analysis.
+    expect(await estimatedRows("alerts")).toBeGreaterThan(500);
+    expect(await estimatedRows("incident_entities")).toBeGreaterThan(500);
   });
 
   // After the ingestion above: the test tenant holds 1,100 alerts to copy.
