@@ -6,8 +6,8 @@
  * `security/alerts_v2` (changeType `created`), each with its own notificationUrl.
  *
  *   npm run bench:delivery -- [--store sqlite|postgres] [--subscriptions 100] [--rate 1000] [--duration 15]
- *                             [--batch 50] [--ingest-duration 10] [--ingest-connections 4] [--drain 120]
- *                             [--pg postgres://postgres@127.0.0.1:5432/[DATABASE]] [--profile]
+ *                             [--batch 50] [--ingest-duration 10] [--ingest-connections 4] [--cost-rounds 3]
+ *                             [--drain 120] [--pg postgres://postgres@127.0.0.1:5432/[DATABASE]] [--profile]
  *
  * Phases, on one server:
  *  1. ingestion as fast as it goes (autocannon, `--ingest-connections`, 100 alerts a request), no subscriptions;
@@ -15,7 +15,10 @@
  *     fixed schedule: bench/soak-load.ts) for `--duration` seconds, and the bench waits until every
  *     subscription has been told of every alert (at most `--drain` seconds more);
  *  3. ingestion as fast as it goes again, with the subscriptions delivering;
- *  4. the subscriptions are deleted and phase 1 runs again (its two runs are averaged, so drift falls on both sides).
+ *  4. the subscriptions are deleted and phase 1 runs again;
+ *  5. phases 3 and 4 again, with 100 new subscriptions, until `--cost-rounds` rounds have run. Each run
+ *     with subscriptions is compared with the mean of the runs without on either side of it, so drift
+ *     falls on both sides; the cost printed is the median of the rounds'.
  *
  * Latency is, per notification, from the commit of its alert (the `at` of the alert's `created` row in the
  * change feed, written in the ingesting transaction) to the moment the receiver answered 202. With
@@ -46,6 +49,7 @@ interface Options {
   batch: number;
   ingestDuration: number;
   ingestConnections: number;
+  costRounds: number;
   drain: number;
   pg: string;
   profile: boolean;
@@ -60,6 +64,7 @@ function parseArgs(argv: string[]): Options {
     batch: 50,
     ingestDuration: 10,
     ingestConnections: 4,
+    costRounds: 3,
     drain: 120,
     pg: process.env.TRIAGE_BENCH_PG ?? "postgres://postgres@127.0.0.1:5432/",
     profile: false,
@@ -87,6 +92,9 @@ function parseArgs(argv: string[]): Options {
       case "--ingest-connections":
         o.ingestConnections = num();
         break;
+      case "--cost-rounds":
+        o.costRounds = num();
+        break;
       case "--drain":
         o.drain = num();
         break;
@@ -102,6 +110,7 @@ function parseArgs(argv: string[]): Options {
   });
   if (o.store !== "sqlite" && o.store !== "postgres") throw new Error("--store: sqlite or postgres");
   if (!Number.isInteger(o.subscriptions) || o.subscriptions > 1000) throw new Error("--subscriptions: 1 to 1000 (the per-tenant quota)");
+  if (!Number.isInteger(o.costRounds) || o.costRounds < 1 || o.costRounds > 20) throw new Error("--cost-rounds: 1 to 20");
   return o;
 }
 
@@ -259,19 +268,23 @@ async function main(): Promise<void> {
     const without1 = await ingestAsFastAsItGoes(o, s, token);
     log(`  ${fmt(without1.alertsPerSec)} alerts/s; load ${load()}`);
 
-    log(`creating ${o.subscriptions} subscriptions (each a handshake over HTTPS)`);
-    const subs: string[] = [];
-    for (let i = 0; i < o.subscriptions; i++) {
-      const r = await api(s.base, token, "POST", "/v1.0/subscriptions", {
-        changeType: "created",
-        notificationUrl: `${rx.url}?receiver=${i}`,
-        resource: "security/alerts_v2",
-        expirationDateTime: new Date(Date.now() + 86_400_000).toISOString(),
-        clientState: `bench-${i}`,
-      });
-      if (r.status !== 201) throw new Error(`subscribing: ${r.status} ${r.text}`);
-      subs.push(r.json.id as string);
-    }
+    const subscribeAll = async (): Promise<string[]> => {
+      log(`creating ${o.subscriptions} subscriptions (each a handshake over HTTPS)`);
+      const ids: string[] = [];
+      for (let i = 0; i < o.subscriptions; i++) {
+        const r = await api(s.base, token, "POST", "/v1.0/subscriptions", {
+          changeType: "created",
+          notificationUrl: `${rx.url}?receiver=${i}`,
+          resource: "security/alerts_v2",
+          expirationDateTime: new Date(Date.now() + 86_400_000).toISOString(),
+          clientState: `bench-${i}`,
+        });
+        if (r.status !== 201) throw new Error(`subscribing: ${r.status} ${r.text}`);
+        ids.push(r.json.id as string);
+      }
+      return ids;
+    };
+    let subs = await subscribeAll();
 
     const requestsPerSec = o.rate / o.batch;
     log(`ingesting ${fmt(o.rate)} alerts/s (${fmt(requestsPerSec, 1)} requests of ${o.batch}) for ${o.duration} s`);
@@ -367,30 +380,44 @@ async function main(): Promise<void> {
     };
     log(`  received ${fmt(received)} of ${fmt(expected)}; p50 ${fmt(latency.p50)} ms, p99 ${fmt(latency.p99)} ms; load ${load()}`);
 
-    log("ingestion as fast as it goes, with the subscriptions delivering");
-    const before = rx.receipts.ids.size;
-    const withSubs = await ingestAsFastAsItGoes(o, s, token);
-    const deliveredDuring = rx.receipts.ids.size - before;
-    log(`  ${fmt(withSubs.alertsPerSec)} alerts/s, ${fmt(deliveredDuring)} notifications delivered meanwhile; load ${load()}`);
+    // Rounds of ingestion as fast as it goes: with the subscriptions delivering, then without them.
+    const rounds: { with: IngestRun; without: IngestRun; delivered: number; cost: number; costPerCpu: number }[] = [];
+    let withoutBefore = without1;
+    for (let round = 1; round <= o.costRounds; round++) {
+      if (round > 1) subs = await subscribeAll();
+      log(`round ${round} of ${o.costRounds}: ingestion as fast as it goes, with the subscriptions delivering`);
+      const before = rx.receipts.ids.size;
+      const withSubs = await ingestAsFastAsItGoes(o, s, token);
+      const delivered = rx.receipts.ids.size - before;
+      log(`  ${fmt(withSubs.alertsPerSec)} alerts/s, ${fmt(delivered)} notifications delivered meanwhile; load ${load()}`);
 
-    // Let the engine finish what it owes before the subscriptions go, so the next run is quiet.
-    const quietUntil = Date.now() + o.drain * 1000;
-    let previous = -1;
-    while (rx.receipts.ids.size !== previous && Date.now() < quietUntil) {
-      previous = rx.receipts.ids.size;
-      await sleep(3000);
+      // Let the engine finish what it owes before the subscriptions go, so the next run is quiet.
+      const quietUntil = Date.now() + o.drain * 1000;
+      let previous = -1;
+      while (rx.receipts.ids.size !== previous && Date.now() < quietUntil) {
+        previous = rx.receipts.ids.size;
+        await sleep(3000);
+      }
+      for (const id of subs) {
+        const r = await api(s.base, token, "DELETE", `/v1.0/subscriptions/${id}`);
+        if (r.status !== 204) throw new Error(`unsubscribing: ${r.status} ${r.text}`);
+      }
+      log(`round ${round} of ${o.costRounds}: ingestion as fast as it goes, without subscriptions`);
+      const without = await ingestAsFastAsItGoes(o, s, token);
+      log(`  ${fmt(without.alertsPerSec)} alerts/s; load ${load()}`);
+      const rate = (withoutBefore.alertsPerSec + without.alertsPerSec) / 2;
+      const perCpu = (withoutBefore.alertsPerCpuSec + without.alertsPerCpuSec) / 2;
+      rounds.push({ with: withSubs, without, delivered, cost: 1 - withSubs.alertsPerSec / rate, costPerCpu: 1 - withSubs.alertsPerCpuSec / perCpu });
+      withoutBefore = without;
     }
-    for (const id of subs) {
-      const r = await api(s.base, token, "DELETE", `/v1.0/subscriptions/${id}`);
-      if (r.status !== 204) throw new Error(`unsubscribing: ${r.status} ${r.text}`);
-    }
-    log("ingestion as fast as it goes, without subscriptions again");
-    const without2 = await ingestAsFastAsItGoes(o, s, token);
-    log(`  ${fmt(without2.alertsPerSec)} alerts/s; load ${load()}`);
-
-    const withoutRate = (without1.alertsPerSec + without2.alertsPerSec) / 2;
-    const withoutPerCpu = (without1.alertsPerCpuSec + without2.alertsPerCpuSec) / 2;
-    results.ingestion = { without: [without1, without2], with: withSubs, notificationsDeliveredDuring: deliveredDuring };
+    const median = (xs: number[]) => {
+      const sorted = [...xs].sort((a, b) => a - b);
+      const mid = sorted.length >> 1;
+      return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+    };
+    const cost = median(rounds.map((r) => r.cost));
+    const costPerCpu = median(rounds.map((r) => r.costPerCpu));
+    results.ingestion = { without1, rounds, cost, costPerCpu };
     const loadEnd = loadavg();
     results.loadavgEnd = loadEnd;
 
@@ -401,10 +428,18 @@ async function main(): Promise<void> {
         `  slow answers       ${fmt(slowAnswers.slow)} of ${fmt(slowAnswers.responses)} POSTs judged slow by the server (throttling)\n` +
         `  commit → 202       p50 ${fmt(latency.p50)} ms, p99 ${fmt(latency.p99)} ms, max ${fmt(latency.max)} ms   (goal: p99 < 1,000 ms)\n` +
         `  ingest requests    p50 ${fmt(paced.latency.p50)} ms, p99 ${fmt(paced.latency.p99)} ms, ${paced.non2xx + paced.errors + paced.timeouts + paced.skipped} failed or skipped\n` +
-        `\nIngestion as fast as it goes (${o.ingestConnections} connections, 100 alerts a request, ${o.ingestDuration} s):\n` +
-        `  without subscriptions  ${fmt(without1.alertsPerSec)} and ${fmt(without2.alertsPerSec)} alerts/s (${fmt(withoutPerCpu)} per CPU-s)\n` +
-        `  with ${o.subscriptions} delivering   ${fmt(withSubs.alertsPerSec)} alerts/s (${fmt(withSubs.alertsPerCpuSec)} per CPU-s), ${fmt(deliveredDuring)} notifications delivered meanwhile\n` +
-        `  cost                   ${(100 * (1 - withSubs.alertsPerSec / withoutRate)).toFixed(1)} % fewer alerts/s   (goal: < 10 %)\n` +
+        `\nIngestion as fast as it goes (${o.ingestConnections} connections, 100 alerts a request, ${o.ingestDuration} s a run; ${o.costRounds} rounds, each run with\n` +
+        `subscriptions against the mean of the runs without on either side of it):\n` +
+        `  without subscriptions  ${fmt(without1.alertsPerSec)} alerts/s (${fmt(without1.alertsPerCpuSec)} per CPU-s), before the first round\n` +
+        rounds
+          .map(
+            (r, i) =>
+              `  round ${i + 1}: with ${o.subscriptions} delivering ${fmt(r.with.alertsPerSec)} alerts/s (${fmt(r.with.alertsPerCpuSec)} per CPU-s, ` +
+              `${fmt(r.delivered)} notifications meanwhile), then without ${fmt(r.without.alertsPerSec)} (${fmt(r.without.alertsPerCpuSec)} per CPU-s): ` +
+              `cost ${(100 * r.cost).toFixed(1)} % (${(100 * r.costPerCpu).toFixed(1)} % per CPU-s)\n`,
+          )
+          .join("") +
+        `  cost                   ${(100 * cost).toFixed(1)} % fewer alerts/s, median of ${rounds.length} (${(100 * costPerCpu).toFixed(1)} % fewer per CPU-second of the server)   (goal: < 10 %)\n` +
         `\nLoad average ${loadStart.map((x) => x.toFixed(2)).join(" ")} at start, ${loadEnd.map((x) => x.toFixed(2)).join(" ")} at the end.\n`,
     );
   } finally {
