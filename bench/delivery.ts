@@ -16,7 +16,7 @@
  *     subscription has been told of every alert (at most `--drain` seconds more);
  *  3. ingestion as fast as it goes again, with the subscriptions delivering;
  *  4. the subscriptions are deleted and phase 1 runs again;
- *  5. phases 3 and 4 again, with 100 new subscriptions, until `--cost-rounds` rounds have run. Each run
+ *  5. phases 3 and 4 again, with `--subscriptions` new subscriptions, until `--cost-rounds` rounds have run. Each run
  *     with subscriptions is compared with the mean of the runs without on either side of it, so drift
  *     falls on both sides; the cost printed is the median of the rounds'.
  *

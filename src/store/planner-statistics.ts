@@ -38,8 +38,8 @@ export function statisticsDue(before: number, after: number): boolean {
 /**
  * The tables whose statistics the ingestion's reads are planned on, and of each only the columns those
  * reads select by (their row count is refreshed with any column). The documents are left out: on the
- * bench's store the whole tables took 330 ms of the database's CPU a run, these columns 105 ms, and the
- * rest of their statistics are autovacuum's to keep, as they are for every other query.
+ * bench's store the whole tables took 330 ms of the database's CPU a run, these columns 105 ms. The
+ * other columns' statistics are autovacuum's to keep, as every other table's are (docs/postgresql.md).
  */
 const TABLES = sql`alerts (tenant_id, id, incident_id), incidents (tenant_id, id, status),
   incident_entities (tenant_id, entity_key, incident_id, last_seen_at)`;
