@@ -41,6 +41,12 @@ export async function importDist<T>(relative: string): Promise<T> {
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/** The median of `xs`, the mean of the middle two for an even count; 0 for none. */
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? 0 : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+
 const CLOCK_TICK = 100; // USER_HZ on Linux
 
 /** CPU seconds (user + system) a process has used so far; 0 when it is gone. */

@@ -32,7 +32,7 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
-import { BENCH_DIR, BUILD_DIR, TENANT, TRIAGE_BIN, cpuSeconds, fmt, importDist, readFlags, run, runLoader, sleep } from "./common.js";
+import { BENCH_DIR, BUILD_DIR, TENANT, TRIAGE_BIN, cpuSeconds, fmt, importDist, median, readFlags, run, runLoader, sleep } from "./common.js";
 import type { AutocannonResult, LoadSpec } from "./load.js";
 import type { PacedResult, PacedSpec } from "./soak-load.js";
 import { startTriage, type Running } from "./servers.js";
@@ -410,11 +410,6 @@ async function main(): Promise<void> {
       rounds.push({ with: withSubs, without, delivered, cost: 1 - withSubs.alertsPerSec / rate, costPerCpu: 1 - withSubs.alertsPerCpuSec / perCpu });
       withoutBefore = without;
     }
-    const median = (xs: number[]) => {
-      const sorted = [...xs].sort((a, b) => a - b);
-      const mid = sorted.length >> 1;
-      return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-    };
     const cost = median(rounds.map((r) => r.cost));
     const costPerCpu = median(rounds.map((r) => r.costPerCpu));
     results.ingestion = { without1, rounds, cost, costPerCpu };

@@ -17,7 +17,7 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
-import { BENCH_DIR, BUILD_DIR, cpuSeconds, fmt, memoryMb, readFlags, runLoader, sleep } from "./common.js";
+import { BENCH_DIR, BUILD_DIR, cpuSeconds, fmt, median, memoryMb, readFlags, runLoader, sleep } from "./common.js";
 import type { AutocannonResult, LoadSpec } from "./load.js";
 import type { LoadWindow, PacedResult, PacedSpec } from "./soak-load.js";
 import { startTriage, type Running } from "./servers.js";
@@ -270,11 +270,6 @@ interface KindResult {
   max: number;
   windows: LoadWindow[];
   alertsPerSec?: number;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? 0 : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
 /** Least-squares slope of RSS over time, in MB per minute. */
