@@ -5,7 +5,7 @@ import boundaries from "eslint-plugin-boundaries";
 import { elements, policies, QUERY_BUILDER_CALLS, SQL_MODULES } from "./eslint.layers.js";
 
 export default tseslint.config(
-  { ignores: ["dist/", "node_modules/", "data/", "coverage/", ".bench/", "test-output/"] },
+  { ignores: ["dist/", "node_modules/", "data/", "coverage/", ".bench/", ".node-lines/", "test-output/"] },
   js.configs.recommended,
   { files: ["**/*.js", "**/*.mjs"], languageOptions: { globals: globals.node } },
   ...tseslint.configs.recommended,
