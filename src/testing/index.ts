@@ -142,7 +142,9 @@ async function childProcess(o: StartTriageOptions): Promise<Backend> {
     ...(o.http ? ["--http"] : []),
     ...(o.caDir ? ["--ca-dir", o.caDir] : []),
   ];
-  const child: ChildProcess = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe", "ipc"] });
+  // The young generation's bound that bin/triage.js gives a server on Node 24 by starting again, which
+  // it cannot do over the IPC channel (docs/operations.md#memory); Node 20 and 22 have it already.
+  const child: ChildProcess = spawn(process.execPath, ["--max-semi-space-size=16", ...args], { stdio: ["ignore", "pipe", "pipe", "ipc"] });
   let stderr = "";
   child.stderr!.setEncoding("utf8").on("data", (d: string) => (stderr = tail(stderr + d)));
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
