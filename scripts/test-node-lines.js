@@ -25,7 +25,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** The build of each other line that is tested: the newest of the line when it was last pinned. */
-const LINES = { 22: "22.23.5", 24: "24.22.3" };
+const LINES = { 22: "22.23.5", 24: "24.22.3", 26: "26.12.1" };
 
 /** Files that exercise what differs between Node lines (the comment at the top says why each). */
 const DEFAULT_FILES = [
