@@ -18,7 +18,7 @@ if (
   Number(process.versions.node.split(".")[0]) >= 24 &&
   typeof process.execve === "function" &&
   !process.env.NODE_CHANNEL_FD &&
-  ![...process.execArgv, ...(process.env.NODE_OPTIONS ?? "").split(/\s+/)].some((a) => /^--max-(semi-space|heap)-size\b/.test(a))
+  ![...process.execArgv, ...(process.env.NODE_OPTIONS ?? "").split(/\s+/)].some((a) => /^--max[-_](semi[-_]space|heap)[-_]size\b/.test(a))
 ) {
   process.execve(process.execPath, [process.execPath, `--max-semi-space-size=${SEMI_SPACE_MB}`, ...process.execArgv, ...process.argv.slice(1)], process.env);
 }
