@@ -20,7 +20,11 @@ if (
   !process.env.NODE_CHANNEL_FD &&
   ![...process.execArgv, ...(process.env.NODE_OPTIONS ?? "").split(/\s+/)].some((a) => /^--max[-_](semi[-_]space|heap)[-_]size\b/.test(a))
 ) {
-  process.execve(process.execPath, [process.execPath, `--max-semi-space-size=${SEMI_SPACE_MB}`, ...process.execArgv, ...process.argv.slice(1)], process.env);
+  try {
+    process.execve(process.execPath, [process.execPath, `--max-semi-space-size=${SEMI_SPACE_MB}`, ...process.execArgv, ...process.argv.slice(1)], process.env);
+  } catch {
+    // Not allowed to exec (Node's permission model, a policy): the server runs with V8's own size.
+  }
 }
 
 // Node ≥ 22.1 can keep the code it compiles for these modules, so that later starts skip compiling
