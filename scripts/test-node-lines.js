@@ -68,7 +68,7 @@ function run(command, args, options) {
   return r.status ?? 1;
 }
 
-/** The line's Node, unpacked from the registry's package once; null when it cannot be had here. */
+/** The line's Node, unpacked from the registry's package once; `{ skipped }`, saying why, when it cannot be had here. */
 function nodeOf(version) {
   const dir = join(cache, `node-v${version}`);
   const bin = join(dir, "bin", "node");

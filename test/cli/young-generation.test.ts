@@ -4,13 +4,11 @@
  * use; a size the operator chose is kept; older lines are not started twice. What V8 was started with
  * is read from the process's own command line (Linux), which an exec replaces.
  */
-import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { startTriage, type TriageTestServer } from "../../src/testing/index.js";
+import { BIN, startServerProcess } from "../support/process.js";
 
-const BIN = fileURLToPath(new URL("../../bin/triage.js", import.meta.url));
 const NODE_MAJOR = Number(process.versions.node.split(".")[0]);
 /** Node 24 and later, where Node can exec itself and V8's semi-spaces grow to 64 MB. */
 const REEXECS = NODE_MAJOR >= 24 && typeof (process as { execve?: unknown }).execve === "function";
@@ -19,30 +17,17 @@ function commandLine(pid: number): string[] {
   return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean);
 }
 
-/** Starts `triage serve --ephemeral --json`, reads its line, the command line of the process it names, and stops it. */
-async function serve(env: NodeJS.ProcessEnv = {}): Promise<{ spawned: number; named: number; argv: string[] }> {
-  const child = spawn(process.execPath, [BIN, "serve", "--ephemeral", "--json"], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  let out = "";
-  let err = "";
-  child.stderr.on("data", (d: Buffer) => (err += d.toString()));
+/**
+ * Starts `triage serve --ephemeral`, reads the command line of the process it spawned once it listens
+ * (an exec keeps the process and replaces its command line), and stops it.
+ */
+async function serve(env: Record<string, string> = {}): Promise<string[]> {
+  const s = await startServerProcess(["--ephemeral"], 60_000, env);
   try {
-    const line = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no JSON line within 60 s:\n${err}`)), 60_000);
-      child.stdout.on("data", (d: Buffer) => {
-        out += d.toString();
-        const end = out.indexOf("\n");
-        if (end < 0) return;
-        clearTimeout(timer);
-        resolve(out.slice(0, end));
-      });
-      child.once("exit", (code) => reject(new Error(`exited with ${code}:\n${err}`)));
-    });
-    const named = (JSON.parse(line) as { pid: number }).pid;
-    return { spawned: child.pid!, named, argv: commandLine(named) };
+    return commandLine(s.child.pid!);
   } finally {
-    child.kill("SIGTERM");
-    await exited;
+    s.child.kill("SIGTERM");
+    await s.exited;
   }
 }
 
@@ -56,10 +41,9 @@ describe.skipIf(!existsSync("/proc/self/cmdline"))("the young generation's bound
   it(
     REEXECS ? "starts a server again in the same process with 16 MB semi-spaces" : "leaves a server on Node 20 and 22 as it was started",
     async () => {
-      const s = await serve();
-      expect(s.named).toBe(s.spawned);
-      if (REEXECS) expect(s.argv.slice(1, 3)).toEqual(["--max-semi-space-size=16", BIN]);
-      else expect(s.argv.slice(1, 2)).toEqual([BIN]);
+      const argv = await serve();
+      if (REEXECS) expect(argv.slice(1, 3)).toEqual(["--max-semi-space-size=16", BIN]);
+      else expect(argv.slice(1, 2)).toEqual([BIN]);
     },
     90_000,
   );
@@ -67,10 +51,9 @@ describe.skipIf(!existsSync("/proc/self/cmdline"))("the young generation's bound
   it("keeps a size the operator chose", async () => {
     // V8 takes its flags with dashes or underscores.
     for (const size of ["--max-semi-space-size=8", "--max_semi_space_size=8"]) {
-      const s = await serve({ NODE_OPTIONS: size });
-      expect(s.named).toBe(s.spawned);
-      expect(s.argv.some((a) => a.startsWith("--max-semi-space-size"))).toBe(false);
-      expect(s.argv.slice(1, 2)).toEqual([BIN]);
+      const argv = await serve({ NODE_OPTIONS: size });
+      expect(argv.some((a) => a.startsWith("--max-semi-space-size"))).toBe(false);
+      expect(argv.slice(1, 2)).toEqual([BIN]);
     }
   }, 90_000);
 
